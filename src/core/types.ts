@@ -1,0 +1,42 @@
+// Data types, fields, schemas and rows: the vocabulary every layer of Rill shares.
+
+/** Spark SQL data types that Rill supports. `long` holds a JS number (exact up to 2^53). */
+export type DataType = "string" | "long" | "double" | "boolean" | "timestamp" | "binary" | "null" | "any";
+
+export interface Field {
+  readonly name: string;
+  readonly type: DataType;
+  readonly nullable: boolean;
+}
+
+export interface Schema {
+  readonly fields: readonly Field[];
+}
+
+/** One record. Keys are the schema's field names; timestamps are numbers of milliseconds since the epoch. */
+export type Row = Record<string, unknown>;
+
+export function schemaOf(fields: readonly Field[]): Schema {
+  return { fields };
+}
+
+export function fieldNames(schema: Schema): string[] {
+  return schema.fields.map((field) => field.name);
+}
+
+export function isNumeric(type: DataType): boolean {
+  return type === "long" || type === "double";
+}
+
+/** Finds a field as Spark does by default (spark.sql.caseSensitive=false): exact match first, then case-insensitive. */
+export function findField(schema: Schema, name: string): Field | undefined {
+  const exact = schema.fields.find((field) => field.name === name);
+  if (exact) return exact;
+  const lower = name.toLowerCase();
+  const matches = schema.fields.filter((field) => field.name.toLowerCase() === lower);
+  return matches.length === 1 ? matches[0] : undefined;
+}
+
+export function formatSchema(schema: Schema): string {
+  return schema.fields.map((field) => `${field.name}: ${field.type}`).join(", ");
+}

@@ -1,0 +1,36 @@
+// The expression tree that the parser produces and the Column API builds; compiled once into closures.
+import type { DataType } from "../core/types.ts";
+
+export type BinaryOperator =
+  | "+" | "-" | "*" | "/" | "%"
+  | "=" | "!=" | "<" | "<=" | ">" | ">=" | "<=>"
+  | "and" | "or" | "||";
+
+export type Expr =
+  | { readonly kind: "column"; readonly name: string }
+  | { readonly kind: "star" }
+  | { readonly kind: "literal"; readonly value: unknown; readonly type: DataType }
+  | { readonly kind: "unary"; readonly op: "-" | "not"; readonly operand: Expr }
+  | { readonly kind: "binary"; readonly op: BinaryOperator; readonly left: Expr; readonly right: Expr }
+  | { readonly kind: "isNull"; readonly operand: Expr; readonly negated: boolean }
+  | { readonly kind: "like"; readonly operand: Expr; readonly pattern: Expr; readonly negated: boolean; readonly regex: boolean }
+  | { readonly kind: "in"; readonly operand: Expr; readonly list: readonly Expr[]; readonly negated: boolean }
+  | { readonly kind: "between"; readonly operand: Expr; readonly low: Expr; readonly high: Expr; readonly negated: boolean }
+  | { readonly kind: "case"; readonly operand: Expr | undefined; readonly branches: readonly CaseBranch[]; readonly otherwise: Expr | undefined }
+  | { readonly kind: "cast"; readonly operand: Expr; readonly to: DataType }
+  | { readonly kind: "call"; readonly name: string; readonly args: readonly Expr[]; readonly distinct: boolean }
+  | { readonly kind: "alias"; readonly operand: Expr; readonly name: string };
+
+export interface CaseBranch {
+  readonly when: Expr;
+  readonly then: Expr;
+}
+
+/** Aggregate function names the planner extracts from expressions (the compiler refuses them elsewhere). */
+export const AGGREGATE_FUNCTIONS: ReadonlySet<string> = new Set([
+  "count", "sum", "avg", "mean", "min", "max", "first", "last",
+]);
+
+export function isAggregateCall(expr: Expr): expr is Extract<Expr, { kind: "call" }> {
+  return expr.kind === "call" && AGGREGATE_FUNCTIONS.has(expr.name);
+}
