@@ -1,0 +1,270 @@
+// The actor: one mailbox, one message at a time, barriers aligned across inputs, outputs flushed at the end of each turn.
+import { nowMs } from "../core/clock.ts";
+import { RillError, TransportError } from "../core/errors.ts";
+import { FRAME_BARRIER, FRAME_CREDIT, FRAME_DATA, type ChannelFrame, type DataFrame } from "../core/frame.ts";
+import type { Row } from "../core/types.ts";
+import { InputChannel, OutputChannel, type FlowControl } from "./channel.ts";
+import { decodeFrame } from "./codec.ts";
+import { emptyStats, encodeControl, type ActorEpochStats, type ControlMessage } from "./control.ts";
+import type { QuerySubjects } from "./subjects.ts";
+import type { Subscription, Transport } from "./transport.ts";
+
+export interface ActorRef {
+  readonly index: number;
+  readonly name: string;
+}
+
+/** How a row chooses its receiver among the downstream actors. */
+export type Routing =
+  | { readonly kind: "forward" }
+  | { readonly kind: "hash"; readonly partitionOf: (row: Row) => number };
+
+export interface ActorWiring {
+  readonly self: ActorRef;
+  readonly partition: number;
+  readonly upstream: readonly ActorRef[];
+  readonly downstream: readonly ActorRef[];
+  readonly routing: Routing;
+}
+
+export interface ActorEnvironment {
+  readonly transport: Transport;
+  readonly subjects: QuerySubjects;
+  readonly flow: FlowControl;
+}
+
+export abstract class Actor {
+  protected readonly outputs: OutputChannel[];
+  protected stats: ActorEpochStats = emptyStats();
+  /** Ingest time of the oldest row being processed; output rows inherit it. */
+  protected since = Number.POSITIVE_INFINITY;
+  protected epoch = 0;
+  /** Sends a row on: to the one receiver, or to the receiver its key hashes to. */
+  protected readonly emit: (row: Row) => void;
+  private readonly inputs = new Map<number, InputChannel>();
+  private readonly subscriptions: Subscription[] = [];
+  private mailbox: ChannelFrame[] = [];
+  private mailboxHead = 0;
+  private readonly held = new Map<number, ChannelFrame[]>();
+  private readonly barrierFrom = new Set<number>();
+  private turnSince = Number.POSITIVE_INFINITY;
+  private scheduled = false;
+  private running = false;
+  protected blocked = false;
+  protected stopped = false;
+
+  constructor(
+    protected readonly wiring: ActorWiring,
+    protected readonly environment: ActorEnvironment,
+  ) {
+    const { transport, subjects, flow } = environment;
+    this.outputs = wiring.downstream.map((receiver) => new OutputChannel(transport, subjects.input(receiver.name), wiring.self.index, flow));
+    for (const sender of wiring.upstream) {
+      const describe = `${sender.name} -> ${wiring.self.name}`;
+      this.inputs.set(sender.index, new InputChannel(transport, sender.index, subjects.credit(sender.name), wiring.self.index, flow, describe));
+    }
+    this.emit = this.buildEmit();
+  }
+
+  get name(): string {
+    return this.wiring.self.name;
+  }
+
+  /** Subscribes to the actor's subjects; the runtime flushes the transport before any data flows. */
+  start(): void {
+    const { transport, subjects } = this.environment;
+    if (this.inputs.size > 0) this.subscriptions.push(transport.subscribe(subjects.input(this.name), (payload) => this.receive(payload)));
+    if (this.outputs.length > 0) this.subscriptions.push(transport.subscribe(subjects.credit(this.name), (payload) => this.receiveCredit(payload)));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const subscription of this.subscriptions) subscription.unsubscribe();
+    this.subscriptions.length = 0;
+  }
+
+  /** Rows of one data frame, already checked; subclasses run them through their operators. */
+  protected abstract processRows(rows: Row[]): void | Promise<void>;
+
+  /** End of a turn, before outputs flush: emit what operators coalesced. */
+  protected flushOperators(): void {}
+
+  /** All inputs delivered the barrier of `epoch`: snapshot, commit, whatever the epoch asks. */
+  protected onBarrier(_epoch: number, _final: boolean): void | Promise<void> {}
+
+  protected schedule(): void {
+    if (this.scheduled || this.running || this.stopped) return;
+    this.scheduled = true;
+    queueMicrotask(() => void this.turn());
+  }
+
+  protected report(message: ControlMessage): void {
+    this.environment.transport.publish(this.environment.subjects.coordinator, encodeControl(message));
+  }
+
+  protected fail(error: unknown): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    const code = error instanceof RillError ? error.code : "INTERNAL";
+    const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    this.report({ type: "failed", actor: this.name, error: text, code });
+  }
+
+  /** Sends queued output rows while credit lasts; marks the actor blocked when some must wait. */
+  protected flushOutputs(): void {
+    let blocked = false;
+    for (const output of this.outputs) if (!output.flush(this.epoch)) blocked = true;
+    this.blocked = blocked;
+  }
+
+  protected pendingOutputRows(): number {
+    let total = 0;
+    for (const output of this.outputs) total += output.pendingRows;
+    return total;
+  }
+
+  /** Forwards a barrier on every output and acks the epoch to the coordinator. */
+  protected completeEpoch(epoch: number, final: boolean, extra: Partial<Pick<ControlMessage & { type: "ack" }, "sourceOffset">> = {}): void {
+    for (const output of this.outputs) output.barrier(epoch, final);
+    this.flushOutputs();
+    const stats = this.collectStats();
+    this.report({ type: "ack", actor: this.name, epoch, stats, ...extra });
+    this.epoch = epoch + 1;
+  }
+
+  protected collectStats(): ActorEpochStats {
+    const stats = this.stats;
+    for (const output of this.outputs) {
+      stats.framesOut += output.framesSent;
+      stats.creditWaits += output.creditWaits;
+      output.framesSent = 0;
+      output.creditWaits = 0;
+    }
+    this.stats = emptyStats();
+    return stats;
+  }
+
+  private buildEmit(): (row: Row) => void {
+    const outputs = this.outputs;
+    const stats = () => this.stats;
+    if (outputs.length === 0) return () => undefined;
+    const routing = this.wiring.routing;
+    if (routing.kind === "hash" && outputs.length > 1) {
+      const partitionOf = routing.partitionOf;
+      return (row) => {
+        (outputs[partitionOf(row)] as OutputChannel).push(row, this.since);
+        stats().rowsOut++;
+      };
+    }
+    const target = outputs[this.wiring.partition % outputs.length] as OutputChannel;
+    return (row) => {
+      target.push(row, this.since);
+      stats().rowsOut++;
+    };
+  }
+
+  private receive(payload: Uint8Array): void {
+    if (this.stopped) return;
+    try {
+      const frame = decodeFrame(payload) as ChannelFrame;
+      const input = this.inputs.get(frame.sender);
+      if (!input) throw new TransportError(`${this.name} received a frame from unknown sender ${frame.sender}.`);
+      input.check(frame);
+      this.mailbox.push(frame);
+      this.schedule();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private receiveCredit(payload: Uint8Array): void {
+    if (this.stopped) return;
+    const frame = decodeFrame(payload);
+    if (frame.kind !== FRAME_CREDIT) return this.fail(new TransportError(`${this.name} got a non-credit frame on its credit subject.`));
+    const receiverPosition = this.wiring.downstream.findIndex((receiver) => receiver.index === frame.receiver);
+    const output = this.outputs[receiverPosition];
+    if (!output) return this.fail(new TransportError(`${this.name} got credit from unknown receiver ${frame.receiver}.`));
+    output.grant(frame.credits);
+    if (this.blocked) {
+      this.flushOutputs();
+      if (!this.blocked) this.resume();
+    }
+  }
+
+  /** Credit arrived and outputs drained: go on with the mailbox (sources override to pump). */
+  protected resume(): void {
+    this.schedule();
+  }
+
+  private async turn(): Promise<void> {
+    this.scheduled = false;
+    if (this.stopped) return;
+    this.running = true;
+    try {
+      while (!this.blocked && !this.stopped && this.mailboxHead < this.mailbox.length) {
+        const frame = this.mailbox[this.mailboxHead++] as ChannelFrame;
+        const pending = this.dispatch(frame);
+        if (pending) await pending;
+        if (this.pendingOutputRows() >= this.environment.flow.maxFrameRows) this.flushOutputs();
+      }
+      if (this.mailboxHead >= this.mailbox.length) {
+        this.mailbox = [];
+        this.mailboxHead = 0;
+      }
+      this.endTurn();
+    } catch (error) {
+      this.fail(error);
+    } finally {
+      this.running = false;
+    }
+    if (!this.blocked && this.mailboxHead < this.mailbox.length) this.schedule();
+  }
+
+  private endTurn(): void {
+    this.since = this.turnSince;
+    this.flushOperators();
+    this.turnSince = Number.POSITIVE_INFINITY;
+    this.flushOutputs();
+  }
+
+  private dispatch(frame: ChannelFrame): void | Promise<void> {
+    if (this.barrierFrom.has(frame.sender)) {
+      const queue = this.held.get(frame.sender);
+      if (queue) queue.push(frame);
+      else this.held.set(frame.sender, [frame]);
+      return;
+    }
+    if (frame.kind === FRAME_DATA) return this.dispatchData(frame);
+    if (frame.kind === FRAME_BARRIER) {
+      this.barrierFrom.add(frame.sender);
+      if (this.barrierFrom.size === this.inputs.size) return this.alignedBarrier(frame.epoch, frame.final);
+    }
+  }
+
+  private dispatchData(frame: DataFrame): void | Promise<void> {
+    this.stats.framesIn++;
+    this.stats.rowsIn += frame.rows.length;
+    this.since = frame.since;
+    if (frame.since < this.turnSince) this.turnSince = frame.since;
+    (this.inputs.get(frame.sender) as InputChannel).consume(frame.rows.length);
+    return this.processRows(frame.rows);
+  }
+
+  private async alignedBarrier(epoch: number, final: boolean): Promise<void> {
+    this.endTurn();
+    await this.onBarrier(epoch, final);
+    this.completeEpoch(epoch, final);
+    this.barrierFrom.clear();
+    if (this.held.size > 0) {
+      const replay: ChannelFrame[] = [];
+      for (const queue of this.held.values()) replay.push(...queue);
+      this.held.clear();
+      this.mailbox = [...replay, ...this.mailbox.slice(this.mailboxHead)];
+      this.mailboxHead = 0;
+    }
+  }
+
+  protected latencyOf(since: number): number {
+    return nowMs() - since;
+  }
+}

@@ -1,0 +1,123 @@
+// Channels between two actors: sequence numbers and credit-based flow control, so nothing is dropped.
+import { TransportError } from "../core/errors.ts";
+import { FRAME_BARRIER, FRAME_CREDIT, FRAME_DATA, type ChannelFrame, type CreditFrame } from "../core/frame.ts";
+import type { Row } from "../core/types.ts";
+import { encodeFrame } from "./codec.ts";
+import type { Transport } from "./transport.ts";
+
+export interface FlowControl {
+  /** Rows a receiver lets a sender have in flight. */
+  readonly window: number;
+  /** Most rows in one frame (keeps frames under the broker's payload limit). */
+  readonly maxFrameRows: number;
+}
+
+type Pending = { rows: Row[]; since: number } | { control: "barrier"; epoch: number; final: boolean };
+
+/** The sending end: rows queue here during a turn and leave as frames while credit lasts. */
+export class OutputChannel {
+  private readonly pending: Pending[] = [];
+  private current: Row[] = [];
+  private currentSince = Number.POSITIVE_INFINITY;
+  private seq = 0;
+  private credits: number;
+  framesSent = 0;
+  rowsSent = 0;
+  creditWaits = 0;
+
+  constructor(
+    private readonly transport: Transport,
+    readonly subject: string,
+    private readonly senderIndex: number,
+    private readonly flow: FlowControl,
+  ) {
+    this.credits = flow.window;
+  }
+
+  push(row: Row, since: number): void {
+    this.current.push(row);
+    if (since < this.currentSince) this.currentSince = since;
+  }
+
+  get pendingRows(): number {
+    return this.current.length;
+  }
+
+  barrier(epoch: number, final: boolean): void {
+    this.seal();
+    this.pending.push({ control: "barrier", epoch, final });
+  }
+
+  grant(credits: number): void {
+    this.credits += credits;
+  }
+
+  /** Sends what credit allows; returns true when nothing is left waiting. */
+  flush(epoch: number): boolean {
+    this.seal();
+    while (this.pending.length > 0) {
+      const head = this.pending[0] as Pending;
+      if ("rows" in head) {
+        if (this.credits <= 0) {
+          this.creditWaits++;
+          return false;
+        }
+        const take = Math.min(this.credits, this.flow.maxFrameRows, head.rows.length);
+        const rows = take === head.rows.length ? head.rows : head.rows.splice(0, take);
+        this.send({ kind: FRAME_DATA, sender: this.senderIndex, seq: ++this.seq, epoch, since: head.since, rows });
+        this.credits -= take;
+        this.rowsSent += take;
+        if (rows === head.rows) this.pending.shift();
+      } else {
+        this.pending.shift();
+        this.send({ kind: FRAME_BARRIER, sender: this.senderIndex, seq: ++this.seq, epoch: head.epoch, final: head.final });
+      }
+    }
+    return true;
+  }
+
+  private seal(): void {
+    if (this.current.length === 0) return;
+    this.pending.push({ rows: this.current, since: this.currentSince });
+    this.current = [];
+    this.currentSince = Number.POSITIVE_INFINITY;
+  }
+
+  private send(frame: ChannelFrame): void {
+    this.framesSent++;
+    this.transport.publish(this.subject, encodeFrame(frame));
+  }
+}
+
+/** The receiving end: checks sequence numbers and gives credit back as rows are consumed. */
+export class InputChannel {
+  private expectedSeq = 1;
+  private consumed = 0;
+
+  constructor(
+    private readonly transport: Transport,
+    readonly senderIndex: number,
+    private readonly creditSubject: string,
+    private readonly receiverIndex: number,
+    private readonly flow: FlowControl,
+    private readonly describe: string,
+  ) {}
+
+  /** Throws on a gap: a lost frame is a failure, never a silent loss. */
+  check(frame: ChannelFrame): void {
+    if (frame.seq !== this.expectedSeq) {
+      throw new TransportError(`Channel ${this.describe}: expected frame ${this.expectedSeq}, got ${frame.seq}; ${frame.seq > this.expectedSeq ? "frames were lost" : "a frame arrived twice"}.`);
+    }
+    this.expectedSeq++;
+  }
+
+  /** Records rows processed; returns credit to the sender once half the window is used. */
+  consume(rows: number): void {
+    this.consumed += rows;
+    if (this.consumed * 2 >= this.flow.window) {
+      const frame: CreditFrame = { kind: FRAME_CREDIT, receiver: this.receiverIndex, credits: this.consumed };
+      this.consumed = 0;
+      this.transport.publish(this.creditSubject, encodeFrame(frame));
+    }
+  }
+}

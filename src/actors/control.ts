@@ -1,0 +1,37 @@
+// Messages between the coordinator and the actors (acks, failures, barriers to sources).
+import { Packr } from "msgpackr";
+import type { LatencyPercentiles } from "../core/latency.ts";
+
+/** What an actor did during one epoch; the coordinator sums these into progress. */
+export interface ActorEpochStats {
+  rowsIn: number;
+  rowsOut: number;
+  framesIn: number;
+  framesOut: number;
+  creditWaits: number;
+  deadLetters: number;
+  stateRows: number;
+  /** Sink only: ingest-to-sink latency of the epoch's rows, and the encoded histogram to merge. */
+  latency?: LatencyPercentiles;
+  latencyHistogram?: string;
+}
+
+export type ControlMessage =
+  | { readonly type: "barrier"; readonly epoch: number; readonly final: boolean }
+  | { readonly type: "ack"; readonly actor: string; readonly epoch: number; readonly stats: ActorEpochStats; readonly sourceOffset?: unknown }
+  | { readonly type: "ended"; readonly actor: string }
+  | { readonly type: "failed"; readonly actor: string; readonly error: string; readonly code: string };
+
+const packr = new Packr({ useRecords: false });
+
+export function encodeControl(message: ControlMessage): Uint8Array {
+  return packr.pack(message);
+}
+
+export function decodeControl(bytes: Uint8Array): ControlMessage {
+  return packr.unpack(bytes) as ControlMessage;
+}
+
+export function emptyStats(): ActorEpochStats {
+  return { rowsIn: 0, rowsOut: 0, framesIn: 0, framesOut: 0, creditWaits: 0, deadLetters: 0, stateRows: 0 };
+}

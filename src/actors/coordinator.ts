@@ -1,0 +1,118 @@
+// The coordinator: starts epochs, collects every actor's ack, and turns them into progress.
+import { nowMs } from "../core/clock.ts";
+import { LatencyRecorder } from "../core/latency.ts";
+import { decodeControl, emptyStats, encodeControl, type ActorEpochStats } from "./control.ts";
+import type { QuerySubjects } from "./subjects.ts";
+import type { Subscription, Transport } from "./transport.ts";
+
+export interface EpochReport {
+  readonly epoch: number;
+  readonly final: boolean;
+  readonly requestedAt: number;
+  readonly completedAt: number;
+  /** Stats summed per stage (the part of an actor name before the partition). */
+  readonly stages: ReadonlyMap<string, ActorEpochStats>;
+  readonly sinkLatency: LatencyRecorder;
+}
+
+export interface CoordinatorEvents {
+  onEpoch(report: EpochReport): void;
+  onFailure(actor: string, error: string, code: string): void;
+}
+
+interface OpenEpoch {
+  readonly final: boolean;
+  readonly requestedAt: number;
+  readonly waiting: Set<string>;
+  readonly stages: Map<string, ActorEpochStats>;
+  readonly latency: LatencyRecorder;
+  readonly done: Promise<void>;
+  resolve(): void;
+}
+
+export class Coordinator {
+  private nextEpoch = 0;
+  private completedEpoch = -1;
+  private readonly open = new Map<number, OpenEpoch>();
+  private subscription: Subscription | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  /** Every sink row's latency since the query started. */
+  readonly totalLatency = new LatencyRecorder();
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly subjects: QuerySubjects,
+    private readonly actors: readonly string[],
+    private readonly events: CoordinatorEvents,
+  ) {}
+
+  start(intervalMs: number | undefined): void {
+    this.subscription = this.transport.subscribe(this.subjects.coordinator, (payload) => this.receive(payload));
+    if (intervalMs !== undefined) this.timer = setInterval(() => this.requestEpoch(false), intervalMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.subscription?.unsubscribe();
+    for (const epoch of this.open.values()) epoch.resolve();
+    this.open.clear();
+  }
+
+  get lastCompletedEpoch(): number {
+    return this.completedEpoch;
+  }
+
+  /** Starts the next epoch now; resolves when every actor has acked it. */
+  requestEpoch(final: boolean): { epoch: number; done: Promise<void> } {
+    const epoch = this.nextEpoch++;
+    let resolve = (): void => undefined;
+    const done = new Promise<void>((settle) => {
+      resolve = settle;
+    });
+    this.open.set(epoch, { final, requestedAt: nowMs(), waiting: new Set(this.actors), stages: new Map(), latency: new LatencyRecorder(), done, resolve });
+    this.transport.publish(this.subjects.control, encodeControl({ type: "barrier", epoch, final }));
+    return { epoch, done };
+  }
+
+  private receive(payload: Uint8Array): void {
+    const message = decodeControl(payload);
+    if (message.type === "failed") {
+      this.events.onFailure(message.actor, message.error, message.code);
+      return;
+    }
+    if (message.type !== "ack") return;
+    const open = this.open.get(message.epoch);
+    if (!open || !open.waiting.delete(message.actor)) return;
+    const stage = stageOf(message.actor);
+    open.stages.set(stage, addStats(open.stages.get(stage) ?? emptyStats(), message.stats));
+    if (message.stats.latencyHistogram) {
+      open.latency.merge(message.stats.latencyHistogram);
+      this.totalLatency.merge(message.stats.latencyHistogram);
+    }
+    if (open.waiting.size === 0) this.complete(message.epoch, open);
+  }
+
+  private complete(epoch: number, open: OpenEpoch): void {
+    this.open.delete(epoch);
+    this.completedEpoch = Math.max(this.completedEpoch, epoch);
+    open.resolve();
+    this.events.onEpoch({ epoch, final: open.final, requestedAt: open.requestedAt, completedAt: nowMs(), stages: open.stages, sinkLatency: open.latency });
+  }
+}
+
+export function stageOf(actor: string): string {
+  const dot = actor.lastIndexOf(".p");
+  return dot < 0 ? actor : actor.slice(0, dot);
+}
+
+function addStats(total: ActorEpochStats, more: ActorEpochStats): ActorEpochStats {
+  return {
+    rowsIn: total.rowsIn + more.rowsIn,
+    rowsOut: total.rowsOut + more.rowsOut,
+    framesIn: total.framesIn + more.framesIn,
+    framesOut: total.framesOut + more.framesOut,
+    creditWaits: total.creditWaits + more.creditWaits,
+    deadLetters: total.deadLetters + more.deadLetters,
+    stateRows: total.stateRows + more.stateRows,
+  };
+}

@@ -1,0 +1,108 @@
+// Turns an execution graph (stages x partitions) into running actors wired by subjects, plus their coordinator.
+import type { SinkProvider, OutputMode } from "../connectors/sinks/sink.ts";
+import type { SourceProvider } from "../connectors/sources/source.ts";
+import { partitionerOf } from "../core/keys.ts";
+import type { Operator } from "../operators/operator.ts";
+import type { Actor, ActorEnvironment, ActorRef, Routing } from "./actor.ts";
+import type { FlowControl } from "./channel.ts";
+import { Coordinator, type CoordinatorEvents } from "./coordinator.ts";
+import { OperatorActor } from "./operator-actor.ts";
+import { SinkActor } from "./sink-actor.ts";
+import { SourceActor } from "./source-actor.ts";
+import type { QuerySubjects } from "./subjects.ts";
+import type { Transport } from "./transport.ts";
+
+export type Exchange = { readonly kind: "forward" } | { readonly kind: "hash"; readonly columns: readonly string[] };
+
+export interface StageSpec {
+  /** Stable id, e.g. `s1-aggregate`; actors are `<id>.p<partition>`. */
+  readonly id: string;
+  readonly role: "source" | "operator" | "sink";
+  readonly parallelism: number;
+  readonly createOperators: (partition: number) => Operator[];
+  /** How rows leave this stage for the next. */
+  readonly exchange: Exchange;
+  readonly source?: SourceProvider;
+  readonly sink?: SinkProvider;
+}
+
+export interface ExecutionGraph {
+  readonly queryName: string;
+  readonly stages: readonly StageSpec[];
+  readonly outputMode: OutputMode;
+  readonly microBatch: boolean;
+  readonly deadLetterSubject: string;
+}
+
+export class QueryRuntime {
+  readonly actors: Actor[] = [];
+  readonly coordinator: Coordinator;
+  private readonly sources: SourceActor[] = [];
+  private readonly sinks: SinkActor[] = [];
+
+  constructor(
+    private readonly graph: ExecutionGraph,
+    private readonly transport: Transport,
+    readonly subjects: QuerySubjects,
+    flow: FlowControl,
+    events: CoordinatorEvents,
+  ) {
+    const environment: ActorEnvironment = { transport, subjects, flow };
+    const refs = this.assignRefs();
+    graph.stages.forEach((stage, stageIndex) => {
+      const upstream = stageIndex > 0 ? (refs[stageIndex - 1] as ActorRef[]) : [];
+      const downstream = refs[stageIndex + 1] ?? [];
+      for (let partition = 0; partition < stage.parallelism; partition++) {
+        const wiring = { self: (refs[stageIndex] as ActorRef[])[partition] as ActorRef, partition, upstream, downstream, routing: routingOf(stage.exchange, downstream.length) };
+        this.actors.push(this.createActor(stage, wiring, environment, partition));
+      }
+    });
+    this.coordinator = new Coordinator(transport, subjects, this.actors.map((actor) => actor.name), events);
+  }
+
+  /** Subscribes every actor, makes sure the broker has the subscriptions, opens sources, starts epochs. */
+  async start(epochIntervalMs: number | undefined): Promise<void> {
+    for (const actor of this.actors) actor.start();
+    this.coordinator.start(epochIntervalMs);
+    await this.transport.flush();
+    for (const sink of this.sinks) await sink.open();
+    for (const source of this.sources) await source.open();
+  }
+
+  async stop(): Promise<void> {
+    this.coordinator.stop();
+    for (const actor of this.actors) await actor.stop();
+  }
+
+  private assignRefs(): ActorRef[][] {
+    let index = 0;
+    return this.graph.stages.map((stage) => Array.from({ length: stage.parallelism }, (_, partition) => ({ index: index++, name: `${stage.id}.p${partition}` })));
+  }
+
+  private createActor(stage: StageSpec, wiring: ConstructorParameters<typeof OperatorActor>[0], environment: ActorEnvironment, partition: number): Actor {
+    const operators = stage.createOperators(partition);
+    if (stage.role === "source" && stage.source) {
+      const actor = new SourceActor(wiring, environment, {
+        reader: stage.source.createReader(partition),
+        operators,
+        microBatch: this.graph.microBatch,
+        deadLetterSubject: this.graph.deadLetterSubject,
+        queryName: this.graph.queryName,
+        numPartitions: stage.parallelism,
+      });
+      this.sources.push(actor);
+      return actor;
+    }
+    if (stage.role === "sink" && stage.sink) {
+      const actor = new SinkActor(wiring, environment, { writer: stage.sink.createWriter(), outputMode: this.graph.outputMode, microBatch: this.graph.microBatch, queryName: this.graph.queryName });
+      this.sinks.push(actor);
+      return actor;
+    }
+    return new OperatorActor(wiring, environment, operators);
+  }
+}
+
+function routingOf(exchange: Exchange, receivers: number): Routing {
+  if (exchange.kind === "hash" && receivers > 1) return { kind: "hash", partitionOf: partitionerOf(exchange.columns, receivers) };
+  return { kind: "forward" };
+}

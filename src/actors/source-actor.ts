@@ -1,0 +1,156 @@
+// A source actor: polls its reader while credit lasts, runs the chained operators, and places barriers exactly.
+import { nowMs } from "../core/clock.ts";
+import { ConfigError } from "../core/errors.ts";
+import type { Row } from "../core/types.ts";
+import type { SourceReader } from "../connectors/sources/source.ts";
+import { chain, type Operator } from "../operators/operator.ts";
+import { Actor, type ActorEnvironment, type ActorWiring } from "./actor.ts";
+import { decodeControl } from "./control.ts";
+import type { Subscription } from "./transport.ts";
+
+interface BarrierRequest {
+  readonly epoch: number;
+  readonly final: boolean;
+  /** The barrier goes out once this many rows in total have been polled. */
+  readonly afterRows: number;
+}
+
+export interface SourceActorOptions {
+  readonly reader: SourceReader;
+  readonly operators: readonly Operator[];
+  /** Micro-batch mode: rows leave only when a barrier (a trigger) asks for them. */
+  readonly microBatch: boolean;
+  readonly deadLetterSubject: string;
+  readonly queryName: string;
+  readonly numPartitions: number;
+}
+
+export class SourceActor extends Actor {
+  private readonly reader: SourceReader;
+  private readonly operators: readonly Operator[];
+  private readonly process: (row: Row) => void;
+  private readonly requests: BarrierRequest[] = [];
+  private requestChain: Promise<void> = Promise.resolve();
+  private polledRows = 0;
+  private pumpScheduled = false;
+  private controlSubscription: Subscription | undefined;
+
+  constructor(wiring: ActorWiring, environment: ActorEnvironment, private readonly options: SourceActorOptions) {
+    super(wiring, environment);
+    this.reader = options.reader;
+    this.operators = options.operators;
+    this.process = chain(options.operators, this.emit);
+  }
+
+  override start(): void {
+    super.start();
+    const { transport, subjects } = this.environment;
+    this.controlSubscription = transport.subscribe(subjects.control, (payload) => {
+      const message = decodeControl(payload);
+      if (message.type === "barrier") this.requestBarrier(message.epoch, message.final);
+    });
+  }
+
+  async open(): Promise<void> {
+    const { transport } = this.environment;
+    await this.reader.open({
+      partition: this.wiring.partition,
+      numPartitions: this.options.numPartitions,
+      notify: () => this.schedulePump(),
+      deadLetter: (raw, reason) => {
+        this.stats.deadLetters++;
+        const body = { query: this.options.queryName, source: this.name, reason, raw: typeof raw === "string" ? raw : safeJson(raw), at: new Date().toISOString() };
+        transport.publish(this.options.deadLetterSubject, new TextEncoder().encode(JSON.stringify(body)));
+      },
+    });
+  }
+
+  override async stop(): Promise<void> {
+    this.controlSubscription?.unsubscribe();
+    await super.stop();
+    await this.reader.close();
+  }
+
+  protected processRows(): void {
+    throw new ConfigError(`${this.name} is a source actor and has no inputs.`);
+  }
+
+  protected override flushOperators(): void {
+    for (const operator of this.operators) operator.flush?.();
+  }
+
+  protected override resume(): void {
+    this.schedulePump();
+  }
+
+  private requestBarrier(epoch: number, final: boolean): void {
+    this.requestChain = this.requestChain.then(async () => {
+      if (this.stopped) return;
+      try {
+        await this.reader.prepare();
+      } catch (error) {
+        this.fail(error);
+        return;
+      }
+      this.requests.push({ epoch, final, afterRows: this.polledRows + this.reader.readyCount() });
+      this.schedulePump();
+    });
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled || this.stopped) return;
+    this.pumpScheduled = true;
+    setImmediate(this.pump);
+  }
+
+  /** One turn: rows while credit lasts and the trigger allows, barriers exactly where they were asked for. */
+  private readonly pump = (): void => {
+    this.pumpScheduled = false;
+    if (this.stopped) return;
+    const maxFrameRows = this.environment.flow.maxFrameRows;
+    try {
+      let budget = maxFrameRows * 8;
+      while (!this.blocked && budget > 0) {
+        const request = this.requests[0];
+        if (request && this.polledRows >= request.afterRows) {
+          this.requests.shift();
+          this.since = nowMs();
+          this.flushOperators();
+          this.completeEpoch(request.epoch, request.final);
+          continue;
+        }
+        let limit = Math.min(maxFrameRows, budget);
+        if (request) limit = Math.min(limit, request.afterRows - this.polledRows);
+        else if (this.options.microBatch) break;
+        const batch = this.reader.poll(limit);
+        if (!batch) break;
+        this.polledRows += batch.rows.length;
+        budget -= batch.rows.length;
+        this.stats.rowsIn += batch.rows.length;
+        this.since = batch.since;
+        const process = this.process;
+        for (const row of batch.rows) process(row);
+        if (this.pendingOutputRows() >= maxFrameRows) this.flushOutputs();
+      }
+      this.flushOperators();
+      this.flushOutputs();
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    if (!this.blocked && (this.reader.readyCount() > 0 || this.requestReady()) && (!this.options.microBatch || this.requests.length > 0)) this.schedulePump();
+  };
+
+  private requestReady(): boolean {
+    const request = this.requests[0];
+    return request !== undefined && this.polledRows >= request.afterRows;
+  }
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,34 @@
+// Builds every NATS subject Rill uses, so anyone can watch a stage with a plain subscriber.
+
+export interface QuerySubjects {
+  /** The data subject of one actor: all its upstream channels publish here. */
+  input(actor: string): string;
+  /** Where receivers send credit back to one actor. */
+  credit(actor: string): string;
+  /** Coordinator to source actors: barriers, stop. */
+  readonly control: string;
+  /** Actors to coordinator: acks, failures, ends. */
+  readonly coordinator: string;
+  /** Everything of this run, for a wildcard subscriber. */
+  readonly all: string;
+}
+
+export function sanitizeToken(text: string): string {
+  return text.replace(/[^A-Za-z0-9_-]/g, "_") || "_";
+}
+
+/** `rill.<query>.<run>.<stage>.<partition>`: the run token keeps two runs of one query apart. */
+export function querySubjects(prefix: string, queryName: string, runId: string): QuerySubjects {
+  const base = `${prefix}.${sanitizeToken(queryName)}.${runId.slice(0, 8)}`;
+  return {
+    input: (actor) => `${base}.${actor}`,
+    credit: (actor) => `${base}.${actor}.credit`,
+    control: `${base}._control`,
+    coordinator: `${base}._coordinator`,
+    all: `${base}.>`,
+  };
+}
+
+export function deadLetterSubject(prefix: string, queryName: string): string {
+  return `${prefix}.${sanitizeToken(queryName)}.deadletter`;
+}

@@ -1,0 +1,22 @@
+// The transport seam: actors see subjects and byte payloads, never the broker behind them.
+
+export type MessageHandler = (payload: Uint8Array, subject: string) => void;
+
+export interface Subscription {
+  unsubscribe(): void;
+}
+
+export interface Transport {
+  /** "nats" for a real broker, "inprocess" for the embedded baseline. */
+  readonly kind: "nats" | "inprocess";
+  /** A description for logs and explain(): the server address or "in-process". */
+  readonly address: string;
+  publish(subject: string, payload: Uint8Array): void;
+  /** Subjects may use NATS wildcards (`*` one token, `>` the rest). */
+  subscribe(subject: string, handler: MessageHandler): Subscription;
+  /** Resolves when everything published so far has reached the broker. */
+  flush(): Promise<void>;
+  /** Registers a callback for failures of the transport itself (connection lost). */
+  onFailure(callback: (error: Error) => void): void;
+  close(): Promise<void>;
+}

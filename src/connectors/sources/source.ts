@@ -1,0 +1,42 @@
+// The source seam: a reader per partition feeds rows to its source actor, which owns credit and barriers.
+//
+// Lifecycle: open() once; then prepare()/readyCount()/poll() any number of times; close() at stop.
+// close() is not promised after a crash. poll() never waits: it takes rows that are ready now.
+import type { Row, Schema } from "../../core/types.ts";
+
+export type DeliveryGuarantee = "exactly-once" | "at-least-once" | "at-most-once";
+
+export interface SourceContext {
+  readonly partition: number;
+  readonly numPartitions: number;
+  /** Tells the source actor that rows became ready. */
+  notify(): void;
+  /** Sends a bad input to the dead-letter output with its reason, and counts it. */
+  deadLetter(raw: unknown, reason: string): void;
+}
+
+/** Rows taken in one poll, with the ingest time of the oldest (ms, nowMs() clock). */
+export interface ReadyBatch {
+  readonly rows: Row[];
+  readonly since: number;
+}
+
+export interface SourceReader {
+  open(context: SourceContext): Promise<void>;
+  /** Makes ready everything that exists now (lists new files, computes due rows); a barrier follows what this made ready. */
+  prepare(): Promise<void>;
+  readyCount(): number;
+  poll(max: number): ReadyBatch | undefined;
+  close(): Promise<void>;
+}
+
+/** A configured source: validated at start(), then one reader per partition. */
+export interface SourceProvider {
+  readonly format: string;
+  readonly schema: Schema;
+  readonly numPartitions: number;
+  readonly guarantee: DeliveryGuarantee;
+  /** One line for explain() and logs. */
+  readonly description: string;
+  createReader(partition: number): SourceReader;
+}

@@ -1,0 +1,35 @@
+// Frames: what travels between actors. A data frame carries rows; control frames carry barriers, ends and credits.
+import type { Row } from "./types.ts";
+
+export const FRAME_DATA = 0;
+export const FRAME_BARRIER = 1;
+export const FRAME_CREDIT = 2;
+
+/** Rows from one sender to one receiver. `seq` counts frames on that channel from 1; `since` is the oldest row's ingest time (ms). */
+export interface DataFrame {
+  readonly kind: typeof FRAME_DATA;
+  readonly sender: number;
+  readonly seq: number;
+  readonly epoch: number;
+  readonly since: number;
+  readonly rows: Row[];
+}
+
+/** Marks the end of an epoch on a channel (asynchronous barrier snapshot). `final` asks the query to end after it. */
+export interface BarrierFrame {
+  readonly kind: typeof FRAME_BARRIER;
+  readonly sender: number;
+  readonly seq: number;
+  readonly epoch: number;
+  readonly final: boolean;
+}
+
+/** A receiver grants its sender room for `credits` more rows. */
+export interface CreditFrame {
+  readonly kind: typeof FRAME_CREDIT;
+  readonly receiver: number;
+  readonly credits: number;
+}
+
+export type ChannelFrame = DataFrame | BarrierFrame;
+export type Frame = ChannelFrame | CreditFrame;

@@ -1,0 +1,53 @@
+// Group keys: one string per key, hashed into a fixed number of key groups that are spread over partitions.
+import type { Row } from "./types.ts";
+
+/** Key groups are fixed for a query's life, so a restart may change the number of partitions. */
+export const KEY_GROUPS = 128;
+
+/** Builds a function that turns a row's key columns into one string (types and nulls kept apart). */
+export function keyOf(columns: readonly string[]): (row: Row) => string {
+  if (columns.length === 1) {
+    const column = columns[0] as string;
+    return (row) => part(row[column]);
+  }
+  return (row) => {
+    let key = "";
+    for (let index = 0; index < columns.length; index++) {
+      if (index > 0) key += "\u0000";
+      key += part(row[columns[index] as string]);
+    }
+    return key;
+  };
+}
+
+function part(value: unknown): string {
+  if (value === null || value === undefined) return "\u0001";
+  if (typeof value === "string") return `s${value}`;
+  if (typeof value === "number") return `n${value}`;
+  if (typeof value === "boolean") return value ? "t" : "f";
+  return `o${String(value)}`;
+}
+
+/** FNV-1a over the key string: stable across processes and restarts. */
+export function hashKey(key: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < key.length; index++) {
+    hash ^= key.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+export function keyGroupOf(key: string): number {
+  return hashKey(key) % KEY_GROUPS;
+}
+
+/** Flink's assignment: contiguous ranges of key groups per partition. */
+export function partitionOfKeyGroup(keyGroup: number, partitions: number): number {
+  return Math.floor((keyGroup * partitions) / KEY_GROUPS);
+}
+
+export function partitionerOf(columns: readonly string[], partitions: number): (row: Row) => number {
+  const key = keyOf(columns);
+  return (row) => partitionOfKeyGroup(keyGroupOf(key(row)), partitions);
+}

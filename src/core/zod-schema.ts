@@ -1,0 +1,74 @@
+// Turns a zod object schema (what users write) into Rill's schema of typed fields, and validates rows with it.
+import { z } from "zod";
+import { ConfigError } from "./errors.ts";
+import type { DataType, Field, Row, Schema } from "./types.ts";
+
+export type ZodRowSchema = z.ZodObject<z.ZodRawShape>;
+
+interface ZodDefinition {
+  readonly type: string;
+  readonly innerType?: z.ZodType;
+}
+
+function definitionOf(schema: z.ZodType): ZodDefinition {
+  return (schema as unknown as { _zod: { def: ZodDefinition } })._zod.def;
+}
+
+/** The Spark type of one zod field; `nullable` when the field is optional or nullable. */
+function fieldOf(name: string, schema: z.ZodType): Field {
+  let current = schema;
+  let nullable = false;
+  for (;;) {
+    const definition = definitionOf(current);
+    if ((definition.type === "optional" || definition.type === "nullable" || definition.type === "default") && definition.innerType) {
+      nullable = true;
+      current = definition.innerType;
+      continue;
+    }
+    return { name, type: dataTypeOf(name, definition.type, current), nullable };
+  }
+}
+
+function dataTypeOf(name: string, zodType: string, schema: z.ZodType): DataType {
+  switch (zodType) {
+    case "string":
+    case "enum":
+      return "string";
+    case "number":
+      return (schema as z.ZodNumber).isInt ? "long" : "double";
+    case "bigint":
+      return "long";
+    case "boolean":
+      return "boolean";
+    case "date":
+      return "timestamp";
+    case "any":
+    case "unknown":
+      return "any";
+    default:
+      throw new ConfigError(`Field '${name}' of the schema has zod type '${zodType}', which Rill cannot map to a column type. Use string, number (int for long), boolean, date or bigint.`);
+  }
+}
+
+export function isZodObject(value: unknown): value is ZodRowSchema {
+  return value instanceof z.ZodObject;
+}
+
+export function schemaFromZod(schema: ZodRowSchema): Schema {
+  return { fields: Object.entries(schema.shape).map(([name, field]) => fieldOf(name, field as z.ZodType)) };
+}
+
+/** Validates one decoded record; returns the row (dates as epoch milliseconds) or the reason it failed. */
+export function rowValidator(schema: ZodRowSchema): (value: unknown) => { row: Row } | { error: string } {
+  const timestampFields = schemaFromZod(schema).fields.filter((field) => field.type === "timestamp").map((field) => field.name);
+  return (value) => {
+    const result = schema.safeParse(value);
+    if (!result.success) return { error: result.error.issues.map((issue) => `${issue.path.join(".") || "record"}: ${issue.message}`).join("; ") };
+    const row = result.data as Row;
+    for (const name of timestampFields) {
+      const timestamp = row[name];
+      if (timestamp instanceof Date) row[name] = timestamp.getTime();
+    }
+    return { row };
+  };
+}

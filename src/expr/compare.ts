@@ -1,0 +1,200 @@
+// Comparisons, IN and BETWEEN with SQL null semantics; the comparison strategy is chosen once per expression.
+import type { DataType } from "../core/types.ts";
+import { coerceTo, comparisonType } from "./coerce.ts";
+import { type Compiled, type CompiledValue, type Evaluator } from "./compiled.ts";
+import { parseDouble } from "./values.ts";
+
+export type ComparisonOperator = "=" | "!=" | "<" | "<=" | ">" | ">=" | "<=>";
+
+/** Orders two non-null values of one comparison type; null when they cannot be ordered (mixed unknown types). */
+type Ordering = (left: unknown, right: unknown) => number | null;
+
+function primitiveOrdering(left: unknown, right: unknown): number {
+  const a = left as number;
+  const b = right as number;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function bytesOrdering(left: unknown, right: unknown): number {
+  return Buffer.compare(left as Uint8Array, right as Uint8Array);
+}
+
+/** For columns of unknown type: like types compare directly, a number and a string compare as doubles. */
+function dynamicOrdering(left: unknown, right: unknown): number | null {
+  const a = left instanceof Date ? left.getTime() : left;
+  const b = right instanceof Date ? right.getTime() : right;
+  if (typeof a === typeof b && (typeof a === "number" || typeof a === "string" || typeof a === "boolean")) {
+    return primitiveOrdering(a, b);
+  }
+  if (typeof a === "number" && typeof b === "string") {
+    const parsed = parseDouble(b);
+    return parsed === null ? null : primitiveOrdering(a, parsed);
+  }
+  if (typeof a === "string" && typeof b === "number") {
+    const parsed = parseDouble(a);
+    return parsed === null ? null : primitiveOrdering(parsed, b);
+  }
+  if (a instanceof Uint8Array && b instanceof Uint8Array) return bytesOrdering(a, b);
+  return null;
+}
+
+function orderingFor(type: DataType): Ordering {
+  if (type === "any") return dynamicOrdering;
+  if (type === "binary") return bytesOrdering;
+  return primitiveOrdering;
+}
+
+const ORDERING_TESTS: Readonly<Record<Exclude<ComparisonOperator, "<=>">, (order: number) => boolean>> = {
+  "=": (order) => order === 0,
+  "!=": (order) => order !== 0,
+  "<": (order) => order < 0,
+  "<=": (order) => order <= 0,
+  ">": (order) => order > 0,
+  ">=": (order) => order >= 0,
+};
+
+/** `left op right`: null when either side is null, except `<=>` which treats two nulls as equal. */
+export function compileComparison(op: ComparisonOperator, left: Compiled, right: Compiled, text: string): CompiledValue {
+  const type = comparisonType(left, right, text);
+  const l = coerceTo(left, type, text);
+  const r = coerceTo(right, type, text);
+  const nullable = op !== "<=>" && (left.nullable || right.nullable || type === "any");
+  if (op === "<=>") return { evaluate: nullSafeEquality(l, r, orderingFor(type)), type: "boolean", nullable: false };
+  if (type === "any" || type === "binary") {
+    const ordering = orderingFor(type);
+    const test = ORDERING_TESTS[op];
+    return {
+      evaluate: (row) => {
+        const a = l(row);
+        if (a === null || a === undefined) return null;
+        const b = r(row);
+        if (b === null || b === undefined) return null;
+        const order = ordering(a, b);
+        return order === null ? null : test(order);
+      },
+      type: "boolean",
+      nullable,
+    };
+  }
+  return { evaluate: primitiveComparison(op, l, r), type: "boolean", nullable };
+}
+
+/** The common case, numbers, strings, booleans or timestamps: one closure per operator, no ordering call. */
+function primitiveComparison(op: Exclude<ComparisonOperator, "<=>">, l: Evaluator, r: Evaluator): Evaluator {
+  const compare = PRIMITIVE_TESTS[op];
+  return (row) => {
+    const a = l(row);
+    if (a === null || a === undefined) return null;
+    const b = r(row);
+    if (b === null || b === undefined) return null;
+    return compare(a as number, b as number);
+  };
+}
+
+const PRIMITIVE_TESTS: Readonly<Record<Exclude<ComparisonOperator, "<=>">, (a: number, b: number) => boolean>> = {
+  "=": (a, b) => a === b,
+  "!=": (a, b) => a !== b,
+  "<": (a, b) => a < b,
+  "<=": (a, b) => a <= b,
+  ">": (a, b) => a > b,
+  ">=": (a, b) => a >= b,
+};
+
+function nullSafeEquality(l: Evaluator, r: Evaluator, ordering: Ordering): Evaluator {
+  return (row) => {
+    const a = l(row);
+    const b = r(row);
+    const aNull = a === null || a === undefined;
+    const bNull = b === null || b === undefined;
+    if (aNull || bNull) return aNull && bNull;
+    return ordering(a, b) === 0;
+  };
+}
+
+/** The type an IN list is compared in: the operand's comparison type against every element. */
+function inListType(operand: Compiled, list: readonly Compiled[], text: string): DataType {
+  let type: DataType = operand.type;
+  for (const element of list) {
+    type = comparisonType({ ...operand, type }, element, text);
+  }
+  return type;
+}
+
+/**
+ * `x IN (a, b, ...)` as SQL: true on a match; otherwise null if x or any element is null; otherwise false.
+ * A list of literals becomes a Set probed once per row.
+ */
+export function compileIn(operand: Compiled, list: readonly Compiled[], negated: boolean, text: string): CompiledValue {
+  const type = inListType(operand, list, text);
+  const value = coerceTo(operand, type, text);
+  const nullable = operand.nullable || list.some((element) => element.nullable) || type === "any";
+  const elements = list.map((element) => coerceTo(element, type, text));
+  let matches: Evaluator;
+  if (type !== "any" && type !== "binary" && list.every((element) => element.constant === true)) {
+    // Constant elements ignore the row, so evaluating them on an empty one gives their converted values.
+    const constants = elements.map((element) => element({}));
+    const set = new Set(constants.filter((constant) => constant !== null && constant !== undefined));
+    const hasNull = constants.some((constant) => constant === null || constant === undefined);
+    matches = (row) => {
+      const v = value(row);
+      if (v === null || v === undefined) return null;
+      if (set.has(v)) return true;
+      return hasNull ? null : false;
+    };
+  } else {
+    const ordering = orderingFor(type);
+    matches = (row) => {
+      const v = value(row);
+      if (v === null || v === undefined) return null;
+      let sawNull = false;
+      for (const element of elements) {
+        const candidate = element(row);
+        if (candidate === null || candidate === undefined) sawNull = true;
+        else if (ordering(v, candidate) === 0) return true;
+      }
+      return sawNull ? null : false;
+    };
+  }
+  return { evaluate: negated ? negate(matches) : matches, type: "boolean", nullable };
+}
+
+/** `x BETWEEN low AND high` is `x >= low AND x <= high`, with x evaluated once. */
+export function compileBetween(
+  operand: Compiled, low: Compiled, high: Compiled, negated: boolean, text: string,
+): CompiledValue {
+  const type = inListType(operand, [low, high], text);
+  const value = coerceTo(operand, type, text);
+  const lower = coerceTo(low, type, text);
+  const upper = coerceTo(high, type, text);
+  const ordering = orderingFor(type);
+  const within: Evaluator = (row) => {
+    const v = value(row);
+    if (v === null || v === undefined) return null;
+    const a = lower(row);
+    const b = upper(row);
+    const aboveLow = a === null || a === undefined ? null : atLeastZero(ordering(v, a));
+    const belowHigh = b === null || b === undefined ? null : atLeastZero(ordering(b, v));
+    return and3(aboveLow, belowHigh);
+  };
+  const nullable = operand.nullable || low.nullable || high.nullable || type === "any";
+  return { evaluate: negated ? negate(within) : within, type: "boolean", nullable };
+}
+
+function atLeastZero(order: number | null): boolean | null {
+  return order === null ? null : order >= 0;
+}
+
+/** SQL three-valued AND: false wins over null. */
+export function and3(a: unknown, b: unknown): boolean | null {
+  if (a === false || b === false) return false;
+  if (a === null || a === undefined || b === null || b === undefined) return null;
+  return true;
+}
+
+/** SQL NOT: null stays null. */
+export function negate(evaluate: Evaluator): Evaluator {
+  return (row) => {
+    const value = evaluate(row);
+    return value === null || value === undefined ? null : !value;
+  };
+}

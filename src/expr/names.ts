@@ -1,0 +1,98 @@
+// Spark's auto-generated column names for expressions: `(a + b)`, `CAST(x AS DOUBLE)`, `count(1)`.
+import type { DataType } from "../core/types.ts";
+import type { BinaryOperator, Expr } from "./ast.ts";
+import { sqlTypeName } from "./typenames.ts";
+import { formatDouble, formatTimestamp, valueToString } from "./values.ts";
+
+const OPERATOR_TEXT: Readonly<Record<BinaryOperator, string>> = {
+  "+": "+", "-": "-", "*": "*", "/": "/", "%": "%",
+  "=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "<=>": "<=>",
+  and: "AND", or: "OR", "||": "||",
+};
+
+/** The name Spark gives an unaliased column computed from this expression. */
+export function expressionName(expr: Expr): string {
+  switch (expr.kind) {
+    case "column":
+      return expr.name;
+    case "star":
+      return "*";
+    case "literal":
+      return literalText(expr.value, expr.type);
+    case "unary":
+      return expr.op === "-" ? `(- ${expressionName(expr.operand)})` : `(NOT ${expressionName(expr.operand)})`;
+    case "binary":
+      return binaryName(expr.op, expressionName(expr.left), expressionName(expr.right));
+    case "isNull":
+      return `(${expressionName(expr.operand)} IS ${expr.negated ? "NOT " : ""}NULL)`;
+    case "like": {
+      const operand = expressionName(expr.operand);
+      const pattern = expressionName(expr.pattern);
+      return negate(expr.regex ? `RLIKE(${operand}, ${pattern})` : `${operand} LIKE ${pattern}`, expr.negated);
+    }
+    case "in": {
+      const list = expr.list.map(expressionName).join(", ");
+      return negate(`(${expressionName(expr.operand)} IN (${list}))`, expr.negated);
+    }
+    case "between": {
+      // Spark rewrites BETWEEN into two comparisons, and names the rewritten expression.
+      const operand = expressionName(expr.operand);
+      const range = `((${operand} >= ${expressionName(expr.low)}) AND (${operand} <= ${expressionName(expr.high)}))`;
+      return negate(range, expr.negated);
+    }
+    case "case":
+      return caseName(expr);
+    case "cast":
+      return `CAST(${expressionName(expr.operand)} AS ${sqlTypeName(expr.to)})`;
+    case "call":
+      return callName(expr);
+    case "alias":
+      return expr.name;
+  }
+}
+
+/** A literal as Spark prints it in a column name: strings without quotes, doubles in Java's notation. */
+export function literalText(value: unknown, type: DataType): string {
+  if (value === null || value === undefined) return "NULL";
+  switch (type) {
+    case "double":
+      return formatDouble(value as number);
+    case "timestamp":
+      return `TIMESTAMP '${formatTimestamp(value as number)}'`;
+    case "binary":
+      return `X'${Buffer.from(value as Uint8Array).toString("hex").toUpperCase()}'`;
+    default:
+      return valueToString(value);
+  }
+}
+
+function binaryName(op: BinaryOperator, left: string, right: string): string {
+  if (op === "||") return `concat(${left}, ${right})`;
+  if (op === "!=") return `(NOT (${left} = ${right}))`;
+  return `(${left} ${OPERATOR_TEXT[op]} ${right})`;
+}
+
+function negate(text: string, negated: boolean): string {
+  return negated ? `(NOT ${text})` : text;
+}
+
+function caseName(expr: Extract<Expr, { kind: "case" }>): string {
+  const operand = expr.operand === undefined ? undefined : expressionName(expr.operand);
+  const branches = expr.branches.map((branch) => {
+    const when = expressionName(branch.when);
+    const condition = operand === undefined ? when : `(${operand} = ${when})`;
+    return ` WHEN ${condition} THEN ${expressionName(branch.then)}`;
+  });
+  const otherwise = expr.otherwise === undefined ? "" : ` ELSE ${expressionName(expr.otherwise)}`;
+  return `CASE${branches.join("")}${otherwise} END`;
+}
+
+function callName(expr: Extract<Expr, { kind: "call" }>): string {
+  // Spark names count(*) `count(1)` and gives round its default scale.
+  if (expr.name === "count" && expr.args.length === 1 && expr.args[0]?.kind === "star") {
+    return expr.distinct ? "count(DISTINCT 1)" : "count(1)";
+  }
+  const args = expr.args.map(expressionName);
+  if (expr.name === "round" && args.length === 1) args.push("0");
+  return `${expr.name}(${expr.distinct ? "DISTINCT " : ""}${args.join(", ")})`;
+}

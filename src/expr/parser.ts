@@ -1,0 +1,321 @@
+// Recursive-descent parser for Spark SQL expressions (the text of expr(), filter() and selectExpr()).
+import { closestName } from "../core/errors.ts";
+import type { BinaryOperator, CaseBranch, Expr } from "./ast.ts";
+import { parseErrorAt, tokenize, type Token } from "./lexer.ts";
+import { knownTypeNames, parseDataType } from "./typenames.ts";
+import { parseTimestamp } from "./values.ts";
+
+/** Words that end or continue an expression, so they can never be a bare alias. */
+const RESERVED = new Set([
+  "and", "or", "not", "is", "null", "true", "false", "like", "rlike", "regexp", "in", "between",
+  "case", "when", "then", "else", "end", "as", "distinct", "from", "cast",
+]);
+/** Keywords an unknown word after an expression was probably meant to be, for "Did you mean" hints. */
+const OPERATOR_KEYWORDS = ["and", "or", "not", "is", "like", "rlike", "regexp", "in", "between", "as"];
+
+const COMPARISONS: ReadonlyMap<string, BinaryOperator> = new Map<string, BinaryOperator>([
+  ["=", "="], ["==", "="], ["!=", "!="], ["<>", "!="], ["<", "<"], ["<=", "<="], [">", ">"], [">=", ">="], ["<=>", "<=>"],
+]);
+const ADDITIVE: ReadonlyMap<string, BinaryOperator> = new Map<string, BinaryOperator>([["+", "+"], ["-", "-"], ["||", "||"]]);
+const MULTIPLICATIVE: ReadonlyMap<string, BinaryOperator> = new Map<string, BinaryOperator>([["*", "*"], ["/", "/"], ["%", "%"]]);
+
+/**
+ * Parses one Spark SQL expression, with an optional trailing alias (`x AS y` or `x y`).
+ * @example parseExpression("cast(x as double) / 1000 AS seconds")
+ * @throws ParseError naming the position, with a caret under it.
+ */
+export function parseExpression(text: string): Expr {
+  return new Parser(text).parseTopLevel();
+}
+
+class Parser {
+  private readonly tokens: Token[];
+  private index = 0;
+
+  constructor(private readonly text: string) {
+    this.tokens = tokenize(text);
+  }
+
+  parseTopLevel(): Expr {
+    const expr = this.parseOr();
+    let bareAlias: Token | undefined;
+    let result = expr;
+    if (this.acceptKeyword("as")) {
+      result = { kind: "alias", operand: expr, name: this.expectName("an alias after AS") };
+    } else {
+      const candidate = this.peek();
+      if (candidate.kind === "identifier" && (candidate.quoted || !RESERVED.has(candidate.text.toLowerCase()))) {
+        bareAlias = this.next();
+        result = { kind: "alias", operand: expr, name: candidate.text };
+      }
+    }
+    const after = this.peek();
+    if (after.kind !== "eof") {
+      // "gt likee 1": the word read as an alias was more likely a misspelt operator, so point at it.
+      throw this.unexpected(bareAlias ?? after);
+    }
+    return result;
+  }
+
+  private parseOr(): Expr {
+    let left = this.parseAnd();
+    while (this.acceptKeyword("or")) left = { kind: "binary", op: "or", left, right: this.parseAnd() };
+    return left;
+  }
+
+  private parseAnd(): Expr {
+    let left = this.parseNot();
+    while (this.acceptKeyword("and")) left = { kind: "binary", op: "and", left, right: this.parseNot() };
+    return left;
+  }
+
+  private parseNot(): Expr {
+    if (this.acceptKeyword("not") || this.acceptOperator("!")) return { kind: "unary", op: "not", operand: this.parseNot() };
+    return this.parsePredicate();
+  }
+
+  /** `x IS [NOT] NULL`, `x [NOT] LIKE|RLIKE|REGEXP p`, `x [NOT] IN (...)`, `x [NOT] BETWEEN a AND b`. */
+  private parsePredicate(): Expr {
+    let operand = this.parseComparison();
+    for (;;) {
+      if (this.acceptKeyword("is")) {
+        const negated = this.acceptKeyword("not");
+        this.expectKeyword("null");
+        operand = { kind: "isNull", operand, negated };
+        continue;
+      }
+      const start = this.index;
+      const negated = this.acceptKeyword("not");
+      if (this.acceptKeyword("like")) {
+        operand = { kind: "like", operand, pattern: this.parseAdditive(), negated, regex: false };
+      } else if (this.acceptKeyword("rlike") || this.acceptKeyword("regexp")) {
+        operand = { kind: "like", operand, pattern: this.parseAdditive(), negated, regex: true };
+      } else if (this.acceptKeyword("in")) {
+        operand = { kind: "in", operand, list: this.parseInList(), negated };
+      } else if (this.acceptKeyword("between")) {
+        const low = this.parseAdditive();
+        this.expectKeyword("and");
+        operand = { kind: "between", operand, low, high: this.parseAdditive(), negated };
+      } else {
+        if (negated) throw this.unexpected(this.peek(), "expected LIKE, RLIKE, IN or BETWEEN after NOT");
+        this.index = start;
+        return operand;
+      }
+    }
+  }
+
+  private parseInList(): Expr[] {
+    this.expectOperator("(");
+    const list = [this.parseOr()];
+    while (this.acceptOperator(",")) list.push(this.parseOr());
+    this.expectOperator(")");
+    return list;
+  }
+
+  private parseComparison(): Expr {
+    return this.parseBinaryLevel(COMPARISONS, () => this.parseAdditive());
+  }
+
+  private parseAdditive(): Expr {
+    return this.parseBinaryLevel(ADDITIVE, () => this.parseMultiplicative());
+  }
+
+  private parseMultiplicative(): Expr {
+    return this.parseBinaryLevel(MULTIPLICATIVE, () => this.parseUnary());
+  }
+
+  /** One left-associative precedence level. */
+  private parseBinaryLevel(operators: ReadonlyMap<string, BinaryOperator>, parseOperand: () => Expr): Expr {
+    let left = parseOperand();
+    for (;;) {
+      const token = this.peek();
+      const op = token.kind === "operator" ? operators.get(token.text) : undefined;
+      if (op === undefined) return left;
+      this.next();
+      left = { kind: "binary", op, left, right: parseOperand() };
+    }
+  }
+
+  private parseUnary(): Expr {
+    if (this.acceptOperator("+")) return this.parseUnary();
+    if (!this.acceptOperator("-")) return this.parsePrimary();
+    const operand = this.parseUnary();
+    // Spark folds `-1` into a negative literal (named `-1`, not `(- 1)`).
+    if (operand.kind === "literal" && typeof operand.value === "number") {
+      return { kind: "literal", value: -operand.value, type: operand.type };
+    }
+    return { kind: "unary", op: "-", operand };
+  }
+
+  private parsePrimary(): Expr {
+    const token = this.next();
+    switch (token.kind) {
+      case "number":
+        return { kind: "literal", value: token.value, type: token.isDouble ? "double" : "long" };
+      case "string":
+        return { kind: "literal", value: token.value, type: "string" };
+      case "identifier":
+        return this.parseIdentifierStart(token);
+      case "operator":
+        if (token.text === "*") return { kind: "star" };
+        if (token.text === "(") {
+          const inner = this.parseOr();
+          this.expectOperator(")");
+          return inner;
+        }
+        throw this.unexpected(token);
+      case "eof":
+        throw this.unexpected(token);
+    }
+  }
+
+  private parseIdentifierStart(token: Extract<Token, { kind: "identifier" }>): Expr {
+    const word = token.quoted ? undefined : token.text.toLowerCase();
+    const following = this.peek();
+    if (word === "true" || word === "false") return { kind: "literal", value: word === "true", type: "boolean" };
+    if (word === "null") return { kind: "literal", value: null, type: "null" };
+    if (word === "case") return this.parseCase();
+    if (word === "cast" && this.isOperator(following, "(")) return this.parseCast();
+    if (word === "timestamp" && following.kind === "string") return this.parseTimestampLiteral(following);
+    if (word !== undefined && RESERVED.has(word)) throw this.unexpected(token);
+    if (word !== undefined && this.isOperator(following, "(")) return this.parseCall(word);
+    let name = token.text;
+    while (this.isOperator(this.peek(), ".")) {
+      this.next();
+      name += `.${this.expectName("a name after '.'")}`;
+    }
+    return { kind: "column", name };
+  }
+
+  private parseCall(name: string): Expr {
+    this.expectOperator("(");
+    const distinct = this.acceptKeyword("distinct");
+    const args: Expr[] = [];
+    if (!this.acceptOperator(")")) {
+      args.push(this.parseOr());
+      while (this.acceptOperator(",")) args.push(this.parseOr());
+      this.expectOperator(")");
+    }
+    return { kind: "call", name, args, distinct };
+  }
+
+  private parseCast(): Expr {
+    this.expectOperator("(");
+    const operand = this.parseOr();
+    this.expectKeyword("as");
+    const typeToken = this.peek();
+    let typeName = this.expectName("a type name");
+    if (this.acceptOperator("(")) {
+      // decimal(10, 2), varchar(20): the precision does not change the Rill type.
+      while (!this.acceptOperator(")")) {
+        if (this.peek().kind === "eof") throw this.unexpected(this.peek(), "expected ')'");
+        this.next();
+      }
+      typeName += "()";
+    }
+    const to = parseDataType(typeName);
+    if (to === undefined) {
+      const suggestion = closestName(typeName, knownTypeNames());
+      const hint = suggestion === undefined ? `Known types: ${knownTypeNames().join(", ")}` : `Did you mean '${suggestion}'?`;
+      throw parseErrorAt(this.text, typeToken.position, `unknown type '${typeName}'`, hint);
+    }
+    this.expectOperator(")");
+    return { kind: "cast", operand, to };
+  }
+
+  private parseTimestampLiteral(token: Extract<Token, { kind: "string" }>): Expr {
+    this.next();
+    const value = parseTimestamp(token.value);
+    if (value === null) throw parseErrorAt(this.text, token.position, `invalid timestamp '${token.value}'`);
+    return { kind: "literal", value, type: "timestamp" };
+  }
+
+  private parseCase(): Expr {
+    if (this.isKeyword(this.peek(), "end")) throw this.unexpected(this.peek(), "expected WHEN");
+    const operand = this.isKeyword(this.peek(), "when") ? undefined : this.parseOr();
+    const branches: CaseBranch[] = [];
+    while (this.acceptKeyword("when")) {
+      const when = this.parseOr();
+      this.expectKeyword("then");
+      branches.push({ when, then: this.parseOr() });
+    }
+    if (branches.length === 0) throw this.unexpected(this.peek(), "expected WHEN");
+    const otherwise = this.acceptKeyword("else") ? this.parseOr() : undefined;
+    this.expectKeyword("end");
+    return { kind: "case", operand, branches, otherwise };
+  }
+
+  // ---- token helpers ----
+
+  private peek(): Token {
+    return this.tokens[this.index] ?? { kind: "eof", position: this.text.length };
+  }
+
+  private next(): Token {
+    const token = this.peek();
+    if (token.kind !== "eof") this.index++;
+    return token;
+  }
+
+  private isKeyword(token: Token, keyword: string): boolean {
+    return token.kind === "identifier" && !token.quoted && token.text.toLowerCase() === keyword;
+  }
+
+  private isOperator(token: Token, operator: string): boolean {
+    return token.kind === "operator" && token.text === operator;
+  }
+
+  private acceptKeyword(keyword: string): boolean {
+    if (!this.isKeyword(this.peek(), keyword)) return false;
+    this.index++;
+    return true;
+  }
+
+  private acceptOperator(operator: string): boolean {
+    if (!this.isOperator(this.peek(), operator)) return false;
+    this.index++;
+    return true;
+  }
+
+  private expectKeyword(keyword: string): void {
+    if (!this.acceptKeyword(keyword)) throw this.unexpected(this.peek(), `expected ${keyword.toUpperCase()}`);
+  }
+
+  private expectOperator(operator: string): void {
+    if (!this.acceptOperator(operator)) throw this.unexpected(this.peek(), `expected '${operator}'`);
+  }
+
+  private expectName(what: string): string {
+    const token = this.peek();
+    if (token.kind !== "identifier") throw this.unexpected(token, `expected ${what}`);
+    this.index++;
+    return token.text;
+  }
+
+  private unexpected(token: Token, expectation?: string): Error {
+    const found = describe(token);
+    const detail = expectation === undefined ? `unexpected ${found}` : `${expectation} but found ${found}`;
+    let hint: string | undefined;
+    if (token.kind === "identifier" && !token.quoted && token.text.length >= 3 && !RESERVED.has(token.text.toLowerCase())) {
+      const suggestion = closestName(token.text, OPERATOR_KEYWORDS);
+      if (suggestion !== undefined && suggestion !== token.text.toLowerCase()) hint = `Did you mean '${suggestion.toUpperCase()}'?`;
+    }
+    return parseErrorAt(this.text, token.position, detail, hint);
+  }
+}
+
+function describe(token: Token): string {
+  switch (token.kind) {
+    case "number":
+      return `number '${token.text}'`;
+    case "string":
+      return `string '${token.value}'`;
+    case "identifier":
+      return token.quoted ? `identifier '\`${token.text}\`'` : RESERVED.has(token.text.toLowerCase())
+        ? `keyword '${token.text.toUpperCase()}'` : `identifier '${token.text}'`;
+    case "operator":
+      return `'${token.text}'`;
+    case "eof":
+      return "end of input";
+  }
+}

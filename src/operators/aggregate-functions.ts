@@ -1,0 +1,95 @@
+// Aggregate functions as accumulators: create, add a value, read the result. Nulls are skipped as in SQL.
+
+export type AggregateName = "count" | "sum" | "avg" | "min" | "max" | "first" | "last";
+
+export interface Accumulator {
+  add(value: unknown): void;
+  result(): unknown;
+}
+
+export function createAccumulator(name: AggregateName): Accumulator {
+  switch (name) {
+    case "count": return new Count();
+    case "sum": return new Sum();
+    case "avg": return new Average();
+    case "min": return new Extreme(-1);
+    case "max": return new Extreme(1);
+    case "first": return new First();
+    case "last": return new Last();
+  }
+}
+
+class Count implements Accumulator {
+  private count = 0;
+  add(value: unknown): void {
+    if (value !== null && value !== undefined) this.count++;
+  }
+  result(): unknown {
+    return this.count;
+  }
+}
+
+class Sum implements Accumulator {
+  private sum: number | null = null;
+  add(value: unknown): void {
+    if (typeof value === "number") this.sum = (this.sum ?? 0) + value;
+  }
+  result(): unknown {
+    return this.sum;
+  }
+}
+
+class Average implements Accumulator {
+  private sum = 0;
+  private count = 0;
+  add(value: unknown): void {
+    if (typeof value !== "number") return;
+    this.sum += value;
+    this.count++;
+  }
+  result(): unknown {
+    return this.count === 0 ? null : this.sum / this.count;
+  }
+}
+
+class Extreme implements Accumulator {
+  private value: unknown = null;
+  constructor(private readonly sign: 1 | -1) {}
+  add(value: unknown): void {
+    if (value === null || value === undefined) return;
+    if (this.value === null || compare(value, this.value) * this.sign > 0) this.value = value;
+  }
+  result(): unknown {
+    return this.value;
+  }
+}
+
+class First implements Accumulator {
+  private seen = false;
+  private value: unknown = null;
+  add(value: unknown): void {
+    if (this.seen) return;
+    this.seen = true;
+    this.value = value ?? null;
+  }
+  result(): unknown {
+    return this.value;
+  }
+}
+
+class Last implements Accumulator {
+  private value: unknown = null;
+  add(value: unknown): void {
+    this.value = value ?? null;
+  }
+  result(): unknown {
+    return this.value;
+  }
+}
+
+function compare(left: unknown, right: unknown): number {
+  if (typeof left === "number" && typeof right === "number") return left - right;
+  const a = String(left);
+  const b = String(right);
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,22 @@
+// The operator seam: an operator turns input rows into output rows; the actor around it owns channels, barriers and flow.
+import type { Row } from "../core/types.ts";
+
+export type Emit = (row: Row) => void;
+
+export interface Operator {
+  /** Stable id (`<stage>.<index>-<kind>`): it names the operator's state and metrics. */
+  readonly id: string;
+  /** Wires the operator to what follows; returns the function that takes its input rows. Called once. */
+  connect(next: Emit): Emit;
+  /** End of the actor's turn: emit what was coalesced during it. */
+  flush?(): void;
+  /** Rows of state held (for progress). */
+  stateRows?(): number;
+}
+
+/** Wires operators into one closure chain: the hot path is plain calls, built once. */
+export function chain(operators: readonly Operator[], last: Emit): Emit {
+  let next = last;
+  for (let index = operators.length - 1; index >= 0; index--) next = (operators[index] as Operator).connect(next);
+  return next;
+}
