@@ -183,7 +183,8 @@ const ifFunction: ScalarFunction = {
 
 /** floor / ceil give a long, as in Spark; a long argument is returned as it is. */
 function toLong(map: (value: number) => number): ScalarFunction {
-  return math1((value) => (Number.isFinite(value) ? map(value) : null), "long");
+  // `+ 0` turns -0 into 0: a long has no negative zero.
+  return math1((value) => (Number.isFinite(value) ? map(value) + 0 : null), "long");
 }
 
 const MATH_FUNCTIONS: ReadonlyArray<readonly [string, ScalarFunction]> = [

@@ -22,6 +22,27 @@ export function likeToRegExp(pattern: string): RegExp {
   return new RegExp(`^${source}$`, "u");
 }
 
+/**
+ * The matcher for a literal LIKE pattern. Patterns without `_` or escapes that are a plain text, `text%`, `%text` or
+ * `%text%` (most filters) become string methods; the rest become a RegExp.
+ */
+export function likeMatcher(pattern: string): (value: string) => boolean {
+  if (!pattern.includes("_") && !pattern.includes("\\")) {
+    const inner = pattern.replace(/^%/, "").replace(/%$/, "");
+    if (!inner.includes("%")) {
+      const leading = pattern.startsWith("%");
+      const trailing = pattern.length > 1 && pattern.endsWith("%");
+      if (inner === "" && (leading || trailing)) return () => true;
+      if (leading && trailing) return (value) => value.includes(inner);
+      if (leading) return (value) => value.endsWith(inner);
+      if (trailing) return (value) => value.startsWith(inner);
+      return (value) => value === inner;
+    }
+  }
+  const regex = likeToRegExp(pattern);
+  return (value) => regex.test(value);
+}
+
 function escapeRegexChar(char: string): string {
   return REGEX_SPECIAL.test(char) ? `\\${char}` : char;
 }

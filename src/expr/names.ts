@@ -88,11 +88,16 @@ function caseName(expr: Extract<Expr, { kind: "case" }>): string {
 }
 
 function callName(expr: Extract<Expr, { kind: "call" }>): string {
-  // Spark names count(*) `count(1)` and gives round its default scale.
+  // Spark names count(*) `count(1)`.
   if (expr.name === "count" && expr.args.length === 1 && expr.args[0]?.kind === "star") {
     return expr.distinct ? "count(DISTINCT 1)" : "count(1)";
   }
   const args = expr.args.map(expressionName);
+  // round(x) is round(x, 0) in Spark, and named so.
   if (expr.name === "round" && args.length === 1) args.push("0");
+  // Spark turns these calls into operators and names them as such.
+  if (expr.name === "if" && args.length === 3) return `(IF(${args.join(", ")}))`;
+  if (expr.name === "isnull" && args.length === 1) return `(${args[0]} IS NULL)`;
+  if (expr.name === "isnotnull" && args.length === 1) return `(${args[0]} IS NOT NULL)`;
   return `${expr.name}(${expr.distinct ? "DISTINCT " : ""}${args.join(", ")})`;
 }

@@ -20,7 +20,7 @@ export function parseDouble(text: string): number | null {
 /** `cast(s as bigint)`: an integer, or a decimal truncated toward zero; exponents and words are null. */
 export function parseLong(text: string): number | null {
   const trimmed = text.trim();
-  return LONG_TEXT.test(trimmed) ? Math.trunc(Number(trimmed)) : null;
+  return LONG_TEXT.test(trimmed) ? Math.trunc(Number(trimmed)) + 0 : null;
 }
 
 /** `cast(s as boolean)` accepts what Spark accepts: t/true/y/yes/1 and f/false/n/no/0, any case. */
@@ -33,7 +33,8 @@ export function parseBoolean(text: string): boolean | null {
 
 /** `cast(d as bigint)`: truncates toward zero; NaN and infinities have no long value. */
 export function doubleToLong(value: number): number | null {
-  return Number.isFinite(value) ? Math.trunc(value) : null;
+  // `+ 0` turns -0 into 0: a long has no negative zero.
+  return Number.isFinite(value) ? Math.trunc(value) + 0 : null;
 }
 
 /** Java's Double.toString, which Spark uses: `1.0`, `0.001`, `1.0E7`, `1.5E-4`, `NaN`, `Infinity`. */

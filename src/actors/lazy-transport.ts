@@ -1,0 +1,50 @@
+// A transport whose real target is set when the session connects; lets sources be configured before that.
+import { TransportError } from "../core/errors.ts";
+import type { MessageHandler, Subscription, Transport } from "./transport.ts";
+
+export class LazyTransport implements Transport {
+  private target: Transport | undefined;
+
+  get kind(): Transport["kind"] {
+    return this.connected().kind;
+  }
+
+  get address(): string {
+    return this.target?.address ?? "not connected";
+  }
+
+  get isConnected(): boolean {
+    return this.target !== undefined;
+  }
+
+  connect(target: Transport): void {
+    this.target = target;
+  }
+
+  publish(subject: string, payload: Uint8Array): void {
+    this.connected().publish(subject, payload);
+  }
+
+  subscribe(subject: string, handler: MessageHandler): Subscription {
+    return this.connected().subscribe(subject, handler);
+  }
+
+  flush(): Promise<void> {
+    return this.connected().flush();
+  }
+
+  onFailure(callback: (error: Error) => void): void {
+    this.connected().onFailure(callback);
+  }
+
+  async close(): Promise<void> {
+    const target = this.target;
+    this.target = undefined;
+    await target?.close();
+  }
+
+  private connected(): Transport {
+    if (!this.target) throw new TransportError("The session is not connected yet: the transport is set up by the first writeStream...start().");
+    return this.target;
+  }
+}

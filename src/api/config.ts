@@ -1,0 +1,59 @@
+// Session configuration: the keys Rill reads, their defaults, and their validation (zod, at the edge).
+import { z } from "zod";
+import { ConfigError, closestName } from "../core/errors.ts";
+
+const positiveInt = z.coerce.number().int().positive();
+
+const KEYS = {
+  "rill.shuffle.partitions": positiveInt.default(4),
+  "rill.chaining": z.enum(["true", "false"]).default("true"),
+  "rill.transport": z.enum(["nats", "inprocess"]).optional(),
+  "rill.nats.url": z.string().optional(),
+  "rill.subjectPrefix": z.string().regex(/^[A-Za-z0-9_-]+$/).default("rill"),
+  "rill.flow.window": positiveInt.default(8192),
+  "rill.flow.maxFrameRows": positiveInt.default(1024),
+  "rill.deadLetter.subject": z.string().optional(),
+} as const;
+
+/** Spark's names that mean the same thing. */
+const ALIASES: Readonly<Record<string, keyof typeof KEYS>> = { "spark.sql.shuffle.partitions": "rill.shuffle.partitions" };
+
+export interface SessionConfig {
+  readonly shufflePartitions: number;
+  readonly chaining: boolean;
+  readonly transport: "nats" | "inprocess" | undefined;
+  readonly natsUrl: string | undefined;
+  readonly subjectPrefix: string;
+  readonly flowWindow: number;
+  readonly maxFrameRows: number;
+  readonly deadLetterSubject: string | undefined;
+}
+
+export function canonicalKey(key: string): string {
+  return ALIASES[key] ?? key;
+}
+
+export function checkConfigKey(key: string): void {
+  const canonical = canonicalKey(key);
+  if (canonical in KEYS || !canonical.startsWith("rill.")) return;
+  const hint = closestName(canonical, Object.keys(KEYS));
+  throw new ConfigError(`Unknown configuration key '${key}'.${hint ? ` Did you mean '${hint}'?` : ""} Known keys: ${Object.keys(KEYS).join(", ")}.`);
+}
+
+export function readConfig(values: ReadonlyMap<string, string>): SessionConfig {
+  const read = <K extends keyof typeof KEYS>(key: K): z.output<(typeof KEYS)[K]> => {
+    const result = KEYS[key].safeParse(values.get(key));
+    if (!result.success) throw new ConfigError(`Configuration '${key}' = '${values.get(key)}' is not valid: ${result.error.issues.map((issue) => issue.message).join("; ")}.`);
+    return result.data as z.output<(typeof KEYS)[K]>;
+  };
+  return {
+    shufflePartitions: read("rill.shuffle.partitions"),
+    chaining: read("rill.chaining") === "true",
+    transport: read("rill.transport"),
+    natsUrl: read("rill.nats.url"),
+    subjectPrefix: read("rill.subjectPrefix"),
+    flowWindow: read("rill.flow.window"),
+    maxFrameRows: read("rill.flow.maxFrameRows"),
+    deadLetterSubject: read("rill.deadLetter.subject"),
+  };
+}

@@ -1,0 +1,154 @@
+// DataFrame and GroupedData: Spark's transformations, recorded as a logical plan and analysed at start().
+import { AnalysisError } from "../core/errors.ts";
+import type { Row, Schema } from "../core/types.ts";
+import { schemaFromZod, type ZodRowSchema } from "../core/zod-schema.ts";
+import type { Expr } from "../expr/ast.ts";
+import { parseExpression } from "../expr/parser.ts";
+import { analyze } from "../plan/analyzer.ts";
+import type { GroupingKind, LogicalPlan } from "../plan/logical.ts";
+import { Column } from "./column.ts";
+import { DataStreamWriter } from "./writer.ts";
+import type { Session } from "./session.ts";
+
+export type ColumnLike = Column | string;
+
+export class DataFrame {
+  /** @internal */
+  constructor(readonly session: Session, readonly plan: LogicalPlan) {}
+
+  /** The result's columns and types (analyses the plan: a wrong column throws AnalysisError here). */
+  get schema(): Schema {
+    return analyze(this.plan).schema;
+  }
+
+  get columns(): string[] {
+    return this.schema.fields.map((field) => field.name);
+  }
+
+  get isStreaming(): boolean {
+    return true;
+  }
+
+  /** Columns by name (`"*"` for all) or Column expressions. */
+  select(...columns: ColumnLike[]): DataFrame {
+    const exprs = columns.map((column): Expr => (typeof column === "string" ? (column === "*" ? { kind: "star" } : { kind: "column", name: column }) : column.expr));
+    return this.derive({ kind: "project", child: this.plan, columns: exprs, operation: `select(${exprs.map(describe).join(", ")})` });
+  }
+
+  /** SQL expression strings: `selectExpr("gt", "cast(x as double) as x")`. */
+  selectExpr(...expressions: string[]): DataFrame {
+    const exprs = expressions.map((text) => (text.trim() === "*" ? ({ kind: "star" } as const) : parseExpression(text)));
+    return this.derive({ kind: "project", child: this.plan, columns: exprs, operation: `selectExpr(${expressions.map((text) => `"${text}"`).join(", ")})` });
+  }
+
+  /** Keeps rows where the condition (a Column or a SQL string) is true. */
+  where(condition: ColumnLike): DataFrame {
+    const expr = typeof condition === "string" ? parseExpression(condition) : condition.expr;
+    return this.derive({ kind: "filter", child: this.plan, condition: expr });
+  }
+
+  filter(condition: ColumnLike): DataFrame {
+    return this.where(condition);
+  }
+
+  withColumn(name: string, value: Column): DataFrame {
+    return this.derive({ kind: "project", child: this.plan, columns: [value.expr], withColumn: name, operation: `withColumn('${name}')` });
+  }
+
+  withColumnRenamed(existing: string, renamed: string): DataFrame {
+    return this.derive({ kind: "project", child: this.plan, columns: [{ kind: "alias", operand: { kind: "column", name: existing }, name: renamed }], withColumn: renamed, operation: `withColumnRenamed('${existing}', '${renamed}')` })
+      .drop(existing);
+  }
+
+  /** Drops columns by name (case-insensitive); names that do not exist are ignored, as in Spark. */
+  drop(...columns: ColumnLike[]): DataFrame {
+    const names = columns.map((column) => (typeof column === "string" ? column : column.toString()));
+    return this.derive({ kind: "project", child: this.plan, columns: [], drop: names, operation: `drop(${names.join(", ")})` });
+  }
+
+  /** A function per row. Give the output schema (zod) when the row's shape changes; without it the input schema is kept. */
+  map(fn: (row: Row) => Row, schema?: ZodRowSchema): DataFrame {
+    return this.derive({ kind: "map", child: this.plan, fn, schema: schema ? schemaFromZod(schema) : undefined });
+  }
+
+  flatMap(fn: (row: Row) => Iterable<Row>, schema?: ZodRowSchema): DataFrame {
+    return this.derive({ kind: "flatMap", child: this.plan, fn, schema: schema ? schemaFromZod(schema) : undefined });
+  }
+
+  groupBy(...columns: ColumnLike[]): GroupedData {
+    return new GroupedData(this, "groupBy", columns);
+  }
+
+  cube(...columns: ColumnLike[]): GroupedData {
+    return new GroupedData(this, "cube", columns);
+  }
+
+  rollup(...columns: ColumnLike[]): GroupedData {
+    return new GroupedData(this, "rollup", columns);
+  }
+
+  get writeStream(): DataStreamWriter {
+    return new DataStreamWriter(this);
+  }
+
+  /** @internal */
+  derive(plan: LogicalPlan): DataFrame {
+    return new DataFrame(this.session, plan);
+  }
+}
+
+export class GroupedData {
+  constructor(private readonly frame: DataFrame, private readonly grouping: GroupingKind, private readonly columns: readonly ColumnLike[]) {}
+
+  /** Aggregate Columns (`count("*")`, `avg("x").alias("ax")`), SQL strings, or Spark's map form `{ x: "avg" }`. */
+  agg(...aggregates: Array<Column | string | Record<string, string>>): DataFrame {
+    const exprs = aggregates.flatMap((aggregate): Expr[] => {
+      if (aggregate instanceof Column) return [aggregate.expr];
+      if (typeof aggregate === "string") return [parseExpression(aggregate)];
+      return Object.entries(aggregate).map(([column, fn]) => ({ kind: "call", name: fn.toLowerCase(), args: [column === "*" ? { kind: "star" } : { kind: "column", name: column }], distinct: false }));
+    });
+    if (exprs.length === 0) throw new AnalysisError(`${this.grouping}(...).agg() needs at least one aggregate, e.g. agg(count("*")).`);
+    return this.aggregate(exprs);
+  }
+
+  /** The number of rows per group, in a column named `count`. */
+  count(): DataFrame {
+    return this.aggregate([{ kind: "alias", operand: { kind: "call", name: "count", args: [{ kind: "star" }], distinct: false }, name: "count" }]);
+  }
+
+  avg(...columns: string[]): DataFrame {
+    return this.numeric("avg", columns);
+  }
+
+  mean(...columns: string[]): DataFrame {
+    return this.numeric("avg", columns);
+  }
+
+  sum(...columns: string[]): DataFrame {
+    return this.numeric("sum", columns);
+  }
+
+  min(...columns: string[]): DataFrame {
+    return this.numeric("min", columns);
+  }
+
+  max(...columns: string[]): DataFrame {
+    return this.numeric("max", columns);
+  }
+
+  private numeric(fn: string, columns: string[]): DataFrame {
+    return this.frame.derive({ kind: "aggregate", child: this.frame.plan, grouping: this.grouping, groupBy: this.keys(), aggregates: { numericColumns: fn, columns } });
+  }
+
+  private aggregate(aggregates: Expr[]): DataFrame {
+    return this.frame.derive({ kind: "aggregate", child: this.frame.plan, grouping: this.grouping, groupBy: this.keys(), aggregates });
+  }
+
+  private keys(): Expr[] {
+    return this.columns.map((column) => (typeof column === "string" ? { kind: "column", name: column } : column.expr));
+  }
+}
+
+function describe(expr: Expr): string {
+  return expr.kind === "column" ? expr.name : expr.kind === "star" ? "*" : "expression";
+}

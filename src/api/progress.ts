@@ -1,0 +1,97 @@
+// Progress reports: Spark's StreamingQueryProgress fields, plus what continuous processing adds (latency, stages, credit waits).
+import type { EpochReport } from "../actors/coordinator.ts";
+import type { ExecutionGraph } from "../actors/runtime.ts";
+import type { LatencyPercentiles } from "../core/latency.ts";
+
+export interface StageProgress {
+  readonly stage: string;
+  readonly partitions: number;
+  readonly rowsIn: number;
+  readonly rowsOut: number;
+  readonly framesIn: number;
+  readonly framesOut: number;
+  /** Times a sender of this stage had rows but no credit: the downstream was slower. */
+  readonly creditWaits: number;
+  readonly stateRows: number;
+}
+
+export interface StreamingQueryProgress {
+  readonly id: string;
+  readonly runId: string;
+  readonly name: string | null;
+  readonly timestamp: string;
+  /** The epoch id (Spark's batch id). */
+  readonly batchId: number;
+  readonly numInputRows: number;
+  readonly inputRowsPerSecond: number;
+  readonly processedRowsPerSecond: number;
+  readonly durationMs: { readonly epoch: number; readonly sincePreviousEpoch: number };
+  /** Ingest-to-sink latency of this epoch's rows, in milliseconds. */
+  readonly latencyMs: LatencyPercentiles;
+  readonly numDeadLetters: number;
+  readonly stateOperators: ReadonlyArray<{ readonly operatorName: string; readonly numRowsTotal: number }>;
+  readonly sources: ReadonlyArray<{ readonly description: string; readonly numInputRows: number; readonly inputRowsPerSecond: number; readonly processedRowsPerSecond: number }>;
+  readonly sink: { readonly description: string; readonly numOutputRows: number };
+  readonly stages: readonly StageProgress[];
+}
+
+export interface ProgressContext {
+  readonly id: string;
+  readonly runId: string;
+  readonly name: string | undefined;
+  readonly graph: ExecutionGraph;
+}
+
+export function buildProgress(context: ProgressContext, report: EpochReport, previous: EpochReport | undefined, startedAt: number): StreamingQueryProgress {
+  const { graph } = context;
+  const stages = graph.stages.map((stage): StageProgress => {
+    const stats = report.stages.get(stage.id);
+    return { stage: stage.id, partitions: stage.parallelism, rowsIn: stats?.rowsIn ?? 0, rowsOut: stats?.rowsOut ?? 0, framesIn: stats?.framesIn ?? 0, framesOut: stats?.framesOut ?? 0, creditWaits: stats?.creditWaits ?? 0, stateRows: stats?.stateRows ?? 0 };
+  });
+  const source = graph.stages[0];
+  const sink = graph.stages[graph.stages.length - 1];
+  const numInputRows = stages[0]?.rowsIn ?? 0;
+  const inputSeconds = (report.requestedAt - (previous?.requestedAt ?? startedAt)) / 1000;
+  const processedSeconds = (report.completedAt - (previous?.completedAt ?? startedAt)) / 1000;
+  const inputRowsPerSecond = rate(numInputRows, inputSeconds);
+  const processedRowsPerSecond = rate(numInputRows, processedSeconds);
+  let deadLetters = 0;
+  for (const stats of report.stages.values()) deadLetters += stats.deadLetters;
+  return {
+    id: context.id,
+    runId: context.runId,
+    name: context.name ?? null,
+    timestamp: new Date(report.completedAt).toISOString(),
+    batchId: report.epoch,
+    numInputRows,
+    inputRowsPerSecond,
+    processedRowsPerSecond,
+    durationMs: { epoch: round(report.completedAt - report.requestedAt), sincePreviousEpoch: round(processedSeconds * 1000) },
+    latencyMs: report.sinkLatency.percentiles(),
+    numDeadLetters: deadLetters,
+    stateOperators: stages.filter((stage) => stage.stateRows > 0 && stage !== stages[stages.length - 1]).map((stage) => ({ operatorName: stage.stage, numRowsTotal: stage.stateRows })),
+    sources: source?.source ? [{ description: source.source.description, numInputRows, inputRowsPerSecond, processedRowsPerSecond }] : [],
+    sink: { description: sink?.sink?.description ?? "", numOutputRows: stages[stages.length - 1]?.rowsIn ?? 0 },
+    stages,
+  };
+}
+
+/** A readable summary of one progress report (`query.lastProgress` printed). */
+export function formatProgress(progress: StreamingQueryProgress): string {
+  const latency = progress.latencyMs;
+  return [
+    `epoch ${progress.batchId} of ${progress.name ?? progress.id} at ${progress.timestamp}`,
+    `  input ${progress.numInputRows} rows, ${progress.inputRowsPerSecond} rows/s in, ${progress.processedRowsPerSecond} rows/s processed`,
+    `  latency ms p50 ${latency.p50} p99 ${latency.p99} max ${latency.max} (${latency.count} rows)`,
+    `  dead letters ${progress.numDeadLetters}`,
+    ...progress.stages.map((stage) => `  ${stage.stage} x${stage.partitions}: in ${stage.rowsIn} out ${stage.rowsOut} frames ${stage.framesIn}/${stage.framesOut} credit waits ${stage.creditWaits} state ${stage.stateRows}`),
+  ].join("\n");
+}
+
+function rate(rows: number, seconds: number): number {
+  return seconds > 0 ? round(rows / seconds) : 0;
+}
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10;
+}

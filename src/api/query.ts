@@ -1,0 +1,210 @@
+// StreamingQuery: the handle of a running query (status, progress, awaitTermination, processAllAvailable, stop).
+import type { FlowControl } from "../actors/channel.ts";
+import type { EpochReport } from "../actors/coordinator.ts";
+import { QueryRuntime, type ExecutionGraph } from "../actors/runtime.ts";
+import type { QuerySubjects } from "../actors/subjects.ts";
+import type { Transport } from "../actors/transport.ts";
+import { nowMs } from "../core/clock.ts";
+import { StreamingQueryError } from "../core/errors.ts";
+import type { LatencyPercentiles } from "../core/latency.ts";
+import type { AnalyzedPlan } from "../plan/analyzer.ts";
+import { describeGraph } from "../plan/physical.ts";
+import { buildProgress, formatProgress, type StreamingQueryProgress } from "./progress.ts";
+import type { Logger } from "./session.ts";
+import type { ResolvedTrigger } from "./trigger.ts";
+
+export interface StreamingQueryStatus {
+  readonly message: string;
+  readonly isDataAvailable: boolean;
+  readonly isTriggerActive: boolean;
+  /** Records that failed to parse or to match the schema, sent to the dead-letter output. */
+  readonly numDeadLetters: number;
+  readonly numInputRows: number;
+}
+
+export interface QuerySetup {
+  readonly id: string;
+  readonly runId: string;
+  readonly name: string | undefined;
+  readonly plan: AnalyzedPlan;
+  readonly graph: ExecutionGraph;
+  readonly trigger: ResolvedTrigger;
+  readonly transport: Transport;
+  readonly subjects: QuerySubjects;
+  readonly flow: FlowControl;
+  readonly log: Logger;
+}
+
+const RECENT_PROGRESS = 100;
+
+export class StreamingQuery {
+  readonly id: string;
+  readonly runId: string;
+  readonly name: string | undefined;
+  private readonly runtime: QueryRuntime;
+  private readonly progress: StreamingQueryProgress[] = [];
+  private previousReport: EpochReport | undefined;
+  private startedAt = nowMs();
+  private active = false;
+  private failure: StreamingQueryError | undefined;
+  private message = "Initializing";
+  private deadLetters = 0;
+  private inputRows = 0;
+  private readonly terminated: Promise<void>;
+  private markTerminated: () => void = () => undefined;
+  private readonly terminationListeners: Array<(query: StreamingQuery) => void> = [];
+
+  constructor(private readonly setup: QuerySetup) {
+    this.id = setup.id;
+    this.runId = setup.runId;
+    this.name = setup.name;
+    this.terminated = new Promise((resolve) => {
+      this.markTerminated = resolve;
+    });
+    this.runtime = new QueryRuntime(setup.graph, setup.transport, setup.subjects, setup.flow, {
+      onEpoch: (report) => this.onEpoch(report),
+      onFailure: (actor, error, code) => void this.fail(new StreamingQueryError(`Query ${this.label} failed in actor ${actor}: ${error}`, { cause: { actor, error, code } })),
+    });
+    setup.transport.onFailure((error) => void this.fail(new StreamingQueryError(`Query ${this.label} lost its transport: ${error.message}`, { cause: error })));
+  }
+
+  get isActive(): boolean {
+    return this.active;
+  }
+
+  get status(): StreamingQueryStatus {
+    return { message: this.message, isDataAvailable: this.active, isTriggerActive: this.active, numDeadLetters: this.deadLetters, numInputRows: this.inputRows };
+  }
+
+  get lastProgress(): StreamingQueryProgress | undefined {
+    return this.progress[this.progress.length - 1];
+  }
+
+  get recentProgress(): StreamingQueryProgress[] {
+    return [...this.progress];
+  }
+
+  /** Ingest-to-sink latency of every row since the query started. */
+  latency(): LatencyPercentiles {
+    return this.runtime.coordinator.totalLatency.percentiles();
+  }
+
+  exception(): StreamingQueryError | undefined {
+    return this.failure;
+  }
+
+  /** The logical and physical plan: stages, partitions, actors and their subjects, guarantees. */
+  explain(): string {
+    const steps = this.setup.plan.steps.map((step) => `  ${step.name}: ${step.detail}`).join("\n");
+    const text = [
+      `== Query ${this.label} (trigger ${this.setup.trigger.kind}${this.setup.trigger.intervalMs ? ` ${this.setup.trigger.intervalMs} ms` : ""}) ==`,
+      "== Logical plan ==",
+      `  source: ${this.setup.plan.source.description}`,
+      steps,
+      `  schema: ${this.setup.plan.schema.fields.map((field) => `${field.name}: ${field.type}`).join(", ")}`,
+      `== Physical plan (transport ${this.setup.transport.kind} at ${this.setup.transport.address}) ==`,
+      describeGraph(this.setup.plan, this.setup.graph, (actor) => this.setup.subjects.input(actor)),
+      `== Guarantee ==`,
+      `  ${this.guarantee()}`,
+    ].join("\n");
+    return text;
+  }
+
+  /** Resolves true when the query ended (rejects with its exception if it failed), false on timeout. */
+  async awaitTermination(timeoutMs?: number): Promise<boolean> {
+    if (timeoutMs === undefined) {
+      await this.terminated;
+    } else {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([this.terminated.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)))]);
+      clearTimeout(timer);
+      if (timedOut) return false;
+    }
+    if (this.failure) throw this.failure;
+    return true;
+  }
+
+  /** Waits until every row available in the sources now has been processed and reached the sink. */
+  async processAllAvailable(): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (!this.active) return;
+    const { done } = this.runtime.coordinator.requestEpoch(false);
+    await Promise.race([done, this.terminated]);
+    if (this.failure) throw this.failure;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.active) return;
+    this.active = false;
+    this.message = "Stopped";
+    await this.runtime.stop();
+    this.finish();
+  }
+
+  /** @internal */
+  onTerminated(listener: (query: StreamingQuery) => void): void {
+    this.terminationListeners.push(listener);
+  }
+
+  /** @internal Starts the actors and the epochs; a once/availableNow query stops after its final epoch. */
+  async begin(): Promise<void> {
+    this.startedAt = nowMs();
+    this.active = true;
+    this.message = "Waiting for data";
+    this.warnGuarantee();
+    try {
+      await this.runtime.start(this.setup.trigger.intervalMs);
+    } catch (error) {
+      await this.fail(new StreamingQueryError(`Query ${this.label} could not start: ${String(error)}`, { cause: error }));
+      throw this.failure;
+    }
+    if (this.setup.trigger.intervalMs === undefined) {
+      const { done } = this.runtime.coordinator.requestEpoch(true);
+      void done.then(() => this.stop());
+    }
+  }
+
+  private get label(): string {
+    return this.name ? `'${this.name}' [id = ${this.id}]` : `[id = ${this.id}]`;
+  }
+
+  private guarantee(): string {
+    const source = this.setup.plan.source;
+    const sink = this.setup.graph.stages[this.setup.graph.stages.length - 1]?.sink;
+    return `source ${source.description}: ${source.guarantee}; sink ${sink?.description ?? "?"}: ${sink?.guarantee ?? "?"}; without a checkpoint location the query as a whole gives at-most-once after a crash.`;
+  }
+
+  private warnGuarantee(): void {
+    const source = this.setup.plan.source;
+    if (source.guarantee !== "exactly-once") this.setup.log(`rill: query ${this.label} reads ${source.description}, which cannot replay: results are ${source.guarantee}.`);
+  }
+
+  private onEpoch(report: EpochReport): void {
+    const progress = buildProgress({ id: this.id, runId: this.runId, name: this.name, graph: this.setup.graph }, report, this.previousReport, this.startedAt);
+    this.previousReport = report;
+    this.deadLetters += progress.numDeadLetters;
+    this.inputRows += progress.numInputRows;
+    this.message = progress.numInputRows > 0 ? "Processing new data" : "Waiting for data";
+    this.progress.push(progress);
+    if (this.progress.length > RECENT_PROGRESS) this.progress.shift();
+  }
+
+  private async fail(error: StreamingQueryError): Promise<void> {
+    if (this.failure || !this.active) return;
+    this.failure = error;
+    this.active = false;
+    this.message = `Terminated with exception: ${error.message}`;
+    await this.runtime.stop().catch((stopError: unknown) => this.setup.log(`rill: stopping failed query ${this.label}: ${String(stopError)}`));
+    this.finish();
+  }
+
+  private finish(): void {
+    this.markTerminated();
+    for (const listener of this.terminationListeners) listener(this);
+  }
+
+  toString(): string {
+    const last = this.lastProgress;
+    return last ? formatProgress(last) : `query ${this.label}: ${this.message}`;
+  }
+}

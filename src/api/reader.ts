@@ -1,0 +1,70 @@
+// readStream: format, schema, options and load(), as in Spark's DataStreamReader.
+import { createSourceProvider } from "../connectors/sources/registry.ts";
+import { ConfigError } from "../core/errors.ts";
+import { isZodObject, rowValidator, schemaFromZod, type ZodRowSchema } from "../core/zod-schema.ts";
+import { DataFrame } from "./dataframe.ts";
+import type { Session } from "./session.ts";
+
+export class DataStreamReader {
+  private sourceFormat = "";
+  private userSchema: ZodRowSchema | undefined;
+  private readonly sourceOptions = new Map<string, string>();
+
+  constructor(private readonly session: Session) {}
+
+  format(source: string): this {
+    this.sourceFormat = source;
+    return this;
+  }
+
+  /** The zod object schema of the records; records that fail it go to the dead-letter output. */
+  schema(schema: ZodRowSchema): this {
+    if (!isZodObject(schema)) throw new ConfigError("schema() takes a zod object schema, e.g. z.object({ gt: z.string(), x: z.number() }).");
+    this.userSchema = schema;
+    return this;
+  }
+
+  option(key: string, value: string | number | boolean): this {
+    this.sourceOptions.set(key, String(value));
+    return this;
+  }
+
+  options(options: Record<string, string | number | boolean>): this {
+    for (const [key, value] of Object.entries(options)) this.option(key, value);
+    return this;
+  }
+
+  load(path?: string): DataFrame {
+    if (!this.sourceFormat) throw new ConfigError("readStream needs a format: .format(\"rate\" | \"activity\" | \"json\" | \"csv\" | \"text\" | \"nats\") or one of .json(path), .csv(path), .text(path).");
+    const format = this.sourceFormat;
+    const options = new Map(this.sourceOptions);
+    const zodSchema = this.userSchema;
+    const session = this.session;
+    const describe = `${format}${path ? `[${path}]` : ""}`;
+    return new DataFrame(session, {
+      kind: "source",
+      describe,
+      create: () => createSourceProvider({
+        format,
+        options,
+        schema: zodSchema ? schemaFromZod(zodSchema) : undefined,
+        validate: zodSchema ? rowValidator(zodSchema) : undefined,
+        path,
+        transport: session.transport,
+        queryName: describe,
+      }),
+    });
+  }
+
+  json(path: string): DataFrame {
+    return this.format("json").load(path);
+  }
+
+  csv(path: string): DataFrame {
+    return this.format("csv").load(path);
+  }
+
+  text(path: string): DataFrame {
+    return this.format("text").load(path);
+  }
+}

@@ -1,0 +1,159 @@
+// The session: configuration, the transport (NATS, a private nats-server, or in-process), and the registry of queries.
+import { InProcessTransport } from "../actors/inprocess-transport.ts";
+import { LazyTransport } from "../actors/lazy-transport.ts";
+import { findNatsServer, startNatsServer, type NatsServerHandle } from "../actors/nats-server.ts";
+import { NatsTransport, type NatsOptions } from "../actors/nats-transport.ts";
+import type { Transport } from "../actors/transport.ts";
+import { MemoryTable } from "../connectors/sinks/memory.ts";
+import { ConfigError } from "../core/errors.ts";
+import type { Row } from "../core/types.ts";
+import { canonicalKey, checkConfigKey, readConfig, type SessionConfig } from "./config.ts";
+import { DataStreamReader } from "./reader.ts";
+import { StreamingQueryManager } from "./manager.ts";
+
+export type Logger = (message: string) => void;
+
+let warnedMissingServer = false;
+let activeSession: Session | undefined;
+
+export class SessionBuilder {
+  private name = "rill";
+  private readonly values = new Map<string, string>();
+  private natsOptions: NatsOptions | undefined;
+  private logger: Logger = (message) => console.error(message);
+
+  appName(name: string): this {
+    this.name = name;
+    return this;
+  }
+
+  config(key: string, value: string | number | boolean): this {
+    checkConfigKey(key);
+    this.values.set(canonicalKey(key), String(value));
+    return this;
+  }
+
+  /** Connect to an existing NATS server or cluster (credentials and TLS are passed through to the client). */
+  nats(options: NatsOptions): this {
+    this.natsOptions = options;
+    return this;
+  }
+
+  /** Where the session's notices go (default: stderr). */
+  log(logger: Logger): this {
+    this.logger = logger;
+    return this;
+  }
+
+  /** Returns the active session if there is one (as Spark does), else a new one. */
+  getOrCreate(): Session {
+    if (activeSession && !activeSession.isStopped) {
+      for (const [key, value] of this.values) activeSession.conf.set(key, value);
+      return activeSession;
+    }
+    activeSession = new Session(this.name, new Map(this.values), this.natsOptions, this.logger);
+    return activeSession;
+  }
+}
+
+/** Runtime configuration (`session.conf`), read when a query starts. */
+export class RuntimeConfig {
+  constructor(private readonly values: Map<string, string>) {}
+
+  set(key: string, value: string | number | boolean): void {
+    checkConfigKey(key);
+    this.values.set(canonicalKey(key), String(value));
+  }
+
+  get(key: string, fallback?: string): string | undefined {
+    return this.values.get(canonicalKey(key)) ?? fallback;
+  }
+
+  read(): SessionConfig {
+    return readConfig(this.values);
+  }
+}
+
+export class Session {
+  readonly conf: RuntimeConfig;
+  readonly streams: StreamingQueryManager;
+  /** The transport every query of this session uses; connected by the first start(). */
+  readonly transport = new LazyTransport();
+  private readonly tables = new Map<string, MemoryTable>();
+  private natsServer: NatsServerHandle | undefined;
+  private connecting: Promise<Transport> | undefined;
+  private stopped = false;
+
+  static builder(): SessionBuilder {
+    return new SessionBuilder();
+  }
+
+  constructor(readonly appName: string, values: Map<string, string>, private readonly natsOptions: NatsOptions | undefined, readonly log: Logger) {
+    this.conf = new RuntimeConfig(values);
+    this.streams = new StreamingQueryManager();
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  get readStream(): DataStreamReader {
+    return new DataStreamReader(this);
+  }
+
+  /** The rows of a memory sink, by query name (Spark: spark.table(name) / spark.sql("select * from name")). */
+  table(name: string): Row[] {
+    const table = this.tables.get(name);
+    if (!table) throw new ConfigError(`No memory table '${name}'. Memory tables: ${[...this.tables.keys()].join(", ") || "none"}. Start a query with format("memory") and queryName('${name}').`);
+    return table.rows();
+  }
+
+  /** @internal The memory sink's table for a query name (created on first use). */
+  memoryTable(name: string): MemoryTable {
+    let table = this.tables.get(name);
+    if (!table) {
+      table = new MemoryTable();
+      this.tables.set(name, table);
+    }
+    return table;
+  }
+
+  /** @internal Connects the transport once: a configured NATS, else a private nats-server, else in-process. */
+  async connect(): Promise<Transport> {
+    if (this.stopped) throw new ConfigError("The session is stopped; create a new one with Session.builder().getOrCreate().");
+    this.connecting ??= this.openTransport().then((transport) => {
+      this.transport.connect(transport);
+      return transport;
+    });
+    return await this.connecting;
+  }
+
+  /** Stops every query, closes the transport, and stops the private nats-server if the session started one. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.streams.stopAll();
+    if (this.connecting) await this.connecting.catch(() => undefined);
+    await this.transport.close();
+    await this.natsServer?.stop();
+    if (activeSession === this) activeSession = undefined;
+  }
+
+  private async openTransport(): Promise<Transport> {
+    const config = this.conf.read();
+    if (config.transport === "inprocess") return new InProcessTransport();
+    const url = this.natsOptions?.servers ?? config.natsUrl;
+    if (url) return await NatsTransport.connect({ ...this.natsOptions, servers: url });
+    const binary = await findNatsServer();
+    if (!binary) {
+      if (config.transport === "nats") throw new ConfigError("rill.transport is 'nats' but no NATS URL is configured and nats-server is not installed. Install it (apt-get install nats-server) or set rill.nats.url.");
+      if (!warnedMissingServer) {
+        warnedMissingServer = true;
+        this.log("rill: nats-server is not installed, so queries run on the in-process transport. Install it with 'apt-get install nats-server' (or set rill.nats.url) to run actors over NATS.");
+      }
+      return new InProcessTransport();
+    }
+    this.natsServer = await startNatsServer({ binary });
+    return await NatsTransport.connect({ servers: this.natsServer.url, name: this.appName });
+  }
+}

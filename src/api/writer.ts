@@ -1,0 +1,129 @@
+// writeStream: sink, output mode, trigger and start(), as in Spark's DataStreamWriter.
+import { randomUUID } from "node:crypto";
+import { deadLetterSubject, querySubjects } from "../actors/subjects.ts";
+import { ForeachBatchSinkProvider } from "../connectors/sinks/foreach-batch.ts";
+import { ForeachSinkProvider } from "../connectors/sinks/foreach.ts";
+import { MemorySinkProvider } from "../connectors/sinks/memory.ts";
+import { createSinkProvider } from "../connectors/sinks/registry.ts";
+import type { OutputMode, SinkProvider } from "../connectors/sinks/sink.ts";
+import { AnalysisError, ConfigError } from "../core/errors.ts";
+import type { Row } from "../core/types.ts";
+import { analyze } from "../plan/analyzer.ts";
+import { buildExecutionGraph, checkOutputMode } from "../plan/physical.ts";
+import type { DataFrame } from "./dataframe.ts";
+import { StreamingQuery } from "./query.ts";
+import { DEFAULT_TRIGGER, resolveTrigger, type Trigger } from "./trigger.ts";
+
+const OUTPUT_MODES: readonly OutputMode[] = ["append", "update", "complete"];
+
+export class DataStreamWriter {
+  private name: string | undefined;
+  private sinkFormat = "";
+  private mode: OutputMode = "append";
+  private triggerSpec: Trigger = DEFAULT_TRIGGER;
+  private readonly sinkOptions = new Map<string, string>();
+  private foreachFn: ((row: Row) => void | Promise<void>) | undefined;
+  private foreachBatchFn: ((rows: Row[], epochId: number) => void | Promise<void>) | undefined;
+
+  constructor(private readonly frame: DataFrame) {}
+
+  queryName(name: string): this {
+    this.name = name;
+    return this;
+  }
+
+  format(format: string): this {
+    this.sinkFormat = format;
+    return this;
+  }
+
+  outputMode(mode: OutputMode): this {
+    const lower = String(mode).toLowerCase() as OutputMode;
+    if (!OUTPUT_MODES.includes(lower)) throw new ConfigError(`Unknown output mode '${mode}'. Accepted output modes are 'append', 'update' and 'complete'.`);
+    this.mode = lower;
+    return this;
+  }
+
+  trigger(trigger: Trigger): this {
+    resolveTrigger(trigger);
+    this.triggerSpec = trigger;
+    return this;
+  }
+
+  option(key: string, value: string | number | boolean): this {
+    this.sinkOptions.set(key, String(value));
+    return this;
+  }
+
+  options(options: Record<string, string | number | boolean>): this {
+    for (const [key, value] of Object.entries(options)) this.option(key, value);
+    return this;
+  }
+
+  /** A callback per row, as rows arrive (awaited: a slow callback slows the query). */
+  foreach(fn: (row: Row) => void | Promise<void>): this {
+    this.foreachFn = fn;
+    this.sinkFormat = "foreach";
+    return this;
+  }
+
+  /** A callback per epoch with its rows and id (use the id to make the callback idempotent). */
+  foreachBatch(fn: (rows: Row[], epochId: number) => void | Promise<void>): this {
+    this.foreachBatchFn = fn;
+    this.sinkFormat = "foreachBatch";
+    return this;
+  }
+
+  /** Analyses the query (a wrong query rejects here, naming the column, option or mode), then starts its actors. */
+  async start(path?: string): Promise<StreamingQuery> {
+    const session = this.frame.session;
+    const config = session.conf.read();
+    const trigger = resolveTrigger(this.triggerSpec);
+    if (this.name !== undefined && session.streams.active.some((query) => query.name === this.name)) {
+      throw new ConfigError(`Cannot start query with name '${this.name}' as a query with that name is already active in this session.`);
+    }
+    const transport = await session.connect();
+    const plan = analyze(this.frame.plan);
+    checkOutputMode(plan, this.mode);
+    const id = randomUUID();
+    const runId = randomUUID();
+    const subjectName = this.name ?? id;
+    const sink = this.createSink(path);
+    const graph = buildExecutionGraph(plan, {
+      queryName: subjectName,
+      sink,
+      outputMode: this.mode,
+      microBatch: trigger.microBatch,
+      shufflePartitions: config.shufflePartitions,
+      chaining: config.chaining,
+      deadLetterSubject: this.sinkOptions.get("deadLetterSubject") ?? config.deadLetterSubject ?? deadLetterSubject(config.subjectPrefix, subjectName),
+    });
+    const subjects = querySubjects(config.subjectPrefix, subjectName, runId);
+    const query = new StreamingQuery({ id, runId, name: this.name, plan, graph, trigger, transport, subjects, flow: { window: config.flowWindow, maxFrameRows: config.maxFrameRows }, log: session.log });
+    session.streams.register(query);
+    await query.begin();
+    return query;
+  }
+
+  private createSink(path: string | undefined): SinkProvider {
+    const session = this.frame.session;
+    switch (this.sinkFormat) {
+      case "memory":
+        if (this.name === undefined) throw new AnalysisError("queryName must be specified for memory sink: writeStream.queryName(\"name\").format(\"memory\"); the rows are then in session.table(\"name\").");
+        return new MemorySinkProvider(session.memoryTable(this.name), this.name);
+      case "foreach":
+        if (!this.foreachFn) throw new ConfigError("format(\"foreach\") needs a callback: use writeStream.foreach(row => ...).");
+        return new ForeachSinkProvider(this.foreachFn);
+      case "foreachBatch":
+        if (!this.foreachBatchFn) throw new ConfigError("format(\"foreachBatch\") needs a callback: use writeStream.foreachBatch((rows, epochId) => ...).");
+        return new ForeachBatchSinkProvider(this.foreachBatchFn);
+      case "":
+        throw new ConfigError("writeStream needs a sink: .format(\"console\" | \"memory\" | \"nats\"), .foreach(fn) or .foreachBatch(fn).");
+      default: {
+        const options = new Map(this.sinkOptions);
+        options.delete("deadLetterSubject");
+        return createSinkProvider({ format: this.sinkFormat, options, transport: session.transport, queryName: this.name ?? "query", path });
+      }
+    }
+  }
+}

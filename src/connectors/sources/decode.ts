@@ -1,0 +1,78 @@
+// Checks decoded records (JSON, CSV, msgpack) against the user's schema: timestamps read from text first, then the zod check.
+import { ConfigError } from "../../core/errors.ts";
+import type { Field, Row, Schema } from "../../core/types.ts";
+import type { RowValidator } from "./memory.ts";
+
+/** Spark's message when a format that cannot infer its columns gets none. */
+export function requireSchema(format: string, schema: Schema | undefined, what: string): Schema {
+  if (schema === undefined || schema.fields.length === 0) {
+    throw new ConfigError(`Schema must be specified when creating a streaming source DataFrame from ${what}; use .schema(zodSchema) before .format("${format}").load(...).`);
+  }
+  return schema;
+}
+
+/**
+ * A checker for decoded records: timestamp fields written as ISO text or epoch milliseconds become
+ * Dates (what a zod `z.date()` expects), then the user's validator runs; without one, a check
+ * built from the schema's field types does.
+ */
+export function recordChecker(schema: Schema, validate: RowValidator | undefined): RowValidator {
+  const timestamps = schema.fields.filter((field) => field.type === "timestamp").map((field) => field.name);
+  const check = validate ?? schemaValidator(schema);
+  if (timestamps.length === 0) return check;
+  return (value) => {
+    if (typeof value === "object" && value !== null) {
+      const record = value as Row;
+      for (const name of timestamps) record[name] = toDate(record[name]);
+    }
+    return check(value);
+  };
+}
+
+/** A timestamp from ISO text ("2024-01-01 10:00:00" or with a T) or epoch milliseconds; other values unchanged, for the check to reject. */
+export function toDate(value: unknown): unknown {
+  if (typeof value === "number") return new Date(value);
+  if (typeof value !== "string") return value;
+  const time = Date.parse(/^\d{4}-\d{2}-\d{2} \d/.test(value) ? value.replace(" ", "T") : value);
+  return Number.isNaN(time) ? value : new Date(time);
+}
+
+/** Checks field types and nullability, and keeps only the schema's fields (missing ones become null). */
+function schemaValidator(schema: Schema): RowValidator {
+  const fields = schema.fields;
+  return (value) => {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return { error: `record: expected an object, got ${describe(value)}` };
+    const record = value as Row;
+    const row: Row = {};
+    for (const field of fields) {
+      const checked = checkField(field, record[field.name] ?? null);
+      if (typeof checked === "string") return { error: `${field.name}: ${checked}` };
+      row[field.name] = checked.value;
+    }
+    return { row };
+  };
+}
+
+function checkField(field: Field, value: unknown): { value: unknown } | string {
+  if (value === null) return field.nullable ? { value } : "expected a value, got null";
+  switch (field.type) {
+    case "string":
+      return typeof value === "string" ? { value } : `expected a string, got ${describe(value)}`;
+    case "long":
+      return Number.isInteger(value) ? { value } : `expected a whole number, got ${describe(value)}`;
+    case "double":
+      return typeof value === "number" ? { value } : `expected a number, got ${describe(value)}`;
+    case "boolean":
+      return typeof value === "boolean" ? { value } : `expected a boolean, got ${describe(value)}`;
+    case "timestamp":
+      return value instanceof Date && !Number.isNaN(value.getTime()) ? { value: value.getTime() } : `expected a timestamp, got ${describe(value)}`;
+    default:
+      return { value };
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value === "string" ? `'${value.length > 40 ? `${value.slice(0, 40)}...` : value}'` : typeof value;
+}

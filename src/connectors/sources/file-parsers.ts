@@ -1,0 +1,139 @@
+// Parsers of whole files into rows for the file sources: JSON Lines, CSV (csv-parse) and text. Bad lines go to the dead letter.
+import { parse, type Info, type Options as CsvOptions } from "csv-parse/sync";
+import { ConfigError } from "../../core/errors.ts";
+import type { Field, Row, Schema } from "../../core/types.ts";
+import type { ConnectorOptions } from "../options.ts";
+import { recordChecker, toDate } from "./decode.ts";
+import type { RowValidator } from "./memory.ts";
+
+/** Rows of one file; a line that does not parse or fails the schema goes to `deadLetter` with the file and line in the reason. */
+export type FileParser = (text: string, file: string, deadLetter: (raw: unknown, reason: string) => void) => Row[];
+
+export const CSV_OPTIONS = ["header", "sep", "delimiter", "quote", "escape"];
+
+/** Lines of a file without their line ends; a final line end does not start another line. */
+function linesOf(text: string): string[] {
+  const lines = text.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index] as string;
+    if (line.endsWith("\r")) lines[index] = line.slice(0, -1);
+  }
+  return lines;
+}
+
+export function textParser(column: string): FileParser {
+  return (text) => linesOf(text).map((line) => ({ [column]: line }));
+}
+
+/** JSON Lines: one object a line; blank lines are skipped, as Spark skips them. */
+export function jsonParser(schema: Schema, validate: RowValidator | undefined): FileParser {
+  const check = recordChecker(schema, validate);
+  return (text, file, deadLetter) => {
+    const rows: Row[] = [];
+    const lines = linesOf(text);
+    for (let index = 0; index < lines.length; index++) {
+      const line = lines[index] as string;
+      if (line.trim() === "") continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch (error) {
+        deadLetter(line, `${file}:${index + 1}: not valid JSON (${(error as Error).message})`);
+        continue;
+      }
+      const checked = check(value);
+      if ("row" in checked) rows.push(checked.row);
+      else deadLetter(line, `${file}:${index + 1}: fails the schema: ${checked.error}`);
+    }
+    return rows;
+  };
+}
+
+interface CsvRecord {
+  readonly record: Record<string, unknown> | unknown[];
+  readonly info: Info;
+  readonly raw: string;
+}
+
+/**
+ * CSV with csv-parse. Without a header, columns map to the schema's fields by position (as Spark);
+ * with one, by name. Values become the fields' types before the check; an empty unquoted value is
+ * null, as Spark's default nullValue "" makes it. The default escape is '"' (RFC 4180 doubling),
+ * where Spark's is '\\': set .option("escape", "\\") for files written with backslash escapes.
+ */
+export function csvParser(schema: Schema, validate: RowValidator | undefined, options: ConnectorOptions): FileParser {
+  if (options.has("sep") && options.has("delimiter")) throw options.invalid("delimiter", options.string("delimiter") ?? "", "left out when 'sep' is set (they are the same option)");
+  const header = options.boolean("header", false);
+  const fields = schema.fields;
+  const byName = new Map(fields.map((field) => [field.name, field]));
+  const csvOptions: CsvOptions = {
+    delimiter: options.character(options.has("delimiter") ? "delimiter" : "sep", ","),
+    quote: options.character("quote", '"'),
+    escape: options.character("escape", '"'),
+    columns: header,
+    bom: true,
+    info: true,
+    raw: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    skip_records_with_error: true,
+    cast: (value, context) => {
+      if (context.header) return value;
+      const field = typeof context.column === "string" ? byName.get(context.column) : fields[context.index];
+      if (value === "" && !context.quoting) return null;
+      return field ? convert(field, value) : value;
+    },
+  };
+  try {
+    parse("", csvOptions);
+  } catch (error) {
+    throw new ConfigError(`The csv source's options are inconsistent: ${(error as Error).message}. Options: sep='${String(csvOptions.delimiter)}', quote='${String(csvOptions.quote)}', escape='${String(csvOptions.escape)}'.`, { cause: error });
+  }
+  const check = recordChecker(schema, validate);
+  return (text, file, deadLetter) => {
+    const rows: Row[] = [];
+    const records = parse(text, {
+      ...csvOptions,
+      on_skip: (error, raw) => {
+        deadLetter(raw ?? "", `${file}:${error?.lines ?? "?"}: not valid CSV (${error?.message ?? "unreadable record"})`);
+        return undefined;
+      },
+    }) as unknown as CsvRecord[];
+    for (const { record, info, raw } of records) {
+      const value = Array.isArray(record) ? Object.fromEntries(fields.map((field, index) => [field.name, record[index] ?? null])) : record;
+      const checked = check(value);
+      if ("row" in checked) rows.push(checked.row);
+      else deadLetter(raw.replace(/\r?\n$/, ""), `${file}:${firstLine(info, raw)}: fails the schema: ${checked.error}`);
+    }
+    return rows;
+  };
+}
+
+/** The line a record starts on: csv-parse counts the line it ends on, and a quoted value may span lines. */
+function firstLine(info: Info, raw: string): number {
+  const body = raw.endsWith("\n") ? raw.slice(0, -1) : raw;
+  let breaks = 0;
+  for (let index = body.indexOf("\n"); index !== -1; index = body.indexOf("\n", index + 1)) breaks++;
+  return info.lines - breaks;
+}
+
+/** A CSV string as the field's type; a value that does not convert stays a string for the check to reject with its reason. */
+function convert(field: Field, value: string): unknown {
+  switch (field.type) {
+    case "long":
+      return /^\s*[+-]?\d+\s*$/.test(value) ? Number(value) : value;
+    case "double": {
+      const number = value.trim() === "" ? Number.NaN : Number(value);
+      return Number.isNaN(number) && value.trim() !== "NaN" ? value : number;
+    }
+    case "boolean": {
+      const lower = value.trim().toLowerCase();
+      return lower === "true" ? true : lower === "false" ? false : value;
+    }
+    case "timestamp":
+      return toDate(value);
+    default:
+      return value;
+  }
+}

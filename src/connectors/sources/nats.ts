@@ -1,0 +1,123 @@
+// The core NATS subject source: each message one record (JSON or msgpack), checked against the schema; at-most-once.
+//
+// Core NATS keeps no messages: what arrives while the query is down is gone, hence at-most-once.
+// For replay, read a JetStream stream instead.
+//
+// @example
+//   session.readStream.format("nats").schema(z.object({ device: z.string(), x: z.number() })).option("subject", "sensors.>").load()
+import { unpack } from "msgpackr";
+import { nowMs } from "../../core/clock.ts";
+import { ConfigError } from "../../core/errors.ts";
+import type { Row, Schema } from "../../core/types.ts";
+import type { Subscription, Transport } from "../../actors/transport.ts";
+import { NATS_ENCODINGS, subjectProblem, type NatsEncoding } from "../nats-options.ts";
+import { ConnectorOptions } from "../options.ts";
+import { recordChecker, requireSchema } from "./decode.ts";
+import type { RowValidator } from "./memory.ts";
+import { ReadyQueue } from "./ready-queue.ts";
+import type { ReadyBatch, SourceContext, SourceProvider, SourceReader } from "./source.ts";
+import type { SourceRequest } from "./request.ts";
+
+const OPTIONS = ["subject", "encoding", "queue"];
+
+export class NatsSourceProvider implements SourceProvider {
+  readonly format = "nats";
+  readonly numPartitions = 1;
+  readonly guarantee = "at-most-once" as const;
+  readonly schema: Schema;
+  readonly description: string;
+  private readonly subject: string;
+  private readonly encoding: NatsEncoding;
+  private readonly check: RowValidator;
+
+  constructor(private readonly request: SourceRequest) {
+    const options = new ConnectorOptions("the nats source", request.options, OPTIONS);
+    this.subject = options.requiredString("subject", "a NATS subject, wildcards allowed, e.g. 'sensors.>'");
+    const problem = subjectProblem(this.subject, true);
+    if (problem) throw options.invalid("subject", this.subject, `a valid NATS subject (${problem}), e.g. 'sensors.>'`);
+    this.encoding = options.choice("encoding", NATS_ENCODINGS, "json");
+    if (options.has("queue")) {
+      throw new ConfigError(`Option 'queue' of the nats source is '${options.string("queue")}', but queue groups are not supported yet: the transport subscribes without one. Remove the option; one partition reads the subject.`);
+    }
+    this.schema = requireSchema("nats", request.schema, "a NATS subject");
+    this.check = recordChecker(this.schema, request.validate);
+    this.description = `NatsStream[${this.subject}, ${this.encoding}, ${request.transport.address}]`;
+  }
+
+  createReader(_partition: number): SourceReader {
+    return new NatsReader(this.request.transport, this.subject, this.encoding, this.check);
+  }
+}
+
+const textDecoder = new TextDecoder();
+
+class NatsReader implements SourceReader {
+  private readonly ready = new ReadyQueue();
+  private subscription: Subscription | undefined;
+  /** Rows decoded since the last microtask: pushed to the queue as one chunk, with one notice. */
+  private pending: Row[] = [];
+  private pendingSince = 0;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly subject: string,
+    private readonly encoding: NatsEncoding,
+    private readonly check: RowValidator,
+  ) {}
+
+  async open(context: SourceContext): Promise<void> {
+    this.subscription = this.transport.subscribe(this.subject, (payload, subject) => this.receive(context, payload, subject));
+  }
+
+  async prepare(): Promise<void> {
+    this.flushPending();
+  }
+
+  readyCount(): number {
+    return this.ready.size + this.pending.length;
+  }
+
+  poll(max: number): ReadyBatch | undefined {
+    this.flushPending();
+    return this.ready.poll(max);
+  }
+
+  async close(): Promise<void> {
+    this.subscription?.unsubscribe();
+    this.subscription = undefined;
+  }
+
+  private receive(context: SourceContext, payload: Uint8Array, subject: string): void {
+    let value: unknown;
+    try {
+      value = this.encoding === "json" ? JSON.parse(textDecoder.decode(payload)) : unpack(payload);
+    } catch (error) {
+      context.deadLetter(this.rawOf(payload), `message on '${subject}' is not valid ${this.encoding} (${(error as Error).message})`);
+      return;
+    }
+    const checked = this.check(value);
+    if ("error" in checked) {
+      context.deadLetter(this.encoding === "json" ? textDecoder.decode(payload) : value, `message on '${subject}' fails the schema: ${checked.error}`);
+      return;
+    }
+    if (this.pending.length === 0) {
+      this.pendingSince = nowMs();
+      queueMicrotask(() => {
+        this.flushPending();
+        context.notify();
+      });
+    }
+    this.pending.push(checked.row);
+  }
+
+  private flushPending(): void {
+    if (this.pending.length === 0) return;
+    this.ready.push(this.pending, this.pendingSince);
+    this.pending = [];
+  }
+
+  /** A payload for the dead-letter output: its text for JSON, base64 for msgpack (binary). */
+  private rawOf(payload: Uint8Array): string {
+    return this.encoding === "json" ? textDecoder.decode(payload) : `base64:${Buffer.from(payload).toString("base64")}`;
+  }
+}

@@ -1,0 +1,136 @@
+// The open-loop schedule of generated sources (rate, activity): row i is due at a fixed time whether or not anyone reads it.
+//
+// Rows are made when polled, but each carries the time it was due, and a batch's `since` is the
+// due time of its oldest row: when the query lags, the lag shows in the measured latency instead
+// of slowing the generator down (a closed loop would hide it).
+import { nowMs } from "../../core/clock.ts";
+import type { Row } from "../../core/types.ts";
+import type { ReadyBatch, SourceContext, SourceReader } from "./source.ts";
+
+export interface ScheduleOptions {
+  readonly rowsPerSecond: number;
+  /** The rate rises linearly from 0 to rowsPerSecond over this time, as Spark's rampUpTime. */
+  readonly rampUpMs: number;
+  /** Rows of the whole query after which the schedule ends; unbounded when undefined. */
+  readonly totalRows: number | undefined;
+}
+
+/** When each row of a query is due; shared by all partitions of one provider so that they share a start. */
+export class OpenLoopSchedule {
+  private startMs: number | undefined;
+  private readonly rampUpSeconds: number;
+  private readonly rampUpRows: number;
+
+  constructor(readonly options: ScheduleOptions) {
+    this.rampUpSeconds = options.rampUpMs / 1000;
+    this.rampUpRows = (options.rowsPerSecond * this.rampUpSeconds) / 2;
+  }
+
+  /** Fixes the start at the first call (the first reader to open) and returns it. */
+  begin(now: number = nowMs()): number {
+    this.startMs ??= now;
+    return this.startMs;
+  }
+
+  /** Due time (ms) of row `index` of the query: the inverse of rowsDueBy. */
+  dueTime(index: number): number {
+    const start = this.begin();
+    const { rowsPerSecond } = this.options;
+    if (index < this.rampUpRows) return start + Math.sqrt((2 * this.rampUpSeconds * index) / rowsPerSecond) * 1000;
+    return start + (this.rampUpSeconds + (index - this.rampUpRows) / rowsPerSecond) * 1000;
+  }
+
+  /** How many rows of the whole query are due at `now`: rows 0..n-1. */
+  rowsDueBy(now: number): number {
+    const elapsedSeconds = (now - this.begin()) / 1000;
+    if (elapsedSeconds < 0) return 0;
+    const { rowsPerSecond, totalRows } = this.options;
+    const cumulative =
+      elapsedSeconds < this.rampUpSeconds
+        ? (rowsPerSecond * elapsedSeconds * elapsedSeconds) / (2 * this.rampUpSeconds)
+        : this.rampUpRows + (elapsedSeconds - this.rampUpSeconds) * rowsPerSecond;
+    const due = Math.floor(cumulative + 1e-9) + 1;
+    return totalRows === undefined ? due : Math.min(due, totalRows);
+  }
+}
+
+/** Rows of the query that fall to `partition` among the first `queryRows`: indexes p, p+n, p+2n, ... */
+export function partitionShare(queryRows: number, partition: number, numPartitions: number): number {
+  return queryRows > partition ? Math.ceil((queryRows - partition) / numPartitions) : 0;
+}
+
+/**
+ * A reader of one partition of an open-loop source: computes due rows from the clock, and keeps a
+ * timer only to tell the source actor that rows became due. Subclasses make the rows.
+ */
+export abstract class OpenLoopReader implements SourceReader {
+  private context: SourceContext | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  /** Rows of this partition handed out by poll(). */
+  private emitted = 0;
+  /** Rows of this partition the actor was last told about. */
+  private announced = 0;
+  private closed = false;
+
+  constructor(protected readonly schedule: OpenLoopSchedule) {}
+
+  /** Makes the row with this query-wide index, due at `dueMs`; called in index order. */
+  protected abstract makeRow(index: number, dueMs: number): Row;
+
+  async open(context: SourceContext): Promise<void> {
+    this.context = context;
+    this.schedule.begin();
+    this.tick();
+  }
+
+  async prepare(): Promise<void> {
+    // Nothing to fetch: readyCount() reads the clock.
+  }
+
+  readyCount(): number {
+    return this.dueInPartition() - this.emitted;
+  }
+
+  poll(max: number): ReadyBatch | undefined {
+    const take = Math.min(max, this.readyCount());
+    if (take <= 0 || !this.context) return undefined;
+    const { partition, numPartitions } = this.context;
+    const rows: Row[] = new Array<Row>(take);
+    let since = 0;
+    for (let offset = 0; offset < take; offset++) {
+      const index = partition + (this.emitted + offset) * numPartitions;
+      const due = this.schedule.dueTime(index);
+      if (offset === 0) since = due;
+      rows[offset] = this.makeRow(index, due);
+    }
+    this.emitted += take;
+    return { rows, since };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+  }
+
+  private dueInPartition(): number {
+    const context = this.context;
+    if (!context) return 0;
+    return partitionShare(this.schedule.rowsDueBy(nowMs()), context.partition, context.numPartitions);
+  }
+
+  /** Notifies when rows became due since the last notice, then sleeps until the next row of this partition is due. */
+  private readonly tick = (): void => {
+    const context = this.context;
+    if (this.closed || !context) return;
+    const due = this.dueInPartition();
+    if (due > this.announced) {
+      this.announced = due;
+      context.notify();
+    }
+    const total = this.schedule.options.totalRows;
+    const nextIndex = context.partition + due * context.numPartitions;
+    if (total !== undefined && nextIndex >= total) return;
+    const wait = this.schedule.dueTime(nextIndex) - nowMs();
+    this.timer = setTimeout(this.tick, Math.min(1000, Math.max(1, wait)));
+  };
+}

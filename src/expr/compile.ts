@@ -1,0 +1,296 @@
+// Compiles an expression tree once, against a schema, into a plain closure over rows (Spark's analyzer + codegen).
+import { AnalysisError, closestName } from "../core/errors.ts";
+import { fieldNames, findField, type Field, type Schema } from "../core/types.ts";
+import { AGGREGATE_FUNCTIONS, type BinaryOperator, type Expr } from "./ast.ts";
+import { castConverter } from "./cast.ts";
+import { arithmeticType, asBoolean, asNumber, asString, coerceTo, commonType } from "./coerce.ts";
+import { compileBetween, compileComparison, compileIn, negate, type ComparisonOperator } from "./compare.ts";
+import {
+  alwaysNull, constantValue, isMissing, type Compiled, type CompiledExpr, type CompiledValue, type Evaluator,
+  type ScalarFunction,
+} from "./compiled.ts";
+import { SCALAR_FUNCTIONS } from "./functions.ts";
+import { likeMatcher, patternCache, rlikeToRegExp } from "./like.ts";
+import { expressionName } from "./names.ts";
+import { sqlTypeName } from "./typenames.ts";
+
+export type { CompiledExpr } from "./compiled.ts";
+export { expressionName } from "./names.ts";
+
+interface Scope {
+  readonly schema: Schema;
+  readonly context: string | undefined;
+}
+
+/**
+ * Resolves every column, checks every type and builds every regex now, so the returned closure only does per-row work.
+ * @example compileExpression(parseExpression("gt like '%stairs%'"), schema, "filter").evaluate(row) // true | false | null
+ * @throws AnalysisError for an unknown column or function, a type mismatch, or an aggregate outside groupBy().agg().
+ */
+export function compileExpression(expr: Expr, schema: Schema, context?: string): CompiledExpr {
+  return compileNode(expr, { schema, context });
+}
+
+/** Finds a column as Spark does by default (case-insensitively); an unknown name is an AnalysisError with a hint. */
+export function resolveColumn(schema: Schema, name: string, context?: string): Field {
+  const field = findField(schema, name);
+  if (field !== undefined) return field;
+  const names = fieldNames(schema);
+  const where = context === undefined ? "" : ` in ${context}`;
+  const sameIgnoringCase = names.filter((candidate) => candidate.toLowerCase() === name.toLowerCase());
+  if (sameIgnoringCase.length > 1) {
+    throw new AnalysisError(`Column '${name}' is ambiguous${where}: it matches ${sameIgnoringCase.join(", ")}. Use the exact name.`);
+  }
+  const suggestion = closestName(name, names);
+  const hint = suggestion === undefined ? "" : ` Did you mean '${suggestion}'?`;
+  const listed = names.length > 30 ? `${names.slice(0, 30).join(", ")}, ...` : names.join(", ");
+  throw new AnalysisError(`Column '${name}' does not exist${where}.${hint} Columns: ${listed}`);
+}
+
+function compileNode(expr: Expr, scope: Scope): Compiled {
+  const name = expressionName(expr);
+  switch (expr.kind) {
+    case "column": {
+      const field = resolveColumn(scope.schema, expr.name, scope.context);
+      return { evaluate: readField(field.name), type: field.type, nullable: field.nullable, name };
+    }
+    case "star":
+      throw new AnalysisError(`'*' cannot be used in an expression${where(scope)}; use it alone in select("*") or in count(*)`);
+    case "literal": {
+      const value = expr.value === undefined ? null : expr.value;
+      return { evaluate: () => value, type: expr.type, nullable: value === null, name, constant: true };
+    }
+    case "alias":
+      return { ...compileNode(expr.operand, scope), name: expr.name };
+    default:
+      return { ...compileComputed(expr, name, scope), name };
+  }
+}
+
+function readField(fieldName: string): Evaluator {
+  return (row) => {
+    const value = row[fieldName];
+    return value === undefined ? null : value;
+  };
+}
+
+function compileComputed(expr: Expr, text: string, scope: Scope): CompiledValue {
+  const child = (node: Expr): Compiled => compileNode(node, scope);
+  switch (expr.kind) {
+    case "unary":
+      return expr.op === "-" ? compileNegation(child(expr.operand), text) : compileNot(child(expr.operand), text);
+    case "binary":
+      return compileBinary(expr.op, child(expr.left), child(expr.right), text);
+    case "isNull": {
+      const evaluate = child(expr.operand).evaluate;
+      const negated = expr.negated;
+      return { evaluate: (row) => isMissing(evaluate(row)) !== negated, type: "boolean", nullable: false };
+    }
+    case "like":
+      return compileLike(child(expr.operand), child(expr.pattern), expr.regex, expr.negated, text);
+    case "in":
+      return compileIn(child(expr.operand), expr.list.map(child), expr.negated, text);
+    case "between":
+      return compileBetween(child(expr.operand), child(expr.low), child(expr.high), expr.negated, text);
+    case "case":
+      return compileCase(expr, scope, text);
+    case "cast":
+      return compileCast(child(expr.operand), expr.to, text);
+    case "call":
+      return compileCall(expr, scope, text);
+    default:
+      throw new AnalysisError(`Cannot compile '${text}'${where(scope)}`);
+  }
+}
+
+function where(scope: Scope): string {
+  return scope.context === undefined ? "" : ` in ${scope.context}`;
+}
+
+const ARITHMETIC: Readonly<Record<"+" | "-" | "*" | "/" | "%", (a: number, b: number) => number | null>> = {
+  "+": (a, b) => a + b,
+  "-": (a, b) => a - b,
+  "*": (a, b) => a * b,
+  // Spark without ANSI mode: division or remainder by zero is null, not an error or Infinity.
+  "/": (a, b) => (b === 0 ? null : a / b),
+  "%": (a, b) => (b === 0 ? null : a % b),
+};
+
+function compileBinary(op: BinaryOperator, left: Compiled, right: Compiled, text: string): CompiledValue {
+  switch (op) {
+    case "and":
+    case "or":
+      return compileLogic(op, left, right, text);
+    case "||":
+      return concatFunction().compile([left, right], { name: "concat", text, args: [] });
+    case "+": case "-": case "*": case "/": case "%":
+      return compileArithmetic(op, left, right, text);
+    default:
+      return compileComparison(op satisfies ComparisonOperator, left, right, text);
+  }
+}
+
+function concatFunction(): ScalarFunction {
+  const concat = SCALAR_FUNCTIONS.get("concat");
+  if (concat === undefined) throw new AnalysisError("Undefined function 'concat'");
+  return concat;
+}
+
+function compileArithmetic(op: keyof typeof ARITHMETIC, left: Compiled, right: Compiled, text: string): CompiledValue {
+  const l = asNumber(left, text);
+  const r = asNumber(right, text);
+  const apply = ARITHMETIC[op];
+  const type = op === "/" ? "double" : arithmeticType(left.type, right.type);
+  const exact = left.type !== "string" && right.type !== "string" && left.type !== "any" && right.type !== "any";
+  return {
+    evaluate: (row) => {
+      const a = l(row);
+      if (isMissing(a)) return null;
+      const b = r(row);
+      if (isMissing(b)) return null;
+      return apply(a as number, b as number);
+    },
+    type,
+    nullable: left.nullable || right.nullable || op === "/" || op === "%" || !exact,
+  };
+}
+
+function compileNegation(operand: Compiled, text: string): CompiledValue {
+  const value = asNumber(operand, text);
+  const type = arithmeticType(operand.type, "long");
+  // A long has no negative zero, so longs negate as 0 - v; doubles keep Spark's -0.0.
+  const evaluate: Evaluator = type === "long"
+    ? (row) => {
+      const v = value(row);
+      return isMissing(v) ? null : 0 - (v as number);
+    }
+    : (row) => {
+      const v = value(row);
+      return isMissing(v) ? null : -(v as number);
+    };
+  return {
+    evaluate,
+    type,
+    nullable: operand.nullable || !(operand.type === "long" || operand.type === "double"),
+  };
+}
+
+function compileNot(operand: Compiled, text: string): CompiledValue {
+  return { evaluate: negate(asBoolean(operand, text)), type: "boolean", nullable: operand.nullable };
+}
+
+/** Three-valued AND / OR: false AND null is false, true OR null is true, otherwise null taints the result. */
+function compileLogic(op: "and" | "or", left: Compiled, right: Compiled, text: string): CompiledValue {
+  const l = asBoolean(left, text);
+  const r = asBoolean(right, text);
+  const decisive = op === "or";
+  const evaluate: Evaluator = (row) => {
+    const a = l(row);
+    if (a === decisive) return decisive;
+    const b = r(row);
+    if (b === decisive) return decisive;
+    if (isMissing(a) || isMissing(b)) return null;
+    return !decisive;
+  };
+  return { evaluate, type: "boolean", nullable: left.nullable || right.nullable };
+}
+
+function requireString(arg: Compiled, text: string): void {
+  if (arg.type === "string" || arg.type === "null" || arg.type === "any") return;
+  throw new AnalysisError(
+    `'${text}' needs a string but ${arg.name} is ${arg.type}. Cast it first, e.g. cast(${arg.name} as string)`,
+  );
+}
+
+/** LIKE / RLIKE: a literal pattern (the usual case) becomes one matcher now; a pattern from a column is cached. */
+function compileLike(operand: Compiled, pattern: Compiled, regex: boolean, negated: boolean, text: string): CompiledValue {
+  requireString(operand, text);
+  requireString(pattern, text);
+  const value = asString(operand, text);
+  let matches: Evaluator;
+  if (pattern.constant === true) {
+    const literal = constantValue(pattern);
+    if (isMissing(literal)) return { evaluate: alwaysNull, type: "boolean", nullable: true };
+    const test = regex ? regexTest(rlikeToRegExp(literal as string, text)) : likeMatcher(literal as string);
+    matches = (row) => {
+      const v = value(row);
+      return isMissing(v) ? null : test(v as string);
+    };
+  } else {
+    const patternValue = asString(pattern, text);
+    const lookup = patternCache(regex, text);
+    matches = (row) => {
+      const v = value(row);
+      if (isMissing(v)) return null;
+      const p = patternValue(row);
+      return isMissing(p) ? null : lookup(p as string).test(v as string);
+    };
+  }
+  return { evaluate: negated ? negate(matches) : matches, type: "boolean", nullable: operand.nullable || pattern.nullable };
+}
+
+function regexTest(regex: RegExp): (value: string) => boolean {
+  return (value) => regex.test(value);
+}
+
+/** CASE [x] WHEN ... THEN ... [ELSE ...] END: `CASE x WHEN v` is `CASE WHEN x = v`; no ELSE means null. */
+function compileCase(expr: Extract<Expr, { kind: "case" }>, scope: Scope, text: string): CompiledValue {
+  const operand = expr.operand;
+  const conditions = expr.branches.map((branch) => {
+    const when: Expr = operand === undefined ? branch.when : { kind: "binary", op: "=", left: operand, right: branch.when };
+    return asBoolean(compileNode(when, scope), text);
+  });
+  const results = expr.branches.map((branch) => compileNode(branch.then, scope));
+  const otherwise = compileNode(expr.otherwise ?? { kind: "literal", value: null, type: "null" }, scope);
+  const type = commonType([...results, otherwise], text);
+  const values = results.map((result) => coerceTo(result, type, text));
+  const fallback = coerceTo(otherwise, type, text);
+  const evaluate: Evaluator = (row) => {
+    for (let index = 0; index < conditions.length; index++) {
+      if ((conditions[index] as Evaluator)(row) === true) return (values[index] as Evaluator)(row);
+    }
+    return fallback(row);
+  };
+  return { evaluate, type, nullable: otherwise.nullable || results.some((result) => result.nullable) };
+}
+
+function compileCast(operand: Compiled, to: Compiled["type"], text: string): CompiledValue {
+  if (operand.type === "null") return { evaluate: alwaysNull, type: to, nullable: true };
+  if (operand.type === to) return { evaluate: operand.evaluate, type: to, nullable: operand.nullable };
+  if (castConverter(operand.type, to) === undefined) {
+    throw new AnalysisError(`Cannot cast ${operand.name} from ${operand.type} to ${sqlTypeName(to)} in '${text}'`);
+  }
+  const lossless = (operand.type === "long" && to === "double") || to === "string";
+  return { evaluate: coerceTo(operand, to, text), type: to, nullable: operand.nullable || !lossless };
+}
+
+function compileCall(expr: Extract<Expr, { kind: "call" }>, scope: Scope, text: string): CompiledValue {
+  if (AGGREGATE_FUNCTIONS.has(expr.name)) {
+    const place = scope.context === undefined ? "here" : `in ${scope.context}`;
+    throw new AnalysisError(`Aggregate function '${text}' is not allowed ${place}; use groupBy(...).agg(...)`);
+  }
+  const fn = SCALAR_FUNCTIONS.get(expr.name);
+  if (fn === undefined) {
+    const known = [...SCALAR_FUNCTIONS.keys(), ...AGGREGATE_FUNCTIONS].sort();
+    const suggestion = closestName(expr.name, known);
+    const hint = suggestion === undefined ? ` Known functions: ${known.join(", ")}` : ` Did you mean '${suggestion}'?`;
+    throw new AnalysisError(`Undefined function '${expr.name}'.${hint}`);
+  }
+  if (expr.distinct) throw new AnalysisError(`DISTINCT is only allowed in aggregate functions, not in '${text}'`);
+  const count = expr.args.length;
+  if (count < fn.minArgs || count > fn.maxArgs) {
+    throw new AnalysisError(
+      `Function '${expr.name}' takes ${describeArity(fn.minArgs, fn.maxArgs)} but ${count} ${count === 1 ? "was" : "were"} given in '${text}'`,
+    );
+  }
+  const args = expr.args.map((arg) => compileNode(arg, scope));
+  return fn.compile(args, { name: expr.name, text, args: expr.args });
+}
+
+function describeArity(min: number, max: number): string {
+  const plural = (n: number): string => `${n} argument${n === 1 ? "" : "s"}`;
+  if (min === max) return plural(min);
+  if (max === Number.POSITIVE_INFINITY) return `at least ${plural(min)}`;
+  if (max === min + 1) return `${min} or ${plural(max)}`;
+  return `${min} to ${plural(max)}`;
+}

@@ -1,0 +1,23 @@
+// Rill's public API: the only entry point. Everything not exported here may change freely.
+export { Session, SessionBuilder, RuntimeConfig } from "./api/session.ts";
+export { DataStreamReader } from "./api/reader.ts";
+export { DataFrame, GroupedData, type ColumnLike } from "./api/dataframe.ts";
+export { DataStreamWriter } from "./api/writer.ts";
+export { StreamingQuery, type StreamingQueryStatus } from "./api/query.ts";
+export { StreamingQueryManager } from "./api/manager.ts";
+export { MemoryStream } from "./api/memory-stream.ts";
+export type { StreamingQueryProgress, StageProgress } from "./api/progress.ts";
+export type { Trigger } from "./api/trigger.ts";
+export { Column } from "./api/column.ts";
+export * as functions from "./api/functions.ts";
+export { col, column, lit, expr, when, count, sum, avg, mean, min, max, first, last } from "./api/functions.ts";
+export type { NatsOptions } from "./actors/nats-transport.ts";
+export { startNatsServer, findNatsServer, type NatsServerHandle } from "./actors/nats-server.ts";
+export type { OutputMode } from "./connectors/sinks/sink.ts";
+export { generateActivity, activitySchema } from "./connectors/sources/activity.ts";
+export type { Row, Schema, Field, DataType } from "./core/types.ts";
+export type { LatencyPercentiles } from "./core/latency.ts";
+export {
+  RillError, AnalysisError, ParseError, ConfigError, RecordError, TransportError, UserCodeError, StreamingQueryError,
+} from "./core/errors.ts";
+export { z } from "zod";

@@ -1,0 +1,61 @@
+// The logical plan: what the user's DataFrame calls describe, before analysis resolves columns and types.
+import type { Expr } from "../expr/ast.ts";
+import type { Row, Schema } from "../core/types.ts";
+import type { SourceProvider } from "../connectors/sources/source.ts";
+
+/** Creates the source when the query is analysed; the provider knows its schema. */
+export interface SourceNode {
+  readonly kind: "source";
+  readonly describe: string;
+  readonly create: () => SourceProvider;
+}
+
+export interface ProjectNode {
+  readonly kind: "project";
+  readonly child: LogicalPlan;
+  /** `star` expands to every input column. */
+  readonly columns: readonly Expr[];
+  /** Set by drop(): the names to remove (case-insensitive); `columns` is then ignored. */
+  readonly drop?: readonly string[];
+  /** Set by withColumn(): the new column's name, which replaces an existing one. */
+  readonly withColumn?: string;
+  readonly operation: string;
+}
+
+export interface FilterNode {
+  readonly kind: "filter";
+  readonly child: LogicalPlan;
+  readonly condition: Expr;
+}
+
+export interface MapNode {
+  readonly kind: "map" | "flatMap";
+  readonly child: LogicalPlan;
+  readonly fn: ((row: Row) => Row) | ((row: Row) => Iterable<Row>);
+  /** The output schema; undefined keeps the input schema. */
+  readonly schema: Schema | undefined;
+}
+
+export type GroupingKind = "groupBy" | "cube" | "rollup";
+
+export interface AggregateNode {
+  readonly kind: "aggregate";
+  readonly child: LogicalPlan;
+  readonly grouping: GroupingKind;
+  readonly groupBy: readonly Expr[];
+  /** Aggregate calls, optionally aliased; `numericColumns` expands to every numeric input column. */
+  readonly aggregates: readonly Expr[] | { readonly numericColumns: string; readonly columns: readonly string[] };
+}
+
+export type LogicalPlan = SourceNode | ProjectNode | FilterNode | MapNode | AggregateNode;
+
+export function describeNode(node: LogicalPlan): string {
+  switch (node.kind) {
+    case "source": return `StreamingSource ${node.describe}`;
+    case "project": return node.operation;
+    case "filter": return "Filter";
+    case "map": return "Map";
+    case "flatMap": return "FlatMap";
+    case "aggregate": return node.grouping === "groupBy" ? "Aggregate" : `Aggregate (${node.grouping})`;
+  }
+}
