@@ -16,12 +16,12 @@ export interface NatsServerHandle {
   restart(): Promise<void>;
 }
 
-const CANDIDATES = [process.env.NATS_SERVER_BIN, "nats-server", "/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"];
+const CANDIDATES = ["nats-server", "/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"];
 
-/** Finds a nats-server binary, or undefined when none is installed. */
+/** Finds a nats-server binary, or undefined when none is installed. `NATS_SERVER_BIN`, when set, is the only candidate. */
 export async function findNatsServer(): Promise<string | undefined> {
-  for (const candidate of CANDIDATES) {
-    if (!candidate) continue;
+  const override = process.env.NATS_SERVER_BIN;
+  for (const candidate of override ? [override] : CANDIDATES) {
     if (await runs(candidate)) return candidate;
   }
   return undefined;
