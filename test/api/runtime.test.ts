@@ -102,6 +102,24 @@ describe("the continuous runtime over NATS", () => {
     assert.equal(session.table("once_run").length, ROWS.filter((row) => row.x > 0).length);
   });
 
+  it("lists active queries, finds them by id, and wakes awaitAnyTermination when an availableNow query ends", async () => {
+    const input = new MemoryStream(session, activitySchema);
+    input.addData(ROWS);
+    const running = await input.toDF().writeStream.queryName("still_running").format("memory").start();
+    assert.equal(session.streams.get(running.id), running);
+    assert.ok(session.streams.active.includes(running));
+    session.streams.resetTerminated();
+    const ended = session.streams.awaitAnyTermination(30_000);
+    const finite = await input.toDF().writeStream.queryName("available_now").format("memory").trigger({ availableNow: true }).start();
+    assert.equal(await ended, true);
+    assert.equal(finite.isActive, false);
+    assert.equal(session.streams.get(finite.id), undefined);
+    assert.equal(session.table("available_now").length, ROWS.length);
+    assert.ok(running.isActive);
+    await running.stop();
+    assert.ok(!session.streams.active.includes(running));
+  });
+
   it("a processingTime trigger delivers rows at the interval, as micro-batches", async () => {
     const input = new MemoryStream(session, activitySchema);
     const batches: Array<{ epoch: number; size: number }> = [];
