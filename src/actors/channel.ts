@@ -64,10 +64,10 @@ export class OutputChannel {
         }
         const take = Math.min(this.credits, this.flow.maxFrameRows, head.rows.length);
         const rows = take === head.rows.length ? head.rows : head.rows.splice(0, take);
-        this.send({ kind: FRAME_DATA, sender: this.senderIndex, seq: ++this.seq, epoch, since: head.since, rows });
+        if (rows === head.rows) this.pending.shift();
+        this.sendRows(rows, epoch, head.since);
         this.credits -= take;
         this.rowsSent += take;
-        if (rows === head.rows) this.pending.shift();
       } else {
         this.pending.shift();
         this.send({ kind: FRAME_BARRIER, sender: this.senderIndex, seq: ++this.seq, epoch: head.epoch, final: head.final });
@@ -81,6 +81,21 @@ export class OutputChannel {
     this.pending.push({ rows: this.current, since: this.currentSince });
     this.current = [];
     this.currentSince = Number.POSITIVE_INFINITY;
+  }
+
+  /** Sends rows as one frame, or as several when one would exceed the broker's payload limit. */
+  private sendRows(rows: Row[], epoch: number, since: number): void {
+    const frame: ChannelFrame = { kind: FRAME_DATA, sender: this.senderIndex, seq: this.seq + 1, epoch, since, rows };
+    const bytes = encodeFrame(frame);
+    if (bytes.length > this.transport.maxPayload && rows.length > 1) {
+      const half = rows.length >> 1;
+      this.sendRows(rows.slice(0, half), epoch, since);
+      this.sendRows(rows.slice(half), epoch, since);
+      return;
+    }
+    this.seq++;
+    this.framesSent++;
+    this.transport.publish(this.subject, bytes);
   }
 
   private send(frame: ChannelFrame): void {

@@ -46,8 +46,13 @@ export class Coordinator {
     private readonly events: CoordinatorEvents,
   ) {}
 
-  start(intervalMs: number | undefined): void {
+  /** Subscribes to acks and failures; call before any actor can report. */
+  listen(): void {
     this.subscription = this.transport.subscribe(this.subjects.coordinator, (payload) => this.receive(payload));
+  }
+
+  /** Starts an epoch every interval (none for once and availableNow). */
+  startEpochs(intervalMs: number | undefined): void {
     if (intervalMs !== undefined) this.timer = setInterval(() => this.requestEpoch(false), intervalMs);
   }
 

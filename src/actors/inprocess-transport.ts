@@ -10,6 +10,7 @@ interface Entry {
 export class InProcessTransport implements Transport {
   readonly kind = "inprocess" as const;
   readonly address = "in-process";
+  readonly maxPayload = Number.POSITIVE_INFINITY;
   private readonly exact = new Map<string, Entry[]>();
   private readonly wildcards: Entry[] = [];
   private queue: Array<[Entry, Uint8Array, string]> = [];

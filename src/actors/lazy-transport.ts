@@ -13,6 +13,10 @@ export class LazyTransport implements Transport {
     return this.target?.address ?? "not connected";
   }
 
+  get maxPayload(): number {
+    return this.connected().maxPayload;
+  }
+
   get isConnected(): boolean {
     return this.target !== undefined;
   }

@@ -46,6 +46,10 @@ export class NatsTransport implements Transport {
     }
   }
 
+  get maxPayload(): number {
+    return this.connection.info?.max_payload ?? 1024 * 1024;
+  }
+
   publish(subject: string, payload: Uint8Array): void {
     this.connection.publish(subject, payload);
   }

@@ -63,10 +63,11 @@ export class QueryRuntime {
   /** Subscribes every actor, makes sure the broker has the subscriptions, opens sources, starts epochs. */
   async start(epochIntervalMs: number | undefined): Promise<void> {
     for (const actor of this.actors) actor.start();
-    this.coordinator.start(epochIntervalMs);
+    this.coordinator.listen();
     await this.transport.flush();
     for (const sink of this.sinks) await sink.open();
     for (const source of this.sources) await source.open();
+    this.coordinator.startEpochs(epochIntervalMs);
   }
 
   async stop(): Promise<void> {

@@ -11,6 +11,8 @@ export interface Transport {
   readonly kind: "nats" | "inprocess";
   /** A description for logs and explain(): the server address or "in-process". */
   readonly address: string;
+  /** Largest payload the broker accepts, in bytes (frames are split to stay under it). */
+  readonly maxPayload: number;
   publish(subject: string, payload: Uint8Array): void;
   /** Subjects may use NATS wildcards (`*` one token, `>` the rest). */
   subscribe(subject: string, handler: MessageHandler): Subscription;

@@ -93,6 +93,19 @@ describe("the continuous runtime over NATS", () => {
     await watcher.close();
   });
 
+  it("splits frames that would exceed the broker's payload limit, and loses none of their rows", async () => {
+    const wide = z.object({ id: z.number().int(), blob: z.string() });
+    const input = new MemoryStream(session, wide);
+    const query = await input.toDF().writeStream.queryName("wide_rows").format("memory").start();
+    const blob = "x".repeat(8 * 1024);
+    input.addData(Array.from({ length: 600 }, (_, id) => ({ id, blob })));
+    await query.processAllAvailable();
+    const ids = session.table("wide_rows").map((row) => row.id);
+    assert.deepEqual(ids, Array.from({ length: 600 }, (_, id) => id));
+    const frames = query.recentProgress.reduce((sum, progress) => sum + (progress.stages[0]?.framesOut ?? 0), 0);
+    assert.ok(frames >= 5, `600 rows of 8 KiB need at least 5 frames under a 1 MiB limit; sent ${frames}`);
+  });
+
   it("a once trigger processes what is there and stops", async () => {
     const input = new MemoryStream(session, activitySchema);
     input.addData(ROWS);
