@@ -171,7 +171,8 @@ export class StreamingQuery {
   private guarantee(): string {
     const source = this.setup.plan.source;
     const sink = this.setup.graph.stages[this.setup.graph.stages.length - 1]?.sink;
-    return `source ${source.description}: ${source.guarantee}; sink ${sink?.description ?? "?"}: ${sink?.guarantee ?? "?"}; without a checkpoint location the query as a whole gives at-most-once after a crash.`;
+    const replay = source.guarantee === "exactly-once" ? "replayable" : `cannot replay (${source.guarantee})`;
+    return `source ${source.description}: ${replay}; sink ${sink?.description ?? "?"}: ${sink?.guarantee ?? "?"}; without checkpoints (not yet built) the query as a whole gives at-most-once after a crash.`;
   }
 
   private warnGuarantee(): void {

@@ -82,6 +82,9 @@ export class DataStreamWriter {
     if (this.name !== undefined && session.streams.active.some((query) => query.name === this.name)) {
       throw new ConfigError(`Cannot start query with name '${this.name}' as a query with that name is already active in this session.`);
     }
+    if (this.sinkOptions.has("checkpointLocation")) {
+      session.log(`rill: option checkpointLocation is not supported yet (epoch checkpoints come with issue 3): query ${this.name ?? ""} runs without recovery, so a crash loses its state.`);
+    }
     const transport = await session.connect();
     const plan = analyze(this.frame.plan);
     checkOutputMode(plan, this.mode);
@@ -122,6 +125,7 @@ export class DataStreamWriter {
       default: {
         const options = new Map(this.sinkOptions);
         options.delete("deadLetterSubject");
+        options.delete("checkpointLocation");
         return createSinkProvider({ format: this.sinkFormat, options, transport: session.transport, queryName: this.name ?? "query", path });
       }
     }
