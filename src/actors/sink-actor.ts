@@ -32,7 +32,7 @@ export class SinkActor extends Actor {
   }
 
   async open(): Promise<void> {
-    await this.writer.open({ queryName: this.options.queryName, outputMode: this.options.outputMode });
+    await this.writer.open({ queryName: this.options.queryName, queryId: this.options.queryName, outputMode: this.options.outputMode, checkpointed: false, lastCommittedEpoch: -1 });
   }
 
   protected processRows(rows: Row[]): void | Promise<void> {
@@ -44,7 +44,7 @@ export class SinkActor extends Actor {
     else this.latency.record(nowMs() - this.since, rows.length);
     if (outputMode === "complete") {
       for (let index = 0; index < rows.length; index++) this.table.set((rows[index] as Row)[ROW_KEY], out[index] as Row);
-    } else if (this.writer.commitEpoch || microBatch) {
+    } else if (this.writer.endEpoch || microBatch) {
       if (keyed) for (let index = 0; index < rows.length; index++) this.epochByKey.set((rows[index] as Row)[ROW_KEY], out[index] as Row);
       else for (const row of out) this.epochRows.push(row);
     }
@@ -61,7 +61,8 @@ export class SinkActor extends Actor {
       for (let index = 0; index < this.waiting.length; index += 2) this.latency.record(now - (this.waiting[index] as number), this.waiting[index + 1] as number);
       this.waiting = [];
     }
-    if (this.writer.commitEpoch) await this.writer.commitEpoch(epoch, rows);
+    if (this.writer.endEpoch) await this.writer.endEpoch(epoch, rows);
+    if (this.writer.commitEpoch) await this.writer.commitEpoch(epoch);
   }
 
   protected override collectStats(): ActorEpochStats {

@@ -95,11 +95,11 @@ describe("nats sink", () => {
     const subscription = transport.subscribe("test.out.json", (payload) => received.push(JSON.parse(new TextDecoder().decode(payload))));
     await transport.flush();
     const writer = new NatsSinkProvider(sinkRequest("nats", { subject: "test.out.json" }, transport)).createWriter();
-    await writer.open({ queryName: "test", outputMode: "append" });
+    await writer.open({ queryName: "test", queryId: "test", outputMode: "append", checkpointed: false, lastCommittedEpoch: -1 });
     const rows = Array.from({ length: 1500 }, (_, index) => ({ index, name: `row ${index}` }));
     await writer.write?.(rows.slice(0, 1000));
     await writer.write?.(rows.slice(1000));
-    await writer.commitEpoch?.(0, []);
+    await writer.endEpoch?.(0, []);
     await transport.flush();
     await waitUntil(() => received.length === rows.length);
     assert.deepEqual(received, rows);
@@ -112,9 +112,9 @@ describe("nats sink", () => {
     const subscription = transport.subscribe("test.out.msgpack", (payload) => received.push(unpack(payload)));
     await transport.flush();
     const writer = new NatsSinkProvider(sinkRequest("nats", { subject: "test.out.msgpack", encoding: "msgpack" }, transport)).createWriter();
-    await writer.open({ queryName: "test", outputMode: "update" });
+    await writer.open({ queryName: "test", queryId: "test", outputMode: "update", checkpointed: false, lastCommittedEpoch: -1 });
     await writer.write?.([{ key: "a", count: 2 }]);
-    await writer.commitEpoch?.(0, [{ key: "a", count: 2 }]);
+    await writer.endEpoch?.(0, [{ key: "a", count: 2 }]);
     await waitUntil(() => received.length === 1);
     assert.deepEqual(received, [{ key: "a", count: 2 }]);
     subscription.unsubscribe();

@@ -14,7 +14,7 @@ import { sinkRequest, sleep } from "./helpers.ts";
 const BANNER = "-------------------------------------------";
 
 async function opened(writer: SinkWriter, outputMode: OutputMode = "append"): Promise<SinkWriter> {
-  await writer.open({ queryName: "test", outputMode });
+  await writer.open({ queryName: "test", queryId: "test", outputMode, checkpointed: false, lastCommittedEpoch: -1 });
   return writer;
 }
 
@@ -26,7 +26,7 @@ describe("console sink", () => {
   it("prints the batch header and a right-aligned table as Spark's show()", async () => {
     const printed: string[] = [];
     const writer = await consoleWriter({}, printed);
-    await writer.commitEpoch?.(0, [{ name: "alice", count: 3 }, { name: "bob", count: 12 }, { name: null, count: 1e21 }]);
+    await writer.endEpoch?.(0, [{ name: "alice", count: 3 }, { name: "bob", count: 12 }, { name: null, count: 1e21 }]);
     assert.equal(printed.join(""), [
       BANNER, "Batch: 0", BANNER,
       "+-----+-----+",
@@ -44,7 +44,7 @@ describe("console sink", () => {
     const rows = [{ text: "a".repeat(25), n: 1 }, { text: "short", n: 2 }, { text: "x", n: 3 }];
     const printed: string[] = [];
     const writer = await consoleWriter({ numRows: "2" }, printed);
-    await writer.commitEpoch?.(4, rows);
+    await writer.endEpoch?.(4, rows);
     assert.equal(printed.join(""), [
       BANNER, "Batch: 4", BANNER,
       "+--------------------+---+",
@@ -80,10 +80,10 @@ describe("console sink", () => {
 
   it("prints nothing for an empty epoch in append mode, and the (empty) result in complete mode", async () => {
     const appended: string[] = [];
-    await (await consoleWriter({}, appended)).commitEpoch?.(1, []);
+    await (await consoleWriter({}, appended)).endEpoch?.(1, []);
     assert.deepEqual(appended, []);
     const completed: string[] = [];
-    await (await consoleWriter({}, completed, "complete")).commitEpoch?.(1, []);
+    await (await consoleWriter({}, completed, "complete")).endEpoch?.(1, []);
     assert.equal(completed.join(""), `${BANNER}\nBatch: 1\n${BANNER}\n++\n||\n++\n++\n\n`);
   });
 
@@ -138,21 +138,21 @@ describe("foreachBatch sink", () => {
       done = true;
     }).createWriter());
     assert.equal(writer.write, undefined, "a micro-batch sink sees rows only at epoch ends");
-    await writer.commitEpoch?.(7, [{ a: 1 }, { a: 2 }]);
-    assert.ok(done, "commitEpoch waits for the function");
-    await writer.commitEpoch?.(8, []);
+    await writer.endEpoch?.(7, [{ a: 1 }, { a: 2 }]);
+    assert.ok(done, "endEpoch waits for the function");
+    await writer.endEpoch?.(8, []);
     assert.deepEqual(calls, [[[{ a: 1 }, { a: 2 }], 7]]);
   });
 
   it("is called for empty epochs in complete mode, and wraps a failure in UserCodeError", async () => {
     const epochs: number[] = [];
     const writer = await opened(new ForeachBatchSinkProvider((_rows, epochId) => void epochs.push(epochId)).createWriter(), "complete");
-    await writer.commitEpoch?.(0, []);
+    await writer.endEpoch?.(0, []);
     assert.deepEqual(epochs, [0]);
     const failing = await opened(new ForeachBatchSinkProvider(() => {
       throw new Error("db down");
     }).createWriter());
-    await assert.rejects(async () => await failing.commitEpoch?.(3, [{ a: 1 }]), (error: Error) => error instanceof UserCodeError && /epoch 3.*db down/.test(error.message));
+    await assert.rejects(async () => await failing.endEpoch?.(3, [{ a: 1 }]), (error: Error) => error instanceof UserCodeError && /epoch 3.*db down/.test(error.message));
   });
 });
 
@@ -169,7 +169,7 @@ describe("nats sink flushes", () => {
     const second = writer.write?.(rows);
     assert.ok(second instanceof Promise, "past 1000 rows write() waits for the broker");
     await second;
-    await writer.commitEpoch?.(0, []);
+    await writer.endEpoch?.(0, []);
     assert.equal(published, 1200);
     assert.equal(flushes, 2);
   });

@@ -38,7 +38,7 @@ export class ConsoleSinkProvider implements SinkProvider {
       // Spark prints every micro-batch it ran. Rill's epochs pass every trigger interval whether or
       // not rows came, so in append and update mode an epoch without rows prints nothing (no
       // "Batch: N" with an empty table each second); complete mode prints the whole result every time.
-      commitEpoch: (epoch, rows) => {
+      endEpoch: (epoch, rows) => {
         if (rows.length === 0 && mode !== "complete") return;
         this.out(`${BANNER}\nBatch: ${epoch}\n${BANNER}\n${showString(rows, this.numRows, this.truncate)}\n`);
       },

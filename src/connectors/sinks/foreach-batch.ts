@@ -26,7 +26,7 @@ export class ForeachBatchSinkProvider implements SinkProvider {
       // Spark calls foreachBatch for every micro-batch it ran. Rill's epochs pass every trigger
       // interval whether or not rows came, so in append and update mode an epoch without rows is
       // skipped; in complete mode the function gets the whole result every epoch, even when empty.
-      async commitEpoch(epoch, rows) {
+      async endEpoch(epoch, rows) {
         if (rows.length === 0 && mode !== "complete") return;
         try {
           await fn(rows.slice(), epoch);

@@ -63,7 +63,7 @@ class NatsWriter implements SinkWriter {
     if (this.unflushed >= ROWS_PER_FLUSH) return this.flush();
   }
 
-  commitEpoch(): Promise<void> {
+  endEpoch(): Promise<void> {
     return this.flush();
   }
 

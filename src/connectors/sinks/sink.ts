@@ -11,18 +11,35 @@ export type SinkGuarantee = "transactional" | "idempotent" | "at-least-once";
 
 export interface SinkContext {
   readonly queryName: string;
+  /** The query's id: stable across restarts from one checkpoint location. */
+  readonly queryId: string;
   readonly outputMode: OutputMode;
+  /**
+   * True when the query has a checkpoint location: epoch N becomes final only with commitEpoch(N),
+   * after every actor has acked N and the commit is durable (two-phase commit).
+   */
+  readonly checkpointed: boolean;
+  /** On a restart from a checkpoint, the last committed epoch (-1 when none): discard what was prepared after it. */
+  readonly lastCommittedEpoch: number;
 }
 
 export interface SinkWriter {
   open(context: SinkContext): Promise<void>;
+  /** Ask for a deterministic id per row in write(): what a replay of the same epoch reproduces. */
+  readonly needsRowIds?: boolean;
   /**
    * Rows the moment they arrive (continuous output). In update and complete mode these are changed
-   * result rows, and `keys[i]` identifies the result row that `rows[i]` replaces.
+   * result rows, and `keys[i]` identifies the result row that `rows[i]` replaces. `ids[i]` is given
+   * when needsRowIds is set: `<epoch>.<sender>.<index>` in append mode, `<key>.<epoch>.<n>` otherwise.
    */
-  write?(rows: readonly Row[], keys?: readonly unknown[]): void | Promise<void>;
-  /** At each epoch's end: the epoch's rows (append, update) or the whole result table (complete). */
-  commitEpoch?(epoch: number, rows: readonly Row[]): void | Promise<void>;
+  write?(rows: readonly Row[], keys?: readonly unknown[], ids?: readonly string[]): void | Promise<void>;
+  /**
+   * At the barrier of an epoch: the epoch's rows (append, update) or the whole result table (complete).
+   * A transactional sink prepares them here (durable, not yet visible).
+   */
+  endEpoch?(epoch: number, rows: readonly Row[]): void | Promise<void>;
+  /** The epoch is committed: make it visible. Without checkpoints it follows endEpoch at once. Must be idempotent. */
+  commitEpoch?(epoch: number): void | Promise<void>;
   close(): Promise<void>;
 }
 
@@ -30,6 +47,5 @@ export interface SinkProvider {
   readonly format: string;
   readonly guarantee: SinkGuarantee;
   readonly description: string;
-  /** Micro-batch sinks (console, foreachBatch) see rows only at epoch ends. */
   createWriter(): SinkWriter;
 }

@@ -39,7 +39,12 @@ export class MemorySourceProvider implements SourceProvider {
 }
 
 class MemoryReader implements SourceReader {
-  private offset = 0;
+  /** Rows taken from the stream into the ready queue (valid or dead-lettered). */
+  private taken = 0;
+  /** Stream index of each ready row, in order; `polledTo` is the index after the last polled row. */
+  private readyIndices: number[] = [];
+  private readyHead = 0;
+  private polledTo = 0;
   private readonly ready = new ReadyQueue();
   private context: SourceContext | undefined;
   private unlisten: (() => void) | undefined;
@@ -65,7 +70,26 @@ class MemoryReader implements SourceReader {
   }
 
   poll(max: number) {
-    return this.ready.poll(max);
+    const batch = this.ready.poll(max);
+    if (batch) {
+      this.readyHead += batch.rows.length;
+      this.polledTo = (this.readyIndices[this.readyHead - 1] as number) + 1;
+      if (this.readyHead > 4096 && this.readyHead * 2 > this.readyIndices.length) {
+        this.readyIndices = this.readyIndices.slice(this.readyHead);
+        this.readyHead = 0;
+      }
+    }
+    return batch;
+  }
+
+  /** The stream index after the last polled row; a replay re-sends dead letters after it, never a row before it. */
+  offset(): number {
+    return this.polledTo;
+  }
+
+  seek(offset: unknown): void {
+    this.taken = typeof offset === "number" ? offset : 0;
+    this.polledTo = this.taken;
   }
 
   async close(): Promise<void> {
@@ -74,13 +98,16 @@ class MemoryReader implements SourceReader {
 
   private take(): void {
     const end = this.data.rows.length;
-    if (this.offset >= end) return;
+    if (this.taken >= end) return;
     const rows: Row[] = [];
-    for (; this.offset < end; this.offset++) {
-      const value = this.data.rows[this.offset];
+    for (; this.taken < end; this.taken++) {
+      const value = this.data.rows[this.taken];
       const checked = this.validate(value);
-      if ("row" in checked) rows.push(checked.row);
-      else this.context?.deadLetter(value, `row ${this.offset} fails the schema: ${checked.error}`);
+      if ("row" in checked) {
+        rows.push(checked.row);
+        this.readyIndices.push(this.taken);
+      }
+      else this.context?.deadLetter(value, `row ${this.taken} fails the schema: ${checked.error}`);
     }
     this.ready.push(rows, nowMs());
   }

@@ -27,6 +27,13 @@ export interface SourceReader {
   prepare(): Promise<void>;
   readyCount(): number;
   poll(max: number): ReadyBatch | undefined;
+  /**
+   * The position right after the last row poll() returned, stored with each epoch (msgpack-serialisable).
+   * Absent when the source cannot replay.
+   */
+  offset?(): unknown;
+  /** Called before open() on a restart from a checkpoint: the next poll() starts right after `offset`. */
+  seek?(offset: unknown): void;
   close(): Promise<void>;
 }
 
