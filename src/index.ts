@@ -18,6 +18,6 @@ export { generateActivity, activitySchema } from "./connectors/sources/activity.
 export type { Row, Schema, Field, DataType } from "./core/types.ts";
 export type { LatencyPercentiles } from "./core/latency.ts";
 export {
-  RillError, AnalysisError, ParseError, ConfigError, RecordError, TransportError, UserCodeError, StreamingQueryError,
+  RillError, AnalysisError, ParseError, ConfigError, RecordError, TransportError, UserCodeError, StreamingQueryError, CheckpointError,
 } from "./core/errors.ts";
 export { z } from "zod";

@@ -3,6 +3,7 @@ import { nowMs } from "../core/clock.ts";
 import { RillError, TransportError } from "../core/errors.ts";
 import { FRAME_BARRIER, FRAME_CREDIT, FRAME_DATA, type ChannelFrame, type DataFrame } from "../core/frame.ts";
 import type { Row } from "../core/types.ts";
+import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { InputChannel, OutputChannel, type FlowControl } from "./channel.ts";
 import { decodeFrame } from "./codec.ts";
 import { emptyStats, encodeControl, type ActorEpochStats, type ControlMessage } from "./control.ts";
@@ -31,7 +32,20 @@ export interface ActorEnvironment {
   readonly transport: Transport;
   readonly subjects: QuerySubjects;
   readonly flow: FlowControl;
+  /** Present when the query has a checkpoint location: state changes are written here at each barrier. */
+  readonly storage: CheckpointStorage | undefined;
 }
+
+const TASK = -1;
+
+/** Work queued behind the frames already in the mailbox (a sink's commit), run in the actor's turn. */
+interface LocalTask {
+  readonly kind: typeof TASK;
+  readonly sender: -1;
+  readonly run: () => void | Promise<void>;
+}
+
+type MailboxItem = ChannelFrame | LocalTask;
 
 export abstract class Actor {
   protected readonly outputs: OutputChannel[];
@@ -39,13 +53,18 @@ export abstract class Actor {
   /** Ingest time of the oldest row being processed; output rows inherit it. */
   protected since = Number.POSITIVE_INFINITY;
   protected epoch = 0;
+
+  /** On a restart from a checkpoint: the first epoch this actor will see. */
+  startAt(epoch: number): void {
+    this.epoch = epoch;
+  }
   /** Sends a row on: to the one receiver, or to the receiver its key hashes to. */
   protected readonly emit: (row: Row) => void;
   private readonly inputs = new Map<number, InputChannel>();
   private readonly subscriptions: Subscription[] = [];
-  private mailbox: ChannelFrame[] = [];
+  private mailbox: MailboxItem[] = [];
   private mailboxHead = 0;
-  private readonly held = new Map<number, ChannelFrame[]>();
+  private readonly held = new Map<number, MailboxItem[]>();
   private readonly barrierFrom = new Set<number>();
   private turnSince = Number.POSITIVE_INFINITY;
   private scheduled = false;
@@ -84,7 +103,7 @@ export abstract class Actor {
   }
 
   /** Rows of one data frame, already checked; subclasses run them through their operators. */
-  protected abstract processRows(rows: Row[]): void | Promise<void>;
+  protected abstract processRows(rows: Row[], sender: number): void | Promise<void>;
 
   /** End of a turn, before outputs flush: emit what operators coalesced. */
   protected flushOperators(): void {}
@@ -202,7 +221,7 @@ export abstract class Actor {
     this.running = true;
     try {
       while (!this.blocked && !this.stopped && this.mailboxHead < this.mailbox.length) {
-        const frame = this.mailbox[this.mailboxHead++] as ChannelFrame;
+        const frame = this.mailbox[this.mailboxHead++] as MailboxItem;
         const pending = this.dispatch(frame);
         if (pending) await pending;
         if (this.pendingOutputRows() >= this.environment.flow.maxFrameRows) this.flushOutputs();
@@ -227,7 +246,15 @@ export abstract class Actor {
     this.flushOutputs();
   }
 
-  private dispatch(frame: ChannelFrame): void | Promise<void> {
+  /** Runs `run` in the actor's turn, after the frames already queued. */
+  protected enqueueTask(run: () => void | Promise<void>): void {
+    if (this.stopped) return;
+    this.mailbox.push({ kind: TASK, sender: -1, run });
+    this.schedule();
+  }
+
+  private dispatch(frame: MailboxItem): void | Promise<void> {
+    if (frame.kind === TASK) return frame.run();
     if (this.barrierFrom.has(frame.sender)) {
       const queue = this.held.get(frame.sender);
       if (queue) queue.push(frame);
@@ -247,7 +274,7 @@ export abstract class Actor {
     this.since = frame.since;
     if (frame.since < this.turnSince) this.turnSince = frame.since;
     (this.inputs.get(frame.sender) as InputChannel).consume(frame.rows.length);
-    return this.processRows(frame.rows);
+    return this.processRows(frame.rows, frame.sender);
   }
 
   private async alignedBarrier(epoch: number, final: boolean): Promise<void> {
@@ -256,7 +283,7 @@ export abstract class Actor {
     this.completeEpoch(epoch, final);
     this.barrierFrom.clear();
     if (this.held.size > 0) {
-      const replay: ChannelFrame[] = [];
+      const replay: MailboxItem[] = [];
       for (const queue of this.held.values()) replay.push(...queue);
       this.held.clear();
       this.mailbox = [...replay, ...this.mailbox.slice(this.mailboxHead)];

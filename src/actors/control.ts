@@ -19,7 +19,8 @@ export interface ActorEpochStats {
 export type ControlMessage =
   | { readonly type: "barrier"; readonly epoch: number; readonly final: boolean }
   | { readonly type: "ack"; readonly actor: string; readonly epoch: number; readonly stats: ActorEpochStats; readonly sourceOffset?: unknown }
-  | { readonly type: "ended"; readonly actor: string }
+  | { readonly type: "commit"; readonly epoch: number }
+  | { readonly type: "committed"; readonly actor: string; readonly epoch: number }
   | { readonly type: "failed"; readonly actor: string; readonly error: string; readonly code: string };
 
 const packr = new Packr({ useRecords: false });

@@ -1,6 +1,7 @@
 // The coordinator: starts epochs, collects every actor's ack, and turns them into progress.
 import { nowMs } from "../core/clock.ts";
 import { LatencyRecorder } from "../core/latency.ts";
+import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { decodeControl, emptyStats, encodeControl, type ActorEpochStats } from "./control.ts";
 import type { QuerySubjects } from "./subjects.ts";
 import type { Subscription, Transport } from "./transport.ts";
@@ -22,6 +23,10 @@ export interface CoordinatorEvents {
 
 interface OpenEpoch {
   readonly final: boolean;
+  /** Source actor -> offset after the epoch's last row. */
+  readonly offsets: Record<string, unknown>;
+  /** Sinks yet to confirm their commit (checkpointed queries). */
+  readonly uncommitted: Set<string>;
   readonly requestedAt: number;
   readonly waiting: Set<string>;
   readonly stages: Map<string, ActorEpochStats>;
@@ -39,12 +44,23 @@ export class Coordinator {
   /** Every sink row's latency since the query started. */
   readonly totalLatency = new LatencyRecorder();
 
+  /** Commits run one after another, in epoch order. */
+  private commitChain: Promise<void> = Promise.resolve();
+
   constructor(
     private readonly transport: Transport,
     private readonly subjects: QuerySubjects,
     private readonly actors: readonly string[],
+    private readonly sinks: readonly string[],
     private readonly events: CoordinatorEvents,
+    private readonly storage: CheckpointStorage | undefined,
   ) {}
+
+  /** On a restart from a checkpoint: the next epoch follows the last committed one. */
+  resumeAfter(epoch: number): void {
+    this.nextEpoch = epoch + 1;
+    this.completedEpoch = epoch;
+  }
 
   /** Subscribes to acks and failures; call before any actor can report. */
   listen(): void {
@@ -74,7 +90,7 @@ export class Coordinator {
     const done = new Promise<void>((settle) => {
       resolve = settle;
     });
-    this.open.set(epoch, { final, requestedAt: nowMs(), waiting: new Set(this.actors), stages: new Map(), latency: new LatencyRecorder(), done, resolve });
+    this.open.set(epoch, { final, offsets: {}, uncommitted: new Set(this.sinks), requestedAt: nowMs(), waiting: new Set(this.actors), stages: new Map(), latency: new LatencyRecorder(), done, resolve });
     this.transport.publish(this.subjects.control, encodeControl({ type: "barrier", epoch, final }));
     return { epoch, done };
   }
@@ -85,16 +101,39 @@ export class Coordinator {
       this.events.onFailure(message.actor, message.error, message.code);
       return;
     }
+    if (message.type === "committed") {
+      const open = this.open.get(message.epoch);
+      if (open?.uncommitted.delete(message.actor) && open.uncommitted.size === 0) this.complete(message.epoch, open);
+      return;
+    }
     if (message.type !== "ack") return;
     const open = this.open.get(message.epoch);
     if (!open || !open.waiting.delete(message.actor)) return;
+    if (message.sourceOffset !== undefined) open.offsets[message.actor] = message.sourceOffset;
     const stage = stageOf(message.actor);
     open.stages.set(stage, addStats(open.stages.get(stage) ?? emptyStats(), message.stats));
     if (message.stats.latencyHistogram) {
       open.latency.merge(message.stats.latencyHistogram);
       this.totalLatency.merge(message.stats.latencyHistogram);
     }
-    if (open.waiting.size === 0) this.complete(message.epoch, open);
+    if (open.waiting.size === 0) {
+      if (this.storage) this.commit(message.epoch, open);
+      else this.complete(message.epoch, open);
+    }
+  }
+
+  /** Every actor acked: make the epoch durable (one LMDB transaction), then tell the sinks to commit. */
+  private commit(epoch: number, open: OpenEpoch): void {
+    const storage = this.storage as CheckpointStorage;
+    this.commitChain = this.commitChain.then(async () => {
+      try {
+        await storage.commit({ epoch, offsets: open.offsets, committedAt: new Date().toISOString() });
+      } catch (error) {
+        this.events.onFailure("coordinator", `cannot commit epoch ${epoch} to ${storage.path}: ${String(error)}`, "CHECKPOINT");
+        return;
+      }
+      if (this.open.has(epoch)) this.transport.publish(this.subjects.control, encodeControl({ type: "commit", epoch }));
+    });
   }
 
   private complete(epoch: number, open: OpenEpoch): void {

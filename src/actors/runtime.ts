@@ -3,6 +3,7 @@ import type { SinkProvider, OutputMode } from "../connectors/sinks/sink.ts";
 import type { SourceProvider } from "../connectors/sources/source.ts";
 import { partitionerOf } from "../core/keys.ts";
 import type { Operator } from "../operators/operator.ts";
+import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import type { Actor, ActorEnvironment, ActorRef, Routing } from "./actor.ts";
 import type { FlowControl } from "./channel.ts";
 import { Coordinator, type CoordinatorEvents } from "./coordinator.ts";
@@ -28,6 +29,8 @@ export interface StageSpec {
 
 export interface ExecutionGraph {
   readonly queryName: string;
+  /** Stable across restarts from one checkpoint location. */
+  readonly queryId: string;
   readonly stages: readonly StageSpec[];
   readonly outputMode: OutputMode;
   readonly microBatch: boolean;
@@ -46,8 +49,9 @@ export class QueryRuntime {
     readonly subjects: QuerySubjects,
     flow: FlowControl,
     events: CoordinatorEvents,
+    private readonly storage: CheckpointStorage | undefined,
   ) {
-    const environment: ActorEnvironment = { transport, subjects, flow };
+    const environment: ActorEnvironment = { transport, subjects, flow, storage };
     const refs = this.assignRefs();
     graph.stages.forEach((stage, stageIndex) => {
       const upstream = stageIndex > 0 ? (refs[stageIndex - 1] as ActorRef[]) : [];
@@ -57,17 +61,34 @@ export class QueryRuntime {
         this.actors.push(this.createActor(stage, wiring, environment, partition));
       }
     });
-    this.coordinator = new Coordinator(transport, subjects, this.actors.map((actor) => actor.name), events);
+    this.coordinator = new Coordinator(transport, subjects, this.actors.map((actor) => actor.name), storage ? this.sinks.map((sink) => sink.name) : [], events, storage);
   }
 
-  /** Subscribes every actor, makes sure the broker has the subscriptions, opens sources, starts epochs. */
-  async start(epochIntervalMs: number | undefined): Promise<void> {
+  /**
+   * Subscribes every actor, makes sure the broker has the subscriptions, opens sources, starts epochs.
+   * With `resume`, state, source offsets and epoch numbers continue from the last committed epoch.
+   */
+  async start(epochIntervalMs: number | undefined, resume?: { lastCommittedEpoch: number; offsets: Readonly<Record<string, unknown>> }): Promise<void> {
+    if (resume && this.storage) this.restore(this.storage, resume.lastCommittedEpoch, resume.offsets);
     for (const actor of this.actors) actor.start();
     this.coordinator.listen();
     await this.transport.flush();
     for (const sink of this.sinks) await sink.open();
     for (const source of this.sources) await source.open();
     this.coordinator.startEpochs(epochIntervalMs);
+  }
+
+  private restore(storage: CheckpointStorage, lastCommittedEpoch: number, offsets: Readonly<Record<string, unknown>>): void {
+    this.coordinator.resumeAfter(lastCommittedEpoch);
+    for (const actor of this.actors) actor.startAt(lastCommittedEpoch + 1);
+    for (const source of this.sources) if (source.name in offsets) source.seek(offsets[source.name]);
+    for (const actor of this.actors) if (actor instanceof OperatorActor) actor.restore(storage, this.parallelismOf(actor.name));
+    for (const sink of this.sinks) sink.restore(storage, lastCommittedEpoch);
+  }
+
+  private parallelismOf(actor: string): number {
+    const stage = this.graph.stages.find((candidate) => actor.startsWith(`${candidate.id}.p`));
+    return stage?.parallelism ?? 1;
   }
 
   async stop(): Promise<void> {
@@ -95,7 +116,7 @@ export class QueryRuntime {
       return actor;
     }
     if (stage.role === "sink" && stage.sink) {
-      const actor = new SinkActor(wiring, environment, { writer: stage.sink.createWriter(), outputMode: this.graph.outputMode, microBatch: this.graph.microBatch, queryName: this.graph.queryName });
+      const actor = new SinkActor(wiring, environment, { writer: stage.sink.createWriter(), outputMode: this.graph.outputMode, microBatch: this.graph.microBatch, queryName: this.graph.queryName, queryId: this.graph.queryId });
       this.sinks.push(actor);
       return actor;
     }

@@ -1,13 +1,20 @@
-// The sink actor: applies the output mode, measures ingest-to-sink latency, and hands rows to the writer.
+// The sink actor: applies the output mode, measures ingest-to-sink latency, and hands rows to the writer (two-phase with checkpoints).
 import { nowMs } from "../core/clock.ts";
+import { keyGroupOf } from "../core/keys.ts";
 import { LatencyRecorder } from "../core/latency.ts";
 import type { Row } from "../core/types.ts";
 import type { OutputMode, SinkWriter } from "../connectors/sinks/sink.ts";
+import type { CheckpointStorage } from "../state/lmdb-storage.ts";
+import type { StateChange } from "../state/types.ts";
 import { Actor, type ActorEnvironment, type ActorWiring } from "./actor.ts";
-import type { ActorEpochStats } from "./control.ts";
+import { decodeControl, type ActorEpochStats } from "./control.ts";
+import type { Subscription } from "./transport.ts";
 
 /** The column an aggregation adds so that update and complete mode can tell rows of one key apart. */
 export const ROW_KEY = "__rill_key";
+
+/** The sink's state: the complete-mode result table and, per sender, how many rows it has delivered. */
+const SINK_STATE = "sink";
 
 export interface SinkActorOptions {
   readonly writer: SinkWriter;
@@ -15,40 +22,74 @@ export interface SinkActorOptions {
   /** Micro-batch mode: rows reach the writer only at the epoch's end. */
   readonly microBatch: boolean;
   readonly queryName: string;
+  readonly queryId: string;
 }
 
 export class SinkActor extends Actor {
   private readonly writer: SinkWriter;
-  private readonly table = new Map<unknown, Row>();
+  private readonly table = new Map<string, Row>();
+  private readonly unsavedKeys = new Set<string>();
   private epochRows: Row[] = [];
-  private readonly epochByKey = new Map<unknown, Row>();
+  private readonly epochByKey = new Map<string, Row>();
+  /** Rows delivered per sender since the query began: deterministic row ids for idempotent sinks. */
+  private readonly delivered = new Map<number, number>();
+  private readonly perKeyInEpoch = new Map<string, number>();
   private readonly latency = new LatencyRecorder();
   /** Micro-batch mode: pairs of (ingest time, row count) waiting for the epoch's end. */
   private waiting: number[] = [];
+  private controlSubscription: Subscription | undefined;
+  private lastCommittedEpoch = -1;
 
   constructor(wiring: ActorWiring, environment: ActorEnvironment, private readonly options: SinkActorOptions) {
     super(wiring, environment);
     this.writer = options.writer;
   }
 
-  async open(): Promise<void> {
-    await this.writer.open({ queryName: this.options.queryName, queryId: this.options.queryName, outputMode: this.options.outputMode, checkpointed: false, lastCommittedEpoch: -1 });
+  override start(): void {
+    super.start();
+    if (!this.environment.storage) return;
+    const { transport, subjects } = this.environment;
+    this.controlSubscription = transport.subscribe(subjects.control, (payload) => {
+      const message = decodeControl(payload);
+      if (message.type === "commit") this.enqueueTask(() => this.commit(message.epoch));
+    });
   }
 
-  protected processRows(rows: Row[]): void | Promise<void> {
+  /** On a restart from a checkpoint: the result table and delivery counts as of the last committed epoch. */
+  restore(storage: CheckpointStorage, lastCommittedEpoch: number): void {
+    this.lastCommittedEpoch = lastCommittedEpoch;
+    for (const [key, value] of storage.readState(SINK_STATE, () => true)) {
+      if (key.startsWith("sender:")) this.delivered.set(Number(key.slice(7)), value as number);
+      else this.table.set(key.slice(4), value as Row);
+    }
+  }
+
+  async open(): Promise<void> {
+    const checkpointed = this.environment.storage !== undefined;
+    const { queryName, queryId, outputMode } = this.options;
+    await this.writer.open({ queryName, queryId, outputMode, checkpointed, lastCommittedEpoch: this.lastCommittedEpoch });
+    if (outputMode === "complete" && this.table.size > 0 && this.writer.write && !this.options.microBatch) await this.writer.write([...this.table.values()], [...this.table.keys()]);
+  }
+
+  protected processRows(rows: Row[], sender: number): void | Promise<void> {
     const { outputMode, microBatch } = this.options;
     const keyed = outputMode !== "append";
-    const out = keyed ? rows.map((row) => this.strip(row)) : rows;
-    const keys = keyed ? rows.map((row) => row[ROW_KEY]) : undefined;
+    const out = keyed ? rows.map(strip) : rows;
+    const keys = keyed ? rows.map((row) => String(row[ROW_KEY])) : undefined;
+    const ids = this.writer.needsRowIds ? this.rowIds(rows.length, sender, keys) : undefined;
     if (microBatch) this.waiting.push(this.since, rows.length);
     else this.latency.record(nowMs() - this.since, rows.length);
     if (outputMode === "complete") {
-      for (let index = 0; index < rows.length; index++) this.table.set((rows[index] as Row)[ROW_KEY], out[index] as Row);
+      for (let index = 0; index < rows.length; index++) {
+        const key = (keys as string[])[index] as string;
+        this.table.set(key, out[index] as Row);
+        this.unsavedKeys.add(key);
+      }
     } else if (this.writer.endEpoch || microBatch) {
-      if (keyed) for (let index = 0; index < rows.length; index++) this.epochByKey.set((rows[index] as Row)[ROW_KEY], out[index] as Row);
+      if (keys) for (let index = 0; index < rows.length; index++) this.epochByKey.set(keys[index] as string, out[index] as Row);
       else for (const row of out) this.epochRows.push(row);
     }
-    if (!microBatch && this.writer.write) return this.writer.write(out, keys);
+    if (!microBatch && this.writer.write) return this.writer.write(out, keys, ids);
   }
 
   protected override async onBarrier(epoch: number): Promise<void> {
@@ -61,8 +102,11 @@ export class SinkActor extends Actor {
       for (let index = 0; index < this.waiting.length; index += 2) this.latency.record(now - (this.waiting[index] as number), this.waiting[index + 1] as number);
       this.waiting = [];
     }
+    this.perKeyInEpoch.clear();
     if (this.writer.endEpoch) await this.writer.endEpoch(epoch, rows);
-    if (this.writer.commitEpoch) await this.writer.commitEpoch(epoch);
+    const storage = this.environment.storage;
+    if (storage) await storage.writeChanges(epoch, this.stateChanges());
+    else if (this.writer.commitEpoch) await this.writer.commitEpoch(epoch);
   }
 
   protected override collectStats(): ActorEpochStats {
@@ -75,8 +119,40 @@ export class SinkActor extends Actor {
   }
 
   override async stop(): Promise<void> {
+    this.controlSubscription?.unsubscribe();
     await super.stop();
     await this.writer.close();
+  }
+
+  /** The coordinator made the epoch durable: the writer makes it visible, then the coordinator hears so. */
+  private async commit(epoch: number): Promise<void> {
+    if (this.writer.commitEpoch) await this.writer.commitEpoch(epoch);
+    this.report({ type: "committed", actor: this.name, epoch });
+  }
+
+  private rowIds(count: number, sender: number, keys: readonly string[] | undefined): string[] {
+    const ids = new Array<string>(count);
+    if (keys) {
+      for (let index = 0; index < count; index++) {
+        const key = keys[index] as string;
+        const n = (this.perKeyInEpoch.get(key) ?? 0) + 1;
+        this.perKeyInEpoch.set(key, n);
+        ids[index] = `${key}.${this.epoch}.${n}`;
+      }
+      return ids;
+    }
+    const first = this.delivered.get(sender) ?? 0;
+    for (let index = 0; index < count; index++) ids[index] = `${sender}.${first + index}`;
+    this.delivered.set(sender, first + count);
+    return ids;
+  }
+
+  private stateChanges(): StateChange[] {
+    const changes: StateChange[] = [];
+    for (const key of this.unsavedKeys) changes.push({ stateId: SINK_STATE, keyGroup: keyGroupOf(key), key: `row:${key}`, value: this.table.get(key) ?? null });
+    this.unsavedKeys.clear();
+    for (const [sender, count] of this.delivered) changes.push({ stateId: SINK_STATE, keyGroup: 0, key: `sender:${sender}`, value: count });
+    return changes;
   }
 
   private takeEpochRows(): Row[] {
@@ -89,10 +165,10 @@ export class SinkActor extends Actor {
     this.epochRows = [];
     return rows;
   }
+}
 
-  private strip(row: Row): Row {
-    if (!(ROW_KEY in row)) return row;
-    const { [ROW_KEY]: _key, ...rest } = row;
-    return rest;
-  }
+function strip(row: Row): Row {
+  if (!(ROW_KEY in row)) return row;
+  const { [ROW_KEY]: _key, ...rest } = row;
+  return rest;
 }

@@ -51,6 +51,11 @@ export class SourceActor extends Actor {
     });
   }
 
+  /** On a restart from a checkpoint: resume right after the offset of the last committed epoch. */
+  seek(offset: unknown): void {
+    this.reader.seek?.(offset);
+  }
+
   async open(): Promise<void> {
     const { transport } = this.environment;
     await this.reader.open({
@@ -116,7 +121,7 @@ export class SourceActor extends Actor {
           this.requests.shift();
           this.since = nowMs();
           this.flushOperators();
-          this.completeEpoch(request.epoch, request.final);
+          this.completeEpoch(request.epoch, request.final, { sourceOffset: this.reader.offset?.() });
           continue;
         }
         let limit = Math.min(maxFrameRows, budget);

@@ -13,10 +13,15 @@ const KEYS = {
   "rill.flow.window": positiveInt.default(8192),
   "rill.flow.maxFrameRows": positiveInt.default(1024),
   "rill.deadLetter.subject": z.string().optional(),
+  "rill.checkpointLocation": z.string().optional(),
+  "rill.recovery.maxRetries": z.coerce.number().int().min(0).default(3),
 } as const;
 
 /** Spark's names that mean the same thing. */
-const ALIASES: Readonly<Record<string, keyof typeof KEYS>> = { "spark.sql.shuffle.partitions": "rill.shuffle.partitions" };
+const ALIASES: Readonly<Record<string, keyof typeof KEYS>> = {
+  "spark.sql.shuffle.partitions": "rill.shuffle.partitions",
+  "spark.sql.streaming.checkpointLocation": "rill.checkpointLocation",
+};
 
 export interface SessionConfig {
   readonly shufflePartitions: number;
@@ -27,6 +32,10 @@ export interface SessionConfig {
   readonly flowWindow: number;
   readonly maxFrameRows: number;
   readonly deadLetterSubject: string | undefined;
+  /** Root folder for checkpoints of named queries (`<root>/<queryName>`). */
+  readonly checkpointRoot: string | undefined;
+  /** Rollbacks to the last committed epoch before a failing query gives up. */
+  readonly maxRetries: number;
 }
 
 export function canonicalKey(key: string): string {
@@ -55,5 +64,7 @@ export function readConfig(values: ReadonlyMap<string, string>): SessionConfig {
     flowWindow: read("rill.flow.window"),
     maxFrameRows: read("rill.flow.maxFrameRows"),
     deadLetterSubject: read("rill.deadLetter.subject"),
+    checkpointRoot: read("rill.checkpointLocation"),
+    maxRetries: read("rill.recovery.maxRetries"),
   };
 }

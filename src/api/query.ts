@@ -10,6 +10,7 @@ import type { LatencyPercentiles } from "../core/latency.ts";
 import type { AnalyzedPlan } from "../plan/analyzer.ts";
 import { describeGraph } from "../plan/physical.ts";
 import { buildProgress, formatProgress, type StreamingQueryProgress } from "./progress.ts";
+import { rollbackPoint, type OpenedCheckpoint, type ResumePoint } from "./checkpoint.ts";
 import type { Logger } from "./session.ts";
 import type { ResolvedTrigger } from "./trigger.ts";
 
@@ -33,6 +34,10 @@ export interface QuerySetup {
   readonly subjects: QuerySubjects;
   readonly flow: FlowControl;
   readonly log: Logger;
+  /** Present with a checkpoint location: state and offsets are committed each epoch, failures roll back. */
+  readonly checkpoint: OpenedCheckpoint | undefined;
+  /** Rollbacks to the last committed epoch before the query fails for good. */
+  readonly maxRetries: number;
 }
 
 const RECENT_PROGRESS = 100;
@@ -41,7 +46,10 @@ export class StreamingQuery {
   readonly id: string;
   readonly runId: string;
   readonly name: string | undefined;
-  private readonly runtime: QueryRuntime;
+  private runtime: QueryRuntime;
+  private retries = 0;
+  private recovering = false;
+  private recoveryDone: Promise<void> = Promise.resolve();
   private readonly progress: StreamingQueryProgress[] = [];
   private previousReport: EpochReport | undefined;
   private startedAt = nowMs();
@@ -61,11 +69,26 @@ export class StreamingQuery {
     this.terminated = new Promise((resolve) => {
       this.markTerminated = resolve;
     });
-    this.runtime = new QueryRuntime(setup.graph, setup.transport, setup.subjects, setup.flow, {
+    this.runtime = this.createRuntime();
+    setup.transport.onFailure((error) => void this.fail(new StreamingQueryError(`Query ${this.label} lost its transport: ${error.message}`, { cause: error })));
+  }
+
+  private createRuntime(): QueryRuntime {
+    const { graph, transport, subjects, flow, checkpoint } = this.setup;
+    return new QueryRuntime(graph, transport, subjects, flow, {
       onEpoch: (report) => this.onEpoch(report),
       onFailure: (actor, error, code) => void this.fail(new StreamingQueryError(`Query ${this.label} failed in actor ${actor}: ${error}`, { cause: { actor, error, code } })),
-    });
-    setup.transport.onFailure((error) => void this.fail(new StreamingQueryError(`Query ${this.label} lost its transport: ${error.message}`, { cause: error })));
+    }, checkpoint?.storage);
+  }
+
+  /** Where the query keeps its checkpoints, if anywhere. */
+  get checkpointLocation(): string | undefined {
+    return this.setup.checkpoint?.location;
+  }
+
+  /** Times the query rolled back to its last committed epoch after a failure. */
+  get numRecoveries(): number {
+    return this.retries;
   }
 
   get isActive(): boolean {
@@ -126,10 +149,19 @@ export class StreamingQuery {
 
   /** Waits until every row available in the sources now has been processed and reached the sink. */
   async processAllAvailable(): Promise<void> {
-    if (this.failure) throw this.failure;
-    if (!this.active) return;
-    const { done } = this.runtime.coordinator.requestEpoch(false);
-    await Promise.race([done, this.terminated]);
+    for (;;) {
+      if (this.failure) throw this.failure;
+      if (!this.active) return;
+      const runtime = this.runtime;
+      if (this.recovering) {
+        await this.recoveryDone;
+        continue;
+      }
+      const { done } = runtime.coordinator.requestEpoch(false);
+      await Promise.race([done, this.terminated]);
+      // A rollback replaced the runtime while we waited: its epoch may have been cut short, so ask again.
+      if (this.runtime === runtime && !this.recovering) break;
+    }
     if (this.failure) throw this.failure;
   }
 
@@ -138,7 +170,7 @@ export class StreamingQuery {
     this.active = false;
     this.message = "Stopped";
     await this.runtime.stop();
-    this.finish();
+    await this.finish();
   }
 
   /** @internal */
@@ -153,14 +185,46 @@ export class StreamingQuery {
     this.message = "Waiting for data";
     this.warnGuarantee();
     try {
-      await this.runtime.start(this.setup.trigger.intervalMs);
+      await this.run(this.setup.checkpoint?.resume);
     } catch (error) {
+      this.retries = this.setup.maxRetries;
       await this.fail(new StreamingQueryError(`Query ${this.label} could not start: ${String(error)}`, { cause: error }));
       throw this.failure;
     }
+  }
+
+  private async run(resume: ResumePoint | undefined): Promise<void> {
+    const runtime = this.runtime;
+    await runtime.start(this.setup.trigger.intervalMs, resume);
     if (this.setup.trigger.intervalMs === undefined) {
-      const { done } = this.runtime.coordinator.requestEpoch(true);
-      void done.then(() => this.stop());
+      const { done } = runtime.coordinator.requestEpoch(true);
+      void done.then(() => (this.runtime === runtime && this.active ? this.stop() : undefined));
+    }
+  }
+
+  /** Stops the failed actors and starts new ones from the last committed epoch: state, offsets and sinks go back together. */
+  private async rollback(error: StreamingQueryError): Promise<void> {
+    const storage = (this.setup.checkpoint as OpenedCheckpoint).storage;
+    let recovered = (): void => undefined;
+    this.recoveryDone = new Promise((resolve) => (recovered = resolve));
+    this.recovering = true;
+    this.retries++;
+    this.message = `Recovering from: ${error.message}`;
+    this.setup.log(`rill: query ${this.label} failed (${error.message}); rolling back to the last committed epoch (attempt ${this.retries} of ${this.setup.maxRetries}).`);
+    try {
+      await this.runtime.stop();
+      await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** (this.retries - 1))));
+      const resume = await rollbackPoint(storage);
+      this.runtime = this.createRuntime();
+      this.recovering = false;
+      if (!this.active) return;
+      await this.run(resume);
+      this.message = "Recovered";
+    } catch (rollbackError) {
+      this.recovering = false;
+      await this.fail(new StreamingQueryError(`Query ${this.label} could not recover: ${String(rollbackError)}`, { cause: rollbackError }));
+    } finally {
+      recovered();
     }
   }
 
@@ -191,15 +255,17 @@ export class StreamingQuery {
   }
 
   private async fail(error: StreamingQueryError): Promise<void> {
-    if (this.failure || !this.active) return;
+    if (this.failure || !this.active || this.recovering) return;
+    if (this.setup.checkpoint && this.retries < this.setup.maxRetries) return await this.rollback(error);
     this.failure = error;
     this.active = false;
     this.message = `Terminated with exception: ${error.message}`;
     await this.runtime.stop().catch((stopError: unknown) => this.setup.log(`rill: stopping failed query ${this.label}: ${String(stopError)}`));
-    this.finish();
+    await this.finish();
   }
 
-  private finish(): void {
+  private async finish(): Promise<void> {
+    await this.setup.checkpoint?.storage.close();
     this.markTerminated();
     for (const listener of this.terminationListeners) listener(this);
   }

@@ -1,5 +1,6 @@
 // writeStream: sink, output mode, trigger and start(), as in Spark's DataStreamWriter.
 import { randomUUID } from "node:crypto";
+import { join } from "node:path";
 import { deadLetterSubject, querySubjects } from "../actors/subjects.ts";
 import { ForeachBatchSinkProvider } from "../connectors/sinks/foreach-batch.ts";
 import { ForeachSinkProvider } from "../connectors/sinks/foreach.ts";
@@ -9,7 +10,8 @@ import type { OutputMode, SinkProvider } from "../connectors/sinks/sink.ts";
 import { AnalysisError, ConfigError } from "../core/errors.ts";
 import type { Row } from "../core/types.ts";
 import { analyze } from "../plan/analyzer.ts";
-import { buildExecutionGraph, checkOutputMode } from "../plan/physical.ts";
+import { buildExecutionGraph, checkOutputMode, statefulOperators } from "../plan/physical.ts";
+import { openCheckpoint } from "./checkpoint.ts";
 import type { DataFrame } from "./dataframe.ts";
 import { StreamingQuery } from "./query.ts";
 import { DEFAULT_TRIGGER, resolveTrigger, type Trigger } from "./trigger.ts";
@@ -82,18 +84,19 @@ export class DataStreamWriter {
     if (this.name !== undefined && session.streams.active.some((query) => query.name === this.name)) {
       throw new ConfigError(`Cannot start query with name '${this.name}' as a query with that name is already active in this session.`);
     }
-    if (this.sinkOptions.has("checkpointLocation")) {
-      session.log(`rill: option checkpointLocation is not supported yet (epoch checkpoints come with issue 3): query ${this.name ?? ""} runs without recovery, so a crash loses its state.`);
-    }
     const transport = await session.connect();
     const plan = analyze(this.frame.plan);
     checkOutputMode(plan, this.mode);
-    const id = randomUUID();
+    const sink = this.createSink(path);
+    const location = this.sinkOptions.get("checkpointLocation") ?? (config.checkpointRoot && this.name ? join(config.checkpointRoot, this.name) : undefined);
+    const sources = Array.from({ length: plan.source.numPartitions }, (_, partition) => `s0-source-${plan.source.format}.p${partition}`);
+    const checkpoint = location ? await openCheckpoint(location, { name: this.name, sources, stateful: statefulOperators(plan, this.mode), outputMode: this.mode }) : undefined;
+    const id = checkpoint?.id ?? randomUUID();
     const runId = randomUUID();
     const subjectName = this.name ?? id;
-    const sink = this.createSink(path);
     const graph = buildExecutionGraph(plan, {
       queryName: subjectName,
+      queryId: id,
       sink,
       outputMode: this.mode,
       microBatch: trigger.microBatch,
@@ -102,7 +105,7 @@ export class DataStreamWriter {
       deadLetterSubject: this.sinkOptions.get("deadLetterSubject") ?? config.deadLetterSubject ?? deadLetterSubject(config.subjectPrefix, subjectName),
     });
     const subjects = querySubjects(config.subjectPrefix, subjectName, runId);
-    const query = new StreamingQuery({ id, runId, name: this.name, plan, graph, trigger, transport, subjects, flow: { window: config.flowWindow, maxFrameRows: config.maxFrameRows }, log: session.log });
+    const query = new StreamingQuery({ id, runId, name: this.name, plan, graph, trigger, transport, subjects, flow: { window: config.flowWindow, maxFrameRows: config.maxFrameRows }, log: session.log, checkpoint, maxRetries: config.maxRetries });
     session.streams.register(query);
     await query.begin();
     return query;

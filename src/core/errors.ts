@@ -105,3 +105,11 @@ function editDistance(a: string, b: string): number {
   }
   return previous[b.length] ?? 0;
 }
+
+/** A checkpoint location cannot be used: unreadable, written by another query, or incompatible with this one. */
+export class CheckpointError extends RillError {
+  override readonly name = "CheckpointError";
+  constructor(message: string, options: RillErrorOptions = {}) {
+    super("CHECKPOINT", "user", message, options);
+  }
+}

@@ -5,6 +5,9 @@ export type AggregateName = "count" | "sum" | "avg" | "min" | "max" | "first" | 
 export interface Accumulator {
   add(value: unknown): void;
   result(): unknown;
+  /** The accumulator's state as a plain value (for checkpoints). */
+  save(): unknown;
+  load(state: unknown): void;
 }
 
 export function createAccumulator(name: AggregateName): Accumulator {
@@ -27,6 +30,12 @@ class Count implements Accumulator {
   result(): unknown {
     return this.count;
   }
+  save(): unknown {
+    return this.count;
+  }
+  load(state: unknown): void {
+    this.count = state as number;
+  }
 }
 
 class Sum implements Accumulator {
@@ -36,6 +45,12 @@ class Sum implements Accumulator {
   }
   result(): unknown {
     return this.sum;
+  }
+  save(): unknown {
+    return this.sum;
+  }
+  load(state: unknown): void {
+    this.sum = state as number | null;
   }
 }
 
@@ -50,6 +65,12 @@ class Average implements Accumulator {
   result(): unknown {
     return this.count === 0 ? null : this.sum / this.count;
   }
+  save(): unknown {
+    return [this.sum, this.count];
+  }
+  load(state: unknown): void {
+    [this.sum, this.count] = state as [number, number];
+  }
 }
 
 class Extreme implements Accumulator {
@@ -61,6 +82,12 @@ class Extreme implements Accumulator {
   }
   result(): unknown {
     return this.value;
+  }
+  save(): unknown {
+    return this.value;
+  }
+  load(state: unknown): void {
+    this.value = state;
   }
 }
 
@@ -75,6 +102,12 @@ class First implements Accumulator {
   result(): unknown {
     return this.value;
   }
+  save(): unknown {
+    return [this.seen, this.value];
+  }
+  load(state: unknown): void {
+    [this.seen, this.value] = state as [boolean, unknown];
+  }
 }
 
 class Last implements Accumulator {
@@ -84,6 +117,12 @@ class Last implements Accumulator {
   }
   result(): unknown {
     return this.value;
+  }
+  save(): unknown {
+    return this.value;
+  }
+  load(state: unknown): void {
+    this.value = state;
   }
 }
 

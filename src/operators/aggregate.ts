@@ -1,5 +1,6 @@
 // Hash aggregation: one group per key, updated per row; changed groups leave at the end of the actor's turn.
-import { keyOf } from "../core/keys.ts";
+import { keyGroupOf, keyOf } from "../core/keys.ts";
+import type { StateChange } from "../state/types.ts";
 import type { Row } from "../core/types.ts";
 import { createAccumulator, type Accumulator, type AggregateName } from "./aggregate-functions.ts";
 import type { Emit, Operator } from "./operator.ts";
@@ -20,6 +21,8 @@ export interface AggregateSpec {
   readonly aggregates: readonly AggregateColumn[];
   /** Name of the column that carries the group key to the sink. */
   readonly keyColumn: string;
+  /** Names the state in checkpoints (stable across restarts). */
+  readonly stateId: string;
 }
 
 interface Group {
@@ -31,9 +34,14 @@ interface Group {
 export class AggregateOperator implements Operator {
   private readonly groups = new Map<string, Group>();
   private readonly changed = new Set<Group>();
+  /** Groups changed since the last snapshot (the `changed` set empties at every turn). */
+  private readonly unsaved = new Set<Group>();
   private next: Emit = () => undefined;
+  readonly stateId: string;
 
-  constructor(readonly id: string, private readonly spec: AggregateSpec) {}
+  constructor(readonly id: string, private readonly spec: AggregateSpec) {
+    this.stateId = spec.stateId;
+  }
 
   connect(next: Emit): Emit {
     this.next = next;
@@ -43,6 +51,7 @@ export class AggregateOperator implements Operator {
     const functions = aggregates.map((aggregate) => aggregate.function);
     const groups = this.groups;
     const changed = this.changed;
+    this.createAccumulators = () => functions.map(createAccumulator);
     return (row) => {
       const key = keyFor(row);
       let group = groups.get(key);
@@ -59,6 +68,8 @@ export class AggregateOperator implements Operator {
     };
   }
 
+  private createAccumulators: () => Accumulator[] = () => [];
+
   /** Emits each group that changed during the turn once, with its latest values (update and complete mode). */
   flush(): void {
     if (this.changed.size === 0) return;
@@ -69,8 +80,27 @@ export class AggregateOperator implements Operator {
       for (let index = 0; index < aggregates.length; index++) row[(aggregates[index] as AggregateColumn).name] = (group.accumulators[index] as Accumulator).result();
       row[keyColumn] = group.key;
       this.next(row);
+      this.unsaved.add(group);
     }
     this.changed.clear();
+  }
+
+  snapshot(): StateChange[] {
+    const changes: StateChange[] = [];
+    for (const group of this.unsaved) {
+      changes.push({ stateId: this.stateId, keyGroup: keyGroupOf(group.key), key: group.key, value: [group.keyValues, group.accumulators.map((accumulator) => accumulator.save())] });
+    }
+    this.unsaved.clear();
+    return changes;
+  }
+
+  restore(entries: Iterable<[string, unknown]>): void {
+    for (const [key, value] of entries) {
+      const [keyValues, states] = value as [unknown[], unknown[]];
+      const accumulators = this.createAccumulators();
+      accumulators.forEach((accumulator, index) => accumulator.load(states[index]));
+      this.groups.set(key, { key, keyValues, accumulators });
+    }
   }
 
   stateRows(): number {

@@ -1,5 +1,6 @@
 // The operator seam: an operator turns input rows into output rows; the actor around it owns channels, barriers and flow.
 import type { Row } from "../core/types.ts";
+import type { StateChange } from "../state/types.ts";
 
 export type Emit = (row: Row) => void;
 
@@ -12,6 +13,12 @@ export interface Operator {
   flush?(): void;
   /** Rows of state held (for progress). */
   stateRows?(): number;
+  /** Stable across restarts and partitions (`aggregate-0`): names the operator's state in checkpoints. */
+  readonly stateId?: string;
+  /** The state changes since the last snapshot (then forgotten): written at each barrier. */
+  snapshot?(): StateChange[];
+  /** Loads state as of the last committed epoch, before any row arrives. */
+  restore?(entries: Iterable<[string, unknown]>): void;
 }
 
 /** Wires operators into one closure chain: the hot path is plain calls, built once. */

@@ -21,6 +21,9 @@ export interface Step {
   readonly detail: string;
   /** Aggregate steps: the columns rows are hash-partitioned by before the step. */
   readonly exchangeColumns?: readonly string[];
+  /** Stateful steps: the state's id and what must not change across restarts from a checkpoint. */
+  readonly stateId?: string;
+  readonly signature?: string;
   create(id: string): Operator;
 }
 
@@ -173,7 +176,9 @@ function analyzeAggregate(node: AggregateNode, child: Analysis): Analysis {
     name: "aggregate",
     detail: `keys [${groupingNames.join(", ")}], ${aggregates.map((aggregate) => aggregate.name).join(", ")}`,
     exchangeColumns: keyColumns,
-    create: (id) => new AggregateOperator(id, { groupingColumns: groupingNames, hiddenKeyColumns: sets ? [GROUPING_ID] : [], aggregates: columns, keyColumn: ROW_KEY }),
+    stateId: "aggregate-0",
+    signature: `${node.grouping} by [${groupingNames.join(", ")}] computing [${aggregates.map((aggregate) => `${aggregate.function}:${aggregate.name}`).join(", ")}]`,
+    create: (id) => new AggregateOperator(id, { groupingColumns: groupingNames, hiddenKeyColumns: sets ? [GROUPING_ID] : [], aggregates: columns, keyColumn: ROW_KEY, stateId: "aggregate-0" }),
   });
   const fields: Field[] = [
     ...grouping.map((entry) => ({ ...entry.field, nullable: entry.field.nullable || sets !== undefined })),

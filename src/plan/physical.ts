@@ -3,10 +3,12 @@ import type { ExecutionGraph, StageSpec } from "../actors/runtime.ts";
 import type { OutputMode, SinkProvider } from "../connectors/sinks/sink.ts";
 import { AnalysisError } from "../core/errors.ts";
 import type { Operator } from "../operators/operator.ts";
+import type { StatefulOperatorInfo } from "../state/types.ts";
 import type { AnalyzedPlan, Step } from "./analyzer.ts";
 
 export interface PhysicalOptions {
   readonly queryName: string;
+  readonly queryId: string;
   readonly sink: SinkProvider;
   readonly outputMode: OutputMode;
   readonly microBatch: boolean;
@@ -60,7 +62,7 @@ export function buildExecutionGraph(plan: AnalyzedPlan, options: PhysicalOptions
       ...(draft.role === "sink" ? { sink: options.sink } : {}),
     };
   });
-  return { queryName: options.queryName, stages, outputMode: options.outputMode, microBatch: options.microBatch, deadLetterSubject: options.deadLetterSubject };
+  return { queryName: options.queryName, queryId: options.queryId, stages, outputMode: options.outputMode, microBatch: options.microBatch, deadLetterSubject: options.deadLetterSubject };
 }
 
 /** The physical plan as text: stages, partitions, operators, exchanges. */
@@ -79,4 +81,11 @@ export function describeGraph(plan: AnalyzedPlan, graph: ExecutionGraph, subject
     if (stage.sink) lines.push(`    sink ${stage.sink.description} (${stage.sink.guarantee}), output mode ${graph.outputMode}`);
   }
   return lines.join("\n");
+}
+
+/** The stateful operators a checkpoint records and a restart must find unchanged (the sink's result table included). */
+export function statefulOperators(plan: AnalyzedPlan, outputMode: OutputMode): StatefulOperatorInfo[] {
+  const operators: StatefulOperatorInfo[] = plan.steps.filter((step) => step.stateId).map((step) => ({ stateId: step.stateId as string, kind: step.name, signature: step.signature ?? "" }));
+  operators.push({ stateId: "sink", kind: "sink", signature: outputMode === "complete" ? "complete result table" : "row counts" });
+  return operators;
 }

@@ -2,15 +2,19 @@
 import type { Row } from "../../core/types.ts";
 import type { OutputMode, SinkContext, SinkProvider, SinkWriter } from "./sink.ts";
 
-/** The rows a memory sink holds: appended (append, update) or kept one per result key (complete). */
+/**
+ * The rows a memory sink holds: appended (append, update) or kept one per result key (complete).
+ * Appended rows remember their epoch, so a rollback to a committed epoch removes the rows of later ones.
+ */
 export class MemoryTable {
-  private appended: Row[] = [];
+  private segments: Array<{ epoch: number | undefined; rows: Row[] }> = [];
   private readonly keyed = new Map<unknown, Row>();
   private mode: OutputMode = "append";
 
-  reset(mode: OutputMode): void {
+  /** At a (re)start: keeps the appended rows of epochs up to `keepThrough` (none without a checkpoint). */
+  reset(mode: OutputMode, keepThrough: number | undefined): void {
     this.mode = mode;
-    this.appended = [];
+    this.segments = keepThrough === undefined ? [] : this.segments.filter((segment) => segment.epoch !== undefined && segment.epoch <= keepThrough);
     this.keyed.clear();
   }
 
@@ -19,11 +23,22 @@ export class MemoryTable {
       for (let index = 0; index < rows.length; index++) this.keyed.set(keys[index], rows[index] as Row);
       return;
     }
-    for (const row of rows) this.appended.push(row);
+    let open = this.segments[this.segments.length - 1];
+    if (!open || open.epoch !== undefined) {
+      open = { epoch: undefined, rows: [] };
+      this.segments.push(open);
+    }
+    for (const row of rows) open.rows.push(row);
+  }
+
+  /** The rows written since the last epoch end belong to `epoch`. */
+  endEpoch(epoch: number): void {
+    const open = this.segments[this.segments.length - 1];
+    if (open && open.epoch === undefined) open.epoch = epoch;
   }
 
   rows(): Row[] {
-    return this.mode === "complete" ? [...this.keyed.values()] : [...this.appended];
+    return this.mode === "complete" ? [...this.keyed.values()] : this.segments.flatMap((segment) => segment.rows);
   }
 }
 
@@ -40,9 +55,10 @@ export class MemorySinkProvider implements SinkProvider {
     const table = this.table;
     return {
       async open(context: SinkContext) {
-        table.reset(context.outputMode);
+        table.reset(context.outputMode, context.checkpointed ? context.lastCommittedEpoch : undefined);
       },
       write: (rows, keys) => table.write(rows, keys),
+      endEpoch: (epoch) => table.endEpoch(epoch),
       async close() {},
     };
   }

@@ -227,4 +227,9 @@ class ActivityReader extends OpenLoopReader {
   protected makeRow(_index: number, dueMs: number): Row {
     return this.generator.next(dueMs);
   }
+
+  /** The generator's rows depend on the ones before (duplicates, per-device indexes): replay them to reach the same state. */
+  protected override skipRows(partition: number, numPartitions: number, count: number): void {
+    for (let offset = 0; offset < count; offset++) this.generator.next(this.schedule.dueTime(partition + offset * numPartitions));
+  }
 }

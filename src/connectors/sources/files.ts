@@ -114,8 +114,30 @@ class FileReader implements SourceReader {
   private scans: Promise<void> = Promise.resolve();
   private scansPending = 0;
   private failure: unknown;
+  /** Files whose rows are in the ready queue, in order, with the rows of each not yet polled. */
+  private readonly readyFiles: Array<{ name: string; left: number; polled: number }> = [];
+  /** Files every row of which was polled: the offset. */
+  private readonly polledFiles: string[] = [];
+  /** After seek(): the file polled part-way before the restart, and how many of its rows to skip. */
+  private resumeIn: { name: string; rows: number } | undefined;
 
   constructor(private readonly settings: FileSettings) {}
+
+  /** The files fully polled, and the one polled part-way (with its rows polled): a replay starts right after. */
+  offset(): { files: string[]; partial: { name: string; rows: number } | undefined } {
+    const head = this.readyFiles[0];
+    const partial = head && head.polled > 0 ? { name: head.name, rows: head.polled } : undefined;
+    return { files: [...this.polledFiles], partial };
+  }
+
+  seek(offset: unknown): void {
+    const { files, partial } = offset as { files: string[]; partial: { name: string; rows: number } | undefined };
+    for (const name of files) {
+      this.seen.add(name);
+      this.polledFiles.push(name);
+    }
+    this.resumeIn = partial;
+  }
 
   async open(context: SourceContext): Promise<void> {
     this.context = context;
@@ -138,7 +160,25 @@ class FileReader implements SourceReader {
 
   poll(max: number): ReadyBatch | undefined {
     this.throwFailure();
-    return this.ready.poll(max);
+    const batch = this.ready.poll(max);
+    if (batch) this.consumed(batch.rows.length);
+    return batch;
+  }
+
+  private consumed(rows: number): void {
+    let left = rows;
+    while (left > 0) {
+      const head = this.readyFiles[0];
+      if (!head) return;
+      const take = Math.min(left, head.left);
+      head.left -= take;
+      head.polled += take;
+      left -= take;
+      if (head.left === 0) {
+        this.readyFiles.shift();
+        this.polledFiles.push(head.name);
+      }
+    }
   }
 
   async close(): Promise<void> {
@@ -176,8 +216,16 @@ class FileReader implements SourceReader {
       const text = await ifExists(readFile(join(this.settings.folder, name), "utf8"));
       if (text === undefined) continue;
       this.seen.add(name);
-      const parsed = this.settings.parser(text, name, (raw, reason) => context.deadLetter(raw, reason));
+      let parsed = this.settings.parser(text, name, (raw, reason) => context.deadLetter(raw, reason));
+      let polled = 0;
+      if (this.resumeIn?.name === name) {
+        polled = this.resumeIn.rows;
+        parsed = parsed.slice(polled);
+        this.resumeIn = undefined;
+      }
       rows += parsed.length;
+      if (parsed.length === 0) this.polledFiles.push(name);
+      else this.readyFiles.push({ name, left: parsed.length, polled });
       this.ready.push(parsed, since);
     }
     if (rows > 0) context.notify();

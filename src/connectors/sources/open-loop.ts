@@ -77,10 +77,26 @@ export abstract class OpenLoopReader implements SourceReader {
   /** Makes the row with this query-wide index, due at `dueMs`; called in index order. */
   protected abstract makeRow(index: number, dueMs: number): Row;
 
+  /** After seek(): rows this partition made before the restart, for generators whose rows depend on the ones before. */
+  protected skipRows(_partition: number, _numPartitions: number, _count: number): void {}
+
   async open(context: SourceContext): Promise<void> {
     this.context = context;
     this.schedule.begin();
+    if (this.emitted > 0) this.skipRows(context.partition, context.numPartitions, this.emitted);
     this.tick();
+  }
+
+  /** The schedule's start and the rows of this partition polled so far: a replay makes the same rows at the same due times. */
+  offset(): { start: number; emitted: number } {
+    return { start: this.schedule.begin(), emitted: this.emitted };
+  }
+
+  seek(offset: unknown): void {
+    const { start, emitted } = offset as { start: number; emitted: number };
+    this.schedule.begin(start);
+    this.emitted = emitted;
+    this.announced = emitted;
   }
 
   async prepare(): Promise<void> {

@@ -1,0 +1,54 @@
+// Opening a checkpoint location for a query: a new one starts clean, an existing one resumes or is refused with the reason.
+import { randomUUID } from "node:crypto";
+import { CheckpointError } from "../core/errors.ts";
+import { CheckpointStorage } from "../state/lmdb-storage.ts";
+import { decideRecovery } from "../state/protocol.ts";
+import type { StatefulOperatorInfo } from "../state/types.ts";
+
+export interface ResumePoint {
+  readonly lastCommittedEpoch: number;
+  readonly offsets: Readonly<Record<string, unknown>>;
+}
+
+export interface OpenedCheckpoint {
+  readonly storage: CheckpointStorage;
+  readonly location: string;
+  readonly id: string;
+  /** Undefined for a new location. */
+  readonly resume: ResumePoint | undefined;
+}
+
+export interface CheckpointQuery {
+  readonly name: string | undefined;
+  readonly sources: readonly string[];
+  readonly stateful: readonly StatefulOperatorInfo[];
+  readonly outputMode: string;
+}
+
+export async function openCheckpoint(location: string, query: CheckpointQuery): Promise<OpenedCheckpoint> {
+  const storage = CheckpointStorage.open(location);
+  try {
+    const decision = decideRecovery({ meta: storage.readMeta(), lastCommit: storage.lastCommit(), pendingEpochs: storage.pendingEpochs(), current: query });
+    if (decision.kind === "refuse") {
+      throw new CheckpointError(`The checkpoint at '${location}' belongs to a query that cannot continue as this one: ${decision.reasons.join("; ")}. Undo the change, or start this query with a new checkpoint location (its state then starts empty).`);
+    }
+    if (decision.kind === "fresh") {
+      const id = randomUUID();
+      await storage.writeMeta({ id, name: query.name ?? null, createdAt: new Date().toISOString(), sources: query.sources, stateful: query.stateful, outputMode: query.outputMode });
+      return { storage, location, id, resume: undefined };
+    }
+    await storage.discardAfter(decision.lastCommittedEpoch);
+    return { storage, location, id: decision.id, resume: { lastCommittedEpoch: decision.lastCommittedEpoch, offsets: decision.offsets } };
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
+}
+
+/** The resume point after a failure inside a running query: the last committed epoch, with uncommitted changes removed. */
+export async function rollbackPoint(storage: CheckpointStorage): Promise<ResumePoint> {
+  const last = storage.lastCommit();
+  const lastCommittedEpoch = last?.epoch ?? -1;
+  await storage.discardAfter(lastCommittedEpoch);
+  return { lastCommittedEpoch, offsets: last?.offsets ?? {} };
+}

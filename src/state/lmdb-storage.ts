@@ -1,0 +1,108 @@
+// The LMDB adapter: the one module that imports lmdb. Thin: reads facts, writes in single transactions.
+import { mkdirSync } from "node:fs";
+import { open, type RootDatabase } from "lmdb";
+import { CheckpointError } from "../core/errors.ts";
+import { META_KEY, commitKey, deltaKey, epochRange, prefixRange, stateKey, type LmdbKey } from "./layout.ts";
+import type { EpochCommit, QueryMeta, StateChange } from "./types.ts";
+
+export class CheckpointStorage {
+  private constructor(private readonly db: RootDatabase<unknown, LmdbKey>, readonly path: string) {}
+
+  static open(path: string): CheckpointStorage {
+    try {
+      mkdirSync(path, { recursive: true });
+      const db = open<unknown, LmdbKey>({ path, compression: false });
+      return new CheckpointStorage(db, path);
+    } catch (error) {
+      throw new CheckpointError(`Cannot open the checkpoint location '${path}': ${String(error)}`, { cause: error });
+    }
+  }
+
+  readMeta(): QueryMeta | undefined {
+    return this.db.get(META_KEY) as QueryMeta | undefined;
+  }
+
+  async writeMeta(meta: QueryMeta): Promise<void> {
+    await this.db.put(META_KEY, meta);
+  }
+
+  /** Committed epochs, oldest first. */
+  commits(): EpochCommit[] {
+    const commits: EpochCommit[] = [];
+    for (const { value } of this.db.getRange(epochRange("commit", 0))) commits.push(value as EpochCommit);
+    return commits;
+  }
+
+  lastCommit(): EpochCommit | undefined {
+    // Reverse ranges exclude `end`, so the bound sits below epoch 0.
+    for (const { value } of this.db.getRange({ start: ["commit", Number.MAX_SAFE_INTEGER], end: ["commit", -1], reverse: true, limit: 1 })) return value as EpochCommit;
+    return undefined;
+  }
+
+  /** Epochs that have state changes written but not folded in (not committed, or a crash came between). */
+  pendingEpochs(): number[] {
+    const epochs = new Set<number>();
+    for (const key of this.db.getKeys(prefixRange(["delta"]))) epochs.add((key as LmdbKey)[1] as number);
+    return [...epochs].sort((a, b) => a - b);
+  }
+
+  /** One actor's changes of one epoch, in one transaction: all of them or none. */
+  async writeChanges(epoch: number, changes: readonly StateChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    await this.db.transaction(() => {
+      for (const change of changes) this.db.put(deltaKey(epoch, change.stateId, change.keyGroup, change.key), change.value);
+    });
+  }
+
+  /** Commits an epoch in one transaction: its record, its state changes folded into the state, the changes removed. */
+  async commit(commit: EpochCommit): Promise<void> {
+    await this.db.transaction(() => {
+      this.foldDeltas(commit.epoch);
+      this.db.put(commitKey(commit.epoch), commit);
+    });
+  }
+
+  /** Removes the state changes of epochs after `epoch`: they were never committed. */
+  async discardAfter(epoch: number): Promise<void> {
+    await this.db.transaction(() => {
+      for (const key of this.db.getKeys({ start: ["delta", epoch + 1], end: ["delta", Number.MAX_SAFE_INTEGER] })) this.db.remove(key as LmdbKey);
+    });
+  }
+
+  /** Replays the fold of committed epochs whose changes are still there (a crash between commit and fold cannot happen: both are one transaction; kept for safety). */
+  async foldCommitted(epochs: readonly number[]): Promise<void> {
+    if (epochs.length === 0) return;
+    await this.db.transaction(() => {
+      for (const epoch of epochs) this.foldDeltas(epoch);
+    });
+  }
+
+  /** State of one operator as of the last committed epoch, for the key groups a partition owns. */
+  *readState(stateId: string, keyGroups: (keyGroup: number) => boolean): Iterable<[string, unknown]> {
+    for (const { key, value } of this.db.getRange(prefixRange(["state", stateId]))) {
+      const parts = key as LmdbKey;
+      if (keyGroups(parts[2] as number)) yield [parts[3] as string, value];
+    }
+  }
+
+  /** Counts of state rows per operator, for progress and `rill` inspection. */
+  stateRows(stateId: string): number {
+    let count = 0;
+    for (const _key of this.db.getKeys(prefixRange(["state", stateId]))) count++;
+    return count;
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  private foldDeltas(epoch: number): void {
+    for (const { key, value } of this.db.getRange(prefixRange(["delta", epoch]))) {
+      const parts = key as LmdbKey;
+      const target = stateKey(parts[2] as string, parts[3] as number, parts[4] as string);
+      if (value === null) this.db.remove(target);
+      else this.db.put(target, value);
+      this.db.remove(parts);
+    }
+  }
+}

@@ -1,0 +1,58 @@
+// The recovery decision, as pure logic: facts read from a checkpoint in, a decision out. Every crash point is a unit test.
+import type { EpochCommit, QueryMeta, StatefulOperatorInfo } from "./types.ts";
+
+export interface RecoveryFacts {
+  /** What the checkpoint holds (undefined meta: a new checkpoint location). */
+  readonly meta: QueryMeta | undefined;
+  readonly lastCommit: EpochCommit | undefined;
+  /** Epochs with state changes not folded into the state. */
+  readonly pendingEpochs: readonly number[];
+  /** The query being started. */
+  readonly current: { readonly sources: readonly string[]; readonly stateful: readonly StatefulOperatorInfo[] };
+}
+
+export type RecoveryDecision =
+  | { readonly kind: "fresh" }
+  | {
+      readonly kind: "resume";
+      readonly id: string;
+      /** -1 when the query ran but never committed an epoch. */
+      readonly lastCommittedEpoch: number;
+      readonly offsets: Readonly<Record<string, unknown>>;
+      /** Changes of these epochs were never committed: remove them. */
+      readonly discard: readonly number[];
+    }
+  | { readonly kind: "refuse"; readonly reasons: readonly string[] };
+
+export function decideRecovery(facts: RecoveryFacts): RecoveryDecision {
+  const { meta, lastCommit, pendingEpochs, current } = facts;
+  if (!meta) return { kind: "fresh" };
+  const reasons = [...compareStateful(meta.stateful, current.stateful), ...compareSources(meta.sources, current.sources)];
+  if (reasons.length > 0) return { kind: "refuse", reasons };
+  const lastCommittedEpoch = lastCommit?.epoch ?? -1;
+  return {
+    kind: "resume",
+    id: meta.id,
+    lastCommittedEpoch,
+    offsets: lastCommit?.offsets ?? {},
+    discard: pendingEpochs.filter((epoch) => epoch > lastCommittedEpoch),
+  };
+}
+
+function compareStateful(before: readonly StatefulOperatorInfo[], now: readonly StatefulOperatorInfo[]): string[] {
+  const reasons: string[] = [];
+  for (const old of before) {
+    const match = now.find((operator) => operator.stateId === old.stateId);
+    if (!match) reasons.push(`the stateful operator ${old.stateId} (${old.kind}: ${old.signature}) was removed`);
+    else if (match.kind !== old.kind || match.signature !== old.signature) reasons.push(`the stateful operator ${old.stateId} changed from ${old.kind}: ${old.signature} to ${match.kind}: ${match.signature}`);
+  }
+  for (const added of now) {
+    if (!before.some((operator) => operator.stateId === added.stateId)) reasons.push(`a stateful operator ${added.stateId} (${added.kind}: ${added.signature}) was added`);
+  }
+  return reasons;
+}
+
+function compareSources(before: readonly string[], now: readonly string[]): string[] {
+  if (before.length === now.length && before.every((source, index) => source === now[index])) return [];
+  return [`the sources changed from [${before.join(", ")}] to [${now.join(", ")}], so the stored offsets no longer apply`];
+}

@@ -1,0 +1,34 @@
+// What a checkpoint holds, as values: the query's identity, committed epochs, and state changes.
+
+/** One stateful operator as the checkpoint knows it: a restart must find the same ones. */
+export interface StatefulOperatorInfo {
+  /** Stable id (`aggregate-0`, `sink`): names the operator's state. */
+  readonly stateId: string;
+  readonly kind: string;
+  /** What must not change across a restart: grouping keys, aggregate functions, state schema. */
+  readonly signature: string;
+}
+
+export interface QueryMeta {
+  readonly id: string;
+  readonly name: string | null;
+  readonly createdAt: string;
+  readonly sources: readonly string[];
+  readonly stateful: readonly StatefulOperatorInfo[];
+  readonly outputMode: string;
+}
+
+export interface EpochCommit {
+  readonly epoch: number;
+  /** Source actor name -> the offset after the last row of the epoch. */
+  readonly offsets: Readonly<Record<string, unknown>>;
+  readonly committedAt: string;
+}
+
+/** A state change: the value, or null when the key was deleted. */
+export interface StateChange {
+  readonly stateId: string;
+  readonly keyGroup: number;
+  readonly key: string;
+  readonly value: unknown;
+}

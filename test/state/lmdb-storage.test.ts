@@ -1,0 +1,66 @@
+// The LMDB checkpoint storage: commits are atomic, uncommitted changes are discarded, state reads back as of the last commit.
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { CheckpointStorage } from "../../src/state/lmdb-storage.ts";
+
+describe("CheckpointStorage", () => {
+  let folder: string;
+  before(async () => {
+    folder = await mkdtemp(join(tmpdir(), "rill-storage-"));
+  });
+  after(async () => {
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it("folds an epoch's changes into the state only when the epoch commits", async () => {
+    const storage = CheckpointStorage.open(join(folder, "fold"));
+    await storage.writeChanges(0, [{ stateId: "agg", keyGroup: 1, key: "a", value: 1 }, { stateId: "agg", keyGroup: 2, key: "b", value: 2 }]);
+    assert.deepEqual([...storage.readState("agg", () => true)], []);
+    await storage.commit({ epoch: 0, offsets: { src: 10 }, committedAt: "t0" });
+    assert.deepEqual([...storage.readState("agg", () => true)].sort(), [["a", 1], ["b", 2]]);
+    await storage.writeChanges(1, [{ stateId: "agg", keyGroup: 1, key: "a", value: null }]);
+    await storage.commit({ epoch: 1, offsets: { src: 20 }, committedAt: "t1" });
+    assert.deepEqual([...storage.readState("agg", () => true)], [["b", 2]]);
+    assert.deepEqual(storage.lastCommit()?.offsets, { src: 20 });
+    assert.deepEqual(storage.commits().map((commit) => commit.epoch), [0, 1]);
+    await storage.close();
+  });
+
+  it("after a crash before the commit, reopening shows the changes as pending and discarding them leaves the committed state", async () => {
+    const path = join(folder, "crash");
+    const before = CheckpointStorage.open(path);
+    await before.writeChanges(0, [{ stateId: "agg", keyGroup: 5, key: "k", value: 1 }]);
+    await before.commit({ epoch: 0, offsets: {}, committedAt: "t" });
+    await before.writeChanges(1, [{ stateId: "agg", keyGroup: 5, key: "k", value: 99 }]);
+    await before.close();
+    const after = CheckpointStorage.open(path);
+    assert.deepEqual(after.pendingEpochs(), [1]);
+    await after.discardAfter(after.lastCommit()?.epoch ?? -1);
+    assert.deepEqual(after.pendingEpochs(), []);
+    assert.deepEqual([...after.readState("agg", () => true)], [["k", 1]]);
+    await after.close();
+  });
+
+  it("reads only the key groups a partition owns", async () => {
+    const storage = CheckpointStorage.open(join(folder, "groups"));
+    await storage.writeChanges(0, Array.from({ length: 8 }, (_, keyGroup) => ({ stateId: "agg", keyGroup, key: `k${keyGroup}`, value: keyGroup })));
+    await storage.commit({ epoch: 0, offsets: {}, committedAt: "t" });
+    assert.deepEqual([...storage.readState("agg", (keyGroup) => keyGroup % 2 === 0)].map(([key]) => key), ["k0", "k2", "k4", "k6"]);
+    await storage.close();
+  });
+});
+
+describe("CheckpointStorage.lastCommit", () => {
+  it("finds epoch 0 when it is the only commit", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "rill-storage-"));
+    const storage = CheckpointStorage.open(folder);
+    assert.equal(storage.lastCommit(), undefined);
+    await storage.commit({ epoch: 0, offsets: { a: 1 }, committedAt: "t" });
+    assert.equal(storage.lastCommit()?.epoch, 0);
+    await storage.close();
+    await rm(folder, { recursive: true, force: true });
+  });
+});

@@ -1,0 +1,56 @@
+// The recovery decision for every state a crash can leave a checkpoint in.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { decideRecovery, type RecoveryFacts } from "../../src/state/protocol.ts";
+import type { QueryMeta, StatefulOperatorInfo } from "../../src/state/types.ts";
+
+const aggregate: StatefulOperatorInfo = { stateId: "aggregate-0", kind: "aggregate", signature: "groupBy by [gt] computing [count:count]" };
+const sink: StatefulOperatorInfo = { stateId: "sink", kind: "sink", signature: "complete result table" };
+const meta: QueryMeta = { id: "q-1", name: "counts", createdAt: "2026-11-27T00:00:00Z", sources: ["s0-source-memory.p0"], stateful: [aggregate, sink], outputMode: "complete" };
+const current = { sources: ["s0-source-memory.p0"], stateful: [aggregate, sink] };
+
+function facts(overrides: Partial<RecoveryFacts>): RecoveryFacts {
+  return { meta, lastCommit: undefined, pendingEpochs: [], current, ...overrides };
+}
+
+describe("decideRecovery", () => {
+  it("starts clean on a new checkpoint location", () => {
+    assert.deepEqual(decideRecovery(facts({ meta: undefined })), { kind: "fresh" });
+  });
+
+  it("resumes after the last committed epoch with its offsets, keeping the query id", () => {
+    const decision = decideRecovery(facts({ lastCommit: { epoch: 7, offsets: { "s0-source-memory.p0": 700 }, committedAt: "t" } }));
+    assert.deepEqual(decision, { kind: "resume", id: "q-1", lastCommittedEpoch: 7, offsets: { "s0-source-memory.p0": 700 }, discard: [] });
+  });
+
+  it("discards state changes of epochs written after the last commit (a crash between the actors' writes and the commit)", () => {
+    const decision = decideRecovery(facts({ lastCommit: { epoch: 7, offsets: {}, committedAt: "t" }, pendingEpochs: [8, 9] }));
+    assert.equal(decision.kind, "resume");
+    assert.deepEqual(decision.kind === "resume" ? decision.discard : [], [8, 9]);
+  });
+
+  it("resumes from nothing when the query crashed before its first commit", () => {
+    const decision = decideRecovery(facts({ pendingEpochs: [0] }));
+    assert.deepEqual(decision, { kind: "resume", id: "q-1", lastCommittedEpoch: -1, offsets: {}, discard: [0] });
+  });
+
+  it("accepts a changed filter or sink: nothing stateful changed", () => {
+    assert.equal(decideRecovery(facts({ current: { ...current } })).kind, "resume");
+  });
+
+  it("refuses a changed grouping key, naming the operator and both versions", () => {
+    const changed = { ...aggregate, signature: "groupBy by [gt, Model] computing [count:count]" };
+    const decision = decideRecovery(facts({ current: { sources: current.sources, stateful: [changed, sink] } }));
+    assert.equal(decision.kind, "refuse");
+    assert.match(decision.kind === "refuse" ? decision.reasons.join() : "", /aggregate-0 changed from aggregate: groupBy by \[gt\].* to aggregate: groupBy by \[gt, Model\]/);
+  });
+
+  it("refuses an added or removed stateful operator and changed sources", () => {
+    const removed = decideRecovery(facts({ current: { sources: current.sources, stateful: [sink] } }));
+    assert.match(removed.kind === "refuse" ? removed.reasons.join() : "", /aggregate-0 .* was removed/);
+    const added = decideRecovery(facts({ meta: { ...meta, stateful: [sink] } }));
+    assert.match(added.kind === "refuse" ? added.reasons.join() : "", /a stateful operator aggregate-0 .* was added/);
+    const sources = decideRecovery(facts({ current: { sources: ["s0-source-rate.p0", "s0-source-rate.p1"], stateful: current.stateful } }));
+    assert.match(sources.kind === "refuse" ? sources.reasons.join() : "", /sources changed/);
+  });
+});
