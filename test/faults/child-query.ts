@@ -1,0 +1,29 @@
+// A query run as its own process by the kill tests: reads a folder of JSON files, writes its output, exits when done.
+// Usage: node --import tsx child-query.ts <stateless|aggregate> <input> <output> <checkpoint> <natsUrl>
+import { rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Session, z } from "../../src/index.ts";
+
+const [mode, input, output, checkpoint, natsUrl] = process.argv.slice(2) as [string, string, string, string, string];
+const session = Session.builder().appName("kill-test").nats({ servers: natsUrl }).config("rill.shuffle.partitions", 3).log(() => undefined).getOrCreate();
+const schema = z.object({ id: z.number().int(), user: z.string(), x: z.number() });
+const events = session.readStream.schema(schema).option("maxFilesPerTrigger", 1).json(input);
+
+const writer = mode === "aggregate"
+  ? events.groupBy("user").agg("count(*) as n", "sum(x) as total").writeStream.outputMode("complete").foreachBatch(async (rows) => {
+    const temporary = join(output, ".table.json.tmp");
+    await writeFile(temporary, JSON.stringify(rows));
+    await rename(temporary, join(output, "table.json"));
+  })
+  : events.where("x > 0").selectExpr("id", "user", "x * 10 as x10").writeStream.format("json").option("path", output);
+
+const query = await writer.queryName(`kill_${mode}`).option("checkpointLocation", checkpoint).trigger({ continuous: "100 milliseconds" }).start();
+// Every file is one epoch's worth (maxFilesPerTrigger 1): go on until three rounds in a row find nothing new.
+let idle = 0;
+while (idle < 3) {
+  await query.processAllAvailable();
+  idle = query.lastProgress?.numInputRows === 0 ? idle + 1 : 0;
+  process.stdout.write(`epoch ${query.lastProgress?.batchId ?? -1}\n`);
+}
+process.stdout.write(`done ${query.lastProgress?.batchId ?? -1}\n`);
+await session.stop();

@@ -1,0 +1,99 @@
+// Exactly-once, proved: a query killed with SIGKILL at random moments and restarted gives the output of a run never killed.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { mulberry32 } from "../../src/connectors/sources/activity.ts";
+import { useNatsServer } from "../helpers/nats.ts";
+
+const server = useNatsServer();
+const CHILD = join(import.meta.dirname, "child-query.ts");
+const FILES = 24;
+const ROWS_PER_FILE = 250;
+
+interface Run {
+  readonly output: string;
+  readonly kills: number;
+  /** Kills that came after the child had reported at least one epoch: mid-run, with state and output to lose. */
+  readonly midRunKills: number;
+}
+
+async function writeInput(folder: string): Promise<void> {
+  const random = mulberry32(2026);
+  for (let file = 0; file < FILES; file++) {
+    const lines = Array.from({ length: ROWS_PER_FILE }, (_, index) => JSON.stringify({ id: file * ROWS_PER_FILE + index, user: `u${Math.floor(random() * 7)}`, x: Math.round((random() - 0.4) * 1000) / 10 }));
+    await writeFile(join(folder, `part-${String(file).padStart(3, "0")}.json`), `${lines.join("\n")}\n`);
+  }
+}
+
+/**
+ * Runs the child until it finishes. For each entry of `killAfterEpochs`, one run of the child is killed with SIGKILL
+ * right after it reports that many more epochs, plus a random 0-30 ms so the kill also lands inside an epoch.
+ */
+async function run(mode: string, input: string, base: string, killAfterEpochs: readonly number[], random: () => number = Math.random): Promise<Run> {
+  const output = join(base, "output");
+  await mkdir(output, { recursive: true });
+  const checkpoint = join(base, "checkpoint");
+  let kills = 0;
+  let midRunKills = 0;
+  for (const epochs of [...killAfterEpochs, undefined]) {
+    const child = spawn(process.execPath, ["--import", "tsx", CHILD, mode, input, output, checkpoint, server().url], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    let timer: NodeJS.Timeout | undefined;
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const reported = stdout.match(/epoch \d+/g)?.length ?? 0;
+      if (epochs !== undefined && reported >= epochs && !timer) timer = setTimeout(() => child.kill("SIGKILL"), Math.floor(random() * 30));
+    });
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once("exit", (exitCode, exitSignal) => resolve([exitCode, exitSignal])));
+    clearTimeout(timer);
+    if (signal === "SIGKILL") {
+      kills++;
+      if (/epoch \d+/.test(stdout)) midRunKills++;
+      continue;
+    }
+    assert.equal(code, 0, `child failed: ${stderr}`);
+    assert.match(stdout, /done \d+/);
+  }
+  return { output, kills, midRunKills };
+}
+
+async function readTable(output: string): Promise<Array<{ user: string; n: number; total: number }>> {
+  const rows = JSON.parse(await readFile(join(output, "table.json"), "utf8")) as Array<{ user: string; n: number; total: number }>;
+  return rows.map((row) => ({ user: row.user, n: row.n, total: Math.round(row.total * 10) / 10 })).sort((a, b) => a.user.localeCompare(b.user));
+}
+
+describe("exactly-once under SIGKILL", () => {
+  let folder: string;
+  let input: string;
+  before(async () => {
+    folder = await mkdtemp(join(tmpdir(), "rill-kill-"));
+    input = join(folder, "input");
+    await mkdir(input);
+    await writeInput(input);
+  });
+  after(async () => {
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it("an aggregation killed at random moments ends with the table of a run never killed", async () => {
+    const reference = await run("aggregate", input, join(folder, "agg-reference"), []);
+    const seed = Number(process.env.RILL_KILL_SEED ?? Date.now() % 100_000);
+    const random = mulberry32(seed);
+    const delays = Array.from({ length: 4 }, () => 1 + Math.floor(random() * 4));
+    const killed = await run("aggregate", input, join(folder, "agg-killed"), delays, random);
+    const expected = await readTable(reference.output);
+    assert.equal(expected.reduce((sum, row) => sum + row.n, 0), FILES * ROWS_PER_FILE, "the reference saw every row once");
+    assert.deepEqual(await readTable(killed.output), expected, `killed ${killed.kills} times, after ${delays.join(", ")} epochs (RILL_KILL_SEED=${seed})`);
+    assert.equal(killed.midRunKills, delays.length, `every kill landed mid-run (kills ${killed.kills}, mid-run ${killed.midRunKills})`);
+  });
+
+  it("checkpoint folders hold no half-written epoch after the kills", async () => {
+    const names = await readdir(join(folder, "agg-killed", "checkpoint"));
+    assert.ok(names.includes("data.mdb"), `LMDB files: ${names.join(", ")}`);
+  });
+});
