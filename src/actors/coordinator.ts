@@ -41,6 +41,7 @@ export class Coordinator {
   private readonly open = new Map<number, OpenEpoch>();
   private subscription: Subscription | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
   /** Every sink row's latency since the query started. */
   readonly totalLatency = new LatencyRecorder();
 
@@ -54,6 +55,7 @@ export class Coordinator {
     private readonly sinks: readonly string[],
     private readonly events: CoordinatorEvents,
     private readonly storage: CheckpointStorage | undefined,
+    private readonly epochTimeoutMs: number,
   ) {}
 
   /** On a restart from a checkpoint: the next epoch follows the last committed one. */
@@ -70,10 +72,26 @@ export class Coordinator {
   /** Starts an epoch every interval (none for once and availableNow). */
   startEpochs(intervalMs: number | undefined): void {
     if (intervalMs !== undefined) this.timer = setInterval(() => this.requestEpoch(false), intervalMs);
+    this.watchdog = setInterval(() => this.checkStuckEpochs(), Math.min(1000, this.epochTimeoutMs / 4));
+  }
+
+  /**
+   * A lost credit or barrier frame shows no gap to anyone: the epoch just never completes. An epoch open longer
+   * than the timeout is a failure, so the query rolls back instead of waiting forever.
+   */
+  private checkStuckEpochs(): void {
+    const now = nowMs();
+    for (const [epoch, open] of this.open) {
+      if (now - open.requestedAt < this.epochTimeoutMs) continue;
+      const waiting = open.waiting.size > 0 ? [...open.waiting] : [...open.uncommitted];
+      this.events.onFailure("coordinator", `epoch ${epoch} did not complete within ${this.epochTimeoutMs} ms; still waiting for ${waiting.join(", ")}`, "EPOCH_TIMEOUT");
+      return;
+    }
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.watchdog) clearInterval(this.watchdog);
     this.subscription?.unsubscribe();
     for (const epoch of this.open.values()) epoch.resolve();
     this.open.clear();

@@ -50,6 +50,7 @@ export class QueryRuntime {
     flow: FlowControl,
     events: CoordinatorEvents,
     private readonly storage: CheckpointStorage | undefined,
+    epochTimeoutMs: number,
   ) {
     const environment: ActorEnvironment = { transport, subjects, flow, storage };
     const refs = this.assignRefs();
@@ -61,7 +62,7 @@ export class QueryRuntime {
         this.actors.push(this.createActor(stage, wiring, environment, partition));
       }
     });
-    this.coordinator = new Coordinator(transport, subjects, this.actors.map((actor) => actor.name), storage ? this.sinks.map((sink) => sink.name) : [], events, storage);
+    this.coordinator = new Coordinator(transport, subjects, this.actors.map((actor) => actor.name), storage ? this.sinks.map((sink) => sink.name) : [], events, storage, epochTimeoutMs);
   }
 
   /**

@@ -1,5 +1,6 @@
 // Session configuration: the keys Rill reads, their defaults, and their validation (zod, at the edge).
 import { z } from "zod";
+import { parseDuration } from "../core/duration.ts";
 import { ConfigError, closestName } from "../core/errors.ts";
 
 const positiveInt = z.coerce.number().int().positive();
@@ -15,6 +16,7 @@ const KEYS = {
   "rill.deadLetter.subject": z.string().optional(),
   "rill.checkpointLocation": z.string().optional(),
   "rill.recovery.maxRetries": z.coerce.number().int().min(0).default(3),
+  "rill.epoch.timeout": z.string().default("2 minutes"),
 } as const;
 
 /** Spark's names that mean the same thing. */
@@ -36,6 +38,8 @@ export interface SessionConfig {
   readonly checkpointRoot: string | undefined;
   /** Rollbacks to the last committed epoch before a failing query gives up. */
   readonly maxRetries: number;
+  /** An epoch open longer than this is a failure (a lost credit or barrier frame). */
+  readonly epochTimeoutMs: number;
 }
 
 export function canonicalKey(key: string): string {
@@ -66,5 +70,6 @@ export function readConfig(values: ReadonlyMap<string, string>): SessionConfig {
     deadLetterSubject: read("rill.deadLetter.subject"),
     checkpointRoot: read("rill.checkpointLocation"),
     maxRetries: read("rill.recovery.maxRetries"),
+    epochTimeoutMs: parseDuration(read("rill.epoch.timeout"), "rill.epoch.timeout"),
   };
 }

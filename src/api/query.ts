@@ -38,6 +38,7 @@ export interface QuerySetup {
   readonly checkpoint: OpenedCheckpoint | undefined;
   /** Rollbacks to the last committed epoch before the query fails for good. */
   readonly maxRetries: number;
+  readonly epochTimeoutMs: number;
 }
 
 const RECENT_PROGRESS = 100;
@@ -78,7 +79,7 @@ export class StreamingQuery {
     return new QueryRuntime(graph, transport, subjects, flow, {
       onEpoch: (report) => this.onEpoch(report),
       onFailure: (actor, error, code) => void this.fail(new StreamingQueryError(`Query ${this.label} failed in actor ${actor}: ${error}`, { cause: { actor, error, code } })),
-    }, checkpoint?.storage);
+    }, checkpoint?.storage, this.setup.epochTimeoutMs);
   }
 
   /** Where the query keeps its checkpoints, if anywhere. */

@@ -106,6 +106,15 @@ describe("the continuous runtime over NATS", () => {
     assert.ok(frames >= 5, `600 rows of 8 KiB need at least 5 frames under a 1 MiB limit; sent ${frames}`);
   });
 
+  it("fails an epoch that does not complete within rill.epoch.timeout, naming the actor it waits for", async () => {
+    session.conf.set("rill.epoch.timeout", "1 second");
+    const input = new MemoryStream(session, activitySchema);
+    const query = await input.toDF().writeStream.queryName("stuck").foreach(() => new Promise<void>(() => undefined)).start();
+    session.conf.set("rill.epoch.timeout", "2 minutes");
+    input.addData(ROWS.slice(0, 5));
+    await assert.rejects(query.awaitTermination(30_000), /epoch \d+ did not complete within 1000 ms; still waiting for .*s1-sink-foreach\.p0/);
+  });
+
   it("a once trigger processes what is there and stops", async () => {
     const input = new MemoryStream(session, activitySchema);
     input.addData(ROWS);
