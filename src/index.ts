@@ -10,11 +10,14 @@ export type { StreamingQueryProgress, StageProgress } from "./api/progress.ts";
 export type { Trigger } from "./api/trigger.ts";
 export { Column } from "./api/column.ts";
 export * as functions from "./api/functions.ts";
-export { col, column, lit, expr, when, count, sum, avg, mean, min, max, first, last } from "./api/functions.ts";
+export {
+  col, column, lit, expr, when, count, sum, avg, mean, min, max, first, last, countDistinct, approx_count_distinct, collect_list, collect_set, window,
+} from "./api/functions.ts";
 export type { NatsOptions } from "./actors/nats-transport.ts";
 export { startNatsServer, findNatsServer, type NatsServerHandle } from "./actors/nats-server.ts";
 export type { OutputMode } from "./connectors/sinks/sink.ts";
 export { generateActivity, activitySchema } from "./connectors/sources/activity.ts";
+export { committedFiles } from "./connectors/sinks/files.ts";
 export type { Row, Schema, Field, DataType } from "./core/types.ts";
 export type { LatencyPercentiles } from "./core/latency.ts";
 export {

@@ -1,7 +1,8 @@
 // The actor: one mailbox, one message at a time, barriers aligned across inputs, outputs flushed at the end of each turn.
 import { nowMs } from "../core/clock.ts";
 import { RillError, TransportError } from "../core/errors.ts";
-import { FRAME_BARRIER, FRAME_CREDIT, FRAME_DATA, type ChannelFrame, type DataFrame } from "../core/frame.ts";
+import { FRAME_BARRIER, FRAME_CREDIT, FRAME_DATA, FRAME_WATERMARK, type ChannelFrame, type DataFrame } from "../core/frame.ts";
+import type { Operator } from "../operators/operator.ts";
 import type { Row } from "../core/types.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { InputChannel, OutputChannel, type FlowControl } from "./channel.ts";
@@ -34,6 +35,10 @@ export interface ActorEnvironment {
   readonly flow: FlowControl;
   /** Present when the query has a checkpoint location: state changes are written here at each barrier. */
   readonly storage: CheckpointStorage | undefined;
+  /** An input that sent nothing for this long stops holding the watermark back (Flink's idleness). */
+  readonly idleTimeoutMs: number;
+  /** Where records older than the watermark go, besides being counted. */
+  readonly lateDataSubject: string | undefined;
 }
 
 const TASK = -1;
@@ -67,6 +72,20 @@ export abstract class Actor {
   private readonly held = new Map<number, MailboxItem[]>();
   private readonly barrierFrom = new Set<number>();
   private turnSince = Number.POSITIVE_INFINITY;
+  /** Event time: the last watermark of each input, when each input last sent anything, and what this actor last sent on. */
+  private readonly inputWatermarks = new Map<number, number>();
+  private readonly lastHeard = new Map<number, number>();
+  private inputWatermark = Number.NEGATIVE_INFINITY;
+  private outputWatermark = Number.NEGATIVE_INFINITY;
+  private readonly operatorWatermarks: number[] = [];
+  private idleTimer: NodeJS.Timeout | undefined;
+  /** Some operator here makes or uses watermarks (known once the subclass has its operators). */
+  private eventTimeKnown: boolean | undefined;
+
+  private get hasEventTime(): boolean {
+    this.eventTimeKnown ??= this.chainedOperators().some((operator) => operator.onWatermark !== undefined || operator.outputWatermark !== undefined);
+    return this.eventTimeKnown;
+  }
   private scheduled = false;
   private running = false;
   protected blocked = false;
@@ -98,6 +117,7 @@ export abstract class Actor {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.idleTimer);
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     this.subscriptions.length = 0;
   }
@@ -107,6 +127,54 @@ export abstract class Actor {
 
   /** End of a turn, before outputs flush: emit what operators coalesced. */
   protected flushOperators(): void {}
+
+  /** The operators of this actor, in chain order (for watermarks). */
+  protected chainedOperators(): readonly Operator[] {
+    return [];
+  }
+
+  /** The watermark this actor received (min over its live inputs), for progress. */
+  get watermark(): number {
+    return this.inputWatermark;
+  }
+
+  /** On a restart: the input watermark as of the last committed epoch. */
+  restoreWatermark(watermark: number): void {
+    this.inputWatermark = watermark;
+  }
+
+  /**
+   * Moves event time on: the input watermark is the minimum over the inputs that are not idle (never moving back);
+   * each operator gets the watermark of its own input, then the actor's output watermark goes on every channel.
+   */
+  protected advanceWatermark(): void {
+    if (this.inputWatermarks.size === 0 && !this.hasEventTime) return;
+    if (this.inputs.size > 0) {
+      const now = Date.now();
+      let minimum = Number.POSITIVE_INFINITY;
+      let live = 0;
+      for (const sender of this.inputs.keys()) {
+        if (now - (this.lastHeard.get(sender) ?? now) > this.environment.idleTimeoutMs) continue;
+        live++;
+        minimum = Math.min(minimum, this.inputWatermarks.get(sender) ?? Number.NEGATIVE_INFINITY);
+      }
+      if (live > 0 && minimum > this.inputWatermark) this.inputWatermark = minimum;
+    }
+    let watermark = this.inputWatermark;
+    const operators = this.chainedOperators();
+    for (let index = 0; index < operators.length; index++) {
+      const operator = operators[index] as Operator;
+      if (operator.onWatermark && watermark > (this.operatorWatermarks[index] ?? Number.NEGATIVE_INFINITY)) {
+        this.operatorWatermarks[index] = watermark;
+        operator.onWatermark(watermark);
+      }
+      if (operator.outputWatermark) watermark = operator.outputWatermark(watermark);
+    }
+    if (watermark > this.outputWatermark && Number.isFinite(watermark)) {
+      this.outputWatermark = watermark;
+      for (const output of this.outputs) output.watermark(watermark);
+    }
+  }
 
   /** All inputs delivered the barrier of `epoch`: snapshot, commit, whatever the epoch asks. */
   protected onBarrier(_epoch: number, _final: boolean): void | Promise<void> {}
@@ -153,6 +221,7 @@ export abstract class Actor {
 
   protected collectStats(): ActorEpochStats {
     const stats = this.stats;
+    if (Number.isFinite(this.inputWatermark)) stats.watermark = this.inputWatermark;
     for (const output of this.outputs) {
       stats.framesOut += output.framesSent;
       stats.creditWaits += output.creditWaits;
@@ -189,6 +258,7 @@ export abstract class Actor {
       const input = this.inputs.get(frame.sender);
       if (!input) throw new TransportError(`${this.name} received a frame from unknown sender ${frame.sender}.`);
       input.check(frame);
+      this.lastHeard.set(frame.sender, Date.now());
       this.mailbox.push(frame);
       this.schedule();
     } catch (error) {
@@ -242,8 +312,16 @@ export abstract class Actor {
   private endTurn(): void {
     this.since = this.turnSince;
     this.flushOperators();
+    this.advanceWatermark();
     this.turnSince = Number.POSITIVE_INFINITY;
     this.flushOutputs();
+  }
+
+  /** With several inputs, time must move even when one falls silent: look again at every idle period. */
+  private startIdleWatch(): void {
+    if (this.idleTimer || this.inputs.size < 2 || this.stopped) return;
+    this.idleTimer = setInterval(() => this.enqueueTask(() => this.advanceWatermark()), Math.max(50, this.environment.idleTimeoutMs / 2));
+    this.idleTimer.unref();
   }
 
   /** Runs `run` in the actor's turn, after the frames already queued. */
@@ -262,6 +340,11 @@ export abstract class Actor {
       return;
     }
     if (frame.kind === FRAME_DATA) return this.dispatchData(frame);
+    if (frame.kind === FRAME_WATERMARK) {
+      this.inputWatermarks.set(frame.sender, frame.watermark);
+      this.startIdleWatch();
+      return;
+    }
     if (frame.kind === FRAME_BARRIER) {
       this.barrierFrom.add(frame.sender);
       if (this.barrierFrom.size === this.inputs.size) return this.alignedBarrier(frame.epoch, frame.final);

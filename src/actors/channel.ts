@@ -1,6 +1,6 @@
 // Channels between two actors: sequence numbers and credit-based flow control, so nothing is dropped.
 import { TransportError } from "../core/errors.ts";
-import { FRAME_BARRIER, FRAME_CREDIT, FRAME_DATA, type ChannelFrame, type CreditFrame } from "../core/frame.ts";
+import { FRAME_BARRIER, FRAME_CREDIT, FRAME_DATA, FRAME_WATERMARK, type ChannelFrame, type CreditFrame } from "../core/frame.ts";
 import type { Row } from "../core/types.ts";
 import { encodeFrame } from "./codec.ts";
 import type { Transport } from "./transport.ts";
@@ -12,7 +12,7 @@ export interface FlowControl {
   readonly maxFrameRows: number;
 }
 
-type Pending = { rows: Row[]; since: number } | { control: "barrier"; epoch: number; final: boolean };
+type Pending = { rows: Row[]; since: number } | { control: "barrier"; epoch: number; final: boolean } | { control: "watermark"; watermark: number };
 
 /** The sending end: rows queue here during a turn and leave as frames while credit lasts. */
 export class OutputChannel {
@@ -48,6 +48,12 @@ export class OutputChannel {
     this.pending.push({ control: "barrier", epoch, final });
   }
 
+  /** The watermark follows every row queued before it. */
+  watermark(watermark: number): void {
+    this.seal();
+    this.pending.push({ control: "watermark", watermark });
+  }
+
   grant(credits: number): void {
     this.credits += credits;
   }
@@ -70,7 +76,8 @@ export class OutputChannel {
         this.rowsSent += take;
       } else {
         this.pending.shift();
-        this.send({ kind: FRAME_BARRIER, sender: this.senderIndex, seq: ++this.seq, epoch: head.epoch, final: head.final });
+        if (head.control === "barrier") this.send({ kind: FRAME_BARRIER, sender: this.senderIndex, seq: ++this.seq, epoch: head.epoch, final: head.final });
+        else this.send({ kind: FRAME_WATERMARK, sender: this.senderIndex, seq: ++this.seq, watermark: head.watermark });
       }
     }
     return true;

@@ -11,6 +11,10 @@ export interface ActorEpochStats {
   creditWaits: number;
   deadLetters: number;
   stateRows: number;
+  /** Records older than the watermark, dropped (and sent to the late-data output when there is one). */
+  droppedByWatermark: number;
+  /** The actor's input watermark at the barrier (ms), when it has one. */
+  watermark?: number;
   /** Sink only: ingest-to-sink latency of the epoch's rows, and the encoded histogram to merge. */
   latency?: LatencyPercentiles;
   latencyHistogram?: string;
@@ -34,5 +38,5 @@ export function decodeControl(bytes: Uint8Array): ControlMessage {
 }
 
 export function emptyStats(): ActorEpochStats {
-  return { rowsIn: 0, rowsOut: 0, framesIn: 0, framesOut: 0, creditWaits: 0, deadLetters: 0, stateRows: 0 };
+  return { rowsIn: 0, rowsOut: 0, framesIn: 0, framesOut: 0, creditWaits: 0, deadLetters: 0, stateRows: 0, droppedByWatermark: 0 };
 }

@@ -176,5 +176,7 @@ function addStats(total: ActorEpochStats, more: ActorEpochStats): ActorEpochStat
     creditWaits: total.creditWaits + more.creditWaits,
     deadLetters: total.deadLetters + more.deadLetters,
     stateRows: total.stateRows + more.stateRows,
+    droppedByWatermark: total.droppedByWatermark + more.droppedByWatermark,
+    ...(more.watermark !== undefined || total.watermark !== undefined ? { watermark: Math.min(total.watermark ?? Number.POSITIVE_INFINITY, more.watermark ?? Number.POSITIVE_INFINITY) } : {}),
   };
 }

@@ -1,5 +1,6 @@
 // A transport whose real target is set when the session connects; lets sources be configured before that.
-import { TransportError } from "../core/errors.ts";
+import { ConfigError, TransportError } from "../core/errors.ts";
+import type { JetStreamAccess } from "./jetstream.ts";
 import type { MessageHandler, Subscription, Transport } from "./transport.ts";
 
 export class LazyTransport implements Transport {
@@ -39,6 +40,13 @@ export class LazyTransport implements Transport {
 
   onFailure(callback: (error: Error) => void): void {
     this.connected().onFailure(callback);
+  }
+
+  /** Forwards to the connected transport, which must be a NATS one. */
+  jetstream(): JetStreamAccess {
+    const target = this.connected();
+    if (!target.jetstream) throw new ConfigError(`JetStream needs a NATS transport, but the session runs on the ${target.kind} transport. Configure NATS (rill.nats.url, or leave rill.transport unset with nats-server installed).`);
+    return target.jetstream();
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,31 @@
-// The NATS transport: the one module that imports the NATS client.
-import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
+// The NATS transport: the one module that imports the NATS client (core NATS and JetStream).
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  JetStreamApiError,
+  jetstreamManager,
+  StorageType,
+  type Consumer,
+  type ConsumerConfig,
+  type ConsumerInfo,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StreamInfo,
+} from "@nats-io/jetstream";
+import { connect, credsAuthenticator, nanos, type NatsConnection } from "@nats-io/transport-node";
 import { readFile } from "node:fs/promises";
-import { TransportError } from "../core/errors.ts";
+import { ConfigError, RillError, TransportError } from "../core/errors.ts";
+import type {
+  JetStreamAccess,
+  JetStreamCursor,
+  JetStreamMessage,
+  JetStreamPublishAck,
+  JetStreamStart,
+  JetStreamStreamConfig,
+  JetStreamStreamInfo,
+} from "./jetstream.ts";
 import type { MessageHandler, Subscription, Transport } from "./transport.ts";
 
 /** How to reach a NATS server or cluster; everything but `servers` is passed through to the client. */
@@ -20,6 +44,7 @@ export class NatsTransport implements Transport {
   readonly kind = "nats" as const;
   readonly address: string;
   private readonly failureCallbacks: Array<(error: Error) => void> = [];
+  private jetstreamAccess: NatsJetStream | undefined;
 
   private constructor(private readonly connection: NatsConnection, address: string) {
     this.address = address;
@@ -75,6 +100,12 @@ export class NatsTransport implements Transport {
     this.failureCallbacks.push(callback);
   }
 
+  /** JetStream on this connection; the server must run with JetStream enabled (`nats-server -js`). */
+  jetstream(): JetStreamAccess {
+    this.jetstreamAccess ??= new NatsJetStream(this.connection, this.address);
+    return this.jetstreamAccess;
+  }
+
   async close(): Promise<void> {
     if (this.connection.isClosed()) return;
     await this.connection.drain().catch(() => this.connection.close());
@@ -88,4 +119,287 @@ export class NatsTransport implements Transport {
   private fail(error: Error): void {
     for (const callback of this.failureCallbacks) callback(error);
   }
+}
+
+/** How long a fetch may wait for messages at least: the client refuses shorter pull requests. */
+const MIN_FETCH_WAIT_MS = 1000;
+/**
+ * Ephemeral consumers the server removes on its own when a reader died without closing them. A
+ * reader held back longer than this loses its consumer; its next fetch recreates it.
+ */
+const CONSUMER_INACTIVE_MS = 5 * 60_000;
+
+/** JetStream through the client's manager (streams, consumers) and client (fetching, publishing with PubAcks). */
+class NatsJetStream implements JetStreamAccess {
+  private handles: Promise<{ manager: JetStreamManager; client: JetStreamClient }> | undefined;
+
+  constructor(private readonly connection: NatsConnection, private readonly address: string) {}
+
+  async streamInfo(stream: string): Promise<JetStreamStreamInfo | undefined> {
+    const { manager } = await this.open();
+    try {
+      return streamInfoOf(await manager.streams.info(stream));
+    } catch (error) {
+      if (isApiError(error, 10059)) return undefined;
+      throw this.failure(`Reading the JetStream stream '${stream}'`, error);
+    }
+  }
+
+  async findStream(subject: string): Promise<string | undefined> {
+    const { manager } = await this.open();
+    try {
+      return await manager.streams.find(subject);
+    } catch (error) {
+      if (isApiError(error, 10059)) return undefined;
+      throw this.failure(`Looking up the JetStream stream of subject '${subject}'`, error);
+    }
+  }
+
+  async addStream(config: JetStreamStreamConfig): Promise<JetStreamStreamInfo> {
+    const { manager } = await this.open();
+    const settings = {
+      subjects: [...config.subjects],
+      storage: config.storage === "memory" ? StorageType.Memory : StorageType.File,
+      ...(config.duplicateWindowMs === undefined ? {} : { duplicate_window: nanos(config.duplicateWindowMs) }),
+    };
+    try {
+      const exists = (await this.streamInfo(config.name)) !== undefined;
+      const info = exists ? await manager.streams.update(config.name, settings) : await manager.streams.add({ name: config.name, ...settings });
+      return streamInfoOf(info);
+    } catch (error) {
+      throw this.failure(`Creating the JetStream stream '${config.name}'`, error);
+    }
+  }
+
+  async deleteStream(stream: string): Promise<boolean> {
+    const { manager } = await this.open();
+    try {
+      return await manager.streams.delete(stream);
+    } catch (error) {
+      if (isApiError(error, 10059)) return false;
+      throw this.failure(`Deleting the JetStream stream '${stream}'`, error);
+    }
+  }
+
+  async resolveStart(stream: string, start: JetStreamStart): Promise<number> {
+    switch (start.kind) {
+      case "earliest":
+        return 1;
+      case "sequence":
+        return start.sequence;
+      case "latest":
+        return (await this.requireStream(stream)).lastSequence + 1;
+      case "time":
+        return await this.sequenceAt(stream, start.time);
+    }
+  }
+
+  async openCursor(stream: string, options: { readonly startSequence: number; readonly filter?: string | undefined }): Promise<JetStreamCursor> {
+    const handles = await this.open();
+    const cursor = new NatsJetStreamCursor(handles, stream, options.filter, options.startSequence - 1, this.address);
+    // The first consumer now, so that a refused start or filter fails the open, not a later fetch.
+    await cursor.backlog();
+    return cursor;
+  }
+
+  async publish(subject: string, payload: Uint8Array, options: { readonly msgId?: string } = {}): Promise<JetStreamPublishAck> {
+    const { client } = await this.open();
+    try {
+      const ack = await client.publish(subject, payload, options.msgId === undefined ? undefined : { msgID: options.msgId });
+      return { stream: ack.stream, sequence: ack.seq, duplicate: ack.duplicate };
+    } catch (error) {
+      // With no stream on the subject the server has no responder, which the client reports as "jetstream is not enabled".
+      throw this.failure(`Publishing to '${subject}' (is it captured by a JetStream stream?)`, error);
+    }
+  }
+
+  /** The first sequence stored at or after `time`: where a consumer by start time begins. */
+  private async sequenceAt(stream: string, time: Date): Promise<number> {
+    await this.requireStream(stream);
+    const where = `Finding the first message at ${time.toISOString()} in the JetStream stream '${stream}'`;
+    const info = await this.probe(stream, { deliver_policy: DeliverPolicy.StartTime, opt_start_time: time.toISOString() }, where);
+    return info.delivered.stream_seq + 1;
+  }
+
+  /** Creates a consumer only to read where the server places it, then removes it. */
+  private async probe(stream: string, config: Partial<ConsumerConfig>, action: string): Promise<ConsumerInfo> {
+    const { manager } = await this.open();
+    try {
+      const info = await manager.consumers.add(stream, { ...config, ack_policy: AckPolicy.None, mem_storage: true, inactive_threshold: nanos(CONSUMER_INACTIVE_MS) });
+      await manager.consumers.delete(stream, info.name).catch(leaveToExpiry);
+      return info;
+    } catch (error) {
+      throw this.failure(action, error);
+    }
+  }
+
+  private async requireStream(stream: string): Promise<JetStreamStreamInfo> {
+    const info = await this.streamInfo(stream);
+    if (!info) throw new ConfigError(`The JetStream stream '${stream}' does not exist on ${this.address}. Create it first, e.g. 'nats stream add ${stream} --subjects "${stream.toLowerCase()}.>"'.`);
+    return info;
+  }
+
+  private open(): Promise<{ manager: JetStreamManager; client: JetStreamClient }> {
+    this.handles ??= jetstreamManager(this.connection).then(
+      (manager) => ({ manager, client: jetstream(this.connection) }),
+      (error: unknown) => {
+        this.handles = undefined;
+        const message = (error as Error).message;
+        if (/not enabled/i.test(message)) throw new ConfigError(`JetStream is not enabled on the NATS server at ${this.address} (${message}). Start nats-server with JetStream enabled ('nats-server -js').`, { cause: error });
+        throw new TransportError(`Reaching JetStream on ${this.address} failed: ${message}`, { cause: error });
+      },
+    );
+    return this.handles;
+  }
+
+  private failure(action: string, error: unknown): RillError {
+    if (error instanceof RillError) return error;
+    return new TransportError(`${action} failed on ${this.address}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * A pull consumer without acks, started at a stream sequence. Whatever goes wrong with it (a gap in
+ * its delivery sequence, the server lost or removed it, missed heartbeats), the cursor drops it and
+ * the next fetch creates a new one right after the last message handed out: no gap, no repeat.
+ */
+class NatsJetStreamCursor implements JetStreamCursor {
+  private consumer: Consumer | undefined;
+  private creating: Promise<Consumer> | undefined;
+  /** The delivery sequence the current consumer must send next; anything else is a gap. */
+  private nextDelivery = 1;
+  /** The running fetch, if any: closed when its consumer turns out lost, rather than waiting for missed heartbeats. */
+  private messages: ConsumerMessages | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly handles: { manager: JetStreamManager; client: JetStreamClient },
+    private readonly stream: string,
+    private readonly filter: string | undefined,
+    /** The stream sequence of the last message handed out. */
+    private lastSequence: number,
+    private readonly address: string,
+  ) {}
+
+  async fetch(max: number, waitMs: number, onMessage: (message: JetStreamMessage) => void): Promise<void> {
+    if (this.closed) return;
+    let consumer: Consumer | undefined;
+    let messages: ConsumerMessages | undefined;
+    try {
+      consumer = await this.current();
+      if (this.closed) return;
+      messages = await consumer.fetch({ max_messages: max, expires: Math.max(MIN_FETCH_WAIT_MS, waitMs) });
+      this.messages = messages;
+      for await (const message of messages) {
+        // A dropped consumer's messages are the next one's to deliver: handing them out too would repeat them.
+        if (this.consumer !== consumer) break;
+        if (message.info.deliverySequence !== this.nextDelivery) {
+          // A message was lost on the way (a slow-consumer drop, a reconnect): start again after the last one handed out.
+          this.drop();
+          break;
+        }
+        this.nextDelivery++;
+        this.lastSequence = message.seq;
+        onMessage({ sequence: message.seq, subject: message.subject, payload: message.data });
+      }
+    } catch (error) {
+      if (this.closed) return;
+      if (consumer === undefined || this.consumer === consumer) this.drop();
+      if (error instanceof RillError) throw error;
+      throw new TransportError(`Fetching from the JetStream stream '${this.stream}' on ${this.address} failed (the next fetch starts over after sequence ${this.lastSequence}): ${(error as Error).message}`, { cause: error });
+    } finally {
+      if (messages !== undefined) {
+        if (this.messages === messages) this.messages = undefined;
+        if (this.consumer !== consumer || this.closed) await messages.close();
+      }
+    }
+  }
+
+  async backlog(): Promise<number> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let consumer: Consumer;
+      let info: ConsumerInfo;
+      try {
+        consumer = await this.current();
+      } catch (error) {
+        // A creation sent while the connection was down times out; one sent now may well succeed.
+        if (attempt === 4) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 * (attempt + 1)));
+        continue;
+      }
+      try {
+        info = await consumer.info();
+      } catch (error) {
+        if (!isApiError(error, 10014)) throw new TransportError(`Reading the position of the consumer on the JetStream stream '${this.stream}' failed: ${(error as Error).message}`, { cause: error });
+        // The server lost it (a restart, inactivity): end its fetch now and count with a new one.
+        if (this.consumer === consumer) {
+          this.drop();
+          await this.messages?.close();
+        }
+        continue;
+      }
+      if (this.consumer === consumer) return info.num_pending + Math.max(0, info.delivered.consumer_seq - (this.nextDelivery - 1));
+    }
+    throw new TransportError(`The consumer on the JetStream stream '${this.stream}' on ${this.address} was lost 5 times while its position was read; the server keeps losing it.`);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.messages?.close();
+    await this.creating?.catch(leaveToExpiry);
+    this.drop();
+  }
+
+  /** The consumer to read from, created at the sequence after the last handed out when there is none. */
+  private current(): Promise<Consumer> {
+    if (this.consumer) return Promise.resolve(this.consumer);
+    this.creating ??= this.create().finally(() => (this.creating = undefined));
+    return this.creating;
+  }
+
+  private async create(): Promise<Consumer> {
+    const { manager, client } = this.handles;
+    try {
+      const info = await manager.consumers.add(this.stream, {
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: this.lastSequence + 1,
+        ack_policy: AckPolicy.None,
+        mem_storage: true,
+        num_replicas: 1,
+        inactive_threshold: nanos(CONSUMER_INACTIVE_MS),
+        ...(this.filter === undefined ? {} : { filter_subject: this.filter }),
+      });
+      this.consumer = client.consumers.getConsumerFromInfo(info);
+      this.nextDelivery = 1;
+      return this.consumer;
+    } catch (error) {
+      throw new TransportError(`Creating a consumer on the JetStream stream '${this.stream}' at sequence ${this.lastSequence + 1} on ${this.address} failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** Forgets the current consumer and removes it from the server in the background. */
+  private drop(): void {
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    consumer?.delete().catch(leaveToExpiry);
+  }
+}
+
+/** Removing a consumer is tidiness: one the server lost, or one a closed connection could not remove, expires after CONSUMER_INACTIVE_MS. */
+function leaveToExpiry(_error: unknown): void {}
+
+function streamInfoOf(info: StreamInfo): JetStreamStreamInfo {
+  return {
+    name: info.config.name,
+    subjects: info.config.subjects ?? [],
+    messages: info.state.messages,
+    firstSequence: info.state.first_seq,
+    lastSequence: info.state.last_seq,
+    duplicateWindowMs: Math.round((info.config.duplicate_window ?? 0) / 1e6),
+  };
+}
+
+function isApiError(error: unknown, code: number): boolean {
+  return error instanceof JetStreamApiError && error.code === code;
 }

@@ -6,11 +6,17 @@ import { chain, type Operator } from "../operators/operator.ts";
 import { Actor, type ActorEnvironment, type ActorWiring } from "./actor.ts";
 import type { ActorEpochStats } from "./control.ts";
 
+/** Each operator actor's input watermark at a committed epoch. */
+const WATERMARKS = "watermarks";
+
 export class OperatorActor extends Actor {
   private readonly process: (row: Row) => void;
 
+  private readonly lateOperators: Array<Operator & { late: Row[] }>;
+
   constructor(wiring: ActorWiring, environment: ActorEnvironment, private readonly operators: readonly Operator[]) {
     super(wiring, environment);
+    this.lateOperators = operators.filter((operator): operator is Operator & { late: Row[] } => Array.isArray((operator as { late?: unknown }).late));
     this.process = chain(operators, this.emit);
   }
 
@@ -19,13 +25,33 @@ export class OperatorActor extends Actor {
     for (let index = 0; index < rows.length; index++) process(rows[index] as Row);
   }
 
+  protected override chainedOperators(): readonly Operator[] {
+    return this.operators;
+  }
+
   protected override flushOperators(): void {
     for (const operator of this.operators) operator.flush?.();
+    for (const operator of this.lateOperators) if (operator.late.length > 0) this.handleLate(operator);
+  }
+
+  /** Late records are counted, and published to the late-data subject when one is configured (Flink's side output). */
+  private handleLate(operator: Operator & { late: Row[] }): void {
+    const late = operator.late;
+    operator.late = [];
+    this.stats.droppedByWatermark += late.length;
+    const subject = this.environment.lateDataSubject;
+    if (!subject) return;
+    const encoder = new TextEncoder();
+    for (const row of late) this.environment.transport.publish(subject, encoder.encode(JSON.stringify({ operator: operator.id, watermark: this.watermark, row })));
   }
 
   /** Loads each stateful operator's state for the key groups this partition owns. */
   restore(storage: CheckpointStorage, parallelism: number): void {
     const partition = this.wiring.partition;
+    const stage = this.name.slice(0, this.name.lastIndexOf(".p"));
+    let watermark = Number.POSITIVE_INFINITY;
+    for (const [actor, value] of storage.readState(WATERMARKS, () => true)) if (actor.startsWith(`${stage}.p`)) watermark = Math.min(watermark, value as number);
+    if (Number.isFinite(watermark)) this.restoreWatermark(watermark);
     for (const operator of this.operators) {
       if (operator.stateId && operator.restore) operator.restore(storage.readState(operator.stateId, (keyGroup) => partitionOfKeyGroup(keyGroup, parallelism) === partition));
     }
@@ -36,6 +62,7 @@ export class OperatorActor extends Actor {
     const storage = this.environment.storage;
     if (!storage) return;
     const changes = this.operators.flatMap((operator) => operator.snapshot?.() ?? []);
+    if (Number.isFinite(this.watermark)) changes.push({ stateId: WATERMARKS, keyGroup: 0, key: this.name, value: this.watermark });
     await storage.writeChanges(epoch, changes);
   }
 

@@ -51,8 +51,10 @@ export class QueryRuntime {
     events: CoordinatorEvents,
     private readonly storage: CheckpointStorage | undefined,
     epochTimeoutMs: number,
+    idleTimeoutMs: number,
+    lateDataSubject: string | undefined,
   ) {
-    const environment: ActorEnvironment = { transport, subjects, flow, storage };
+    const environment: ActorEnvironment = { transport, subjects, flow, storage, idleTimeoutMs, lateDataSubject };
     const refs = this.assignRefs();
     graph.stages.forEach((stage, stageIndex) => {
       const upstream = stageIndex > 0 ? (refs[stageIndex - 1] as ActorRef[]) : [];

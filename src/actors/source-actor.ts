@@ -80,6 +80,10 @@ export class SourceActor extends Actor {
     throw new ConfigError(`${this.name} is a source actor and has no inputs.`);
   }
 
+  protected override chainedOperators(): readonly Operator[] {
+    return this.operators;
+  }
+
   protected override flushOperators(): void {
     for (const operator of this.operators) operator.flush?.();
   }
@@ -138,6 +142,7 @@ export class SourceActor extends Actor {
         if (this.pendingOutputRows() >= maxFrameRows) this.flushOutputs();
       }
       this.flushOperators();
+      this.advanceWatermark();
       this.flushOutputs();
     } catch (error) {
       this.fail(error);

@@ -1,4 +1,5 @@
 // The transport seam: actors see subjects and byte payloads, never the broker behind them.
+import type { JetStreamAccess } from "./jetstream.ts";
 
 export type MessageHandler = (payload: Uint8Array, subject: string) => void;
 
@@ -20,5 +21,7 @@ export interface Transport {
   flush(): Promise<void>;
   /** Registers a callback for failures of the transport itself (connection lost). */
   onFailure(callback: (error: Error) => void): void;
+  /** JetStream (streams, replayable reads, acknowledged publishing); only a NATS transport has it. */
+  jetstream?(): JetStreamAccess;
   close(): Promise<void>;
 }

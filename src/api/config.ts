@@ -17,6 +17,9 @@ const KEYS = {
   "rill.checkpointLocation": z.string().optional(),
   "rill.recovery.maxRetries": z.coerce.number().int().min(0).default(3),
   "rill.epoch.timeout": z.string().default("2 minutes"),
+  "rill.watermark.idleTimeout": z.string().default("10 seconds"),
+  "rill.watermark.maxFutureSkew": z.string().default("1 hour"),
+  "rill.lateData.subject": z.string().optional(),
 } as const;
 
 /** Spark's names that mean the same thing. */
@@ -40,6 +43,12 @@ export interface SessionConfig {
   readonly maxRetries: number;
   /** An epoch open longer than this is a failure (a lost credit or barrier frame). */
   readonly epochTimeoutMs: number;
+  /** An input silent this long stops holding the watermark back. */
+  readonly idleTimeoutMs: number;
+  /** Event times this far ahead of the wall clock do not move a watermark ("off": no limit). */
+  readonly maxFutureMs: number;
+  /** Where records older than the watermark go (besides being counted); none by default. */
+  readonly lateDataSubject: string | undefined;
 }
 
 export function canonicalKey(key: string): string {
@@ -71,5 +80,8 @@ export function readConfig(values: ReadonlyMap<string, string>): SessionConfig {
     checkpointRoot: read("rill.checkpointLocation"),
     maxRetries: read("rill.recovery.maxRetries"),
     epochTimeoutMs: parseDuration(read("rill.epoch.timeout"), "rill.epoch.timeout"),
+    idleTimeoutMs: parseDuration(read("rill.watermark.idleTimeout"), "rill.watermark.idleTimeout"),
+    maxFutureMs: read("rill.watermark.maxFutureSkew") === "off" ? Number.POSITIVE_INFINITY : parseDuration(read("rill.watermark.maxFutureSkew"), "rill.watermark.maxFutureSkew"),
+    lateDataSubject: read("rill.lateData.subject"),
   };
 }

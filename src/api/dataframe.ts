@@ -75,6 +75,24 @@ export class DataFrame {
     return this.derive({ kind: "flatMap", child: this.plan, fn, schema: schema ? schemaFromZod(schema) : undefined });
   }
 
+  /**
+   * Event time: the watermark is the latest `eventTime` seen minus `delay` ("10 minutes"). Stateful operators after
+   * it drop records older than the watermark (counted) and free the state the watermark has closed.
+   */
+  withWatermark(eventTime: string, delay: string): DataFrame {
+    return this.derive({ kind: "watermark", child: this.plan, column: eventTime, delay });
+  }
+
+  /** Drops rows whose columns (all, or the given ones) repeat an earlier row's; bounded by a watermark on a key column. */
+  dropDuplicates(columns?: readonly string[]): DataFrame {
+    return this.derive({ kind: "deduplicate", child: this.plan, columns, withinWatermark: false });
+  }
+
+  /** Drops a row that repeats the given columns of a row seen within the watermark delay (Spark 3.5). */
+  dropDuplicatesWithinWatermark(columns?: readonly string[]): DataFrame {
+    return this.derive({ kind: "deduplicate", child: this.plan, columns, withinWatermark: true });
+  }
+
   groupBy(...columns: ColumnLike[]): GroupedData {
     return new GroupedData(this, "groupBy", columns);
   }

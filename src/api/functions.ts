@@ -47,6 +47,28 @@ export function count(value: Column | string): Column {
   return call("count", [value === "*" ? new Column({ kind: "star" }) : value]);
 }
 
+export function approx_count_distinct(value: Column | string): Column {
+  return call("approx_count_distinct", [value]);
+}
+
+export function collect_list(value: Column | string): Column {
+  return call("collect_list", [value]);
+}
+
+export function collect_set(value: Column | string): Column {
+  return call("collect_set", [value]);
+}
+
+/**
+ * Event-time windows for groupBy: tumbling with one duration, sliding with a slide, shifted by startTime (Spark's rules).
+ * @example df.groupBy(window(col("event_time"), "10 minutes", "5 minutes")).count()
+ */
+export function window(timeColumn: Column | string, windowDuration: string, slideDuration?: string, startTime?: string): Column {
+  const durations = [windowDuration, slideDuration ?? windowDuration, ...(startTime === undefined ? [] : [startTime])];
+  const args: Expr[] = [toColumn(timeColumn).expr, ...durations.map((text): Expr => ({ kind: "literal", value: text, type: "string" }))];
+  return new Column({ kind: "call", name: "window", args, distinct: false });
+}
+
 export function countDistinct(first: Column | string, ...rest: (Column | string)[]): Column {
   return call("count", [first, ...rest], true);
 }

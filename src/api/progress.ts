@@ -13,6 +13,9 @@ export interface StageProgress {
   /** Times a sender of this stage had rows but no credit: the downstream was slower. */
   readonly creditWaits: number;
   readonly stateRows: number;
+  readonly droppedByWatermark: number;
+  /** The stage's input watermark (ms; the minimum over its actors). */
+  readonly watermark: number | undefined;
 }
 
 export interface StreamingQueryProgress {
@@ -29,7 +32,11 @@ export interface StreamingQueryProgress {
   /** Ingest-to-sink latency of this epoch's rows, in milliseconds. */
   readonly latencyMs: LatencyPercentiles;
   readonly numDeadLetters: number;
-  readonly stateOperators: ReadonlyArray<{ readonly operatorName: string; readonly numRowsTotal: number }>;
+  /** Records older than the watermark, dropped by stateful operators (Spark reports it per state operator). */
+  readonly numRowsDroppedByWatermark: number;
+  /** The watermark that has reached the sink (ISO time), as Spark's eventTime.watermark. */
+  readonly eventTime: { readonly watermark?: string };
+  readonly stateOperators: ReadonlyArray<{ readonly operatorName: string; readonly numRowsTotal: number; readonly numRowsDroppedByWatermark: number }>;
   readonly sources: ReadonlyArray<{ readonly description: string; readonly numInputRows: number; readonly inputRowsPerSecond: number; readonly processedRowsPerSecond: number }>;
   readonly sink: { readonly description: string; readonly numOutputRows: number };
   readonly stages: readonly StageProgress[];
@@ -46,7 +53,10 @@ export function buildProgress(context: ProgressContext, report: EpochReport, pre
   const { graph } = context;
   const stages = graph.stages.map((stage): StageProgress => {
     const stats = report.stages.get(stage.id);
-    return { stage: stage.id, partitions: stage.parallelism, rowsIn: stats?.rowsIn ?? 0, rowsOut: stats?.rowsOut ?? 0, framesIn: stats?.framesIn ?? 0, framesOut: stats?.framesOut ?? 0, creditWaits: stats?.creditWaits ?? 0, stateRows: stats?.stateRows ?? 0 };
+    return {
+      stage: stage.id, partitions: stage.parallelism, rowsIn: stats?.rowsIn ?? 0, rowsOut: stats?.rowsOut ?? 0, framesIn: stats?.framesIn ?? 0, framesOut: stats?.framesOut ?? 0,
+      creditWaits: stats?.creditWaits ?? 0, stateRows: stats?.stateRows ?? 0, droppedByWatermark: stats?.droppedByWatermark ?? 0, watermark: stats?.watermark,
+    };
   });
   const source = graph.stages[0];
   const sink = graph.stages[graph.stages.length - 1];
@@ -55,6 +65,7 @@ export function buildProgress(context: ProgressContext, report: EpochReport, pre
   const processedSeconds = (report.completedAt - (previous?.completedAt ?? startedAt)) / 1000;
   const inputRowsPerSecond = rate(numInputRows, inputSeconds);
   const processedRowsPerSecond = rate(numInputRows, processedSeconds);
+  const sinkWatermark = stages[stages.length - 1]?.watermark;
   let deadLetters = 0;
   for (const stats of report.stages.values()) deadLetters += stats.deadLetters;
   return {
@@ -69,7 +80,9 @@ export function buildProgress(context: ProgressContext, report: EpochReport, pre
     durationMs: { epoch: round(report.completedAt - report.requestedAt), sincePreviousEpoch: round(processedSeconds * 1000) },
     latencyMs: report.sinkLatency.percentiles(),
     numDeadLetters: deadLetters,
-    stateOperators: stages.filter((stage) => stage.stateRows > 0 && stage !== stages[stages.length - 1]).map((stage) => ({ operatorName: stage.stage, numRowsTotal: stage.stateRows })),
+    numRowsDroppedByWatermark: stages.reduce((sum, stage) => sum + stage.droppedByWatermark, 0),
+    eventTime: sinkWatermark === undefined ? {} : { watermark: new Date(sinkWatermark).toISOString() },
+    stateOperators: stages.slice(1, -1).filter((stage) => stage.stateRows > 0 || stage.droppedByWatermark > 0).map((stage) => ({ operatorName: stage.stage, numRowsTotal: stage.stateRows, numRowsDroppedByWatermark: stage.droppedByWatermark })),
     sources: source?.source ? [{ description: source.source.description, numInputRows, inputRowsPerSecond, processedRowsPerSecond }] : [],
     sink: { description: sink?.sink?.description ?? "", numOutputRows: stages[stages.length - 1]?.rowsIn ?? 0 },
     stages,
@@ -83,7 +96,7 @@ export function formatProgress(progress: StreamingQueryProgress): string {
     `epoch ${progress.batchId} of ${progress.name ?? progress.id} at ${progress.timestamp}`,
     `  input ${progress.numInputRows} rows, ${progress.inputRowsPerSecond} rows/s in, ${progress.processedRowsPerSecond} rows/s processed`,
     `  latency ms p50 ${latency.p50} p99 ${latency.p99} max ${latency.max} (${latency.count} rows)`,
-    `  dead letters ${progress.numDeadLetters}`,
+    `  dead letters ${progress.numDeadLetters}, dropped by watermark ${progress.numRowsDroppedByWatermark}${progress.eventTime.watermark ? `, watermark ${progress.eventTime.watermark}` : ""}`,
     ...progress.stages.map((stage) => `  ${stage.stage} x${stage.partitions}: in ${stage.rowsIn} out ${stage.rowsOut} frames ${stage.framesIn}/${stage.framesOut} credit waits ${stage.creditWaits} state ${stage.stateRows}`),
   ].join("\n");
 }

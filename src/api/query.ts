@@ -39,6 +39,8 @@ export interface QuerySetup {
   /** Rollbacks to the last committed epoch before the query fails for good. */
   readonly maxRetries: number;
   readonly epochTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly lateDataSubject: string | undefined;
 }
 
 const RECENT_PROGRESS = 100;
@@ -79,7 +81,7 @@ export class StreamingQuery {
     return new QueryRuntime(graph, transport, subjects, flow, {
       onEpoch: (report) => this.onEpoch(report),
       onFailure: (actor, error, code) => void this.fail(new StreamingQueryError(`Query ${this.label} failed in actor ${actor}: ${error}`, { cause: { actor, error, code } })),
-    }, checkpoint?.storage, this.setup.epochTimeoutMs);
+    }, checkpoint?.storage, this.setup.epochTimeoutMs, this.setup.idleTimeoutMs, this.setup.lateDataSubject);
   }
 
   /** Where the query keeps its checkpoints, if anywhere. */

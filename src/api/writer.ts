@@ -85,7 +85,7 @@ export class DataStreamWriter {
       throw new ConfigError(`Cannot start query with name '${this.name}' as a query with that name is already active in this session.`);
     }
     const transport = await session.connect();
-    const plan = analyze(this.frame.plan);
+    const plan = analyze(this.frame.plan, { outputMode: this.mode, maxFutureMs: config.maxFutureMs });
     checkOutputMode(plan, this.mode);
     const sink = this.createSink(path);
     const location = this.sinkOptions.get("checkpointLocation") ?? (config.checkpointRoot && this.name ? join(config.checkpointRoot, this.name) : undefined);
@@ -105,7 +105,7 @@ export class DataStreamWriter {
       deadLetterSubject: this.sinkOptions.get("deadLetterSubject") ?? config.deadLetterSubject ?? deadLetterSubject(config.subjectPrefix, subjectName),
     });
     const subjects = querySubjects(config.subjectPrefix, subjectName, runId);
-    const query = new StreamingQuery({ id, runId, name: this.name, plan, graph, trigger, transport, subjects, flow: { window: config.flowWindow, maxFrameRows: config.maxFrameRows }, log: session.log, checkpoint, maxRetries: config.maxRetries, epochTimeoutMs: config.epochTimeoutMs });
+    const query = new StreamingQuery({ id, runId, name: this.name, plan, graph, trigger, transport, subjects, flow: { window: config.flowWindow, maxFrameRows: config.maxFrameRows }, log: session.log, checkpoint, maxRetries: config.maxRetries, epochTimeoutMs: config.epochTimeoutMs, idleTimeoutMs: config.idleTimeoutMs, lateDataSubject: this.sinkOptions.get("lateDataSubject") ?? config.lateDataSubject });
     session.streams.register(query);
     await query.begin();
     return query;
@@ -129,6 +129,7 @@ export class DataStreamWriter {
         const options = new Map(this.sinkOptions);
         options.delete("deadLetterSubject");
         options.delete("checkpointLocation");
+        options.delete("lateDataSubject");
         return createSinkProvider({ format: this.sinkFormat, options, transport: session.transport, queryName: this.name ?? "query", path });
       }
     }

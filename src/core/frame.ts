@@ -4,6 +4,7 @@ import type { Row } from "./types.ts";
 export const FRAME_DATA = 0;
 export const FRAME_BARRIER = 1;
 export const FRAME_CREDIT = 2;
+export const FRAME_WATERMARK = 3;
 
 /** Rows from one sender to one receiver. `seq` counts frames on that channel from 1; `since` is the oldest row's ingest time (ms). */
 export interface DataFrame {
@@ -24,6 +25,14 @@ export interface BarrierFrame {
   readonly final: boolean;
 }
 
+/** The sender's event-time watermark advanced: it will send no row older than `watermark` (ms) that matters downstream. */
+export interface WatermarkFrame {
+  readonly kind: typeof FRAME_WATERMARK;
+  readonly sender: number;
+  readonly seq: number;
+  readonly watermark: number;
+}
+
 /** A receiver grants its sender room for `credits` more rows. */
 export interface CreditFrame {
   readonly kind: typeof FRAME_CREDIT;
@@ -31,5 +40,5 @@ export interface CreditFrame {
   readonly credits: number;
 }
 
-export type ChannelFrame = DataFrame | BarrierFrame;
+export type ChannelFrame = DataFrame | BarrierFrame | WatermarkFrame;
 export type Frame = ChannelFrame | CreditFrame;

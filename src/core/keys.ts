@@ -25,7 +25,8 @@ function part(value: unknown): string {
   if (typeof value === "string") return `s${value}`;
   if (typeof value === "number") return `n${value}`;
   if (typeof value === "boolean") return value ? "t" : "f";
-  return `o${String(value)}`;
+  if (typeof value === "object" && "start" in value && "end" in value) return `w${String(value.start)}:${String(value.end)}`;
+  return `o${JSON.stringify(value)}`;
 }
 
 /** FNV-1a over the key string: stable across processes and restarts. */

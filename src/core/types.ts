@@ -1,7 +1,13 @@
 // Data types, fields, schemas and rows: the vocabulary every layer of Rill shares.
 
 /** Spark SQL data types that Rill supports. `long` holds a JS number (exact up to 2^53). */
-export type DataType = "string" | "long" | "double" | "boolean" | "timestamp" | "binary" | "null" | "any";
+export type DataType = "string" | "long" | "double" | "boolean" | "timestamp" | "binary" | "window" | "null" | "any";
+
+/** The value of a `window` column: an event-time interval [start, end) in milliseconds. */
+export interface TimeWindow {
+  readonly start: number;
+  readonly end: number;
+}
 
 export interface Field {
   readonly name: string;

@@ -29,6 +29,7 @@ export interface CaseBranch {
 /** Aggregate function names the planner extracts from expressions (the compiler refuses them elsewhere). */
 export const AGGREGATE_FUNCTIONS: ReadonlySet<string> = new Set([
   "count", "sum", "avg", "mean", "min", "max", "first", "last",
+  "countdistinct", "approx_count_distinct", "collect_list", "collect_set",
 ]);
 
 export function isAggregateCall(expr: Expr): expr is Extract<Expr, { kind: "call" }> {

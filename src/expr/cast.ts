@@ -66,6 +66,7 @@ const CONVERTERS: Record<StaticType, Partial<Record<StaticType, Converter>>> = {
   boolean: TO_BOOLEAN,
   timestamp: TO_TIMESTAMP,
   binary: TO_BINARY,
+  window: { window: identity },
 };
 
 /** The static type a value of unknown type ("any") has at run time. */

@@ -1,6 +1,8 @@
 // Aggregate functions as accumulators: create, add a value, read the result. Nulls are skipped as in SQL.
 
-export type AggregateName = "count" | "sum" | "avg" | "min" | "max" | "first" | "last";
+export const AGGREGATE_NAMES = ["count", "sum", "avg", "min", "max", "first", "last", "count_distinct", "approx_count_distinct", "collect_list", "collect_set"] as const;
+
+export type AggregateName = (typeof AGGREGATE_NAMES)[number];
 
 export interface Accumulator {
   add(value: unknown): void;
@@ -19,6 +21,59 @@ export function createAccumulator(name: AggregateName): Accumulator {
     case "max": return new Extreme(1);
     case "first": return new First();
     case "last": return new Last();
+    case "count_distinct":
+    case "approx_count_distinct": return new DistinctCount();
+    case "collect_list": return new CollectList();
+    case "collect_set": return new CollectSet();
+  }
+}
+
+/** Exact distinct count (approx_count_distinct too: exact is within any error bound, and state stays per group). */
+class DistinctCount implements Accumulator {
+  private values = new Set<unknown>();
+  add(value: unknown): void {
+    if (value !== null && value !== undefined) this.values.add(value);
+  }
+  result(): unknown {
+    return this.values.size;
+  }
+  save(): unknown {
+    return [...this.values];
+  }
+  load(state: unknown): void {
+    this.values = new Set(state as unknown[]);
+  }
+}
+
+class CollectList implements Accumulator {
+  private values: unknown[] = [];
+  add(value: unknown): void {
+    if (value !== null && value !== undefined) this.values.push(value);
+  }
+  result(): unknown {
+    return [...this.values];
+  }
+  save(): unknown {
+    return this.values;
+  }
+  load(state: unknown): void {
+    this.values = [...(state as unknown[])];
+  }
+}
+
+class CollectSet implements Accumulator {
+  private values = new Set<unknown>();
+  add(value: unknown): void {
+    if (value !== null && value !== undefined) this.values.add(value);
+  }
+  result(): unknown {
+    return [...this.values];
+  }
+  save(): unknown {
+    return [...this.values];
+  }
+  load(state: unknown): void {
+    this.values = new Set(state as unknown[]);
   }
 }
 

@@ -1,8 +1,10 @@
-// Hash aggregation: one group per key, updated per row; changed groups leave at the end of the actor's turn.
+// Hash aggregation: one group per key, updated per row. Update and complete mode emit changed groups at the end of
+// the actor's turn; with event time, the watermark closes groups (append mode emits them then) and evicts their state.
 import { keyGroupOf, keyOf } from "../core/keys.ts";
+import type { Row, TimeWindow } from "../core/types.ts";
 import type { StateChange } from "../state/types.ts";
-import type { Row } from "../core/types.ts";
 import { createAccumulator, type Accumulator, type AggregateName } from "./aggregate-functions.ts";
+import { ExpiryQueue } from "./expiry-queue.ts";
 import type { Emit, Operator } from "./operator.ts";
 
 export interface AggregateColumn {
@@ -13,16 +15,27 @@ export interface AggregateColumn {
   readonly argument: ((row: Row) => unknown) | undefined;
 }
 
+/** Where a group's end in event time comes from: its window, or a grouping column that is the event time itself. */
+export interface AggregateEventTime {
+  /** The input column with the row's event time: rows older than the watermark are late. */
+  readonly eventTimeColumn: string;
+  /** A grouping column holding a TimeWindow (the group closes at its end), or one holding the event time. */
+  readonly endColumn: string;
+  readonly endIsWindow: boolean;
+}
+
 export interface AggregateSpec {
   /** Columns the input is grouped by (already computed upstream), in output order. */
   readonly groupingColumns: readonly string[];
   /** Hidden columns that are part of the key but not of the output (the grouping set id). */
   readonly hiddenKeyColumns: readonly string[];
   readonly aggregates: readonly AggregateColumn[];
-  /** Name of the column that carries the group key to the sink. */
+  /** Name of the column that carries the group key to the sink (update and complete mode). */
   readonly keyColumn: string;
   /** Names the state in checkpoints (stable across restarts). */
   readonly stateId: string;
+  readonly outputMode: "append" | "update" | "complete";
+  readonly eventTime: AggregateEventTime | undefined;
 }
 
 interface Group {
@@ -34,9 +47,15 @@ interface Group {
 export class AggregateOperator implements Operator {
   private readonly groups = new Map<string, Group>();
   private readonly changed = new Set<Group>();
-  /** Groups changed since the last snapshot (the `changed` set empties at every turn). */
+  /** Groups changed since the last snapshot, and keys evicted since then. */
   private readonly unsaved = new Set<Group>();
+  private readonly evicted = new Set<string>();
+  private readonly expiry = new ExpiryQueue();
+  private watermark = Number.NEGATIVE_INFINITY;
   private next: Emit = () => undefined;
+  private createAccumulators: () => Accumulator[] = () => [];
+  /** Rows that came after the watermark had passed their event time (taken by the actor each epoch). */
+  late: Row[] = [];
   readonly stateId: string;
 
   constructor(readonly id: string, private readonly spec: AggregateSpec) {
@@ -45,19 +64,26 @@ export class AggregateOperator implements Operator {
 
   connect(next: Emit): Emit {
     this.next = next;
-    const { groupingColumns, hiddenKeyColumns, aggregates } = this.spec;
+    const { groupingColumns, hiddenKeyColumns, aggregates, eventTime } = this.spec;
     const keyFor = keyOf([...groupingColumns, ...hiddenKeyColumns]);
     const arguments_ = aggregates.map((aggregate) => aggregate.argument);
     const functions = aggregates.map((aggregate) => aggregate.function);
+    this.createAccumulators = () => functions.map(createAccumulator);
     const groups = this.groups;
     const changed = this.changed;
-    this.createAccumulators = () => functions.map(createAccumulator);
+    const eventTimeColumn = eventTime?.eventTimeColumn;
     return (row) => {
+      if (eventTimeColumn !== undefined && (row[eventTimeColumn] as number) < this.watermark) {
+        this.late.push(row);
+        return;
+      }
       const key = keyFor(row);
       let group = groups.get(key);
       if (!group) {
-        group = { key, keyValues: groupingColumns.map((column) => row[column] ?? null), accumulators: functions.map(createAccumulator) };
+        group = { key, keyValues: groupingColumns.map((column) => row[column] ?? null), accumulators: this.createAccumulators() };
         groups.set(key, group);
+        this.evicted.delete(key);
+        this.scheduleEnd(group);
       }
       const accumulators = group.accumulators;
       for (let index = 0; index < accumulators.length; index++) {
@@ -68,21 +94,34 @@ export class AggregateOperator implements Operator {
     };
   }
 
-  private createAccumulators: () => Accumulator[] = () => [];
-
-  /** Emits each group that changed during the turn once, with its latest values (update and complete mode). */
+  /** Update and complete mode: each group changed during the turn leaves once, with its latest values. */
   flush(): void {
     if (this.changed.size === 0) return;
-    const { groupingColumns, aggregates, keyColumn } = this.spec;
+    const emit = this.spec.outputMode !== "append";
     for (const group of this.changed) {
-      const row: Row = {};
-      for (let index = 0; index < groupingColumns.length; index++) row[groupingColumns[index] as string] = group.keyValues[index];
-      for (let index = 0; index < aggregates.length; index++) row[(aggregates[index] as AggregateColumn).name] = (group.accumulators[index] as Accumulator).result();
-      row[keyColumn] = group.key;
-      this.next(row);
+      if (emit) this.next(this.rowOf(group, true));
       this.unsaved.add(group);
     }
     this.changed.clear();
+  }
+
+  /** Groups whose end the watermark passed are final: append mode emits them; all but complete mode drop their state. */
+  onWatermark(watermark: number): void {
+    this.watermark = watermark;
+    if (!this.spec.eventTime || this.spec.outputMode === "complete") return;
+    this.flush();
+    for (const key of this.expiry.popUntil(watermark)) {
+      const group = this.groups.get(key);
+      if (!group) continue;
+      if (this.spec.outputMode === "append") this.next(this.rowOf(group, false));
+      this.groups.delete(key);
+      this.unsaved.delete(group);
+      this.evicted.add(key);
+    }
+  }
+
+  stateRows(): number {
+    return this.groups.size;
   }
 
   snapshot(): StateChange[] {
@@ -90,7 +129,9 @@ export class AggregateOperator implements Operator {
     for (const group of this.unsaved) {
       changes.push({ stateId: this.stateId, keyGroup: keyGroupOf(group.key), key: group.key, value: [group.keyValues, group.accumulators.map((accumulator) => accumulator.save())] });
     }
+    for (const key of this.evicted) changes.push({ stateId: this.stateId, keyGroup: keyGroupOf(key), key, value: null });
     this.unsaved.clear();
+    this.evicted.clear();
     return changes;
   }
 
@@ -99,11 +140,26 @@ export class AggregateOperator implements Operator {
       const [keyValues, states] = value as [unknown[], unknown[]];
       const accumulators = this.createAccumulators();
       accumulators.forEach((accumulator, index) => accumulator.load(states[index]));
-      this.groups.set(key, { key, keyValues, accumulators });
+      const group = { key, keyValues, accumulators };
+      this.groups.set(key, group);
+      this.scheduleEnd(group);
     }
   }
 
-  stateRows(): number {
-    return this.groups.size;
+  private scheduleEnd(group: Group): void {
+    const eventTime = this.spec.eventTime;
+    if (!eventTime) return;
+    const value = group.keyValues[this.spec.groupingColumns.indexOf(eventTime.endColumn)];
+    const end = eventTime.endIsWindow ? (value as TimeWindow | null)?.end : (value as number | null);
+    if (typeof end === "number") this.expiry.push(end, group.key);
+  }
+
+  private rowOf(group: Group, keyed: boolean): Row {
+    const { groupingColumns, aggregates, keyColumn } = this.spec;
+    const row: Row = {};
+    for (let index = 0; index < groupingColumns.length; index++) row[groupingColumns[index] as string] = group.keyValues[index];
+    for (let index = 0; index < aggregates.length; index++) row[(aggregates[index] as AggregateColumn).name] = (group.accumulators[index] as Accumulator).result();
+    if (keyed) row[keyColumn] = group.key;
+    return row;
   }
 }

@@ -19,6 +19,10 @@ export interface Operator {
   snapshot?(): StateChange[];
   /** Loads state as of the last committed epoch, before any row arrives. */
   restore?(entries: Iterable<[string, unknown]>): void;
+  /** The event-time watermark of this operator's input advanced (ms): close windows, evict state. */
+  onWatermark?(watermark: number): void;
+  /** This operator's output watermark for its input's: withWatermark raises it from the event times it has seen. */
+  outputWatermark?(input: number): number;
 }
 
 /** Wires operators into one closure chain: the hot path is plain calls, built once. */

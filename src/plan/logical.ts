@@ -47,7 +47,23 @@ export interface AggregateNode {
   readonly aggregates: readonly Expr[] | { readonly numericColumns: string; readonly columns: readonly string[] };
 }
 
-export type LogicalPlan = SourceNode | ProjectNode | FilterNode | MapNode | AggregateNode;
+/** withWatermark(column, delay). */
+export interface WatermarkNode {
+  readonly kind: "watermark";
+  readonly child: LogicalPlan;
+  readonly column: string;
+  readonly delay: string;
+}
+
+/** dropDuplicates(columns) and dropDuplicatesWithinWatermark(columns); undefined columns: all of them. */
+export interface DeduplicateNode {
+  readonly kind: "deduplicate";
+  readonly child: LogicalPlan;
+  readonly columns: readonly string[] | undefined;
+  readonly withinWatermark: boolean;
+}
+
+export type LogicalPlan = SourceNode | ProjectNode | FilterNode | MapNode | AggregateNode | WatermarkNode | DeduplicateNode;
 
 export function describeNode(node: LogicalPlan): string {
   switch (node.kind) {
@@ -57,5 +73,7 @@ export function describeNode(node: LogicalPlan): string {
     case "map": return "Map";
     case "flatMap": return "FlatMap";
     case "aggregate": return node.grouping === "groupBy" ? "Aggregate" : `Aggregate (${node.grouping})`;
+    case "watermark": return `EventTimeWatermark ${node.column}, ${node.delay}`;
+    case "deduplicate": return node.withinWatermark ? "DeduplicateWithinWatermark" : "Deduplicate";
   }
 }

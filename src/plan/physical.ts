@@ -28,8 +28,8 @@ interface StageDraft {
 }
 
 export function checkOutputMode(plan: AnalyzedPlan, mode: OutputMode): void {
-  if (plan.hasAggregate && mode === "append") {
-    throw new AnalysisError("Append output mode not supported when there are streaming aggregations on streaming DataFrames without watermark: a group's row can change with every new record, so it never becomes final. Use outputMode(\"update\") or outputMode(\"complete\").");
+  if (plan.hasAggregate && mode === "append" && !plan.appendable) {
+    throw new AnalysisError("Append output mode not supported when there are streaming aggregations on streaming DataFrames without watermark: a group's row can change with every new record, so it never becomes final. Use outputMode(\"update\") or outputMode(\"complete\"), or add withWatermark(eventTime, delay) and group by window(eventTime, ...) so that each window's row leaves once, when the watermark passes its end.");
   }
   if (!plan.hasAggregate && mode === "complete") {
     throw new AnalysisError("Complete output mode not supported when there are no streaming aggregations on streaming DataFrames: the whole result would be every row ever seen. Use outputMode(\"append\") or outputMode(\"update\").");
@@ -40,7 +40,7 @@ export function buildExecutionGraph(plan: AnalyzedPlan, options: PhysicalOptions
   const drafts: StageDraft[] = [{ role: "source", kind: `source-${plan.source.format}`, parallelism: plan.source.numPartitions, steps: [], exchangeColumns: undefined }];
   for (const step of plan.steps) {
     const last = drafts[drafts.length - 1] as StageDraft;
-    if (step.kind === "aggregate") {
+    if (step.exchangeColumns !== undefined) {
       last.exchangeColumns = step.exchangeColumns;
       drafts.push({ role: "operator", kind: step.name, parallelism: options.shufflePartitions, steps: [step], exchangeColumns: undefined });
     } else if (options.chaining) {
@@ -57,7 +57,7 @@ export function buildExecutionGraph(plan: AnalyzedPlan, options: PhysicalOptions
       role: draft.role,
       parallelism: draft.parallelism,
       exchange: draft.exchangeColumns ? { kind: "hash", columns: draft.exchangeColumns } : { kind: "forward" },
-      createOperators: (partition): Operator[] => draft.steps.map((step, position) => step.create(`${id}.${position}-${step.name}.p${partition}`)),
+      createOperators: (partition): Operator[] => draft.steps.map((step, position) => step.create(`${id}.${position}-${step.name}.p${partition}`, partition)),
       ...(draft.role === "source" ? { source: plan.source } : {}),
       ...(draft.role === "sink" ? { sink: options.sink } : {}),
     };

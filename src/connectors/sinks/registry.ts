@@ -1,6 +1,8 @@
 // Builds the sink provider for a writeStream format; memory, foreach and foreachBatch are built by the API, which holds their tables and callbacks.
 import { closestName, ConfigError } from "../../core/errors.ts";
 import { ConsoleSinkProvider } from "./console.ts";
+import { JetStreamSinkProvider } from "./jetstream.ts";
+import { FileSinkProvider } from "./files.ts";
 import { NatsSinkProvider } from "./nats.ts";
 import type { SinkProvider } from "./sink.ts";
 import type { SinkRequest } from "./request.ts";
@@ -8,6 +10,10 @@ import type { SinkRequest } from "./request.ts";
 const FACTORIES: ReadonlyMap<string, (request: SinkRequest) => SinkProvider> = new Map<string, (request: SinkRequest) => SinkProvider>([
   ["console", (request: SinkRequest) => new ConsoleSinkProvider(request)],
   ["nats", (request: SinkRequest) => new NatsSinkProvider(request)],
+  ["jetstream", (request: SinkRequest) => new JetStreamSinkProvider(request)],
+  ["json", (request: SinkRequest) => new FileSinkProvider(request)],
+  ["csv", (request: SinkRequest) => new FileSinkProvider(request)],
+  ["parquet", (request: SinkRequest) => new FileSinkProvider(request)],
 ]);
 
 /** How to get the sinks the API builds itself. */
@@ -17,7 +23,7 @@ const API_SINKS: ReadonlyMap<string, string> = new Map([
   ["foreachbatch", "writeStream.foreachBatch((rows, epochId) => ...)"],
 ]);
 
-export const SINK_FORMATS: readonly string[] = ["console", "nats", "memory", "foreach", "foreachBatch"];
+export const SINK_FORMATS: readonly string[] = ["console", "nats", "jetstream", "json", "csv", "parquet", "memory", "foreach", "foreachBatch"];
 
 /** The provider for `request.format` (matched case-insensitively); its options are checked here. */
 export function createSinkProvider(request: SinkRequest): SinkProvider {

@@ -2,6 +2,7 @@
 import { closestName, ConfigError } from "../../core/errors.ts";
 import { ActivitySourceProvider } from "./activity.ts";
 import { FileSourceProvider } from "./files.ts";
+import { JetStreamSourceProvider } from "./jetstream.ts";
 import { NatsSourceProvider } from "./nats.ts";
 import { RateSourceProvider } from "./rate.ts";
 import type { SourceProvider } from "./source.ts";
@@ -14,6 +15,7 @@ const FACTORIES: ReadonlyMap<string, (request: SourceRequest) => SourceProvider>
   ["csv", (request: SourceRequest) => new FileSourceProvider(request)],
   ["text", (request: SourceRequest) => new FileSourceProvider(request)],
   ["nats", (request: SourceRequest) => new NatsSourceProvider(request)],
+  ["jetstream", (request: SourceRequest) => new JetStreamSourceProvider(request)],
 ]);
 
 export const SOURCE_FORMATS: readonly string[] = [...FACTORIES.keys()];

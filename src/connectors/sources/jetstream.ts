@@ -1,0 +1,352 @@
+// The JetStream source: reads one stream in sequence order; the stream sequence is the offset, so a restart replays exactly.
+//
+// Messages are fetched in the background into a bounded buffer (JetStream keeps what is not read
+// yet, so a slow query slows the reading, not the memory). prepare() reads the backlog up to the
+// stream's end as of the call, so a barrier follows every message published before it was asked for;
+// that may exceed the bound, and maxOffsetsPerTrigger is what limits it.
+//
+// @example
+//   session.readStream.format("jetstream").schema(z.object({ device: z.string(), x: z.number() }))
+//     .option("stream", "SENSORS").option("subject", "sensors.>").option("startingOffsets", "earliest").load()
+import { unpack } from "msgpackr";
+import type { JetStreamAccess, JetStreamCursor, JetStreamMessage, JetStreamStart } from "../../actors/jetstream.ts";
+import type { Transport } from "../../actors/transport.ts";
+import { nowMs } from "../../core/clock.ts";
+import { ConfigError, RillError, TransportError } from "../../core/errors.ts";
+import type { Row, Schema } from "../../core/types.ts";
+import { NATS_ENCODINGS, subjectProblem, type NatsEncoding } from "../nats-options.ts";
+import { ConnectorOptions } from "../options.ts";
+import { recordChecker, requireSchema } from "./decode.ts";
+import type { RowValidator } from "./memory.ts";
+import { ReadyQueue } from "./ready-queue.ts";
+import type { SourceRequest } from "./request.ts";
+import type { ReadyBatch, SourceContext, SourceProvider, SourceReader } from "./source.ts";
+
+const OPTIONS = ["stream", "subject", "startingOffsets", "maxOffsetsPerTrigger", "encoding"];
+
+/** Rows the background fetching makes ready at most; past it, fetching waits for poll() (prepare() may exceed it). */
+export const MAX_BUFFERED_ROWS = 10_000;
+/** Most messages asked for in one fetch. */
+const FETCH_BATCH = 1000;
+/** How long one fetch waits for messages on an idle stream before the next one is sent. */
+const FETCH_WAIT_MS = 5000;
+/** Consecutive failed fetches retried (with a growing pause) before the query fails. */
+const FETCH_RETRIES = 8;
+
+/** Knobs for tests and benchmarks; users set none of them. */
+export interface JetStreamSourceTuning {
+  readonly maxBufferedRows?: number;
+  readonly fetchWaitMs?: number;
+}
+
+interface JetStreamSettings {
+  readonly stream: string;
+  readonly filter: string | undefined;
+  readonly start: JetStreamStart;
+  readonly maxOffsetsPerTrigger: number | undefined;
+  readonly encoding: NatsEncoding;
+  readonly check: RowValidator;
+  readonly maxBufferedRows: number;
+  readonly fetchWaitMs: number;
+}
+
+export class JetStreamSourceProvider implements SourceProvider {
+  readonly format = "jetstream";
+  readonly numPartitions = 1;
+  readonly guarantee = "exactly-once" as const;
+  readonly schema: Schema;
+  readonly description: string;
+  private readonly settings: JetStreamSettings;
+
+  constructor(private readonly request: SourceRequest, tuning: JetStreamSourceTuning = {}) {
+    const options = new ConnectorOptions("the jetstream source", request.options, OPTIONS);
+    const stream = options.requiredString("stream", "the name of an existing JetStream stream, e.g. 'SENSORS'");
+    if (/[\s.*>]/.test(stream)) throw options.invalid("stream", stream, "a JetStream stream name (no white space, '.', '*' or '>'), e.g. 'SENSORS'");
+    const filter = options.string("subject");
+    if (filter !== undefined) {
+      const problem = subjectProblem(filter, true);
+      if (problem) throw options.invalid("subject", filter, `a valid NATS subject filter (${problem}), e.g. 'sensors.>'`);
+    }
+    const startText = options.string("startingOffsets") ?? "earliest";
+    const maxOffsetsPerTrigger = options.has("maxOffsetsPerTrigger") ? options.number("maxOffsetsPerTrigger", 0, { min: 1, integer: true }) : undefined;
+    const encoding = options.choice("encoding", NATS_ENCODINGS, "json");
+    if (!request.transport.jetstream) throw jetstreamMissing(request.transport);
+    this.schema = requireSchema("jetstream", request.schema, "a JetStream stream");
+    this.settings = {
+      stream,
+      filter,
+      start: parseStart(startText, options),
+      maxOffsetsPerTrigger,
+      encoding,
+      check: recordChecker(this.schema, request.validate),
+      maxBufferedRows: tuning.maxBufferedRows ?? MAX_BUFFERED_ROWS,
+      fetchWaitMs: tuning.fetchWaitMs ?? FETCH_WAIT_MS,
+    };
+    const limit = maxOffsetsPerTrigger === undefined ? "" : `, at most ${maxOffsetsPerTrigger} per trigger`;
+    this.description = `JetStream[${stream}${filter === undefined ? "" : ` ${filter}`}, from ${startText.trim()}${limit}, ${encoding}, ${request.transport.address}]`;
+  }
+
+  createReader(_partition: number): SourceReader {
+    return new JetStreamReader(this.request.transport, this.settings);
+  }
+}
+
+/** startingOffsets: "earliest", "latest", a stream sequence, or an ISO time. */
+function parseStart(text: string, options: ConnectorOptions): JetStreamStart {
+  const value = text.trim();
+  const lower = value.toLowerCase();
+  if (lower === "earliest" || lower === "latest") return { kind: lower };
+  if (/^\d+$/.test(value) && Number(value) >= 1 && Number.isSafeInteger(Number(value))) return { kind: "sequence", sequence: Number(value) };
+  const time = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : Number.NaN;
+  if (!Number.isNaN(time)) return { kind: "time", time: new Date(time) };
+  throw options.invalid("startingOffsets", text, "'earliest', 'latest', a stream sequence number (at least 1, e.g. '1042') or an ISO time (e.g. '2024-01-01T00:00:00Z')");
+}
+
+function jetstreamMissing(transport: Transport): ConfigError {
+  return new ConfigError(`format('jetstream') needs a NATS transport with JetStream, but the query runs on the ${transport.kind} transport. Configure NATS (rill.nats.url, or leave rill.transport unset with nats-server installed).`);
+}
+
+const textDecoder = new TextDecoder();
+
+class JetStreamReader implements SourceReader {
+  private readonly ready = new ReadyQueue();
+  /** The stream sequence of each ready row, in order: dead-lettered messages leave gaps, so it is kept per row. */
+  private readySequences: number[] = [];
+  private readyHead = 0;
+  /** Rows decoded since the last flush: pushed to the queue as one chunk, with one notice. */
+  private pendingRows: Row[] = [];
+  private pendingSequences: number[] = [];
+  private pendingSince = 0;
+  private flushScheduled = false;
+  /** The sequence of the last row poll() handed out: the offset. A replay re-sends dead letters after it, never a row before it. */
+  private lastPolled: number | undefined;
+  /** Messages received (rows and dead letters), ever, and since the last prepare() ended. */
+  private received = 0;
+  private receivedThisTrigger = 0;
+  /** prepare() calls running: while one runs, fetching ignores the buffer bound. */
+  private draining = 0;
+  /** Fetches ended so far: prepare() re-reads the backlog after one ends short. */
+  private fetchesEnded = 0;
+  private context: SourceContext | undefined;
+  private cursor: JetStreamCursor | undefined;
+  private loop: Promise<void> | undefined;
+  private wakeLoop: (() => void) | undefined;
+  private readonly progressWaiters = new Set<() => void>();
+  private failure: RillError | undefined;
+  private closed = false;
+
+  constructor(private readonly transport: Transport, private readonly settings: JetStreamSettings) {}
+
+  seek(offset: unknown): void {
+    if (typeof offset !== "number" || !Number.isSafeInteger(offset) || offset < 0) {
+      throw new RillError("BAD_OFFSET", "internal", `The jetstream source of stream '${this.settings.stream}' cannot seek to ${JSON.stringify(offset)}: its offset is a stream sequence (a whole number, 0 or more).`);
+    }
+    this.lastPolled = offset;
+  }
+
+  offset(): number | undefined {
+    return this.lastPolled;
+  }
+
+  async open(context: SourceContext): Promise<void> {
+    this.context = context;
+    const { stream, filter } = this.settings;
+    const access = this.access();
+    const info = await access.streamInfo(stream);
+    if (!info) throw new ConfigError(`Option 'stream' of the jetstream source names '${stream}', but no such stream exists on ${this.transport.address}. Create it first (e.g. 'nats stream add ${stream}') or fix the name.`);
+    if (filter !== undefined && !info.subjects.some((subject) => subjectsOverlap(subject, filter))) {
+      throw new ConfigError(`Option 'subject' of the jetstream source is '${filter}', which matches none of the subjects of stream '${stream}' (${info.subjects.join(", ")}). Use one of them or a filter within them.`);
+    }
+    const startSequence = this.lastPolled === undefined ? await access.resolveStart(stream, this.settings.start) : this.lastPolled + 1;
+    this.lastPolled = startSequence - 1;
+    this.cursor = await access.openCursor(stream, { startSequence, filter });
+    this.loop = this.fetchLoop(this.cursor);
+  }
+
+  async prepare(): Promise<void> {
+    this.throwFailure();
+    const cursor = this.cursor;
+    if (!cursor) return;
+    const limit = this.settings.maxOffsetsPerTrigger;
+    this.draining++;
+    this.wake();
+    try {
+      // Everything the stream holds now: the backlog at this moment, and never more than the trigger allows.
+      let target = this.received + (await cursor.backlog());
+      while (this.received < target && (limit === undefined || this.receivedThisTrigger < limit)) {
+        const fetchesBefore = this.fetchesEnded;
+        await this.progress();
+        this.throwFailure();
+        if (this.closed) return;
+        // A fetch that ended short may mean messages vanished (purged, expired): ask again, never raising the target.
+        if (this.fetchesEnded !== fetchesBefore && this.received < target) target = Math.min(target, this.received + (await cursor.backlog()));
+      }
+    } finally {
+      this.draining--;
+    }
+    this.flushPending();
+    this.receivedThisTrigger = 0;
+    this.wake();
+  }
+
+  readyCount(): number {
+    return this.ready.size + this.pendingRows.length;
+  }
+
+  poll(max: number): ReadyBatch | undefined {
+    this.throwFailure();
+    this.flushPending();
+    const batch = this.ready.poll(max);
+    if (!batch) return undefined;
+    this.readyHead += batch.rows.length;
+    this.lastPolled = this.readySequences[this.readyHead - 1] as number;
+    if (this.readyHead > 4096 && this.readyHead * 2 > this.readySequences.length) {
+      this.readySequences = this.readySequences.slice(this.readyHead);
+      this.readyHead = 0;
+    }
+    if (this.ready.size <= this.settings.maxBufferedRows / 2) this.wake();
+    return batch;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.wake();
+    this.signalProgress();
+    await this.cursor?.close();
+    await this.loop;
+  }
+
+  /** Fetches while there is room, then waits for poll() or prepare() to make some. */
+  private async fetchLoop(cursor: JetStreamCursor): Promise<void> {
+    let failures = 0;
+    while (!this.closed) {
+      const room = this.room();
+      if (room <= 0) {
+        await new Promise<void>((resolve) => (this.wakeLoop = resolve));
+        continue;
+      }
+      try {
+        await cursor.fetch(Math.min(room, FETCH_BATCH), this.settings.fetchWaitMs, this.receive);
+        failures = 0;
+      } catch (error) {
+        if (this.closed) return;
+        failures++;
+        if (failures > FETCH_RETRIES) {
+          this.fail(error);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** failures, 5000)));
+      }
+      this.fetchesEnded++;
+      this.signalProgress();
+    }
+  }
+
+  /** How many messages the next fetch may ask for: the buffer bound (lifted while prepare() runs) and the trigger's limit. */
+  private room(): number {
+    let room = this.draining > 0 ? FETCH_BATCH : this.settings.maxBufferedRows - this.readyCount();
+    const limit = this.settings.maxOffsetsPerTrigger;
+    if (limit !== undefined) room = Math.min(room, limit - this.receivedThisTrigger);
+    return room;
+  }
+
+  private readonly receive = (message: JetStreamMessage): void => {
+    this.received++;
+    this.receivedThisTrigger++;
+    if (!this.flushScheduled) {
+      // The client hands out a socket read's messages one microtask each: gathering them until the
+      // I/O phase ends makes one ready chunk and one notice per read, not per message.
+      this.flushScheduled = true;
+      setImmediate(this.afterMessages);
+    }
+    const { encoding, check } = this.settings;
+    const payload = message.payload;
+    let value: unknown;
+    try {
+      value = encoding === "json" ? JSON.parse(textDecoder.decode(payload)) : unpack(payload);
+    } catch (error) {
+      this.context?.deadLetter(this.rawOf(payload), `${this.where(message)} is not valid ${encoding} (${(error as Error).message})`);
+      return;
+    }
+    const checked = check(value);
+    if ("error" in checked) {
+      this.context?.deadLetter(encoding === "json" ? textDecoder.decode(payload) : value, `${this.where(message)} fails the schema: ${checked.error}`);
+      return;
+    }
+    if (this.pendingRows.length === 0) this.pendingSince = nowMs();
+    this.pendingRows.push(checked.row);
+    this.pendingSequences.push(message.sequence);
+  };
+
+  private readonly afterMessages = (): void => {
+    this.flushScheduled = false;
+    if (this.closed) return;
+    const rows = this.pendingRows.length;
+    this.flushPending();
+    if (rows > 0) this.context?.notify();
+    this.signalProgress();
+  };
+
+  private flushPending(): void {
+    if (this.pendingRows.length === 0) return;
+    this.ready.push(this.pendingRows, this.pendingSince);
+    for (const sequence of this.pendingSequences) this.readySequences.push(sequence);
+    this.pendingRows = [];
+    this.pendingSequences = [];
+  }
+
+  private where(message: JetStreamMessage): string {
+    return `message ${message.sequence} of stream '${this.settings.stream}' (subject '${message.subject}')`;
+  }
+
+  /** A payload for the dead-letter output: its text for JSON, base64 for msgpack (binary). */
+  private rawOf(payload: Uint8Array): string {
+    return this.settings.encoding === "json" ? textDecoder.decode(payload) : `base64:${Buffer.from(payload).toString("base64")}`;
+  }
+
+  /** Resolves at the next batch of messages, the end of a fetch, a failure or close. */
+  private progress(): Promise<void> {
+    return new Promise((resolve) => this.progressWaiters.add(resolve));
+  }
+
+  private signalProgress(): void {
+    for (const waiter of this.progressWaiters) waiter();
+    this.progressWaiters.clear();
+  }
+
+  private wake(): void {
+    const wake = this.wakeLoop;
+    this.wakeLoop = undefined;
+    wake?.();
+  }
+
+  /** A failed background fetch surfaces at the next call the actor makes, which fails the query with it. */
+  private fail(error: unknown): void {
+    this.failure = error instanceof RillError ? error : new TransportError(`Reading the JetStream stream '${this.settings.stream}' failed: ${String(error)}`, { cause: error });
+    this.signalProgress();
+    this.context?.notify();
+  }
+
+  private throwFailure(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  private access(): JetStreamAccess {
+    if (!this.transport.jetstream) throw jetstreamMissing(this.transport);
+    return this.transport.jetstream();
+  }
+}
+
+/** Whether two subjects (wildcards allowed in both) can match one subject in common. */
+function subjectsOverlap(a: string, b: string): boolean {
+  const left = a.split(".");
+  const right = b.split(".");
+  for (let index = 0; index < Math.max(left.length, right.length); index++) {
+    const x = left[index];
+    const y = right[index];
+    if (x === ">" || y === ">") return x !== undefined && y !== undefined;
+    if (x === undefined || y === undefined) return false;
+    if (x !== "*" && y !== "*" && x !== y) return false;
+  }
+  return true;
+}

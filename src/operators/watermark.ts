@@ -1,0 +1,54 @@
+// withWatermark: watches the event-time column go by and raises the watermark to (latest event time - delay).
+import type { Row } from "../core/types.ts";
+import type { StateChange } from "../state/types.ts";
+import type { Emit, Operator } from "./operator.ts";
+
+export interface WatermarkSpec {
+  readonly column: string;
+  readonly delayMs: number;
+  /**
+   * Event times further than this ahead of the wall clock do not move the watermark (a device whose clock runs
+   * ahead would otherwise make everyone else's records late). Infinity turns the guard off.
+   */
+  readonly maxFutureMs: number;
+  readonly stateId: string;
+  readonly partition: number;
+}
+
+export class WatermarkOperator implements Operator {
+  private maxEventTime = Number.NEGATIVE_INFINITY;
+  private saved = Number.NEGATIVE_INFINITY;
+  /** Rows whose event time was too far in the future to count (reported in progress). */
+  futureRows = 0;
+  readonly stateId: string;
+
+  constructor(readonly id: string, private readonly spec: WatermarkSpec) {
+    this.stateId = spec.stateId;
+  }
+
+  connect(next: Emit): Emit {
+    const { column, maxFutureMs } = this.spec;
+    return (row: Row) => {
+      const time = row[column];
+      if (typeof time === "number" && time > this.maxEventTime) {
+        if (maxFutureMs === Number.POSITIVE_INFINITY || time <= Date.now() + maxFutureMs) this.maxEventTime = time;
+        else this.futureRows++;
+      }
+      next(row);
+    };
+  }
+
+  outputWatermark(input: number): number {
+    return Math.max(input, this.maxEventTime - this.spec.delayMs);
+  }
+
+  snapshot(): StateChange[] {
+    if (this.maxEventTime === this.saved) return [];
+    this.saved = this.maxEventTime;
+    return [{ stateId: this.stateId, keyGroup: 0, key: `partition:${this.spec.partition}`, value: this.maxEventTime }];
+  }
+
+  restore(entries: Iterable<[string, unknown]>): void {
+    for (const [key, value] of entries) if (key === `partition:${this.spec.partition}`) this.maxEventTime = this.saved = value as number;
+  }
+}

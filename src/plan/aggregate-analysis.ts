@@ -1,0 +1,185 @@
+// Analysis of groupBy / cube / rollup: grouping keys (event-time windows included), aggregate functions, and how
+// the groups close with the watermark.
+import { ROW_KEY } from "../actors/sink-actor.ts";
+import { parseDuration } from "../core/duration.ts";
+import { AnalysisError } from "../core/errors.ts";
+import { findField, isNumeric, type DataType, type Field, type Row, type Schema } from "../core/types.ts";
+import { isAggregateCall, type Expr } from "../expr/ast.ts";
+import { compileExpression, expressionName, resolveColumn, type CompiledExpr } from "../expr/compile.ts";
+import { AggregateOperator, type AggregateColumn, type AggregateEventTime } from "../operators/aggregate.ts";
+import { AGGREGATE_NAMES, type AggregateName } from "../operators/aggregate-functions.ts";
+import { ExpandOperator, GROUPING_ID } from "../operators/expand.ts";
+import { ProjectOperator, type Projection } from "../operators/project.ts";
+import { WindowOperator } from "../operators/window.ts";
+import type { AggregateNode } from "./logical.ts";
+import { checkDuplicates, type Analysis, type AnalysisOptions, type Step } from "./steps.ts";
+
+const EVENT_TIME = "__rill_event_time";
+
+interface ResolvedAggregate {
+  readonly name: string;
+  readonly function: AggregateName;
+  readonly argument: CompiledExpr | undefined;
+  readonly type: DataType;
+}
+
+interface GroupingKey {
+  readonly field: Field;
+  readonly evaluate: (row: Row) => unknown;
+  /** For window(): the column its time comes from, when it is a plain column. */
+  readonly windowOf?: string;
+}
+
+export function analyzeAggregate(node: AggregateNode, child: Analysis, options: AnalysisOptions): Analysis {
+  if (child.hasAggregate) throw new AnalysisError("Multiple streaming aggregations are not supported: this query aggregates an already aggregated stream. Aggregate once, or write the first result to a sink and read it as a new stream.");
+  const input = child.schema;
+  const context = `${node.grouping}(...)`;
+  const steps: Step[] = [...child.steps];
+  const grouping = node.groupBy.map((expression) => groupingKey(expression, input, context, steps));
+  const groupingNames = grouping.map((entry) => entry.field.name);
+  const aggregates = resolveAggregates(node, input, groupingNames);
+  checkDuplicates([...groupingNames, ...aggregates.map((aggregate) => aggregate.name)], `${node.grouping}(...).agg(...)`);
+  const eventTime = closingOf(grouping, child);
+
+  const argumentColumns = aggregates.map((_, index) => `__rill_arg${index}`);
+  const preProjections: Projection[] = [
+    ...grouping.map((entry) => ({ name: entry.field.name, evaluate: entry.evaluate })),
+    ...aggregates.flatMap((aggregate, index) => (aggregate.argument ? [{ name: argumentColumns[index] as string, evaluate: aggregate.argument.evaluate }] : [])),
+  ];
+  if (eventTime && child.eventTime) {
+    const column = child.eventTime.column;
+    preProjections.push({ name: EVENT_TIME, evaluate: (row) => row[column] });
+  }
+  steps.push({ kind: "stateless", name: "project", detail: `grouping keys and aggregate inputs`, create: (id) => new ProjectOperator(id, preProjections) });
+  const sets = groupingSets(node.grouping, groupingNames);
+  if (sets) steps.push({ kind: "stateless", name: "expand", detail: `${sets.length} grouping sets`, create: (id) => new ExpandOperator(id, groupingNames, sets) });
+  const columns: AggregateColumn[] = aggregates.map((aggregate, index) => {
+    const column = argumentColumns[index] as string;
+    return { name: aggregate.name, function: aggregate.function, argument: aggregate.argument ? (row: Row) => row[column] : undefined };
+  });
+  const stateId = `aggregate-${child.statefulCount}`;
+  const outputMode = options.outputMode;
+  steps.push({
+    kind: "aggregate",
+    name: "aggregate",
+    detail: `keys [${groupingNames.join(", ")}], ${aggregates.map((aggregate) => aggregate.name).join(", ")}${eventTime ? `, closed by the watermark on ${child.eventTime?.column}` : ""}`,
+    exchangeColumns: sets ? [...groupingNames, GROUPING_ID] : groupingNames,
+    stateId,
+    signature: `${node.grouping} by [${groupingNames.join(", ")}] computing [${aggregates.map((aggregate) => `${aggregate.function}:${aggregate.name}`).join(", ")}]`,
+    create: (id) => new AggregateOperator(id, { groupingColumns: groupingNames, hiddenKeyColumns: sets ? [GROUPING_ID] : [], aggregates: columns, keyColumn: ROW_KEY, stateId, outputMode, eventTime }),
+  });
+  const fields: Field[] = [
+    ...grouping.map((entry) => ({ ...entry.field, nullable: entry.field.nullable || sets !== undefined })),
+    ...aggregates.map((aggregate) => ({ name: aggregate.name, type: aggregate.type, nullable: aggregate.function !== "count" && aggregate.function !== "approx_count_distinct" })),
+  ];
+  const keepsTime = eventTime !== undefined && child.eventTime !== undefined && groupingNames.includes(child.eventTime.column);
+  return {
+    ...child,
+    steps,
+    schema: { fields },
+    keyed: outputMode !== "append",
+    hasAggregate: true,
+    appendable: eventTime !== undefined,
+    eventTime: keepsTime ? child.eventTime : undefined,
+    statefulCount: child.statefulCount + 1,
+  };
+}
+
+/** A grouping key: a column, an expression, or window(time, size[, slide[, start]]) (which adds a WindowOperator). */
+function groupingKey(expression: Expr, input: Schema, context: string, steps: Step[]): GroupingKey {
+  if (expression.kind === "column") {
+    const field = resolveColumn(input, expression.name, context);
+    return { field, evaluate: (row: Row) => row[field.name] };
+  }
+  const call = expression.kind === "alias" ? expression.operand : expression;
+  if (call.kind === "call" && call.name === "window") {
+    const name = expression.kind === "alias" ? expression.name : "window";
+    const [time, ...durations] = call.args;
+    if (!time || durations.length < 1 || durations.length > 3) throw new AnalysisError(`window() takes a time column and a window duration, then optionally a slide duration and a start time, e.g. window(col("event_time"), "10 minutes", "5 minutes").`);
+    const timeColumn = compileExpression(time, input, "window()");
+    if (timeColumn.type !== "timestamp" && timeColumn.type !== "any") throw new AnalysisError(`window() needs a timestamp column, but ${timeColumn.name} is ${timeColumn.type}. Convert it first, e.g. cast(cast(Creation_Time as double)/1000000000 as timestamp).`);
+    const [size, slide, start] = durations.map((duration, index) => literalDuration(duration, ["windowDuration", "slideDuration", "startTime"][index] as string));
+    const sizeMs = size as number;
+    const slideMs = slide ?? sizeMs;
+    if (sizeMs <= 0 || slideMs <= 0 || slideMs > sizeMs) throw new AnalysisError(`window(): the duration must be positive and the slide (${slideMs} ms) at most the window (${sizeMs} ms).`);
+    const detail = `window(${timeColumn.name}, ${sizeMs} ms${slideMs !== sizeMs ? `, slide ${slideMs} ms` : ""})`;
+    steps.push({ kind: "stateless", name: "window", detail, create: (id) => new WindowOperator(id, { eventTime: timeColumn.evaluate, sizeMs, slideMs, startMs: start ?? 0, column: name }) });
+    const windowOf = time.kind === "column" ? findField(input, time.name)?.name : undefined;
+    return { field: { name, type: "window", nullable: false }, evaluate: (row: Row) => row[name], ...(windowOf ? { windowOf } : {}) };
+  }
+  const compiled = compileExpression(expression, input, context);
+  return { field: { name: compiled.name, type: compiled.type, nullable: compiled.nullable }, evaluate: compiled.evaluate };
+}
+
+function literalDuration(expression: Expr, what: string): number {
+  if (expression.kind !== "literal" || typeof expression.value !== "string") throw new AnalysisError(`window(): ${what} must be a string like "10 minutes", got ${expressionName(expression)}.`);
+  return parseDuration(expression.value, `window() ${what}`);
+}
+
+/** How the watermark closes groups: through a window over the watermarked column, or that column as a key. */
+function closingOf(grouping: readonly GroupingKey[], child: Analysis): AggregateEventTime | undefined {
+  const watermarked = child.eventTime?.column;
+  if (watermarked === undefined) return undefined;
+  const windowed = grouping.find((entry) => entry.windowOf === watermarked);
+  if (windowed) return { eventTimeColumn: EVENT_TIME, endColumn: windowed.field.name, endIsWindow: true };
+  const keyed = grouping.find((entry) => entry.field.name === watermarked);
+  if (keyed) return { eventTimeColumn: EVENT_TIME, endColumn: keyed.field.name, endIsWindow: false };
+  return undefined;
+}
+
+function resolveAggregates(node: AggregateNode, input: Schema, groupingNames: readonly string[]): ResolvedAggregate[] {
+  const context = `${node.grouping}(...).agg(...)`;
+  if (!Array.isArray(node.aggregates)) {
+    const spec = node.aggregates as { numericColumns: string; columns: readonly string[] };
+    const fn = spec.numericColumns as AggregateName;
+    const fields = spec.columns.length > 0
+      ? spec.columns.map((name) => numericField(input, name, spec.numericColumns))
+      : input.fields.filter((field) => isNumeric(field.type) && !groupingNames.includes(field.name));
+    return fields.map((field) => aggregateOf(fn, { kind: "column", name: field.name }, `${fn}(${field.name})`, input, context));
+  }
+  return (node.aggregates as readonly Expr[]).map((expression) => {
+    const alias = expression.kind === "alias" ? expression.name : undefined;
+    const call = expression.kind === "alias" ? expression.operand : expression;
+    if (!isAggregateCall(call)) throw new AnalysisError(`agg() takes aggregate functions (${AGGREGATE_NAMES.join(", ")}), not '${expressionName(expression)}'.`);
+    const fn = canonicalAggregate(call.name, call.distinct, context);
+    if (call.args.length !== 1) throw new AnalysisError(`Aggregate function ${call.name} takes exactly one argument, got ${call.args.length} in ${context}.`);
+    return aggregateOf(fn, call.args[0] as Expr, alias ?? expressionName(call), input, context);
+  });
+}
+
+function canonicalAggregate(name: string, distinct: boolean, context: string): AggregateName {
+  if (name === "mean") return "avg";
+  if (distinct) {
+    if (name === "count") return "count_distinct";
+    throw new AnalysisError(`${name}(DISTINCT ...) is not supported in ${context}; count(DISTINCT x) is.`);
+  }
+  if (name === "countdistinct") return "count_distinct";
+  return name as AggregateName;
+}
+
+function numericField(input: Schema, name: string, fn: string): Field {
+  const field = resolveColumn(input, name, `${fn}()`);
+  if (!isNumeric(field.type)) throw new AnalysisError(`"${field.name}" is not a numeric column (${field.type}); ${fn}() takes numeric columns only.`);
+  return field;
+}
+
+function aggregateOf(fn: AggregateName, argument: Expr, name: string, input: Schema, context: string): ResolvedAggregate {
+  const countsRows = fn === "count" && (argument.kind === "star" || (argument.kind === "literal" && argument.value !== null));
+  if (countsRows) return { name, function: fn, argument: undefined, type: "long" };
+  const compiled = compileExpression(argument, input, context);
+  if ((fn === "sum" || fn === "avg") && !isNumeric(compiled.type) && compiled.type !== "null" && compiled.type !== "any") {
+    throw new AnalysisError(`${fn}(${compiled.name}) needs a numeric argument, but ${compiled.name} is ${compiled.type}.`);
+  }
+  const counts = fn === "count" || fn === "count_distinct" || fn === "approx_count_distinct";
+  const type: DataType = counts ? "long" : fn === "avg" ? "double" : fn === "collect_list" || fn === "collect_set" ? "any" : compiled.type;
+  return { name, function: fn, argument: compiled, type };
+}
+
+/** Grouping sets of cube (every subset) and rollup (every prefix); undefined for a plain groupBy. */
+function groupingSets(kind: AggregateNode["grouping"], columns: readonly string[]): string[][] | undefined {
+  if (kind === "groupBy") return undefined;
+  if (kind === "rollup") return columns.map((_, index) => columns.slice(0, columns.length - index)).concat([[]]);
+  const sets: string[][] = [];
+  for (let mask = (1 << columns.length) - 1; mask >= 0; mask--) sets.push(columns.filter((_, index) => (mask & (1 << (columns.length - 1 - index))) !== 0));
+  return sets;
+}

@@ -1,0 +1,47 @@
+// Analysis of withWatermark and dropDuplicates: where event time comes from, and the de-duplication state it bounds.
+import { parseDuration } from "../core/duration.ts";
+import { AnalysisError } from "../core/errors.ts";
+import { resolveColumn } from "../expr/compile.ts";
+import { DeduplicateOperator } from "../operators/deduplicate.ts";
+import { WatermarkOperator } from "../operators/watermark.ts";
+import type { DeduplicateNode, WatermarkNode } from "./logical.ts";
+import { extend, type Analysis, type AnalysisOptions } from "./steps.ts";
+
+export function analyzeWatermark(node: WatermarkNode, child: Analysis, options: AnalysisOptions): Analysis {
+  const field = resolveColumn(child.schema, node.column, `withWatermark("${node.column}", "${node.delay}")`);
+  if (field.type !== "timestamp" && field.type !== "any") {
+    throw new AnalysisError(`withWatermark("${node.column}", ...) needs a timestamp column, but ${field.name} is ${field.type}. Convert it first, e.g. selectExpr("*", "cast(cast(Creation_Time as double)/1000000000 as timestamp) as event_time").`);
+  }
+  const delayMs = parseDuration(node.delay, `withWatermark("${node.column}", delay)`);
+  const stateId = `watermark-${child.statefulCount}`;
+  const column = field.name;
+  return extend(child, {
+    kind: "stateless",
+    name: "watermark",
+    detail: `${column} minus ${delayMs} ms`,
+    stateId,
+    signature: `watermark on ${column}`,
+    create: (id, partition) => new WatermarkOperator(id, { column, delayMs, maxFutureMs: options.maxFutureMs, stateId, partition }),
+  }, child.schema, { eventTime: { column, delayMs }, statefulCount: child.statefulCount + 1 });
+}
+
+export function analyzeDeduplicate(node: DeduplicateNode, child: Analysis): Analysis {
+  const operation = node.withinWatermark ? "dropDuplicatesWithinWatermark" : "dropDuplicates";
+  if (child.keyed) throw new AnalysisError(`${operation}() after an aggregation in update or complete mode is not supported: its rows are updates of one result row, not new records.`);
+  const keyColumns = node.columns === undefined ? child.schema.fields.map((field) => field.name) : node.columns.map((name) => resolveColumn(child.schema, name, `${operation}(...)`).name);
+  const eventTime = child.eventTime;
+  if (node.withinWatermark && !eventTime) throw new AnalysisError(`${operation}() needs a watermark: call withWatermark(column, delay) before it; duplicates are dropped within the delay.`);
+  const bounded = eventTime !== undefined && (node.withinWatermark || keyColumns.includes(eventTime.column));
+  const eventTimeColumn = bounded ? eventTime?.column : undefined;
+  const keepForMs = node.withinWatermark ? (eventTime?.delayMs ?? 0) : 0;
+  const stateId = `deduplicate-${child.statefulCount}`;
+  return extend(child, {
+    kind: "keyed",
+    name: "deduplicate",
+    detail: `keys [${keyColumns.join(", ")}]${bounded ? `, state kept until the watermark passes ${eventTimeColumn}${keepForMs > 0 ? ` + ${keepForMs} ms` : ""}` : ", state unbounded (no watermark on a key column)"}`,
+    exchangeColumns: keyColumns,
+    stateId,
+    signature: `${operation} by [${keyColumns.join(", ")}]`,
+    create: (id) => new DeduplicateOperator(id, { keyColumns, eventTimeColumn, keepForMs, stateId }),
+  }, child.schema, { statefulCount: child.statefulCount + 1 });
+}

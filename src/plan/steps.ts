@@ -1,0 +1,63 @@
+// What analysis produces: a line of steps (operator factories) and what is known about the rows between them.
+import type { OutputMode } from "../connectors/sinks/sink.ts";
+import type { SourceProvider } from "../connectors/sources/source.ts";
+import { AnalysisError } from "../core/errors.ts";
+import type { Field, Row, Schema } from "../core/types.ts";
+import type { Operator } from "../operators/operator.ts";
+
+export interface Step {
+  /** `keyed` and `aggregate` steps run after a hash exchange on `exchangeColumns`. */
+  readonly kind: "stateless" | "aggregate" | "keyed";
+  /** Operator kind for ids and explain(): `filter`, `project`, `aggregate`... */
+  readonly name: string;
+  readonly detail: string;
+  readonly exchangeColumns?: readonly string[];
+  /** Stateful steps: the state's id and what must not change across restarts from a checkpoint. */
+  readonly stateId?: string;
+  readonly signature?: string;
+  create(id: string, partition: number): Operator;
+}
+
+/** The event-time column a withWatermark named, while it is still in the rows, and its delay. */
+export interface EventTime {
+  readonly column: string;
+  readonly delayMs: number;
+}
+
+export interface AnalysisOptions {
+  readonly outputMode: OutputMode;
+  /** Event times this far ahead of the wall clock do not move a watermark. */
+  readonly maxFutureMs: number;
+}
+
+export interface Analysis {
+  readonly source: SourceProvider;
+  readonly steps: Step[];
+  readonly schema: Schema;
+  /** After an update/complete aggregation every row carries ROW_KEY, which each later step must keep. */
+  readonly keyed: boolean;
+  readonly hasAggregate: boolean;
+  /** The aggregation's groups close with the watermark, so append mode can emit them once. */
+  readonly appendable: boolean;
+  readonly eventTime: EventTime | undefined;
+  /** Stateful steps so far, for stable state ids (`aggregate-0`, `deduplicate-1`). */
+  readonly statefulCount: number;
+}
+
+export function extend(child: Analysis, step: Step, schema: Schema, changes: Partial<Analysis> = {}): Analysis {
+  return { ...child, ...changes, steps: [...child.steps, step], schema };
+}
+
+export function passThrough(field: Field): { field: Field; name: string; evaluate: (row: Row) => unknown } {
+  const name = field.name;
+  return { field, name, evaluate: (row) => row[name] };
+}
+
+export function checkDuplicates(names: readonly string[], operation: string): void {
+  const seen = new Set<string>();
+  for (const name of names) {
+    const lower = name.toLowerCase();
+    if (seen.has(lower)) throw new AnalysisError(`${operation} produces the column '${name}' twice; give one of them another name with alias().`);
+    seen.add(lower);
+  }
+}

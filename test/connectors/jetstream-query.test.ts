@@ -1,0 +1,72 @@
+// JetStream in and out of a running query: processAllAvailable() sees every published message, and the sink stores each result once.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { z, type Session } from "../../src/index.ts";
+import { NatsTransport } from "../../src/actors/nats-transport.ts";
+import type { JetStreamAccess, JetStreamMessage } from "../../src/actors/jetstream.ts";
+import { useNatsServer } from "../helpers/nats.ts";
+import { inProcessSession, natsSession } from "../helpers/session.ts";
+
+const server = useNatsServer();
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+// First, before the NATS session exists: getOrCreate() would return that one.
+describe("jetstream without NATS", () => {
+  it("refuses format('jetstream') on the in-process transport when the query starts", async () => {
+    const local = inProcessSession();
+    try {
+      const start = local.readStream.format("jetstream").option("stream", "READINGS").schema(z.object({ value: z.number() })).load()
+        .writeStream.format("console").start();
+      await assert.rejects(start, /JetStream needs a NATS transport, but the session runs on the inprocess transport/);
+    } finally {
+      await local.stop();
+    }
+  });
+});
+
+describe("jetstream in running queries", () => {
+  let session: Session;
+  let transport: NatsTransport;
+  let access: JetStreamAccess;
+  before(async () => {
+    session = natsSession(server().url);
+    transport = await NatsTransport.connect({ servers: server().url });
+    access = transport.jetstream();
+  });
+  after(async () => {
+    await session.stop();
+    await transport.close();
+  });
+
+  it("filters a stream into another stream, every message published before processAllAvailable() included", async () => {
+    await access.addStream({ name: "READINGS", subjects: ["readings.>"], storage: "memory" });
+    await access.addStream({ name: "ALERTS", subjects: ["alerts"], storage: "memory" });
+    const publish = (from: number, count: number) =>
+      Promise.all(Array.from({ length: count }, (_, index) => access.publish(`readings.s${(from + index) % 3}`, encoder.encode(JSON.stringify({ sensor: `s${(from + index) % 3}`, value: from + index })))));
+    await publish(0, 300);
+    const readings = z.object({ sensor: z.string(), value: z.number() });
+    const query = await session.readStream.format("jetstream").option("stream", "READINGS").schema(readings).load()
+      .where("value % 10 = 0")
+      .writeStream.queryName("alerts").format("jetstream").option("subject", "alerts").start();
+    await query.processAllAvailable();
+    assert.equal((await access.streamInfo("ALERTS"))?.messages, 30);
+    await publish(300, 200);
+    await query.processAllAvailable();
+    const values = (await readAll(access, "ALERTS")).map((message) => JSON.parse(decoder.decode(message.payload)).value);
+    assert.deepEqual(values, Array.from({ length: 50 }, (_, index) => index * 10));
+    assert.match(query.explain(), /JetStream\[READINGS/);
+    await query.stop();
+  });
+});
+
+async function readAll(access: JetStreamAccess, stream: string): Promise<JetStreamMessage[]> {
+  const cursor = await access.openCursor(stream, { startSequence: 1 });
+  const messages: JetStreamMessage[] = [];
+  try {
+    for (let backlog = await cursor.backlog(); backlog > 0; backlog = await cursor.backlog()) await cursor.fetch(backlog, 1000, (message) => messages.push(message));
+  } finally {
+    await cursor.close();
+  }
+  return messages;
+}

@@ -1,0 +1,153 @@
+// The JetStream sink against a real nats-server with JetStream: de-duplicated replays, commits that publish once, errors.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { unpack } from "msgpackr";
+import { InProcessTransport } from "../../src/actors/inprocess-transport.ts";
+import type { JetStreamAccess, JetStreamMessage, JetStreamPublishAck } from "../../src/actors/jetstream.ts";
+import { startNatsServer, type NatsServerHandle } from "../../src/actors/nats-server.ts";
+import { NatsTransport } from "../../src/actors/nats-transport.ts";
+import { JetStreamSinkProvider, MAX_UNACKED_PUBLISHES } from "../../src/connectors/sinks/jetstream.ts";
+import { createSinkProvider } from "../../src/connectors/sinks/registry.ts";
+import type { SinkContext, SinkWriter } from "../../src/connectors/sinks/sink.ts";
+import { ConfigError } from "../../src/core/errors.ts";
+import { sinkRequest } from "./helpers.ts";
+
+const context: SinkContext = { queryName: "counts", queryId: "q1", outputMode: "append", checkpointed: true, lastCommittedEpoch: -1 };
+const decoder = new TextDecoder();
+
+let server: NatsServerHandle;
+let transport: NatsTransport;
+let access: JetStreamAccess;
+
+before(async () => {
+  server = await startNatsServer();
+  transport = await NatsTransport.connect({ servers: server.url });
+  access = transport.jetstream();
+});
+after(async () => {
+  await transport.close();
+  await server.stop();
+});
+
+async function writer(options: Record<string, string>): Promise<SinkWriter> {
+  const created = new JetStreamSinkProvider(sinkRequest("jetstream", options, transport)).createWriter();
+  await created.open(context);
+  return created;
+}
+
+async function stored(stream: string): Promise<number> {
+  return (await access.streamInfo(stream))?.messages ?? -1;
+}
+
+/** Every message of the stream, in order. */
+async function readAll(stream: string): Promise<JetStreamMessage[]> {
+  const cursor = await access.openCursor(stream, { startSequence: 1 });
+  const messages: JetStreamMessage[] = [];
+  try {
+    while ((await cursor.backlog()) > 0) await cursor.fetch(await cursor.backlog(), 1000, (message) => messages.push(message));
+  } finally {
+    await cursor.close();
+  }
+  return messages;
+}
+
+const rows = (from: number, count: number) => Array.from({ length: count }, (_, index) => ({ key: `k${from + index}`, count: from + index }));
+const ids = (epoch: number, count: number) => Array.from({ length: count }, (_, index) => `${epoch}.s0.${index}`);
+
+describe("jetstream sink", () => {
+  it("publishes each row at once in idempotent mode, and a replay of the same row ids adds nothing", async () => {
+    await access.addStream({ name: "IDEM", subjects: ["idem.out"], storage: "memory" });
+    const provider = new JetStreamSinkProvider(sinkRequest("jetstream", { subject: "idem.out" }, transport));
+    assert.equal(provider.guarantee, "idempotent");
+    assert.match(provider.description, /duplicate_window/);
+    const first = await writer({ subject: "idem.out" });
+    assert.equal(first.needsRowIds, true);
+    const count = MAX_UNACKED_PUBLISHES * 2 + 500;
+    await first.write?.(rows(0, count), undefined, ids(0, count));
+    await first.endEpoch?.(0, []);
+    assert.equal(await stored("IDEM"), count, "every row is stored once its write and barrier return");
+    await first.close();
+
+    // A restart replays the epoch: same ids, so the stream drops them; the new rows after them are kept.
+    const replay = await writer({ subject: "idem.out" });
+    await replay.write?.(rows(0, count), undefined, ids(0, count));
+    await replay.write?.(rows(count, 3), undefined, ids(1, 3));
+    await replay.endEpoch?.(1, []);
+    await replay.close();
+    const messages = await readAll("IDEM");
+    assert.equal(messages.length, count + 3);
+    assert.deepEqual(messages.map((message) => JSON.parse(decoder.decode(message.payload)).count), Array.from({ length: count + 3 }, (_, index) => index));
+  });
+
+  it("publishes nothing in transactional mode before commitEpoch, all of the epoch after, and a repeated commit adds nothing", async () => {
+    await access.addStream({ name: "TXN", subjects: ["txn.>"], storage: "memory" });
+    const provider = new JetStreamSinkProvider(sinkRequest("jetstream", { subject: "txn.out", mode: "Transactional", encoding: "msgpack" }, transport));
+    assert.equal(provider.guarantee, "transactional");
+    const first = provider.createWriter();
+    await first.open(context);
+    await first.endEpoch?.(0, rows(0, 1500));
+    assert.equal(await stored("TXN"), 0, "nothing is visible before the commit");
+    await first.commitEpoch?.(0);
+    assert.equal(await stored("TXN"), 1500);
+    await first.commitEpoch?.(0);
+    assert.equal(await stored("TXN"), 1500, "a second commit of the epoch publishes nothing");
+
+    // A crash after the commit: the restarted query prepares and commits epoch 0 again, and the stream drops it.
+    const restarted = provider.createWriter();
+    await restarted.open(context);
+    await restarted.endEpoch?.(0, rows(0, 1500));
+    await restarted.commitEpoch?.(0);
+    assert.equal(await stored("TXN"), 1500);
+    await restarted.endEpoch?.(1, rows(1500, 2));
+    await restarted.commitEpoch?.(1);
+    await restarted.close();
+    const messages = await readAll("TXN");
+    assert.equal(messages.length, 1502);
+    assert.deepEqual(unpack(messages[1501]?.payload as Uint8Array), { key: "k1501", count: 1501 });
+  });
+
+  it("keeps at most MAX_UNACKED_PUBLISHES publishes waiting for their ack, and a failed ack fails the write", async () => {
+    const acks: Array<(ack: JetStreamPublishAck) => void> = [];
+    let failNext = false;
+    const fake: JetStreamAccess = {
+      streamInfo: () => Promise.reject(new Error("unused")),
+      addStream: () => Promise.reject(new Error("unused")),
+      deleteStream: () => Promise.reject(new Error("unused")),
+      resolveStart: () => Promise.reject(new Error("unused")),
+      openCursor: () => Promise.reject(new Error("unused")),
+      findStream: async () => "SLOW",
+      publish: () => (failNext ? Promise.reject(new Error("stream is full")) : new Promise((resolve) => acks.push(resolve))),
+    };
+    const slow = Object.assign(new InProcessTransport(), { jetstream: () => fake });
+    const created = new JetStreamSinkProvider(sinkRequest("jetstream", { subject: "slow.out" }, slow)).createWriter();
+    await created.open(context);
+    let written = false;
+    const write = Promise.resolve(created.write?.(rows(0, MAX_UNACKED_PUBLISHES + 10), undefined, ids(0, MAX_UNACKED_PUBLISHES + 10))).then(() => (written = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(acks.length, MAX_UNACKED_PUBLISHES, "publishing stops at the window");
+    assert.equal(written, false);
+    for (const ack of acks.splice(0)) ack({ stream: "SLOW", sequence: 1, duplicate: false });
+    await write;
+    assert.equal(acks.length, 10);
+    for (const ack of acks.splice(0)) ack({ stream: "SLOW", sequence: 1, duplicate: false });
+    failNext = true;
+    await created.write?.(rows(0, 1), undefined, ids(1, 1));
+    await assert.rejects(Promise.resolve(created.endEpoch?.(1, [])), /Publishing to 'slow\.out' failed: .*stream is full/);
+  });
+
+  it("refuses a subject no stream captures, naming it, when opened", async () => {
+    const orphan = new JetStreamSinkProvider(sinkRequest("jetstream", { subject: "nowhere.out" }, transport)).createWriter();
+    await assert.rejects(orphan.open(context), (error: Error) => error instanceof ConfigError && /Option 'subject' of the jetstream sink is 'nowhere\.out', but no JetStream stream .* captures it/.test(error.message));
+  });
+
+  it("checks its options and its transport when constructed", () => {
+    const rejects = (options: Record<string, string>, pattern: RegExp) => assert.throws(() => new JetStreamSinkProvider(sinkRequest("jetstream", options, transport)), (error: Error) => error instanceof ConfigError && pattern.test(error.message));
+    rejects({}, /Option 'subject' of the jetstream sink is missing/);
+    rejects({ subject: "out.>" }, /'subject' .* 'out\.>'.*no wildcards/);
+    rejects({ subject: "out", mode: "exactly-once" }, /Option 'mode' .* is 'exactly-once'; it must be one of 'idempotent', 'transactional'/);
+    rejects({ subject: "out", encoding: "xml" }, /'encoding' .* 'xml'/);
+    rejects({ subject: "out", mod: "idempotent" }, /Unknown option 'mod' .* Did you mean 'mode'\?/);
+    assert.ok(new JetStreamSinkProvider(sinkRequest("jetstream", { subject: "out", checkpointLocation: "/tmp/x" }, transport)));
+    assert.throws(() => createSinkProvider(sinkRequest("jetstream", { subject: "out" }, new InProcessTransport())), (error: Error) => error instanceof ConfigError && /format\('jetstream'\) needs a NATS transport/.test(error.message));
+  });
+});
