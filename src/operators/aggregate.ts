@@ -71,7 +71,8 @@ export class AggregateOperator implements Operator {
     this.createAccumulators = () => functions.map(createAccumulator);
     const groups = this.groups;
     const changed = this.changed;
-    const eventTimeColumn = eventTime?.eventTimeColumn;
+    // Complete mode keeps every group, so the watermark neither closes groups nor makes records late (as in Spark).
+    const eventTimeColumn = this.spec.outputMode === "complete" ? undefined : eventTime?.eventTimeColumn;
     return (row) => {
       if (eventTimeColumn !== undefined && (row[eventTimeColumn] as number) < this.watermark) {
         this.late.push(row);
