@@ -111,6 +111,9 @@ export abstract class Actor {
   /** Subscribes to the actor's subjects; the runtime flushes the transport before any data flows. */
   start(): void {
     const { transport, subjects } = this.environment;
+    // An input that never sends anything is idle after the timeout too; barriers do not count as hearing from it.
+    const now = Date.now();
+    for (const sender of this.inputs.keys()) this.lastHeard.set(sender, now);
     if (this.inputs.size > 0) this.subscriptions.push(transport.subscribe(subjects.input(this.name), (payload) => this.receive(payload)));
     if (this.outputs.length > 0) this.subscriptions.push(transport.subscribe(subjects.credit(this.name), (payload) => this.receiveCredit(payload)));
   }
@@ -144,7 +147,8 @@ export abstract class Actor {
   }
 
   /**
-   * Moves event time on: the input watermark is the minimum over the inputs that are not idle (never moving back);
+   * Moves event time on: the input watermark is the minimum over the inputs that are not idle (never moving back;
+   * when all are idle, the highest any reached);
    * each operator gets the watermark of its own input, then the actor's output watermark goes on every channel.
    */
   protected advanceWatermark(): void {
@@ -158,7 +162,9 @@ export abstract class Actor {
         live++;
         minimum = Math.min(minimum, this.inputWatermarks.get(sender) ?? Number.NEGATIVE_INFINITY);
       }
-      if (live > 0 && minimum > this.inputWatermark) this.inputWatermark = minimum;
+      // Every input idle: as Flink does, the highest watermark any input reached holds (nothing older is coming).
+      if (live === 0) minimum = Math.max(...this.inputWatermarks.values(), Number.NEGATIVE_INFINITY);
+      if (minimum > this.inputWatermark) this.inputWatermark = minimum;
     }
     let watermark = this.inputWatermark;
     const operators = this.chainedOperators();
@@ -258,7 +264,7 @@ export abstract class Actor {
       const input = this.inputs.get(frame.sender);
       if (!input) throw new TransportError(`${this.name} received a frame from unknown sender ${frame.sender}.`);
       input.check(frame);
-      this.lastHeard.set(frame.sender, Date.now());
+      if (frame.kind !== FRAME_BARRIER) this.lastHeard.set(frame.sender, Date.now());
       this.mailbox.push(frame);
       this.schedule();
     } catch (error) {

@@ -1,0 +1,121 @@
+// Per-record cost of the operators (src/operators), wired with chain() as an actor wires them, over a frame of rows.
+import assert from "node:assert/strict";
+import { schemaFromZod } from "../../src/core/zod-schema.ts";
+import { activitySchema, type ActivityRow } from "../../src/connectors/sources/activity.ts";
+import type { Row } from "../../src/core/types.ts";
+import { compileExpression } from "../../src/expr/compile.ts";
+import { parseExpression } from "../../src/expr/parser.ts";
+import { AggregateOperator } from "../../src/operators/aggregate.ts";
+import { FilterOperator } from "../../src/operators/filter.ts";
+import { chain, type Emit, type Operator } from "../../src/operators/operator.ts";
+import { ProjectOperator, type Projection } from "../../src/operators/project.ts";
+import { activityFrame, FRAME_ROWS, type MicroSuite, type MicroTask } from "./harness.ts";
+
+const schema = schemaFromZod(activitySchema);
+const KEY = "__rill_key";
+
+function compiled(text: string): (row: Row) => unknown {
+  return compileExpression(parseExpression(text), schema, "bench").evaluate;
+}
+
+function projection(name: string, text = name): Projection {
+  return { name, evaluate: compiled(text) };
+}
+
+/** Builds a fresh operator chain whose output lands in `out`; returns the entry and a flush for the end of the turn. */
+type Wiring = (out: Emit) => { input: Emit; flush: () => void };
+
+function wire(operators: () => Operator[]): Wiring {
+  return (out) => {
+    const list = operators();
+    return { input: chain(list, out), flush: () => list.forEach((operator) => operator.flush?.()) };
+  };
+}
+
+const stairsFilter = () => new FilterOperator("bench.filter", compiled("gt like '%stairs%'"));
+const seedSelect = () => new ProjectOperator("bench.project", [projection("gt"), projection("Model", "model"), projection("Arrival_Time", "arrival_time"), projection("Creation_Time", "creation_time")]);
+const countByGt = () => new AggregateOperator("bench.aggregate", { groupingColumns: ["gt"], hiddenKeyColumns: [], aggregates: [{ name: "count", function: "count", argument: undefined }], keyColumn: KEY, stateId: "bench.aggregate", outputMode: "update", eventTime: undefined });
+
+/** The same work by hand: what a row costs with no engine (one function, fixed property names). */
+type PlainWork = (rows: readonly ActivityRow[], out: Emit) => void;
+
+function operatorTask(name: string, rows: readonly ActivityRow[], wiring: Wiring, expected: (rows: readonly ActivityRow[]) => Row[], plainWork: PlainWork): MicroTask {
+  let count = 0;
+  const countRow: Emit = () => count++;
+  const timed = wiring(countRow);
+  return {
+    name,
+    rowsPerCall: FRAME_ROWS,
+    check: () => {
+      const out: Row[] = [];
+      const fresh = wiring((row) => out.push(row));
+      for (const row of rows) fresh.input(row as Row);
+      fresh.flush();
+      const want = expected(rows);
+      assert.ok(want.length > 0, `${name}: the frame must give some output for the check to mean something`);
+      assert.deepEqual(out, want);
+    },
+    run: () => {
+      const before = count;
+      for (let index = 0; index < rows.length; index++) timed.input(rows[index] as Row);
+      timed.flush();
+      return count - before;
+    },
+    plain: () => {
+      const before = count;
+      plainWork(rows, countRow);
+      return count - before;
+    },
+  };
+}
+
+const plainFilter: PlainWork = (rows, out) => {
+  for (const row of rows) if (row.gt !== null && row.gt.includes("stairs")) out(row);
+};
+const plainSelect: PlainWork = (rows, out) => {
+  for (const row of rows) out({ gt: row.gt, Model: row.Model, Arrival_Time: row.Arrival_Time, Creation_Time: row.Creation_Time });
+};
+const plainFilterSelect: PlainWork = (rows, out) => {
+  for (const row of rows) if (row.gt !== null && row.gt.includes("stairs")) out({ gt: row.gt, Model: row.Model, Arrival_Time: row.Arrival_Time, Creation_Time: row.Creation_Time });
+};
+const plainCountState = new Map<string | null, { gt: string | null; count: number }>();
+const plainCount: PlainWork = (rows, out) => {
+  const changed = new Set<{ gt: string | null; count: number }>();
+  for (const row of rows) {
+    let group = plainCountState.get(row.gt);
+    if (!group) {
+      group = { gt: row.gt, count: 0 };
+      plainCountState.set(row.gt, group);
+    }
+    group.count++;
+    changed.add(group);
+  }
+  for (const group of changed) out({ gt: group.gt, count: group.count });
+};
+
+const isStairs = (row: ActivityRow) => row.gt !== null && row.gt.includes("stairs");
+const selected = (row: ActivityRow): Row => ({ gt: row.gt, Model: row.Model, Arrival_Time: row.Arrival_Time, Creation_Time: row.Creation_Time });
+
+function plainCounts(rows: readonly ActivityRow[]): Row[] {
+  const counts = new Map<string | null, number>();
+  for (const row of rows) counts.set(row.gt, (counts.get(row.gt) ?? 0) + 1);
+  return [...counts].map(([gt, count]) => ({ gt, count, [KEY]: gt === null ? "\u0001" : `s${gt}` }));
+}
+
+export function operatorSuite(): MicroSuite {
+  // A frame with several activities, so the filter and the groups have work to do.
+  const rows = activityFrame(11).map((row, index) => ({ ...row, gt: ["stairsup", "sit", null, "walk", "stairsdown", "bike"][index % 6] ?? null }));
+  return {
+    name: "operators",
+    tasks: [
+      operatorTask("FilterOperator gt like '%stairs%'", rows, wire(() => [stairsFilter()]), (input) => input.filter(isStairs), plainFilter),
+      operatorTask("ProjectOperator select(gt, model, arrival_time, creation_time)", rows, wire(() => [seedSelect()]), (input) => input.map(selected), plainSelect),
+      operatorTask("Filter + Project chained", rows, wire(() => [stairsFilter(), seedSelect()]), (input) => input.filter(isStairs).map(selected), plainFilterSelect),
+      operatorTask("AggregateOperator groupBy(gt).count(), flushed per frame", rows, wire(() => [countByGt()]), plainCounts, plainCount),
+    ],
+    unavailable: [
+      { name: "state store get/put", reason: "not available yet (issue 3)" },
+      { name: "epoch commit", reason: "not available yet (issue 3)" },
+    ],
+  };
+}

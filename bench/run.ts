@@ -1,0 +1,195 @@
+// The end-to-end benchmark (`npm run bench`, `npm run bench -- --full`): every mode side by side in one run, against a private nats-server.
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { findNatsServer, startNatsServer } from "../src/index.ts";
+import { nowMs } from "../src/core/clock.ts";
+import { checkTargets, latencyRatios, throughputRatios } from "./e2e/analysis.ts";
+import { drawChart } from "./e2e/chart.ts";
+import { CpuMonitor, describeMachine, machineLine } from "./e2e/machine.ts";
+import { CONTINUOUS, EXTRA_MODES, IN_PROCESS, MODES, UNAVAILABLE_MODES, modeById, type Mode } from "./e2e/modes.ts";
+import { runEnginePoint, type PointResult, type PointSettings, type RunContext } from "./e2e/point.ts";
+import { runRawPoint } from "./e2e/raw-nats.ts";
+import { renderMarkdown, type BenchResults, type BenchSettings } from "./e2e/report.ts";
+import { SCENARIOS, UNAVAILABLE_SCENARIOS, scenarioById, type Scenario } from "./e2e/scenarios.ts";
+import { stepUp, type Judged } from "./e2e/step-up.ts";
+import { checkYsbGenerator } from "./e2e/ysb.ts";
+
+const USAGE = `npm run bench [-- options]: Rill continuous vs micro-batch vs raw NATS, latency and sustained throughput.
+  --full                 longer runs: 10 s latency runs x 3 rounds, 5 s steps, step-up for every scenario
+  --scenarios <ids>      comma-separated scenarios (default a,d,count)
+  --modes <ids>          comma-separated modes (default ${MODES.map((mode) => mode.id).join(",")}; --full adds ${EXTRA_MODES.map((mode) => mode.id).join(",")})
+  --latency-rate <n>     rows/s of the latency runs (default 10000)
+  --latency-seconds <s>  length of a latency run
+  --step-seconds <s>     length of a step-up step
+  --start-rate <n>       first step-up rate (default 200000)
+  --max-rate <n>         last step-up rate (default 3200000)
+  --no-step-up           latency runs only
+  --out <dir>            results folder (default bench/results)`;
+
+const { values } = parseArgs({
+  options: {
+    full: { type: "boolean", default: false },
+    scenarios: { type: "string" },
+    modes: { type: "string" },
+    "latency-rate": { type: "string", default: "10000" },
+    "latency-seconds": { type: "string" },
+    "step-seconds": { type: "string" },
+    "start-rate": { type: "string", default: "200000" },
+    "max-rate": { type: "string", default: "3200000" },
+    "no-step-up": { type: "boolean", default: false },
+    out: { type: "string", default: "bench/results" },
+    help: { type: "boolean", default: false },
+  },
+});
+
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const full = values.full;
+const scenarios = (values.scenarios?.split(",") ?? SCENARIOS.map((scenario) => scenario.id)).map(scenarioById);
+const modes = values.modes ? values.modes.split(",").map(modeById) : full ? [...MODES, ...EXTRA_MODES] : MODES;
+const settings: BenchSettings = {
+  full,
+  seed: 42,
+  numPartitions: 2,
+  latencyRate: positive(values["latency-rate"], "--latency-rate"),
+  latencySeconds: positive(values["latency-seconds"] ?? (full ? "10" : "2"), "--latency-seconds"),
+  rounds: full ? 3 : 1,
+  stepSeconds: positive(values["step-seconds"] ?? (full ? "5" : "2"), "--step-seconds"),
+  startRate: positive(values["start-rate"], "--start-rate"),
+  maxRate: positive(values["max-rate"], "--max-rate"),
+  refinements: full ? 3 : 2,
+  latencyBoundMs: 250,
+  stepUpScenarios: values["no-step-up"] ? [] : full ? scenarios.map((scenario) => scenario.id) : scenarios.some((scenario) => scenario.id === "a") ? ["a"] : [],
+};
+
+const startedAt = nowMs();
+const notices: string[] = [];
+const errors: string[] = [];
+const binary = await findNatsServer();
+if (!binary) throw new Error("nats-server is not installed: the benchmark compares Rill over NATS with raw NATS. Install it (apt-get install nats-server).");
+const machine = await describeMachine(binary);
+console.error(`rill bench on ${machineLine(machine)}`);
+const cpuMonitor = new CpuMonitor();
+const server = await startNatsServer({ binary, jetstream: false });
+await cpuMonitor.watchNatsServer(server.port);
+const context: RunContext = { natsUrl: server.url, seed: settings.seed, numPartitions: settings.numPartitions, slackMs: full ? 3000 : 1000, log: (message) => notices.push(message) };
+
+let results: BenchResults;
+try {
+  const ysbGenerator = checkYsbGenerator();
+  if (ysbGenerator !== undefined) errors.push(`YSB generator: ${ysbGenerator}`);
+  await warmUp();
+  const latencyRounds = await latencyRuns();
+  const latency = medianRounds(latencyRounds);
+  const stepUpResults = [];
+  for (const scenarioId of settings.stepUpScenarios) {
+    const scenario = scenarioById(scenarioId);
+    const stepModes = modes.filter((mode) => mode.kind !== "raw" || scenario.id === "a");
+    console.error(`step-up, scenario ${scenario.id}:`);
+    stepUpResults.push(...(await stepUp(stepModes, scenario.id, { ...settings, seconds: settings.stepSeconds }, (mode, point) => runPoint(mode, scenario, point), reportStep)));
+  }
+  const scenarioIds = scenarios.map((scenario) => scenario.id);
+  results = {
+    createdAt: new Date().toISOString(),
+    wallSeconds: Math.round((nowMs() - startedAt) / 100) / 10,
+    machine,
+    cpu: await cpuMonitor.stop(),
+    settings,
+    scenarios: scenarios.map(({ id, title, query }) => ({ id, title, query })),
+    unavailableScenarios: UNAVAILABLE_SCENARIOS,
+    modes: modes.map(({ id, label, kind }) => ({ id, label, kind })),
+    unavailableModes: UNAVAILABLE_MODES,
+    latency,
+    latencyRounds,
+    stepUp: stepUpResults,
+    ratios: [...latencyRatios(latency, scenarioIds), ...throughputRatios(stepUpResults, settings.stepUpScenarios)],
+    targets: checkTargets(latency, stepUpResults),
+    ysbGenerator: ysbGenerator ?? "matches its published description (100 campaigns x 10 ads, UUIDs, view/click/purchase in equal shares)",
+    notices: [...new Set(notices)],
+    errors,
+  };
+} finally {
+  await server.stop();
+}
+
+const markdown = renderMarkdown(results);
+await writeResults(results, markdown);
+console.log(markdown);
+if (errors.length > 0) {
+  console.error(`The run is invalid: ${errors.length} error(s), listed above.`);
+  process.exitCode = 1;
+}
+
+async function runPoint(mode: Mode, scenario: Scenario, point: PointSettings): Promise<PointResult> {
+  const result = mode.kind === "raw" ? await runRawPoint(context, mode, point) : await runEnginePoint(context, mode, scenario, point);
+  // A wrong answer invalidates the run; an incomplete one only means the mode did not keep up.
+  if (result.error !== undefined) errors.push(`${scenario.id} / ${mode.id} at ${point.rate} rows/s: ${result.error}`);
+  return result;
+}
+
+/**
+ * Compiles the hot paths before any figure counts: a second of each scenario at a brisk rate on
+ * NATS, and of the in-process and raw modes; discarded (a wrong answer still fails the run).
+ * Without it the first measured run shows the JIT at work (p99 of 20-40 ms instead of 3-9 ms).
+ */
+async function warmUp(): Promise<void> {
+  const warm = { rate: 50_000, seconds: 1 };
+  for (const scenario of scenarios) {
+    for (const mode of modes.filter((candidate) => candidate.id === CONTINUOUS || ((candidate.id === IN_PROCESS || candidate.kind === "raw") && scenario.id === "a"))) {
+      await runPoint(mode, scenario, warm);
+    }
+  }
+}
+
+async function latencyRuns(): Promise<PointResult[]> {
+  const points: PointResult[] = [];
+  for (let round = 0; round < settings.rounds; round++) {
+    for (const scenario of scenarios) {
+      for (const mode of modes) {
+        if (mode.kind === "raw" && scenario.id !== "a") continue;
+        const point = await runPoint(mode, scenario, { rate: settings.latencyRate, seconds: settings.latencySeconds });
+        points.push(point);
+        const perRow = point.rowLatency ? `, per row p50 ${point.rowLatency.p50} p99 ${point.rowLatency.p99}` : "";
+        console.error(`  latency ${scenario.id} ${mode.id}: p50 ${point.latency.p50} ms, p99 ${point.latency.p99} ms, max ${point.latency.max} ms${perRow} (${point.outputRows} rows out, ${point.complete ? "complete" : "INCOMPLETE"}${point.error ? `, WRONG: ${point.error}` : ""}, ${Math.round(point.wallMs)} ms)`);
+      }
+    }
+  }
+  return points;
+}
+
+/** With several rounds, each scenario and mode keeps the round with the median p50. */
+function medianRounds(points: readonly PointResult[]): PointResult[] {
+  const groups = new Map<string, PointResult[]>();
+  for (const point of points) {
+    const key = `${point.scenario}/${point.mode}`;
+    groups.set(key, [...(groups.get(key) ?? []), point]);
+  }
+  return [...groups.values()].map((group) => [...group].sort((a, b) => a.latency.p50 - b.latency.p50)[Math.floor(group.length / 2)] as PointResult);
+}
+
+function reportStep(step: Judged): void {
+  console.error(`  ${step.mode} at ${step.offeredRate} rows/s: ${step.sustained ? "kept up" : step.verdict}; received ${step.receivedRate} rows/s, p50 ${step.latency.p50} ms, p99 ${step.latency.p99} ms, ${step.rowsPerFrame ?? "-"} rows/frame (${Math.round(step.wallMs)} ms)`);
+}
+
+async function writeResults(results: BenchResults, markdown: string): Promise<void> {
+  const folder = values.out;
+  await mkdir(folder, { recursive: true });
+  const stamp = results.createdAt.replace(/[:.]/g, "-");
+  const json = `${JSON.stringify(results, null, 2)}\n`;
+  await writeFile(join(folder, "latest.md"), markdown);
+  await writeFile(join(folder, "latest.json"), json);
+  await writeFile(join(folder, `${stamp}.md`), markdown);
+  await writeFile(join(folder, `${stamp}.json`), json);
+  const drawn = await drawChart(results, folder);
+  if (drawn !== undefined) console.error(drawn);
+}
+
+function positive(text: string, name: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got '${text}'`);
+  return value;
+}
