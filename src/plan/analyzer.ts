@@ -10,6 +10,7 @@ import { FlatMapOperator, MapOperator } from "../operators/map.ts";
 import { ProjectOperator, type Projection } from "../operators/project.ts";
 import { analyzeAggregate } from "./aggregate-analysis.ts";
 import { analyzeDeduplicate, analyzeWatermark } from "./event-time-analysis.ts";
+import { optimize } from "./optimizer.ts";
 import type { LogicalPlan, MapNode, ProjectNode } from "./logical.ts";
 import { checkDuplicates, extend, passThrough, type Analysis, type AnalysisOptions, type Step } from "./steps.ts";
 
@@ -28,7 +29,7 @@ export interface AnalyzedPlan {
 const DEFAULT_OPTIONS: AnalysisOptions = { outputMode: "update", maxFutureMs: Number.POSITIVE_INFINITY };
 
 export function analyze(plan: LogicalPlan, options: AnalysisOptions = DEFAULT_OPTIONS): AnalyzedPlan {
-  const analysis = analyzeNode(plan, options);
+  const analysis = analyzeNode(optimize(plan), options);
   const hasEventTime = analysis.steps.some((step) => step.name === "watermark");
   return { source: analysis.source, steps: analysis.steps, schema: analysis.schema, hasAggregate: analysis.hasAggregate, appendable: analysis.appendable, hasEventTime };
 }
