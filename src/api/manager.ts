@@ -1,11 +1,27 @@
 // session.streams: the active queries of a session, and waiting for any of them to end.
 import { ConfigError } from "../core/errors.ts";
+import { ListenerBus, type StreamingQueryListener } from "./listener.ts";
 import type { StreamingQuery } from "./query.ts";
 
 export class StreamingQueryManager {
   private readonly queries = new Map<string, StreamingQuery>();
   private readonly waiters: Array<(query: StreamingQuery) => void> = [];
   private lastTerminated: StreamingQuery | undefined;
+  /** @internal Where queries post their lifecycle events. */
+  readonly bus: ListenerBus;
+
+  constructor(log: (message: string) => void = (message) => console.error(message)) {
+    this.bus = new ListenerBus(log);
+  }
+
+  /** Listens to every query of the session: started, progress (each epoch), idle, terminated. */
+  addListener(listener: StreamingQueryListener): void {
+    this.bus.add(listener);
+  }
+
+  removeListener(listener: StreamingQueryListener): void {
+    this.bus.remove(listener);
+  }
 
   get active(): StreamingQuery[] {
     return [...this.queries.values()].filter((query) => query.isActive);

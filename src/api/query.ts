@@ -10,6 +10,7 @@ import type { LatencyPercentiles } from "../core/latency.ts";
 import type { AnalyzedPlan } from "../plan/analyzer.ts";
 import { describeGraph } from "../plan/physical.ts";
 import { buildProgress, formatProgress, type StreamingQueryProgress } from "./progress.ts";
+import type { QueryEventSink } from "./listener.ts";
 import { rollbackPoint, type OpenedCheckpoint, type ResumePoint } from "./checkpoint.ts";
 import type { Logger } from "./session.ts";
 import type { ResolvedTrigger } from "./trigger.ts";
@@ -41,6 +42,8 @@ export interface QuerySetup {
   readonly epochTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly lateDataSubject: string | undefined;
+  /** Where lifecycle events go (the session's listeners). */
+  readonly events: QueryEventSink;
 }
 
 const RECENT_PROGRESS = 100;
@@ -185,6 +188,7 @@ export class StreamingQuery {
   async begin(): Promise<void> {
     this.startedAt = nowMs();
     this.active = true;
+    this.setup.events.post({ type: "started", event: { id: this.id, runId: this.runId, name: this.name ?? null, timestamp: new Date().toISOString() } });
     this.message = "Waiting for data";
     this.warnGuarantee();
     try {
@@ -253,8 +257,11 @@ export class StreamingQuery {
     this.deadLetters += progress.numDeadLetters;
     this.inputRows += progress.numInputRows;
     this.message = progress.numInputRows > 0 ? "Processing new data" : "Waiting for data";
+    const wasActive = (this.lastProgress?.numInputRows ?? 0) > 0;
     this.progress.push(progress);
     if (this.progress.length > RECENT_PROGRESS) this.progress.shift();
+    this.setup.events.post({ type: "progress", event: { progress } });
+    if (wasActive && progress.numInputRows === 0) this.setup.events.post({ type: "idle", event: { id: this.id, runId: this.runId, timestamp: progress.timestamp } });
   }
 
   private async fail(error: StreamingQueryError): Promise<void> {
@@ -269,6 +276,8 @@ export class StreamingQuery {
 
   private async finish(): Promise<void> {
     await this.setup.checkpoint?.storage.close();
+    const failure = this.failure;
+    this.setup.events.post({ type: "terminated", event: { id: this.id, runId: this.runId, exception: failure?.message ?? null, errorClassOnException: failure ? codeOf(failure.cause) : null } });
     this.markTerminated();
     for (const listener of this.terminationListeners) listener(this);
   }
@@ -277,4 +286,9 @@ export class StreamingQuery {
     const last = this.lastProgress;
     return last ? formatProgress(last) : `query ${this.label}: ${this.message}`;
   }
+}
+
+function codeOf(cause: unknown): string {
+  if (cause && typeof cause === "object" && "code" in cause && typeof cause.code === "string") return cause.code;
+  return "QUERY_FAILED";
 }

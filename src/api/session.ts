@@ -90,7 +90,7 @@ export class Session {
 
   constructor(readonly appName: string, values: Map<string, string>, private readonly natsOptions: NatsOptions | undefined, readonly log: Logger) {
     this.conf = new RuntimeConfig(values);
-    this.streams = new StreamingQueryManager();
+    this.streams = new StreamingQueryManager(log);
   }
 
   get isStopped(): boolean {
