@@ -57,6 +57,8 @@ export abstract class Actor {
   protected stats: ActorEpochStats = emptyStats();
   /** Ingest time of the oldest row being processed; output rows inherit it. */
   protected since = Number.POSITIVE_INFINITY;
+  /** Ingest time of the newest row being processed. */
+  protected until = Number.NEGATIVE_INFINITY;
   protected epoch = 0;
 
   /** On a restart from a checkpoint: the first epoch this actor will see. */
@@ -72,6 +74,7 @@ export abstract class Actor {
   private readonly held = new Map<number, MailboxItem[]>();
   private readonly barrierFrom = new Set<number>();
   private turnSince = Number.POSITIVE_INFINITY;
+  private turnUntil = Number.NEGATIVE_INFINITY;
   /** Event time: the last watermark of each input, when each input last sent anything, and what this actor last sent on. */
   private readonly inputWatermarks = new Map<number, number>();
   private readonly lastHeard = new Map<number, number>();
@@ -246,13 +249,13 @@ export abstract class Actor {
     if (routing.kind === "hash" && outputs.length > 1) {
       const partitionOf = routing.partitionOf;
       return (row) => {
-        (outputs[partitionOf(row)] as OutputChannel).push(row, this.since);
+        (outputs[partitionOf(row)] as OutputChannel).push(row, this.since, this.until);
         stats().rowsOut++;
       };
     }
     const target = outputs[this.wiring.partition % outputs.length] as OutputChannel;
     return (row) => {
-      target.push(row, this.since);
+      target.push(row, this.since, this.until);
       stats().rowsOut++;
     };
   }
@@ -317,9 +320,11 @@ export abstract class Actor {
 
   private endTurn(): void {
     this.since = this.turnSince;
+    this.until = this.turnUntil;
     this.flushOperators();
     this.advanceWatermark();
     this.turnSince = Number.POSITIVE_INFINITY;
+    this.turnUntil = Number.NEGATIVE_INFINITY;
     this.flushOutputs();
   }
 
@@ -361,7 +366,9 @@ export abstract class Actor {
     this.stats.framesIn++;
     this.stats.rowsIn += frame.rows.length;
     this.since = frame.since;
+    this.until = frame.until;
     if (frame.since < this.turnSince) this.turnSince = frame.since;
+    if (frame.until > this.turnUntil) this.turnUntil = frame.until;
     (this.inputs.get(frame.sender) as InputChannel).consume(frame.rows.length);
     return this.processRows(frame.rows, frame.sender);
   }

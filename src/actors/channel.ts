@@ -12,13 +12,14 @@ export interface FlowControl {
   readonly maxFrameRows: number;
 }
 
-type Pending = { rows: Row[]; since: number } | { control: "barrier"; epoch: number; final: boolean } | { control: "watermark"; watermark: number };
+type Pending = { rows: Row[]; since: number; until: number } | { control: "barrier"; epoch: number; final: boolean } | { control: "watermark"; watermark: number };
 
 /** The sending end: rows queue here during a turn and leave as frames while credit lasts. */
 export class OutputChannel {
   private readonly pending: Pending[] = [];
   private current: Row[] = [];
   private currentSince = Number.POSITIVE_INFINITY;
+  private currentUntil = Number.NEGATIVE_INFINITY;
   private seq = 0;
   private credits: number;
   framesSent = 0;
@@ -34,9 +35,10 @@ export class OutputChannel {
     this.credits = flow.window;
   }
 
-  push(row: Row, since: number): void {
+  push(row: Row, since: number, until: number): void {
     this.current.push(row);
     if (since < this.currentSince) this.currentSince = since;
+    if (until > this.currentUntil) this.currentUntil = until;
   }
 
   get pendingRows(): number {
@@ -71,7 +73,7 @@ export class OutputChannel {
         const take = Math.min(this.credits, this.flow.maxFrameRows, head.rows.length);
         const rows = take === head.rows.length ? head.rows : head.rows.splice(0, take);
         if (rows === head.rows) this.pending.shift();
-        this.sendRows(rows, epoch, head.since);
+        this.sendRows(rows, epoch, head.since, head.until);
         this.credits -= take;
         this.rowsSent += take;
       } else {
@@ -85,19 +87,20 @@ export class OutputChannel {
 
   private seal(): void {
     if (this.current.length === 0) return;
-    this.pending.push({ rows: this.current, since: this.currentSince });
+    this.pending.push({ rows: this.current, since: this.currentSince, until: Math.max(this.currentSince, this.currentUntil) });
     this.current = [];
     this.currentSince = Number.POSITIVE_INFINITY;
+    this.currentUntil = Number.NEGATIVE_INFINITY;
   }
 
   /** Sends rows as one frame, or as several when one would exceed the broker's payload limit. */
-  private sendRows(rows: Row[], epoch: number, since: number): void {
-    const frame: ChannelFrame = { kind: FRAME_DATA, sender: this.senderIndex, seq: this.seq + 1, epoch, since, rows };
+  private sendRows(rows: Row[], epoch: number, since: number, until: number): void {
+    const frame: ChannelFrame = { kind: FRAME_DATA, sender: this.senderIndex, seq: this.seq + 1, epoch, since, until, rows };
     const bytes = encodeFrame(frame);
     if (bytes.length > this.transport.maxPayload && rows.length > 1) {
       const half = rows.length >> 1;
-      this.sendRows(rows.slice(0, half), epoch, since);
-      this.sendRows(rows.slice(half), epoch, since);
+      this.sendRows(rows.slice(0, half), epoch, since, until);
+      this.sendRows(rows.slice(half), epoch, since, until);
       return;
     }
     this.seq++;

@@ -35,7 +35,7 @@ export class SinkActor extends Actor {
   private readonly delivered = new Map<number, number>();
   private readonly perKeyInEpoch = new Map<string, number>();
   private readonly latency = new LatencyRecorder();
-  /** Micro-batch mode: pairs of (ingest time, row count) waiting for the epoch's end. */
+  /** Micro-batch mode: (oldest ingest time, newest ingest time, row count) of frames waiting for the epoch's end. */
   private waiting: number[] = [];
   private controlSubscription: Subscription | undefined;
   private lastCommittedEpoch = -1;
@@ -77,8 +77,8 @@ export class SinkActor extends Actor {
     const out = keyed ? rows.map(strip) : rows;
     const keys = keyed ? rows.map((row) => String(row[ROW_KEY])) : undefined;
     const ids = this.writer.needsRowIds ? this.rowIds(rows.length, sender, keys) : undefined;
-    if (microBatch) this.waiting.push(this.since, rows.length);
-    else this.latency.record(nowMs() - this.since, rows.length);
+    if (microBatch) this.waiting.push(this.since, this.until, rows.length);
+    else this.recordLatency(nowMs(), this.since, this.until, rows.length);
     if (outputMode === "complete") {
       for (let index = 0; index < rows.length; index++) {
         const key = (keys as string[])[index] as string;
@@ -99,7 +99,7 @@ export class SinkActor extends Actor {
     if (this.options.microBatch) {
       if (this.writer.write && rows.length > 0) await this.writer.write(rows, keys);
       const now = nowMs();
-      for (let index = 0; index < this.waiting.length; index += 2) this.latency.record(now - (this.waiting[index] as number), this.waiting[index + 1] as number);
+      for (let index = 0; index < this.waiting.length; index += 3) this.recordLatency(now, this.waiting[index] as number, this.waiting[index + 1] as number, this.waiting[index + 2] as number);
       this.waiting = [];
     }
     this.perKeyInEpoch.clear();
@@ -128,6 +128,26 @@ export class SinkActor extends Actor {
   private async commit(epoch: number): Promise<void> {
     if (this.writer.commitEpoch) await this.writer.commitEpoch(epoch);
     this.report({ type: "committed", actor: this.name, epoch });
+  }
+
+  /**
+   * A frame's rows were ingested between `since` and `until`: their latencies are spread evenly over that span
+   * (in at most 8 steps, so the cost stays per frame, not per row).
+   */
+  private recordLatency(now: number, since: number, until: number, count: number): void {
+    if (count <= 0) return;
+    const span = until > since ? until - since : 0;
+    if (span === 0 || count === 1) {
+      this.latency.record(now - since, count);
+      return;
+    }
+    const steps = Math.min(8, count);
+    let recorded = 0;
+    for (let step = 0; step < steps; step++) {
+      const share = Math.round((count * (step + 1)) / steps) - recorded;
+      recorded += share;
+      this.latency.record(now - (since + (span * (step + 0.5)) / steps), share);
+    }
   }
 
   private rowIds(count: number, sender: number, keys: readonly string[] | undefined): string[] {

@@ -123,7 +123,7 @@ export class SourceActor extends Actor {
         const request = this.requests[0];
         if (request && this.polledRows >= request.afterRows) {
           this.requests.shift();
-          this.since = nowMs();
+          this.since = this.until = nowMs();
           this.flushOperators();
           this.completeEpoch(request.epoch, request.final, { sourceOffset: this.reader.offset?.() });
           continue;
@@ -137,6 +137,7 @@ export class SourceActor extends Actor {
         budget -= batch.rows.length;
         this.stats.rowsIn += batch.rows.length;
         this.since = batch.since;
+        this.until = batch.until;
         const process = this.process;
         for (const row of batch.rows) process(row);
         if (this.pendingOutputRows() >= maxFrameRows) this.flushOutputs();

@@ -6,13 +6,17 @@ export const FRAME_BARRIER = 1;
 export const FRAME_CREDIT = 2;
 export const FRAME_WATERMARK = 3;
 
-/** Rows from one sender to one receiver. `seq` counts frames on that channel from 1; `since` is the oldest row's ingest time (ms). */
+/**
+ * Rows from one sender to one receiver. `seq` counts frames on that channel from 1; `since` and `until` are the
+ * ingest times (ms) of the oldest and the newest row, so the sink can spread the frame's latency over its rows.
+ */
 export interface DataFrame {
   readonly kind: typeof FRAME_DATA;
   readonly sender: number;
   readonly seq: number;
   readonly epoch: number;
   readonly since: number;
+  readonly until: number;
   readonly rows: Row[];
 }
 

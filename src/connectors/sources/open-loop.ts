@@ -113,14 +113,16 @@ export abstract class OpenLoopReader implements SourceReader {
     const { partition, numPartitions } = this.context;
     const rows: Row[] = new Array<Row>(take);
     let since = 0;
+    let until = 0;
     for (let offset = 0; offset < take; offset++) {
       const index = partition + (this.emitted + offset) * numPartitions;
       const due = this.schedule.dueTime(index);
       if (offset === 0) since = due;
+      until = due;
       rows[offset] = this.makeRow(index, due);
     }
     this.emitted += take;
-    return { rows, since };
+    return { rows, since, until };
   }
 
   async close(): Promise<void> {

@@ -26,9 +26,11 @@ export class ReadyQueue {
     if (this.count === 0 || max <= 0) return undefined;
     const head = this.chunks[0] as Chunk;
     const since = head.since;
+    let until = since;
     const rows: Row[] = [];
     while (rows.length < max && this.chunks.length > 0) {
       const chunk = this.chunks[0] as Chunk;
+      until = chunk.since;
       const take = Math.min(max - rows.length, chunk.rows.length - chunk.offset);
       if (chunk.offset === 0 && take === chunk.rows.length && rows.length === 0) rows.push(...chunk.rows);
       else for (let index = 0; index < take; index++) rows.push(chunk.rows[chunk.offset + index] as Row);
@@ -36,6 +38,6 @@ export class ReadyQueue {
       if (chunk.offset >= chunk.rows.length) this.chunks.shift();
     }
     this.count -= rows.length;
-    return { rows, since };
+    return { rows, since, until };
   }
 }

@@ -19,6 +19,8 @@ export interface SourceContext {
 export interface ReadyBatch {
   readonly rows: Row[];
   readonly since: number;
+  /** Ingest time of the newest row. */
+  readonly until: number;
 }
 
 export interface SourceReader {
