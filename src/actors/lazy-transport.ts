@@ -42,6 +42,10 @@ export class LazyTransport implements Transport {
     this.connected().onFailure(callback);
   }
 
+  onReconnect(callback: () => void): void {
+    this.connected().onReconnect?.(callback);
+  }
+
   /** Forwards to the connected transport, which must be a NATS one. */
   jetstream(): JetStreamAccess {
     const target = this.connected();

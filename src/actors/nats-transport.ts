@@ -38,17 +38,22 @@ export interface NatsOptions {
   credsFile?: string;
   tls?: { caFile?: string; certFile?: string; keyFile?: string };
   name?: string;
+  /** A connection down longer than this is a failure of the transport (default 30 s). */
+  unreachableTimeoutMs?: number;
 }
 
 export class NatsTransport implements Transport {
   readonly kind = "nats" as const;
   readonly address: string;
   private readonly failureCallbacks: Array<(error: Error) => void> = [];
+  private readonly reconnectCallbacks: Array<() => void> = [];
+  private unreachableTimer: NodeJS.Timeout | undefined;
   private jetstreamAccess: NatsJetStream | undefined;
 
-  private constructor(private readonly connection: NatsConnection, address: string) {
+  private constructor(private readonly connection: NatsConnection, address: string, private readonly unreachableTimeoutMs: number) {
     this.address = address;
     void this.watchClosed();
+    void this.watchStatus();
   }
 
   static async connect(options: NatsOptions): Promise<NatsTransport> {
@@ -65,7 +70,7 @@ export class NatsTransport implements Transport {
         maxReconnectAttempts: -1,
         reconnectTimeWait: 250,
       });
-      return new NatsTransport(connection, servers.join(","));
+      return new NatsTransport(connection, servers.join(","), options.unreachableTimeoutMs ?? 30_000);
     } catch (error) {
       throw new TransportError(`Cannot connect to NATS at ${servers.join(", ")}: ${String(error)}. Check that nats-server runs there, or configure no URL to let Rill start a private one.`, { cause: error });
     }
@@ -107,8 +112,29 @@ export class NatsTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.unreachableTimer);
     if (this.connection.isClosed()) return;
     await this.connection.drain().catch(() => this.connection.close());
+  }
+
+  onReconnect(callback: () => void): void {
+    this.reconnectCallbacks.push(callback);
+  }
+
+  /** A disconnect starts the unreachable clock; a reconnect stops it and tells the queries (frames may be lost). */
+  private async watchStatus(): Promise<void> {
+    for await (const status of this.connection.status()) {
+      if (status.type === "disconnect" && !this.unreachableTimer) {
+        this.unreachableTimer = setTimeout(() => {
+          this.fail(new TransportError(`NATS at ${this.address} has been unreachable for ${this.unreachableTimeoutMs} ms (rill.nats.unreachableTimeout).`));
+        }, this.unreachableTimeoutMs);
+        this.unreachableTimer.unref();
+      } else if (status.type === "reconnect") {
+        clearTimeout(this.unreachableTimer);
+        this.unreachableTimer = undefined;
+        for (const callback of this.reconnectCallbacks) callback();
+      }
+    }
   }
 
   private async watchClosed(): Promise<void> {

@@ -19,8 +19,10 @@ export interface Transport {
   subscribe(subject: string, handler: MessageHandler): Subscription;
   /** Resolves when everything published so far has reached the broker. */
   flush(): Promise<void>;
-  /** Registers a callback for failures of the transport itself (connection lost). */
+  /** Registers a callback for failures of the transport itself (connection lost for good). */
   onFailure(callback: (error: Error) => void): void;
+  /** Registers a callback for a connection that came back after an interruption: frames in flight may be lost. */
+  onReconnect?(callback: () => void): void;
   /** JetStream (streams, replayable reads, acknowledged publishing); only a NATS transport has it. */
   jetstream?(): JetStreamAccess;
   close(): Promise<void>;

@@ -10,6 +10,7 @@ const KEYS = {
   "rill.chaining": z.enum(["true", "false"]).default("true"),
   "rill.transport": z.enum(["nats", "inprocess"]).optional(),
   "rill.nats.url": z.string().optional(),
+  "rill.nats.unreachableTimeout": z.string().default("30 seconds"),
   "rill.subjectPrefix": z.string().regex(/^[A-Za-z0-9_-]+$/).default("rill"),
   "rill.flow.window": positiveInt.default(8192),
   "rill.flow.maxFrameRows": positiveInt.default(1024),
@@ -33,6 +34,8 @@ export interface SessionConfig {
   readonly chaining: boolean;
   readonly transport: "nats" | "inprocess" | undefined;
   readonly natsUrl: string | undefined;
+  /** NATS down longer than this fails the queries (a checkpointed query then rolls back and retries). */
+  readonly unreachableTimeoutMs: number;
   readonly subjectPrefix: string;
   readonly flowWindow: number;
   readonly maxFrameRows: number;
@@ -73,6 +76,7 @@ export function readConfig(values: ReadonlyMap<string, string>): SessionConfig {
     chaining: read("rill.chaining") === "true",
     transport: read("rill.transport"),
     natsUrl: read("rill.nats.url"),
+    unreachableTimeoutMs: parseDuration(read("rill.nats.unreachableTimeout"), "rill.nats.unreachableTimeout"),
     subjectPrefix: read("rill.subjectPrefix"),
     flowWindow: read("rill.flow.window"),
     maxFrameRows: read("rill.flow.maxFrameRows"),

@@ -53,7 +53,9 @@ export class StreamingQuery {
   readonly runId: string;
   readonly name: string | undefined;
   private runtime: QueryRuntime;
+  /** Rollbacks since the last epoch that committed: the bound applies to consecutive failures. */
   private retries = 0;
+  private recoveries = 0;
   private recovering = false;
   private recoveryDone: Promise<void> = Promise.resolve();
   private readonly progress: StreamingQueryProgress[] = [];
@@ -77,6 +79,10 @@ export class StreamingQuery {
     });
     this.runtime = this.createRuntime();
     setup.transport.onFailure((error) => void this.fail(new StreamingQueryError(`Query ${this.label} lost its transport: ${error.message}`, { cause: error })));
+    // Frames in flight during an interruption may be gone; a checkpointed query goes back to its last commit at once.
+    setup.transport.onReconnect?.(() => {
+      if (setup.checkpoint) void this.fail(new StreamingQueryError(`Query ${this.label}: the NATS connection was interrupted, so frames in flight may be lost.`));
+    });
   }
 
   private createRuntime(): QueryRuntime {
@@ -92,9 +98,9 @@ export class StreamingQuery {
     return this.setup.checkpoint?.location;
   }
 
-  /** Times the query rolled back to its last committed epoch after a failure. */
+  /** Times the query rolled back to its last committed epoch after a failure (consecutive ones are bounded by rill.recovery.maxRetries). */
   get numRecoveries(): number {
-    return this.retries;
+    return this.recoveries;
   }
 
   get isActive(): boolean {
@@ -216,6 +222,7 @@ export class StreamingQuery {
     this.recoveryDone = new Promise((resolve) => (recovered = resolve));
     this.recovering = true;
     this.retries++;
+    this.recoveries++;
     this.message = `Recovering from: ${error.message}`;
     this.setup.log(`rill: query ${this.label} failed (${error.message}); rolling back to the last committed epoch (attempt ${this.retries} of ${this.setup.maxRetries}).`);
     try {
@@ -257,6 +264,7 @@ export class StreamingQuery {
     this.deadLetters += progress.numDeadLetters;
     this.inputRows += progress.numInputRows;
     this.message = progress.numInputRows > 0 ? "Processing new data" : "Waiting for data";
+    this.retries = 0;
     const wasActive = (this.lastProgress?.numInputRows ?? 0) > 0;
     this.progress.push(progress);
     if (this.progress.length > RECENT_PROGRESS) this.progress.shift();
