@@ -13,9 +13,27 @@ export class OperatorActor extends Actor {
   private readonly process: (row: Row) => void;
 
   private readonly lateOperators: Array<Operator & { late: Row[] }>;
+  /** Operators with processing-time timers (group state timeouts), ticked by the actor. */
+  private readonly tickers: Array<Operator & { tick(now: number): void }>;
+  private tickTimer: NodeJS.Timeout | undefined;
+
+  override start(): void {
+    super.start();
+    if (this.tickers.length === 0) return;
+    this.tickTimer = setInterval(() => this.enqueueTask(() => {
+      for (const operator of this.tickers) operator.tick(Date.now());
+    }), 100);
+    this.tickTimer.unref();
+  }
+
+  override async stop(): Promise<void> {
+    clearInterval(this.tickTimer);
+    await super.stop();
+  }
 
   constructor(wiring: ActorWiring, environment: ActorEnvironment, private readonly operators: readonly Operator[]) {
     super(wiring, environment);
+    this.tickers = operators.filter((operator): operator is Operator & { tick(now: number): void } => typeof (operator as { tick?: unknown }).tick === "function");
     this.lateOperators = operators.filter((operator): operator is Operator & { late: Row[] } => Array.isArray((operator as { late?: unknown }).late));
     this.process = chain(operators, this.emit);
   }

@@ -5,6 +5,7 @@ import { schemaFromZod, type ZodRowSchema } from "../core/zod-schema.ts";
 import type { Expr } from "../expr/ast.ts";
 import { parseExpression } from "../expr/parser.ts";
 import { analyze } from "../plan/analyzer.ts";
+import type { GroupState, GroupStateTimeout } from "../operators/group-state.ts";
 import type { GroupingKind, LogicalPlan } from "../plan/logical.ts";
 import { Column } from "./column.ts";
 import { DataStreamWriter } from "./writer.ts";
@@ -93,6 +94,11 @@ export class DataFrame {
     return this.derive({ kind: "deduplicate", child: this.plan, columns, withinWatermark: true });
   }
 
+  /** Groups by a key the function computes, for mapGroupsWithState / flatMapGroupsWithState (Spark's groupByKey). */
+  groupByKey(keyFn: (row: Row) => unknown): KeyValueGroupedData {
+    return new KeyValueGroupedData(this, keyFn);
+  }
+
   groupBy(...columns: ColumnLike[]): GroupedData {
     return new GroupedData(this, "groupBy", columns);
   }
@@ -169,4 +175,31 @@ export class GroupedData {
 
 function describe(expr: Expr): string {
   return expr.kind === "column" ? expr.name : expr.kind === "star" ? "*" : "expression";
+}
+
+export interface GroupStateOptions {
+  /** The zod schema of the rows the function returns. */
+  readonly outputSchema: ZodRowSchema;
+  /** "none" (default), "processingTime" (setTimeoutDuration) or "eventTime" (setTimeoutTimestamp; needs a watermark). */
+  readonly timeout?: GroupStateTimeout;
+}
+
+/** groupByKey(fn): arbitrary stateful processing per key (seed 22.7). */
+export class KeyValueGroupedData {
+  constructor(private readonly frame: DataFrame, private readonly keyFn: (row: Row) => unknown) {}
+
+  /** One row per key per call, with the key's state; update mode only, as in Spark. */
+  mapGroupsWithState<S>(fn: (key: string, rows: Row[], state: GroupState<S>) => Row, options: GroupStateOptions): DataFrame {
+    const flat = (key: string, rows: Row[], state: GroupState<unknown>) => [fn(key, rows, state as GroupState<S>)];
+    return this.node(flat, true, "update", options);
+  }
+
+  /** Any number of rows per key per call; `outputMode` must match the query's (append or update). */
+  flatMapGroupsWithState<S>(outputMode: "append" | "update", fn: (key: string, rows: Row[], state: GroupState<S>) => Iterable<Row>, options: GroupStateOptions): DataFrame {
+    return this.node((key, rows, state) => fn(key, rows, state as GroupState<S>), false, outputMode, options);
+  }
+
+  private node(fn: (key: string, rows: Row[], state: GroupState<unknown>) => Iterable<Row>, single: boolean, outputMode: "append" | "update", options: GroupStateOptions): DataFrame {
+    return this.frame.derive({ kind: "groupState", child: this.frame.plan, keyFn: this.keyFn, fn, single, outputMode, timeout: options.timeout ?? "none", schema: schemaFromZod(options.outputSchema) });
+  }
 }

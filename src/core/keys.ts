@@ -43,6 +43,11 @@ export function keyGroupOf(key: string): number {
   return hashKey(key) % KEY_GROUPS;
 }
 
+/** The key group of a single-column key's value: the one the hash exchange sends its rows to. */
+export function keyGroupOfValue(value: unknown): number {
+  return keyGroupOf(part(value));
+}
+
 /** Flink's assignment: contiguous ranges of key groups per partition. */
 export function partitionOfKeyGroup(keyGroup: number, partitions: number): number {
   return Math.floor((keyGroup * partitions) / KEY_GROUPS);

@@ -9,7 +9,7 @@ import { FilterOperator } from "../operators/filter.ts";
 import { FlatMapOperator, MapOperator } from "../operators/map.ts";
 import { ProjectOperator, type Projection } from "../operators/project.ts";
 import { analyzeAggregate } from "./aggregate-analysis.ts";
-import { analyzeDeduplicate, analyzeWatermark } from "./event-time-analysis.ts";
+import { analyzeDeduplicate, analyzeGroupState, analyzeWatermark } from "./event-time-analysis.ts";
 import { optimize } from "./optimizer.ts";
 import type { LogicalPlan, MapNode, ProjectNode } from "./logical.ts";
 import { checkDuplicates, extend, passThrough, type Analysis, type AnalysisOptions, type Step } from "./steps.ts";
@@ -54,6 +54,7 @@ function analyzeNode(node: LogicalPlan, options: AnalysisOptions): Analysis {
     case "aggregate": return analyzeAggregate(node, child, options);
     case "watermark": return analyzeWatermark(node, child, options);
     case "deduplicate": return analyzeDeduplicate(node, child);
+    case "groupState": return analyzeGroupState(node, child, options);
   }
 }
 

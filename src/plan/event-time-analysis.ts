@@ -1,10 +1,13 @@
-// Analysis of withWatermark and dropDuplicates: where event time comes from, and the de-duplication state it bounds.
+// Analysis of withWatermark, dropDuplicates and the *GroupsWithState operators: event time and the keyed state it bounds.
 import { parseDuration } from "../core/duration.ts";
 import { AnalysisError } from "../core/errors.ts";
 import { resolveColumn } from "../expr/compile.ts";
+import { ROW_KEY } from "../actors/sink-actor.ts";
 import { DeduplicateOperator } from "../operators/deduplicate.ts";
+import { GroupStateOperator } from "../operators/group-state.ts";
+import { MapOperator } from "../operators/map.ts";
 import { WatermarkOperator } from "../operators/watermark.ts";
-import type { DeduplicateNode, WatermarkNode } from "./logical.ts";
+import type { DeduplicateNode, GroupStateNode, WatermarkNode } from "./logical.ts";
 import { extend, type Analysis, type AnalysisOptions } from "./steps.ts";
 
 export function analyzeWatermark(node: WatermarkNode, child: Analysis, options: AnalysisOptions): Analysis {
@@ -45,3 +48,32 @@ export function analyzeDeduplicate(node: DeduplicateNode, child: Analysis): Anal
     create: (id) => new DeduplicateOperator(id, { keyColumns, eventTimeColumn, keepForMs, stateId }),
   }, child.schema, { statefulCount: child.statefulCount + 1 });
 }
+
+/** mapGroupsWithState / flatMapGroupsWithState: keyed by the user's key function, hashed over the partitions. */
+export function analyzeGroupState(node: GroupStateNode, child: Analysis, options: AnalysisOptions): Analysis {
+  const operation = node.single ? "mapGroupsWithState" : "flatMapGroupsWithState";
+  if (child.keyed) throw new AnalysisError(`${operation}() after an aggregation in update or complete mode is not supported.`);
+  if (node.single && options.outputMode !== "update") throw new AnalysisError(`mapGroupsWithState() supports only the update output mode (as in Spark); the query uses ${options.outputMode}. Use outputMode("update"), or flatMapGroupsWithState() for append.`);
+  if (!node.single && options.outputMode !== node.outputMode) throw new AnalysisError(`flatMapGroupsWithState() was declared with output mode ${node.outputMode} but the query writes in ${options.outputMode} mode; they must be the same.`);
+  if (node.timeout === "eventTime" && !child.eventTime) throw new AnalysisError(`${operation}() with an eventTime timeout needs a watermark: call withWatermark(column, delay) before groupByKey().`);
+  const keyFn = node.keyFn;
+  const stateId = `group-state-${child.statefulCount}`;
+  const fn = node.fn;
+  const withKey = extend(child, {
+    kind: "stateless",
+    name: "map",
+    detail: "group key",
+    create: (id) => new MapOperator(id, (row) => ({ ...row, [GROUP_KEY]: String(keyFn(row)) })),
+  }, child.schema);
+  return extend(withKey, {
+    kind: "keyed",
+    name: "group-state",
+    detail: `${operation}, timeout ${node.timeout}`,
+    exchangeColumns: [GROUP_KEY],
+    stateId,
+    signature: `${operation} with ${node.timeout} timeout`,
+    create: (id) => new GroupStateOperator(id, { keyColumn: GROUP_KEY, fn, timeout: node.timeout, rowKeyColumn: options.outputMode === "update" ? ROW_KEY : undefined, stateId }),
+  }, node.schema, { keyed: options.outputMode === "update", eventTime: undefined, statefulCount: child.statefulCount + 1 });
+}
+
+const GROUP_KEY = "__rill_group_key";

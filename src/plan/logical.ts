@@ -2,6 +2,7 @@
 import type { Expr } from "../expr/ast.ts";
 import type { Row, Schema } from "../core/types.ts";
 import type { SourceProvider } from "../connectors/sources/source.ts";
+import type { GroupState, GroupStateTimeout } from "../operators/group-state.ts";
 
 /** Creates the source when the query is analysed; the provider knows its schema. */
 export interface SourceNode {
@@ -63,7 +64,20 @@ export interface DeduplicateNode {
   readonly withinWatermark: boolean;
 }
 
-export type LogicalPlan = SourceNode | ProjectNode | FilterNode | MapNode | AggregateNode | WatermarkNode | DeduplicateNode;
+/** groupByKey(fn).mapGroupsWithState / flatMapGroupsWithState: a user function per key with its own state. */
+export interface GroupStateNode {
+  readonly kind: "groupState";
+  readonly child: LogicalPlan;
+  readonly keyFn: (row: Row) => unknown;
+  readonly fn: (key: string, rows: Row[], state: GroupState<unknown>) => Iterable<Row>;
+  /** mapGroupsWithState: one row per call, update mode only. */
+  readonly single: boolean;
+  readonly outputMode: "append" | "update";
+  readonly timeout: GroupStateTimeout;
+  readonly schema: Schema;
+}
+
+export type LogicalPlan = SourceNode | ProjectNode | FilterNode | MapNode | AggregateNode | WatermarkNode | DeduplicateNode | GroupStateNode;
 
 export function describeNode(node: LogicalPlan): string {
   switch (node.kind) {
@@ -75,5 +89,6 @@ export function describeNode(node: LogicalPlan): string {
     case "aggregate": return node.grouping === "groupBy" ? "Aggregate" : `Aggregate (${node.grouping})`;
     case "watermark": return `EventTimeWatermark ${node.column}, ${node.delay}`;
     case "deduplicate": return node.withinWatermark ? "DeduplicateWithinWatermark" : "Deduplicate";
+    case "groupState": return node.single ? "MapGroupsWithState" : "FlatMapGroupsWithState";
   }
 }
