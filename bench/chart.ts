@@ -7,4 +7,4 @@ import type { BenchResults } from "./e2e/report.ts";
 const path = process.argv[2] ?? "bench/results/latest.json";
 const results = JSON.parse(await readFile(path, "utf8")) as BenchResults;
 const notice = await drawChart(results, dirname(path));
-console.log(notice ?? `drew ${dirname(path)}/latency-vs-throughput.svg and .png from ${path}`);
+console.log(notice ?? `drew the charts (latency-vs-throughput*.svg and .png) in ${dirname(path)} from ${path}`);

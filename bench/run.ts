@@ -7,24 +7,26 @@ import { nowMs } from "../src/core/clock.ts";
 import { checkTargets, latencyRatios, throughputRatios } from "./e2e/analysis.ts";
 import { drawChart } from "./e2e/chart.ts";
 import { CpuMonitor, describeMachine, machineLine } from "./e2e/machine.ts";
-import { CONTINUOUS, EXTRA_MODES, IN_PROCESS, MODES, UNAVAILABLE_MODES, modeById, type Mode } from "./e2e/modes.ts";
+import { CHECKPOINTS, CONTINUOUS, EXTRA_MODES, IN_PROCESS, MODES, modeById, type Mode } from "./e2e/modes.ts";
 import { runEnginePoint, type PointResult, type PointSettings, type RunContext } from "./e2e/point.ts";
 import { runRawPoint } from "./e2e/raw-nats.ts";
 import { renderMarkdown, type BenchResults, type BenchSettings } from "./e2e/report.ts";
+import { measureRestarts, type RestartResult } from "./e2e/restart.ts";
 import { SCENARIOS, UNAVAILABLE_SCENARIOS, scenarioById, type Scenario } from "./e2e/scenarios.ts";
 import { stepUp, type Judged } from "./e2e/step-up.ts";
 import { checkYsbGenerator } from "./e2e/ysb.ts";
 
 const USAGE = `npm run bench [-- options]: Rill continuous vs micro-batch vs raw NATS, latency and sustained throughput.
-  --full                 longer runs: 10 s latency runs x 3 rounds, 5 s steps, step-up for every scenario
-  --scenarios <ids>      comma-separated scenarios (default a,d,count)
+  --full                 longer runs: 10 s latency runs x 3 rounds, 5 s steps, step-up for every scenario in every mode
+  --scenarios <ids>      comma-separated scenarios (default ${SCENARIOS.map((scenario) => scenario.id).join(",")})
   --modes <ids>          comma-separated modes (default ${MODES.map((mode) => mode.id).join(",")}; --full adds ${EXTRA_MODES.map((mode) => mode.id).join(",")})
   --latency-rate <n>     rows/s of the latency runs (default 10000)
   --latency-seconds <s>  length of a latency run
   --step-seconds <s>     length of a step-up step
-  --start-rate <n>       first step-up rate (default 200000)
+  --start-rate <n>       first step-up rate (default 400000; scenario (b) starts at ${scenarioById("b").stepUpStartRate ?? "the same"})
   --max-rate <n>         last step-up rate (default 3200000)
   --no-step-up           latency runs only
+  --no-restart           skip the restart-on-a-checkpoint measurement
   --out <dir>            results folder (default bench/results)`;
 
 const { values } = parseArgs({
@@ -35,9 +37,10 @@ const { values } = parseArgs({
     "latency-rate": { type: "string", default: "10000" },
     "latency-seconds": { type: "string" },
     "step-seconds": { type: "string" },
-    "start-rate": { type: "string", default: "200000" },
+    "start-rate": { type: "string" },
     "max-rate": { type: "string", default: "3200000" },
     "no-step-up": { type: "boolean", default: false },
+    "no-restart": { type: "boolean", default: false },
     out: { type: "string", default: "bench/results" },
     help: { type: "boolean", default: false },
   },
@@ -47,6 +50,12 @@ if (values.help) {
   console.log(USAGE);
   process.exit(0);
 }
+
+/**
+ * The step-up of the default run: (a) in every mode; (b) with checkpoints on and off (the issue's "checkpointing costs
+ * under 10%" and the throughput of the windowed query). --full climbs every scenario in every mode it runs in.
+ */
+const DEFAULT_STEP_UP: Readonly<Record<string, readonly string[] | "all">> = { a: "all", b: [CONTINUOUS, CHECKPOINTS] };
 
 const full = values.full;
 const scenarios = (values.scenarios?.split(",") ?? SCENARIOS.map((scenario) => scenario.id)).map(scenarioById);
@@ -59,11 +68,13 @@ const settings: BenchSettings = {
   latencySeconds: positive(values["latency-seconds"] ?? (full ? "10" : "2"), "--latency-seconds"),
   rounds: full ? 3 : 1,
   stepSeconds: positive(values["step-seconds"] ?? (full ? "5" : "2"), "--step-seconds"),
-  startRate: positive(values["start-rate"], "--start-rate"),
+  startRate: positive(values["start-rate"] ?? "400000", "--start-rate"),
   maxRate: positive(values["max-rate"], "--max-rate"),
   refinements: full ? 3 : 2,
   latencyBoundMs: 250,
-  stepUpScenarios: values["no-step-up"] ? [] : full ? scenarios.map((scenario) => scenario.id) : scenarios.some((scenario) => scenario.id === "a") ? ["a"] : [],
+  stepUpScenarios: values["no-step-up"] ? [] : scenarios.map((scenario) => scenario.id).filter((id) => full || DEFAULT_STEP_UP[id] !== undefined),
+  restartRate: 10_000,
+  restartSeconds: 3,
 };
 
 const startedAt = nowMs();
@@ -76,7 +87,7 @@ console.error(`rill bench on ${machineLine(machine)}`);
 const cpuMonitor = new CpuMonitor();
 const server = await startNatsServer({ binary, jetstream: false });
 await cpuMonitor.watchNatsServer(server.port);
-const context: RunContext = { natsUrl: server.url, seed: settings.seed, numPartitions: settings.numPartitions, slackMs: full ? 3000 : 1000, log: (message) => notices.push(message) };
+const context: RunContext = { natsUrl: server.url, seed: settings.seed, numPartitions: settings.numPartitions, slackMs: full ? 3000 : 1000, log: (message) => notices.push(message), natsServerCpuSeconds: () => cpuMonitor.natsServerSeconds() };
 
 let results: BenchResults;
 try {
@@ -88,10 +99,13 @@ try {
   const stepUpResults = [];
   for (const scenarioId of settings.stepUpScenarios) {
     const scenario = scenarioById(scenarioId);
-    const stepModes = modes.filter((mode) => mode.kind !== "raw" || scenario.id === "a");
+    const chosen = full ? "all" : DEFAULT_STEP_UP[scenario.id] ?? "all";
+    const stepModes = modes.filter((mode) => scenario.runsIn(mode) && (chosen === "all" || chosen.includes(mode.id)));
     console.error(`step-up, scenario ${scenario.id}:`);
-    stepUpResults.push(...(await stepUp(stepModes, scenario.id, { ...settings, seconds: settings.stepSeconds }, (mode, point) => runPoint(mode, scenario, point), reportStep)));
+    const startRate = values["start-rate"] === undefined ? scenario.stepUpStartRate ?? settings.startRate : settings.startRate;
+    stepUpResults.push(...(await stepUp(stepModes, scenario.id, { ...settings, startRate, seconds: settings.stepSeconds }, (mode, point) => runPoint(mode, scenario, point), reportStep)));
   }
+  const restart = values["no-restart"] ? undefined : await restartRun();
   const scenarioIds = scenarios.map((scenario) => scenario.id);
   results = {
     createdAt: new Date().toISOString(),
@@ -99,15 +113,15 @@ try {
     machine,
     cpu: await cpuMonitor.stop(),
     settings,
-    scenarios: scenarios.map(({ id, title, query }) => ({ id, title, query })),
+    scenarios: scenarios.map(({ id, title, query, perRow }) => ({ id, title, query, perRow })),
     unavailableScenarios: UNAVAILABLE_SCENARIOS,
     modes: modes.map(({ id, label, kind }) => ({ id, label, kind })),
-    unavailableModes: UNAVAILABLE_MODES,
     latency,
     latencyRounds,
     stepUp: stepUpResults,
+    restart,
     ratios: [...latencyRatios(latency, scenarioIds), ...throughputRatios(stepUpResults, settings.stepUpScenarios)],
-    targets: checkTargets(latency, stepUpResults),
+    targets: checkTargets(latency, stepUpResults, restart),
     ysbGenerator: ysbGenerator ?? "matches its published description (100 campaigns x 10 ads, UUIDs, view/click/purchase in equal shares)",
     notices: [...new Set(notices)],
     errors,
@@ -139,10 +153,20 @@ async function runPoint(mode: Mode, scenario: Scenario, point: PointSettings): P
 async function warmUp(): Promise<void> {
   const warm = { rate: 50_000, seconds: 1 };
   for (const scenario of scenarios) {
-    for (const mode of modes.filter((candidate) => candidate.id === CONTINUOUS || ((candidate.id === IN_PROCESS || candidate.kind === "raw") && scenario.id === "a"))) {
-      await runPoint(mode, scenario, warm);
-    }
+    const warmed = (candidate: Mode) => candidate.id === CONTINUOUS || (scenario.id === "a" && (candidate.id === IN_PROCESS || candidate.id === CHECKPOINTS || candidate.kind === "raw"));
+    for (const mode of modes.filter((candidate) => warmed(candidate) && scenario.runsIn(candidate))) await runPoint(mode, scenario, warm);
   }
+}
+
+/** Restart on a checkpoint to the first new output, in this process and in a new one (bench/e2e/restart.ts). */
+async function restartRun(): Promise<RestartResult> {
+  console.error("restart on a checkpoint:");
+  const result = await measureRestarts(context, settings.restartRate, settings.restartSeconds);
+  if (result.error !== undefined) errors.push(`restart: ${result.error}`);
+  const inProcess = result.inProcess.map((run) => `${run.startToFirstRowMs} ms`).join(", ");
+  const child = result.newProcess;
+  console.error(`  in this process: start() to first row ${inProcess}; new process: spawn to first row ${child ? `${child.spawnToFirstRowMs} ms (Node + tsx ${child.nodeStartMs}, imports ${child.importMs}, start() ${child.startCallMs}, then ${child.firstRowMs})` : "-"}${result.error ? `; ${result.error}` : ""} (${Math.round(result.wallMs)} ms)`);
+  return result;
 }
 
 async function latencyRuns(): Promise<PointResult[]> {
@@ -150,11 +174,12 @@ async function latencyRuns(): Promise<PointResult[]> {
   for (let round = 0; round < settings.rounds; round++) {
     for (const scenario of scenarios) {
       for (const mode of modes) {
-        if (mode.kind === "raw" && scenario.id !== "a") continue;
+        if (!scenario.runsIn(mode)) continue;
         const point = await runPoint(mode, scenario, { rate: settings.latencyRate, seconds: settings.latencySeconds });
         points.push(point);
         const perRow = point.rowLatency ? `, per row p50 ${point.rowLatency.p50} p99 ${point.rowLatency.p99}` : "";
-        console.error(`  latency ${scenario.id} ${mode.id}: p50 ${point.latency.p50} ms, p99 ${point.latency.p99} ms, max ${point.latency.max} ms${perRow} (${point.outputRows} rows out, ${point.complete ? "complete" : "INCOMPLETE"}${point.error ? `, WRONG: ${point.error}` : ""}, ${Math.round(point.wallMs)} ms)`);
+        const dropped = point.droppedByWatermark === undefined ? "" : `, ${point.droppedByWatermark} late rows dropped`;
+        console.error(`  latency ${scenario.id} ${mode.id}: p50 ${point.latency.p50} ms, p99 ${point.latency.p99} ms, max ${point.latency.max} ms${perRow} (${point.outputRows} rows out${dropped}, ${point.complete ? "complete" : "INCOMPLETE"}${point.error ? `, WRONG: ${point.error}` : ""}, ${Math.round(point.wallMs)} ms)`);
       }
     }
   }
@@ -172,7 +197,7 @@ function medianRounds(points: readonly PointResult[]): PointResult[] {
 }
 
 function reportStep(step: Judged): void {
-  console.error(`  ${step.mode} at ${step.offeredRate} rows/s: ${step.sustained ? "kept up" : step.verdict}; received ${step.receivedRate} rows/s, p50 ${step.latency.p50} ms, p99 ${step.latency.p99} ms, ${step.rowsPerFrame ?? "-"} rows/frame (${Math.round(step.wallMs)} ms)`);
+  console.error(`  ${step.mode} at ${step.offeredRate} rows/s: ${step.sustained ? "kept up" : step.verdict}; received ${step.receivedRate} rows/s, p50 ${step.latency.p50} ms, p99 ${step.latency.p99} ms, ${step.rowsPerFrame ?? "-"} rows/frame, ${step.cpuMicrosPerRow ?? "-"} µs CPU/row (${Math.round(step.wallMs)} ms)`);
 }
 
 async function writeResults(results: BenchResults, markdown: string): Promise<void> {

@@ -25,4 +25,13 @@ export type { LatencyPercentiles } from "./core/latency.ts";
 export {
   RillError, AnalysisError, ParseError, ConfigError, RecordError, TransportError, UserCodeError, StreamingQueryError, CheckpointError,
 } from "./core/errors.ts";
+export { NatsQueryListener, publishQueryEvents, type NatsQueryListenerOptions } from "./monitoring/nats-listener.ts";
+export { progressJson, type QueryEventMessage } from "./monitoring/progress-json.ts";
+export { AlertEngine, type AlertEngineOptions, type AlertQueryHandle } from "./monitoring/alerts.ts";
+export {
+  consoleNotifier, callbackNotifier, natsNotifier, webhookNotifier, dashboardNotifier, formatAlert, type Alert, type AlertNotifier, type WebhookOptions,
+} from "./monitoring/alerts-notifiers.ts";
+export type { AlertRule, ResolvedAlertRule, AlertKind, AlertSeverity } from "./monitoring/alerts-rules.ts";
+export type { Dashboard, DashboardOptions, DashboardAlert } from "./monitoring/dashboard.ts";
+export type { QueryMetrics } from "./monitoring/metrics.ts";
 export { z } from "zod";

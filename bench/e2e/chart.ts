@@ -18,21 +18,33 @@ export interface ChartPoint {
   readonly sustained: boolean;
 }
 
-/** Writes latency-vs-throughput.svg (and .png) for scenario (a) into `folder`; returns a notice when something was left out. */
+/** The charts: scenario (a) as latency-vs-throughput.svg, the others with a step-up as latency-vs-throughput-<id>.svg. */
+const CHARTS: ReadonlyArray<{ scenario: string; file: string; title: string }> = [
+  { scenario: "a", file: "latency-vs-throughput", title: "Rill: latency (query figure) against throughput, scenario (a)" },
+  { scenario: "b", file: "latency-vs-throughput-b", title: "Rill: latency (query figure) against throughput, scenario (b), windowed count with a watermark" },
+];
+
+/** Writes each chart's SVG (and PNG) into `folder`; returns a notice when something was left out. */
 export async function drawChart(results: BenchResults, folder: string): Promise<string | undefined> {
-  const points = chartPoints("a", results.latency, results.stepUp, [...MODES, ...EXTRA_MODES]);
-  if (points.length === 0) return "no points of scenario (a): the chart is not drawn";
-  const { machine, settings } = results;
-  const svg = await renderSvg(points, "Rill: latency (query figure) against throughput, scenario (a)", [
-    `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, nats-server ${machine.natsServer}; ${results.createdAt}`,
-    `open-loop steps of ${settings.stepSeconds} s and the ${format(settings.latencyRate)} rows/s latency run`,
-    "filled = kept up, hollow = did not; circles p50, triangles p99",
-  ]);
-  await writeFile(join(folder, "latency-vs-throughput.svg"), svg);
-  const png = await renderPng(svg);
-  if ("skipped" in png) return `PNG not written: ${png.skipped}`;
-  await writeFile(join(folder, "latency-vs-throughput.png"), png.png);
-  return undefined;
+  const notices: string[] = [];
+  for (const chart of CHARTS) {
+    const points = chartPoints(chart.scenario, results.latency, results.stepUp, [...MODES, ...EXTRA_MODES]);
+    if (points.length === 0) {
+      notices.push(`no points of scenario (${chart.scenario}): ${chart.file} is not drawn`);
+      continue;
+    }
+    const { machine, settings } = results;
+    const svg = await renderSvg(points, chart.title, [
+      `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, nats-server ${machine.natsServer}; ${results.createdAt}`,
+      `open-loop steps of ${settings.stepSeconds} s and the ${format(settings.latencyRate)} rows/s latency runs`,
+      "filled = kept up, hollow = did not; circles p50, triangles p99",
+    ]);
+    await writeFile(join(folder, `${chart.file}.svg`), svg);
+    const png = await renderPng(svg);
+    if ("skipped" in png) notices.push(`${chart.file}.png not written: ${png.skipped}`);
+    else await writeFile(join(folder, `${chart.file}.png`), png.png);
+  }
+  return notices.length > 0 ? notices.join("; ") : undefined;
 }
 
 /** The step-up steps of one scenario, and its fixed-rate latency runs as the low end (kept up when complete and right). */

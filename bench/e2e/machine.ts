@@ -75,6 +75,11 @@ export class CpuMonitor {
     this.startServer = this.serverPid === undefined ? undefined : await cpuSecondsOf(this.serverPid);
   }
 
+  /** The private nats-server's CPU seconds so far; undefined when /proc does not tell. */
+  async natsServerSeconds(): Promise<number | undefined> {
+    return this.serverPid === undefined ? undefined : await cpuSecondsOf(this.serverPid);
+  }
+
   async stop(): Promise<CpuShare> {
     const end = busyAndTotal();
     const own = process.cpuUsage(this.startOwn);

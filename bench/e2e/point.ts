@@ -1,10 +1,15 @@
 // One measurement point: a scenario in one mode at one open-loop rate, bounded by totalRows, checked against plain code.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { decodeControl } from "../../src/actors/control.ts";
+import { querySubjects } from "../../src/actors/subjects.ts";
 import { nowMs } from "../../src/core/clock.ts";
-import type { LatencyPercentiles } from "../../src/core/latency.ts";
-import { Session, type StreamingQuery } from "../../src/index.ts";
+import type { LatencyPercentiles, LatencyRecorder } from "../../src/core/latency.ts";
+import { Session, type DataFrame, type StreamingQuery } from "../../src/index.ts";
 import { summarize } from "./expected.ts";
 import type { EngineMode } from "./modes.ts";
-import type { Scenario, SinkTracker } from "./scenarios.ts";
+import type { RunFacts, Scenario, SinkTracker } from "./scenarios.ts";
 
 export interface RunContext {
   readonly natsUrl: string;
@@ -15,6 +20,8 @@ export interface RunContext {
   readonly slackMs: number;
   /** Notices from sessions and runs, kept for the report. */
   readonly log: (message: string) => void;
+  /** CPU seconds the private nats-server has used so far, when known. */
+  readonly natsServerCpuSeconds?: () => Promise<number | undefined>;
 }
 
 export interface PointResult {
@@ -37,12 +44,19 @@ export interface PointResult {
   readonly endLagMs: number;
   /** The query's own figure (query.latency()): per frame, from the due time of the frame's oldest row. */
   readonly latency: LatencyPercentiles;
-  /** Per row in the sink: nowMs() - (Arrival_Time + 0.5 ms), right to within 0.5 ms a row; undefined when the output has no Arrival_Time. */
+  /** Per row (see Scenario.perRow): from Arrival_Time + 0.5 ms, or reconstructed from an aggregation's counts; undefined when there is none. */
   readonly rowLatency: LatencyPercentiles | undefined;
+  /** Rows dropped as older than the watermark (summed over the run's progress reports); undefined without event time. */
+  readonly droppedByWatermark?: number;
   /** Rows per frame leaving the source stage (barrier frames included). */
   readonly rowsPerFrame: number | undefined;
   /** Times a sender had rows but no credit. */
   readonly creditWaits: number;
+  /**
+   * CPU time per input row (µs) from the query's start to the end of the run: this process (all its threads) plus
+   * nats-server when known. Other work on the machine does not count in it, as it does in the rates.
+   */
+  readonly cpuMicrosPerRow?: number;
   readonly wallMs: number;
 }
 
@@ -59,53 +73,70 @@ export interface PointSettings {
 export async function runEnginePoint(context: RunContext, mode: EngineMode, scenario: Scenario, settings: PointSettings): Promise<PointResult> {
   const started = nowMs();
   const totalRows = Math.round(settings.rate * settings.seconds);
-  const summary = summarize({ seed: context.seed, numPartitions: context.numPartitions, totalRows });
+  const summary = summarize({ seed: context.seed, numPartitions: context.numPartitions, totalRows, ...(scenario.shape ? { shape: scenario.shape } : {}) });
   const tracker = scenario.tracker(summary);
   const session = openSession(context, mode, scenario);
+  const checkpointLocation = mode.checkpoint ? await mkdtemp(join(tmpdir(), "rill-bench-checkpoint-")) : undefined;
   let query: StreamingQuery | undefined;
   try {
-    const activity = session.readStream.format("activity")
-      .option("rowsPerSecond", settings.rate)
-      .option("numPartitions", context.numPartitions)
-      .option("seed", context.seed)
-      .option("totalRows", totalRows)
-      .load();
     let markComplete = (): void => undefined;
     const completed = new Promise<void>((resolve) => (markComplete = resolve));
-    query = await scenario.build(activity).writeStream
+    let writer = scenario.build(activitySource(session, context, scenario, settings.rate, totalRows)).writeStream
       .queryName(`bench_${scenario.id}_${mode.id}`)
       .outputMode(scenario.outputMode)
       .trigger(mode.trigger)
       .foreach((row) => {
         tracker.onRow(row);
         if (tracker.complete()) markComplete();
-      })
-      .start();
-    const scheduleStart = nowMs();
+      });
+    if (checkpointLocation !== undefined) writer = writer.option("checkpointLocation", checkpointLocation);
+    const cpu = await CpuMeter.start(context);
+    query = await writer.start();
+    const scheduleStart = watchScheduleStart(session, query);
+    const progress = new ProgressLog(query);
+    const scheduleStartedBy = nowMs();
     const budgetMs = settings.seconds * 1000 + mode.intervalMs + context.slackMs;
     const failed = query.awaitTermination().then(() => "failed" as const, () => "failed" as const);
-    const outcome = await endOfRun(completed, failed, budgetMs, backlogWatch(settings, totalRows, scheduleStart, () => tracker.inputEquivalent()));
+    const outcome = await endOfRun(completed, failed, budgetMs, backlogWatch(settings, totalRows, scheduleStartedBy, () => tracker.inputEquivalent()));
     const endedAt = outcome === "complete" ? tracker.lastArrival : nowMs();
     if (outcome === "complete") await withTimeout(query.processAllAvailable(), 3000);
+    const cpuMicrosPerRow = await cpu.microsPerRow(outcome === "complete" ? totalRows : tracker.inputEquivalent());
+    progress.stop();
+    const facts: RunFacts = { rowsPerSecond: settings.rate, scheduleStart: scheduleStart.value, droppedByWatermark: progress.droppedByWatermark() };
     const failure = query.exception();
+    const complete = outcome === "complete";
     return {
-      ...measure(tracker, settings, totalRows, scheduleStart, endedAt, mode.intervalMs),
+      ...measure(tracker, complete ? tracker.rowLatency(facts) : undefined, settings, totalRows, facts.scheduleStart ?? scheduleStartedBy, endedAt, mode.intervalMs),
       scenario: scenario.id,
       mode: mode.id,
       expectedOutputRows: expectedOutputs(scenario, summary),
-      complete: outcome === "complete",
+      complete,
       outcome,
-      error: failure ? failure.message : outcome === "complete" ? tracker.verify() : undefined,
+      error: failure ? failure.message : complete ? tracker.verify(facts) : undefined,
       latency: query.latency(),
+      ...(scenario.shape ? { droppedByWatermark: facts.droppedByWatermark } : {}),
       ...frameStats(query),
+      ...(cpuMicrosPerRow === undefined ? {} : { cpuMicrosPerRow }),
       wallMs: nowMs() - started,
     };
   } finally {
     await session.stop();
+    if (checkpointLocation !== undefined) await rm(checkpointLocation, { recursive: true, force: true });
   }
 }
 
-function openSession(context: RunContext, mode: EngineMode, scenario: Scenario): Session {
+/** The open-loop activity source of a run: `rate` rows/s over the context's partitions, `totalRows` in all, the scenario's event-time shape. */
+export function activitySource(session: Session, context: RunContext, scenario: Pick<Scenario, "shape">, rate: number, totalRows: number): DataFrame {
+  let reader = session.readStream.format("activity")
+    .option("rowsPerSecond", rate)
+    .option("numPartitions", context.numPartitions)
+    .option("seed", context.seed)
+    .option("totalRows", totalRows);
+  for (const [key, value] of Object.entries(scenario.shape ?? {})) reader = reader.option(key, value);
+  return reader.load();
+}
+
+export function openSession(context: RunContext, mode: Pick<EngineMode, "id" | "chaining" | "transport">, scenario: Pick<Scenario, "id">): Session {
   const builder = Session.builder()
     .appName(`rill-bench-${mode.id}`)
     .config("rill.shuffle.partitions", context.numPartitions)
@@ -116,6 +147,70 @@ function openSession(context: RunContext, mode: EngineMode, scenario: Scenario):
   return builder.getOrCreate();
 }
 
+/**
+ * When the source's open-loop schedule began: the activity source's offset is `{ start, emitted }`, and every epoch
+ * ack of a source actor carries it to the coordinator's subject, which any subscriber may watch. Scenario (b)'s
+ * check needs it (a row's event time is its due time minus its delay), and the reconstructed per-row latency too.
+ */
+export function watchScheduleStart(session: Session, query: StreamingQuery): { readonly value: number | undefined } {
+  const watch: { value: number | undefined } = { value: undefined };
+  const subjects = querySubjects(session.conf.get("rill.subjectPrefix") ?? "rill", query.name ?? query.id, query.runId);
+  const subscription = session.transport.subscribe(subjects.coordinator, (payload) => {
+    const message = decodeControl(payload);
+    if (message.type !== "ack" || typeof message.sourceOffset !== "object" || message.sourceOffset === null) return;
+    const start = (message.sourceOffset as { start?: unknown }).start;
+    if (typeof start === "number") {
+      watch.value = start;
+      subscription.unsubscribe();
+    }
+  });
+  return watch;
+}
+
+/** CPU time of this process (and of nats-server, when known) over a run. */
+export class CpuMeter {
+  private constructor(private readonly context: RunContext, private readonly own: NodeJS.CpuUsage, private readonly server: number | undefined) {}
+
+  static async start(context: RunContext): Promise<CpuMeter> {
+    const server = await context.natsServerCpuSeconds?.();
+    return new CpuMeter(context, process.cpuUsage(), server);
+  }
+
+  /** µs per row of CPU since start, for `rows` input rows; undefined when no row ran. */
+  async microsPerRow(rows: number): Promise<number | undefined> {
+    const own = process.cpuUsage(this.own);
+    const server = this.server === undefined ? undefined : await this.context.natsServerCpuSeconds?.();
+    if (rows <= 0) return undefined;
+    const micros = own.user + own.system + (server === undefined || this.server === undefined ? 0 : (server - this.server) * 1_000_000);
+    return round(micros / rows, 2);
+  }
+}
+
+/** Every progress report of a run, by epoch: recentProgress keeps the latest 100, and a long micro-batch run has more. */
+export class ProgressLog {
+  private readonly dropped = new Map<number, number>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly query: StreamingQuery) {
+    this.timer = setInterval(() => this.collect(), 500);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.collect();
+  }
+
+  droppedByWatermark(): number {
+    let total = 0;
+    for (const rows of this.dropped.values()) total += rows;
+    return total;
+  }
+
+  private collect(): void {
+    for (const progress of this.query.recentProgress) this.dropped.set(progress.batchId, progress.numRowsDroppedByWatermark);
+  }
+}
+
 function expectedOutputs(scenario: Scenario, summary: ReturnType<typeof summarize>): number | undefined {
   if (scenario.id === "a") return summary.stairsRows;
   if (scenario.id === "d") return summary.alertRows;
@@ -123,7 +218,7 @@ function expectedOutputs(scenario: Scenario, summary: ReturnType<typeof summariz
 }
 
 /** The figures every point shares: received rate, end lag, per-row latency. */
-export function measure(tracker: Pick<SinkTracker, "outputRows" | "inputEquivalent" | "rowLatency" | "lastArrival">, settings: PointSettings, totalRows: number, scheduleStart: number, endedAt: number, intervalMs: number) {
+export function measure(tracker: Pick<SinkTracker, "outputRows" | "inputEquivalent" | "lastArrival">, rowLatency: LatencyRecorder | undefined, settings: PointSettings, totalRows: number, scheduleStart: number, endedAt: number, intervalMs: number) {
   const activeMs = Math.max(1, endedAt - scheduleStart - intervalMs);
   const receivedRate = Math.min(settings.rate, (tracker.inputEquivalent() * 1000) / activeMs);
   const lastDue = scheduleStart + ((totalRows - 1) * 1000) / settings.rate;
@@ -134,7 +229,7 @@ export function measure(tracker: Pick<SinkTracker, "outputRows" | "inputEquivale
     outputRows: tracker.outputRows,
     receivedRate: Math.round(receivedRate),
     endLagMs: round(tracker.lastArrival > 0 ? tracker.lastArrival - lastDue : Number.NaN),
-    rowLatency: tracker.rowLatency && tracker.rowLatency.count > 0 ? tracker.rowLatency.percentiles() : undefined,
+    rowLatency: rowLatency && rowLatency.count > 0 ? rowLatency.percentiles() : undefined,
   };
 }
 

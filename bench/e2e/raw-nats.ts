@@ -64,9 +64,9 @@ export async function runRawPoint(context: RunContext, mode: RawMode, settings: 
     subscription.unsubscribe();
     const complete = outcome === "complete";
     const endedAt = complete ? subscriber.lastArrival : nowMs();
-    const tracker = { outputRows: subscriber.rows, inputEquivalent, rowLatency: subscriber.rowLatency, lastArrival: subscriber.lastArrival };
+    const tracker = { outputRows: subscriber.rows, inputEquivalent, lastArrival: subscriber.lastArrival };
     return {
-      ...measure(tracker, settings, totalRows, scheduleStart, endedAt, 0),
+      ...measure(tracker, subscriber.rowLatency, settings, totalRows, scheduleStart, endedAt, 0),
       scenario: "a",
       mode: mode.id,
       expectedOutputRows: expectedRows,

@@ -2,8 +2,9 @@
 import type { LatencyPercentiles } from "../../src/core/latency.ts";
 import { format, latencyPoint, type Ratio, type TargetCheck } from "./analysis.ts";
 import { machineLine, type CpuShare, type Machine } from "./machine.ts";
-import { CONTINUOUS, type Mode, type UnavailableMode } from "./modes.ts";
+import { CONTINUOUS, type Mode } from "./modes.ts";
 import type { PointResult } from "./point.ts";
+import type { RestartResult } from "./restart.ts";
 import type { Scenario, UnavailableScenario } from "./scenarios.ts";
 import { MIN_RECEIVED_SHARE, type StepUpResult } from "./step-up.ts";
 
@@ -20,6 +21,9 @@ export interface BenchSettings {
   readonly refinements: number;
   readonly latencyBoundMs: number;
   readonly stepUpScenarios: readonly string[];
+  /** The restart measurement's load (grouped count, open loop). */
+  readonly restartRate: number;
+  readonly restartSeconds: number;
 }
 
 export interface BenchResults {
@@ -29,14 +33,15 @@ export interface BenchResults {
   /** How busy the cores were during the run: what was not this process was nats-server and other work. */
   readonly cpu: CpuShare;
   readonly settings: BenchSettings;
-  readonly scenarios: ReadonlyArray<Pick<Scenario, "id" | "title" | "query">>;
+  readonly scenarios: ReadonlyArray<Pick<Scenario, "id" | "title" | "query" | "perRow">>;
   readonly unavailableScenarios: readonly UnavailableScenario[];
   readonly modes: ReadonlyArray<Pick<Mode, "id" | "label" | "kind">>;
-  readonly unavailableModes: readonly UnavailableMode[];
   /** The latency points at the fixed rate; with several rounds, the round with the median p50 (all rounds in latencyRounds). */
   readonly latency: readonly PointResult[];
   readonly latencyRounds: readonly PointResult[];
   readonly stepUp: readonly StepUpResult[];
+  /** Restart on a checkpoint to the first new output; undefined with --no-restart. */
+  readonly restart: RestartResult | undefined;
   readonly ratios: readonly Ratio[];
   readonly targets: readonly TargetCheck[];
   readonly ysbGenerator: string;
@@ -54,12 +59,16 @@ export function renderMarkdown(results: BenchResults): string {
     `Run: ${settings.full ? "--full" : "default"}, ${Math.round(results.wallSeconds)} s; open-loop activity source (seed ${settings.seed}, ${settings.numPartitions} partitions, ${settings.numPartitions} shuffle partitions); every run bounded by totalRows and its answer checked against plain code before its figures count.`,
     "",
     "Latency is measured from the time a row was due at the source (open loop: a slow system cannot hide latency by slowing the generator) to its arrival in the sink.",
-    "*Query figure*: `query.latency()`, an HDR histogram the sink fills per frame with the latency of the frame's oldest row, so every row of a frame counts as its oldest (high by up to the frame's span: ~1 ms at 10k rows/s in continuous mode, the whole interval in micro-batch).",
-    "*Per row*: `nowMs() - (row.Arrival_Time + 0.5)` in a `foreach` sink: Arrival_Time is the due time cut to whole ms, so the middle of that ms stands for it (right on average, within 0.5 ms for any one row). Targets are judged on this figure.",
+    "*Query figure*: `query.latency()`, the HDR histogram the sink actor fills per frame (src/actors/sink-actor.ts): a frame's output rows get latencies spread evenly between the ingest times of the frame's oldest and newest input rows. In update mode an output row stands for every input row of its key that the aggregation's turn coalesced.",
+    "*Per row*, in a `foreach` sink, two ways: ᵃ from the output row's Arrival_Time, `nowMs() - (Arrival_Time + 0.5)` (Arrival_Time is the due time cut to whole ms, so the middle of that ms stands for it: right on average, within 0.5 ms for any one row); ʳ reconstructed for aggregations, per *input* row: from its due time to the first sink row of its key whose count reaches the row's rank among its key's rows (due times exact, from the source's schedule; off by the skew between the two source partitions where their rows of one key interleave out of due order, under a ms at 10k rows/s). Targets are judged on the per-row figure.",
+    "",
+    ...scenarioSection(results),
     "",
     ...latencySection(results),
     "",
     ...throughputSection(results),
+    "",
+    ...restartSection(results.restart),
     "",
     "## Targets (issue 4)",
     "",
@@ -72,6 +81,26 @@ export function renderMarkdown(results: BenchResults): string {
   if (results.notices.length > 0) lines.push("", "Notices:", ...results.notices.map((notice) => `- ${notice}`));
   if (results.errors.length > 0) lines.push("", "**Errors (the run is invalid):**", ...results.errors.map((error) => `- ${error}`));
   return `${lines.join("\n")}\n`;
+}
+
+function scenarioSection(results: BenchResults): string[] {
+  return ["## Scenarios", "", ...results.scenarios.map((scenario) => `- ${scenario.title}: \`${scenario.query}\``), ...results.unavailableScenarios.map((scenario) => `- ${scenario.title}: ${scenario.reason}`)];
+}
+
+function restartSection(restart: RestartResult | undefined): string[] {
+  if (!restart) return ["## Restart on a checkpoint", "", "Not measured (--no-restart)."];
+  const lines = [
+    "## Restart on a checkpoint to the first new output",
+    "",
+    `The grouped count (update mode) on the activity source, ${format(restart.rowsPerSecond)} rows/s, ${format(restart.totalRows)} rows, checkpointed every 1 s. The first run stopped after ${format(restart.rowsBeforeStop)} rows were counted and an epoch committed; the query was started again on the same location ${restart.inProcess.length} times in this process, then once in a new process that ran it to the end. The rows due while it was down are ready at once, so the first new output is the restarted query's first row. Final counts over every run: ${restart.error === undefined ? "right (equal to plain code's)" : `**${restart.error}**`}.`,
+    "",
+    "| Restart | From | To first row (ms) | Of which |",
+    "| --- | --- | --- | --- |",
+    ...restart.inProcess.map((run, index) => `| in this process, #${index + 1} | the call to start() | ${run.startToFirstRowMs} | start() ${run.startCallMs} |`),
+  ];
+  const child = restart.newProcess;
+  if (child) lines.push(`| new process (\`node --import tsx\`) | spawn() | ${child.spawnToFirstRowMs} | Node and tsx ${child.nodeStartMs}, Rill's imports ${child.importMs}, start() ${child.startCallMs} (NATS connection, checkpoint, restore, subscriptions), first row ${child.firstRowMs} |`);
+  return lines;
 }
 
 function latencySection(results: BenchResults): string[] {
@@ -87,9 +116,10 @@ function latencySection(results: BenchResults): string[] {
     for (const mode of results.modes) {
       const point = latencyPoint(results.latency, scenario.id, mode.id);
       if (!point) continue;
-      lines.push(`| ${scenario.title} | ${mode.label} | ${format(point.inputRows)} -> ${format(point.outputRows)} | ${answer(point)} | ${percentiles(point.latency)} | ${point.rowLatency ? `${point.rowLatency.p50} / ${point.rowLatency.p99}` : "-"} | ${versus(point, continuous)} |`);
+      const marker = scenario.perRow === "reconstructed" ? "ʳ" : "ᵃ";
+      const dropped = point.droppedByWatermark === undefined ? "" : ` (${format(point.droppedByWatermark)} late dropped)`;
+      lines.push(`| ${scenario.title} | ${mode.label} | ${format(point.inputRows)} -> ${format(point.outputRows)}${dropped} | ${answer(point)} | ${percentiles(point.latency)} | ${point.rowLatency ? `${point.rowLatency.p50} / ${point.rowLatency.p99} ${marker}` : "-"} | ${versus(point, continuous)} |`);
     }
-    for (const mode of results.unavailableModes) lines.push(`| ${scenario.title} | ${mode.label} | ${mode.reason} | | | | | | | |`);
   }
   for (const scenario of results.unavailableScenarios) lines.push(`| ${scenario.title} | all modes | ${scenario.reason} | | | | | | | |`);
   return lines;
@@ -100,10 +130,10 @@ function throughputSection(results: BenchResults): string[] {
   const lines = [
     `## Highest sustained rate (step-up, ${settings.stepSeconds} s per step)`,
     "",
-    `Rates double from ${format(settings.startRate)} rows/s until a step does not keep up (answer incomplete or wrong, under ${MIN_RECEIVED_SHARE * 100}% of the offered rate received, or p99 above ${settings.latencyBoundMs} ms plus two trigger intervals in micro-batch), then ${settings.refinements} step(s) narrow the gap; a step whose backlog passes twice that bound ends early. ✓ kept up, ✗ did not. The highest rate kept up is a floor within the ladder's last gap; the peak received rate (in a step that did not keep up) is about what the mode can take.`,
+    `Rates double from the scenario's first step (the Steps column) until a step does not keep up (answer incomplete or wrong, under ${MIN_RECEIVED_SHARE * 100}% of the offered rate received, or p99 above ${settings.latencyBoundMs} ms plus two trigger intervals in micro-batch), then ${settings.refinements} step(s) narrow the gap; a step whose backlog passes twice that bound ends early. ✓ kept up, ✗ did not. The highest rate kept up is a floor within the ladder's last gap; the peak received rate (in a step that did not keep up) is about what the mode can take. CPU µs/row: this process's CPU time (all threads) plus nats-server's, per input row, over the step; unlike the rates it does not move with other work on the machine.`,
     "",
-    "| Scenario | Mode | Highest rate kept up | p50 / p99 ms there | rows/frame there | Peak received rate | continuous NATS / this | Steps |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| Scenario | Mode | Highest rate kept up | p50 / p99 ms there | rows/frame there | CPU µs/row there | Peak received rate | continuous NATS / this | Steps |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const result of results.stepUp) {
     const mode = results.modes.find((candidate) => candidate.id === result.mode);
@@ -112,9 +142,8 @@ function throughputSection(results: BenchResults): string[] {
     const peak = Math.max(...result.steps.map((step) => step.receivedRate));
     const ratio = continuous !== undefined && result.sustainedRate ? `${((continuous / result.sustainedRate) * 100).toFixed(0)}%` : "-";
     const steps = result.steps.map((step) => `${compact(step.offeredRate)} ${step.sustained ? "✓" : `✗ (${shortVerdict(step.verdict)})`}`).join(", ");
-    lines.push(`| ${result.scenario} | ${mode?.label ?? result.mode} | ${result.sustainedRate === undefined ? "below the first step" : `${format(result.sustainedRate)}${result.reachedMax ? " (ladder's top)" : ""}`} | ${at ? `${at.latency.p50} / ${at.latency.p99}` : "-"} | ${format(at?.rowsPerFrame)} | ${format(peak)} | ${ratio} | ${steps} |`);
+    lines.push(`| ${result.scenario} | ${mode?.label ?? result.mode} | ${result.sustainedRate === undefined ? "below the first step" : `${format(result.sustainedRate)}${result.reachedMax ? " (ladder's top)" : ""}`} | ${at ? `${at.latency.p50} / ${at.latency.p99}` : "-"} | ${format(at?.rowsPerFrame)} | ${format(at?.cpuMicrosPerRow)} | ${format(peak)} | ${ratio} | ${steps} |`);
   }
-  for (const mode of results.unavailableModes) lines.push(`| a | ${mode.label} | ${mode.reason} | | | | | |`);
   lines.push("", "Ratios measured in this run:", "", "| Scenario | Ratio | Value | Figures |", "| --- | --- | --- | --- |");
   for (const ratio of results.ratios) lines.push(`| ${ratio.scenario} | ${ratio.name} | ${ratio.value === undefined ? "-" : ratio.value.toFixed(2)} | ${ratio.detail} |`);
   return lines;

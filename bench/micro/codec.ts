@@ -5,7 +5,7 @@ import { FRAME_DATA, type DataFrame } from "../../src/core/frame.ts";
 import { activityFrame, FRAME_ROWS, type MicroSuite } from "./harness.ts";
 
 export function codecSuite(): MicroSuite {
-  const frame: DataFrame = { kind: FRAME_DATA, sender: 0, seq: 1, epoch: 3, since: 1_700_000_000_000.25, rows: activityFrame() };
+  const frame: DataFrame = { kind: FRAME_DATA, sender: 0, seq: 1, epoch: 3, since: 1_700_000_000_000.25, until: 1_700_000_000_001.75, rows: activityFrame() };
   const bytes = encodeFrame(frame);
   return {
     name: "codec",

@@ -16,12 +16,14 @@ export interface QueryProgressEvent {
 export interface QueryIdleEvent {
   readonly id: string;
   readonly runId: string;
+  readonly name: string | null;
   readonly timestamp: string;
 }
 
 export interface QueryTerminatedEvent {
   readonly id: string;
   readonly runId: string;
+  readonly name: string | null;
   /** The failure's message, or null when the query was stopped. */
   readonly exception: string | null;
   readonly errorClassOnException: string | null;
@@ -51,6 +53,7 @@ export interface QueryEventSink {
  */
 export class ListenerBus implements QueryEventSink {
   private readonly queues = new Map<StreamingQueryListener, { events: QueryEvent[]; draining: boolean }>();
+  private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly report: (message: string) => void) {}
 
@@ -60,6 +63,12 @@ export class ListenerBus implements QueryEventSink {
 
   remove(listener: StreamingQueryListener): void {
     this.queues.delete(listener);
+  }
+
+  /** Resolves when every listener has handled every event posted so far (the session awaits it before closing). */
+  async drained(): Promise<void> {
+    if ([...this.queues.values()].every((queue) => !queue.draining)) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
   post(event: QueryEvent): void {
@@ -84,6 +93,11 @@ export class ListenerBus implements QueryEventSink {
       }
     }
     queue.draining = false;
+    if ([...this.queues.values()].every((other) => !other.draining)) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const waiter of waiters) waiter();
+    }
   }
 }
 

@@ -32,6 +32,8 @@ export interface StreamingQueryProgress {
   /** Ingest-to-sink latency of this epoch's rows, in milliseconds. */
   readonly latencyMs: LatencyPercentiles;
   readonly numDeadLetters: number;
+  /** Rollbacks to the last committed epoch since the query started. */
+  readonly numRecoveries: number;
   /** Records older than the watermark, dropped by stateful operators (Spark reports it per state operator). */
   readonly numRowsDroppedByWatermark: number;
   /** The watermark that has reached the sink (ISO time), as Spark's eventTime.watermark. */
@@ -47,6 +49,7 @@ export interface ProgressContext {
   readonly runId: string;
   readonly name: string | undefined;
   readonly graph: ExecutionGraph;
+  readonly numRecoveries: number;
 }
 
 export function buildProgress(context: ProgressContext, report: EpochReport, previous: EpochReport | undefined, startedAt: number): StreamingQueryProgress {
@@ -80,6 +83,7 @@ export function buildProgress(context: ProgressContext, report: EpochReport, pre
     durationMs: { epoch: round(report.completedAt - report.requestedAt), sincePreviousEpoch: round(processedSeconds * 1000) },
     latencyMs: report.sinkLatency.percentiles(),
     numDeadLetters: deadLetters,
+    numRecoveries: context.numRecoveries,
     numRowsDroppedByWatermark: stages.reduce((sum, stage) => sum + stage.droppedByWatermark, 0),
     eventTime: sinkWatermark === undefined ? {} : { watermark: new Date(sinkWatermark).toISOString() },
     stateOperators: stages.slice(1, -1).filter((stage) => stage.stateRows > 0 || stage.droppedByWatermark > 0).map((stage) => ({ operatorName: stage.stage, numRowsTotal: stage.stateRows, numRowsDroppedByWatermark: stage.droppedByWatermark })),

@@ -259,7 +259,7 @@ export class StreamingQuery {
   }
 
   private onEpoch(report: EpochReport): void {
-    const progress = buildProgress({ id: this.id, runId: this.runId, name: this.name, graph: this.setup.graph }, report, this.previousReport, this.startedAt);
+    const progress = buildProgress({ id: this.id, runId: this.runId, name: this.name, graph: this.setup.graph, numRecoveries: this.recoveries }, report, this.previousReport, this.startedAt);
     this.previousReport = report;
     this.deadLetters += progress.numDeadLetters;
     this.inputRows += progress.numInputRows;
@@ -269,7 +269,7 @@ export class StreamingQuery {
     this.progress.push(progress);
     if (this.progress.length > RECENT_PROGRESS) this.progress.shift();
     this.setup.events.post({ type: "progress", event: { progress } });
-    if (wasActive && progress.numInputRows === 0) this.setup.events.post({ type: "idle", event: { id: this.id, runId: this.runId, timestamp: progress.timestamp } });
+    if (wasActive && progress.numInputRows === 0) this.setup.events.post({ type: "idle", event: { id: this.id, runId: this.runId, name: this.name ?? null, timestamp: progress.timestamp } });
   }
 
   private async fail(error: StreamingQueryError): Promise<void> {
@@ -285,7 +285,7 @@ export class StreamingQuery {
   private async finish(): Promise<void> {
     await this.setup.checkpoint?.storage.close();
     const failure = this.failure;
-    this.setup.events.post({ type: "terminated", event: { id: this.id, runId: this.runId, exception: failure?.message ?? null, errorClassOnException: failure ? codeOf(failure.cause) : null } });
+    this.setup.events.post({ type: "terminated", event: { id: this.id, runId: this.runId, name: this.name ?? null, exception: failure?.message ?? null, errorClassOnException: failure ? codeOf(failure.cause) : null } });
     this.markTerminated();
     for (const listener of this.terminationListeners) listener(this);
   }

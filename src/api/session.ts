@@ -7,6 +7,8 @@ import type { Transport } from "../actors/transport.ts";
 import { MemoryTable } from "../connectors/sinks/memory.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { Row } from "../core/types.ts";
+import { startDashboard, type Dashboard, type DashboardOptions } from "../monitoring/dashboard.ts";
+import { QueryMetrics } from "../monitoring/metrics.ts";
 import { canonicalKey, checkConfigKey, readConfig, type SessionConfig } from "./config.ts";
 import { DataStreamReader } from "./reader.ts";
 import { StreamingQueryManager } from "./manager.ts";
@@ -77,12 +79,15 @@ export class RuntimeConfig {
 export class Session {
   readonly conf: RuntimeConfig;
   readonly streams: StreamingQueryManager;
+  /** Prometheus metrics of the session's queries: `metrics.text()`, or `/metrics` on the server that ui() starts. */
+  readonly metrics: QueryMetrics;
   /** The transport every query of this session uses; connected by the first start(). */
   readonly transport = new LazyTransport();
   private readonly tables = new Map<string, MemoryTable>();
   private natsServer: NatsServerHandle | undefined;
   private connecting: Promise<Transport> | undefined;
   private stopped = false;
+  private readonly uis: Dashboard[] = [];
 
   static builder(): SessionBuilder {
     return new SessionBuilder();
@@ -91,6 +96,15 @@ export class Session {
   constructor(readonly appName: string, values: Map<string, string>, private readonly natsOptions: NatsOptions | undefined, readonly log: Logger) {
     this.conf = new RuntimeConfig(values);
     this.streams = new StreamingQueryManager(log);
+    this.metrics = new QueryMetrics(this.streams);
+  }
+
+  /** Serves the live dashboard at `/`, `/metrics` and `/api/queries` on `port` (0, the default: a free port) until stop(). */
+  async ui(options: DashboardOptions = {}): Promise<Dashboard> {
+    if (this.stopped) throw new ConfigError("The session is stopped, so it has no queries to show; call ui() before stop().");
+    const ui = await startDashboard({ title: this.appName, directory: this.streams, metrics: this.metrics, log: this.log }, options);
+    this.uis.push(ui);
+    return ui;
   }
 
   get isStopped(): boolean {
@@ -133,6 +147,8 @@ export class Session {
     if (this.stopped) return;
     this.stopped = true;
     await this.streams.stopAll();
+    await this.streams.bus.drained();
+    await Promise.all(this.uis.splice(0).map((ui) => ui.close()));
     if (this.connecting) await this.connecting.catch(() => undefined);
     await this.transport.close();
     await this.natsServer?.stop();

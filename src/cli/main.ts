@@ -2,7 +2,7 @@
 // live results and the measured ingest-to-sink latency; ends by itself after --duration.
 import { parseArgs } from "node:util";
 import { parseDuration } from "../core/duration.ts";
-import { Session, type Row, type StreamingQuery } from "../index.ts";
+import { AlertEngine, Session, consoleNotifier, dashboardNotifier, type Row, type StreamingQuery } from "../index.ts";
 
 const { values } = parseArgs({
   options: {
@@ -13,6 +13,8 @@ const { values } = parseArgs({
     partitions: { type: "string", default: "2" },
     "nats-url": { type: "string" },
     transport: { type: "string" },
+    "ui-port": { type: "string", default: "4040" },
+    "no-ui": { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
@@ -25,7 +27,9 @@ if (values.help) {
   --seed <n>         generator seed (default 42)
   --partitions <n>   source partitions and shuffle partitions (default 2)
   --nats-url <url>   use this NATS server instead of a private one
-  --transport <t>    "nats" (default) or "inprocess"`);
+  --transport <t>    "nats" (default) or "inprocess"
+  --ui-port <n>      port of the live dashboard (default 4040, as Spark's UI; a free port if taken)
+  --no-ui            no dashboard`);
   process.exit(0);
 }
 
@@ -34,6 +38,12 @@ const builder = Session.builder().appName("rill-demo").config("rill.shuffle.part
 if (values["nats-url"]) builder.nats({ servers: values["nats-url"] });
 if (values.transport) builder.config("rill.transport", values.transport);
 const session = builder.getOrCreate();
+const ui = values["no-ui"] ? undefined : await session.ui({ port: Number(values["ui-port"]) }).catch(() => session.ui({ port: 0 }));
+if (ui) console.log(`dashboard: ${ui.url} (metrics at ${new URL("/metrics", ui.url).href})`);
+const alertRules = AlertEngine.attach(session, { notifiers: [consoleNotifier((line) => console.log(line)), ...(ui ? [dashboardNotifier(ui)] : [])] });
+alertRules.add({ kind: "queryFailed" });
+alertRules.add({ kind: "processingBelowInput", forEpochs: 3 });
+alertRules.add({ kind: "latency", percentile: "p99", max: "50 ms" });
 
 const activity = session.readStream.format("activity")
   .option("rowsPerSecond", values.rate)
