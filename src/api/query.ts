@@ -250,7 +250,11 @@ export class StreamingQuery {
     const source = this.setup.plan.source;
     const sink = this.setup.graph.stages[this.setup.graph.stages.length - 1]?.sink;
     const replay = source.guarantee === "exactly-once" ? "replayable" : `cannot replay (${source.guarantee})`;
-    return `source ${source.description}: ${replay}; sink ${sink?.description ?? "?"}: ${sink?.guarantee ?? "?"}; without checkpoints (not yet built) the query as a whole gives at-most-once after a crash.`;
+    const parts = `source ${source.description}: ${replay}; sink ${sink?.description ?? "?"}: ${sink?.guarantee ?? "?"}`;
+    const location = this.setup.checkpoint?.location;
+    if (!location) return `${parts}; no checkpoint location, so a crash loses the state and the rows in flight (at-most-once).`;
+    const exactly = source.guarantee === "exactly-once" && (sink?.guarantee === "transactional" || sink?.guarantee === "idempotent");
+    return `${parts}; checkpointed at ${location}: ${exactly ? "exactly-once after a crash" : "at-least-once after a crash (the sink can repeat an epoch)"}.`;
   }
 
   private warnGuarantee(): void {
