@@ -253,7 +253,8 @@ export class StreamingQuery {
     const parts = `source ${source.description}: ${replay}; sink ${sink?.description ?? "?"}: ${sink?.guarantee ?? "?"}`;
     const location = this.setup.checkpoint?.location;
     if (!location) return `${parts}; no checkpoint location, so a crash loses the state and the rows in flight (at-most-once).`;
-    const exactly = source.guarantee === "exactly-once" && (sink?.guarantee === "transactional" || sink?.guarantee === "idempotent");
+    if (source.guarantee !== "exactly-once") return `${parts}; checkpointed at ${location}, but ${source.guarantee} after a crash because the source cannot replay.`;
+    const exactly = sink?.guarantee === "transactional" || sink?.guarantee === "idempotent";
     return `${parts}; checkpointed at ${location}: ${exactly ? "exactly-once after a crash" : "at-least-once after a crash (the sink can repeat an epoch)"}.`;
   }
 
