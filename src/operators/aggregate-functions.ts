@@ -30,7 +30,7 @@ export function createAccumulator(name: AggregateName): Accumulator {
 
 /** Exact distinct count (approx_count_distinct too: exact is within any error bound, and state stays per group). */
 class DistinctCount implements Accumulator {
-  private values = new Set<unknown>();
+  protected values = new Set<unknown>();
   add(value: unknown): void {
     if (value !== null && value !== undefined) this.values.add(value);
   }
@@ -61,19 +61,10 @@ class CollectList implements Accumulator {
   }
 }
 
-class CollectSet implements Accumulator {
-  private values = new Set<unknown>();
-  add(value: unknown): void {
-    if (value !== null && value !== undefined) this.values.add(value);
-  }
-  result(): unknown {
-    return [...this.values];
-  }
-  save(): unknown {
-    return [...this.values];
-  }
-  load(state: unknown): void {
-    this.values = new Set(state as unknown[]);
+/** The distinct values themselves: the same state as DistinctCount, another result. */
+class CollectSet extends DistinctCount {
+  override result(): unknown {
+    return this.save();
   }
 }
 
