@@ -7,7 +7,7 @@ import { nowMs } from "../src/core/clock.ts";
 import { checkTargets, latencyRatios, throughputRatios } from "./e2e/analysis.ts";
 import { drawChart } from "./e2e/chart.ts";
 import { CpuMonitor, describeMachine, machineLine } from "./e2e/machine.ts";
-import { CHECKPOINTS, CONTINUOUS, EXTRA_MODES, IN_PROCESS, MODES, modeById, type Mode } from "./e2e/modes.ts";
+import { CHECKPOINTS, CONTINUOUS, EXTRA_MODES, IN_PROCESS, MICRO_BATCH_100MS, MODES, modeById, type Mode } from "./e2e/modes.ts";
 import { runEnginePoint, type PointResult, type PointSettings, type RunContext } from "./e2e/point.ts";
 import { runRawPoint } from "./e2e/raw-nats.ts";
 import { renderMarkdown, type BenchResults, type BenchSettings } from "./e2e/report.ts";
@@ -57,6 +57,9 @@ if (values.help) {
  */
 const DEFAULT_STEP_UP: Readonly<Record<string, readonly string[] | "all">> = { a: "all", b: [CONTINUOUS, CHECKPOINTS] };
 
+/** The latency runs of the default run: (a) and (b) in every mode they run in; (d) and the count without the modes whose figures (a) already shows. */
+const DEFAULT_LATENCY: Readonly<Record<string, readonly string[] | "all">> = { a: "all", b: "all", d: [CONTINUOUS, CHECKPOINTS, MICRO_BATCH_100MS, IN_PROCESS], count: [CONTINUOUS, CHECKPOINTS, MICRO_BATCH_100MS, IN_PROCESS] };
+
 const full = values.full;
 const scenarios = (values.scenarios?.split(",") ?? SCENARIOS.map((scenario) => scenario.id)).map(scenarioById);
 const modes = values.modes ? values.modes.split(",").map(modeById) : full ? [...MODES, ...EXTRA_MODES] : MODES;
@@ -99,7 +102,7 @@ try {
   const stepUpResults = [];
   for (const scenarioId of settings.stepUpScenarios) {
     const scenario = scenarioById(scenarioId);
-    const chosen = full ? "all" : DEFAULT_STEP_UP[scenario.id] ?? "all";
+    const chosen = full || values.modes ? "all" : DEFAULT_STEP_UP[scenario.id] ?? "all";
     const stepModes = modes.filter((mode) => scenario.runsIn(mode) && (chosen === "all" || chosen.includes(mode.id)));
     console.error(`step-up, scenario ${scenario.id}:`);
     const startRate = values["start-rate"] === undefined ? scenario.stepUpStartRate ?? settings.startRate : settings.startRate;
@@ -173,8 +176,9 @@ async function latencyRuns(): Promise<PointResult[]> {
   const points: PointResult[] = [];
   for (let round = 0; round < settings.rounds; round++) {
     for (const scenario of scenarios) {
+      const chosen = full || values.modes ? "all" : DEFAULT_LATENCY[scenario.id] ?? "all";
       for (const mode of modes) {
-        if (!scenario.runsIn(mode)) continue;
+        if (!scenario.runsIn(mode) || (chosen !== "all" && !chosen.includes(mode.id))) continue;
         const point = await runPoint(mode, scenario, { rate: settings.latencyRate, seconds: settings.latencySeconds });
         points.push(point);
         const perRow = point.rowLatency ? `, per row p50 ${point.rowLatency.p50} p99 ${point.rowLatency.p99}` : "";
@@ -197,7 +201,7 @@ function medianRounds(points: readonly PointResult[]): PointResult[] {
 }
 
 function reportStep(step: Judged): void {
-  console.error(`  ${step.mode} at ${step.offeredRate} rows/s: ${step.sustained ? "kept up" : step.verdict}; received ${step.receivedRate} rows/s, p50 ${step.latency.p50} ms, p99 ${step.latency.p99} ms, ${step.rowsPerFrame ?? "-"} rows/frame, ${step.cpuMicrosPerRow ?? "-"} µs CPU/row (${Math.round(step.wallMs)} ms)`);
+  console.error(`  ${step.mode} at ${step.offeredRate} rows/s: ${step.sustained ? "kept up" : step.verdict}; received ${step.receivedRate} rows/s, p50 ${step.latency.p50} ms, p99 ${step.latency.p99} ms, ${step.rowsPerFrame ?? "-"} rows/frame, ${step.cpuCores ?? "-"} cores (${Math.round(step.wallMs)} ms)`);
 }
 
 async function writeResults(results: BenchResults, markdown: string): Promise<void> {

@@ -141,32 +141,27 @@ function perRowReference(points: readonly PointResult[]): string {
 }
 
 /**
- * Checkpoints on against off, same scenario, same run. Judged on CPU time per input row at the highest rate both
- * ladders kept up: the engine is CPU-bound on this machine (one JavaScript thread, two cores shared with
- * nats-server), so throughput goes as 1 / CPU per row, and CPU time is not moved by other work on the machine as
- * the ladders' rates are. The ladders' highest rates kept up and peak received rates are shown too: each is a floor
- * within its ladder's last gap, coarser than the 10% being judged.
+ * Checkpoints on against off, same scenario, same run: the ladders' highest rates kept up. Each is a floor within its
+ * ladder's last gap (5-15%, as coarse as the 10% judged), so the note adds the cost measured directly: the time the
+ * actors awaited their checkpoint writes, per second of the step at the rate kept up (checkpoint-timer.ts). An actor
+ * processes nothing while it awaits, so that share of its time bounds what the writes can take from its throughput.
  */
 function checkpointCostCheck(scenario: string, on: StepUpResult, off: StepUpResult): TargetCheck {
   const target = `checkpointing every second costs under 10% of throughput [(${scenario})]`;
-  const peak = (result: StepUpResult) => Math.max(...result.steps.map((step) => step.receivedRate));
-  const ladder = on.sustainedRate !== undefined && off.sustainedRate !== undefined ? on.sustainedRate / off.sustainedRate : undefined;
-  const ladderText = `highest rate kept up ${format(on.sustainedRate)} with / ${format(off.sustainedRate)} without${ladder === undefined ? "" : ` = ${(ladder * 100).toFixed(0)}%`}; peak received ${format(peak(on))} / ${format(peak(off))} = ${((peak(on) / peak(off)) * 100).toFixed(0)}%`;
-  const keptWith = new Map(on.steps.filter((step) => step.sustained).map((step) => [step.offeredRate, step]));
-  const common = off.steps.filter((step) => step.sustained && keptWith.has(step.offeredRate)).sort((a, b) => b.offeredRate - a.offeredRate)[0];
-  const withStep = common && keptWith.get(common.offeredRate);
   const gaps = `up to ${(Math.max(gapOf(on), gapOf(off)) * 100).toFixed(0)}% here`;
-  if (!common?.cpuMicrosPerRow || !withStep?.cpuMicrosPerRow) {
-    if (ladder === undefined) return { target, status: "MISS", figure: ladderText, note: "a mode kept up with no step" };
-    return { target, status: ladder >= 0.9 ? "PASS" : "MISS", figure: ladderText, note: `Judged on the ladders (no CPU figure at a rate both kept up); each is a floor within its last gap (${gaps}).` };
-  }
-  const cost = withStep.cpuMicrosPerRow / common.cpuMicrosPerRow - 1;
-  const pass = cost < 0.1;
+  const step = on.atSustained ?? [...on.steps].sort((a, b) => b.offeredRate - a.offeredRate)[0];
+  const times = step?.checkpointTimes;
+  const seconds = step ? step.wallMs / 1000 : 0;
+  const direct = times && seconds > 0
+    ? `; directly: at ${format(step?.offeredRate)} rows/s the actors awaited ${times.writes} state writes for ${format(times.writeMs)} ms in all (${((times.writeMs / seconds / 1000) * 100).toFixed(2)}% of the step's ${seconds.toFixed(1)} s, max ${format(times.maxWriteMs)} ms), and ${times.commits} epoch commits took ${format(times.commitMs)} ms (max ${format(times.maxCommitMs)} ms)`
+    : "";
+  if (on.sustainedRate === undefined || off.sustainedRate === undefined) return { target, status: "MISS", figure: `${format(on.sustainedRate)} vs ${format(off.sustainedRate)} rows/s${direct}`, note: "a mode kept up with no step" };
+  const ratio = on.sustainedRate / off.sustainedRate;
   return {
     target,
-    status: pass ? "PASS" : "MISS",
-    figure: `CPU per input row at ${format(common.offeredRate)} rows/s: ${withStep.cpuMicrosPerRow} µs with / ${common.cpuMicrosPerRow} µs without = ${cost >= 0 ? "+" : ""}${(cost * 100).toFixed(1)}%; ${ladderText}`,
-    note: `Same run, continuous NATS with and without a checkpoint location (1 s epochs). Judged on CPU per row at the highest rate both kept up (throughput is CPU-bound here; CPU time is not moved by other work on the machine); the ladders' figures are floors within their last gaps (${gaps})${ladder === undefined || (ladder >= 0.9) === pass ? "" : ", and **they give the other verdict**"}.`,
+    status: ratio >= 0.9 ? "PASS" : "MISS",
+    figure: `highest rate kept up ${format(on.sustainedRate)} with / ${format(off.sustainedRate)} without = ${(ratio * 100).toFixed(0)}%${direct}`,
+    note: `Same run, continuous NATS with and without a checkpoint location (1 s epochs), the ladders' steps in turn. Each figure is a floor within its ladder's last gap (${gaps}), too coarse to see a few %; the share of time the actors awaited their writes (summed over all actors, so an upper bound for any one of them) measures the writes' own cost finely.`,
   };
 }
 

@@ -7,6 +7,7 @@ import { querySubjects } from "../../src/actors/subjects.ts";
 import { nowMs } from "../../src/core/clock.ts";
 import type { LatencyPercentiles, LatencyRecorder } from "../../src/core/latency.ts";
 import { Session, type DataFrame, type StreamingQuery } from "../../src/index.ts";
+import { timeCheckpoints, type CheckpointTimes } from "./checkpoint-timer.ts";
 import { summarize } from "./expected.ts";
 import type { EngineMode } from "./modes.ts";
 import type { RunFacts, Scenario, SinkTracker } from "./scenarios.ts";
@@ -53,10 +54,13 @@ export interface PointResult {
   /** Times a sender had rows but no credit. */
   readonly creditWaits: number;
   /**
-   * CPU time per input row (µs) from the query's start to the end of the run: this process (all its threads) plus
-   * nats-server when known. Other work on the machine does not count in it, as it does in the rates.
+   * Cores kept busy, from the query's start to the end of the run: CPU time of this process (all its threads) plus
+   * nats-server's when known, over the wall time. Not a cost per row: continuous mode sends smaller frames the more
+   * CPU it has to spare, so below saturation it uses what it finds.
    */
-  readonly cpuMicrosPerRow?: number;
+  readonly cpuCores?: number;
+  /** With checkpoints: the time the run's actors awaited their state writes, and the epoch commits (checkpoint-timer.ts). */
+  readonly checkpointTimes?: CheckpointTimes;
   readonly wallMs: number;
 }
 
@@ -91,6 +95,7 @@ export async function runEnginePoint(context: RunContext, mode: EngineMode, scen
       });
     if (checkpointLocation !== undefined) writer = writer.option("checkpointLocation", checkpointLocation);
     const cpu = await CpuMeter.start(context);
+    const checkpointTimes = checkpointLocation === undefined ? undefined : timeCheckpoints();
     query = await writer.start();
     const scheduleStart = watchScheduleStart(session, query);
     const progress = new ProgressLog(query);
@@ -99,8 +104,10 @@ export async function runEnginePoint(context: RunContext, mode: EngineMode, scen
     const failed = query.awaitTermination().then(() => "failed" as const, () => "failed" as const);
     const outcome = await endOfRun(completed, failed, budgetMs, backlogWatch(settings, totalRows, scheduleStartedBy, () => tracker.inputEquivalent()));
     const endedAt = outcome === "complete" ? tracker.lastArrival : nowMs();
-    if (outcome === "complete") await withTimeout(query.processAllAvailable(), 3000);
-    const cpuMicrosPerRow = await cpu.microsPerRow(outcome === "complete" ? totalRows : tracker.inputEquivalent());
+    // A query that fails here reports it through query.exception() below.
+    if (outcome === "complete") await withTimeout(query.processAllAvailable().catch(() => undefined), 3000);
+    const cpuCores = await cpu.cores();
+    const checkpointFigures = checkpointTimes?.();
     progress.stop();
     const facts: RunFacts = { rowsPerSecond: settings.rate, scheduleStart: scheduleStart.value, droppedByWatermark: progress.droppedByWatermark() };
     const failure = query.exception();
@@ -116,7 +123,8 @@ export async function runEnginePoint(context: RunContext, mode: EngineMode, scen
       latency: query.latency(),
       ...(scenario.shape ? { droppedByWatermark: facts.droppedByWatermark } : {}),
       ...frameStats(query),
-      ...(cpuMicrosPerRow === undefined ? {} : { cpuMicrosPerRow }),
+      ...(cpuCores === undefined ? {} : { cpuCores }),
+      ...(checkpointFigures === undefined ? {} : { checkpointTimes: checkpointFigures }),
       wallMs: nowMs() - started,
     };
   } finally {
@@ -167,22 +175,23 @@ export function watchScheduleStart(session: Session, query: StreamingQuery): { r
   return watch;
 }
 
-/** CPU time of this process (and of nats-server, when known) over a run. */
+/** CPU time of this process (and of nats-server, when known) over a run, in cores kept busy. */
 export class CpuMeter {
-  private constructor(private readonly context: RunContext, private readonly own: NodeJS.CpuUsage, private readonly server: number | undefined) {}
+  private constructor(private readonly context: RunContext, private readonly own: NodeJS.CpuUsage, private readonly server: number | undefined, private readonly startedAt: number) {}
 
   static async start(context: RunContext): Promise<CpuMeter> {
     const server = await context.natsServerCpuSeconds?.();
-    return new CpuMeter(context, process.cpuUsage(), server);
+    return new CpuMeter(context, process.cpuUsage(), server, nowMs());
   }
 
-  /** µs per row of CPU since start, for `rows` input rows; undefined when no row ran. */
-  async microsPerRow(rows: number): Promise<number | undefined> {
+  /** Average cores busy since start. */
+  async cores(): Promise<number | undefined> {
     const own = process.cpuUsage(this.own);
     const server = this.server === undefined ? undefined : await this.context.natsServerCpuSeconds?.();
-    if (rows <= 0) return undefined;
+    const elapsedMicros = (nowMs() - this.startedAt) * 1000;
+    if (elapsedMicros <= 0) return undefined;
     const micros = own.user + own.system + (server === undefined || this.server === undefined ? 0 : (server - this.server) * 1_000_000);
-    return round(micros / rows, 2);
+    return round(micros / elapsedMicros, 2);
   }
 }
 
@@ -193,6 +202,7 @@ export class ProgressLog {
 
   constructor(private readonly query: StreamingQuery) {
     this.timer = setInterval(() => this.collect(), 500);
+    this.timer.unref();
   }
 
   stop(): void {

@@ -108,8 +108,8 @@ function latencySection(results: BenchResults): string[] {
   const lines = [
     `## Latency at ${format(settings.latencyRate)} rows/s, ${settings.latencySeconds} s per run${settings.rounds > 1 ? `, median of ${settings.rounds} rounds` : ""}`,
     "",
-    "| Scenario | Mode | Rows in -> out | Answer | p50 ms | p99 ms | p99.9 ms | max ms | per row p50 / p99 ms | p50 vs continuous NATS |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| Scenario | Mode | Rows in -> out | Answer | p50 ms | p99 ms | p99.9 ms | max ms | per row p50 / p99 ms | p50 vs continuous NATS | cores busy |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const scenario of results.scenarios) {
     const continuous = latencyPoint(results.latency, scenario.id, CONTINUOUS);
@@ -118,10 +118,17 @@ function latencySection(results: BenchResults): string[] {
       if (!point) continue;
       const marker = scenario.perRow === "reconstructed" ? "ʳ" : "ᵃ";
       const dropped = point.droppedByWatermark === undefined ? "" : ` (${format(point.droppedByWatermark)} late dropped)`;
-      lines.push(`| ${scenario.title} | ${mode.label} | ${format(point.inputRows)} -> ${format(point.outputRows)}${dropped} | ${answer(point)} | ${percentiles(point.latency)} | ${point.rowLatency ? `${point.rowLatency.p50} / ${point.rowLatency.p99} ${marker}` : "-"} | ${versus(point, continuous)} |`);
+      lines.push(`| ${scenario.title} | ${mode.label} | ${format(point.inputRows)} -> ${format(point.outputRows)}${dropped} | ${answer(point)} | ${percentiles(point.latency)} | ${point.rowLatency ? `${point.rowLatency.p50} / ${point.rowLatency.p99} ${marker}` : "-"} | ${versus(point, continuous)} | ${format(point.cpuCores)} |`);
     }
   }
-  for (const scenario of results.unavailableScenarios) lines.push(`| ${scenario.title} | all modes | ${scenario.reason} | | | | | | | |`);
+  const checkpointed = results.latency.filter((point) => point.checkpointTimes !== undefined);
+  if (checkpointed.length > 0) {
+    lines.push("", `*Checkpoint writes* in the runs with checkpoints (each actor's state changes at each barrier, awaited in its turn; one commit per epoch): ${checkpointed.map((point) => {
+      const times = point.checkpointTimes as NonNullable<PointResult["checkpointTimes"]>;
+      return `(${point.scenario}) ${times.writes} writes, ${times.writeMs} ms in all, max ${times.maxWriteMs} ms; ${times.commits} commits, ${times.commitMs} ms, max ${times.maxCommitMs} ms`;
+    }).join("; ")}.`);
+  }
+  lines.push("", "*cores busy*: CPU time of this process (all threads) and nats-server over the run's wall time. Continuous mode sends smaller frames the more CPU it has to spare, so this is what it uses at this rate, not a cost per row.");
   return lines;
 }
 
@@ -130,10 +137,10 @@ function throughputSection(results: BenchResults): string[] {
   const lines = [
     `## Highest sustained rate (step-up, ${settings.stepSeconds} s per step)`,
     "",
-    `Rates double from the scenario's first step (the Steps column) until a step does not keep up (answer incomplete or wrong, under ${MIN_RECEIVED_SHARE * 100}% of the offered rate received, or p99 above ${settings.latencyBoundMs} ms plus two trigger intervals in micro-batch), then ${settings.refinements} step(s) narrow the gap; a step whose backlog passes twice that bound ends early. ✓ kept up, ✗ did not. The highest rate kept up is a floor within the ladder's last gap; the peak received rate (in a step that did not keep up) is about what the mode can take. CPU µs/row: this process's CPU time (all threads) plus nats-server's, per input row, over the step; unlike the rates it does not move with other work on the machine.`,
+    `Rates double from the scenario's first step (the Steps column) until a step does not keep up (answer incomplete or wrong, under ${MIN_RECEIVED_SHARE * 100}% of the offered rate received, or p99 above ${settings.latencyBoundMs} ms plus two trigger intervals in micro-batch), then ${settings.refinements} step(s) narrow the gap; a step whose backlog passes twice that bound ends early. ✓ kept up, ✗ did not. The highest rate kept up is a floor within the ladder's last gap; the peak received rate (in a step that did not keep up) is about what the mode can take.`,
     "",
-    "| Scenario | Mode | Highest rate kept up | p50 / p99 ms there | rows/frame there | CPU µs/row there | Peak received rate | continuous NATS / this | Steps |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| Scenario | Mode | Highest rate kept up | p50 / p99 ms there | rows/frame there | Peak received rate | continuous NATS / this | Steps |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const result of results.stepUp) {
     const mode = results.modes.find((candidate) => candidate.id === result.mode);
@@ -142,7 +149,7 @@ function throughputSection(results: BenchResults): string[] {
     const peak = Math.max(...result.steps.map((step) => step.receivedRate));
     const ratio = continuous !== undefined && result.sustainedRate ? `${((continuous / result.sustainedRate) * 100).toFixed(0)}%` : "-";
     const steps = result.steps.map((step) => `${compact(step.offeredRate)} ${step.sustained ? "✓" : `✗ (${shortVerdict(step.verdict)})`}`).join(", ");
-    lines.push(`| ${result.scenario} | ${mode?.label ?? result.mode} | ${result.sustainedRate === undefined ? "below the first step" : `${format(result.sustainedRate)}${result.reachedMax ? " (ladder's top)" : ""}`} | ${at ? `${at.latency.p50} / ${at.latency.p99}` : "-"} | ${format(at?.rowsPerFrame)} | ${format(at?.cpuMicrosPerRow)} | ${format(peak)} | ${ratio} | ${steps} |`);
+    lines.push(`| ${result.scenario} | ${mode?.label ?? result.mode} | ${result.sustainedRate === undefined ? "below the first step" : `${format(result.sustainedRate)}${result.reachedMax ? " (ladder's top)" : ""}`} | ${at ? `${at.latency.p50} / ${at.latency.p99}` : "-"} | ${format(at?.rowsPerFrame)} | ${format(peak)} | ${ratio} | ${steps} |`);
   }
   lines.push("", "Ratios measured in this run:", "", "| Scenario | Ratio | Value | Figures |", "| --- | --- | --- | --- |");
   for (const ratio of results.ratios) lines.push(`| ${ratio.scenario} | ${ratio.name} | ${ratio.value === undefined ? "-" : ratio.value.toFixed(2)} | ${ratio.detail} |`);

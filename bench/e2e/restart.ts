@@ -71,7 +71,7 @@ export async function measureRestarts(context: RunContext, rowsPerSecond: number
   try {
     const sink = new RowEvents(tracker);
     const first = await startRestartQuery(session, options, sink.onRow);
-    await sink.until(() => tracker.inputEquivalent() >= totalRows / 5);
+    await within(sink.until(() => tracker.inputEquivalent() >= totalRows / 5), seconds * 1000, "the first run to count a fifth of the rows");
     await first.processAllAvailable();
     await first.stop();
     rowsBeforeStop = tracker.inputEquivalent();
@@ -80,7 +80,7 @@ export async function measureRestarts(context: RunContext, rowsPerSecond: number
       const called = nowMs();
       const query = await startRestartQuery(session, options, sink.onRow);
       const resolved = nowMs();
-      const arrived = await firstRow;
+      const arrived = await within(firstRow, 5000, "the restarted query's first row");
       inProcess.push({ startToFirstRowMs: round3(arrived - called), startCallMs: round3(resolved - called) });
       await query.processAllAvailable();
       await query.stop();
@@ -167,6 +167,17 @@ async function restartInChild(options: RestartQueryOptions, tracker: SinkTracker
     startCallMs: round3(timings.startResolved - timings.startCalled),
     firstRowMs: round3(timings.firstRow - timings.startResolved),
   };
+}
+
+/** Awaits an event, failing the measurement if it does not come in time (a query that failed emits nothing). */
+async function within<T>(event: Promise<T>, milliseconds: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not come within ${milliseconds} ms`)), milliseconds)));
+  try {
+    return await Promise.race([event, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function round3(value: number): number {

@@ -54,11 +54,15 @@ export class CheckpointStorage {
     });
   }
 
-  /** Commits an epoch in one transaction: its record, its state changes folded into the state, the changes removed. */
-  async commit(commit: EpochCommit): Promise<void> {
+  /**
+   * Commits an epoch in one transaction: its record, its state changes folded into the state, the changes removed,
+   * and commit records older than the last `keep` pruned (as Spark keeps its last 100 batches).
+   */
+  async commit(commit: EpochCommit, keep = 100): Promise<void> {
     await this.db.transaction(() => {
       this.foldDeltas(commit.epoch);
       this.db.put(commitKey(commit.epoch), commit);
+      for (const key of this.db.getKeys({ start: ["commit", 0], end: ["commit", commit.epoch - keep + 1] })) this.db.remove(key as LmdbKey);
     });
   }
 

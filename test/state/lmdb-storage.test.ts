@@ -64,3 +64,15 @@ describe("CheckpointStorage.lastCommit", () => {
     await rm(folder, { recursive: true, force: true });
   });
 });
+
+describe("CheckpointStorage commit records", () => {
+  it("keeps only the last commits, so a long-running query's checkpoint does not grow per epoch", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "rill-storage-"));
+    const storage = CheckpointStorage.open(folder);
+    for (let epoch = 0; epoch < 30; epoch++) await storage.commit({ epoch, offsets: { source: epoch }, committedAt: "t" }, 10);
+    assert.deepEqual(storage.commits().map((commit) => commit.epoch), Array.from({ length: 10 }, (_, index) => 20 + index));
+    assert.equal(storage.lastCommit()?.epoch, 29);
+    await storage.close();
+    await rm(folder, { recursive: true, force: true });
+  });
+});
