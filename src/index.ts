@@ -13,7 +13,7 @@ export type { Trigger } from "./api/trigger.ts";
 export { Column } from "./api/column.ts";
 export * as functions from "./api/functions.ts";
 export {
-  col, column, lit, expr, when, count, sum, avg, mean, min, max, first, last, countDistinct, approx_count_distinct, collect_list, collect_set, window,
+  col, column, lit, expr, when, count, sum, avg, mean, min, max, first, last, countDistinct, approx_count_distinct, collect_list, collect_set, window, session_window,
 } from "./api/functions.ts";
 export type { NatsOptions } from "./actors/nats-transport.ts";
 export { startNatsServer, findNatsServer, type NatsServerHandle } from "./actors/nats-server.ts";

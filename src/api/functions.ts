@@ -69,6 +69,11 @@ export function window(timeColumn: Column | string, windowDuration: string, slid
   return new Column({ kind: "call", name: "window", args, distinct: false });
 }
 
+/** Session windows for groupBy: events of a key closer than `gapDuration` form one session (Spark 3.2+). */
+export function session_window(timeColumn: Column | string, gapDuration: string): Column {
+  return new Column({ kind: "call", name: "session_window", args: [toColumn(timeColumn).expr, { kind: "literal", value: gapDuration, type: "string" }], distinct: false });
+}
+
 export function countDistinct(first: Column | string, ...rest: (Column | string)[]): Column {
   return call("count", [first, ...rest], true);
 }

@@ -10,6 +10,8 @@ export interface Accumulator {
   /** The accumulator's state as a plain value (for checkpoints). */
   save(): unknown;
   load(state: unknown): void;
+  /** Folds another accumulator of the same function in (session windows merge this way). */
+  merge(other: Accumulator): void;
 }
 
 export function createAccumulator(name: AggregateName): Accumulator {
@@ -43,6 +45,9 @@ class DistinctCount implements Accumulator {
   load(state: unknown): void {
     this.values = new Set(state as unknown[]);
   }
+  merge(other: Accumulator): void {
+    for (const value of (other as DistinctCount).values) this.values.add(value);
+  }
 }
 
 class CollectList implements Accumulator {
@@ -58,6 +63,9 @@ class CollectList implements Accumulator {
   }
   load(state: unknown): void {
     this.values = [...(state as unknown[])];
+  }
+  merge(other: Accumulator): void {
+    this.values.push(...(other as CollectList).values);
   }
 }
 
@@ -82,6 +90,9 @@ class Count implements Accumulator {
   load(state: unknown): void {
     this.count = state as number;
   }
+  merge(other: Accumulator): void {
+    this.count += (other as Count).count;
+  }
 }
 
 class Sum implements Accumulator {
@@ -97,6 +108,10 @@ class Sum implements Accumulator {
   }
   load(state: unknown): void {
     this.sum = state as number | null;
+  }
+  merge(other: Accumulator): void {
+    const sum = (other as Sum).sum;
+    if (sum !== null) this.sum = (this.sum ?? 0) + sum;
   }
 }
 
@@ -117,6 +132,10 @@ class Average implements Accumulator {
   load(state: unknown): void {
     [this.sum, this.count] = state as [number, number];
   }
+  merge(other: Accumulator): void {
+    this.sum += (other as Average).sum;
+    this.count += (other as Average).count;
+  }
 }
 
 class Extreme implements Accumulator {
@@ -134,6 +153,9 @@ class Extreme implements Accumulator {
   }
   load(state: unknown): void {
     this.value = state;
+  }
+  merge(other: Accumulator): void {
+    this.add((other as Extreme).value);
   }
 }
 
@@ -154,6 +176,10 @@ class First implements Accumulator {
   load(state: unknown): void {
     [this.seen, this.value] = state as [boolean, unknown];
   }
+  merge(other: Accumulator): void {
+    const first = other as First;
+    if (!this.seen && first.seen) [this.seen, this.value] = [true, first.value];
+  }
 }
 
 class Last implements Accumulator {
@@ -169,6 +195,9 @@ class Last implements Accumulator {
   }
   load(state: unknown): void {
     this.value = state;
+  }
+  merge(other: Accumulator): void {
+    this.value = (other as Last).value ?? this.value;
   }
 }
 

@@ -10,6 +10,7 @@ import { AggregateOperator, type AggregateColumn, type AggregateEventTime } from
 import { AGGREGATE_NAMES, type AggregateName } from "../operators/aggregate-functions.ts";
 import { ExpandOperator, GROUPING_ID } from "../operators/expand.ts";
 import { ProjectOperator, type Projection } from "../operators/project.ts";
+import { SessionWindowOperator } from "../operators/session-window.ts";
 import { WindowOperator } from "../operators/window.ts";
 import type { AggregateNode } from "./logical.ts";
 import { checkDuplicates, type Analysis, type AnalysisOptions, type Step } from "./steps.ts";
@@ -31,6 +32,11 @@ interface GroupingKey {
 }
 
 export function analyzeAggregate(node: AggregateNode, child: Analysis, options: AnalysisOptions): Analysis {
+  const sessionAt = node.groupBy.findIndex((expression) => {
+    const call = expression.kind === "alias" ? expression.operand : expression;
+    return call.kind === "call" && call.name === "session_window";
+  });
+  if (sessionAt >= 0) return analyzeSessionWindow(node, child, options, sessionAt);
   if (child.hasAggregate) throw new AnalysisError("Multiple streaming aggregations are not supported: this query aggregates an already aggregated stream. Aggregate once, or write the first result to a sink and read it as a new stream.");
   const input = child.schema;
   const context = `${node.grouping}(...)`;
@@ -183,3 +189,54 @@ function groupingSets(kind: AggregateNode["grouping"], columns: readonly string[
   for (let mask = (1 << columns.length) - 1; mask >= 0; mask--) sets.push(columns.filter((_, index) => (mask & (1 << (columns.length - 1 - index))) !== 0));
   return sets;
 }
+
+/** groupBy(session_window(time, gap), keys...): sessions per key, merged as events arrive. */
+function analyzeSessionWindow(node: AggregateNode, child: Analysis, options: AnalysisOptions, sessionAt: number): Analysis {
+  if (child.hasAggregate) throw new AnalysisError("Multiple streaming aggregations are not supported.");
+  if (node.grouping !== "groupBy") throw new AnalysisError(`session_window() works with groupBy(), not ${node.grouping}().`);
+  const outputMode = options.outputMode;
+  if (outputMode === "complete") throw new AnalysisError("session_window() in complete output mode is not supported yet: a merged session replaces earlier rows, which the complete-mode table cannot retract. Use update, or append with a watermark.");
+  const input = child.schema;
+  const expression = node.groupBy[sessionAt] as Expr;
+  const call = (expression.kind === "alias" ? expression.operand : expression) as Extract<Expr, { kind: "call" }>;
+  const sessionColumn = expression.kind === "alias" ? expression.name : "session_window";
+  const [time, gap] = call.args;
+  if (!time || !gap || call.args.length !== 2) throw new AnalysisError(`session_window() takes a time column and a gap duration, e.g. session_window(col("event_time"), "5 minutes").`);
+  const timeColumn = compileExpression(time, input, "session_window()");
+  if (timeColumn.type !== "timestamp" && timeColumn.type !== "any") throw new AnalysisError(`session_window() needs a timestamp column, but ${timeColumn.name} is ${timeColumn.type}.`);
+  const gapMs = literalDuration(gap, "gapDuration");
+  const steps: Step[] = [...child.steps];
+  const others = node.groupBy.filter((_, index) => index !== sessionAt).map((key) => groupingKey(key, input, "groupBy(...)", steps));
+  const keyNames = others.map((entry) => entry.field.name);
+  const aggregates = resolveAggregates(node, input, keyNames);
+  checkDuplicates([sessionColumn, ...keyNames, ...aggregates.map((aggregate) => aggregate.name)], "groupBy(session_window(...), ...).agg(...)");
+  const watermarked = child.eventTime !== undefined && time.kind === "column" && findField(input, time.name)?.name === child.eventTime.column;
+  if (outputMode === "append" && !watermarked) throw new AnalysisError("session_window() in append mode needs a watermark on its time column: add withWatermark(column, delay) so that a session's row leaves once, when the watermark passes its end.");
+  const argumentColumns = aggregates.map((_, index) => `__rill_arg${index}`);
+  const preProjections: Projection[] = [
+    ...others.map((entry) => ({ name: entry.field.name, evaluate: entry.evaluate })),
+    ...aggregates.flatMap((aggregate, index) => (aggregate.argument ? [{ name: argumentColumns[index] as string, evaluate: aggregate.argument.evaluate }] : [])),
+    { name: SESSION_TIME, evaluate: timeColumn.evaluate },
+  ];
+  steps.push({ kind: "stateless", name: "project", detail: "session keys, time and aggregate inputs", create: (id) => new ProjectOperator(id, preProjections) });
+  const columns: AggregateColumn[] = aggregates.map((aggregate, index) => {
+    const column = argumentColumns[index] as string;
+    return { name: aggregate.name, function: aggregate.function, argument: aggregate.argument ? (row: Row) => row[column] : undefined };
+  });
+  const stateId = `session-window-${child.statefulCount}`;
+  steps.push({
+    kind: "aggregate",
+    name: "session-window",
+    detail: `sessions with gap ${gapMs} ms per [${keyNames.join(", ")}], ${aggregates.map((aggregate) => aggregate.name).join(", ")}`,
+    exchangeColumns: keyNames,
+    stateId,
+    signature: `session_window(${gapMs} ms) by [${keyNames.join(", ")}] computing [${aggregates.map((aggregate) => `${aggregate.function}:${aggregate.name}`).join(", ")}]`,
+    create: (id) => new SessionWindowOperator(id, { keyColumns: keyNames, sessionColumn, sessionPosition: sessionAt, timeColumn: SESSION_TIME, gapMs, aggregates: columns, outputMode, watermarked, keyColumn: ROW_KEY, stateId }),
+  });
+  const fields: Field[] = others.map((entry) => entry.field);
+  fields.splice(sessionAt, 0, { name: sessionColumn, type: "window", nullable: false });
+  for (const aggregate of aggregates) fields.push({ name: aggregate.name, type: aggregate.type, nullable: aggregate.function !== "count" });
+  return { ...child, steps, schema: { fields }, keyed: outputMode !== "append", hasAggregate: true, appendable: watermarked, eventTime: undefined, statefulCount: child.statefulCount + 1 };
+}
+
+const SESSION_TIME = "__rill_session_time";

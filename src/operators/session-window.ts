@@ -1,0 +1,172 @@
+// Session windows (session_window(time, gap)): per key, events closer than the gap form one session; a new event can
+// extend or join sessions. Update mode emits a session as it changes; the watermark closes sessions (append emits them).
+import { keyGroupOf, keyOf } from "../core/keys.ts";
+import type { Row } from "../core/types.ts";
+import type { StateChange } from "../state/types.ts";
+import { createAccumulator, type Accumulator } from "./aggregate-functions.ts";
+import type { AggregateColumn } from "./aggregate.ts";
+import { ExpiryQueue } from "./expiry-queue.ts";
+import type { Emit, Operator } from "./operator.ts";
+
+export interface SessionWindowSpec {
+  /** Grouping columns besides the session, in output order; the session column goes at `sessionPosition`. */
+  readonly keyColumns: readonly string[];
+  readonly sessionColumn: string;
+  readonly sessionPosition: number;
+  /** The input column with each row's time (ms). */
+  readonly timeColumn: string;
+  readonly gapMs: number;
+  readonly aggregates: readonly AggregateColumn[];
+  readonly outputMode: "append" | "update";
+  /** With a watermark: rows older than it are late, and sessions ending before it close. */
+  readonly watermarked: boolean;
+  readonly keyColumn: string;
+  readonly stateId: string;
+}
+
+interface Session {
+  start: number;
+  end: number;
+  readonly accumulators: Accumulator[];
+}
+
+interface Sessions {
+  readonly keyValues: readonly unknown[];
+  list: Session[];
+}
+
+export class SessionWindowOperator implements Operator {
+  private readonly keys = new Map<string, Sessions>();
+  private readonly changed = new Map<string, Set<Session>>();
+  private readonly unsaved = new Set<string>();
+  private readonly expiry = new ExpiryQueue();
+  private watermark = Number.NEGATIVE_INFINITY;
+  private next: Emit = () => undefined;
+  late: Row[] = [];
+  readonly stateId: string;
+
+  constructor(readonly id: string, private readonly spec: SessionWindowSpec) {
+    this.stateId = spec.stateId;
+  }
+
+  connect(next: Emit): Emit {
+    this.next = next;
+    const { keyColumns, timeColumn, gapMs, aggregates, watermarked } = this.spec;
+    const keyFor = keyOf(keyColumns);
+    return (row) => {
+      const time = row[timeColumn];
+      if (typeof time !== "number") return;
+      if (watermarked && time < this.watermark) {
+        this.late.push(row);
+        return;
+      }
+      const key = keyFor(row);
+      let sessions = this.keys.get(key);
+      if (!sessions) {
+        sessions = { keyValues: keyColumns.map((column) => row[column] ?? null), list: [] };
+        this.keys.set(key, sessions);
+      }
+      const merged: Session = { start: time, end: time + gapMs, accumulators: aggregates.map((aggregate) => createAccumulator(aggregate.function)) };
+      const kept: Session[] = [];
+      for (const session of sessions.list) {
+        if (session.start < merged.end && time < session.end) {
+          merged.start = Math.min(merged.start, session.start);
+          merged.end = Math.max(merged.end, session.end);
+          merged.accumulators.forEach((accumulator, index) => accumulator.merge(session.accumulators[index] as Accumulator));
+          this.changed.get(key)?.delete(session);
+        } else {
+          kept.push(session);
+        }
+      }
+      aggregates.forEach((aggregate, index) => (merged.accumulators[index] as Accumulator).add(aggregate.argument ? aggregate.argument(row) : 1));
+      kept.push(merged);
+      sessions.list = kept.sort((a, b) => a.start - b.start);
+      const changed = this.changed.get(key) ?? new Set<Session>();
+      changed.add(merged);
+      this.changed.set(key, changed);
+      this.unsaved.add(key);
+      if (watermarked) this.expiry.push(merged.end, key);
+    };
+  }
+
+  /** Update mode: each session that changed during the turn leaves once. */
+  flush(): void {
+    if (this.spec.outputMode === "update") {
+      for (const [key, sessions] of this.changed) for (const session of sessions) this.emit(key, session);
+    }
+    this.changed.clear();
+  }
+
+  /** Sessions that ended before the watermark are final: append mode emits them, and their state goes. */
+  onWatermark(watermark: number): void {
+    this.watermark = watermark;
+    if (!this.spec.watermarked) return;
+    this.flush();
+    for (const key of new Set(this.expiry.popUntil(watermark))) {
+      const sessions = this.keys.get(key);
+      if (!sessions) continue;
+      const open: Session[] = [];
+      for (const session of sessions.list) {
+        if (session.end <= watermark) {
+          if (this.spec.outputMode === "append") this.emit(key, session);
+        } else {
+          open.push(session);
+        }
+      }
+      sessions.list = open;
+      if (open.length === 0) this.keys.delete(key);
+      this.unsaved.add(key);
+    }
+  }
+
+  stateRows(): number {
+    let rows = 0;
+    for (const sessions of this.keys.values()) rows += sessions.list.length;
+    return rows;
+  }
+
+  snapshot(): StateChange[] {
+    const changes: StateChange[] = [];
+    for (const key of this.unsaved) {
+      const sessions = this.keys.get(key);
+      const value = sessions ? [sessions.keyValues, sessions.list.map((session) => [session.start, session.end, session.accumulators.map((accumulator) => accumulator.save())])] : null;
+      changes.push({ stateId: this.stateId, keyGroup: this.keyGroup(key), key, value });
+    }
+    this.unsaved.clear();
+    return changes;
+  }
+
+  restore(entries: Iterable<[string, unknown]>): void {
+    for (const [key, value] of entries) {
+      const [keyValues, list] = value as [unknown[], Array<[number, number, unknown[]]>];
+      const sessions: Sessions = {
+        keyValues,
+        list: list.map(([start, end, states]) => {
+          const accumulators = this.spec.aggregates.map((aggregate) => createAccumulator(aggregate.function));
+          accumulators.forEach((accumulator, index) => accumulator.load(states[index]));
+          return { start, end, accumulators };
+        }),
+      };
+      this.keys.set(key, sessions);
+      if (this.spec.watermarked) for (const session of sessions.list) this.expiry.push(session.end, key);
+    }
+  }
+
+  /** The key group the exchange sends the key's rows to: it hashes the same key string. */
+  private keyGroup(key: string): number {
+    return keyGroupOf(key);
+  }
+
+  private emit(key: string, session: Session): void {
+    const { keyColumns, sessionColumn, sessionPosition, aggregates, keyColumn, outputMode } = this.spec;
+    const sessions = this.keys.get(key);
+    const row: Row = {};
+    const names = [...keyColumns];
+    names.splice(sessionPosition, 0, sessionColumn);
+    let keyIndex = 0;
+    for (const name of names) row[name] = name === sessionColumn ? { start: session.start, end: session.end } : sessions?.keyValues[keyIndex++];
+    aggregates.forEach((aggregate, index) => (row[aggregate.name] = (session.accumulators[index] as Accumulator).result()));
+    if (outputMode === "update") row[keyColumn] = `${key}|${session.start}`;
+    this.next(row);
+  }
+}

@@ -1,0 +1,63 @@
+// session_window: events of a key closer than the gap form one session; a bridging event merges sessions.
+import assert from "node:assert/strict";
+import { after, afterEach, before, describe, it } from "node:test";
+import { AnalysisError, MemoryStream, col, session_window, z, type Row, type Session } from "../../src/index.ts";
+import { inProcessSession } from "../helpers/session.ts";
+
+const clicks = z.object({ user: z.string(), time: z.date() });
+const at = (second: number) => new Date(Date.UTC(2026, 0, 1, 12, 0, 0) + second * 1000);
+const secondOf = (ms: number) => (ms - Date.UTC(2026, 0, 1, 12, 0, 0)) / 1000;
+
+function sessions(rows: readonly Row[]): string[] {
+  return rows.map((row) => {
+    const span = row.session_window as { start: number; end: number };
+    return `${String(row.user)} ${secondOf(span.start)}-${secondOf(span.end)} ${String(row.count)}`;
+  }).sort();
+}
+
+describe("session windows", () => {
+  let session: Session;
+  before(() => {
+    session = inProcessSession({ "rill.shuffle.partitions": 2 });
+  });
+  after(async () => {
+    await session.stop();
+  });
+  afterEach(async () => {
+    for (const query of session.streams.active) await query.stop();
+  });
+
+  it("append mode emits each session once, after the watermark passes its end", async () => {
+    const input = new MemoryStream(session, clicks);
+    const query = await input.toDF().withWatermark("time", "1 second").groupBy(session_window(col("time"), "5 seconds"), col("user")).count()
+      .writeStream.queryName("sessions_append").format("memory").outputMode("append").start();
+    input.addData([{ user: "u1", time: at(0) }, { user: "u1", time: at(3) }, { user: "u2", time: at(1) }, { user: "u1", time: at(20) }]);
+    await query.processAllAvailable();
+    assert.deepEqual(sessions(session.table("sessions_append")), ["u1 0-8 2", "u2 1-6 1"], "the watermark (19 s) closed the sessions that ended by then");
+    input.addData([{ user: "u3", time: at(100) }]);
+    await query.processAllAvailable();
+    await query.processAllAvailable();
+    assert.deepEqual(sessions(session.table("sessions_append")), ["u1 0-8 2", "u1 20-25 1", "u2 1-6 1"]);
+  });
+
+  it("update mode: an event that bridges two sessions merges them into one", async () => {
+    const input = new MemoryStream(session, clicks);
+    const query = await input.toDF().groupBy(col("user"), session_window(col("time"), "5 seconds")).count()
+      .writeStream.queryName("sessions_update").format("memory").outputMode("update").start();
+    input.addData([{ user: "u1", time: at(0) }, { user: "u1", time: at(10) }]);
+    await query.processAllAvailable();
+    input.addData([{ user: "u1", time: at(4) }]);
+    await query.processAllAvailable();
+    input.addData([{ user: "u1", time: at(7) }]);
+    await query.processAllAvailable();
+    const rows = sessions(session.table("sessions_update"));
+    assert.deepEqual(rows, ["u1 0-15 4", "u1 0-5 1", "u1 0-9 2", "u1 10-15 1"].sort(), "each change, ending with one session of four events");
+  });
+
+  it("refuses complete mode, and append mode without a watermark", async () => {
+    const input = new MemoryStream(session, clicks);
+    await assert.rejects(input.toDF().groupBy(session_window(col("time"), "5 seconds")).count().writeStream.queryName("c").format("memory").outputMode("complete").start(),
+      (error: unknown) => error instanceof AnalysisError && /complete output mode is not supported yet/.test(error.message));
+    await assert.rejects(input.toDF().groupBy(session_window(col("time"), "5 seconds")).count().writeStream.queryName("a").format("memory").outputMode("append").start(), /needs a watermark/);
+  });
+});
