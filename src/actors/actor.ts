@@ -185,8 +185,16 @@ export abstract class Actor {
     }
   }
 
-  /** All inputs delivered the barrier of `epoch`: snapshot, commit, whatever the epoch asks. */
+  /** All inputs delivered the barrier of `epoch`: what must happen before the barrier moves on (a sink's prepare). */
   protected onBarrier(_epoch: number, _final: boolean): void | Promise<void> {}
+
+  /**
+   * Starts writing the epoch's state changes (taken synchronously, now). The barrier moves on and the actor goes on
+   * processing while the write runs; the ack waits for it, so an epoch never commits before its state is durable.
+   */
+  protected persistEpoch(_epoch: number): Promise<void> | undefined {
+    return undefined;
+  }
 
   protected schedule(): void {
     if (this.scheduled || this.running || this.stopped) return;
@@ -220,12 +228,14 @@ export abstract class Actor {
   }
 
   /** Forwards a barrier on every output and acks the epoch to the coordinator. */
-  protected completeEpoch(epoch: number, final: boolean, extra: Partial<Pick<ControlMessage & { type: "ack" }, "sourceOffset">> = {}): void {
+  protected completeEpoch(epoch: number, final: boolean, extra: Partial<Pick<ControlMessage & { type: "ack" }, "sourceOffset">> = {}, persisted?: Promise<void>): void {
     for (const output of this.outputs) output.barrier(epoch, final);
     this.flushOutputs();
     const stats = this.collectStats();
-    this.report({ type: "ack", actor: this.name, epoch, stats, ...extra });
     this.epoch = epoch + 1;
+    const ack = () => this.report({ type: "ack", actor: this.name, epoch, stats, ...extra });
+    if (persisted) persisted.then(ack, (error: unknown) => this.fail(error));
+    else ack();
   }
 
   protected collectStats(): ActorEpochStats {
@@ -376,7 +386,7 @@ export abstract class Actor {
   private async alignedBarrier(epoch: number, final: boolean): Promise<void> {
     this.endTurn();
     await this.onBarrier(epoch, final);
-    this.completeEpoch(epoch, final);
+    this.completeEpoch(epoch, final, {}, this.persistEpoch(epoch));
     this.barrierFrom.clear();
     if (this.held.size > 0) {
       const replay: MailboxItem[] = [];

@@ -75,13 +75,13 @@ export class OperatorActor extends Actor {
     }
   }
 
-  /** Writes the epoch's state changes in one transaction before the barrier moves on. */
-  protected override async onBarrier(epoch: number): Promise<void> {
+  /** Takes the epoch's state changes now and writes them in one transaction while the actor goes on. */
+  protected override persistEpoch(epoch: number): Promise<void> | undefined {
     const storage = this.environment.storage;
-    if (!storage) return;
+    if (!storage) return undefined;
     const changes = this.operators.flatMap((operator) => operator.snapshot?.() ?? []);
     if (Number.isFinite(this.watermark)) changes.push({ stateId: WATERMARKS, keyGroup: 0, key: this.name, value: this.watermark });
-    await storage.writeChanges(epoch, changes);
+    return changes.length > 0 ? storage.writeChanges(epoch, changes) : undefined;
   }
 
   protected override collectStats(): ActorEpochStats {

@@ -104,9 +104,14 @@ export class SinkActor extends Actor {
     }
     this.perKeyInEpoch.clear();
     if (this.writer.endEpoch) await this.writer.endEpoch(epoch, rows);
+    if (!this.environment.storage && this.writer.commitEpoch) await this.writer.commitEpoch(epoch);
+  }
+
+  protected override persistEpoch(epoch: number): Promise<void> | undefined {
     const storage = this.environment.storage;
-    if (storage) await storage.writeChanges(epoch, this.stateChanges());
-    else if (this.writer.commitEpoch) await this.writer.commitEpoch(epoch);
+    if (!storage) return undefined;
+    const changes = this.stateChanges();
+    return changes.length > 0 ? storage.writeChanges(epoch, changes) : undefined;
   }
 
   protected override collectStats(): ActorEpochStats {
