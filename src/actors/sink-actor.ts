@@ -67,7 +67,8 @@ export class SinkActor extends Actor {
   async open(): Promise<void> {
     const checkpointed = this.environment.storage !== undefined;
     const { queryName, queryId, outputMode } = this.options;
-    await this.writer.open({ queryName, queryId, outputMode, checkpointed, lastCommittedEpoch: this.lastCommittedEpoch });
+    const checkpointLocation = this.environment.storage?.path;
+    await this.writer.open({ queryName, queryId, outputMode, checkpointed, lastCommittedEpoch: this.lastCommittedEpoch, ...(checkpointLocation ? { checkpointLocation } : {}) });
     if (outputMode === "complete" && this.table.size > 0 && this.writer.write && !this.options.microBatch) await this.writer.write([...this.table.values()], [...this.table.keys()]);
   }
 

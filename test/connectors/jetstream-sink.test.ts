@@ -54,6 +54,32 @@ async function readAll(stream: string): Promise<JetStreamMessage[]> {
 const rows = (from: number, count: number) => Array.from({ length: count }, (_, index) => ({ key: `k${from + index}`, count: from + index }));
 const ids = (epoch: number, count: number) => Array.from({ length: count }, (_, index) => `${epoch}.s0.${index}`);
 
+describe("jetstream sink, transactional mode across a crash", () => {
+  it("keeps prepared epochs in the checkpoint folder: a restart publishes the committed one and drops the other", async () => {
+    const { mkdtemp, readdir, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const folder = await mkdtemp(join(tmpdir(), "rill-jetstream-sink-"));
+    try {
+      await access.addStream({ name: "TXCRASH", subjects: ["txcrash.out"], storage: "memory" });
+      const crashed = new JetStreamSinkProvider(sinkRequest("jetstream", { subject: "txcrash.out", mode: "transactional" }, transport)).createWriter();
+      await crashed.open({ ...context, checkpointLocation: folder });
+      await crashed.endEpoch?.(0, rows(0, 5));
+      await crashed.endEpoch?.(1, rows(5, 3));
+      assert.equal(await stored("TXCRASH"), 0, "nothing is visible before a commit");
+      // The process dies here: the checkpoint committed epoch 0, not epoch 1, and no commitEpoch ran.
+      const restarted = new JetStreamSinkProvider(sinkRequest("jetstream", { subject: "txcrash.out", mode: "transactional" }, transport)).createWriter();
+      await restarted.open({ ...context, checkpointLocation: folder, lastCommittedEpoch: 0 });
+      const published = (await readAll("TXCRASH")).map((message) => JSON.parse(decoder.decode(message.payload)) as { key: string });
+      assert.deepEqual(published.map((row) => row.key), rows(0, 5).map((row) => row.key));
+      assert.deepEqual(await readdir(join(folder, "sinks", "jetstream-txcrash_out")), [], "both prepared files are gone: one published, one discarded");
+      await restarted.close();
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("jetstream sink", () => {
   it("publishes each row at once in idempotent mode, and a replay of the same row ids adds nothing", async () => {
     await access.addStream({ name: "IDEM", subjects: ["idem.out"], storage: "memory" });

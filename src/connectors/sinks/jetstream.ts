@@ -5,15 +5,17 @@
 //   `<queryId>:<row id>`, the deterministic id the sink actor gives it. A replay after a crash
 //   publishes the same ids and the stream drops them, but only within the stream's
 //   duplicate_window (2 minutes by default): exactly-once needs the replay to come sooner.
-// - "transactional": an epoch's rows are held back (in memory) until commitEpoch(), then published
-//   with ids `<queryId>:<epoch>:<index>`, so a commit replayed after a crash is dropped as well
-//   (again within the duplicate window). Nothing of an epoch is visible before its commit. The held
-//   rows are not durable yet: a crash after the checkpoint committed an epoch but before
-//   commitEpoch() published it loses that epoch's rows.
+// - "transactional": an epoch's rows are prepared at its barrier, written to the checkpoint folder
+//   (`sinks/jetstream-<subject>/<epoch>.msgpack`, fsync'd) when the query has one, and published at
+//   commitEpoch() with ids `<queryId>:<epoch>:<index>`, so a commit replayed after a crash is dropped
+//   as well (again within the duplicate window). Nothing of an epoch is visible before its commit.
+//   A restart publishes the prepared epochs the checkpoint committed and deletes the others.
 //
 // @example
 //   df.writeStream.format("jetstream").option("subject", "results.counts").option("mode", "transactional").start()
-import { pack } from "msgpackr";
+import { mkdir, open, readFile, readdir, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { pack, unpack } from "msgpackr";
 import type { JetStreamAccess } from "../../actors/jetstream.ts";
 import type { Transport } from "../../actors/transport.ts";
 import { ConfigError, RecordError, RillError, TransportError } from "../../core/errors.ts";
@@ -48,13 +50,13 @@ export class JetStreamSinkProvider implements SinkProvider {
     this.encoding = options.choice("encoding", NATS_ENCODINGS, "json");
     if (!request.transport.jetstream) throw jetstreamMissing(request.transport);
     this.guarantee = this.mode;
-    const when = this.mode === "idempotent" ? "publishes each row at once" : "publishes each epoch at its commit (held in memory until then)";
+    const when = this.mode === "idempotent" ? "publishes each row at once" : "publishes each epoch at its commit (prepared durably in the checkpoint folder)";
     this.description = `JetStreamSink[${this.subject}, ${this.mode}, ${this.encoding}, ${request.transport.address}]: ${when} with a Nats-Msg-Id; exactly-once when a replay comes within the stream's duplicate_window (2 minutes by default)`;
   }
 
   createWriter(): SinkWriter {
     const publisher = new Publisher(this.request.transport, this.subject, this.encoding);
-    return this.mode === "idempotent" ? new IdempotentWriter(publisher) : new TransactionalWriter(publisher);
+    return this.mode === "idempotent" ? new IdempotentWriter(publisher) : new TransactionalWriter(publisher, this.subject);
   }
 }
 
@@ -166,20 +168,43 @@ class IdempotentWriter implements SinkWriter {
   }
 }
 
-/** Holds each epoch's rows until its commit, then publishes them with ids the epoch determines. */
+/** Holds each epoch's rows until its commit (durably, in the checkpoint folder), then publishes them with ids the epoch determines. */
 class TransactionalWriter implements SinkWriter {
   private readonly prepared = new Map<number, readonly Row[]>();
   private queryId = "";
+  private folder: string | undefined;
 
-  constructor(private readonly publisher: Publisher) {}
+  constructor(private readonly publisher: Publisher, private readonly subject: string) {}
 
   async open(context: SinkContext): Promise<void> {
     this.queryId = context.queryId;
     await this.publisher.open();
+    if (!context.checkpointLocation) return;
+    this.folder = join(context.checkpointLocation, "sinks", `jetstream-${this.subject.replace(/[^A-Za-z0-9_-]/g, "_")}`);
+    await mkdir(this.folder, { recursive: true });
+    for (const name of (await readdir(this.folder)).sort()) {
+      const epoch = Number.parseInt(name, 10);
+      if (!name.endsWith(".msgpack") || Number.isNaN(epoch)) continue;
+      if (epoch > context.lastCommittedEpoch) await rm(join(this.folder, name), { force: true });
+      else {
+        this.prepared.set(epoch, unpack(await readFile(join(this.folder, name))) as Row[]);
+        await this.commitEpoch(epoch);
+      }
+    }
   }
 
-  endEpoch(epoch: number, rows: readonly Row[]): void {
+  async endEpoch(epoch: number, rows: readonly Row[]): Promise<void> {
     this.prepared.set(epoch, rows);
+    if (!this.folder) return;
+    const file = join(this.folder, `${String(epoch).padStart(12, "0")}.msgpack`);
+    const handle = await open(`${file}.tmp`, "w");
+    try {
+      await handle.writeFile(pack(rows));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(`${file}.tmp`, file);
   }
 
   /** Publishes the epoch and waits for every ack; a second commit of the same epoch finds nothing left to publish. */
@@ -190,6 +215,7 @@ class TransactionalWriter implements SinkWriter {
     await this.publisher.publish(rows, (index) => `${prefix}${index}`);
     await this.publisher.flush();
     this.prepared.delete(epoch);
+    if (this.folder) await rm(join(this.folder, `${String(epoch).padStart(12, "0")}.msgpack`), { force: true });
   }
 
   /** Epochs prepared but not committed are dropped: a restart replays them from the sources. */

@@ -21,6 +21,8 @@ export interface SinkContext {
   readonly checkpointed: boolean;
   /** On a restart from a checkpoint, the last committed epoch (-1 when none): discard what was prepared after it. */
   readonly lastCommittedEpoch: number;
+  /** The query's checkpoint folder, where a sink may keep what it prepared durably (under `sinks/`). */
+  readonly checkpointLocation?: string;
 }
 
 export interface SinkWriter {
