@@ -27,7 +27,7 @@ describe("streaming query listeners", () => {
       },
     };
     let slowCalls = 0;
-    const slow: StreamingQueryListener = { onQueryProgress: () => new Promise<void>((resolve) => setTimeout(() => (slowCalls++, resolve()), 300)) };
+    const slow: StreamingQueryListener = { onQueryProgress: () => new Promise<void>((resolve) => setTimeout(() => (slowCalls++, resolve()), 1500)) };
     session.streams.addListener(listener);
     session.streams.addListener(slow);
     const input = new MemoryStream(session, activitySchema);
