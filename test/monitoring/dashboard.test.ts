@@ -90,10 +90,12 @@ describe("the live dashboard", () => {
       assert.equal(await page.textContent(`${card} [data-field="input-total"]`), total.toLocaleString("en-US"));
       assert.equal(await page.getAttribute(`${card} [data-field="state"]`, "data-state"), "active");
       assert.ok(Number(await page.getAttribute(`${card} [data-chart="rates"]`, "data-points")) >= ROUNDS, "a chart point per epoch");
-      // uPlot draws on an animation frame after the data arrives: wait for the pixels, then check them.
-      await waitForDrawn(page, `${card} [data-chart="rates"] canvas`, [37, 99, 235]);
+      // uPlot draws on an animation frame after the data arrives: wait for the pixels, then check them. The processed
+      // rate (green) is drawn over the input rate (blue) and hides it where the two are equal, so either colour counts.
+      await waitForDrawn(page, `${card} [data-chart="rates"] canvas`, [37, 99, 235], [22, 163, 74]);
       await waitForDrawn(page, `${card} [data-chart="latency"] canvas`, [220, 38, 38]);
-      assert.ok(await coloredPixels(page, `${card} [data-chart="rates"] canvas`, [37, 99, 235]) > 50, "the input-rate line is drawn");
+      const rateLines = (await coloredPixels(page, `${card} [data-chart="rates"] canvas`, [37, 99, 235])) + (await coloredPixels(page, `${card} [data-chart="rates"] canvas`, [22, 163, 74]));
+      assert.ok(rateLines > 50, "the rate lines are drawn");
       assert.ok(await coloredPixels(page, `${card} [data-chart="latency"] canvas`, [220, 38, 38]) > 50, "the latency lines are drawn (max on top)");
       await page.waitForSelector(`${card} [data-field="watermark"]:not([data-value=""])`, WAIT);
       assert.match(await page.textContent(`${card} [data-field="watermark-lag"]`) ?? "", /\d+(s|m)/);
@@ -153,18 +155,18 @@ interface CanvasLike {
 }
 
 /** Pixels of the canvas within a small distance of a colour: the chart library drew that series. */
-/** Waits until the canvas shows at least 50 pixels of the colour (the chart has drawn its line). */
-async function waitForDrawn(page: Page, selector: string, color: readonly [number, number, number]): Promise<void> {
-  await page.waitForFunction(({ selector, color }) => {
+/** Waits until the canvas shows at least 50 pixels of the colours (the chart has drawn its lines). */
+async function waitForDrawn(page: Page, selector: string, ...colors: ReadonlyArray<readonly [number, number, number]>): Promise<void> {
+  await page.waitForFunction(({ selector, colors }) => {
     const canvas = (globalThis as unknown as { document: { querySelector(query: string): unknown } }).document.querySelector(selector) as CanvasLike | null;
     const data = canvas?.getContext("2d")?.getImageData(0, 0, canvas.width, canvas.height).data ?? [];
     let count = 0;
     for (let index = 0; index < data.length; index += 4) {
-      const near = Math.abs((data[index] ?? 0) - color[0]) + Math.abs((data[index + 1] ?? 0) - color[1]) + Math.abs((data[index + 2] ?? 0) - color[2]) < 40;
+      const near = colors.some((color) => Math.abs((data[index] ?? 0) - color[0]) + Math.abs((data[index + 1] ?? 0) - color[1]) + Math.abs((data[index + 2] ?? 0) - color[2]) < 40);
       if (near && (data[index + 3] ?? 0) > 200) count++;
     }
     return count > 50;
-  }, { selector, color }, WAIT);
+  }, { selector, colors }, WAIT);
 }
 
 async function coloredPixels(page: Page, selector: string, [red, green, blue]: readonly [number, number, number]): Promise<number> {
