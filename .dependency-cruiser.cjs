@@ -1,0 +1,18 @@
+// Import rules (STYLE.md "Shape of the code"): no cycles, imports point one way, one module per external client.
+// Type-only imports are erased at compile time and not checked (tsPreCompilationDeps: false).
+module.exports = {
+  forbidden: [
+    { name: "no-circular", severity: "error", from: {}, to: { circular: true } },
+    { name: "operators-stay-inside", comment: "Operators never import connectors or the API.", severity: "error", from: { path: "^src/operators" }, to: { path: "^src/(connectors|api)" } },
+    { name: "api-only-from-index", comment: "Nothing imports src/api but src/index.ts.", severity: "error", from: { path: "^src", pathNot: "^src/(index\\.ts|api/)" }, to: { path: "^src/api" } },
+    { name: "core-imports-nothing", comment: "src/core imports nothing else in src.", severity: "error", from: { path: "^src/core" }, to: { path: "^src/(?!core)" } },
+    { name: "nats-client-in-transport", comment: "Only the NATS transport imports the NATS client.", severity: "error", from: { path: "^src", pathNot: "^src/actors/nats-transport\\.ts$" }, to: { path: "node_modules/@nats-io" } },
+    { name: "lmdb-in-storage", comment: "Only the LMDB adapter imports lmdb.", severity: "error", from: { path: "^src", pathNot: "^src/state/lmdb-storage\\.ts$" }, to: { path: "node_modules/lmdb" } },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    tsPreCompilationDeps: false,
+    tsConfig: { fileName: "tsconfig.json" },
+    enhancedResolveOptions: { extensions: [".ts", ".js"] },
+  },
+};
