@@ -93,6 +93,8 @@ export abstract class Actor {
   private running = false;
   protected blocked = false;
   protected stopped = false;
+  /** Epoch writes under way (each settles to its ack or failure); `stop()` waits for them. */
+  private readonly pendingWrites = new Set<Promise<void>>();
 
   constructor(
     protected readonly wiring: ActorWiring,
@@ -121,11 +123,16 @@ export abstract class Actor {
     if (this.outputs.length > 0) this.subscriptions.push(transport.subscribe(subjects.credit(this.name), (payload) => this.receiveCredit(payload)));
   }
 
+  /**
+   * Stops processing, then waits for the epoch writes still under way: a rollback that read the checkpoint before a
+   * late write landed would keep that write's changes as if the new run had made them.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.idleTimer);
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     this.subscriptions.length = 0;
+    await Promise.allSettled(this.pendingWrites);
   }
 
   /** Rows of one data frame, already checked; subclasses run them through their operators. */
@@ -234,8 +241,10 @@ export abstract class Actor {
     const stats = this.collectStats();
     this.epoch = epoch + 1;
     const ack = () => this.report({ type: "ack", actor: this.name, epoch, stats, ...extra });
-    if (persisted) persisted.then(ack, (error: unknown) => this.fail(error));
-    else ack();
+    if (!persisted) return ack();
+    const write = persisted.then(ack, (error: unknown) => this.fail(error));
+    this.pendingWrites.add(write);
+    void write.finally(() => this.pendingWrites.delete(write));
   }
 
   protected collectStats(): ActorEpochStats {

@@ -38,7 +38,14 @@ interface OpenEpoch {
 export class Coordinator {
   private nextEpoch = 0;
   private completedEpoch = -1;
+  /**
+   * The oldest epoch not yet handed to the commit chain. Acks arrive in any order (an actor with nothing to write acks
+   * epoch N+1 while its write for N is still running), but epochs are committed strictly in epoch order: a commit
+   * record for N+1 may only exist if one for N does, or a crash between them would lose N behind N+1's offsets.
+   */
+  private nextToCommit = 0;
   private readonly open = new Map<number, OpenEpoch>();
+  private stopped = false;
   private subscription: Subscription | undefined;
   private timer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
@@ -61,6 +68,7 @@ export class Coordinator {
   /** On a restart from a checkpoint: the next epoch follows the last committed one. */
   resumeAfter(epoch: number): void {
     this.nextEpoch = epoch + 1;
+    this.nextToCommit = epoch + 1;
     this.completedEpoch = epoch;
   }
 
@@ -89,12 +97,20 @@ export class Coordinator {
     }
   }
 
-  stop(): void {
+  /** Stops starting epochs and waits for a commit already under way, so a rollback reads a settled checkpoint. */
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     if (this.watchdog) clearInterval(this.watchdog);
     this.subscription?.unsubscribe();
+    this.stopped = true;
     for (const epoch of this.open.values()) epoch.resolve();
     this.open.clear();
+    await this.commitChain;
+  }
+
+  /** Settles when the commits handed to the chain so far have been written (or skipped after a stop or failure). */
+  commitsUnderWay(): Promise<void> {
+    return this.commitChain;
   }
 
   get lastCompletedEpoch(): number {
@@ -134,19 +150,26 @@ export class Coordinator {
       open.latency.merge(message.stats.latencyHistogram);
       this.totalLatency.merge(message.stats.latencyHistogram);
     }
-    if (open.waiting.size === 0) {
-      if (this.storage) this.commit(message.epoch, open);
-      else this.complete(message.epoch, open);
+    if (open.waiting.size === 0) this.commitInOrder();
+  }
+
+  /** Hands every fully acked epoch to the commit chain, oldest first, stopping at the first one still waiting for acks. */
+  private commitInOrder(): void {
+    for (let open = this.open.get(this.nextToCommit); open && open.waiting.size === 0; open = this.open.get(this.nextToCommit)) {
+      const epoch = this.nextToCommit++;
+      if (this.storage) this.commit(this.storage, epoch, open);
+      else this.complete(epoch, open);
     }
   }
 
-  /** Every actor acked: make the epoch durable (one LMDB transaction), then tell the sinks to commit. */
-  private commit(epoch: number, open: OpenEpoch): void {
-    const storage = this.storage as CheckpointStorage;
+  /** Makes the epoch durable (one LMDB transaction), then tells the sinks to commit. Runs after every earlier commit. */
+  private commit(storage: CheckpointStorage, epoch: number, open: OpenEpoch): void {
     this.commitChain = this.commitChain.then(async () => {
+      if (this.stopped) return;
       try {
         await storage.commit({ epoch, offsets: open.offsets, committedAt: new Date().toISOString() });
       } catch (error) {
+        this.stopped = true;
         this.events.onFailure("coordinator", `cannot commit epoch ${epoch} to ${storage.path}: ${String(error)}`, "CHECKPOINT");
         return;
       }

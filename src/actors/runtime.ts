@@ -94,8 +94,9 @@ export class QueryRuntime {
     return stage?.parallelism ?? 1;
   }
 
+  /** Stops every actor and waits for the checkpoint writes they and the coordinator had under way. */
   async stop(): Promise<void> {
-    this.coordinator.stop();
+    await this.coordinator.stop();
     for (const actor of this.actors) await actor.stop();
   }
 

@@ -28,7 +28,11 @@ export interface CheckpointQuery {
 export async function openCheckpoint(location: string, query: CheckpointQuery): Promise<OpenedCheckpoint> {
   const storage = CheckpointStorage.open(location);
   try {
-    const decision = decideRecovery({ meta: storage.readMeta(), lastCommit: storage.lastCommit(), pendingEpochs: storage.pendingEpochs(), current: query });
+    const committedEpochs = storage.commits().map((commit) => commit.epoch);
+    const decision = decideRecovery({ meta: storage.readMeta(), lastCommit: storage.lastCommit(), committedEpochs, pendingEpochs: storage.pendingEpochs(), current: query });
+    if (decision.kind === "damaged") {
+      throw new CheckpointError(`The checkpoint at '${location}' is damaged: ${decision.reasons.join("; ")}. Resuming from it could lose or repeat records; restore the location from a backup, or start the query with a new checkpoint location (its state then starts empty).`);
+    }
     if (decision.kind === "refuse") {
       throw new CheckpointError(`The checkpoint at '${location}' belongs to a query that cannot continue as this one: ${decision.reasons.join("; ")}. Undo the change, or start this query with a new checkpoint location (its state then starts empty).`);
     }

@@ -69,15 +69,9 @@ export class CheckpointStorage {
   /** Removes the state changes of epochs after `epoch`: they were never committed. */
   async discardAfter(epoch: number): Promise<void> {
     await this.db.transaction(() => {
-      for (const key of this.db.getKeys({ start: ["delta", epoch + 1], end: ["delta", Number.MAX_SAFE_INTEGER] })) this.db.remove(key as LmdbKey);
-    });
-  }
-
-  /** Replays the fold of committed epochs whose changes are still there (a crash between commit and fold cannot happen: both are one transaction; kept for safety). */
-  async foldCommitted(epochs: readonly number[]): Promise<void> {
-    if (epochs.length === 0) return;
-    await this.db.transaction(() => {
-      for (const epoch of epochs) this.foldDeltas(epoch);
+      // Read the whole range first: removing entries under an open cursor makes LMDB skip some of them.
+      const keys = [...this.db.getKeys({ start: ["delta", epoch + 1], end: ["delta", Number.MAX_SAFE_INTEGER] })] as LmdbKey[];
+      for (const key of keys) this.db.remove(key);
     });
   }
 
@@ -100,13 +94,22 @@ export class CheckpointStorage {
     await this.db.close();
   }
 
+  /**
+   * Moves one epoch's changes into the state. The range is read whole before anything is written: removing entries
+   * under an open cursor makes LMDB skip some of them. A change left behind aborts the commit's transaction.
+   */
   private foldDeltas(epoch: number): void {
-    for (const { key, value } of this.db.getRange(prefixRange(["delta", epoch]))) {
+    const range = prefixRange(["delta", epoch]);
+    const changes = [...this.db.getRange(range)];
+    for (const { key, value } of changes) {
       const parts = key as LmdbKey;
       const target = stateKey(parts[2] as string, parts[3] as number, parts[4] as string);
       if (value === null) this.db.remove(target);
       else this.db.put(target, value);
       this.db.remove(parts);
+    }
+    for (const _left of this.db.getKeys({ ...range, limit: 1 })) {
+      throw new CheckpointError(`The fold of epoch ${epoch} in '${this.path}' left a state change behind; the commit is aborted.`);
     }
   }
 }

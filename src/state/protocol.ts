@@ -5,6 +5,8 @@ export interface RecoveryFacts {
   /** What the checkpoint holds (undefined meta: a new checkpoint location). */
   readonly meta: QueryMeta | undefined;
   readonly lastCommit: EpochCommit | undefined;
+  /** The epochs of every commit record kept, oldest first (older ones are pruned). */
+  readonly committedEpochs: readonly number[];
   /** Epochs with state changes not folded into the state. */
   readonly pendingEpochs: readonly number[];
   /** The query being started. */
@@ -22,11 +24,15 @@ export type RecoveryDecision =
       /** Changes of these epochs were never committed: remove them. */
       readonly discard: readonly number[];
     }
-  | { readonly kind: "refuse"; readonly reasons: readonly string[] };
+  | { readonly kind: "refuse"; readonly reasons: readonly string[] }
+  /** The checkpoint breaks an invariant the protocol keeps: resuming from it could lose or repeat an epoch. */
+  | { readonly kind: "damaged"; readonly reasons: readonly string[] };
 
 export function decideRecovery(facts: RecoveryFacts): RecoveryDecision {
   const { meta, lastCommit, pendingEpochs, current } = facts;
   if (!meta) return { kind: "fresh" };
+  const damage = checkInvariants(facts);
+  if (damage.length > 0) return { kind: "damaged", reasons: damage };
   const reasons = [...compareStateful(meta.stateful, current.stateful), ...compareSources(meta.sources, current.sources)];
   if (reasons.length > 0) return { kind: "refuse", reasons };
   const lastCommittedEpoch = lastCommit?.epoch ?? -1;
@@ -37,6 +43,23 @@ export function decideRecovery(facts: RecoveryFacts): RecoveryDecision {
     offsets: lastCommit?.offsets ?? {},
     discard: pendingEpochs.filter((epoch) => epoch > lastCommittedEpoch),
   };
+}
+
+/**
+ * Epochs commit in epoch order, and a commit folds its epoch's changes in the same transaction. So the kept commit
+ * records are consecutive, and no change of a committed epoch is left outside the state.
+ */
+function checkInvariants({ committedEpochs, pendingEpochs, lastCommit }: RecoveryFacts): string[] {
+  const reasons: string[] = [];
+  for (let index = 1; index < committedEpochs.length; index++) {
+    const previous = committedEpochs[index - 1] as number;
+    const epoch = committedEpochs[index] as number;
+    if (epoch !== previous + 1) reasons.push(`epoch ${epoch} is committed but epoch ${previous + 1} is not (commits must follow epoch order)`);
+  }
+  const lastCommittedEpoch = lastCommit?.epoch ?? -1;
+  const unfolded = pendingEpochs.filter((epoch) => epoch <= lastCommittedEpoch);
+  if (unfolded.length > 0) reasons.push(`state changes of committed epoch${unfolded.length > 1 ? "s" : ""} ${unfolded.join(", ")} were never folded into the state`);
+  return reasons;
 }
 
 function compareStateful(before: readonly StatefulOperatorInfo[], now: readonly StatefulOperatorInfo[]): string[] {

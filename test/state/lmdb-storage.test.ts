@@ -76,3 +76,31 @@ describe("CheckpointStorage commit records", () => {
     await rm(folder, { recursive: true, force: true });
   });
 });
+
+describe("CheckpointStorage with many changes", () => {
+  it("folds every one of 1,000 changes of a committed epoch into the state and leaves no change of it behind", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "rill-storage-"));
+    const storage = CheckpointStorage.open(folder);
+    const changes = Array.from({ length: 1000 }, (_, index) => ({ stateId: "agg", keyGroup: index % 128, key: `k${index}`, value: index }));
+    await storage.writeChanges(0, changes);
+    await storage.commit({ epoch: 0, offsets: {}, committedAt: "t" });
+    assert.equal(storage.stateRows("agg"), 1000);
+    assert.deepEqual(storage.pendingEpochs(), []);
+    const state = new Map(storage.readState("agg", () => true));
+    for (const change of changes) assert.equal(state.get(change.key), change.value, `state of ${change.key}`);
+    await storage.close();
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it("discards every one of 1,000 uncommitted changes", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "rill-storage-"));
+    const storage = CheckpointStorage.open(folder);
+    await storage.writeChanges(3, Array.from({ length: 1000 }, (_, index) => ({ stateId: "agg", keyGroup: index % 128, key: `k${index}`, value: index })));
+    await storage.writeChanges(4, Array.from({ length: 1000 }, (_, index) => ({ stateId: "agg", keyGroup: index % 128, key: `k${index}`, value: -index })));
+    await storage.discardAfter(2);
+    assert.deepEqual(storage.pendingEpochs(), []);
+    assert.equal(storage.stateRows("agg"), 0);
+    await storage.close();
+    await rm(folder, { recursive: true, force: true });
+  });
+});

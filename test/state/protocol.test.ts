@@ -10,7 +10,9 @@ const meta: QueryMeta = { id: "q-1", name: "counts", createdAt: "2026-11-27T00:0
 const current = { sources: ["s0-source-memory.p0"], stateful: [aggregate, sink] };
 
 function facts(overrides: Partial<RecoveryFacts>): RecoveryFacts {
-  return { meta, lastCommit: undefined, pendingEpochs: [], current, ...overrides };
+  const lastCommit = overrides.lastCommit;
+  const committedEpochs = lastCommit ? [lastCommit.epoch] : [];
+  return { meta, lastCommit: undefined, committedEpochs, pendingEpochs: [], current, ...overrides };
 }
 
 describe("decideRecovery", () => {
@@ -52,5 +54,22 @@ describe("decideRecovery", () => {
     assert.match(added.kind === "refuse" ? added.reasons.join() : "", /a stateful operator aggregate-0 .* was added/);
     const sources = decideRecovery(facts({ current: { sources: ["s0-source-rate.p0", "s0-source-rate.p1"], stateful: current.stateful } }));
     assert.match(sources.kind === "refuse" ? sources.reasons.join() : "", /sources changed/);
+  });
+
+  it("refuses a checkpoint whose commits skip an epoch (epoch N+1 committed before N, then a crash)", () => {
+    const decision = decideRecovery(facts({ lastCommit: { epoch: 9, offsets: {}, committedAt: "t" }, committedEpochs: [6, 7, 9], pendingEpochs: [8] }));
+    assert.equal(decision.kind, "damaged");
+    assert.match(decision.kind === "damaged" ? decision.reasons.join() : "", /epoch 9 is committed but epoch 8 is not/);
+  });
+
+  it("refuses a checkpoint where a committed epoch's changes are still outside the state", () => {
+    const decision = decideRecovery(facts({ lastCommit: { epoch: 7, offsets: {}, committedAt: "t" }, committedEpochs: [6, 7], pendingEpochs: [7, 8] }));
+    assert.equal(decision.kind, "damaged");
+    assert.match(decision.kind === "damaged" ? decision.reasons.join() : "", /committed epoch 7 were never folded/);
+  });
+
+  it("accepts consecutive commits after older ones were pruned", () => {
+    const decision = decideRecovery(facts({ lastCommit: { epoch: 150, offsets: {}, committedAt: "t" }, committedEpochs: Array.from({ length: 100 }, (_, index) => 51 + index), pendingEpochs: [151] }));
+    assert.equal(decision.kind, "resume");
   });
 });
