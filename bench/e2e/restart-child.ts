@@ -8,6 +8,16 @@ const now = () => performance.timeOrigin + performance.now();
 const options = JSON.parse(process.argv[2] ?? "{}") as import("./restart-query.ts").RestartQueryOptions;
 const session = restartSession(options, (message) => process.stderr.write(`${message}\n`));
 let firstRow: number | undefined;
+let firstCommit: number | undefined;
+let committed = (): void => undefined;
+const firstCommitted = new Promise<void>((resolve) => (committed = resolve));
+// The first progress event is the first epoch the new process committed: recovery is complete and durable.
+session.streams.addListener({
+  onQueryProgress: () => {
+    firstCommit ??= now();
+    committed();
+  },
+});
 const startCalled = now();
 const query = await startRestartQuery(session, options, (row) => {
   firstRow ??= now();
@@ -18,9 +28,10 @@ process.stdin.setEncoding("utf8");
 process.stdin.on("data", (text: string) => {
   if (!text.includes("stop")) return;
   void (async () => {
+    await firstCommitted;
     await query.stop();
     await session.stop();
-    const timings = { processStart: performance.timeOrigin, scriptStart, importsDone, startCalled, startResolved, firstRow };
+    const timings = { processStart: performance.timeOrigin, scriptStart, importsDone, startCalled, startResolved, firstRow, firstCommit };
     process.stdout.write(`${JSON.stringify({ event: "timings", ...timings })}\n`);
     process.exit(0);
   })();

@@ -37,6 +37,10 @@ export interface NewProcessRestart {
   readonly startCallMs: number;
   /** From start() resolving to the first row in the sink. */
   readonly firstRowMs: number;
+  /** From spawn() to the first epoch the new process committed (recovery complete and durable). */
+  readonly spawnToFirstCommitMs: number;
+  /** The engine's share of that: from Rill's imports done (start() called) to the first committed epoch. */
+  readonly engineToFirstCommitMs: number;
 }
 
 export interface RestartResult {
@@ -134,6 +138,7 @@ interface ChildTimings {
   readonly startCalled: number;
   readonly startResolved: number;
   readonly firstRow: number | undefined;
+  readonly firstCommit: number | undefined;
 }
 
 /** Starts the query on the checkpoint in a new process, feeds its rows to the tracker, and stops it once the answer is complete. */
@@ -160,12 +165,15 @@ async function restartInChild(options: RestartQueryOptions, tracker: SinkTracker
   clearTimeout(timer);
   if (code !== 0 || !timings) throw new Error(`the child exited with ${code}${asked ? "" : " before the answer was complete"}: ${stderr.trim().slice(-500)}`);
   if (timings.firstRow === undefined) throw new Error("the child's query emitted no row");
+  if (timings.firstCommit === undefined) throw new Error("the child's query committed no epoch");
   return {
     spawnToFirstRowMs: round3(timings.firstRow - spawned),
     nodeStartMs: round3(timings.scriptStart - spawned),
     importMs: round3(timings.importsDone - timings.scriptStart),
     startCallMs: round3(timings.startResolved - timings.startCalled),
     firstRowMs: round3(timings.firstRow - timings.startResolved),
+    spawnToFirstCommitMs: round3(timings.firstCommit - spawned),
+    engineToFirstCommitMs: round3(timings.firstCommit - timings.startCalled),
   };
 }
 

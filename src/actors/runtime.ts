@@ -79,6 +79,9 @@ export class QueryRuntime {
     for (const sink of this.sinks) await sink.open();
     for (const source of this.sources) await source.open();
     this.coordinator.startEpochs(epochIntervalMs);
+    // A resumed query commits its first epoch at once (as Spark runs its first batch at once): what was replayed is
+    // durable again without waiting a whole interval, and recovery is visibly complete.
+    if (resume && epochIntervalMs !== undefined) this.coordinator.requestEpoch(false);
   }
 
   private restore(storage: CheckpointStorage, lastCommittedEpoch: number, offsets: Readonly<Record<string, unknown>>): void {
