@@ -42,6 +42,8 @@ export interface ActorEnvironment {
 }
 
 const TASK = -1;
+/** How long a stop waits for a turn that is inside an await (a sink commit, a write) before it goes on. */
+const STOP_WAIT_MS = 5000;
 
 /** Work queued behind the frames already in the mailbox (a sink's commit), run in the actor's turn. */
 interface LocalTask {
@@ -95,6 +97,7 @@ export abstract class Actor {
   protected stopped = false;
   /** Epoch writes under way (each settles to its ack or failure); `stop()` waits for them. */
   private readonly pendingWrites = new Set<Promise<void>>();
+  private turnUnderWay: Promise<void> | undefined;
 
   constructor(
     protected readonly wiring: ActorWiring,
@@ -132,6 +135,14 @@ export abstract class Actor {
     clearInterval(this.idleTimer);
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     this.subscriptions.length = 0;
+    // A turn may be inside an await (a sink's commit, a write): let it finish, so that nothing of this run still acts
+    // on sinks or storage once the next run recovers. Bounded, because a turn can wait on a broker that is gone.
+    const turn = this.turnUnderWay;
+    if (turn) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([turn, new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))]);
+      clearTimeout(timer);
+    }
     await Promise.allSettled(this.pendingWrites);
   }
 
@@ -206,7 +217,13 @@ export abstract class Actor {
   protected schedule(): void {
     if (this.scheduled || this.running || this.stopped) return;
     this.scheduled = true;
-    queueMicrotask(() => void this.turn());
+    queueMicrotask(() => {
+      const turn = this.turn();
+      this.turnUnderWay = turn;
+      void turn.finally(() => {
+        if (this.turnUnderWay === turn) this.turnUnderWay = undefined;
+      });
+    });
   }
 
   protected report(message: ControlMessage): void {
