@@ -296,12 +296,16 @@ export abstract class Actor {
     };
   }
 
+  /**
+   * Bytes that do not decode, or a frame from no sender of this actor, are rejected (thrown to the transport, which
+   * reports them) and change nothing. A frame from a known sender out of sequence fails the actor: a frame was lost.
+   */
   private receive(payload: Uint8Array): void {
     if (this.stopped) return;
+    const frame = decodeFrame(payload);
+    const input = typeof frame === "object" && frame !== null && frame.kind !== FRAME_CREDIT ? this.inputs.get(frame.sender) : undefined;
+    if (!input || frame.kind === FRAME_CREDIT) throw new TransportError(`${this.name} rejected a frame that is from none of its senders.`);
     try {
-      const frame = decodeFrame(payload) as ChannelFrame;
-      const input = this.inputs.get(frame.sender);
-      if (!input) throw new TransportError(`${this.name} received a frame from unknown sender ${frame.sender}.`);
       input.check(frame);
       if (frame.kind !== FRAME_BARRIER) this.lastHeard.set(frame.sender, Date.now());
       this.mailbox.push(frame);
@@ -311,13 +315,14 @@ export abstract class Actor {
     }
   }
 
+  /** A credit frame that is not one, or from no receiver of this actor, is rejected and changes nothing. */
   private receiveCredit(payload: Uint8Array): void {
     if (this.stopped) return;
     const frame = decodeFrame(payload);
-    if (frame.kind !== FRAME_CREDIT) return this.fail(new TransportError(`${this.name} got a non-credit frame on its credit subject.`));
+    if (typeof frame !== "object" || frame === null || frame.kind !== FRAME_CREDIT) throw new TransportError(`${this.name} rejected a non-credit frame on its credit subject.`);
     const receiverPosition = this.wiring.downstream.findIndex((receiver) => receiver.index === frame.receiver);
     const output = this.outputs[receiverPosition];
-    if (!output) return this.fail(new TransportError(`${this.name} got credit from unknown receiver ${frame.receiver}.`));
+    if (!output || !Number.isSafeInteger(frame.credits) || frame.credits <= 0) throw new TransportError(`${this.name} rejected a credit frame from no receiver of its own.`);
     output.grant(frame.credits);
     if (this.blocked) {
       this.flushOutputs();

@@ -56,8 +56,9 @@ export class OutputChannel {
     this.pending.push({ control: "watermark", watermark });
   }
 
+  /** Credit never exceeds the window: an honest receiver never grants more, so a forged grant cannot lift flow control. */
   grant(credits: number): void {
-    this.credits += credits;
+    this.credits = Math.min(this.credits + credits, this.flow.window);
   }
 
   /** Sends what credit allows; returns true when nothing is left waiting. */

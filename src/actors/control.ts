@@ -1,5 +1,6 @@
 // Messages between the coordinator and the actors (acks, failures, barriers to sources).
 import { Packr } from "msgpackr";
+import { TransportError } from "../core/errors.ts";
 import type { LatencyPercentiles } from "../core/latency.ts";
 
 /** What an actor did during one epoch; the coordinator sums these into progress. */
@@ -33,8 +34,30 @@ export function encodeControl(message: ControlMessage): Uint8Array {
   return packr.pack(message);
 }
 
+/** Decodes a control message; bytes that are not one (garbage, a forged or foreign message) throw a TransportError. */
 export function decodeControl(bytes: Uint8Array): ControlMessage {
-  return packr.unpack(bytes) as ControlMessage;
+  let message: unknown;
+  try {
+    message = packr.unpack(bytes);
+  } catch (error) {
+    throw new TransportError(`A control message does not decode (${bytes.length} bytes).`, { cause: error });
+  }
+  if (!isControlMessage(message)) throw new TransportError(`A control message has an unknown shape (${bytes.length} bytes).`);
+  return message;
+}
+
+function isControlMessage(value: unknown): value is ControlMessage {
+  if (typeof value !== "object" || value === null) return false;
+  const message = value as Record<string, unknown>;
+  const epochOk = Number.isSafeInteger(message.epoch) && (message.epoch as number) >= 0;
+  switch (message.type) {
+    case "barrier": return epochOk && typeof message.final === "boolean";
+    case "commit": return epochOk;
+    case "committed": return epochOk && typeof message.actor === "string";
+    case "ack": return epochOk && typeof message.actor === "string" && typeof message.stats === "object" && message.stats !== null;
+    case "failed": return typeof message.actor === "string" && typeof message.error === "string" && typeof message.code === "string";
+    default: return false;
+  }
 }
 
 export function emptyStats(): ActorEpochStats {

@@ -1,5 +1,5 @@
 // In-process transport: same interface as NATS, delivered on a microtask; the baseline for what NATS costs.
-import type { MessageHandler, Subscription, Transport } from "./transport.ts";
+import { guardHandler, type MessageHandler, type RejectedHandler, type Subscription, type Transport } from "./transport.ts";
 
 interface Entry {
   readonly tokens: string[];
@@ -16,6 +16,7 @@ export class InProcessTransport implements Transport {
   private queue: Array<[Entry, Uint8Array, string]> = [];
   private scheduled = false;
   private closed = false;
+  private readonly rejectedCallbacks: RejectedHandler[] = [];
 
   publish(subject: string, payload: Uint8Array): void {
     if (this.closed) return;
@@ -32,7 +33,7 @@ export class InProcessTransport implements Transport {
 
   subscribe(subject: string, handler: MessageHandler): Subscription {
     const tokens = subject.split(".");
-    const entry: Entry = { tokens, handler, active: true };
+    const entry: Entry = { tokens, handler: guardHandler(handler, this.rejectedCallbacks), active: true };
     const wildcard = tokens.includes("*") || tokens.includes(">");
     if (wildcard) this.wildcards.push(entry);
     else this.exact.set(subject, [...(this.exact.get(subject) ?? []), entry]);
@@ -51,6 +52,10 @@ export class InProcessTransport implements Transport {
 
   onFailure(_callback: (error: Error) => void): void {
     // An in-process transport has no connection to lose.
+  }
+
+  onRejected(callback: RejectedHandler): void {
+    this.rejectedCallbacks.push(callback);
   }
 
   async close(): Promise<void> {

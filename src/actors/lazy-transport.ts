@@ -1,7 +1,7 @@
 // A transport whose real target is set when the session connects; lets sources be configured before that.
 import { ConfigError, TransportError } from "../core/errors.ts";
 import type { JetStreamAccess } from "./jetstream.ts";
-import type { MessageHandler, Subscription, Transport } from "./transport.ts";
+import type { MessageHandler, RejectedHandler, Subscription, Transport } from "./transport.ts";
 
 export class LazyTransport implements Transport {
   private target: Transport | undefined;
@@ -40,6 +40,10 @@ export class LazyTransport implements Transport {
 
   onFailure(callback: (error: Error) => void): void {
     this.connected().onFailure(callback);
+  }
+
+  onRejected(callback: RejectedHandler): void {
+    this.connected().onRejected(callback);
   }
 
   onReconnect(callback: () => void): void {

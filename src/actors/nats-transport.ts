@@ -26,7 +26,7 @@ import type {
   JetStreamStreamConfig,
   JetStreamStreamInfo,
 } from "./jetstream.ts";
-import type { MessageHandler, Subscription, Transport } from "./transport.ts";
+import { guardHandler, type MessageHandler, type RejectedHandler, type Subscription, type Transport } from "./transport.ts";
 
 /** How to reach a NATS server or cluster; everything but `servers` is passed through to the client. */
 export interface NatsOptions {
@@ -47,6 +47,7 @@ export class NatsTransport implements Transport {
   readonly address: string;
   private readonly failureCallbacks: Array<(error: Error) => void> = [];
   private readonly reconnectCallbacks: Array<() => void> = [];
+  private readonly rejectedCallbacks: RejectedHandler[] = [];
   private unreachableTimer: NodeJS.Timeout | undefined;
   private jetstreamAccess: NatsJetStream | undefined;
 
@@ -85,13 +86,14 @@ export class NatsTransport implements Transport {
   }
 
   subscribe(subject: string, handler: MessageHandler): Subscription {
+    const guarded = guardHandler(handler, this.rejectedCallbacks);
     const subscription = this.connection.subscribe(subject, {
       callback: (error, message) => {
         if (error) {
           this.fail(new TransportError(`Subscription to '${subject}' failed: ${error.message}`, { cause: error }));
           return;
         }
-        handler(message.data, message.subject);
+        guarded(message.data, message.subject);
       },
     });
     return { unsubscribe: () => subscription.unsubscribe() };
@@ -103,6 +105,10 @@ export class NatsTransport implements Transport {
 
   onFailure(callback: (error: Error) => void): void {
     this.failureCallbacks.push(callback);
+  }
+
+  onRejected(callback: RejectedHandler): void {
+    this.rejectedCallbacks.push(callback);
   }
 
   /** JetStream on this connection; the server must run with JetStream enabled (`nats-server -js`). */

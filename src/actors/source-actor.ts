@@ -64,8 +64,8 @@ export class SourceActor extends Actor {
       notify: () => this.schedulePump(),
       deadLetter: (raw, reason) => {
         this.stats.deadLetters++;
-        const body = { query: this.options.queryName, source: this.name, reason, raw: typeof raw === "string" ? raw : safeJson(raw), at: new Date().toISOString() };
-        transport.publish(this.options.deadLetterSubject, new TextEncoder().encode(JSON.stringify(body)));
+        const text = typeof raw === "string" ? raw : safeJson(raw);
+        transport.publish(this.options.deadLetterSubject, deadLetterPayload({ query: this.options.queryName, source: this.name, reason, at: new Date().toISOString() }, text, transport.maxPayload));
       },
     });
   }
@@ -163,5 +163,22 @@ function safeJson(value: unknown): string {
     return JSON.stringify(value) ?? String(value);
   } catch {
     return String(value);
+  }
+}
+
+/**
+ * A dead letter as JSON that fits the broker's payload limit: a record too large to carry whole is cut, and the letter
+ * says so with the record's full length, so it still reaches the dead-letter subject instead of failing the publish.
+ */
+export function deadLetterPayload(fields: Record<string, string>, raw: string, maxPayload: number): Uint8Array {
+  const encoder = new TextEncoder();
+  const whole = encoder.encode(JSON.stringify({ ...fields, raw }));
+  if (whole.length <= maxPayload) return whole;
+  // JSON escaping can grow a character to six bytes, and UTF-8 to four: cut with room for both.
+  let keep = Math.max(0, Math.floor((maxPayload - 1024) / 6));
+  for (;;) {
+    const cut = encoder.encode(JSON.stringify({ ...fields, raw: raw.slice(0, keep), truncated: true, rawLength: raw.length }));
+    if (cut.length <= maxPayload || keep === 0) return cut;
+    keep = Math.floor(keep / 2);
   }
 }

@@ -3,6 +3,19 @@ import type { JetStreamAccess } from "./jetstream.ts";
 
 export type MessageHandler = (payload: Uint8Array, subject: string) => void;
 
+export type RejectedHandler = (subject: string, error: unknown) => void;
+
+/** Wraps a handler so that what it throws goes to the rejection callbacks instead of the caller. */
+export function guardHandler(handler: MessageHandler, rejected: readonly RejectedHandler[]): MessageHandler {
+  return (payload, subject) => {
+    try {
+      handler(payload, subject);
+    } catch (error) {
+      for (const callback of rejected) callback(subject, error);
+    }
+  };
+}
+
 export interface Subscription {
   unsubscribe(): void;
 }
@@ -21,6 +34,11 @@ export interface Transport {
   flush(): Promise<void>;
   /** Registers a callback for failures of the transport itself (connection lost for good). */
   onFailure(callback: (error: Error) => void): void;
+  /**
+   * Registers a callback for messages a handler rejected (it threw: bytes that do not decode, a forged or stray frame).
+   * A handler's error never reaches the broker's client, where it would stop delivery for every subscription.
+   */
+  onRejected(callback: RejectedHandler): void;
   /** Registers a callback for a connection that came back after an interruption: frames in flight may be lost. */
   onReconnect?(callback: () => void): void;
   /** JetStream (streams, replayable reads, acknowledged publishing); only a NATS transport has it. */

@@ -65,6 +65,8 @@ export class StreamingQuery {
   private failure: StreamingQueryError | undefined;
   private message = "Initializing";
   private deadLetters = 0;
+  /** Messages on the query's internal subjects that its actors rejected. */
+  private rejectedMessages = 0;
   private inputRows = 0;
   private readonly terminated: Promise<void>;
   private markTerminated: () => void = () => undefined;
@@ -79,6 +81,14 @@ export class StreamingQuery {
     });
     this.runtime = this.createRuntime();
     setup.transport.onFailure((error) => void this.fail(new StreamingQueryError(`Query ${this.label} lost its transport: ${error.message}`, { cause: error })));
+    // Bytes on this query's subjects that its actors rejected (garbage, forged or stray frames) change nothing; they
+    // are counted and logged (the first, then at every power of two, so a flood cannot flood the log too).
+    const prefix = setup.subjects.all.slice(0, -1);
+    setup.transport.onRejected((subject, error) => {
+      if (!subject.startsWith(prefix)) return;
+      this.rejectedMessages++;
+      if ((this.rejectedMessages & (this.rejectedMessages - 1)) === 0) setup.log(`rill: query ${this.label} rejected a message on ${subject} (${this.rejectedMessages} so far): ${error instanceof Error ? error.message : String(error)}`);
+    });
     // Frames in flight during an interruption may be gone; a checkpointed query goes back to its last commit at once.
     setup.transport.onReconnect?.(() => {
       if (setup.checkpoint) void this.fail(new StreamingQueryError(`Query ${this.label}: the NATS connection was interrupted, so frames in flight may be lost.`));
