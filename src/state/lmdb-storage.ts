@@ -1,5 +1,6 @@
 // The LMDB adapter: the one module that imports lmdb. Thin: reads facts, writes in single transactions.
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { open, type RootDatabase } from "lmdb";
 import { CheckpointError } from "../core/errors.ts";
 import { META_KEY, commitKey, deltaKey, epochRange, prefixRange, stateKey, type LmdbKey } from "./layout.ts";
@@ -9,6 +10,7 @@ export class CheckpointStorage {
   private constructor(private readonly db: RootDatabase<unknown, LmdbKey>, readonly path: string) {}
 
   static open(path: string): CheckpointStorage {
+    refuseLostData(path);
     try {
       mkdirSync(path, { recursive: true });
       const db = open<unknown, LmdbKey>({ path, compression: false });
@@ -112,4 +114,15 @@ export class CheckpointStorage {
       throw new CheckpointError(`The fold of epoch ${epoch} in '${this.path}' left a state change behind; the commit is aborted.`);
     }
   }
+}
+
+/**
+ * A location where LMDB's lock file, or a sink's prepared epochs, survive but the data file is gone lost its state
+ * and commits: opening it would silently start a new query with empty state. That is an error, never a fresh start.
+ */
+function refuseLostData(path: string): void {
+  if (existsSync(join(path, "data.mdb"))) return;
+  const left = ["lock.mdb", "sinks"].filter((name) => existsSync(join(path, name)));
+  if (left.length === 0) return;
+  throw new CheckpointError(`The checkpoint location '${path}' has ${left.join(" and ")} but no data.mdb: its state and committed epochs are gone. Restore data.mdb from a backup, or start the query with a new checkpoint location (its state then starts empty).`);
 }

@@ -104,3 +104,16 @@ describe("CheckpointStorage with many changes", () => {
     await rm(folder, { recursive: true, force: true });
   });
 });
+
+describe("CheckpointStorage.open on a damaged location", () => {
+  it("refuses a location whose data.mdb is gone while its lock file is left, naming the file", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "rill-storage-"));
+    const storage = CheckpointStorage.open(folder);
+    await storage.writeChanges(0, [{ stateId: "agg", keyGroup: 1, key: "a", value: 1 }]);
+    await storage.commit({ epoch: 0, offsets: { src: 10 }, committedAt: "t0" });
+    await storage.close();
+    await rm(join(folder, "data.mdb"));
+    assert.throws(() => CheckpointStorage.open(folder), (error: Error) => error.name === "CheckpointError" && /no data\.mdb/.test(error.message) && error.message.includes(folder));
+    await rm(folder, { recursive: true, force: true });
+  });
+});
