@@ -64,7 +64,7 @@ async function readAll(access: JetStreamAccess, stream: string): Promise<JetStre
   const cursor = await access.openCursor(stream, { startSequence: 1 });
   const messages: JetStreamMessage[] = [];
   try {
-    for (let backlog = await cursor.backlog(); backlog > 0; backlog = await cursor.backlog()) await cursor.fetch(backlog, 1000, (message) => messages.push(message));
+    for (let end = await cursor.end(); cursor.handedOut() < end; end = await cursor.end()) await cursor.fetch(end - cursor.handedOut(), 1000, (message) => messages.push(message));
   } finally {
     await cursor.close();
   }
