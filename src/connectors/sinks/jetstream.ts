@@ -5,6 +5,7 @@
 //   `<queryId>:<row id>`, the deterministic id the sink actor gives it. A replay after a crash
 //   publishes the same ids and the stream drops them, but only within the stream's
 //   duplicate_window (2 minutes by default): exactly-once needs the replay to come sooner.
+//   Append output mode only: update and complete rows have no id a replay reproduces (refused at start()).
 // - "transactional": an epoch's rows are prepared at its barrier, written to the checkpoint folder
 //   (`sinks/jetstream-<subject>/<epoch>.msgpack`, fsync'd) when the query has one, and published at
 //   commitEpoch() with ids `<queryId>:<epoch>:<index>`, so a commit replayed after a crash is dropped
@@ -148,6 +149,7 @@ class IdempotentWriter implements SinkWriter {
   constructor(private readonly publisher: Publisher) {}
 
   async open(context: SinkContext): Promise<void> {
+    if (context.outputMode !== "append") throw idempotentRefused(context.outputMode);
     this.queryId = context.queryId;
     await this.publisher.open();
   }
@@ -166,6 +168,16 @@ class IdempotentWriter implements SinkWriter {
   close(): Promise<void> {
     return this.publisher.flush();
   }
+}
+
+/**
+ * An update (or complete) row is published the moment a turn produces it, and which values a key passes through
+ * depends on how the epoch was cut into turns. A replay after a crash cuts it differently: an id of the form
+ * key.epoch.n would name another value (the stream drops it as a duplicate), and an id from the row's content would
+ * publish a value after a later one of the run that crashed. Neither is exact, so the mode is refused.
+ */
+function idempotentRefused(outputMode: string): ConfigError {
+  return new ConfigError(`Option 'mode' of the jetstream sink is 'idempotent' (the default), which is exactly-once only in append output mode; the query uses ${outputMode} mode, whose rows a replay after a crash does not reproduce one for one. Set .option("mode", "transactional"): it publishes each epoch's last row per key at the epoch's commit, from what it prepared durably.`);
 }
 
 /** Holds each epoch's rows until its commit (durably, in the checkpoint folder), then publishes them with ids the epoch determines. */
