@@ -94,9 +94,18 @@ export class QueryRuntime {
     return stage?.parallelism ?? 1;
   }
 
+  /** Stops every actor, even past one whose stop fails; then throws the first such failure. */
   async stop(): Promise<void> {
     this.coordinator.stop();
-    for (const actor of this.actors) await actor.stop();
+    let failure: { error: unknown } | undefined;
+    for (const actor of this.actors) {
+      try {
+        await actor.stop();
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure) throw failure.error;
   }
 
   private assignRefs(): ActorRef[][] {

@@ -72,6 +72,8 @@ class Publisher {
   private unacked = 0;
   private drained: (() => void) | undefined;
   private failure: RillError | undefined;
+  /** The failure was thrown to the writer's caller once: close() does not throw it again (a rollback stops a failed run). */
+  private reported = false;
   /** Publishes the stream dropped as duplicates (a replay); for tests and logs. */
   duplicates = 0;
 
@@ -136,8 +138,16 @@ class Publisher {
     drained?.();
   }
 
+  /** Waits for the acks still out (a publish the server never answers times out); throws only a failure not reported yet. */
+  async close(): Promise<void> {
+    if (this.unacked > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    if (!this.reported) this.throwFailure();
+  }
+
   private throwFailure(): void {
-    if (this.failure) throw this.failure;
+    if (!this.failure) return;
+    this.reported = true;
+    throw this.failure;
   }
 }
 
@@ -166,7 +176,7 @@ class IdempotentWriter implements SinkWriter {
   }
 
   close(): Promise<void> {
-    return this.publisher.flush();
+    return this.publisher.close();
   }
 }
 
@@ -233,6 +243,6 @@ class TransactionalWriter implements SinkWriter {
   /** Epochs prepared but not committed are dropped: a restart replays them from the sources. */
   async close(): Promise<void> {
     this.prepared.clear();
-    await this.publisher.flush();
+    await this.publisher.close();
   }
 }
