@@ -43,8 +43,14 @@ export interface JetStreamCursor {
    * arrived, when `waitMs` passed, or when the cursor is closed.
    */
   fetch(max: number, waitMs: number, onMessage: (message: JetStreamMessage) => void): Promise<void>;
-  /** Messages the stream holds now, matching the filter, that onMessage has not been handed yet (0: caught up). */
-  backlog(): Promise<number>;
+  /** Messages handed to onMessage so far, over the cursor's whole life. */
+  handedOut(): number;
+  /**
+   * The count handedOut() reaches once every message the stream holds now (matching the filter) is
+   * handed out. It is absolute, not a number left to read: messages handed out while the answer is on
+   * its way are counted once, whenever the caller looks.
+   */
+  end(): Promise<number>;
   /** Ends a running fetch and removes the consumer from the server. */
   close(): Promise<void>;
 }

@@ -230,7 +230,7 @@ class NatsJetStream implements JetStreamAccess {
     const handles = await this.open();
     const cursor = new NatsJetStreamCursor(handles, stream, options.filter, options.startSequence - 1, this.address);
     // The first consumer now, so that a refused start or filter fails the open, not a later fetch.
-    await cursor.backlog();
+    await cursor.end();
     return cursor;
   }
 
@@ -303,6 +303,7 @@ class NatsJetStreamCursor implements JetStreamCursor {
   /** The running fetch, if any: closed when its consumer turns out lost, rather than waiting for missed heartbeats. */
   private messages: ConsumerMessages | undefined;
   private closed = false;
+  private handed = 0;
 
   constructor(
     private readonly handles: { manager: JetStreamManager; client: JetStreamClient },
@@ -332,6 +333,7 @@ class NatsJetStreamCursor implements JetStreamCursor {
         }
         this.nextDelivery++;
         this.lastSequence = message.seq;
+        this.handed++;
         onMessage({ sequence: message.seq, subject: message.subject, payload: message.data });
       }
     } catch (error) {
@@ -347,7 +349,11 @@ class NatsJetStreamCursor implements JetStreamCursor {
     }
   }
 
-  async backlog(): Promise<number> {
+  handedOut(): number {
+    return this.handed;
+  }
+
+  async end(): Promise<number> {
     for (let attempt = 0; attempt < 5; attempt++) {
       let consumer: Consumer;
       let info: ConsumerInfo;
@@ -370,7 +376,8 @@ class NatsJetStreamCursor implements JetStreamCursor {
         }
         continue;
       }
-      if (this.consumer === consumer) return info.num_pending + Math.max(0, info.delivered.consumer_seq - (this.nextDelivery - 1));
+      // Delivered by the server but not handed out yet, plus what it has not delivered: both still to come, after `handed`.
+      if (this.consumer === consumer) return this.handed + info.num_pending + Math.max(0, info.delivered.consumer_seq - (this.nextDelivery - 1));
     }
     throw new TransportError(`The consumer on the JetStream stream '${this.stream}' on ${this.address} was lost 5 times while its position was read; the server keeps losing it.`);
   }

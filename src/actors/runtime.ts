@@ -97,10 +97,21 @@ export class QueryRuntime {
     return stage?.parallelism ?? 1;
   }
 
-  /** Stops every actor and waits for the checkpoint writes they and the coordinator had under way. */
+  /**
+   * Stops every actor, even past one whose stop fails, and waits for the checkpoint writes they and the coordinator
+   * had under way; then throws the first failure.
+   */
   async stop(): Promise<void> {
     await this.coordinator.stop();
-    for (const actor of this.actors) await actor.stop();
+    let failure: { error: unknown } | undefined;
+    for (const actor of this.actors) {
+      try {
+        await actor.stop();
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure) throw failure.error;
   }
 
   private assignRefs(): ActorRef[][] {

@@ -33,7 +33,6 @@ export class SinkActor extends Actor {
   private readonly epochByKey = new Map<string, Row>();
   /** Rows delivered per sender since the query began: deterministic row ids for idempotent sinks. */
   private readonly delivered = new Map<number, number>();
-  private readonly perKeyInEpoch = new Map<string, number>();
   private readonly latency = new LatencyRecorder();
   /** Micro-batch mode: (oldest ingest time, newest ingest time, row count) of frames waiting for the epoch's end. */
   private waiting: number[] = [];
@@ -77,7 +76,7 @@ export class SinkActor extends Actor {
     const keyed = outputMode !== "append";
     const out = keyed ? rows.map(strip) : rows;
     const keys = keyed ? rows.map((row) => String(row[ROW_KEY])) : undefined;
-    const ids = this.writer.needsRowIds ? this.rowIds(rows.length, sender, keys) : undefined;
+    const ids = this.writer.needsRowIds && !keyed ? this.rowIds(rows.length, sender) : undefined;
     if (microBatch) this.waiting.push(this.since, this.until, rows.length);
     else this.recordLatency(nowMs(), this.since, this.until, rows.length);
     if (outputMode === "complete") {
@@ -103,7 +102,6 @@ export class SinkActor extends Actor {
       for (let index = 0; index < this.waiting.length; index += 3) this.recordLatency(now, this.waiting[index] as number, this.waiting[index + 1] as number, this.waiting[index + 2] as number);
       this.waiting = [];
     }
-    this.perKeyInEpoch.clear();
     if (this.writer.endEpoch) await this.writer.endEpoch(epoch, rows);
     if (!this.environment.storage && this.writer.commitEpoch) await this.writer.commitEpoch(epoch);
   }
@@ -156,17 +154,13 @@ export class SinkActor extends Actor {
     }
   }
 
-  private rowIds(count: number, sender: number, keys: readonly string[] | undefined): string[] {
+  /**
+   * Append mode only: a replay delivers each sender's rows in the same order, however it cuts them into frames, so the
+   * n-th row of a sender is the same row. An update row has no such id: its value depends on how the epoch was cut
+   * into turns (see the JetStream sink's modes in ARCHITECTURE.md).
+   */
+  private rowIds(count: number, sender: number): string[] {
     const ids = new Array<string>(count);
-    if (keys) {
-      for (let index = 0; index < count; index++) {
-        const key = keys[index] as string;
-        const n = (this.perKeyInEpoch.get(key) ?? 0) + 1;
-        this.perKeyInEpoch.set(key, n);
-        ids[index] = `${key}.${this.epoch}.${n}`;
-      }
-      return ids;
-    }
     const first = this.delivered.get(sender) ?? 0;
     for (let index = 0; index < count; index++) ids[index] = `${sender}.${first + index}`;
     this.delivered.set(sender, first + count);

@@ -236,7 +236,9 @@ export class StreamingQuery {
     this.message = `Recovering from: ${error.message}`;
     this.setup.log(`rill: query ${this.label} failed (${error.message}); rolling back to the last committed epoch (attempt ${this.retries} of ${this.setup.maxRetries}).`);
     try {
-      await this.runtime.stop();
+      // The failed run is thrown away whatever its stop says (a sink whose publishes timed out): failing here would
+      // spend every retry at once on the same run, with no pause between them.
+      await this.runtime.stop().catch((stopError: unknown) => this.setup.log(`rill: stopping the failed run of query ${this.label}: ${String(stopError)}; its uncommitted epochs are replayed.`));
       await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** (this.retries - 1))));
       const resume = await rollbackPoint(storage);
       this.runtime = this.createRuntime();

@@ -1,7 +1,7 @@
 // JetStream in and out of a running query: processAllAvailable() sees every published message, and the sink stores each result once.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { z, type Session } from "../../src/index.ts";
+import { ConfigError, z, type Session } from "../../src/index.ts";
 import { NatsTransport } from "../../src/actors/nats-transport.ts";
 import type { JetStreamAccess, JetStreamMessage } from "../../src/actors/jetstream.ts";
 import { useNatsServer } from "../helpers/nats.ts";
@@ -58,13 +58,30 @@ describe("jetstream in running queries", () => {
     assert.match(query.explain(), /JetStream\[READINGS/);
     await query.stop();
   });
+
+  it("refuses the idempotent mode (the default) for update and complete output when the query starts, naming option 'mode'", async () => {
+    await access.addStream({ name: "READINGS", subjects: ["readings.>"], storage: "memory" });
+    await access.addStream({ name: "COUNTS", subjects: ["counts"], storage: "memory" });
+    const readings = z.object({ sensor: z.string(), value: z.number() });
+    for (const outputMode of ["update", "complete"] as const) {
+      for (const options of [{}, { mode: "idempotent" }] as Record<string, string>[]) {
+        const start = session.readStream.format("jetstream").option("stream", "READINGS").schema(readings).load()
+          .groupBy("sensor").count()
+          .writeStream.outputMode(outputMode).format("jetstream").option("subject", "counts").options(options).start();
+        await assert.rejects(start, (error: Error) => error.cause instanceof ConfigError
+          && error.cause.message.startsWith(`Option 'mode' of the jetstream sink is 'idempotent' (the default), which is exactly-once only in append output mode; the query uses ${outputMode} mode`)
+          && error.cause.message.includes(`.option("mode", "transactional")`));
+      }
+    }
+    assert.equal((await access.streamInfo("COUNTS"))?.messages, 0, "nothing was published");
+  });
 });
 
 async function readAll(access: JetStreamAccess, stream: string): Promise<JetStreamMessage[]> {
   const cursor = await access.openCursor(stream, { startSequence: 1 });
   const messages: JetStreamMessage[] = [];
   try {
-    for (let backlog = await cursor.backlog(); backlog > 0; backlog = await cursor.backlog()) await cursor.fetch(backlog, 1000, (message) => messages.push(message));
+    for (let end = await cursor.end(); cursor.handedOut() < end; end = await cursor.end()) await cursor.fetch(end - cursor.handedOut(), 1000, (message) => messages.push(message));
   } finally {
     await cursor.close();
   }

@@ -234,6 +234,24 @@ describe("jetstream source", () => {
     assert.deepEqual(polled, range(1, 1000));
   });
 
+  it("prepare() makes the whole backlog ready although a running fetch hands out messages while it asks for the backlog", async () => {
+    await access.addStream({ name: "RACING", subjects: ["racing"], storage: "memory" });
+    // Large messages: one fetch takes many socket reads to arrive, so prepare() lands in the middle of one.
+    const device = "d".repeat(4000);
+    for (let first = 1; first <= 3000; first += 500) {
+      await Promise.all(range(first, first + 499).map((value) => access.publish("racing", encoder.encode(JSON.stringify({ device, value })))));
+    }
+    const short: string[] = [];
+    for (let run = 0; run < 10; run++) {
+      const { reader, context } = await open(source({ stream: "RACING" }, { fetchWaitMs: 1000 }));
+      await context.waitFor(() => reader.readyCount() > 0, 10_000, "the first fetched messages");
+      await reader.prepare();
+      if (reader.readyCount() !== 3000) short.push(`run ${run}: ${reader.readyCount()}`);
+      await reader.close();
+    }
+    assert.deepEqual(short, [], "every prepare() made all 3,000 messages ready");
+  });
+
   it("makes at most maxOffsetsPerTrigger messages ready per trigger", async () => {
     await streamWith("LIMITED", 25);
     const { reader } = await open(source({ stream: "LIMITED", maxOffsetsPerTrigger: "10" }));

@@ -5,6 +5,7 @@
 //   `<queryId>:<row id>`, the deterministic id the sink actor gives it. A replay after a crash
 //   publishes the same ids and the stream drops them, but only within the stream's
 //   duplicate_window (2 minutes by default): exactly-once needs the replay to come sooner.
+//   Append output mode only: update and complete rows have no id a replay reproduces (refused at start()).
 // - "transactional": an epoch's rows are prepared at its barrier, written to the checkpoint folder
 //   (`sinks/jetstream-<subject>/<epoch>.msgpack`, fsync'd) when the query has one, and published at
 //   commitEpoch() with ids `<queryId>:<epoch>:<index>`, so a commit replayed after a crash is dropped
@@ -71,6 +72,8 @@ class Publisher {
   private unacked = 0;
   private drained: (() => void) | undefined;
   private failure: RillError | undefined;
+  /** The failure was thrown to the writer's caller once: close() does not throw it again (a rollback stops a failed run). */
+  private reported = false;
   /** Publishes the stream dropped as duplicates (a replay); for tests and logs. */
   duplicates = 0;
 
@@ -135,8 +138,16 @@ class Publisher {
     drained?.();
   }
 
+  /** Waits for the acks still out (a publish the server never answers times out); throws only a failure not reported yet. */
+  async close(): Promise<void> {
+    if (this.unacked > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    if (!this.reported) this.throwFailure();
+  }
+
   private throwFailure(): void {
-    if (this.failure) throw this.failure;
+    if (!this.failure) return;
+    this.reported = true;
+    throw this.failure;
   }
 }
 
@@ -148,6 +159,7 @@ class IdempotentWriter implements SinkWriter {
   constructor(private readonly publisher: Publisher) {}
 
   async open(context: SinkContext): Promise<void> {
+    if (context.outputMode !== "append") throw idempotentRefused(context.outputMode);
     this.queryId = context.queryId;
     await this.publisher.open();
   }
@@ -164,8 +176,18 @@ class IdempotentWriter implements SinkWriter {
   }
 
   close(): Promise<void> {
-    return this.publisher.flush();
+    return this.publisher.close();
   }
+}
+
+/**
+ * An update (or complete) row is published the moment a turn produces it, and which values a key passes through
+ * depends on how the epoch was cut into turns. A replay after a crash cuts it differently: an id of the form
+ * key.epoch.n would name another value (the stream drops it as a duplicate), and an id from the row's content would
+ * publish a value after a later one of the run that crashed. Neither is exact, so the mode is refused.
+ */
+function idempotentRefused(outputMode: string): ConfigError {
+  return new ConfigError(`Option 'mode' of the jetstream sink is 'idempotent' (the default), which is exactly-once only in append output mode; the query uses ${outputMode} mode, whose rows a replay after a crash does not reproduce one for one. Set .option("mode", "transactional"): it publishes each epoch's last row per key at the epoch's commit, from what it prepared durably.`);
 }
 
 /** Holds each epoch's rows until its commit (durably, in the checkpoint folder), then publishes them with ids the epoch determines. */
@@ -221,6 +243,6 @@ class TransactionalWriter implements SinkWriter {
   /** Epochs prepared but not committed are dropped: a restart replays them from the sources. */
   async close(): Promise<void> {
     this.prepared.clear();
-    await this.publisher.flush();
+    await this.publisher.close();
   }
 }

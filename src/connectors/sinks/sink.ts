@@ -32,7 +32,8 @@ export interface SinkWriter {
   /**
    * Rows the moment they arrive (continuous output). In update and complete mode these are changed
    * result rows, and `keys[i]` identifies the result row that `rows[i]` replaces. `ids[i]` is given
-   * when needsRowIds is set: `<epoch>.<sender>.<index>` in append mode, `<key>.<epoch>.<n>` otherwise.
+   * when needsRowIds is set, in append mode only: `<sender>.<n>`, the n-th row the sender delivered, which a replay
+   * reproduces. Update and complete rows get none: a writer that needs ids must refuse those modes at open().
    */
   write?(rows: readonly Row[], keys?: readonly unknown[], ids?: readonly string[]): void | Promise<void>;
   /**

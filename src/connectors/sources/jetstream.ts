@@ -120,8 +120,7 @@ class JetStreamReader implements SourceReader {
   private flushScheduled = false;
   /** The sequence of the last row poll() handed out: the offset. A replay re-sends dead letters after it, never a row before it. */
   private lastPolled: number | undefined;
-  /** Messages received (rows and dead letters), ever, and since the last prepare() ended. */
-  private received = 0;
+  /** Messages received (rows and dead letters) since the last prepare() ended. */
   private receivedThisTrigger = 0;
   /** prepare() calls running: while one runs, fetching ignores the buffer bound. */
   private draining = 0;
@@ -171,15 +170,16 @@ class JetStreamReader implements SourceReader {
     this.draining++;
     this.wake();
     try {
-      // Everything the stream holds now: the backlog at this moment, and never more than the trigger allows.
-      let target = this.received + (await cursor.backlog());
-      while (this.received < target && (limit === undefined || this.receivedThisTrigger < limit)) {
+      // Everything the stream holds now, and never more than the trigger allows. The target is in the
+      // cursor's own count, so messages handed out while it is asked for are neither missed nor counted twice.
+      let target = await cursor.end();
+      while (cursor.handedOut() < target && (limit === undefined || this.receivedThisTrigger < limit)) {
         const fetchesBefore = this.fetchesEnded;
         await this.progress();
         this.throwFailure();
         if (this.closed) return;
         // A fetch that ended short may mean messages vanished (purged, expired): ask again, never raising the target.
-        if (this.fetchesEnded !== fetchesBefore && this.received < target) target = Math.min(target, this.received + (await cursor.backlog()));
+        if (this.fetchesEnded !== fetchesBefore && cursor.handedOut() < target) target = Math.min(target, await cursor.end());
       }
     } finally {
       this.draining--;
@@ -251,7 +251,6 @@ class JetStreamReader implements SourceReader {
   }
 
   private readonly receive = (message: JetStreamMessage): void => {
-    this.received++;
     this.receivedThisTrigger++;
     if (!this.flushScheduled) {
       // The client hands out a socket read's messages one microtask each: gathering them until the
