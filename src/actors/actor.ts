@@ -150,6 +150,14 @@ export abstract class Actor {
   }
 
   /**
+   * On a restart, once the operators hold their restored state: every operator sees the watermark it had at the last
+   * committed epoch before the first row, so a row that was late before the restart is late after it too.
+   */
+  protected primeWatermark(): void {
+    this.watermarkOperators(this.inputWatermark);
+  }
+
+  /**
    * Moves event time on: the input watermark is the minimum over the inputs that are not idle (never moving back;
    * when all are idle, the highest any reached);
    * each operator gets the watermark of its own input, then the actor's output watermark goes on every channel.
@@ -169,7 +177,16 @@ export abstract class Actor {
       if (live === 0) minimum = Math.max(...this.inputWatermarks.values(), Number.NEGATIVE_INFINITY);
       if (minimum > this.inputWatermark) this.inputWatermark = minimum;
     }
-    let watermark = this.inputWatermark;
+    const watermark = this.watermarkOperators(this.inputWatermark);
+    if (watermark > this.outputWatermark && Number.isFinite(watermark)) {
+      this.outputWatermark = watermark;
+      for (const output of this.outputs) output.watermark(watermark);
+    }
+  }
+
+  /** Hands the watermark down the operator chain (each operator sees its own input's); returns the chain's output watermark. */
+  private watermarkOperators(input: number): number {
+    let watermark = input;
     const operators = this.chainedOperators();
     for (let index = 0; index < operators.length; index++) {
       const operator = operators[index] as Operator;
@@ -179,10 +196,7 @@ export abstract class Actor {
       }
       if (operator.outputWatermark) watermark = operator.outputWatermark(watermark);
     }
-    if (watermark > this.outputWatermark && Number.isFinite(watermark)) {
-      this.outputWatermark = watermark;
-      for (const output of this.outputs) output.watermark(watermark);
-    }
+    return watermark;
   }
 
   /** All inputs delivered the barrier of `epoch`: what must happen before the barrier moves on (a sink's prepare). */

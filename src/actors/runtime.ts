@@ -84,7 +84,10 @@ export class QueryRuntime {
   private restore(storage: CheckpointStorage, lastCommittedEpoch: number, offsets: Readonly<Record<string, unknown>>): void {
     this.coordinator.resumeAfter(lastCommittedEpoch);
     for (const actor of this.actors) actor.startAt(lastCommittedEpoch + 1);
-    for (const source of this.sources) if (source.name in offsets) source.seek(offsets[source.name]);
+    for (const source of this.sources) {
+      if (source.name in offsets) source.seek(offsets[source.name]);
+      source.restore(storage);
+    }
     for (const actor of this.actors) if (actor instanceof OperatorActor) actor.restore(storage, this.parallelismOf(actor.name));
     for (const sink of this.sinks) sink.restore(storage, lastCommittedEpoch);
   }

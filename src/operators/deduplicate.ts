@@ -38,7 +38,8 @@ export class DeduplicateOperator implements Operator {
       if (eventTimeColumn !== undefined) {
         const time = row[eventTimeColumn];
         if (typeof time === "number") {
-          if (time < this.watermark) {
+          // Spark's boundary: a row at the watermark is late, as its key's state may already be gone (see onWatermark).
+          if (time <= this.watermark) {
             this.late.push(row);
             return;
           }

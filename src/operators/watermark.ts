@@ -21,6 +21,7 @@ export class WatermarkOperator implements Operator {
   /** Rows whose event time was too far in the future to count (reported in progress). */
   futureRows = 0;
   readonly stateId: string;
+  readonly statePerPartition = true;
 
   constructor(readonly id: string, private readonly spec: WatermarkSpec) {
     this.stateId = spec.stateId;

@@ -57,6 +57,8 @@ export function analyzeGroupState(node: GroupStateNode, child: Analysis, options
   if (!node.single && options.outputMode !== node.outputMode) throw new AnalysisError(`flatMapGroupsWithState() was declared with output mode ${node.outputMode} but the query writes in ${options.outputMode} mode; they must be the same.`);
   if (node.timeout === "eventTime" && !child.eventTime) throw new AnalysisError(`${operation}() with an eventTime timeout needs a watermark: call withWatermark(column, delay) before groupByKey().`);
   const keyFn = node.keyFn;
+  // Spark drops rows older than the watermark before the function only with an eventTime timeout.
+  const eventTimeColumn = node.timeout === "eventTime" ? child.eventTime?.column : undefined;
   const stateId = `group-state-${child.statefulCount}`;
   const fn = node.fn;
   const withKey = extend(child, {
@@ -72,7 +74,7 @@ export function analyzeGroupState(node: GroupStateNode, child: Analysis, options
     exchangeColumns: [GROUP_KEY],
     stateId,
     signature: `${operation} with ${node.timeout} timeout`,
-    create: (id) => new GroupStateOperator(id, { keyColumn: GROUP_KEY, fn, timeout: node.timeout, rowKeyColumn: options.outputMode === "update" ? ROW_KEY : undefined, stateId }),
+    create: (id) => new GroupStateOperator(id, { keyColumn: GROUP_KEY, fn, timeout: node.timeout, rowKeyColumn: options.outputMode === "update" ? ROW_KEY : undefined, stateId, eventTimeColumn }),
   }, node.schema, { keyed: options.outputMode === "update", eventTime: undefined, statefulCount: child.statefulCount + 1 });
 }
 

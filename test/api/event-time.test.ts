@@ -1,0 +1,138 @@
+// Event time as Spark defines it: when the watermark closes windows (every trigger, restarts), and Spark's boundary
+// (a row at the watermark is late) in every stateful operator.
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, afterEach, before, describe, it } from "node:test";
+import { MemoryStream, col, window, z, type Row, type Session, type StreamingQuery, type Trigger } from "../../src/index.ts";
+import { useNatsServer } from "../helpers/nats.ts";
+import { natsSession } from "../helpers/session.ts";
+
+const server = useNatsServer();
+const events = z.object({ time: z.date(), word: z.string() });
+const at = (time: string) => new Date(`2026-01-01T${time}Z`);
+const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
+
+/** Window rows as `start-end word count`, sorted. */
+function windows(rows: readonly Row[]): string[] {
+  return rows.map((row) => {
+    const span = row.window as { start: number; end: number };
+    return `${clock(span.start)}-${clock(span.end)}${row.word === undefined ? "" : ` ${String(row.word)}`} ${String(row.count)}`;
+  }).sort();
+}
+
+/** Micro-batches only when asked (processAllAvailable): rows and the barrier after them always land in one batch. */
+const ON_DEMAND: Trigger = { processingTime: "1 hour" };
+
+describe("event time", () => {
+  let session: Session;
+  let folder: string;
+  before(async () => {
+    session = natsSession(server().url, { "rill.shuffle.partitions": 2 });
+    folder = await mkdtemp(join(tmpdir(), "rill-event-time-"));
+  });
+  after(async () => {
+    await session.stop();
+    await rm(folder, { recursive: true, force: true });
+  });
+  afterEach(async () => {
+    for (const query of session.streams.active) await query.stop();
+  });
+
+  const counts = (input: MemoryStream<typeof events>) => input.toDF().withWatermark("time", "5 minutes").groupBy(window(col("time"), "10 minutes"), col("word")).count();
+  const dropped = (query: StreamingQuery) => query.recentProgress.reduce((sum, progress) => sum + progress.numRowsDroppedByWatermark, 0);
+
+  it("one processAllAvailable() ends with every window the watermark of its rows closed", async () => {
+    const input = new MemoryStream(session, events);
+    const query = await counts(input).writeStream.queryName("closed_at_once").format("memory").outputMode("append").trigger(ON_DEMAND).start();
+    input.addData([{ time: at("12:01:00"), word: "a" }, { time: at("12:02:00"), word: "a" }, { time: at("12:31:00"), word: "b" }]);
+    await query.processAllAvailable();
+    assert.deepEqual(windows(session.table("closed_at_once")), ["12:00:00-12:10:00 a 2"], "the watermark 12:26 closed 12:00-12:10");
+  });
+
+  it("availableNow ends with the windows its last watermark closed", async () => {
+    const input = new MemoryStream(session, events);
+    input.addData([{ time: at("12:01:00"), word: "a" }, { time: at("12:12:00"), word: "a" }, { time: at("12:21:00"), word: "b" }]);
+    const query = await counts(input).writeStream.queryName("available_now").format("memory").outputMode("append").trigger({ availableNow: true }).start();
+    await query.awaitTermination();
+    assert.deepEqual(windows(session.table("available_now")), ["12:00:00-12:10:00 a 1"], "the watermark 12:16 closed 12:00-12:10 only");
+  });
+
+  it("once advances the watermark, and the next run on the checkpoint keeps it", async () => {
+    const input = new MemoryStream(session, events);
+    const location = join(folder, "once");
+    const run = async () => {
+      const query = await counts(input).writeStream.queryName("once").format("memory").outputMode("append").trigger({ once: true }).option("checkpointLocation", location).start();
+      await query.awaitTermination();
+      return query;
+    };
+    input.addData([{ time: at("12:01:00"), word: "a" }, { time: at("12:31:00"), word: "b" }]);
+    await run();
+    assert.deepEqual(windows(session.table("once")), ["12:00:00-12:10:00 a 1"]);
+    input.addData([{ time: at("12:03:00"), word: "a" }, { time: at("12:46:00"), word: "c" }]);
+    const second = await run();
+    assert.deepEqual(windows(session.table("once")), ["12:00:00-12:10:00 a 1", "12:30:00-12:40:00 b 1"], "12:03 is late; the watermark 12:41 closed 12:30-12:40");
+    assert.equal(dropped(second), 1);
+  });
+
+  it("a query restarted on its checkpoint keeps its watermark from the first row: a closed window is not emitted again", async () => {
+    const input = new MemoryStream(session, events);
+    const location = join(folder, "restart");
+    // Continuous: rows already there when the query starts are read (and reach the aggregation) before any watermark.
+    const start = () => counts(input).writeStream.queryName("restarted").format("memory").outputMode("append").option("checkpointLocation", location).start();
+    const first = await start();
+    input.addData([{ time: at("12:01:00"), word: "a" }, { time: at("12:31:00"), word: "b" }]);
+    await first.processAllAvailable();
+    assert.deepEqual(windows(session.table("restarted")), ["12:00:00-12:10:00 a 1"]);
+    await first.stop();
+    input.addData([{ time: at("12:02:00"), word: "a" }, { time: at("12:09:00"), word: "a" }]);
+    const second = await start();
+    await second.processAllAvailable();
+    input.addData([{ time: at("12:50:00"), word: "c" }]);
+    await second.processAllAvailable();
+    assert.deepEqual(windows(session.table("restarted")), ["12:00:00-12:10:00 a 1", "12:30:00-12:40:00 b 1"], "both rows are late after the restart as before it");
+    assert.equal(dropped(second), 2);
+  });
+
+  it("a row of a sliding window still open counts there, though its earlier window has closed (Spark's per-window lateness)", async () => {
+    const input = new MemoryStream(session, events);
+    const query = await input.toDF().withWatermark("time", "10 minutes").groupBy(window(col("time"), "10 minutes", "5 minutes")).count()
+      .writeStream.queryName("sliding").format("memory").outputMode("update").trigger(ON_DEMAND).start();
+    input.addData([{ time: at("12:21:00"), word: "x" }]);
+    await query.processAllAvailable();
+    input.addData([{ time: at("12:08:00"), word: "x" }]);
+    await query.processAllAvailable();
+    const latest = new Map(windows(session.table("sliding")).map((line) => [line.slice(0, 17), line]));
+    assert.equal(latest.get("12:05:00-12:15:00"), "12:05:00-12:15:00 1", "12:05-12:15 ends after the watermark 12:11");
+    assert.equal(latest.get("12:00:00-12:10:00"), undefined, "12:00-12:10 ended before it: late");
+    assert.equal(dropped(query), 1);
+  });
+
+  it("a window whose end equals the watermark is closed, and its rows are late", async () => {
+    const input = new MemoryStream(session, events);
+    const query = await counts(input).writeStream.queryName("window_boundary").format("memory").outputMode("append").trigger(ON_DEMAND).start();
+    input.addData([{ time: at("12:01:00"), word: "a" }, { time: at("12:15:00"), word: "b" }]);
+    await query.processAllAvailable();
+    assert.deepEqual(windows(session.table("window_boundary")), ["12:00:00-12:10:00 a 1"], "the watermark 12:10 closes 12:00-12:10");
+    input.addData([{ time: at("12:09:00"), word: "a" }, { time: at("12:10:00"), word: "a" }]);
+    await query.processAllAvailable();
+    input.addData([{ time: at("12:40:00"), word: "c" }]);
+    await query.processAllAvailable();
+    assert.deepEqual(windows(session.table("window_boundary")), ["12:00:00-12:10:00 a 1", "12:10:00-12:20:00 a 1", "12:10:00-12:20:00 b 1"]);
+    assert.equal(dropped(query), 1);
+  });
+
+  it("dropDuplicates: a row at the watermark is late, so a key whose state was evicted is not emitted again", async () => {
+    const input = new MemoryStream(session, events);
+    const query = await input.toDF().withWatermark("time", "10 seconds").dropDuplicates(["word", "time"])
+      .writeStream.queryName("dedup_boundary").format("memory").outputMode("append").trigger(ON_DEMAND).start();
+    input.addData([{ time: at("12:00:10"), word: "a" }, { time: at("12:00:20"), word: "b" }]);
+    await query.processAllAvailable();
+    input.addData([{ time: at("12:00:10"), word: "a" }]);
+    await query.processAllAvailable();
+    const rows = session.table("dedup_boundary").map((row) => `${clock(row.time as number)} ${String(row.word)}`).sort();
+    assert.deepEqual(rows, ["12:00:10 a", "12:00:20 b"]);
+    assert.equal(dropped(query), 1);
+  });
+});
