@@ -85,7 +85,7 @@ export class DataStreamWriter {
       throw new ConfigError(`Cannot start query with name '${this.name}' as a query with that name is already active in this session.`);
     }
     const transport = await session.connect();
-    const plan = analyze(this.frame.plan, { outputMode: this.mode, maxFutureMs: config.maxFutureMs });
+    const plan = analyze(this.frame.plan, { outputMode: this.mode, maxFutureMs: config.maxFutureMs, multipleWatermarkPolicy: config.multipleWatermarkPolicy });
     checkOutputMode(plan, this.mode);
     const sink = this.createSink(path);
     const location = this.sinkOptions.get("checkpointLocation") ?? (config.checkpointRoot && this.name ? join(config.checkpointRoot, this.name) : undefined);

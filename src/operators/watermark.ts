@@ -13,6 +13,11 @@ export interface WatermarkSpec {
   readonly maxFutureMs: number;
   readonly stateId: string;
   readonly partition: number;
+  /**
+   * Another withWatermark comes before this one: the watermark coming in is theirs, and the one going out is the
+   * minimum of both (Spark's default multipleWatermarkPolicy) or the maximum. Undefined: this one alone.
+   */
+  readonly combine: "min" | "max" | undefined;
 }
 
 export class WatermarkOperator implements Operator {
@@ -40,7 +45,8 @@ export class WatermarkOperator implements Operator {
   }
 
   outputWatermark(input: number): number {
-    return Math.max(input, this.maxEventTime - this.spec.delayMs);
+    const own = this.maxEventTime - this.spec.delayMs;
+    return this.spec.combine === "min" ? Math.min(input, own) : Math.max(input, own);
   }
 
   snapshot(): StateChange[] {

@@ -18,13 +18,15 @@ export function analyzeWatermark(node: WatermarkNode, child: Analysis, options: 
   const delayMs = parseDuration(node.delay, `withWatermark("${node.column}", delay)`);
   const stateId = `watermark-${child.statefulCount}`;
   const column = field.name;
+  // A withWatermark after another one: the watermark is their minimum (or maximum), as Spark's global watermark is.
+  const combine = child.steps.some((step) => step.name === "watermark") ? (options.multipleWatermarkPolicy ?? "min") : undefined;
   return extend(child, {
     kind: "stateless",
     name: "watermark",
     detail: `${column} minus ${delayMs} ms`,
     stateId,
     signature: `watermark on ${column}`,
-    create: (id, partition) => new WatermarkOperator(id, { column, delayMs, maxFutureMs: options.maxFutureMs, stateId, partition }),
+    create: (id, partition) => new WatermarkOperator(id, { column, delayMs, maxFutureMs: options.maxFutureMs, stateId, partition, combine }),
   }, child.schema, { eventTime: { column, delayMs }, statefulCount: child.statefulCount + 1 });
 }
 

@@ -28,6 +28,8 @@ export interface AnalysisOptions {
   readonly outputMode: OutputMode;
   /** Event times this far ahead of the wall clock do not move a watermark. */
   readonly maxFutureMs: number;
+  /** How a withWatermark combines with one before it (spark.sql.streaming.multipleWatermarkPolicy); min by default. */
+  readonly multipleWatermarkPolicy?: "min" | "max";
 }
 
 export interface Analysis {

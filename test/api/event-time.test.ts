@@ -135,4 +135,41 @@ describe("event time", () => {
     assert.deepEqual(rows, ["12:00:10 a", "12:00:20 b"]);
     assert.equal(dropped(query), 1);
   });
+
+  describe("several withWatermark in one query", () => {
+    const twoTimes = z.object({ a: z.date(), b: z.date() });
+    const BATCHES = [
+      [{ a: at("12:30:00"), b: at("12:01:00") }, { a: at("12:31:00"), b: at("12:02:00") }],
+      [{ a: at("12:32:00"), b: at("12:05:00") }],
+      [{ a: at("12:40:00"), b: at("12:20:00") }],
+    ];
+    async function run(name: string) {
+      const input = new MemoryStream(session, twoTimes);
+      const query = await input.toDF().withWatermark("a", "0 seconds").withWatermark("b", "0 seconds").groupBy(window(col("b"), "10 minutes")).count()
+        .writeStream.queryName(name).format("memory").outputMode("append").trigger(ON_DEMAND).start();
+      for (const batch of BATCHES) {
+        input.addData(batch);
+        await query.processAllAvailable();
+      }
+      return query;
+    }
+
+    it("the watermark is the minimum over them (Spark's default multipleWatermarkPolicy)", async () => {
+      const query = await run("two_watermarks_min");
+      assert.deepEqual(windows(session.table("two_watermarks_min")), ["12:00:00-12:10:00 3"], "the watermark follows b, the slower one: 12:05 is not late");
+      assert.equal(query.lastProgress?.eventTime.watermark, at("12:20:00").toISOString());
+      assert.equal(dropped(query), 0);
+    });
+
+    it("spark.sql.streaming.multipleWatermarkPolicy=max takes the maximum", async () => {
+      session.conf.set("spark.sql.streaming.multipleWatermarkPolicy", "max");
+      try {
+        const query = await run("two_watermarks_max");
+        assert.deepEqual(windows(session.table("two_watermarks_max")), ["12:00:00-12:10:00 2"], "the watermark follows a: 12:31 closed 12:00-12:10 after the first batch");
+        assert.equal(dropped(query), 2, "12:05 and 12:20 fall in windows that ended by 12:31");
+      } finally {
+        session.conf.set("spark.sql.streaming.multipleWatermarkPolicy", "min");
+      }
+    });
+  });
 });
