@@ -27,6 +27,11 @@ export interface ActorWiring {
   readonly upstream: readonly ActorRef[];
   readonly downstream: readonly ActorRef[];
   readonly routing: Routing;
+  /**
+   * The senders whose watermarks count, grouped by input stage (a union's inputs): the minimum within a group, then
+   * the minimum (or maximum, by policy) across groups. Undefined: all senders, one group.
+   */
+  readonly watermarkGroups?: ReadonlyArray<readonly number[]>;
 }
 
 export interface ActorEnvironment {
@@ -39,6 +44,8 @@ export interface ActorEnvironment {
   readonly idleTimeoutMs: number;
   /** Where records older than the watermark go, besides being counted. */
   readonly lateDataSubject: string | undefined;
+  /** How the watermarks of a union's inputs combine (spark.sql.streaming.multipleWatermarkPolicy); min when absent. */
+  readonly multipleWatermarkPolicy?: "min" | "max";
 }
 
 const TASK = -1;
@@ -165,23 +172,36 @@ export abstract class Actor {
   protected advanceWatermark(): void {
     if (this.inputWatermarks.size === 0 && !this.hasEventTime) return;
     if (this.inputs.size > 0) {
-      const now = Date.now();
-      let minimum = Number.POSITIVE_INFINITY;
-      let live = 0;
-      for (const sender of this.inputs.keys()) {
-        if (now - (this.lastHeard.get(sender) ?? now) > this.environment.idleTimeoutMs) continue;
-        live++;
-        minimum = Math.min(minimum, this.inputWatermarks.get(sender) ?? Number.NEGATIVE_INFINITY);
-      }
-      // Every input idle: as Flink does, the highest watermark any input reached holds (nothing older is coming).
-      if (live === 0) minimum = Math.max(...this.inputWatermarks.values(), Number.NEGATIVE_INFINITY);
-      if (minimum > this.inputWatermark) this.inputWatermark = minimum;
+      const combined = this.combineInputWatermarks(Date.now());
+      if (combined > this.inputWatermark) this.inputWatermark = combined;
     }
     const watermark = this.watermarkOperators(this.inputWatermark);
     if (watermark > this.outputWatermark && Number.isFinite(watermark)) {
       this.outputWatermark = watermark;
       for (const output of this.outputs) output.watermark(watermark);
     }
+  }
+
+  /**
+   * The minimum over the live inputs of each group, then the policy across groups; a group whose inputs are all idle
+   * does not count. Every input idle: as Flink does, the highest watermark any input reached holds (nothing older is coming).
+   */
+  private combineInputWatermarks(now: number): number {
+    const groups = this.wiring.watermarkGroups ?? [[...this.inputs.keys()]];
+    const useMax = this.environment.multipleWatermarkPolicy === "max";
+    let combined: number | undefined;
+    for (const group of groups) {
+      let minimum = Number.POSITIVE_INFINITY;
+      let live = 0;
+      for (const sender of group) {
+        if (now - (this.lastHeard.get(sender) ?? now) > this.environment.idleTimeoutMs) continue;
+        live++;
+        minimum = Math.min(minimum, this.inputWatermarks.get(sender) ?? Number.NEGATIVE_INFINITY);
+      }
+      if (live === 0) continue;
+      combined = combined === undefined ? minimum : useMax ? Math.max(combined, minimum) : Math.min(combined, minimum);
+    }
+    return combined ?? Math.max(...this.inputWatermarks.values(), Number.NEGATIVE_INFINITY);
   }
 
   /** Hands the watermark down the operator chain (each operator sees its own input's); returns the chain's output watermark. */

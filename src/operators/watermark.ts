@@ -52,10 +52,11 @@ export class WatermarkOperator implements Operator {
   snapshot(): StateChange[] {
     if (this.maxEventTime === this.saved) return [];
     this.saved = this.maxEventTime;
-    return [{ stateId: this.stateId, keyGroup: 0, key: `partition:${this.spec.partition}`, value: this.maxEventTime }];
+    // Keyed by the operator's id (stage, position, partition): the inputs of a union each have one per partition.
+    return [{ stateId: this.stateId, keyGroup: 0, key: this.id, value: this.maxEventTime }];
   }
 
   restore(entries: Iterable<[string, unknown]>): void {
-    for (const [key, value] of entries) if (key === `partition:${this.spec.partition}`) this.maxEventTime = this.saved = value as number;
+    for (const [key, value] of entries) if (key === this.id) this.maxEventTime = this.saved = value as number;
   }
 }

@@ -8,7 +8,7 @@ import { GroupStateOperator } from "../operators/group-state.ts";
 import { MapOperator } from "../operators/map.ts";
 import { WatermarkOperator } from "../operators/watermark.ts";
 import type { DeduplicateNode, GroupStateNode, WatermarkNode } from "./logical.ts";
-import { extend, type Analysis, type AnalysisOptions } from "./steps.ts";
+import { extend, hasWatermark, type Analysis, type AnalysisOptions } from "./steps.ts";
 
 export function analyzeWatermark(node: WatermarkNode, child: Analysis, options: AnalysisOptions): Analysis {
   const field = resolveColumn(child.schema, node.column, `withWatermark("${node.column}", "${node.delay}")`);
@@ -19,7 +19,7 @@ export function analyzeWatermark(node: WatermarkNode, child: Analysis, options: 
   const stateId = `watermark-${child.statefulCount}`;
   const column = field.name;
   // A withWatermark after another one: the watermark is their minimum (or maximum), as Spark's global watermark is.
-  const combine = child.steps.some((step) => step.name === "watermark") ? (options.multipleWatermarkPolicy ?? "min") : undefined;
+  const combine = hasWatermark(child) ? (options.multipleWatermarkPolicy ?? "min") : undefined;
   return extend(child, {
     kind: "stateless",
     name: "watermark",
