@@ -89,6 +89,8 @@ export abstract class Actor {
   private outputWatermark = Number.NEGATIVE_INFINITY;
   private readonly operatorWatermarks: number[] = [];
   private idleTimer: NodeJS.Timeout | undefined;
+  /** The final barrier of the run (once, availableNow) came from every input: nothing more will arrive. */
+  private inputsDone = false;
   /** Some operator here makes or uses watermarks (known once the subclass has its operators). */
   private eventTimeKnown: boolean | undefined;
 
@@ -184,7 +186,10 @@ export abstract class Actor {
 
   /**
    * The minimum over the live inputs of each group, then the policy across groups; a group whose inputs are all idle
-   * does not count. Every input idle: as Flink does, the highest watermark any input reached holds (nothing older is coming).
+   * does not count. After the final barrier of a run (once, availableNow), an input that never sent a watermark (a
+   * source partition without rows) holds nothing back once another input of its group has one: every row of the run
+   * is in, and Spark's watermark is the latest event time over all partitions.
+   * Every input idle: as Flink does, the highest watermark any input reached holds (nothing older is coming).
    */
   private combineInputWatermarks(now: number): number {
     const groups = this.wiring.watermarkGroups ?? [[...this.inputs.keys()]];
@@ -196,9 +201,12 @@ export abstract class Actor {
       for (const sender of group) {
         if (now - (this.lastHeard.get(sender) ?? now) > this.environment.idleTimeoutMs) continue;
         live++;
-        minimum = Math.min(minimum, this.inputWatermarks.get(sender) ?? Number.NEGATIVE_INFINITY);
+        const watermark = this.inputWatermarks.get(sender);
+        if (watermark !== undefined) minimum = Math.min(minimum, watermark);
+        else if (!this.inputsDone) minimum = Number.NEGATIVE_INFINITY;
       }
       if (live === 0) continue;
+      if (minimum === Number.POSITIVE_INFINITY) minimum = Number.NEGATIVE_INFINITY;
       combined = combined === undefined ? minimum : useMax ? Math.max(combined, minimum) : Math.min(combined, minimum);
     }
     return combined ?? Math.max(...this.inputWatermarks.values(), Number.NEGATIVE_INFINITY);
@@ -418,6 +426,7 @@ export abstract class Actor {
   }
 
   private async alignedBarrier(epoch: number, final: boolean): Promise<void> {
+    if (final) this.inputsDone = true;
     this.endTurn();
     await this.onBarrier(epoch, final);
     this.completeEpoch(epoch, final, {}, this.persistEpoch(epoch));

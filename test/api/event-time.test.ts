@@ -1,7 +1,7 @@
 // Event time as Spark defines it: when the watermark closes windows (every trigger, restarts), and Spark's boundary
 // (a row at the watermark is late) in every stateful operator.
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
@@ -57,6 +57,19 @@ describe("event time", () => {
     const query = await counts(input).writeStream.queryName("available_now").format("memory").outputMode("append").trigger({ availableNow: true }).start();
     await query.awaitTermination();
     assert.deepEqual(windows(session.table("available_now")), ["12:00:00-12:10:00 a 1"], "the watermark 12:16 closed 12:00-12:10 only");
+  });
+
+  it("availableNow: a source partition without rows does not keep the last windows open", async () => {
+    const path = join(folder, "one-file");
+    await mkdir(path);
+    const lines = [["12:01:00", "a"], ["12:02:00", "a"], ["12:31:00", "b"]].map(([time, word]) => JSON.stringify({ time: `2026-01-01T${time}Z`, word }));
+    await writeFile(join(path, "events.json"), `${lines.join("\n")}\n`);
+    // Two partitions and one file: one partition reads nothing, so it never has a watermark.
+    const frame = session.readStream.schema(events).option("numPartitions", 2).json(path);
+    const query = await frame.withWatermark("time", "5 minutes").groupBy(window(col("time"), "10 minutes"), col("word")).count()
+      .writeStream.queryName("empty_partition").format("memory").outputMode("append").trigger({ availableNow: true }).start();
+    await query.awaitTermination();
+    assert.deepEqual(windows(session.table("empty_partition")), ["12:00:00-12:10:00 a 2"]);
   });
 
   it("once advances the watermark, and the next run on the checkpoint keeps it", async () => {
