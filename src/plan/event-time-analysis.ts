@@ -37,7 +37,8 @@ export function analyzeDeduplicate(node: DeduplicateNode, child: Analysis): Anal
   const eventTime = child.eventTime;
   if (node.withinWatermark && !eventTime) throw new AnalysisError(`${operation}() needs a watermark: call withWatermark(column, delay) before it; duplicates are dropped within the delay.`);
   const bounded = eventTime !== undefined && (node.withinWatermark || keyColumns.includes(eventTime.column));
-  const eventTimeColumn = bounded ? eventTime?.column : undefined;
+  // As in Spark, a watermark makes rows late whatever the key; only a key with the event time (or within-watermark) expires.
+  const eventTimeColumn = eventTime?.column;
   const keepForMs = node.withinWatermark ? (eventTime?.delayMs ?? 0) : 0;
   const stateId = `deduplicate-${child.statefulCount}`;
   return extend(child, {
@@ -47,7 +48,7 @@ export function analyzeDeduplicate(node: DeduplicateNode, child: Analysis): Anal
     exchangeColumns: keyColumns,
     stateId,
     signature: `${operation} by [${keyColumns.join(", ")}]`,
-    create: (id) => new DeduplicateOperator(id, { keyColumns, eventTimeColumn, keepForMs, stateId }),
+    create: (id) => new DeduplicateOperator(id, { keyColumns, eventTimeColumn, expires: bounded, keepForMs, stateId }),
   }, child.schema, { statefulCount: child.statefulCount + 1 });
 }
 

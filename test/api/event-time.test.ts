@@ -149,6 +149,18 @@ describe("event time", () => {
     assert.equal(dropped(query), 1);
   });
 
+  it("dropDuplicates on keys without the event time still drops rows older than the watermark (and keeps its keys)", async () => {
+    const input = new MemoryStream(session, events);
+    const query = await input.toDF().withWatermark("time", "10 seconds").dropDuplicates(["word"])
+      .writeStream.queryName("dedup_unbounded").format("memory").outputMode("append").trigger(ON_DEMAND).start();
+    input.addData([{ time: at("12:00:20"), word: "a" }, { time: at("12:00:40"), word: "b" }]);
+    await query.processAllAvailable();
+    input.addData([{ time: at("12:00:25"), word: "c" }, { time: at("12:00:50"), word: "a" }, { time: at("12:00:45"), word: "d" }]);
+    await query.processAllAvailable();
+    assert.deepEqual(session.table("dedup_unbounded").map((row) => String(row.word)).sort(), ["a", "b", "d"], "c (12:00:25) is older than the watermark 12:00:30; a repeats");
+    assert.equal(dropped(query), 1);
+  });
+
   describe("several withWatermark in one query", () => {
     const twoTimes = z.object({ a: z.date(), b: z.date() });
     const BATCHES = [
