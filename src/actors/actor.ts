@@ -27,6 +27,11 @@ export interface ActorWiring {
   readonly upstream: readonly ActorRef[];
   readonly downstream: readonly ActorRef[];
   readonly routing: Routing;
+  /**
+   * The senders whose watermarks count, grouped by input stage (a union's inputs): the minimum within a group, then
+   * the minimum (or maximum, by policy) across groups. Undefined: all senders, one group.
+   */
+  readonly watermarkGroups?: ReadonlyArray<readonly number[]>;
 }
 
 export interface ActorEnvironment {
@@ -39,6 +44,8 @@ export interface ActorEnvironment {
   readonly idleTimeoutMs: number;
   /** Where records older than the watermark go, besides being counted. */
   readonly lateDataSubject: string | undefined;
+  /** How the watermarks of a union's inputs combine (spark.sql.streaming.multipleWatermarkPolicy); min when absent. */
+  readonly multipleWatermarkPolicy?: "min" | "max";
 }
 
 const TASK = -1;
@@ -84,6 +91,8 @@ export abstract class Actor {
   private outputWatermark = Number.NEGATIVE_INFINITY;
   private readonly operatorWatermarks: number[] = [];
   private idleTimer: NodeJS.Timeout | undefined;
+  /** The final barrier of the run (once, availableNow) came from every input: nothing more will arrive. */
+  private inputsDone = false;
   /** Some operator here makes or uses watermarks (known once the subclass has its operators). */
   private eventTimeKnown: boolean | undefined;
 
@@ -168,6 +177,14 @@ export abstract class Actor {
   }
 
   /**
+   * On a restart, once the operators hold their restored state: every operator sees the watermark it had at the last
+   * committed epoch before the first row, so a row that was late before the restart is late after it too.
+   */
+  protected primeWatermark(): void {
+    this.watermarkOperators(this.inputWatermark);
+  }
+
+  /**
    * Moves event time on: the input watermark is the minimum over the inputs that are not idle (never moving back;
    * when all are idle, the highest any reached);
    * each operator gets the watermark of its own input, then the actor's output watermark goes on every channel.
@@ -175,19 +192,47 @@ export abstract class Actor {
   protected advanceWatermark(): void {
     if (this.inputWatermarks.size === 0 && !this.hasEventTime) return;
     if (this.inputs.size > 0) {
-      const now = Date.now();
+      const combined = this.combineInputWatermarks(Date.now());
+      if (combined > this.inputWatermark) this.inputWatermark = combined;
+    }
+    const watermark = this.watermarkOperators(this.inputWatermark);
+    if (watermark > this.outputWatermark && Number.isFinite(watermark)) {
+      this.outputWatermark = watermark;
+      for (const output of this.outputs) output.watermark(watermark);
+    }
+  }
+
+  /**
+   * The minimum over the live inputs of each group, then the policy across groups; a group whose inputs are all idle
+   * does not count. After the final barrier of a run (once, availableNow), an input that never sent a watermark (a
+   * source partition without rows) holds nothing back once another input of its group has one: every row of the run
+   * is in, and Spark's watermark is the latest event time over all partitions.
+   * Every input idle: as Flink does, the highest watermark any input reached holds (nothing older is coming).
+   */
+  private combineInputWatermarks(now: number): number {
+    const groups = this.wiring.watermarkGroups ?? [[...this.inputs.keys()]];
+    const useMax = this.environment.multipleWatermarkPolicy === "max";
+    let combined: number | undefined;
+    for (const group of groups) {
       let minimum = Number.POSITIVE_INFINITY;
       let live = 0;
-      for (const sender of this.inputs.keys()) {
+      for (const sender of group) {
         if (now - (this.lastHeard.get(sender) ?? now) > this.environment.idleTimeoutMs) continue;
         live++;
-        minimum = Math.min(minimum, this.inputWatermarks.get(sender) ?? Number.NEGATIVE_INFINITY);
+        const watermark = this.inputWatermarks.get(sender);
+        if (watermark !== undefined) minimum = Math.min(minimum, watermark);
+        else if (!this.inputsDone) minimum = Number.NEGATIVE_INFINITY;
       }
-      // Every input idle: as Flink does, the highest watermark any input reached holds (nothing older is coming).
-      if (live === 0) minimum = Math.max(...this.inputWatermarks.values(), Number.NEGATIVE_INFINITY);
-      if (minimum > this.inputWatermark) this.inputWatermark = minimum;
+      if (live === 0) continue;
+      if (minimum === Number.POSITIVE_INFINITY) minimum = Number.NEGATIVE_INFINITY;
+      combined = combined === undefined ? minimum : useMax ? Math.max(combined, minimum) : Math.min(combined, minimum);
     }
-    let watermark = this.inputWatermark;
+    return combined ?? Math.max(...this.inputWatermarks.values(), Number.NEGATIVE_INFINITY);
+  }
+
+  /** Hands the watermark down the operator chain (each operator sees its own input's); returns the chain's output watermark. */
+  private watermarkOperators(input: number): number {
+    let watermark = input;
     const operators = this.chainedOperators();
     for (let index = 0; index < operators.length; index++) {
       const operator = operators[index] as Operator;
@@ -197,10 +242,7 @@ export abstract class Actor {
       }
       if (operator.outputWatermark) watermark = operator.outputWatermark(watermark);
     }
-    if (watermark > this.outputWatermark && Number.isFinite(watermark)) {
-      this.outputWatermark = watermark;
-      for (const output of this.outputs) output.watermark(watermark);
-    }
+    return watermark;
   }
 
   /** All inputs delivered the barrier of `epoch`: what must happen before the barrier moves on (a sink's prepare). */
@@ -415,6 +457,7 @@ export abstract class Actor {
   }
 
   private async alignedBarrier(epoch: number, final: boolean): Promise<void> {
+    if (final) this.inputsDone = true;
     this.endTurn();
     await this.onBarrier(epoch, final);
     this.completeEpoch(epoch, final, {}, this.persistEpoch(epoch));

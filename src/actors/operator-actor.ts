@@ -71,8 +71,11 @@ export class OperatorActor extends Actor {
     for (const [actor, value] of storage.readState(WATERMARKS, () => true)) if (actor.startsWith(`${stage}.p`)) watermark = Math.min(watermark, value as number);
     if (Number.isFinite(watermark)) this.restoreWatermark(watermark);
     for (const operator of this.operators) {
-      if (operator.stateId && operator.restore) operator.restore(storage.readState(operator.stateId, (keyGroup) => partitionOfKeyGroup(keyGroup, parallelism) === partition));
+      if (!operator.stateId || !operator.restore) continue;
+      const owned = operator.statePerPartition ? () => true : (keyGroup: number) => partitionOfKeyGroup(keyGroup, parallelism) === partition;
+      operator.restore(storage.readState(operator.stateId, owned));
     }
+    this.primeWatermark();
   }
 
   /** Takes the epoch's state changes now and writes them in one transaction while the actor goes on. */

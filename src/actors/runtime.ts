@@ -25,6 +25,12 @@ export interface StageSpec {
   readonly exchange: Exchange;
   readonly source?: SourceProvider;
   readonly sink?: SinkProvider;
+  /** The stages this one reads from; by default the one before it (a union's stage reads from each input's). */
+  readonly inputs?: readonly number[];
+  /** A withWatermark runs in this stage or upstream, so its actors send watermarks. */
+  readonly carriesWatermark?: boolean;
+  /** `name: detail` of each chained operator, for explain(). */
+  readonly stepDetails?: readonly string[];
 }
 
 export interface ExecutionGraph {
@@ -35,6 +41,8 @@ export interface ExecutionGraph {
   readonly outputMode: OutputMode;
   readonly microBatch: boolean;
   readonly deadLetterSubject: string;
+  /** How an actor combines the watermarks of a union's inputs; min by default. */
+  readonly multipleWatermarkPolicy?: "min" | "max";
 }
 
 export class QueryRuntime {
@@ -54,13 +62,17 @@ export class QueryRuntime {
     idleTimeoutMs: number,
     lateDataSubject: string | undefined,
   ) {
-    const environment: ActorEnvironment = { transport, subjects, flow, storage, idleTimeoutMs, lateDataSubject };
+    const environment: ActorEnvironment = { transport, subjects, flow, storage, idleTimeoutMs, lateDataSubject, multipleWatermarkPolicy: graph.multipleWatermarkPolicy ?? "min" };
     const refs = this.assignRefs();
+    const inputsOf = (stageIndex: number) => graph.stages[stageIndex]?.inputs ?? (stageIndex > 0 ? [stageIndex - 1] : []);
     graph.stages.forEach((stage, stageIndex) => {
-      const upstream = stageIndex > 0 ? (refs[stageIndex - 1] as ActorRef[]) : [];
-      const downstream = refs[stageIndex + 1] ?? [];
+      const inputs = inputsOf(stageIndex);
+      const upstream = inputs.flatMap((input) => refs[input] ?? []);
+      const consumer = graph.stages.findIndex((_, candidate) => inputsOf(candidate).includes(stageIndex));
+      const downstream = consumer >= 0 ? (refs[consumer] ?? []) : [];
+      const watermarkGroups = watermarkGroupsOf(graph.stages, inputs, refs);
       for (let partition = 0; partition < stage.parallelism; partition++) {
-        const wiring = { self: (refs[stageIndex] as ActorRef[])[partition] as ActorRef, partition, upstream, downstream, routing: routingOf(stage.exchange, downstream.length) };
+        const wiring = { self: (refs[stageIndex] as ActorRef[])[partition] as ActorRef, partition, upstream, downstream, routing: routingOf(stage.exchange, downstream.length), watermarkGroups };
         this.actors.push(this.createActor(stage, wiring, environment, partition));
       }
     });
@@ -87,7 +99,10 @@ export class QueryRuntime {
   private restore(storage: CheckpointStorage, lastCommittedEpoch: number, offsets: Readonly<Record<string, unknown>>): void {
     this.coordinator.resumeAfter(lastCommittedEpoch);
     for (const actor of this.actors) actor.startAt(lastCommittedEpoch + 1);
-    for (const source of this.sources) if (source.name in offsets) source.seek(offsets[source.name]);
+    for (const source of this.sources) {
+      if (source.name in offsets) source.seek(offsets[source.name]);
+      source.restore(storage);
+    }
     for (const actor of this.actors) if (actor instanceof OperatorActor) actor.restore(storage, this.parallelismOf(actor.name));
     for (const sink of this.sinks) sink.restore(storage, lastCommittedEpoch);
   }
@@ -140,6 +155,17 @@ export class QueryRuntime {
     }
     return new OperatorActor(wiring, environment, operators);
   }
+}
+
+/**
+ * The inputs whose watermarks count, grouped by the stage they come from: an input of a union without a withWatermark
+ * sends none and must not hold the others back (Spark's global watermark ignores it too). Undefined: every input, one group.
+ */
+function watermarkGroupsOf(stages: readonly StageSpec[], inputs: readonly number[], refs: readonly ActorRef[][]): number[][] | undefined {
+  if (inputs.length < 2) return undefined;
+  const carrying = inputs.filter((input) => stages[input]?.carriesWatermark);
+  if (carrying.length === 0) return undefined;
+  return carrying.map((input) => (refs[input] ?? []).map((ref) => ref.index));
 }
 
 function routingOf(exchange: Exchange, receivers: number): Routing {

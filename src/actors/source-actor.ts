@@ -3,6 +3,7 @@ import { nowMs } from "../core/clock.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { Row } from "../core/types.ts";
 import type { SourceReader } from "../connectors/sources/source.ts";
+import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { chain, type Operator } from "../operators/operator.ts";
 import { Actor, type ActorEnvironment, type ActorWiring } from "./actor.ts";
 import { decodeControl } from "./control.ts";
@@ -54,6 +55,20 @@ export class SourceActor extends Actor {
   /** On a restart from a checkpoint: resume right after the offset of the last committed epoch. */
   seek(offset: unknown): void {
     this.reader.seek?.(offset);
+  }
+
+  /** On a restart: the chained operators' state (withWatermark's latest event time), before any row is read. */
+  restore(storage: CheckpointStorage): void {
+    for (const operator of this.operators) if (operator.stateId && operator.restore) operator.restore(storage.readState(operator.stateId, () => true));
+    this.primeWatermark();
+  }
+
+  /** The chained operators' state changes of the epoch (withWatermark's latest event time), written with it. */
+  protected override persistEpoch(epoch: number): Promise<void> | undefined {
+    const storage = this.environment.storage;
+    if (!storage) return undefined;
+    const changes = this.operators.flatMap((operator) => operator.snapshot?.() ?? []);
+    return changes.length > 0 ? storage.writeChanges(epoch, changes) : undefined;
   }
 
   async open(): Promise<void> {
@@ -125,7 +140,10 @@ export class SourceActor extends Actor {
           this.requests.shift();
           this.since = this.until = nowMs();
           this.flushOperators();
-          this.completeEpoch(request.epoch, request.final, { sourceOffset: this.reader.offset?.() });
+          // The watermark of the epoch's rows goes before its barrier: the epoch then ends with every window it closed
+          // (Spark runs a no-data batch for this; once and availableNow would otherwise never close them).
+          this.advanceWatermark();
+          this.completeEpoch(request.epoch, request.final, { sourceOffset: this.reader.offset?.() }, this.persistEpoch(request.epoch));
           continue;
         }
         let limit = Math.min(maxFrameRows, budget);

@@ -20,6 +20,7 @@ const KEYS = {
   "rill.epoch.timeout": z.string().default("2 minutes"),
   "rill.watermark.idleTimeout": z.string().default("10 seconds"),
   "rill.watermark.maxFutureSkew": z.string().default("1 hour"),
+  "rill.watermark.multiplePolicy": z.preprocess((value) => (typeof value === "string" ? value.toLowerCase() : value), z.enum(["min", "max"]).default("min")),
   "rill.lateData.subject": z.string().optional(),
 } as const;
 
@@ -27,6 +28,7 @@ const KEYS = {
 const ALIASES: Readonly<Record<string, keyof typeof KEYS>> = {
   "spark.sql.shuffle.partitions": "rill.shuffle.partitions",
   "spark.sql.streaming.checkpointLocation": "rill.checkpointLocation",
+  "spark.sql.streaming.multipleWatermarkPolicy": "rill.watermark.multiplePolicy",
 };
 
 export interface SessionConfig {
@@ -50,6 +52,8 @@ export interface SessionConfig {
   readonly idleTimeoutMs: number;
   /** Event times this far ahead of the wall clock do not move a watermark ("off": no limit). */
   readonly maxFutureMs: number;
+  /** Several withWatermark in one query: the watermark is their minimum (Spark's default) or maximum. */
+  readonly multipleWatermarkPolicy: "min" | "max";
   /** Where records older than the watermark go (besides being counted); none by default. */
   readonly lateDataSubject: string | undefined;
 }
@@ -86,6 +90,7 @@ export function readConfig(values: ReadonlyMap<string, string>): SessionConfig {
     epochTimeoutMs: parseDuration(read("rill.epoch.timeout"), "rill.epoch.timeout"),
     idleTimeoutMs: parseDuration(read("rill.watermark.idleTimeout"), "rill.watermark.idleTimeout"),
     maxFutureMs: read("rill.watermark.maxFutureSkew") === "off" ? Number.POSITIVE_INFINITY : parseDuration(read("rill.watermark.maxFutureSkew"), "rill.watermark.maxFutureSkew"),
+    multipleWatermarkPolicy: read("rill.watermark.multiplePolicy"),
     lateDataSubject: read("rill.lateData.subject"),
   };
 }

@@ -94,6 +94,24 @@ export class DataFrame {
     return this.derive({ kind: "deduplicate", child: this.plan, columns, withinWatermark: true });
   }
 
+  /**
+   * The rows of this stream and `other`, as Spark's union: columns are matched by position (the names are this
+   * one's), the types must agree. Each side's withWatermark counts: the watermark is their minimum by default.
+   */
+  union(other: DataFrame): DataFrame {
+    return this.derive({ kind: "union", child: this.plan, other: other.plan, byName: false, allowMissingColumns: false });
+  }
+
+  /** Same as union(): Spark's old name. */
+  unionAll(other: DataFrame): DataFrame {
+    return this.union(other);
+  }
+
+  /** union() matching columns by name; with `allowMissingColumns`, a column missing on one side is null there. */
+  unionByName(other: DataFrame, allowMissingColumns = false): DataFrame {
+    return this.derive({ kind: "union", child: this.plan, other: other.plan, byName: true, allowMissingColumns });
+  }
+
   /** Groups by a key the function computes, for mapGroupsWithState / flatMapGroupsWithState (Spark's groupByKey). */
   groupByKey(keyFn: (row: Row) => unknown): KeyValueGroupedData {
     return new KeyValueGroupedData(this, keyFn);

@@ -61,9 +61,10 @@ export function buildProgress(context: ProgressContext, report: EpochReport, pre
       creditWaits: stats?.creditWaits ?? 0, stateRows: stats?.stateRows ?? 0, droppedByWatermark: stats?.droppedByWatermark ?? 0, watermark: stats?.watermark,
     };
   });
-  const source = graph.stages[0];
+  // A union reads several sources, each in its own source stage.
+  const sourceStages = graph.stages.flatMap((stage, index) => (stage.source ? [{ source: stage.source, rowsIn: stages[index]?.rowsIn ?? 0 }] : []));
   const sink = graph.stages[graph.stages.length - 1];
-  const numInputRows = stages[0]?.rowsIn ?? 0;
+  const numInputRows = sourceStages.reduce((sum, stage) => sum + stage.rowsIn, 0);
   const inputSeconds = (report.requestedAt - (previous?.requestedAt ?? startedAt)) / 1000;
   const processedSeconds = (report.completedAt - (previous?.completedAt ?? startedAt)) / 1000;
   const inputRowsPerSecond = rate(numInputRows, inputSeconds);
@@ -87,7 +88,7 @@ export function buildProgress(context: ProgressContext, report: EpochReport, pre
     numRowsDroppedByWatermark: stages.reduce((sum, stage) => sum + stage.droppedByWatermark, 0),
     eventTime: sinkWatermark === undefined ? {} : { watermark: new Date(sinkWatermark).toISOString() },
     stateOperators: stages.slice(1, -1).filter((stage) => stage.stateRows > 0 || stage.droppedByWatermark > 0).map((stage) => ({ operatorName: stage.stage, numRowsTotal: stage.stateRows, numRowsDroppedByWatermark: stage.droppedByWatermark })),
-    sources: source?.source ? [{ description: source.source.description, numInputRows, inputRowsPerSecond, processedRowsPerSecond }] : [],
+    sources: sourceStages.map((stage) => ({ description: stage.source.description, numInputRows: stage.rowsIn, inputRowsPerSecond: rate(stage.rowsIn, inputSeconds), processedRowsPerSecond: rate(stage.rowsIn, processedSeconds) })),
     sink: { description: sink?.sink?.description ?? "", numOutputRows: stages[stages.length - 1]?.rowsIn ?? 0 },
     stages,
   };

@@ -144,7 +144,7 @@ export class StreamingQuery {
     const text = [
       `== Query ${this.label} (trigger ${this.setup.trigger.kind}${this.setup.trigger.intervalMs ? ` ${this.setup.trigger.intervalMs} ms` : ""}) ==`,
       "== Logical plan ==",
-      `  source: ${this.setup.plan.source.description}`,
+      `  source: ${(this.setup.plan.branches?.map((branch) => branch.source) ?? [this.setup.plan.source]).map((source) => source.description).join(" union ")}`,
       steps,
       `  schema: ${this.setup.plan.schema.fields.map((field) => `${field.name}: ${field.type}`).join(", ")}`,
       `== Physical plan (transport ${this.setup.transport.kind} at ${this.setup.transport.address}) ==`,
@@ -258,8 +258,14 @@ export class StreamingQuery {
     return this.name ? `'${this.name}' [id = ${this.id}]` : `[id = ${this.id}]`;
   }
 
+  /** The source whose guarantee is the weakest (a union reads several). */
+  private get weakestSource(): AnalyzedPlan["source"] {
+    const sources = this.setup.plan.branches?.map((branch) => branch.source) ?? [this.setup.plan.source];
+    return sources.find((source) => source.guarantee !== "exactly-once") ?? this.setup.plan.source;
+  }
+
   private guarantee(): string {
-    const source = this.setup.plan.source;
+    const source = this.weakestSource;
     const sink = this.setup.graph.stages[this.setup.graph.stages.length - 1]?.sink;
     const replay = source.guarantee === "exactly-once" ? "replayable" : `cannot replay (${source.guarantee})`;
     const parts = `source ${source.description}: ${replay}; sink ${sink?.description ?? "?"}: ${sink?.guarantee ?? "?"}`;
@@ -271,7 +277,7 @@ export class StreamingQuery {
   }
 
   private warnGuarantee(): void {
-    const source = this.setup.plan.source;
+    const source = this.weakestSource;
     if (source.guarantee !== "exactly-once") this.setup.log(`rill: query ${this.label} reads ${source.description}, which cannot replay: results are ${source.guarantee}.`);
   }
 

@@ -10,7 +10,7 @@ import type { OutputMode, SinkProvider } from "../connectors/sinks/sink.ts";
 import { AnalysisError, ConfigError } from "../core/errors.ts";
 import type { Row } from "../core/types.ts";
 import { analyze } from "../plan/analyzer.ts";
-import { buildExecutionGraph, checkOutputMode, statefulOperators } from "../plan/physical.ts";
+import { buildExecutionGraph, checkOutputMode, sourceActorNames, statefulOperators } from "../plan/physical.ts";
 import { openCheckpoint } from "./checkpoint.ts";
 import type { DataFrame } from "./dataframe.ts";
 import { StreamingQuery } from "./query.ts";
@@ -85,11 +85,11 @@ export class DataStreamWriter {
       throw new ConfigError(`Cannot start query with name '${this.name}' as a query with that name is already active in this session.`);
     }
     const transport = await session.connect();
-    const plan = analyze(this.frame.plan, { outputMode: this.mode, maxFutureMs: config.maxFutureMs });
+    const plan = analyze(this.frame.plan, { outputMode: this.mode, maxFutureMs: config.maxFutureMs, multipleWatermarkPolicy: config.multipleWatermarkPolicy });
     checkOutputMode(plan, this.mode);
     const sink = this.createSink(path);
     const location = this.sinkOptions.get("checkpointLocation") ?? (config.checkpointRoot && this.name ? join(config.checkpointRoot, this.name) : undefined);
-    const sources = Array.from({ length: plan.source.numPartitions }, (_, partition) => `s0-source-${plan.source.format}.p${partition}`);
+    const sources = sourceActorNames(plan);
     const checkpoint = location ? await openCheckpoint(location, { name: this.name, sources, stateful: statefulOperators(plan, this.mode), outputMode: this.mode }) : undefined;
     const id = checkpoint?.id ?? randomUUID();
     const runId = randomUUID();
@@ -102,6 +102,7 @@ export class DataStreamWriter {
       microBatch: trigger.microBatch,
       shufflePartitions: config.shufflePartitions,
       chaining: config.chaining,
+      multipleWatermarkPolicy: config.multipleWatermarkPolicy,
       deadLetterSubject: this.sinkOptions.get("deadLetterSubject") ?? config.deadLetterSubject ?? deadLetterSubject(config.subjectPrefix, subjectName),
     });
     const subjects = querySubjects(config.subjectPrefix, subjectName, runId);

@@ -15,10 +15,12 @@ export interface AggregateColumn {
   readonly argument: ((row: Row) => unknown) | undefined;
 }
 
-/** Where a group's end in event time comes from: its window, or a grouping column that is the event time itself. */
+/**
+ * Where a group's end in event time comes from: its window, or a grouping column that is the event time itself.
+ * As in Spark, one predicate decides both: a group closes, and a row for it is late, once `end <= watermark`
+ * (a row of a sliding window that is still open counts there even when an earlier window of it has closed).
+ */
 export interface AggregateEventTime {
-  /** The input column with the row's event time: rows older than the watermark are late. */
-  readonly eventTimeColumn: string;
   /** A grouping column holding a TimeWindow (the group closes at its end), or one holding the event time. */
   readonly endColumn: string;
   readonly endIsWindow: boolean;
@@ -72,11 +74,14 @@ export class AggregateOperator implements Operator {
     const groups = this.groups;
     const changed = this.changed;
     // Complete mode keeps every group, so the watermark neither closes groups nor makes records late (as in Spark).
-    const eventTimeColumn = this.spec.outputMode === "complete" ? undefined : eventTime?.eventTimeColumn;
+    const endOf = this.spec.outputMode === "complete" || !eventTime ? undefined : endReader(eventTime);
     return (row) => {
-      if (eventTimeColumn !== undefined && (row[eventTimeColumn] as number) < this.watermark) {
-        this.late.push(row);
-        return;
+      if (endOf !== undefined) {
+        const end = endOf(row);
+        if (end !== undefined && end <= this.watermark) {
+          this.late.push(row);
+          return;
+        }
       }
       const key = keyFor(row);
       let group = groups.get(key);
@@ -150,9 +155,8 @@ export class AggregateOperator implements Operator {
   private scheduleEnd(group: Group): void {
     const eventTime = this.spec.eventTime;
     if (!eventTime) return;
-    const value = group.keyValues[this.spec.groupingColumns.indexOf(eventTime.endColumn)];
-    const end = eventTime.endIsWindow ? (value as TimeWindow | null)?.end : (value as number | null);
-    if (typeof end === "number") this.expiry.push(end, group.key);
+    const end = endOfValue(group.keyValues[this.spec.groupingColumns.indexOf(eventTime.endColumn)], eventTime.endIsWindow);
+    if (end !== undefined) this.expiry.push(end, group.key);
   }
 
   private rowOf(group: Group, keyed: boolean): Row {
@@ -163,4 +167,15 @@ export class AggregateOperator implements Operator {
     if (keyed) row[keyColumn] = group.key;
     return row;
   }
+}
+
+/** The event time at which a group closes, from its window or event-time key (undefined when null). */
+function endOfValue(value: unknown, isWindow: boolean): number | undefined {
+  const end = isWindow ? (value as TimeWindow | null | undefined)?.end : value;
+  return typeof end === "number" ? end : undefined;
+}
+
+function endReader(eventTime: AggregateEventTime): (row: Row) => number | undefined {
+  const { endColumn, endIsWindow } = eventTime;
+  return (row) => endOfValue(row[endColumn], endIsWindow);
 }

@@ -7,8 +7,10 @@ import type { Emit, Operator } from "./operator.ts";
 
 export interface DeduplicateSpec {
   readonly keyColumns: readonly string[];
-  /** With a watermark: the event-time column; rows older than the watermark are late, and keys expire. */
+  /** With a watermark: the event-time column; rows at or below the watermark are late (Spark drops them whatever the key). */
   readonly eventTimeColumn: string | undefined;
+  /** Keys expire with the watermark: the key holds the event-time column, or dropDuplicatesWithinWatermark. */
+  readonly expires: boolean;
   /**
    * dropDuplicates: a key expires when the watermark passes its event time (0).
    * dropDuplicatesWithinWatermark: when it passes the first event time plus the watermark delay.
@@ -32,17 +34,18 @@ export class DeduplicateOperator implements Operator {
 
   connect(next: Emit): Emit {
     const keyFor = keyOf(this.spec.keyColumns);
-    const { eventTimeColumn, keepForMs } = this.spec;
+    const { eventTimeColumn, keepForMs, expires: bounded } = this.spec;
     return (row) => {
       let expires = Number.POSITIVE_INFINITY;
       if (eventTimeColumn !== undefined) {
         const time = row[eventTimeColumn];
         if (typeof time === "number") {
-          if (time < this.watermark) {
+          // Spark's boundary: a row at the watermark is late, as its key's state may already be gone (see onWatermark).
+          if (time <= this.watermark) {
             this.late.push(row);
             return;
           }
-          expires = time + keepForMs;
+          if (bounded) expires = time + keepForMs;
         }
       }
       const key = keyFor(row);

@@ -34,6 +34,8 @@ export interface GroupStateSpec<S> {
   /** Update mode: each output row carries the key (and its position) in this column for the sink. */
   readonly rowKeyColumn: string | undefined;
   readonly stateId: string;
+  /** With an eventTime timeout: the event-time column; rows at or below the watermark are late and never reach the function. */
+  readonly eventTimeColumn: string | undefined;
 }
 
 export class GroupStateOperator<S> implements Operator {
@@ -41,6 +43,8 @@ export class GroupStateOperator<S> implements Operator {
   private readonly pending = new Map<string, Row[]>();
   private watermark = Number.NEGATIVE_INFINITY;
   private next: Emit = () => undefined;
+  /** Rows older than the watermark (eventTime timeout only), taken by the actor each turn. */
+  late: Row[] = [];
   readonly stateId: string;
 
   constructor(readonly id: string, private readonly spec: GroupStateSpec<S>) {
@@ -50,8 +54,15 @@ export class GroupStateOperator<S> implements Operator {
 
   connect(next: Emit): Emit {
     this.next = next;
-    const keyColumn = this.spec.keyColumn;
+    const { keyColumn, eventTimeColumn } = this.spec;
     return (row) => {
+      if (eventTimeColumn !== undefined) {
+        const time = row[eventTimeColumn];
+        if (typeof time === "number" && time <= this.watermark) {
+          this.late.push(row);
+          return;
+        }
+      }
       const key = String(row[keyColumn]);
       const rows = this.pending.get(key);
       if (rows) rows.push(row);
@@ -90,9 +101,10 @@ export class GroupStateOperator<S> implements Operator {
     this.table.restore(entries);
   }
 
+  /** Spark's rule for both kinds: a key times out once its timeout is strictly before the watermark (or the clock). */
   private expire(now: number): void {
     const timeouts = this.table.value<number>("timeout");
-    const expired = [...timeouts.keys()].filter((key) => (timeouts.get(key) as number) <= now);
+    const expired = [...timeouts.keys()].filter((key) => (timeouts.get(key) as number) < now);
     for (const key of expired) {
       timeouts.clear(key);
       this.call(key, [], true);
@@ -103,7 +115,8 @@ export class GroupStateOperator<S> implements Operator {
     const values = this.table.value<S>("state");
     const timeouts = this.table.value<number>("timeout");
     const { fn, timeout, rowKeyColumn } = this.spec;
-    if (!timedOut && timeout === "processingTime") timeouts.clear(key);
+    // GroupState's contract: a timeout lasts for one call; new data clears it unless the function sets it again.
+    if (!timedOut && timeouts.get(key) !== undefined) timeouts.clear(key);
     const state: GroupState<S> = {
       get exists() {
         return values.get(key) !== undefined;
@@ -126,6 +139,9 @@ export class GroupStateOperator<S> implements Operator {
       },
       setTimeoutTimestamp: (milliseconds) => {
         if (timeout !== "eventTime") throw new UserCodeError(`setTimeoutTimestamp() needs the eventTime timeout (this query uses ${timeout}).`);
+        if (milliseconds < this.watermark) {
+          throw new UserCodeError(`setTimeoutTimestamp(${milliseconds}) for key '${key}' is earlier than the current watermark (${this.watermark}, ${new Date(this.watermark).toISOString()}); a timeout must not be in the event-time past.`);
+        }
         timeouts.update(key, milliseconds);
       },
       getCurrentWatermarkMs: () => this.watermark,

@@ -17,6 +17,8 @@ export interface Operator {
   readonly stateId?: string;
   /** The state changes since the last snapshot (then forgotten): written at each barrier. */
   snapshot?(): StateChange[];
+  /** The state is one entry per partition (not per key group): a restore hands it every entry to pick its own. */
+  readonly statePerPartition?: boolean;
   /** Loads state as of the last committed epoch, before any row arrives. */
   restore?(entries: Iterable<[string, unknown]>): void;
   /** The event-time watermark of this operator's input advanced (ms): close windows, evict state. */

@@ -56,7 +56,8 @@ export class SessionWindowOperator implements Operator {
     return (row) => {
       const time = row[timeColumn];
       if (typeof time !== "number") return;
-      if (watermarked && time < this.watermark) {
+      // As in Spark, the row's own session [time, time + gap) decides: late once it would already be closed.
+      if (watermarked && time + gapMs <= this.watermark) {
         this.late.push(row);
         return;
       }
@@ -69,7 +70,8 @@ export class SessionWindowOperator implements Operator {
       const merged: Session = { start: time, end: time + gapMs, accumulators: aggregates.map((aggregate) => createAccumulator(aggregate.function)) };
       const kept: Session[] = [];
       for (const session of sessions.list) {
-        if (session.start < merged.end && time < session.end) {
+        // Spark's rule: sessions that overlap or touch (one's end equals the other's start) are one session.
+        if (session.start <= merged.end && merged.start <= session.end) {
           merged.start = Math.min(merged.start, session.start);
           merged.end = Math.max(merged.end, session.end);
           merged.accumulators.forEach((accumulator, index) => accumulator.merge(session.accumulators[index] as Accumulator));

@@ -13,6 +13,11 @@ export interface WatermarkSpec {
   readonly maxFutureMs: number;
   readonly stateId: string;
   readonly partition: number;
+  /**
+   * Another withWatermark comes before this one: the watermark coming in is theirs, and the one going out is the
+   * minimum of both (Spark's default multipleWatermarkPolicy) or the maximum. Undefined: this one alone.
+   */
+  readonly combine: "min" | "max" | undefined;
 }
 
 export class WatermarkOperator implements Operator {
@@ -21,6 +26,7 @@ export class WatermarkOperator implements Operator {
   /** Rows whose event time was too far in the future to count (reported in progress). */
   futureRows = 0;
   readonly stateId: string;
+  readonly statePerPartition = true;
 
   constructor(readonly id: string, private readonly spec: WatermarkSpec) {
     this.stateId = spec.stateId;
@@ -39,16 +45,18 @@ export class WatermarkOperator implements Operator {
   }
 
   outputWatermark(input: number): number {
-    return Math.max(input, this.maxEventTime - this.spec.delayMs);
+    const own = this.maxEventTime - this.spec.delayMs;
+    return this.spec.combine === "min" ? Math.min(input, own) : Math.max(input, own);
   }
 
   snapshot(): StateChange[] {
     if (this.maxEventTime === this.saved) return [];
     this.saved = this.maxEventTime;
-    return [{ stateId: this.stateId, keyGroup: 0, key: `partition:${this.spec.partition}`, value: this.maxEventTime }];
+    // Keyed by the operator's id (stage, position, partition): the inputs of a union each have one per partition.
+    return [{ stateId: this.stateId, keyGroup: 0, key: this.id, value: this.maxEventTime }];
   }
 
   restore(entries: Iterable<[string, unknown]>): void {
-    for (const [key, value] of entries) if (key === `partition:${this.spec.partition}`) this.maxEventTime = this.saved = value as number;
+    for (const [key, value] of entries) if (key === this.id) this.maxEventTime = this.saved = value as number;
   }
 }

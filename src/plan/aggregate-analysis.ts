@@ -15,8 +15,6 @@ import { WindowOperator } from "../operators/window.ts";
 import type { AggregateNode } from "./logical.ts";
 import { checkDuplicates, type Analysis, type AnalysisOptions, type Step } from "./steps.ts";
 
-const EVENT_TIME = "__rill_event_time";
-
 interface ResolvedAggregate {
   readonly name: string;
   readonly function: AggregateName;
@@ -52,10 +50,6 @@ export function analyzeAggregate(node: AggregateNode, child: Analysis, options: 
     ...grouping.map((entry) => ({ name: entry.field.name, evaluate: entry.evaluate })),
     ...aggregates.flatMap((aggregate, index) => (aggregate.argument ? [{ name: argumentColumns[index] as string, evaluate: aggregate.argument.evaluate }] : [])),
   ];
-  if (eventTime && child.eventTime) {
-    const column = child.eventTime.column;
-    preProjections.push({ name: EVENT_TIME, evaluate: (row) => row[column] });
-  }
   steps.push({ kind: "stateless", name: "project", detail: `grouping keys and aggregate inputs`, create: (id) => new ProjectOperator(id, preProjections) });
   const sets = groupingSets(node.grouping, groupingNames);
   if (sets) steps.push({ kind: "stateless", name: "expand", detail: `${sets.length} grouping sets`, create: (id) => new ExpandOperator(id, groupingNames, sets) });
@@ -127,9 +121,9 @@ function closingOf(grouping: readonly GroupingKey[], child: Analysis): Aggregate
   const watermarked = child.eventTime?.column;
   if (watermarked === undefined) return undefined;
   const windowed = grouping.find((entry) => entry.windowOf === watermarked);
-  if (windowed) return { eventTimeColumn: EVENT_TIME, endColumn: windowed.field.name, endIsWindow: true };
+  if (windowed) return { endColumn: windowed.field.name, endIsWindow: true };
   const keyed = grouping.find((entry) => entry.field.name === watermarked);
-  if (keyed) return { eventTimeColumn: EVENT_TIME, endColumn: keyed.field.name, endIsWindow: false };
+  if (keyed) return { endColumn: keyed.field.name, endIsWindow: false };
   return undefined;
 }
 

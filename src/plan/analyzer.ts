@@ -12,12 +12,16 @@ import { analyzeAggregate } from "./aggregate-analysis.ts";
 import { analyzeDeduplicate, analyzeGroupState, analyzeWatermark } from "./event-time-analysis.ts";
 import { optimize } from "./optimizer.ts";
 import type { LogicalPlan, MapNode, ProjectNode } from "./logical.ts";
-import { checkDuplicates, extend, passThrough, type Analysis, type AnalysisOptions, type Step } from "./steps.ts";
+import { checkDuplicates, extend, hasWatermark, passThrough, type Analysis, type AnalysisOptions, type Branch, type Step } from "./steps.ts";
+import { analyzeUnion } from "./union-analysis.ts";
 
 export type { Step } from "./steps.ts";
 
 export interface AnalyzedPlan {
+  /** The source; after a union, the first branch's. */
   readonly source: SourceProvider;
+  /** A union's inputs, each with its source and the steps before the union; `steps` then follow the union. */
+  readonly branches: readonly Branch[] | undefined;
   readonly steps: readonly Step[];
   readonly schema: Schema;
   readonly hasAggregate: boolean;
@@ -29,17 +33,22 @@ export interface AnalyzedPlan {
 const DEFAULT_OPTIONS: AnalysisOptions = { outputMode: "update", maxFutureMs: Number.POSITIVE_INFINITY };
 
 export function analyze(plan: LogicalPlan, options: AnalysisOptions = DEFAULT_OPTIONS): AnalyzedPlan {
-  const analysis = analyzeNode(optimize(plan), options);
-  const hasEventTime = analysis.steps.some((step) => step.name === "watermark");
-  return { source: analysis.source, steps: analysis.steps, schema: analysis.schema, hasAggregate: analysis.hasAggregate, appendable: analysis.appendable, hasEventTime };
+  const analysis = analyzeNode(optimize(plan), options, 0);
+  const hasEventTime = hasWatermark(analysis);
+  return { source: analysis.source, branches: analysis.branches, steps: analysis.steps, schema: analysis.schema, hasAggregate: analysis.hasAggregate, appendable: analysis.appendable, hasEventTime };
 }
 
-function analyzeNode(node: LogicalPlan, options: AnalysisOptions): Analysis {
+/** `firstState` numbers the stateful steps of this subtree (a union's second input goes on from its first's). */
+function analyzeNode(node: LogicalPlan, options: AnalysisOptions, firstState: number): Analysis {
   if (node.kind === "source") {
     const source = node.create();
-    return { source, steps: [], schema: source.schema, keyed: false, hasAggregate: false, appendable: false, eventTime: undefined, statefulCount: 0 };
+    return { source, steps: [], schema: source.schema, keyed: false, hasAggregate: false, appendable: false, eventTime: undefined, statefulCount: firstState };
   }
-  const child = analyzeNode(node.child, options);
+  if (node.kind === "union") {
+    const left = analyzeNode(node.child, options, firstState);
+    return analyzeUnion(node, left, analyzeNode(node.other, options, left.statefulCount));
+  }
+  const child = analyzeNode(node.child, options, firstState);
   switch (node.kind) {
     case "project": return analyzeProject(node, child);
     case "filter": {

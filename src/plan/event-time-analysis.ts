@@ -8,7 +8,7 @@ import { GroupStateOperator } from "../operators/group-state.ts";
 import { MapOperator } from "../operators/map.ts";
 import { WatermarkOperator } from "../operators/watermark.ts";
 import type { DeduplicateNode, GroupStateNode, WatermarkNode } from "./logical.ts";
-import { extend, type Analysis, type AnalysisOptions } from "./steps.ts";
+import { extend, hasWatermark, type Analysis, type AnalysisOptions } from "./steps.ts";
 
 export function analyzeWatermark(node: WatermarkNode, child: Analysis, options: AnalysisOptions): Analysis {
   const field = resolveColumn(child.schema, node.column, `withWatermark("${node.column}", "${node.delay}")`);
@@ -18,13 +18,15 @@ export function analyzeWatermark(node: WatermarkNode, child: Analysis, options: 
   const delayMs = parseDuration(node.delay, `withWatermark("${node.column}", delay)`);
   const stateId = `watermark-${child.statefulCount}`;
   const column = field.name;
+  // A withWatermark after another one: the watermark is their minimum (or maximum), as Spark's global watermark is.
+  const combine = hasWatermark(child) ? (options.multipleWatermarkPolicy ?? "min") : undefined;
   return extend(child, {
     kind: "stateless",
     name: "watermark",
     detail: `${column} minus ${delayMs} ms`,
     stateId,
     signature: `watermark on ${column}`,
-    create: (id, partition) => new WatermarkOperator(id, { column, delayMs, maxFutureMs: options.maxFutureMs, stateId, partition }),
+    create: (id, partition) => new WatermarkOperator(id, { column, delayMs, maxFutureMs: options.maxFutureMs, stateId, partition, combine }),
   }, child.schema, { eventTime: { column, delayMs }, statefulCount: child.statefulCount + 1 });
 }
 
@@ -35,7 +37,8 @@ export function analyzeDeduplicate(node: DeduplicateNode, child: Analysis): Anal
   const eventTime = child.eventTime;
   if (node.withinWatermark && !eventTime) throw new AnalysisError(`${operation}() needs a watermark: call withWatermark(column, delay) before it; duplicates are dropped within the delay.`);
   const bounded = eventTime !== undefined && (node.withinWatermark || keyColumns.includes(eventTime.column));
-  const eventTimeColumn = bounded ? eventTime?.column : undefined;
+  // As in Spark, a watermark makes rows late whatever the key; only a key with the event time (or within-watermark) expires.
+  const eventTimeColumn = eventTime?.column;
   const keepForMs = node.withinWatermark ? (eventTime?.delayMs ?? 0) : 0;
   const stateId = `deduplicate-${child.statefulCount}`;
   return extend(child, {
@@ -45,7 +48,7 @@ export function analyzeDeduplicate(node: DeduplicateNode, child: Analysis): Anal
     exchangeColumns: keyColumns,
     stateId,
     signature: `${operation} by [${keyColumns.join(", ")}]`,
-    create: (id) => new DeduplicateOperator(id, { keyColumns, eventTimeColumn, keepForMs, stateId }),
+    create: (id) => new DeduplicateOperator(id, { keyColumns, eventTimeColumn, expires: bounded, keepForMs, stateId }),
   }, child.schema, { statefulCount: child.statefulCount + 1 });
 }
 
@@ -57,6 +60,8 @@ export function analyzeGroupState(node: GroupStateNode, child: Analysis, options
   if (!node.single && options.outputMode !== node.outputMode) throw new AnalysisError(`flatMapGroupsWithState() was declared with output mode ${node.outputMode} but the query writes in ${options.outputMode} mode; they must be the same.`);
   if (node.timeout === "eventTime" && !child.eventTime) throw new AnalysisError(`${operation}() with an eventTime timeout needs a watermark: call withWatermark(column, delay) before groupByKey().`);
   const keyFn = node.keyFn;
+  // Spark drops rows older than the watermark before the function only with an eventTime timeout.
+  const eventTimeColumn = node.timeout === "eventTime" ? child.eventTime?.column : undefined;
   const stateId = `group-state-${child.statefulCount}`;
   const fn = node.fn;
   const withKey = extend(child, {
@@ -72,7 +77,7 @@ export function analyzeGroupState(node: GroupStateNode, child: Analysis, options
     exchangeColumns: [GROUP_KEY],
     stateId,
     signature: `${operation} with ${node.timeout} timeout`,
-    create: (id) => new GroupStateOperator(id, { keyColumn: GROUP_KEY, fn, timeout: node.timeout, rowKeyColumn: options.outputMode === "update" ? ROW_KEY : undefined, stateId }),
+    create: (id) => new GroupStateOperator(id, { keyColumn: GROUP_KEY, fn, timeout: node.timeout, rowKeyColumn: options.outputMode === "update" ? ROW_KEY : undefined, stateId, eventTimeColumn }),
   }, node.schema, { keyed: options.outputMode === "update", eventTime: undefined, statefulCount: child.statefulCount + 1 });
 }
 

@@ -77,7 +77,17 @@ export interface GroupStateNode {
   readonly schema: Schema;
 }
 
-export type LogicalPlan = SourceNode | ProjectNode | FilterNode | MapNode | AggregateNode | WatermarkNode | DeduplicateNode | GroupStateNode;
+/** union / unionByName: the rows of both streams; columns by position (by name with unionByName), named as the first's. */
+export interface UnionNode {
+  readonly kind: "union";
+  readonly child: LogicalPlan;
+  readonly other: LogicalPlan;
+  readonly byName: boolean;
+  /** unionByName(other, true): a column missing on one side is null there. */
+  readonly allowMissingColumns: boolean;
+}
+
+export type LogicalPlan = SourceNode | ProjectNode | FilterNode | MapNode | AggregateNode | WatermarkNode | DeduplicateNode | GroupStateNode | UnionNode;
 
 export function describeNode(node: LogicalPlan): string {
   switch (node.kind) {
@@ -90,5 +100,6 @@ export function describeNode(node: LogicalPlan): string {
     case "watermark": return `EventTimeWatermark ${node.column}, ${node.delay}`;
     case "deduplicate": return node.withinWatermark ? "DeduplicateWithinWatermark" : "Deduplicate";
     case "groupState": return node.single ? "MapGroupsWithState" : "FlatMapGroupsWithState";
+    case "union": return node.byName ? "Union (by name)" : "Union";
   }
 }

@@ -15,6 +15,7 @@ interface Outputs {
 
 export function optimize(plan: LogicalPlan): LogicalPlan {
   if (plan.kind === "source") return plan;
+  if (plan.kind === "union") return { ...plan, child: optimize(plan.child), other: optimize(plan.other) };
   const child = optimize(plan.child);
   const node = { ...plan, child } as LogicalPlan;
   if (node.kind === "filter" && child.kind === "project") return pushFilter(node, child) ?? node;

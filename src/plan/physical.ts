@@ -1,6 +1,7 @@
 // Physical planning: cuts the analysed steps into stages (source, shuffle, sink) and partitions them over actors.
 import type { ExecutionGraph, StageSpec } from "../actors/runtime.ts";
 import type { OutputMode, SinkProvider } from "../connectors/sinks/sink.ts";
+import type { SourceProvider } from "../connectors/sources/source.ts";
 import { AnalysisError } from "../core/errors.ts";
 import type { Operator } from "../operators/operator.ts";
 import type { StatefulOperatorInfo } from "../state/types.ts";
@@ -17,6 +18,8 @@ export interface PhysicalOptions {
   /** Chain stateless operators into the actor before them (true), or give each its own actor. */
   readonly chaining: boolean;
   readonly deadLetterSubject: string;
+  /** How an actor combines the watermarks of a union's inputs (spark.sql.streaming.multipleWatermarkPolicy). */
+  readonly multipleWatermarkPolicy?: "min" | "max";
 }
 
 interface StageDraft {
@@ -25,6 +28,11 @@ interface StageDraft {
   parallelism: number;
   steps: Step[];
   exchangeColumns: readonly string[] | undefined;
+  /** The drafts this one reads from (a union's stage reads from each input's). */
+  inputs: number[];
+  source: SourceProvider | undefined;
+  /** A withWatermark runs here or upstream: this stage's actors send watermarks. */
+  carriesWatermark: boolean;
 }
 
 export function checkOutputMode(plan: AnalyzedPlan, mode: OutputMode): void {
@@ -37,19 +45,31 @@ export function checkOutputMode(plan: AnalyzedPlan, mode: OutputMode): void {
 }
 
 export function buildExecutionGraph(plan: AnalyzedPlan, options: PhysicalOptions): ExecutionGraph {
-  const drafts: StageDraft[] = [{ role: "source", kind: `source-${plan.source.format}`, parallelism: plan.source.numPartitions, steps: [], exchangeColumns: undefined }];
+  const drafts: StageDraft[] = [];
+  // One source stage per input (a union has several); the steps before a union always chain into its source's actors.
+  for (const branch of plan.branches ?? [{ source: plan.source, steps: [] }]) {
+    drafts.push({ role: "source", kind: `source-${branch.source.format}`, parallelism: branch.source.numPartitions, steps: [...branch.steps], exchangeColumns: undefined, inputs: [], source: branch.source, carriesWatermark: branch.steps.some(isWatermark) });
+  }
+  let tails = drafts.map((_, index) => index);
+  const draftsOf = (indices: readonly number[]) => indices.map((index) => drafts[index] as StageDraft);
   for (const step of plan.steps) {
-    const last = drafts[drafts.length - 1] as StageDraft;
+    const carries = draftsOf(tails).some((draft) => draft.carriesWatermark) || isWatermark(step);
     if (step.exchangeColumns !== undefined) {
-      last.exchangeColumns = step.exchangeColumns;
-      drafts.push({ role: "operator", kind: step.name, parallelism: options.shufflePartitions, steps: [step], exchangeColumns: undefined });
+      for (const tail of draftsOf(tails)) tail.exchangeColumns = step.exchangeColumns;
+      drafts.push({ role: "operator", kind: step.name, parallelism: options.shufflePartitions, steps: [step], exchangeColumns: undefined, inputs: tails, source: undefined, carriesWatermark: carries });
+      tails = [drafts.length - 1];
     } else if (options.chaining) {
-      last.steps.push(step);
+      for (const tail of draftsOf(tails)) {
+        tail.steps.push(step);
+        tail.carriesWatermark ||= isWatermark(step);
+      }
     } else {
-      drafts.push({ role: "operator", kind: step.name, parallelism: last.parallelism, steps: [step], exchangeColumns: undefined });
+      const parallelism = Math.max(...draftsOf(tails).map((draft) => draft.parallelism));
+      drafts.push({ role: "operator", kind: step.name, parallelism, steps: [step], exchangeColumns: undefined, inputs: tails, source: undefined, carriesWatermark: carries });
+      tails = [drafts.length - 1];
     }
   }
-  drafts.push({ role: "sink", kind: `sink-${options.sink.format}`, parallelism: 1, steps: [], exchangeColumns: undefined });
+  drafts.push({ role: "sink", kind: `sink-${options.sink.format}`, parallelism: 1, steps: [], exchangeColumns: undefined, inputs: tails, source: undefined, carriesWatermark: draftsOf(tails).some((draft) => draft.carriesWatermark) });
   const stages = drafts.map((draft, index): StageSpec => {
     const id = `s${index}-${draft.kind}`;
     return {
@@ -58,26 +78,34 @@ export function buildExecutionGraph(plan: AnalyzedPlan, options: PhysicalOptions
       parallelism: draft.parallelism,
       exchange: draft.exchangeColumns ? { kind: "hash", columns: draft.exchangeColumns } : { kind: "forward" },
       createOperators: (partition): Operator[] => draft.steps.map((step, position) => step.create(`${id}.${position}-${step.name}.p${partition}`, partition)),
-      ...(draft.role === "source" ? { source: plan.source } : {}),
+      inputs: draft.inputs,
+      carriesWatermark: draft.carriesWatermark,
+      stepDetails: draft.steps.map((step) => `${step.name}: ${step.detail}`),
+      ...(draft.source ? { source: draft.source } : {}),
       ...(draft.role === "sink" ? { sink: options.sink } : {}),
     };
   });
-  return { queryName: options.queryName, queryId: options.queryId, stages, outputMode: options.outputMode, microBatch: options.microBatch, deadLetterSubject: options.deadLetterSubject };
+  return { queryName: options.queryName, queryId: options.queryId, stages, outputMode: options.outputMode, microBatch: options.microBatch, deadLetterSubject: options.deadLetterSubject, multipleWatermarkPolicy: options.multipleWatermarkPolicy ?? "min" };
+}
+
+/** The source actors' names (`s<input>-source-<format>.p<partition>`): a checkpoint keeps each one's offsets. */
+export function sourceActorNames(plan: AnalyzedPlan): string[] {
+  const sources = (plan.branches ?? [{ source: plan.source }]).map((branch) => branch.source);
+  return sources.flatMap((source, index) => Array.from({ length: source.numPartitions }, (_, partition) => `s${index}-source-${source.format}.p${partition}`));
+}
+
+function isWatermark(step: Step): boolean {
+  return step.name === "watermark";
 }
 
 /** The physical plan as text: stages, partitions, operators, exchanges. */
-export function describeGraph(plan: AnalyzedPlan, graph: ExecutionGraph, subjectOf: (actor: string) => string): string {
+export function describeGraph(_plan: AnalyzedPlan, graph: ExecutionGraph, subjectOf: (actor: string) => string): string {
   const lines: string[] = [];
-  let stepIndex = 0;
   for (const stage of graph.stages) {
     const exchange = stage.exchange.kind === "hash" ? `hash(${stage.exchange.columns.filter((column) => !column.startsWith("__")).join(", ")})` : "forward";
     lines.push(`${stage.id}  x${stage.parallelism}  -> ${exchange}   subjects ${subjectOf(`${stage.id}.p*`)}`);
     if (stage.source) lines.push(`    source ${stage.source.description} (${stage.source.guarantee})`);
-    const count = stage.createOperators(0).length;
-    for (let index = 0; index < count; index++) {
-      const step = plan.steps[stepIndex++] as Step;
-      lines.push(`    ${step.name}: ${step.detail}`);
-    }
+    for (const detail of stage.stepDetails ?? []) lines.push(`    ${detail}`);
     if (stage.sink) lines.push(`    sink ${stage.sink.description} (${stage.sink.guarantee}), output mode ${graph.outputMode}`);
   }
   return lines.join("\n");
@@ -85,7 +113,8 @@ export function describeGraph(plan: AnalyzedPlan, graph: ExecutionGraph, subject
 
 /** The stateful operators a checkpoint records and a restart must find unchanged (the sink's result table included). */
 export function statefulOperators(plan: AnalyzedPlan, outputMode: OutputMode): StatefulOperatorInfo[] {
-  const operators: StatefulOperatorInfo[] = plan.steps.filter((step) => step.stateId).map((step) => ({ stateId: step.stateId as string, kind: step.name, signature: step.signature ?? "" }));
+  const steps = [...(plan.branches ?? []).flatMap((branch) => branch.steps), ...plan.steps];
+  const operators: StatefulOperatorInfo[] = steps.filter((step) => step.stateId).map((step) => ({ stateId: step.stateId as string, kind: step.name, signature: step.signature ?? "" }));
   operators.push({ stateId: "sink", kind: "sink", signature: outputMode === "complete" ? "complete result table" : "row counts" });
   return operators;
 }

@@ -28,10 +28,21 @@ export interface AnalysisOptions {
   readonly outputMode: OutputMode;
   /** Event times this far ahead of the wall clock do not move a watermark. */
   readonly maxFutureMs: number;
+  /** How a withWatermark combines with one before it (spark.sql.streaming.multipleWatermarkPolicy); min by default. */
+  readonly multipleWatermarkPolicy?: "min" | "max";
+}
+
+/** One input of a union: its source and the (stateless) steps between the source and the union. */
+export interface Branch {
+  readonly source: SourceProvider;
+  readonly steps: readonly Step[];
 }
 
 export interface Analysis {
+  /** The source; after a union, the first branch's (every branch is in `branches`). */
   readonly source: SourceProvider;
+  /** After a union: its inputs, each with its own source and steps; `steps` are then the steps after the union. */
+  readonly branches?: readonly Branch[];
   readonly steps: Step[];
   readonly schema: Schema;
   /** After an update/complete aggregation every row carries ROW_KEY, which each later step must keep. */
@@ -60,4 +71,10 @@ export function checkDuplicates(names: readonly string[], operation: string): vo
     if (seen.has(lower)) throw new AnalysisError(`${operation} produces the column '${name}' twice; give one of them another name with alias().`);
     seen.add(lower);
   }
+}
+
+/** Some withWatermark comes before this point (in a union's inputs too). */
+export function hasWatermark(analysis: Analysis): boolean {
+  const isWatermark = (step: Step) => step.name === "watermark";
+  return analysis.steps.some(isWatermark) || (analysis.branches ?? []).some((branch) => branch.steps.some(isWatermark));
 }

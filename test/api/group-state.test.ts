@@ -91,6 +91,45 @@ describe("mapGroupsWithState and flatMapGroupsWithState", () => {
     assert.deepEqual(session.table("event_sessions"), [{ user: "u", clicks: 2 }]);
   });
 
+  it("eventTime timeout: late rows never reach the function, and new data clears a timeout the function does not set again", async () => {
+    const input = new MemoryStream(session, clicks);
+    const summary = z.object({ user: z.string(), clicks: z.number().int() });
+    const seen: string[] = [];
+    const query = await input.toDF().withWatermark("time", "5 seconds").groupByKey((row) => row.user).flatMapGroupsWithState<number>("append", (key, rows, state) => {
+      if (state.hasTimedOut) return [{ user: key, clicks: state.get() }];
+      for (const row of rows) seen.push(`${key}@${new Date(row.time as number).getUTCSeconds()}`);
+      state.update((state.getOption() ?? 0) + rows.length);
+      // Only rows with an amount set a timeout; the others leave it unset, which clears the earlier one.
+      if (rows.some((row) => (row.amount as number) > 0)) state.setTimeoutTimestamp(Math.max(...rows.map((row) => row.time as number)) + 10_000);
+      return [];
+    }, { outputSchema: summary, timeout: "eventTime" })
+      .writeStream.queryName("cleared_timeouts").format("memory").outputMode("append").trigger({ processingTime: "1 hour" }).start();
+    input.addData([{ user: "u", time: at(10), amount: 1 }]);
+    await query.processAllAvailable();
+    input.addData([{ user: "u", time: at(12), amount: 0 }, { user: "v", time: at(30), amount: 0 }]);
+    await query.processAllAvailable();
+    input.addData([{ user: "u", time: at(3), amount: 0 }, { user: "w", time: at(40), amount: 0 }]);
+    await query.processAllAvailable();
+    assert.deepEqual(session.table("cleared_timeouts"), [], "u's timeout (12:00:20) was cleared by its data at 12:00:12, so the watermark 12:00:35 does not fire it");
+    assert.deepEqual(seen.filter((entry) => entry.startsWith("u@")), ["u@10", "u@12"], "u@3 is older than the watermark (12:00:25): dropped before the function");
+    assert.equal(query.recentProgress.reduce((sum, progress) => sum + progress.numRowsDroppedByWatermark, 0), 1);
+  });
+
+  it("setTimeoutTimestamp earlier than the watermark is a user error", async () => {
+    const input = new MemoryStream(session, clicks);
+    const summary = z.object({ user: z.string(), clicks: z.number().int() });
+    const query = await input.toDF().withWatermark("time", "5 seconds").groupByKey((row) => row.user).flatMapGroupsWithState<number>("append", (_key, rows, state) => {
+      if (state.hasTimedOut) return [];
+      state.setTimeoutTimestamp(Math.max(...rows.map((row) => row.time as number)) - 10_000);
+      return [];
+    }, { outputSchema: summary, timeout: "eventTime" })
+      .writeStream.queryName("past_timeout").format("memory").outputMode("append").trigger({ processingTime: "1 hour" }).start();
+    input.addData([{ user: "v", time: at(30), amount: 0 }]);
+    await query.processAllAvailable();
+    input.addData([{ user: "u", time: at(28), amount: 0 }]);
+    await assert.rejects(query.processAllAvailable(), (error: unknown) => error instanceof Error && /UserCodeError.*earlier than the current watermark/.test(error.message));
+  });
+
   it("refuses mapGroupsWithState outside update mode and an eventTime timeout without a watermark", async () => {
     const input = new MemoryStream(session, clicks);
     await assert.rejects(input.toDF().groupByKey((row) => row.user).mapGroupsWithState(running, { outputSchema: totals }).writeStream.queryName("x").format("memory").outputMode("append").start(),

@@ -54,6 +54,33 @@ describe("session windows", () => {
     assert.deepEqual(rows, ["u1 0-15 4", "u1 0-5 1", "u1 0-9 2", "u1 10-15 1"].sort(), "each change, ending with one session of four events");
   });
 
+  it("sessions that touch are one session: [25,40) and [40,50) merge (Spark merges when the next start <= the current end)", async () => {
+    const input = new MemoryStream(session, clicks);
+    const query = await input.toDF().groupBy(col("user"), session_window(col("time"), "10 seconds")).count()
+      .writeStream.queryName("sessions_touch").format("memory").outputMode("update").start();
+    input.addData([{ user: "u1", time: at(25) }, { user: "u1", time: at(30) }]);
+    await query.processAllAvailable();
+    input.addData([{ user: "u1", time: at(40) }]);
+    await query.processAllAvailable();
+    const rows = sessions(session.table("sessions_touch"));
+    assert.equal(rows[rows.length - 1], "u1 25-50 3", `one session of three events, got ${rows.join("; ")}`);
+    assert.ok(!rows.includes("u1 40-50 1"), "no separate session starting where the first one ends");
+  });
+
+  it("a row is late only when its own session [time, time + gap) would already be closed, as in Spark", async () => {
+    const input = new MemoryStream(session, clicks);
+    const query = await input.toDF().withWatermark("time", "1 second").groupBy(session_window(col("time"), "5 seconds"), col("user")).count()
+      .writeStream.queryName("sessions_late").format("memory").outputMode("append").start();
+    input.addData([{ user: "u1", time: at(0) }, { user: "u2", time: at(20) }]);
+    await query.processAllAvailable();
+    input.addData([{ user: "u3", time: at(16) }, { user: "u4", time: at(13) }]);
+    await query.processAllAvailable();
+    input.addData([{ user: "u5", time: at(100) }]);
+    await query.processAllAvailable();
+    assert.deepEqual(sessions(session.table("sessions_late")), ["u1 0-5 1", "u2 20-25 1", "u3 16-21 1"], "16 + 5 > 19 counts; 13 + 5 <= 19 is late");
+    assert.equal(query.recentProgress.reduce((sum, progress) => sum + progress.numRowsDroppedByWatermark, 0), 1);
+  });
+
   it("refuses complete mode, and append mode without a watermark", async () => {
     const input = new MemoryStream(session, clicks);
     await assert.rejects(input.toDF().groupBy(session_window(col("time"), "5 seconds")).count().writeStream.queryName("c").format("memory").outputMode("complete").start(),

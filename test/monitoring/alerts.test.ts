@@ -257,7 +257,8 @@ describe("alert rules on real queries", () => {
     await query.processAllAvailable();
     await query.processAllAvailable();
     await engine.seen(query);
-    assert.deepEqual(summary(engine.received), ["watermarkLag:lagging firing 1"]);
+    // The watermark of an epoch's rows reaches the sink before that epoch's barrier: the alert fires in epoch 0.
+    assert.deepEqual(summary(engine.received), ["watermarkLag:lagging firing 0"]);
     assert.ok((engine.received[0]?.value ?? 0) >= 3_610_000, `lag ${String(engine.received[0]?.value)} ms: an hour plus the 10 second delay`);
     input.addData([{ time: new Date(), id: 2 }]);
     await query.processAllAvailable();
@@ -266,7 +267,7 @@ describe("alert rules on real queries", () => {
     await query.stop();
     await engine.seen(query, "end");
     session.streams.removeListener(engine);
-    assert.deepEqual(summary(engine.received), ["watermarkLag:lagging firing 1", "watermarkLag:lagging resolved 3"]);
+    assert.deepEqual(summary(engine.received), ["watermarkLag:lagging firing 0", "watermarkLag:lagging resolved 2"]);
     const lag = engine.received[1]?.value ?? Number.NaN;
     assert.ok(lag >= 10_000 && lag < 60_000, `lag after fresh rows ${lag} ms`);
   });
