@@ -1,6 +1,7 @@
 // Opening a checkpoint location for a query: a new one starts clean, an existing one resumes or is refused with the reason.
 import { randomUUID } from "node:crypto";
 import { CheckpointError } from "../core/errors.ts";
+import { faultPoint } from "../core/fault-points.ts";
 import { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { decideRecovery } from "../state/protocol.ts";
 import type { StatefulOperatorInfo } from "../state/types.ts";
@@ -37,6 +38,7 @@ export async function openCheckpoint(location: string, query: CheckpointQuery): 
       await storage.writeMeta({ id, name: query.name ?? null, createdAt: new Date().toISOString(), sources: query.sources, stateful: query.stateful, outputMode: query.outputMode });
       return { storage, location, id, resume: undefined };
     }
+    faultPoint("recovery");
     await storage.discardAfter(decision.lastCommittedEpoch);
     return { storage, location, id: decision.id, resume: { lastCommittedEpoch: decision.lastCommittedEpoch, offsets: decision.offsets } };
   } catch (error) {
@@ -49,6 +51,7 @@ export async function openCheckpoint(location: string, query: CheckpointQuery): 
 export async function rollbackPoint(storage: CheckpointStorage): Promise<ResumePoint> {
   const last = storage.lastCommit();
   const lastCommittedEpoch = last?.epoch ?? -1;
+  faultPoint("rollback");
   await storage.discardAfter(lastCommittedEpoch);
   return { lastCommittedEpoch, offsets: last?.offsets ?? {} };
 }

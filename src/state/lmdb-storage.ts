@@ -2,6 +2,7 @@
 import { mkdirSync } from "node:fs";
 import { open, type RootDatabase } from "lmdb";
 import { CheckpointError } from "../core/errors.ts";
+import { faultPoint } from "../core/fault-points.ts";
 import { META_KEY, commitKey, deltaKey, epochRange, prefixRange, stateKey, type LmdbKey } from "./layout.ts";
 import type { EpochCommit, QueryMeta, StateChange } from "./types.ts";
 
@@ -107,6 +108,7 @@ export class CheckpointStorage {
       if (value === null) this.db.remove(target);
       else this.db.put(target, value);
       this.db.remove(parts);
+      faultPoint("fold");
     }
   }
 }
