@@ -51,7 +51,6 @@ export async function openCheckpoint(location: string, query: CheckpointQuery): 
 export async function rollbackPoint(storage: CheckpointStorage): Promise<ResumePoint> {
   const last = storage.lastCommit();
   const lastCommittedEpoch = last?.epoch ?? -1;
-  faultPoint("rollback");
   await storage.discardAfter(lastCommittedEpoch);
   return { lastCommittedEpoch, offsets: last?.offsets ?? {} };
 }

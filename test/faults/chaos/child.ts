@@ -20,6 +20,11 @@ const session = Session.builder().appName("chaos").nats({ servers: natsUrl }).co
   .config("rill.flow.window", FLOW_WINDOW).config("rill.flow.maxFrameRows", FLOW_WINDOW / 2)
   .log((line) => process.stderr.write(`${line}\n`)).getOrCreate();
 const running = new Map<string, StreamingQuery>();
+// A harness that died (a test timeout) must not leave a child running queries forever: it goes with its parent.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) process.exit(1);
+}, 500).unref();
 let stopping = false;
 
 session.streams.addListener({

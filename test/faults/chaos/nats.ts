@@ -3,6 +3,17 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { connect } from "node:net";
 import { findNatsServer, freePort } from "../../../src/actors/nats-server.ts";
 
+/** Servers still running, killed when the harness process ends in any way it can see (a test timeout's SIGTERM included). */
+const running = new Set<ChildProcess>();
+const killAll = () => {
+  for (const child of running) child.kill("SIGKILL");
+};
+process.once("exit", killAll);
+process.once("SIGTERM", () => {
+  killAll();
+  process.exit(143);
+});
+
 export class ChaosNatsServer {
   private child: ChildProcess | undefined;
 
@@ -42,6 +53,8 @@ export class ChaosNatsServer {
     let stderr = "";
     child.stderr?.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
     this.child = child;
+    running.add(child);
+    child.once("exit", () => running.delete(child));
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`nats-server exited at start (code ${child.exitCode}): ${stderr}`);

@@ -90,7 +90,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         kills.total++;
         kills[step.kind]++;
       }
-      if (step.kind === "aimed") cycle.aimedHit ? kills.aimedHit++ : kills.aimedMissed++;
+      if (step.kind === "aimed" && cycle.aimedHit) kills.aimedHit++;
+      else if (step.kind === "aimed") kills.aimedMissed++;
       record(cycle, `kill ${step.index} (${describeStep(step)})`);
       await inspectCheckpoints(folder, `after kill ${step.index} (${describeStep(step)})`, checkpointIssues);
       log(`chaos: kill ${step.index + 1}/${schedule.length} ${describeStep(step)}${step.kind === "aimed" ? (cycle.aimedHit ? " (hit)" : " (not reached)") : ""}; ${publisher.published} rows published; ${cycle.readyMs === undefined ? "killed before ready" : `ready in ${cycle.readyMs} ms`}, ${Date.now() - cycleStart} ms in all${cycle.failures.length > 0 ? `; ${cycle.failures.length} query failure(s)` : ""}`);

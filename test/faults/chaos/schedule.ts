@@ -36,7 +36,7 @@ export interface KillStep {
 }
 
 /** How long an aimed child may run before it is killed anyway (its point was not reached). */
-const AIM_FALLBACK_MS = 5000;
+const AIM_FALLBACK_MS = 4000;
 
 export function planSchedule(seed: number, kills: number, natsRestarts: number, queries: number): KillStep[] {
   const random = mulberry32(seed);
@@ -48,9 +48,9 @@ export function planSchedule(seed: number, kills: number, natsRestarts: number, 
     if (restartAt.has(index)) {
       const afterMs = between(200, 1000);
       const downMs = between(300, 1500);
-      steps.push({ index, kind: "running", delayMs: afterMs + downMs + between(3000, 4000), natsRestart: { afterMs, downMs } });
+      steps.push({ index, kind: "running", delayMs: afterMs + downMs + between(2000, 3000), natsRestart: { afterMs, downMs } });
     } else if (roll < 0.35) {
-      steps.push({ index, kind: "running", delayMs: between(300, 3000) });
+      steps.push({ index, kind: "running", delayMs: between(300, 2000) });
     } else if (roll < 0.5) {
       const afterStarted = between(0, queries - 1);
       steps.push({ index, kind: "startup", afterStarted, delayMs: afterStarted === 0 ? between(300, 2500) : between(0, 300) });
