@@ -1,5 +1,6 @@
 // The coordinator: starts epochs, collects every actor's ack, and turns them into progress.
 import { nowMs } from "../core/clock.ts";
+import { faultPoint } from "../core/fault-points.ts";
 import { LatencyRecorder } from "../core/latency.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { decodeControl, emptyStats, encodeControl, type ActorEpochStats } from "./control.ts";
@@ -166,6 +167,7 @@ export class Coordinator {
   private commit(storage: CheckpointStorage, epoch: number, open: OpenEpoch): void {
     this.commitChain = this.commitChain.then(async () => {
       if (this.stopped) return;
+      faultPoint("before-commit");
       try {
         await storage.commit({ epoch, offsets: open.offsets, committedAt: new Date().toISOString() });
       } catch (error) {
@@ -173,6 +175,7 @@ export class Coordinator {
         this.events.onFailure("coordinator", `cannot commit epoch ${epoch} to ${storage.path}: ${String(error)}`, "CHECKPOINT");
         return;
       }
+      faultPoint("after-commit");
       if (this.open.has(epoch)) this.transport.publish(this.subjects.control, encodeControl({ type: "commit", epoch }));
     });
   }

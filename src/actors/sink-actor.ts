@@ -1,5 +1,6 @@
 // The sink actor: applies the output mode, measures ingest-to-sink latency, and hands rows to the writer (two-phase with checkpoints).
 import { nowMs } from "../core/clock.ts";
+import { faultPoint } from "../core/fault-points.ts";
 import { keyGroupOf } from "../core/keys.ts";
 import { LatencyRecorder } from "../core/latency.ts";
 import type { Row } from "../core/types.ts";
@@ -130,6 +131,7 @@ export class SinkActor extends Actor {
 
   /** The coordinator made the epoch durable: the writer makes it visible, then the coordinator hears so. */
   private async commit(epoch: number): Promise<void> {
+    faultPoint("sink-commit");
     if (this.writer.commitEpoch) await this.writer.commitEpoch(epoch);
     this.report({ type: "committed", actor: this.name, epoch });
   }

@@ -1,6 +1,7 @@
 // Opening a checkpoint location for a query: a new one starts clean, an existing one resumes or is refused with the reason.
 import { randomUUID } from "node:crypto";
 import { CheckpointError } from "../core/errors.ts";
+import { faultPoint } from "../core/fault-points.ts";
 import { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { decideRecovery } from "../state/protocol.ts";
 import type { StatefulOperatorInfo } from "../state/types.ts";
@@ -41,6 +42,7 @@ export async function openCheckpoint(location: string, query: CheckpointQuery): 
       await storage.writeMeta({ id, name: query.name ?? null, createdAt: new Date().toISOString(), sources: query.sources, stateful: query.stateful, outputMode: query.outputMode });
       return { storage, location, id, resume: undefined };
     }
+    faultPoint("recovery");
     await storage.discardAfter(decision.lastCommittedEpoch);
     return { storage, location, id: decision.id, resume: { lastCommittedEpoch: decision.lastCommittedEpoch, offsets: decision.offsets } };
   } catch (error) {

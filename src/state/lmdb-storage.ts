@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { open, type RootDatabase } from "lmdb";
 import { CheckpointError } from "../core/errors.ts";
+import { faultPoint } from "../core/fault-points.ts";
 import { META_KEY, commitKey, deltaKey, epochRange, prefixRange, stateKey, type LmdbKey } from "./layout.ts";
 import type { EpochCommit, QueryMeta, StateChange } from "./types.ts";
 
@@ -109,6 +110,7 @@ export class CheckpointStorage {
       if (value === null) this.db.remove(target);
       else this.db.put(target, value);
       this.db.remove(parts);
+      faultPoint("fold");
     }
     for (const _left of this.db.getKeys({ ...range, limit: 1 })) {
       throw new CheckpointError(`The fold of epoch ${epoch} in '${this.path}' left a state change behind; the commit is aborted.`);

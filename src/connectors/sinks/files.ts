@@ -15,6 +15,7 @@ import { mkdir, readdir, rename, rm, rmdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { z } from "zod";
 import { ConfigError, RillError } from "../../core/errors.ts";
+import { faultPoint } from "../../core/fault-points.ts";
 import type { Row } from "../../core/types.ts";
 import { ConnectorOptions, ENGINE_SINK_OPTIONS } from "../options.ts";
 import { encoderFactory, FILE_SINK_FORMATS, FORMAT_OPTIONS, type FileSinkFormat, type RowEncoder } from "./files-format.ts";
@@ -187,6 +188,7 @@ class FileSinkWriter implements SinkWriter {
     const folder = join(this.temporaryFolder, String(manifest.epoch));
     for (const file of manifest.files) await this.moveIntoView(join(folder, file.path), join(this.settings.folder, file.path));
     if (manifest.files.length > 0) await syncFolder(this.settings.folder);
+    faultPoint("file-sink-commit");
     const batch = this.nextBatch;
     await appendEntry(this.logFolder, {
       version: 1,

@@ -20,6 +20,7 @@ import { pack, unpack } from "msgpackr";
 import type { JetStreamAccess } from "../../actors/jetstream.ts";
 import type { Transport } from "../../actors/transport.ts";
 import { ConfigError, RecordError, RillError, TransportError } from "../../core/errors.ts";
+import { faultPoint } from "../../core/fault-points.ts";
 import type { Row } from "../../core/types.ts";
 import { NATS_ENCODINGS, subjectProblem, type NatsEncoding } from "../nats-options.ts";
 import { ConnectorOptions, ENGINE_SINK_OPTIONS } from "../options.ts";
@@ -210,6 +211,7 @@ class TransactionalWriter implements SinkWriter {
       if (epoch > context.lastCommittedEpoch) await rm(join(this.folder, name), { force: true });
       else {
         this.prepared.set(epoch, unpack(await readFile(join(this.folder, name))) as Row[]);
+        faultPoint("sink-recover");
         await this.commitEpoch(epoch);
       }
     }
@@ -235,6 +237,7 @@ class TransactionalWriter implements SinkWriter {
     if (rows === undefined) return;
     const prefix = `${this.queryId}:${epoch}:`;
     await this.publisher.publish(rows, (index) => `${prefix}${index}`);
+    faultPoint("jetstream-sink-commit");
     await this.publisher.flush();
     this.prepared.delete(epoch);
     if (this.folder) await rm(join(this.folder, `${String(epoch).padStart(12, "0")}.msgpack`), { force: true });
