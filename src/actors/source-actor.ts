@@ -2,7 +2,7 @@
 import { nowMs } from "../core/clock.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { Row } from "../core/types.ts";
-import type { SourceReader } from "../connectors/sources/source.ts";
+import type { ReadLimit, SourceReader } from "../connectors/sources/source.ts";
 import { chain, type Operator } from "../operators/operator.ts";
 import { Actor, type ActorEnvironment, type ActorWiring } from "./actor.ts";
 import { decodeControl } from "./control.ts";
@@ -13,6 +13,8 @@ interface BarrierRequest {
   readonly final: boolean;
   /** The barrier goes out once this many rows in total have been polled. */
   readonly afterRows: number;
+  /** The read limit held back data that existed when the barrier was asked for: another epoch will read it. */
+  readonly dataLeft: boolean;
 }
 
 export interface SourceActorOptions {
@@ -47,7 +49,7 @@ export class SourceActor extends Actor {
     const { transport, subjects } = this.environment;
     this.controlSubscription = transport.subscribe(subjects.control, (payload) => {
       const message = decodeControl(payload);
-      if (message.type === "barrier") this.requestBarrier(message.epoch, message.final);
+      if (message.type === "barrier") this.requestBarrier(message.epoch, message.final, message.readLimit);
     });
   }
 
@@ -92,16 +94,17 @@ export class SourceActor extends Actor {
     this.schedulePump();
   }
 
-  private requestBarrier(epoch: number, final: boolean): void {
+  private requestBarrier(epoch: number, final: boolean, readLimit: ReadLimit): void {
     this.requestChain = this.requestChain.then(async () => {
       if (this.stopped) return;
+      let dataLeft: boolean;
       try {
-        await this.reader.prepare();
+        dataLeft = (await this.reader.prepare(readLimit))?.dataLeft ?? false;
       } catch (error) {
         this.fail(error);
         return;
       }
-      this.requests.push({ epoch, final, afterRows: this.polledRows + this.reader.readyCount() });
+      this.requests.push({ epoch, final, afterRows: this.polledRows + this.reader.readyCount(), dataLeft });
       this.schedulePump();
     });
   }
@@ -125,7 +128,7 @@ export class SourceActor extends Actor {
           this.requests.shift();
           this.since = this.until = nowMs();
           this.flushOperators();
-          this.completeEpoch(request.epoch, request.final, { sourceOffset: this.reader.offset?.() });
+          this.completeEpoch(request.epoch, request.final, { sourceOffset: this.reader.offset?.(), dataLeft: request.dataLeft });
           continue;
         }
         let limit = Math.min(maxFrameRows, budget);
