@@ -29,9 +29,15 @@ export interface AnalyzedPlan {
 const DEFAULT_OPTIONS: AnalysisOptions = { outputMode: "update", maxFutureMs: Number.POSITIVE_INFINITY };
 
 export function analyze(plan: LogicalPlan, options: AnalysisOptions = DEFAULT_OPTIONS): AnalyzedPlan {
-  const analysis = analyzeNode(optimize(plan), options);
+  const optimized = optimize(plan);
+  const analysis = analyzeNode(optimized, { ...options, queryHasAggregate: hasAggregateNode(optimized) });
   const hasEventTime = analysis.steps.some((step) => step.name === "watermark");
   return { source: analysis.source, steps: analysis.steps, schema: analysis.schema, hasAggregate: analysis.hasAggregate, appendable: analysis.appendable, hasEventTime };
+}
+
+function hasAggregateNode(node: LogicalPlan): boolean {
+  if (node.kind === "aggregate") return true;
+  return node.kind !== "source" && hasAggregateNode(node.child);
 }
 
 function analyzeNode(node: LogicalPlan, options: AnalysisOptions): Analysis {

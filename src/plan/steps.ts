@@ -28,6 +28,8 @@ export interface AnalysisOptions {
   readonly outputMode: OutputMode;
   /** Event times this far ahead of the wall clock do not move a watermark. */
   readonly maxFutureMs: number;
+  /** Set by analyze(): the query has an aggregation somewhere (Spark's rules for *GroupsWithState depend on it). */
+  readonly queryHasAggregate?: boolean;
 }
 
 export interface Analysis {
