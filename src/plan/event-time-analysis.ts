@@ -15,7 +15,8 @@ export function analyzeWatermark(node: WatermarkNode, child: Analysis, options: 
   if (field.type !== "timestamp" && field.type !== "any") {
     throw new AnalysisError(`withWatermark("${node.column}", ...) needs a timestamp column, but ${field.name} is ${field.type}. Convert it first, e.g. selectExpr("*", "cast(cast(Creation_Time as double)/1000000000 as timestamp) as event_time").`);
   }
-  const delayMs = parseDuration(node.delay, `withWatermark("${node.column}", delay)`);
+  // As in Spark, a month of delay counts as 31 days, and a negative delay is refused.
+  const delayMs = parseDuration(node.delay, `withWatermark("${node.column}", delay)`, { months: "31 days" });
   const stateId = `watermark-${child.statefulCount}`;
   const column = field.name;
   return extend(child, {
