@@ -187,7 +187,8 @@ function aggregateOf(fn: AggregateName, argument: Expr, name: string, input: Sch
   }
   const counts = fn === "count" || fn === "count_distinct" || fn === "approx_count_distinct";
   const type: DataType = counts ? "long" : fn === "avg" ? "double" : fn === "collect_list" || fn === "collect_set" ? "any" : compiled.type;
-  return { name, function: fn, argument: compiled, type };
+  // As in Spark, the sum of ints is a long.
+  return { name, function: fn, argument: compiled, type: fn === "sum" && type === "int" ? "long" : type };
 }
 
 /** Grouping sets of cube (every subset) and rollup (every prefix); undefined for a plain groupBy. */

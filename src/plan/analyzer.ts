@@ -70,6 +70,10 @@ function analyzeProject(node: ProjectNode, child: Analysis): Analysis {
   if (node.drop) {
     const dropped = new Set(node.drop.map((name) => findField(input, name)?.name).filter((name): name is string => name !== undefined));
     outputs = input.fields.filter((field) => !dropped.has(field.name)).map(passThrough);
+  } else if (node.rename) {
+    const { existing, renamed } = node.rename;
+    const found = findField(input, existing);
+    outputs = input.fields.map((field) => (field === found ? { ...passThrough(field), field: { ...field, name: renamed } } : passThrough(field)));
   } else if (node.withColumn !== undefined) {
     const [expression] = node.columns;
     const compiled = compileExpression(expression as Expr, input, `withColumn('${node.withColumn}')`);
