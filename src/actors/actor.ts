@@ -294,7 +294,7 @@ export abstract class Actor {
   }
 
   /** Forwards a barrier on every output and acks the epoch to the coordinator. */
-  protected completeEpoch(epoch: number, final: boolean, extra: Partial<Pick<ControlMessage & { type: "ack" }, "sourceOffset">> = {}, persisted?: Promise<void>): void {
+  protected completeEpoch(epoch: number, final: boolean, extra: Partial<Pick<ControlMessage & { type: "ack" }, "sourceOffset" | "dataLeft">> = {}, persisted?: Promise<void>): void {
     for (const output of this.outputs) output.barrier(epoch, final);
     this.flushOutputs();
     const stats = this.collectStats();

@@ -1,5 +1,6 @@
 // Messages between the coordinator and the actors (acks, failures, barriers to sources).
 import { Packr } from "msgpackr";
+import type { ReadLimit } from "../connectors/sources/source.ts";
 import { TransportError } from "../core/errors.ts";
 import type { LatencyPercentiles } from "../core/latency.ts";
 
@@ -22,8 +23,8 @@ export interface ActorEpochStats {
 }
 
 export type ControlMessage =
-  | { readonly type: "barrier"; readonly epoch: number; readonly final: boolean }
-  | { readonly type: "ack"; readonly actor: string; readonly epoch: number; readonly stats: ActorEpochStats; readonly sourceOffset?: unknown }
+  | { readonly type: "barrier"; readonly epoch: number; readonly final: boolean; readonly readLimit: ReadLimit }
+  | { readonly type: "ack"; readonly actor: string; readonly epoch: number; readonly stats: ActorEpochStats; readonly sourceOffset?: unknown; readonly dataLeft?: boolean }
   | { readonly type: "commit"; readonly epoch: number }
   | { readonly type: "committed"; readonly actor: string; readonly epoch: number }
   | { readonly type: "failed"; readonly actor: string; readonly error: string; readonly code: string };

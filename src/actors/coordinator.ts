@@ -1,5 +1,6 @@
 // The coordinator: starts epochs, collects every actor's ack, and turns them into progress.
 import { nowMs } from "../core/clock.ts";
+import type { ReadLimit } from "../connectors/sources/source.ts";
 import { faultPoint } from "../core/fault-points.ts";
 import { LatencyRecorder } from "../core/latency.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
@@ -22,8 +23,14 @@ export interface CoordinatorEvents {
   onFailure(actor: string, error: string, code: string): void;
 }
 
+/** How an epoch ended: `dataLeft` when a source's read limit held back data that existed when it was requested. */
+export interface EpochOutcome {
+  readonly dataLeft: boolean;
+}
+
 interface OpenEpoch {
   readonly final: boolean;
+  dataLeft: boolean;
   /** Source actor -> offset after the epoch's last row. */
   readonly offsets: Record<string, unknown>;
   /** Sinks yet to confirm their commit (checkpointed queries). */
@@ -32,8 +39,8 @@ interface OpenEpoch {
   readonly waiting: Set<string>;
   readonly stages: Map<string, ActorEpochStats>;
   readonly latency: LatencyRecorder;
-  readonly done: Promise<void>;
-  resolve(): void;
+  readonly done: Promise<EpochOutcome>;
+  resolve(outcome: EpochOutcome): void;
 }
 
 export class Coordinator {
@@ -104,7 +111,7 @@ export class Coordinator {
     if (this.watchdog) clearInterval(this.watchdog);
     this.subscription?.unsubscribe();
     this.stopped = true;
-    for (const epoch of this.open.values()) epoch.resolve();
+    for (const epoch of this.open.values()) epoch.resolve({ dataLeft: false });
     this.open.clear();
     await this.commitChain;
   }
@@ -118,15 +125,18 @@ export class Coordinator {
     return this.completedEpoch;
   }
 
-  /** Starts the next epoch now; resolves when every actor has acked it. */
-  requestEpoch(final: boolean): { epoch: number; done: Promise<void> } {
+  /**
+   * Starts the next epoch now; resolves when it is complete. Sources read within their read limit per trigger,
+   * or everything with readLimit "all" (trigger once).
+   */
+  requestEpoch(final: boolean, readLimit: ReadLimit = "limited"): { epoch: number; done: Promise<EpochOutcome> } {
     const epoch = this.nextEpoch++;
-    let resolve = (): void => undefined;
-    const done = new Promise<void>((settle) => {
+    let resolve = (_outcome: EpochOutcome): void => undefined;
+    const done = new Promise<EpochOutcome>((settle) => {
       resolve = settle;
     });
-    this.open.set(epoch, { final, offsets: {}, uncommitted: new Set(this.sinks), requestedAt: nowMs(), waiting: new Set(this.actors), stages: new Map(), latency: new LatencyRecorder(), done, resolve });
-    this.transport.publish(this.subjects.control, encodeControl({ type: "barrier", epoch, final }));
+    this.open.set(epoch, { final, dataLeft: false, offsets: {}, uncommitted: new Set(this.sinks), requestedAt: nowMs(), waiting: new Set(this.actors), stages: new Map(), latency: new LatencyRecorder(), done, resolve });
+    this.transport.publish(this.subjects.control, encodeControl({ type: "barrier", epoch, final, readLimit }));
     return { epoch, done };
   }
 
@@ -145,6 +155,7 @@ export class Coordinator {
     const open = this.open.get(message.epoch);
     if (!open || !open.waiting.delete(message.actor)) return;
     if (message.sourceOffset !== undefined) open.offsets[message.actor] = message.sourceOffset;
+    if (message.dataLeft === true) open.dataLeft = true;
     const stage = stageOf(message.actor);
     open.stages.set(stage, addStats(open.stages.get(stage) ?? emptyStats(), message.stats));
     if (message.stats.latencyHistogram) {
@@ -183,7 +194,7 @@ export class Coordinator {
   private complete(epoch: number, open: OpenEpoch): void {
     this.open.delete(epoch);
     this.completedEpoch = Math.max(this.completedEpoch, epoch);
-    open.resolve();
+    open.resolve({ dataLeft: open.dataLeft });
     this.events.onEpoch({ epoch, final: open.final, requestedAt: open.requestedAt, completedAt: nowMs(), stages: open.stages, sinkLatency: open.latency });
   }
 }

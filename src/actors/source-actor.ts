@@ -2,7 +2,7 @@
 import { nowMs } from "../core/clock.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { Row } from "../core/types.ts";
-import type { SourceReader } from "../connectors/sources/source.ts";
+import type { ReadLimit, SourceReader } from "../connectors/sources/source.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { chain, type Operator } from "../operators/operator.ts";
 import { Actor, type ActorEnvironment, type ActorWiring } from "./actor.ts";
@@ -14,6 +14,8 @@ interface BarrierRequest {
   readonly final: boolean;
   /** The barrier goes out once this many rows in total have been polled. */
   readonly afterRows: number;
+  /** The read limit held back data that existed when the barrier was asked for: another epoch will read it. */
+  readonly dataLeft: boolean;
 }
 
 export interface SourceActorOptions {
@@ -48,7 +50,7 @@ export class SourceActor extends Actor {
     const { transport, subjects } = this.environment;
     this.controlSubscription = transport.subscribe(subjects.control, (payload) => {
       const message = decodeControl(payload);
-      if (message.type === "barrier") this.requestBarrier(message.epoch, message.final);
+      if (message.type === "barrier") this.requestBarrier(message.epoch, message.final, message.readLimit);
     });
   }
 
@@ -107,16 +109,17 @@ export class SourceActor extends Actor {
     this.schedulePump();
   }
 
-  private requestBarrier(epoch: number, final: boolean): void {
+  private requestBarrier(epoch: number, final: boolean, readLimit: ReadLimit): void {
     this.requestChain = this.requestChain.then(async () => {
       if (this.stopped) return;
+      let dataLeft: boolean;
       try {
-        await this.reader.prepare();
+        dataLeft = (await this.reader.prepare(readLimit))?.dataLeft ?? false;
       } catch (error) {
         this.fail(error);
         return;
       }
-      this.requests.push({ epoch, final, afterRows: this.polledRows + this.reader.readyCount() });
+      this.requests.push({ epoch, final, afterRows: this.polledRows + this.reader.readyCount(), dataLeft });
       this.schedulePump();
     });
   }
@@ -143,7 +146,7 @@ export class SourceActor extends Actor {
           // The watermark of the epoch's rows goes before its barrier: the epoch then ends with every window it closed
           // (Spark runs a no-data batch for this; once and availableNow would otherwise never close them).
           this.advanceWatermark();
-          this.completeEpoch(request.epoch, request.final, { sourceOffset: this.reader.offset?.() }, this.persistEpoch(request.epoch));
+          this.completeEpoch(request.epoch, request.final, { sourceOffset: this.reader.offset?.(), dataLeft: request.dataLeft }, this.persistEpoch(request.epoch));
           continue;
         }
         let limit = Math.min(maxFrameRows, budget);

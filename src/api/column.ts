@@ -4,7 +4,7 @@ import type { BinaryOperator, Expr } from "../expr/ast.ts";
 import { expressionName } from "../expr/names.ts";
 import { knownTypeNames, parseDataType } from "../expr/typenames.ts";
 
-/** A plain JS value that becomes a literal: numbers (integers are long), strings, booleans, null, Dates (timestamps), bytes. */
+/** A plain JS value that becomes a literal: numbers (integers are int or long), strings, booleans, null, Dates (timestamps), bytes. */
 export type LiteralValue = string | number | bigint | boolean | Date | Uint8Array | null;
 
 /** A method argument: a Column, or a plain value taken as a literal (as in Spark, `col("gt").equalTo("sit")`). */
@@ -156,7 +156,8 @@ export function literalExpr(value: LiteralValue): Expr {
     case "boolean":
       return { kind: "literal", value, type: "boolean" };
     case "number":
-      return { kind: "literal", value, type: Number.isInteger(value) ? "long" : "double" };
+      // As Spark's lit(): an integer is an int when it fits in 32 bits, else a bigint.
+      return { kind: "literal", value, type: Number.isInteger(value) ? (value >= -2_147_483_648 && value <= 2_147_483_647 ? "int" : "long") : "double" };
     case "bigint":
       return { kind: "literal", value: Number(value), type: "long" };
     default:

@@ -56,9 +56,9 @@ export class DataFrame {
     return this.derive({ kind: "project", child: this.plan, columns: [value.expr], withColumn: name, operation: `withColumn('${name}')` });
   }
 
+  /** Renames a column in place, as in Spark; a column that does not exist leaves the DataFrame as it is. */
   withColumnRenamed(existing: string, renamed: string): DataFrame {
-    return this.derive({ kind: "project", child: this.plan, columns: [{ kind: "alias", operand: { kind: "column", name: existing }, name: renamed }], withColumn: renamed, operation: `withColumnRenamed('${existing}', '${renamed}')` })
-      .drop(existing);
+    return this.derive({ kind: "project", child: this.plan, columns: [], rename: { existing, renamed }, operation: `withColumnRenamed('${existing}', '${renamed}')` });
   }
 
   /** Drops columns by name (case-insensitive); names that do not exist are ignored, as in Spark. */

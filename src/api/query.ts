@@ -180,9 +180,11 @@ export class StreamingQuery {
         continue;
       }
       const { done } = runtime.coordinator.requestEpoch(false);
-      await Promise.race([done, this.terminated]);
+      const outcome = await Promise.race([done, this.terminated.then(() => undefined)]);
       // A rollback replaced the runtime while we waited: its epoch may have been cut short, so ask again.
-      if (this.runtime === runtime && !this.recovering) break;
+      if (this.runtime !== runtime || this.recovering) continue;
+      // A read limit (maxFilesPerTrigger, maxOffsetsPerTrigger) held back data that was there: it is available too.
+      if (outcome?.dataLeft !== true) break;
     }
     if (this.failure) throw this.failure;
   }
@@ -219,10 +221,22 @@ export class StreamingQuery {
   private async run(resume: ResumePoint | undefined): Promise<void> {
     const runtime = this.runtime;
     await runtime.start(this.setup.trigger.intervalMs, resume);
-    if (this.setup.trigger.intervalMs === undefined) {
-      const { done } = runtime.coordinator.requestEpoch(true);
-      void done.then(() => (this.runtime === runtime && this.active ? this.stop() : undefined));
+    if (this.setup.trigger.intervalMs === undefined) void this.processAvailableThenStop(runtime);
+  }
+
+  /**
+   * Trigger once: one epoch with everything available, read limits ignored (Spark's ReadLimit.allAvailable).
+   * Trigger availableNow: epochs within the read limits until no source holds data back. Then the query stops.
+   */
+  private async processAvailableThenStop(runtime: QueryRuntime): Promise<void> {
+    const once = this.setup.trigger.kind === "once";
+    for (;;) {
+      const { done } = runtime.coordinator.requestEpoch(once, once ? "all" : "limited");
+      const { dataLeft } = await done;
+      if (this.runtime !== runtime || !this.active) return;
+      if (once || !dataLeft) break;
     }
+    await this.stop();
   }
 
   /** Stops the failed actors and starts new ones from the last committed epoch: state, offsets and sinks go back together. */

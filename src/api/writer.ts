@@ -7,11 +7,11 @@ import { ForeachSinkProvider } from "../connectors/sinks/foreach.ts";
 import { MemorySinkProvider } from "../connectors/sinks/memory.ts";
 import { createSinkProvider } from "../connectors/sinks/registry.ts";
 import type { OutputMode, SinkProvider } from "../connectors/sinks/sink.ts";
-import { AnalysisError, ConfigError } from "../core/errors.ts";
+import { AnalysisError, CheckpointError, ConfigError } from "../core/errors.ts";
 import type { Row } from "../core/types.ts";
 import { analyze } from "../plan/analyzer.ts";
 import { buildExecutionGraph, checkOutputMode, sourceActorNames, statefulOperators } from "../plan/physical.ts";
-import { openCheckpoint } from "./checkpoint.ts";
+import { openCheckpoint, type OpenedCheckpoint } from "./checkpoint.ts";
 import type { DataFrame } from "./dataframe.ts";
 import { StreamingQuery } from "./query.ts";
 import { DEFAULT_TRIGGER, resolveTrigger, type Trigger } from "./trigger.ts";
@@ -91,6 +91,7 @@ export class DataStreamWriter {
     const location = this.sinkOptions.get("checkpointLocation") ?? (config.checkpointRoot && this.name ? join(config.checkpointRoot, this.name) : undefined);
     const sources = sourceActorNames(plan);
     const checkpoint = location ? await openCheckpoint(location, { name: this.name, sources, stateful: statefulOperators(plan, this.mode), outputMode: this.mode }) : undefined;
+    if (checkpoint) await refuseUnrecoverableSink(sink, this.mode, checkpoint);
     const id = checkpoint?.id ?? randomUUID();
     const runId = randomUUID();
     const subjectName = this.name ?? id;
@@ -135,4 +136,13 @@ export class DataStreamWriter {
       }
     }
   }
+}
+
+/** Spark's rule: a sink that cannot resume in this output mode (the memory sink outside complete mode) refuses a checkpoint with committed epochs. */
+async function refuseUnrecoverableSink(sink: SinkProvider, mode: OutputMode, checkpoint: OpenedCheckpoint): Promise<void> {
+  const modes = sink.recoverableModes;
+  if (!modes || modes.includes(mode) || checkpoint.resume === undefined || checkpoint.resume.lastCommittedEpoch < 0) return;
+  await checkpoint.storage.close();
+  const modeList = modes.map((recoverable) => `outputMode("${recoverable}")`).join(" or ");
+  throw new CheckpointError(`The ${sink.format} sink (${sink.description}) does not support recovering from the checkpoint at '${checkpoint.location}' in ${mode} mode, as in Spark: the rows it wrote before are not kept with the checkpoint, so the restarted query would miss them. Use ${modeList}, or start with a new checkpoint location (or delete this one to start over).`);
 }

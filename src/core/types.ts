@@ -1,7 +1,7 @@
 // Data types, fields, schemas and rows: the vocabulary every layer of Rill shares.
 
-/** Spark SQL data types that Rill supports. `long` holds a JS number (exact up to 2^53). */
-export type DataType = "string" | "long" | "double" | "boolean" | "timestamp" | "binary" | "window" | "null" | "any";
+/** Spark SQL data types that Rill supports. `int` is 32-bit; `long` holds a JS number (exact up to 2^53). */
+export type DataType = "string" | "int" | "long" | "double" | "boolean" | "timestamp" | "binary" | "window" | "null" | "any";
 
 /** The value of a `window` column: an event-time interval [start, end) in milliseconds. */
 export interface TimeWindow {
@@ -31,7 +31,12 @@ export function fieldNames(schema: Schema): string[] {
 }
 
 export function isNumeric(type: DataType): boolean {
-  return type === "long" || type === "double";
+  return type === "int" || type === "long" || type === "double";
+}
+
+/** Spark's integral types: int and long. */
+export function isIntegral(type: DataType): boolean {
+  return type === "int" || type === "long";
 }
 
 /** Finds a field as Spark does by default (spark.sql.caseSensitive=false): exact match first, then case-insensitive. */

@@ -1,8 +1,8 @@
 // Cast converters chosen once per (from, to) pair at compile time; each converts one non-null value.
 import type { DataType } from "../core/types.ts";
 import {
-  doubleToLong, formatDouble, formatTimestamp, parseBoolean, parseDouble, parseLong, parseTimestamp,
-  secondsToTimestamp, timestampToSeconds, valueToString,
+  doubleToInt, doubleToLong, formatDouble, formatTimestamp, longToInt, parseBoolean, parseDouble, parseInt32, parseLong,
+  parseTimestamp, secondsToTimestamp, timestampToSeconds, valueToString,
 } from "./values.ts";
 
 /** Converts one non-null value; returns null when the value has no representation in the target type. */
@@ -16,6 +16,7 @@ const decoder = new TextDecoder();
 
 const TO_STRING: Partial<Record<StaticType, Converter>> = {
   string: identity,
+  int: (value) => String(value),
   long: (value) => String(value),
   double: (value) => formatDouble(value as number),
   boolean: (value) => String(value),
@@ -23,7 +24,17 @@ const TO_STRING: Partial<Record<StaticType, Converter>> = {
   binary: (value) => decoder.decode(value as Uint8Array),
 };
 
+const TO_INT: Partial<Record<StaticType, Converter>> = {
+  int: identity,
+  long: (value) => longToInt(value as number),
+  double: (value) => doubleToInt(value as number),
+  string: (value) => parseInt32(value as string),
+  boolean: (value) => (value === true ? 1 : 0),
+  timestamp: (value) => longToInt(timestampToSeconds(value as number)),
+};
+
 const TO_LONG: Partial<Record<StaticType, Converter>> = {
+  int: identity,
   long: identity,
   double: (value) => doubleToLong(value as number),
   string: (value) => parseLong(value as string),
@@ -33,6 +44,7 @@ const TO_LONG: Partial<Record<StaticType, Converter>> = {
 
 const TO_DOUBLE: Partial<Record<StaticType, Converter>> = {
   double: identity,
+  int: identity,
   long: identity,
   string: (value) => parseDouble(value as string),
   boolean: (value) => (value === true ? 1 : 0),
@@ -41,6 +53,7 @@ const TO_DOUBLE: Partial<Record<StaticType, Converter>> = {
 
 const TO_BOOLEAN: Partial<Record<StaticType, Converter>> = {
   boolean: identity,
+  int: (value) => value !== 0,
   long: (value) => value !== 0,
   double: (value) => value !== 0,
   string: (value) => parseBoolean(value as string),
@@ -49,6 +62,7 @@ const TO_BOOLEAN: Partial<Record<StaticType, Converter>> = {
 
 const TO_TIMESTAMP: Partial<Record<StaticType, Converter>> = {
   timestamp: identity,
+  int: (value) => secondsToTimestamp(value as number),
   long: (value) => secondsToTimestamp(value as number),
   double: (value) => secondsToTimestamp(value as number),
   string: (value) => parseTimestamp(value as string),
@@ -61,6 +75,7 @@ const TO_BINARY: Partial<Record<StaticType, Converter>> = {
 
 const CONVERTERS: Record<StaticType, Partial<Record<StaticType, Converter>>> = {
   string: TO_STRING,
+  int: TO_INT,
   long: TO_LONG,
   double: TO_DOUBLE,
   boolean: TO_BOOLEAN,

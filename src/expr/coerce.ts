@@ -1,6 +1,6 @@
 // Implicit coercions Spark's analyzer inserts (string to double in arithmetic, widest common type), decided at compile time.
 import { AnalysisError } from "../core/errors.ts";
-import { isNumeric, type DataType } from "../core/types.ts";
+import { isIntegral, isNumeric, type DataType } from "../core/types.ts";
 import { castConverter } from "./cast.ts";
 import { alwaysNull, constantValue, type Compiled, type Evaluator } from "./compiled.ts";
 
@@ -47,11 +47,12 @@ export function asBoolean(arg: Compiled, expressionText: string): Evaluator {
   throw new AnalysisError(`'${expressionText}' needs a boolean condition but ${arg.name} is ${arg.type}`);
 }
 
-/** The result type of + - * %: long when both sides are long, otherwise double (unknown stays unknown). */
+/** The result type of + - * %: int when both sides are int, long when both are integral, otherwise double (unknown stays unknown). */
 export function arithmeticType(left: DataType, right: DataType): DataType {
   if (left === "null" && right === "null") return "null";
   if (left === "double" || right === "double" || left === "string" || right === "string") return "double";
   if (left === "any" || right === "any") return "any";
+  if ((left === "int" || left === "null") && (right === "int" || right === "null")) return "int";
   return "long";
 }
 
@@ -64,6 +65,7 @@ export function commonType(args: readonly Compiled[], expressionText: string): D
   if (types.length === 0) return "null";
   if (types.includes("any")) return "any";
   if (types.length === 1) return types[0] ?? "null";
+  if (types.every(isIntegral)) return "long";
   if (types.every(isNumeric)) return "double";
   if (types.includes("string") && !types.includes("binary")) return "string";
   throw new AnalysisError(

@@ -1,6 +1,6 @@
 // Compiles an expression tree once, against a schema, into a plain closure over rows (Spark's analyzer + codegen).
 import { AnalysisError, closestName } from "../core/errors.ts";
-import { fieldNames, findField, type Field, type Schema } from "../core/types.ts";
+import { fieldNames, findField, isIntegral, isNumeric, type Field, type Schema } from "../core/types.ts";
 import { AGGREGATE_FUNCTIONS, type BinaryOperator, type Expr } from "./ast.ts";
 import { castConverter } from "./cast.ts";
 import { arithmeticType, asBoolean, asNumber, asString, coerceTo, commonType } from "./coerce.ts";
@@ -116,6 +116,15 @@ const ARITHMETIC: Readonly<Record<"+" | "-" | "*" | "/" | "%", (a: number, b: nu
   "%": (a, b) => (b === 0 ? null : a % b),
 };
 
+/** int op int is an int, and overflows the way Java's does (Spark without ANSI mode): the low 32 bits are kept. */
+const INT_ARITHMETIC: Readonly<Record<"+" | "-" | "*" | "/" | "%", (a: number, b: number) => number | null>> = {
+  "+": (a, b) => (a + b) | 0,
+  "-": (a, b) => (a - b) | 0,
+  "*": (a, b) => Math.imul(a, b),
+  "/": ARITHMETIC["/"],
+  "%": (a, b) => (b === 0 ? null : (a % b) | 0),
+};
+
 function compileBinary(op: BinaryOperator, left: Compiled, right: Compiled, text: string): CompiledValue {
   switch (op) {
     case "and":
@@ -139,8 +148,8 @@ function concatFunction(): ScalarFunction {
 function compileArithmetic(op: keyof typeof ARITHMETIC, left: Compiled, right: Compiled, text: string): CompiledValue {
   const l = asNumber(left, text);
   const r = asNumber(right, text);
-  const apply = ARITHMETIC[op];
   const type = op === "/" ? "double" : arithmeticType(left.type, right.type);
+  const apply = type === "int" ? INT_ARITHMETIC[op] : ARITHMETIC[op];
   const exact = left.type !== "string" && right.type !== "string" && left.type !== "any" && right.type !== "any";
   return {
     evaluate: (row) => {
@@ -157,9 +166,14 @@ function compileArithmetic(op: keyof typeof ARITHMETIC, left: Compiled, right: C
 
 function compileNegation(operand: Compiled, text: string): CompiledValue {
   const value = asNumber(operand, text);
-  const type = arithmeticType(operand.type, "long");
-  // A long has no negative zero, so longs negate as 0 - v; doubles keep Spark's -0.0.
-  const evaluate: Evaluator = type === "long"
+  const type = arithmeticType(operand.type, operand.type === "int" ? "int" : "long");
+  // An integer has no negative zero, so integers negate as 0 - v (an int wraps at its minimum, as in Java); doubles keep Spark's -0.0.
+  const evaluate: Evaluator = type === "int"
+    ? (row) => {
+      const v = value(row);
+      return isMissing(v) ? null : (0 - (v as number)) | 0;
+    }
+    : type === "long"
     ? (row) => {
       const v = value(row);
       return isMissing(v) ? null : 0 - (v as number);
@@ -171,7 +185,7 @@ function compileNegation(operand: Compiled, text: string): CompiledValue {
   return {
     evaluate,
     type,
-    nullable: operand.nullable || !(operand.type === "long" || operand.type === "double"),
+    nullable: operand.nullable || !isNumeric(operand.type),
   };
 }
 
@@ -260,7 +274,7 @@ function compileCast(operand: Compiled, to: Compiled["type"], text: string): Com
   if (castConverter(operand.type, to) === undefined) {
     throw new AnalysisError(`Cannot cast ${operand.name} from ${operand.type} to ${sqlTypeName(to)} in '${text}'`);
   }
-  const lossless = (operand.type === "long" && to === "double") || to === "string";
+  const lossless = (isIntegral(operand.type) && to === "double") || (operand.type === "int" && to === "long") || to === "string";
   return { evaluate: coerceTo(operand, to, text), type: to, nullable: operand.nullable || !lossless };
 }
 

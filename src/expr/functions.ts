@@ -1,13 +1,13 @@
 // The scalar function table: math, null handling and conditionals here, string and time functions beside it.
 import { AnalysisError } from "../core/errors.ts";
-import type { DataType } from "../core/types.ts";
+import { isIntegral, type DataType } from "../core/types.ts";
 import { asBoolean, asNumber, coerceTo, commonType } from "./coerce.ts";
 import { argumentAt, isMissing, type Compiled, type CompiledValue, type Evaluator, type ScalarFunction } from "./compiled.ts";
 import { STRING_FUNCTIONS } from "./string-functions.ts";
 
 type NumberMap = (value: number) => number | null;
 
-/** A one-argument math function; `keepLong` keeps a long argument's type (abs), otherwise the result is `type`. */
+/** A one-argument math function; `keepLong` keeps an integral argument's type (abs; an int wraps as Java's does), otherwise the result is `type`. */
 function math1(map: NumberMap, type: "double" | "long", keepLong = false): ScalarFunction {
   return {
     minArgs: 1,
@@ -15,12 +15,18 @@ function math1(map: NumberMap, type: "double" | "long", keepLong = false): Scala
     compile: (args, site) => {
       const arg = argumentAt(args, 0);
       const value = asNumber(arg, site.text);
+      const wrapsInt = keepLong && arg.type === "int";
       return {
-        evaluate: (row) => {
-          const v = value(row);
-          return isMissing(v) ? null : map(v as number);
-        },
-        type: keepLong && arg.type === "long" ? "long" : type,
+        evaluate: wrapsInt
+          ? (row) => {
+            const v = value(row);
+            return isMissing(v) ? null : (map(v as number) as number) | 0;
+          }
+          : (row) => {
+            const v = value(row);
+            return isMissing(v) ? null : map(v as number);
+          },
+        type: keepLong && isIntegral(arg.type) ? arg.type : type,
         nullable: true,
       };
     },
@@ -86,21 +92,21 @@ const round: ScalarFunction = {
     const scaleExpr = site.args[1];
     let scale = 0;
     if (scaleExpr !== undefined) {
-      if (scaleExpr.kind !== "literal" || scaleExpr.type !== "long") {
+      if (scaleExpr.kind !== "literal" || !isIntegral(scaleExpr.type)) {
         throw new AnalysisError(`The scale of '${site.text}' must be an integer literal`);
       }
       scale = scaleExpr.value as number;
     }
     const arg = argumentAt(args, 0);
     const value = asNumber(arg, site.text);
-    const keepsValue = arg.type === "long" && scale >= 0;
+    const keepsValue = isIntegral(arg.type) && scale >= 0;
     return {
       evaluate: keepsValue ? value : (row) => {
         const v = value(row);
         return isMissing(v) ? null : roundHalfUp(v as number, scale);
       },
-      type: arg.type === "long" ? "long" : "double",
-      nullable: arg.nullable || arg.type !== "long",
+      type: isIntegral(arg.type) ? arg.type : "double",
+      nullable: arg.nullable || !isIntegral(arg.type),
     };
   },
 };

@@ -151,7 +151,8 @@ class Parser {
     const token = this.next();
     switch (token.kind) {
       case "number":
-        return { kind: "literal", value: token.value, type: token.isDouble ? "double" : "long" };
+        // As in Spark, an integer literal is an int when it fits in 32 bits, else a bigint.
+        return { kind: "literal", value: token.value, type: token.isDouble ? "double" : isInt32(token.value) ? "int" : "long" };
       case "string":
         return { kind: "literal", value: token.value, type: "string" };
       case "identifier":
@@ -318,4 +319,8 @@ function describe(token: Token): string {
     case "eof":
       return "end of input";
   }
+}
+
+function isInt32(value: number): boolean {
+  return Number.isInteger(value) && value >= -2_147_483_648 && value <= 2_147_483_647;
 }

@@ -1,5 +1,6 @@
 // Scalar string and time functions (lower, concat, substring, to_timestamp, ...), Spark's semantics.
 import { AnalysisError } from "../core/errors.ts";
+import { isNumeric } from "../core/types.ts";
 import { castConverter } from "./cast.ts";
 import { asNumber, asString } from "./coerce.ts";
 import { argumentAt, isMissing, type Compiled, type ScalarFunction } from "./compiled.ts";
@@ -138,7 +139,7 @@ const substring: ScalarFunction = {
 /** The timestamp (ms) of the first argument: strings parsed, numbers read as seconds, as cast(x as timestamp). */
 function timestampArgument(arg: Compiled, text: string, allowNumbers: boolean): Evaluator {
   const converter = castConverter(arg.type, "timestamp");
-  const numeric = arg.type === "long" || arg.type === "double";
+  const numeric = isNumeric(arg.type);
   if (converter === undefined || (numeric && !allowNumbers)) {
     throw new AnalysisError(`'${text}' needs a string or timestamp but ${arg.name} is ${arg.type}`);
   }

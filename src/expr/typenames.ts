@@ -3,15 +3,15 @@ import type { DataType } from "../core/types.ts";
 
 const TYPE_NAMES: ReadonlyMap<string, DataType> = new Map<string, DataType>([
   ["string", "string"], ["varchar", "string"], ["char", "string"],
-  ["int", "long"], ["integer", "long"], ["bigint", "long"], ["long", "long"],
-  ["smallint", "long"], ["short", "long"], ["tinyint", "long"], ["byte", "long"],
+  ["int", "int"], ["integer", "int"], ["bigint", "long"], ["long", "long"],
+  ["smallint", "int"], ["short", "int"], ["tinyint", "int"], ["byte", "int"],
   ["double", "double"], ["float", "double"], ["real", "double"], ["decimal", "double"], ["dec", "double"], ["numeric", "double"],
   ["boolean", "boolean"], ["bool", "boolean"],
   ["timestamp", "timestamp"], ["timestamp_ntz", "timestamp"], ["timestamp_ltz", "timestamp"],
   ["binary", "binary"],
 ]);
 
-/** The Rill type a Spark SQL type name stands for (`bigint` -> long, `decimal(10,2)` -> double), or undefined. */
+/** The Rill type a Spark SQL type name stands for (`bigint` -> long, `decimal(10,2)` -> double), or undefined. smallint and tinyint are int. */
 export function parseDataType(name: string): DataType | undefined {
   const base = name.trim().toLowerCase().replace(/\s*\(.*\)$/, "").replace(/type$/, "");
   return TYPE_NAMES.get(base);
@@ -27,6 +27,8 @@ export function sqlTypeName(type: DataType): string {
   switch (type) {
     case "long":
       return "BIGINT";
+    case "int":
+      return "INT";
     case "any":
       return "ANY";
     default:

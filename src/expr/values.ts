@@ -31,6 +31,26 @@ export function parseBoolean(text: string): boolean | null {
   return null;
 }
 
+const INT_MIN = -2_147_483_648;
+const INT_MAX = 2_147_483_647;
+
+/** `cast(s as int)`: like parseLong, and null outside the 32-bit range, as Spark's non-ANSI cast of a string is. */
+export function parseInt32(text: string): number | null {
+  const value = parseLong(text);
+  return value === null || value < INT_MIN || value > INT_MAX ? null : value;
+}
+
+/** `cast(l as int)` of a long: Java's narrowing, which keeps the low 32 bits (Spark without ANSI mode). */
+export function longToInt(value: number): number {
+  return value | 0;
+}
+
+/** `cast(d as int)` of a double: truncates toward zero and saturates at the int range (Java's d2i); NaN and infinities have no value. */
+export function doubleToInt(value: number): number | null {
+  if (!Number.isFinite(value)) return null;
+  return Math.min(INT_MAX, Math.max(INT_MIN, Math.trunc(value))) + 0;
+}
+
 /** `cast(d as bigint)`: truncates toward zero; NaN and infinities have no long value. */
 export function doubleToLong(value: number): number | null {
   // `+ 0` turns -0 into 0: a long has no negative zero.

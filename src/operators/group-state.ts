@@ -6,6 +6,7 @@ import type { Row } from "../core/types.ts";
 import { KeyedStateTable } from "../state/keyed-state.ts";
 import type { StateChange } from "../state/types.ts";
 import type { Emit, Operator } from "./operator.ts";
+import { forEachUserRow } from "./user-output.ts";
 
 export type GroupStateTimeout = "none" | "processingTime" | "eventTime";
 
@@ -46,6 +47,7 @@ export class GroupStateOperator<S> implements Operator {
   /** Rows older than the watermark (eventTime timeout only), taken by the actor each turn. */
   late: Row[] = [];
   readonly stateId: string;
+  private readonly where = (key: string) => `The function of ${this.id}, for key '${key}',`;
 
   constructor(readonly id: string, private readonly spec: GroupStateSpec<S>) {
     this.stateId = spec.stateId;
@@ -154,9 +156,9 @@ export class GroupStateOperator<S> implements Operator {
       throw new UserCodeError(`The function of ${this.id} threw for key '${key}': ${String(error)}`, { cause: error });
     }
     let index = 0;
-    for (const row of output) {
+    forEachUserRow(output, this.where, key, (row) => {
       this.next(rowKeyColumn ? { ...row, [rowKeyColumn]: `${key}#${index}` } : row);
       index++;
-    }
+    });
   }
 }

@@ -1,7 +1,8 @@
-// map / flatMap: a user function per row; a throw fails the query with the operator named.
+// map / flatMap: a user function per row; a throw or a result that is not rows fails the query with the operator named.
 import { UserCodeError } from "../core/errors.ts";
 import type { Row } from "../core/types.ts";
 import type { Emit, Operator } from "./operator.ts";
+import { forEachUserRow, userRow } from "./user-output.ts";
 
 export class MapOperator implements Operator {
   constructor(readonly id: string, private readonly fn: (row: Row) => Row) {}
@@ -9,6 +10,7 @@ export class MapOperator implements Operator {
   connect(next: Emit): Emit {
     const fn = this.fn;
     const id = this.id;
+    const where = (row: Row) => `The function of ${id}, on row ${describeRow(row)},`;
     return (row) => {
       let out: Row;
       try {
@@ -16,7 +18,7 @@ export class MapOperator implements Operator {
       } catch (error) {
         throw new UserCodeError(`The function of ${id} threw on row ${describeRow(row)}: ${String(error)}`, { cause: error });
       }
-      next(out);
+      next(userRow(out, where, row));
     };
   }
 }
@@ -27,6 +29,7 @@ export class FlatMapOperator implements Operator {
   connect(next: Emit): Emit {
     const fn = this.fn;
     const id = this.id;
+    const where = (row: Row) => `The function of ${id}, on row ${describeRow(row)},`;
     return (row) => {
       let out: Iterable<Row>;
       try {
@@ -34,7 +37,7 @@ export class FlatMapOperator implements Operator {
       } catch (error) {
         throw new UserCodeError(`The function of ${id} threw on row ${describeRow(row)}: ${String(error)}`, { cause: error });
       }
-      for (const item of out) next(item);
+      forEachUserRow(out, where, row, next);
     };
   }
 }

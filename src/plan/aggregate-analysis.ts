@@ -1,7 +1,7 @@
 // Analysis of groupBy / cube / rollup: grouping keys (event-time windows included), aggregate functions, and how
 // the groups close with the watermark.
 import { ROW_KEY } from "../actors/sink-actor.ts";
-import { parseDuration } from "../core/duration.ts";
+import { parseDuration, type DurationRules } from "../core/duration.ts";
 import { AnalysisError } from "../core/errors.ts";
 import { findField, isNumeric, type DataType, type Field, type Row, type Schema } from "../core/types.ts";
 import { isAggregateCall, type Expr } from "../expr/ast.ts";
@@ -98,10 +98,10 @@ function groupingKey(expression: Expr, input: Schema, context: string, steps: St
     if (!time || durations.length < 1 || durations.length > 3) throw new AnalysisError(`window() takes a time column and a window duration, then optionally a slide duration and a start time, e.g. window(col("event_time"), "10 minutes", "5 minutes").`);
     const timeColumn = compileExpression(time, input, "window()");
     if (timeColumn.type !== "timestamp" && timeColumn.type !== "any") throw new AnalysisError(`window() needs a timestamp column, but ${timeColumn.name} is ${timeColumn.type}. Convert it first, e.g. cast(cast(Creation_Time as double)/1000000000 as timestamp).`);
-    const [size, slide, start] = durations.map((duration, index) => literalDuration(duration, ["windowDuration", "slideDuration", "startTime"][index] as string));
+    const [size, slide, start] = durations.map((duration, index) => literalDuration(duration, ["windowDuration", "slideDuration", "startTime"][index] as string, { negative: "allow" }));
     const sizeMs = size as number;
     const slideMs = slide ?? sizeMs;
-    if (sizeMs <= 0 || slideMs <= 0 || slideMs > sizeMs) throw new AnalysisError(`window(): the duration must be positive and the slide (${slideMs} ms) at most the window (${sizeMs} ms).`);
+    checkWindow(sizeMs, slideMs, start ?? 0);
     const detail = `window(${timeColumn.name}, ${sizeMs} ms${slideMs !== sizeMs ? `, slide ${slideMs} ms` : ""})`;
     steps.push({ kind: "stateless", name: "window", detail, create: (id) => new WindowOperator(id, { eventTime: timeColumn.evaluate, sizeMs, slideMs, startMs: start ?? 0, column: name }) });
     const windowOf = time.kind === "column" ? findField(input, time.name)?.name : undefined;
@@ -111,9 +111,18 @@ function groupingKey(expression: Expr, input: Schema, context: string, steps: St
   return { field: { name: compiled.name, type: compiled.type, nullable: compiled.nullable }, evaluate: compiled.evaluate };
 }
 
-function literalDuration(expression: Expr, what: string): number {
+/** A window's or session's duration: no months or years, as in Spark. */
+function literalDuration(expression: Expr, what: string, rules: DurationRules = {}): number {
   if (expression.kind !== "literal" || typeof expression.value !== "string") throw new AnalysisError(`window(): ${what} must be a string like "10 minutes", got ${expressionName(expression)}.`);
-  return parseDuration(expression.value, `window() ${what}`);
+  return parseDuration(expression.value, `window() ${what}`, rules);
+}
+
+/** Spark's TimeWindow checks, with its messages. */
+function checkWindow(sizeMs: number, slideMs: number, startMs: number): void {
+  if (sizeMs <= 0) throw new AnalysisError(`window(): the window duration (${sizeMs} ms) must be greater than 0.`);
+  if (slideMs <= 0) throw new AnalysisError(`window(): the slide duration (${slideMs} ms) must be greater than 0.`);
+  if (slideMs > sizeMs) throw new AnalysisError(`window(): the slide duration (${slideMs} ms) must be less than or equal to the window duration (${sizeMs} ms).`);
+  if (Math.abs(startMs) >= slideMs) throw new AnalysisError(`window(): the absolute value of the start time (${startMs} ms) must be less than the slide duration (${slideMs} ms).`);
 }
 
 /** How the watermark closes groups: through a window over the watermarked column, or that column as a key. */
@@ -172,7 +181,8 @@ function aggregateOf(fn: AggregateName, argument: Expr, name: string, input: Sch
   }
   const counts = fn === "count" || fn === "count_distinct" || fn === "approx_count_distinct";
   const type: DataType = counts ? "long" : fn === "avg" ? "double" : fn === "collect_list" || fn === "collect_set" ? "any" : compiled.type;
-  return { name, function: fn, argument: compiled, type };
+  // As in Spark, the sum of ints is a long.
+  return { name, function: fn, argument: compiled, type: fn === "sum" && type === "int" ? "long" : type };
 }
 
 /** Grouping sets of cube (every subset) and rollup (every prefix); undefined for a plain groupBy. */

@@ -33,9 +33,17 @@ export interface AnalyzedPlan {
 const DEFAULT_OPTIONS: AnalysisOptions = { outputMode: "update", maxFutureMs: Number.POSITIVE_INFINITY };
 
 export function analyze(plan: LogicalPlan, options: AnalysisOptions = DEFAULT_OPTIONS): AnalyzedPlan {
-  const analysis = analyzeNode(optimize(plan), options, 0);
+  const optimized = optimize(plan);
+  const analysis = analyzeNode(optimized, { ...options, queryHasAggregate: hasAggregateNode(optimized) }, 0);
   const hasEventTime = hasWatermark(analysis);
   return { source: analysis.source, branches: analysis.branches, steps: analysis.steps, schema: analysis.schema, hasAggregate: analysis.hasAggregate, appendable: analysis.appendable, hasEventTime };
+}
+
+function hasAggregateNode(node: LogicalPlan): boolean {
+  if (node.kind === "aggregate") return true;
+  if (node.kind === "source") return false;
+  if (node.kind === "union") return hasAggregateNode(node.child) || hasAggregateNode(node.other);
+  return hasAggregateNode(node.child);
 }
 
 /** `firstState` numbers the stateful steps of this subtree (a union's second input goes on from its first's). */
@@ -73,6 +81,10 @@ function analyzeProject(node: ProjectNode, child: Analysis): Analysis {
   if (node.drop) {
     const dropped = new Set(node.drop.map((name) => findField(input, name)?.name).filter((name): name is string => name !== undefined));
     outputs = input.fields.filter((field) => !dropped.has(field.name)).map(passThrough);
+  } else if (node.rename) {
+    const { existing, renamed } = node.rename;
+    const found = findField(input, existing);
+    outputs = input.fields.map((field) => (field === found ? { ...passThrough(field), field: { ...field, name: renamed } } : passThrough(field)));
   } else if (node.withColumn !== undefined) {
     const [expression] = node.columns;
     const compiled = compileExpression(expression as Expr, input, `withColumn('${node.withColumn}')`);

@@ -15,7 +15,8 @@ export function analyzeWatermark(node: WatermarkNode, child: Analysis, options: 
   if (field.type !== "timestamp" && field.type !== "any") {
     throw new AnalysisError(`withWatermark("${node.column}", ...) needs a timestamp column, but ${field.name} is ${field.type}. Convert it first, e.g. selectExpr("*", "cast(cast(Creation_Time as double)/1000000000 as timestamp) as event_time").`);
   }
-  const delayMs = parseDuration(node.delay, `withWatermark("${node.column}", delay)`);
+  // As in Spark, a month of delay counts as 31 days, and a negative delay is refused.
+  const delayMs = parseDuration(node.delay, `withWatermark("${node.column}", delay)`, { months: "31 days" });
   const stateId = `watermark-${child.statefulCount}`;
   const column = field.name;
   // A withWatermark after another one: the watermark is their minimum (or maximum), as Spark's global watermark is.
@@ -55,13 +56,13 @@ export function analyzeDeduplicate(node: DeduplicateNode, child: Analysis): Anal
 /** mapGroupsWithState / flatMapGroupsWithState: keyed by the user's key function, hashed over the partitions. */
 export function analyzeGroupState(node: GroupStateNode, child: Analysis, options: AnalysisOptions): Analysis {
   const operation = node.single ? "mapGroupsWithState" : "flatMapGroupsWithState";
-  if (child.keyed) throw new AnalysisError(`${operation}() after an aggregation in update or complete mode is not supported.`);
-  if (node.single && options.outputMode !== "update") throw new AnalysisError(`mapGroupsWithState() supports only the update output mode (as in Spark); the query uses ${options.outputMode}. Use outputMode("update"), or flatMapGroupsWithState() for append.`);
-  if (!node.single && options.outputMode !== node.outputMode) throw new AnalysisError(`flatMapGroupsWithState() was declared with output mode ${node.outputMode} but the query writes in ${options.outputMode} mode; they must be the same.`);
+  checkGroupStateModes(node, child, options);
   if (node.timeout === "eventTime" && !child.eventTime) throw new AnalysisError(`${operation}() with an eventTime timeout needs a watermark: call withWatermark(column, delay) before groupByKey().`);
   const keyFn = node.keyFn;
   // Spark drops rows older than the watermark before the function only with an eventTime timeout.
   const eventTimeColumn = node.timeout === "eventTime" ? child.eventTime?.column : undefined;
+  // Update mode replaces a key's earlier rows; in append mode (also before an aggregation) every row is new.
+  const updates = node.outputMode === "update";
   const stateId = `group-state-${child.statefulCount}`;
   const fn = node.fn;
   const withKey = extend(child, {
@@ -77,8 +78,34 @@ export function analyzeGroupState(node: GroupStateNode, child: Analysis, options
     exchangeColumns: [GROUP_KEY],
     stateId,
     signature: `${operation} with ${node.timeout} timeout`,
-    create: (id) => new GroupStateOperator(id, { keyColumn: GROUP_KEY, fn, timeout: node.timeout, rowKeyColumn: options.outputMode === "update" ? ROW_KEY : undefined, stateId, eventTimeColumn }),
-  }, node.schema, { keyed: options.outputMode === "update", eventTime: undefined, statefulCount: child.statefulCount + 1 });
+    create: (id) => new GroupStateOperator(id, { keyColumn: GROUP_KEY, fn, timeout: node.timeout, rowKeyColumn: updates ? ROW_KEY : undefined, stateId, eventTimeColumn }),
+  }, node.schema, { keyed: updates, eventTime: undefined, statefulCount: child.statefulCount + 1 });
+}
+
+/**
+ * Spark's UnsupportedOperationChecker rules: mapGroupsWithState only in update mode and with no aggregation in the
+ * query; flatMapGroupsWithState's mode equals the query's when there is no aggregation, and is append when an
+ * aggregation follows it (the aggregation then decides the query's modes); neither comes after an aggregation.
+ */
+function checkGroupStateModes(node: GroupStateNode, child: Analysis, options: AnalysisOptions): void {
+  const operation = node.single ? "mapGroupsWithState" : "flatMapGroupsWithState";
+  const declared: string = node.outputMode;
+  const query = options.outputMode;
+  if (declared !== "append" && declared !== "update") throw new AnalysisError(`${operation}() takes the output mode "append" or "update", not "${declared}" (as in Spark).`);
+  if (child.hasAggregate) throw new AnalysisError(`${operation}() after an aggregation is not supported on a streaming DataFrame (as in Spark). Put it before the aggregation.`);
+  if (node.single) {
+    if (options.queryHasAggregate) throw new AnalysisError("mapGroupsWithState() is not supported with an aggregation on a streaming DataFrame (as in Spark). Use flatMapGroupsWithState(\"append\", ...) before the aggregation.");
+    if (query !== "update") throw new AnalysisError(`mapGroupsWithState() supports only the update output mode (as in Spark); the query uses ${query}. Use outputMode("update"), or flatMapGroupsWithState() for append.`);
+    return;
+  }
+  if (options.queryHasAggregate) {
+    if (declared === "update") throw new AnalysisError("flatMapGroupsWithState() in update mode is not supported with an aggregation on a streaming DataFrame (as in Spark): the aggregation would count a key's replaced rows again. Declare it flatMapGroupsWithState(\"append\", ...).");
+    return;
+  }
+  if (declared !== query) {
+    const fix = query === "complete" ? "Complete mode needs an aggregation; write flatMapGroupsWithState's rows in append or update mode" : `Use outputMode("${declared}") or declare flatMapGroupsWithState("${query}", ...)`;
+    throw new AnalysisError(`flatMapGroupsWithState() in ${declared} mode is not supported with the ${query} output mode on a streaming DataFrame (as in Spark). ${fix}.`);
+  }
 }
 
 const GROUP_KEY = "__rill_group_key";

@@ -20,6 +20,8 @@ export interface ProjectNode {
   readonly drop?: readonly string[];
   /** Set by withColumn(): the new column's name, which replaces an existing one. */
   readonly withColumn?: string;
+  /** Set by withColumnRenamed(): the column keeps its place under the new name; a missing column is a no-op. */
+  readonly rename?: { readonly existing: string; readonly renamed: string };
   readonly operation: string;
 }
 

@@ -33,7 +33,7 @@ function pushFilter(filter: FilterNode, project: ProjectNode): LogicalPlan | und
 
 /** select over a projection: one projection computing the outer columns from the inner projection's input. */
 function collapse(outer: ProjectNode, inner: ProjectNode): LogicalPlan | undefined {
-  if (outer.drop || outer.withColumn !== undefined || outer.columns.some((column) => column.kind === "star")) return undefined;
+  if (outer.drop || outer.rename || outer.withColumn !== undefined || outer.columns.some((column) => column.kind === "star")) return undefined;
   const outputs = outputsOf(inner);
   const columns: Expr[] = [];
   for (const column of outer.columns) {
@@ -55,6 +55,12 @@ function outputsOf(project: ProjectNode): Outputs {
   const columns = new Map<string, Output>();
   if (project.drop) {
     for (const name of project.drop) columns.set(name.toLowerCase(), DROPPED);
+    return { columns, open: true };
+  }
+  if (project.rename) {
+    // Whether the rename happens depends on the input schema, unknown here: a condition on either name stays above it.
+    columns.set(project.rename.existing.toLowerCase(), DROPPED);
+    columns.set(project.rename.renamed.toLowerCase(), DROPPED);
     return { columns, open: true };
   }
   if (project.withColumn !== undefined) {

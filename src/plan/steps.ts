@@ -30,6 +30,8 @@ export interface AnalysisOptions {
   readonly maxFutureMs: number;
   /** How a withWatermark combines with one before it (spark.sql.streaming.multipleWatermarkPolicy); min by default. */
   readonly multipleWatermarkPolicy?: "min" | "max";
+  /** Set by analyze(): the query has an aggregation somewhere (Spark's rules for *GroupsWithState depend on it). */
+  readonly queryHasAggregate?: boolean;
 }
 
 /** One input of a union: its source and the (stateless) steps between the source and the union. */

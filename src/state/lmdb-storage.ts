@@ -14,7 +14,8 @@ export class CheckpointStorage {
     refuseLostData(path);
     try {
       mkdirSync(path, { recursive: true });
-      const db = open<unknown, LmdbKey>({ path, compression: false });
+      // lmdb-js takes a path with an extension ("stream.checkpoint-1") for a file name unless told it is a folder.
+      const db = open<unknown, LmdbKey>({ path, compression: false, noSubdir: false });
       return new CheckpointStorage(db, path);
     } catch (error) {
       throw new CheckpointError(`Cannot open the checkpoint location '${path}': ${String(error)}`, { cause: error });

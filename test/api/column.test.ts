@@ -74,7 +74,8 @@ describe("Column", () => {
     const seconds = col("Creation_Time").cast("double").divide(1_000_000_000).cast("timestamp");
     assert.equal(seconds.toString(), "CAST((CAST(Creation_Time AS DOUBLE) / 1000000000) AS TIMESTAMP)");
     assert.ok(Math.abs((evaluate(seconds) as number) - 1424686733090.638) < 0.001);
-    assert.equal(col("x").cast("int").toString(), "CAST(x AS BIGINT)");
+    assert.equal(col("x").cast("int").toString(), "CAST(x AS INT)");
+    assert.equal(col("x").cast("bigint").toString(), "CAST(x AS BIGINT)");
     assert.throws(() => col("x").cast("money"), AnalysisError);
   });
 
@@ -102,7 +103,8 @@ describe("functions", () => {
     assert.deepEqual(col("gt").expr, { kind: "column", name: "gt" });
     assert.deepEqual(column("gt").expr, { kind: "column", name: "gt" });
     assert.deepEqual(col("*").expr, { kind: "star" });
-    assert.deepEqual(lit(1).expr, { kind: "literal", value: 1, type: "long" });
+    assert.deepEqual(lit(1).expr, { kind: "literal", value: 1, type: "int" });
+    assert.deepEqual(lit(2 ** 40).expr, { kind: "literal", value: 2 ** 40, type: "long" });
     assert.deepEqual(lit(1.5).expr, { kind: "literal", value: 1.5, type: "double" });
     assert.deepEqual(lit("a").expr, { kind: "literal", value: "a", type: "string" });
     assert.deepEqual(lit(null).expr, { kind: "literal", value: null, type: "null" });

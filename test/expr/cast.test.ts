@@ -33,6 +33,21 @@ describe("cast", () => {
     assert.equal(evaluate("cast('NaN' as double)"), Number.NaN);
   });
 
+  it("casts to Spark's 32-bit int: a string out of range is null, a long keeps its low 32 bits, a double saturates", () => {
+    const int = (text: string) => compileExpression(parseExpression(text), schema, "select");
+    assert.equal(int("cast(s as int)").type, "int");
+    assert.equal(evaluate("cast('2147483647' as int)"), 2147483647);
+    assert.equal(evaluate("cast('2147483648' as int)"), null);
+    assert.equal(evaluate("cast('-2147483648' as int)"), -2147483648);
+    assert.equal(evaluate("cast('-2147483649' as int)"), null);
+    assert.equal(evaluate("cast(2147483648 as int)"), -2147483648);
+    assert.equal(evaluate("cast(4294967297 as int)"), 1);
+    assert.equal(evaluate("cast(1e10 as int)"), 2147483647);
+    assert.equal(evaluate("cast(-1e10 as int)"), -2147483648);
+    assert.equal(evaluate("cast(n as int)"), 5);
+    assert.equal(evaluate("cast('2147483648' as bigint)"), 2147483648);
+  });
+
   it("truncates toward zero when casting a double to long", () => {
     assert.equal(evaluate("cast(-2.7 as bigint)"), -2);
     assert.equal(evaluate("cast(2.7 as tinyint)"), 2);

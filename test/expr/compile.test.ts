@@ -170,13 +170,29 @@ describe("compileExpression", () => {
     assert.equal(evaluate("case when flag then 1 else 2 end"), 2);
   });
 
+  it("computes int arithmetic as a 32-bit int that wraps on overflow, as Spark does without ANSI mode", () => {
+    const typed = (text: string) => compileExpression(parseExpression(text), schema);
+    assert.equal(typed("2147483647 + 1").type, "int");
+    assert.equal(typed("2147483647 + 1").evaluate(row), -2147483648);
+    assert.equal(typed("-2147483647 - 2").evaluate(row), 2147483647);
+    assert.equal(typed("65536 * 65536").evaluate(row), 0);
+    assert.equal(typed("2147483647 * 3").evaluate(row), 2147483645);
+    assert.equal(typed("-(cast('-2147483648' as int))").evaluate(row), -2147483648);
+    assert.equal(typed("7 % 3").type, "int");
+    assert.equal(typed("7 / 2").type, "double");
+    assert.equal(typed("2147483647 + 2147483648").type, "long");
+    assert.equal(typed("2147483647 + 2147483648").evaluate(row), 4294967295);
+    assert.equal(typed("cast(2147483647 as bigint) + 1").evaluate(row), 2147483648);
+    assert.equal(typed("case when true then 1 else 2147483648 end").type, "long");
+  });
+
   it("widens CASE branches to a common type", () => {
     const compiled = compileExpression(parseExpression("case when n > 5 then 1 else 2.5 end"), schema);
     assert.equal(compiled.type, "double");
     const mixed = compileExpression(parseExpression("case when n > 5 then n else 'none' end"), schema);
     assert.equal(mixed.type, "string");
     assert.equal(mixed.evaluate(row), "7");
-    assert.match(analysisFailure("case when n > 5 then true else 1 end").message, /incompatible types: boolean, long/);
+    assert.match(analysisFailure("case when n > 5 then true else 1 end").message, /incompatible types: boolean, int/);
   });
 
   it("names aliased expressions by their alias", () => {

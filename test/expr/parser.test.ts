@@ -7,7 +7,8 @@ import { expressionName } from "../../src/expr/names.ts";
 import { parseExpression } from "../../src/expr/parser.ts";
 
 const column = (name: string): Expr => ({ kind: "column", name });
-const long = (value: number): Expr => ({ kind: "literal", value, type: "long" });
+/** An integer literal: int when it fits in 32 bits, as in Spark. */
+const integer = (value: number): Expr => ({ kind: "literal", value, type: "int" });
 const string = (value: string): Expr => ({ kind: "literal", value, type: "string" });
 
 function parseFailure(text: string): ParseError {
@@ -36,9 +37,10 @@ describe("parseExpression", () => {
 
   it("parses casts, mapping Spark type names onto Rill types", () => {
     assert.deepEqual(parseExpression("cast(x as double)"), { kind: "cast", operand: column("x"), to: "double" });
-    assert.equal((parseExpression("CAST(x AS INT)") as { to: string }).to, "long");
+    assert.equal((parseExpression("CAST(x AS INT)") as { to: string }).to, "int");
+    assert.equal((parseExpression("CAST(x AS BIGINT)") as { to: string }).to, "long");
     assert.equal((parseExpression("cast(x as decimal(10, 2))") as { to: string }).to, "double");
-    assert.equal((parseExpression("cast(x as smallint)") as { to: string }).to, "long");
+    assert.equal((parseExpression("cast(x as smallint)") as { to: string }).to, "int");
     assert.equal((parseExpression("cast(x as float)") as { to: string }).to, "double");
   });
 
@@ -50,7 +52,7 @@ describe("parseExpression", () => {
       operand: {
         kind: "binary", op: "/",
         left: { kind: "cast", operand: column("Creation_Time"), to: "double" },
-        right: long(1000000000),
+        right: integer(1000000000),
       },
     });
     assert.equal(expressionName(parsed), "CAST((CAST(Creation_Time AS DOUBLE) / 1000000000) AS TIMESTAMP)");
@@ -68,10 +70,11 @@ describe("parseExpression", () => {
   });
 
   it("reads literals with Spark's types", () => {
-    assert.deepEqual(parseExpression("42"), long(42));
+    assert.deepEqual(parseExpression("42"), integer(42));
+    assert.deepEqual(parseExpression("2147483648"), { kind: "literal", value: 2147483648, type: "long" });
     assert.deepEqual(parseExpression("1.5"), { kind: "literal", value: 1.5, type: "double" });
     assert.deepEqual(parseExpression("1e3"), { kind: "literal", value: 1000, type: "double" });
-    assert.deepEqual(parseExpression("-7"), long(-7));
+    assert.deepEqual(parseExpression("-7"), integer(-7));
     assert.deepEqual(parseExpression("TRUE"), { kind: "literal", value: true, type: "boolean" });
     assert.deepEqual(parseExpression("null"), { kind: "literal", value: null, type: "null" });
     assert.deepEqual(parseExpression('"double quoted"'), string("double quoted"));
@@ -99,11 +102,11 @@ describe("parseExpression", () => {
   });
 
   it("parses IN, NOT IN, BETWEEN and NOT BETWEEN", () => {
-    assert.deepEqual(parseExpression("x in (1, 2)"), { kind: "in", operand: column("x"), list: [long(1), long(2)], negated: false });
+    assert.deepEqual(parseExpression("x in (1, 2)"), { kind: "in", operand: column("x"), list: [integer(1), integer(2)], negated: false });
     assert.equal(expressionName(parseExpression("x not in ('a', 'b')")), "(NOT (x IN (a, b)))");
     assert.deepEqual(parseExpression("x between 1 and 5 and y"), {
       kind: "binary", op: "and",
-      left: { kind: "between", operand: column("x"), low: long(1), high: long(5), negated: false },
+      left: { kind: "between", operand: column("x"), low: integer(1), high: integer(5), negated: false },
       right: column("y"),
     });
     assert.equal(expressionName(parseExpression("x not between 1 and 5")), "(NOT ((x >= 1) AND (x <= 5)))");
@@ -121,7 +124,7 @@ describe("parseExpression", () => {
     const simple = parseExpression("CASE x WHEN 1 THEN 'one' WHEN 2 THEN 'two' END");
     assert.deepEqual(simple, {
       kind: "case", operand: column("x"), otherwise: undefined,
-      branches: [{ when: long(1), then: string("one") }, { when: long(2), then: string("two") }],
+      branches: [{ when: integer(1), then: string("one") }, { when: integer(2), then: string("two") }],
     });
     assert.equal(expressionName(simple), "CASE WHEN (x = 1) THEN one WHEN (x = 2) THEN two END");
   });

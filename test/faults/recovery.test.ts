@@ -87,15 +87,15 @@ describe("recovery from a checkpoint location", () => {
   it("refuses to restart with a changed grouping key, naming what changed", async () => {
     const location = join(folder, "changed");
     const input = new MemoryStream(session, activitySchema);
-    const first = await input.toDF().groupBy("gt").count().writeStream.queryName("changed_a").format("memory").outputMode("update").option("checkpointLocation", location).start();
+    const first = await input.toDF().groupBy("gt").count().writeStream.queryName("changed_a").format("memory").outputMode("complete").option("checkpointLocation", location).start();
     input.addData(ROWS.slice(0, 100));
     await first.processAllAvailable();
     await first.stop();
     await assert.rejects(
-      input.toDF().groupBy("gt", "Model").count().writeStream.queryName("changed_b").format("memory").outputMode("update").option("checkpointLocation", location).start(),
+      input.toDF().groupBy("gt", "Model").count().writeStream.queryName("changed_b").format("memory").outputMode("complete").option("checkpointLocation", location).start(),
       (error: unknown) => error instanceof CheckpointError && /aggregate-0 changed from aggregate: groupBy by \[gt\].* to aggregate: groupBy by \[gt, Model\]/.test(error.message),
     );
-    const filtered = await input.toDF().where("x > -1000").groupBy("gt").count().writeStream.queryName("changed_c").format("memory").outputMode("update").option("checkpointLocation", location).start();
+    const filtered = await input.toDF().where("x > -1000").groupBy("gt").count().writeStream.queryName("changed_c").format("memory").outputMode("complete").option("checkpointLocation", location).start();
     assert.equal(filtered.isActive, true, "a changed filter keeps the state compatible");
   });
 });

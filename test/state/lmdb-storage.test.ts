@@ -1,6 +1,6 @@
 // The LMDB checkpoint storage: commits are atomic, uncommitted changes are discarded, state reads back as of the last commit.
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -13,6 +13,18 @@ describe("CheckpointStorage", () => {
   });
   after(async () => {
     await rm(folder, { recursive: true, force: true });
+  });
+
+  it("keeps a checkpoint folder whose name contains a dot a folder, and reopens it", async () => {
+    const path = join(folder, "stream.checkpoint-1");
+    const first = CheckpointStorage.open(path);
+    await first.writeChanges(0, [{ stateId: "agg", keyGroup: 1, key: "a", value: 1 }]);
+    await first.commit({ epoch: 0, offsets: {}, committedAt: "t0" });
+    await first.close();
+    assert.ok((await readdir(path)).includes("data.mdb"), "the environment lives inside the folder");
+    const second = CheckpointStorage.open(path);
+    assert.deepEqual([...second.readState("agg", () => true)], [["a", 1]]);
+    await second.close();
   });
 
   it("folds an epoch's changes into the state only when the epoch commits", async () => {

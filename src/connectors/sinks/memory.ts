@@ -46,6 +46,8 @@ export class MemorySinkProvider implements SinkProvider {
   readonly format = "memory";
   readonly guarantee = "at-least-once" as const;
   readonly description: string;
+  /** As in Spark: the checkpoint restores a complete-mode table; appended rows are not in it, so append and update cannot resume. */
+  readonly recoverableModes: readonly OutputMode[] = ["complete"];
 
   constructor(private readonly table: MemoryTable, name: string) {
     this.description = `MemorySink[${name}]`;

@@ -50,5 +50,10 @@ export interface SinkProvider {
   readonly format: string;
   readonly guarantee: SinkGuarantee;
   readonly description: string;
+  /**
+   * The output modes in which the sink can continue from a checkpoint that has committed epochs (all when absent).
+   * A restart in another mode is refused at start(): what the sink wrote before is not part of the checkpoint.
+   */
+  readonly recoverableModes?: readonly OutputMode[];
   createWriter(): SinkWriter;
 }

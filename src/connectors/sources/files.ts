@@ -15,7 +15,7 @@ import { ConnectorOptions } from "../options.ts";
 import { requireSchema } from "./decode.ts";
 import { csvParser, jsonParser, textParser, type FileParser, CSV_OPTIONS } from "./file-parsers.ts";
 import { ReadyQueue } from "./ready-queue.ts";
-import type { ReadyBatch, SourceContext, SourceProvider, SourceReader } from "./source.ts";
+import type { Prepared, ReadLimit, ReadyBatch, SourceContext, SourceProvider, SourceReader } from "./source.ts";
 import type { SourceRequest } from "./request.ts";
 
 export type FileFormat = "json" | "csv" | "text";
@@ -118,6 +118,10 @@ class FileReader implements SourceReader {
   private readonly readyFiles: Array<{ name: string; left: number; polled: number }> = [];
   /** Files every row of which was polled: the offset. */
   private readonly polledFiles: string[] = [];
+  /** Files read since the last prepare() ended: maxFilesPerTrigger bounds them. */
+  private filesThisTrigger = 0;
+  /** The last listing found more new files than the read limit let it take. */
+  private heldBack = false;
   /** After seek(): the file polled part-way before the restart, and how many of its rows to skip. */
   private resumeIn: { name: string; rows: number } | undefined;
 
@@ -149,9 +153,12 @@ class FileReader implements SourceReader {
     }, this.settings.pollIntervalMs);
   }
 
-  async prepare(): Promise<void> {
-    await this.scan();
+  async prepare(readLimit: ReadLimit = "limited"): Promise<Prepared> {
+    await this.scan(readLimit);
     this.throwFailure();
+    const dataLeft = this.heldBack;
+    this.filesThisTrigger = 0;
+    return { dataLeft };
   }
 
   readyCount(): number {
@@ -194,10 +201,10 @@ class FileReader implements SourceReader {
     throw failure;
   }
 
-  private scan(): Promise<void> {
+  private scan(readLimit: ReadLimit = "limited"): Promise<void> {
     this.scansPending++;
     this.scans = this.scans
-      .then(() => this.listAndRead())
+      .then(() => this.listAndRead(readLimit))
       .catch((error: unknown) => {
         this.failure ??= error instanceof RillError ? error : new RillError("SOURCE_IO", "external", `Cannot read the folder '${this.settings.folder}': ${String(error)}`, { cause: error, retryable: true });
       })
@@ -205,10 +212,14 @@ class FileReader implements SourceReader {
     return this.scans;
   }
 
-  private async listAndRead(): Promise<void> {
+  private async listAndRead(readLimit: ReadLimit): Promise<void> {
     const context = this.context;
     if (!context) return;
-    const files = await this.newFiles(context);
+    const listed = await this.newFiles(context);
+    const room = readLimit === "all" ? listed.length : Math.max(0, this.settings.maxFilesPerTrigger - this.filesThisTrigger);
+    const files = listed.slice(0, room);
+    this.heldBack = files.length < listed.length;
+    this.filesThisTrigger += files.length;
     if (files.length === 0) return;
     let rows = 0;
     for (const name of files) {
@@ -231,9 +242,9 @@ class FileReader implements SourceReader {
     if (rows > 0) context.notify();
   }
 
-  /** Files not read yet, of this partition, oldest first (newest first with latestFirst), at most maxFilesPerTrigger. */
+  /** Files not read yet, of this partition, oldest first (newest first with latestFirst). */
   private async newFiles(context: SourceContext): Promise<string[]> {
-    const { folder, maxFilesPerTrigger, latestFirst } = this.settings;
+    const { folder, latestFirst } = this.settings;
     const entries = await readdir(folder, { withFileTypes: true });
     const candidates = entries.filter((entry) => {
       const name = entry.name;
@@ -247,6 +258,6 @@ class FileReader implements SourceReader {
     const timed = listed.filter((file) => file !== undefined);
     timed.sort((a, b) => a.mtime - b.mtime || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     if (latestFirst) timed.reverse();
-    return timed.slice(0, maxFilesPerTrigger).map((file) => file.name);
+    return timed.map((file) => file.name);
   }
 }

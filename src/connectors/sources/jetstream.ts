@@ -20,7 +20,7 @@ import { recordChecker, requireSchema } from "./decode.ts";
 import type { RowValidator } from "./memory.ts";
 import { ReadyQueue } from "./ready-queue.ts";
 import type { SourceRequest } from "./request.ts";
-import type { ReadyBatch, SourceContext, SourceProvider, SourceReader } from "./source.ts";
+import type { Prepared, ReadLimit, ReadyBatch, SourceContext, SourceProvider, SourceReader } from "./source.ts";
 
 const OPTIONS = ["stream", "subject", "startingOffsets", "maxOffsetsPerTrigger", "encoding"];
 
@@ -124,6 +124,8 @@ class JetStreamReader implements SourceReader {
   private receivedThisTrigger = 0;
   /** prepare() calls running: while one runs, fetching ignores the buffer bound. */
   private draining = 0;
+  /** prepare("all") calls running (trigger once): while one runs, fetching ignores maxOffsetsPerTrigger too. */
+  private readingAll = 0;
   /** Fetches ended so far: prepare() re-reads the backlog after one ends short. */
   private fetchesEnded = 0;
   private context: SourceContext | undefined;
@@ -162,12 +164,14 @@ class JetStreamReader implements SourceReader {
     this.loop = this.fetchLoop(this.cursor);
   }
 
-  async prepare(): Promise<void> {
+  async prepare(readLimit: ReadLimit = "limited"): Promise<Prepared> {
     this.throwFailure();
     const cursor = this.cursor;
-    if (!cursor) return;
-    const limit = this.settings.maxOffsetsPerTrigger;
+    if (!cursor) return { dataLeft: false };
+    const limit = readLimit === "all" ? undefined : this.settings.maxOffsetsPerTrigger;
+    let dataLeft: boolean;
     this.draining++;
+    if (readLimit === "all") this.readingAll++;
     this.wake();
     try {
       // Everything the stream holds now, and never more than the trigger allows. The target is in the
@@ -177,16 +181,19 @@ class JetStreamReader implements SourceReader {
         const fetchesBefore = this.fetchesEnded;
         await this.progress();
         this.throwFailure();
-        if (this.closed) return;
+        if (this.closed) return { dataLeft: false };
         // A fetch that ended short may mean messages vanished (purged, expired): ask again, never raising the target.
         if (this.fetchesEnded !== fetchesBefore && cursor.handedOut() < target) target = Math.min(target, await cursor.end());
       }
+      dataLeft = cursor.handedOut() < target;
     } finally {
       this.draining--;
+      if (readLimit === "all") this.readingAll--;
     }
     this.flushPending();
     this.receivedThisTrigger = 0;
     this.wake();
+    return { dataLeft };
   }
 
   readyCount(): number {
@@ -246,7 +253,7 @@ class JetStreamReader implements SourceReader {
   private room(): number {
     let room = this.draining > 0 ? FETCH_BATCH : this.settings.maxBufferedRows - this.readyCount();
     const limit = this.settings.maxOffsetsPerTrigger;
-    if (limit !== undefined) room = Math.min(room, limit - this.receivedThisTrigger);
+    if (limit !== undefined && this.readingAll === 0) room = Math.min(room, limit - this.receivedThisTrigger);
     return room;
   }
 

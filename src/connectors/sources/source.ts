@@ -23,10 +23,22 @@ export interface ReadyBatch {
   readonly until: number;
 }
 
+/** What prepare() may read: up to the source's read limit per trigger (maxFilesPerTrigger, maxOffsetsPerTrigger), or everything (trigger once). */
+export type ReadLimit = "limited" | "all";
+
+/** What prepare() left unread: `dataLeft` when the read limit held back data that existed at the call. */
+export interface Prepared {
+  readonly dataLeft: boolean;
+}
+
 export interface SourceReader {
   open(context: SourceContext): Promise<void>;
-  /** Makes ready everything that exists now (lists new files, computes due rows); a barrier follows what this made ready. */
-  prepare(): Promise<void>;
+  /**
+   * Makes ready everything that exists now (lists new files, computes due rows), within the read limit of one trigger;
+   * a barrier follows what this made ready. A source with a read limit says whether it held data back.
+   * `readLimit` is "limited" when absent.
+   */
+  prepare(readLimit?: ReadLimit): Promise<Prepared | void>;
   readyCount(): number;
   poll(max: number): ReadyBatch | undefined;
   /**
