@@ -15,12 +15,13 @@ export interface ChaosQuery {
   readonly sink: ChaosSink;
 }
 
+// The idempotent JetStream sink refuses update mode at start() (a replay does not reproduce an update's rows one for
+// one), so the aggregate runs into the transactional sink only.
 export const QUERIES: readonly ChaosQuery[] = [
   { name: "filter_files", kind: "filter", sink: { format: "files" } },
   { name: "filter_js_idempotent", kind: "filter", sink: { format: "jetstream", mode: "idempotent" } },
   { name: "filter_js_transactional", kind: "filter", sink: { format: "jetstream", mode: "transactional" } },
   { name: "count_sum_js_transactional", kind: "aggregate", sink: { format: "jetstream", mode: "transactional" } },
-  { name: "count_sum_js_idempotent", kind: "aggregate", sink: { format: "jetstream", mode: "idempotent" } },
   { name: "window_count_files", kind: "window", sink: { format: "files" } },
   { name: "dedup_files", kind: "dedup", sink: { format: "files" } },
   { name: "running_total_files", kind: "runningTotal", sink: { format: "files" } },
