@@ -140,7 +140,8 @@ export class StreamingQuery {
 
   /** The logical and physical plan: stages, partitions, actors and their subjects, guarantees. */
   explain(): string {
-    const steps = this.setup.plan.steps.map((step) => `  ${step.name}: ${step.detail}`).join("\n");
+    const inputs = (this.setup.plan.branches ?? []).flatMap((branch, index) => [`  union input ${index + 1}: ${branch.source.description}`, ...branch.steps.map((step) => `    ${step.name}: ${step.detail}`)]);
+    const steps = [...inputs, ...this.setup.plan.steps.map((step) => `  ${step.name}: ${step.detail}`)].join("\n");
     const text = [
       `== Query ${this.label} (trigger ${this.setup.trigger.kind}${this.setup.trigger.intervalMs ? ` ${this.setup.trigger.intervalMs} ms` : ""}) ==`,
       "== Logical plan ==",

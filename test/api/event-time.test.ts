@@ -108,6 +108,23 @@ describe("event time", () => {
     assert.equal(dropped(second), 2);
   });
 
+  it("dropDuplicates restarted on its checkpoint does not emit again a row whose key the watermark evicted", async () => {
+    const input = new MemoryStream(session, events);
+    const location = join(folder, "dedup-restart");
+    const start = () => input.toDF().withWatermark("time", "10 seconds").dropDuplicates(["word", "time"])
+      .writeStream.queryName("dedup_restarted").format("memory").outputMode("append").option("checkpointLocation", location).start();
+    const first = await start();
+    input.addData([{ time: at("12:00:10"), word: "a" }, { time: at("12:00:40"), word: "b" }]);
+    await first.processAllAvailable();
+    await first.stop();
+    input.addData([{ time: at("12:00:10"), word: "a" }, { time: at("12:00:45"), word: "c" }]);
+    const second = await start();
+    await second.processAllAvailable();
+    const rows = session.table("dedup_restarted").map((row) => `${clock(row.time as number)} ${String(row.word)}`).sort();
+    assert.deepEqual(rows, ["12:00:10 a", "12:00:40 b", "12:00:45 c"], "a's key was evicted at the watermark 12:00:30; after the restart a is still late");
+    assert.equal(dropped(second), 1);
+  });
+
   it("a row of a sliding window still open counts there, though its earlier window has closed (Spark's per-window lateness)", async () => {
     const input = new MemoryStream(session, events);
     const query = await input.toDF().withWatermark("time", "10 minutes").groupBy(window(col("time"), "10 minutes", "5 minutes")).count()
