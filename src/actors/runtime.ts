@@ -149,7 +149,7 @@ export class QueryRuntime {
       return actor;
     }
     if (stage.role === "sink" && stage.sink) {
-      const actor = new SinkActor(wiring, environment, { writer: stage.sink.createWriter(), outputMode: this.graph.outputMode, microBatch: this.graph.microBatch, queryName: this.graph.queryName, queryId: this.graph.queryId });
+      const actor = new SinkActor(wiring, environment, { writer: stage.sink.createWriter(), outputMode: this.graph.outputMode, microBatch: this.graph.microBatch, queryName: this.graph.queryName, queryId: this.graph.queryId, orderReproducible: orderReproducible(this.graph.stages) });
       this.sinks.push(actor);
       return actor;
     }
@@ -171,4 +171,13 @@ function watermarkGroupsOf(stages: readonly StageSpec[], inputs: readonly number
 function routingOf(exchange: Exchange, receivers: number): Routing {
   if (exchange.kind === "hash" && receivers > 1) return { kind: "hash", partitionOf: partitionerOf(exchange.columns, receivers) };
   return { kind: "forward" };
+}
+
+/**
+ * A sink's row ids count rows per sender, so they name the same rows on a replay only when each sender's order is
+ * what a replay reproduces: every actor before the sink reads one sender through a forward exchange. A hash shuffle
+ * (groupBy, dropDuplicates, group state) or a stage merging several inputs interleaves senders in arrival order.
+ */
+export function orderReproducible(stages: readonly StageSpec[]): boolean {
+  return stages.every((stage) => stage.exchange.kind !== "hash" && (stage.role === "sink" || (stage.inputs?.length ?? 1) <= 1));
 }

@@ -24,6 +24,8 @@ export interface SinkActorOptions {
   readonly microBatch: boolean;
   readonly queryName: string;
   readonly queryId: string;
+  /** Rows reach the sink from each sender in an order a replay reproduces (no shuffle or merge on the way). */
+  readonly orderReproducible: boolean;
 }
 
 export class SinkActor extends Actor {
@@ -66,9 +68,9 @@ export class SinkActor extends Actor {
 
   async open(): Promise<void> {
     const checkpointed = this.environment.storage !== undefined;
-    const { queryName, queryId, outputMode } = this.options;
+    const { queryName, queryId, outputMode, orderReproducible } = this.options;
     const checkpointLocation = this.environment.storage?.path;
-    await this.writer.open({ queryName, queryId, outputMode, checkpointed, lastCommittedEpoch: this.lastCommittedEpoch, ...(checkpointLocation ? { checkpointLocation } : {}) });
+    await this.writer.open({ queryName, queryId, outputMode, orderReproducible, checkpointed, lastCommittedEpoch: this.lastCommittedEpoch, ...(checkpointLocation ? { checkpointLocation } : {}) });
     if (outputMode === "complete" && this.table.size > 0 && this.writer.write && !this.options.microBatch) await this.writer.write([...this.table.values()], [...this.table.keys()]);
   }
 

@@ -15,7 +15,7 @@ async function writeEpochs(format: string, options: Record<string, string>, epoc
   const folder = await tempFolder();
   const path = join(folder.path, "out");
   const writer = new FileSinkProvider(sinkRequest(format, { path, ...options })).createWriter();
-  await writer.open({ queryName: "test", queryId: "formats", outputMode: "append", checkpointed: false, lastCommittedEpoch: -1 });
+  await writer.open({ queryName: "test", queryId: "formats", outputMode: "append", orderReproducible: true, checkpointed: false, lastCommittedEpoch: -1 });
   for (const [epoch, rows] of epochs.entries()) {
     await writer.endEpoch?.(epoch, rows);
     await writer.commitEpoch?.(epoch);

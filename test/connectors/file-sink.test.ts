@@ -15,7 +15,7 @@ type Context = Partial<SinkContext>;
 
 async function openWriter(path: string, options: Record<string, string> = {}, context: Context = {}, environment: FileSinkEnvironment = {}): Promise<SinkWriter> {
   const writer = new FileSinkProvider(sinkRequest("json", { path, ...options }), environment).createWriter();
-  await writer.open({ queryName: "test", queryId: "query-1", outputMode: "append", checkpointed: true, lastCommittedEpoch: -1, ...context });
+  await writer.open({ queryName: "test", queryId: "query-1", outputMode: "append", orderReproducible: true, checkpointed: true, lastCommittedEpoch: -1, ...context });
   return writer;
 }
 

@@ -1,7 +1,7 @@
 // JetStream in and out of a running query: processAllAvailable() sees every published message, and the sink stores each result once.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { ConfigError, z, type Session } from "../../src/index.ts";
+import { ConfigError, functions, z, type Session } from "../../src/index.ts";
 import { NatsTransport } from "../../src/actors/nats-transport.ts";
 import type { JetStreamAccess, JetStreamMessage } from "../../src/actors/jetstream.ts";
 import { useNatsServer } from "../helpers/nats.ts";
@@ -74,6 +74,21 @@ describe("jetstream in running queries", () => {
       }
     }
     assert.equal((await access.streamInfo("COUNTS"))?.messages, 0, "nothing was published");
+  });
+
+  it("refuses the idempotent mode in append output after a shuffle (dropDuplicates, a windowed count), whose row order a replay does not reproduce", async () => {
+    await access.addStream({ name: "EVENTS", subjects: ["events.>"], storage: "memory" });
+    await access.addStream({ name: "DEDUPED", subjects: ["deduped"], storage: "memory" });
+    const events = z.object({ id: z.string(), at: z.date() });
+    const input = () => session.readStream.format("jetstream").option("stream", "EVENTS").schema(events).load().withWatermark("at", "10 seconds");
+    for (const frame of [input().dropDuplicates(["id"]), input().groupBy(functions.window(functions.col("at"), "1 minute")).count()]) {
+      const start = frame.writeStream.outputMode("append").format("jetstream").option("subject", "deduped").start();
+      await assert.rejects(start, (error: Error) => error.cause instanceof ConfigError
+        && /exactly-once only when rows reach the sink in an order a replay reproduces/.test(error.cause.message)
+        && error.cause.message.includes(`.option("mode", "transactional")`));
+    }
+    const transactional = await input().dropDuplicates(["id"]).writeStream.outputMode("append").format("jetstream").option("subject", "deduped").option("mode", "transactional").start();
+    await transactional.stop();
   });
 });
 

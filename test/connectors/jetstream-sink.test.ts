@@ -12,7 +12,7 @@ import type { SinkContext, SinkWriter } from "../../src/connectors/sinks/sink.ts
 import { ConfigError } from "../../src/core/errors.ts";
 import { sinkRequest } from "./helpers.ts";
 
-const context: SinkContext = { queryName: "counts", queryId: "q1", outputMode: "append", checkpointed: true, lastCommittedEpoch: -1 };
+const context: SinkContext = { queryName: "counts", queryId: "q1", outputMode: "append", orderReproducible: true, checkpointed: true, lastCommittedEpoch: -1 };
 const decoder = new TextDecoder();
 
 let server: NatsServerHandle;

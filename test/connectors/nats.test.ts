@@ -95,7 +95,7 @@ describe("nats sink", () => {
     const subscription = transport.subscribe("test.out.json", (payload) => received.push(JSON.parse(new TextDecoder().decode(payload))));
     await transport.flush();
     const writer = new NatsSinkProvider(sinkRequest("nats", { subject: "test.out.json" }, transport)).createWriter();
-    await writer.open({ queryName: "test", queryId: "test", outputMode: "append", checkpointed: false, lastCommittedEpoch: -1 });
+    await writer.open({ queryName: "test", queryId: "test", outputMode: "append", orderReproducible: true, checkpointed: false, lastCommittedEpoch: -1 });
     const rows = Array.from({ length: 1500 }, (_, index) => ({ index, name: `row ${index}` }));
     await writer.write?.(rows.slice(0, 1000));
     await writer.write?.(rows.slice(1000));
@@ -112,7 +112,7 @@ describe("nats sink", () => {
     const subscription = transport.subscribe("test.out.msgpack", (payload) => received.push(unpack(payload)));
     await transport.flush();
     const writer = new NatsSinkProvider(sinkRequest("nats", { subject: "test.out.msgpack", encoding: "msgpack" }, transport)).createWriter();
-    await writer.open({ queryName: "test", queryId: "test", outputMode: "update", checkpointed: false, lastCommittedEpoch: -1 });
+    await writer.open({ queryName: "test", queryId: "test", outputMode: "update", orderReproducible: true, checkpointed: false, lastCommittedEpoch: -1 });
     await writer.write?.([{ key: "a", count: 2 }]);
     await writer.endEpoch?.(0, [{ key: "a", count: 2 }]);
     await waitUntil(() => received.length === 1);

@@ -14,7 +14,7 @@ import { sinkRequest, sleep } from "./helpers.ts";
 const BANNER = "-------------------------------------------";
 
 async function opened(writer: SinkWriter, outputMode: OutputMode = "append"): Promise<SinkWriter> {
-  await writer.open({ queryName: "test", queryId: "test", outputMode, checkpointed: false, lastCommittedEpoch: -1 });
+  await writer.open({ queryName: "test", queryId: "test", outputMode, orderReproducible: true, checkpointed: false, lastCommittedEpoch: -1 });
   return writer;
 }
 

@@ -161,6 +161,7 @@ class IdempotentWriter implements SinkWriter {
 
   async open(context: SinkContext): Promise<void> {
     if (context.outputMode !== "append") throw idempotentRefused(context.outputMode);
+    if (!context.orderReproducible) throw idempotentAfterShuffleRefused();
     this.queryId = context.queryId;
     await this.publisher.open();
   }
@@ -189,6 +190,14 @@ class IdempotentWriter implements SinkWriter {
  */
 function idempotentRefused(outputMode: string): ConfigError {
   return new ConfigError(`Option 'mode' of the jetstream sink is 'idempotent' (the default), which is exactly-once only in append output mode; the query uses ${outputMode} mode, whose rows a replay after a crash does not reproduce one for one. Set .option("mode", "transactional"): it publishes each epoch's last row per key at the epoch's commit, from what it prepared durably.`);
+}
+
+/**
+ * After a shuffle (groupBy, dropDuplicates, group state, a union's merge) a sender interleaves rows from several
+ * upstream actors in arrival order, which a replay does not reproduce: the n-th row of a sender would name another row.
+ */
+function idempotentAfterShuffleRefused(): ConfigError {
+  return new ConfigError(`Option 'mode' of the jetstream sink is 'idempotent' (the default), which is exactly-once only when rows reach the sink in an order a replay reproduces; this query shuffles or merges rows before the sink (a groupBy, dropDuplicates, groupByKey or union), so a replay after a crash would give row ids to other rows. Set .option("mode", "transactional"): it publishes each epoch's rows at the epoch's commit, from what it prepared durably.`);
 }
 
 /** Holds each epoch's rows until its commit (durably, in the checkpoint folder), then publishes them with ids the epoch determines. */

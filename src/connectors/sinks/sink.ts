@@ -15,6 +15,11 @@ export interface SinkContext {
   readonly queryId: string;
   readonly outputMode: OutputMode;
   /**
+   * Rows reach the sink from each sender in an order a replay reproduces: no shuffle or merge before the sink. Row
+   * ids (`needsRowIds`) name the same rows on a replay only then.
+   */
+  readonly orderReproducible: boolean;
+  /**
    * True when the query has a checkpoint location: epoch N becomes final only with commitEpoch(N),
    * after every actor has acked N and the commit is durable (two-phase commit).
    */
