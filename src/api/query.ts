@@ -237,6 +237,12 @@ export class StreamingQuery {
       if (this.runtime !== runtime || !this.active) return;
       if (once || !dataLeft) break;
     }
+    if (!once) {
+      // The last epoch is a final one (as Spark ends with a no-data batch): a source partition that never had rows
+      // then no longer holds the watermark back, so the windows the input's watermark closed are emitted.
+      await runtime.coordinator.requestEpoch(true, "limited").done;
+      if (this.runtime !== runtime || !this.active) return;
+    }
     await this.stop();
   }
 

@@ -115,7 +115,7 @@ describe("union of two streams", () => {
     const left = new MemoryStream(session, clicks);
     const right = new MemoryStream(session, clicks);
     const location = join(folder, "restart");
-    const start = () => left.toDF().union(right.toDF()).groupBy("word").count().writeStream.queryName("union_restart").format("memory").outputMode("update").option("checkpointLocation", location).start();
+    const start = () => left.toDF().union(right.toDF()).groupBy("word").count().writeStream.queryName("union_restart").format("memory").outputMode("complete").option("checkpointLocation", location).start();
     const first = await start();
     left.addData([{ time: at("12:00:01"), word: "a" }]);
     right.addData([{ time: at("12:00:02"), word: "a" }]);
