@@ -223,7 +223,7 @@ class NatsJetStream implements JetStreamAccess {
   async openCursor(stream: string, options: { readonly startSequence: number; readonly filter?: string | undefined }): Promise<JetStreamCursor> {
     const handles = await this.open();
     const cursor = new NatsJetStreamCursor(handles, stream, options.filter, options.startSequence - 1, this.address);
-    // The first consumer now, so that a refused start or filter fails the open, not a later fetch.
+    // A first count now (a consumer at the start, with the filter), so that a refused start or filter fails the open, not a later fetch.
     await cursor.end();
     return cursor;
   }
