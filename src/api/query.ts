@@ -194,6 +194,9 @@ export class StreamingQuery {
     if (!this.active) return;
     this.active = false;
     this.message = "Stopped";
+    // A rollback under way ends first (stopped, it starts nothing more): stopping the runtime it is starting
+    // would leave that run's actors behind.
+    await this.recoveryDone;
     await this.runtime.stop();
     await this.finish();
   }
