@@ -1,6 +1,6 @@
 // Spark's Column: an immutable wrapper around an expression tree, built with Spark's method names.
 import { AnalysisError } from "../core/errors.ts";
-import type { BinaryOperator, Expr } from "../expr/ast.ts";
+import { GET_FIELD, type BinaryOperator, type Expr } from "../expr/ast.ts";
 import { expressionName } from "../expr/names.ts";
 import { knownTypeNames, parseDataType } from "../expr/typenames.ts";
 
@@ -101,6 +101,16 @@ export class Column {
   /** 1-based, as Spark's Column.substr. */
   substr(position: ColumnOrValue, length: ColumnOrValue): Column {
     return this.call("substring", position, length);
+  }
+
+  /** A struct's field (Spark's getField): named `s.a`. */
+  getField(name: string): Column {
+    return new Column({ kind: "call", name: GET_FIELD, args: [this.expr, literalExpr(name)], distinct: false });
+  }
+
+  /** An array's element at a 0-based index; null when out of range. */
+  getItem(index: number): Column {
+    return this.call("get", index);
   }
 
   /** Adds a branch to a CASE built by `when(...)`; like Spark, only valid on such a column before `otherwise`. */

@@ -3,7 +3,7 @@
 import { ROW_KEY } from "../actors/sink-actor.ts";
 import { parseDuration } from "../core/duration.ts";
 import { AnalysisError } from "../core/errors.ts";
-import { findField, isNumeric, type DataType, type Field, type Row, type Schema } from "../core/types.ts";
+import { findField, isNumeric, nestedOf, type DataType, type Field, type Row, type Schema } from "../core/types.ts";
 import { isAggregateCall, type Expr } from "../expr/ast.ts";
 import { compileExpression, expressionName, resolveColumn, type CompiledExpr } from "../expr/compile.ts";
 import { AggregateOperator, type AggregateColumn, type AggregateEventTime } from "../operators/aggregate.ts";
@@ -114,7 +114,7 @@ function groupingKey(expression: Expr, input: Schema, context: string, steps: St
     return { field: { name, type: "window", nullable: false }, evaluate: (row: Row) => row[name], ...(windowOf ? { windowOf } : {}) };
   }
   const compiled = compileExpression(expression, input, context);
-  return { field: { name: compiled.name, type: compiled.type, nullable: compiled.nullable }, evaluate: compiled.evaluate };
+  return { field: { name: compiled.name, type: compiled.type, nullable: compiled.nullable, ...nestedOf(compiled) }, evaluate: compiled.evaluate };
 }
 
 function literalDuration(expression: Expr, what: string): number {
@@ -177,7 +177,7 @@ function aggregateOf(fn: AggregateName, argument: Expr, name: string, input: Sch
     throw new AnalysisError(`${fn}(${compiled.name}) needs a numeric argument, but ${compiled.name} is ${compiled.type}.`);
   }
   const counts = fn === "count" || fn === "count_distinct" || fn === "approx_count_distinct";
-  const type: DataType = counts ? "long" : fn === "avg" ? "double" : fn === "collect_list" || fn === "collect_set" ? "any" : compiled.type;
+  const type: DataType = counts ? "long" : fn === "avg" ? "double" : fn === "collect_list" || fn === "collect_set" ? "array" : compiled.type;
   return { name, function: fn, argument: compiled, type };
 }
 

@@ -2,7 +2,7 @@
 import { ROW_KEY } from "../actors/sink-actor.ts";
 import type { SourceProvider } from "../connectors/sources/source.ts";
 import { AnalysisError } from "../core/errors.ts";
-import { findField, type Field, type Row, type Schema } from "../core/types.ts";
+import { findField, nestedOf, type Field, type Row, type Schema } from "../core/types.ts";
 import type { Expr } from "../expr/ast.ts";
 import { compileExpression, expressionName, resolveColumn, type CompiledExpr } from "../expr/compile.ts";
 import { FilterOperator } from "../operators/filter.ts";
@@ -10,9 +10,10 @@ import { FlatMapOperator, MapOperator } from "../operators/map.ts";
 import { ProjectOperator, type Projection } from "../operators/project.ts";
 import { analyzeAggregate } from "./aggregate-analysis.ts";
 import { analyzeDeduplicate, analyzeGroupState, analyzeWatermark } from "./event-time-analysis.ts";
+import { analyzeGenerate, generatorsOf } from "./generate-analysis.ts";
 import { optimize } from "./optimizer.ts";
 import type { LogicalPlan, MapNode, ProjectNode } from "./logical.ts";
-import { checkDuplicates, extend, passThrough, type Analysis, type AnalysisOptions, type Step } from "./steps.ts";
+import { checkDuplicates, extend, isNestedReference, passThrough, type Analysis, type AnalysisOptions, type Step } from "./steps.ts";
 
 export type { Step } from "./steps.ts";
 
@@ -59,6 +60,7 @@ function analyzeNode(node: LogicalPlan, options: AnalysisOptions): Analysis {
 }
 
 function analyzeProject(node: ProjectNode, child: Analysis): Analysis {
+  if (generatorsOf(node).length > 0) return analyzeGenerate(node, child);
   const input = child.schema;
   let outputs: Array<{ field: Field; evaluate: (row: Row) => unknown }>;
   if (node.drop) {
@@ -68,16 +70,16 @@ function analyzeProject(node: ProjectNode, child: Analysis): Analysis {
     const [expression] = node.columns;
     const compiled = compileExpression(expression as Expr, input, `withColumn('${node.withColumn}')`);
     const name = node.withColumn;
-    const added = { field: { name, type: compiled.type, nullable: compiled.nullable }, evaluate: compiled.evaluate };
+    const added = { field: { name, type: compiled.type, nullable: compiled.nullable, ...nestedOf(compiled) }, evaluate: compiled.evaluate };
     const replaced = findField(input, name);
     outputs = input.fields.map((field) => (field === replaced ? added : passThrough(field)));
     if (!replaced) outputs.push(added);
   } else {
     outputs = node.columns.flatMap((expression) => {
       if (expression.kind === "star") return input.fields.map(passThrough);
-      if (expression.kind === "column") return [passThrough(resolveColumn(input, expression.name, node.operation))];
+      if (expression.kind === "column" && !isNestedReference(input, expression.name)) return [passThrough(resolveColumn(input, expression.name, node.operation))];
       const compiled: CompiledExpr = compileExpression(expression, input, node.operation);
-      return [{ field: { name: compiled.name, type: compiled.type, nullable: compiled.nullable }, evaluate: compiled.evaluate }];
+      return [{ field: { name: compiled.name, type: compiled.type, nullable: compiled.nullable, ...nestedOf(compiled) }, evaluate: compiled.evaluate }];
     });
   }
   checkDuplicates(outputs.map((output) => output.field.name), node.operation);

@@ -2,7 +2,7 @@
 import type { OutputMode } from "../connectors/sinks/sink.ts";
 import type { SourceProvider } from "../connectors/sources/source.ts";
 import { AnalysisError } from "../core/errors.ts";
-import type { Field, Row, Schema } from "../core/types.ts";
+import { findField, type Field, type Row, type Schema } from "../core/types.ts";
 import type { Operator } from "../operators/operator.ts";
 
 export interface Step {
@@ -60,4 +60,9 @@ export function checkDuplicates(names: readonly string[], operation: string): vo
     if (seen.has(lower)) throw new AnalysisError(`${operation} produces the column '${name}' twice; give one of them another name with alias().`);
     seen.add(lower);
   }
+}
+
+/** `s.a` naming a struct field rather than a column whose name has a dot: compile it, do not pass it through. */
+export function isNestedReference(schema: Schema, name: string): boolean {
+  return name.includes(".") && findField(schema, name) === undefined;
 }
