@@ -1,5 +1,5 @@
 // Turns an execution graph (stages x partitions) into running actors wired by subjects, plus their coordinator.
-import type { SinkProvider, OutputMode } from "../connectors/sinks/sink.ts";
+import type { SinkProvider, OutputMode, ResultOrder } from "../connectors/sinks/sink.ts";
 import type { SourceProvider } from "../connectors/sources/source.ts";
 import { partitionerOf } from "../core/keys.ts";
 import type { Operator } from "../operators/operator.ts";
@@ -35,6 +35,8 @@ export interface ExecutionGraph {
   readonly outputMode: OutputMode;
   readonly microBatch: boolean;
   readonly deadLetterSubject: string;
+  /** orderBy / limit, applied by the sink actor. */
+  readonly resultOrder?: ResultOrder | undefined;
 }
 
 export class QueryRuntime {
@@ -119,7 +121,7 @@ export class QueryRuntime {
       return actor;
     }
     if (stage.role === "sink" && stage.sink) {
-      const actor = new SinkActor(wiring, environment, { writer: stage.sink.createWriter(), outputMode: this.graph.outputMode, microBatch: this.graph.microBatch, queryName: this.graph.queryName, queryId: this.graph.queryId });
+      const actor = new SinkActor(wiring, environment, { writer: stage.sink.createWriter(), outputMode: this.graph.outputMode, microBatch: this.graph.microBatch, queryName: this.graph.queryName, queryId: this.graph.queryId, resultOrder: this.graph.resultOrder });
       this.sinks.push(actor);
       return actor;
     }

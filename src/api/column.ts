@@ -113,6 +113,14 @@ export class Column {
     return this.call("get", index);
   }
 
+  /** Sort keys for orderBy: ascending puts nulls first, descending nulls last, as in Spark. */
+  asc(): Column { return this.call("asc"); }
+  desc(): Column { return this.call("desc"); }
+  asc_nulls_first(): Column { return this.call("asc_nulls_first"); }
+  asc_nulls_last(): Column { return this.call("asc_nulls_last"); }
+  desc_nulls_first(): Column { return this.call("desc_nulls_first"); }
+  desc_nulls_last(): Column { return this.call("desc_nulls_last"); }
+
   /** Adds a branch to a CASE built by `when(...)`; like Spark, only valid on such a column before `otherwise`. */
   when(condition: Column, value: ColumnOrValue): Column {
     const expr = this.openCase("when");
@@ -147,6 +155,9 @@ export class Column {
     return expr;
   }
 }
+
+/** The call names asc()/desc() build; orderBy reads them as directions. */
+export const SORT_DIRECTIONS: ReadonlySet<string> = new Set(["asc", "desc", "asc_nulls_first", "asc_nulls_last", "desc_nulls_first", "desc_nulls_last"]);
 
 function unaliased(expr: Expr): Expr {
   return expr.kind === "alias" ? expr.operand : expr;

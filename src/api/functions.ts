@@ -228,3 +228,13 @@ function timeCall(name: string, value: Column | string, format: string | undefin
   const args: Expr[] = [toColumn(value).expr, ...(format === undefined ? [] : [literalExpr(format)])];
   return new Column({ kind: "call", name, args, distinct: false });
 }
+
+// ---- sort keys for orderBy ----
+
+export function asc(value: Column | string): Column {
+  return toColumn(value).asc();
+}
+
+export function desc(value: Column | string): Column {
+  return toColumn(value).desc();
+}

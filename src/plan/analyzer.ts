@@ -12,6 +12,8 @@ import { analyzeAggregate } from "./aggregate-analysis.ts";
 import { analyzeDeduplicate, analyzeGroupState, analyzeWatermark } from "./event-time-analysis.ts";
 import { analyzeGenerate, generatorsOf } from "./generate-analysis.ts";
 import { optimize } from "./optimizer.ts";
+import { analyzeResultOrder, splitResultOrder } from "./result-order-analysis.ts";
+import type { ResultOrder } from "../connectors/sinks/sink.ts";
 import type { LogicalPlan, MapNode, ProjectNode } from "./logical.ts";
 import { checkDuplicates, extend, isNestedReference, passThrough, type Analysis, type AnalysisOptions, type Step } from "./steps.ts";
 
@@ -25,14 +27,18 @@ export interface AnalyzedPlan {
   /** Append mode is possible: the aggregation's groups close with the watermark. */
   readonly appendable: boolean;
   readonly hasEventTime: boolean;
+  /** orderBy / limit, applied at the sink. */
+  readonly resultOrder: ResultOrder | undefined;
 }
 
 const DEFAULT_OPTIONS: AnalysisOptions = { outputMode: "update", maxFutureMs: Number.POSITIVE_INFINITY };
 
 export function analyze(plan: LogicalPlan, options: AnalysisOptions = DEFAULT_OPTIONS): AnalyzedPlan {
-  const analysis = analyzeNode(optimize(plan), options);
+  const split = splitResultOrder(plan);
+  const analysis = analyzeNode(optimize(split.plan), options);
   const hasEventTime = analysis.steps.some((step) => step.name === "watermark");
-  return { source: analysis.source, steps: analysis.steps, schema: analysis.schema, hasAggregate: analysis.hasAggregate, appendable: analysis.appendable, hasEventTime };
+  const resultOrder = analyzeResultOrder(split, analysis.schema, analysis.hasAggregate, options.outputMode);
+  return { source: analysis.source, steps: analysis.steps, schema: analysis.schema, hasAggregate: analysis.hasAggregate, appendable: analysis.appendable, hasEventTime, resultOrder };
 }
 
 function analyzeNode(node: LogicalPlan, options: AnalysisOptions): Analysis {
@@ -56,6 +62,8 @@ function analyzeNode(node: LogicalPlan, options: AnalysisOptions): Analysis {
     case "watermark": return analyzeWatermark(node, child, options);
     case "deduplicate": return analyzeDeduplicate(node, child);
     case "groupState": return analyzeGroupState(node, child, options);
+    case "sort":
+    case "limit": throw new AnalysisError("orderBy() and limit() must be the last operations of a streaming query.");
   }
 }
 

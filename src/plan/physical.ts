@@ -62,7 +62,7 @@ export function buildExecutionGraph(plan: AnalyzedPlan, options: PhysicalOptions
       ...(draft.role === "sink" ? { sink: options.sink } : {}),
     };
   });
-  return { queryName: options.queryName, queryId: options.queryId, stages, outputMode: options.outputMode, microBatch: options.microBatch, deadLetterSubject: options.deadLetterSubject };
+  return { queryName: options.queryName, queryId: options.queryId, stages, outputMode: options.outputMode, microBatch: options.microBatch, deadLetterSubject: options.deadLetterSubject, resultOrder: plan.resultOrder };
 }
 
 /** The physical plan as text: stages, partitions, operators, exchanges. */
@@ -78,7 +78,7 @@ export function describeGraph(plan: AnalyzedPlan, graph: ExecutionGraph, subject
       const step = plan.steps[stepIndex++] as Step;
       lines.push(`    ${step.name}: ${step.detail}`);
     }
-    if (stage.sink) lines.push(`    sink ${stage.sink.description} (${stage.sink.guarantee}), output mode ${graph.outputMode}`);
+    if (stage.sink) lines.push(`    sink ${stage.sink.description} (${stage.sink.guarantee}), output mode ${graph.outputMode}${describeOrder(graph)}`);
   }
   return lines.join("\n");
 }
@@ -88,4 +88,10 @@ export function statefulOperators(plan: AnalyzedPlan, outputMode: OutputMode): S
   const operators: StatefulOperatorInfo[] = plan.steps.filter((step) => step.stateId).map((step) => ({ stateId: step.stateId as string, kind: step.name, signature: step.signature ?? "" }));
   operators.push({ stateId: "sink", kind: "sink", signature: outputMode === "complete" ? "complete result table" : "row counts" });
   return operators;
+}
+
+function describeOrder(graph: ExecutionGraph): string {
+  const order = graph.resultOrder;
+  if (order === undefined) return "";
+  return `${order.compare === undefined ? "" : ", sorted"}${order.limit === undefined ? "" : `, limit ${order.limit}`}`;
 }
