@@ -7,7 +7,7 @@ export { DataStreamWriter } from "./api/writer.ts";
 export { StreamingQuery, type StreamingQueryStatus } from "./api/query.ts";
 export { StreamingQueryManager } from "./api/manager.ts";
 export { MemoryStream } from "./api/memory-stream.ts";
-export type { StreamingQueryProgress, StageProgress } from "./api/progress.ts";
+export type { StreamingQueryProgress, StageProgress, StateOperatorProgress } from "./api/progress.ts";
 export type { StreamingQueryListener, QueryStartedEvent, QueryProgressEvent, QueryIdleEvent, QueryTerminatedEvent } from "./api/listener.ts";
 export type { Trigger } from "./api/trigger.ts";
 export { Column } from "./api/column.ts";

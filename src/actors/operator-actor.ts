@@ -78,8 +78,13 @@ export class OperatorActor extends Actor {
   /** Takes the epoch's state changes now and writes them in one transaction while the actor goes on. */
   protected override persistEpoch(epoch: number): Promise<void> | undefined {
     const storage = this.environment.storage;
-    if (!storage) return undefined;
+    // Taken without a checkpoint too: the counts feed progress (numRowsUpdated, numRowsRemoved).
     const changes = this.operators.flatMap((operator) => operator.snapshot?.() ?? []);
+    for (const change of changes) {
+      if (change.value === null) this.stats.rowsRemoved++;
+      else this.stats.rowsUpdated++;
+    }
+    if (!storage) return undefined;
     if (Number.isFinite(this.watermark)) changes.push({ stateId: WATERMARKS, keyGroup: 0, key: this.name, value: this.watermark });
     return changes.length > 0 ? storage.writeChanges(epoch, changes) : undefined;
   }
