@@ -11,6 +11,7 @@ export type { StreamingQueryProgress, StageProgress, StateOperatorProgress } fro
 export type { StreamingQueryListener, QueryStartedEvent, QueryProgressEvent, QueryIdleEvent, QueryTerminatedEvent } from "./api/listener.ts";
 export type { Trigger } from "./api/trigger.ts";
 export { Column } from "./api/column.ts";
+export { ManualClock, type Clock } from "./core/clock.ts";
 export * as functions from "./api/functions.ts";
 export {
   col, column, lit, expr, when, count, sum, avg, mean, min, max, first, last, countDistinct, approx_count_distinct, collect_list, collect_set, window, session_window,

@@ -1,5 +1,5 @@
 // The actor: one mailbox, one message at a time, barriers aligned across inputs, outputs flushed at the end of each turn.
-import { nowMs } from "../core/clock.ts";
+import { nowMs, type Clock } from "../core/clock.ts";
 import { RillError, TransportError } from "../core/errors.ts";
 import { FRAME_BARRIER, FRAME_CREDIT, FRAME_DATA, FRAME_WATERMARK, type ChannelFrame, type DataFrame } from "../core/frame.ts";
 import type { Operator, OperatorMetrics } from "../operators/operator.ts";
@@ -39,6 +39,8 @@ export interface ActorEnvironment {
   readonly idleTimeoutMs: number;
   /** Where records older than the watermark go, besides being counted. */
   readonly lateDataSubject: string | undefined;
+  /** Processing time for timeouts (the system clock, or a test's ManualClock). */
+  readonly clock: Clock;
 }
 
 const TASK = -1;

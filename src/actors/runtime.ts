@@ -9,6 +9,7 @@ import type { FlowControl } from "./channel.ts";
 import { Coordinator, type CoordinatorEvents } from "./coordinator.ts";
 import { OperatorActor } from "./operator-actor.ts";
 import { SinkActor } from "./sink-actor.ts";
+import { systemClock, type Clock } from "../core/clock.ts";
 import { SourceActor } from "./source-actor.ts";
 import type { QuerySubjects } from "./subjects.ts";
 import type { Transport } from "./transport.ts";
@@ -44,6 +45,7 @@ export class QueryRuntime {
   readonly coordinator: Coordinator;
   private readonly sources: SourceActor[] = [];
   private readonly sinks: SinkActor[] = [];
+  private cancelTrigger: () => void = () => undefined;
 
   constructor(
     private readonly graph: ExecutionGraph,
@@ -55,8 +57,9 @@ export class QueryRuntime {
     epochTimeoutMs: number,
     idleTimeoutMs: number,
     lateDataSubject: string | undefined,
+    private readonly clock: Clock = systemClock,
   ) {
-    const environment: ActorEnvironment = { transport, subjects, flow, storage, idleTimeoutMs, lateDataSubject };
+    const environment: ActorEnvironment = { transport, subjects, flow, storage, idleTimeoutMs, lateDataSubject, clock };
     const refs = this.assignRefs();
     graph.stages.forEach((stage, stageIndex) => {
       const upstream = stageIndex > 0 ? (refs[stageIndex - 1] as ActorRef[]) : [];
@@ -80,7 +83,9 @@ export class QueryRuntime {
     await this.transport.flush();
     for (const sink of this.sinks) await sink.open();
     for (const source of this.sources) await source.open();
-    this.coordinator.startEpochs(epochIntervalMs);
+    // The trigger's interval runs on the query's clock (a test's ManualClock fires it on advance()).
+    this.coordinator.startEpochs(undefined);
+    if (epochIntervalMs !== undefined) this.cancelTrigger = this.clock.setInterval(() => this.coordinator.requestEpoch(false), epochIntervalMs);
   }
 
   private restore(storage: CheckpointStorage, lastCommittedEpoch: number, offsets: Readonly<Record<string, unknown>>): void {
@@ -97,6 +102,7 @@ export class QueryRuntime {
   }
 
   async stop(): Promise<void> {
+    this.cancelTrigger();
     this.coordinator.stop();
     for (const actor of this.actors) await actor.stop();
   }

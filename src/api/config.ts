@@ -21,6 +21,7 @@ const KEYS = {
   "rill.watermark.idleTimeout": z.string().default("10 seconds"),
   "rill.watermark.maxFutureSkew": z.string().default("1 hour"),
   "rill.lateData.subject": z.string().optional(),
+  "rill.clock": z.enum(["system", "manual"]).default("system"),
 } as const;
 
 /** Spark's names that mean the same thing. */
@@ -52,6 +53,8 @@ export interface SessionConfig {
   readonly maxFutureMs: number;
   /** Where records older than the watermark go (besides being counted); none by default. */
   readonly lateDataSubject: string | undefined;
+  /** `manual`: triggers and processing-time timeouts follow the session's ManualClock (tests). */
+  readonly clock: "system" | "manual";
 }
 
 export function canonicalKey(key: string): string {
@@ -87,5 +90,6 @@ export function readConfig(values: ReadonlyMap<string, string>): SessionConfig {
     idleTimeoutMs: parseDuration(read("rill.watermark.idleTimeout"), "rill.watermark.idleTimeout"),
     maxFutureMs: read("rill.watermark.maxFutureSkew") === "off" ? Number.POSITIVE_INFINITY : parseDuration(read("rill.watermark.maxFutureSkew"), "rill.watermark.maxFutureSkew"),
     lateDataSubject: read("rill.lateData.subject"),
+    clock: read("rill.clock"),
   };
 }

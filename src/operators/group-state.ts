@@ -41,6 +41,7 @@ export class GroupStateOperator<S> implements Operator {
   private readonly pending = new Map<string, Row[]>();
   private watermark = Number.NEGATIVE_INFINITY;
   private next: Emit = () => undefined;
+  private now: () => number = Date.now;
   readonly stateId: string;
 
   constructor(readonly id: string, private readonly spec: GroupStateSpec<S>) {
@@ -71,6 +72,10 @@ export class GroupStateOperator<S> implements Operator {
   onWatermark(watermark: number): void {
     this.watermark = watermark;
     if (this.spec.timeout === "eventTime") this.expire(watermark);
+  }
+
+  useClock(now: () => number): void {
+    this.now = now;
   }
 
   /** Processing-time timeouts, called by the actor's timer. */
@@ -122,14 +127,14 @@ export class GroupStateOperator<S> implements Operator {
       hasTimedOut: timedOut,
       setTimeoutDuration: (milliseconds) => {
         if (timeout !== "processingTime") throw new UserCodeError(`setTimeoutDuration() needs the processingTime timeout (this query uses ${timeout}).`);
-        timeouts.update(key, Date.now() + milliseconds);
+        timeouts.update(key, this.now() + milliseconds);
       },
       setTimeoutTimestamp: (milliseconds) => {
         if (timeout !== "eventTime") throw new UserCodeError(`setTimeoutTimestamp() needs the eventTime timeout (this query uses ${timeout}).`);
         timeouts.update(key, milliseconds);
       },
       getCurrentWatermarkMs: () => this.watermark,
-      getCurrentProcessingTimeMs: () => Date.now(),
+      getCurrentProcessingTimeMs: () => this.now(),
     };
     let output: Iterable<Row>;
     try {

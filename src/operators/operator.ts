@@ -32,6 +32,8 @@ export interface Operator {
   restore?(entries: Iterable<[string, unknown]>): void;
   /** The event-time watermark of this operator's input advanced (ms): close windows, evict state. */
   onWatermark?(watermark: number): void;
+  /** Processing time for the operator (GroupState timeouts): the query's clock, given once before any row. */
+  useClock?(now: () => number): void;
   /** The figures since the last call (event times seen, duplicates dropped), for the epoch's progress. */
   takeMetrics?(): OperatorMetrics;
   /** This operator's output watermark for its input's: withWatermark raises it from the event times it has seen. */
