@@ -2,7 +2,7 @@
 import { nowMs } from "../core/clock.ts";
 import { keyGroupOf } from "../core/keys.ts";
 import { LatencyRecorder } from "../core/latency.ts";
-import type { Row } from "../core/types.ts";
+import { RETRACTED_KEY_PREFIX, type Row } from "../core/types.ts";
 import { orderResult, type OutputMode, type ResultOrder, type SinkWriter } from "../connectors/sinks/sink.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import type { StateChange } from "../state/types.ts";
@@ -92,11 +92,20 @@ export class SinkActor extends Actor {
     if (microBatch) this.waiting.push(this.since, this.until, rows.length);
     else this.recordLatency(nowMs(), this.since, this.until, rows.length);
     if (outputMode === "complete") {
+      let retracted: string[] | undefined;
       for (let index = 0; index < rows.length; index++) {
         const key = (keys as string[])[index] as string;
-        this.table.set(key, out[index] as Row);
-        this.unsavedKeys.add(key);
+        if (key.startsWith(RETRACTED_KEY_PREFIX)) {
+          const gone = key.slice(RETRACTED_KEY_PREFIX.length);
+          this.table.delete(gone);
+          this.unsavedKeys.add(gone);
+          (retracted ??= []).push(gone);
+        } else {
+          this.table.set(key, out[index] as Row);
+          this.unsavedKeys.add(key);
+        }
       }
+      if (retracted) return this.writeCompleteChanges(out, keys as string[], retracted);
     } else if (this.writer.endEpoch || microBatch) {
       if (keys) for (let index = 0; index < rows.length; index++) this.epochByKey.set(keys[index] as string, out[index] as Row);
       else for (const row of out) this.epochRows.push(row);
@@ -192,6 +201,14 @@ export class SinkActor extends Actor {
     if (this.limitChanged) changes.push({ stateId: SINK_STATE, keyGroup: 0, key: LIMIT_KEY, value: this.limitedRows });
     this.limitChanged = false;
     return changes;
+  }
+
+  /** Complete mode with retractions: the writer gets the changed rows, and the removed keys through remove(). */
+  private async writeCompleteChanges(rows: Row[], keys: string[], retracted: string[]): Promise<void> {
+    if (this.options.microBatch) return;
+    const kept = keys.map((key, index) => (key.startsWith(RETRACTED_KEY_PREFIX) ? -1 : index)).filter((index) => index >= 0);
+    if (this.writer.remove) await this.writer.remove(retracted);
+    if (this.writer.write && kept.length > 0) await this.writer.write(kept.map((index) => rows[index] as Row), kept.map((index) => keys[index] as string));
   }
 
   /** Append mode with limit(n): the rows still within n; the rest are dropped, as Spark's streaming limit does. */

@@ -69,9 +69,14 @@ export function window(timeColumn: Column | string, windowDuration: string, slid
   return new Column({ kind: "call", name: "window", args, distinct: false });
 }
 
-/** Session windows for groupBy: events of a key closer than `gapDuration` form one session (Spark 3.2+). */
-export function session_window(timeColumn: Column | string, gapDuration: string): Column {
-  return new Column({ kind: "call", name: "session_window", args: [toColumn(timeColumn).expr, { kind: "literal", value: gapDuration, type: "string" }], distinct: false });
+/**
+ * Session windows for groupBy: events of a key closer than the gap form one session (Spark 3.2+). The gap is a duration
+ * string, or a Column computing one per row (a row whose gap is null or not positive takes part in no session).
+ * @example session_window(col("time"), when(col("user").equalTo("bot"), "1 minute").otherwise("10 minutes"))
+ */
+export function session_window(timeColumn: Column | string, gapDuration: string | Column): Column {
+  const gap: Expr = typeof gapDuration === "string" ? { kind: "literal", value: gapDuration, type: "string" } : gapDuration.expr;
+  return new Column({ kind: "call", name: "session_window", args: [toColumn(timeColumn).expr, gap], distinct: false });
 }
 
 export function countDistinct(first: Column | string, ...rest: (Column | string)[]): Column {

@@ -70,3 +70,9 @@ export function findField(schema: Schema, name: string): Field | undefined {
 export function formatSchema(schema: Schema): string {
   return schema.fields.map((field) => `${field.name}: ${field.type}`).join(", ");
 }
+
+/**
+ * Complete mode: a result row whose key (the hidden `__rill_key`) starts with this prefix retracts the row of the key
+ * after it (a session merged into another), so the result table loses it.
+ */
+export const RETRACTED_KEY_PREFIX = "\u0000retract:";

@@ -8,7 +8,7 @@ import { compileExpression, expressionName, resolveColumn, type CompiledExpr } f
 import { FilterOperator } from "../operators/filter.ts";
 import { FlatMapOperator, MapOperator } from "../operators/map.ts";
 import { ProjectOperator, type Projection } from "../operators/project.ts";
-import { analyzeAggregate } from "./aggregate-analysis.ts";
+import { analyzeAggregate, groupingKey } from "./aggregate-analysis.ts";
 import { analyzeDeduplicate, analyzeGroupState, analyzeWatermark } from "./event-time-analysis.ts";
 import { analyzeGenerate, generatorsOf } from "./generate-analysis.ts";
 import { optimize } from "./optimizer.ts";
@@ -68,6 +68,8 @@ function analyzeNode(node: LogicalPlan, options: AnalysisOptions): Analysis {
 }
 
 function analyzeProject(node: ProjectNode, child: Analysis): Analysis {
+  const windowed = windowedProjection(node, child);
+  if (windowed) return analyzeProject(windowed.node, windowed.child);
   if (generatorsOf(node).length > 0) return analyzeGenerate(node, child);
   const input = child.schema;
   let outputs: Array<{ field: Field; evaluate: (row: Row) => unknown }>;
@@ -96,6 +98,28 @@ function analyzeProject(node: ProjectNode, child: Analysis): Analysis {
   const detail = outputs.map((output) => output.field.name).join(", ");
   const eventTime = child.eventTime && outputs.some((output) => output.field.name === child.eventTime?.column && output.field.type === "timestamp") ? child.eventTime : undefined;
   return extend(child, { kind: "stateless", name: "project", detail, create: (id) => new ProjectOperator(id, projections) }, { fields: outputs.map((output) => output.field) }, { eventTime });
+}
+
+/**
+ * select(window(time, ...)) outside groupBy: as Spark's TimeWindowing, a window step puts each row's window (one row per
+ * window when they slide) in a column, and the projection reads that column.
+ */
+function windowedProjection(node: ProjectNode, child: Analysis): { node: ProjectNode; child: Analysis } | undefined {
+  if (node.drop) return undefined;
+  const windows = node.columns.filter((column) => {
+    const call = column.kind === "alias" ? column.operand : column;
+    return call.kind === "call" && call.name === "window";
+  });
+  if (windows.length === 0) return undefined;
+  if (windows.length > 1) throw new AnalysisError("Multiple time window expressions would result in a cartesian product of rows, therefore they are currently not supported.");
+  const original = windows[0] as Expr;
+  const named: Expr = node.withColumn !== undefined && original.kind !== "alias" ? { kind: "alias", operand: original, name: node.withColumn } : original;
+  const steps: Step[] = [];
+  const key = groupingKey(named, child.schema, node.operation, steps);
+  const fields = [...child.schema.fields.filter((field) => field.name !== key.field.name), key.field];
+  const windowedChild = steps.reduce((analysis, step) => extend(analysis, step, { fields }), child);
+  const columns = node.columns.map((column) => (column === original ? ({ kind: "column", name: key.field.name } as const) : column));
+  return { node: { ...node, columns }, child: windowedChild };
 }
 
 function analyzeMap(node: MapNode, child: Analysis): Analysis {

@@ -33,6 +33,11 @@ export class MemoryTable {
     for (const row of rows) open.rows.push(row);
   }
 
+  /** Complete mode: result rows that no longer exist. */
+  remove(keys: readonly unknown[]): void {
+    for (const key of keys) this.keyed.delete(key);
+  }
+
   /** The rows written since the last epoch end belong to `epoch`. */
   endEpoch(epoch: number): void {
     const open = this.segments[this.segments.length - 1];
@@ -60,6 +65,7 @@ export class MemorySinkProvider implements SinkProvider {
         table.reset(context.outputMode, context.checkpointed ? context.lastCommittedEpoch : undefined, context.resultOrder);
       },
       write: (rows, keys) => table.write(rows, keys),
+      remove: (keys) => table.remove(keys),
       endEpoch: (epoch) => table.endEpoch(epoch),
       async close() {},
     };

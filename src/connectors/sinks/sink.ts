@@ -50,6 +50,8 @@ export interface SinkWriter {
    * when needsRowIds is set: `<epoch>.<sender>.<index>` in append mode, `<key>.<epoch>.<n>` otherwise.
    */
   write?(rows: readonly Row[], keys?: readonly unknown[], ids?: readonly string[]): void | Promise<void>;
+  /** Complete mode: result rows that no longer exist (a session merged into another), by the keys write() gave them. */
+  remove?(keys: readonly unknown[]): void | Promise<void>;
   /**
    * At the barrier of an epoch: the epoch's rows (append, update) or the whole result table (complete).
    * A transactional sink prepares them here (durable, not yet visible).
