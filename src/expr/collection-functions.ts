@@ -170,6 +170,11 @@ const split: ScalarFunction = {
     const pattern = asString(argumentAt(args, 1), site.text);
     const limit = args.length === 3 ? asNumber(argumentAt(args, 2), site.text) : () => -1;
     const cache = new Map<string, RegExp>();
+    const patternArg = argumentAt(args, 1);
+    if (patternArg.constant === true && typeof constantValue(patternArg) === "string") {
+      const literal = constantValue(patternArg) as string;
+      cache.set(literal, splitPattern(literal, site.text));
+    }
     return {
       evaluate: (row) => {
         const value = text(row);
@@ -178,7 +183,7 @@ const split: ScalarFunction = {
         if (isMissing(value) || isMissing(regex) || isMissing(most)) return null;
         let compiled = cache.get(regex as string);
         if (compiled === undefined) {
-          compiled = new RegExp(regex as string, "u");
+          compiled = splitPattern(regex as string, site.text);
           cache.set(regex as string, compiled);
         }
         return splitWithLimit(value as string, compiled, Math.trunc(most as number));
@@ -190,9 +195,18 @@ const split: ScalarFunction = {
   },
 };
 
+/** The separator as a regular expression; one that does not compile is a query error naming it. */
+function splitPattern(pattern: string, text: string): RegExp {
+  try {
+    return new RegExp(pattern);
+  } catch (error) {
+    throw new AnalysisError(`The regular expression '${pattern}' in '${text}' is not valid: ${String(error)}`, { cause: error });
+  }
+}
+
 function splitWithLimit(value: string, regex: RegExp, limit: number): string[] {
   if (value === "") return [""];
-  const global = new RegExp(regex.source, "gu");
+  const global = new RegExp(regex.source, "g");
   const parts: string[] = [];
   let last = 0;
   for (const match of value.matchAll(global)) {

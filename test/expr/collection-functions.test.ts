@@ -105,3 +105,10 @@ describe("from_json and to_json", () => {
     assert.throws(() => compile("to_json(n)"), AnalysisError);
   });
 });
+
+describe("split's pattern", () => {
+  it("takes Java-style escapes and refuses a pattern that does not compile", () => {
+    assert.deepEqual(evaluate("split('a-b.c', '\\\\-|\\\\.')"), ["a", "b", "c"]);
+    assert.throws(() => compile("split(s, '(')"), /The regular expression '\(' in 'split\(s, \(\)' is not valid/);
+  });
+});
