@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { MemoryStream, col, count, desc, z, type Row, type Session } from "../../src/index.ts";
+import { MemoryStream, col, count, desc, window, z, type Row, type Session } from "../../src/index.ts";
 import { inProcessSession } from "../helpers/session.ts";
 
 const schema = z.object({ word: z.string().nullable(), n: z.number().int() });
@@ -42,6 +42,17 @@ describe("orderBy and limit", () => {
     assert.match(top.explain(), /output mode complete, sorted, limit 2/);
     await top.stop();
     await viaBatches.stop();
+  });
+
+  it("sorts by an event-time window, latest first", async () => {
+    const events = z.object({ time: z.date() });
+    const input = new MemoryStream(session, events);
+    const query = await input.toDF().groupBy(window(col("time"), "10 seconds")).count().orderBy(col("window").desc())
+      .writeStream.queryName("latest_windows").format("memory").outputMode("complete").start();
+    input.addData([5, 31, 12, 18, 44].map((second) => ({ time: new Date(second * 1000) })));
+    await query.processAllAvailable();
+    assert.deepEqual(session.table("latest_windows").map((row) => [(row.window as { start: number }).start / 1000, row.count]), [[40, 1], [30, 1], [10, 2], [0, 1]]);
+    await query.stop();
   });
 
   it("refuses sorting outside a complete-mode aggregation, and limit in update mode, with Spark's reasons", async () => {
