@@ -105,7 +105,7 @@ export class SinkActor extends Actor {
           this.unsavedKeys.add(key);
         }
       }
-      if (retracted) return this.writeCompleteChanges(out, keys as string[], retracted);
+      if (retracted) return this.writeCompleteChanges(out, keys as string[], retracted, ids);
     } else if (this.writer.endEpoch || microBatch) {
       if (keys) for (let index = 0; index < rows.length; index++) this.epochByKey.set(keys[index] as string, out[index] as Row);
       else for (const row of out) this.epochRows.push(row);
@@ -204,11 +204,12 @@ export class SinkActor extends Actor {
   }
 
   /** Complete mode with retractions: the writer gets the changed rows, and the removed keys through remove(). */
-  private async writeCompleteChanges(rows: Row[], keys: string[], retracted: string[]): Promise<void> {
+  private async writeCompleteChanges(rows: Row[], keys: string[], retracted: string[], ids: string[] | undefined): Promise<void> {
     if (this.options.microBatch) return;
     const kept = keys.map((key, index) => (key.startsWith(RETRACTED_KEY_PREFIX) ? -1 : index)).filter((index) => index >= 0);
     if (this.writer.remove) await this.writer.remove(retracted);
-    if (this.writer.write && kept.length > 0) await this.writer.write(kept.map((index) => rows[index] as Row), kept.map((index) => keys[index] as string));
+    if (!this.writer.write || kept.length === 0) return;
+    await this.writer.write(kept.map((index) => rows[index] as Row), kept.map((index) => keys[index] as string), ids && kept.map((index) => ids[index] as string));
   }
 
   /** Append mode with limit(n): the rows still within n; the rest are dropped, as Spark's streaming limit does. */
