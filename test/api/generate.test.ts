@@ -1,7 +1,7 @@
 // explode, from_json, struct and nested fields in running queries: Spark's Generate and its column names.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { MemoryStream, col, explode, explode_outer, from_json, posexplode, size, struct, to_json, z, type Session } from "../../src/index.ts";
+import { MemoryStream, array, col, explode, lit, explode_outer, from_json, posexplode, size, struct, to_json, z, type Session } from "../../src/index.ts";
 import { inProcessSession } from "../helpers/session.ts";
 
 describe("generators and nested columns in queries", () => {
@@ -34,6 +34,7 @@ describe("generators and nested columns in queries", () => {
     ]);
     assert.deepEqual(parsed.select(explode(col("data.temps"))).columns, ["col"]);
     assert.deepEqual(parsed.select(posexplode(col("data.temps"))).columns, ["pos", "col"]);
+    assert.deepEqual(parsed.selectExpr("id", "explode(data.temps) as t", "data.temps").columns, ["id", "t", "temps"]);
     await query.stop();
   });
 
@@ -68,12 +69,12 @@ describe("generators and nested columns in queries", () => {
   it("builds structs and writes them as JSON", async () => {
     const input = new MemoryStream(session, z.object({ device: z.string(), temp: z.number() }));
     const query = await input.toDF()
-      .select(to_json(struct(col("device"), col("temp"))).alias("value"), struct("device", "temp").alias("s"))
-      .select("value", "s.temp")
+      .select(to_json(struct(col("device"), col("temp"))).alias("value"), struct("device", "temp").alias("s"), array(col("temp"), lit(2)).alias("a"))
+      .select(col("value"), col("s.temp"), col("a").getItem(1).alias("second"), col("a").getItem(5).alias("missing"))
       .writeStream.queryName("json").format("memory").start();
     input.addData([{ device: "a", temp: 1.5 }]);
     await query.processAllAvailable();
-    assert.deepEqual(session.table("json"), [{ value: '{"device":"a","temp":1.5}', temp: 1.5 }]);
+    assert.deepEqual(session.table("json"), [{ value: '{"device":"a","temp":1.5}', temp: 1.5, second: 2, missing: null }]);
     await query.stop();
   });
 });
