@@ -1,6 +1,6 @@
 // Spark's Column: an immutable wrapper around an expression tree, built with Spark's method names.
 import { AnalysisError } from "../core/errors.ts";
-import { GET_FIELD, type BinaryOperator, type Expr } from "../expr/ast.ts";
+import { GET_FIELD, GET_ITEM, type BinaryOperator, type Expr } from "../expr/ast.ts";
 import { expressionName } from "../expr/names.ts";
 import { knownTypeNames, parseDataType } from "../expr/typenames.ts";
 
@@ -108,9 +108,9 @@ export class Column {
     return new Column({ kind: "call", name: GET_FIELD, args: [this.expr, literalExpr(name)], distinct: false });
   }
 
-  /** An array's element at a 0-based index; null when out of range. */
+  /** An array's element at a 0-based index; null when out of range. Named `a[0]`, as Spark names it. */
   getItem(index: number): Column {
-    return this.call("get", index);
+    return this.call(GET_ITEM, index);
   }
 
   /** Sort keys for orderBy: ascending puts nulls first, descending nulls last, as in Spark. */

@@ -39,6 +39,9 @@ export function isAggregateCall(expr: Expr): expr is Extract<Expr, { kind: "call
 /** The call Column.getField(name) builds: `{ kind: "call", name: GET_FIELD, args: [struct, literal name] }`. */
 export const GET_FIELD = "getfield";
 
+/** The call Column.getItem(index) builds: the 0-based `get`, named `a[i]`. */
+export const GET_ITEM = "getitem";
+
 /** Table-generating functions, allowed only at the top of a select() or withColumn(). */
 export const GENERATORS: ReadonlySet<string> = new Set(["explode", "explode_outer", "posexplode", "posexplode_outer"]);
 

@@ -1,6 +1,7 @@
 // Array and struct functions: size, array, struct, named_struct, element_at, split, array_contains; Spark's null rules.
 import { AnalysisError } from "../core/errors.ts";
 import { nestedOf, type Field } from "../core/types.ts";
+import { GET_ITEM } from "./ast.ts";
 import { asNumber, asString, coerceTo, commonType } from "./coerce.ts";
 import { argumentAt, constantValue, isMissing, type Compiled, type ScalarFunction } from "./compiled.ts";
 
@@ -227,6 +228,7 @@ export const COLLECTION_FUNCTIONS: ReadonlyArray<readonly [string, ScalarFunctio
   ["named_struct", namedStruct],
   ["element_at", elementAt],
   ["get", getItem],
+  [GET_ITEM, getItem],
   ["array_contains", arrayContains],
   ["split", split],
 ];

@@ -112,3 +112,12 @@ describe("split's pattern", () => {
     assert.throws(() => compile("split(s, '(')"), /The regular expression '\(' in 'split\(s, \(\)' is not valid/);
   });
 });
+
+describe("getItem", () => {
+  it("is 0-based and named a[i], as Spark names it", () => {
+    const item = compileExpression(col("arr").getItem(1).expr, schema);
+    assert.equal(item.name, "arr[1]");
+    assert.equal(item.evaluate(row), 2);
+    assert.equal(evaluate("get(arr, 3)"), null);
+  });
+});
