@@ -1,5 +1,8 @@
 // session_window in complete mode (merged sessions leave the result table) and with a gap computed per row (Spark 3.2+).
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
 import { MemoryStream, col, count, desc, session_window, when, z, type Row, type Session } from "../../src/index.ts";
 import { inProcessSession } from "../helpers/session.ts";
@@ -44,6 +47,29 @@ describe("session windows in every mode", () => {
     assert.deepEqual(sessions(session.table("sessions_complete")), ["u1 0-13 3", "u2 0-5 1", "u2 100-105 1"], "u1's sessions merged into one; the watermark removes nothing in complete mode");
     assert.deepEqual(sessions(batches.at(-1) ?? []), ["u1 0-13 3", "u2 0-5 1", "u2 100-105 1"]);
     assert.equal(batches.at(-1)?.[0]?.count, 3, "sorted by count, descending");
+  });
+
+  it("a restart on the checkpoint restores the complete table without the retracted sessions", async () => {
+    const location = await mkdtemp(join(tmpdir(), "rill-sessions-"));
+    try {
+      const input = new MemoryStream(session, clicks);
+      const start = () => input.toDF().groupBy(session_window(col("time"), "5 seconds"), col("user")).agg(count("*").alias("count"))
+        .writeStream.queryName("sessions_restart").format("memory").outputMode("complete").option("checkpointLocation", location).start();
+      const first = await start();
+      input.addData([{ user: "u1", time: at(0) }, { user: "u1", time: at(8) }]);
+      await first.processAllAvailable();
+      input.addData([{ user: "u1", time: at(4) }]);
+      await first.processAllAvailable();
+      await first.stop();
+      const second = await start();
+      assert.deepEqual(sessions(session.table("sessions_restart")), ["u1 0-13 3"], "the restored table");
+      input.addData([{ user: "u1", time: at(30) }]);
+      await second.processAllAvailable();
+      assert.deepEqual(sessions(session.table("sessions_restart")), ["u1 0-13 3", "u1 30-35 1"]);
+      await second.stop();
+    } finally {
+      await rm(location, { recursive: true, force: true });
+    }
   });
 
   it("takes the gap from an expression per row; a null or invalid gap puts the row in no session", async () => {
