@@ -7,13 +7,16 @@ export { DataStreamWriter } from "./api/writer.ts";
 export { StreamingQuery, type StreamingQueryStatus } from "./api/query.ts";
 export { StreamingQueryManager } from "./api/manager.ts";
 export { MemoryStream } from "./api/memory-stream.ts";
-export type { StreamingQueryProgress, StageProgress } from "./api/progress.ts";
+export type { StreamingQueryProgress, StageProgress, StateOperatorProgress } from "./api/progress.ts";
 export type { StreamingQueryListener, QueryStartedEvent, QueryProgressEvent, QueryIdleEvent, QueryTerminatedEvent } from "./api/listener.ts";
 export type { Trigger } from "./api/trigger.ts";
 export { Column } from "./api/column.ts";
+export { ManualClock, type Clock } from "./core/clock.ts";
 export * as functions from "./api/functions.ts";
 export {
   col, column, lit, expr, when, count, sum, avg, mean, min, max, first, last, countDistinct, approx_count_distinct, collect_list, collect_set, window, session_window,
+  explode, explode_outer, posexplode, posexplode_outer, size, struct, array, element_at, array_contains, split, from_json, to_json,
+  current_timestamp, current_date, to_timestamp, to_date, date_format, asc, desc,
 } from "./api/functions.ts";
 export type { NatsOptions } from "./actors/nats-transport.ts";
 export { startNatsServer, findNatsServer, type NatsServerHandle } from "./actors/nats-server.ts";

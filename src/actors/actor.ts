@@ -1,8 +1,8 @@
 // The actor: one mailbox, one message at a time, barriers aligned across inputs, outputs flushed at the end of each turn.
-import { nowMs } from "../core/clock.ts";
+import { nowMs, type Clock } from "../core/clock.ts";
 import { RillError, TransportError } from "../core/errors.ts";
 import { FRAME_BARRIER, FRAME_CREDIT, FRAME_DATA, FRAME_WATERMARK, type ChannelFrame, type DataFrame } from "../core/frame.ts";
-import type { Operator } from "../operators/operator.ts";
+import type { Operator, OperatorMetrics } from "../operators/operator.ts";
 import type { Row } from "../core/types.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { InputChannel, OutputChannel, type FlowControl } from "./channel.ts";
@@ -46,6 +46,8 @@ export interface ActorEnvironment {
   readonly lateDataSubject: string | undefined;
   /** How the watermarks of a union's inputs combine (spark.sql.streaming.multipleWatermarkPolicy); min when absent. */
   readonly multipleWatermarkPolicy?: "min" | "max";
+  /** Processing time for timeouts (the system clock, or a test's ManualClock). */
+  readonly clock: Clock;
 }
 
 const TASK = -1;
@@ -309,6 +311,7 @@ export abstract class Actor {
   protected collectStats(): ActorEpochStats {
     const stats = this.stats;
     if (Number.isFinite(this.inputWatermark)) stats.watermark = this.inputWatermark;
+    for (const operator of this.chainedOperators()) if (operator.takeMetrics) addMetrics(stats, operator.takeMetrics());
     for (const output of this.outputs) {
       stats.framesOut += output.framesSent;
       stats.creditWaits += output.creditWaits;
@@ -474,4 +477,14 @@ export abstract class Actor {
   protected latencyOf(since: number): number {
     return nowMs() - since;
   }
+}
+
+/** Adds an operator's figures to the actor's epoch stats. */
+function addMetrics(stats: ActorEpochStats, metrics: OperatorMetrics): void {
+  stats.droppedDuplicates += metrics.droppedDuplicates ?? 0;
+  if (metrics.eventTimeCount === undefined || metrics.eventTimeCount === 0) return;
+  stats.eventTimeCount += metrics.eventTimeCount;
+  stats.eventTimeSum += metrics.eventTimeSum ?? 0;
+  stats.eventTimeMin = Math.min(stats.eventTimeMin ?? Number.POSITIVE_INFINITY, metrics.eventTimeMin ?? Number.POSITIVE_INFINITY);
+  stats.eventTimeMax = Math.max(stats.eventTimeMax ?? Number.NEGATIVE_INFINITY, metrics.eventTimeMax ?? Number.NEGATIVE_INFINITY);
 }

@@ -15,6 +15,16 @@ export interface ActorEpochStats {
   stateRows: number;
   /** Records older than the watermark, dropped (and sent to the late-data output when there is one). */
   droppedByWatermark: number;
+  /** State rows written (changed or added) and removed in the epoch (Spark's numRowsUpdated, numRowsRemoved). */
+  rowsUpdated: number;
+  rowsRemoved: number;
+  /** Rows dropped by dropDuplicates (Spark's numDroppedDuplicateRows). */
+  droppedDuplicates: number;
+  /** Event times seen by withWatermark in the epoch: min, max and sum over count (Spark's eventTime min, max, avg). */
+  eventTimeCount: number;
+  eventTimeSum: number;
+  eventTimeMin?: number;
+  eventTimeMax?: number;
   /** The actor's input watermark at the barrier (ms), when it has one. */
   watermark?: number;
   /** Sink only: ingest-to-sink latency of the epoch's rows, and the encoded histogram to merge. */
@@ -62,5 +72,8 @@ function isControlMessage(value: unknown): value is ControlMessage {
 }
 
 export function emptyStats(): ActorEpochStats {
-  return { rowsIn: 0, rowsOut: 0, framesIn: 0, framesOut: 0, creditWaits: 0, deadLetters: 0, stateRows: 0, droppedByWatermark: 0 };
+  return {
+    rowsIn: 0, rowsOut: 0, framesIn: 0, framesOut: 0, creditWaits: 0, deadLetters: 0, stateRows: 0, droppedByWatermark: 0,
+    rowsUpdated: 0, rowsRemoved: 0, droppedDuplicates: 0, eventTimeCount: 0, eventTimeSum: 0,
+  };
 }

@@ -204,6 +204,14 @@ export function stageOf(actor: string): string {
   return dot < 0 ? actor : actor.slice(0, dot);
 }
 
+/** The smaller (or larger) of an optional figure in two acks, left out when neither has it. */
+function extreme(field: "eventTimeMin" | "eventTimeMax", pick: (a: number, b: number) => number, total: ActorEpochStats, more: ActorEpochStats): Partial<ActorEpochStats> {
+  const a = total[field];
+  const b = more[field];
+  if (a === undefined && b === undefined) return {};
+  return { [field]: a === undefined ? b : b === undefined ? a : pick(a, b) };
+}
+
 function addStats(total: ActorEpochStats, more: ActorEpochStats): ActorEpochStats {
   return {
     rowsIn: total.rowsIn + more.rowsIn,
@@ -214,6 +222,13 @@ function addStats(total: ActorEpochStats, more: ActorEpochStats): ActorEpochStat
     deadLetters: total.deadLetters + more.deadLetters,
     stateRows: total.stateRows + more.stateRows,
     droppedByWatermark: total.droppedByWatermark + more.droppedByWatermark,
+    rowsUpdated: total.rowsUpdated + more.rowsUpdated,
+    rowsRemoved: total.rowsRemoved + more.rowsRemoved,
+    droppedDuplicates: total.droppedDuplicates + more.droppedDuplicates,
+    eventTimeCount: total.eventTimeCount + more.eventTimeCount,
+    eventTimeSum: total.eventTimeSum + more.eventTimeSum,
+    ...extreme("eventTimeMin", Math.min, total, more),
+    ...extreme("eventTimeMax", Math.max, total, more),
     ...(more.watermark !== undefined || total.watermark !== undefined ? { watermark: Math.min(total.watermark ?? Number.POSITIVE_INFINITY, more.watermark ?? Number.POSITIVE_INFINITY) } : {}),
   };
 }

@@ -15,19 +15,19 @@ export class OperatorActor extends Actor {
   private readonly lateOperators: Array<Operator & { late: Row[] }>;
   /** Operators with processing-time timers (group state timeouts), ticked by the actor. */
   private readonly tickers: Array<Operator & { tick(now: number): void }>;
-  private tickTimer: NodeJS.Timeout | undefined;
+  private cancelTicks: () => void = () => undefined;
 
   override start(): void {
     super.start();
     if (this.tickers.length === 0) return;
-    this.tickTimer = setInterval(() => this.enqueueTask(() => {
-      for (const operator of this.tickers) operator.tick(Date.now());
-    }), 100);
-    this.tickTimer.unref();
+    const clock = this.environment.clock;
+    this.cancelTicks = clock.setInterval(() => this.enqueueTask(() => {
+      for (const operator of this.tickers) operator.tick(clock.now());
+    }), 100, { unref: true });
   }
 
   override async stop(): Promise<void> {
-    clearInterval(this.tickTimer);
+    this.cancelTicks();
     await super.stop();
   }
 
@@ -35,6 +35,7 @@ export class OperatorActor extends Actor {
     super(wiring, environment);
     this.tickers = operators.filter((operator): operator is Operator & { tick(now: number): void } => typeof (operator as { tick?: unknown }).tick === "function");
     this.lateOperators = operators.filter((operator): operator is Operator & { late: Row[] } => Array.isArray((operator as { late?: unknown }).late));
+    for (const operator of operators) operator.useClock?.(environment.clock.now.bind(environment.clock));
     this.process = chain(operators, this.emit);
   }
 
@@ -81,8 +82,13 @@ export class OperatorActor extends Actor {
   /** Takes the epoch's state changes now and writes them in one transaction while the actor goes on. */
   protected override persistEpoch(epoch: number): Promise<void> | undefined {
     const storage = this.environment.storage;
-    if (!storage) return undefined;
+    // Taken without a checkpoint too: the counts feed progress (numRowsUpdated, numRowsRemoved).
     const changes = this.operators.flatMap((operator) => operator.snapshot?.() ?? []);
+    for (const change of changes) {
+      if (change.value === null) this.stats.rowsRemoved++;
+      else this.stats.rowsUpdated++;
+    }
+    if (!storage) return undefined;
     if (Number.isFinite(this.watermark)) changes.push({ stateId: WATERMARKS, keyGroup: 0, key: this.name, value: this.watermark });
     return changes.length > 0 ? storage.writeChanges(epoch, changes) : undefined;
   }

@@ -1,5 +1,5 @@
 // Turns an execution graph (stages x partitions) into running actors wired by subjects, plus their coordinator.
-import type { SinkProvider, OutputMode } from "../connectors/sinks/sink.ts";
+import type { SinkProvider, OutputMode, ResultOrder } from "../connectors/sinks/sink.ts";
 import type { SourceProvider } from "../connectors/sources/source.ts";
 import { partitionerOf } from "../core/keys.ts";
 import type { Operator } from "../operators/operator.ts";
@@ -9,6 +9,7 @@ import type { FlowControl } from "./channel.ts";
 import { Coordinator, type CoordinatorEvents } from "./coordinator.ts";
 import { OperatorActor } from "./operator-actor.ts";
 import { SinkActor } from "./sink-actor.ts";
+import { systemClock, type Clock } from "../core/clock.ts";
 import { SourceActor } from "./source-actor.ts";
 import type { QuerySubjects } from "./subjects.ts";
 import type { Transport } from "./transport.ts";
@@ -43,6 +44,8 @@ export interface ExecutionGraph {
   readonly deadLetterSubject: string;
   /** How an actor combines the watermarks of a union's inputs; min by default. */
   readonly multipleWatermarkPolicy?: "min" | "max";
+  /** orderBy / limit, applied by the sink actor. */
+  readonly resultOrder?: ResultOrder | undefined;
 }
 
 export class QueryRuntime {
@@ -50,6 +53,7 @@ export class QueryRuntime {
   readonly coordinator: Coordinator;
   private readonly sources: SourceActor[] = [];
   private readonly sinks: SinkActor[] = [];
+  private cancelTrigger: () => void = () => undefined;
 
   constructor(
     private readonly graph: ExecutionGraph,
@@ -61,8 +65,9 @@ export class QueryRuntime {
     epochTimeoutMs: number,
     idleTimeoutMs: number,
     lateDataSubject: string | undefined,
+    private readonly clock: Clock = systemClock,
   ) {
-    const environment: ActorEnvironment = { transport, subjects, flow, storage, idleTimeoutMs, lateDataSubject, multipleWatermarkPolicy: graph.multipleWatermarkPolicy ?? "min" };
+    const environment: ActorEnvironment = { transport, subjects, flow, storage, idleTimeoutMs, lateDataSubject, multipleWatermarkPolicy: graph.multipleWatermarkPolicy ?? "min", clock };
     const refs = this.assignRefs();
     const inputsOf = (stageIndex: number) => graph.stages[stageIndex]?.inputs ?? (stageIndex > 0 ? [stageIndex - 1] : []);
     graph.stages.forEach((stage, stageIndex) => {
@@ -90,7 +95,9 @@ export class QueryRuntime {
     await this.transport.flush();
     for (const sink of this.sinks) await sink.open();
     for (const source of this.sources) await source.open();
-    this.coordinator.startEpochs(epochIntervalMs);
+    // The trigger's interval runs on the query's clock (a test's ManualClock fires it on advance()).
+    this.coordinator.startEpochs(undefined);
+    if (epochIntervalMs !== undefined) this.cancelTrigger = this.clock.setInterval(() => this.coordinator.requestEpoch(false), epochIntervalMs);
     // A resumed query commits its first epoch at once (as Spark runs its first batch at once): what was replayed is
     // durable again without waiting a whole interval, and recovery is visibly complete.
     if (resume && epochIntervalMs !== undefined) this.coordinator.requestEpoch(false);
@@ -117,6 +124,7 @@ export class QueryRuntime {
    * had under way; then throws the first failure.
    */
   async stop(): Promise<void> {
+    this.cancelTrigger();
     await this.coordinator.stop();
     let failure: { error: unknown } | undefined;
     for (const actor of this.actors) {
@@ -149,7 +157,7 @@ export class QueryRuntime {
       return actor;
     }
     if (stage.role === "sink" && stage.sink) {
-      const actor = new SinkActor(wiring, environment, { writer: stage.sink.createWriter(), outputMode: this.graph.outputMode, microBatch: this.graph.microBatch, queryName: this.graph.queryName, queryId: this.graph.queryId, orderReproducible: orderReproducible(this.graph.stages) });
+      const actor = new SinkActor(wiring, environment, { writer: stage.sink.createWriter(), outputMode: this.graph.outputMode, microBatch: this.graph.microBatch, queryName: this.graph.queryName, queryId: this.graph.queryId, orderReproducible: orderReproducible(this.graph.stages), resultOrder: this.graph.resultOrder });
       this.sinks.push(actor);
       return actor;
     }

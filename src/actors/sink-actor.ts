@@ -3,8 +3,8 @@ import { nowMs } from "../core/clock.ts";
 import { faultPoint } from "../core/fault-points.ts";
 import { keyGroupOf } from "../core/keys.ts";
 import { LatencyRecorder } from "../core/latency.ts";
-import type { Row } from "../core/types.ts";
-import type { OutputMode, SinkWriter } from "../connectors/sinks/sink.ts";
+import { RETRACTED_KEY_PREFIX, type Row } from "../core/types.ts";
+import { orderResult, type OutputMode, type ResultOrder, type SinkWriter } from "../connectors/sinks/sink.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import type { StateChange } from "../state/types.ts";
 import { Actor, type ActorEnvironment, type ActorWiring } from "./actor.ts";
@@ -26,7 +26,12 @@ export interface SinkActorOptions {
   readonly queryId: string;
   /** Rows reach the sink from each sender in an order a replay reproduces (no shuffle or merge on the way). */
   readonly orderReproducible: boolean;
+  /** orderBy / limit: complete mode orders and cuts the table; append mode passes only the first `limit` rows. */
+  readonly resultOrder?: ResultOrder | undefined;
 }
+
+/** The sink state's key for the rows an append-mode limit has let through. */
+const LIMIT_KEY = "limit";
 
 export class SinkActor extends Actor {
   private readonly writer: SinkWriter;
@@ -41,6 +46,9 @@ export class SinkActor extends Actor {
   private waiting: number[] = [];
   private controlSubscription: Subscription | undefined;
   private lastCommittedEpoch = -1;
+  /** Append mode with limit(n): rows let through since the query began (Spark's StreamingGlobalLimit state). */
+  private limitedRows = 0;
+  private limitChanged = false;
 
   constructor(wiring: ActorWiring, environment: ActorEnvironment, private readonly options: SinkActorOptions) {
     super(wiring, environment);
@@ -62,6 +70,7 @@ export class SinkActor extends Actor {
     this.lastCommittedEpoch = lastCommittedEpoch;
     for (const [key, value] of storage.readState(SINK_STATE, () => true)) {
       if (key.startsWith("sender:")) this.delivered.set(Number(key.slice(7)), value as number);
+      else if (key === LIMIT_KEY) this.limitedRows = value as number;
       else this.table.set(key.slice(4), value as Row);
     }
   }
@@ -70,12 +79,14 @@ export class SinkActor extends Actor {
     const checkpointed = this.environment.storage !== undefined;
     const { queryName, queryId, outputMode, orderReproducible } = this.options;
     const checkpointLocation = this.environment.storage?.path;
-    await this.writer.open({ queryName, queryId, outputMode, orderReproducible, checkpointed, lastCommittedEpoch: this.lastCommittedEpoch, ...(checkpointLocation ? { checkpointLocation } : {}) });
+    const resultOrder = outputMode === "complete" ? this.options.resultOrder : undefined;
+    await this.writer.open({ queryName, queryId, outputMode, orderReproducible, checkpointed, lastCommittedEpoch: this.lastCommittedEpoch, ...(checkpointLocation ? { checkpointLocation } : {}), ...(resultOrder ? { resultOrder } : {}) });
     if (outputMode === "complete" && this.table.size > 0 && this.writer.write && !this.options.microBatch) await this.writer.write([...this.table.values()], [...this.table.keys()]);
   }
 
-  protected processRows(rows: Row[], sender: number): void | Promise<void> {
+  protected processRows(input: Row[], sender: number): void | Promise<void> {
     const { outputMode, microBatch } = this.options;
+    const rows = outputMode === "append" ? this.withinLimit(input) : input;
     const keyed = outputMode !== "append";
     const out = keyed ? rows.map(strip) : rows;
     const keys = keyed ? rows.map((row) => String(row[ROW_KEY])) : undefined;
@@ -83,11 +94,20 @@ export class SinkActor extends Actor {
     if (microBatch) this.waiting.push(this.since, this.until, rows.length);
     else this.recordLatency(nowMs(), this.since, this.until, rows.length);
     if (outputMode === "complete") {
+      let retracted: string[] | undefined;
       for (let index = 0; index < rows.length; index++) {
         const key = (keys as string[])[index] as string;
-        this.table.set(key, out[index] as Row);
-        this.unsavedKeys.add(key);
+        if (key.startsWith(RETRACTED_KEY_PREFIX)) {
+          const gone = key.slice(RETRACTED_KEY_PREFIX.length);
+          this.table.delete(gone);
+          this.unsavedKeys.add(gone);
+          (retracted ??= []).push(gone);
+        } else {
+          this.table.set(key, out[index] as Row);
+          this.unsavedKeys.add(key);
+        }
       }
+      if (retracted) return this.writeCompleteChanges(out, keys as string[], retracted, ids);
     } else if (this.writer.endEpoch || microBatch) {
       if (keys) for (let index = 0; index < rows.length; index++) this.epochByKey.set(keys[index] as string, out[index] as Row);
       else for (const row of out) this.epochRows.push(row);
@@ -98,7 +118,7 @@ export class SinkActor extends Actor {
   protected override async onBarrier(epoch: number): Promise<void> {
     const complete = this.options.outputMode === "complete";
     const keys = complete ? [...this.table.keys()] : this.epochByKey.size > 0 ? [...this.epochByKey.keys()] : undefined;
-    const rows = complete ? [...this.table.values()] : this.takeEpochRows();
+    const rows = complete ? orderResult(this.options.resultOrder, [...this.table.values()]) : this.takeEpochRows();
     if (this.options.microBatch) {
       if (this.writer.write && rows.length > 0) await this.writer.write(rows, keys);
       const now = nowMs();
@@ -176,7 +196,31 @@ export class SinkActor extends Actor {
     for (const key of this.unsavedKeys) changes.push({ stateId: SINK_STATE, keyGroup: keyGroupOf(key), key: `row:${key}`, value: this.table.get(key) ?? null });
     this.unsavedKeys.clear();
     for (const [sender, count] of this.delivered) changes.push({ stateId: SINK_STATE, keyGroup: 0, key: `sender:${sender}`, value: count });
+    if (this.limitChanged) changes.push({ stateId: SINK_STATE, keyGroup: 0, key: LIMIT_KEY, value: this.limitedRows });
+    this.limitChanged = false;
     return changes;
+  }
+
+  /** Complete mode with retractions: the writer gets the changed rows, and the removed keys through remove(). */
+  private async writeCompleteChanges(rows: Row[], keys: string[], retracted: string[], ids: string[] | undefined): Promise<void> {
+    if (this.options.microBatch) return;
+    const kept = keys.map((key, index) => (key.startsWith(RETRACTED_KEY_PREFIX) ? -1 : index)).filter((index) => index >= 0);
+    if (this.writer.remove) await this.writer.remove(retracted);
+    if (!this.writer.write || kept.length === 0) return;
+    await this.writer.write(kept.map((index) => rows[index] as Row), kept.map((index) => keys[index] as string), ids && kept.map((index) => ids[index] as string));
+  }
+
+  /** Append mode with limit(n): the rows still within n; the rest are dropped, as Spark's streaming limit does. */
+  private withinLimit(rows: Row[]): Row[] {
+    const limit = this.options.resultOrder?.limit;
+    if (limit === undefined) return rows;
+    const room = Math.max(0, limit - this.limitedRows);
+    const kept = rows.length <= room ? rows : rows.slice(0, room);
+    if (kept.length > 0) {
+      this.limitedRows += kept.length;
+      this.limitChanged = true;
+    }
+    return kept;
   }
 
   private takeEpochRows(): Row[] {

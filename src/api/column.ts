@@ -1,6 +1,6 @@
 // Spark's Column: an immutable wrapper around an expression tree, built with Spark's method names.
 import { AnalysisError } from "../core/errors.ts";
-import type { BinaryOperator, Expr } from "../expr/ast.ts";
+import { GET_FIELD, GET_ITEM, type BinaryOperator, type Expr } from "../expr/ast.ts";
 import { expressionName } from "../expr/names.ts";
 import { knownTypeNames, parseDataType } from "../expr/typenames.ts";
 
@@ -103,6 +103,24 @@ export class Column {
     return this.call("substring", position, length);
   }
 
+  /** A struct's field (Spark's getField): named `s.a`. */
+  getField(name: string): Column {
+    return new Column({ kind: "call", name: GET_FIELD, args: [this.expr, literalExpr(name)], distinct: false });
+  }
+
+  /** An array's element at a 0-based index; null when out of range. Named `a[0]`, as Spark names it. */
+  getItem(index: number): Column {
+    return this.call(GET_ITEM, index);
+  }
+
+  /** Sort keys for orderBy: ascending puts nulls first, descending nulls last, as in Spark. */
+  asc(): Column { return this.call("asc"); }
+  desc(): Column { return this.call("desc"); }
+  asc_nulls_first(): Column { return this.call("asc_nulls_first"); }
+  asc_nulls_last(): Column { return this.call("asc_nulls_last"); }
+  desc_nulls_first(): Column { return this.call("desc_nulls_first"); }
+  desc_nulls_last(): Column { return this.call("desc_nulls_last"); }
+
   /** Adds a branch to a CASE built by `when(...)`; like Spark, only valid on such a column before `otherwise`. */
   when(condition: Column, value: ColumnOrValue): Column {
     const expr = this.openCase("when");
@@ -137,6 +155,9 @@ export class Column {
     return expr;
   }
 }
+
+/** The call names asc()/desc() build; orderBy reads them as directions. */
+export const SORT_DIRECTIONS: ReadonlySet<string> = new Set(["asc", "desc", "asc_nulls_first", "asc_nulls_last", "desc_nulls_first", "desc_nulls_last"]);
 
 function unaliased(expr: Expr): Expr {
   return expr.kind === "alias" ? expr.operand : expr;

@@ -22,6 +22,7 @@ const KEYS = {
   "rill.watermark.maxFutureSkew": z.string().default("1 hour"),
   "rill.watermark.multiplePolicy": z.preprocess((value) => (typeof value === "string" ? value.toLowerCase() : value), z.enum(["min", "max"]).default("min")),
   "rill.lateData.subject": z.string().optional(),
+  "rill.clock": z.enum(["system", "manual"]).default("system"),
 } as const;
 
 /** Spark's names that mean the same thing. */
@@ -56,6 +57,8 @@ export interface SessionConfig {
   readonly multipleWatermarkPolicy: "min" | "max";
   /** Where records older than the watermark go (besides being counted); none by default. */
   readonly lateDataSubject: string | undefined;
+  /** `manual`: triggers and processing-time timeouts follow the session's ManualClock (tests). */
+  readonly clock: "system" | "manual";
 }
 
 export function canonicalKey(key: string): string {
@@ -92,5 +95,6 @@ export function readConfig(values: ReadonlyMap<string, string>): SessionConfig {
     maxFutureMs: read("rill.watermark.maxFutureSkew") === "off" ? Number.POSITIVE_INFINITY : parseDuration(read("rill.watermark.maxFutureSkew"), "rill.watermark.maxFutureSkew"),
     multipleWatermarkPolicy: read("rill.watermark.multiplePolicy"),
     lateDataSubject: read("rill.lateData.subject"),
+    clock: read("rill.clock"),
   };
 }

@@ -6,8 +6,9 @@ import type { Expr } from "../expr/ast.ts";
 import { parseExpression } from "../expr/parser.ts";
 import { analyze } from "../plan/analyzer.ts";
 import type { GroupState, GroupStateTimeout } from "../operators/group-state.ts";
-import type { GroupingKind, LogicalPlan } from "../plan/logical.ts";
-import { Column } from "./column.ts";
+import type { GroupingKind, LogicalPlan, SortOrder } from "../plan/logical.ts";
+import { splitResultOrder } from "../plan/result-order-analysis.ts";
+import { Column, SORT_DIRECTIONS } from "./column.ts";
 import { DataStreamWriter } from "./writer.ts";
 import type { Session } from "./session.ts";
 
@@ -19,7 +20,7 @@ export class DataFrame {
 
   /** The result's columns and types (analyses the plan: a wrong column throws AnalysisError here). */
   get schema(): Schema {
-    return analyze(this.plan).schema;
+    return analyze(splitResultOrder(this.plan).plan).schema;
   }
 
   get columns(): string[] {
@@ -129,6 +130,26 @@ export class DataFrame {
     return new GroupedData(this, "rollup", columns);
   }
 
+  /**
+   * Sorts the result table: only after an aggregation in complete output mode, as in Spark. Ascending puts nulls first,
+   * descending last; `col("x").desc()` or `desc("x")` sorts descending.
+   * @example df.groupBy("gt").count().orderBy(desc("count")).limit(3)
+   */
+  orderBy(...columns: ColumnLike[]): DataFrame {
+    if (columns.length === 0) throw new AnalysisError("orderBy() needs at least one column.");
+    return this.derive({ kind: "sort", child: this.plan, orders: columns.map(sortOrderOf) });
+  }
+
+  sort(...columns: ColumnLike[]): DataFrame {
+    return this.orderBy(...columns);
+  }
+
+  /** The first `count` rows: in append mode the first rows ever, in complete mode the first rows of the result table. */
+  limit(count: number): DataFrame {
+    if (!Number.isInteger(count) || count < 0) throw new AnalysisError(`The limit expression must be equal to or greater than 0, but got ${count}.`);
+    return this.derive({ kind: "limit", child: this.plan, count });
+  }
+
   get writeStream(): DataStreamWriter {
     return new DataStreamWriter(this);
   }
@@ -189,6 +210,17 @@ export class GroupedData {
   private keys(): Expr[] {
     return this.columns.map((column) => (typeof column === "string" ? { kind: "column", name: column } : column.expr));
   }
+}
+
+/** A sort key: a column name, a Column, or a Column with asc()/desc() (and their nulls_first / nulls_last forms). */
+function sortOrderOf(column: ColumnLike): SortOrder {
+  const expr: Expr = typeof column === "string" ? { kind: "column", name: column } : column.expr;
+  if (expr.kind === "call" && expr.args.length === 1 && SORT_DIRECTIONS.has(expr.name)) {
+    const descending = expr.name.startsWith("desc");
+    const nullsFirst = expr.name.endsWith("nulls_first") || (!descending && !expr.name.endsWith("nulls_last"));
+    return { expr: expr.args[0] as Expr, descending, nullsFirst };
+  }
+  return { expr, descending: false, nullsFirst: true };
 }
 
 function describe(expr: Expr): string {

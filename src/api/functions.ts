@@ -69,9 +69,14 @@ export function window(timeColumn: Column | string, windowDuration: string, slid
   return new Column({ kind: "call", name: "window", args, distinct: false });
 }
 
-/** Session windows for groupBy: events of a key closer than `gapDuration` form one session (Spark 3.2+). */
-export function session_window(timeColumn: Column | string, gapDuration: string): Column {
-  return new Column({ kind: "call", name: "session_window", args: [toColumn(timeColumn).expr, { kind: "literal", value: gapDuration, type: "string" }], distinct: false });
+/**
+ * Session windows for groupBy: events of a key closer than the gap form one session (Spark 3.2+). The gap is a duration
+ * string, or a Column computing one per row (a row whose gap is null or not positive takes part in no session).
+ * @example session_window(col("time"), when(col("user").equalTo("bot"), "1 minute").otherwise("10 minutes"))
+ */
+export function session_window(timeColumn: Column | string, gapDuration: string | Column): Column {
+  const gap: Expr = typeof gapDuration === "string" ? { kind: "literal", value: gapDuration, type: "string" } : gapDuration.expr;
+  return new Column({ kind: "call", name: "session_window", args: [toColumn(timeColumn).expr, gap], distinct: false });
 }
 
 export function countDistinct(first: Column | string, ...rest: (Column | string)[]): Column {
@@ -136,4 +141,105 @@ export function concat(...values: (Column | string)[]): Column {
 /** HALF_UP rounding to `scale` decimal places (Spark's round; named `round(x, 0)` by default). */
 export function round(value: Column | string, scale = 0): Column {
   return new Column({ kind: "call", name: "round", args: [toColumn(value).expr, literalExpr(scale)], distinct: false });
+}
+
+// ---- collections, structs, JSON ----
+
+/** One row per element of the array (rows with a null or empty array give none); the column is named `col`. */
+export function explode(value: Column | string): Column {
+  return call("explode", [value]);
+}
+
+/** explode, but a null or empty array gives one row with a null element. */
+export function explode_outer(value: Column | string): Column {
+  return call("explode_outer", [value]);
+}
+
+/** explode with the element's 0-based position in a column `pos` before `col`. */
+export function posexplode(value: Column | string): Column {
+  return call("posexplode", [value]);
+}
+
+export function posexplode_outer(value: Column | string): Column {
+  return call("posexplode_outer", [value]);
+}
+
+/** The number of elements; -1 for null, as Spark with its default spark.sql.legacy.sizeOfNull. */
+export function size(value: Column | string): Column {
+  return call("size", [value]);
+}
+
+/** A struct of the columns; its fields are named after the columns (or `colN` for unnamed expressions). */
+export function struct(...values: (Column | string)[]): Column {
+  return call("struct", values);
+}
+
+export function array(...values: (Column | string)[]): Column {
+  return call("array", values);
+}
+
+/** 1-based; a negative index counts from the end; null when out of range. */
+export function element_at(value: Column | string, index: number): Column {
+  return new Column({ kind: "call", name: "element_at", args: [toColumn(value).expr, literalExpr(index)], distinct: false });
+}
+
+export function array_contains(value: Column | string, item: LiteralValue | Column): Column {
+  return new Column({ kind: "call", name: "array_contains", args: [toColumn(value).expr, lit(item).expr], distinct: false });
+}
+
+/** Splits around matches of a Java regular expression; `limit` > 0 caps the number of parts. */
+export function split(value: Column | string, pattern: string, limit = -1): Column {
+  return new Column({ kind: "call", name: "split", args: [toColumn(value).expr, literalExpr(pattern), literalExpr(limit)], distinct: false });
+}
+
+/**
+ * Parses JSON text into a struct; the schema is a DDL string.
+ * @example from_json(col("value"), "device STRING, temp DOUBLE, tags ARRAY<STRING>").alias("data")
+ */
+export function from_json(value: Column | string, schema: string): Column {
+  return new Column({ kind: "call", name: "from_json", args: [toColumn(value).expr, literalExpr(schema)], distinct: false });
+}
+
+/** A struct or array as JSON text (timestamps in ISO-8601, null fields left out). */
+export function to_json(value: Column | string): Column {
+  return call("to_json", [value]);
+}
+
+// ---- dates and times (UTC, Rill's session time zone) ----
+
+export function current_timestamp(): Column {
+  return call("current_timestamp", []);
+}
+
+export function current_date(): Column {
+  return call("current_date", []);
+}
+
+/** Parses with a Spark datetime pattern (`yyyy-MM-dd HH:mm:ss`); text that does not match is null. */
+export function to_timestamp(value: Column | string, format?: string): Column {
+  return timeCall("to_timestamp", value, format);
+}
+
+export function to_date(value: Column | string, format?: string): Column {
+  return timeCall("to_date", value, format);
+}
+
+/** Formats a timestamp or date with a Spark datetime pattern, e.g. `date_format(col("ts"), "yyyy-MM-dd HH:mm")`. */
+export function date_format(value: Column | string, format: string): Column {
+  return timeCall("date_format", value, format);
+}
+
+function timeCall(name: string, value: Column | string, format: string | undefined): Column {
+  const args: Expr[] = [toColumn(value).expr, ...(format === undefined ? [] : [literalExpr(format)])];
+  return new Column({ kind: "call", name, args, distinct: false });
+}
+
+// ---- sort keys for orderBy ----
+
+export function asc(value: Column | string): Column {
+  return toColumn(value).asc();
+}
+
+export function desc(value: Column | string): Column {
+  return toColumn(value).desc();
 }

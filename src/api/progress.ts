@@ -14,8 +14,22 @@ export interface StageProgress {
   readonly creditWaits: number;
   readonly stateRows: number;
   readonly droppedByWatermark: number;
+  /** State rows written and removed in the epoch, and rows dropped as duplicates. */
+  readonly stateRowsUpdated: number;
+  readonly stateRowsRemoved: number;
+  readonly droppedDuplicates: number;
   /** The stage's input watermark (ms; the minimum over its actors). */
   readonly watermark: number | undefined;
+}
+
+/** Spark's StateOperatorProgress, one per stage holding state. */
+export interface StateOperatorProgress {
+  readonly operatorName: string;
+  readonly numRowsTotal: number;
+  readonly numRowsUpdated: number;
+  readonly numRowsRemoved: number;
+  readonly numRowsDroppedByWatermark: number;
+  readonly numDroppedDuplicateRows: number;
 }
 
 export interface StreamingQueryProgress {
@@ -36,9 +50,12 @@ export interface StreamingQueryProgress {
   readonly numRecoveries: number;
   /** Records older than the watermark, dropped by stateful operators (Spark reports it per state operator). */
   readonly numRowsDroppedByWatermark: number;
-  /** The watermark that has reached the sink (ISO time), as Spark's eventTime.watermark. */
-  readonly eventTime: { readonly watermark?: string };
-  readonly stateOperators: ReadonlyArray<{ readonly operatorName: string; readonly numRowsTotal: number; readonly numRowsDroppedByWatermark: number }>;
+  /**
+   * Spark's eventTime map, ISO-8601 times: `watermark` is the watermark that has reached the sink; `min`, `max` and
+   * `avg` are over the event times withWatermark saw in the epoch (absent when it saw none).
+   */
+  readonly eventTime: { readonly watermark?: string; readonly min?: string; readonly max?: string; readonly avg?: string };
+  readonly stateOperators: readonly StateOperatorProgress[];
   readonly sources: ReadonlyArray<{ readonly description: string; readonly numInputRows: number; readonly inputRowsPerSecond: number; readonly processedRowsPerSecond: number }>;
   readonly sink: { readonly description: string; readonly numOutputRows: number };
   readonly stages: readonly StageProgress[];
@@ -58,7 +75,8 @@ export function buildProgress(context: ProgressContext, report: EpochReport, pre
     const stats = report.stages.get(stage.id);
     return {
       stage: stage.id, partitions: stage.parallelism, rowsIn: stats?.rowsIn ?? 0, rowsOut: stats?.rowsOut ?? 0, framesIn: stats?.framesIn ?? 0, framesOut: stats?.framesOut ?? 0,
-      creditWaits: stats?.creditWaits ?? 0, stateRows: stats?.stateRows ?? 0, droppedByWatermark: stats?.droppedByWatermark ?? 0, watermark: stats?.watermark,
+      creditWaits: stats?.creditWaits ?? 0, stateRows: stats?.stateRows ?? 0, droppedByWatermark: stats?.droppedByWatermark ?? 0,
+      stateRowsUpdated: stats?.rowsUpdated ?? 0, stateRowsRemoved: stats?.rowsRemoved ?? 0, droppedDuplicates: stats?.droppedDuplicates ?? 0, watermark: stats?.watermark,
     };
   });
   // A union reads several sources, each in its own source stage.
@@ -86,8 +104,11 @@ export function buildProgress(context: ProgressContext, report: EpochReport, pre
     numDeadLetters: deadLetters,
     numRecoveries: context.numRecoveries,
     numRowsDroppedByWatermark: stages.reduce((sum, stage) => sum + stage.droppedByWatermark, 0),
-    eventTime: sinkWatermark === undefined ? {} : { watermark: new Date(sinkWatermark).toISOString() },
-    stateOperators: stages.slice(1, -1).filter((stage) => stage.stateRows > 0 || stage.droppedByWatermark > 0).map((stage) => ({ operatorName: stage.stage, numRowsTotal: stage.stateRows, numRowsDroppedByWatermark: stage.droppedByWatermark })),
+    eventTime: eventTimeOf(report, sinkWatermark),
+    stateOperators: stages.slice(1, -1).filter(holdsState).map((stage) => ({
+      operatorName: stage.stage, numRowsTotal: stage.stateRows, numRowsUpdated: stage.stateRowsUpdated, numRowsRemoved: stage.stateRowsRemoved,
+      numRowsDroppedByWatermark: stage.droppedByWatermark, numDroppedDuplicateRows: stage.droppedDuplicates,
+    })),
     sources: sourceStages.map((stage) => ({ description: stage.source.description, numInputRows: stage.rowsIn, inputRowsPerSecond: rate(stage.rowsIn, inputSeconds), processedRowsPerSecond: rate(stage.rowsIn, processedSeconds) })),
     sink: { description: sink?.sink?.description ?? "", numOutputRows: stages[stages.length - 1]?.rowsIn ?? 0 },
     stages,
@@ -104,6 +125,30 @@ export function formatProgress(progress: StreamingQueryProgress): string {
     `  dead letters ${progress.numDeadLetters}, dropped by watermark ${progress.numRowsDroppedByWatermark}${progress.eventTime.watermark ? `, watermark ${progress.eventTime.watermark}` : ""}`,
     ...progress.stages.map((stage) => `  ${stage.stage} x${stage.partitions}: in ${stage.rowsIn} out ${stage.rowsOut} frames ${stage.framesIn}/${stage.framesOut} credit waits ${stage.creditWaits} state ${stage.stateRows}`),
   ].join("\n");
+}
+
+function holdsState(stage: StageProgress): boolean {
+  return stage.stateRows > 0 || stage.droppedByWatermark > 0 || stage.stateRowsUpdated > 0 || stage.stateRowsRemoved > 0 || stage.droppedDuplicates > 0;
+}
+
+/** Spark's eventTime: min, max and avg of the epoch's event times (over every stage's withWatermark), and the watermark. */
+function eventTimeOf(report: EpochReport, sinkWatermark: number | undefined): StreamingQueryProgress["eventTime"] {
+  let count = 0;
+  let sum = 0;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (const stats of report.stages.values()) {
+    if (stats.eventTimeCount === 0) continue;
+    count += stats.eventTimeCount;
+    sum += stats.eventTimeSum;
+    min = Math.min(min, stats.eventTimeMin ?? min);
+    max = Math.max(max, stats.eventTimeMax ?? max);
+  }
+  const iso = (time: number): string => new Date(time).toISOString();
+  return {
+    ...(count > 0 ? { avg: iso(sum / count), max: iso(max), min: iso(min) } : {}),
+    ...(sinkWatermark === undefined ? {} : { watermark: iso(sinkWatermark) }),
+  };
 }
 
 function rate(rows: number, seconds: number): number {

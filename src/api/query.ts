@@ -4,7 +4,7 @@ import type { EpochReport } from "../actors/coordinator.ts";
 import { QueryRuntime, type ExecutionGraph } from "../actors/runtime.ts";
 import type { QuerySubjects } from "../actors/subjects.ts";
 import type { Transport } from "../actors/transport.ts";
-import { nowMs } from "../core/clock.ts";
+import { nowMs, type Clock } from "../core/clock.ts";
 import { StreamingQueryError } from "../core/errors.ts";
 import type { LatencyPercentiles } from "../core/latency.ts";
 import type { AnalyzedPlan } from "../plan/analyzer.ts";
@@ -42,6 +42,8 @@ export interface QuerySetup {
   readonly epochTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly lateDataSubject: string | undefined;
+  /** Processing time for triggers and timeouts (the system clock, or a test's ManualClock). */
+  readonly clock: Clock;
   /** Where lifecycle events go (the session's listeners). */
   readonly events: QueryEventSink;
 }
@@ -100,7 +102,7 @@ export class StreamingQuery {
     return new QueryRuntime(graph, transport, subjects, flow, {
       onEpoch: (report) => this.onEpoch(report),
       onFailure: (actor, error, code) => void this.fail(new StreamingQueryError(`Query ${this.label} failed in actor ${actor}: ${error}`, { cause: { actor, error, code } })),
-    }, checkpoint?.storage, this.setup.epochTimeoutMs, this.setup.idleTimeoutMs, this.setup.lateDataSubject);
+    }, checkpoint?.storage, this.setup.epochTimeoutMs, this.setup.idleTimeoutMs, this.setup.lateDataSubject, this.setup.clock);
   }
 
   /** Where the query keeps its checkpoints, if anywhere. */

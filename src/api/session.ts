@@ -9,6 +9,7 @@ import { ConfigError } from "../core/errors.ts";
 import type { Row } from "../core/types.ts";
 import { startDashboard, type Dashboard, type DashboardOptions } from "../monitoring/dashboard.ts";
 import { QueryMetrics } from "../monitoring/metrics.ts";
+import { ManualClock, systemClock, type Clock } from "../core/clock.ts";
 import { canonicalKey, checkConfigKey, readConfig, type SessionConfig } from "./config.ts";
 import { DataStreamReader } from "./reader.ts";
 import { StreamingQueryManager } from "./manager.ts";
@@ -87,6 +88,7 @@ export class Session {
   private natsServer: NatsServerHandle | undefined;
   private connecting: Promise<Transport> | undefined;
   private stopped = false;
+  private manual: ManualClock | undefined;
   private readonly uis: Dashboard[] = [];
 
   static builder(): SessionBuilder {
@@ -120,6 +122,21 @@ export class Session {
     const table = this.tables.get(name);
     if (!table) throw new ConfigError(`No memory table '${name}'. Memory tables: ${[...this.tables.keys()].join(", ") || "none"}. Start a query with format("memory") and queryName('${name}').`);
     return table.rows();
+  }
+
+  /**
+   * The manual clock of a session configured with `rill.clock` = `manual` (Spark's StreamManualClock): processingTime
+   * and continuous triggers and processing-time timeouts follow it, so a test moves time with `advance(ms)`.
+   */
+  manualClock(): ManualClock {
+    if (this.conf.read().clock !== "manual") throw new ConfigError("manualClock() needs the configuration rill.clock = manual, set before the first query starts.");
+    this.manual ??= new ManualClock();
+    return this.manual;
+  }
+
+  /** @internal The processing-time clock queries use: the manual one when `rill.clock` is `manual`. */
+  get clock(): Clock {
+    return this.conf.read().clock === "manual" ? this.manualClock() : systemClock;
   }
 
   /** @internal The memory sink's table for a query name (created on first use). */

@@ -1,7 +1,10 @@
 // Data types, fields, schemas and rows: the vocabulary every layer of Rill shares.
 
 /** Spark SQL data types that Rill supports. `int` is 32-bit; `long` holds a JS number (exact up to 2^53). */
-export type DataType = "string" | "int" | "long" | "double" | "boolean" | "timestamp" | "binary" | "window" | "null" | "any";
+export type DataType =
+  | "string" | "int" | "long" | "double" | "boolean" | "timestamp" | "binary" | "window" | "null" | "any"
+  // A date is the number of milliseconds at 00:00 UTC of the day; arrays are JS arrays, structs plain objects.
+  | "date" | "array" | "struct";
 
 /** The value of a `window` column: an event-time interval [start, end) in milliseconds. */
 export interface TimeWindow {
@@ -13,7 +16,28 @@ export interface Field {
   readonly name: string;
   readonly type: DataType;
   readonly nullable: boolean;
+  /** A struct's fields (a window's are start and end); undefined for other types. */
+  readonly fields?: readonly Field[];
+  /** An array's element type (named `element`); undefined for other types. */
+  readonly element?: Field;
 }
+
+/** The nested part of a type: what `fields` and `element` say, for copying between fields and compiled expressions. */
+export interface NestedType {
+  readonly fields?: readonly Field[];
+  readonly element?: Field;
+}
+
+/** Only the nested part of a field or compiled value, without undefined keys (exactOptionalPropertyTypes). */
+export function nestedOf(value: NestedType): NestedType {
+  return { ...(value.fields === undefined ? {} : { fields: value.fields }), ...(value.element === undefined ? {} : { element: value.element }) };
+}
+
+/** The fields of a `window` struct, as Spark names them. */
+export const WINDOW_FIELDS: readonly Field[] = [
+  { name: "start", type: "timestamp", nullable: true },
+  { name: "end", type: "timestamp", nullable: true },
+];
 
 export interface Schema {
   readonly fields: readonly Field[];
@@ -51,3 +75,9 @@ export function findField(schema: Schema, name: string): Field | undefined {
 export function formatSchema(schema: Schema): string {
   return schema.fields.map((field) => `${field.name}: ${field.type}`).join(", ");
 }
+
+/**
+ * Complete mode: a result row whose key (the hidden `__rill_key`) starts with this prefix retracts the row of the key
+ * after it (a session merged into another), so the result table loses it.
+ */
+export const RETRACTED_KEY_PREFIX = "\u0000retract:";

@@ -35,3 +35,18 @@ export const AGGREGATE_FUNCTIONS: ReadonlySet<string> = new Set([
 export function isAggregateCall(expr: Expr): expr is Extract<Expr, { kind: "call" }> {
   return expr.kind === "call" && AGGREGATE_FUNCTIONS.has(expr.name);
 }
+
+/** The call Column.getField(name) builds: `{ kind: "call", name: GET_FIELD, args: [struct, literal name] }`. */
+export const GET_FIELD = "getfield";
+
+/** The call Column.getItem(index) builds: the 0-based `get`, named `a[i]`. */
+export const GET_ITEM = "getitem";
+
+/** Table-generating functions, allowed only at the top of a select() or withColumn(). */
+export const GENERATORS: ReadonlySet<string> = new Set(["explode", "explode_outer", "posexplode", "posexplode_outer"]);
+
+/** The generator call an output column is, under any alias. */
+export function generatorCall(expr: Expr): Extract<Expr, { kind: "call" }> | undefined {
+  const inner = expr.kind === "alias" ? expr.operand : expr;
+  return inner.kind === "call" && GENERATORS.has(inner.name) ? inner : undefined;
+}

@@ -1,5 +1,7 @@
 // Cast converters chosen once per (from, to) pair at compile time; each converts one non-null value.
 import type { DataType } from "../core/types.ts";
+import { formatDate, startOfDay } from "./datetime.ts";
+import { formatNested } from "./nested-values.ts";
 import {
   doubleToInt, doubleToLong, formatDouble, formatTimestamp, longToInt, parseBoolean, parseDouble, parseInt32, parseLong,
   parseTimestamp, secondsToTimestamp, timestampToSeconds, valueToString,
@@ -22,6 +24,10 @@ const TO_STRING: Partial<Record<StaticType, Converter>> = {
   boolean: (value) => String(value),
   timestamp: (value) => formatTimestamp(value as number),
   binary: (value) => decoder.decode(value as Uint8Array),
+  date: (value) => formatDate(value as number),
+  array: formatNested,
+  struct: formatNested,
+  window: formatNested,
 };
 
 const TO_INT: Partial<Record<StaticType, Converter>> = {
@@ -66,6 +72,16 @@ const TO_TIMESTAMP: Partial<Record<StaticType, Converter>> = {
   long: (value) => secondsToTimestamp(value as number),
   double: (value) => secondsToTimestamp(value as number),
   string: (value) => parseTimestamp(value as string),
+  date: identity,
+};
+
+const TO_DATE: Partial<Record<StaticType, Converter>> = {
+  date: identity,
+  timestamp: (value) => startOfDay(value as number),
+  string: (value) => {
+    const timestamp = parseTimestamp(value as string);
+    return timestamp === null ? null : startOfDay(timestamp);
+  },
 };
 
 const TO_BINARY: Partial<Record<StaticType, Converter>> = {
@@ -82,6 +98,9 @@ const CONVERTERS: Record<StaticType, Partial<Record<StaticType, Converter>>> = {
   timestamp: TO_TIMESTAMP,
   binary: TO_BINARY,
   window: { window: identity },
+  date: TO_DATE,
+  array: { array: identity },
+  struct: { struct: identity, window: identity },
 };
 
 /** The static type a value of unknown type ("any") has at run time. */

@@ -86,6 +86,8 @@ export function comparisonType(left: Compiled, right: Compiled, expressionText: 
   if (a === b) return a;
   if ((isNumeric(a) || a === "string") && (isNumeric(b) || b === "string")) return "double";
   if ((a === "timestamp" && b === "string") || (a === "string" && b === "timestamp")) return "timestamp";
+  if ((a === "date" && b === "string") || (a === "string" && b === "date")) return "date";
+  if ((a === "date" && b === "timestamp") || (a === "timestamp" && b === "date")) return "timestamp";
   throw new AnalysisError(
     `Cannot compare ${left.name} (${a}) with ${right.name} (${b}) in '${expressionText}'. Cast one side, ` +
       `e.g. cast(${left.name} as ${b === "long" ? "bigint" : b})`,

@@ -198,3 +198,16 @@ export function negate(evaluate: Evaluator): Evaluator {
     return value === null || value === undefined ? null : !value;
   };
 }
+
+/** How orderBy orders two non-null values of a column type: windows by start then end, unknown types dynamically. */
+export function sortOrdering(type: DataType): (left: unknown, right: unknown) => number {
+  if (type === "window") {
+    return (left, right) => {
+      const a = left as { start: number; end: number };
+      const b = right as { start: number; end: number };
+      return a.start - b.start || a.end - b.end;
+    };
+  }
+  const ordering = orderingFor(type);
+  return (left, right) => ordering(left, right) ?? 0;
+}

@@ -1,7 +1,7 @@
 // Compiles an expression tree once, against a schema, into a plain closure over rows (Spark's analyzer + codegen).
 import { AnalysisError, closestName } from "../core/errors.ts";
-import { fieldNames, findField, isIntegral, isNumeric, type Field, type Schema } from "../core/types.ts";
-import { AGGREGATE_FUNCTIONS, type BinaryOperator, type Expr } from "./ast.ts";
+import { fieldNames, findField, isIntegral, isNumeric, nestedOf, WINDOW_FIELDS, type Field, type Schema } from "../core/types.ts";
+import { AGGREGATE_FUNCTIONS, GENERATORS, GET_FIELD, type BinaryOperator, type Expr } from "./ast.ts";
 import { castConverter } from "./cast.ts";
 import { arithmeticType, asBoolean, asNumber, asString, coerceTo, commonType } from "./coerce.ts";
 import { compileBetween, compileComparison, compileIn, negate, type ComparisonOperator } from "./compare.ts";
@@ -51,8 +51,10 @@ function compileNode(expr: Expr, scope: Scope): Compiled {
   const name = expressionName(expr);
   switch (expr.kind) {
     case "column": {
+      const nested = findField(scope.schema, expr.name) === undefined ? resolveNestedColumn(scope.schema, expr.name, scope.context) : undefined;
+      if (nested !== undefined) return { ...nested, name: nestedName(expr.name) };
       const field = resolveColumn(scope.schema, expr.name, scope.context);
-      return { evaluate: readField(field.name), type: field.type, nullable: field.nullable, name };
+      return { evaluate: readField(field.name), type: field.type, nullable: field.nullable, name, ...nestedOf(field) };
     }
     case "star":
       throw new AnalysisError(`'*' cannot be used in an expression${where(scope)}; use it alone in select("*") or in count(*)`);
@@ -65,6 +67,49 @@ function compileNode(expr: Expr, scope: Scope): Compiled {
     default:
       return { ...compileComputed(expr, name, scope), name };
   }
+}
+
+/** `s.a.b`: the longest column-name prefix that exists, then struct fields; undefined when no prefix is a column. */
+function resolveNestedColumn(schema: Schema, name: string, context: string | undefined): Compiled | undefined {
+  const parts = name.split(".");
+  for (let split = parts.length - 1; split >= 1; split--) {
+    const field = findField(schema, parts.slice(0, split).join("."));
+    if (field === undefined) continue;
+    let current: Compiled = { evaluate: readField(field.name), type: field.type, nullable: field.nullable, name: field.name, ...nestedOf(field) };
+    for (const part of parts.slice(split)) current = { ...extractField(current, part, context), name: part };
+    return current;
+  }
+  return undefined;
+}
+
+/** Spark names `s.a` after the last field: `a`. */
+function nestedName(name: string): string {
+  return name.slice(name.lastIndexOf(".") + 1);
+}
+
+/** `struct.field` (Spark's GetStructField): null when the struct is null; the field is resolved case-insensitively. */
+export function extractField(struct: Compiled, fieldName: string, context: string | undefined): CompiledValue {
+  const fields = struct.type === "window" ? WINDOW_FIELDS : struct.fields;
+  if ((struct.type !== "struct" && struct.type !== "window") || fields === undefined) {
+    if (struct.type === "any") {
+      const evaluate = struct.evaluate;
+      return { evaluate: (row) => readMember(evaluate(row), fieldName), type: "any", nullable: true };
+    }
+    throw new AnalysisError(`Can't extract the field '${fieldName}' from ${struct.name}: it is ${struct.type}, not a struct${context === undefined ? "" : ` in ${context}`}`);
+  }
+  const field = findField({ fields }, fieldName);
+  if (field === undefined) {
+    throw new AnalysisError(`No such struct field '${fieldName}' in ${struct.name}; its fields are ${fields.map((candidate) => candidate.name).join(", ")}`);
+  }
+  const evaluate = struct.evaluate;
+  const key = field.name;
+  return { evaluate: (row) => readMember(evaluate(row), key), type: field.type, nullable: struct.nullable || field.nullable, ...nestedOf(field) };
+}
+
+function readMember(value: unknown, key: string): unknown {
+  if (value === null || typeof value !== "object") return null;
+  const member = (value as Record<string, unknown>)[key];
+  return member === undefined ? null : member;
 }
 
 function readField(fieldName: string): Evaluator {
@@ -283,6 +328,10 @@ function compileCall(expr: Extract<Expr, { kind: "call" }>, scope: Scope, text: 
     const place = scope.context === undefined ? "here" : `in ${scope.context}`;
     throw new AnalysisError(`Aggregate function '${text}' is not allowed ${place}; use groupBy(...).agg(...)`);
   }
+  if (expr.name === GET_FIELD) return compileGetField(expr, scope, text);
+  if (GENERATORS.has(expr.name)) {
+    throw new AnalysisError(`Generator '${text}' is only allowed at the top of select() or withColumn(), as in Spark`);
+  }
   const fn = SCALAR_FUNCTIONS.get(expr.name);
   if (fn === undefined) {
     const known = [...SCALAR_FUNCTIONS.keys(), ...AGGREGATE_FUNCTIONS].sort();
@@ -299,6 +348,15 @@ function compileCall(expr: Extract<Expr, { kind: "call" }>, scope: Scope, text: 
   }
   const args = expr.args.map((arg) => compileNode(arg, scope));
   return fn.compile(args, { name: expr.name, text, args: expr.args });
+}
+
+/** Column.getField(name): the struct field named by the string literal in the second argument. */
+function compileGetField(expr: Extract<Expr, { kind: "call" }>, scope: Scope, text: string): CompiledValue {
+  const [structExpr, nameExpr] = expr.args;
+  if (structExpr === undefined || nameExpr?.kind !== "literal" || typeof nameExpr.value !== "string") {
+    throw new AnalysisError(`'${text}' needs a struct and a field name`);
+  }
+  return extractField(compileNode(structExpr, scope), nameExpr.value, scope.context);
 }
 
 function describeArity(min: number, max: number): string {

@@ -1,12 +1,12 @@
 // The shape of a compiled expression: a per-row closure plus what the analyzer knows about its result.
 import { RillError } from "../core/errors.ts";
-import type { DataType, Row } from "../core/types.ts";
+import type { DataType, NestedType, Row } from "../core/types.ts";
 import type { Expr } from "./ast.ts";
 
 /** Reads one row and returns the expression's value; SQL NULL is `null`. */
 export type Evaluator = (row: Row) => unknown;
 
-export interface CompiledExpr {
+export interface CompiledExpr extends NestedType {
   readonly evaluate: Evaluator;
   readonly type: DataType;
   readonly nullable: boolean;
@@ -20,7 +20,7 @@ export interface Compiled extends CompiledExpr {
 }
 
 /** What a function or operator compiler returns; the caller adds the name. */
-export interface CompiledValue {
+export interface CompiledValue extends NestedType {
   readonly evaluate: Evaluator;
   readonly type: DataType;
   readonly nullable: boolean;

@@ -3,6 +3,9 @@ import { AnalysisError } from "../core/errors.ts";
 import { isIntegral, type DataType } from "../core/types.ts";
 import { asBoolean, asNumber, coerceTo, commonType } from "./coerce.ts";
 import { argumentAt, isMissing, type Compiled, type CompiledValue, type Evaluator, type ScalarFunction } from "./compiled.ts";
+import { COLLECTION_FUNCTIONS } from "./collection-functions.ts";
+import { DATETIME_FUNCTIONS } from "./datetime-functions.ts";
+import { JSON_FUNCTIONS } from "./json-functions.ts";
 import { STRING_FUNCTIONS } from "./string-functions.ts";
 
 type NumberMap = (value: number) => number | null;
@@ -216,4 +219,6 @@ const MATH_FUNCTIONS: ReadonlyArray<readonly [string, ScalarFunction]> = [
 ];
 
 /** Every scalar function by lower-case name. Aggregates (ast.ts AGGREGATE_FUNCTIONS) are the planner's. */
-export const SCALAR_FUNCTIONS: ReadonlyMap<string, ScalarFunction> = new Map([...MATH_FUNCTIONS, ...STRING_FUNCTIONS]);
+export const SCALAR_FUNCTIONS: ReadonlyMap<string, ScalarFunction> = new Map([
+  ...MATH_FUNCTIONS, ...STRING_FUNCTIONS, ...DATETIME_FUNCTIONS, ...COLLECTION_FUNCTIONS, ...JSON_FUNCTIONS,
+]);

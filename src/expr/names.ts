@@ -1,6 +1,6 @@
 // Spark's auto-generated column names for expressions: `(a + b)`, `CAST(x AS DOUBLE)`, `count(1)`.
 import type { DataType } from "../core/types.ts";
-import type { BinaryOperator, Expr } from "./ast.ts";
+import { GET_FIELD, GET_ITEM, type BinaryOperator, type Expr } from "./ast.ts";
 import { sqlTypeName } from "./typenames.ts";
 import { formatDouble, formatTimestamp, valueToString } from "./values.ts";
 
@@ -97,6 +97,8 @@ function callName(expr: Extract<Expr, { kind: "call" }>): string {
   if (expr.name === "round" && args.length === 1) args.push("0");
   // Spark turns these calls into operators and names them as such.
   if (expr.name === "if" && args.length === 3) return `(IF(${args.join(", ")}))`;
+  if (expr.name === GET_FIELD && args.length === 2) return `${args[0]}.${args[1]}`;
+  if (expr.name === GET_ITEM && args.length === 2) return `${args[0]}[${args[1]}]`;
   if (expr.name === "isnull" && args.length === 1) return `(${args[0]} IS NULL)`;
   if (expr.name === "isnotnull" && args.length === 1) return `(${args[0]} IS NOT NULL)`;
   return `${expr.name}(${expr.distinct ? "DISTINCT " : ""}${args.join(", ")})`;

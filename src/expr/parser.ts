@@ -1,6 +1,6 @@
 // Recursive-descent parser for Spark SQL expressions (the text of expr(), filter() and selectExpr()).
 import { closestName } from "../core/errors.ts";
-import type { BinaryOperator, CaseBranch, Expr } from "./ast.ts";
+import { GET_FIELD, type BinaryOperator, type CaseBranch, type Expr } from "./ast.ts";
 import { parseErrorAt, tokenize, type Token } from "./lexer.ts";
 import { knownTypeNames, parseDataType } from "./typenames.ts";
 import { parseTimestamp } from "./values.ts";
@@ -138,13 +138,24 @@ class Parser {
 
   private parseUnary(): Expr {
     if (this.acceptOperator("+")) return this.parseUnary();
-    if (!this.acceptOperator("-")) return this.parsePrimary();
+    if (!this.acceptOperator("-")) return this.parseFieldAccess(this.parsePrimary());
     const operand = this.parseUnary();
     // Spark folds `-1` into a negative literal (named `-1`, not `(- 1)`).
     if (operand.kind === "literal" && typeof operand.value === "number") {
       return { kind: "literal", value: -operand.value, type: operand.type };
     }
     return { kind: "unary", op: "-", operand };
+  }
+
+  /** `from_json(...).a`: a field of a computed struct (a column's `s.a` is read as one dotted name instead). */
+  private parseFieldAccess(base: Expr): Expr {
+    let expr = base;
+    while (expr.kind !== "column" && this.isOperator(this.peek(), ".")) {
+      this.next();
+      const name = this.expectName("a field name after '.'");
+      expr = { kind: "call", name: GET_FIELD, args: [expr, { kind: "literal", value: name, type: "string" }], distinct: false };
+    }
+    return expr;
   }
 
   private parsePrimary(): Expr {

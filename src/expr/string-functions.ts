@@ -150,17 +150,6 @@ function timestampArgument(arg: Compiled, text: string, allowNumbers: boolean): 
   };
 }
 
-/** to_timestamp(x[, format]): the format is accepted for compatibility and ignored (ISO-like text is parsed). */
-const toTimestamp: ScalarFunction = {
-  minArgs: 1,
-  maxArgs: 2,
-  compile: (args, site) => ({
-    evaluate: timestampArgument(argumentAt(args, 0), site.text, true),
-    type: "timestamp",
-    nullable: true,
-  }),
-};
-
 const currentTimestamp: ScalarFunction = {
   minArgs: 0,
   maxArgs: 0,
@@ -224,7 +213,6 @@ export const STRING_FUNCTIONS: ReadonlyArray<readonly [string, ScalarFunction]> 
   ["contains", stringTest((value, probe) => value.includes(probe))],
   ["startswith", stringTest((value, probe) => value.startsWith(probe))],
   ["endswith", stringTest((value, probe) => value.endsWith(probe))],
-  ["to_timestamp", toTimestamp],
   ["current_timestamp", currentTimestamp],
   ["now", currentTimestamp],
   ["unix_timestamp", unixTimestamp],

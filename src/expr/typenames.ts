@@ -9,6 +9,7 @@ const TYPE_NAMES: ReadonlyMap<string, DataType> = new Map<string, DataType>([
   ["boolean", "boolean"], ["bool", "boolean"],
   ["timestamp", "timestamp"], ["timestamp_ntz", "timestamp"], ["timestamp_ltz", "timestamp"],
   ["binary", "binary"],
+  ["date", "date"],
 ]);
 
 /** The Rill type a Spark SQL type name stands for (`bigint` -> long, `decimal(10,2)` -> double), or undefined. smallint and tinyint are int. */

@@ -3,7 +3,7 @@ import { keyGroupOf, keyOf } from "../core/keys.ts";
 import type { Row } from "../core/types.ts";
 import type { StateChange } from "../state/types.ts";
 import { ExpiryQueue } from "./expiry-queue.ts";
-import type { Emit, Operator } from "./operator.ts";
+import type { Emit, Operator, OperatorMetrics } from "./operator.ts";
 
 export interface DeduplicateSpec {
   readonly keyColumns: readonly string[];
@@ -27,6 +27,7 @@ export class DeduplicateOperator implements Operator {
   private watermark = Number.NEGATIVE_INFINITY;
   late: Row[] = [];
   readonly stateId: string;
+  private droppedDuplicates = 0;
 
   constructor(readonly id: string, private readonly spec: DeduplicateSpec) {
     this.stateId = spec.stateId;
@@ -49,7 +50,10 @@ export class DeduplicateOperator implements Operator {
         }
       }
       const key = keyFor(row);
-      if (this.seen.has(key)) return;
+      if (this.seen.has(key)) {
+        this.droppedDuplicates++;
+        return;
+      }
       this.seen.set(key, expires);
       this.changed.set(key, expires);
       if (expires !== Number.POSITIVE_INFINITY) this.expiry.push(expires, key);
@@ -65,6 +69,12 @@ export class DeduplicateOperator implements Operator {
       this.seen.delete(key);
       this.changed.set(key, null);
     }
+  }
+
+  takeMetrics(): OperatorMetrics {
+    const droppedDuplicates = this.droppedDuplicates;
+    this.droppedDuplicates = 0;
+    return { droppedDuplicates };
   }
 
   stateRows(): number {

@@ -46,6 +46,7 @@ export class GroupStateOperator<S> implements Operator {
   private next: Emit = () => undefined;
   /** Rows older than the watermark (eventTime timeout only), taken by the actor each turn. */
   late: Row[] = [];
+  private now: () => number = Date.now;
   readonly stateId: string;
   private readonly where = (key: string) => `The function of ${this.id}, for key '${key}',`;
 
@@ -84,6 +85,10 @@ export class GroupStateOperator<S> implements Operator {
   onWatermark(watermark: number): void {
     this.watermark = watermark;
     if (this.spec.timeout === "eventTime") this.expire(watermark);
+  }
+
+  useClock(now: () => number): void {
+    this.now = now;
   }
 
   /** Processing-time timeouts, called by the actor's timer. */
@@ -137,7 +142,7 @@ export class GroupStateOperator<S> implements Operator {
       hasTimedOut: timedOut,
       setTimeoutDuration: (milliseconds) => {
         if (timeout !== "processingTime") throw new UserCodeError(`setTimeoutDuration() needs the processingTime timeout (this query uses ${timeout}).`);
-        timeouts.update(key, Date.now() + milliseconds);
+        timeouts.update(key, this.now() + milliseconds);
       },
       setTimeoutTimestamp: (milliseconds) => {
         if (timeout !== "eventTime") throw new UserCodeError(`setTimeoutTimestamp() needs the eventTime timeout (this query uses ${timeout}).`);
@@ -147,7 +152,7 @@ export class GroupStateOperator<S> implements Operator {
         timeouts.update(key, milliseconds);
       },
       getCurrentWatermarkMs: () => this.watermark,
-      getCurrentProcessingTimeMs: () => Date.now(),
+      getCurrentProcessingTimeMs: () => this.now(),
     };
     let output: Iterable<Row>;
     try {

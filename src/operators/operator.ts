@@ -4,6 +4,17 @@ import type { StateChange } from "../state/types.ts";
 
 export type Emit = (row: Row) => void;
 
+/** Figures an operator gathers for the epoch's progress report; taken (and reset) at each barrier. */
+export interface OperatorMetrics {
+  /** withWatermark: the event times of the rows that went by (Spark's eventTime min, max and avg). */
+  eventTimeMin?: number;
+  eventTimeMax?: number;
+  eventTimeSum?: number;
+  eventTimeCount?: number;
+  /** dropDuplicates: rows dropped as duplicates (Spark's numDroppedDuplicateRows). */
+  droppedDuplicates?: number;
+}
+
 export interface Operator {
   /** Stable id (`<stage>.<index>-<kind>`): it names the operator's state and metrics. */
   readonly id: string;
@@ -23,6 +34,10 @@ export interface Operator {
   restore?(entries: Iterable<[string, unknown]>): void;
   /** The event-time watermark of this operator's input advanced (ms): close windows, evict state. */
   onWatermark?(watermark: number): void;
+  /** Processing time for the operator (GroupState timeouts): the query's clock, given once before any row. */
+  useClock?(now: () => number): void;
+  /** The figures since the last call (event times seen, duplicates dropped), for the epoch's progress. */
+  takeMetrics?(): OperatorMetrics;
   /** This operator's output watermark for its input's: withWatermark raises it from the event times it has seen. */
   outputWatermark?(input: number): number;
 }

@@ -1,7 +1,7 @@
 // Session windows (session_window(time, gap)): per key, events closer than the gap form one session; a new event can
 // extend or join sessions. Update mode emits a session as it changes; the watermark closes sessions (append emits them).
 import { keyGroupOf, keyOf } from "../core/keys.ts";
-import type { Row } from "../core/types.ts";
+import { RETRACTED_KEY_PREFIX, type Row } from "../core/types.ts";
 import type { StateChange } from "../state/types.ts";
 import { createAccumulator, type Accumulator } from "./aggregate-functions.ts";
 import type { AggregateColumn } from "./aggregate.ts";
@@ -16,8 +16,10 @@ export interface SessionWindowSpec {
   /** The input column with each row's time (ms). */
   readonly timeColumn: string;
   readonly gapMs: number;
+  /** A per-row gap (ms, or null: the row takes part in no session) in this column instead of `gapMs`. */
+  readonly gapColumn?: string;
   readonly aggregates: readonly AggregateColumn[];
-  readonly outputMode: "append" | "update";
+  readonly outputMode: "append" | "update" | "complete";
   /** With a watermark: rows older than it are late, and sessions ending before it close. */
   readonly watermarked: boolean;
   readonly keyColumn: string;
@@ -39,6 +41,8 @@ export class SessionWindowOperator implements Operator {
   private readonly keys = new Map<string, Sessions>();
   private readonly changed = new Map<string, Set<Session>>();
   private readonly unsaved = new Set<string>();
+  /** Complete mode: per key, the starts of sessions merged into another during the turn (their rows are retracted). */
+  private readonly mergedAway = new Map<string, number[]>();
   private readonly expiry = new ExpiryQueue();
   private watermark = Number.NEGATIVE_INFINITY;
   private next: Emit = () => undefined;
@@ -51,13 +55,15 @@ export class SessionWindowOperator implements Operator {
 
   connect(next: Emit): Emit {
     this.next = next;
-    const { keyColumns, timeColumn, gapMs, aggregates, watermarked } = this.spec;
+    const { keyColumns, timeColumn, gapMs, gapColumn, aggregates, watermarked } = this.spec;
     const keyFor = keyOf(keyColumns);
     return (row) => {
       const time = row[timeColumn];
       if (typeof time !== "number") return;
+      const gap = gapColumn === undefined ? gapMs : row[gapColumn];
+      if (typeof gap !== "number") return;
       // As in Spark, the row's own session [time, time + gap) decides: late once it would already be closed.
-      if (watermarked && time + gapMs <= this.watermark) {
+      if (watermarked && time + gap <= this.watermark) {
         this.late.push(row);
         return;
       }
@@ -67,7 +73,7 @@ export class SessionWindowOperator implements Operator {
         sessions = { keyValues: keyColumns.map((column) => row[column] ?? null), list: [] };
         this.keys.set(key, sessions);
       }
-      const merged: Session = { start: time, end: time + gapMs, accumulators: aggregates.map((aggregate) => createAccumulator(aggregate.function)) };
+      const merged: Session = { start: time, end: time + gap, accumulators: aggregates.map((aggregate) => createAccumulator(aggregate.function)) };
       const kept: Session[] = [];
       for (const session of sessions.list) {
         // Spark's rule: sessions that overlap or touch (one's end equals the other's start) are one session.
@@ -75,6 +81,7 @@ export class SessionWindowOperator implements Operator {
           merged.start = Math.min(merged.start, session.start);
           merged.end = Math.max(merged.end, session.end);
           merged.accumulators.forEach((accumulator, index) => accumulator.merge(session.accumulators[index] as Accumulator));
+          if (this.spec.outputMode === "complete") this.mergedAway.set(key, [...(this.mergedAway.get(key) ?? []), session.start]);
           this.changed.get(key)?.delete(session);
         } else {
           kept.push(session);
@@ -91,12 +98,22 @@ export class SessionWindowOperator implements Operator {
     };
   }
 
-  /** Update mode: each session that changed during the turn leaves once. */
+  /** Update and complete mode: each session that changed during the turn leaves once; complete retracts merged ones. */
   flush(): void {
-    if (this.spec.outputMode === "update") {
+    if (this.spec.outputMode !== "append") {
+      this.retractMerged();
       for (const [key, sessions] of this.changed) for (const session of sessions) this.emit(key, session);
     }
     this.changed.clear();
+  }
+
+  /** Complete mode: the rows of sessions merged away (whose start no session of the key has now) leave the result. */
+  private retractMerged(): void {
+    for (const [key, starts] of this.mergedAway) {
+      const current = new Set(this.keys.get(key)?.list.map((session) => session.start));
+      for (const start of new Set(starts)) if (!current.has(start)) this.next({ [this.spec.keyColumn]: `${RETRACTED_KEY_PREFIX}${key}|${start}` });
+    }
+    this.mergedAway.clear();
   }
 
   /** Sessions that ended before the watermark are final: append mode emits them, and their state goes. */
@@ -168,7 +185,7 @@ export class SessionWindowOperator implements Operator {
     let keyIndex = 0;
     for (const name of names) row[name] = name === sessionColumn ? { start: session.start, end: session.end } : sessions?.keyValues[keyIndex++];
     aggregates.forEach((aggregate, index) => (row[aggregate.name] = (session.accumulators[index] as Accumulator).result()));
-    if (outputMode === "update") row[keyColumn] = `${key}|${session.start}`;
+    if (outputMode !== "append") row[keyColumn] = `${key}|${session.start}`;
     this.next(row);
   }
 }

@@ -1,7 +1,7 @@
 // withWatermark: watches the event-time column go by and raises the watermark to (latest event time - delay).
 import type { Row } from "../core/types.ts";
 import type { StateChange } from "../state/types.ts";
-import type { Emit, Operator } from "./operator.ts";
+import type { Emit, Operator, OperatorMetrics } from "./operator.ts";
 
 export interface WatermarkSpec {
   readonly column: string;
@@ -27,6 +27,11 @@ export class WatermarkOperator implements Operator {
   futureRows = 0;
   readonly stateId: string;
   readonly statePerPartition = true;
+  /** The epoch's event times so far, for progress (Spark's eventTime min, max, avg). */
+  private epochMin = Number.POSITIVE_INFINITY;
+  private epochMax = Number.NEGATIVE_INFINITY;
+  private epochSum = 0;
+  private epochCount = 0;
 
   constructor(readonly id: string, private readonly spec: WatermarkSpec) {
     this.stateId = spec.stateId;
@@ -36,12 +41,28 @@ export class WatermarkOperator implements Operator {
     const { column, maxFutureMs } = this.spec;
     return (row: Row) => {
       const time = row[column];
+      if (typeof time === "number") {
+        if (time < this.epochMin) this.epochMin = time;
+        if (time > this.epochMax) this.epochMax = time;
+        this.epochSum += time;
+        this.epochCount++;
+      }
       if (typeof time === "number" && time > this.maxEventTime) {
         if (maxFutureMs === Number.POSITIVE_INFINITY || time <= Date.now() + maxFutureMs) this.maxEventTime = time;
         else this.futureRows++;
       }
       next(row);
     };
+  }
+
+  takeMetrics(): OperatorMetrics {
+    if (this.epochCount === 0) return {};
+    const metrics = { eventTimeMin: this.epochMin, eventTimeMax: this.epochMax, eventTimeSum: this.epochSum, eventTimeCount: this.epochCount };
+    this.epochMin = Number.POSITIVE_INFINITY;
+    this.epochMax = Number.NEGATIVE_INFINITY;
+    this.epochSum = 0;
+    this.epochCount = 0;
+    return metrics;
   }
 
   outputWatermark(input: number): number {

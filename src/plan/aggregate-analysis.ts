@@ -2,8 +2,8 @@
 // the groups close with the watermark.
 import { ROW_KEY } from "../actors/sink-actor.ts";
 import { parseDuration, type DurationRules } from "../core/duration.ts";
-import { AnalysisError } from "../core/errors.ts";
-import { findField, isNumeric, type DataType, type Field, type Row, type Schema } from "../core/types.ts";
+import { AnalysisError, ConfigError } from "../core/errors.ts";
+import { findField, isNumeric, nestedOf, WINDOW_FIELDS, type DataType, type Field, type Row, type Schema } from "../core/types.ts";
 import { isAggregateCall, type Expr } from "../expr/ast.ts";
 import { compileExpression, expressionName, resolveColumn, type CompiledExpr } from "../expr/compile.ts";
 import { AggregateOperator, type AggregateColumn, type AggregateEventTime } from "../operators/aggregate.ts";
@@ -86,7 +86,7 @@ export function analyzeAggregate(node: AggregateNode, child: Analysis, options: 
 }
 
 /** A grouping key: a column, an expression, or window(time, size[, slide[, start]]) (which adds a WindowOperator). */
-function groupingKey(expression: Expr, input: Schema, context: string, steps: Step[]): GroupingKey {
+export function groupingKey(expression: Expr, input: Schema, context: string, steps: Step[]): GroupingKey {
   if (expression.kind === "column") {
     const field = resolveColumn(input, expression.name, context);
     return { field, evaluate: (row: Row) => row[field.name] };
@@ -105,10 +105,10 @@ function groupingKey(expression: Expr, input: Schema, context: string, steps: St
     const detail = `window(${timeColumn.name}, ${sizeMs} ms${slideMs !== sizeMs ? `, slide ${slideMs} ms` : ""})`;
     steps.push({ kind: "stateless", name: "window", detail, create: (id) => new WindowOperator(id, { eventTime: timeColumn.evaluate, sizeMs, slideMs, startMs: start ?? 0, column: name }) });
     const windowOf = time.kind === "column" ? findField(input, time.name)?.name : undefined;
-    return { field: { name, type: "window", nullable: false }, evaluate: (row: Row) => row[name], ...(windowOf ? { windowOf } : {}) };
+    return { field: { name, type: "window", nullable: false, fields: WINDOW_FIELDS }, evaluate: (row: Row) => row[name], ...(windowOf ? { windowOf } : {}) };
   }
   const compiled = compileExpression(expression, input, context);
-  return { field: { name: compiled.name, type: compiled.type, nullable: compiled.nullable }, evaluate: compiled.evaluate };
+  return { field: { name: compiled.name, type: compiled.type, nullable: compiled.nullable, ...nestedOf(compiled) }, evaluate: compiled.evaluate };
 }
 
 /** A window's or session's duration: no months or years, as in Spark. */
@@ -180,7 +180,7 @@ function aggregateOf(fn: AggregateName, argument: Expr, name: string, input: Sch
     throw new AnalysisError(`${fn}(${compiled.name}) needs a numeric argument, but ${compiled.name} is ${compiled.type}.`);
   }
   const counts = fn === "count" || fn === "count_distinct" || fn === "approx_count_distinct";
-  const type: DataType = counts ? "long" : fn === "avg" ? "double" : fn === "collect_list" || fn === "collect_set" ? "any" : compiled.type;
+  const type: DataType = counts ? "long" : fn === "avg" ? "double" : fn === "collect_list" || fn === "collect_set" ? "array" : compiled.type;
   // As in Spark, the sum of ints is a long.
   return { name, function: fn, argument: compiled, type: fn === "sum" && type === "int" ? "long" : type };
 }
@@ -199,7 +199,6 @@ function analyzeSessionWindow(node: AggregateNode, child: Analysis, options: Ana
   if (child.hasAggregate) throw new AnalysisError("Multiple streaming aggregations are not supported.");
   if (node.grouping !== "groupBy") throw new AnalysisError(`session_window() works with groupBy(), not ${node.grouping}().`);
   const outputMode = options.outputMode;
-  if (outputMode === "complete") throw new AnalysisError("session_window() in complete output mode is not supported yet: a merged session replaces earlier rows, which the complete-mode table cannot retract. Use update, or append with a watermark.");
   const input = child.schema;
   const expression = node.groupBy[sessionAt] as Expr;
   const call = (expression.kind === "alias" ? expression.operand : expression) as Extract<Expr, { kind: "call" }>;
@@ -208,19 +207,22 @@ function analyzeSessionWindow(node: AggregateNode, child: Analysis, options: Ana
   if (!time || !gap || call.args.length !== 2) throw new AnalysisError(`session_window() takes a time column and a gap duration, e.g. session_window(col("event_time"), "5 minutes").`);
   const timeColumn = compileExpression(time, input, "session_window()");
   if (timeColumn.type !== "timestamp" && timeColumn.type !== "any") throw new AnalysisError(`session_window() needs a timestamp column, but ${timeColumn.name} is ${timeColumn.type}.`);
-  const gapMs = literalDuration(gap, "gapDuration");
+  const gapMs = gap.kind === "literal" ? literalDuration(gap, "gapDuration") : undefined;
+  const gapOf = gapMs === undefined ? sessionGap(gap, input) : undefined;
   const steps: Step[] = [...child.steps];
   const others = node.groupBy.filter((_, index) => index !== sessionAt).map((key) => groupingKey(key, input, "groupBy(...)", steps));
   const keyNames = others.map((entry) => entry.field.name);
   const aggregates = resolveAggregates(node, input, keyNames);
   checkDuplicates([sessionColumn, ...keyNames, ...aggregates.map((aggregate) => aggregate.name)], "groupBy(session_window(...), ...).agg(...)");
-  const watermarked = child.eventTime !== undefined && time.kind === "column" && findField(input, time.name)?.name === child.eventTime.column;
+  // Complete mode keeps every session, as Spark does: the watermark neither drops rows nor closes sessions there.
+  const watermarked = outputMode !== "complete" && child.eventTime !== undefined && time.kind === "column" && findField(input, time.name)?.name === child.eventTime.column;
   if (outputMode === "append" && !watermarked) throw new AnalysisError("session_window() in append mode needs a watermark on its time column: add withWatermark(column, delay) so that a session's row leaves once, when the watermark passes its end.");
   const argumentColumns = aggregates.map((_, index) => `__rill_arg${index}`);
   const preProjections: Projection[] = [
     ...others.map((entry) => ({ name: entry.field.name, evaluate: entry.evaluate })),
     ...aggregates.flatMap((aggregate, index) => (aggregate.argument ? [{ name: argumentColumns[index] as string, evaluate: aggregate.argument.evaluate }] : [])),
     { name: SESSION_TIME, evaluate: timeColumn.evaluate },
+    ...(gapOf ? [{ name: SESSION_GAP, evaluate: gapOf.evaluate }] : []),
   ];
   steps.push({ kind: "stateless", name: "project", detail: "session keys, time and aggregate inputs", create: (id) => new ProjectOperator(id, preProjections) });
   const columns: AggregateColumn[] = aggregates.map((aggregate, index) => {
@@ -231,11 +233,11 @@ function analyzeSessionWindow(node: AggregateNode, child: Analysis, options: Ana
   steps.push({
     kind: "aggregate",
     name: "session-window",
-    detail: `sessions with gap ${gapMs} ms per [${keyNames.join(", ")}], ${aggregates.map((aggregate) => aggregate.name).join(", ")}`,
+    detail: `sessions with gap ${gapMs === undefined ? gapOf?.name : `${gapMs} ms`} per [${keyNames.join(", ")}], ${aggregates.map((aggregate) => aggregate.name).join(", ")}`,
     exchangeColumns: keyNames,
     stateId,
-    signature: `session_window(${gapMs} ms) by [${keyNames.join(", ")}] computing [${aggregates.map((aggregate) => `${aggregate.function}:${aggregate.name}`).join(", ")}]`,
-    create: (id) => new SessionWindowOperator(id, { keyColumns: keyNames, sessionColumn, sessionPosition: sessionAt, timeColumn: SESSION_TIME, gapMs, aggregates: columns, outputMode, watermarked, keyColumn: ROW_KEY, stateId }),
+    signature: `session_window(${gapMs === undefined ? gapOf?.name : `${gapMs} ms`}) by [${keyNames.join(", ")}] computing [${aggregates.map((aggregate) => `${aggregate.function}:${aggregate.name}`).join(", ")}]`,
+    create: (id) => new SessionWindowOperator(id, { keyColumns: keyNames, sessionColumn, sessionPosition: sessionAt, timeColumn: SESSION_TIME, gapMs: gapMs ?? 0, ...(gapOf ? { gapColumn: SESSION_GAP } : {}), aggregates: columns, outputMode, watermarked, keyColumn: ROW_KEY, stateId }),
   });
   const fields: Field[] = others.map((entry) => entry.field);
   fields.splice(sessionAt, 0, { name: sessionColumn, type: "window", nullable: false });
@@ -244,3 +246,42 @@ function analyzeSessionWindow(node: AggregateNode, child: Analysis, options: Ana
 }
 
 const SESSION_TIME = "__rill_session_time";
+const SESSION_GAP = "__rill_session_gap";
+
+/**
+ * A gap computed per row (Spark 3.2+: session_window(time, expr)): a duration string such as "5 seconds", or a number of
+ * milliseconds. As in Spark, a row whose gap is null, not a duration, or not positive takes part in no session.
+ */
+function sessionGap(gap: Expr, input: Schema): { name: string; evaluate: (row: Row) => number | null } {
+  const compiled = compileExpression(gap, input, "session_window() gapDuration");
+  if (compiled.type !== "string" && compiled.type !== "long" && compiled.type !== "double" && compiled.type !== "any" && compiled.type !== "null") {
+    throw new AnalysisError(`session_window(): the gap ${compiled.name} must be a duration string such as "5 minutes", but it is ${compiled.type}.`);
+  }
+  const parsed = new Map<string, number | null>();
+  const evaluate = compiled.evaluate;
+  return {
+    name: compiled.name,
+    evaluate: (row) => {
+      const value = evaluate(row);
+      if (typeof value === "number") return value > 0 ? value : null;
+      if (typeof value !== "string") return null;
+      let milliseconds = parsed.get(value);
+      if (milliseconds === undefined) {
+        milliseconds = durationOrNull(value);
+        parsed.set(value, milliseconds);
+      }
+      return milliseconds;
+    },
+  };
+}
+
+/** A positive duration, or null for text that is not one: bad data in a row, not a query error. */
+function durationOrNull(text: string): number | null {
+  try {
+    const milliseconds = parseDuration(text, "session_window() gapDuration");
+    return milliseconds > 0 ? milliseconds : null;
+  } catch (error) {
+    if (error instanceof ConfigError) return null;
+    throw error;
+  }
+}

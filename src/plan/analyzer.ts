@@ -2,17 +2,20 @@
 import { ROW_KEY } from "../actors/sink-actor.ts";
 import type { SourceProvider } from "../connectors/sources/source.ts";
 import { AnalysisError } from "../core/errors.ts";
-import { findField, type Field, type Row, type Schema } from "../core/types.ts";
+import { findField, nestedOf, type Field, type Row, type Schema } from "../core/types.ts";
 import type { Expr } from "../expr/ast.ts";
 import { compileExpression, expressionName, resolveColumn, type CompiledExpr } from "../expr/compile.ts";
 import { FilterOperator } from "../operators/filter.ts";
 import { FlatMapOperator, MapOperator } from "../operators/map.ts";
 import { ProjectOperator, type Projection } from "../operators/project.ts";
-import { analyzeAggregate } from "./aggregate-analysis.ts";
+import { analyzeAggregate, groupingKey } from "./aggregate-analysis.ts";
 import { analyzeDeduplicate, analyzeGroupState, analyzeWatermark } from "./event-time-analysis.ts";
+import { analyzeGenerate, generatorsOf } from "./generate-analysis.ts";
 import { optimize } from "./optimizer.ts";
+import { analyzeResultOrder, splitResultOrder } from "./result-order-analysis.ts";
+import type { ResultOrder } from "../connectors/sinks/sink.ts";
 import type { LogicalPlan, MapNode, ProjectNode } from "./logical.ts";
-import { checkDuplicates, extend, hasWatermark, passThrough, type Analysis, type AnalysisOptions, type Branch, type Step } from "./steps.ts";
+import { checkDuplicates, extend, hasWatermark, isNestedReference, passThrough, type Analysis, type AnalysisOptions, type Branch, type Step } from "./steps.ts";
 import { analyzeUnion } from "./union-analysis.ts";
 
 export type { Step } from "./steps.ts";
@@ -28,15 +31,19 @@ export interface AnalyzedPlan {
   /** Append mode is possible: the aggregation's groups close with the watermark. */
   readonly appendable: boolean;
   readonly hasEventTime: boolean;
+  /** orderBy / limit, applied at the sink. */
+  readonly resultOrder: ResultOrder | undefined;
 }
 
 const DEFAULT_OPTIONS: AnalysisOptions = { outputMode: "update", maxFutureMs: Number.POSITIVE_INFINITY };
 
 export function analyze(plan: LogicalPlan, options: AnalysisOptions = DEFAULT_OPTIONS): AnalyzedPlan {
-  const optimized = optimize(plan);
+  const split = splitResultOrder(plan);
+  const optimized = optimize(split.plan);
   const analysis = analyzeNode(optimized, { ...options, queryHasAggregate: hasAggregateNode(optimized) }, 0);
   const hasEventTime = hasWatermark(analysis);
-  return { source: analysis.source, branches: analysis.branches, steps: analysis.steps, schema: analysis.schema, hasAggregate: analysis.hasAggregate, appendable: analysis.appendable, hasEventTime };
+  const resultOrder = analyzeResultOrder(split, analysis.schema, analysis.hasAggregate, options.outputMode);
+  return { source: analysis.source, branches: analysis.branches, steps: analysis.steps, schema: analysis.schema, hasAggregate: analysis.hasAggregate, appendable: analysis.appendable, hasEventTime, resultOrder };
 }
 
 function hasAggregateNode(node: LogicalPlan): boolean {
@@ -72,10 +79,15 @@ function analyzeNode(node: LogicalPlan, options: AnalysisOptions, firstState: nu
     case "watermark": return analyzeWatermark(node, child, options);
     case "deduplicate": return analyzeDeduplicate(node, child);
     case "groupState": return analyzeGroupState(node, child, options);
+    case "sort":
+    case "limit": throw new AnalysisError("orderBy() and limit() must be the last operations of a streaming query.");
   }
 }
 
 function analyzeProject(node: ProjectNode, child: Analysis): Analysis {
+  const windowed = windowedProjection(node, child);
+  if (windowed) return analyzeProject(windowed.node, windowed.child);
+  if (generatorsOf(node).length > 0) return analyzeGenerate(node, child);
   const input = child.schema;
   let outputs: Array<{ field: Field; evaluate: (row: Row) => unknown }>;
   if (node.drop) {
@@ -89,16 +101,16 @@ function analyzeProject(node: ProjectNode, child: Analysis): Analysis {
     const [expression] = node.columns;
     const compiled = compileExpression(expression as Expr, input, `withColumn('${node.withColumn}')`);
     const name = node.withColumn;
-    const added = { field: { name, type: compiled.type, nullable: compiled.nullable }, evaluate: compiled.evaluate };
+    const added = { field: { name, type: compiled.type, nullable: compiled.nullable, ...nestedOf(compiled) }, evaluate: compiled.evaluate };
     const replaced = findField(input, name);
     outputs = input.fields.map((field) => (field === replaced ? added : passThrough(field)));
     if (!replaced) outputs.push(added);
   } else {
     outputs = node.columns.flatMap((expression) => {
       if (expression.kind === "star") return input.fields.map(passThrough);
-      if (expression.kind === "column") return [passThrough(resolveColumn(input, expression.name, node.operation))];
+      if (expression.kind === "column" && !isNestedReference(input, expression.name)) return [passThrough(resolveColumn(input, expression.name, node.operation))];
       const compiled: CompiledExpr = compileExpression(expression, input, node.operation);
-      return [{ field: { name: compiled.name, type: compiled.type, nullable: compiled.nullable }, evaluate: compiled.evaluate }];
+      return [{ field: { name: compiled.name, type: compiled.type, nullable: compiled.nullable, ...nestedOf(compiled) }, evaluate: compiled.evaluate }];
     });
   }
   checkDuplicates(outputs.map((output) => output.field.name), node.operation);
@@ -107,6 +119,28 @@ function analyzeProject(node: ProjectNode, child: Analysis): Analysis {
   const detail = outputs.map((output) => output.field.name).join(", ");
   const eventTime = child.eventTime && outputs.some((output) => output.field.name === child.eventTime?.column && output.field.type === "timestamp") ? child.eventTime : undefined;
   return extend(child, { kind: "stateless", name: "project", detail, create: (id) => new ProjectOperator(id, projections) }, { fields: outputs.map((output) => output.field) }, { eventTime });
+}
+
+/**
+ * select(window(time, ...)) outside groupBy: as Spark's TimeWindowing, a window step puts each row's window (one row per
+ * window when they slide) in a column, and the projection reads that column.
+ */
+function windowedProjection(node: ProjectNode, child: Analysis): { node: ProjectNode; child: Analysis } | undefined {
+  if (node.drop) return undefined;
+  const windows = node.columns.filter((column) => {
+    const call = column.kind === "alias" ? column.operand : column;
+    return call.kind === "call" && call.name === "window";
+  });
+  if (windows.length === 0) return undefined;
+  if (windows.length > 1) throw new AnalysisError("Multiple time window expressions would result in a cartesian product of rows, therefore they are currently not supported.");
+  const original = windows[0] as Expr;
+  const named: Expr = node.withColumn !== undefined && original.kind !== "alias" ? { kind: "alias", operand: original, name: node.withColumn } : original;
+  const steps: Step[] = [];
+  const key = groupingKey(named, child.schema, node.operation, steps);
+  const fields = [...child.schema.fields.filter((field) => field.name !== key.field.name), key.field];
+  const windowedChild = steps.reduce((analysis, step) => extend(analysis, step, { fields }), child);
+  const columns = node.columns.map((column) => (column === original ? ({ kind: "column", name: key.field.name } as const) : column));
+  return { node: { ...node, columns }, child: windowedChild };
 }
 
 function analyzeMap(node: MapNode, child: Analysis): Analysis {

@@ -89,7 +89,27 @@ export interface UnionNode {
   readonly allowMissingColumns: boolean;
 }
 
-export type LogicalPlan = SourceNode | ProjectNode | FilterNode | MapNode | AggregateNode | WatermarkNode | DeduplicateNode | GroupStateNode | UnionNode;
+/** orderBy / sort: one entry per sort key. Rill applies it to the result table at the sink (complete mode). */
+export interface SortNode {
+  readonly kind: "sort";
+  readonly child: LogicalPlan;
+  readonly orders: readonly SortOrder[];
+}
+
+export interface SortOrder {
+  readonly expr: Expr;
+  readonly descending: boolean;
+  readonly nullsFirst: boolean;
+}
+
+/** limit(n): the first n rows (append mode) or the first n rows of the result table (complete mode). */
+export interface LimitNode {
+  readonly kind: "limit";
+  readonly child: LogicalPlan;
+  readonly count: number;
+}
+
+export type LogicalPlan = SortNode | LimitNode | SourceNode | ProjectNode | FilterNode | MapNode | AggregateNode | WatermarkNode | DeduplicateNode | GroupStateNode | UnionNode;
 
 export function describeNode(node: LogicalPlan): string {
   switch (node.kind) {
@@ -103,5 +123,7 @@ export function describeNode(node: LogicalPlan): string {
     case "deduplicate": return node.withinWatermark ? "DeduplicateWithinWatermark" : "Deduplicate";
     case "groupState": return node.single ? "MapGroupsWithState" : "FlatMapGroupsWithState";
     case "union": return node.byName ? "Union (by name)" : "Union";
+    case "sort": return "Sort";
+    case "limit": return `Limit ${node.count}`;
   }
 }

@@ -2,6 +2,7 @@
 // projected) and adjacent projections merge into one (each row is built once).
 import { expressionName } from "../expr/compile.ts";
 import type { Expr } from "../expr/ast.ts";
+import { generatorsOf } from "./generate-analysis.ts";
 import type { FilterNode, LogicalPlan, ProjectNode } from "./logical.ts";
 
 /** What a projection's output column is made of: the same-named input column, or an expression with its name. */
@@ -18,8 +19,10 @@ export function optimize(plan: LogicalPlan): LogicalPlan {
   if (plan.kind === "union") return { ...plan, child: optimize(plan.child), other: optimize(plan.other) };
   const child = optimize(plan.child);
   const node = { ...plan, child } as LogicalPlan;
+  // A generator changes the number of rows: nothing moves through it or merges with it.
+  if (child.kind === "project" && generatorsOf(child).length > 0) return node;
   if (node.kind === "filter" && child.kind === "project") return pushFilter(node, child) ?? node;
-  if (node.kind === "project" && child.kind === "project") return collapse(node, child) ?? node;
+  if (node.kind === "project" && child.kind === "project" && generatorsOf(node).length === 0) return collapse(node, child) ?? node;
   return node;
 }
 
@@ -71,7 +74,11 @@ function outputsOf(project: ProjectNode): Outputs {
   let open = false;
   for (const expr of project.columns) {
     if (expr.kind === "star") open = true;
-    else if (expr.kind === "column") columns.set(expr.name.toLowerCase(), { kind: "same" });
+    else if (expr.kind === "column" && expr.name.includes(".")) {
+      // select("s.a") outputs the struct field as `a`.
+      const name = expr.name.slice(expr.name.lastIndexOf(".") + 1);
+      columns.set(name.toLowerCase(), { kind: "expression", expr, name });
+    } else if (expr.kind === "column") columns.set(expr.name.toLowerCase(), { kind: "same" });
     else {
       const name = expr.kind === "alias" ? expr.name : expressionName(expr);
       columns.set(name.toLowerCase(), { kind: "expression", expr: unalias(expr), name });
@@ -96,6 +103,8 @@ function substitute(expr: Expr, outputs: Outputs): Expr | undefined {
       case "column": {
         const output = outputs.columns.get(node.name.toLowerCase());
         if (output === DROPPED) failed = true;
+        // `s.a` through a projection: the struct may be computed there; leave it to analysis.
+        if (!output && node.name.includes(".")) failed = true;
         if (!output) {
           if (!outputs.open) failed = true;
           return node;

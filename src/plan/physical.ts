@@ -85,7 +85,7 @@ export function buildExecutionGraph(plan: AnalyzedPlan, options: PhysicalOptions
       ...(draft.role === "sink" ? { sink: options.sink } : {}),
     };
   });
-  return { queryName: options.queryName, queryId: options.queryId, stages, outputMode: options.outputMode, microBatch: options.microBatch, deadLetterSubject: options.deadLetterSubject, multipleWatermarkPolicy: options.multipleWatermarkPolicy ?? "min" };
+  return { queryName: options.queryName, queryId: options.queryId, stages, outputMode: options.outputMode, microBatch: options.microBatch, deadLetterSubject: options.deadLetterSubject, multipleWatermarkPolicy: options.multipleWatermarkPolicy ?? "min", resultOrder: plan.resultOrder };
 }
 
 /** The source actors' names (`s<input>-source-<format>.p<partition>`): a checkpoint keeps each one's offsets. */
@@ -106,7 +106,7 @@ export function describeGraph(_plan: AnalyzedPlan, graph: ExecutionGraph, subjec
     lines.push(`${stage.id}  x${stage.parallelism}  -> ${exchange}   subjects ${subjectOf(`${stage.id}.p*`)}`);
     if (stage.source) lines.push(`    source ${stage.source.description} (${stage.source.guarantee})`);
     for (const detail of stage.stepDetails ?? []) lines.push(`    ${detail}`);
-    if (stage.sink) lines.push(`    sink ${stage.sink.description} (${stage.sink.guarantee}), output mode ${graph.outputMode}`);
+    if (stage.sink) lines.push(`    sink ${stage.sink.description} (${stage.sink.guarantee}), output mode ${graph.outputMode}${describeOrder(graph)}`);
   }
   return lines.join("\n");
 }
@@ -117,4 +117,10 @@ export function statefulOperators(plan: AnalyzedPlan, outputMode: OutputMode): S
   const operators: StatefulOperatorInfo[] = steps.filter((step) => step.stateId).map((step) => ({ stateId: step.stateId as string, kind: step.name, signature: step.signature ?? "" }));
   operators.push({ stateId: "sink", kind: "sink", signature: outputMode === "complete" ? "complete result table" : "row counts" });
   return operators;
+}
+
+function describeOrder(graph: ExecutionGraph): string {
+  const order = graph.resultOrder;
+  if (order === undefined) return "";
+  return `${order.compare === undefined ? "" : ", sorted"}${order.limit === undefined ? "" : `, limit ${order.limit}`}`;
 }

@@ -2,7 +2,7 @@
 import type { OutputMode } from "../connectors/sinks/sink.ts";
 import type { SourceProvider } from "../connectors/sources/source.ts";
 import { AnalysisError } from "../core/errors.ts";
-import type { Field, Row, Schema } from "../core/types.ts";
+import { findField, type Field, type Row, type Schema } from "../core/types.ts";
 import type { Operator } from "../operators/operator.ts";
 
 export interface Step {
@@ -79,4 +79,9 @@ export function checkDuplicates(names: readonly string[], operation: string): vo
 export function hasWatermark(analysis: Analysis): boolean {
   const isWatermark = (step: Step) => step.name === "watermark";
   return analysis.steps.some(isWatermark) || (analysis.branches ?? []).some((branch) => branch.steps.some(isWatermark));
+}
+
+/** `s.a` naming a struct field rather than a column whose name has a dot: compile it, do not pass it through. */
+export function isNestedReference(schema: Schema, name: string): boolean {
+  return name.includes(".") && findField(schema, name) === undefined;
 }

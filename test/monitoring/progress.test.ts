@@ -103,6 +103,9 @@ describe("progress reports", () => {
       .writeStream.queryName("watermarked").format("memory").outputMode("update").trigger(ONLY_REQUESTED_EPOCHS).start();
     input.addData([{ time: at(30), word: "a" }, { time: at(60), word: "b" }]);
     await query.processAllAvailable();
+    const iso = (seconds: number) => at(seconds).toISOString();
+    const { min, max, avg } = query.lastProgress?.eventTime ?? {};
+    assert.deepEqual({ min, max, avg }, { min: iso(30), max: iso(60), avg: iso(45) }, "the epoch's event times");
     const expected = new Date(base + 60_000 - 10_000).toISOString();
     assert.equal(query.lastProgress?.eventTime.watermark, expected, "max event time 12:01:00 minus 10 seconds, at the end of the epoch that saw it");
     // 12:00:01 is older than the watermark 12:00:50, so it is late; 12:00:59 is not.
@@ -118,6 +121,31 @@ describe("progress reports", () => {
     assert.equal(last?.latencyMs.count, 1);
     assert.equal(last?.stateOperators[0]?.numRowsTotal, 2, "a's window [12:00:30, 12:00:40) closed under the watermark; b and c are held");
     assert.equal(session.table("watermarked").some((row) => row.word === "late"), false);
+  });
+
+  it("report Spark's eventTime min, max, avg of each epoch, and each state operator's updated, removed and duplicate rows", async () => {
+    const events = z.object({ time: z.date(), word: z.string() });
+    const base = Date.parse("2026-01-01T12:00:00Z");
+    const at = (seconds: number) => new Date(base + seconds * 1000);
+    const iso = (seconds: number) => at(seconds).toISOString();
+    const input = new MemoryStream(session, events);
+    const query = await input.toDF().withWatermark("time", "10 seconds").dropDuplicates(["word", "time"])
+      .groupBy(window(col("time"), "10 seconds"), col("word")).count()
+      .writeStream.queryName("state_figures").format("memory").outputMode("update").trigger(ONLY_REQUESTED_EPOCHS).start();
+    input.addData([{ time: at(30), word: "a" }, { time: at(30), word: "a" }, { time: at(31), word: "b" }, { time: at(35), word: "a" }]);
+    await query.processAllAvailable();
+    const first = query.lastProgress;
+    assert.deepEqual(first?.eventTime, { min: iso(30), max: iso(35), avg: iso(31.5) }, "every row withWatermark saw, the duplicate included");
+    const [dedup, aggregate] = first?.stateOperators ?? [];
+    assert.deepEqual(dedup && { ...dedup, operatorName: "" }, { operatorName: "", numRowsTotal: 3, numRowsUpdated: 3, numRowsRemoved: 0, numRowsDroppedByWatermark: 0, numDroppedDuplicateRows: 1 });
+    assert.deepEqual(aggregate && { ...aggregate, operatorName: "" }, { operatorName: "", numRowsTotal: 2, numRowsUpdated: 2, numRowsRemoved: 0, numRowsDroppedByWatermark: 0, numDroppedDuplicateRows: 0 });
+    // 12:01:00 moves the watermark to 12:00:50: every earlier window and de-duplication key is removed.
+    input.addData([{ time: at(60), word: "c" }]);
+    await query.processAllAvailable();
+    await query.processAllAvailable();
+    const removed = query.recentProgress.reduce((total, progress) => total + progress.stateOperators.reduce((sum, operator) => sum + operator.numRowsRemoved, 0), 0);
+    assert.equal(removed, 3 + 2, "three de-duplication keys and two windows");
+    assert.deepEqual(query.lastProgress?.eventTime, { watermark: iso(50) }, "an epoch without rows has only the watermark");
   });
 
   it("give a status and a readable toString() before, during and after a run, and count dead letters", async () => {

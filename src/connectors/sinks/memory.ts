@@ -1,6 +1,6 @@
 // The memory sink: a table in the session, queryable by query name (session.table(name)). For tests and debugging.
 import type { Row } from "../../core/types.ts";
-import type { OutputMode, SinkContext, SinkProvider, SinkWriter } from "./sink.ts";
+import { orderResult, type OutputMode, type ResultOrder, type SinkContext, type SinkProvider, type SinkWriter } from "./sink.ts";
 
 /**
  * The rows a memory sink holds: appended (append, update) or kept one per result key (complete).
@@ -10,10 +10,12 @@ export class MemoryTable {
   private segments: Array<{ epoch: number | undefined; rows: Row[] }> = [];
   private readonly keyed = new Map<unknown, Row>();
   private mode: OutputMode = "append";
+  private order: ResultOrder | undefined;
 
   /** At a (re)start: keeps the appended rows of epochs up to `keepThrough` (none without a checkpoint). */
-  reset(mode: OutputMode, keepThrough: number | undefined): void {
+  reset(mode: OutputMode, keepThrough: number | undefined, order?: ResultOrder): void {
     this.mode = mode;
+    this.order = order;
     this.segments = keepThrough === undefined ? [] : this.segments.filter((segment) => segment.epoch !== undefined && segment.epoch <= keepThrough);
     this.keyed.clear();
   }
@@ -31,6 +33,11 @@ export class MemoryTable {
     for (const row of rows) open.rows.push(row);
   }
 
+  /** Complete mode: result rows that no longer exist. */
+  remove(keys: readonly unknown[]): void {
+    for (const key of keys) this.keyed.delete(key);
+  }
+
   /** The rows written since the last epoch end belong to `epoch`. */
   endEpoch(epoch: number): void {
     const open = this.segments[this.segments.length - 1];
@@ -38,7 +45,7 @@ export class MemoryTable {
   }
 
   rows(): Row[] {
-    return this.mode === "complete" ? [...this.keyed.values()] : this.segments.flatMap((segment) => segment.rows);
+    return this.mode === "complete" ? orderResult(this.order, [...this.keyed.values()]) : this.segments.flatMap((segment) => segment.rows);
   }
 }
 
@@ -57,9 +64,10 @@ export class MemorySinkProvider implements SinkProvider {
     const table = this.table;
     return {
       async open(context: SinkContext) {
-        table.reset(context.outputMode, context.checkpointed ? context.lastCommittedEpoch : undefined);
+        table.reset(context.outputMode, context.checkpointed ? context.lastCommittedEpoch : undefined, context.resultOrder);
       },
       write: (rows, keys) => table.write(rows, keys),
+      remove: (keys) => table.remove(keys),
       endEpoch: (epoch) => table.endEpoch(epoch),
       async close() {},
     };

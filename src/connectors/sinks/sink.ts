@@ -28,6 +28,21 @@ export interface SinkContext {
   readonly lastCommittedEpoch: number;
   /** The query's checkpoint folder, where a sink may keep what it prepared durably (under `sinks/`). */
   readonly checkpointLocation?: string;
+  /** Complete mode with orderBy / limit: the order and cut of the result table (endEpoch's rows are already ordered). */
+  readonly resultOrder?: ResultOrder;
+}
+
+/** orderBy / limit of the result: complete mode sorts and cuts the table; append mode passes the first `limit` rows. */
+export interface ResultOrder {
+  readonly compare: ((left: Row, right: Row) => number) | undefined;
+  readonly limit: number | undefined;
+}
+
+/** The complete-mode result table as orderBy / limit make it. */
+export function orderResult(order: ResultOrder | undefined, rows: readonly Row[]): Row[] {
+  if (order === undefined) return [...rows];
+  const sorted = order.compare === undefined ? [...rows] : [...rows].sort(order.compare);
+  return order.limit === undefined ? sorted : sorted.slice(0, order.limit);
 }
 
 export interface SinkWriter {
@@ -41,6 +56,8 @@ export interface SinkWriter {
    * reproduces. Update and complete rows get none: a writer that needs ids must refuse those modes at open().
    */
   write?(rows: readonly Row[], keys?: readonly unknown[], ids?: readonly string[]): void | Promise<void>;
+  /** Complete mode: result rows that no longer exist (a session merged into another), by the keys write() gave them. */
+  remove?(keys: readonly unknown[]): void | Promise<void>;
   /**
    * At the barrier of an epoch: the epoch's rows (append, update) or the whole result table (complete).
    * A transactional sink prepares them here (durable, not yet visible).
