@@ -49,7 +49,7 @@ export function gtKey(value: unknown): string {
 }
 
 /** Scenario (a) in plain code: the seed's stairs filter and its four columns. */
-export function selectStairs(row: ActivityRow): { gt: string | null; Model: string; Arrival_Time: number; Creation_Time: number } | undefined {
+export function selectStairs(row: ActivityRow): { gt: string | null; Model: string; Arrival_Time: number; Creation_Time: bigint } | undefined {
   if (row.gt === null || !row.gt.includes("stairs")) return undefined;
   return { gt: row.gt, Model: row.Model, Arrival_Time: row.Arrival_Time, Creation_Time: row.Creation_Time };
 }
@@ -81,8 +81,9 @@ class PartitionFacts {
       const row = this.generator.next(0);
       this.gt[index] = this.codes.of(gtKey(row.gt));
       this.magnitude[index] = magnitudeOf(row);
-      const delay = Math.ceil(-row.Creation_Time / 1_000_000);
-      const subMillisecond = row.Creation_Time + delay * 1_000_000;
+      const creation = Number(row.Creation_Time);
+      const delay = Math.ceil(-creation / 1_000_000);
+      const subMillisecond = creation + delay * 1_000_000;
       if (!(subMillisecond >= 0 && subMillisecond < 1_000_000)) throw new Error(`cannot split Creation_Time ${row.Creation_Time} into delay and sub-ms: the generator changed`);
       this.delay[index] = delay;
       this.subMillisecond[index] = subMillisecond;

@@ -1,4 +1,5 @@
 // An actor in the middle of the plan: runs its chained operators over each frame's rows.
+import { jsonWithLongs } from "../core/long.ts";
 import { partitionOfKeyGroup } from "../core/keys.ts";
 import type { Row } from "../core/types.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
@@ -61,7 +62,7 @@ export class OperatorActor extends Actor {
     const subject = this.environment.lateDataSubject;
     if (!subject) return;
     const encoder = new TextEncoder();
-    for (const row of late) this.environment.transport.publish(subject, encoder.encode(JSON.stringify({ operator: operator.id, watermark: this.watermark, row })));
+    for (const row of late) this.environment.transport.publish(subject, encoder.encode(jsonWithLongs({ operator: operator.id, watermark: this.watermark, row })));
   }
 
   /** Loads each stateful operator's state for the key groups this partition owns. */

@@ -2,12 +2,14 @@
 import { z } from "zod";
 import { ConfigError } from "./errors.ts";
 import type { DataType, Field, Row, Schema } from "./types.ts";
+import { longOfBigInt } from "./long.ts";
 
 export type ZodRowSchema = z.ZodObject<z.ZodRawShape>;
 
 interface ZodDefinition {
   readonly type: string;
   readonly innerType?: z.ZodType;
+  readonly options?: readonly z.ZodType[];
 }
 
 function definitionOf(schema: z.ZodType): ZodDefinition {
@@ -38,6 +40,12 @@ function dataTypeOf(name: string, zodType: string, schema: z.ZodType): DataType 
       return (schema as z.ZodNumber).isInt ? "long" : "double";
     case "bigint":
       return "long";
+    case "union": {
+      // z.union([z.bigint(), z.number().int()]): a long given either way (exact past 2^53 as a bigint).
+      const types = new Set((definitionOf(schema).options ?? []).map((option) => dataTypeOf(name, definitionOf(option).type, option)));
+      if (types.size === 1 && types.has("long")) return "long";
+      throw new ConfigError(`Field '${name}' of the schema is a union of ${[...types].join(", ")}; Rill maps a union only when every member is a long (z.union([z.bigint(), z.number().int()])).`);
+    }
     case "boolean":
       return "boolean";
     case "date":
@@ -60,7 +68,9 @@ export function schemaFromZod(schema: ZodRowSchema): Schema {
 
 /** Validates one decoded record; returns the row (dates as epoch milliseconds) or the reason it failed. */
 export function rowValidator(schema: ZodRowSchema): (value: unknown) => { row: Row } | { error: string } {
-  const timestampFields = schemaFromZod(schema).fields.filter((field) => field.type === "timestamp").map((field) => field.name);
+  const fields = schemaFromZod(schema).fields;
+  const timestampFields = fields.filter((field) => field.type === "timestamp").map((field) => field.name);
+  const longFields = fields.filter((field) => field.type === "long").map((field) => field.name);
   return (value) => {
     const result = schema.safeParse(value);
     if (!result.success) return { error: result.error.issues.map((issue) => `${issue.path.join(".") || "record"}: ${issue.message}`).join("; ") };
@@ -68,6 +78,11 @@ export function rowValidator(schema: ZodRowSchema): (value: unknown) => { row: R
     for (const name of timestampFields) {
       const timestamp = row[name];
       if (timestamp instanceof Date) row[name] = timestamp.getTime();
+    }
+    // A long is a number while it is a safe integer and a bigint beyond: one form per value (src/core/long.ts).
+    for (const name of longFields) {
+      const value = row[name];
+      if (typeof value === "bigint") row[name] = longOfBigInt(value);
     }
     return { row };
   };

@@ -1,4 +1,5 @@
 // Cast converters chosen once per (from, to) pair at compile time; each converts one non-null value.
+import { longOfBigInt, longToDouble, type LongValue } from "../core/long.ts";
 import type { DataType } from "../core/types.ts";
 import { formatDate, startOfDay } from "./datetime.ts";
 import { formatNested } from "./nested-values.ts";
@@ -32,7 +33,7 @@ const TO_STRING: Partial<Record<StaticType, Converter>> = {
 
 const TO_INT: Partial<Record<StaticType, Converter>> = {
   int: identity,
-  long: (value) => longToInt(value as number),
+  long: (value) => longToInt(value as LongValue),
   double: (value) => doubleToInt(value as number),
   string: (value) => parseInt32(value as string),
   boolean: (value) => (value === true ? 1 : 0),
@@ -51,7 +52,7 @@ const TO_LONG: Partial<Record<StaticType, Converter>> = {
 const TO_DOUBLE: Partial<Record<StaticType, Converter>> = {
   double: identity,
   int: identity,
-  long: identity,
+  long: longToDouble,
   string: (value) => parseDouble(value as string),
   boolean: (value) => (value === true ? 1 : 0),
   timestamp: (value) => (value as number) / 1000,
@@ -69,7 +70,7 @@ const TO_BOOLEAN: Partial<Record<StaticType, Converter>> = {
 const TO_TIMESTAMP: Partial<Record<StaticType, Converter>> = {
   timestamp: identity,
   int: (value) => secondsToTimestamp(value as number),
-  long: (value) => secondsToTimestamp(value as number),
+  long: (value) => secondsToTimestamp(longToDouble(value)),
   double: (value) => secondsToTimestamp(value as number),
   string: (value) => parseTimestamp(value as string),
   date: identity,
@@ -128,7 +129,7 @@ function dynamicConverter(to: StaticType): Converter {
   return (value) => {
     const type = runtimeType(value);
     if (type === undefined) return null;
-    const normalized = typeof value === "bigint" ? Number(value) : value instanceof Date ? value.getTime() : value;
+    const normalized = typeof value === "bigint" ? longOfBigInt(value) : value instanceof Date ? value.getTime() : value;
     const converter = table[type];
     return converter === undefined ? null : converter(normalized);
   };

@@ -10,6 +10,7 @@ import { alwaysNull, constantValue, type Compiled, type Evaluator } from "./comp
  */
 export function coerceTo(arg: Compiled, type: DataType, expressionText: string): Evaluator {
   if (arg.type === "null") return alwaysNull;
+  if (arg.type === "long" && type === "double") return longsAsDoubles(arg.evaluate);
   if (arg.type === type || type === "any" || (isNumeric(arg.type) && type === "double")) return arg.evaluate;
   const converter = castConverter(arg.type, type);
   if (converter === undefined) {
@@ -27,8 +28,17 @@ export function coerceTo(arg: Compiled, type: DataType, expressionText: string):
   };
 }
 
-/** A numeric operand: numbers as they are, strings cast to double as Spark does; anything else is a query error. */
+/** A long's values as doubles: a long past 2^53 is a bigint (src/core/long.ts), which double arithmetic cannot take. */
+function longsAsDoubles(evaluate: Evaluator): Evaluator {
+  return (row) => {
+    const value = evaluate(row);
+    return typeof value === "bigint" ? Number(value) : value;
+  };
+}
+
+/** A numeric operand as a JS number (double arithmetic): strings cast to double as Spark does; anything else is a query error. */
 export function asNumber(arg: Compiled, expressionText: string): Evaluator {
+  if (arg.type === "long") return longsAsDoubles(arg.evaluate);
   if (isNumeric(arg.type)) return arg.evaluate;
   if (arg.type === "string" || arg.type === "any" || arg.type === "null") return coerceTo(arg, "double", expressionText);
   throw new AnalysisError(

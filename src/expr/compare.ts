@@ -26,6 +26,8 @@ function dynamicOrdering(left: unknown, right: unknown): number | null {
   if (typeof a === typeof b && (typeof a === "number" || typeof a === "string" || typeof a === "boolean")) {
     return primitiveOrdering(a, b);
   }
+  // A long past 2^53 is a bigint; < and > order it against numbers exactly.
+  if ((typeof a === "bigint" || typeof a === "number") && (typeof b === "bigint" || typeof b === "number")) return primitiveOrdering(a, b);
   if (typeof a === "number" && typeof b === "string") {
     const parsed = parseDouble(b);
     return parsed === null ? null : primitiveOrdering(a, parsed);

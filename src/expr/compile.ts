@@ -1,5 +1,6 @@
 // Compiles an expression tree once, against a schema, into a plain closure over rows (Spark's analyzer + codegen).
 import { AnalysisError, closestName } from "../core/errors.ts";
+import { addLong, longToDouble, multiplyLong, negateLong, remainderLong, subtractLong, type LongValue } from "../core/long.ts";
 import { fieldNames, findField, isIntegral, isNumeric, nestedOf, WINDOW_FIELDS, type Field, type Schema } from "../core/types.ts";
 import { AGGREGATE_FUNCTIONS, GENERATORS, GET_FIELD, type BinaryOperator, type Expr } from "./ast.ts";
 import { castConverter } from "./cast.ts";
@@ -161,6 +162,15 @@ const ARITHMETIC: Readonly<Record<"+" | "-" | "*" | "/" | "%", (a: number, b: nu
   "%": (a, b) => (b === 0 ? null : a % b),
 };
 
+/** long op long is an exact long (a bigint past 2^53), wrapping at 64 bits as Java's long (src/core/long.ts). */
+const LONG_ARITHMETIC: Readonly<Record<"+" | "-" | "*" | "/" | "%", (a: LongValue, b: LongValue) => LongValue | null>> = {
+  "+": addLong,
+  "-": subtractLong,
+  "*": multiplyLong,
+  "/": (a, b) => ARITHMETIC["/"](longToDouble(a), longToDouble(b)),
+  "%": remainderLong,
+};
+
 /** int op int is an int, and overflows the way Java's does (Spark without ANSI mode): the low 32 bits are kept. */
 const INT_ARITHMETIC: Readonly<Record<"+" | "-" | "*" | "/" | "%", (a: number, b: number) => number | null>> = {
   "+": (a, b) => (a + b) | 0,
@@ -191,10 +201,13 @@ function concatFunction(): ScalarFunction {
 }
 
 function compileArithmetic(op: keyof typeof ARITHMETIC, left: Compiled, right: Compiled, text: string): CompiledValue {
-  const l = asNumber(left, text);
-  const r = asNumber(right, text);
   const type = op === "/" ? "double" : arithmeticType(left.type, right.type);
-  const apply = type === "int" ? INT_ARITHMETIC[op] : ARITHMETIC[op];
+  // Long arithmetic takes the operands as they are (bigints included); double arithmetic takes them as numbers.
+  const leftNumber = asNumber(left, text);
+  const rightNumber = asNumber(right, text);
+  const l = type === "long" && isIntegral(left.type) ? left.evaluate : leftNumber;
+  const r = type === "long" && isIntegral(right.type) ? right.evaluate : rightNumber;
+  const apply = type === "int" ? INT_ARITHMETIC[op] : type === "long" ? (LONG_ARITHMETIC[op] as (a: number, b: number) => number | null) : ARITHMETIC[op];
   const exact = left.type !== "string" && right.type !== "string" && left.type !== "any" && right.type !== "any";
   return {
     evaluate: (row) => {
@@ -210,7 +223,8 @@ function compileArithmetic(op: keyof typeof ARITHMETIC, left: Compiled, right: C
 }
 
 function compileNegation(operand: Compiled, text: string): CompiledValue {
-  const value = asNumber(operand, text);
+  const number = asNumber(operand, text);
+  const value = operand.type === "long" ? operand.evaluate : number;
   const type = arithmeticType(operand.type, operand.type === "int" ? "int" : "long");
   // An integer has no negative zero, so integers negate as 0 - v (an int wraps at its minimum, as in Java); doubles keep Spark's -0.0.
   const evaluate: Evaluator = type === "int"
@@ -221,7 +235,7 @@ function compileNegation(operand: Compiled, text: string): CompiledValue {
     : type === "long"
     ? (row) => {
       const v = value(row);
-      return isMissing(v) ? null : 0 - (v as number);
+      return isMissing(v) ? null : negateLong(v as LongValue);
     }
     : (row) => {
       const v = value(row);

@@ -1,5 +1,6 @@
 // The scalar function table: math, null handling and conditionals here, string and time functions beside it.
 import { AnalysisError } from "../core/errors.ts";
+import { doubleToLongValue, longOfBigInt } from "../core/long.ts";
 import { isIntegral, type DataType } from "../core/types.ts";
 import { asBoolean, asNumber, coerceTo, commonType } from "./coerce.ts";
 import { argumentAt, isMissing, type Compiled, type CompiledValue, type Evaluator, type ScalarFunction } from "./compiled.ts";
@@ -19,6 +20,19 @@ function math1(map: NumberMap, type: "double" | "long", keepLong = false): Scala
       const arg = argumentAt(args, 0);
       const value = asNumber(arg, site.text);
       const wrapsInt = keepLong && arg.type === "int";
+      if (keepLong && arg.type === "long") {
+        // abs of a long past 2^53 (a bigint) stays exact.
+        const raw = arg.evaluate;
+        return {
+          evaluate: (row) => {
+            const v = raw(row);
+            if (isMissing(v)) return null;
+            return typeof v === "bigint" ? longOfBigInt(v < 0n ? -v : v) : map(v as number);
+          },
+          type: "long",
+          nullable: true,
+        };
+      }
       return {
         evaluate: wrapsInt
           ? (row) => {
@@ -104,7 +118,7 @@ const round: ScalarFunction = {
     const value = asNumber(arg, site.text);
     const keepsValue = isIntegral(arg.type) && scale >= 0;
     return {
-      evaluate: keepsValue ? value : (row) => {
+      evaluate: keepsValue ? arg.evaluate : (row) => {
         const v = value(row);
         return isMissing(v) ? null : roundHalfUp(v as number, scale);
       },
@@ -193,7 +207,7 @@ const ifFunction: ScalarFunction = {
 /** floor / ceil give a long, as in Spark; a long argument is returned as it is. */
 function toLong(map: (value: number) => number): ScalarFunction {
   // `+ 0` turns -0 into 0: a long has no negative zero.
-  return math1((value) => (Number.isFinite(value) ? map(value) + 0 : null), "long");
+  return math1((value) => doubleToLongValue(map(value)) as number | null, "long");
 }
 
 const MATH_FUNCTIONS: ReadonlyArray<readonly [string, ScalarFunction]> = [

@@ -1,8 +1,9 @@
 // Lexer for Spark SQL expressions: turns text into tokens that carry their position for error carets.
+import { parseLongText } from "../core/long.ts";
 import { ParseError } from "../core/errors.ts";
 
 export type Token =
-  | { readonly kind: "number"; readonly text: string; readonly value: number; readonly isDouble: boolean; readonly position: number }
+  | { readonly kind: "number"; readonly text: string; readonly value: number | bigint; readonly isDouble: boolean; readonly position: number }
   | { readonly kind: "string"; readonly value: string; readonly position: number }
   | { readonly kind: "identifier"; readonly text: string; readonly quoted: boolean; readonly position: number }
   | { readonly kind: "operator"; readonly text: string; readonly position: number }
@@ -85,7 +86,9 @@ function readNumber(text: string, position: number): Extract<Token, { kind: "num
   if (next !== "" && IDENTIFIER_PART.test(next)) {
     throw parseErrorAt(text, position + length, `unexpected character '${next}' after number`);
   }
-  return { kind: "number", text: rest.slice(0, length), value: Number(digits), isDouble, position };
+  // An integer literal past 2^53 stays exact as a long (src/core/long.ts); past the long range it is a double.
+  const value = isDouble ? Number(digits) : (parseLongText(digits) ?? Number(digits));
+  return { kind: "number", text: rest.slice(0, length), value, isDouble: isDouble || typeof value === "number" && !Number.isSafeInteger(value), position };
 }
 
 function readString(text: string, start: number, tokens: Token[]): number {

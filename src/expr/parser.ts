@@ -1,4 +1,5 @@
 // Recursive-descent parser for Spark SQL expressions (the text of expr(), filter() and selectExpr()).
+import { negateLong } from "../core/long.ts";
 import { closestName } from "../core/errors.ts";
 import { GET_FIELD, type BinaryOperator, type CaseBranch, type Expr } from "./ast.ts";
 import { parseErrorAt, tokenize, type Token } from "./lexer.ts";
@@ -143,6 +144,9 @@ class Parser {
     // Spark folds `-1` into a negative literal (named `-1`, not `(- 1)`).
     if (operand.kind === "literal" && typeof operand.value === "number") {
       return { kind: "literal", value: -operand.value, type: operand.type };
+    }
+    if (operand.kind === "literal" && typeof operand.value === "bigint") {
+      return { kind: "literal", value: negateLong(operand.value), type: operand.type };
     }
     return { kind: "unary", op: "-", operand };
   }
@@ -332,6 +336,6 @@ function describe(token: Token): string {
   }
 }
 
-function isInt32(value: number): boolean {
-  return Number.isInteger(value) && value >= -2_147_483_648 && value <= 2_147_483_647;
+function isInt32(value: number | bigint): boolean {
+  return typeof value === "number" && Number.isInteger(value) && value >= -2_147_483_648 && value <= 2_147_483_647;
 }

@@ -1,4 +1,5 @@
 // Runtime value conversions with Spark's (non-ANSI) rules: string to number, number to string, timestamps.
+import { doubleToLongValue, parseLongText, type LongValue } from "../core/long.ts";
 
 const DOUBLE_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[dDfF]?$/;
 const LONG_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)$/;
@@ -17,10 +18,15 @@ export function parseDouble(text: string): number | null {
   return SPECIAL_DOUBLES.get(trimmed.toLowerCase()) ?? null;
 }
 
-/** `cast(s as bigint)`: an integer, or a decimal truncated toward zero; exponents and words are null. */
-export function parseLong(text: string): number | null {
+/** `cast(s as bigint)`: an integer, or a decimal truncated toward zero, exact; exponents, words and overflows are null. */
+export function parseLong(text: string): LongValue | null {
   const trimmed = text.trim();
-  return LONG_TEXT.test(trimmed) ? Math.trunc(Number(trimmed)) + 0 : null;
+  if (!LONG_TEXT.test(trimmed)) return null;
+  const dot = trimmed.indexOf(".");
+  const whole = dot < 0 ? trimmed : trimmed.slice(0, dot);
+  if (whole === "" || whole === "+" || whole === "-") return 0;
+  // Up to 15 digits a double holds the integer exactly; longer ones go through BigInt.
+  return whole.replace(/^[+-]/, "").length <= 15 ? Number(whole) + 0 : parseLongText(whole);
 }
 
 /** `cast(s as boolean)` accepts what Spark accepts: t/true/y/yes/1 and f/false/n/no/0, any case. */
@@ -37,12 +43,12 @@ const INT_MAX = 2_147_483_647;
 /** `cast(s as int)`: like parseLong, and null outside the 32-bit range, as Spark's non-ANSI cast of a string is. */
 export function parseInt32(text: string): number | null {
   const value = parseLong(text);
-  return value === null || value < INT_MIN || value > INT_MAX ? null : value;
+  return value === null || typeof value === "bigint" || value < INT_MIN || value > INT_MAX ? null : value;
 }
 
 /** `cast(l as int)` of a long: Java's narrowing, which keeps the low 32 bits (Spark without ANSI mode). */
-export function longToInt(value: number): number {
-  return value | 0;
+export function longToInt(value: LongValue): number {
+  return typeof value === "bigint" ? Number(BigInt.asIntN(32, value)) : value | 0;
 }
 
 /** `cast(d as int)` of a double: truncates toward zero and saturates at the int range (Java's d2i); NaN and infinities have no value. */
@@ -51,10 +57,9 @@ export function doubleToInt(value: number): number | null {
   return Math.min(INT_MAX, Math.max(INT_MIN, Math.trunc(value))) + 0;
 }
 
-/** `cast(d as bigint)`: truncates toward zero; NaN and infinities have no long value. */
-export function doubleToLong(value: number): number | null {
-  // `+ 0` turns -0 into 0: a long has no negative zero.
-  return Number.isFinite(value) ? Math.trunc(value) + 0 : null;
+/** `cast(d as bigint)`: truncates toward zero (saturating at the long range); NaN and infinities have no long value. */
+export function doubleToLong(value: number): LongValue | null {
+  return doubleToLongValue(value);
 }
 
 /** Java's Double.toString, which Spark uses: `1.0`, `0.001`, `1.0E7`, `1.5E-4`, `NaN`, `Infinity`. */
@@ -76,6 +81,7 @@ export function formatDouble(value: number): string {
 export function valueToString(value: unknown): string {
   if (typeof value === "string") return value;
   if (typeof value === "number") return Number.isInteger(value) ? String(value) : formatDouble(value);
+  if (typeof value === "bigint") return value.toString();
   if (value instanceof Uint8Array) return new TextDecoder().decode(value);
   if (value instanceof Date) return formatTimestamp(value.getTime());
   return String(value);

@@ -1,4 +1,5 @@
 // Aggregate functions as accumulators: create, add a value, read the result. Nulls are skipped as in SQL.
+import { addLong } from "../core/long.ts";
 
 export const AGGREGATE_NAMES = ["count", "sum", "avg", "min", "max", "first", "last", "count_distinct", "approx_count_distinct", "collect_list", "collect_set"] as const;
 
@@ -96,9 +97,11 @@ class Count implements Accumulator {
 }
 
 class Sum implements Accumulator {
-  private sum: number | null = null;
+  /** A bigint once a long past 2^53 takes part (src/core/long.ts): the sum of longs stays exact. */
+  private sum: number | bigint | null = null;
   add(value: unknown): void {
-    if (typeof value === "number") this.sum = (this.sum ?? 0) + value;
+    if (typeof value === "number" && typeof this.sum !== "bigint") this.sum = (this.sum ?? 0) + value;
+    else if (typeof value === "number" || typeof value === "bigint") this.sum = addLong(this.sum ?? 0, value);
   }
   result(): unknown {
     return this.sum;
@@ -107,11 +110,11 @@ class Sum implements Accumulator {
     return this.sum;
   }
   load(state: unknown): void {
-    this.sum = state as number | null;
+    this.sum = state as number | bigint | null;
   }
   merge(other: Accumulator): void {
     const sum = (other as Sum).sum;
-    if (sum !== null) this.sum = (this.sum ?? 0) + sum;
+    if (sum !== null) this.add(sum);
   }
 }
 
@@ -119,8 +122,8 @@ class Average implements Accumulator {
   private sum = 0;
   private count = 0;
   add(value: unknown): void {
-    if (typeof value !== "number") return;
-    this.sum += value;
+    if (typeof value !== "number" && typeof value !== "bigint") return;
+    this.sum += Number(value);
     this.count++;
   }
   result(): unknown {

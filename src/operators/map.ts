@@ -1,5 +1,6 @@
 // map / flatMap: a user function per row; a throw or a result that is not rows fails the query with the operator named.
 import { UserCodeError } from "../core/errors.ts";
+import { jsonWithLongs } from "../core/long.ts";
 import type { Row } from "../core/types.ts";
 import type { Emit, Operator } from "./operator.ts";
 import { forEachUserRow, userRow } from "./user-output.ts";
@@ -43,6 +44,6 @@ export class FlatMapOperator implements Operator {
 }
 
 function describeRow(row: Row): string {
-  const text = JSON.stringify(row) ?? String(row);
+  const text = jsonWithLongs(row);
   return text.length > 200 ? `${text.slice(0, 200)}...` : text;
 }

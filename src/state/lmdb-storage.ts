@@ -15,7 +15,8 @@ export class CheckpointStorage {
     try {
       mkdirSync(path, { recursive: true });
       // lmdb-js takes a path with an extension ("stream.checkpoint-1") for a file name unless told it is a folder.
-      const db = open<unknown, LmdbKey>({ path, compression: false, noSubdir: false });
+      // int64AsType "auto": a state value holding a long past 2^53 (a bigint) reads back exact (src/core/long.ts).
+      const db = open<unknown, LmdbKey>({ path, compression: false, noSubdir: false, encoder: { int64AsType: "auto" } });
       return new CheckpointStorage(db, path);
     } catch (error) {
       throw new CheckpointError(`Cannot open the checkpoint location '${path}': ${String(error)}`, { cause: error });

@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { MemoryStream, activitySchema, expr, generateActivity, type Row, type Session } from "../../src/index.ts";
 import { useNatsServer } from "../helpers/nats.ts";
 import { natsSession } from "../helpers/session.ts";
+import { jsonWithLongs } from "../../src/core/long.ts";
 
 const server = useNatsServer();
 const ROWS = generateActivity({ seed: 21, count: 3000 });
@@ -61,7 +62,7 @@ describe("seed 21.4: selection, filtering and aggregation over NATS", () => {
       assert.deepEqual(Object.keys(row).sort(), ["Model", "avg(x)", "avg(y)", "avg(z)", "gt"]);
       assert.equal(row.gt, want.gt);
       assert.equal(row.Model, want.Model);
-      for (const column of ["avg(x)", "avg(y)", "avg(z)"]) assert.ok(Math.abs((row[column] as number) - (want[column] as number)) < 1e-9, `${column} of ${JSON.stringify(row)} vs ${JSON.stringify(want)}`);
+      for (const column of ["avg(x)", "avg(y)", "avg(z)"]) assert.ok(Math.abs((row[column] as number) - (want[column] as number)) < 1e-9, `${column} of ${jsonWithLongs(row)} vs ${jsonWithLongs(want)}`);
     });
     await deviceModelStats.stop();
   });
@@ -81,7 +82,7 @@ describe("seed 21.4: selection, filtering and aggregation over NATS", () => {
 });
 
 function sortRows(rows: readonly Row[]): Row[] {
-  return [...rows].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  return [...rows].sort((a, b) => jsonWithLongs(a).localeCompare(jsonWithLongs(b)));
 }
 
 function sortByKey(rows: readonly Row[]): Row[] {

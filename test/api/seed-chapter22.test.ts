@@ -13,7 +13,7 @@ const ROWS = generateActivity({ seed: 22, count: 4000, rowsPerSecond: 100 / 60, 
 
 /** The seed's event_time: cast(cast(Creation_Time as double)/1000000000 as timestamp), in ms. */
 function eventTime(row: Row): number {
-  return (row.Creation_Time as number) / 1_000_000;
+  return Number(row.Creation_Time as bigint) / 1_000_000;
 }
 
 function windowKey(start: number): string {

@@ -5,6 +5,7 @@ import { ACTIVITY_LABELS, ACTIVITY_MODELS, ActivitySourceProvider, activitySchem
 import { ConfigError } from "../../src/core/errors.ts";
 import type { Row } from "../../src/core/types.ts";
 import { RecordingContext, drain, sourceRequest } from "./helpers.ts";
+import { jsonWithLongs } from "../../src/core/long.ts";
 
 describe("generateActivity", () => {
   it("gives the same rows for the same seed and different rows for another", () => {
@@ -15,13 +16,14 @@ describe("generateActivity", () => {
 
   it("makes rows that pass activitySchema, with the real data's values", () => {
     const rows = generateActivity({ count: 5000, seed: 3 });
-    for (const row of rows) assert.ok(activitySchema.safeParse(row).success, JSON.stringify(row));
+    for (const row of rows) assert.ok(activitySchema.safeParse(row).success, jsonWithLongs(row));
     for (const row of rows) {
       assert.ok((ACTIVITY_MODELS as readonly string[]).includes(row.Model));
       assert.ok(row.Device.startsWith(`${row.Model}_`), row.Device);
       assert.match(row.User, /^[a-i]$/);
       assert.ok(row.gt === null || (ACTIVITY_LABELS as readonly string[]).includes(row.gt));
-      const creationMs = row.Creation_Time / 1e6;
+      assert.equal(typeof row.Creation_Time, "bigint", "nanoseconds past 2^53 are exact");
+      const creationMs = Number(row.Creation_Time / 1_000_000n);
       assert.ok(creationMs >= row.Arrival_Time - 1 && creationMs < row.Arrival_Time + 1, "Creation_Time is in nanoseconds, near the arrival");
     }
     assert.equal(rows[1]?.Arrival_Time, 1_700_000_000_001, "1000 rows per second from a fixed start by default");
@@ -48,12 +50,12 @@ describe("generateActivity", () => {
     const seen = new Set<string>();
     let duplicates = 0;
     for (const row of rows) {
-      const key = JSON.stringify(row);
+      const key = jsonWithLongs(row);
       if (seen.has(key)) duplicates++;
       seen.add(key);
     }
     const fresh = [...seen].map((key) => JSON.parse(key) as ActivityRow);
-    const delays = fresh.map((row) => row.Arrival_Time - Math.floor(row.Creation_Time / 1e6));
+    const delays = fresh.map((row) => row.Arrival_Time - Math.floor(Number(row.Creation_Time) / 1e6));
     const late = delays.filter((delay) => delay >= 60_000).length / fresh.length;
     const outOfOrder = delays.filter((delay) => delay > 0 && delay <= 3000).length / fresh.length;
     assert.ok(duplicates / count > 0.08 && duplicates / count < 0.12, `duplicates ${duplicates / count}`);

@@ -48,6 +48,20 @@ describe("cast", () => {
     assert.equal(evaluate("cast('2147483648' as bigint)"), 2147483648);
   });
 
+  it("keeps longs past 2^53 exact: text casts, literals, arithmetic and comparisons", () => {
+    assert.equal(evaluate("cast('9223372036854775807' as bigint)"), 9223372036854775807n);
+    assert.equal(evaluate("cast('9223372036854775808' as bigint)"), null);
+    assert.equal(evaluate("cast('1424686733090638193' as bigint) + 7"), 1424686733090638200n);
+    assert.equal(evaluate("1424686733090638193 * 1"), 1424686733090638193n);
+    assert.equal(evaluate("cast(1424686733090638193 as string)"), "1424686733090638193");
+    assert.equal(evaluate("1424686733090638193 > 1424686733090638192"), true);
+    assert.equal(evaluate("1424686733090638193 = 1424686733090638192"), false);
+    assert.equal(evaluate("1424686733090638193 % 1000000000"), 90638193);
+    assert.equal(evaluate("cast(1424686733090638193 as double)"), Number(1424686733090638193n));
+    assert.equal(evaluate("cast(1424686733090638193 as int)"), Number(BigInt.asIntN(32, 1424686733090638193n)));
+    assert.equal(evaluate("9223372036854775807 + 1"), -9223372036854775808n);
+  });
+
   it("truncates toward zero when casting a double to long", () => {
     assert.equal(evaluate("cast(-2.7 as bigint)"), -2);
     assert.equal(evaluate("cast(2.7 as tinyint)"), 2);

@@ -17,14 +17,14 @@ const writer = mode === "aggregate"
   })
   : events.where("x > 0").selectExpr("id", "user", "x * 10 as x10").writeStream.format("json").option("path", output);
 
-// Every committed epoch is reported as it happens (the parent kills after a number of them).
-session.streams.addListener({ onQueryProgress: ({ progress }) => void process.stdout.write(`epoch ${progress.batchId}\n`) });
+// Every file is one epoch's worth (maxFilesPerTrigger 1): each epoch that read one is reported, so a kill lands mid-run.
+session.streams.addListener({
+  onQueryProgress: ({ progress }) => {
+    if (progress.numInputRows > 0) process.stdout.write(`epoch ${progress.batchId}\n`);
+  },
+});
 const query = await writer.queryName(`kill_${mode}`).option("checkpointLocation", checkpoint).trigger({ continuous: "100 milliseconds" }).start();
-// processAllAvailable() reads every file, one epoch each (maxFilesPerTrigger 1); go on until three rounds find nothing new.
-let idle = 0;
-while (idle < 3) {
-  await query.processAllAvailable();
-  idle = query.lastProgress?.numInputRows === 0 ? idle + 1 : 0;
-}
+// processAllAvailable() returns once every file has been read, over as many epochs as the read limit makes.
+await query.processAllAvailable();
 process.stdout.write(`done ${query.lastProgress?.batchId ?? -1}\n`);
 await session.stop();

@@ -2,6 +2,7 @@
 import { stringify, type Options as CsvOptions } from "csv-stringify/sync";
 import { parquetWriteBuffer, type BasicType, type ColumnSource } from "hyparquet-writer";
 import { ConfigError } from "../../core/errors.ts";
+import { jsonWithLongs } from "../../core/long.ts";
 import type { Row } from "../../core/types.ts";
 import type { ConnectorOptions } from "../options.ts";
 
@@ -38,7 +39,6 @@ export function encoderFactory(format: FileSinkFormat, options: ConnectorOptions
 function jsonEncoderFactory(options: ConnectorOptions): () => RowEncoder {
   const ignoreNullFields = options.boolean("ignoreNullFields", true);
   const replacer = (_key: string, value: unknown): unknown => {
-    if (typeof value === "bigint") return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
     if (value instanceof Uint8Array) return Buffer.from(value).toString("base64");
     if (value === null && ignoreNullFields) return undefined;
     return value;
@@ -47,7 +47,8 @@ function jsonEncoderFactory(options: ConnectorOptions): () => RowEncoder {
     extension: "json",
     encode: (rows) => {
       let text = "";
-      for (const row of rows) text += `${JSON.stringify(row, replacer)}\n`;
+      // Longs past 2^53 (bigints) are written as JSON numbers, digit for digit, as Spark writes longs.
+      for (const row of rows) text += `${jsonWithLongs(row, replacer)}\n`;
       return text;
     },
   });

@@ -5,6 +5,7 @@
 import { RillError, UserCodeError } from "../../core/errors.ts";
 import type { Row } from "../../core/types.ts";
 import type { SinkProvider, SinkWriter } from "./sink.ts";
+import { jsonWithLongs } from "../../core/long.ts";
 
 export type ForeachFunction = (row: Row) => void | Promise<void>;
 
@@ -59,7 +60,7 @@ function failure(error: unknown, row: Row | undefined): RillError {
 
 function preview(row: Row | undefined): string {
   try {
-    const text = JSON.stringify(row) ?? String(row);
+    const text = jsonWithLongs(row);
     return text.length > 200 ? `${text.slice(0, 200)}...` : text;
   } catch (error) {
     return `(a row that cannot be shown: ${String(error)})`;

@@ -26,6 +26,7 @@ import { NATS_ENCODINGS, subjectProblem, type NatsEncoding } from "../nats-optio
 import { ConnectorOptions, ENGINE_SINK_OPTIONS } from "../options.ts";
 import type { SinkRequest } from "./request.ts";
 import type { SinkContext, SinkProvider, SinkWriter } from "./sink.ts";
+import { jsonWithLongs } from "../../core/long.ts";
 
 const OPTIONS = ["subject", "mode", "encoding", ...ENGINE_SINK_OPTIONS];
 
@@ -81,7 +82,7 @@ class Publisher {
   constructor(private readonly transport: Transport, readonly subject: string, encoding: NatsEncoding) {
     const textEncoder = new TextEncoder();
     // Standalone pack() writes plain msgpack maps, which any msgpack decoder reads.
-    this.encode = encoding === "json" ? (row) => textEncoder.encode(JSON.stringify(row)) : (row) => pack(row);
+    this.encode = encoding === "json" ? (row) => textEncoder.encode(jsonWithLongs(row)) : (row) => pack(row);
   }
 
   /** Checks that a stream captures the subject, and returns that stream's name. */

@@ -10,6 +10,7 @@ import { NATS_ENCODINGS, subjectProblem, type NatsEncoding } from "../nats-optio
 import { ConnectorOptions, ENGINE_SINK_OPTIONS } from "../options.ts";
 import type { SinkProvider, SinkWriter } from "./sink.ts";
 import type { SinkRequest } from "./request.ts";
+import { jsonWithLongs } from "../../core/long.ts";
 
 const OPTIONS = ["subject", "encoding", ...ENGINE_SINK_OPTIONS];
 
@@ -45,7 +46,7 @@ class NatsWriter implements SinkWriter {
 
   constructor(private readonly transport: Transport, private readonly subject: string, encoding: NatsEncoding) {
     // Standalone pack() writes plain msgpack maps, which any msgpack decoder reads.
-    this.encode = encoding === "json" ? (row) => textEncoder.encode(JSON.stringify(row)) : (row) => pack(row);
+    this.encode = encoding === "json" ? (row) => textEncoder.encode(jsonWithLongs(row)) : (row) => pack(row);
   }
 
   async open(): Promise<void> {}

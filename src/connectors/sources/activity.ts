@@ -13,8 +13,8 @@ import type { SourceRequest } from "./request.ts";
 
 export const activitySchema = z.object({
   Arrival_Time: z.number().int(),
-  // Nanoseconds since the epoch pass 2^53, and zod's int() accepts only safe integers; multipleOf(1) keeps the type `long`.
-  Creation_Time: z.number().multipleOf(1),
+  // Nanoseconds since the epoch pass 2^53: a bigint, so that every value is exact (a long, src/core/long.ts).
+  Creation_Time: z.bigint(),
   Device: z.string(),
   Index: z.number().int(),
   Model: z.string(),
@@ -117,7 +117,7 @@ export class ActivityGenerator {
     const arrival = Math.floor(arrivalMs);
     const row: ActivityRow = {
       Arrival_Time: arrival,
-      Creation_Time: (arrival - this.delay()) * 1_000_000 + Math.floor(random() * SUB_MILLISECOND_NANOS),
+      Creation_Time: BigInt(arrival - this.delay()) * 1_000_000n + BigInt(Math.floor(random() * SUB_MILLISECOND_NANOS)),
       Device: `${model}_${Math.floor(device / ACTIVITY_MODELS.length) + 1}`,
       Index: count * this.options.numPartitions + this.options.partition,
       Model: model,

@@ -2,6 +2,7 @@
 import { ConfigError } from "../../core/errors.ts";
 import type { Field, Row, Schema } from "../../core/types.ts";
 import type { RowValidator } from "./memory.ts";
+import { longOfBigInt } from "../../core/long.ts";
 
 /** Spark's message when a format that cannot infer its columns gets none. */
 export function requireSchema(format: string, schema: Schema | undefined, what: string): Schema {
@@ -59,6 +60,7 @@ function checkField(field: Field, value: unknown): { value: unknown } | string {
     case "string":
       return typeof value === "string" ? { value } : `expected a string, got ${describe(value)}`;
     case "long":
+      if (typeof value === "bigint") return { value: longOfBigInt(value) };
       return Number.isInteger(value) ? { value } : `expected a whole number, got ${describe(value)}`;
     case "double":
       return typeof value === "number" ? { value } : `expected a number, got ${describe(value)}`;

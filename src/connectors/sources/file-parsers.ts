@@ -5,6 +5,7 @@ import type { Field, Row, Schema } from "../../core/types.ts";
 import type { ConnectorOptions } from "../options.ts";
 import { recordChecker, toDate } from "./decode.ts";
 import type { RowValidator } from "./memory.ts";
+import { parseJsonWithLongs, parseLongText } from "../../core/long.ts";
 
 /** Rows of one file; a line that does not parse or fails the schema goes to `deadLetter` with the file and line in the reason. */
 export type FileParser = (text: string, file: string, deadLetter: (raw: unknown, reason: string) => void) => Row[];
@@ -37,7 +38,7 @@ export function jsonParser(schema: Schema, validate: RowValidator | undefined): 
       if (line.trim() === "") continue;
       let value: unknown;
       try {
-        value = JSON.parse(line);
+        value = parseJsonWithLongs(line);
       } catch (error) {
         deadLetter(line, `${file}:${index + 1}: not valid JSON (${(error as Error).message})`);
         continue;
@@ -122,7 +123,8 @@ function firstLine(info: Info, raw: string): number {
 function convert(field: Field, value: string): unknown {
   switch (field.type) {
     case "long":
-      return /^\s*[+-]?\d+\s*$/.test(value) ? Number(value) : value;
+      // Past 2^53 a long is exact as a bigint (src/core/long.ts); past the long range it stays a string, which the check rejects.
+      return /^\s*[+-]?\d+\s*$/.test(value) ? (parseLongText(value.trim()) ?? value) : value;
     case "double": {
       const number = value.trim() === "" ? Number.NaN : Number(value);
       return Number.isNaN(number) && value.trim() !== "NaN" ? value : number;

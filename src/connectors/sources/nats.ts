@@ -17,6 +17,7 @@ import type { RowValidator } from "./memory.ts";
 import { ReadyQueue } from "./ready-queue.ts";
 import type { ReadyBatch, SourceContext, SourceProvider, SourceReader } from "./source.ts";
 import type { SourceRequest } from "./request.ts";
+import { parseJsonWithLongs } from "../../core/long.ts";
 
 const OPTIONS = ["subject", "encoding", "queue"];
 
@@ -90,7 +91,7 @@ class NatsReader implements SourceReader {
   private receive(context: SourceContext, payload: Uint8Array, subject: string): void {
     let value: unknown;
     try {
-      value = this.encoding === "json" ? JSON.parse(textDecoder.decode(payload)) : unpack(payload);
+      value = this.encoding === "json" ? parseJsonWithLongs(textDecoder.decode(payload)) : unpack(payload);
     } catch (error) {
       context.deadLetter(this.rawOf(payload), `message on '${subject}' is not valid ${this.encoding} (${(error as Error).message})`);
       return;

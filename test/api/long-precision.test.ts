@@ -1,0 +1,67 @@
+// Longs stay exact end to end: the activity data's nanosecond Creation_Time through NATS frames, and JSON files.
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, afterEach, before, describe, it } from "node:test";
+import { MemoryStream, activitySchema, generateActivity, z, type Session } from "../../src/index.ts";
+import { useNatsServer } from "../helpers/nats.ts";
+import { natsSession } from "../helpers/session.ts";
+
+const server = useNatsServer();
+
+describe("long precision", () => {
+  let session: Session;
+  let folder: string;
+  before(async () => {
+    session = natsSession(server().url, { "rill.shuffle.partitions": 2 });
+    folder = await mkdtemp(join(tmpdir(), "rill-longs-"));
+  });
+  after(async () => {
+    await session.stop();
+    await rm(folder, { recursive: true, force: true });
+  });
+  afterEach(async () => {
+    for (const query of session.streams.active) await query.stop();
+  });
+
+  it("keeps the activity data's nanosecond Creation_Time exact through NATS, in arithmetic and in an aggregation", async () => {
+    const rows = generateActivity({ seed: 5, count: 500 });
+    const input = new MemoryStream(session, activitySchema);
+    const frame = input.toDF().selectExpr("Device", "Index", "Creation_Time", "Creation_Time + 1 as next", "cast(Creation_Time as string) as text");
+    const query = await frame.writeStream.queryName("exact_longs").format("memory").start();
+    const maxima = await input.toDF().groupBy("Device").agg("max(Creation_Time) as latest", "sum(Creation_Time) as total")
+      .writeStream.queryName("exact_maxima").format("memory").outputMode("complete").start();
+    input.addData(rows);
+    await query.processAllAvailable();
+    await maxima.processAllAvailable();
+    const byKey = new Map(session.table("exact_longs").map((row) => [`${String(row.Device)}#${String(row.Index)}`, row]));
+    assert.equal(byKey.size, rows.length);
+    for (const row of rows) {
+      const out = byKey.get(`${row.Device}#${row.Index}`);
+      assert.equal(out?.Creation_Time, row.Creation_Time);
+      assert.equal(out?.next, row.Creation_Time + 1n);
+      assert.equal(out?.text, row.Creation_Time.toString());
+    }
+    const expected = new Map<string, { latest: bigint; total: bigint }>();
+    for (const row of rows) {
+      const seen = expected.get(row.Device) ?? { latest: 0n, total: 0n };
+      expected.set(row.Device, { latest: row.Creation_Time > seen.latest ? row.Creation_Time : seen.latest, total: BigInt.asIntN(64, seen.total + row.Creation_Time) });
+    }
+    for (const row of session.table("exact_maxima")) {
+      assert.equal(row.latest, expected.get(row.Device as string)?.latest);
+      assert.equal(BigInt(row.total as bigint), expected.get(row.Device as string)?.total);
+    }
+  });
+
+  it("reads nanosecond longs from JSON files exactly", async () => {
+    const path = join(folder, "json");
+    await import("node:fs/promises").then(({ mkdir }) => mkdir(path));
+    await writeFile(join(path, "a.json"), '{"gt":"sit","Creation_Time":1424686733090638193}\n{"gt":"walk","Creation_Time":1424686735090000001}\n{"gt":"stand","Creation_Time":42}\n');
+    const query = await session.readStream.schema(z.object({ gt: z.string(), Creation_Time: z.union([z.bigint(), z.number().int()]) })).json(path)
+      .writeStream.queryName("json_longs").format("memory").start();
+    await query.processAllAvailable();
+    const values = new Map(session.table("json_longs").map((row) => [row.gt, row.Creation_Time]));
+    assert.deepEqual(values, new Map<unknown, unknown>([["sit", 1424686733090638193n], ["walk", 1424686735090000001n], ["stand", 42]]));
+  });
+});
