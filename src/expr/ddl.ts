@@ -81,7 +81,7 @@ function readFields(reader: DdlReader, closing: string | undefined): Field[] {
 
 /**
  * The fields of a DDL schema; a whole `STRUCT<...>` is accepted too.
- * @example parseDdlSchema("a INT, b ARRAY<STRING>") // [{ name: "a", type: "long", ... }, { name: "b", type: "array", ... }]
+ * @example parseDdlSchema("a INT, b ARRAY<STRING>") // [{ name: "a", type: "int", ... }, { name: "b", type: "array", ... }]
  */
 export function parseDdlSchema(text: string): Field[] {
   const reader = new DdlReader(text);

@@ -13,6 +13,8 @@ type Reader = (value: unknown) => unknown;
 /** Converts one parsed JSON value to a field's type; a value that does not fit is null (the record stays). */
 function readerFor(field: Field): Reader {
   switch (field.type) {
+    case "int":
+      return (value) => (typeof value === "number" && Number.isInteger(value) && value >= -2_147_483_648 && value <= 2_147_483_647 ? value : null);
     case "long":
       return (value) => (typeof value === "number" && Number.isInteger(value) ? value : null);
     case "double":

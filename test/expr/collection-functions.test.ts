@@ -78,7 +78,7 @@ describe("collection functions", () => {
 
 describe("from_json and to_json", () => {
   it("parses a DDL schema", () => {
-    assert.deepEqual(parseDdlSchema("a INT, b STRING").map((field) => [field.name, field.type]), [["a", "long"], ["b", "string"]]);
+    assert.deepEqual(parseDdlSchema("a INT, b STRING").map((field) => [field.name, field.type]), [["a", "int"], ["b", "string"]]);
     const nested = parseDdlSchema("STRUCT<tags: ARRAY<STRING>, inner: STRUCT<x: DOUBLE>, `odd name` DECIMAL(10, 2)>");
     assert.deepEqual(nested.map((field) => [field.name, field.type]), [["tags", "array"], ["inner", "struct"], ["odd name", "double"]]);
     assert.equal(nested[0]?.element?.type, "string");

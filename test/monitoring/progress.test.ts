@@ -135,7 +135,7 @@ describe("progress reports", () => {
     input.addData([{ time: at(30), word: "a" }, { time: at(30), word: "a" }, { time: at(31), word: "b" }, { time: at(35), word: "a" }]);
     await query.processAllAvailable();
     const first = query.lastProgress;
-    assert.deepEqual(first?.eventTime, { min: iso(30), max: iso(35), avg: iso(31.5) }, "every row withWatermark saw, the duplicate included");
+    assert.deepEqual(first?.eventTime, { min: iso(30), max: iso(35), avg: iso(31.5), watermark: iso(25) }, "every row withWatermark saw, the duplicate included; the watermark of the epoch's rows");
     const [dedup, aggregate] = first?.stateOperators ?? [];
     assert.deepEqual(dedup && { ...dedup, operatorName: "" }, { operatorName: "", numRowsTotal: 3, numRowsUpdated: 3, numRowsRemoved: 0, numRowsDroppedByWatermark: 0, numDroppedDuplicateRows: 1 });
     assert.deepEqual(aggregate && { ...aggregate, operatorName: "" }, { operatorName: "", numRowsTotal: 2, numRowsUpdated: 2, numRowsRemoved: 0, numRowsDroppedByWatermark: 0, numDroppedDuplicateRows: 0 });
