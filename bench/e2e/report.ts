@@ -99,7 +99,7 @@ function restartSection(restart: RestartResult | undefined): string[] {
     ...restart.inProcess.map((run, index) => `| in this process, #${index + 1} | the call to start() | ${run.startToFirstRowMs} | start() ${run.startCallMs} |`),
   ];
   const child = restart.newProcess;
-  if (child) lines.push(`| new process (\`node --import tsx\`) | spawn() | ${child.spawnToFirstRowMs} | Node and tsx ${child.nodeStartMs}, Rill's imports ${child.importMs}, start() ${child.startCallMs} (NATS connection, checkpoint, restore, subscriptions), first row ${child.firstRowMs} |`);
+  if (child) lines.push(`| new process (\`node --import tsx\`) | spawn() | ${child.spawnToFirstRowMs} | Node and tsx ${child.nodeStartMs}, Rill's imports ${child.importMs}, start() ${child.startCallMs} (NATS connection, checkpoint, restore, subscriptions), first row ${child.firstRowMs} |`, `| new process, to the first committed epoch | spawn() | ${child.spawnToFirstCommitMs} | of which start() to the committed epoch (the engine's share) ${child.engineToFirstCommitMs} |`);
   return lines;
 }
 
