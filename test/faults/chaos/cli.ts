@@ -1,4 +1,4 @@
-// `npm run chaos -- --kills 200 [--seed n] [--nats-restarts n] [--keep]`: the long chaos run, with a summary of kills and checks.
+// `npm run chaos -- --kills 200 [--seed n] [--nats-restarts n] [--minutes m] [--keep]`: the long chaos run, with a summary of kills and checks.
 import { parseArgs } from "node:util";
 import { runChaos } from "./runner.ts";
 
@@ -8,6 +8,7 @@ const { values } = parseArgs({
     seed: { type: "string" },
     "nats-restarts": { type: "string" },
     rate: { type: "string", default: "250" },
+    minutes: { type: "string" },
     keep: { type: "boolean", default: false },
   },
 });
@@ -21,6 +22,7 @@ const report = await runChaos({
   rowsPerSecond: Number(values.rate),
   finalTimeoutMs: 240_000,
   keepFolder: values.keep,
+  ...(values.minutes === undefined ? {} : { budgetMs: Number(values.minutes) * 60_000 }),
   log: (line) => console.log(line),
 });
 

@@ -28,6 +28,8 @@ export interface ChaosOptions {
   /** How long the final run may take to drain every query. */
   readonly finalTimeoutMs: number;
   readonly log: (line: string) => void;
+  /** Stop scheduling kills after this long (the final run and the checks still come): a long run that fits a slot. */
+  readonly budgetMs?: number;
   /** Keep the run's folder (checkpoints, outputs, nats store) for inspection. */
   readonly keepFolder?: boolean;
 }
@@ -84,6 +86,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (cycle.problem) crashes.push(`${label}: ${cycle.problem}`);
     };
     for (const step of schedule) {
+      if (options.budgetMs !== undefined && Date.now() - startedAt > options.budgetMs) {
+        log(`chaos: time budget of ${Math.round(options.budgetMs / 1000)} s spent after ${step.index} kills; no more kills`);
+        break;
+      }
       publisher.allow((step.index + 1) * options.rowsPerKill);
       const cycleStart = Date.now();
       const cycle = await runCycle(step, folder, nats);
@@ -118,7 +124,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       else if (query.kind === "dedup") checks.push(...verifyDedup(query.name, input, rows));
       else checks.push(...verifyRunningTotals(query.name, input, rows));
       const issues = checkpointIssues.get(query.name) ?? [];
-      checks.push({ query: query.name, check: "checkpoint: epochs commit in order, no delta of a committed epoch outside the state", ok: issues.length === 0, detail: issues.length === 0 ? `inspected after each of ${schedule.length + 1} runs` : `${issues.length} inspection(s) failed: ${issues.slice(0, 3).join("; ")}` });
+      checks.push({ query: query.name, check: "checkpoint: epochs commit in order, no delta of a committed epoch outside the state", ok: issues.length === 0, detail: issues.length === 0 ? `inspected after each of ${kills.total + 1} runs` : `${issues.length} inspection(s) failed: ${issues.slice(0, 3).join("; ")}` });
       const failed = failures.get(query.name) ?? [];
       checks.push({ query: query.name, check: "never failed (no rollback gave up)", ok: failed.length === 0, detail: failed.length === 0 ? "no failure" : `${failed.length} failure(s): ${failed.slice(0, 3).join("; ")}` });
       const drained = final.drained.has(query.name);
