@@ -69,12 +69,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (query.sink.format === "jetstream") await access().addStream({ name: outputStream(query), subjects: [outputSubject(query)], duplicateWindowMs: DUPLICATE_WINDOW_MS });
     }
     const schedule = planSchedule(options.seed, options.kills, options.natsRestarts, QUERIES.length);
-    const generated = generateInput(options.seed, options.kills * options.rowsPerKill);
+    let generated = generateInput(options.seed, options.kills * options.rowsPerKill);
     const publisher = new InputPublisher(access, generated, options.rowsPerSecond);
     publisher.start();
     log(`chaos: seed ${options.seed}, ${options.kills} kills, ${options.natsRestarts} nats-server restart(s), ${generated.length} input rows at ${options.rowsPerSecond}/s, ${QUERIES.length} queries in ${folder}`);
 
     const kills = { running: 0, startup: 0, aimed: 0, total: 0, aimedHit: 0, aimedMissed: 0 };
+    let natsRestarts = 0;
     const failures = new Map<string, string[]>();
     const crashes: string[] = [];
     const checkpointIssues = new Map<string, string[]>();
@@ -87,12 +88,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     };
     for (const step of schedule) {
       if (options.budgetMs !== undefined && Date.now() - startedAt > options.budgetMs) {
-        log(`chaos: time budget of ${Math.round(options.budgetMs / 1000)} s spent after ${step.index} kills; no more kills`);
+        log(`chaos: time budget of ${Math.round(options.budgetMs / 1000)} s spent after ${step.index} kills; no more kills, and no input past what was let out`);
+        generated = generated.slice(0, publisher.truncate());
         break;
       }
       publisher.allow((step.index + 1) * options.rowsPerKill);
       const cycleStart = Date.now();
       const cycle = await runCycle(step, folder, nats);
+      if (step.natsRestart) natsRestarts++;
       if (cycle.killed) {
         kills.total++;
         kills[step.kind]++;
@@ -130,7 +133,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const drained = final.drained.has(query.name);
       checks.push({ query: query.name, check: "the final run drained the input", ok: drained, detail: drained ? "drained" : final.cycle.problem ?? "no 'drained' line" });
     }
-    return { seed: options.seed, folder, rows: generated.length, kills, natsRestarts: options.natsRestarts, checks, durationMs: Date.now() - startedAt };
+    return { seed: options.seed, folder, rows: generated.length, kills, natsRestarts, checks, durationMs: Date.now() - startedAt };
   } finally {
     await transport.close().catch((error: unknown) => log(`chaos: closing the harness connection: ${String(error)}`));
     await nats.stop();
