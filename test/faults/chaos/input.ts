@@ -83,11 +83,14 @@ export class InputPublisher {
   /** When the first attempt of each row was sent (ms since the epoch): a query cannot have seen a row before. */
   readonly sentAt: number[] = [];
   private allowed = 0;
+  private total: number;
   private wake: (() => void) | undefined;
   private finished: Promise<void> | undefined;
   retries = 0;
 
-  constructor(private readonly access: () => JetStreamAccess, private readonly rows: readonly InputRow[], private readonly rowsPerSecond: number) {}
+  constructor(private readonly access: () => JetStreamAccess, private readonly rows: readonly InputRow[], private readonly rowsPerSecond: number) {
+    this.total = rows.length;
+  }
 
   start(): void {
     this.finished = this.run();
@@ -95,15 +98,21 @@ export class InputPublisher {
 
   /** Lets the publisher go on up to `count` rows in all. */
   allow(count: number): void {
-    this.allowed = Math.min(this.rows.length, Math.max(this.allowed, count));
+    this.allowed = Math.min(this.total, Math.max(this.allowed, count));
     const wake = this.wake;
     this.wake = undefined;
     wake?.();
   }
 
+  /** Ends the input at the rows allowed so far; returns their count. */
+  truncate(): number {
+    this.total = this.allowed;
+    return this.total;
+  }
+
   /** Resolves when every row is acked. */
   async done(): Promise<void> {
-    this.allow(this.rows.length);
+    this.allow(this.total);
     await this.finished;
   }
 
@@ -113,9 +122,10 @@ export class InputPublisher {
 
   private async run(): Promise<void> {
     let paced = Date.now();
-    for (let from = 0; from < this.rows.length; from += PUBLISH_BATCH) {
+    for (let from = 0; from < this.total; from += PUBLISH_BATCH) {
       if (from >= this.allowed) {
-        await new Promise<void>((resolve) => (this.wake = resolve));
+        while (from >= this.allowed && from < this.total) await new Promise<void>((resolve) => (this.wake = resolve));
+        if (from >= this.total) break;
         paced = Date.now();
       }
       paced += (PUBLISH_BATCH / this.rowsPerSecond) * 1000;

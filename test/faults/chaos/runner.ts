@@ -15,7 +15,8 @@ import { checkpointProblems, verifyDedup, verifyFilter, verifyInput, verifyRunni
 const CHILD = join(import.meta.dirname, "child.ts");
 /** Output streams remember msg ids this long: longer than any run, so the idempotent sinks' replays are always dropped. */
 const DUPLICATE_WINDOW_MS = 3_600_000;
-const READY_TIMEOUT_MS = 60_000;
+/** A child whose queries have not all completed an epoch by then is killed, and the cycle counts as a failure. */
+const RECOVERY_TIMEOUT_MS = 120_000;
 
 export interface ChaosOptions {
   readonly seed: number;
@@ -27,6 +28,8 @@ export interface ChaosOptions {
   /** How long the final run may take to drain every query. */
   readonly finalTimeoutMs: number;
   readonly log: (line: string) => void;
+  /** Stop scheduling kills after this long (the final run and the checks still come): a long run that fits a slot. */
+  readonly budgetMs?: number;
   /** Keep the run's folder (checkpoints, outputs, nats store) for inspection. */
   readonly keepFolder?: boolean;
 }
@@ -47,8 +50,8 @@ interface Cycle {
   readonly aimedHit: boolean;
   readonly failures: readonly string[];
   readonly problem: string | undefined;
-  /** From spawn to `ready` (all queries started on their checkpoints), when it got there. */
-  readonly readyMs?: number;
+  /** From spawn to every query's first completed epoch (recovered), when it got there. */
+  readonly recoveredMs?: number;
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
@@ -66,12 +69,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (query.sink.format === "jetstream") await access().addStream({ name: outputStream(query), subjects: [outputSubject(query)], duplicateWindowMs: DUPLICATE_WINDOW_MS });
     }
     const schedule = planSchedule(options.seed, options.kills, options.natsRestarts, QUERIES.length);
-    const generated = generateInput(options.seed, options.kills * options.rowsPerKill);
+    let generated = generateInput(options.seed, options.kills * options.rowsPerKill);
     const publisher = new InputPublisher(access, generated, options.rowsPerSecond);
     publisher.start();
     log(`chaos: seed ${options.seed}, ${options.kills} kills, ${options.natsRestarts} nats-server restart(s), ${generated.length} input rows at ${options.rowsPerSecond}/s, ${QUERIES.length} queries in ${folder}`);
 
     const kills = { running: 0, startup: 0, aimed: 0, total: 0, aimedHit: 0, aimedMissed: 0 };
+    let natsRestarts = 0;
     const failures = new Map<string, string[]>();
     const crashes: string[] = [];
     const checkpointIssues = new Map<string, string[]>();
@@ -83,9 +87,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (cycle.problem) crashes.push(`${label}: ${cycle.problem}`);
     };
     for (const step of schedule) {
+      if (options.budgetMs !== undefined && Date.now() - startedAt > options.budgetMs) {
+        log(`chaos: time budget of ${Math.round(options.budgetMs / 1000)} s spent after ${step.index} kills; no more kills, and no input past what was let out`);
+        generated = generated.slice(0, publisher.truncate());
+        break;
+      }
       publisher.allow((step.index + 1) * options.rowsPerKill);
       const cycleStart = Date.now();
       const cycle = await runCycle(step, folder, nats);
+      if (step.natsRestart) natsRestarts++;
       if (cycle.killed) {
         kills.total++;
         kills[step.kind]++;
@@ -94,7 +104,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       else if (step.kind === "aimed") kills.aimedMissed++;
       record(cycle, `kill ${step.index} (${describeStep(step)})`);
       await inspectCheckpoints(folder, `after kill ${step.index} (${describeStep(step)})`, checkpointIssues);
-      log(`chaos: kill ${step.index + 1}/${schedule.length} ${describeStep(step)}${step.kind === "aimed" ? (cycle.aimedHit ? " (hit)" : " (not reached)") : ""}; ${publisher.published} rows published; ${cycle.readyMs === undefined ? "killed before ready" : `ready in ${cycle.readyMs} ms`}, ${Date.now() - cycleStart} ms in all${cycle.failures.length > 0 ? `; ${cycle.failures.length} query failure(s)` : ""}`);
+      log(`chaos: kill ${step.index + 1}/${schedule.length} ${describeStep(step)}${step.kind === "aimed" ? (cycle.aimedHit ? " (hit)" : " (not reached)") : ""}; ${publisher.published} rows published; ${cycle.recoveredMs === undefined ? "killed before recovery" : `recovered in ${cycle.recoveredMs} ms`}, ${Date.now() - cycleStart} ms in all${cycle.failures.length > 0 ? `; ${cycle.failures.length} query failure(s)` : ""}`);
     }
     await publisher.done();
     log(`chaos: input complete (${generated.length} rows, ${publisher.retries} publish retries); final run`);
@@ -117,13 +127,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       else if (query.kind === "dedup") checks.push(...verifyDedup(query.name, input, rows));
       else checks.push(...verifyRunningTotals(query.name, input, rows));
       const issues = checkpointIssues.get(query.name) ?? [];
-      checks.push({ query: query.name, check: "checkpoint: epochs commit in order, no delta of a committed epoch outside the state", ok: issues.length === 0, detail: issues.length === 0 ? `inspected after each of ${schedule.length + 1} runs` : `${issues.length} inspection(s) failed: ${issues.slice(0, 3).join("; ")}` });
+      checks.push({ query: query.name, check: "checkpoint: epochs commit in order, no delta of a committed epoch outside the state", ok: issues.length === 0, detail: issues.length === 0 ? `inspected after each of ${kills.total + 1} runs` : `${issues.length} inspection(s) failed: ${issues.slice(0, 3).join("; ")}` });
       const failed = failures.get(query.name) ?? [];
       checks.push({ query: query.name, check: "never failed (no rollback gave up)", ok: failed.length === 0, detail: failed.length === 0 ? "no failure" : `${failed.length} failure(s): ${failed.slice(0, 3).join("; ")}` });
       const drained = final.drained.has(query.name);
       checks.push({ query: query.name, check: "the final run drained the input", ok: drained, detail: drained ? "drained" : final.cycle.problem ?? "no 'drained' line" });
     }
-    return { seed: options.seed, folder, rows: generated.length, kills, natsRestarts: options.natsRestarts, checks, durationMs: Date.now() - startedAt };
+    return { seed: options.seed, folder, rows: generated.length, kills, natsRestarts, checks, durationMs: Date.now() - startedAt };
   } finally {
     await transport.close().catch((error: unknown) => log(`chaos: closing the harness connection: ${String(error)}`));
     await nats.stop();
@@ -164,16 +174,21 @@ function spawnChild(mode: "chaos" | "final", folder: string, url: string, pauseA
   return { child, exited, stderr: () => stderr };
 }
 
-/** One child run, ended by SIGKILL as the step says. */
+/**
+ * One child run, ended by SIGKILL as the step says. Running kills and the nats-server restart are timed from the
+ * moment every query has completed an epoch in this process: a schedule that killed children before they
+ * recovered would let the backlog grow until no first epoch completes, and test nothing after start-up.
+ */
 async function runCycle(step: KillStep, folder: string, nats: ChaosNatsServer): Promise<Cycle> {
   const { child, exited, stderr } = spawnChild("chaos", folder, nats.url, step.kind === "aimed" ? `${step.point ?? ""}:${step.hit ?? 1}` : undefined);
   const failures: string[] = [];
   const timers: NodeJS.Timeout[] = [];
   const spawnedAt = Date.now();
-  let readyMs: number | undefined;
+  const progressed = new Set<string>();
+  let recoveredMs: number | undefined;
   let aimedHit = false;
   let killedByUs = false;
-  let neverReady = false;
+  let neverRecovered = false;
   let natsCycle: Promise<void> = Promise.resolve();
   const kill = () => {
     killedByUs = true;
@@ -182,10 +197,25 @@ async function runCycle(step: KillStep, folder: string, nats: ChaosNatsServer): 
   const after = (ms: number, action: () => void) => timers.push(setTimeout(action, ms));
   let started = 0;
   if (step.kind === "startup" && !step.afterStarted) after(step.delayMs, kill);
-  after(READY_TIMEOUT_MS, () => {
-    neverReady = true;
+  after(RECOVERY_TIMEOUT_MS, () => {
+    neverRecovered = true;
     kill();
   });
+  const recovered = () => {
+    recoveredMs = Date.now() - spawnedAt;
+    if (step.kind === "startup") return;
+    after(step.delayMs, kill);
+    const restart = step.natsRestart;
+    if (restart) {
+      after(restart.afterMs, () => {
+        natsCycle = (async () => {
+          await nats.kill();
+          await new Promise((resolve) => setTimeout(resolve, restart.downMs));
+          await nats.restart();
+        })();
+      });
+    }
+  };
   onLines(child.stdout, (line) => {
     if (line.startsWith("RILL_FAULT_POINT ")) {
       aimedHit = true;
@@ -194,28 +224,18 @@ async function runCycle(step: KillStep, folder: string, nats: ChaosNatsServer): 
       failures.push(line.slice(7));
     } else if (line.startsWith("started ")) {
       if (++started === step.afterStarted && step.kind === "startup") after(step.delayMs, kill);
-    } else if (line === "ready") {
-      readyMs = Date.now() - spawnedAt;
-      if (step.kind === "startup") return;
-      after(step.delayMs, kill);
-      const restart = step.natsRestart;
-      if (restart) {
-        after(restart.afterMs, () => {
-          natsCycle = (async () => {
-            await nats.kill();
-            await new Promise((resolve) => setTimeout(resolve, restart.downMs));
-            await nats.restart();
-          })();
-        });
-      }
+    } else if (line.startsWith("progress ") && recoveredMs === undefined) {
+      progressed.add(line.split(" ")[1] ?? "");
+      if (progressed.size === QUERIES.length) recovered();
     }
   });
   const { code, signal } = await exited;
   for (const timer of timers) clearTimeout(timer);
   await natsCycle;
-  const killed = killedByUs && signal === "SIGKILL" && !neverReady;
-  const problem = neverReady ? `the child was not ready within ${READY_TIMEOUT_MS} ms: ${stderr().trim().slice(-1500)}` : killed ? undefined : `the child exited by itself (code ${String(code)}, signal ${String(signal)}): ${stderr().trim().slice(-1500)}`;
-  return { killed, aimedHit, failures, problem, ...(readyMs === undefined ? {} : { readyMs }) };
+  const killed = killedByUs && signal === "SIGKILL" && !neverRecovered;
+  const problem = neverRecovered ? `the child's queries had not all completed an epoch ${RECOVERY_TIMEOUT_MS} ms after its start: ${stderr().trim().slice(-1500)}`
+    : killed ? undefined : `the child exited by itself (code ${String(code)}, signal ${String(signal)}): ${stderr().trim().slice(-1500)}`;
+  return { killed, aimedHit, failures, problem, ...(recoveredMs === undefined ? {} : { recoveredMs }) };
 }
 
 /** The child once more, unharmed, until every query has read all the input. */

@@ -25,18 +25,21 @@ export type KillKind = "running" | "startup" | "aimed";
 export interface KillStep {
   readonly index: number;
   readonly kind: KillKind;
-  /** running: ms after the child is ready; startup: ms after `afterStarted` queries have started; aimed: the fallback after ready when the point is never reached. */
+  /**
+   * running: ms after the child has recovered (each query completed an epoch); startup: ms after `afterStarted`
+   * queries have started; aimed: the fallback after recovery when the point is never reached.
+   */
   readonly delayMs: number;
   /** startup: how many queries have started (on their checkpoints) when the delay begins; 0 is from the spawn on. */
   readonly afterStarted?: number;
   readonly point?: string;
   readonly hit?: number;
-  /** SIGKILL nats-server this long after the child is ready, and start it again after `downMs`. */
+  /** SIGKILL nats-server this long after the child has recovered, and start it again after `downMs`. */
   readonly natsRestart?: { readonly afterMs: number; readonly downMs: number };
 }
 
 /** How long an aimed child may run before it is killed anyway (its point was not reached). */
-const AIM_FALLBACK_MS = 4000;
+const AIM_FALLBACK_MS = 3000;
 
 export function planSchedule(seed: number, kills: number, natsRestarts: number, queries: number): KillStep[] {
   const random = mulberry32(seed);
@@ -50,7 +53,7 @@ export function planSchedule(seed: number, kills: number, natsRestarts: number, 
       const downMs = between(300, 1500);
       steps.push({ index, kind: "running", delayMs: afterMs + downMs + between(2000, 3000), natsRestart: { afterMs, downMs } });
     } else if (roll < 0.35) {
-      steps.push({ index, kind: "running", delayMs: between(300, 2000) });
+      steps.push({ index, kind: "running", delayMs: between(0, 1500) });
     } else if (roll < 0.5) {
       const afterStarted = between(0, queries - 1);
       steps.push({ index, kind: "startup", afterStarted, delayMs: afterStarted === 0 ? between(300, 2500) : between(0, 300) });
@@ -64,6 +67,6 @@ export function planSchedule(seed: number, kills: number, natsRestarts: number, 
 
 export function describeStep(step: KillStep): string {
   if (step.kind === "aimed") return `aimed at ${step.point ?? "?"}:${step.hit ?? 1}`;
-  const nats = step.natsRestart ? `, nats-server killed ${step.natsRestart.afterMs} ms after ready for ${step.natsRestart.downMs} ms` : "";
-  return step.kind === "startup" ? `${step.delayMs} ms after ${step.afterStarted ? `${step.afterStarted} queries started` : "spawn"}` : `${step.delayMs} ms after ready${nats}`;
+  const nats = step.natsRestart ? `, nats-server killed ${step.natsRestart.afterMs} ms after recovery for ${step.natsRestart.downMs} ms` : "";
+  return step.kind === "startup" ? `${step.delayMs} ms after ${step.afterStarted ? `${step.afterStarted} queries started` : "spawn"}` : `${step.delayMs} ms after recovery${nats}`;
 }
