@@ -4,26 +4,34 @@ import { join } from "node:path";
 import { open, type RootDatabase } from "lmdb";
 import { CheckpointError } from "../core/errors.ts";
 import { faultPoint } from "../core/fault-points.ts";
+import { scanInChild, verifyHeader } from "./checkpoint-verify.ts";
 import { META_KEY, commitKey, deltaKey, epochRange, prefixRange, stateKey, type LmdbKey } from "./layout.ts";
 import type { EpochCommit, QueryMeta, StateChange } from "./types.ts";
 
 export class CheckpointStorage {
   private constructor(private readonly db: RootDatabase<unknown, LmdbKey>, readonly path: string) {}
 
+  /** Opens (or creates) the environment at `path`; a damaged one is refused with a CheckpointError before lmdb maps it. */
   static open(path: string): CheckpointStorage {
     refuseLostData(path);
+    const header = verifyHeader(path);
+    if (header.kind === "short") scanInChild(path, import.meta.resolve("lmdb"), header.reason);
     try {
       mkdirSync(path, { recursive: true });
       // lmdb-js takes a path with an extension ("stream.checkpoint-1") for a file name unless told it is a folder.
       const db = open<unknown, LmdbKey>({ path, compression: false, noSubdir: false });
-      return new CheckpointStorage(db, path);
+      const storage = new CheckpointStorage(db, path);
+      // lmdb reads lazily: one read now makes a damaged tree fail here, where the error can name the location.
+      storage.readMeta();
+      return storage;
     } catch (error) {
+      if (error instanceof CheckpointError) throw error;
       throw new CheckpointError(`Cannot open the checkpoint location '${path}': ${String(error)}`, { cause: error });
     }
   }
 
   readMeta(): QueryMeta | undefined {
-    return this.db.get(META_KEY) as QueryMeta | undefined;
+    return this.read(() => this.db.get(META_KEY) as QueryMeta | undefined);
   }
 
   async writeMeta(meta: QueryMeta): Promise<void> {
@@ -32,22 +40,28 @@ export class CheckpointStorage {
 
   /** Committed epochs, oldest first. */
   commits(): EpochCommit[] {
-    const commits: EpochCommit[] = [];
-    for (const { value } of this.db.getRange(epochRange("commit", 0))) commits.push(value as EpochCommit);
-    return commits;
+    return this.read(() => {
+      const commits: EpochCommit[] = [];
+      for (const { value } of this.db.getRange(epochRange("commit", 0))) commits.push(value as EpochCommit);
+      return commits;
+    });
   }
 
   lastCommit(): EpochCommit | undefined {
-    // Reverse ranges exclude `end`, so the bound sits below epoch 0.
-    for (const { value } of this.db.getRange({ start: ["commit", Number.MAX_SAFE_INTEGER], end: ["commit", -1], reverse: true, limit: 1 })) return value as EpochCommit;
-    return undefined;
+    return this.read(() => {
+      // Reverse ranges exclude `end`, so the bound sits below epoch 0.
+      for (const { value } of this.db.getRange({ start: ["commit", Number.MAX_SAFE_INTEGER], end: ["commit", -1], reverse: true, limit: 1 })) return value as EpochCommit;
+      return undefined;
+    });
   }
 
   /** Epochs that have state changes written but not folded in (not committed, or a crash came between). */
   pendingEpochs(): number[] {
-    const epochs = new Set<number>();
-    for (const key of this.db.getKeys(prefixRange(["delta"]))) epochs.add((key as LmdbKey)[1] as number);
-    return [...epochs].sort((a, b) => a - b);
+    return this.read(() => {
+      const epochs = new Set<number>();
+      for (const key of this.db.getKeys(prefixRange(["delta"]))) epochs.add((key as LmdbKey)[1] as number);
+      return [...epochs].sort((a, b) => a - b);
+    });
   }
 
   /** One actor's changes of one epoch, in one transaction: all of them or none. */
@@ -81,21 +95,35 @@ export class CheckpointStorage {
 
   /** State of one operator as of the last committed epoch, for the key groups a partition owns. */
   *readState(stateId: string, keyGroups: (keyGroup: number) => boolean): Iterable<[string, unknown]> {
-    for (const { key, value } of this.db.getRange(prefixRange(["state", stateId]))) {
-      const parts = key as LmdbKey;
-      if (keyGroups(parts[2] as number)) yield [parts[3] as string, value];
+    try {
+      for (const { key, value } of this.db.getRange(prefixRange(["state", stateId]))) {
+        const parts = key as LmdbKey;
+        if (keyGroups(parts[2] as number)) yield [parts[3] as string, value];
+      }
+    } catch (error) {
+      throw storageFailure(this.path, error);
     }
   }
 
   /** Counts of state rows per operator, for progress and `rill` inspection. */
   stateRows(stateId: string): number {
-    let count = 0;
-    for (const _key of this.db.getKeys(prefixRange(["state", stateId]))) count++;
-    return count;
+    return this.read(() => {
+      let count = 0;
+      for (const _key of this.db.getKeys(prefixRange(["state", stateId]))) count++;
+      return count;
+    });
   }
 
   async close(): Promise<void> {
     await this.db.close();
+  }
+
+  private read<T>(operation: () => T): T {
+    try {
+      return operation();
+    } catch (error) {
+      throw storageFailure(this.path, error);
+    }
   }
 
   /**
@@ -128,4 +156,12 @@ function refuseLostData(path: string): void {
   const left = ["lock.mdb", "sinks"].filter((name) => existsSync(join(path, name)));
   if (left.length === 0) return;
   throw new CheckpointError(`The checkpoint location '${path}' has ${left.join(" and ")} but no data.mdb: its state and committed epochs are gone. Restore data.mdb from a backup, or start the query with a new checkpoint location (its state then starts empty).`);
+}
+
+/** LMDB's own codes (MDB_PAGE_NOTFOUND, MDB_CORRUPTED, ...) mean a damaged file: the error names it and says what to do. */
+export function storageFailure(path: string, error: unknown): unknown {
+  if (error instanceof CheckpointError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (!/MDB_(PAGE_NOTFOUND|CORRUPTED|PANIC|INVALID|VERSION_MISMATCH|BAD_TXN|INCOMPATIBLE)/.test(message)) return error;
+  return new CheckpointError(`The checkpoint file '${join(path, "data.mdb")}' is damaged (${message.split("\n")[0]}). Restore the checkpoint location from a backup, or start the query with a new checkpoint location (its state then starts empty).`, { cause: error });
 }
