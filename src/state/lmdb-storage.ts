@@ -1,8 +1,9 @@
 // The LMDB adapter: the one module that imports lmdb. Thin: reads facts, writes in single transactions.
 import { existsSync, mkdirSync } from "node:fs";
+import { statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { open, type RootDatabase } from "lmdb";
-import { CheckpointError } from "../core/errors.ts";
+import { CheckpointError, CheckpointWriteError } from "../core/errors.ts";
 import { faultPoint } from "../core/fault-points.ts";
 import { scanInChild, verifyHeader } from "./checkpoint-verify.ts";
 import { META_KEY, commitKey, deltaKey, epochRange, prefixRange, stateKey, type LmdbKey } from "./layout.ts";
@@ -19,7 +20,10 @@ export class CheckpointStorage {
     try {
       mkdirSync(path, { recursive: true });
       // lmdb-js takes a path with an extension ("stream.checkpoint-1") for a file name unless told it is a folder.
-      const db = open<unknown, LmdbKey>({ path, compression: false, noSubdir: false });
+      // Without event-turn batching: with it, lmdb-js starts each batch with a write whose promise nobody can handle,
+      // so a failed commit (a full disk) ends the process with an unhandled rejection. Rill's writes are explicit
+      // transactions, which lmdb-js still groups while a commit runs.
+      const db = open<unknown, LmdbKey>({ path, compression: false, noSubdir: false, eventTurnBatching: false });
       const storage = new CheckpointStorage(db, path);
       // lmdb reads lazily: one read now makes a damaged tree fail here, where the error can name the location.
       storage.readMeta();
@@ -35,7 +39,7 @@ export class CheckpointStorage {
   }
 
   async writeMeta(meta: QueryMeta): Promise<void> {
-    await this.db.put(META_KEY, meta);
+    await this.write("the query's metadata", () => this.db.put(META_KEY, meta));
   }
 
   /** Committed epochs, oldest first. */
@@ -67,9 +71,9 @@ export class CheckpointStorage {
   /** One actor's changes of one epoch, in one transaction: all of them or none. */
   async writeChanges(epoch: number, changes: readonly StateChange[]): Promise<void> {
     if (changes.length === 0) return;
-    await this.db.transaction(() => {
+    await this.write(`the state changes of epoch ${epoch}`, () => this.db.transaction(() => {
       for (const change of changes) this.db.put(deltaKey(epoch, change.stateId, change.keyGroup, change.key), change.value);
-    });
+    }));
   }
 
   /**
@@ -77,20 +81,20 @@ export class CheckpointStorage {
    * and commit records older than the last `keep` pruned (as Spark keeps its last 100 batches).
    */
   async commit(commit: EpochCommit, keep = 100): Promise<void> {
-    await this.db.transaction(() => {
+    await this.write(`the commit of epoch ${commit.epoch}`, () => this.db.transaction(() => {
       this.foldDeltas(commit.epoch);
       this.db.put(commitKey(commit.epoch), commit);
       for (const key of this.db.getKeys({ start: ["commit", 0], end: ["commit", commit.epoch - keep + 1] })) this.db.remove(key as LmdbKey);
-    });
+    }));
   }
 
   /** Removes the state changes of epochs after `epoch`: they were never committed. */
   async discardAfter(epoch: number): Promise<void> {
-    await this.db.transaction(() => {
+    await this.write(`the removal of epochs after ${epoch}`, () => this.db.transaction(() => {
       // Read the whole range first: removing entries under an open cursor makes LMDB skip some of them.
       const keys = [...this.db.getKeys({ start: ["delta", epoch + 1], end: ["delta", Number.MAX_SAFE_INTEGER] })] as LmdbKey[];
       for (const key of keys) this.db.remove(key);
-    });
+    }));
   }
 
   /** State of one operator as of the last committed epoch, for the key groups a partition owns. */
@@ -116,6 +120,17 @@ export class CheckpointStorage {
 
   async close(): Promise<void> {
     await this.db.close();
+  }
+
+  /** Runs one write; a failed commit becomes a CheckpointWriteError naming the location, the cause and the free space. */
+  private async write(what: string, operation: () => Promise<unknown>): Promise<void> {
+    try {
+      await operation();
+    } catch (error) {
+      const failure = storageFailure(this.path, error);
+      if (failure instanceof CheckpointError) throw failure;
+      throw new CheckpointWriteError(`Cannot write ${what} to the checkpoint location '${this.path}': ${await commitCause(error)}${await freeSpace(this.path)}. Make room there: the query rolls back to its last committed epoch and retries until the write succeeds.`, { cause: error });
+    }
   }
 
   private read<T>(operation: () => T): T {
@@ -164,4 +179,27 @@ export function storageFailure(path: string, error: unknown): unknown {
   const message = error instanceof Error ? error.message : String(error);
   if (!/MDB_(PAGE_NOTFOUND|CORRUPTED|PANIC|INVALID|VERSION_MISMATCH|BAD_TXN|INCOMPATIBLE)/.test(message)) return error;
   return new CheckpointError(`The checkpoint file '${join(path, "data.mdb")}' is damaged (${message.split("\n")[0]}). Restore the checkpoint location from a backup, or start the query with a new checkpoint location (its state then starts empty).`, { cause: error });
+}
+
+/**
+ * lmdb-js rejects a failed commit with "Commit failed (see commitError for details)" and puts the real error in a
+ * second promise, `commitError`, which rejects too: it gets a handler here (or it would end the process) and gives
+ * the cause. It is settled by the time the commit's own rejection arrives, so one macrotask is enough to read it.
+ */
+async function commitCause(error: unknown): Promise<string> {
+  const message = error instanceof Error ? error.message : String(error);
+  const commitError: unknown = error instanceof Error && "commitError" in error ? error.commitError : undefined;
+  if (!(commitError instanceof Promise)) return message;
+  const settled = commitError.then(() => message, (cause: unknown) => (cause instanceof Error ? cause.message : String(cause)));
+  return await Promise.race([settled, new Promise<string>((resolve) => setImmediate(() => resolve(message)))]);
+}
+
+/** " (N bytes free on its file system)", or nothing when the file system cannot say. */
+async function freeSpace(path: string): Promise<string> {
+  try {
+    const stats = await statfs(path);
+    return ` (${stats.bavail * stats.bsize} bytes free on its file system)`;
+  } catch (error) {
+    return ` (free space unknown: ${String(error)})`;
+  }
 }
