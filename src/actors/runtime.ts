@@ -62,7 +62,7 @@ export class QueryRuntime {
     idleTimeoutMs: number,
     lateDataSubject: string | undefined,
   ) {
-    const environment: ActorEnvironment = { transport, subjects, flow, storage, idleTimeoutMs, lateDataSubject, multipleWatermarkPolicy: graph.multipleWatermarkPolicy ?? "min" };
+    const environment: ActorEnvironment = { transport, subjects, flow, storage, idleTimeoutMs, lateDataSubject, multipleWatermarkPolicy: graph.multipleWatermarkPolicy ?? "min", deadLetter: { subject: graph.deadLetterSubject, query: graph.queryName } };
     const refs = this.assignRefs();
     const inputsOf = (stageIndex: number) => graph.stages[stageIndex]?.inputs ?? (stageIndex > 0 ? [stageIndex - 1] : []);
     graph.stages.forEach((stage, stageIndex) => {

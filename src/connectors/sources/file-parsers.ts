@@ -9,42 +9,40 @@ import type { RowValidator } from "./memory.ts";
 /** Rows of one file; a line that does not parse or fails the schema goes to `deadLetter` with the file and line in the reason. */
 export type FileParser = (text: string, file: string, deadLetter: (raw: unknown, reason: string) => void) => Row[];
 
+/**
+ * Rows of consecutive lines of a file (without their line ends), the first of them line `firstLine`: line formats are
+ * read in chunks, so a file of any size streams through.
+ */
+export type LineParser = (lines: readonly string[], file: string, deadLetter: (raw: unknown, reason: string) => void, firstLine: number) => Row[];
+
 export const CSV_OPTIONS = ["header", "sep", "delimiter", "quote", "escape"];
 
-/** Lines of a file without their line ends; a final line end does not start another line. */
-function linesOf(text: string): string[] {
-  const lines = text.split("\n");
-  if (lines[lines.length - 1] === "") lines.pop();
-  for (let index = 0; index < lines.length; index++) {
-    const line = lines[index] as string;
-    if (line.endsWith("\r")) lines[index] = line.slice(0, -1);
-  }
-  return lines;
+function withoutReturn(line: string): string {
+  return line.endsWith("\r") ? line.slice(0, -1) : line;
 }
 
-export function textParser(column: string): FileParser {
-  return (text) => linesOf(text).map((line) => ({ [column]: line }));
+export function textParser(column: string): LineParser {
+  return (lines) => lines.map((line) => ({ [column]: withoutReturn(line) }));
 }
 
 /** JSON Lines: one object a line; blank lines are skipped, as Spark skips them. */
-export function jsonParser(schema: Schema, validate: RowValidator | undefined): FileParser {
+export function jsonParser(schema: Schema, validate: RowValidator | undefined): LineParser {
   const check = recordChecker(schema, validate);
-  return (text, file, deadLetter) => {
+  return (lines, file, deadLetter, firstLine) => {
     const rows: Row[] = [];
-    const lines = linesOf(text);
     for (let index = 0; index < lines.length; index++) {
-      const line = lines[index] as string;
+      const line = withoutReturn(lines[index] as string);
       if (line.trim() === "") continue;
       let value: unknown;
       try {
         value = JSON.parse(line);
       } catch (error) {
-        deadLetter(line, `${file}:${index + 1}: not valid JSON (${(error as Error).message})`);
+        deadLetter(line, `${file}:${firstLine + index}: not valid JSON (${(error as Error).message})`);
         continue;
       }
       const checked = check(value);
       if ("row" in checked) rows.push(checked.row);
-      else deadLetter(line, `${file}:${index + 1}: fails the schema: ${checked.error}`);
+      else deadLetter(line, `${file}:${firstLine + index}: fails the schema: ${checked.error}`);
     }
     return rows;
   };
