@@ -53,6 +53,34 @@ async function put(path: string, name: string, text: string, mtimeSeconds = Date
 }
 
 describe("json file source", () => {
+  it("streams a file of several chunks with a bounded number of rows ready, and a reader seeking to an offset taken mid-file reads each remaining row once", async () => {
+    const path = await folder();
+    const total = 200_000;
+    const lines = Array.from({ length: total }, (_, id) => JSON.stringify({ id, name: "n", score: id % 7 }));
+    await put(path, "big.json", `${lines.join("\n")}\n`);
+    const first = await open(provider("json", path));
+    assert.ok(first.reader.readyCount() > 0 && first.reader.readyCount() < total, `part of the file is ready, not all of it (${first.reader.readyCount()} rows)`);
+    assert.equal(first.reader.poll(1234)?.rows.length, 1234);
+    const offset = first.reader.offset?.();
+    assert.deepEqual(offset, { files: [], partial: { name: "big.json", rows: 1234 } });
+
+    const second = provider("json", path).createReader(0);
+    readers.push(second);
+    second.seek?.(offset);
+    const context = new RecordingContext();
+    await second.open(context);
+    const ids: number[] = [];
+    for (;;) {
+      for (const row of drain(second).rows) ids.push(row.id as number);
+      const { dataLeft } = await second.prepare();
+      if (!dataLeft && second.readyCount() === 0) break;
+    }
+    assert.equal(ids.length, total - 1234);
+    assert.ok(ids.every((id, index) => id === 1234 + index), "the rows after the offset, in order, each once");
+    assert.deepEqual(second.offset?.(), { files: ["big.json"], partial: undefined });
+    assert.equal(context.deadLetters.length, 0);
+  });
+
   it("reads files present at open, then new files found by the poll timer, each file once", async () => {
     const path = await folder();
     await put(path, "a.json", '{"id":1,"name":"x","score":1.5}\n{"id":2,"name":"y","score":null}\n');
