@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { statfs } from "node:fs/promises";
 import { join } from "node:path";
+import { crc32 } from "node:zlib";
 import { open, type RootDatabase } from "lmdb";
 import { CheckpointError, CheckpointWriteError } from "../core/errors.ts";
 import { faultPoint } from "../core/fault-points.ts";
@@ -46,7 +47,7 @@ export class CheckpointStorage {
   commits(): EpochCommit[] {
     return this.read(() => {
       const commits: EpochCommit[] = [];
-      for (const { value } of this.db.getRange(epochRange("commit", 0))) commits.push(value as EpochCommit);
+      for (const { value } of this.db.getRange(epochRange("commit", 0))) commits.push(this.verified(value as EpochCommit));
       return commits;
     });
   }
@@ -54,7 +55,7 @@ export class CheckpointStorage {
   lastCommit(): EpochCommit | undefined {
     return this.read(() => {
       // Reverse ranges exclude `end`, so the bound sits below epoch 0.
-      for (const { value } of this.db.getRange({ start: ["commit", Number.MAX_SAFE_INTEGER], end: ["commit", -1], reverse: true, limit: 1 })) return value as EpochCommit;
+      for (const { value } of this.db.getRange({ start: ["commit", Number.MAX_SAFE_INTEGER], end: ["commit", -1], reverse: true, limit: 1 })) return this.verified(value as EpochCommit);
       return undefined;
     });
   }
@@ -83,7 +84,7 @@ export class CheckpointStorage {
   async commit(commit: EpochCommit, keep = 100): Promise<void> {
     await this.write(`the commit of epoch ${commit.epoch}`, () => this.db.transaction(() => {
       this.foldDeltas(commit.epoch);
-      this.db.put(commitKey(commit.epoch), commit);
+      this.db.put(commitKey(commit.epoch), { ...commit, checksum: commitChecksum(commit) });
       for (const key of this.db.getKeys({ start: ["commit", 0], end: ["commit", commit.epoch - keep + 1] })) this.db.remove(key as LmdbKey);
     }));
   }
@@ -131,6 +132,12 @@ export class CheckpointStorage {
       if (failure instanceof CheckpointError) throw failure;
       throw new CheckpointWriteError(`Cannot write ${what} to the checkpoint location '${this.path}': ${await commitCause(error)}${await freeSpace(this.path)}. Make room there: the query rolls back to its last committed epoch and retries until the write succeeds.`, { cause: error });
     }
+  }
+
+  /** A commit record whose checksum does not match was damaged on disk: its offsets cannot be trusted. */
+  private verified(commit: EpochCommit): EpochCommit {
+    if (commit.checksum === undefined || commit.checksum === commitChecksum(commit)) return commit;
+    throw new CheckpointError(`The checkpoint file '${join(this.path, "data.mdb")}' is damaged: the commit record of epoch ${String(commit.epoch)} fails its checksum, so its source offsets cannot be trusted. Restore the checkpoint location from a backup, or start the query with a new checkpoint location (its state then starts empty).`);
   }
 
   private read<T>(operation: () => T): T {
@@ -202,4 +209,9 @@ async function freeSpace(path: string): Promise<string> {
   } catch (error) {
     return ` (free space unknown: ${String(error)})`;
   }
+}
+
+/** CRC-32 of a commit record's epoch, offsets and time, as JSON (the record round-trips through msgpack unchanged). */
+function commitChecksum(commit: EpochCommit): number {
+  return crc32(JSON.stringify([commit.epoch, commit.offsets, commit.committedAt]));
 }

@@ -72,8 +72,8 @@ describe("json file source", () => {
     const ids: number[] = [];
     for (;;) {
       for (const row of drain(second).rows) ids.push(row.id as number);
-      const { dataLeft } = await second.prepare();
-      if (!dataLeft && second.readyCount() === 0) break;
+      const prepared = await second.prepare();
+      if (prepared?.dataLeft !== true && second.readyCount() === 0) break;
     }
     assert.equal(ids.length, total - 1234);
     assert.ok(ids.every((id, index) => id === 1234 + index), "the rows after the offset, in order, each once");
