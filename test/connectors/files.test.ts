@@ -154,6 +154,16 @@ describe("json file source", () => {
 describe("csv file source", () => {
   const typed = z.object({ id: z.number().int(), price: z.number(), active: z.boolean(), at: z.date(), note: z.string().nullable() });
 
+  it("sends a record larger than the broker's payload limit to the dead letter with its line and size, and reads on", async () => {
+    const path = await folder();
+    const note = "w".repeat(2 * 1024 * 1024);
+    await put(path, "big.csv", `1,2.5,true,2024-01-02T03:04:05Z,small\n2,1,false,2024-01-02T03:04:05Z,"${note}"\n3,1,false,2024-01-02T03:04:05Z,small\n`);
+    const { reader, context } = await open(provider("csv", path, {}, typed));
+    assert.deepEqual(drain(reader).rows.map((row) => row.id), [1, 3]);
+    assert.equal(context.deadLetters.length, 1);
+    assert.match(context.deadLetters[0]?.reason ?? "", /^big\.csv:2: record larger than the broker's payload limit \(2097\d{3} bytes, limit \d+\)/);
+  });
+
   it("maps columns by header name and converts values to the schema's types", async () => {
     const path = await folder();
     await put(path, "a.csv", 'note,id,price,active,at\n"two\nlines",1,2.5,true,2024-01-02 03:04:05Z\n,2,3,FALSE,2024-01-02T00:00:00Z\nfine,x,1,true,2024-01-01T00:00:00Z\n');

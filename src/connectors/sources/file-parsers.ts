@@ -7,7 +7,7 @@ import { recordChecker, toDate } from "./decode.ts";
 import type { RowValidator } from "./memory.ts";
 
 /** Rows of one file; a line that does not parse or fails the schema goes to `deadLetter` with the file and line in the reason. */
-export type FileParser = (text: string, file: string, deadLetter: (raw: unknown, reason: string) => void) => Row[];
+export type FileParser = (text: string, file: string, deadLetter: (raw: unknown, reason: string) => void, maxRecordBytes: number) => Row[];
 
 /**
  * Rows of consecutive lines of a file (without their line ends), the first of them line `firstLine`: line formats are
@@ -89,7 +89,7 @@ export function csvParser(schema: Schema, validate: RowValidator | undefined, op
     throw new ConfigError(`The csv source's options are inconsistent: ${(error as Error).message}. Options: sep='${String(csvOptions.delimiter)}', quote='${String(csvOptions.quote)}', escape='${String(csvOptions.escape)}'.`, { cause: error });
   }
   const check = recordChecker(schema, validate);
-  return (text, file, deadLetter) => {
+  return (text, file, deadLetter, maxRecordBytes) => {
     const rows: Row[] = [];
     const records = parse(text, {
       ...csvOptions,
@@ -99,6 +99,10 @@ export function csvParser(schema: Schema, validate: RowValidator | undefined, op
       },
     }) as unknown as CsvRecord[];
     for (const { record, info, raw } of records) {
+      if (raw.length * 3 > maxRecordBytes && Buffer.byteLength(raw) > maxRecordBytes) {
+        deadLetter(raw.slice(0, 64 * 1024), `${file}:${firstLine(info, raw)}: record larger than the broker's payload limit (${Buffer.byteLength(raw)} bytes, limit ${maxRecordBytes}); the dead letter holds its first characters`);
+        continue;
+      }
       const value = Array.isArray(record) ? Object.fromEntries(fields.map((field, index) => [field.name, record[index] ?? null])) : record;
       const checked = check(value);
       if ("row" in checked) rows.push(checked.row);

@@ -361,7 +361,7 @@ class FileReader implements SourceReader {
       this.seen.delete(name);
       return 0;
     }
-    let parsed = parse(text, name, (raw, reason) => context.deadLetter(raw, reason));
+    let parsed = parse(text, name, (raw, reason) => context.deadLetter(raw, reason), context.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES);
     const polled = this.resumeSkip(name);
     parsed = parsed.slice(polled);
     this.readyFiles.push({ name, left: parsed.length, polled, complete: true });
