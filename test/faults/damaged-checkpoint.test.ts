@@ -1,5 +1,6 @@
 // A damaged checkpoint never takes the process down: each kind of damage ends in a CheckpointError naming the file.
-// The query runs in a child process, so a crash shows up as a signal instead of taking the test runner with it.
+// The query runs in a child process (under --unhandled-rejections=strict), so a crash shows up as a signal instead of
+// taking the test runner with it.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { cp, mkdir, mkdtemp, open, rm, stat, truncate, writeFile } from "node:fs/promises";
@@ -20,7 +21,7 @@ interface Outcome {
 }
 
 async function runQuery(input: string, checkpoint: string): Promise<Outcome> {
-  const child = spawn(process.execPath, ["--import", "tsx", CHILD, input, checkpoint, server().url], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--unhandled-rejections=strict", "--import", "tsx", CHILD, input, checkpoint, server().url], { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
