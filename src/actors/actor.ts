@@ -1,12 +1,13 @@
 // The actor: one mailbox, one message at a time, barriers aligned across inputs, outputs flushed at the end of each turn.
 import { nowMs, type Clock } from "../core/clock.ts";
-import { RillError, TransportError } from "../core/errors.ts";
+import { RecordError, RillError, TransportError } from "../core/errors.ts";
 import { FRAME_BARRIER, FRAME_CREDIT, FRAME_DATA, FRAME_WATERMARK, type ChannelFrame, type DataFrame } from "../core/frame.ts";
 import type { Operator, OperatorMetrics } from "../operators/operator.ts";
 import type { Row } from "../core/types.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { InputChannel, OutputChannel, type FlowControl } from "./channel.ts";
 import { decodeFrame } from "./codec.ts";
+import { publishDeadLetter } from "./dead-letter.ts";
 import { emptyStats, encodeControl, type ActorEpochStats, type ControlMessage } from "./control.ts";
 import type { QuerySubjects } from "./subjects.ts";
 import type { Subscription, Transport } from "./transport.ts";
@@ -48,6 +49,8 @@ export interface ActorEnvironment {
   readonly multipleWatermarkPolicy?: "min" | "max";
   /** Processing time for timeouts (the system clock, or a test's ManualClock). */
   readonly clock: Clock;
+  /** Where a row too large for the broker goes (it cannot travel to the next actor); without one, it fails the query. */
+  readonly deadLetter?: { readonly subject: string; readonly query: string };
 }
 
 const TASK = -1;
@@ -115,7 +118,7 @@ export abstract class Actor {
     protected readonly environment: ActorEnvironment,
   ) {
     const { transport, subjects, flow } = environment;
-    this.outputs = wiring.downstream.map((receiver) => new OutputChannel(transport, subjects.input(receiver.name), wiring.self.index, flow));
+    this.outputs = wiring.downstream.map((receiver) => new OutputChannel(transport, subjects.input(receiver.name), wiring.self.index, flow, (row, bytes) => this.oversizedRow(row, bytes)));
     for (const sender of wiring.upstream) {
       const describe = `${sender.name} -> ${wiring.self.name}`;
       this.inputs.set(sender.index, new InputChannel(transport, sender.index, subjects.credit(sender.name), wiring.self.index, flow, describe));
@@ -272,6 +275,15 @@ export abstract class Actor {
 
   protected report(message: ControlMessage): void {
     this.environment.transport.publish(this.environment.subjects.coordinator, encodeControl(message));
+  }
+
+  /** A single row whose frame exceeds the broker's payload limit cannot reach the next actor: it is dead-lettered, counted. */
+  private oversizedRow(row: Row, bytes: number): void {
+    const reason = `record larger than the broker's payload limit (${bytes} bytes encoded, limit ${this.environment.transport.maxPayload}), sent by ${this.name}`;
+    const target = this.environment.deadLetter;
+    if (!target) throw new RecordError(`A ${reason}; it cannot travel to the next actor.`);
+    this.stats.deadLetters++;
+    publishDeadLetter(this.environment.transport, target.subject, { query: target.query, source: this.name, reason }, row);
   }
 
   protected fail(error: unknown): void {

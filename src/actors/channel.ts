@@ -31,6 +31,10 @@ export class OutputChannel {
     readonly subject: string,
     private readonly senderIndex: number,
     private readonly flow: FlowControl,
+    /** Takes a row that alone exceeds the payload limit: it cannot be sent. */
+    private readonly oversized: (row: Row, bytes: number) => void = (_row, bytes) => {
+      throw new TransportError(`A row of ${bytes} bytes exceeds the broker's payload limit of ${this.transport.maxPayload} bytes.`);
+    },
   ) {
     this.credits = flow.window;
   }
@@ -102,6 +106,13 @@ export class OutputChannel {
       const half = rows.length >> 1;
       this.sendRows(rows.slice(0, half), epoch, since, until);
       this.sendRows(rows.slice(half), epoch, since, until);
+      return;
+    }
+    if (bytes.length > this.transport.maxPayload) {
+      // Never sent, so never consumed: its credit comes back at once.
+      this.credits++;
+      this.rowsSent--;
+      this.oversized(rows[0] as Row, bytes.length);
       return;
     }
     this.seq++;

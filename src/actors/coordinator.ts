@@ -1,6 +1,7 @@
 // The coordinator: starts epochs, collects every actor's ack, and turns them into progress.
 import { nowMs } from "../core/clock.ts";
 import type { ReadLimit } from "../connectors/sources/source.ts";
+import { RillError } from "../core/errors.ts";
 import { faultPoint } from "../core/fault-points.ts";
 import { LatencyRecorder } from "../core/latency.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
@@ -183,7 +184,7 @@ export class Coordinator {
         await storage.commit({ epoch, offsets: open.offsets, committedAt: new Date().toISOString() });
       } catch (error) {
         this.stopped = true;
-        this.events.onFailure("coordinator", `cannot commit epoch ${epoch} to ${storage.path}: ${String(error)}`, "CHECKPOINT");
+        this.events.onFailure("coordinator", `cannot commit epoch ${epoch} to ${storage.path}: ${String(error)}`, error instanceof RillError ? error.code : "CHECKPOINT");
         return;
       }
       faultPoint("after-commit");

@@ -67,7 +67,7 @@ export class QueryRuntime {
     lateDataSubject: string | undefined,
     private readonly clock: Clock = systemClock,
   ) {
-    const environment: ActorEnvironment = { transport, subjects, flow, storage, idleTimeoutMs, lateDataSubject, multipleWatermarkPolicy: graph.multipleWatermarkPolicy ?? "min", clock };
+    const environment: ActorEnvironment = { transport, subjects, flow, storage, idleTimeoutMs, lateDataSubject, multipleWatermarkPolicy: graph.multipleWatermarkPolicy ?? "min", clock, deadLetter: { subject: graph.deadLetterSubject, query: graph.queryName } };
     const refs = this.assignRefs();
     const inputsOf = (stageIndex: number) => graph.stages[stageIndex]?.inputs ?? (stageIndex > 0 ? [stageIndex - 1] : []);
     graph.stages.forEach((stage, stageIndex) => {

@@ -7,6 +7,7 @@ import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { chain, type Operator } from "../operators/operator.ts";
 import { Actor, type ActorEnvironment, type ActorWiring } from "./actor.ts";
 import { decodeControl } from "./control.ts";
+import { publishDeadLetter } from "./dead-letter.ts";
 import type { Subscription } from "./transport.ts";
 
 interface BarrierRequest {
@@ -79,10 +80,11 @@ export class SourceActor extends Actor {
       partition: this.wiring.partition,
       numPartitions: this.options.numPartitions,
       notify: () => this.schedulePump(),
+      // Room for the frame's header: a record this size still travels as a one-row frame.
+      maxRecordBytes: transport.maxPayload - 1024,
       deadLetter: (raw, reason) => {
         this.stats.deadLetters++;
-        const text = typeof raw === "string" ? raw : safeJson(raw);
-        transport.publish(this.options.deadLetterSubject, deadLetterPayload({ query: this.options.queryName, source: this.name, reason, at: new Date().toISOString() }, text, transport.maxPayload));
+        publishDeadLetter(transport, this.options.deadLetterSubject, { query: this.options.queryName, source: this.name, reason }, raw);
       },
     });
   }
@@ -176,30 +178,5 @@ export class SourceActor extends Actor {
   private requestReady(): boolean {
     const request = this.requests[0];
     return request !== undefined && this.polledRows >= request.afterRows;
-  }
-}
-
-function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
-
-/**
- * A dead letter as JSON that fits the broker's payload limit: a record too large to carry whole is cut, and the letter
- * says so with the record's full length, so it still reaches the dead-letter subject instead of failing the publish.
- */
-export function deadLetterPayload(fields: Record<string, string>, raw: string, maxPayload: number): Uint8Array {
-  const encoder = new TextEncoder();
-  const whole = encoder.encode(JSON.stringify({ ...fields, raw }));
-  if (whole.length <= maxPayload) return whole;
-  // JSON escaping can grow a character to six bytes, and UTF-8 to four: cut with room for both.
-  let keep = Math.max(0, Math.floor((maxPayload - 1024) / 6));
-  for (;;) {
-    const cut = encoder.encode(JSON.stringify({ ...fields, raw: raw.slice(0, keep), truncated: true, rawLength: raw.length }));
-    if (cut.length <= maxPayload || keep === 0) return cut;
-    keep = Math.floor(keep / 2);
   }
 }

@@ -57,6 +57,8 @@ export class StreamingQuery {
   private runtime: QueryRuntime;
   /** Rollbacks since the last epoch that committed: the bound applies to consecutive failures. */
   private retries = 0;
+  /** Rollbacks in a row caused by a failed checkpoint write (a full disk): retried until a write succeeds, with back-off. */
+  private writeRetries = 0;
   private recoveries = 0;
   private recovering = false;
   private recoveryDone: Promise<void> = Promise.resolve();
@@ -219,6 +221,7 @@ export class StreamingQuery {
       await this.run(this.setup.checkpoint?.resume);
     } catch (error) {
       this.retries = this.setup.maxRetries;
+      this.writeRetries = Number.POSITIVE_INFINITY;
       await this.fail(new StreamingQueryError(`Query ${this.label} could not start: ${String(error)}`, { cause: error }));
       throw this.failure;
     }
@@ -257,15 +260,19 @@ export class StreamingQuery {
     let recovered = (): void => undefined;
     this.recoveryDone = new Promise((resolve) => (recovered = resolve));
     this.recovering = true;
-    this.retries++;
+    const writeFailed = isWriteFailure(error);
+    if (writeFailed) this.writeRetries++;
+    else this.retries++;
     this.recoveries++;
     this.message = `Recovering from: ${error.message}`;
-    this.setup.log(`rill: query ${this.label} failed (${error.message}); rolling back to the last committed epoch (attempt ${this.retries} of ${this.setup.maxRetries}).`);
+    const attempt = writeFailed ? `retry ${this.writeRetries}; a failed checkpoint write is retried until one succeeds` : `attempt ${this.retries} of ${this.setup.maxRetries}`;
+    this.setup.log(`rill: query ${this.label} failed (${error.message}); rolling back to the last committed epoch (${attempt}).`);
     try {
       // The failed run is thrown away whatever its stop says (a sink whose publishes timed out): failing here would
       // spend every retry at once on the same run, with no pause between them.
       await this.runtime.stop().catch((stopError: unknown) => this.setup.log(`rill: stopping the failed run of query ${this.label}: ${String(stopError)}; its uncommitted epochs are replayed.`));
-      await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** (this.retries - 1))));
+      const backOff = writeFailed ? Math.min(30_000, 100 * 2 ** (this.writeRetries - 1)) : Math.min(2000, 100 * 2 ** (this.retries - 1));
+      await new Promise((resolve) => setTimeout(resolve, backOff));
       const resume = await rollbackPoint(storage);
       this.runtime = this.createRuntime();
       this.recovering = false;
@@ -314,6 +321,7 @@ export class StreamingQuery {
     this.inputRows += progress.numInputRows;
     this.message = progress.numInputRows > 0 ? "Processing new data" : "Waiting for data";
     this.retries = 0;
+    this.writeRetries = 0;
     const wasActive = (this.lastProgress?.numInputRows ?? 0) > 0;
     this.progress.push(progress);
     if (this.progress.length > RECENT_PROGRESS) this.progress.shift();
@@ -323,7 +331,7 @@ export class StreamingQuery {
 
   private async fail(error: StreamingQueryError): Promise<void> {
     if (this.failure || !this.active || this.recovering) return;
-    if (this.setup.checkpoint && this.retries < this.setup.maxRetries) return await this.rollback(error);
+    if (this.setup.checkpoint && (this.retries < this.setup.maxRetries || (isWriteFailure(error) && Number.isFinite(this.writeRetries)))) return await this.rollback(error);
     this.failure = error;
     this.active = false;
     this.message = `Terminated with exception: ${error.message}`;
@@ -343,6 +351,11 @@ export class StreamingQuery {
     const last = this.lastProgress;
     return last ? formatProgress(last) : `query ${this.label}: ${this.message}`;
   }
+}
+
+/** A checkpoint write failed (a full disk): not the query's fault, and gone once there is room again. */
+function isWriteFailure(error: StreamingQueryError): boolean {
+  return codeOf(error.cause) === "CHECKPOINT_WRITE";
 }
 
 function codeOf(cause: unknown): string {

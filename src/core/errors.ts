@@ -113,3 +113,11 @@ export class CheckpointError extends RillError {
     super("CHECKPOINT", "user", message, options);
   }
 }
+
+/** A checkpoint write failed (a full disk, an I/O error): the epoch fails and the query retries until a write succeeds. */
+export class CheckpointWriteError extends RillError {
+  override readonly name = "CheckpointWriteError";
+  constructor(message: string, options: RillErrorOptions = {}) {
+    super("CHECKPOINT_WRITE", "external", message, { retryable: true, ...options });
+  }
+}

@@ -1,62 +1,81 @@
 // The LMDB adapter: the one module that imports lmdb. Thin: reads facts, writes in single transactions.
 import { existsSync, mkdirSync } from "node:fs";
+import { statfs } from "node:fs/promises";
 import { join } from "node:path";
+import { crc32 } from "node:zlib";
 import { open, type RootDatabase } from "lmdb";
-import { CheckpointError } from "../core/errors.ts";
+import { CheckpointError, CheckpointWriteError } from "../core/errors.ts";
 import { faultPoint } from "../core/fault-points.ts";
+import { scanInChild, verifyHeader } from "./checkpoint-verify.ts";
 import { META_KEY, commitKey, deltaKey, epochRange, prefixRange, stateKey, type LmdbKey } from "./layout.ts";
 import type { EpochCommit, QueryMeta, StateChange } from "./types.ts";
 
 export class CheckpointStorage {
   private constructor(private readonly db: RootDatabase<unknown, LmdbKey>, readonly path: string) {}
 
+  /** Opens (or creates) the environment at `path`; a damaged one is refused with a CheckpointError before lmdb maps it. */
   static open(path: string): CheckpointStorage {
     refuseLostData(path);
+    const header = verifyHeader(path);
+    if (header.kind === "short") scanInChild(path, import.meta.resolve("lmdb"), header.reason);
     try {
       mkdirSync(path, { recursive: true });
       // lmdb-js takes a path with an extension ("stream.checkpoint-1") for a file name unless told it is a folder.
       // int64AsType "auto": a state value holding a long past 2^53 (a bigint) reads back exact (src/core/long.ts).
-      const db = open<unknown, LmdbKey>({ path, compression: false, noSubdir: false, encoder: { int64AsType: "auto" } });
-      return new CheckpointStorage(db, path);
+      // Without event-turn batching: with it, lmdb-js starts each batch with a write whose promise nobody can handle,
+      // so a failed commit (a full disk) ends the process with an unhandled rejection. Rill's writes are explicit
+      // transactions, which lmdb-js still groups while a commit runs.
+      const db = open<unknown, LmdbKey>({ path, compression: false, noSubdir: false, encoder: { int64AsType: "auto" }, eventTurnBatching: false });
+      const storage = new CheckpointStorage(db, path);
+      // lmdb reads lazily: one read now makes a damaged tree fail here, where the error can name the location.
+      storage.readMeta();
+      return storage;
     } catch (error) {
+      if (error instanceof CheckpointError) throw error;
       throw new CheckpointError(`Cannot open the checkpoint location '${path}': ${String(error)}`, { cause: error });
     }
   }
 
   readMeta(): QueryMeta | undefined {
-    return this.db.get(META_KEY) as QueryMeta | undefined;
+    return this.read(() => this.db.get(META_KEY) as QueryMeta | undefined);
   }
 
   async writeMeta(meta: QueryMeta): Promise<void> {
-    await this.db.put(META_KEY, meta);
+    await this.write("the query's metadata", () => this.db.put(META_KEY, meta));
   }
 
   /** Committed epochs, oldest first. */
   commits(): EpochCommit[] {
-    const commits: EpochCommit[] = [];
-    for (const { value } of this.db.getRange(epochRange("commit", 0))) commits.push(value as EpochCommit);
-    return commits;
+    return this.read(() => {
+      const commits: EpochCommit[] = [];
+      for (const { value } of this.db.getRange(epochRange("commit", 0))) commits.push(this.verified(value as EpochCommit));
+      return commits;
+    });
   }
 
   lastCommit(): EpochCommit | undefined {
-    // Reverse ranges exclude `end`, so the bound sits below epoch 0.
-    for (const { value } of this.db.getRange({ start: ["commit", Number.MAX_SAFE_INTEGER], end: ["commit", -1], reverse: true, limit: 1 })) return value as EpochCommit;
-    return undefined;
+    return this.read(() => {
+      // Reverse ranges exclude `end`, so the bound sits below epoch 0.
+      for (const { value } of this.db.getRange({ start: ["commit", Number.MAX_SAFE_INTEGER], end: ["commit", -1], reverse: true, limit: 1 })) return this.verified(value as EpochCommit);
+      return undefined;
+    });
   }
 
   /** Epochs that have state changes written but not folded in (not committed, or a crash came between). */
   pendingEpochs(): number[] {
-    const epochs = new Set<number>();
-    for (const key of this.db.getKeys(prefixRange(["delta"]))) epochs.add((key as LmdbKey)[1] as number);
-    return [...epochs].sort((a, b) => a - b);
+    return this.read(() => {
+      const epochs = new Set<number>();
+      for (const key of this.db.getKeys(prefixRange(["delta"]))) epochs.add((key as LmdbKey)[1] as number);
+      return [...epochs].sort((a, b) => a - b);
+    });
   }
 
   /** One actor's changes of one epoch, in one transaction: all of them or none. */
   async writeChanges(epoch: number, changes: readonly StateChange[]): Promise<void> {
     if (changes.length === 0) return;
-    await this.db.transaction(() => {
+    await this.write(`the state changes of epoch ${epoch}`, () => this.db.transaction(() => {
       for (const change of changes) this.db.put(deltaKey(epoch, change.stateId, change.keyGroup, change.key), change.value);
-    });
+    }));
   }
 
   /**
@@ -64,39 +83,70 @@ export class CheckpointStorage {
    * and commit records older than the last `keep` pruned (as Spark keeps its last 100 batches).
    */
   async commit(commit: EpochCommit, keep = 100): Promise<void> {
-    await this.db.transaction(() => {
+    await this.write(`the commit of epoch ${commit.epoch}`, () => this.db.transaction(() => {
       this.foldDeltas(commit.epoch);
-      this.db.put(commitKey(commit.epoch), commit);
+      this.db.put(commitKey(commit.epoch), { ...commit, checksum: commitChecksum(commit) });
       for (const key of this.db.getKeys({ start: ["commit", 0], end: ["commit", commit.epoch - keep + 1] })) this.db.remove(key as LmdbKey);
-    });
+    }));
   }
 
   /** Removes the state changes of epochs after `epoch`: they were never committed. */
   async discardAfter(epoch: number): Promise<void> {
-    await this.db.transaction(() => {
+    await this.write(`the removal of epochs after ${epoch}`, () => this.db.transaction(() => {
       // Read the whole range first: removing entries under an open cursor makes LMDB skip some of them.
       const keys = [...this.db.getKeys({ start: ["delta", epoch + 1], end: ["delta", Number.MAX_SAFE_INTEGER] })] as LmdbKey[];
       for (const key of keys) this.db.remove(key);
-    });
+    }));
   }
 
   /** State of one operator as of the last committed epoch, for the key groups a partition owns. */
   *readState(stateId: string, keyGroups: (keyGroup: number) => boolean): Iterable<[string, unknown]> {
-    for (const { key, value } of this.db.getRange(prefixRange(["state", stateId]))) {
-      const parts = key as LmdbKey;
-      if (keyGroups(parts[2] as number)) yield [parts[3] as string, value];
+    try {
+      for (const { key, value } of this.db.getRange(prefixRange(["state", stateId]))) {
+        const parts = key as LmdbKey;
+        if (keyGroups(parts[2] as number)) yield [parts[3] as string, value];
+      }
+    } catch (error) {
+      throw storageFailure(this.path, error);
     }
   }
 
   /** Counts of state rows per operator, for progress and `rill` inspection. */
   stateRows(stateId: string): number {
-    let count = 0;
-    for (const _key of this.db.getKeys(prefixRange(["state", stateId]))) count++;
-    return count;
+    return this.read(() => {
+      let count = 0;
+      for (const _key of this.db.getKeys(prefixRange(["state", stateId]))) count++;
+      return count;
+    });
   }
 
   async close(): Promise<void> {
     await this.db.close();
+  }
+
+  /** Runs one write; a failed commit becomes a CheckpointWriteError naming the location, the cause and the free space. */
+  private async write(what: string, operation: () => Promise<unknown>): Promise<void> {
+    try {
+      await operation();
+    } catch (error) {
+      const failure = storageFailure(this.path, error);
+      if (failure instanceof CheckpointError) throw failure;
+      throw new CheckpointWriteError(`Cannot write ${what} to the checkpoint location '${this.path}': ${await commitCause(error)}${await freeSpace(this.path)}. Make room there: the query rolls back to its last committed epoch and retries until the write succeeds.`, { cause: error });
+    }
+  }
+
+  /** A commit record whose checksum does not match was damaged on disk: its offsets cannot be trusted. */
+  private verified(commit: EpochCommit): EpochCommit {
+    if (commit.checksum === undefined || commit.checksum === commitChecksum(commit)) return commit;
+    throw new CheckpointError(`The checkpoint file '${join(this.path, "data.mdb")}' is damaged: the commit record of epoch ${String(commit.epoch)} fails its checksum, so its source offsets cannot be trusted. Restore the checkpoint location from a backup, or start the query with a new checkpoint location (its state then starts empty).`);
+  }
+
+  private read<T>(operation: () => T): T {
+    try {
+      return operation();
+    } catch (error) {
+      throw storageFailure(this.path, error);
+    }
   }
 
   /**
@@ -129,4 +179,40 @@ function refuseLostData(path: string): void {
   const left = ["lock.mdb", "sinks"].filter((name) => existsSync(join(path, name)));
   if (left.length === 0) return;
   throw new CheckpointError(`The checkpoint location '${path}' has ${left.join(" and ")} but no data.mdb: its state and committed epochs are gone. Restore data.mdb from a backup, or start the query with a new checkpoint location (its state then starts empty).`);
+}
+
+/** LMDB's own codes (MDB_PAGE_NOTFOUND, MDB_CORRUPTED, ...) mean a damaged file: the error names it and says what to do. */
+export function storageFailure(path: string, error: unknown): unknown {
+  if (error instanceof CheckpointError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (!/MDB_(PAGE_NOTFOUND|CORRUPTED|PANIC|INVALID|VERSION_MISMATCH|BAD_TXN|INCOMPATIBLE)/.test(message)) return error;
+  return new CheckpointError(`The checkpoint file '${join(path, "data.mdb")}' is damaged (${message.split("\n")[0]}). Restore the checkpoint location from a backup, or start the query with a new checkpoint location (its state then starts empty).`, { cause: error });
+}
+
+/**
+ * lmdb-js rejects a failed commit with "Commit failed (see commitError for details)" and puts the real error in a
+ * second promise, `commitError`, which rejects too: it gets a handler here (or it would end the process) and gives
+ * the cause. It is settled by the time the commit's own rejection arrives, so one macrotask is enough to read it.
+ */
+async function commitCause(error: unknown): Promise<string> {
+  const message = error instanceof Error ? error.message : String(error);
+  const commitError: unknown = error instanceof Error && "commitError" in error ? error.commitError : undefined;
+  if (!(commitError instanceof Promise)) return message;
+  const settled = commitError.then(() => message, (cause: unknown) => (cause instanceof Error ? cause.message : String(cause)));
+  return await Promise.race([settled, new Promise<string>((resolve) => setImmediate(() => resolve(message)))]);
+}
+
+/** " (N bytes free on its file system)", or nothing when the file system cannot say. */
+async function freeSpace(path: string): Promise<string> {
+  try {
+    const stats = await statfs(path);
+    return ` (${stats.bavail * stats.bsize} bytes free on its file system)`;
+  } catch (error) {
+    return ` (free space unknown: ${String(error)})`;
+  }
+}
+
+/** CRC-32 of a commit record's epoch, offsets and time, as JSON (the record round-trips through msgpack unchanged). */
+function commitChecksum(commit: EpochCommit): number {
+  return crc32(JSON.stringify([commit.epoch, commit.offsets, commit.committedAt]));
 }

@@ -23,6 +23,8 @@ export interface EpochCommit {
   /** Source actor name -> the offset after the last row of the epoch. */
   readonly offsets: Readonly<Record<string, unknown>>;
   readonly committedAt: string;
+  /** CRC-32 of the rest of the record, written by the storage and checked when read (absent in older checkpoints). */
+  readonly checksum?: number;
 }
 
 /** A state change: the value, or null when the key was deleted. */

@@ -53,6 +53,34 @@ async function put(path: string, name: string, text: string, mtimeSeconds = Date
 }
 
 describe("json file source", () => {
+  it("streams a file of several chunks with a bounded number of rows ready, and a reader seeking to an offset taken mid-file reads each remaining row once", async () => {
+    const path = await folder();
+    const total = 200_000;
+    const lines = Array.from({ length: total }, (_, id) => JSON.stringify({ id, name: "n", score: id % 7 }));
+    await put(path, "big.json", `${lines.join("\n")}\n`);
+    const first = await open(provider("json", path));
+    assert.ok(first.reader.readyCount() > 0 && first.reader.readyCount() < total, `part of the file is ready, not all of it (${first.reader.readyCount()} rows)`);
+    assert.equal(first.reader.poll(1234)?.rows.length, 1234);
+    const offset = first.reader.offset?.();
+    assert.deepEqual(offset, { files: [], partial: { name: "big.json", rows: 1234 } });
+
+    const second = provider("json", path).createReader(0);
+    readers.push(second);
+    second.seek?.(offset);
+    const context = new RecordingContext();
+    await second.open(context);
+    const ids: number[] = [];
+    for (;;) {
+      for (const row of drain(second).rows) ids.push(row.id as number);
+      const prepared = await second.prepare();
+      if (prepared?.dataLeft !== true && second.readyCount() === 0) break;
+    }
+    assert.equal(ids.length, total - 1234);
+    assert.ok(ids.every((id, index) => id === 1234 + index), "the rows after the offset, in order, each once");
+    assert.deepEqual(second.offset?.(), { files: ["big.json"], partial: undefined });
+    assert.equal(context.deadLetters.length, 0);
+  });
+
   it("reads files present at open, then new files found by the poll timer, each file once", async () => {
     const path = await folder();
     await put(path, "a.json", '{"id":1,"name":"x","score":1.5}\n{"id":2,"name":"y","score":null}\n');
@@ -125,6 +153,16 @@ describe("json file source", () => {
 
 describe("csv file source", () => {
   const typed = z.object({ id: z.number().int(), price: z.number(), active: z.boolean(), at: z.date(), note: z.string().nullable() });
+
+  it("sends a record larger than the broker's payload limit to the dead letter with its line and size, and reads on", async () => {
+    const path = await folder();
+    const note = "w".repeat(2 * 1024 * 1024);
+    await put(path, "big.csv", `1,2.5,true,2024-01-02T03:04:05Z,small\n2,1,false,2024-01-02T03:04:05Z,"${note}"\n3,1,false,2024-01-02T03:04:05Z,small\n`);
+    const { reader, context } = await open(provider("csv", path, {}, typed));
+    assert.deepEqual(drain(reader).rows.map((row) => row.id), [1, 3]);
+    assert.equal(context.deadLetters.length, 1);
+    assert.match(context.deadLetters[0]?.reason ?? "", /^big\.csv:2: record larger than the broker's payload limit \(2097\d{3} bytes, limit \d+\)/);
+  });
 
   it("maps columns by header name and converts values to the schema's types", async () => {
     const path = await folder();

@@ -4,6 +4,8 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { open } from "lmdb";
+import { CheckpointError } from "../../src/core/errors.ts";
 import { CheckpointStorage } from "../../src/state/lmdb-storage.ts";
 
 describe("CheckpointStorage", () => {
@@ -25,6 +27,22 @@ describe("CheckpointStorage", () => {
     const second = CheckpointStorage.open(path);
     assert.deepEqual([...second.readState("agg", () => true)], [["a", 1]]);
     await second.close();
+  });
+
+  it("refuses a commit record changed on disk that still decodes: its checksum no longer matches", async () => {
+    const path = join(folder, "checksum");
+    const storage = CheckpointStorage.open(path);
+    await storage.commit({ epoch: 0, offsets: { src: 10 }, committedAt: "t0" });
+    assert.deepEqual(storage.lastCommit()?.offsets, { src: 10 });
+    await storage.close();
+    // What a flipped byte inside the record's value would leave: another offset, the old checksum.
+    const raw = open<Record<string, unknown>, (string | number)[]>({ path, compression: false, noSubdir: false });
+    const record = raw.get(["commit", 0]) as Record<string, unknown>;
+    await raw.put(["commit", 0], { ...record, offsets: { src: 90 } });
+    await raw.close();
+    const reopened = CheckpointStorage.open(path);
+    assert.throws(() => reopened.lastCommit(), (error: unknown) => error instanceof CheckpointError && error.message.includes(join(path, "data.mdb")) && /commit record of epoch 0 fails its checksum/.test(error.message));
+    await reopened.close();
   });
 
   it("folds an epoch's changes into the state only when the epoch commits", async () => {

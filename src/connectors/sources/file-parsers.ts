@@ -8,44 +8,42 @@ import type { RowValidator } from "./memory.ts";
 import { parseJsonWithLongs, parseLongText } from "../../core/long.ts";
 
 /** Rows of one file; a line that does not parse or fails the schema goes to `deadLetter` with the file and line in the reason. */
-export type FileParser = (text: string, file: string, deadLetter: (raw: unknown, reason: string) => void) => Row[];
+export type FileParser = (text: string, file: string, deadLetter: (raw: unknown, reason: string) => void, maxRecordBytes: number) => Row[];
+
+/**
+ * Rows of consecutive lines of a file (without their line ends), the first of them line `firstLine`: line formats are
+ * read in chunks, so a file of any size streams through.
+ */
+export type LineParser = (lines: readonly string[], file: string, deadLetter: (raw: unknown, reason: string) => void, firstLine: number) => Row[];
 
 export const CSV_OPTIONS = ["header", "sep", "delimiter", "quote", "escape"];
 
-/** Lines of a file without their line ends; a final line end does not start another line. */
-function linesOf(text: string): string[] {
-  const lines = text.split("\n");
-  if (lines[lines.length - 1] === "") lines.pop();
-  for (let index = 0; index < lines.length; index++) {
-    const line = lines[index] as string;
-    if (line.endsWith("\r")) lines[index] = line.slice(0, -1);
-  }
-  return lines;
+function withoutReturn(line: string): string {
+  return line.endsWith("\r") ? line.slice(0, -1) : line;
 }
 
-export function textParser(column: string): FileParser {
-  return (text) => linesOf(text).map((line) => ({ [column]: line }));
+export function textParser(column: string): LineParser {
+  return (lines) => lines.map((line) => ({ [column]: withoutReturn(line) }));
 }
 
 /** JSON Lines: one object a line; blank lines are skipped, as Spark skips them. */
-export function jsonParser(schema: Schema, validate: RowValidator | undefined): FileParser {
+export function jsonParser(schema: Schema, validate: RowValidator | undefined): LineParser {
   const check = recordChecker(schema, validate);
-  return (text, file, deadLetter) => {
+  return (lines, file, deadLetter, firstLine) => {
     const rows: Row[] = [];
-    const lines = linesOf(text);
     for (let index = 0; index < lines.length; index++) {
-      const line = lines[index] as string;
+      const line = withoutReturn(lines[index] as string);
       if (line.trim() === "") continue;
       let value: unknown;
       try {
         value = parseJsonWithLongs(line);
       } catch (error) {
-        deadLetter(line, `${file}:${index + 1}: not valid JSON (${(error as Error).message})`);
+        deadLetter(line, `${file}:${firstLine + index}: not valid JSON (${(error as Error).message})`);
         continue;
       }
       const checked = check(value);
       if ("row" in checked) rows.push(checked.row);
-      else deadLetter(line, `${file}:${index + 1}: fails the schema: ${checked.error}`);
+      else deadLetter(line, `${file}:${firstLine + index}: fails the schema: ${checked.error}`);
     }
     return rows;
   };
@@ -92,7 +90,7 @@ export function csvParser(schema: Schema, validate: RowValidator | undefined, op
     throw new ConfigError(`The csv source's options are inconsistent: ${(error as Error).message}. Options: sep='${String(csvOptions.delimiter)}', quote='${String(csvOptions.quote)}', escape='${String(csvOptions.escape)}'.`, { cause: error });
   }
   const check = recordChecker(schema, validate);
-  return (text, file, deadLetter) => {
+  return (text, file, deadLetter, maxRecordBytes) => {
     const rows: Row[] = [];
     const records = parse(text, {
       ...csvOptions,
@@ -102,6 +100,10 @@ export function csvParser(schema: Schema, validate: RowValidator | undefined, op
       },
     }) as unknown as CsvRecord[];
     for (const { record, info, raw } of records) {
+      if (raw.length * 3 > maxRecordBytes && Buffer.byteLength(raw) > maxRecordBytes) {
+        deadLetter(raw.slice(0, 64 * 1024), `${file}:${firstLine(info, raw)}: record larger than the broker's payload limit (${Buffer.byteLength(raw)} bytes, limit ${maxRecordBytes}); the dead letter holds its first characters`);
+        continue;
+      }
       const value = Array.isArray(record) ? Object.fromEntries(fields.map((field, index) => [field.name, record[index] ?? null])) : record;
       const checked = check(value);
       if ("row" in checked) rows.push(checked.row);

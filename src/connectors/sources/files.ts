@@ -1,19 +1,22 @@
 // File sources (json as JSON Lines, csv, text): new files in a folder, each read once, every bad line sent to the dead-letter output.
 //
-// Write files atomically (write elsewhere or as ".name", then rename): a file is read whole the
+// Write files atomically (write elsewhere or as ".name", then rename): a file is read once, from the
 // first time a listing sees it. Names starting with "." or "_" are ignored, as Spark ignores them.
+// JSON and text files stream through in chunks (a file of any size); a CSV file is read whole, up to
+// 256 MB. A line or record larger than the broker's payload limit goes to the dead-letter output.
 //
 // @example
 //   session.readStream.schema(z.object({ gt: z.string(), x: z.number() })).option("maxFilesPerTrigger", 1).json("/data/in")
 import { statSync } from "node:fs";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { open, readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { nowMs } from "../../core/clock.ts";
 import { ConfigError, RillError } from "../../core/errors.ts";
-import { schemaOf, type Schema } from "../../core/types.ts";
+import { schemaOf, type Row, type Schema } from "../../core/types.ts";
 import { ConnectorOptions } from "../options.ts";
 import { requireSchema } from "./decode.ts";
-import { csvParser, jsonParser, textParser, type FileParser, CSV_OPTIONS } from "./file-parsers.ts";
+import { csvParser, jsonParser, textParser, type FileParser, type LineParser, CSV_OPTIONS } from "./file-parsers.ts";
+import { LineReader } from "./line-reader.ts";
 import { ReadyQueue } from "./ready-queue.ts";
 import type { Prepared, ReadLimit, ReadyBatch, SourceContext, SourceProvider, SourceReader } from "./source.ts";
 import type { SourceRequest } from "./request.ts";
@@ -26,12 +29,20 @@ const COMMON_OPTIONS = ["path", "pollInterval", "maxFilesPerTrigger", "latestFir
 export const textSchema: Schema = schemaOf([{ name: "value", type: "string", nullable: false }]);
 
 interface FileSettings {
+  readonly format: FileFormat;
   readonly folder: string;
   readonly pollIntervalMs: number;
   readonly maxFilesPerTrigger: number;
   readonly latestFirst: boolean;
-  readonly parser: FileParser;
+  readonly parser: { readonly lines: LineParser } | { readonly whole: FileParser };
 }
+
+/** Rows kept ready before a streamed file is read further: memory stays bounded whatever the file's size. */
+const HIGH_WATER_ROWS = 20_000;
+/** A file read whole (CSV, whose records may span lines) must fit a string comfortably. */
+const MAX_WHOLE_FILE_BYTES = 256 * 1024 * 1024;
+/** Without a broker (a reader driven by a test), records up to NATS's default payload limit. */
+const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024 - 1024;
 
 export class FileSourceProvider implements SourceProvider {
   readonly format: FileFormat;
@@ -60,8 +71,9 @@ export class FileSourceProvider implements SourceProvider {
     } else {
       this.schema = requireSchema(format, request.schema, `${format} files`);
     }
-    const parser = format === "json" ? jsonParser(this.schema, request.validate) : format === "csv" ? csvParser(this.schema, request.validate, options) : textParser(this.schema.fields[0]?.name ?? "value");
+    const parser = format === "json" ? { lines: jsonParser(this.schema, request.validate) } : format === "csv" ? { whole: csvParser(this.schema, request.validate, options) } : { lines: textParser(this.schema.fields[0]?.name ?? "value") };
     this.settings = {
+      format,
       folder,
       pollIntervalMs: options.duration("pollInterval", 200, 1),
       maxFilesPerTrigger: options.number("maxFilesPerTrigger", Number.MAX_SAFE_INTEGER, { min: 1, integer: true }),
@@ -104,18 +116,31 @@ function hashName(name: string): number {
   return hash >>> 0;
 }
 
+/** A file of a line format being read: the rows of its first `skip` lines-with-rows were polled before a restart. */
+interface OpenFile {
+  readonly name: string;
+  readonly lines: LineReader;
+  readonly close: () => Promise<void>;
+  skip: number;
+}
+
 class FileReader implements SourceReader {
   private readonly ready = new ReadyQueue();
   /** Names of files already taken; each file is read once. */
   private readonly seen = new Set<string>();
   private context: SourceContext | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** Listings run one after another: a timer listing and a prepare() never read the same file twice. */
+  /** Listings and reads run one after another: a timer listing and a prepare() never read the same file twice. */
   private scans: Promise<void> = Promise.resolve();
   private scansPending = 0;
+  private refilling = false;
   private failure: unknown;
-  /** Files whose rows are in the ready queue, in order, with the rows of each not yet polled. */
-  private readonly readyFiles: Array<{ name: string; left: number; polled: number }> = [];
+  /** Files listed and taken, not opened yet, in order. */
+  private readonly toRead: string[] = [];
+  /** The streamed file being read, if any. */
+  private reading: OpenFile | undefined;
+  /** Files whose rows are (or will be) in the ready queue, in order, with the rows of each not yet polled. */
+  private readonly readyFiles: Array<{ name: string; left: number; polled: number; complete: boolean }> = [];
   /** Files every row of which was polled: the offset. */
   private readonly polledFiles: string[] = [];
   /** Files read since the last prepare() ended: maxFilesPerTrigger bounds them. */
@@ -156,7 +181,8 @@ class FileReader implements SourceReader {
   async prepare(readLimit: ReadLimit = "limited"): Promise<Prepared> {
     await this.scan(readLimit);
     this.throwFailure();
-    const dataLeft = this.heldBack;
+    // A streamed file not read to its end yet is data held back, as a read limit holds files back.
+    const dataLeft = this.heldBack || this.reading !== undefined || this.toRead.length > 0;
     this.filesThisTrigger = 0;
     return { dataLeft };
   }
@@ -169,6 +195,7 @@ class FileReader implements SourceReader {
     this.throwFailure();
     const batch = this.ready.poll(max);
     if (batch) this.consumed(batch.rows.length);
+    if (this.ready.size < HIGH_WATER_ROWS / 2 && (this.reading || this.toRead.length > 0)) this.refill();
     return batch;
   }
 
@@ -181,16 +208,23 @@ class FileReader implements SourceReader {
       head.left -= take;
       head.polled += take;
       left -= take;
-      if (head.left === 0) {
-        this.readyFiles.shift();
-        this.polledFiles.push(head.name);
-      }
+      this.settle();
+    }
+  }
+
+  /** Files at the head with every row read and polled count as polled: the offset moves past them. */
+  private settle(): void {
+    for (let head = this.readyFiles[0]; head && head.complete && head.left === 0; head = this.readyFiles[0]) {
+      this.readyFiles.shift();
+      this.polledFiles.push(head.name);
     }
   }
 
   async close(): Promise<void> {
     clearInterval(this.timer);
     await this.scans;
+    await this.reading?.close();
+    this.reading = undefined;
   }
 
   /** A failure of a timer listing surfaces at the next call the actor makes, which fails the query with it. */
@@ -202,9 +236,24 @@ class FileReader implements SourceReader {
   }
 
   private scan(readLimit: ReadLimit = "limited"): Promise<void> {
+    return this.enqueue(() => this.listAndRead(readLimit));
+  }
+
+  /** Reads on in the streamed file once the actor has polled half of what was ready. */
+  private refill(): void {
+    if (this.refilling) return;
+    this.refilling = true;
+    void this.enqueue(async () => {
+      this.refilling = false;
+      const rows = await this.fill(HIGH_WATER_ROWS);
+      if (rows > 0) this.context?.notify();
+    });
+  }
+
+  private enqueue(work: () => Promise<void>): Promise<void> {
     this.scansPending++;
     this.scans = this.scans
-      .then(() => this.listAndRead(readLimit))
+      .then(work)
       .catch((error: unknown) => {
         this.failure ??= error instanceof RillError ? error : new RillError("SOURCE_IO", "external", `Cannot read the folder '${this.settings.folder}': ${String(error)}`, { cause: error, retryable: true });
       })
@@ -220,26 +269,114 @@ class FileReader implements SourceReader {
     const files = listed.slice(0, room);
     this.heldBack = files.length < listed.length;
     this.filesThisTrigger += files.length;
-    if (files.length === 0) return;
-    let rows = 0;
     for (const name of files) {
-      const since = nowMs();
-      const text = await ifExists(readFile(join(this.settings.folder, name), "utf8"));
-      if (text === undefined) continue;
       this.seen.add(name);
-      let parsed = this.settings.parser(text, name, (raw, reason) => context.deadLetter(raw, reason));
-      let polled = 0;
-      if (this.resumeIn?.name === name) {
-        polled = this.resumeIn.rows;
-        parsed = parsed.slice(polled);
-        this.resumeIn = undefined;
-      }
-      rows += parsed.length;
-      if (parsed.length === 0) this.polledFiles.push(name);
-      else this.readyFiles.push({ name, left: parsed.length, polled });
-      this.ready.push(parsed, since);
+      this.toRead.push(name);
     }
+    // Trigger once reads everything available (Spark's ReadLimit.allAvailable); otherwise a streamed file is read
+    // as the actor polls, with at most about HIGH_WATER_ROWS rows ready.
+    const rows = await this.fill(readLimit === "all" ? Number.POSITIVE_INFINITY : HIGH_WATER_ROWS);
     if (rows > 0) context.notify();
+  }
+
+  /** Reads files in order until `highWater` rows are ready or nothing is left to read; returns the rows added. */
+  private async fill(highWater: number): Promise<number> {
+    let rows = 0;
+    while (this.ready.size < highWater) {
+      if (!this.reading) {
+        const name = this.toRead.shift();
+        if (name === undefined) break;
+        const parser = this.settings.parser;
+        if ("whole" in parser) rows += await this.readWhole(name, parser.whole);
+        else this.reading = await this.openLines(name);
+        continue;
+      }
+      rows += await this.readChunk(this.reading);
+    }
+    return rows;
+  }
+
+  private resumeSkip(name: string): number {
+    if (this.resumeIn?.name !== name) return 0;
+    const rows = this.resumeIn.rows;
+    this.resumeIn = undefined;
+    return rows;
+  }
+
+  private async openLines(name: string): Promise<OpenFile | undefined> {
+    const path = join(this.settings.folder, name);
+    const handle = await this.fileOperation(name, ifExists(open(path, "r")));
+    if (!handle) {
+      this.seen.delete(name);
+      return undefined;
+    }
+    const skip = this.resumeSkip(name);
+    this.readyFiles.push({ name, left: 0, polled: skip, complete: false });
+    return { name, lines: new LineReader(handle, this.context?.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES), close: () => handle.close(), skip };
+  }
+
+  /** The next chunk of a streamed file: its rows go to the ready queue, its oversized lines to the dead letter. */
+  private async readChunk(file: OpenFile): Promise<number> {
+    const context = this.context as SourceContext;
+    const since = nowMs();
+    const parse = (this.settings.parser as { lines: LineParser }).lines;
+    const deadLetter = (raw: unknown, reason: string): void => context.deadLetter(raw, reason);
+    const pieces = await this.fileOperation(file.name, file.lines.next());
+    let rows: Row[] = [];
+    for (const piece of pieces) {
+      if ("lines" in piece) {
+        for (const row of parse(piece.lines, file.name, deadLetter, piece.firstLine)) rows.push(row);
+        continue;
+      }
+      const { line, bytes, head } = piece.oversized;
+      deadLetter(head, `${file.name}:${line}: record larger than the broker's payload limit (${bytes} bytes, limit ${context.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES}); the dead letter holds its first characters`);
+    }
+    if (file.skip > 0) {
+      const skipped = Math.min(file.skip, rows.length);
+      file.skip -= skipped;
+      rows = rows.slice(skipped);
+    }
+    const entry = this.readyFiles[this.readyFiles.length - 1] as { left: number; complete: boolean };
+    entry.left += rows.length;
+    if (rows.length > 0) this.ready.push(rows, since);
+    if (file.lines.done) {
+      entry.complete = true;
+      this.reading = undefined;
+      await file.close();
+      this.settle();
+    }
+    return rows.length;
+  }
+
+  private async readWhole(name: string, parse: FileParser): Promise<number> {
+    const context = this.context as SourceContext;
+    const since = nowMs();
+    const path = join(this.settings.folder, name);
+    const info = await this.fileOperation(name, ifExists(stat(path)));
+    if (info && info.size > MAX_WHOLE_FILE_BYTES) {
+      throw new RillError("SOURCE_FILE_TOO_LARGE", "user", `The file '${path}' is ${info.size} bytes: the ${this.settings.format} source reads a file whole and takes files up to ${MAX_WHOLE_FILE_BYTES} bytes. Split it into smaller files (JSON Lines and text files stream through whatever their size).`);
+    }
+    const text = info ? await this.fileOperation(name, ifExists(readFile(path, "utf8"))) : undefined;
+    if (text === undefined) {
+      this.seen.delete(name);
+      return 0;
+    }
+    let parsed = parse(text, name, (raw, reason) => context.deadLetter(raw, reason), context.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES);
+    const polled = this.resumeSkip(name);
+    parsed = parsed.slice(polled);
+    this.readyFiles.push({ name, left: parsed.length, polled, complete: true });
+    if (parsed.length > 0) this.ready.push(parsed, since);
+    this.settle();
+    return parsed.length;
+  }
+
+  /** An I/O error names the file it happened on. */
+  private async fileOperation<T>(name: string, operation: Promise<T>): Promise<T> {
+    try {
+      return await operation;
+    } catch (error) {
+      throw new RillError("SOURCE_IO", "external", `Cannot read the file '${join(this.settings.folder, name)}': ${String(error)}`, { cause: error, retryable: true });
+    }
   }
 
   /** Files not read yet, of this partition, oldest first (newest first with latestFirst). */

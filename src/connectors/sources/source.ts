@@ -13,6 +13,8 @@ export interface SourceContext {
   notify(): void;
   /** Sends a bad input to the dead-letter output with its reason, and counts it. */
   deadLetter(raw: unknown, reason: string): void;
+  /** The largest record that can travel between actors (the broker's payload limit less a frame's header). */
+  readonly maxRecordBytes?: number;
 }
 
 /** Rows taken in one poll, with the ingest time of the oldest (ms, nowMs() clock). */

@@ -1,0 +1,33 @@
+// Dead letters: a bad record as JSON on the query's dead-letter subject, cut to fit the broker's payload limit.
+import type { Transport } from "./transport.ts";
+
+export function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/**
+ * A dead letter as JSON that fits the broker's payload limit: a record too large to carry whole is cut, and the letter
+ * says so with the record's full length, so it still reaches the dead-letter subject instead of failing the publish.
+ */
+export function deadLetterPayload(fields: Record<string, string>, raw: string, maxPayload: number): Uint8Array {
+  const encoder = new TextEncoder();
+  const whole = encoder.encode(JSON.stringify({ ...fields, raw }));
+  if (whole.length <= maxPayload) return whole;
+  // JSON escaping can grow a character to six bytes, and UTF-8 to four: cut with room for both.
+  let keep = Math.max(0, Math.floor((maxPayload - 1024) / 6));
+  for (;;) {
+    const cut = encoder.encode(JSON.stringify({ ...fields, raw: raw.slice(0, keep), truncated: true, rawLength: raw.length }));
+    if (cut.length <= maxPayload || keep === 0) return cut;
+    keep = Math.floor(keep / 2);
+  }
+}
+
+/** Publishes one dead letter (the record as text, cut if needed) with the query, the actor and the reason. */
+export function publishDeadLetter(transport: Transport, subject: string, fields: { query: string; source: string; reason: string }, raw: unknown): void {
+  const text = typeof raw === "string" ? raw : safeJson(raw);
+  transport.publish(subject, deadLetterPayload({ ...fields, at: new Date().toISOString() }, text, transport.maxPayload));
+}
