@@ -21,15 +21,19 @@ interface Letter {
 }
 
 /** Collects the dead letters of a query from its dead-letter subject. */
-async function watchDeadLetters(queryName: string): Promise<{ letters: Letter[]; close: () => Promise<void> }> {
+async function watchDeadLetters(queryName: string): Promise<{ letters: Letter[]; arrived: (count: number) => Promise<void>; close: () => Promise<void> }> {
   const client = await NatsTransport.connect({ servers: server().url });
   const letters: Letter[] = [];
+  const waiters: Array<{ count: number; resolve: () => void }> = [];
   client.subscribe(`rill.${queryName}.deadletter`, (payload) => {
     assert.ok(payload.length <= client.maxPayload, "a dead letter fits the broker's payload limit");
     letters.push(JSON.parse(new TextDecoder().decode(payload)) as Letter);
+    for (const waiter of waiters) if (letters.length >= waiter.count) waiter.resolve();
   });
   await client.flush();
-  return { letters, close: () => client.close() };
+  // A dead letter travels on its own connection: the query may have committed before the watcher has it.
+  const arrived = (count: number): Promise<void> => (letters.length >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve })));
+  return { letters, arrived, close: () => client.close() };
 }
 
 function line(id: number, user: string, note = "n"): string {
@@ -83,6 +87,7 @@ describe("records larger than the broker's payload limit", () => {
       await second.query.processAllAvailable();
       assert.deepEqual(second.table(), [{ user: "u1", count: 2 }, { user: "u2", count: 2 }], "the restart reads only the new file");
       assert.equal(second.query.numRecoveries, 0);
+      await watch.arrived(2);
       const reasons = watch.letters.map((letter) => letter.reason);
       assert.match(reasons[0] ?? "", new RegExp(`^a\\.json:2: record larger than the broker's payload limit \\(${Buffer.byteLength(big)} bytes, limit \\d+\\)`));
       assert.match(reasons[1] ?? "", new RegExp(`^a\\.json:3: record larger than the broker's payload limit \\(${Buffer.byteLength(malformed)} bytes, limit \\d+\\)`));
@@ -103,6 +108,7 @@ describe("records larger than the broker's payload limit", () => {
       assert.deepEqual((session.table("big_row") as Array<{ id: number }>).map((row) => row.id).sort(), [1, 3]);
       assert.equal(query.status.numDeadLetters, 1);
       assert.equal(query.isActive, true);
+      await watch.arrived(1);
       assert.match(watch.letters[0]?.reason ?? "", /^record larger than the broker's payload limit \(\d+ bytes encoded, limit \d+\), sent by /);
     } finally {
       await watch.close();
