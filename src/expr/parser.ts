@@ -21,6 +21,14 @@ const ADDITIVE: ReadonlyMap<string, BinaryOperator> = new Map<string, BinaryOper
 const MULTIPLICATIVE: ReadonlyMap<string, BinaryOperator> = new Map<string, BinaryOperator>([["*", "*"], ["/", "/"], ["%", "%"]]);
 
 /**
+ * The deepest nesting an expression may have (parentheses, calls, CASE, IN lists, NOT and unary minus).
+ * Analysis and compilation recurse over the tree, so the parser refuses what they could not walk.
+ */
+export const MAX_EXPRESSION_DEPTH = 256;
+/** The most operators (binary, NOT, unary minus) one expression may chain; a longer chain is a tree too deep to compile. */
+export const MAX_EXPRESSION_TERMS = 1_000;
+
+/**
  * Parses one Spark SQL expression, with an optional trailing alias (`x AS y` or `x y`).
  * @example parseExpression("cast(x as double) / 1000 AS seconds")
  * @throws ParseError naming the position, with a caret under it.
@@ -32,6 +40,8 @@ export function parseExpression(text: string): Expr {
 class Parser {
   private readonly tokens: Token[];
   private index = 0;
+  private depth = 0;
+  private terms = 0;
 
   constructor(private readonly text: string) {
     this.tokens = tokenize(text);
@@ -58,21 +68,51 @@ class Parser {
     return result;
   }
 
+  /** A nested expression (inside parentheses, call arguments, CASE, IN): one level deeper. */
   private parseOr(): Expr {
-    let left = this.parseAnd();
-    while (this.acceptKeyword("or")) left = { kind: "binary", op: "or", left, right: this.parseAnd() };
-    return left;
+    return this.nested(() => {
+      let left = this.parseAnd();
+      while (this.acceptTerm(() => this.acceptKeyword("or"))) left = { kind: "binary", op: "or", left, right: this.parseAnd() };
+      return left;
+    });
   }
 
   private parseAnd(): Expr {
     let left = this.parseNot();
-    while (this.acceptKeyword("and")) left = { kind: "binary", op: "and", left, right: this.parseNot() };
+    while (this.acceptTerm(() => this.acceptKeyword("and"))) left = { kind: "binary", op: "and", left, right: this.parseNot() };
     return left;
   }
 
   private parseNot(): Expr {
-    if (this.acceptKeyword("not") || this.acceptOperator("!")) return { kind: "unary", op: "not", operand: this.parseNot() };
+    if (this.acceptTerm(() => this.acceptKeyword("not") || this.acceptOperator("!"))) {
+      return this.nested(() => ({ kind: "unary", op: "not", operand: this.parseNot() }));
+    }
     return this.parsePredicate();
+  }
+
+  /** Runs `parse` one nesting level deeper, refusing to go past MAX_EXPRESSION_DEPTH. */
+  private nested(parse: () => Expr): Expr {
+    if (this.depth >= MAX_EXPRESSION_DEPTH) {
+      throw parseErrorAt(this.text, this.peek().position, `expression nested deeper than ${MAX_EXPRESSION_DEPTH} levels`,
+        "Split it into several columns (withColumn) or simplify it.");
+    }
+    this.depth++;
+    try {
+      return parse();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** Accepts an operator token and counts it, refusing more than MAX_EXPRESSION_TERMS in one expression. */
+  private acceptTerm(accept: () => boolean): boolean {
+    const position = this.peek().position;
+    if (!accept()) return false;
+    if (++this.terms > MAX_EXPRESSION_TERMS) {
+      throw parseErrorAt(this.text, position, `expression has more than ${MAX_EXPRESSION_TERMS} operators`,
+        "Split it into several columns (withColumn) or simplify it.");
+    }
+    return true;
   }
 
   /** `x IS [NOT] NULL`, `x [NOT] LIKE|RLIKE|REGEXP p`, `x [NOT] IN (...)`, `x [NOT] BETWEEN a AND b`. */
@@ -132,15 +172,15 @@ class Parser {
       const token = this.peek();
       const op = token.kind === "operator" ? operators.get(token.text) : undefined;
       if (op === undefined) return left;
-      this.next();
+      this.acceptTerm(() => this.next() === token);
       left = { kind: "binary", op, left, right: parseOperand() };
     }
   }
 
   private parseUnary(): Expr {
-    if (this.acceptOperator("+")) return this.parseUnary();
-    if (!this.acceptOperator("-")) return this.parseFieldAccess(this.parsePrimary());
-    const operand = this.parseUnary();
+    if (this.acceptTerm(() => this.acceptOperator("+"))) return this.nested(() => this.parseUnary());
+    if (!this.acceptTerm(() => this.acceptOperator("-"))) return this.parseFieldAccess(this.parsePrimary());
+    const operand = this.nested(() => this.parseUnary());
     // Spark folds `-1` into a negative literal (named `-1`, not `(- 1)`).
     if (operand.kind === "literal" && typeof operand.value === "number") {
       return { kind: "literal", value: -operand.value, type: operand.type };

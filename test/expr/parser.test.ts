@@ -4,7 +4,9 @@ import { describe, it } from "node:test";
 import { ParseError } from "../../src/core/errors.ts";
 import type { Expr } from "../../src/expr/ast.ts";
 import { expressionName } from "../../src/expr/names.ts";
-import { parseExpression } from "../../src/expr/parser.ts";
+import { MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_TERMS, parseExpression } from "../../src/expr/parser.ts";
+import { compileExpression } from "../../src/expr/compile.ts";
+import { schemaOf } from "../../src/core/types.ts";
 
 const column = (name: string): Expr => ({ kind: "column", name });
 /** An integer literal: int when it fits in 32 bits, as in Spark. */
@@ -160,5 +162,25 @@ describe("parseExpression", () => {
     assert.match(parseFailure("cast(x as foo)").message, /at position 10: unknown type 'foo'/);
     assert.match(parseFailure("case end").message, /expected WHEN/);
     assert.match(parseFailure("a # b").message, /at position 2: unexpected character '#'/);
+  });
+
+  it("refuses nesting past MAX_EXPRESSION_DEPTH with a ParseError at the position, not a RangeError", () => {
+    const deep = `${"(".repeat(700)}1${")".repeat(700)}`;
+    const error = parseFailure(deep);
+    assert.equal(error.position, MAX_EXPRESSION_DEPTH);
+    assert.match(error.message, /nested deeper than 256 levels/);
+    assert.ok(parseFailure(`${"not ".repeat(5000)}a`).message.includes("nested deeper"));
+    assert.ok(parseFailure(`${"- ".repeat(5000)}a`).message.includes("nested deeper"));
+    const allowed = parseExpression(`${"(".repeat(MAX_EXPRESSION_DEPTH - 1)}1${")".repeat(MAX_EXPRESSION_DEPTH - 1)}`);
+    assert.deepEqual(allowed, integer(1));
+  });
+
+  it("refuses more than MAX_EXPRESSION_TERMS operators, and compiles the longest chain it accepts", () => {
+    const error = parseFailure(Array.from({ length: 20_000 }, () => "a").join(" + "));
+    assert.match(error.message, /more than 1000 operators/);
+    assert.equal(error.position, MAX_EXPRESSION_TERMS * 4 + 2);
+    const longest = parseExpression(Array.from({ length: MAX_EXPRESSION_TERMS + 1 }, () => "a").join(" + "));
+    const compiled = compileExpression(longest, schemaOf([{ name: "a", type: "int", nullable: true }]));
+    assert.equal(compiled.evaluate({ a: 1 }), MAX_EXPRESSION_TERMS + 1);
   });
 });
