@@ -211,3 +211,24 @@ describe("text file source", () => {
     assert.deepEqual(drain(reader).rows, [{ value: "first line" }, { value: "" }, { value: "third" }]);
   });
 });
+
+describe("byte order mark", () => {
+  it("is dropped at the start of a JSON Lines, CSV or text file, so line 1 is read like the others", async () => {
+    const path = await folder();
+    await put(path, "bom.json", '\uFEFF{"id":1,"name":"a","score":1}\n{"id":2,"name":"b","score":null}\n');
+    const json = await open(provider("json", path));
+    assert.deepEqual(drain(json.reader).rows.map((row) => row.id), [1, 2]);
+    assert.equal(json.context.deadLetters.length, 0);
+
+    const csvPath = await folder();
+    await put(csvPath, "bom.csv", "\uFEFFid,name,score\n1,a,1\n");
+    const csv = await open(provider("csv", csvPath, { header: "true" }));
+    assert.deepEqual(drain(csv.reader).rows, [{ id: 1, name: "a", score: 1 }]);
+    assert.equal(csv.context.deadLetters.length, 0);
+
+    const textPath = await folder();
+    await put(textPath, "bom.txt", "\uFEFFfirst\nsecond\n");
+    const text = await open(provider("text", textPath, {}, null));
+    assert.deepEqual(drain(text.reader).rows, [{ value: "first" }, { value: "second" }]);
+  });
+});
