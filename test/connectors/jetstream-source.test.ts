@@ -163,6 +163,19 @@ describe("jetstream source", () => {
     assert.match(context.deadLetters[1]?.reason ?? "", /^message 3 of stream 'BAD' \(subject 'bad\.y'\) fails the schema: device: /);
   });
 
+  it("sends a JSON payload that is not valid UTF-8 to the dead letter as base64", async () => {
+    await access.addStream({ name: "UTF", subjects: ["utf.>"], storage: "memory" });
+    const invalid = Buffer.concat([Buffer.from('{"device":"'), Buffer.from([0xc3, 0x28]), Buffer.from('","value":1}')]);
+    await access.publish("utf.x", invalid);
+    await access.publish("utf.x", encoder.encode(JSON.stringify({ device: "ok", value: 2 })));
+    const { reader, context } = await open(source({ stream: "UTF" }));
+    await reader.prepare();
+    assert.deepEqual(values(drain(reader).rows), [2]);
+    assert.equal(context.deadLetters.length, 1);
+    assert.equal(context.deadLetters[0]?.raw, `base64:${invalid.toString("base64")}`);
+    assert.equal(context.deadLetters[0]?.reason, "message 1 of stream 'UTF' (subject 'utf.x') is invalid UTF-8");
+  });
+
   it("carries on without a gap or a repeat when the server loses its consumer", async () => {
     const prefix = await streamWith("LOST", 5);
     const { reader } = await open(source({ stream: "LOST" }));

@@ -79,6 +79,17 @@ describe("nats source", () => {
     assert.deepEqual(drain(reader).rows.map((row) => row.device), ["ok"]);
   });
 
+  it("sends a JSON payload that is not valid UTF-8 to the dead letter as base64 instead of replacing its bytes", async () => {
+    const { reader, context } = await open(source({ subject: "test.utf8" }));
+    const invalid = Buffer.concat([Buffer.from('{"device":"d'), Buffer.from([0xff, 0xfe]), Buffer.from('","value":1,"at":0}')]);
+    transport.publish("test.utf8", invalid);
+    transport.publish("test.utf8", new TextEncoder().encode(JSON.stringify({ device: "ok", value: 2, at: 0 })));
+    await context.waitFor(() => context.deadLetters.length === 1 && reader.readyCount() === 1, 10_000, "one dead letter and one row");
+    assert.equal(context.deadLetters[0]?.raw, `base64:${invalid.toString("base64")}`);
+    assert.equal(context.deadLetters[0]?.reason, "message on 'test.utf8' is invalid UTF-8");
+    assert.deepEqual(drain(reader).rows.map((row) => row.device), ["ok"]);
+  });
+
   it("validates subject, encoding and queue when constructed", () => {
     assert.throws(() => source({}), (error: Error) => error instanceof ConfigError && /Option 'subject' of the nats source is missing/.test(error.message));
     assert.throws(() => source({ subject: "a..b" }), /'subject'.*'a\.\.b'/);

@@ -4,6 +4,27 @@ import type { Field, Row, Schema } from "../../core/types.ts";
 import type { RowValidator } from "./memory.ts";
 import { longOfBigInt } from "../../core/long.ts";
 
+/** One strict decoder for every payload: a byte sequence that is not UTF-8 throws instead of becoming U+FFFD. */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The text of a payload, or undefined when it is not valid UTF-8: such a record goes to the dead letter
+ * (as base64) rather than being changed silently by replacement characters.
+ */
+export function decodeUtf8(payload: Uint8Array): string | undefined {
+  try {
+    return strictUtf8.decode(payload);
+  } catch (error) {
+    if (error instanceof TypeError) return undefined;
+    throw error;
+  }
+}
+
+/** A payload for a dead letter that cannot be carried as text. */
+export function base64Raw(payload: Uint8Array): string {
+  return `base64:${Buffer.from(payload).toString("base64")}`;
+}
+
 /** Spark's message when a format that cannot infer its columns gets none. */
 export function requireSchema(format: string, schema: Schema | undefined, what: string): Schema {
   if (schema === undefined || schema.fields.length === 0) {

@@ -16,7 +16,7 @@ import { ConfigError, RillError, TransportError } from "../../core/errors.ts";
 import type { Row, Schema } from "../../core/types.ts";
 import { NATS_ENCODINGS, subjectProblem, type NatsEncoding } from "../nats-options.ts";
 import { ConnectorOptions } from "../options.ts";
-import { recordChecker, requireSchema } from "./decode.ts";
+import { base64Raw, decodeUtf8, recordChecker, requireSchema } from "./decode.ts";
 import type { RowValidator } from "./memory.ts";
 import { ReadyQueue } from "./ready-queue.ts";
 import type { SourceRequest } from "./request.ts";
@@ -106,7 +106,6 @@ function jetstreamMissing(transport: Transport): ConfigError {
   return new ConfigError(`format('jetstream') needs a NATS transport with JetStream, but the query runs on the ${transport.kind} transport. Configure NATS (rill.nats.url, or leave rill.transport unset with nats-server installed).`);
 }
 
-const textDecoder = new TextDecoder();
 
 class JetStreamReader implements SourceReader {
   private readonly ready = new ReadyQueue();
@@ -267,16 +266,21 @@ class JetStreamReader implements SourceReader {
     }
     const { encoding, check } = this.settings;
     const payload = message.payload;
+    const text = encoding === "json" ? decodeUtf8(payload) : undefined;
+    if (encoding === "json" && text === undefined) {
+      this.context?.deadLetter(base64Raw(payload), `${this.where(message)} is invalid UTF-8`);
+      return;
+    }
     let value: unknown;
     try {
-      value = encoding === "json" ? JSON.parse(textDecoder.decode(payload)) : unpack(payload);
+      value = text !== undefined ? JSON.parse(text) : unpack(payload);
     } catch (error) {
       this.context?.deadLetter(this.rawOf(payload), `${this.where(message)} is not valid ${encoding} (${(error as Error).message})`);
       return;
     }
     const checked = check(value);
     if ("error" in checked) {
-      this.context?.deadLetter(encoding === "json" ? textDecoder.decode(payload) : value, `${this.where(message)} fails the schema: ${checked.error}`);
+      this.context?.deadLetter(text ?? value, `${this.where(message)} fails the schema: ${checked.error}`);
       return;
     }
     if (this.pendingRows.length === 0) this.pendingSince = nowMs();
@@ -307,7 +311,7 @@ class JetStreamReader implements SourceReader {
 
   /** A payload for the dead-letter output: its text for JSON, base64 for msgpack (binary). */
   private rawOf(payload: Uint8Array): string {
-    return this.settings.encoding === "json" ? textDecoder.decode(payload) : `base64:${Buffer.from(payload).toString("base64")}`;
+    return this.settings.encoding === "json" ? decodeUtf8(payload) ?? base64Raw(payload) : base64Raw(payload);
   }
 
   /** Resolves at the next batch of messages, the end of a fetch, a failure or close. */

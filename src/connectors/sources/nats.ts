@@ -12,7 +12,7 @@ import type { Row, Schema } from "../../core/types.ts";
 import type { Subscription, Transport } from "../../actors/transport.ts";
 import { NATS_ENCODINGS, subjectProblem, type NatsEncoding } from "../nats-options.ts";
 import { ConnectorOptions } from "../options.ts";
-import { recordChecker, requireSchema } from "./decode.ts";
+import { base64Raw, decodeUtf8, recordChecker, requireSchema } from "./decode.ts";
 import type { RowValidator } from "./memory.ts";
 import { ReadyQueue } from "./ready-queue.ts";
 import type { ReadyBatch, SourceContext, SourceProvider, SourceReader } from "./source.ts";
@@ -50,7 +50,6 @@ export class NatsSourceProvider implements SourceProvider {
   }
 }
 
-const textDecoder = new TextDecoder();
 
 class NatsReader implements SourceReader {
   private readonly ready = new ReadyQueue();
@@ -89,16 +88,21 @@ class NatsReader implements SourceReader {
   }
 
   private receive(context: SourceContext, payload: Uint8Array, subject: string): void {
+    const text = this.encoding === "json" ? decodeUtf8(payload) : undefined;
+    if (this.encoding === "json" && text === undefined) {
+      context.deadLetter(base64Raw(payload), `message on '${subject}' is invalid UTF-8`);
+      return;
+    }
     let value: unknown;
     try {
-      value = this.encoding === "json" ? parseJsonWithLongs(textDecoder.decode(payload)) : unpack(payload);
+      value = text !== undefined ? parseJsonWithLongs(text) : unpack(payload);
     } catch (error) {
       context.deadLetter(this.rawOf(payload), `message on '${subject}' is not valid ${this.encoding} (${(error as Error).message})`);
       return;
     }
     const checked = this.check(value);
     if ("error" in checked) {
-      context.deadLetter(this.encoding === "json" ? textDecoder.decode(payload) : value, `message on '${subject}' fails the schema: ${checked.error}`);
+      context.deadLetter(text ?? value, `message on '${subject}' fails the schema: ${checked.error}`);
       return;
     }
     if (this.pending.length === 0) {
@@ -119,6 +123,6 @@ class NatsReader implements SourceReader {
 
   /** A payload for the dead-letter output: its text for JSON, base64 for msgpack (binary). */
   private rawOf(payload: Uint8Array): string {
-    return this.encoding === "json" ? textDecoder.decode(payload) : `base64:${Buffer.from(payload).toString("base64")}`;
+    return this.encoding === "json" ? decodeUtf8(payload) ?? base64Raw(payload) : base64Raw(payload);
   }
 }
