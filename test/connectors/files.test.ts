@@ -232,3 +232,34 @@ describe("byte order mark", () => {
     assert.deepEqual(drain(text.reader).rows, [{ value: "first" }, { value: "second" }]);
   });
 });
+
+describe("invalid UTF-8", () => {
+  it("sends a JSON Lines or text line that is not UTF-8 to the dead letter with its line, and keeps characters cut by a chunk's end", async () => {
+    const path = await folder();
+    const bad = Buffer.from([0xff, 0xfe]);
+    await writeFile(join(path, "a.json"), Buffer.concat([
+      Buffer.from('{"id":1,"name":"a","score":1}\n{"id":2,"name":"'), bad, Buffer.from('","score":1}\n{"id":3,"name":"\u00e9","score":3}\n'),
+    ]));
+    const json = await open(provider("json", path));
+    assert.deepEqual(drain(json.reader).rows.map((row) => [row.id, row.name]), [[1, "a"], [3, "\u00e9"]]);
+    assert.equal(json.context.deadLetters.length, 1);
+    assert.equal(json.context.deadLetters[0]?.reason, "a.json:2: invalid UTF-8 (the dead letter shows the bad bytes as U+FFFD)");
+
+    // Across the 4 MiB chunk boundary: a valid 3-byte character cut in two, and a line whose bad byte is in the first chunk.
+    const textPath = await folder();
+    const before = Buffer.from(`${"x".repeat(99)}\n`.repeat(41_943));
+    await writeFile(join(textPath, "b.txt"), Buffer.concat([before, Buffer.from("ab\u20ac\nlast\n")]));
+    await writeFile(join(textPath, "c.txt"), Buffer.concat([before, Buffer.from("a"), bad.subarray(0, 1), Buffer.from("bcdef\nlast\n")]));
+    const text = await open(provider("text", textPath, {}, null));
+    const rows: string[] = [];
+    for (;;) {
+      for (const row of drain(text.reader).rows) rows.push(row.value as string);
+      const prepared = await text.reader.prepare();
+      if (prepared?.dataLeft !== true && text.reader.readyCount() === 0) break;
+    }
+    assert.deepEqual(rows.slice(41_943, 41_945), ["ab\u20ac", "last"]);
+    assert.equal(rows.length, 2 * 41_943 + 3);
+    assert.deepEqual(rows.slice(-1), ["last"]);
+    assert.deepEqual(text.context.deadLetters.map((letter) => letter.reason), ["c.txt:41944: invalid UTF-8 (the dead letter shows the bad bytes as U+FFFD)"]);
+  });
+});

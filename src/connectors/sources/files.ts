@@ -328,6 +328,10 @@ class FileReader implements SourceReader {
         for (const row of parse(piece.lines, file.name, deadLetter, piece.firstLine)) rows.push(row);
         continue;
       }
+      if ("invalid" in piece) {
+        deadLetter(piece.invalid.head, `${file.name}:${piece.invalid.line}: invalid UTF-8 (the dead letter shows the bad bytes as U+FFFD)`);
+        continue;
+      }
       const { line, bytes, head } = piece.oversized;
       deadLetter(head, `${file.name}:${line}: record larger than the broker's payload limit (${bytes} bytes, limit ${context.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES}); the dead letter holds its first characters`);
     }
