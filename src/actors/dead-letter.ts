@@ -1,4 +1,5 @@
 // Dead letters: a bad record as JSON on the query's dead-letter subject, cut to fit the broker's payload limit.
+import { BinaryRecord } from "../core/binary-record.ts";
 import type { Transport } from "./transport.ts";
 
 export function safeJson(value: unknown): string {
@@ -12,15 +13,17 @@ export function safeJson(value: unknown): string {
 /**
  * A dead letter as JSON that fits the broker's payload limit: a record too large to carry whole is cut, and the letter
  * says so with the record's full length, so it still reaches the dead-letter subject instead of failing the publish.
+ * A binary record's bytes travel as `rawBase64`, cut the same way (to whole base64 quads) with `rawBase64Length`.
  */
-export function deadLetterPayload(fields: Record<string, string>, raw: string, maxPayload: number): Uint8Array {
+export function deadLetterPayload(fields: Record<string, string>, raw: string, maxPayload: number, rawBase64?: string): Uint8Array {
   const encoder = new TextEncoder();
-  const whole = encoder.encode(JSON.stringify({ ...fields, raw }));
+  const whole = encoder.encode(JSON.stringify({ ...fields, raw, ...(rawBase64 === undefined ? {} : { rawBase64 }) }));
   if (whole.length <= maxPayload) return whole;
   // JSON escaping can grow a character to six bytes, and UTF-8 to four: cut with room for both.
   let keep = Math.max(0, Math.floor((maxPayload - 1024) / 6));
   for (;;) {
-    const cut = encoder.encode(JSON.stringify({ ...fields, raw: raw.slice(0, keep), truncated: true, rawLength: raw.length }));
+    const binary = rawBase64 === undefined ? {} : { rawBase64: rawBase64.slice(0, keep - (keep % 4)), rawBase64Length: rawBase64.length };
+    const cut = encoder.encode(JSON.stringify({ ...fields, raw: raw.slice(0, keep), ...binary, truncated: true, rawLength: raw.length }));
     if (cut.length <= maxPayload || keep === 0) return cut;
     keep = Math.floor(keep / 2);
   }
@@ -28,6 +31,12 @@ export function deadLetterPayload(fields: Record<string, string>, raw: string, m
 
 /** Publishes one dead letter (the record as text, cut if needed) with the query, the actor and the reason. */
 export function publishDeadLetter(transport: Transport, subject: string, fields: { query: string; source: string; reason: string }, raw: unknown): void {
+  const at = new Date().toISOString();
+  if (raw instanceof BinaryRecord) {
+    const text = raw.decoded === undefined ? "" : safeJson(raw.decoded);
+    transport.publish(subject, deadLetterPayload({ ...fields, at }, text, transport.maxPayload, Buffer.from(raw.bytes).toString("base64")));
+    return;
+  }
   const text = typeof raw === "string" ? raw : safeJson(raw);
-  transport.publish(subject, deadLetterPayload({ ...fields, at: new Date().toISOString() }, text, transport.maxPayload));
+  transport.publish(subject, deadLetterPayload({ ...fields, at }, text, transport.maxPayload));
 }

@@ -16,6 +16,7 @@ import type { SourceReader } from "../../src/connectors/sources/source.ts";
 import { ConfigError } from "../../src/core/errors.ts";
 import { rowValidator, schemaFromZod } from "../../src/core/zod-schema.ts";
 import { RecordingContext, drain, sleep, sourceRequest } from "./helpers.ts";
+import { BinaryRecord } from "../../src/core/binary-record.ts";
 
 const reading = z.object({ device: z.string(), value: z.number() });
 const encoder = new TextEncoder();
@@ -172,7 +173,9 @@ describe("jetstream source", () => {
     await reader.prepare();
     assert.deepEqual(values(drain(reader).rows), [2]);
     assert.equal(context.deadLetters.length, 1);
-    assert.equal(context.deadLetters[0]?.raw, `base64:${invalid.toString("base64")}`);
+    const raw = context.deadLetters[0]?.raw;
+    assert.ok(raw instanceof BinaryRecord);
+    assert.deepEqual(Buffer.from(raw.bytes), invalid);
     assert.equal(context.deadLetters[0]?.reason, "message 1 of stream 'UTF' (subject 'utf.x') is invalid UTF-8");
   });
 

@@ -11,6 +11,7 @@ import type { SourceReader } from "../../src/connectors/sources/source.ts";
 import { ConfigError } from "../../src/core/errors.ts";
 import { rowValidator, schemaFromZod } from "../../src/core/zod-schema.ts";
 import { RecordingContext, drain, sinkRequest, sourceRequest } from "./helpers.ts";
+import { BinaryRecord } from "../../src/core/binary-record.ts";
 
 const reading = z.object({ device: z.string(), value: z.number(), at: z.date() });
 
@@ -85,7 +86,9 @@ describe("nats source", () => {
     transport.publish("test.utf8", invalid);
     transport.publish("test.utf8", new TextEncoder().encode(JSON.stringify({ device: "ok", value: 2, at: 0 })));
     await context.waitFor(() => context.deadLetters.length === 1 && reader.readyCount() === 1, 10_000, "one dead letter and one row");
-    assert.equal(context.deadLetters[0]?.raw, `base64:${invalid.toString("base64")}`);
+    const raw = context.deadLetters[0]?.raw;
+    assert.ok(raw instanceof BinaryRecord);
+    assert.deepEqual(Buffer.from(raw.bytes), invalid);
     assert.equal(context.deadLetters[0]?.reason, "message on 'test.utf8' is invalid UTF-8");
     assert.deepEqual(drain(reader).rows.map((row) => row.device), ["ok"]);
   });

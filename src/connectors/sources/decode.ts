@@ -1,4 +1,5 @@
 // Checks decoded records (JSON, CSV, msgpack) against the user's schema: timestamps read from text first, then the zod check.
+import { BinaryRecord } from "../../core/binary-record.ts";
 import { ConfigError } from "../../core/errors.ts";
 import type { Field, Row, Schema } from "../../core/types.ts";
 import type { RowValidator } from "./memory.ts";
@@ -20,9 +21,9 @@ export function decodeUtf8(payload: Uint8Array): string | undefined {
   }
 }
 
-/** A payload for a dead letter that cannot be carried as text. */
-export function base64Raw(payload: Uint8Array): string {
-  return `base64:${Buffer.from(payload).toString("base64")}`;
+/** A payload for a dead letter that cannot be carried as text: its bytes go out as `rawBase64`. */
+export function binaryRaw(payload: Uint8Array, decoded?: unknown): BinaryRecord {
+  return new BinaryRecord(Buffer.from(payload), decoded);
 }
 
 /** Spark's message when a format that cannot infer its columns gets none. */

@@ -16,7 +16,8 @@ import { ConfigError, RillError, TransportError } from "../../core/errors.ts";
 import type { Row, Schema } from "../../core/types.ts";
 import { NATS_ENCODINGS, subjectProblem, type NatsEncoding } from "../nats-options.ts";
 import { ConnectorOptions } from "../options.ts";
-import { base64Raw, decodeUtf8, recordChecker, requireSchema } from "./decode.ts";
+import type { BinaryRecord } from "../../core/binary-record.ts";
+import { binaryRaw, decodeUtf8, recordChecker, requireSchema } from "./decode.ts";
 import type { RowValidator } from "./memory.ts";
 import { ReadyQueue } from "./ready-queue.ts";
 import type { SourceRequest } from "./request.ts";
@@ -268,7 +269,7 @@ class JetStreamReader implements SourceReader {
     const payload = message.payload;
     const text = encoding === "json" ? decodeUtf8(payload) : undefined;
     if (encoding === "json" && text === undefined) {
-      this.context?.deadLetter(base64Raw(payload), `${this.where(message)} is invalid UTF-8`);
+      this.context?.deadLetter(binaryRaw(payload), `${this.where(message)} is invalid UTF-8`);
       return;
     }
     let value: unknown;
@@ -280,7 +281,7 @@ class JetStreamReader implements SourceReader {
     }
     const checked = check(value);
     if ("error" in checked) {
-      this.context?.deadLetter(text ?? value, `${this.where(message)} fails the schema: ${checked.error}`);
+      this.context?.deadLetter(text ?? binaryRaw(payload, value), `${this.where(message)} fails the schema: ${checked.error}`);
       return;
     }
     if (this.pendingRows.length === 0) this.pendingSince = nowMs();
@@ -310,8 +311,8 @@ class JetStreamReader implements SourceReader {
   }
 
   /** A payload for the dead-letter output: its text for JSON, base64 for msgpack (binary). */
-  private rawOf(payload: Uint8Array): string {
-    return this.settings.encoding === "json" ? decodeUtf8(payload) ?? base64Raw(payload) : base64Raw(payload);
+  private rawOf(payload: Uint8Array): string | BinaryRecord {
+    return this.settings.encoding === "json" ? decodeUtf8(payload) ?? binaryRaw(payload) : binaryRaw(payload);
   }
 
   /** Resolves at the next batch of messages, the end of a fetch, a failure or close. */

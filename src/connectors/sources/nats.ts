@@ -12,7 +12,8 @@ import type { Row, Schema } from "../../core/types.ts";
 import type { Subscription, Transport } from "../../actors/transport.ts";
 import { NATS_ENCODINGS, subjectProblem, type NatsEncoding } from "../nats-options.ts";
 import { ConnectorOptions } from "../options.ts";
-import { base64Raw, decodeUtf8, recordChecker, requireSchema } from "./decode.ts";
+import type { BinaryRecord } from "../../core/binary-record.ts";
+import { binaryRaw, decodeUtf8, recordChecker, requireSchema } from "./decode.ts";
 import type { RowValidator } from "./memory.ts";
 import { ReadyQueue } from "./ready-queue.ts";
 import type { ReadyBatch, SourceContext, SourceProvider, SourceReader } from "./source.ts";
@@ -90,7 +91,7 @@ class NatsReader implements SourceReader {
   private receive(context: SourceContext, payload: Uint8Array, subject: string): void {
     const text = this.encoding === "json" ? decodeUtf8(payload) : undefined;
     if (this.encoding === "json" && text === undefined) {
-      context.deadLetter(base64Raw(payload), `message on '${subject}' is invalid UTF-8`);
+      context.deadLetter(binaryRaw(payload), `message on '${subject}' is invalid UTF-8`);
       return;
     }
     let value: unknown;
@@ -102,7 +103,7 @@ class NatsReader implements SourceReader {
     }
     const checked = this.check(value);
     if ("error" in checked) {
-      context.deadLetter(text ?? value, `message on '${subject}' fails the schema: ${checked.error}`);
+      context.deadLetter(text ?? binaryRaw(payload, value), `message on '${subject}' fails the schema: ${checked.error}`);
       return;
     }
     if (this.pending.length === 0) {
@@ -122,7 +123,7 @@ class NatsReader implements SourceReader {
   }
 
   /** A payload for the dead-letter output: its text for JSON, base64 for msgpack (binary). */
-  private rawOf(payload: Uint8Array): string {
-    return this.encoding === "json" ? decodeUtf8(payload) ?? base64Raw(payload) : base64Raw(payload);
+  private rawOf(payload: Uint8Array): string | BinaryRecord {
+    return this.encoding === "json" ? decodeUtf8(payload) ?? binaryRaw(payload) : binaryRaw(payload);
   }
 }
