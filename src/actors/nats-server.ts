@@ -39,12 +39,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startNatsServer(options: { binary?: string; jetstream?: boolean } = {}): Promise<NatsServerHandle> {
+/** `credentials` makes the server require that user and password (`--user`, `--pass`). */
+export async function startNatsServer(options: { binary?: string; jetstream?: boolean; credentials?: { user: string; pass: string } } = {}): Promise<NatsServerHandle> {
   const binary = options.binary ?? (await findNatsServer());
   if (!binary) throw new TransportError("nats-server is not installed. Install it with 'apt-get install nats-server' (Debian/Ubuntu) or from https://github.com/nats-io/nats-server/releases.");
   const port = await freePort();
   const storeDir = await mkdtemp(join(tmpdir(), "rill-nats-"));
-  const args = ["-a", "127.0.0.1", "-p", String(port), ...(options.jetstream === false ? [] : ["-js", "-sd", storeDir])];
+  const args = ["-a", "127.0.0.1", "-p", String(port), ...(options.jetstream === false ? [] : ["-js", "-sd", storeDir]),
+    ...(options.credentials ? ["--user", options.credentials.user, "--pass", options.credentials.pass] : [])];
   let child = await launch(binary, args, port);
   return {
     url: `nats://127.0.0.1:${port}`,

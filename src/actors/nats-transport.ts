@@ -26,6 +26,7 @@ import type {
   JetStreamStreamConfig,
   JetStreamStreamInfo,
 } from "./jetstream.ts";
+import { redactServerUrl, splitServerUrl } from "./nats-url.ts";
 import { guardHandler, type MessageHandler, type RejectedHandler, type Subscription, type Transport } from "./transport.ts";
 
 /** How to reach a NATS server or cluster; everything but `servers` is passed through to the client. */
@@ -58,22 +59,26 @@ export class NatsTransport implements Transport {
   }
 
   static async connect(options: NatsOptions): Promise<NatsTransport> {
-    const servers = Array.isArray(options.servers) ? options.servers : [options.servers];
+    const urls = Array.isArray(options.servers) ? options.servers : [options.servers];
+    const split = urls.map(splitServerUrl);
+    const servers = split.map((entry) => entry.server);
+    const fromUrl = split.find((entry) => Object.keys(entry.credentials).length > 0)?.credentials ?? {};
+    const shown = urls.map(redactServerUrl);
     try {
       const connection = await connect({
         servers,
-        user: options.user,
-        pass: options.pass,
-        token: options.token,
+        user: options.user ?? fromUrl.user,
+        pass: options.pass ?? fromUrl.pass,
+        token: options.token ?? fromUrl.token,
         authenticator: options.credsFile ? credsAuthenticator(await readFile(options.credsFile)) : undefined,
         tls: options.tls,
         name: options.name ?? "rill",
         maxReconnectAttempts: -1,
         reconnectTimeWait: 250,
       });
-      return new NatsTransport(connection, servers.join(","), options.unreachableTimeoutMs ?? 30_000);
+      return new NatsTransport(connection, shown.join(","), options.unreachableTimeoutMs ?? 30_000);
     } catch (error) {
-      throw new TransportError(`Cannot connect to NATS at ${servers.join(", ")}: ${String(error)}. Check that nats-server runs there, or configure no URL to let Rill start a private one.`, { cause: error });
+      throw new TransportError(`Cannot connect to NATS at ${shown.join(", ")}: ${String(error)}. Check that nats-server runs there, or configure no URL to let Rill start a private one.`, { cause: error });
     }
   }
 
