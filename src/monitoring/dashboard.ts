@@ -7,6 +7,7 @@ import { z } from "zod";
 import { ConfigError } from "../core/errors.ts";
 import { DashboardState, type DashboardAlert, type DashboardUpdate, type QueryView } from "./dashboard-state.ts";
 import type { QueryDirectory, QueryMetrics } from "./metrics.ts";
+import { allowedHosts, refuseRequest } from "./request-guard.ts";
 
 export type { DashboardAlert } from "./dashboard-state.ts";
 
@@ -56,7 +57,13 @@ export async function startDashboard(sources: DashboardSources, options: Dashboa
   const assets = await loadAssets(sources.title);
   const state = new DashboardState(sources.directory);
   const clients = new Set<ServerResponse>();
+  let hosts: ReadonlySet<string> | "any" = new Set<string>();
   const server = createServer((request, response) => {
+    const refusal = refuseRequest(request, hosts);
+    if (refusal) {
+      request.resume();
+      return send(response, refusal.status, "text/plain; charset=utf-8", refusal.message);
+    }
     route(request, response).catch((error: unknown) => {
       sources.log(`rill: the dashboard failed to answer ${request.method ?? "?"} ${request.url ?? "?"}: ${String(error)}`);
       if (!response.headersSent) send(response, 500, "text/plain; charset=utf-8", `Internal error: ${String(error)}\n`);
@@ -88,6 +95,7 @@ export async function startDashboard(sources: DashboardSources, options: Dashboa
     state.close();
     throw error;
   });
+  hosts = allowedHosts(options.host ?? "127.0.0.1", port);
   const host = options.host === undefined || options.host === "0.0.0.0" || options.host === "::" ? "127.0.0.1" : options.host;
   let closing: Promise<void> | undefined;
   return {

@@ -1,6 +1,7 @@
 // The live dashboard in a real headless chromium: live numbers, drawn charts, the plan, alerts; and its JSON endpoints.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { copyFile, mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -118,6 +119,27 @@ describe("the live dashboard", () => {
       await browser?.close();
       await rm(folder, { recursive: true, force: true });
     }
+  });
+
+  it("refuses another Host, another site's Origin and a POST that is not JSON with 403 / 415, over real HTTP", async () => {
+    const port = new URL(ui.url).port;
+    const alert = JSON.stringify({ query: "q", rule: "cross-site", state: "firing", message: "m", at: new Date().toISOString() });
+    const ask = (method: string, path: string, headers: Record<string, string>, body?: string) => new Promise<number>((resolve, reject) => {
+      const call = httpRequest({ host: "127.0.0.1", port, method, path, headers }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      call.on("error", reject);
+      call.end(body);
+    });
+    assert.equal(await ask("POST", "/api/alerts", { host: `127.0.0.1:${port}`, origin: "http://evil.example", "content-type": "text/plain" }, alert), 403);
+    assert.equal(await ask("POST", "/api/alerts", { host: `127.0.0.1:${port}`, "content-type": "text/plain" }, alert), 415);
+    assert.equal(await ask("POST", "/api/alerts", { host: `127.0.0.1:${port}`, origin: "http://evil.example", "content-type": "application/json" }, alert), 403);
+    assert.equal(await ask("GET", "/api/queries", { host: `evil.example:${port}` }), 403);
+    assert.equal(await ask("GET", "/api/queries", { host: `localhost:${port}` }), 200);
+    assert.equal(await ask("GET", "/api/queries", { host: `127.0.0.1:${port}`, origin: `http://127.0.0.1:${port}` }), 200);
+    const alerts = (await (await fetch(`${ui.url}/api/alerts`)).json()) as { firing: Array<{ rule: string }> };
+    assert.ok(!alerts.firing.some((entry) => entry.rule === "cross-site"), "no refused alert was shown");
   });
 
   it("serves /api/queries with recent progress and the plan, and takes alerts over POST /api/alerts", async () => {
