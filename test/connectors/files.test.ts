@@ -234,7 +234,7 @@ describe("byte order mark", () => {
 });
 
 describe("invalid UTF-8", () => {
-  it("sends a JSON Lines or text line that is not UTF-8 to the dead letter with its line, and keeps characters cut by a chunk's end", async () => {
+  it("sends a JSON Lines or text line, or a CSV record, that is not UTF-8 to the dead letter with its line, and keeps characters cut by a chunk's end", async () => {
     const path = await folder();
     const bad = Buffer.from([0xff, 0xfe]);
     await writeFile(join(path, "a.json"), Buffer.concat([
@@ -244,6 +244,12 @@ describe("invalid UTF-8", () => {
     assert.deepEqual(drain(json.reader).rows.map((row) => [row.id, row.name]), [[1, "a"], [3, "\u00e9"]]);
     assert.equal(json.context.deadLetters.length, 1);
     assert.equal(json.context.deadLetters[0]?.reason, "a.json:2: invalid UTF-8 (the dead letter shows the bad bytes as U+FFFD)");
+
+    const csvPath = await folder();
+    await writeFile(join(csvPath, "d.csv"), Buffer.concat([Buffer.from("1,a,1\n2,\"b\n"), bad, Buffer.from("\",2\n3,c,3\n")]));
+    const csv = await open(provider("csv", csvPath));
+    assert.deepEqual(drain(csv.reader).rows.map((row) => row.id), [1, 3]);
+    assert.deepEqual(csv.context.deadLetters.map((letter) => letter.reason), ["d.csv:2: invalid UTF-8 (the dead letter shows the bad bytes as U+FFFD)"]);
 
     // Across the 4 MiB chunk boundary: a valid 3-byte character cut in two, and a line whose bad byte is in the first chunk.
     const textPath = await folder();

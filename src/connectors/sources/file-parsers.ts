@@ -7,8 +7,11 @@ import { recordChecker, toDate } from "./decode.ts";
 import type { RowValidator } from "./memory.ts";
 import { parseJsonWithLongs, parseLongText } from "../../core/long.ts";
 
-/** Rows of one file; a line that does not parse or fails the schema goes to `deadLetter` with the file and line in the reason. */
-export type FileParser = (text: string, file: string, deadLetter: (raw: unknown, reason: string) => void, maxRecordBytes: number) => Row[];
+/**
+ * Rows of one file; a line that does not parse or fails the schema goes to `deadLetter` with the file and line in the reason.
+ * `invalidLines` (1-based) are lines whose bytes were not UTF-8: a record touching one goes to the dead letter.
+ */
+export type FileParser = (text: string, file: string, deadLetter: (raw: unknown, reason: string) => void, maxRecordBytes: number, invalidLines?: ReadonlySet<number>) => Row[];
 
 /**
  * Rows of consecutive lines of a file (without their line ends), the first of them line `firstLine`: line formats are
@@ -90,7 +93,7 @@ export function csvParser(schema: Schema, validate: RowValidator | undefined, op
     throw new ConfigError(`The csv source's options are inconsistent: ${(error as Error).message}. Options: sep='${String(csvOptions.delimiter)}', quote='${String(csvOptions.quote)}', escape='${String(csvOptions.escape)}'.`, { cause: error });
   }
   const check = recordChecker(schema, validate);
-  return (text, file, deadLetter, maxRecordBytes) => {
+  return (text, file, deadLetter, maxRecordBytes, invalidLines) => {
     const rows: Row[] = [];
     const records = parse(text, {
       ...csvOptions,
@@ -104,6 +107,10 @@ export function csvParser(schema: Schema, validate: RowValidator | undefined, op
         deadLetter(raw.slice(0, 64 * 1024), `${file}:${firstLine(info, raw)}: record larger than the broker's payload limit (${Buffer.byteLength(raw)} bytes, limit ${maxRecordBytes}); the dead letter holds its first characters`);
         continue;
       }
+      if (invalidLines !== undefined && touches(invalidLines, firstLine(info, raw), info.lines)) {
+        deadLetter(raw.replace(/\r?\n$/, ""), `${file}:${firstLine(info, raw)}: invalid UTF-8 (the dead letter shows the bad bytes as U+FFFD)`);
+        continue;
+      }
       const value = Array.isArray(record) ? Object.fromEntries(fields.map((field, index) => [field.name, record[index] ?? null])) : record;
       const checked = check(value);
       if ("row" in checked) rows.push(checked.row);
@@ -111,6 +118,11 @@ export function csvParser(schema: Schema, validate: RowValidator | undefined, op
     }
     return rows;
   };
+}
+
+function touches(lines: ReadonlySet<number>, first: number, last: number): boolean {
+  for (let line = first; line <= last; line++) if (lines.has(line)) return true;
+  return false;
 }
 
 /** The line a record starts on: csv-parse counts the line it ends on, and a quoted value may span lines. */

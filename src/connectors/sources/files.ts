@@ -16,7 +16,7 @@ import { schemaOf, type Row, type Schema } from "../../core/types.ts";
 import { ConnectorOptions } from "../options.ts";
 import { requireSchema } from "./decode.ts";
 import { csvParser, jsonParser, textParser, type FileParser, type LineParser, CSV_OPTIONS } from "./file-parsers.ts";
-import { LineReader } from "./line-reader.ts";
+import { LineReader, decodeChunk } from "./line-reader.ts";
 import { ReadyQueue } from "./ready-queue.ts";
 import type { Prepared, ReadLimit, ReadyBatch, SourceContext, SourceProvider, SourceReader } from "./source.ts";
 import type { SourceRequest } from "./request.ts";
@@ -360,12 +360,14 @@ class FileReader implements SourceReader {
     if (info && info.size > MAX_WHOLE_FILE_BYTES) {
       throw new RillError("SOURCE_FILE_TOO_LARGE", "user", `The file '${path}' is ${info.size} bytes: the ${this.settings.format} source reads a file whole and takes files up to ${MAX_WHOLE_FILE_BYTES} bytes. Split it into smaller files (JSON Lines and text files stream through whatever their size).`);
     }
-    const text = info ? await this.fileOperation(name, ifExists(readFile(path, "utf8"))) : undefined;
-    if (text === undefined) {
+    const bytes = info ? await this.fileOperation(name, ifExists(readFile(path))) : undefined;
+    if (bytes === undefined) {
       this.seen.delete(name);
       return 0;
     }
-    let parsed = parse(text, name, (raw, reason) => context.deadLetter(raw, reason), context.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES);
+    const { text, invalidSegments } = decodeChunk(bytes);
+    const invalidLines = invalidSegments && new Set([...invalidSegments].map((segment) => segment + 1));
+    let parsed = parse(text, name, (raw, reason) => context.deadLetter(raw, reason), context.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES, invalidLines);
     const polled = this.resumeSkip(name);
     parsed = parsed.slice(polled);
     this.readyFiles.push({ name, left: parsed.length, polled, complete: true });

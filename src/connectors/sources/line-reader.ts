@@ -139,7 +139,7 @@ export class LineReader {
 }
 
 /** The chunk's text; when it is not all UTF-8, also which of its newline-separated segments are not (0 is the first). */
-function decodeChunk(bytes: Uint8Array): { text: string; invalidSegments?: Set<number> } {
+export function decodeChunk(bytes: Uint8Array): { text: string; invalidSegments?: Set<number> } {
   try {
     return { text: strictUtf8.decode(bytes) };
   } catch (error) {
