@@ -108,11 +108,15 @@ class Parser {
   private acceptTerm(accept: () => boolean): boolean {
     const position = this.peek().position;
     if (!accept()) return false;
+    this.countTerm(position);
+    return true;
+  }
+
+  private countTerm(position: number): void {
     if (++this.terms > MAX_EXPRESSION_TERMS) {
       throw parseErrorAt(this.text, position, `expression has more than ${MAX_EXPRESSION_TERMS} operators`,
         "Split it into several columns (withColumn) or simplify it.");
     }
-    return true;
   }
 
   /** `x IS [NOT] NULL`, `x [NOT] LIKE|RLIKE|REGEXP p`, `x [NOT] IN (...)`, `x [NOT] BETWEEN a AND b`. */
@@ -172,7 +176,8 @@ class Parser {
       const token = this.peek();
       const op = token.kind === "operator" ? operators.get(token.text) : undefined;
       if (op === undefined) return left;
-      this.acceptTerm(() => this.next() === token);
+      this.countTerm(token.position);
+      this.next();
       left = { kind: "binary", op, left, right: parseOperand() };
     }
   }
