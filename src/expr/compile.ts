@@ -316,7 +316,10 @@ function compileLike(operand: Compiled, pattern: Compiled, regex: boolean, negat
   return { evaluate: negated ? negate(matches) : matches, type: "boolean", nullable: operand.nullable || pattern.nullable };
 }
 
+/** A pattern without any regex syntax is plain text found anywhere: a string search, as fast as `like '%text%'`. */
 function regexTest(regex: RE2JS): (value: string) => boolean {
+  const source = regex.pattern();
+  if (source !== "" && !/[\\^$.|?*+()[\]{}]/.test(source)) return (value) => value.includes(source);
   return (value) => regex.test(value);
 }
 

@@ -77,6 +77,8 @@ describe("RLIKE", () => {
   it("finds the pattern anywhere, as Java's find() does, on ordinary patterns", () => {
     assert.equal(evaluate("'stairsup' rlike 'airs'"), true);
     assert.equal(evaluate("'stairsup' rlike '^airs'"), false);
+    assert.equal(evaluate("'STAIRS' rlike 'airs'"), false, "plain text is matched case-sensitively");
+    assert.equal(evaluate("'a-b' rlike '-'"), true);
     assert.equal(evaluate("'stairsup' rlike '^st.*up$'"), true);
     assert.equal(evaluate("'abc123' regexp '[0-9]{3}'"), true);
     assert.equal(evaluate("'abc12' rlike '\\\\d{3}'"), false);
