@@ -13,7 +13,7 @@ export interface NatsServerHandle {
   readonly url: string;
   /** The user every client of this server must connect as: the server requires the generated password too. */
   readonly user: string;
-  /** How to connect: `url` with the generated user and password (pass it to NatsTransport.connect or Session.builder().nats()). Never print it. */
+  /** How to connect: `url` with the generated user and password (pass it to NatsTransport.connect or Session.builder().nats()); a new object on each read. Never print it. */
   readonly options: NatsOptions & { servers: string; user: string; pass: string };
   readonly port: number;
   readonly storeDir: string;
@@ -74,8 +74,9 @@ export async function startNatsServer(options: { binary?: string; jetstream?: bo
       child = await launch(binary, args, port);
     },
   };
-  // Not enumerable, so printing or serializing the handle never shows the password.
-  return Object.defineProperty(handle, "options", { enumerable: false, value: Object.freeze({ servers: url, user: USER, pass }) }) as NatsServerHandle;
+  // Not enumerable, so printing or serializing the handle never shows the password; a fresh object each time, as the
+  // NATS client writes into the options it is given.
+  return Object.defineProperty(handle, "options", { enumerable: false, get: () => ({ servers: url, user: USER, pass }) }) as NatsServerHandle;
 }
 
 async function launch(binary: string, args: string[], port: number): Promise<ChildProcess> {
