@@ -15,8 +15,8 @@ const MESSAGES = Number(values.messages);
 const DEVICES = 10;
 
 const server = await startNatsServer();
-const transport = await NatsTransport.connect({ servers: server.url });
-const session = Session.builder().appName("jetstream-read").nats({ servers: server.url }).log(() => undefined).getOrCreate();
+const transport = await NatsTransport.connect(server.options);
+const session = Session.builder().appName("jetstream-read").nats(server.options).log(() => undefined).getOrCreate();
 try {
   const access = transport.jetstream();
   await access.addStream({ name: "READ", subjects: ["read.>"] });

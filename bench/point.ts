@@ -18,7 +18,7 @@ const { values } = parseArgs({
 });
 
 const server = await startNatsServer({ jetstream: false });
-const context: RunContext = { natsUrl: server.url, seed: 42, numPartitions: 2, slackMs: 3000, log: (message) => console.error(message) };
+const context: RunContext = { nats: server.options, seed: 42, numPartitions: 2, slackMs: 3000, log: (message) => console.error(message) };
 try {
   const mode = modeById(values.mode);
   const scenario = scenarioById(values.scenario);

@@ -14,7 +14,7 @@ const { values } = parseArgs({
 });
 
 const server = await startNatsServer({ jetstream: false });
-const context: RunContext = { natsUrl: server.url, seed: 42, numPartitions: 2, slackMs: 3000, log: () => undefined };
+const context: RunContext = { nats: server.options, seed: 42, numPartitions: 2, slackMs: 3000, log: () => undefined };
 try {
   for (let round = 0; round < Number(values.repeat); round++) {
     const result = await measureRestarts(context, Number(values.rate), Number(values.seconds));

@@ -90,7 +90,7 @@ console.error(`rill bench on ${machineLine(machine)}`);
 const cpuMonitor = new CpuMonitor();
 const server = await startNatsServer({ binary, jetstream: false });
 await cpuMonitor.watchNatsServer(server.port);
-const context: RunContext = { natsUrl: server.url, seed: settings.seed, numPartitions: settings.numPartitions, slackMs: full ? 3000 : 1000, log: (message) => notices.push(message), natsServerCpuSeconds: () => cpuMonitor.natsServerSeconds() };
+const context: RunContext = { nats: server.options, seed: settings.seed, numPartitions: settings.numPartitions, slackMs: full ? 3000 : 1000, log: (message) => notices.push(message), natsServerCpuSeconds: () => cpuMonitor.natsServerSeconds() };
 
 let results: BenchResults;
 try {

@@ -6,14 +6,15 @@ import { decodeControl } from "../../src/actors/control.ts";
 import { querySubjects } from "../../src/actors/subjects.ts";
 import { nowMs } from "../../src/core/clock.ts";
 import type { LatencyPercentiles, LatencyRecorder } from "../../src/core/latency.ts";
-import { Session, type DataFrame, type StreamingQuery } from "../../src/index.ts";
+import { Session, type DataFrame, type NatsOptions, type StreamingQuery } from "../../src/index.ts";
 import { timeCheckpoints, type CheckpointTimes } from "./checkpoint-timer.ts";
 import { summarize } from "./expected.ts";
 import type { EngineMode } from "./modes.ts";
 import type { RunFacts, Scenario, SinkTracker } from "./scenarios.ts";
 
 export interface RunContext {
-  readonly natsUrl: string;
+  /** How to reach the bench's nats-server, with its credentials (the handle's `options`). */
+  readonly nats: NatsOptions;
   readonly seed: number;
   /** Source partitions (and shuffle partitions): one per core. */
   readonly numPartitions: number;
@@ -151,7 +152,7 @@ export function openSession(context: RunContext, mode: Pick<EngineMode, "id" | "
     .config("rill.chaining", String(mode.chaining))
     .log((message) => context.log(`${mode.id}/${scenario.id}: ${message}`));
   if (mode.transport === "inprocess") builder.config("rill.transport", "inprocess");
-  else builder.nats({ servers: context.natsUrl });
+  else builder.nats(context.nats);
   return builder.getOrCreate();
 }
 

@@ -48,8 +48,8 @@ export async function runRawPoint(context: RunContext, mode: RawMode, settings: 
   const expectedRows = query ? summary.stairsRows : totalRows;
   const expectedByGt = query ? summary.stairsByGt : summary.countsByGt;
   const subject = `bench.raw.${process.pid}.${runs++}`;
-  const subscriberConnection = await connect({ servers: context.natsUrl, name: "rill-bench-raw-sub" });
-  const publisherConnection = await connect({ servers: context.natsUrl, name: "rill-bench-raw-pub" });
+  const subscriberConnection = await connect({ ...context.nats, name: "rill-bench-raw-sub" });
+  const publisherConnection = await connect({ ...context.nats, name: "rill-bench-raw-pub" });
   const subscriber = new RawSubscriber(expectedRows, context.numPartitions);
   try {
     const subscription = subscriberConnection.subscribe(subject, { callback: (error, message) => (error ? subscriber.fail(error) : subscriber.receive(message.data)) });

@@ -1,9 +1,9 @@
 // The query the restart measurement stops and starts again on one checkpoint location, shared by this process and the child.
 // Only src/index.ts is imported: the child's start-up cost is what a Rill application's would be.
-import { Session, type Row, type StreamingQuery } from "../../src/index.ts";
+import { Session, type NatsOptions, type Row, type StreamingQuery } from "../../src/index.ts";
 
 export interface RestartQueryOptions {
-  readonly natsUrl: string;
+  readonly nats: NatsOptions;
   readonly checkpointLocation: string;
   readonly queryName: string;
   readonly rowsPerSecond: number;
@@ -13,7 +13,7 @@ export interface RestartQueryOptions {
 }
 
 export function restartSession(options: RestartQueryOptions, log: (message: string) => void): Session {
-  return Session.builder().appName("rill-bench-restart").nats({ servers: options.natsUrl }).config("rill.shuffle.partitions", options.numPartitions).log(log).getOrCreate();
+  return Session.builder().appName("rill-bench-restart").nats(options.nats).config("rill.shuffle.partitions", options.numPartitions).log(log).getOrCreate();
 }
 
 /** The grouped count (update mode) on the open-loop activity source, checkpointed every 1 s epoch into a foreach sink. */

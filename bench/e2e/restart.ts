@@ -66,7 +66,7 @@ export async function measureRestarts(context: RunContext, rowsPerSecond: number
   const scenario = scenarioById("count");
   const tracker = scenario.tracker(summarize({ seed: context.seed, numPartitions: context.numPartitions, totalRows }));
   const folder = await mkdtemp(join(tmpdir(), "rill-bench-restart-"));
-  const options: RestartQueryOptions = { natsUrl: context.natsUrl, checkpointLocation: join(folder, "checkpoint"), queryName: "bench_restart_count", rowsPerSecond, totalRows, seed: context.seed, numPartitions: context.numPartitions };
+  const options: RestartQueryOptions = { nats: context.nats, checkpointLocation: join(folder, "checkpoint"), queryName: "bench_restart_count", rowsPerSecond, totalRows, seed: context.seed, numPartitions: context.numPartitions };
   const session = restartSession(options, (message) => context.log(`restart: ${message}`));
   const inProcess: InProcessRestart[] = [];
   let rowsBeforeStop = 0;

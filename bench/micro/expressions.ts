@@ -19,6 +19,9 @@ interface Case {
 
 const CASES: readonly Case[] = [
   { text: "gt like '%stairs%'", plain: (row) => (row.gt === null ? null : row.gt.includes("stairs")), fold: (value) => (value === true ? 1 : 0) },
+  // Not a string-method shortcut: the general LIKE matcher and the RE2 engine of RLIKE.
+  { text: "gt like 'st_irs%'", plain: (row) => (row.gt === null ? null : row.gt.startsWith("st") && row.gt.slice(3, 6) === "irs"), fold: (value) => (value === true ? 1 : 0) },
+  { text: "gt rlike 'st.irs'", plain: (row) => (row.gt === null ? null : /st.irs/.test(row.gt)), fold: (value) => (value === true ? 1 : 0) },
   { text: "cast(x as double) * 2 + 1", plain: (row) => row.x * 2 + 1, fold: (value) => value as number },
   {
     text: "case when x > 0.5 then 'high' when x < -0.5 then 'low' else 'mid' end",

@@ -1,7 +1,7 @@
 // The coordinator: starts epochs, collects every actor's ack, and turns them into progress.
 import { nowMs } from "../core/clock.ts";
 import type { ReadLimit } from "../connectors/sources/source.ts";
-import { RillError } from "../core/errors.ts";
+import { RillError, TransportError } from "../core/errors.ts";
 import { faultPoint } from "../core/fault-points.ts";
 import { LatencyRecorder } from "../core/latency.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
@@ -141,20 +141,34 @@ export class Coordinator {
     return { epoch, done };
   }
 
+  /**
+   * Handles one message on the coordinator subject. A message the protocol's state does not allow (a failure or ack
+   * from no actor of this query, an ack for an epoch that is not open or a second one) is thrown as a TransportError:
+   * the transport counts and logs it as rejected, and it changes nothing. See "Control messages are checked against
+   * the protocol's state" in ARCHITECTURE.md.
+   */
   private receive(payload: Uint8Array): void {
     const message = decodeControl(payload);
     if (message.type === "failed") {
+      // The coordinator's own failures never travel on the subject, so only the query's actors may report one.
+      if (!this.actors.includes(message.actor)) throw new TransportError(`The coordinator rejected a 'failed' message from '${message.actor}', which is no actor of this query.`);
       this.events.onFailure(message.actor, message.error, message.code);
       return;
     }
     if (message.type === "committed") {
+      if (!this.sinks.includes(message.actor)) throw new TransportError(`The coordinator rejected a 'committed' message from '${message.actor}', which is no sink of this query.`);
       const open = this.open.get(message.epoch);
       if (open?.uncommitted.delete(message.actor) && open.uncommitted.size === 0) this.complete(message.epoch, open);
       return;
     }
     if (message.type !== "ack") return;
+    if (!this.actors.includes(message.actor)) throw new TransportError(`The coordinator rejected an ack from '${message.actor}', which is no actor of this query.`);
     const open = this.open.get(message.epoch);
-    if (!open || !open.waiting.delete(message.actor)) return;
+    if (!open) {
+      if (this.stopped) return;
+      throw new TransportError(`The coordinator rejected an ack from ${message.actor} for epoch ${message.epoch}, which is not open.`);
+    }
+    if (!open.waiting.delete(message.actor)) throw new TransportError(`The coordinator rejected a second ack from ${message.actor} for epoch ${message.epoch}.`);
     if (message.sourceOffset !== undefined) open.offsets[message.actor] = message.sourceOffset;
     if (message.dataLeft === true) open.dataLeft = true;
     const stage = stageOf(message.actor);

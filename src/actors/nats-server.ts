@@ -1,13 +1,20 @@
 // Starts a private nats-server on a free loopback port (the embedded default, and the tests' server).
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TransportError } from "../core/errors.ts";
+import type { NatsOptions } from "./nats-transport.ts";
 
 export interface NatsServerHandle {
+  /** The server's address, without credentials (safe to print). */
   readonly url: string;
+  /** The user every client of this server must connect as: the server requires the generated password too. */
+  readonly user: string;
+  /** How to connect: `url` with the generated user and password (pass it to NatsTransport.connect or Session.builder().nats()); a new object on each read. Never print it. */
+  readonly options: NatsOptions & { servers: string; user: string; pass: string };
   readonly port: number;
   readonly storeDir: string;
   /** Stops the server; with `keepStore` the JetStream folder survives for a restart. */
@@ -15,6 +22,9 @@ export interface NatsServerHandle {
   /** Starts the server again on the same port and store, after stop({ keepStore: true }). */
   restart(): Promise<void>;
 }
+
+/** The user the private server accepts; its password is generated per server (crypto.randomBytes). */
+const USER = "rill";
 
 const CANDIDATES = ["nats-server", "/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"];
 
@@ -39,17 +49,21 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** `credentials` makes the server require that user and password (`--user`, `--pass`). */
-export async function startNatsServer(options: { binary?: string; jetstream?: boolean; credentials?: { user: string; pass: string } } = {}): Promise<NatsServerHandle> {
+export async function startNatsServer(options: { binary?: string; jetstream?: boolean } = {}): Promise<NatsServerHandle> {
   const binary = options.binary ?? (await findNatsServer());
   if (!binary) throw new TransportError("nats-server is not installed. Install it with 'apt-get install nats-server' (Debian/Ubuntu) or from https://github.com/nats-io/nats-server/releases.");
   const port = await freePort();
   const storeDir = await mkdtemp(join(tmpdir(), "rill-nats-"));
-  const args = ["-a", "127.0.0.1", "-p", String(port), ...(options.jetstream === false ? [] : ["-js", "-sd", storeDir]),
-    ...(options.credentials ? ["--user", options.credentials.user, "--pass", options.credentials.pass] : [])];
+  const pass = randomBytes(24).toString("base64url");
+  // In a file readable by this user only, not on the command line (which any local user can read from ps).
+  const configFile = join(storeDir, "rill-auth.conf");
+  await writeFile(configFile, `authorization {\n  users = [ { user: ${USER}, password: "${pass}" } ]\n}\n`, { mode: 0o600 });
+  const args = ["-a", "127.0.0.1", "-p", String(port), "-c", configFile, ...(options.jetstream === false ? [] : ["-js", "-sd", storeDir])];
   let child = await launch(binary, args, port);
-  return {
-    url: `nats://127.0.0.1:${port}`,
+  const url = `nats://127.0.0.1:${port}`;
+  const handle: Omit<NatsServerHandle, "options"> = {
+    url,
+    user: USER,
     port,
     storeDir,
     async stop(stopOptions = {}) {
@@ -60,6 +74,9 @@ export async function startNatsServer(options: { binary?: string; jetstream?: bo
       child = await launch(binary, args, port);
     },
   };
+  // Not enumerable, so printing or serializing the handle never shows the password; a fresh object each time, as the
+  // NATS client writes into the options it is given.
+  return Object.defineProperty(handle, "options", { enumerable: false, get: () => ({ servers: url, user: USER, pass }) }) as NatsServerHandle;
 }
 
 async function launch(binary: string, args: string[], port: number): Promise<ChildProcess> {

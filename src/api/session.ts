@@ -187,6 +187,6 @@ export class Session {
       return new InProcessTransport();
     }
     this.natsServer = await startNatsServer({ binary });
-    return await NatsTransport.connect({ servers: this.natsServer.url, name: this.appName, unreachableTimeoutMs: config.unreachableTimeoutMs });
+    return await NatsTransport.connect({ ...this.natsServer.options, name: this.appName, unreachableTimeoutMs: config.unreachableTimeoutMs });
   }
 }

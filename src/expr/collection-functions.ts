@@ -4,6 +4,7 @@ import { nestedOf, type Field } from "../core/types.ts";
 import { GET_ITEM } from "./ast.ts";
 import { asNumber, asString, coerceTo, commonType } from "./coerce.ts";
 import { argumentAt, constantValue, isMissing, type Compiled, type ScalarFunction } from "./compiled.ts";
+import { compileRegex, regexCache } from "./regex.ts";
 
 /** The element field of an array (Spark's ArrayType(elementType, containsNull)). */
 export function elementField(type: Compiled["type"], nullable: boolean, nested: Partial<Field> = {}): Field {
@@ -162,7 +163,11 @@ const arrayContains: ScalarFunction = {
   },
 };
 
-/** split(str, regex[, limit]): Java's String.split with Spark's limit (<= 0: no limit, trailing empty strings kept). */
+/**
+ * split(str, regex[, limit]): Java's String.split with Spark's limit (<= 0: no limit, trailing empty strings kept),
+ * matched by RE2 (linear time). A literal separator compiles once; one read from a record is cached, and an invalid
+ * one gives null for that record.
+ */
 const split: ScalarFunction = {
   minArgs: 2,
   maxArgs: 3,
@@ -170,24 +175,20 @@ const split: ScalarFunction = {
     const text = asString(argumentAt(args, 0), site.text);
     const pattern = asString(argumentAt(args, 1), site.text);
     const limit = args.length === 3 ? asNumber(argumentAt(args, 2), site.text) : () => -1;
-    const cache = new Map<string, RegExp>();
     const patternArg = argumentAt(args, 1);
-    if (patternArg.constant === true && typeof constantValue(patternArg) === "string") {
-      const literal = constantValue(patternArg) as string;
-      cache.set(literal, splitPattern(literal, site.text));
-    }
+    const literal = patternArg.constant === true ? constantValue(patternArg) : undefined;
+    const fixed = typeof literal === "string" ? compileRegex(literal, site.text) : undefined;
+    const lookup = regexCache();
     return {
       evaluate: (row) => {
         const value = text(row);
         const regex = pattern(row);
         const most = limit(row);
         if (isMissing(value) || isMissing(regex) || isMissing(most)) return null;
-        let compiled = cache.get(regex as string);
-        if (compiled === undefined) {
-          compiled = splitPattern(regex as string, site.text);
-          cache.set(regex as string, compiled);
-        }
-        return splitWithLimit(value as string, compiled, Math.trunc(most as number));
+        const compiled = fixed ?? lookup(regex as string);
+        if (compiled === undefined) return null;
+        const wanted = Math.trunc(most as number);
+        return compiled.split(value as string, wanted > 0 ? wanted : -1);
       },
       type: "array",
       nullable: true,
@@ -195,30 +196,6 @@ const split: ScalarFunction = {
     };
   },
 };
-
-/** The separator as a regular expression; one that does not compile is a query error naming it. */
-function splitPattern(pattern: string, text: string): RegExp {
-  try {
-    return new RegExp(pattern);
-  } catch (error) {
-    throw new AnalysisError(`The regular expression '${pattern}' in '${text}' is not valid: ${String(error)}`, { cause: error });
-  }
-}
-
-function splitWithLimit(value: string, regex: RegExp, limit: number): string[] {
-  if (value === "") return [""];
-  const global = new RegExp(regex.source, "g");
-  const parts: string[] = [];
-  let last = 0;
-  for (const match of value.matchAll(global)) {
-    if (limit > 0 && parts.length === limit - 1) break;
-    if (match[0] === "" && (match.index === 0 || match.index === value.length)) continue;
-    parts.push(value.slice(last, match.index));
-    last = match.index + match[0].length;
-  }
-  parts.push(value.slice(last));
-  return parts;
-}
 
 export const COLLECTION_FUNCTIONS: ReadonlyArray<readonly [string, ScalarFunction]> = [
   ["size", size],

@@ -11,7 +11,9 @@ import {
   type ScalarFunction,
 } from "./compiled.ts";
 import { SCALAR_FUNCTIONS } from "./functions.ts";
-import { likeMatcher, patternCache, rlikeToRegExp } from "./like.ts";
+import { likeCache, likeMatcher } from "./like.ts";
+import { compileRegex, regexCache } from "./regex.ts";
+import type { RE2JS } from "re2js";
 import { expressionName } from "./names.ts";
 import { sqlTypeName } from "./typenames.ts";
 
@@ -284,25 +286,40 @@ function compileLike(operand: Compiled, pattern: Compiled, regex: boolean, negat
   if (pattern.constant === true) {
     const literal = constantValue(pattern);
     if (isMissing(literal)) return { evaluate: alwaysNull, type: "boolean", nullable: true };
-    const test = regex ? regexTest(rlikeToRegExp(literal as string, text)) : likeMatcher(literal as string);
+    const test = regex ? regexTest(compileRegex(literal as string, text)) : likeMatcher(literal as string);
     matches = (row) => {
       const v = value(row);
       return isMissing(v) ? null : test(v as string);
     };
-  } else {
+  } else if (regex) {
+    // A pattern from the record: compiled once per distinct pattern; an invalid one gives null for that record.
     const patternValue = asString(pattern, text);
-    const lookup = patternCache(regex, text);
+    const lookup = regexCache();
     matches = (row) => {
       const v = value(row);
       if (isMissing(v)) return null;
       const p = patternValue(row);
-      return isMissing(p) ? null : lookup(p as string).test(v as string);
+      if (isMissing(p)) return null;
+      const compiled = lookup(p as string);
+      return compiled === undefined ? null : compiled.test(v as string);
+    };
+  } else {
+    const patternValue = asString(pattern, text);
+    const lookup = likeCache();
+    matches = (row) => {
+      const v = value(row);
+      if (isMissing(v)) return null;
+      const p = patternValue(row);
+      return isMissing(p) ? null : lookup(p as string)(v as string);
     };
   }
   return { evaluate: negated ? negate(matches) : matches, type: "boolean", nullable: operand.nullable || pattern.nullable };
 }
 
-function regexTest(regex: RegExp): (value: string) => boolean {
+/** A pattern without any regex syntax is plain text found anywhere: a string search, as fast as `like '%text%'`. */
+function regexTest(regex: RE2JS): (value: string) => boolean {
+  const source = regex.pattern();
+  if (source !== "" && !/[\\^$.|?*+()[\]{}]/.test(source)) return (value) => value.includes(source);
   return (value) => regex.test(value);
 }
 

@@ -1,30 +1,82 @@
-// SQL LIKE and RLIKE patterns as RegExps: built once for literal patterns, cached for patterns read from rows.
-import { AnalysisError, RecordError } from "../core/errors.ts";
+// SQL LIKE as a linear-time wildcard matcher (no regular expression, so no backtracking blow-up); RLIKE lives in regex.ts.
 
-const REGEX_SPECIAL = /[.*+?^${}()|[\]\\/]/;
+/** A LIKE pattern as code units, with these two markers for `%` (any run, collapsed) and `_` (one character). */
+const ANY_RUN = -1;
+const ONE_CHAR = -2;
+/** Past the end of the pattern. */
+const END = -3;
 
-/** Translates a LIKE pattern (`%` any run, `_` one character, `\` escapes the next) into an anchored RegExp. */
-export function likeToRegExp(pattern: string): RegExp {
-  let source = "";
+/** Parses a LIKE pattern (`%` any run, `_` one character, `\` escapes the next; a trailing `\` is itself). */
+function likeTokens(pattern: string): Int32Array {
+  const tokens: number[] = [];
   for (let index = 0; index < pattern.length; index++) {
-    const char = pattern.charAt(index);
-    if (char === "\\" && index + 1 < pattern.length) {
+    const code = pattern.charCodeAt(index);
+    if (code === 0x5c /* \ */ && index + 1 < pattern.length) {
       index++;
-      source += escapeRegexChar(pattern.charAt(index));
-    } else if (char === "%") {
-      source += "[\\s\\S]*";
-    } else if (char === "_") {
-      source += "[\\s\\S]";
+      tokens.push(pattern.charCodeAt(index));
+    } else if (code === 0x25 /* % */) {
+      if (tokens[tokens.length - 1] !== ANY_RUN) tokens.push(ANY_RUN);
+    } else if (code === 0x5f /* _ */) {
+      tokens.push(ONE_CHAR);
     } else {
-      source += escapeRegexChar(char);
+      tokens.push(code);
     }
   }
-  return new RegExp(`^${source}$`, "u");
+  return Int32Array.from(tokens);
+}
+
+/** Code units of the character at `index`: 2 for a surrogate pair, so `_` is one character as in Spark. */
+function charWidth(value: string, index: number): number {
+  const code = value.charCodeAt(index);
+  if (code >= 0xd800 && code <= 0xdbff && index + 1 < value.length) {
+    const next = value.charCodeAt(index + 1);
+    if (next >= 0xdc00 && next <= 0xdfff) return 2;
+  }
+  return 1;
+}
+
+/**
+ * Greedy wildcard matching: on a mismatch, go back to the last `%` and let it take one more character. Only the last
+ * `%` is ever revisited, so the worst case is O(value × pattern), never exponential.
+ */
+function matchTokens(tokens: Int32Array, value: string): boolean {
+  const end = tokens.length;
+  let t = 0;
+  let v = 0;
+  let starToken = -1;
+  let starValue = 0;
+  while (v < value.length) {
+    const token = t < end ? (tokens[t] as number) : END;
+    if (token === ONE_CHAR) {
+      v += charWidth(value, v);
+      t++;
+    } else if (token >= 0 && token === value.charCodeAt(v)) {
+      v++;
+      t++;
+    } else if (token === ANY_RUN) {
+      starToken = t++;
+      starValue = v;
+    } else if (starToken >= 0) {
+      t = starToken + 1;
+      starValue += charWidth(value, starValue);
+      v = starValue;
+    } else {
+      return false;
+    }
+  }
+  while (t < end && tokens[t] === ANY_RUN) t++;
+  return t === end;
+}
+
+/** A linear-time matcher for any LIKE pattern. */
+export function likeToMatcher(pattern: string): (value: string) => boolean {
+  const tokens = likeTokens(pattern);
+  return (value) => matchTokens(tokens, value);
 }
 
 /**
  * The matcher for a literal LIKE pattern. Patterns without `_` or escapes that are a plain text, `text%`, `%text` or
- * `%text%` (most filters) become string methods; the rest become a RegExp.
+ * `%text%` (most filters) become string methods; the rest use the wildcard matcher.
  */
 export function likeMatcher(pattern: string): (value: string) => boolean {
   if (!pattern.includes("_") && !pattern.includes("\\")) {
@@ -39,48 +91,24 @@ export function likeMatcher(pattern: string): (value: string) => boolean {
       return (value) => value === inner;
     }
   }
-  const regex = likeToRegExp(pattern);
-  return (value) => regex.test(value);
+  return likeToMatcher(pattern);
 }
 
-function escapeRegexChar(char: string): string {
-  return REGEX_SPECIAL.test(char) ? `\\${char}` : char;
-}
+const CACHE_LIMIT = 64;
 
-/** Builds an RLIKE RegExp (Java's find(): matches anywhere); a literal pattern that is invalid is a query error. */
-export function rlikeToRegExp(pattern: string, expressionText: string): RegExp {
-  try {
-    return new RegExp(pattern);
-  } catch (error) {
-    throw new AnalysisError(`Invalid regular expression '${pattern}' in '${expressionText}': ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-}
-
-const CACHE_LIMIT = 256;
-
-/**
- * For patterns that come from a column: a small cache so a repeated pattern is translated once.
- * An invalid pattern in a record is that record's fault, so it becomes a RecordError.
- */
-export function patternCache(regex: boolean, expressionText: string): (pattern: string) => RegExp {
-  const cache = new Map<string, RegExp>();
+/** For LIKE patterns that come from a column: a bounded LRU so a repeated pattern is parsed once. */
+export function likeCache(): (pattern: string) => (value: string) => boolean {
+  const cache = new Map<string, (value: string) => boolean>();
   return (pattern) => {
-    const cached = cache.get(pattern);
-    if (cached !== undefined) return cached;
-    const built = buildForRecord(pattern, regex, expressionText);
-    if (cache.size >= CACHE_LIMIT) cache.clear();
+    const hit = cache.get(pattern);
+    if (hit !== undefined) {
+      cache.delete(pattern);
+      cache.set(pattern, hit);
+      return hit;
+    }
+    const built = likeToMatcher(pattern);
+    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
     cache.set(pattern, built);
     return built;
   };
-}
-
-function buildForRecord(pattern: string, regex: boolean, expressionText: string): RegExp {
-  if (!regex) return likeToRegExp(pattern);
-  try {
-    return rlikeToRegExp(pattern, expressionText);
-  } catch (error) {
-    throw new RecordError(`Invalid regular expression '${pattern}' in a record for '${expressionText}'`, { cause: error });
-  }
 }

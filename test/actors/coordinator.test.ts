@@ -77,3 +77,62 @@ describe("Coordinator commit order", () => {
     });
   });
 });
+
+describe("Coordinator checks control messages against the protocol's state", () => {
+  async function withWatchedCoordinator(test: (context: { coordinator: Coordinator; storage: CheckpointStorage; send: (message: ControlMessage) => void; failures: string[]; rejected: string[] }) => Promise<void>): Promise<void> {
+    const folder = await mkdtemp(join(tmpdir(), "rill-coordinator-"));
+    const storage = CheckpointStorage.open(folder);
+    const transport = new InProcessTransport();
+    const subjects = querySubjects("rill", "forged", "r1");
+    const failures: string[] = [];
+    const rejected: string[] = [];
+    transport.onRejected((_subject, error) => rejected.push(error instanceof Error ? error.message : String(error)));
+    const coordinator = new Coordinator(transport, subjects, ["source.p0", "sink.p0"], ["sink.p0"], { onEpoch: () => undefined, onFailure: (actor, error) => failures.push(`${actor}: ${error}`) }, storage, 60_000);
+    coordinator.listen();
+    try {
+      await test({ coordinator, storage, send: (message) => transport.publish(subjects.coordinator, encodeControl(message)), failures, rejected });
+    } finally {
+      await coordinator.stop();
+      await storage.close();
+      await rm(folder, { recursive: true, force: true });
+    }
+  }
+  const ack = (actor: string, epoch: number, sourceOffset?: number): ControlMessage => ({ type: "ack", actor, epoch, stats: emptyStats(), ...(sourceOffset === undefined ? {} : { sourceOffset }) });
+
+  it("rejects a 'failed' message from a name that is none of the query's actors", async () => {
+    await withWatchedCoordinator(async ({ coordinator, send, failures, rejected }) => {
+      send({ type: "failed", actor: "intruder", error: "forged", code: "FORGED" });
+      send({ type: "failed", actor: "coordinator", error: "forged", code: "FORGED" });
+      await delivered(coordinator);
+      assert.deepEqual(failures, []);
+      assert.equal(rejected.length, 2);
+      assert.match(rejected[0] ?? "", /'failed' message from 'intruder'/);
+      send({ type: "failed", actor: "sink.p0", error: "disk full", code: "SINK" });
+      await delivered(coordinator);
+      assert.deepEqual(failures, ["sink.p0: disk full"]);
+    });
+  });
+
+  it("ignores acks from unknown actors, for epochs not open and duplicates: the commit holds the real offsets", async () => {
+    await withWatchedCoordinator(async ({ coordinator, storage, send, rejected }) => {
+      const { done } = coordinator.requestEpoch(false);
+      send(ack("source.p0", 0, 100));
+      send(ack("intruder.p0", 0, 999_999));
+      send(ack("source.p0", 0, 999_999));
+      send(ack("sink.p0", 5));
+      send({ type: "committed", actor: "intruder.p0", epoch: 0 });
+      await delivered(coordinator);
+      assert.equal(storage.lastCommit(), undefined, "no forged ack may stand in for the sink's");
+      assert.equal(rejected.length, 4);
+      send(ack("sink.p0", 0));
+      await delivered(coordinator);
+      assert.deepEqual(storage.lastCommit()?.offsets, { "source.p0": 100 });
+      send({ type: "committed", actor: "sink.p0", epoch: 0 });
+      await done;
+      assert.equal(coordinator.lastCompletedEpoch, 0);
+      send(ack("sink.p0", 0));
+      await delivered(coordinator);
+      assert.equal(rejected.length, 5, "an ack for a completed epoch is rejected");
+    });
+  });
+});

@@ -9,7 +9,7 @@ import { TransportError } from "../../src/core/errors.ts";
 describe("credentials in a NATS URL", () => {
   let server: NatsServerHandle;
   before(async () => {
-    server = await startNatsServer({ jetstream: false, credentials: { user: "a", pass: "s3cret-pass" } });
+    server = await startNatsServer({ jetstream: false });
   });
   after(async () => {
     await server.stop();
@@ -24,9 +24,9 @@ describe("credentials in a NATS URL", () => {
   });
 
   it("connect to a server that requires them, and the address shown holds no password", async () => {
-    const transport = await NatsTransport.connect({ servers: `nats://a:s3cret-pass@127.0.0.1:${server.port}` });
+    const transport = await NatsTransport.connect({ servers: `nats://${server.user}:${encodeURIComponent(server.options.pass)}@127.0.0.1:${server.port}` });
     try {
-      assert.equal(transport.address, `nats://a:***@127.0.0.1:${server.port}`);
+      assert.equal(transport.address, `nats://${server.user}:***@127.0.0.1:${server.port}`);
       const received = new Promise<string>((resolve) => transport.subscribe("hello", (payload) => resolve(new TextDecoder().decode(payload))));
       await transport.flush();
       transport.publish("hello", new TextEncoder().encode("world"));
@@ -37,12 +37,12 @@ describe("credentials in a NATS URL", () => {
   });
 
   it("fail with a TransportError that does not contain a wrong password", async () => {
-    const attempt = NatsTransport.connect({ servers: `nats://a:wrong-pass-123@127.0.0.1:${server.port}` });
+    const attempt = NatsTransport.connect({ servers: `nats://${server.user}:wrong-pass-123@127.0.0.1:${server.port}` });
     const error = await attempt.then(() => undefined, (failure: unknown) => failure);
     assert.ok(error instanceof TransportError, String(error));
     assert.ok(!error.message.includes("wrong-pass-123"), error.message);
     assert.ok(!String(error.cause).includes("wrong-pass-123"));
-    assert.match(error.message, /nats:\/\/a:\*\*\*@127\.0\.0\.1/);
+    assert.ok(error.message.includes(`nats://${server.user}:***@127.0.0.1`), error.message);
     assert.match(error.message, /Authorization/i);
   });
 });

@@ -10,7 +10,7 @@ const server = useNatsServer();
 
 const implementations: Array<[string, () => Promise<Transport>]> = [
   ["in-process", async () => new InProcessTransport()],
-  ["NATS", async () => await NatsTransport.connect({ servers: server().url })],
+  ["NATS", async () => await NatsTransport.connect(server().options)],
 ];
 
 for (const [name, create] of implementations) {

@@ -16,7 +16,7 @@ const ROWS = generateActivity({ seed: 9, count: 1500 });
 describe("connectors in running queries", () => {
   let session: Session;
   before(() => {
-    session = natsSession(server().url, { "rill.shuffle.partitions": 2 });
+    session = natsSession(server().options, { "rill.shuffle.partitions": 2 });
   });
   after(async () => {
     await session.stop();
@@ -26,7 +26,7 @@ describe("connectors in running queries", () => {
   });
 
   it("reads JSON from a NATS subject and publishes results to another, dead-lettering bad payloads", async () => {
-    const client = await connect({ servers: server().url });
+    const client = await connect(server().options);
     const results: Row[] = [];
     const letters: string[] = [];
     let arrived = (): void => undefined;
@@ -106,7 +106,7 @@ describe("connectors in running queries", () => {
     const query = await input.toDF().writeStream.queryName("gap_test").format("memory").start();
     input.addData(ROWS.slice(0, 10));
     await query.processAllAvailable();
-    const client = await connect({ servers: server().url });
+    const client = await connect(server().options);
     const sinkSubject = query.explain().match(/subjects (rill\.gap_test\.\w+\.s1-sink-memory)\.p\*/)?.[1];
     assert.ok(sinkSubject, query.explain());
     const forged = new Packr({ useRecords: true }).pack({ kind: 0, sender: 0, seq: 999, epoch: 0, since: 0, rows: [] });

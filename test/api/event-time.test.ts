@@ -29,7 +29,7 @@ describe("event time", () => {
   let session: Session;
   let folder: string;
   before(async () => {
-    session = natsSession(server().url, { "rill.shuffle.partitions": 2 });
+    session = natsSession(server().options, { "rill.shuffle.partitions": 2 });
     folder = await mkdtemp(join(tmpdir(), "rill-event-time-"));
   });
   after(async () => {

@@ -25,7 +25,7 @@ function levels(input: DataFrame, mode: "append" | "update"): DataFrame {
 describe("group state output modes", () => {
   let session: Session;
   before(() => {
-    session = natsSession(server().url, { "rill.shuffle.partitions": 2 });
+    session = natsSession(server().options, { "rill.shuffle.partitions": 2 });
   });
   after(async () => {
     await session.stop();

@@ -16,7 +16,7 @@ describe("mapGroupsWithState and flatMapGroupsWithState", () => {
   let session: Session;
   let folder: string;
   before(async () => {
-    session = natsSession(server().url, { "rill.shuffle.partitions": 2 });
+    session = natsSession(server().options, { "rill.shuffle.partitions": 2 });
     folder = await mkdtemp(join(tmpdir(), "rill-group-state-"));
   });
   after(async () => {

@@ -15,7 +15,7 @@ describe("idle inputs", () => {
   let folder: string;
   before(async () => {
     folder = await mkdtemp(join(tmpdir(), "rill-idle-"));
-    session = natsSession(server().url, { "rill.watermark.idleTimeout": "300 milliseconds", "rill.shuffle.partitions": 1 });
+    session = natsSession(server().options, { "rill.watermark.idleTimeout": "300 milliseconds", "rill.shuffle.partitions": 1 });
   });
   after(async () => {
     await session.stop();

@@ -14,7 +14,7 @@ describe("long precision", () => {
   let session: Session;
   let folder: string;
   before(async () => {
-    session = natsSession(server().url, { "rill.shuffle.partitions": 2 });
+    session = natsSession(server().options, { "rill.shuffle.partitions": 2 });
     folder = await mkdtemp(join(tmpdir(), "rill-longs-"));
   });
   after(async () => {

@@ -16,7 +16,7 @@ describe("memory sink restarts", () => {
   let session: Session;
   let folder: string;
   before(async () => {
-    session = natsSession(server().url, { "rill.shuffle.partitions": 1 });
+    session = natsSession(server().options, { "rill.shuffle.partitions": 1 });
     folder = await mkdtemp(join(tmpdir(), "rill-memory-restart-"));
   });
   after(async () => {

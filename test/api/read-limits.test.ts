@@ -20,7 +20,7 @@ describe("file source read limits", () => {
   let root: string;
   let cases = 0;
   before(async () => {
-    session = natsSession(server().url, { "rill.shuffle.partitions": 1 });
+    session = natsSession(server().options, { "rill.shuffle.partitions": 1 });
     root = await mkdtemp(join(tmpdir(), "rill-read-limits-"));
   });
   after(async () => {
@@ -87,8 +87,8 @@ describe("jetstream source read limits", () => {
   let access: JetStreamAccess;
   let streams = 0;
   before(async () => {
-    session = natsSession(server().url, { "rill.shuffle.partitions": 1 });
-    transport = await NatsTransport.connect({ servers: server().url });
+    session = natsSession(server().options, { "rill.shuffle.partitions": 1 });
+    transport = await NatsTransport.connect(server().options);
     access = transport.jetstream();
   });
   after(async () => {

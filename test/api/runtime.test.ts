@@ -15,7 +15,7 @@ const ROWS = generateActivity({ seed: 5, count: 2000 });
 describe("the continuous runtime over NATS", () => {
   let session: Session;
   before(() => {
-    session = natsSession(server().url, { "rill.shuffle.partitions": 2 });
+    session = natsSession(server().options, { "rill.shuffle.partitions": 2 });
   });
   after(async () => {
     await session.stop();
@@ -25,7 +25,7 @@ describe("the continuous runtime over NATS", () => {
   });
 
   it("sends every record between actors as msgpack frames on the query's subjects", async () => {
-    const watcher = await connect({ servers: server().url });
+    const watcher = await connect(server().options);
     const unpack = new Packr({ useRecords: true });
     let dataRows = 0;
     let barriers = 0;
@@ -72,7 +72,7 @@ describe("the continuous runtime over NATS", () => {
   });
 
   it("sends records that fail the schema to the dead-letter subject with the reason, and counts them", async () => {
-    const watcher = await connect({ servers: server().url });
+    const watcher = await connect(server().options);
     const letters: Array<{ reason: string; raw: string }> = [];
     const subscription = watcher.subscribe("rill.dead_test.deadletter", { callback: (_error, message) => {
       letters.push(message.json());
@@ -162,7 +162,7 @@ describe("the continuous runtime over NATS", () => {
 describe("a wrong query fails at start() and names what is wrong", () => {
   let session: Session;
   before(() => {
-    session = natsSession(server().url);
+    session = natsSession(server().options);
   });
   after(async () => {
     await session.stop();

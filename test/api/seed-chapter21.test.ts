@@ -12,7 +12,7 @@ const ROWS = generateActivity({ seed: 21, count: 3000 });
 describe("seed 21.4: selection, filtering and aggregation over NATS", () => {
   let session: Session;
   before(() => {
-    session = natsSession(server().url, { "rill.shuffle.partitions": 3 });
+    session = natsSession(server().options, { "rill.shuffle.partitions": 3 });
   });
   after(async () => {
     await session.stop();

@@ -39,7 +39,7 @@ function tableCounts(rows: readonly Row[], by?: string): Map<string, number> {
 describe("seed chapter 22: event-time windows, watermarks and de-duplication", () => {
   let session: Session;
   before(() => {
-    session = natsSession(server().url, { "spark.sql.shuffle.partitions": 5, "rill.watermark.maxFutureSkew": "off" });
+    session = natsSession(server().options, { "spark.sql.shuffle.partitions": 5, "rill.watermark.maxFutureSkew": "off" });
   });
   after(async () => {
     await session.stop();

@@ -31,7 +31,7 @@ describe("union of two streams", () => {
   let folder: string;
   before(async () => {
     // Both inputs stay live however slow the machine: neither stops holding the watermark back as idle.
-    session = natsSession(server().url, { "rill.shuffle.partitions": 2, "rill.watermark.idleTimeout": "10 minutes" });
+    session = natsSession(server().options, { "rill.shuffle.partitions": 2, "rill.watermark.idleTimeout": "10 minutes" });
     folder = await mkdtemp(join(tmpdir(), "rill-union-"));
   });
   after(async () => {

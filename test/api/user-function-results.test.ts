@@ -12,7 +12,7 @@ const out = z.object({ user: z.string() });
 describe("user function results", () => {
   let session: Session;
   before(() => {
-    session = natsSession(server().url, { "rill.shuffle.partitions": 1 });
+    session = natsSession(server().options, { "rill.shuffle.partitions": 1 });
   });
   after(async () => {
     await session.stop();

@@ -28,7 +28,7 @@ function describeRows(rows: readonly Row[]): string[] {
 describe("the watermark walk-through of Spark's guide", () => {
   let session: Session;
   before(() => {
-    session = natsSession(server().url, { "rill.shuffle.partitions": 2 });
+    session = natsSession(server().options, { "rill.shuffle.partitions": 2 });
   });
   after(async () => {
     await session.stop();

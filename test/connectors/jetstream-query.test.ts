@@ -30,8 +30,8 @@ describe("jetstream in running queries", () => {
   let transport: NatsTransport;
   let access: JetStreamAccess;
   before(async () => {
-    session = natsSession(server().url);
-    transport = await NatsTransport.connect({ servers: server().url });
+    session = natsSession(server().options);
+    transport = await NatsTransport.connect(server().options);
     access = transport.jetstream();
   });
   after(async () => {

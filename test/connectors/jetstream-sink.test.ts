@@ -21,7 +21,7 @@ let access: JetStreamAccess;
 
 before(async () => {
   server = await startNatsServer();
-  transport = await NatsTransport.connect({ servers: server.url });
+  transport = await NatsTransport.connect(server.options);
   access = transport.jetstream();
 });
 after(async () => {

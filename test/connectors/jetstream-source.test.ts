@@ -28,7 +28,7 @@ const readers: SourceReader[] = [];
 
 before(async () => {
   server = await startNatsServer();
-  transport = await NatsTransport.connect({ servers: server.url });
+  transport = await NatsTransport.connect(server.options);
   access = transport.jetstream();
 });
 after(async () => {
@@ -185,7 +185,7 @@ describe("jetstream source", () => {
     await reader.prepare();
     assert.deepEqual(values(reader.poll(3)?.rows ?? []), [1, 2, 3]);
     // What an inactive reader or a restarted server leaves: the consumer is gone.
-    const client = await connect({ servers: server.url });
+    const client = await connect(server.options);
     try {
       const manager = await jetstreamManager(client);
       for (const consumer of await manager.consumers.list("LOST").next()) await manager.consumers.delete("LOST", consumer.name);
@@ -200,7 +200,7 @@ describe("jetstream source", () => {
 
   it("carries on without a gap or a repeat across a restart of nats-server", async () => {
     const own = await startNatsServer();
-    const ownTransport = await NatsTransport.connect({ servers: own.url });
+    const ownTransport = await NatsTransport.connect(own.options);
     try {
       const ownAccess = ownTransport.jetstream();
       await ownAccess.addStream({ name: "DURABLE", subjects: ["durable"] });

@@ -21,7 +21,7 @@ const readers: SourceReader[] = [];
 
 before(async () => {
   server = await startNatsServer({ jetstream: false });
-  transport = await NatsTransport.connect({ servers: server.url });
+  transport = await NatsTransport.connect(server.options);
 });
 after(async () => {
   for (const reader of readers) await reader.close();

@@ -109,7 +109,20 @@ describe("from_json and to_json", () => {
 describe("split's pattern", () => {
   it("takes Java-style escapes and refuses a pattern that does not compile", () => {
     assert.deepEqual(evaluate("split('a-b.c', '\\\\-|\\\\.')"), ["a", "b", "c"]);
-    assert.throws(() => compile("split(s, '(')"), /The regular expression '\(' in 'split\(s, \(\)' is not valid/);
+    assert.throws(() => compile("split(s, '(')"), /Invalid regular expression '\(' in 'split\(s, \(\)': .*missing closing \)/);
+  });
+
+  it("refuses a separator RE2 does not support, and splits in linear time with RE2", () => {
+    assert.throws(() => compile("split(s, '(?=,)')"), /Invalid regular expression '\(\?=,\)' in .*lookaround is not supported/);
+    const started = performance.now();
+    assert.deepEqual(evaluate("split(s, '(a+)+$')", { s: `${"a".repeat(30)}!` }), [`${"a".repeat(30)}!`]);
+    assert.ok(performance.now() - started < 2000);
+  });
+
+  it("gives null for a record whose separator is invalid and splits the next records", () => {
+    const splitter = compile("split(s, s)").evaluate;
+    assert.equal(splitter({ s: "(" }), null);
+    assert.deepEqual(splitter({ s: "a" }), ["", ""]);
   });
 });
 

@@ -1,10 +1,11 @@
 // A query run as its own process by the damaged-checkpoint tests: counts per user over a folder of JSON files, then exits.
 // Prints "ok <groups>" on success, "failed <error name>: <message>" and exit code 3 on an error; a crash shows as a signal.
-// Usage: node --import tsx checkpoint-child.ts <input> <checkpoint> <natsUrl>
+// Usage: node --import tsx checkpoint-child.ts <input> <checkpoint> (NATS options in RILL_TEST_NATS)
 import { Session, z } from "../../src/index.ts";
+import { natsOptionsFromParent } from "../helpers/nats.ts";
 
-const [input, checkpoint, natsUrl] = process.argv.slice(2) as [string, string, string];
-const session = Session.builder().appName("checkpoint-test").nats({ servers: natsUrl }).config("rill.shuffle.partitions", 2).config("rill.recovery.maxRetries", 0).log(() => undefined).getOrCreate();
+const [input, checkpoint] = process.argv.slice(2) as [string, string];
+const session = Session.builder().appName("checkpoint-test").nats(natsOptionsFromParent()).config("rill.shuffle.partitions", 2).config("rill.recovery.maxRetries", 0).log(() => undefined).getOrCreate();
 const schema = z.object({ id: z.number().int(), user: z.string(), x: z.number() });
 try {
   const query = await session.readStream.schema(schema).json(input).groupBy("user").agg("count(*) as n", "sum(x) as total")

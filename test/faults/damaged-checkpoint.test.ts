@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { verifyHeader } from "../../src/state/checkpoint-verify.ts";
-import { useNatsServer } from "../helpers/nats.ts";
+import { childEnvironment, useNatsServer } from "../helpers/nats.ts";
 
 const server = useNatsServer();
 const CHILD = join(import.meta.dirname, "checkpoint-child.ts");
@@ -21,7 +21,7 @@ interface Outcome {
 }
 
 async function runQuery(input: string, checkpoint: string): Promise<Outcome> {
-  const child = spawn(process.execPath, ["--unhandled-rejections=strict", "--import", "tsx", CHILD, input, checkpoint, server().url], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--unhandled-rejections=strict", "--import", "tsx", CHILD, input, checkpoint], { stdio: ["ignore", "pipe", "pipe"], env: childEnvironment(server()) });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));

@@ -39,10 +39,10 @@ describe("forged frames on internal subjects", () => {
   });
 
   it("rejects undecodable bytes on every subject of a query, and both queries of the session go on exactly", async () => {
-    session = natsSession(server().url, { "rill.shuffle.partitions": 2 });
+    session = natsSession(server().options, { "rill.shuffle.partitions": 2 });
     const target = await countQuery(session, "forged_target");
     const bystander = await countQuery(session, "forged_bystander");
-    const attacker = await NatsTransport.connect({ servers: server().url });
+    const attacker = await NatsTransport.connect(server().options);
     const subjects = new Set<string>();
     const base = `rill.forged_target.${target.query.runId.slice(0, 8)}`;
     const watch = attacker.subscribe(`${base}.>`, (_payload, subject) => subjects.add(subject));
@@ -71,8 +71,8 @@ describe("forged frames on internal subjects", () => {
   });
 
   it("sends a bad record whose dead letter would exceed the payload limit to the dead letter, cut and marked, and goes on", async () => {
-    session = natsSession(server().url);
-    const client = await NatsTransport.connect({ servers: server().url });
+    session = natsSession(server().options);
+    const client = await NatsTransport.connect(server().options);
     const letters: Array<Record<string, unknown>> = [];
     const rows: Array<Record<string, unknown>> = [];
     let arrived = (): void => undefined;

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { after, before, describe, it, type TestContext } from "node:test";
-import { useNatsServer } from "../helpers/nats.ts";
+import { childEnvironment, useNatsServer } from "../helpers/nats.ts";
 
 const server = useNatsServer();
 const CHILD = join(import.meta.dirname, "full-disk-child.ts");
@@ -24,7 +24,7 @@ interface Run {
 }
 
 function runQuery(input: string, checkpoint: string): Run {
-  const child = spawn(process.execPath, ["--unhandled-rejections=strict", "--import", "tsx", CHILD, input, checkpoint, server().url], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--unhandled-rejections=strict", "--import", "tsx", CHILD, input, checkpoint], { stdio: ["ignore", "pipe", "pipe"], env: childEnvironment(server()) });
   let stdout = "";
   let stderr = "";
   const waiters: Array<{ pattern: RegExp; resolve: () => void }> = [];

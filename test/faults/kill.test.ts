@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { committedFiles } from "../../src/connectors/sinks/files.ts";
 import { mulberry32 } from "../../src/connectors/sources/activity.ts";
-import { useNatsServer } from "../helpers/nats.ts";
+import { childEnvironment, useNatsServer } from "../helpers/nats.ts";
 
 const server = useNatsServer();
 const CHILD = join(import.meta.dirname, "child-query.ts");
@@ -40,7 +40,7 @@ async function run(mode: string, input: string, base: string, killAfterEpochs: r
   let kills = 0;
   let midRunKills = 0;
   for (const epochs of [...killAfterEpochs, undefined]) {
-    const child = spawn(process.execPath, ["--import", "tsx", CHILD, mode, input, output, checkpoint, server().url], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", CHILD, mode, input, output, checkpoint], { stdio: ["ignore", "pipe", "pipe"], env: childEnvironment(server()) });
     let stdout = "";
     let stderr = "";
     let timer: NodeJS.Timeout | undefined;

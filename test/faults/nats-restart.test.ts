@@ -24,7 +24,7 @@ describe("nats-server restarted under a running query", () => {
   });
 
   it("counts every row once although frames in flight were lost with the server", async () => {
-    const session = Session.builder().appName("restart").nats({ servers: server.url }).config("rill.shuffle.partitions", 2).log(() => undefined).getOrCreate();
+    const session = Session.builder().appName("restart").nats(server.options).config("rill.shuffle.partitions", 2).log(() => undefined).getOrCreate();
     try {
       const input = new MemoryStream(session, activitySchema);
       const query = await input.toDF().groupBy("User").count().writeStream.queryName("through_restart").format("memory").outputMode("complete")
@@ -49,8 +49,8 @@ describe("nats-server restarted under a running query", () => {
   it("publishes every row once into a JetStream sink although publishes were in flight when the server went down", async () => {
     const logged = new LogWatch();
     // The query gives up on the server after a second, so it rolls back while the server is still down.
-    const session = Session.builder().appName("sink-restart").nats({ servers: server.url }).config("rill.nats.unreachableTimeout", "1 second").log(logged.add).getOrCreate();
-    const transport = await NatsTransport.connect({ servers: server.url });
+    const session = Session.builder().appName("sink-restart").nats(server.options).config("rill.nats.unreachableTimeout", "1 second").log(logged.add).getOrCreate();
+    const transport = await NatsTransport.connect(server.options);
     try {
       const access = transport.jetstream();
       await access.addStream({ name: "THROUGH", subjects: ["through"] });
@@ -87,8 +87,8 @@ describe("nats-server restarted under a running query", () => {
 
   it("publishes update-mode counts through a transactional JetStream sink: per user, never going back, ending at the true count", async () => {
     const logged = new LogWatch();
-    const session = Session.builder().appName("counts-restart").nats({ servers: server.url }).config("rill.nats.unreachableTimeout", "1 second").log(logged.add).getOrCreate();
-    const transport = await NatsTransport.connect({ servers: server.url });
+    const session = Session.builder().appName("counts-restart").nats(server.options).config("rill.nats.unreachableTimeout", "1 second").log(logged.add).getOrCreate();
+    const transport = await NatsTransport.connect(server.options);
     try {
       const access = transport.jetstream();
       await access.addStream({ name: "COUNTS", subjects: ["counts"] });

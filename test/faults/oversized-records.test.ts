@@ -22,7 +22,7 @@ interface Letter {
 
 /** Collects the dead letters of a query from its dead-letter subject. */
 async function watchDeadLetters(queryName: string): Promise<{ letters: Letter[]; arrived: (count: number) => Promise<void>; close: () => Promise<void> }> {
-  const client = await NatsTransport.connect({ servers: server().url });
+  const client = await NatsTransport.connect(server().options);
   const letters: Letter[] = [];
   const waiters: Array<{ count: number; resolve: () => void }> = [];
   client.subscribe(`rill.${queryName}.deadletter`, (payload) => {
@@ -55,7 +55,7 @@ describe("records larger than the broker's payload limit", () => {
   });
 
   async function countUsers(input: string, checkpoint: string): Promise<{ table: () => Array<{ user: string; count: number }>; query: Awaited<ReturnType<typeof start>> }> {
-    session = natsSession(server().url);
+    session = natsSession(server().options);
     const current = session;
     const query = await start(current, input, checkpoint);
     return { table: () => (current.table("oversized") as Array<{ user: string; count: number }>).sort((a, b) => a.user.localeCompare(b.user)), query };
@@ -98,7 +98,7 @@ describe("records larger than the broker's payload limit", () => {
   });
 
   it("sends a row too large to travel between actors to the dead letter, counted, and goes on", async () => {
-    session = natsSession(server().url);
+    session = natsSession(server().options);
     const watch = await watchDeadLetters("big_row");
     try {
       const input = new MemoryStream(session, schema);

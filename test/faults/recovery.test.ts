@@ -21,7 +21,7 @@ describe("recovery from a checkpoint location", () => {
   let session: Session;
   let folder: string;
   before(async () => {
-    session = natsSession(server().url, { "rill.shuffle.partitions": 3 });
+    session = natsSession(server().options, { "rill.shuffle.partitions": 3 });
     folder = await mkdtemp(join(tmpdir(), "rill-recovery-"));
   });
   after(async () => {

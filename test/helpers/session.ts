@@ -1,8 +1,9 @@
 // Test helper: a session on a given NATS server (or in-process), stopped after the test.
-import { Session } from "../../src/index.ts";
+import { Session, type NatsOptions } from "../../src/index.ts";
 
-export function natsSession(url: string, config: Record<string, string | number> = {}): Session {
-  const builder = Session.builder().appName("rill-test").nats({ servers: url }).log(() => undefined);
+/** `nats`: how to connect, with credentials (a test server's `options`). */
+export function natsSession(nats: NatsOptions, config: Record<string, string | number> = {}): Session {
+  const builder = Session.builder().appName("rill-test").nats(nats).log(() => undefined);
   for (const [key, value] of Object.entries(config)) builder.config(key, value);
   const session = builder.getOrCreate();
   return session;

@@ -302,14 +302,14 @@ describe("alert rules on real queries", () => {
 describe("the NATS notifier", () => {
   let session: Session;
   before(() => {
-    session = natsSession(server().url);
+    session = natsSession(server().options);
   });
   after(async () => {
     await session.stop();
   });
 
   it("publishes a failed query's alert as JSON to its subject", async () => {
-    const watcher = await connect({ servers: server().url });
+    const watcher = await connect(server().options);
     let arrived = (_alert: Alert): void => undefined;
     const published = new Promise<Alert>((resolve) => (arrived = resolve));
     const subscription = watcher.subscribe("ops.alerts", { callback: (_error, message) => arrived(message.json<Alert>()) });

@@ -38,8 +38,8 @@ describe("the NATS query listener", () => {
   let session: Session;
   let watcher: NatsConnection;
   before(async () => {
-    session = natsSession(server().url);
-    watcher = await connect({ servers: server().url });
+    session = natsSession(server().options);
+    watcher = await connect(server().options);
   });
   after(async () => {
     await watcher.close();
