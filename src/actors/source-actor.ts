@@ -52,6 +52,7 @@ export class SourceActor extends Actor {
     this.controlSubscription = transport.subscribe(subjects.control, (payload) => {
       const message = decodeControl(payload);
       if (message.type === "barrier") this.requestBarrier(message.epoch, message.final, message.readLimit);
+      else if (message.type === "commit" && !this.stopped) this.reader.epochCommitted?.(message.epoch);
     });
   }
 
@@ -148,7 +149,9 @@ export class SourceActor extends Actor {
           // The watermark of the epoch's rows goes before its barrier: the epoch then ends with every window it closed
           // (Spark runs a no-data batch for this; once and availableNow would otherwise never close them).
           this.advanceWatermark();
+          this.reader.epochEnded?.(request.epoch);
           this.completeEpoch(request.epoch, request.final, { sourceOffset: this.reader.offset?.(), dataLeft: request.dataLeft }, this.persistEpoch(request.epoch));
+          if (!this.environment.storage) this.reader.epochCommitted?.(request.epoch);
           continue;
         }
         let limit = Math.min(maxFrameRows, budget);

@@ -3,6 +3,7 @@ import { closestName, ConfigError } from "../../core/errors.ts";
 import { ConsoleSinkProvider } from "./console.ts";
 import { JetStreamSinkProvider } from "./jetstream.ts";
 import { FileSinkProvider } from "./files.ts";
+import { MqttSinkProvider } from "./mqtt.ts";
 import { NatsSinkProvider } from "./nats.ts";
 import type { SinkProvider } from "./sink.ts";
 import type { SinkRequest } from "./request.ts";
@@ -14,6 +15,7 @@ const FACTORIES: ReadonlyMap<string, (request: SinkRequest) => SinkProvider> = n
   ["json", (request: SinkRequest) => new FileSinkProvider(request)],
   ["csv", (request: SinkRequest) => new FileSinkProvider(request)],
   ["parquet", (request: SinkRequest) => new FileSinkProvider(request)],
+  ["mqtt", (request: SinkRequest) => new MqttSinkProvider(request)],
 ]);
 
 /** How to get the sinks the API builds itself. */
@@ -23,7 +25,7 @@ const API_SINKS: ReadonlyMap<string, string> = new Map([
   ["foreachbatch", "writeStream.foreachBatch((rows, epochId) => ...)"],
 ]);
 
-export const SINK_FORMATS: readonly string[] = ["console", "nats", "jetstream", "json", "csv", "parquet", "memory", "foreach", "foreachBatch"];
+export const SINK_FORMATS: readonly string[] = ["console", "nats", "jetstream", "json", "csv", "parquet", "mqtt", "memory", "foreach", "foreachBatch"];
 
 /** The provider for `request.format` (matched case-insensitively); its options are checked here. */
 export function createSinkProvider(request: SinkRequest): SinkProvider {

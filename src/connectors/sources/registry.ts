@@ -3,6 +3,7 @@ import { closestName, ConfigError } from "../../core/errors.ts";
 import { ActivitySourceProvider } from "./activity.ts";
 import { FileSourceProvider } from "./files.ts";
 import { JetStreamSourceProvider } from "./jetstream.ts";
+import { MqttSourceProvider } from "./mqtt.ts";
 import { NatsSourceProvider } from "./nats.ts";
 import { RateSourceProvider } from "./rate.ts";
 import type { SourceProvider } from "./source.ts";
@@ -16,6 +17,7 @@ const FACTORIES: ReadonlyMap<string, (request: SourceRequest) => SourceProvider>
   ["text", (request: SourceRequest) => new FileSourceProvider(request)],
   ["nats", (request: SourceRequest) => new NatsSourceProvider(request)],
   ["jetstream", (request: SourceRequest) => new JetStreamSourceProvider(request)],
+  ["mqtt", (request: SourceRequest) => new MqttSourceProvider(request)],
 ]);
 
 export const SOURCE_FORMATS: readonly string[] = [...FACTORIES.keys()];

@@ -50,6 +50,14 @@ export interface SourceReader {
   offset?(): unknown;
   /** Called before open() on a restart from a checkpoint: the next poll() starts right after `offset`. */
   seek?(offset: unknown): void;
+  /** The barrier of `epoch` is leaving: every row poll() returned so far belongs to `epoch` or an earlier one. */
+  epochEnded?(epoch: number): void;
+  /**
+   * `epoch` and every earlier one are committed (with a checkpoint, once the commit record is durable; without one,
+   * right after epochEnded). A source that must acknowledge what it read (MQTT QoS 1/2) does it here, so a crash
+   * before the commit leaves the messages with the broker, which sends them again.
+   */
+  epochCommitted?(epoch: number): void;
   close(): Promise<void>;
 }
 

@@ -1,0 +1,74 @@
+// Test helper: a real Mosquitto broker on a free loopback port, from a temporary configuration file; stopped after the tests.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { connect as tcpConnect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "../../src/actors/nats-server.ts";
+
+export interface MosquittoHandle {
+  readonly url: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/** The mosquitto binary, or undefined (the tests that need it are skipped with this message). */
+export function findMosquitto(): string | undefined {
+  for (const candidate of ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"]) if (existsSync(candidate)) return candidate;
+  const found = spawnSync("sh", ["-c", "command -v mosquitto"], { encoding: "utf8" });
+  return found.status === 0 && found.stdout.trim() !== "" ? found.stdout.trim() : undefined;
+}
+
+export const MOSQUITTO_MISSING = "mosquitto is not installed (apt-get install mosquitto; .ci/run installs it)";
+
+/**
+ * Starts mosquitto on 127.0.0.1 with no limit on the messages it queues for a client (the default, 1,000, drops the
+ * rest of a persistent session's backlog) and Nagle off.
+ */
+export async function startMosquitto(): Promise<MosquittoHandle> {
+  const binary = findMosquitto();
+  if (!binary) throw new Error(MOSQUITTO_MISSING);
+  const port = await freePort();
+  const folder = await mkdtemp(join(tmpdir(), "rill-mosquitto-"));
+  const config = join(folder, "mosquitto.conf");
+  await writeFile(config, [`listener ${port} 127.0.0.1`, "allow_anonymous true", "max_queued_messages 0", "max_inflight_messages 0", "set_tcp_nodelay true", "persistence false", ""].join("\n"));
+  const child = spawn(binary, ["-c", config], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  const deadline = Date.now() + 10_000;
+  while (!(await accepts(port))) {
+    if (child.exitCode !== null) throw new Error(`mosquitto exited at start (code ${child.exitCode}): ${stderr}`);
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`mosquitto did not listen on ${port} within 10 s: ${stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    async stop() {
+      await terminate(child);
+      await rm(folder, { recursive: true, force: true });
+    },
+  };
+}
+
+async function terminate(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
