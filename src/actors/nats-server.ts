@@ -16,6 +16,8 @@ export interface NatsServerHandle {
   /** How to connect: `url` with the generated user and password (pass it to NatsTransport.connect or Session.builder().nats()); a new object on each read. Never print it. */
   readonly options: NatsOptions & { servers: string; user: string; pass: string };
   readonly port: number;
+  /** `mqtt://127.0.0.1:<port>` when started with an MQTT listener (`mqtt: true`); MQTT clients log in as `user` with the password. */
+  readonly mqttUrl?: string;
   readonly storeDir: string;
   /** Stops the server; with `keepStore` the JetStream folder survives for a restart. */
   stop(options?: { keepStore?: boolean }): Promise<void>;
@@ -49,7 +51,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startNatsServer(options: { binary?: string; jetstream?: boolean } = {}): Promise<NatsServerHandle> {
+/**
+ * `mqtt` adds nats-server's MQTT listener on another free port; its `ackWait` is how long the server waits for an MQTT
+ * client's PUBACK before it sends a QoS 1 message again (nats-server's default is 30 seconds).
+ */
+export async function startNatsServer(options: { binary?: string; jetstream?: boolean; mqtt?: boolean | { ackWait: string } } = {}): Promise<NatsServerHandle> {
   const binary = options.binary ?? (await findNatsServer());
   if (!binary) throw new TransportError("nats-server is not installed. Install it with 'apt-get install nats-server' (Debian/Ubuntu) or from https://github.com/nats-io/nats-server/releases.");
   const port = await freePort();
@@ -57,21 +63,26 @@ export async function startNatsServer(options: { binary?: string; jetstream?: bo
   const pass = randomBytes(24).toString("base64url");
   // In a file readable by this user only, not on the command line (which any local user can read from ps).
   const configFile = join(storeDir, "rill-auth.conf");
-  await writeFile(configFile, `authorization {\n  users = [ { user: ${USER}, password: "${pass}" } ]\n}\n`, { mode: 0o600 });
+  // nats-server's MQTT listener stores sessions and QoS 1 messages in JetStream and needs a server name.
+  const mqttPort = options.mqtt ? await freePort() : undefined;
+  const ackWait = typeof options.mqtt === "object" ? `  ack_wait: "${options.mqtt.ackWait}"\n` : "";
+  const mqtt = mqttPort === undefined ? "" : `server_name: rill-${port}\nmqtt {\n  listen: 127.0.0.1:${mqttPort}\n${ackWait}}\n`;
+  await writeFile(configFile, `authorization {\n  users = [ { user: ${USER}, password: "${pass}" } ]\n}\n${mqtt}`, { mode: 0o600 });
   const args = ["-a", "127.0.0.1", "-p", String(port), "-c", configFile, ...(options.jetstream === false ? [] : ["-js", "-sd", storeDir])];
-  let child = await launch(binary, args, port);
+  let child = await launch(binary, args, port, mqttPort);
   const url = `nats://127.0.0.1:${port}`;
   const handle: Omit<NatsServerHandle, "options"> = {
     url,
     user: USER,
     port,
+    ...(mqttPort === undefined ? {} : { mqttUrl: `mqtt://127.0.0.1:${mqttPort}` }),
     storeDir,
     async stop(stopOptions = {}) {
       await terminate(child);
       if (!stopOptions.keepStore) await rm(storeDir, { recursive: true, force: true });
     },
     async restart() {
-      child = await launch(binary, args, port);
+      child = await launch(binary, args, port, mqttPort);
     },
   };
   // Not enumerable, so printing or serializing the handle never shows the password; a fresh object each time, as the
@@ -79,7 +90,7 @@ export async function startNatsServer(options: { binary?: string; jetstream?: bo
   return Object.defineProperty(handle, "options", { enumerable: false, get: () => ({ servers: url, user: USER, pass }) }) as NatsServerHandle;
 }
 
-async function launch(binary: string, args: string[], port: number): Promise<ChildProcess> {
+async function launch(binary: string, args: string[], port: number, mqttPort?: number): Promise<ChildProcess> {
   const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => {
@@ -88,7 +99,7 @@ async function launch(binary: string, args: string[], port: number): Promise<Chi
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new TransportError(`nats-server exited at start (code ${child.exitCode}): ${stderr.trim()}`);
-    if (await accepts(port)) return child;
+    if ((await accepts(port)) && (mqttPort === undefined || (await accepts(mqttPort)))) return child;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   child.kill("SIGKILL");

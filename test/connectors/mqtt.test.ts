@@ -85,27 +85,29 @@ describe("mqtt connectors against Mosquitto", { skip }, () => {
     assert.deepEqual(drain(reader).rows, [{ device: "ok", value: 1, topic: "bad/4" }]);
   });
 
-  it("acknowledges QoS 1 messages only when their epoch commits: a reader closed before the commit gets them again", async () => {
-    const options = { topic: "held/#", clientId: "held-reader" };
-    const first = await open(source(options));
-    for (let index = 0; index < 50; index++) await publisher.publishAsync("held/x", JSON.stringify({ device: "d", value: index }), { qos: 1 });
-    await first.context.waitFor(() => first.reader.readyCount() === 50, 10_000, "50 messages");
-    assert.equal(drain(first.reader).rows.length, 50);
-    first.reader.epochEnded?.(1);
-    await first.reader.close();
-    // Not committed: the broker sends all 50 again to the same client id.
-    const second = await open(source(options));
-    await second.context.waitFor(() => second.reader.readyCount() === 50, 10_000, "the 50 messages again");
-    assert.deepEqual(drain(second.reader).rows.map((row) => row.value), Array.from({ length: 50 }, (_, index) => index));
-    second.reader.epochEnded?.(1);
-    second.reader.epochCommitted?.(1);
-    await second.reader.close();
-    // Committed: nothing comes back; a new message does.
-    const third = await open(source(options));
-    await publisher.publishAsync("held/x", JSON.stringify({ device: "d", value: 99 }), { qos: 1 });
-    await third.context.waitFor(() => third.reader.readyCount() >= 1, 10_000, "the new message");
-    assert.deepEqual(drain(third.reader).rows.map((row) => row.value), [99]);
-  });
+  for (const qos of [1, 2] as const) {
+    it(`acknowledges QoS ${qos} messages only when their epoch commits: a reader closed before the commit gets them again`, async () => {
+      const options = { topic: `held${qos}/#`, clientId: `held-reader-${qos}`, qos: String(qos) };
+      const first = await open(source(options));
+      for (let index = 0; index < 50; index++) await publisher.publishAsync(`held${qos}/x`, JSON.stringify({ device: "d", value: index }), { qos });
+      await first.context.waitFor(() => first.reader.readyCount() === 50, 10_000, "50 messages");
+      assert.equal(drain(first.reader).rows.length, 50);
+      first.reader.epochEnded?.(1);
+      await first.reader.close();
+      // Not committed: the broker sends all 50 again to the same client id.
+      const second = await open(source(options));
+      await second.context.waitFor(() => second.reader.readyCount() === 50, 10_000, "the 50 messages again");
+      assert.deepEqual(drain(second.reader).rows.map((row) => row.value), Array.from({ length: 50 }, (_, index) => index));
+      second.reader.epochEnded?.(1);
+      second.reader.epochCommitted?.(1);
+      await second.reader.close();
+      // Committed: nothing comes back; a new message does.
+      const third = await open(source(options));
+      await publisher.publishAsync(`held${qos}/x`, JSON.stringify({ device: "d", value: 99 }), { qos });
+      await third.context.waitFor(() => third.reader.readyCount() >= 1, 10_000, "the new message");
+      assert.deepEqual(drain(third.reader).rows.map((row) => row.value), [99]);
+    });
+  }
 
   it("keeps what is published while the query is down (persistent session)", async () => {
     const options = { topic: "offline/#", clientId: "offline-reader" };
