@@ -109,6 +109,29 @@ describe("mqtt connectors against Mosquitto", { skip }, () => {
     });
   }
 
+  it("drops what the broker sends again after a reconnect while the run still holds it unacknowledged", async () => {
+    const persistent = await startMosquitto({ persistence: true });
+    const sender = await mqtt.connectAsync(persistent.url, { clientId: "reconnect-publisher" });
+    const provider = new MqttSourceProvider(sourceRequest("mqtt", { url: persistent.url, clientId: "reconnect-reader", topic: "again/#" }, { schema: schemaFromZod(reading), validate: rowValidator(reading) }));
+    const reader = provider.createReader(0);
+    const context = new RecordingContext();
+    try {
+      await reader.open(context);
+      for (let index = 0; index < 30; index++) await sender.publishAsync("again/x", JSON.stringify({ device: "d", value: index }), { qos: 1 });
+      await context.waitFor(() => reader.readyCount() === 30, 10_000, "30 messages");
+      // The broker saves the session with the 30 unacknowledged messages, restarts, and sends them again once the reader is back.
+      await persistent.restart();
+      await sender.publishAsync("again/x", JSON.stringify({ device: "marker", value: 30 }), { qos: 1 });
+      await context.waitFor(() => reader.readyCount() >= 31, 30_000, "the marker after the reconnect");
+      const rows = drain(reader).rows;
+      assert.deepEqual(rows.map((row) => row.value), Array.from({ length: 31 }, (_, index) => index), "each message once, the redelivered ones dropped");
+    } finally {
+      await reader.close();
+      await sender.endAsync();
+      await persistent.stop();
+    }
+  });
+
   it("keeps what is published while the query is down (persistent session)", async () => {
     const options = { topic: "offline/#", clientId: "offline-reader" };
     const first = await open(source(options));

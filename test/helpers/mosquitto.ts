@@ -3,7 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { connect as tcpConnect } from "node:net";
-import { tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../../src/actors/nats-server.ts";
 
@@ -11,6 +11,8 @@ export interface MosquittoHandle {
   readonly url: string;
   readonly port: number;
   stop(): Promise<void>;
+  /** Stops the broker (SIGTERM, which saves its sessions when started with `persistence`) and starts it again on the same port. */
+  restart(): Promise<void>;
 }
 
 /** The mosquitto binary, or undefined (the tests that need it are skipped with this message). */
@@ -26,13 +28,31 @@ export const MOSQUITTO_MISSING = "mosquitto is not installed (apt-get install mo
  * Starts mosquitto on 127.0.0.1 with no limit on the messages it queues for a client (the default, 1,000, drops the
  * rest of a persistent session's backlog) and Nagle off.
  */
-export async function startMosquitto(): Promise<MosquittoHandle> {
+export async function startMosquitto(options: { persistence?: boolean } = {}): Promise<MosquittoHandle> {
   const binary = findMosquitto();
   if (!binary) throw new Error(MOSQUITTO_MISSING);
   const port = await freePort();
   const folder = await mkdtemp(join(tmpdir(), "rill-mosquitto-"));
   const config = join(folder, "mosquitto.conf");
-  await writeFile(config, [`listener ${port} 127.0.0.1`, "allow_anonymous true", "max_queued_messages 0", "max_inflight_messages 0", "set_tcp_nodelay true", "persistence false", ""].join("\n"));
+  const persistence = options.persistence ? ["persistence true", `persistence_location ${folder}/`] : ["persistence false"];
+  // Started as root, mosquitto drops to the user 'mosquitto', who cannot write the session file in this private folder.
+  await writeFile(config, [`user ${userInfo().username}`, `listener ${port} 127.0.0.1`, "allow_anonymous true", "max_queued_messages 0", "max_inflight_messages 0", "set_tcp_nodelay true", ...persistence, ""].join("\n"));
+  let child = await launch(binary, config, port);
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    async stop() {
+      await terminate(child);
+      await rm(folder, { recursive: true, force: true });
+    },
+    async restart() {
+      await terminate(child);
+      child = await launch(binary, config, port);
+    },
+  };
+}
+
+async function launch(binary: string, config: string, port: number): Promise<ChildProcess> {
   const child = spawn(binary, ["-c", config], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
@@ -45,14 +65,7 @@ export async function startMosquitto(): Promise<MosquittoHandle> {
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  return {
-    url: `mqtt://127.0.0.1:${port}`,
-    port,
-    async stop() {
-      await terminate(child);
-      await rm(folder, { recursive: true, force: true });
-    },
-  };
+  return child;
 }
 
 async function terminate(child: ChildProcess): Promise<void> {
