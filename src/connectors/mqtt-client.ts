@@ -63,6 +63,10 @@ export class MqttConnection {
   private readonly sendPacket: SendPacket;
   /** Messages dropped because the broker sent again a message this run still holds unacknowledged. */
   redeliveriesDropped = 0;
+  /** When the connection was lost (ms, Date.now()), while MQTT.js tries to reconnect; undefined while connected. */
+  private disconnectedSince: number | undefined;
+  /** The client's last error (a refused reconnect, a protocol error), for the failure that reports a lost broker. */
+  private lastError: Error | undefined;
 
   private constructor(private readonly client: MqttClient, private readonly settings: MqttConnectionSettings, holdAcks: boolean, onMessage: ((message: MqttMessage) => void) | undefined) {
     const internals = client as unknown as { _sendPacket: SendPacket };
@@ -77,7 +81,11 @@ export class MqttConnection {
         this.sendPacket(packet, callback, ...rest);
       };
     }
+    client.on("close", () => {
+      this.disconnectedSince ??= Date.now();
+    });
     client.on("connect", (connack) => {
+      this.disconnectedSince = undefined;
       // A session the broker did not keep: the held packet ids mean nothing to it any more, and it may give them to new messages.
       if (!connack.sessionPresent) this.held.clear();
       for (const entry of [...this.held.values()]) if (entry.released) this.write(entry);
@@ -123,12 +131,24 @@ export class MqttConnection {
       client.once("connect", done);
       client.once("error", fail);
     });
-    client.on("error", () => undefined); // MQTT.js reconnects by itself; a failure shows as missing progress, not a crash
+    // MQTT.js reconnects by itself after an error; the error is kept, and checkConnected() fails the query once the
+    // broker has been away longer than the connect timeout.
+    client.on("error", (error) => {
+      connection.lastError = error;
+    });
     return connection;
   }
 
   get connected(): boolean {
     return this.client.connected;
+  }
+
+  /** Throws a TransportError when the broker has been unreachable for longer than the connect timeout. */
+  checkConnected(): void {
+    const since = this.disconnectedSince;
+    if (since === undefined || Date.now() - since <= this.settings.connectTimeoutMs) return;
+    const cause = this.lastError ? `: ${this.lastError.message}` : "";
+    throw new TransportError(`Lost the MQTT broker at ${this.settings.url} (client '${this.settings.clientId}') ${Math.round((Date.now() - since) / 1000)} s ago and could not reconnect${cause}.`, { cause: this.lastError });
   }
 
   /** Subscribes to every filter at `qos`; rejects when the broker refuses one. */

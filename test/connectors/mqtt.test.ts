@@ -7,7 +7,7 @@ import { z } from "zod";
 import { MqttSinkProvider } from "../../src/connectors/sinks/mqtt.ts";
 import { MqttSourceProvider } from "../../src/connectors/sources/mqtt.ts";
 import type { SourceReader } from "../../src/connectors/sources/source.ts";
-import { ConfigError } from "../../src/core/errors.ts";
+import { ConfigError, TransportError } from "../../src/core/errors.ts";
 import { rowValidator, schemaFromZod } from "../../src/core/zod-schema.ts";
 import { MemoryStream } from "../../src/index.ts";
 import { findMosquitto, MOSQUITTO_MISSING, startMosquitto, type MosquittoHandle } from "../helpers/mosquitto.ts";
@@ -129,6 +129,26 @@ describe("mqtt connectors against Mosquitto", { skip }, () => {
       await reader.close();
       await sender.endAsync();
       await persistent.stop();
+    }
+  });
+
+  it("fails at the next barrier once the broker has been away longer than connectTimeout, naming it", async () => {
+    const lonely = await startMosquitto();
+    const provider = new MqttSourceProvider(sourceRequest("mqtt", { url: lonely.url, clientId: "lonely-reader", topic: "t/#", connectTimeout: "300 ms" }, { schema: schemaFromZod(reading), validate: rowValidator(reading) }));
+    const reader = provider.createReader(0);
+    try {
+      await reader.open(new RecordingContext());
+      await reader.prepare();
+      await lonely.stop();
+      let failure: unknown;
+      for (let attempt = 0; attempt < 100 && failure === undefined; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        failure = await reader.prepare().then(() => undefined, (error: unknown) => error);
+      }
+      assert.ok(failure instanceof TransportError, `prepare() failed with ${String(failure)}`);
+      assert.match(failure.message, new RegExp(`^Lost the MQTT broker at mqtt://127\\.0\\.0\\.1:${lonely.port} \\(client 'lonely-reader'\\)`));
+    } finally {
+      await reader.close();
     }
   });
 

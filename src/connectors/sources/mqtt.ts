@@ -107,6 +107,9 @@ class MqttReader implements SourceReader {
   }
 
   async prepare(): Promise<void> {
+    // A barrier asks for what exists now: a broker away longer than the connect timeout fails the query (which rolls
+    // back and connects anew) instead of looking like a quiet topic.
+    this.connection?.checkConnected();
     this.flushPending();
   }
 
