@@ -25,7 +25,7 @@ describe("source registry", () => {
 
   it("rejects an unknown format with a did-you-mean and the known formats", () => {
     assert.throws(() => createSourceProvider(sourceRequest("jsn")), (error: Error) =>
-      error instanceof ConfigError && error.message === "Unknown source format 'jsn'. Did you mean 'json'? Known formats: rate, activity, json, csv, text, nats, jetstream.");
+      error instanceof ConfigError && error.message === "Unknown source format 'jsn'. Did you mean 'json'? Known formats: rate, activity, json, csv, text, nats, jetstream, mqtt.");
   });
 
   it("rejects an unknown option naming it, its value and the options the format knows", () => {
@@ -42,7 +42,7 @@ describe("sink registry", () => {
 
   it("rejects an unknown format listing memory, foreach and foreachBatch too", () => {
     assert.throws(() => createSinkProvider(sinkRequest("consle")), (error: Error) =>
-      error instanceof ConfigError && error.message === "Unknown sink format 'consle'. Did you mean 'console'? Known formats: console, nats, jetstream, json, csv, parquet, memory, foreach, foreachBatch.");
+      error instanceof ConfigError && error.message === "Unknown sink format 'consle'. Did you mean 'console'? Known formats: console, nats, jetstream, json, csv, parquet, mqtt, memory, foreach, foreachBatch.");
     assert.throws(() => createSinkProvider(sinkRequest("foreachBatch")), /writeStream\.foreachBatch/);
   });
 
