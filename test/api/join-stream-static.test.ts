@@ -177,6 +177,27 @@ describe("stream-static joins over NATS", () => {
     assert.throws(() => stream.join(devices, "device", "sideways"), (error: unknown) => error instanceof AnalysisError && /Unsupported join type 'sideways'/.test(error.message));
   });
 
+  it("fails start() naming the static side when it cannot be read, and explain() shows the join step", async () => {
+    const dir = join(folder, "vanishing");
+    await mkdir(dir);
+    await writeFile(join(dir, "devices.json"), `${JSON.stringify({ device: "d0", model: "m" })}\n{not json\n`);
+    const logged: string[] = [];
+    const previous = session.log;
+    const dimension = session.read.json(dir);
+    const stream = new MemoryStream(session, readingSchema);
+    Object.assign(session, { log: (message: string) => logged.push(message) });
+    try {
+      const query = await stream.toDF().join(dimension, "device").writeStream.queryName("explained").format("memory").outputMode("append").start();
+      assert.match(query.explain(), /join: inner with StaticFiles\[json, .*vanishing\] \(static right\)/);
+      assert.ok(logged.some((line) => /skipped a bad record \(1 so far\): .*devices.json:2: not valid JSON/.test(line)), logged.join("\n"));
+      await query.stop();
+    } finally {
+      Object.assign(session, { log: previous });
+    }
+    await rm(dir, { recursive: true });
+    await assert.rejects(stream.toDF().join(dimension, "device").writeStream.queryName("vanished").format("memory").outputMode("append").start(), (error: unknown) => error instanceof Error && error.name === "ConfigError" && /Cannot load the static side StaticFiles\[json, .*vanishing\] of a join: Path does not exist/.test(error.message));
+  });
+
   it("joins two static frames with every join type, right and full outer included", async () => {
     const devices = session.createDataFrame(DEVICES as unknown as Row[], "device STRING, model STRING, limit LONG");
     const input = readings(300, 10);
