@@ -2,20 +2,33 @@
 // on its refresh interval), indexed by the join key and shared by every partition of the joining stage.
 import type { Row } from "../core/types.ts";
 
-/** The join key of a row as one string, or undefined when a part is null (null never equals anything in a join). */
-export type KeyOf = (row: Row) => string | undefined;
+/**
+ * The join key of a row (a value a Map compares), or undefined when a part is null (null never equals anything in a
+ * join). Both sides' key columns have the same type or are both numeric (analysis checks it), so keys of different
+ * kinds never meet.
+ */
+export type KeyOf = (row: Row) => unknown;
 
 /** One version of the static rows, and where each key's rows are. */
 export interface StaticRows {
   readonly rows: readonly Row[];
   /** Row positions by join key; undefined when the join has no equality to hash on (every row is a candidate). */
-  readonly index: ReadonlyMap<string, readonly number[]> | undefined;
+  readonly index: ReadonlyMap<unknown, readonly number[]> | undefined;
   /** 1 for the first load, then one more per reload. */
   readonly version: number;
 }
 
 /** A key string from the values of the key columns; numbers of any type (int, long, double, bigint) compare by value. */
 export function keyOfColumns(columns: readonly string[]): KeyOf {
+  if (columns.length === 1) {
+    // One key column: the value itself is the key (no string built), a struct or array its JSON text.
+    const column = columns[0] as string;
+    return (row) => {
+      const value = row[column];
+      if (value === null || value === undefined) return undefined;
+      return typeof value === "object" ? JSON.stringify(value) : value;
+    };
+  }
   return (row) => {
     let key = "";
     for (const column of columns) {
@@ -46,15 +59,15 @@ export class StaticTable {
 
   async load(): Promise<void> {
     const rows = await this.read();
-    let index: Map<string, number[]> | undefined;
+    let index: Map<unknown, number[]> | undefined;
     if (this.keyOf) {
       index = new Map();
       rows.forEach((row, position) => {
         const key = (this.keyOf as KeyOf)(row);
         if (key === undefined) return;
-        const positions = (index as Map<string, number[]>).get(key);
+        const positions = (index as Map<unknown, number[]>).get(key);
         if (positions) positions.push(position);
-        else (index as Map<string, number[]>).set(key, [position]);
+        else (index as Map<unknown, number[]>).set(key, [position]);
       });
     }
     this.current = { rows, index, version: (this.current?.version ?? 0) + 1 };

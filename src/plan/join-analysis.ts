@@ -55,6 +55,9 @@ function rightNames(left: readonly Field[], right: readonly Field[], skip: Reado
 
 interface OutputColumn {
   readonly field: Field;
+  /** A plain column of one side (read by name), or a key column (read by `read`). */
+  readonly side: "left" | "right" | "key";
+  readonly input: string;
   readonly read: (left: Row | null, right: Row | null) => unknown;
 }
 
@@ -88,7 +91,7 @@ export function analyzeStaticJoin(node: JoinNode, sides: JoinSides): Analysis {
       const type = key.left.type === key.right.type ? key.left.type : "double";
       const leftName = key.left.name;
       const rightName = key.right.name;
-      columns.push({ field: { ...from, type, nullable: joinType === "full_outer" ? true : from.nullable }, read: (l, r) => (l !== null && joinType !== "right_outer" ? l[leftName] : (r as Row)[rightName]) });
+      columns.push({ field: { ...from, type, nullable: joinType === "full_outer" ? true : from.nullable }, side: "key", input: leftName, read: (l, r) => (l !== null && joinType !== "right_outer" ? l[leftName] : (r as Row)[rightName]) });
     }
     for (const field of left.fields) if (!leftNames.has(field.name)) columns.push(leftColumn(pad(field, padLeft)));
     if (!existence) {
@@ -108,11 +111,7 @@ export function analyzeStaticJoin(node: JoinNode, sides: JoinSides): Analysis {
       rightKey = compiled.rightKey;
     }
   }
-  const output = (l: Row | null, r: Row | null): Row => {
-    const row: Row = {};
-    for (const column of columns) row[column.field.name] = column.read(l, r);
-    return row;
-  };
+  const output = rowBuilder(columns);
   const table = new StaticTable(staticInput.input.describe, staticInput.input.load, staticIsRight ? rightKey : leftKey, staticInput.input.refreshIntervalMs);
   const probeIsLeft = staticIsRight;
   const preserveProbe = probeIsLeft ? padRight : padLeft;
@@ -137,14 +136,34 @@ export function analyzeStaticJoin(node: JoinNode, sides: JoinSides): Analysis {
   };
 }
 
+/** Builds output rows from plain arrays (names, side, input name): one loop, no closure per column. */
+function rowBuilder(columns: readonly OutputColumn[]): (l: Row | null, r: Row | null) => Row {
+  const names = columns.map((column) => column.field.name);
+  const sides = columns.map((column) => column.side);
+  const inputs = columns.map((column) => column.input);
+  const reads = columns.map((column) => column.read);
+  const count = columns.length;
+  return (l, r) => {
+    const row: Row = {};
+    for (let index = 0; index < count; index++) {
+      const side = sides[index];
+      const input = inputs[index] as string;
+      if (side === "left") row[names[index] as string] = l === null ? null : (l[input] ?? null);
+      else if (side === "right") row[names[index] as string] = r === null ? null : (r[input] ?? null);
+      else row[names[index] as string] = (reads[index] as OutputColumn["read"])(l, r);
+    }
+    return row;
+  };
+}
+
 function leftColumn(field: Field): OutputColumn {
   const name = field.name;
-  return { field, read: (l) => (l === null ? null : (l[name] ?? null)) };
+  return { field, side: "left", input: name, read: (l) => (l === null ? null : (l[name] ?? null)) };
 }
 
 function rightColumn(field: Field, renamed: string): OutputColumn {
   const name = field.name;
-  return { field: { ...field, name: renamed }, read: (_l, r) => (r === null ? null : (r[name] ?? null)) };
+  return { field: { ...field, name: renamed }, side: "right", input: name, read: (_l, r) => (r === null ? null : (r[name] ?? null)) };
 }
 
 function usingKey(name: string, left: Schema, right: Schema, operation: string): { left: Field; right: Field } {
