@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parquetWriteBuffer } from "hyparquet-writer";
-import { AnalysisError, ConfigError, MemoryStream, Session, activitySchema, col, count, desc, expr, generateActivity, sum, z, type Row } from "../../src/index.ts";
+import { AnalysisError, ConfigError, MemoryStream, Session, activitySchema, col, count, desc, expr, generateActivity, sum, window, z, type Row } from "../../src/index.ts";
 import { jsonWithLongs } from "../../src/core/long.ts";
 import { inProcessSession } from "../helpers/session.ts";
 
@@ -124,6 +124,16 @@ describe("static DataFrames", () => {
     assert.equal(await both.count(), ROWS.length);
     const aggregatedUnion = activity.groupBy("User").count().union(activity.groupBy("User").count());
     assert.equal(await aggregatedUnion.count(), 2 * new Set(ROWS.map((row) => row.User)).size);
+  });
+
+  it("runs withWatermark, window, dropDuplicates and groupByKey as Spark's batch queries do: the watermark drops nothing", async () => {
+    const frame = session.createDataFrame([{ t: 600_000, k: "c" }, { t: 0, k: "a" }, { t: 30_000, k: "a" }, { t: 70_000, k: "b" }, { t: 70_000, k: "b" }], "t TIMESTAMP, k STRING");
+    const windows = await frame.withWatermark("t", "1 minute").groupBy(window(col("t"), "1 minute")).count().orderBy("window").collect();
+    assert.deepEqual(windows, [{ window: { start: 0, end: 60_000 }, count: 2 }, { window: { start: 60_000, end: 120_000 }, count: 2 }, { window: { start: 600_000, end: 660_000 }, count: 1 }]);
+    assert.equal(await frame.dropDuplicates(["k"]).count(), 3);
+    assert.equal(await frame.distinct().count(), 4);
+    const perKey = await frame.groupByKey((row) => row.k).mapGroupsWithState((key, rows) => ({ key, n: rows.length }), { outputSchema: z.object({ key: z.string(), n: z.number().int() }) }).collect();
+    assert.deepEqual(perKey.sort((a, b) => String(a.key).localeCompare(String(b.key))), [{ key: "a", n: 2 }, { key: "b", n: 2 }, { key: "c", n: 1 }]);
   });
 
   it("show() prints Spark's table: right-aligned, cut to 20 characters, NULL, 'only showing top n rows'", async () => {
