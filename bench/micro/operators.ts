@@ -9,6 +9,9 @@ import { AggregateOperator } from "../../src/operators/aggregate.ts";
 import { FilterOperator } from "../../src/operators/filter.ts";
 import { chain, type Emit, type Operator } from "../../src/operators/operator.ts";
 import { ProjectOperator, type Projection } from "../../src/operators/project.ts";
+import { StaticTable } from "../../src/operators/join-static-table.ts";
+import { analyzeStaticJoin } from "../../src/plan/join-analysis.ts";
+import type { SourceProvider } from "../../src/connectors/sources/source.ts";
 import { activityFrame, FRAME_ROWS, type MicroSuite, type MicroTask } from "./harness.ts";
 
 const schema = schemaFromZod(activitySchema);
@@ -102,6 +105,23 @@ function plainCounts(rows: readonly ActivityRow[]): Row[] {
   return [...counts].map(([gt, count]) => ({ gt, count, [KEY]: gt === null ? "\u0001" : `s${gt}` }));
 }
 
+/** join(devices, "Device"): the analyzer's own step over a static table of one row per device (model and owner). */
+function deviceJoin(rows: readonly ActivityRow[]): { wiring: Wiring; devices: Map<string, Row> } {
+  const devices = new Map<string, Row>();
+  for (const row of rows) devices.set(row.Device, { Device: row.Device, owner: row.User, series: `${row.Model}-series` });
+  const staticRows = [...devices.values()];
+  const source = { format: "bench", schema, numPartitions: 1, guarantee: "exactly-once", description: "bench", createReader: () => { throw new Error("not read"); } } satisfies SourceProvider;
+  const analysis = analyzeStaticJoin(
+    { kind: "join", child: { kind: "source", describe: "bench", create: () => source }, other: { kind: "source", describe: "devices", create: () => source }, joinType: "inner", on: { kind: "using", columns: ["Device"] }, static: { side: "right", input: { schema: () => ({ fields: [{ name: "Device", type: "string", nullable: false }, { name: "owner", type: "string", nullable: false }, { name: "series", type: "string", nullable: false }] }), load: async () => staticRows, refreshIntervalMs: undefined, describe: "devices" } } },
+    { probe: { source, steps: [], schema, keyed: false, hasAggregate: false, appendable: false, eventTime: undefined, statefulCount: 0 }, probeStreaming: true, leftAlias: undefined, rightAlias: undefined },
+  );
+  const table = analysis.staticTables?.[0] as StaticTable;
+  void table.load();
+  const step = analysis.steps[0];
+  if (!step) throw new Error("the join analysis gave no step");
+  return { wiring: wire(() => [step.create("bench.join", 0)]), devices };
+}
+
 export function operatorSuite(): MicroSuite {
   // A frame with several activities, so the filter and the groups have work to do.
   const rows = activityFrame(11).map((row, index) => ({ ...row, gt: ["stairsup", "sit", null, "walk", "stairsdown", "bike"][index % 6] ?? null }));
@@ -112,10 +132,27 @@ export function operatorSuite(): MicroSuite {
       operatorTask("ProjectOperator select(gt, model, arrival_time, creation_time)", rows, wire(() => [seedSelect()]), (input) => input.map(selected), plainSelect),
       operatorTask("Filter + Project chained", rows, wire(() => [stairsFilter(), seedSelect()]), (input) => input.filter(isStairs).map(selected), plainFilterSelect),
       operatorTask("AggregateOperator groupBy(gt).count(), flushed per frame", rows, wire(() => [countByGt()]), plainCounts, plainCount),
+      joinTask(rows),
     ],
     unavailable: [
       { name: "state store get/put", reason: "not available yet (issue 3)" },
       { name: "epoch commit", reason: "not available yet (issue 3)" },
     ],
   };
+}
+
+/** The stream-static join per row: a hash lookup of the row's Device in the static table and the joined row built. */
+function joinTask(rows: readonly ActivityRow[]): MicroTask {
+  const { wiring, devices } = deviceJoin(rows);
+  const joined = (row: ActivityRow): Row => {
+    const device = devices.get(row.Device) as Row;
+    return { Device: row.Device, Arrival_Time: row.Arrival_Time, Creation_Time: row.Creation_Time, Index: row.Index, Model: row.Model, User: row.User, gt: row.gt, x: row.x, y: row.y, z: row.z, owner: device.owner, series: device.series };
+  };
+  const plainJoin: PlainWork = (input, out) => {
+    for (const row of input) {
+      const device = devices.get(row.Device);
+      if (device) out({ Device: row.Device, Arrival_Time: row.Arrival_Time, Creation_Time: row.Creation_Time, Index: row.Index, Model: row.Model, User: row.User, gt: row.gt, x: row.x, y: row.y, z: row.z, owner: device.owner, series: device.series });
+    }
+  };
+  return operatorTask("StaticJoinOperator join(static devices, \"Device\"), inner", rows, wiring, (input) => input.map(joined), plainJoin);
 }

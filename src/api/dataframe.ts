@@ -6,7 +6,9 @@ import type { Expr } from "../expr/ast.ts";
 import { parseExpression } from "../expr/parser.ts";
 import { analyze } from "../plan/analyzer.ts";
 import type { GroupState, GroupStateTimeout } from "../operators/group-state.ts";
-import type { GroupingKind, LogicalPlan, SortOrder } from "../plan/logical.ts";
+import { isStreamingPlan, type BoundedInput, type GroupingKind, type JoinType, type LogicalPlan, type SortOrder, type StaticInput } from "../plan/logical.ts";
+import { executeStatic, staticSchema, type DeadLetters } from "../static/execute.ts";
+import { showString, treeString } from "./static-actions.ts";
 import { splitResultOrder } from "../plan/result-order-analysis.ts";
 import { Column, SORT_DIRECTIONS } from "./column.ts";
 import { DataStreamWriter } from "./writer.ts";
@@ -20,6 +22,7 @@ export class DataFrame {
 
   /** The result's columns and types (analyses the plan: a wrong column throws AnalysisError here). */
   get schema(): Schema {
+    if (!this.isStreaming) return staticSchema(this.plan);
     return analyze(splitResultOrder(this.plan).plan).schema;
   }
 
@@ -27,8 +30,101 @@ export class DataFrame {
     return this.schema.fields.map((field) => field.name);
   }
 
+  /** True when the DataFrame reads a stream (readStream), false for a static one (session.read, createDataFrame). */
   get isStreaming(): boolean {
-    return true;
+    return isStreamingPlan(this.plan);
+  }
+
+  /** Prints the schema as a tree (Spark's printSchema). */
+  printSchema(): void {
+    process.stdout.write(treeString(this.schema));
+  }
+
+  /** Every row of a static DataFrame (runs its plan whole; Rill's actions return promises). */
+  async collect(): Promise<Row[]> {
+    return (await this.run()).rows;
+  }
+
+  /** The number of rows of a static DataFrame. */
+  async count(): Promise<number> {
+    return (await this.run()).rows.length;
+  }
+
+  /** The first `n` rows as Spark's show() prints them; with `truncate`, cells are cut to 20 characters (or to a number given). */
+  async showString(n = 20, truncate: boolean | number = true): Promise<string> {
+    const result = await this.run();
+    return showString(result.schema, result.rows, n, truncate, result.rows.length > n);
+  }
+
+  async show(n = 20, truncate: boolean | number = true): Promise<void> {
+    process.stdout.write(await this.showString(n, truncate));
+  }
+
+  /** The first `n` rows of a static DataFrame. */
+  async take(n: number): Promise<Row[]> {
+    return (await this.run()).rows.slice(0, n);
+  }
+
+  /** Distinct rows (Spark's distinct(): dropDuplicates over every column). */
+  distinct(): DataFrame {
+    return this.dropDuplicates();
+  }
+
+  /** Names this DataFrame, so that a join condition can say `name.column`. */
+  alias(name: string): DataFrame {
+    return this.derive({ kind: "alias", child: this.plan, name });
+  }
+
+  /**
+   * Joins with another DataFrame, as Spark's join(other, on, how). `on`: a column name or a list of names (USING: one
+   * key column each in the result, then the left's columns, then the right's), or a Column condition. One side may be a
+   * stream: inner, left outer, left semi and left anti joins with the stream on the left, inner and right outer with it
+   * on the right. A right-side column named like a left one is renamed `<name>_right`.
+   * @example stream.cube("gt", "model").avg().join(static.groupBy("gt", "model").avg(), ["gt", "model"])
+   */
+  join(other: DataFrame, on?: string | readonly string[] | Column, how = "inner"): DataFrame {
+    const joinType = joinTypeOf(how);
+    const condition = on === undefined ? ({ kind: "none" } as const) : on instanceof Column ? ({ kind: "expression", condition: on.expr } as const) : ({ kind: "using", columns: typeof on === "string" ? [on] : [...on] } as const);
+    if (joinType === "cross" && condition.kind !== "none") throw new AnalysisError("A cross join takes no condition: use crossJoin(other), or join(other, on, \"inner\").");
+    const leftStreaming = this.isStreaming;
+    const rightStreaming = other.isStreaming;
+    const staticSide = !rightStreaming ? { side: "right" as const, input: other.staticInput() } : !leftStreaming ? { side: "left" as const, input: this.staticInput() } : undefined;
+    return this.derive({ kind: "join", child: this.plan, other: other.plan, joinType: joinType === "cross" ? "inner" : joinType, on: condition, static: staticSide });
+  }
+
+  /** The Cartesian product with another DataFrame (Spark's crossJoin). */
+  crossJoin(other: DataFrame): DataFrame {
+    return this.join(other, undefined, "cross");
+  }
+
+  /** @internal This static DataFrame as the static side of a join: run whole when the query starts, and on its refresh interval. */
+  staticInput(): StaticInput {
+    const plan = this.plan;
+    const deadLetters = this.deadLetters();
+    return {
+      schema: () => staticSchema(plan),
+      load: async () => (await executeStatic(plan, deadLetters)).rows,
+      refreshIntervalMs: refreshIntervalOf(plan),
+      describe: describeSources(plan),
+    };
+  }
+
+  private async run() {
+    if (this.isStreaming) throw new AnalysisError("Queries with streaming sources must be executed with writeStream.start(): collect(), count(), take() and show() run static DataFrames only.");
+    const deadLetters = this.deadLetters();
+    return await executeStatic(this.plan, deadLetters);
+  }
+
+  /** Bad input of a static run: counted and logged (the first few with their reasons), as a stream sends it to its dead-letter output. */
+  private deadLetters(): DeadLetters {
+    const log = this.session.log;
+    let count = 0;
+    return {
+      add: (_raw, reason) => {
+        count++;
+        if (count <= 5) log(`rill: a static DataFrame skipped a bad record (${count} so far): ${reason}`);
+      },
+    };
   }
 
   /** Columns by name (`"*"` for all) or Column expressions. */
@@ -151,6 +247,7 @@ export class DataFrame {
   }
 
   get writeStream(): DataStreamWriter {
+    if (!this.isStreaming) throw new AnalysisError("'writeStream' can be called only on streaming Dataset/DataFrame: this one is static (session.read). Use collect(), count() or show(), or read it with session.readStream.");
     return new DataStreamWriter(this);
   }
 
@@ -221,6 +318,40 @@ function sortOrderOf(column: ColumnLike): SortOrder {
     return { expr: expr.args[0] as Expr, descending, nullsFirst };
   }
   return { expr, descending: false, nullsFirst: true };
+}
+
+const JOIN_TYPES: ReadonlyMap<string, JoinType | "cross"> = new Map<string, JoinType | "cross">([
+  ["inner", "inner"], ["cross", "cross"],
+  ["outer", "full_outer"], ["full", "full_outer"], ["fullouter", "full_outer"],
+  ["left", "left_outer"], ["leftouter", "left_outer"],
+  ["right", "right_outer"], ["rightouter", "right_outer"],
+  ["semi", "left_semi"], ["leftsemi", "left_semi"],
+  ["anti", "left_anti"], ["leftanti", "left_anti"],
+]);
+
+/** Spark's JoinType.apply: case and underscores do not matter. */
+function joinTypeOf(how: string): JoinType | "cross" {
+  const type = JOIN_TYPES.get(how.toLowerCase().replaceAll("_", ""));
+  if (type === undefined) throw new AnalysisError(`Unsupported join type '${how}'. Supported join types include: 'inner', 'outer', 'full', 'fullouter', 'full_outer', 'leftouter', 'left', 'left_outer', 'rightouter', 'right', 'right_outer', 'leftsemi', 'left_semi', 'semi', 'leftanti', 'left_anti', 'anti', 'cross'.`);
+  return type;
+}
+
+function boundedInputs(plan: LogicalPlan): BoundedInput[] {
+  if (plan.kind === "source") return plan.bounded ? [plan.bounded] : [];
+  if (plan.kind === "union" || plan.kind === "join") return [...boundedInputs(plan.child), ...boundedInputs(plan.other)];
+  return boundedInputs(plan.child);
+}
+
+/** The shortest refreshInterval of a static plan's inputs, if any has one. */
+function refreshIntervalOf(plan: LogicalPlan): number | undefined {
+  const intervals = boundedInputs(plan).map((input) => input.refreshIntervalMs).filter((ms): ms is number => ms !== undefined);
+  return intervals.length === 0 ? undefined : Math.min(...intervals);
+}
+
+function describeSources(plan: LogicalPlan): string {
+  if (plan.kind === "source") return plan.describe;
+  if (plan.kind === "union" || plan.kind === "join") return `${describeSources(plan.child)} + ${describeSources(plan.other)}`;
+  return describeSources(plan.child);
 }
 
 function describe(expr: Expr): string {

@@ -1,13 +1,17 @@
 // readStream: format, schema, options and load(), as in Spark's DataStreamReader.
 import { createSourceProvider } from "../connectors/sources/registry.ts";
 import { ConfigError } from "../core/errors.ts";
+import type { Schema } from "../core/types.ts";
 import { isZodObject, rowValidator, schemaFromZod, type ZodRowSchema } from "../core/zod-schema.ts";
+import { schemaOfLike, type SchemaLike } from "./static-reader.ts";
 import { DataFrame } from "./dataframe.ts";
 import type { Session } from "./session.ts";
 
 export class DataStreamReader {
   private sourceFormat = "";
   private userSchema: ZodRowSchema | undefined;
+  /** A schema given as a DataFrame's schema or a DDL string: records are checked against its field types. */
+  private plainSchema: Schema | undefined;
   private readonly sourceOptions = new Map<string, string>();
 
   constructor(private readonly session: Session) {}
@@ -17,10 +21,18 @@ export class DataStreamReader {
     return this;
   }
 
-  /** The zod object schema of the records; records that fail it go to the dead-letter output. */
-  schema(schema: ZodRowSchema): this {
-    if (!isZodObject(schema)) throw new ConfigError("schema() takes a zod object schema, e.g. z.object({ gt: z.string(), x: z.number() }).");
-    this.userSchema = schema;
+  /**
+   * The schema of the records: a zod object, another DataFrame's schema (`readStream.schema(static.schema)`, as the
+   * seed's 22.4) or a DDL string. Records that fail it go to the dead-letter output.
+   */
+  schema(schema: SchemaLike): this {
+    if (isZodObject(schema)) {
+      this.userSchema = schema;
+      this.plainSchema = undefined;
+    } else {
+      this.plainSchema = schemaOfLike(schema, "readStream");
+      this.userSchema = undefined;
+    }
     return this;
   }
 
@@ -39,6 +51,7 @@ export class DataStreamReader {
     const format = this.sourceFormat;
     const options = new Map(this.sourceOptions);
     const zodSchema = this.userSchema;
+    const plainSchema = this.plainSchema;
     const session = this.session;
     const describe = `${format}${path ? `[${path}]` : ""}`;
     return new DataFrame(session, {
@@ -47,7 +60,7 @@ export class DataStreamReader {
       create: () => createSourceProvider({
         format,
         options,
-        schema: zodSchema ? schemaFromZod(zodSchema) : undefined,
+        schema: zodSchema ? schemaFromZod(zodSchema) : plainSchema,
         validate: zodSchema ? rowValidator(zodSchema) : undefined,
         path,
         transport: session.transport,

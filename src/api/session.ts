@@ -12,6 +12,9 @@ import { QueryMetrics } from "../monitoring/metrics.ts";
 import { ManualClock, systemClock, type Clock } from "../core/clock.ts";
 import { canonicalKey, checkConfigKey, readConfig, type SessionConfig } from "./config.ts";
 import { DataStreamReader } from "./reader.ts";
+import { DataFrameReader, schemaOfLike, type SchemaLike } from "./static-reader.ts";
+import { DataFrame } from "./dataframe.ts";
+import { RowsSourceProvider } from "../static/rows-source.ts";
 import { StreamingQueryManager } from "./manager.ts";
 
 export type Logger = (message: string) => void;
@@ -115,6 +118,19 @@ export class Session {
 
   get readStream(): DataStreamReader {
     return new DataStreamReader(this);
+  }
+
+  /** Static DataFrames from files: session.read.json(path), .csv, .parquet, .text (Spark's DataFrameReader). */
+  get read(): DataFrameReader {
+    return new DataFrameReader(this);
+  }
+
+  /** A static DataFrame of the given rows (Spark's createDataFrame); each row keeps only the schema's columns. */
+  createDataFrame(rows: readonly Row[], schema: SchemaLike): DataFrame {
+    const resolved = schemaOfLike(schema, "createDataFrame");
+    const copies = rows.map((row) => Object.fromEntries(resolved.fields.map((field) => [field.name, row[field.name] ?? null])));
+    const provider = new RowsSourceProvider(resolved, copies, `LocalRelation[${resolved.fields.map((field) => field.name).join(", ")}]`);
+    return new DataFrame(this, { kind: "source", describe: provider.description, create: () => provider, bounded: { refreshIntervalMs: undefined } });
   }
 
   /** The rows of a memory sink, by query name (Spark: spark.table(name) / spark.sql("select * from name")). */

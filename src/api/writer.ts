@@ -9,6 +9,7 @@ import { createSinkProvider } from "../connectors/sinks/registry.ts";
 import type { OutputMode, SinkProvider } from "../connectors/sinks/sink.ts";
 import { AnalysisError, CheckpointError, ConfigError } from "../core/errors.ts";
 import type { Row } from "../core/types.ts";
+import type { StaticTable } from "../operators/join-static-table.ts";
 import { analyze } from "../plan/analyzer.ts";
 import { buildExecutionGraph, checkOutputMode, sourceActorNames, statefulOperators } from "../plan/physical.ts";
 import { openCheckpoint, type OpenedCheckpoint } from "./checkpoint.ts";
@@ -87,6 +88,7 @@ export class DataStreamWriter {
     const transport = await session.connect();
     const plan = analyze(this.frame.plan, { outputMode: this.mode, maxFutureMs: config.maxFutureMs, multipleWatermarkPolicy: config.multipleWatermarkPolicy });
     checkOutputMode(plan, this.mode);
+    await loadStaticSides(plan.staticTables);
     const sink = this.createSink(path);
     const location = this.sinkOptions.get("checkpointLocation") ?? (config.checkpointRoot && this.name ? join(config.checkpointRoot, this.name) : undefined);
     const sources = sourceActorNames(plan);
@@ -109,7 +111,15 @@ export class DataStreamWriter {
     const subjects = querySubjects(config.subjectPrefix, subjectName, runId);
     const query = new StreamingQuery({ id, runId, name: this.name, plan, graph, trigger, transport, subjects, flow: { window: config.flowWindow, maxFrameRows: config.maxFrameRows }, log: session.log, checkpoint, maxRetries: config.maxRetries, epochTimeoutMs: config.epochTimeoutMs, idleTimeoutMs: config.idleTimeoutMs, lateDataSubject: this.sinkOptions.get("lateDataSubject") ?? config.lateDataSubject, clock: session.clock, events: session.streams.bus });
     session.streams.register(query);
-    await query.begin();
+    for (const table of plan.staticTables) table.startRefresh(session.log);
+    query.onTerminated(() => {
+      for (const table of plan.staticTables) table.stop();
+    });
+    try {
+      await query.begin();
+    } finally {
+      if (!query.isActive) for (const table of plan.staticTables) table.stop();
+    }
     return query;
   }
 
@@ -136,6 +146,17 @@ export class DataStreamWriter {
       }
     }
   }
+}
+
+/** The static side of each stream-static join, run whole once for this query before its actors start. */
+async function loadStaticSides(tables: readonly StaticTable[]): Promise<void> {
+  await Promise.all(tables.map(async (table) => {
+    try {
+      await table.load();
+    } catch (error) {
+      throw new ConfigError(`Cannot load the static side ${table.description} of a join: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+  }));
 }
 
 /** Spark's rule: a sink that cannot resume in this output mode (the memory sink outside complete mode) refuses a checkpoint with committed epochs. */

@@ -22,6 +22,8 @@ export interface Operator {
   connect(next: Emit): Emit;
   /** End of the actor's turn: emit what was coalesced during it. */
   flush?(): void;
+  /** A bounded input (a static DataFrame run whole) ended: emit what only the end can tell, such as unmatched rows. */
+  endOfInput?(): void;
   /** Rows of state held (for progress). */
   stateRows?(): number;
   /** Stable across restarts and partitions (`aggregate-0`): names the operator's state in checkpoints. */

@@ -14,7 +14,9 @@ import { analyzeGenerate, generatorsOf } from "./generate-analysis.ts";
 import { optimize } from "./optimizer.ts";
 import { analyzeResultOrder, splitResultOrder } from "./result-order-analysis.ts";
 import type { ResultOrder } from "../connectors/sinks/sink.ts";
-import type { LogicalPlan, MapNode, ProjectNode } from "./logical.ts";
+import { isStreamingPlan, type JoinNode, type LogicalPlan, type MapNode, type ProjectNode } from "./logical.ts";
+import { analyzeStaticJoin } from "./join-analysis.ts";
+import type { StaticTable } from "../operators/join-static-table.ts";
 import { checkDuplicates, extend, hasWatermark, isNestedReference, passThrough, type Analysis, type AnalysisOptions, type Branch, type Step } from "./steps.ts";
 import { analyzeUnion } from "./union-analysis.ts";
 
@@ -33,6 +35,8 @@ export interface AnalyzedPlan {
   readonly hasEventTime: boolean;
   /** orderBy / limit, applied at the sink. */
   readonly resultOrder: ResultOrder | undefined;
+  /** The static sides of stream-static joins: load() each before the actors start, stop() them when the query ends. */
+  readonly staticTables: readonly StaticTable[];
 }
 
 const DEFAULT_OPTIONS: AnalysisOptions = { outputMode: "update", maxFutureMs: Number.POSITIVE_INFINITY };
@@ -43,14 +47,24 @@ export function analyze(plan: LogicalPlan, options: AnalysisOptions = DEFAULT_OP
   const analysis = analyzeNode(optimized, { ...options, queryHasAggregate: hasAggregateNode(optimized) }, 0);
   const hasEventTime = hasWatermark(analysis);
   const resultOrder = analyzeResultOrder(split, analysis.schema, analysis.hasAggregate, options.outputMode);
-  return { source: analysis.source, branches: analysis.branches, steps: analysis.steps, schema: analysis.schema, hasAggregate: analysis.hasAggregate, appendable: analysis.appendable, hasEventTime, resultOrder };
+  return { source: analysis.source, branches: analysis.branches, steps: analysis.steps, schema: analysis.schema, hasAggregate: analysis.hasAggregate, appendable: analysis.appendable, hasEventTime, resultOrder, staticTables: analysis.staticTables ?? [] };
 }
 
 function hasAggregateNode(node: LogicalPlan): boolean {
   if (node.kind === "aggregate") return true;
   if (node.kind === "source") return false;
   if (node.kind === "union") return hasAggregateNode(node.child) || hasAggregateNode(node.other);
+  if (node.kind === "join") return hasAggregateNode(probeOf(node));
   return hasAggregateNode(node.child);
+}
+
+/** The side of a join whose rows run through the plan; the other, static, side is run whole by the static engine. */
+function probeOf(node: JoinNode): LogicalPlan {
+  return node.static?.side === "left" ? node.other : node.child;
+}
+
+function aliasOf(node: LogicalPlan): string | undefined {
+  return node.kind === "alias" ? node.name : undefined;
 }
 
 /** `firstState` numbers the stateful steps of this subtree (a union's second input goes on from its first's). */
@@ -60,9 +74,15 @@ function analyzeNode(node: LogicalPlan, options: AnalysisOptions, firstState: nu
     return { source, steps: [], schema: source.schema, keyed: false, hasAggregate: false, appendable: false, eventTime: undefined, statefulCount: firstState };
   }
   if (node.kind === "union") {
+    if (isStreamingPlan(node.child) !== isStreamingPlan(node.other)) throw new AnalysisError("Union between streaming and batch DataFrames/Datasets is not supported: both inputs of union() must be streams, or both static.");
     const left = analyzeNode(node.child, options, firstState);
     return analyzeUnion(node, left, analyzeNode(node.other, options, left.statefulCount));
   }
+  if (node.kind === "join") {
+    const probe = probeOf(node);
+    return analyzeStaticJoin(node, { probe: analyzeNode(probe, options, firstState), probeStreaming: isStreamingPlan(probe), leftAlias: aliasOf(node.child), rightAlias: aliasOf(node.other) });
+  }
+  if (node.kind === "alias") return analyzeNode(node.child, options, firstState);
   const child = analyzeNode(node.child, options, firstState);
   switch (node.kind) {
     case "project": return analyzeProject(node, child);

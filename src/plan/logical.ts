@@ -9,6 +9,49 @@ export interface SourceNode {
   readonly kind: "source";
   readonly describe: string;
   readonly create: () => SourceProvider;
+  /** A static input (session.read, createDataFrame): its readers end, and the DataFrame is not streaming. */
+  readonly bounded?: BoundedInput;
+}
+
+export interface BoundedInput {
+  /** option("refreshInterval", ...): a stream-static join reloads this input every so many ms. */
+  readonly refreshIntervalMs: number | undefined;
+}
+
+/** The static side of a join, run whole by the static engine when the query starts (and again on its refresh interval). */
+export interface StaticInput {
+  readonly schema: () => Schema;
+  readonly load: () => Promise<Row[]>;
+  readonly refreshIntervalMs: number | undefined;
+  readonly describe: string;
+}
+
+/** Spark's join types, by their canonical names. */
+export type JoinType = "inner" | "left_outer" | "right_outer" | "full_outer" | "left_semi" | "left_anti" | "cross";
+
+export type JoinCondition =
+  | { readonly kind: "using"; readonly columns: readonly string[] }
+  | { readonly kind: "expression"; readonly condition: Expr }
+  | { readonly kind: "none" };
+
+/**
+ * join(other, on, how). `static` says which side is static (run whole when the query starts, then probed by the rows of
+ * the other side); both sides static: the right one. Undefined: both sides are streams.
+ */
+export interface JoinNode {
+  readonly kind: "join";
+  readonly child: LogicalPlan;
+  readonly other: LogicalPlan;
+  readonly joinType: JoinType;
+  readonly on: JoinCondition;
+  readonly static: { readonly side: "left" | "right"; readonly input: StaticInput } | undefined;
+}
+
+/** df.alias(name): names the DataFrame so a join condition can say `name.column`. */
+export interface AliasNode {
+  readonly kind: "alias";
+  readonly child: LogicalPlan;
+  readonly name: string;
 }
 
 export interface ProjectNode {
@@ -109,11 +152,23 @@ export interface LimitNode {
   readonly count: number;
 }
 
-export type LogicalPlan = SortNode | LimitNode | SourceNode | ProjectNode | FilterNode | MapNode | AggregateNode | WatermarkNode | DeduplicateNode | GroupStateNode | UnionNode;
+export type LogicalPlan = SortNode | LimitNode | SourceNode | ProjectNode | FilterNode | MapNode | AggregateNode | WatermarkNode | DeduplicateNode | GroupStateNode | UnionNode | JoinNode | AliasNode;
+
+/** A plan reads a stream when any of its sources does (a join's static side does not count). */
+export function isStreamingPlan(node: LogicalPlan): boolean {
+  switch (node.kind) {
+    case "source": return node.bounded === undefined;
+    case "union":
+    case "join": return isStreamingPlan(node.child) || isStreamingPlan(node.other);
+    default: return isStreamingPlan(node.child);
+  }
+}
 
 export function describeNode(node: LogicalPlan): string {
   switch (node.kind) {
-    case "source": return `StreamingSource ${node.describe}`;
+    case "source": return `${node.bounded ? "StaticSource" : "StreamingSource"} ${node.describe}`;
+    case "join": return `Join ${node.joinType}`;
+    case "alias": return `SubqueryAlias ${node.name}`;
     case "project": return node.operation;
     case "filter": return "Filter";
     case "map": return "Map";

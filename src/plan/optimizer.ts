@@ -16,7 +16,7 @@ interface Outputs {
 
 export function optimize(plan: LogicalPlan): LogicalPlan {
   if (plan.kind === "source") return plan;
-  if (plan.kind === "union") return { ...plan, child: optimize(plan.child), other: optimize(plan.other) };
+  if (plan.kind === "union" || plan.kind === "join") return { ...plan, child: optimize(plan.child), other: optimize(plan.other) };
   const child = optimize(plan.child);
   const node = { ...plan, child } as LogicalPlan;
   // A generator changes the number of rows: nothing moves through it or merges with it.

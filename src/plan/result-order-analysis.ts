@@ -34,6 +34,8 @@ export function splitResultOrder(plan: LogicalPlan): SplitPlan {
 
 function checkNoInnerOrder(node: LogicalPlan): void {
   if (node.kind === "source") return;
+  // A join's static side runs whole on its own, where orderBy() and limit() may be anywhere.
+  if (node.kind === "join") return checkNoInnerOrder(node.static?.side === "left" ? node.other : node.child);
   if (node.kind === "sort" || node.kind === "limit") {
     throw new AnalysisError(`${node.kind === "sort" ? "orderBy()" : "limit()"} must be the last operation of a streaming query: Rill applies it to the result at the sink.`);
   }
@@ -53,7 +55,7 @@ export function analyzeResultOrder(split: SplitPlan, schema: Schema, hasAggregat
   return { compare: orders === undefined ? undefined : rowComparator(orders, schema), limit };
 }
 
-function rowComparator(orders: readonly SortOrder[], schema: Schema): (left: Row, right: Row) => number {
+export function rowComparator(orders: readonly SortOrder[], schema: Schema): (left: Row, right: Row) => number {
   const keys = orders.map((order) => {
     const compiled = compileExpression(order.expr, schema, "orderBy()");
     return { evaluate: compiled.evaluate, ordering: sortOrdering(compiled.type), sign: order.descending ? -1 : 1, nullsFirst: order.nullsFirst };

@@ -3,6 +3,7 @@ import type { OutputMode } from "../connectors/sinks/sink.ts";
 import type { SourceProvider } from "../connectors/sources/source.ts";
 import { AnalysisError } from "../core/errors.ts";
 import { findField, type Field, type Row, type Schema } from "../core/types.ts";
+import type { StaticTable } from "../operators/join-static-table.ts";
 import type { Operator } from "../operators/operator.ts";
 
 export interface Step {
@@ -55,6 +56,8 @@ export interface Analysis {
   readonly eventTime: EventTime | undefined;
   /** Stateful steps so far, for stable state ids (`aggregate-0`, `deduplicate-1`). */
   readonly statefulCount: number;
+  /** The static sides of stream-static joins so far: loaded before the query's actors start. */
+  readonly staticTables?: readonly StaticTable[];
 }
 
 export function extend(child: Analysis, step: Step, schema: Schema, changes: Partial<Analysis> = {}): Analysis {

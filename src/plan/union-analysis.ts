@@ -26,7 +26,8 @@ export function analyzeUnion(node: UnionNode, left: Analysis, right: Analysis): 
   const branches = [...branchesOf(left, projection(names, fromLeft, "first")), ...branchesOf(right, projection(names, fromRight, "second"))];
   // As in Spark, the result's columns are the first input's: its watermarked column stays the event time.
   const eventTime = left.eventTime && fields.some((field) => field.name === left.eventTime?.column && field.type === "timestamp") ? left.eventTime : undefined;
-  return { source: left.source, branches, steps: [], schema: { fields }, keyed: false, hasAggregate: false, appendable: false, eventTime, statefulCount: right.statefulCount };
+  const staticTables = [...(left.staticTables ?? []), ...(right.staticTables ?? [])];
+  return { source: left.source, branches, steps: [], schema: { fields }, keyed: false, hasAggregate: false, appendable: false, eventTime, statefulCount: right.statefulCount, staticTables };
 }
 
 function refuseStateful(input: Analysis, side: string, operation: string): void {

@@ -81,6 +81,8 @@ function checkField(field: Field, value: unknown): { value: unknown } | string {
   switch (field.type) {
     case "string":
       return typeof value === "string" ? { value } : `expected a string, got ${describe(value)}`;
+    case "int":
+      return Number.isInteger(value) && Math.abs(value as number) <= 2147483647 ? { value } : `expected a 32-bit whole number, got ${describe(value)}`;
     case "long":
       if (typeof value === "bigint") return { value: longOfBigInt(value) };
       return Number.isInteger(value) ? { value } : `expected a whole number, got ${describe(value)}`;

@@ -136,6 +136,8 @@ function firstLine(info: Info, raw: string): number {
 /** A CSV string as the field's type; a value that does not convert stays a string for the check to reject with its reason. */
 function convert(field: Field, value: string): unknown {
   switch (field.type) {
+    case "int":
+      return /^\s*[+-]?\d+\s*$/.test(value) ? Number(value) : value;
     case "long":
       // Past 2^53 a long is exact as a bigint (src/core/long.ts); past the long range it stays a string, which the check rejects.
       return /^\s*[+-]?\d+\s*$/.test(value) ? (parseLongText(value.trim()) ?? value) : value;

@@ -1,0 +1,79 @@
+// session.read: Spark's DataFrameReader for static DataFrames (json, csv, parquet, text), the schema inferred from the
+// data when none is given, as Spark infers it.
+//
+// @example
+//   const activity = session.read.json("/data/activity-data");
+//   const streaming = session.readStream.schema(activity.schema).option("maxFilesPerTrigger", 10).json("/data/activity-data");
+import { ConfigError } from "../core/errors.ts";
+import type { Schema } from "../core/types.ts";
+import { isZodObject, schemaFromZod, type ZodRowSchema } from "../core/zod-schema.ts";
+import { parseDdlSchema } from "../expr/ddl.ts";
+import { StaticFileSourceProvider, staticFileSpec } from "../static/file-source.ts";
+import { DataFrame } from "./dataframe.ts";
+import type { Session } from "./session.ts";
+
+/** What schema() takes: a zod object, a schema (another DataFrame's `.schema`), or a DDL string ("gt STRING, x DOUBLE"). */
+export type SchemaLike = ZodRowSchema | Schema | string;
+
+/** A Rill schema from what schema() was given. */
+export function schemaOfLike(schema: SchemaLike, where: string): Schema {
+  if (typeof schema === "string") return { fields: parseDdlSchema(schema) };
+  if (isZodObject(schema)) return schemaFromZod(schema);
+  if (typeof schema === "object" && schema !== null && Array.isArray((schema as Schema).fields)) return schema as Schema;
+  throw new ConfigError(`${where}.schema() takes a zod object schema, a DataFrame's schema (df.schema) or a DDL string such as "gt STRING, x DOUBLE".`);
+}
+
+export class DataFrameReader {
+  private sourceFormat = "";
+  private userSchema: Schema | undefined;
+  private readonly sourceOptions = new Map<string, string>();
+
+  constructor(private readonly session: Session) {}
+
+  format(source: string): this {
+    this.sourceFormat = source;
+    return this;
+  }
+
+  schema(schema: SchemaLike): this {
+    this.userSchema = schemaOfLike(schema, "read");
+    return this;
+  }
+
+  option(key: string, value: string | number | boolean): this {
+    this.sourceOptions.set(key, String(value));
+    return this;
+  }
+
+  options(options: Record<string, string | number | boolean>): this {
+    for (const [key, value] of Object.entries(options)) this.option(key, value);
+    return this;
+  }
+
+  /** Lists the files now and infers the schema from them (when none is given); the rows are read each time the DataFrame runs. */
+  load(path?: string): DataFrame {
+    if (!this.sourceFormat) throw new ConfigError("read needs a format: .format(\"json\" | \"csv\" | \"parquet\" | \"text\").load(path), or .json(path), .csv(path), .parquet(path), .text(path).");
+    const where = path ?? this.sourceOptions.get("path");
+    if (where === undefined || where === "") throw new ConfigError(`read.format("${this.sourceFormat}").load() needs a path: a file or a folder of files.`);
+    const spec = staticFileSpec(this.sourceFormat, where, new Map(this.sourceOptions), this.userSchema);
+    const refreshIntervalMs = spec.options.has("refreshInterval") ? spec.options.duration("refreshInterval", 0, 1) : undefined;
+    const provider = new StaticFileSourceProvider(spec);
+    return new DataFrame(this.session, { kind: "source", describe: provider.description, create: () => provider, bounded: { refreshIntervalMs } });
+  }
+
+  json(path: string): DataFrame {
+    return this.format("json").load(path);
+  }
+
+  csv(path: string): DataFrame {
+    return this.format("csv").load(path);
+  }
+
+  parquet(path: string): DataFrame {
+    return this.format("parquet").load(path);
+  }
+
+  text(path: string): DataFrame {
+    return this.format("text").load(path);
+  }
+}
