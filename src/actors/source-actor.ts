@@ -8,6 +8,7 @@ import { chain, type Operator } from "../operators/operator.ts";
 import { Actor, type ActorEnvironment, type ActorWiring } from "./actor.ts";
 import { decodeControl } from "./control.ts";
 import { publishDeadLetter } from "./dead-letter.ts";
+import { runRows } from "./record-errors.ts";
 import type { Subscription } from "./transport.ts";
 
 interface BarrierRequest {
@@ -43,7 +44,7 @@ export class SourceActor extends Actor {
     super(wiring, environment);
     this.reader = options.reader;
     this.operators = options.operators;
-    this.process = chain(options.operators, this.emit);
+    this.process = chain(options.operators, this.emit, this.chainPosition);
   }
 
   override start(): void {
@@ -161,8 +162,7 @@ export class SourceActor extends Actor {
         this.stats.rowsIn += batch.rows.length;
         this.since = batch.since;
         this.until = batch.until;
-        const process = this.process;
-        for (const row of batch.rows) process(row);
+        runRows(batch.rows, this.process, this.chainPosition, this.operators, this.rejectRecord);
         if (this.pendingOutputRows() >= maxFrameRows) this.flushOutputs();
       }
       this.flushOperators();

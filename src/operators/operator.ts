@@ -42,9 +42,32 @@ export interface Operator {
   outputWatermark?(input: number): number;
 }
 
-/** Wires operators into one closure chain: the hot path is plain calls, built once. */
-export function chain(operators: readonly Operator[], last: Emit): Emit {
+/**
+ * Which operator of a chain a row is in (its index; -1 before the first): set on entry to each operator and set back
+ * when it returns, so after a throw it names the operator that threw. The actor reads it only then (a bad record).
+ */
+export interface ChainPosition {
+  at: number;
+}
+
+/**
+ * Wires operators into one closure chain: the hot path is plain calls, built once. With `position`, each operator's
+ * entry records where the row is (two stores a row per operator), so a record error can name its operator.
+ */
+export function chain(operators: readonly Operator[], last: Emit, position?: ChainPosition): Emit {
   let next = last;
-  for (let index = operators.length - 1; index >= 0; index--) next = (operators[index] as Operator).connect(next);
+  for (let index = operators.length - 1; index >= 0; index--) {
+    const input = (operators[index] as Operator).connect(next);
+    next = position ? tracked(input, index, position) : input;
+  }
   return next;
+}
+
+function tracked(input: Emit, index: number, position: ChainPosition): Emit {
+  const caller = index - 1;
+  return (row) => {
+    position.at = index;
+    input(row);
+    position.at = caller;
+  };
 }
