@@ -1,6 +1,7 @@
 // A source actor: polls its reader while credit lasts, runs the chained operators, and places barriers exactly.
 import { nowMs } from "../core/clock.ts";
 import { ConfigError } from "../core/errors.ts";
+import type { OffsetOrder } from "../core/offsets.ts";
 import type { Row } from "../core/types.ts";
 import type { ReadLimit, SourceReader } from "../connectors/sources/source.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
@@ -54,6 +55,11 @@ export class SourceActor extends Actor {
       const message = decodeControl(payload);
       if (message.type === "barrier") this.requestBarrier(message.epoch, message.final, message.readLimit);
     });
+  }
+
+  /** How this source's offsets compare, for the coordinator's check that they only move forward. */
+  get offsetOrder(): OffsetOrder | undefined {
+    return this.reader.offsetOrder;
   }
 
   /** On a restart from a checkpoint: resume right after the offset of the last committed epoch. */
