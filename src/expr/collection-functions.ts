@@ -166,7 +166,7 @@ const arrayContains: ScalarFunction = {
 /**
  * split(str, regex[, limit]): Java's String.split with Spark's limit (<= 0: no limit, trailing empty strings kept),
  * matched by RE2 (linear time). A literal separator compiles once; one read from a record is cached, and an invalid
- * one gives null for that record.
+ * one is a RecordError, which sends that record to the dead letter.
  */
 const split: ScalarFunction = {
   minArgs: 2,
