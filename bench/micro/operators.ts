@@ -28,10 +28,11 @@ function projection(name: string, text = name): Projection {
 /** Builds a fresh operator chain whose output lands in `out`; returns the entry and a flush for the end of the turn. */
 type Wiring = (out: Emit) => { input: Emit; flush: () => void };
 
+/** Wired as an actor wires them: with a chain position, so that a record error can name its operator. */
 function wire(operators: () => Operator[]): Wiring {
   return (out) => {
     const list = operators();
-    return { input: chain(list, out), flush: () => list.forEach((operator) => operator.flush?.()) };
+    return { input: chain(list, out, { at: -1 }), flush: () => list.forEach((operator) => operator.flush?.()) };
   };
 }
 

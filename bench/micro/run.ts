@@ -1,4 +1,5 @@
-// The micro-benchmarks (`npx tsx bench/micro/run.ts [--full] [--processes n]`): codec, expressions, operators, the YSB generator.
+// The micro-benchmarks (`npx tsx bench/micro/run.ts [--full] [--processes n]`): codec, expressions, operators, state
+// values, the YSB generator.
 //
 // Each round runs in a fresh process: V8 settles some hot paths differently from one process to
 // the next (msgpackr's encodeFrame takes either ~270 or ~450 ns a row for the whole life of a
@@ -16,6 +17,7 @@ import { codecSuite } from "./codec.ts";
 import { expressionSuite } from "./expressions.ts";
 import { runSuite, type MicroResult, type MicroSuite } from "./harness.ts";
 import { operatorSuite } from "./operators.ts";
+import { stateValueSuite } from "./state-values.ts";
 
 const { values } = parseArgs({
   options: {
@@ -37,7 +39,7 @@ if (values.child) {
 }
 
 function suites(): MicroSuite[] {
-  return [codecSuite(), expressionSuite(), operatorSuite(), ysbSuite()];
+  return [codecSuite(), expressionSuite(), operatorSuite(), stateValueSuite(), ysbSuite()];
 }
 
 async function main(): Promise<void> {

@@ -2,7 +2,7 @@
 import { nowMs, type Clock } from "../core/clock.ts";
 import { RecordError, RillError, TransportError } from "../core/errors.ts";
 import { FRAME_BARRIER, FRAME_CREDIT, FRAME_DATA, FRAME_WATERMARK, type ChannelFrame, type DataFrame } from "../core/frame.ts";
-import type { Operator, OperatorMetrics } from "../operators/operator.ts";
+import type { ChainPosition, Operator, OperatorMetrics } from "../operators/operator.ts";
 import type { Row } from "../core/types.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { InputChannel, OutputChannel, type FlowControl } from "./channel.ts";
@@ -74,6 +74,8 @@ export abstract class Actor {
   /** Ingest time of the newest row being processed. */
   protected until = Number.NEGATIVE_INFINITY;
   protected epoch = 0;
+  /** Where a row is in this actor's operator chain, so a bad record names the operator that refused it. */
+  protected readonly chainPosition: ChainPosition = { at: -1 };
 
   /** On a restart from a checkpoint: the first epoch this actor will see. */
   startAt(epoch: number): void {
@@ -285,6 +287,19 @@ export abstract class Actor {
     this.stats.deadLetters++;
     publishDeadLetter(this.environment.transport, target.subject, { query: target.query, source: this.name, reason }, row);
   }
+
+  /**
+   * A record an operator refused (a RecordError, such as an invalid regular expression from the record) goes to the
+   * dead letter with the operator, the reason and the epoch, and is counted in the epoch's progress; the query goes on.
+   * Like a source's dead letters it is sent when the row is processed: a replay of an epoch that did not commit sends it
+   * again, and only committed epochs count it (their acks make progress).
+   */
+  protected readonly rejectRecord = (row: Row, operator: Operator | undefined, error: RecordError): void => {
+    const target = this.environment.deadLetter;
+    if (!target) throw error;
+    this.stats.deadLetters++;
+    publishDeadLetter(this.environment.transport, target.subject, { query: target.query, source: this.name, operator: operator?.id ?? this.name, epoch: String(this.epoch), reason: error.message }, row);
+  };
 
   protected fail(error: unknown): void {
     if (this.stopped) return;

@@ -1,7 +1,8 @@
 // The coordinator: starts epochs, collects every actor's ack, and turns them into progress.
 import { nowMs } from "../core/clock.ts";
 import type { ReadLimit } from "../connectors/sources/source.ts";
-import { RillError, TransportError } from "../core/errors.ts";
+import { RillError, SourceOffsetError, TransportError } from "../core/errors.ts";
+import { describeOffset, findOffsetRegression, type OffsetOrder } from "../core/offsets.ts";
 import { faultPoint } from "../core/fault-points.ts";
 import { LatencyRecorder } from "../core/latency.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
@@ -21,7 +22,8 @@ export interface EpochReport {
 
 export interface CoordinatorEvents {
   onEpoch(report: EpochReport): void;
-  onFailure(actor: string, error: string, code: string): void;
+  /** `cause`: the typed error, when the coordinator has one (a source offset behind the committed one). */
+  onFailure(actor: string, error: string, code: string, cause?: RillError): void;
 }
 
 /** How an epoch ended: `dataLeft` when a source's read limit held back data that existed when it was requested. */
@@ -54,6 +56,8 @@ export class Coordinator {
    */
   private nextToCommit = 0;
   private readonly open = new Map<number, OpenEpoch>();
+  /** Each source's offset as of the last epoch handed to the commit chain (or restored): the next must not be behind. */
+  private lastOffsets: Record<string, unknown> = {};
   private stopped = false;
   private subscription: Subscription | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -72,10 +76,13 @@ export class Coordinator {
     private readonly events: CoordinatorEvents,
     private readonly storage: CheckpointStorage | undefined,
     private readonly epochTimeoutMs: number,
+    /** How each source actor's offsets compare: an epoch whose acked offset is behind the one before never commits. */
+    private readonly offsetOrders: ReadonlyMap<string, OffsetOrder> = new Map(),
   ) {}
 
-  /** On a restart from a checkpoint: the next epoch follows the last committed one. */
-  resumeAfter(epoch: number): void {
+  /** On a restart from a checkpoint: the next epoch follows the last committed one, and its offsets follow `offsets`. */
+  resumeAfter(epoch: number, offsets: Readonly<Record<string, unknown>> = {}): void {
+    this.lastOffsets = { ...offsets };
     this.nextEpoch = epoch + 1;
     this.nextToCommit = epoch + 1;
     this.completedEpoch = epoch;
@@ -182,11 +189,33 @@ export class Coordinator {
 
   /** Hands every fully acked epoch to the commit chain, oldest first, stopping at the first one still waiting for acks. */
   private commitInOrder(): void {
-    for (let open = this.open.get(this.nextToCommit); open && open.waiting.size === 0; open = this.open.get(this.nextToCommit)) {
+    for (let open = this.open.get(this.nextToCommit); open && open.waiting.size === 0 && !this.stopped; open = this.open.get(this.nextToCommit)) {
       const epoch = this.nextToCommit++;
+      if (!this.offsetsMoveForward(epoch, open)) return;
       if (this.storage) this.commit(this.storage, epoch, open);
       else this.complete(epoch, open);
     }
+  }
+
+  /**
+   * Offsets only move forward (src/core/offsets.ts). An ack behind the previous epoch's offset is a forged ack or a bug:
+   * nothing more commits, and the query fails with a SourceOffsetError naming the source and both offsets.
+   */
+  private offsetsMoveForward(epoch: number, open: OpenEpoch): boolean {
+    const regression = findOffsetRegression(this.lastOffsets, open.offsets, this.offsetOrders);
+    if (!regression) {
+      this.lastOffsets = { ...this.lastOffsets, ...open.offsets };
+      return true;
+    }
+    this.stopped = true;
+    const { source, previous, acked } = regression;
+    const error = new SourceOffsetError(
+      `Source actor ${source} acked offset ${describeOffset(acked)} for epoch ${epoch}, behind offset ${describeOffset(previous)} of the epoch before: a source's offsets only move forward. ` +
+        `This is a forged ack on the query's coordinator subject or a bug; nothing of epoch ${epoch} is committed and the query stops. Check who may publish on the query's subjects (README "Security").`,
+      source,
+    );
+    this.events.onFailure("coordinator", error.message, error.code, error);
+    return false;
   }
 
   /** Makes the epoch durable (one LMDB transaction), then tells the sinks to commit. Runs after every earlier commit. */

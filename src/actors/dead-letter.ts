@@ -15,7 +15,7 @@ export function safeJson(value: unknown): string {
  * says so with the record's full length, so it still reaches the dead-letter subject instead of failing the publish.
  * A binary record's bytes travel as `rawBase64`, cut the same way (to whole base64 quads) with `rawBase64Length`.
  */
-export function deadLetterPayload(fields: Record<string, string>, raw: string, maxPayload: number, rawBase64?: string): Uint8Array {
+export function deadLetterPayload(fields: Readonly<Record<string, string | undefined>>, raw: string, maxPayload: number, rawBase64?: string): Uint8Array {
   const encoder = new TextEncoder();
   const whole = encoder.encode(JSON.stringify({ ...fields, raw, ...(rawBase64 === undefined ? {} : { rawBase64 }) }));
   if (whole.length <= maxPayload) return whole;
@@ -29,8 +29,17 @@ export function deadLetterPayload(fields: Record<string, string>, raw: string, m
   }
 }
 
+/** What every dead letter says: the query, the actor (`source`) and the reason; an operator's also name it and the epoch. */
+export interface DeadLetterFields {
+  readonly query: string;
+  readonly source: string;
+  readonly reason: string;
+  readonly operator?: string;
+  readonly epoch?: string;
+}
+
 /** Publishes one dead letter (the record as text, cut if needed) with the query, the actor and the reason. */
-export function publishDeadLetter(transport: Transport, subject: string, fields: { query: string; source: string; reason: string }, raw: unknown): void {
+export function publishDeadLetter(transport: Transport, subject: string, fields: DeadLetterFields, raw: unknown): void {
   const at = new Date().toISOString();
   if (raw instanceof BinaryRecord) {
     const text = raw.decoded === undefined ? "" : safeJson(raw.decoded);

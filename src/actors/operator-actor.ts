@@ -6,6 +6,7 @@ import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { chain, type Operator } from "../operators/operator.ts";
 import { Actor, type ActorEnvironment, type ActorWiring } from "./actor.ts";
 import type { ActorEpochStats } from "./control.ts";
+import { runRows } from "./record-errors.ts";
 
 /** Each operator actor's input watermark at a committed epoch. */
 const WATERMARKS = "watermarks";
@@ -37,12 +38,11 @@ export class OperatorActor extends Actor {
     this.tickers = operators.filter((operator): operator is Operator & { tick(now: number): void } => typeof (operator as { tick?: unknown }).tick === "function");
     this.lateOperators = operators.filter((operator): operator is Operator & { late: Row[] } => Array.isArray((operator as { late?: unknown }).late));
     for (const operator of operators) operator.useClock?.(environment.clock.now.bind(environment.clock));
-    this.process = chain(operators, this.emit);
+    this.process = chain(operators, this.emit, this.chainPosition);
   }
 
   protected processRows(rows: Row[]): void {
-    const process = this.process;
-    for (let index = 0; index < rows.length; index++) process(rows[index] as Row);
+    runRows(rows, this.process, this.chainPosition, this.operators, this.rejectRecord);
   }
 
   protected override chainedOperators(): readonly Operator[] {

@@ -81,7 +81,8 @@ export class QueryRuntime {
         this.actors.push(this.createActor(stage, wiring, environment, partition));
       }
     });
-    this.coordinator = new Coordinator(transport, subjects, this.actors.map((actor) => actor.name), storage ? this.sinks.map((sink) => sink.name) : [], events, storage, epochTimeoutMs);
+    const offsetOrders = new Map(this.sources.flatMap((source) => (source.offsetOrder ? [[source.name, source.offsetOrder] as const] : [])));
+    this.coordinator = new Coordinator(transport, subjects, this.actors.map((actor) => actor.name), storage ? this.sinks.map((sink) => sink.name) : [], events, storage, epochTimeoutMs, offsetOrders);
   }
 
   /**
@@ -104,7 +105,7 @@ export class QueryRuntime {
   }
 
   private restore(storage: CheckpointStorage, lastCommittedEpoch: number, offsets: Readonly<Record<string, unknown>>): void {
-    this.coordinator.resumeAfter(lastCommittedEpoch);
+    this.coordinator.resumeAfter(lastCommittedEpoch, offsets);
     for (const actor of this.actors) actor.startAt(lastCommittedEpoch + 1);
     for (const source of this.sources) {
       if (source.name in offsets) source.seek(offsets[source.name]);

@@ -1,6 +1,7 @@
 // A source actor: polls its reader while credit lasts, runs the chained operators, and places barriers exactly.
 import { nowMs } from "../core/clock.ts";
 import { ConfigError } from "../core/errors.ts";
+import type { OffsetOrder } from "../core/offsets.ts";
 import type { Row } from "../core/types.ts";
 import type { ReadLimit, SourceReader } from "../connectors/sources/source.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
@@ -8,6 +9,7 @@ import { chain, type Operator } from "../operators/operator.ts";
 import { Actor, type ActorEnvironment, type ActorWiring } from "./actor.ts";
 import { decodeControl } from "./control.ts";
 import { publishDeadLetter } from "./dead-letter.ts";
+import { runRows } from "./record-errors.ts";
 import type { Subscription } from "./transport.ts";
 
 interface BarrierRequest {
@@ -43,7 +45,7 @@ export class SourceActor extends Actor {
     super(wiring, environment);
     this.reader = options.reader;
     this.operators = options.operators;
-    this.process = chain(options.operators, this.emit);
+    this.process = chain(options.operators, this.emit, this.chainPosition);
   }
 
   override start(): void {
@@ -54,6 +56,11 @@ export class SourceActor extends Actor {
       if (message.type === "barrier") this.requestBarrier(message.epoch, message.final, message.readLimit);
       else if (message.type === "commit" && !this.stopped) this.reader.epochCommitted?.(message.epoch);
     });
+  }
+
+  /** How this source's offsets compare, for the coordinator's check that they only move forward. */
+  get offsetOrder(): OffsetOrder | undefined {
+    return this.reader.offsetOrder;
   }
 
   /** On a restart from a checkpoint: resume right after the offset of the last committed epoch. */
@@ -164,8 +171,7 @@ export class SourceActor extends Actor {
         this.stats.rowsIn += batch.rows.length;
         this.since = batch.since;
         this.until = batch.until;
-        const process = this.process;
-        for (const row of batch.rows) process(row);
+        runRows(batch.rows, this.process, this.chainPosition, this.operators, this.rejectRecord);
         if (this.pendingOutputRows() >= maxFrameRows) this.flushOutputs();
       }
       this.flushOperators();

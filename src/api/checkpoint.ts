@@ -4,7 +4,8 @@ import { CheckpointError } from "../core/errors.ts";
 import { faultPoint } from "../core/fault-points.ts";
 import { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { decideRecovery } from "../state/protocol.ts";
-import type { StatefulOperatorInfo } from "../state/types.ts";
+import { STATE_FORMAT } from "../state/value-codec.ts";
+import type { QueryMeta, StatefulOperatorInfo } from "../state/types.ts";
 
 export interface ResumePoint {
   readonly lastCommittedEpoch: number;
@@ -30,7 +31,8 @@ export async function openCheckpoint(location: string, query: CheckpointQuery): 
   const storage = CheckpointStorage.open(location);
   try {
     const committedEpochs = storage.commits().map((commit) => commit.epoch);
-    const decision = decideRecovery({ meta: storage.readMeta(), lastCommit: storage.lastCommit(), committedEpochs, pendingEpochs: storage.pendingEpochs(), current: query });
+    const meta = storage.readMeta();
+    const decision = decideRecovery({ meta, lastCommit: storage.lastCommit(), committedEpochs, pendingEpochs: storage.pendingEpochs(), current: query });
     if (decision.kind === "damaged") {
       throw new CheckpointError(`The checkpoint at '${location}' is damaged: ${decision.reasons.join("; ")}. Resuming from it could lose or repeat records; restore the location from a backup, or start the query with a new checkpoint location (its state then starts empty).`);
     }
@@ -39,16 +41,29 @@ export async function openCheckpoint(location: string, query: CheckpointQuery): 
     }
     if (decision.kind === "fresh") {
       const id = randomUUID();
-      await storage.writeMeta({ id, name: query.name ?? null, createdAt: new Date().toISOString(), sources: query.sources, stateful: query.stateful, outputMode: query.outputMode });
+      await storage.writeMeta({ id, name: query.name ?? null, createdAt: new Date().toISOString(), sources: query.sources, stateful: query.stateful, outputMode: query.outputMode, stateFormat: STATE_FORMAT });
       return { storage, location, id, resume: undefined };
     }
     faultPoint("recovery");
     await storage.discardAfter(decision.lastCommittedEpoch);
+    if (meta) await upgradeStateFormat(storage, meta, location);
     return { storage, location, id: decision.id, resume: { lastCommittedEpoch: decision.lastCommittedEpoch, offsets: decision.offsets } };
   } catch (error) {
     await storage.close();
     throw error;
   }
+}
+
+/**
+ * A checkpoint written before state checksums is upgraded in place (one transaction); one written by a newer Rill,
+ * in a format this one cannot check, is refused.
+ */
+async function upgradeStateFormat(storage: CheckpointStorage, meta: QueryMeta, location: string): Promise<void> {
+  if (meta.stateFormat === STATE_FORMAT) return;
+  if (meta.stateFormat !== undefined) {
+    throw new CheckpointError(`The checkpoint at '${location}' stores its state in format ${String(meta.stateFormat)}, which this version of Rill cannot read (it reads format ${STATE_FORMAT}). Run it with the Rill that wrote it, or start the query with a new checkpoint location (its state then starts empty).`);
+  }
+  await storage.upgradeStateFormat(meta);
 }
 
 /** The resume point after a failure inside a running query: the last committed epoch, with uncommitted changes removed. */

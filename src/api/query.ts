@@ -103,7 +103,7 @@ export class StreamingQuery {
     const { graph, transport, subjects, flow, checkpoint } = this.setup;
     return new QueryRuntime(graph, transport, subjects, flow, {
       onEpoch: (report) => this.onEpoch(report),
-      onFailure: (actor, error, code) => void this.fail(new StreamingQueryError(`Query ${this.label} failed in actor ${actor}: ${error}`, { cause: { actor, error, code } })),
+      onFailure: (actor, error, code, cause) => void this.fail(new StreamingQueryError(`Query ${this.label} failed in actor ${actor}: ${error}`, { cause: cause ?? { actor, error, code } })),
     }, checkpoint?.storage, this.setup.epochTimeoutMs, this.setup.idleTimeoutMs, this.setup.lateDataSubject, this.setup.clock);
   }
 
@@ -331,7 +331,9 @@ export class StreamingQuery {
 
   private async fail(error: StreamingQueryError): Promise<void> {
     if (this.failure || !this.active || this.recovering) return;
-    if (this.setup.checkpoint && (this.retries < this.setup.maxRetries || (isWriteFailure(error) && Number.isFinite(this.writeRetries)))) return await this.rollback(error);
+    // A source offset moving back is a forged ack or a bug: a rollback would trust the same subject again, so the query fails.
+    const rollsBack = !isOffsetRegression(error) && (this.retries < this.setup.maxRetries || (isWriteFailure(error) && Number.isFinite(this.writeRetries)));
+    if (this.setup.checkpoint && rollsBack) return await this.rollback(error);
     this.failure = error;
     this.active = false;
     this.message = `Terminated with exception: ${error.message}`;
@@ -356,6 +358,10 @@ export class StreamingQuery {
 /** A checkpoint write failed (a full disk): not the query's fault, and gone once there is room again. */
 function isWriteFailure(error: StreamingQueryError): boolean {
   return codeOf(error.cause) === "CHECKPOINT_WRITE";
+}
+
+function isOffsetRegression(error: StreamingQueryError): boolean {
+  return codeOf(error.cause) === "SOURCE_OFFSET_BACKWARD";
 }
 
 function codeOf(cause: unknown): string {

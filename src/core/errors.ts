@@ -121,3 +121,15 @@ export class CheckpointWriteError extends RillError {
     super("CHECKPOINT_WRITE", "external", message, { retryable: true, ...options });
   }
 }
+
+/**
+ * A source actor acked an offset behind the one its previous epoch committed (or none at all): a forged ack on the
+ * query's coordinator subject, or a bug. The query fails at once (a rollback would only trust the same subject again)
+ * and nothing of the epoch is committed.
+ */
+export class SourceOffsetError extends RillError {
+  override readonly name = "SourceOffsetError";
+  constructor(message: string, readonly source: string, options: RillErrorOptions = {}) {
+    super("SOURCE_OFFSET_BACKWARD", "internal", message, { retryable: false, ...options });
+  }
+}

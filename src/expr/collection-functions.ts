@@ -166,7 +166,7 @@ const arrayContains: ScalarFunction = {
 /**
  * split(str, regex[, limit]): Java's String.split with Spark's limit (<= 0: no limit, trailing empty strings kept),
  * matched by RE2 (linear time). A literal separator compiles once; one read from a record is cached, and an invalid
- * one gives null for that record.
+ * one is a RecordError, which sends that record to the dead letter.
  */
 const split: ScalarFunction = {
   minArgs: 2,
@@ -178,7 +178,7 @@ const split: ScalarFunction = {
     const patternArg = argumentAt(args, 1);
     const literal = patternArg.constant === true ? constantValue(patternArg) : undefined;
     const fixed = typeof literal === "string" ? compileRegex(literal, site.text) : undefined;
-    const lookup = regexCache();
+    const lookup = regexCache(site.text);
     return {
       evaluate: (row) => {
         const value = text(row);
@@ -186,7 +186,6 @@ const split: ScalarFunction = {
         const most = limit(row);
         if (isMissing(value) || isMissing(regex) || isMissing(most)) return null;
         const compiled = fixed ?? lookup(regex as string);
-        if (compiled === undefined) return null;
         const wanted = Math.trunc(most as number);
         return compiled.split(value as string, wanted > 0 ? wanted : -1);
       },

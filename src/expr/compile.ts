@@ -292,16 +292,14 @@ function compileLike(operand: Compiled, pattern: Compiled, regex: boolean, negat
       return isMissing(v) ? null : test(v as string);
     };
   } else if (regex) {
-    // A pattern from the record: compiled once per distinct pattern; an invalid one gives null for that record.
+    // A pattern from the record: compiled once per distinct pattern; an invalid one is a RecordError (a dead letter).
     const patternValue = asString(pattern, text);
-    const lookup = regexCache();
+    const lookup = regexCache(text);
     matches = (row) => {
       const v = value(row);
       if (isMissing(v)) return null;
       const p = patternValue(row);
-      if (isMissing(p)) return null;
-      const compiled = lookup(p as string);
-      return compiled === undefined ? null : compiled.test(v as string);
+      return isMissing(p) ? null : lookup(p as string).test(v as string);
     };
   } else {
     const patternValue = asString(pattern, text);

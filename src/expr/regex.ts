@@ -1,16 +1,9 @@
 // Regular expressions for RLIKE and split: RE2 (re2js, linear-time matching), never a backtracking JavaScript RegExp.
 import { RE2JS } from "re2js";
-import { AnalysisError } from "../core/errors.ts";
+import { AnalysisError, RecordError } from "../core/errors.ts";
 
 /** How many distinct patterns read from records stay compiled per expression. */
 const CACHE_LIMIT = 64;
-
-let invalidFromRecords = 0;
-
-/** How many records in this process carried an invalid regular expression (each gave null for that expression). */
-export function invalidRecordPatterns(): number {
-  return invalidFromRecords;
-}
 
 /**
  * Compiles a literal pattern once, at start(): a pattern RE2 cannot run in linear time (backreferences, lookaround)
@@ -37,27 +30,30 @@ function whyInvalid(error: unknown): string {
 
 /**
  * For patterns that come from a column: a bounded LRU of compiled patterns (a Map keeps insertion order, so the
- * first key is the least recently used). An invalid pattern is that record's fault: `undefined`, counted.
+ * first key is the least recently used). An invalid pattern is that record's fault: a RecordError, which the actor
+ * running the expression catches per frame and turns into a dead letter naming the operator (src/actors/record-errors.ts).
  */
-export function regexCache(): (pattern: string) => RE2JS | undefined {
-  const cache = new Map<string, RE2JS | undefined>();
+export function regexCache(expressionText: string): (pattern: string) => RE2JS {
+  const cache = new Map<string, RE2JS | string>();
   return (pattern) => {
-    if (cache.has(pattern)) {
-      const hit = cache.get(pattern);
+    let entry = cache.get(pattern);
+    if (entry !== undefined) {
       cache.delete(pattern);
-      cache.set(pattern, hit);
-      if (hit === undefined) invalidFromRecords++;
-      return hit;
+    } else {
+      entry = compileOrWhy(pattern);
+      if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
     }
-    let built: RE2JS | undefined;
-    try {
-      built = RE2JS.compile(pattern);
-    } catch {
-      invalidFromRecords++;
-      built = undefined;
-    }
-    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-    cache.set(pattern, built);
-    return built;
+    cache.set(pattern, entry);
+    if (typeof entry === "string") throw new RecordError(`Invalid regular expression '${pattern}' from the record in '${expressionText}': ${entry}. Rill uses RE2 syntax (linear-time matching).`);
+    return entry;
   };
+}
+
+/** The compiled pattern, or why it does not compile. */
+function compileOrWhy(pattern: string): RE2JS | string {
+  try {
+    return RE2JS.compile(pattern);
+  } catch (error) {
+    return whyInvalid(error);
+  }
 }

@@ -1,6 +1,6 @@
 // explode / posexplode (Spark's Generate): one output row per array element, the other columns repeated.
 import type { Row } from "../core/types.ts";
-import type { Emit, Operator } from "./operator.ts";
+import { positionOf, type Emit, type Operator, type OperatorPosition } from "./operator.ts";
 import type { Projection } from "./project.ts";
 
 /** One output column: a projection of the input row, or the generator's element or position. */
@@ -21,9 +21,11 @@ const NO_ELEMENTS: readonly unknown[] = [null];
 export class GenerateOperator implements Operator {
   constructor(readonly id: string, private readonly spec: GeneratorSpec) {}
 
-  connect(next: Emit): Emit {
+  connect(next: Emit, position?: OperatorPosition): Emit {
     const { evaluate, outer, columns, keyColumn } = this.spec;
+    const { chain, index: at } = positionOf(position);
     return (row) => {
+      chain.at = at;
       const value = evaluate(row);
       const present = Array.isArray(value) && value.length > 0;
       if (!present && !outer) return;

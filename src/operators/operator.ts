@@ -18,8 +18,11 @@ export interface OperatorMetrics {
 export interface Operator {
   /** Stable id (`<stage>.<index>-<kind>`): it names the operator's state and metrics. */
   readonly id: string;
-  /** Wires the operator to what follows; returns the function that takes its input rows. Called once. */
-  connect(next: Emit): Emit;
+  /**
+   * Wires the operator to what follows; returns the function that takes its input rows. Called once. An operator that
+   * evaluates expressions stores `position.index` in `position.chain` on entry (see ChainPosition).
+   */
+  connect(next: Emit, position?: OperatorPosition): Emit;
   /** End of the actor's turn: emit what was coalesced during it. */
   flush?(): void;
   /** A bounded input (a static DataFrame run whole) ended: emit what only the end can tell, such as unmatched rows. */
@@ -44,9 +47,33 @@ export interface Operator {
   outputWatermark?(input: number): number;
 }
 
+/**
+ * Which operator of a chain a row is in (its index in the chain). An operator that evaluates expressions, the only
+ * kind that raises a RecordError, stores its index on entry (one store a row, no extra call), so after a bad record it
+ * names the operator that threw: an operator evaluates before it emits, so the last one entered is the thrower.
+ * The actor reads it only after a bad record.
+ */
+export interface ChainPosition {
+  at: number;
+}
+
+/** Where an operator sits in its actor's chain, handed to `connect`. */
+export interface OperatorPosition {
+  readonly chain: ChainPosition;
+  readonly index: number;
+}
+
+/** For an operator connected without a position (benchmarks, tests): stores go to a slot nobody reads. */
+const UNREAD: OperatorPosition = { chain: { at: 0 }, index: 0 };
+
+/** The position an expression operator stores on entry. */
+export function positionOf(position: OperatorPosition | undefined): OperatorPosition {
+  return position ?? UNREAD;
+}
+
 /** Wires operators into one closure chain: the hot path is plain calls, built once. */
-export function chain(operators: readonly Operator[], last: Emit): Emit {
+export function chain(operators: readonly Operator[], last: Emit, position?: ChainPosition): Emit {
   let next = last;
-  for (let index = operators.length - 1; index >= 0; index--) next = (operators[index] as Operator).connect(next);
+  for (let index = operators.length - 1; index >= 0; index--) next = (operators[index] as Operator).connect(next, position ? { chain: position, index } : undefined);
   return next;
 }

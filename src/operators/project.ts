@@ -1,6 +1,6 @@
 // select / selectExpr / withColumn / drop: computes each output column from the input row.
 import type { Row } from "../core/types.ts";
-import type { Emit, Operator } from "./operator.ts";
+import { positionOf, type Emit, type Operator, type OperatorPosition } from "./operator.ts";
 
 export interface Projection {
   readonly name: string;
@@ -10,11 +10,13 @@ export interface Projection {
 export class ProjectOperator implements Operator {
   constructor(readonly id: string, private readonly projections: readonly Projection[]) {}
 
-  connect(next: Emit): Emit {
+  connect(next: Emit, position?: OperatorPosition): Emit {
     const names = this.projections.map((projection) => projection.name);
     const evaluators = this.projections.map((projection) => projection.evaluate);
     const width = names.length;
+    const { chain, index: at } = positionOf(position);
     return (row) => {
+      chain.at = at;
       const out: Row = {};
       for (let index = 0; index < width; index++) out[names[index] as string] = (evaluators[index] as (row: Row) => unknown)(row);
       next(out);

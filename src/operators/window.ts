@@ -1,6 +1,6 @@
 // Event-time windows with Spark's boundary rules: a row falls into every window [start, start + size) that covers it.
 import type { Row, TimeWindow } from "../core/types.ts";
-import type { Emit, Operator } from "./operator.ts";
+import { positionOf, type Emit, type Operator, type OperatorPosition } from "./operator.ts";
 
 export interface WindowSpec {
   /** Reads the row's event time (ms); rows without one are dropped, as Spark's window() gives null for them. */
@@ -24,11 +24,13 @@ export function windowsOf(time: number, sizeMs: number, slideMs: number, startMs
 export class WindowOperator implements Operator {
   constructor(readonly id: string, private readonly spec: WindowSpec) {}
 
-  connect(next: Emit): Emit {
+  connect(next: Emit, position?: OperatorPosition): Emit {
     const { eventTime, sizeMs, slideMs, startMs, column } = this.spec;
+    const { chain, index: at } = positionOf(position);
     if (sizeMs === slideMs) {
       const offset = ((startMs % sizeMs) + sizeMs) % sizeMs;
       return (row) => {
+        chain.at = at;
         const time = eventTime(row);
         if (typeof time !== "number") return;
         const start = time - ((((time - offset) % sizeMs) + sizeMs) % sizeMs);
@@ -36,6 +38,7 @@ export class WindowOperator implements Operator {
       };
     }
     return (row) => {
+      chain.at = at;
       const time = eventTime(row);
       if (typeof time !== "number") return;
       for (const window of windowsOf(time, sizeMs, slideMs, startMs)) next({ ...row, [column]: window });

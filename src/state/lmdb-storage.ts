@@ -9,6 +9,7 @@ import { faultPoint } from "../core/fault-points.ts";
 import { scanInChild, verifyHeader } from "./checkpoint-verify.ts";
 import { META_KEY, commitKey, deltaKey, epochRange, prefixRange, stateKey, type LmdbKey } from "./layout.ts";
 import type { EpochCommit, QueryMeta, StateChange } from "./types.ts";
+import { STATE_FORMAT, damageOf, decodeStateValue, encodeStateValue } from "./value-codec.ts";
 
 export class CheckpointStorage {
   private constructor(private readonly db: RootDatabase<unknown, LmdbKey>, readonly path: string) {}
@@ -70,12 +71,35 @@ export class CheckpointStorage {
     });
   }
 
-  /** One actor's changes of one epoch, in one transaction: all of them or none. */
+  /** One actor's changes of one epoch, in one transaction: all of them or none. Each value carries its CRC-32. */
   async writeChanges(epoch: number, changes: readonly StateChange[]): Promise<void> {
     if (changes.length === 0) return;
+    // Encoded before the transaction: a value msgpack cannot encode fails here, and the transaction stays short.
+    const values = changes.map((change) => (change.value === null ? null : encodeStateValue(change.value)));
     await this.write(`the state changes of epoch ${epoch}`, () => this.db.transaction(() => {
-      for (const change of changes) this.db.put(deltaKey(epoch, change.stateId, change.keyGroup, change.key), change.value);
+      changes.forEach((change, index) => this.db.put(deltaKey(epoch, change.stateId, change.keyGroup, change.key), values[index]));
     }));
+  }
+
+  /**
+   * Rewrites a checkpoint of a Rill before state checksums (meta without `stateFormat`, plain values) in the current
+   * format, in one transaction: every state value and pending change gets its checksum, and the meta records the format.
+   * Returns how many values were rewritten.
+   */
+  async upgradeStateFormat(meta: QueryMeta): Promise<number> {
+    let rewritten = 0;
+    await this.write("the state values upgraded to checksummed values", () => this.db.transaction(() => {
+      for (const prefix of [["state"], ["delta"]]) {
+        const entries = [...this.db.getRange(prefixRange(prefix))];
+        for (const { key, value } of entries) {
+          if (value === null) continue;
+          this.db.put(key as LmdbKey, encodeStateValue(value));
+          rewritten++;
+        }
+      }
+      this.db.put(META_KEY, { ...meta, stateFormat: STATE_FORMAT });
+    }));
+    return rewritten;
   }
 
   /**
@@ -104,7 +128,7 @@ export class CheckpointStorage {
     try {
       for (const { key, value } of this.db.getRange(prefixRange(["state", stateId]))) {
         const parts = key as LmdbKey;
-        if (keyGroups(parts[2] as number)) yield [parts[3] as string, value];
+        if (keyGroups(parts[2] as number)) yield [parts[3] as string, decodeStateValue(this.checked(parts, value))];
       }
     } catch (error) {
       throw storageFailure(this.path, error);
@@ -135,6 +159,14 @@ export class CheckpointStorage {
     }
   }
 
+  /** Stored state bytes whose checksum holds; otherwise a CheckpointError naming the file, the state and the key. */
+  private checked(key: LmdbKey, stored: unknown): Uint8Array {
+    const damage = damageOf(stored);
+    if (damage === undefined) return stored as Uint8Array;
+    const where = key[0] === "delta" ? `the change of epoch ${String(key[1])} to state ${String(key[2])}, key '${String(key[4])}'` : `state ${String(key[1])}, key '${String(key[3])}'`;
+    throw new CheckpointError(`The checkpoint file '${join(this.path, "data.mdb")}' is damaged: ${where} (key group ${String(key[0] === "delta" ? key[3] : key[2])}) holds ${damage}. Restore the checkpoint location from a backup, or start the query with a new checkpoint location (its state then starts empty).`);
+  }
+
   /** A commit record whose checksum does not match was damaged on disk: its offsets cannot be trusted. */
   private verified(commit: EpochCommit): EpochCommit {
     if (commit.checksum === undefined || commit.checksum === commitChecksum(commit)) return commit;
@@ -159,8 +191,9 @@ export class CheckpointStorage {
     for (const { key, value } of changes) {
       const parts = key as LmdbKey;
       const target = stateKey(parts[2] as string, parts[3] as number, parts[4] as string);
+      // The bytes move as they are, checked first: a change damaged on disk never becomes committed state.
       if (value === null) this.db.remove(target);
-      else this.db.put(target, value);
+      else this.db.put(target, this.checked(parts, value));
       this.db.remove(parts);
       faultPoint("fold");
     }

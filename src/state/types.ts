@@ -16,6 +16,8 @@ export interface QueryMeta {
   readonly sources: readonly string[];
   readonly stateful: readonly StatefulOperatorInfo[];
   readonly outputMode: string;
+  /** How state values are stored (src/state/value-codec.ts): 2 = with a CRC-32 each; absent = plain (upgraded on open). */
+  readonly stateFormat?: number;
 }
 
 export interface EpochCommit {

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { col, struct } from "../../src/api/functions.ts";
-import { AnalysisError } from "../../src/core/errors.ts";
+import { AnalysisError, RecordError } from "../../src/core/errors.ts";
 import { schemaOf, type Row } from "../../src/core/types.ts";
 import { compileExpression } from "../../src/expr/compile.ts";
 import { parseDdlSchema } from "../../src/expr/ddl.ts";
@@ -119,9 +119,9 @@ describe("split's pattern", () => {
     assert.ok(performance.now() - started < 2000);
   });
 
-  it("gives null for a record whose separator is invalid and splits the next records", () => {
+  it("throws a RecordError for a record whose separator is invalid (its actor dead-letters it) and splits the next records", () => {
     const splitter = compile("split(s, s)").evaluate;
-    assert.equal(splitter({ s: "(" }), null);
+    assert.throws(() => splitter({ s: "(" }), (error: unknown) => error instanceof RecordError && /Invalid regular expression '\(' from the record in 'split\(s, s\)'/.test(error.message));
     assert.deepEqual(splitter({ s: "a" }), ["", ""]);
   });
 });

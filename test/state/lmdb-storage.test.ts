@@ -6,7 +6,9 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { open } from "lmdb";
 import { CheckpointError } from "../../src/core/errors.ts";
+import { openCheckpoint } from "../../src/api/checkpoint.ts";
 import { CheckpointStorage } from "../../src/state/lmdb-storage.ts";
+import { STATE_FORMAT } from "../../src/state/value-codec.ts";
 
 describe("CheckpointStorage", () => {
   let folder: string;
@@ -43,6 +45,78 @@ describe("CheckpointStorage", () => {
     const reopened = CheckpointStorage.open(path);
     assert.throws(() => reopened.lastCommit(), (error: unknown) => error instanceof CheckpointError && error.message.includes(join(path, "data.mdb")) && /commit record of epoch 0 fails its checksum/.test(error.message));
     await reopened.close();
+  });
+
+  it("refuses a state value changed on disk that still decodes, naming the file, the state and the key: its CRC-32 no longer matches", async () => {
+    const path = join(folder, "state-checksum");
+    const storage = CheckpointStorage.open(path);
+    await storage.writeChanges(0, [{ stateId: "agg", keyGroup: 5, key: "walk", value: { count: 1234, sum: 99 } }]);
+    await storage.commit({ epoch: 0, offsets: { src: 10 }, committedAt: "t0" });
+    assert.deepEqual([...storage.readState("agg", () => true)], [["walk", { count: 1234, sum: 99 }]]);
+    await storage.close();
+    // One bit of the count flipped inside the stored bytes: still valid msgpack, another number.
+    const raw = open<unknown, (string | number)[]>({ path, compression: false, noSubdir: false });
+    const stored = Buffer.from(raw.get(["state", "agg", 5, "walk"]) as Uint8Array);
+    const at = stored.indexOf(Buffer.from([0xcd, 0x04, 0xd2]));
+    assert.ok(at > 0, "the count 1234 is in the stored bytes");
+    stored.writeUInt8(stored.readUInt8(at + 2) ^ 0x01, at + 2);
+    await raw.put(["state", "agg", 5, "walk"], stored);
+    await raw.close();
+    const reopened = CheckpointStorage.open(path);
+    assert.throws(() => [...reopened.readState("agg", () => true)], (error: unknown) => {
+      assert.ok(error instanceof CheckpointError, String(error));
+      assert.ok(error.message.includes(`The checkpoint file '${join(path, "data.mdb")}' is damaged: state agg, key 'walk' (key group 5) holds a value whose CRC-32 is`), error.message);
+      return true;
+    });
+    await reopened.close();
+  });
+
+  it("never folds a state change damaged on disk into the state: the commit fails and the state is untouched", async () => {
+    const path = join(folder, "delta-checksum");
+    const storage = CheckpointStorage.open(path);
+    await storage.writeChanges(0, [{ stateId: "agg", keyGroup: 1, key: "a", value: "before" }]);
+    await storage.commit({ epoch: 0, offsets: {}, committedAt: "t0" });
+    await storage.writeChanges(1, [{ stateId: "agg", keyGroup: 1, key: "a", value: "after" }]);
+    await storage.close();
+    const raw = open<unknown, (string | number)[]>({ path, compression: false, noSubdir: false });
+    const stored = Buffer.from(raw.get(["delta", 1, "agg", 1, "a"]) as Uint8Array);
+    stored.writeUInt8(stored.readUInt8(1) ^ 0x20, 1);
+    await raw.put(["delta", 1, "agg", 1, "a"], stored);
+    await raw.close();
+    const reopened = CheckpointStorage.open(path);
+    await assert.rejects(reopened.commit({ epoch: 1, offsets: {}, committedAt: "t1" }), (error: unknown) => error instanceof CheckpointError && error.message.includes("the change of epoch 1 to state agg, key 'a'"));
+    assert.equal(reopened.lastCommit()?.epoch, 0);
+    assert.deepEqual([...reopened.readState("agg", () => true)], [["a", "before"]]);
+    await reopened.close();
+  });
+
+  it("upgrades a checkpoint written before state checksums when it is opened, and reads its state as before", async () => {
+    const path = join(folder, "legacy");
+    // What a Rill before checksums wrote: plain values, and a meta without stateFormat.
+    const raw = open<unknown, (string | number)[]>({ path, compression: false, noSubdir: false, encoder: { int64AsType: "auto" } });
+    const meta = { id: "legacy-id", name: "legacy", createdAt: "t", sources: ["memory"], stateful: [{ stateId: "agg", kind: "aggregate", signature: "count" }], outputMode: "complete" };
+    await raw.put(["meta"], meta);
+    await raw.put(["commit", 0], { epoch: 0, offsets: { src: 3 }, committedAt: "t0" });
+    await raw.put(["state", "agg", 7, "a"], { count: 2 });
+    await raw.put(["state", "agg", 9, "b"], [1, 2n ** 60n]);
+    await raw.close();
+    const opened = await openCheckpoint(path, { name: "legacy", sources: ["memory"], stateful: meta.stateful, outputMode: "complete" });
+    try {
+      assert.equal(opened.id, "legacy-id");
+      assert.deepEqual(opened.resume, { lastCommittedEpoch: 0, offsets: { src: 3 } });
+      assert.equal(opened.storage.readMeta()?.stateFormat, STATE_FORMAT);
+      assert.deepEqual([...opened.storage.readState("agg", () => true)], [["a", { count: 2 }], ["b", [1, 2n ** 60n]]]);
+    } finally {
+      await opened.storage.close();
+    }
+  });
+
+  it("refuses a checkpoint whose state format is newer than this Rill reads", async () => {
+    const path = join(folder, "newer");
+    const raw = open<unknown, (string | number)[]>({ path, compression: false, noSubdir: false });
+    await raw.put(["meta"], { id: "x", name: null, createdAt: "t", sources: ["memory"], stateful: [], outputMode: "append", stateFormat: STATE_FORMAT + 1 });
+    await raw.close();
+    await assert.rejects(openCheckpoint(path, { name: undefined, sources: ["memory"], stateful: [], outputMode: "append" }), (error: unknown) => error instanceof CheckpointError && error.message.includes(`stores its state in format ${STATE_FORMAT + 1}`) && error.message.includes(path));
   });
 
   it("folds an epoch's changes into the state only when the epoch commits", async () => {

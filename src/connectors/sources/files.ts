@@ -8,6 +8,7 @@
 // @example
 //   session.readStream.schema(z.object({ gt: z.string(), x: z.number() })).option("maxFilesPerTrigger", 1).json("/data/in")
 import { statSync } from "node:fs";
+import { isCount, type OffsetOrder } from "../../core/offsets.ts";
 import { open, readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { nowMs } from "../../core/clock.ts";
@@ -116,6 +117,28 @@ function hashName(name: string): number {
   return hash >>> 0;
 }
 
+/**
+ * The file source's offsets: every file fully polled before stays so, and the file polled part-way is either fully
+ * polled now or polled at least as far.
+ */
+export const fileOrder: OffsetOrder = (earlier, later) => {
+  if (!isFileOffset(earlier) || !isFileOffset(later)) return false;
+  const done = new Set(later.files);
+  if (!earlier.files.every((name) => done.has(name))) return false;
+  const partial = earlier.partial;
+  if (!partial || done.has(partial.name)) return true;
+  return later.partial?.name === partial.name && later.partial.rows >= partial.rows;
+};
+
+function isFileOffset(value: unknown): value is { files: string[]; partial: { name: string; rows: number } | undefined } {
+  if (typeof value !== "object" || value === null) return false;
+  const { files, partial } = value as { files?: unknown; partial?: unknown };
+  if (!Array.isArray(files) || !files.every((name) => typeof name === "string")) return false;
+  if (partial === undefined || partial === null) return true;
+  const { name, rows } = partial as { name?: unknown; rows?: unknown };
+  return typeof name === "string" && isCount(rows);
+}
+
 /** A file of a line format being read: the rows of its first `skip` lines-with-rows were polled before a restart. */
 interface OpenFile {
   readonly name: string;
@@ -125,6 +148,7 @@ interface OpenFile {
 }
 
 class FileReader implements SourceReader {
+  readonly offsetOrder = fileOrder;
   private readonly ready = new ReadyQueue();
   /** Names of files already taken; each file is read once. */
   private readonly seen = new Set<string>();

@@ -9,6 +9,7 @@
 //   session.readStream.format("jetstream").schema(z.object({ device: z.string(), x: z.number() }))
 //     .option("stream", "SENSORS").option("subject", "sensors.>").option("startingOffsets", "earliest").load()
 import { unpack } from "msgpackr";
+import { sequenceOrder } from "../../core/offsets.ts";
 import type { JetStreamAccess, JetStreamCursor, JetStreamMessage, JetStreamStart } from "../../actors/jetstream.ts";
 import type { Transport } from "../../actors/transport.ts";
 import { nowMs } from "../../core/clock.ts";
@@ -109,6 +110,8 @@ function jetstreamMissing(transport: Transport): ConfigError {
 
 
 class JetStreamReader implements SourceReader {
+  /** Stream sequences only grow. */
+  readonly offsetOrder = sequenceOrder;
   private readonly ready = new ReadyQueue();
   /** The stream sequence of each ready row, in order: dead-lettered messages leave gaps, so it is kept per row. */
   private readySequences: number[] = [];

@@ -1,5 +1,6 @@
 // MemoryStream: rows added by the program (as Spark's tests use it); replayable, one partition.
 import { nowMs } from "../../core/clock.ts";
+import { sequenceOrder } from "../../core/offsets.ts";
 import type { Row, Schema } from "../../core/types.ts";
 import { ReadyQueue } from "./ready-queue.ts";
 import type { SourceContext, SourceProvider, SourceReader } from "./source.ts";
@@ -39,6 +40,7 @@ export class MemorySourceProvider implements SourceProvider {
 }
 
 class MemoryReader implements SourceReader {
+  readonly offsetOrder = sequenceOrder;
   /** Rows taken from the stream into the ready queue (valid or dead-lettered). */
   private taken = 0;
   /** Stream index of each ready row, in order; `polledTo` is the index after the last polled row. */

@@ -4,6 +4,7 @@
 // due time of its oldest row: when the query lags, the lag shows in the measured latency instead
 // of slowing the generator down (a closed loop would hide it).
 import { nowMs } from "../../core/clock.ts";
+import { isCount, type OffsetOrder } from "../../core/offsets.ts";
 import type { Row } from "../../core/types.ts";
 import type { ReadyBatch, SourceContext, SourceReader } from "./source.ts";
 
@@ -59,11 +60,24 @@ export function partitionShare(queryRows: number, partition: number, numPartitio
   return queryRows > partition ? Math.ceil((queryRows - partition) / numPartitions) : 0;
 }
 
+/** A generator's offsets: the same schedule start, and never fewer rows handed out. */
+export const generatorOrder: OffsetOrder = (earlier, later) => {
+  if (!isGeneratorOffset(earlier) || !isGeneratorOffset(later)) return false;
+  return later.start === earlier.start && later.emitted >= earlier.emitted;
+};
+
+function isGeneratorOffset(value: unknown): value is { start: number; emitted: number } {
+  if (typeof value !== "object" || value === null) return false;
+  const offset = value as { start?: unknown; emitted?: unknown };
+  return typeof offset.start === "number" && Number.isFinite(offset.start) && isCount(offset.emitted);
+}
+
 /**
  * A reader of one partition of an open-loop source: computes due rows from the clock, and keeps a
  * timer only to tell the source actor that rows became due. Subclasses make the rows.
  */
 export abstract class OpenLoopReader implements SourceReader {
+  readonly offsetOrder = generatorOrder;
   private context: SourceContext | undefined;
   private timer: NodeJS.Timeout | undefined;
   /** Rows of this partition handed out by poll(). */

@@ -2,6 +2,7 @@
 //
 // Lifecycle: open() once; then prepare()/readyCount()/poll() any number of times; close() at stop.
 // close() is not promised after a crash. poll() never waits: it takes rows that are ready now.
+import type { OffsetOrder } from "../../core/offsets.ts";
 import type { Row, Schema } from "../../core/types.ts";
 
 export type DeliveryGuarantee = "exactly-once" | "at-least-once" | "at-most-once";
@@ -48,6 +49,11 @@ export interface SourceReader {
    * Absent when the source cannot replay.
    */
   offset?(): unknown;
+  /**
+   * How two of this source's offsets compare (src/core/offsets.ts): the coordinator refuses to commit an epoch whose
+   * acked offset is behind the one before it. Absent: offsets are opaque and not checked.
+   */
+  readonly offsetOrder?: OffsetOrder;
   /** Called before open() on a restart from a checkpoint: the next poll() starts right after `offset`. */
   seek?(offset: unknown): void;
   /** The barrier of `epoch` is leaving: every row poll() returned so far belongs to `epoch` or an earlier one. */
