@@ -17,6 +17,9 @@ export interface JoinRequest {
   readonly right: LogicalPlan;
   readonly how: JoinRelation["how"];
   readonly on: Expr | readonly string[] | undefined;
+  /** The names each side may be qualified by in `on` (its alias, or the view's name), for `df.alias(name)`. */
+  readonly leftQualifiers: readonly string[];
+  readonly rightQualifiers: readonly string[];
   /** The SQL text and the JOIN's offset in it, for errors that point at it. */
   readonly text: string;
   readonly position: number;
@@ -129,8 +132,8 @@ class Planner {
   private join(relation: JoinRelation): Scope {
     const left = this.relation(relation.left);
     const right = this.relation(relation.right);
-    const on = relation.using ?? (relation.on === undefined ? undefined : relation.on);
-    const plan = this.catalog.join({ left: left.plan, right: right.plan, how: relation.how, on, text: this.text, position: relation.position });
+    const on = relation.using ?? relation.on;
+    const plan = this.catalog.join({ left: left.plan, right: right.plan, how: relation.how, on, leftQualifiers: left.qualifiers, rightQualifiers: right.qualifiers, text: this.text, position: relation.position });
     return { plan, qualifiers: [...left.qualifiers, ...right.qualifiers], schema: schemaOfPlan(plan) };
   }
 
