@@ -13,7 +13,8 @@ import { QueryMetrics } from "../monitoring/metrics.ts";
 import { ManualClock, systemClock, type Clock } from "../core/clock.ts";
 import type { LogicalPlan } from "../plan/logical.ts";
 import { TempViews, type ViewSource } from "../sql/catalog.ts";
-import { planSql } from "../sql/sql.ts";
+import type { Query } from "../sql/ast.ts";
+import { planParsedSql, planSql, type SqlCatalog } from "../sql/sql.ts";
 import { canonicalKey, checkConfigKey, readConfig, type SessionConfig } from "./config.ts";
 import { DataFrame } from "./dataframe.ts";
 import { planSqlJoin } from "./sql-join.ts";
@@ -162,12 +163,20 @@ export class Session {
    * @throws ParseError with the line and column; AnalysisError naming an unknown view or column.
    */
   sql(text: string): DataFrame {
-    const plan = planSql(text, {
+    return new DataFrame(this, planSql(text, this.sqlCatalog()));
+  }
+
+  /** @internal A query of a .sql file, already parsed; `text` is the file's, for error positions. */
+  sqlQuery(text: string, query: Query): DataFrame {
+    return new DataFrame(this, planParsedSql(text, query, this.sqlCatalog()));
+  }
+
+  private sqlCatalog(): SqlCatalog {
+    return {
       relation: (name) => this.views.get(name)?.plan ?? this.memoryTableRelation(name),
       relationNames: () => this.catalog.listTables(),
       join: planSqlJoin,
-    });
-    return new DataFrame(this, plan);
+    };
   }
 
   /** @internal createTempView / createOrReplaceTempView. */

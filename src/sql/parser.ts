@@ -28,7 +28,8 @@ export function parseSql(text: string): Query {
   return new StatementParser(text).parseStatement();
 }
 
-class StatementParser extends ExpressionParser {
+/** The statement grammar; src/sql/script.ts extends it with the statements of a .sql file. */
+export class StatementParser extends ExpressionParser {
   /** A word just read as a bare alias: if the statement breaks right after it, it was more likely a misspelt keyword. */
   private lastBareAlias: Token | undefined;
 
@@ -45,7 +46,7 @@ class StatementParser extends ExpressionParser {
     return query;
   }
 
-  private parseQuery(): Query {
+  protected parseQuery(): Query {
     let body = this.parseQueryTerm();
     for (;;) {
       const token = this.peek();
@@ -273,7 +274,7 @@ class StatementParser extends ExpressionParser {
   }
 
   /** A statement that breaks right after a bare alias: the alias was more likely a misspelt keyword (`SELECT a FORM t`). */
-  private unexpectedAfterAlias(token: Token): Error {
+  protected unexpectedAfterAlias(token: Token): Error {
     const alias = this.lastBareAlias;
     const previous = this.tokens[this.index - 1];
     if (alias && previous === alias && alias.kind === "identifier" && !alias.quoted) {
