@@ -140,8 +140,8 @@ class Planner {
   private unknownRelation(name: string, position: number): AnalysisError {
     const names = this.catalog.relationNames();
     const suggestion = closestName(name, names);
-    const hint = suggestion === undefined ? "" : ` Did you mean '${suggestion}'?`;
-    return new AnalysisError(`Table or view not found: '${name}' ${pointAt(this.text, position)}\n${hint.trim() ? `${hint.trim()} ` : ""}Views and memory tables: ${names.join(", ") || "none"}. Register a DataFrame with createOrReplaceTempView('${name}'), or start a query with format("memory") and queryName('${name}').`);
+    const hint = suggestion === undefined ? "" : `Did you mean '${suggestion}'? `;
+    return new AnalysisError(`Table or view not found: '${name}' ${pointAt(this.text, position)}\n${hint}Views and memory tables: ${names.join(", ") || "none"}. Register a DataFrame with createOrReplaceTempView('${name}'), or start a query with format("memory") and queryName('${name}').`);
   }
 
   // ---- names ----
