@@ -8,6 +8,7 @@ export { DataStreamWriter } from "./api/writer.ts";
 export { StreamingQuery, type StreamingQueryStatus } from "./api/query.ts";
 export { StreamingQueryManager } from "./api/manager.ts";
 export { MemoryStream } from "./api/memory-stream.ts";
+export { runSqlScript } from "./api/sql-script.ts";
 export type { StreamingQueryProgress, StageProgress, StateOperatorProgress } from "./api/progress.ts";
 export type { StreamingQueryListener, QueryStartedEvent, QueryProgressEvent, QueryIdleEvent, QueryTerminatedEvent } from "./api/listener.ts";
 export type { Trigger } from "./api/trigger.ts";

@@ -246,6 +246,16 @@ export class DataFrame {
     return this.derive({ kind: "limit", child: this.plan, count });
   }
 
+  /** Names this DataFrame for session.sql(); fails if a temporary view of that name exists (Spark's createTempView). */
+  createTempView(name: string): void {
+    this.session.registerTempView(name, this, false);
+  }
+
+  /** Names this DataFrame for session.sql(), replacing a temporary view of that name. */
+  createOrReplaceTempView(name: string): void {
+    this.session.registerTempView(name, this, true);
+  }
+
   get writeStream(): DataStreamWriter {
     if (!this.isStreaming) throw new AnalysisError("'writeStream' can be called only on streaming Dataset/DataFrame: this one is static (session.read). Use collect(), count() or show(), or read it with session.readStream.");
     return new DataStreamWriter(this);

@@ -5,15 +5,21 @@ import { findNatsServer, startNatsServer, type NatsServerHandle } from "../actor
 import { NatsTransport, type NatsOptions } from "../actors/nats-transport.ts";
 import type { Transport } from "../actors/transport.ts";
 import { MemoryTable } from "../connectors/sinks/memory.ts";
+import { memoryTableSnapshot } from "../connectors/sources/memory.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { Row } from "../core/types.ts";
 import { startDashboard, type Dashboard, type DashboardOptions } from "../monitoring/dashboard.ts";
 import { QueryMetrics } from "../monitoring/metrics.ts";
 import { ManualClock, systemClock, type Clock } from "../core/clock.ts";
+import type { LogicalPlan } from "../plan/logical.ts";
+import { TempViews, type ViewSource } from "../sql/catalog.ts";
+import type { Query } from "../sql/ast.ts";
+import { planParsedSql, planSql, type SqlCatalog } from "../sql/sql.ts";
 import { canonicalKey, checkConfigKey, readConfig, type SessionConfig } from "./config.ts";
+import { DataFrame } from "./dataframe.ts";
+import { planSqlJoin } from "./sql-join.ts";
 import { DataStreamReader } from "./reader.ts";
 import { DataFrameReader, schemaOfLike, type SchemaLike } from "./static-reader.ts";
-import { DataFrame } from "./dataframe.ts";
 import { RowsSourceProvider } from "../static/rows-source.ts";
 import { StreamingQueryManager } from "./manager.ts";
 
@@ -80,6 +86,28 @@ export class RuntimeConfig {
   }
 }
 
+/** Spark's `spark.catalog`, for what Rill has: temporary views and memory sink tables. */
+export class Catalog {
+  /** @internal */
+  constructor(private readonly views: TempViews, private readonly tables: () => readonly string[]) {}
+
+  /** Drops a temporary view; false when there was none (as Spark). Queries already started keep running. */
+  dropTempView(name: string): boolean {
+    return this.views.drop(name);
+  }
+
+  /** The names SQL can read: temporary views, then memory sink tables (a view hides a table of the same name). */
+  listTables(): string[] {
+    const views = this.views.names();
+    const hidden = new Set(views.map((name) => name.toLowerCase()));
+    return [...views, ...this.tables().filter((name) => !hidden.has(name.toLowerCase()))];
+  }
+
+  tableExists(name: string): boolean {
+    return this.listTables().some((candidate) => candidate.toLowerCase() === name.toLowerCase());
+  }
+}
+
 export class Session {
   readonly conf: RuntimeConfig;
   readonly streams: StreamingQueryManager;
@@ -88,6 +116,9 @@ export class Session {
   /** The transport every query of this session uses; connected by the first start(). */
   readonly transport = new LazyTransport();
   private readonly tables = new Map<string, MemoryTable>();
+  private readonly views = new TempViews();
+  /** Temporary views and memory tables: `catalog.dropTempView(name)`, `listTables()`, `tableExists(name)`. */
+  readonly catalog = new Catalog(this.views, () => [...this.tables].filter(([, table]) => table.schema !== undefined).map(([name]) => name));
   private natsServer: NatsServerHandle | undefined;
   private connecting: Promise<Transport> | undefined;
   private stopped = false;
@@ -138,6 +169,42 @@ export class Session {
     const table = this.tables.get(name);
     if (!table) throw new ConfigError(`No memory table '${name}'. Memory tables: ${[...this.tables.keys()].join(", ") || "none"}. Start a query with format("memory") and queryName('${name}').`);
     return table.rows();
+  }
+
+  /**
+   * A SQL query over the session's temporary views and memory sink tables, as a DataFrame to start like any other.
+   * A memory table is read as the rows it holds when the query starts (Spark: `spark.sql("SELECT * FROM counts")`).
+   * @example session.sql("SELECT gt, count(*) AS n FROM events GROUP BY gt").writeStream.format("memory")...
+   * @throws ParseError with the line and column; AnalysisError naming an unknown view or column.
+   */
+  sql(text: string): DataFrame {
+    return new DataFrame(this, planSql(text, this.sqlCatalog()));
+  }
+
+  /** @internal A query of a .sql file, already parsed; `text` is the file's, for error positions. */
+  sqlQuery(text: string, query: Query): DataFrame {
+    return new DataFrame(this, planParsedSql(text, query, this.sqlCatalog()));
+  }
+
+  private sqlCatalog(): SqlCatalog {
+    return {
+      relation: (name) => this.views.get(name)?.plan ?? this.memoryTableRelation(name),
+      relationNames: () => this.catalog.listTables(),
+      join: planSqlJoin,
+    };
+  }
+
+  /** @internal createTempView / createOrReplaceTempView. */
+  registerTempView(name: string, source: ViewSource, replace: boolean): void {
+    this.views.create(name, source, replace);
+  }
+
+  private memoryTableRelation(name: string): LogicalPlan | undefined {
+    const entry = [...this.tables].find(([candidate]) => candidate.toLowerCase() === name.toLowerCase());
+    const schema = entry?.[1].schema;
+    if (entry === undefined || schema === undefined) return undefined;
+    const [tableName, table] = entry;
+    return { kind: "source", describe: `MemoryTable[${tableName}]`, create: () => memoryTableSnapshot(schema, table.rows(), tableName) };
   }
 
   /**

@@ -8,7 +8,7 @@ import { MemorySinkProvider } from "../connectors/sinks/memory.ts";
 import { createSinkProvider } from "../connectors/sinks/registry.ts";
 import type { OutputMode, SinkProvider } from "../connectors/sinks/sink.ts";
 import { AnalysisError, CheckpointError, ConfigError } from "../core/errors.ts";
-import type { Row } from "../core/types.ts";
+import type { Row, Schema } from "../core/types.ts";
 import type { StaticTable } from "../operators/join-static-table.ts";
 import { analyze } from "../plan/analyzer.ts";
 import { buildExecutionGraph, checkOutputMode, sourceActorNames, statefulOperators } from "../plan/physical.ts";
@@ -89,7 +89,7 @@ export class DataStreamWriter {
     const plan = analyze(this.frame.plan, { outputMode: this.mode, maxFutureMs: config.maxFutureMs, multipleWatermarkPolicy: config.multipleWatermarkPolicy });
     checkOutputMode(plan, this.mode);
     await loadStaticSides(plan.staticTables);
-    const sink = this.createSink(path);
+    const sink = this.createSink(path, plan.schema);
     const location = this.sinkOptions.get("checkpointLocation") ?? (config.checkpointRoot && this.name ? join(config.checkpointRoot, this.name) : undefined);
     const sources = sourceActorNames(plan);
     const checkpoint = location ? await openCheckpoint(location, { name: this.name, sources, stateful: statefulOperators(plan, this.mode), outputMode: this.mode }) : undefined;
@@ -123,11 +123,12 @@ export class DataStreamWriter {
     return query;
   }
 
-  private createSink(path: string | undefined): SinkProvider {
+  private createSink(path: string | undefined, schema: Schema): SinkProvider {
     const session = this.frame.session;
     switch (this.sinkFormat) {
       case "memory":
         if (this.name === undefined) throw new AnalysisError("queryName must be specified for memory sink: writeStream.queryName(\"name\").format(\"memory\"); the rows are then in session.table(\"name\").");
+        session.memoryTable(this.name).schema = schema;
         return new MemorySinkProvider(session.memoryTable(this.name), this.name);
       case "foreach":
         if (!this.foreachFn) throw new ConfigError("format(\"foreach\") needs a callback: use writeStream.foreach(row => ...).");

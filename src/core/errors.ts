@@ -29,13 +29,17 @@ export class AnalysisError extends RillError {
   }
 }
 
-/** An expression string could not be parsed. */
+/** An expression or SQL text could not be parsed: `position` is the 0-based offset, `line` and `column` are 1-based. */
 export class ParseError extends RillError {
   override readonly name = "ParseError";
   readonly position: number;
-  constructor(message: string, position: number, options: RillErrorOptions = {}) {
+  readonly line: number;
+  readonly column: number;
+  constructor(message: string, position: number, options: RillErrorOptions & { line?: number; column?: number } = {}) {
     super("PARSE", "user", message, options);
     this.position = position;
+    this.line = options.line ?? 1;
+    this.column = options.column ?? position + 1;
   }
 }
 

@@ -10,7 +10,7 @@ export type Token =
   | { readonly kind: "eof"; readonly position: number };
 
 /** Longest operators first, so `<=>` wins over `<=` and `<`. */
-const OPERATORS = ["<=>", "<=", ">=", "<>", "!=", "==", "||", "=", "<", ">", "+", "-", "*", "/", "%", "(", ")", ",", ".", "!"];
+const OPERATORS = ["<=>", "<=", ">=", "<>", "!=", "==", "||", "=", "<", ">", "+", "-", "*", "/", "%", "(", ")", ",", ".", "!", ";"];
 
 const IDENTIFIER_START = /[\p{L}_]/u;
 const IDENTIFIER_PART = /[\p{L}\p{N}_]/u;
@@ -20,6 +20,9 @@ const DIGIT = /[0-9]/;
 const STRING_ESCAPES: Readonly<Record<string, string>> = {
   "0": "\0", b: "\b", n: "\n", r: "\r", t: "\t", Z: "\x1a", "%": "\\%", _: "\\_",
 };
+
+/** Builds a parse error at a position of the text: expressions and SQL statements render it differently. */
+export type ErrorAt = (text: string, position: number, detail: string, hint?: string) => ParseError;
 
 /** Builds the error every lexer and parser failure throws: the text, the position and a caret under it. */
 export function parseErrorAt(text: string, position: number, detail: string, hint?: string): ParseError {
@@ -33,22 +36,27 @@ export function parseErrorAt(text: string, position: number, detail: string, hin
   return new ParseError(lines.join("\n"), position);
 }
 
-export function tokenize(text: string): Token[] {
+export function tokenize(text: string, errorAt: ErrorAt = parseErrorAt): Token[] {
   const tokens: Token[] = [];
   let position = 0;
   while (position < text.length) {
     const char = text.charAt(position);
     if (/\s/.test(char)) {
       position++;
+    } else if (text.startsWith("--", position)) {
+      const end = text.indexOf("\n", position);
+      position = end < 0 ? text.length : end + 1;
+    } else if (text.startsWith("/*", position)) {
+      position = skipBlockComment(text, position, errorAt);
     } else if (DIGIT.test(char) || (char === "." && DIGIT.test(text.charAt(position + 1)))) {
-      const token = readNumber(text, position);
+      const token = readNumber(text, position, errorAt);
       tokens.push(token);
       position += token.text.length;
     } else if (char === "'" || char === '"') {
-      const end = readString(text, position, tokens);
+      const end = readString(text, position, tokens, errorAt);
       position = end;
     } else if (char === "`") {
-      position = readQuotedIdentifier(text, position, tokens);
+      position = readQuotedIdentifier(text, position, tokens, errorAt);
     } else if (IDENTIFIER_START.test(char)) {
       let end = position + 1;
       while (end < text.length && IDENTIFIER_PART.test(text.charAt(end))) end++;
@@ -56,7 +64,7 @@ export function tokenize(text: string): Token[] {
       position = end;
     } else {
       const operator = OPERATORS.find((candidate) => text.startsWith(candidate, position));
-      if (operator === undefined) throw parseErrorAt(text, position, `unexpected character '${char}'`);
+      if (operator === undefined) throw errorAt(text, position, `unexpected character '${char}'`);
       tokens.push({ kind: "operator", text: operator, position });
       position += operator.length;
     }
@@ -65,11 +73,30 @@ export function tokenize(text: string): Token[] {
   return tokens;
 }
 
+/** Skips a bracketed comment; as in Spark, comments nest. */
+function skipBlockComment(text: string, start: number, errorAt: ErrorAt): number {
+  let depth = 0;
+  let position = start;
+  while (position < text.length) {
+    if (text.startsWith("/*", position)) {
+      depth++;
+      position += 2;
+    } else if (text.startsWith("*/", position)) {
+      depth--;
+      position += 2;
+      if (depth === 0) return position;
+    } else {
+      position++;
+    }
+  }
+  throw errorAt(text, start, "unterminated comment: '/*' without '*/'");
+}
+
 const NUMBER = /^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/;
 const LONG_SUFFIX = /^[lLsSyY]/;
 const DOUBLE_SUFFIX = /^(?:[dDfF]|[bB][dD])/;
 
-function readNumber(text: string, position: number): Extract<Token, { kind: "number" }> {
+function readNumber(text: string, position: number, errorAt: ErrorAt): Extract<Token, { kind: "number" }> {
   const rest = text.slice(position);
   const digits = NUMBER.exec(rest)?.[0] ?? "";
   let isDouble = /[.eE]/.test(digits);
@@ -84,14 +111,14 @@ function readNumber(text: string, position: number): Extract<Token, { kind: "num
   }
   const next = text.charAt(position + length);
   if (next !== "" && IDENTIFIER_PART.test(next)) {
-    throw parseErrorAt(text, position + length, `unexpected character '${next}' after number`);
+    throw errorAt(text, position + length, `unexpected character '${next}' after number`);
   }
   // An integer literal past 2^53 stays exact as a long (src/core/long.ts); past the long range it is a double.
   const value = isDouble ? Number(digits) : (parseLongText(digits) ?? Number(digits));
   return { kind: "number", text: rest.slice(0, length), value, isDouble: isDouble || typeof value === "number" && !Number.isSafeInteger(value), position };
 }
 
-function readString(text: string, start: number, tokens: Token[]): number {
+function readString(text: string, start: number, tokens: Token[], errorAt: ErrorAt): number {
   const quote = text.charAt(start);
   let value = "";
   let position = start + 1;
@@ -115,10 +142,10 @@ function readString(text: string, start: number, tokens: Token[]): number {
     value += char;
     position++;
   }
-  throw parseErrorAt(text, start, "unterminated string literal");
+  throw errorAt(text, start, "unterminated string literal");
 }
 
-function readQuotedIdentifier(text: string, start: number, tokens: Token[]): number {
+function readQuotedIdentifier(text: string, start: number, tokens: Token[], errorAt: ErrorAt): number {
   let name = "";
   let position = start + 1;
   while (position < text.length) {
@@ -136,5 +163,5 @@ function readQuotedIdentifier(text: string, start: number, tokens: Token[]): num
     name += char;
     position++;
   }
-  throw parseErrorAt(text, start, "unterminated quoted identifier");
+  throw errorAt(text, start, "unterminated quoted identifier");
 }

@@ -2,7 +2,7 @@
 import { negateLong } from "../core/long.ts";
 import { closestName } from "../core/errors.ts";
 import { GET_FIELD, type BinaryOperator, type CaseBranch, type Expr } from "./ast.ts";
-import { parseErrorAt, tokenize, type Token } from "./lexer.ts";
+import { parseErrorAt, tokenize, type ErrorAt, type Token } from "./lexer.ts";
 import { knownTypeNames, parseDataType } from "./typenames.ts";
 import { parseTimestamp } from "./values.ts";
 
@@ -34,19 +34,29 @@ export const MAX_EXPRESSION_TERMS = 1_000;
  * @throws ParseError naming the position, with a caret under it.
  */
 export function parseExpression(text: string): Expr {
-  return new Parser(text).parseTopLevel();
+  return new ExpressionParser(text).parseTopLevel();
 }
 
-class Parser {
-  private readonly tokens: Token[];
-  private index = 0;
+/**
+ * The expression grammar over a token cursor. The SQL statement parser (src/sql/parser.ts) extends it, so a statement's
+ * expressions are this grammar and nothing else; `errorAt` renders failures for the kind of text being parsed.
+ */
+export class ExpressionParser {
+  protected readonly tokens: Token[];
+  protected index = 0;
   private depth = 0;
   private terms = 0;
 
-  constructor(private readonly text: string) {
-    this.tokens = tokenize(text);
+  constructor(protected readonly text: string, protected readonly errorAt: ErrorAt = parseErrorAt) {
+    this.tokens = tokenize(text, errorAt);
   }
 
+  /** One expression without an alias, stopping at the first token that cannot continue it. */
+  parseExpression(): Expr {
+    return this.parseOr();
+  }
+
+  /** One expression with an optional alias, then the end of the text. */
   parseTopLevel(): Expr {
     const expr = this.parseOr();
     let bareAlias: Token | undefined;
@@ -93,7 +103,7 @@ class Parser {
   /** Runs `parse` one nesting level deeper, refusing to go past MAX_EXPRESSION_DEPTH. */
   private nested(parse: () => Expr): Expr {
     if (this.depth >= MAX_EXPRESSION_DEPTH) {
-      throw parseErrorAt(this.text, this.peek().position, `expression nested deeper than ${MAX_EXPRESSION_DEPTH} levels`,
+      throw this.errorAt(this.text, this.peek().position, `expression nested deeper than ${MAX_EXPRESSION_DEPTH} levels`,
         "Split it into several columns (withColumn) or simplify it.");
     }
     this.depth++;
@@ -114,7 +124,7 @@ class Parser {
 
   private countTerm(position: number): void {
     if (++this.terms > MAX_EXPRESSION_TERMS) {
-      throw parseErrorAt(this.text, position, `expression has more than ${MAX_EXPRESSION_TERMS} operators`,
+      throw this.errorAt(this.text, position, `expression has more than ${MAX_EXPRESSION_TERMS} operators`,
         "Split it into several columns (withColumn) or simplify it.");
     }
   }
@@ -278,7 +288,7 @@ class Parser {
     if (to === undefined) {
       const suggestion = closestName(typeName, knownTypeNames());
       const hint = suggestion === undefined ? `Known types: ${knownTypeNames().join(", ")}` : `Did you mean '${suggestion}'?`;
-      throw parseErrorAt(this.text, typeToken.position, `unknown type '${typeName}'`, hint);
+      throw this.errorAt(this.text, typeToken.position, `unknown type '${typeName}'`, hint);
     }
     this.expectOperator(")");
     return { kind: "cast", operand, to };
@@ -287,7 +297,7 @@ class Parser {
   private parseTimestampLiteral(token: Extract<Token, { kind: "string" }>): Expr {
     this.next();
     const value = parseTimestamp(token.value);
-    if (value === null) throw parseErrorAt(this.text, token.position, `invalid timestamp '${token.value}'`);
+    if (value === null) throw this.errorAt(this.text, token.position, `invalid timestamp '${token.value}'`);
     return { kind: "literal", value, type: "timestamp" };
   }
 
@@ -308,52 +318,52 @@ class Parser {
 
   // ---- token helpers ----
 
-  private peek(): Token {
+  protected peek(): Token {
     return this.tokens[this.index] ?? { kind: "eof", position: this.text.length };
   }
 
-  private next(): Token {
+  protected next(): Token {
     const token = this.peek();
     if (token.kind !== "eof") this.index++;
     return token;
   }
 
-  private isKeyword(token: Token, keyword: string): boolean {
+  protected isKeyword(token: Token, keyword: string): boolean {
     return token.kind === "identifier" && !token.quoted && token.text.toLowerCase() === keyword;
   }
 
-  private isOperator(token: Token, operator: string): boolean {
+  protected isOperator(token: Token, operator: string): boolean {
     return token.kind === "operator" && token.text === operator;
   }
 
-  private acceptKeyword(keyword: string): boolean {
+  protected acceptKeyword(keyword: string): boolean {
     if (!this.isKeyword(this.peek(), keyword)) return false;
     this.index++;
     return true;
   }
 
-  private acceptOperator(operator: string): boolean {
+  protected acceptOperator(operator: string): boolean {
     if (!this.isOperator(this.peek(), operator)) return false;
     this.index++;
     return true;
   }
 
-  private expectKeyword(keyword: string): void {
+  protected expectKeyword(keyword: string): void {
     if (!this.acceptKeyword(keyword)) throw this.unexpected(this.peek(), `expected ${keyword.toUpperCase()}`);
   }
 
-  private expectOperator(operator: string): void {
+  protected expectOperator(operator: string): void {
     if (!this.acceptOperator(operator)) throw this.unexpected(this.peek(), `expected '${operator}'`);
   }
 
-  private expectName(what: string): string {
+  protected expectName(what: string): string {
     const token = this.peek();
     if (token.kind !== "identifier") throw this.unexpected(token, `expected ${what}`);
     this.index++;
     return token.text;
   }
 
-  private unexpected(token: Token, expectation?: string): Error {
+  protected unexpected(token: Token, expectation?: string): Error {
     const found = describe(token);
     const detail = expectation === undefined ? `unexpected ${found}` : `${expectation} but found ${found}`;
     let hint: string | undefined;
@@ -361,7 +371,7 @@ class Parser {
       const suggestion = closestName(token.text, OPERATOR_KEYWORDS);
       if (suggestion !== undefined && suggestion !== token.text.toLowerCase()) hint = `Did you mean '${suggestion.toUpperCase()}'?`;
     }
-    return parseErrorAt(this.text, token.position, detail, hint);
+    return this.errorAt(this.text, token.position, detail, hint);
   }
 }
 

@@ -1,5 +1,5 @@
 // The memory sink: a table in the session, queryable by query name (session.table(name)). For tests and debugging.
-import type { Row } from "../../core/types.ts";
+import type { Row, Schema } from "../../core/types.ts";
 import { orderResult, type OutputMode, type ResultOrder, type SinkContext, type SinkProvider, type SinkWriter } from "./sink.ts";
 
 /**
@@ -11,6 +11,8 @@ export class MemoryTable {
   private readonly keyed = new Map<unknown, Row>();
   private mode: OutputMode = "append";
   private order: ResultOrder | undefined;
+  /** The columns of the query writing the table, set when it starts (SQL reads the table with them). */
+  schema: Schema | undefined;
 
   /** At a (re)start: keeps the appended rows of epochs up to `keepThrough` (none without a checkpoint). */
   reset(mode: OutputMode, keepThrough: number | undefined, order?: ResultOrder): void {

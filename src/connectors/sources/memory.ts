@@ -24,6 +24,16 @@ export class MemoryStreamData {
   }
 }
 
+/**
+ * A memory sink's table read as a source (SQL over a running query's table, the seed's 21.1): the rows the table holds
+ * when the reading query is analysed, then nothing more, so `availableNow` and `once` end after them.
+ */
+export function memoryTableSnapshot(schema: Schema, rows: readonly Row[], name: string): SourceProvider {
+  const data = new MemoryStreamData();
+  data.add(rows);
+  return new MemorySourceProvider(schema, data, (value) => ({ row: value as Row }), `table ${name}`);
+}
+
 export class MemorySourceProvider implements SourceProvider {
   readonly format = "memory";
   readonly numPartitions = 1;

@@ -1,0 +1,217 @@
+// Turns a parsed SQL query into the logical plan the DataFrame API would build: the same nodes, analysed the same way.
+import { AnalysisError, closestName } from "../core/errors.ts";
+import { findField, type Schema } from "../core/types.ts";
+import type { Expr } from "../expr/ast.ts";
+import { expressionName } from "../expr/names.ts";
+import { analyze } from "../plan/analyzer.ts";
+import type { LogicalPlan, SortOrder } from "../plan/logical.ts";
+import { splitResultOrder } from "../plan/result-order-analysis.ts";
+import { planAggregation } from "./aggregation.ts";
+import type { JoinRelation, OrderItem, Query, QueryBody, Relation, Select, SelectItem } from "./ast.ts";
+import { containsAggregate, mapChildren, structuralKey } from "./expressions.ts";
+import { pointAt } from "./position.ts";
+
+/** A JOIN as the DataFrame API takes it: `left.join(right, on, how)`, `on` a condition or a list of column names. */
+export interface JoinRequest {
+  readonly left: LogicalPlan;
+  readonly right: LogicalPlan;
+  readonly how: JoinRelation["how"];
+  readonly on: Expr | readonly string[] | undefined;
+  /** The names each side may be qualified by in `on` (its alias, or the view's name), for `df.alias(name)`. */
+  readonly leftQualifiers: readonly string[];
+  readonly rightQualifiers: readonly string[];
+  /** The SQL text and the JOIN's offset in it, for errors that point at it. */
+  readonly text: string;
+  readonly position: number;
+}
+
+/** What the planner needs from the session: relations by name, and how to join two plans. */
+export interface SqlCatalog {
+  /** A temporary view's or a memory sink table's plan, by name (case-insensitive); undefined when there is none. */
+  relation(name: string): LogicalPlan | undefined;
+  /** Every name relation() knows, for "did you mean" hints. */
+  relationNames(): readonly string[];
+  join(request: JoinRequest): LogicalPlan;
+}
+
+/** A relation's plan, the names it can be qualified by, and its columns. */
+interface Scope {
+  readonly plan: LogicalPlan;
+  readonly qualifiers: readonly string[];
+  readonly schema: Schema;
+}
+
+/**
+ * Plans a parsed query over the catalog's relations.
+ * @throws AnalysisError naming the unknown view or column (with a hint), or the clause Spark would refuse, with the line
+ * and column in the SQL text.
+ */
+export function planQuery(text: string, query: Query, catalog: SqlCatalog): LogicalPlan {
+  return new Planner(text, catalog).query(query);
+}
+
+/** The schema a plan produces, without its trailing ORDER BY / LIMIT (which only the sink applies). */
+export function schemaOfPlan(plan: LogicalPlan): Schema {
+  return analyze(splitResultOrder(plan).plan).schema;
+}
+
+class Planner {
+  constructor(private readonly text: string, private readonly catalog: SqlCatalog) {}
+
+  query(query: Query): LogicalPlan {
+    const body = this.body(query.body);
+    let plan = body.plan;
+    if (query.orderBy.length > 0) plan = { kind: "sort", child: plan, orders: query.orderBy.map((item) => this.sortOrder(item, body.outputs)) };
+    if (query.limit !== undefined) plan = { kind: "limit", child: plan, count: query.limit };
+    return plan;
+  }
+
+  /** The plan of a SELECT or a UNION, and its select items by output name (what ORDER BY may refer to). */
+  private body(body: QueryBody): { plan: LogicalPlan; outputs: readonly Output[] } {
+    if (body.kind === "select") return this.select(body);
+    if (body.kind === "nested") return { plan: this.query(body.query), outputs: [] };
+    const left = this.body(body.left);
+    const right = this.body(body.right);
+    const union: LogicalPlan = { kind: "union", child: left.plan, other: right.plan, byName: false, allowMissingColumns: false };
+    // Without ALL, UNION drops duplicate rows, as SQL's does.
+    return { plan: body.all ? union : { kind: "deduplicate", child: union, columns: undefined, withinWatermark: false }, outputs: left.outputs };
+  }
+
+  private select(select: Select): { plan: LogicalPlan; outputs: readonly Output[] } {
+    if (select.from === undefined) throw this.error(select.position, "SELECT without FROM has no stream to read", "Name a view in FROM: createOrReplaceTempView(name) registers a DataFrame as one.");
+    const scope = this.relation(select.from);
+    const unqualify = (expr: Expr): Expr => this.unqualify(expr, scope);
+    let plan = scope.plan;
+    if (select.where) {
+      if (containsAggregate(select.where.value)) throw this.error(select.where.position, "aggregate functions are not allowed in WHERE", "Filter on an aggregate with HAVING.");
+      const condition = unqualify(select.where.value);
+      this.checkColumns(condition, scope.schema, select.where.position, "WHERE");
+      plan = { kind: "filter", child: plan, condition };
+    }
+    const items = select.items.map((item): SelectItem => (item.kind === "star" ? this.star(item, scope) : { ...item, expr: unqualify(item.expr) }));
+    const aggregating = select.groupBy !== undefined || select.having !== undefined || items.some((item) => item.kind === "expression" && containsAggregate(item.expr));
+    let outputs: Output[];
+    if (aggregating) {
+      const planned = planAggregation({
+        plan, items, schema: scope.schema,
+        groupBy: select.groupBy && { grouping: select.groupBy.grouping, keys: select.groupBy.keys.map((key) => ({ value: unqualify(key.value), position: key.position })) },
+        having: select.having && { value: unqualify(select.having.value), position: select.having.position },
+        checkColumns: (expr, position, clause) => this.checkColumns(expr, scope.schema, position, clause),
+        error: (position, detail, hint) => this.error(position, detail, hint),
+      });
+      plan = planned.plan;
+      outputs = planned.outputs;
+    } else {
+      for (const item of items) if (item.kind === "expression") this.checkColumns(item.expr, scope.schema, item.position, "the SELECT list");
+      outputs = items.map((item) => (item.kind === "star" ? { name: "*", expr: undefined } : { name: item.alias ?? expressionName(item.expr), expr: item.expr }));
+      plan = { kind: "project", child: plan, columns: items.map(projected), operation: "SQL SELECT" };
+    }
+    if (select.distinct) plan = { kind: "deduplicate", child: plan, columns: undefined, withinWatermark: false };
+    return { plan, outputs };
+  }
+
+  // ---- FROM ----
+
+  private relation(relation: Relation): Scope {
+    switch (relation.kind) {
+      case "table": {
+        const plan = this.catalog.relation(relation.name);
+        if (plan === undefined) throw this.unknownRelation(relation.name, relation.position);
+        const last = relation.name.split(".").pop() ?? relation.name;
+        return { plan, qualifiers: [relation.alias ?? last], schema: schemaOfPlan(plan) };
+      }
+      case "subquery": {
+        const plan = this.query(relation.query);
+        return { plan, qualifiers: relation.alias === undefined ? [] : [relation.alias], schema: schemaOfPlan(plan) };
+      }
+      case "join":
+        return this.join(relation);
+    }
+  }
+
+  private join(relation: JoinRelation): Scope {
+    const left = this.relation(relation.left);
+    const right = this.relation(relation.right);
+    const on = relation.using ?? relation.on;
+    const plan = this.catalog.join({ left: left.plan, right: right.plan, how: relation.how, on, leftQualifiers: left.qualifiers, rightQualifiers: right.qualifiers, text: this.text, position: relation.position });
+    return { plan, qualifiers: [...left.qualifiers, ...right.qualifiers], schema: schemaOfPlan(plan) };
+  }
+
+  private unknownRelation(name: string, position: number): AnalysisError {
+    const names = this.catalog.relationNames();
+    const suggestion = closestName(name, names);
+    const hint = suggestion === undefined ? "" : `Did you mean '${suggestion}'? `;
+    return new AnalysisError(`Table or view not found: '${name}' ${pointAt(this.text, position)}\n${hint}Views and memory tables: ${names.join(", ") || "none"}. Register a DataFrame with createOrReplaceTempView('${name}'), or start a query with format("memory") and queryName('${name}').`);
+  }
+
+  // ---- names ----
+
+  /** `t.*` with t the relation's name or alias: its columns. */
+  private star(item: Extract<SelectItem, { kind: "star" }>, scope: Scope): SelectItem {
+    if (item.qualifier === undefined) return item;
+    if (!scope.qualifiers.some((qualifier) => qualifier.toLowerCase() === item.qualifier?.toLowerCase())) {
+      throw this.error(item.position, `cannot resolve '${item.qualifier}.*': no relation named '${item.qualifier}' in FROM`, `Relations: ${scope.qualifiers.join(", ") || "none (give the subquery an alias)"}.`);
+    }
+    return { kind: "star", qualifier: undefined, position: item.position };
+  }
+
+  /** `t.x` with t a relation in FROM reads column x (a column named t, such as a struct, is not a qualifier). */
+  private unqualify(expr: Expr, scope: Scope): Expr {
+    if (expr.kind === "column") {
+      const [first, ...rest] = expr.name.split(".");
+      if (rest.length === 0 || first === undefined || findField(scope.schema, first) !== undefined) return expr;
+      if (scope.qualifiers.some((qualifier) => qualifier.toLowerCase() === first.toLowerCase())) return { kind: "column", name: rest.join(".") };
+      return expr;
+    }
+    return mapChildren(expr, (child) => this.unqualify(child, scope));
+  }
+
+  /** Unknown columns fail here, at sql(), naming the column and where it is in the text. */
+  private checkColumns(expr: Expr, schema: Schema, position: number, clause: string): void {
+    if (expr.kind === "column") {
+      const first = expr.name.split(".")[0] ?? expr.name;
+      if (findField(schema, expr.name) !== undefined || findField(schema, first) !== undefined) return;
+      const names = schema.fields.map((field) => field.name);
+      const suggestion = closestName(expr.name, names);
+      throw new AnalysisError(`Column '${expr.name}' does not exist in ${clause} ${pointAt(this.text, position)}\n${suggestion === undefined ? "" : `Did you mean '${suggestion}'? `}Columns: ${names.join(", ")}`);
+    }
+    mapChildren(expr, (child) => {
+      this.checkColumns(child, schema, position, clause);
+      return child;
+    });
+  }
+
+  // ---- ORDER BY ----
+
+  /** An ordinal (`ORDER BY 2`) or a select item's expression sorts by that output column; otherwise by the expression. */
+  private sortOrder(item: OrderItem, outputs: readonly Output[]): SortOrder {
+    const { expr } = item;
+    let target: Expr = expr;
+    if (expr.kind === "literal" && typeof expr.value === "number" && expr.type === "int") {
+      const output = outputs[expr.value - 1];
+      if (output === undefined || output.name === "*") throw this.error(item.position, `ORDER BY position ${expr.value} is not in the select list (1 to ${outputs.length})`);
+      target = { kind: "column", name: output.name };
+    } else {
+      const key = structuralKey(expr);
+      const match = outputs.find((output) => output.expr !== undefined && structuralKey(output.expr) === key);
+      if (match) target = { kind: "column", name: match.name };
+      else if (containsAggregate(expr)) throw this.error(item.position, `ORDER BY ${expressionName(expr)} is an aggregate that is not in the select list`, "Select it (with an alias) and order by the alias.");
+    }
+    return { expr: target, descending: item.descending, nullsFirst: item.nullsFirst };
+  }
+
+  private error(position: number, detail: string, hint?: string): AnalysisError {
+    return new AnalysisError(`${detail} ${pointAt(this.text, position)}${hint === undefined ? "" : `\n${hint}`}`);
+  }
+}
+
+/** A select item's output column: its name, and the expression it computes (undefined for `*`). */
+export interface Output {
+  readonly name: string;
+  readonly expr: Expr | undefined;
+}
+
+function projected(item: SelectItem): Expr {
+  if (item.kind === "star") return { kind: "star" };
+  return item.alias === undefined ? item.expr : { kind: "alias", operand: item.expr, name: item.alias };
+}
