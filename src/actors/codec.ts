@@ -26,7 +26,7 @@ const writer = new ColumnWriter(packr);
 
 export function encodeFrame(frame: Frame): Uint8Array {
   if (frame.kind === FRAME_DATA) {
-    const lean = writer.encode((view) => writeFixed(view, frame), frame.rows);
+    const lean = writer.encode((view, at) => writeFixed(view, at, frame), frame.rows);
     if (lean !== undefined) return lean;
   }
   return packr.pack(frame);
@@ -37,16 +37,16 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   return packr.unpack(bytes) as Frame;
 }
 
-function writeFixed(view: DataView, frame: DataFrame): number {
-  view.setUint8(0, LEAN_FRAME);
-  view.setUint8(1, LEAN_VERSION);
-  view.setFloat64(2, frame.sender, true);
-  view.setFloat64(10, frame.seq, true);
-  view.setFloat64(18, frame.epoch, true);
-  view.setFloat64(26, frame.since, true);
-  view.setFloat64(34, frame.until, true);
-  view.setUint32(42, frame.rows.length, true);
-  return FIXED_BYTES;
+function writeFixed(view: DataView, at: number, frame: DataFrame): number {
+  view.setUint8(at, LEAN_FRAME);
+  view.setUint8(at + 1, LEAN_VERSION);
+  view.setFloat64(at + 2, frame.sender, true);
+  view.setFloat64(at + 10, frame.seq, true);
+  view.setFloat64(at + 18, frame.epoch, true);
+  view.setFloat64(at + 26, frame.since, true);
+  view.setFloat64(at + 34, frame.until, true);
+  view.setUint32(at + 42, frame.rows.length, true);
+  return at + FIXED_BYTES;
 }
 
 function decodeLean(bytes: Uint8Array): DataFrame {

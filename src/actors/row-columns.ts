@@ -85,8 +85,10 @@ function layoutOfNames(names: readonly string[]): Layout {
 
 /** Reusable scratch space for encoding: grows to the largest frame seen and is never given away. */
 export class ColumnWriter {
-  private buffer = new Uint8Array(64 * 1024);
+  private buffer = new Uint8Array(BUFFER_BYTES);
   private view = new DataView(this.buffer.buffer);
+  /** Where the frame being written starts, and where writing is. Frames given away are never written over. */
+  private start = 0;
   private length = 0;
   private readonly values: unknown[] = [];
   private readonly dictionary: string[] = [];
@@ -96,7 +98,7 @@ export class ColumnWriter {
   constructor(private readonly packr: Packr) {}
 
   /** The frame's fixed part, then the rows; undefined when the rows do not share one key set (the caller falls back). */
-  encode(prefix: (view: DataView) => number, rows: readonly Row[]): Uint8Array | undefined {
+  encode(prefix: (view: DataView, at: number) => number, rows: readonly Row[]): Uint8Array | undefined {
     const count = rows.length;
     const layout = count > 0 ? this.layoutOfRow(rows[0] as Row) : layoutOf([]);
     if (layout === undefined || !this.gather(rows, layout)) return undefined;
@@ -118,9 +120,9 @@ export class ColumnWriter {
     if (!sized) return undefined;
     const wide = stringColumns * count >= 0xffff;
     this.dictionary.length = 0;
-    this.length = 0;
+    this.start = this.length;
     this.reserve(64 + count * width * 9);
-    this.length = prefix(this.view);
+    this.length = prefix(this.view, this.length);
     for (let column = 0; column < width; column++) {
       const start = column * count;
       switch (kinds[column]) {
@@ -151,7 +153,8 @@ export class ColumnWriter {
     this.length += header.length;
     this.view.setUint32(this.length, header.length, true);
     this.length += 4;
-    return this.buffer.slice(0, this.length);
+    // A view, not a copy: the next frame starts after this one, and a full buffer is replaced, never reused.
+    return this.buffer.subarray(this.start, this.length);
   }
 
   /** The layout of the first row's keys, reusing the last frame's when they are the same. */
@@ -229,16 +232,19 @@ export class ColumnWriter {
   }
 
   private reserve(bytes: number): void {
-    const need = this.length + bytes;
-    if (need <= this.buffer.length) return;
-    let size = this.buffer.length * 2;
-    while (size < need) size *= 2;
-    const grown = new Uint8Array(size);
-    grown.set(this.buffer.subarray(0, this.length));
-    this.buffer = grown;
-    this.view = new DataView(grown.buffer);
+    if (this.length + bytes <= this.buffer.length) return;
+    const written = this.length - this.start;
+    const fresh = new Uint8Array(Math.max(BUFFER_BYTES, (written + bytes) * 2));
+    fresh.set(this.buffer.subarray(this.start, this.length));
+    this.buffer = fresh;
+    this.view = new DataView(fresh.buffer);
+    this.start = 0;
+    this.length = written;
   }
 }
+
+/** The encoder's buffer: frames are written one after another into it until it is full, then into a new one. */
+const BUFFER_BYTES = 256 * 1024;
 
 /** Distinct strings of a column found by scanning before the column switches to a Map. */
 const SCAN_LIMIT = 16;

@@ -126,6 +126,15 @@ describe("frame codec", () => {
     }
   });
 
+  it("bytes already given away stay intact while later frames are encoded (the encoder writes after them, never over)", () => {
+    const first = dataFrame(Array.from({ length: 256 }, (_, index) => ({ id: index, name: `n${index % 5}` })));
+    const firstBytes = encodeFrame(first);
+    const copy = new Uint8Array(firstBytes);
+    for (let round = 0; round < 200; round++) encodeFrame(dataFrame(Array.from({ length: 300 }, (_, index) => ({ id: -index, name: `other${round}` }))));
+    assert.deepEqual(firstBytes, copy);
+    assertSame(decodeFrame(firstBytes), first);
+  });
+
   it("a data frame in the old msgpack form still decodes", () => {
     const frame = dataFrame([{ a: 1, b: "x" }]);
     const old = new Packr({ useRecords: true, moreTypes: false, bundleStrings: false }).pack(frame);
