@@ -96,8 +96,8 @@ describe("the continuous runtime over NATS", () => {
     const wide = z.object({ id: z.number().int(), blob: z.string() });
     const input = new MemoryStream(session, wide);
     const query = await input.toDF().writeStream.queryName("wide_rows").format("memory").start();
-    const blob = "x".repeat(8 * 1024);
-    input.addData(Array.from({ length: 600 }, (_, id) => ({ id, blob })));
+    // Each row's blob differs: a frame's string dictionary would carry 600 equal blobs once.
+    input.addData(Array.from({ length: 600 }, (_, id) => ({ id, blob: String(id).padStart(8 * 1024, "x") })));
     await query.processAllAvailable();
     const ids = session.table("wide_rows").map((row) => row.id);
     assert.deepEqual(ids, Array.from({ length: 600 }, (_, id) => id));
