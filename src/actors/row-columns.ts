@@ -1,10 +1,11 @@
 // The rows of a data frame column by column: the column names once per frame, then each column's values packed by type.
 //
-// Layout after the frame's fixed fields (codec.ts): a msgpack header [names, kinds, dictionary, packed, wide], then the
-// columns in order. NUMBER: 8-byte doubles. NUMBER_OR_NULL: a byte per row (1 = null), then 8-byte doubles. STRING: an
-// index per row into the frame's string dictionary (0 = null), 2 bytes each, 4 when `wide`. BIGINT: 8-byte int64.
-// BOOLEAN: a byte per row (0 false, 1 true, 2 null). NULL: nothing. PACKED (anything else: nested structs, arrays,
-// binary, mixed types): the column's values as one msgpack array in `packed`. All little-endian.
+// Layout after the frame's fixed fields (codec.ts): the columns in order, then a msgpack header [names, kinds,
+// dictionary, packed, wide], then the header's length (uint32). NUMBER: 8-byte doubles. NUMBER_OR_NULL: a byte per row
+// (1 = null), then 8-byte doubles. STRING: an index per row into the frame's string dictionary (0 = null), 2 bytes
+// each, 4 when `wide`. BIGINT: 8-byte int64. BOOLEAN: a byte per row (0 false, 1 true, 2 null). NULL: nothing. PACKED
+// (anything else: nested structs, arrays, binary, mixed types): the column's values as one msgpack array in `packed`.
+// All little-endian.
 //
 // A frame's rows must share one key set in one order (the rows of one operator do); otherwise the encoder answers
 // undefined and the frame travels as plain msgpack.
@@ -34,6 +35,8 @@ interface Layout {
 }
 
 const layouts = new Map<string, Layout>();
+/** Schemas remembered; past this (rows with ever new keys, or forged frames), a layout is made for the frame alone. */
+const MAX_LAYOUTS = 1024;
 let slotsTaken = 0;
 /** Past the pool, columns share these loops: slower (V8's caches there see many names), never wrong. */
 const SHARED_GATHER: GatherColumn = (rows, name, values, at) => {
@@ -47,7 +50,8 @@ function layoutOf(names: readonly string[]): Layout {
   const key = names.join("\u0000");
   let layout = layouts.get(key);
   if (layout === undefined) {
-    const own = slotsTaken + names.length <= GATHER_SLOTS.length;
+    const kept = layouts.size < MAX_LAYOUTS;
+    const own = kept && slotsTaken + names.length <= GATHER_SLOTS.length;
     const first = slotsTaken;
     if (own) slotsTaken += names.length;
     const template: Row = {};
@@ -63,7 +67,7 @@ function layoutOf(names: readonly string[]): Layout {
       scatters: names.map((_name, column) => (own ? (SCATTER_SLOTS[first + column] as ScatterColumn) : SHARED_SCATTER)),
       template,
     };
-    layouts.set(key, layout);
+    if (kept) layouts.set(key, layout);
   }
   return layout;
 }
