@@ -1,4 +1,5 @@
 // Compiles an expression tree once, against a schema, into a plain closure over rows (Spark's analyzer + codegen).
+import { columnRead } from "../core/column-read.ts";
 import { AnalysisError, closestName } from "../core/errors.ts";
 import { addLong, longToDouble, multiplyLong, negateLong, remainderLong, subtractLong, type LongValue } from "../core/long.ts";
 import { fieldNames, findField, isIntegral, isNumeric, nestedOf, WINDOW_FIELDS, type Field, type Schema } from "../core/types.ts";
@@ -116,10 +117,7 @@ function readMember(value: unknown, key: string): unknown {
 }
 
 function readField(fieldName: string): Evaluator {
-  return (row) => {
-    const value = row[fieldName];
-    return value === undefined ? null : value;
-  };
+  return columnRead(fieldName, true);
 }
 
 function compileComputed(expr: Expr, text: string, scope: Scope): CompiledValue {

@@ -1,25 +1,72 @@
 // select / selectExpr / withColumn / drop: computes each output column from the input row.
+//
+// Output rows are clones of one template (so they all share one V8 shape, in the columns' order), filled by this
+// operator's own copy of a row builder (row-builders.ts); a column that is only copied from the input is read
+// directly rather than through its evaluator.
+import { columnReadOf } from "../core/column-read.ts";
 import type { Row } from "../core/types.ts";
 import { positionOf, type Emit, type Operator, type OperatorPosition } from "./operator.ts";
+import { BUILDER_WIDTH, ROW_BUILDERS, type BuildPlan, type RowBuilder } from "./row-builders.ts";
 
 export interface Projection {
   readonly name: string;
   readonly evaluate: (row: Row) => unknown;
 }
 
+let buildersTaken = 0;
+
+/** Past the builders' pool or width: one loop for all projections, slower (V8's caches see many columns), the same rows. */
+const sharedBuilder: RowBuilder = (input, plan) => {
+  const out: Row = { ...plan.template };
+  const { targets, sources, evaluators, missingAsNull, width } = plan;
+  for (let index = 0; index < width; index++) {
+    const source = sources[index];
+    const value = source === null || source === undefined ? (evaluators[index] as (row: Row) => unknown)(input) : input[source];
+    out[targets[index] as string] = value === undefined && missingAsNull[index] === true ? null : value;
+  }
+  return out;
+};
+
 export class ProjectOperator implements Operator {
   constructor(readonly id: string, private readonly projections: readonly Projection[]) {}
 
   connect(next: Emit, position?: OperatorPosition): Emit {
-    const names = this.projections.map((projection) => projection.name);
-    const evaluators = this.projections.map((projection) => projection.evaluate);
-    const width = names.length;
+    const plan = buildPlan(this.projections);
     const { chain, index: at } = positionOf(position);
+    if (plan.width === 0)
+      return (_row) => {
+        chain.at = at;
+        next({});
+      };
+    const own = plan.width <= BUILDER_WIDTH && buildersTaken < ROW_BUILDERS.length;
+    const build = own ? (ROW_BUILDERS[buildersTaken++] as RowBuilder) : sharedBuilder;
     return (row) => {
       chain.at = at;
-      const out: Row = {};
-      for (let index = 0; index < width; index++) out[names[index] as string] = (evaluators[index] as (row: Row) => unknown)(row);
-      next(out);
+      next(build(row, plan));
     };
   }
+}
+
+function buildPlan(projections: readonly Projection[]): BuildPlan {
+  const template: Row = {};
+  for (const projection of projections) {
+    // A field that held a double and then null takes any value without changing the rows' shape.
+    template[projection.name] = 0.5;
+    template[projection.name] = null;
+  }
+  const reads = projections.map((projection) => columnReadOf(projection.evaluate));
+  return {
+    template,
+    targets: projections.map((projection) => internalized(projection.name)),
+    sources: reads.map((read) => (read === undefined ? null : internalized(read.column))),
+    evaluators: projections.map((projection) => projection.evaluate),
+    missingAsNull: reads.map((read) => read?.missingAsNull ?? false),
+    width: projections.length,
+  };
+}
+
+/** The same name as an object key: V8 internalizes keys, and its caches match internalized names by identity. */
+function internalized(name: string): string {
+  const keys = Object.keys({ [name]: true });
+  return keys.length === 1 ? (keys[0] as string) : name;
 }

@@ -1,4 +1,5 @@
 // What analysis produces: a line of steps (operator factories) and what is known about the rows between them.
+import { columnRead } from "../core/column-read.ts";
 import type { OutputMode } from "../connectors/sinks/sink.ts";
 import type { SourceProvider } from "../connectors/sources/source.ts";
 import { AnalysisError } from "../core/errors.ts";
@@ -66,7 +67,7 @@ export function extend(child: Analysis, step: Step, schema: Schema, changes: Par
 
 export function passThrough(field: Field): { field: Field; name: string; evaluate: (row: Row) => unknown } {
   const name = field.name;
-  return { field, name, evaluate: (row) => row[name] };
+  return { field, name, evaluate: columnRead(name, false) };
 }
 
 export function checkDuplicates(names: readonly string[], operation: string): void {

@@ -1,0 +1,472 @@
+// The rows of a data frame column by column: the column names once per frame, then each column's values packed by type.
+//
+// Layout after the frame's fixed fields (codec.ts): the columns in order, then a msgpack header [names, kinds,
+// dictionary, packed, wide], then the header's length (uint32). NUMBER: 8-byte doubles. NUMBER_OR_NULL: a byte per row
+// (1 = null), then 8-byte doubles. STRING: an index per row into the frame's string dictionary (0 = null), 2 bytes
+// each, 4 when `wide`. BIGINT: 8-byte int64. BOOLEAN: a byte per row (0 false, 1 true, 2 null). NULL: nothing. PACKED
+// (anything else: nested structs, arrays, binary, mixed types): the column's values as one msgpack array in `packed`.
+// All little-endian.
+//
+// A frame's rows must share one key set in one order (the rows of one operator do); otherwise the encoder answers
+// undefined and the frame travels as plain msgpack.
+import type { Packr } from "msgpackr";
+import { TransportError } from "../core/errors.ts";
+import type { Row } from "../core/types.ts";
+import { GATHER_SLOTS, SCATTER_SLOTS, type GatherColumn, type ScatterColumn } from "./column-slots.ts";
+
+const NUMBER = 0;
+const NUMBER_OR_NULL = 1;
+const STRING = 2;
+const BIGINT = 3;
+const BOOLEAN = 4;
+const NULL = 5;
+const PACKED = 6;
+const KINDS = 7;
+
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** One key set in one order, with its own copies of the column loops (column-slots.ts) and a row to clone. */
+interface Layout {
+  readonly names: readonly string[];
+  readonly gathers: readonly GatherColumn[];
+  readonly scatters: readonly ScatterColumn[];
+  readonly template: Row;
+}
+
+const layouts = new Map<string, Layout>();
+/** Schemas remembered; past this (rows with ever new keys, or forged frames), a layout is made for the frame alone. */
+const MAX_LAYOUTS = 1024;
+let slotsTaken = 0;
+/** Past the pool, columns share these loops: slower (V8's caches there see many names), never wrong. */
+const SHARED_GATHER: GatherColumn = (rows, name, values, at) => {
+  for (let index = 0; index < rows.length; index++) values[at + index] = (rows[index] as Row)[name];
+};
+const SHARED_SCATTER: ScatterColumn = (rows, name, values, at) => {
+  for (let index = 0; index < rows.length; index++) (rows[index] as Row)[name] = values[at + index];
+};
+
+function layoutOf(names: readonly string[]): Layout {
+  const key = names.join("\u0000");
+  let layout = layouts.get(key);
+  if (layout === undefined) {
+    const kept = layouts.size < MAX_LAYOUTS;
+    const own = kept && slotsTaken + names.length <= GATHER_SLOTS.length;
+    const first = slotsTaken;
+    if (own) slotsTaken += names.length;
+    const template: Row = {};
+    for (const name of names) {
+      // A field that held a double and then null takes any value without changing the rows' shape.
+      template[name] = 0.5;
+      template[name] = null;
+    }
+    layout = {
+      // The keys of an object are internalized strings: V8's caches match them by identity (names from msgpack are not).
+      names: Object.keys(template),
+      gathers: names.map((_name, column) => (own ? (GATHER_SLOTS[first + column] as GatherColumn) : SHARED_GATHER)),
+      scatters: names.map((_name, column) => (own ? (SCATTER_SLOTS[first + column] as ScatterColumn) : SHARED_SCATTER)),
+      template,
+    };
+    if (kept) layouts.set(key, layout);
+  }
+  return layout;
+}
+
+let lastRead: Layout | undefined;
+
+/** The layout of a frame's column names; the last one is kept, as a channel's frames mostly share it. */
+function layoutOfNames(names: readonly string[]): Layout {
+  const last = lastRead;
+  if (last !== undefined && last.names.length === names.length && last.names.every((name, index) => name === names[index])) return last;
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (name === "__proto__" || seen.has(name)) throw malformed(`its column '${name}' is not allowed or appears twice`);
+    seen.add(name);
+  }
+  lastRead = layoutOf(names);
+  return lastRead;
+}
+
+/** Reusable scratch space for encoding: grows to the largest frame seen and is never given away. */
+export class ColumnWriter {
+  private buffer = new Uint8Array(BUFFER_BYTES);
+  private view = new DataView(this.buffer.buffer);
+  /** Where the frame being written starts, and where writing is. Frames given away are never written over. */
+  private start = 0;
+  private length = 0;
+  private readonly values: unknown[] = [];
+  private readonly dictionary: string[] = [];
+  private readonly lookup = new Map<string, number>();
+  private layout: Layout = layoutOf([]);
+
+  constructor(private readonly packr: Packr) {}
+
+  /** The frame's fixed part, then the rows; undefined when the rows do not share one key set (the caller falls back). */
+  encode(prefix: (view: DataView, at: number) => number, rows: readonly Row[]): Uint8Array | undefined {
+    const count = rows.length;
+    const layout = count > 0 ? this.layoutOfRow(rows[0] as Row) : layoutOf([]);
+    if (layout === undefined || !this.gather(rows, layout)) return undefined;
+    const { names } = layout;
+    const width = names.length;
+    const values = this.values;
+    const kinds: number[] = new Array<number>(width);
+    const packed: unknown[][] = [];
+    let stringColumns = 0;
+    let sized = false;
+    for (let column = 0; column < width; column++) {
+      const kind = kindOf(values, column * count, count);
+      kinds[column] = kind;
+      if (kind === STRING) stringColumns++;
+      if (kind === PACKED) packed.push(values.slice(column * count, column * count + count));
+      if (kind !== NULL) sized = true;
+    }
+    // Every row must cost a byte at least, so that a decoder can bound the rows a frame claims by its length.
+    if (!sized) return undefined;
+    const wide = stringColumns * count >= 0xffff;
+    this.dictionary.length = 0;
+    this.start = this.length;
+    this.reserve(64 + count * width * 9);
+    this.length = prefix(this.view, this.length);
+    for (let column = 0; column < width; column++) {
+      const start = column * count;
+      switch (kinds[column]) {
+        case NUMBER:
+          this.length = writeNumbers(this.view, this.length, values, start, count);
+          break;
+        case NUMBER_OR_NULL:
+          this.length = writeNullableNumbers(this.view, this.buffer, this.length, values, start, count);
+          break;
+        case STRING:
+          this.length = this.writeStrings(this.length, start, count, wide);
+          break;
+        case BIGINT:
+          this.length = writeBigInts(this.view, this.length, values, start, count);
+          break;
+        case BOOLEAN:
+          this.length = writeBooleans(this.buffer, this.length, values, start, count);
+          break;
+        default:
+          // NULL has no body; PACKED travels in the header.
+          break;
+      }
+    }
+    // The header goes last, followed by its length: the dictionary is known only once the strings are written.
+    const header = this.packr.pack([names, kinds, this.dictionary, packed, wide]);
+    this.reserve(header.length + 4);
+    this.buffer.set(header, this.length);
+    this.length += header.length;
+    this.view.setUint32(this.length, header.length, true);
+    this.length += 4;
+    // A view, not a copy: the next frame starts after this one, and a full buffer is replaced, never reused.
+    return this.buffer.subarray(this.start, this.length);
+  }
+
+  /** The layout of the first row's keys, reusing the last frame's when they are the same. */
+  private layoutOfRow(first: Row): Layout | undefined {
+    if (typeof first !== "object" || first === null || Array.isArray(first)) return undefined;
+    const last = this.layout.names;
+    let index = 0;
+    let same = true;
+    for (const key in first) {
+      if (key === "__proto__") return undefined;
+      if (key !== last[index]) same = false;
+      index++;
+    }
+    if (same && index === last.length) return this.layout;
+    const names: string[] = [];
+    for (const key in first) names.push(key);
+    this.layout = layoutOf(names);
+    return this.layout;
+  }
+
+  /** Copies the rows' values column-major into `values`; false when a row's keys differ from the layout's. */
+  private gather(rows: readonly Row[], layout: Layout): boolean {
+    const count = rows.length;
+    const names = layout.names;
+    const width = names.length;
+    for (let index = 0; index < count; index++) if (!sameKeys(rows[index] as Row, names)) return false;
+    const values = this.values;
+    if (values.length < count * width) values.length = count * width;
+    for (let column = 0; column < width; column++) (layout.gathers[column] as GatherColumn)(rows, names[column] as string, values, column * count);
+    return true;
+  }
+
+  /**
+   * Strings become indexes into the frame's dictionary (0 is null). A column's few distinct values (labels, device
+   * names) are found by a short scan, faster than a hash lookup; past SCAN_LIMIT distinct values the column uses a Map.
+   */
+  private writeStrings(start: number, from: number, count: number, wide: boolean): number {
+    const { values, dictionary, view } = this;
+    const base = dictionary.length;
+    let lookup: Map<string, number> | undefined;
+    let at = start;
+    for (let index = from; index < from + count; index++) {
+      const value = values[index];
+      let code = 0;
+      if (value !== null) {
+        if (lookup === undefined) {
+          for (let entry = base; entry < dictionary.length; entry++) {
+            if (dictionary[entry] === value) {
+              code = entry + 1;
+              break;
+            }
+          }
+          if (code === 0 && dictionary.length - base >= SCAN_LIMIT) {
+            lookup = this.lookup;
+            lookup.clear();
+            for (let entry = base; entry < dictionary.length; entry++) lookup.set(dictionary[entry] as string, entry + 1);
+          }
+        }
+        if (lookup !== undefined) code = lookup.get(value as string) ?? 0;
+        if (code === 0) {
+          dictionary.push(value as string);
+          code = dictionary.length;
+          lookup?.set(value as string, code);
+        }
+      }
+      if (wide) {
+        view.setUint32(at, code, true);
+        at += 4;
+      } else {
+        view.setUint16(at, code, true);
+        at += 2;
+      }
+    }
+    return at;
+  }
+
+  private reserve(bytes: number): void {
+    if (this.length + bytes <= this.buffer.length) return;
+    const written = this.length - this.start;
+    const fresh = new Uint8Array(Math.max(BUFFER_BYTES, (written + bytes) * 2));
+    fresh.set(this.buffer.subarray(this.start, this.length));
+    this.buffer = fresh;
+    this.view = new DataView(fresh.buffer);
+    this.start = 0;
+    this.length = written;
+  }
+}
+
+/** The encoder's buffer: frames are written one after another into it until it is full, then into a new one. */
+const BUFFER_BYTES = 256 * 1024;
+
+/** Distinct strings of a column found by scanning before the column switches to a Map. */
+const SCAN_LIMIT = 16;
+
+function writeNumbers(view: DataView, start: number, values: readonly unknown[], from: number, count: number): number {
+  let at = start;
+  for (let index = from; index < from + count; index++, at += 8) view.setFloat64(at, values[index] as number, true);
+  return at;
+}
+
+function writeNullableNumbers(view: DataView, buffer: Uint8Array, start: number, values: readonly unknown[], from: number, count: number): number {
+  let flags = start;
+  let at = start + count;
+  for (let index = from; index < from + count; index++, at += 8, flags++) {
+    const value = values[index];
+    buffer[flags] = value === null ? 1 : 0;
+    view.setFloat64(at, value === null ? 0 : (value as number), true);
+  }
+  return at;
+}
+
+function writeBigInts(view: DataView, start: number, values: readonly unknown[], from: number, count: number): number {
+  let at = start;
+  for (let index = from; index < from + count; index++, at += 8) view.setBigInt64(at, values[index] as bigint, true);
+  return at;
+}
+
+function writeBooleans(buffer: Uint8Array, start: number, values: readonly unknown[], from: number, count: number): number {
+  let at = start;
+  for (let index = from; index < from + count; index++, at++) {
+    const value = values[index];
+    buffer[at] = value === null ? 2 : value === true ? 1 : 0;
+  }
+  return at;
+}
+
+/** The row has exactly these keys in this order (for-in: own and inherited enumerable keys, as msgpack writes them). */
+function sameKeys(row: Row, names: readonly string[]): boolean {
+  if (typeof row !== "object" || row === null) return false;
+  let column = 0;
+  for (const key in row) {
+    if (key !== names[column]) return false;
+    column++;
+  }
+  return column === names.length;
+}
+
+/** The narrowest kind that holds every value of the column exactly. */
+function kindOf(values: readonly unknown[], start: number, count: number): number {
+  let numbers = 0;
+  let nulls = 0;
+  let strings = 0;
+  let bigints = 0;
+  let booleans = 0;
+  for (let index = start; index < start + count; index++) {
+    const value = values[index];
+    switch (typeof value) {
+      case "number":
+        numbers++;
+        break;
+      case "string":
+        strings++;
+        break;
+      case "bigint":
+        // Past 64 bits msgpack decides (as before); a safe-integer bigint keeps msgpack's answer (a number) too.
+        if (BigInt.asIntN(64, value) !== value || (value <= MAX_SAFE && value >= MIN_SAFE)) return PACKED;
+        bigints++;
+        break;
+      case "boolean":
+        booleans++;
+        break;
+      case "object":
+        if (value !== null) return PACKED;
+        nulls++;
+        break;
+      default:
+        return PACKED;
+    }
+  }
+  if (numbers === count) return NUMBER;
+  if (numbers + nulls === count && numbers > 0) return NUMBER_OR_NULL;
+  if (strings + nulls === count && strings > 0) return STRING;
+  if (bigints === count) return BIGINT;
+  if (booleans + nulls === count && booleans > 0) return BOOLEAN;
+  if (nulls === count) return NULL;
+  return PACKED;
+}
+
+/** Reads the rows that ColumnWriter wrote, from `offset` in `bytes`; throws TransportError on anything malformed. */
+export function readColumns(packr: Packr, bytes: Uint8Array, view: DataView, offset: number, count: number): Row[] {
+  try {
+    return readAll(packr, bytes, view, offset, count);
+  } catch (error) {
+    // A DataView read past the end, or msgpack that does not decode: the frame is malformed, as any other fault.
+    if (error instanceof TransportError) throw error;
+    throw malformed(error instanceof Error ? error.message : String(error), error);
+  }
+}
+
+function readAll(packr: Packr, bytes: Uint8Array, view: DataView, offset: number, count: number): Row[] {
+  if (count > bytes.length) throw malformed(`it claims ${count} rows in ${bytes.length} bytes`);
+  if (bytes.length < offset + 4) throw malformed("it has no header");
+  const headerLength = view.getUint32(bytes.length - 4, true);
+  const bodyEnd = bytes.length - 4 - headerLength;
+  if (bodyEnd < offset) throw malformed("its header runs past its start");
+  const header: unknown = packr.unpack(bytes.subarray(bodyEnd, bytes.length - 4));
+  if (!Array.isArray(header) || header.length !== 5) throw malformed("its header is not [names, kinds, dictionary, packed, wide]");
+  const [names, kinds, dictionary, packed, wide] = header as [unknown, unknown, unknown, unknown, unknown];
+  if (!isStrings(names) || !Array.isArray(kinds) || kinds.length !== names.length || !isStrings(dictionary) || !Array.isArray(packed) || typeof wide !== "boolean") {
+    throw malformed("its header's names, kinds, dictionary or packed columns have the wrong types");
+  }
+  const layout = layoutOfNames(names);
+  const template = layout.template;
+  const rows: Row[] = new Array<Row>(count);
+  for (let index = 0; index < count; index++) rows[index] = { ...template };
+  const values = scratch;
+  if (values.length < count) values.length = count;
+  let at = offset;
+  let packedIndex = 0;
+  for (let column = 0; column < names.length; column++) {
+    const kind = kinds[column] as unknown;
+    if (typeof kind !== "number" || !Number.isInteger(kind) || kind < 0 || kind >= KINDS) throw malformed(`its column kind ${String(kind)} is unknown`);
+    const name = layout.names[column] as string;
+    if (kind === NULL) continue;
+    if (kind === PACKED) {
+      const packedValues: unknown = packed[packedIndex++];
+      if (!Array.isArray(packedValues) || packedValues.length !== count) throw malformed(`its packed column '${name}' does not have ${count} values`);
+      (layout.scatters[column] as ScatterColumn)(rows, name, packedValues, 0);
+    } else {
+      at = readColumn(kind, name, values, bytes, view, at, count, dictionary, wide);
+      (layout.scatters[column] as ScatterColumn)(rows, name, values, 0);
+    }
+  }
+  if (at !== bodyEnd || packedIndex !== packed.length) throw malformed(`its columns end at byte ${at}, its header starts at ${bodyEnd}`);
+  return rows;
+}
+
+/** The decoder's column of values, reused from frame to frame. */
+const scratch: unknown[] = [];
+
+function readColumn(kind: number, name: string, values: unknown[], bytes: Uint8Array, view: DataView, start: number, count: number, dictionary: readonly string[], wide: boolean): number {
+  switch (kind) {
+    case NUMBER:
+      return readNumbers(view, start, values, count);
+    case NUMBER_OR_NULL:
+      return readNullableNumbers(name, bytes, view, start, values, count);
+    case STRING:
+      return wide ? readWideStrings(name, view, start, values, count, dictionary) : readStrings(name, view, start, values, count, dictionary);
+    case BIGINT:
+      return readBigInts(view, start, values, count);
+    case BOOLEAN:
+      return readBooleans(name, bytes, start, values, count);
+    default:
+      return start;
+  }
+}
+
+function readNumbers(view: DataView, start: number, values: unknown[], count: number): number {
+  let at = start;
+  for (let index = 0; index < count; index++, at += 8) values[index] = view.getFloat64(at, true);
+  return at;
+}
+
+function readNullableNumbers(name: string, bytes: Uint8Array, view: DataView, start: number, values: unknown[], count: number): number {
+  let flags = start;
+  let at = start + count;
+  for (let index = 0; index < count; index++, at += 8, flags++) {
+    const flag = bytes[flags];
+    if (flag === 0) values[index] = view.getFloat64(at, true);
+    else if (flag === 1) values[index] = null;
+    else throw malformed(`its column '${name}' has a null flag of ${String(flag)}`);
+  }
+  return at;
+}
+
+function readStrings(name: string, view: DataView, start: number, values: unknown[], count: number, dictionary: readonly string[]): number {
+  const size = dictionary.length;
+  let at = start;
+  for (let index = 0; index < count; index++, at += 2) {
+    const code = view.getUint16(at, true);
+    if (code > size) throw malformed(`its column '${name}' refers to string ${code} of ${size}`);
+    values[index] = code === 0 ? null : dictionary[code - 1];
+  }
+  return at;
+}
+
+function readWideStrings(name: string, view: DataView, start: number, values: unknown[], count: number, dictionary: readonly string[]): number {
+  const size = dictionary.length;
+  let at = start;
+  for (let index = 0; index < count; index++, at += 4) {
+    const code = view.getUint32(at, true);
+    if (code > size) throw malformed(`its column '${name}' refers to string ${code} of ${size}`);
+    values[index] = code === 0 ? null : dictionary[code - 1];
+  }
+  return at;
+}
+
+function readBigInts(view: DataView, start: number, values: unknown[], count: number): number {
+  let at = start;
+  for (let index = 0; index < count; index++, at += 8) values[index] = view.getBigInt64(at, true);
+  return at;
+}
+
+function readBooleans(name: string, bytes: Uint8Array, start: number, values: unknown[], count: number): number {
+  let at = start;
+  for (let index = 0; index < count; index++, at++) {
+    const flag = bytes[at];
+    if (flag === 0 || flag === 1) values[index] = flag === 1;
+    else if (flag === 2) values[index] = null;
+    else throw malformed(`its column '${name}' has a boolean of ${String(flag)}`);
+  }
+  return at;
+}
+
+function isStrings(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === "string");
+}
+
+function malformed(reason: string, cause?: unknown): TransportError {
+  return new TransportError(`A data frame is malformed: ${reason}.`, cause === undefined ? {} : { cause });
+}
