@@ -48,6 +48,29 @@ export interface ExecutionGraph {
   readonly resultOrder?: ResultOrder | undefined;
 }
 
+/**
+ * Where the actors of a query run when it is spread over worker processes (src/workers): each process builds only the
+ * actors it hosts, from the same graph, so every process derives the same names, indexes and subjects.
+ */
+export interface Placement {
+  /** True for an actor this process constructs. */
+  hosts(actor: string): boolean;
+  /** On the driver: the actors placed on workers, started once this process's actors listen, stopped with them. */
+  readonly remote?: RemoteActors;
+}
+
+/** The resume point a worker needs: state is read from the shared checkpoint, offsets stay with the driver's sources. */
+export interface HostedResume {
+  readonly lastCommittedEpoch: number;
+}
+
+export interface RemoteActors {
+  /** Resolves once every remote actor listens and its sink is open; rejects when a worker refuses or is lost. */
+  start(resume: HostedResume | undefined): Promise<void>;
+  /** Resolves once every remote actor has stopped and its epoch writes have settled (or its worker is gone for good). */
+  stop(): Promise<void>;
+}
+
 export class QueryRuntime {
   readonly actors: Actor[] = [];
   readonly coordinator: Coordinator;
@@ -66,6 +89,7 @@ export class QueryRuntime {
     idleTimeoutMs: number,
     lateDataSubject: string | undefined,
     private readonly clock: Clock = systemClock,
+    private readonly placement?: Placement,
   ) {
     const environment: ActorEnvironment = { transport, subjects, flow, storage, idleTimeoutMs, lateDataSubject, multipleWatermarkPolicy: graph.multipleWatermarkPolicy ?? "min", clock, deadLetter: { subject: graph.deadLetterSubject, query: graph.queryName } };
     const refs = this.assignRefs();
@@ -77,11 +101,15 @@ export class QueryRuntime {
       const downstream = consumer >= 0 ? (refs[consumer] ?? []) : [];
       const watermarkGroups = watermarkGroupsOf(graph.stages, inputs, refs);
       for (let partition = 0; partition < stage.parallelism; partition++) {
+        if (placement && !placement.hosts(`${stage.id}.p${partition}`)) continue;
         const wiring = { self: (refs[stageIndex] as ActorRef[])[partition] as ActorRef, partition, upstream, downstream, routing: routingOf(stage.exchange, downstream.length), watermarkGroups };
         this.actors.push(this.createActor(stage, wiring, environment, partition));
       }
     });
-    this.coordinator = new Coordinator(transport, subjects, this.actors.map((actor) => actor.name), storage ? this.sinks.map((sink) => sink.name) : [], events, storage, epochTimeoutMs);
+    // The coordinator waits for every actor of the graph, wherever it runs.
+    const everyActor = refs.flat().map((ref) => ref.name);
+    const everySink = graph.stages.flatMap((stage, index) => (stage.role === "sink" ? (refs[index] ?? []).map((ref) => ref.name) : []));
+    this.coordinator = new Coordinator(transport, subjects, everyActor, storage ? everySink : [], events, storage, epochTimeoutMs);
   }
 
   /**
@@ -93,6 +121,7 @@ export class QueryRuntime {
     for (const actor of this.actors) actor.start();
     this.coordinator.listen();
     await this.transport.flush();
+    await this.placement?.remote?.start(resume ? { lastCommittedEpoch: resume.lastCommittedEpoch } : undefined);
     for (const sink of this.sinks) await sink.open();
     for (const source of this.sources) await source.open();
     // The trigger's interval runs on the query's clock (a test's ManualClock fires it on advance()).
@@ -103,8 +132,31 @@ export class QueryRuntime {
     if (resume && epochIntervalMs !== undefined) this.coordinator.requestEpoch(false);
   }
 
+  /**
+   * On a worker: restores, subscribes and opens the actors this process hosts; the driver's coordinator runs the epochs.
+   * The storage is read afresh, since the last commit was written by another process.
+   */
+  async host(resume: HostedResume | undefined): Promise<void> {
+    if (resume && this.storage) {
+      this.storage.refresh();
+      this.restoreActors(this.storage, resume.lastCommittedEpoch, {});
+    }
+    for (const actor of this.actors) actor.start();
+    await this.transport.flush();
+    for (const sink of this.sinks) await sink.open();
+  }
+
+  /** On a worker: stops the hosted actors and waits for their epoch writes; then throws the first failure. */
+  async release(): Promise<void> {
+    await this.stopActors();
+  }
+
   private restore(storage: CheckpointStorage, lastCommittedEpoch: number, offsets: Readonly<Record<string, unknown>>): void {
     this.coordinator.resumeAfter(lastCommittedEpoch);
+    this.restoreActors(storage, lastCommittedEpoch, offsets);
+  }
+
+  private restoreActors(storage: CheckpointStorage, lastCommittedEpoch: number, offsets: Readonly<Record<string, unknown>>): void {
     for (const actor of this.actors) actor.startAt(lastCommittedEpoch + 1);
     for (const source of this.sources) {
       if (source.name in offsets) source.seek(offsets[source.name]);
@@ -126,6 +178,22 @@ export class QueryRuntime {
   async stop(): Promise<void> {
     this.cancelTrigger();
     await this.coordinator.stop();
+    let failure: { error: unknown } | undefined;
+    try {
+      await this.stopActors();
+    } catch (error) {
+      failure = { error };
+    }
+    // Remote actors stop too, and their epoch writes settle, before a rollback reads the checkpoint.
+    try {
+      await this.placement?.remote?.stop();
+    } catch (error) {
+      failure ??= { error };
+    }
+    if (failure) throw failure.error;
+  }
+
+  private async stopActors(): Promise<void> {
     let failure: { error: unknown } | undefined;
     for (const actor of this.actors) {
       try {

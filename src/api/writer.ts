@@ -9,11 +9,12 @@ import { createSinkProvider } from "../connectors/sinks/registry.ts";
 import type { OutputMode, SinkProvider } from "../connectors/sinks/sink.ts";
 import { AnalysisError, CheckpointError, ConfigError } from "../core/errors.ts";
 import type { Row } from "../core/types.ts";
-import { analyze } from "../plan/analyzer.ts";
+import type { ExecutionGraph } from "../actors/runtime.ts";
+import { analyze, type AnalyzedPlan } from "../plan/analyzer.ts";
 import { buildExecutionGraph, checkOutputMode, sourceActorNames, statefulOperators } from "../plan/physical.ts";
 import { openCheckpoint, type OpenedCheckpoint } from "./checkpoint.ts";
 import type { DataFrame } from "./dataframe.ts";
-import { StreamingQuery } from "./query.ts";
+import { StreamingQuery, type QueryWorkers } from "./query.ts";
 import { DEFAULT_TRIGGER, resolveTrigger, type Trigger } from "./trigger.ts";
 
 const OUTPUT_MODES: readonly OutputMode[] = ["append", "update", "complete"];
@@ -95,9 +96,37 @@ export class DataStreamWriter {
     const id = checkpoint?.id ?? randomUUID();
     const runId = randomUUID();
     const subjectName = this.name ?? id;
-    const graph = buildExecutionGraph(plan, {
+    const graph = this.graphOf(plan, sink, id, subjectName);
+    const workers = config.workers === "local" ? undefined : await this.workersOf(graph, { id, runId, subjectName, location });
+    const subjects = querySubjects(config.subjectPrefix, subjectName, runId);
+    const query = new StreamingQuery({ id, runId, name: this.name, plan, graph, trigger, transport, subjects, flow: { window: config.flowWindow, maxFrameRows: config.maxFrameRows }, log: session.log, checkpoint, maxRetries: config.maxRetries, epochTimeoutMs: config.epochTimeoutMs, idleTimeoutMs: config.idleTimeoutMs, lateDataSubject: this.sinkOptions.get("lateDataSubject") ?? config.lateDataSubject, clock: session.clock, events: session.streams.bus, workers });
+    session.streams.register(query);
+    await query.begin();
+    return query;
+  }
+
+  /** @internal The query name given with queryName(), which a worker finds the query by in the job module. */
+  get configuredName(): string | undefined {
+    return this.name;
+  }
+
+  /**
+   * @internal On a worker: the execution graph the driver built for this query, from the same job module, given the
+   * driver's query id and subject name; the driver compares fingerprints of the two.
+   */
+  graphForWorker(queryId: string, subjectName: string, path?: string): ExecutionGraph {
+    const config = this.frame.session.conf.read();
+    const plan = analyze(this.frame.plan, { outputMode: this.mode, maxFutureMs: config.maxFutureMs, multipleWatermarkPolicy: config.multipleWatermarkPolicy });
+    checkOutputMode(plan, this.mode);
+    return this.graphOf(plan, this.createSink(path), queryId, subjectName);
+  }
+
+  private graphOf(plan: AnalyzedPlan, sink: SinkProvider, queryId: string, subjectName: string): ExecutionGraph {
+    const config = this.frame.session.conf.read();
+    const trigger = resolveTrigger(this.triggerSpec);
+    return buildExecutionGraph(plan, {
       queryName: subjectName,
-      queryId: id,
+      queryId,
       sink,
       outputMode: this.mode,
       microBatch: trigger.microBatch,
@@ -106,11 +135,34 @@ export class DataStreamWriter {
       multipleWatermarkPolicy: config.multipleWatermarkPolicy,
       deadLetterSubject: this.sinkOptions.get("deadLetterSubject") ?? config.deadLetterSubject ?? deadLetterSubject(config.subjectPrefix, subjectName),
     });
-    const subjects = querySubjects(config.subjectPrefix, subjectName, runId);
-    const query = new StreamingQuery({ id, runId, name: this.name, plan, graph, trigger, transport, subjects, flow: { window: config.flowWindow, maxFrameRows: config.maxFrameRows }, log: session.log, checkpoint, maxRetries: config.maxRetries, epochTimeoutMs: config.epochTimeoutMs, idleTimeoutMs: config.idleTimeoutMs, lateDataSubject: this.sinkOptions.get("lateDataSubject") ?? config.lateDataSubject, clock: session.clock, events: session.streams.bus });
-    session.streams.register(query);
-    await query.begin();
-    return query;
+  }
+
+  /** With `rill.workers` set: checks the query can travel (a name, no in-memory sink) and makes its placement template. */
+  private async workersOf(graph: ExecutionGraph, run: { id: string; runId: string; subjectName: string; location: string | undefined }): Promise<QueryWorkers> {
+    const session = this.frame.session;
+    const config = session.conf.read();
+    if (this.name === undefined) throw new ConfigError(`rill.workers = ${config.workers}: a query placed on workers needs queryName(...), which the workers find it by in the job module.`);
+    if (this.sinkFormat === "memory") throw new ConfigError(`Query '${this.name}': the memory sink keeps rows in the process that writes them, which is a worker with rill.workers = ${config.workers}; use a file, JetStream or foreachBatch sink, or rill.workers = local.`);
+    const deployment = await session.workers();
+    const values: Record<string, string> = {};
+    for (const [key, value] of session.conf.entries()) values[key] = value;
+    return {
+      deployment,
+      graph,
+      template: {
+        query: this.name,
+        queryId: run.id,
+        subjectName: run.subjectName,
+        runId: run.runId,
+        subjectPrefix: config.subjectPrefix,
+        config: values,
+        checkpoint: run.location ?? null,
+        flow: { window: config.flowWindow, maxFrameRows: config.maxFrameRows },
+        epochTimeoutMs: config.epochTimeoutMs,
+        idleTimeoutMs: config.idleTimeoutMs,
+        lateDataSubject: this.sinkOptions.get("lateDataSubject") ?? config.lateDataSubject ?? null,
+      },
+    };
   }
 
   private createSink(path: string | undefined): SinkProvider {
