@@ -10,6 +10,7 @@ import { Coordinator, type CoordinatorEvents } from "./coordinator.ts";
 import { OperatorActor } from "./operator-actor.ts";
 import { SinkActor } from "./sink-actor.ts";
 import { systemClock, type Clock } from "../core/clock.ts";
+import { RillError } from "../core/errors.ts";
 import { SourceActor } from "./source-actor.ts";
 import type { QuerySubjects } from "./subjects.ts";
 import type { Transport } from "./transport.ts";
@@ -77,6 +78,8 @@ export class QueryRuntime {
   private readonly sources: SourceActor[] = [];
   private readonly sinks: SinkActor[] = [];
   private cancelTrigger: () => void = () => undefined;
+  /** Set by stop(): a start still awaiting (its remote actors' placement) must not go on to open sources and epochs. */
+  private stopping = false;
 
   constructor(
     private readonly graph: ExecutionGraph,
@@ -122,8 +125,10 @@ export class QueryRuntime {
     this.coordinator.listen();
     await this.transport.flush();
     await this.placement?.remote?.start(resume ? { lastCommittedEpoch: resume.lastCommittedEpoch } : undefined);
+    this.refuseIfStopped();
     for (const sink of this.sinks) await sink.open();
     for (const source of this.sources) await source.open();
+    this.refuseIfStopped();
     // The trigger's interval runs on the query's clock (a test's ManualClock fires it on advance()).
     this.coordinator.startEpochs(undefined);
     if (epochIntervalMs !== undefined) this.cancelTrigger = this.clock.setInterval(() => this.coordinator.requestEpoch(false), epochIntervalMs);
@@ -151,6 +156,11 @@ export class QueryRuntime {
     await this.stopActors();
   }
 
+  /** A run stopped while it started (a rollback overtook it) must not start epochs: two runs would read the sources. */
+  private refuseIfStopped(): void {
+    if (this.stopping) throw new RillError("RUN_STOPPED", "internal", `a run of query ${this.graph.queryName} was stopped while it started`);
+  }
+
   private restore(storage: CheckpointStorage, lastCommittedEpoch: number, offsets: Readonly<Record<string, unknown>>): void {
     this.coordinator.resumeAfter(lastCommittedEpoch);
     this.restoreActors(storage, lastCommittedEpoch, offsets);
@@ -176,6 +186,7 @@ export class QueryRuntime {
    * had under way; then throws the first failure.
    */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.cancelTrigger();
     await this.coordinator.stop();
     let failure: { error: unknown } | undefined;

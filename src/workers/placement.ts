@@ -27,6 +27,9 @@ export class WorkerPlacement implements Placement, RemoteActors {
   /** Worker -> the actors placed on it in this run. */
   private readonly assigned = new Map<string, string[]>();
   private unlisten: () => void = () => undefined;
+  /** While placing: a lost worker rejects its placement at once (a request it took before dying is never answered). */
+  private readonly placing = new Map<string, (reason: string) => void>();
+  private placed = false;
   readonly remote: RemoteActors = this;
 
   constructor(private readonly options: WorkerPlacementOptions) {}
@@ -48,10 +51,14 @@ export class WorkerPlacement implements Placement, RemoteActors {
     await pool.waitForWorkers(1, this.options.placementTimeoutMs);
     this.assign();
     this.unlisten = pool.onLost((worker, reason) => {
-      if (this.assigned.has(worker)) this.options.onLost(worker, reason);
+      if (!this.assigned.has(worker)) return;
+      if (this.placed) this.options.onLost(worker, reason);
+      else this.placing.get(worker)?.(reason);
     });
     for (const worker of this.assigned.keys()) if (!pool.isAlive(worker)) throw new WorkerError("WORKER_LOST", `worker ${worker} was lost while the query was being placed`);
-    await Promise.all([...this.assigned].map(([worker, actors]) => this.place(worker, actors, resume)));
+    await Promise.all([...this.assigned].map(([worker, actors]) => Promise.race([this.place(worker, actors, resume), this.lostWhilePlacing(worker)])));
+    this.placing.clear();
+    this.placed = true;
     this.options.log(`rill: query ${this.options.template.query} placed: ${[...this.assigned].map(([worker, actors]) => `${worker} hosts ${actors.join(", ")}`).join("; ")}`);
   }
 
@@ -61,6 +68,8 @@ export class WorkerPlacement implements Placement, RemoteActors {
    */
   async stop(): Promise<void> {
     this.unlisten();
+    for (const reject of this.placing.values()) reject("the run was stopped");
+    this.placing.clear();
     const { pool, transport, template } = this.options;
     const subjects = workerSubjects(template.subjectPrefix);
     await Promise.all([...this.assigned.keys()].map(async (worker) => {
@@ -72,6 +81,12 @@ export class WorkerPlacement implements Placement, RemoteActors {
         await pool.markLost(worker, `worker ${worker} did not confirm the stop of query ${template.query}: ${String(error)}`);
       }
     }));
+  }
+
+  private lostWhilePlacing(worker: string): Promise<never> {
+    return new Promise<never>((_resolve, reject) => {
+      this.placing.set(worker, (reason) => reject(new WorkerError("WORKER_LOST", `${reason} while the query was being placed on it`)));
+    });
   }
 
   /** Actors round-robin over the live workers in name order, within each one's free slots. */
