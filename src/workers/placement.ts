@@ -89,9 +89,11 @@ export class WorkerPlacement implements Placement, RemoteActors {
     });
   }
 
-  /** Actors round-robin over the live workers in name order, within each one's free slots. */
+  /** Actors round-robin over the live workers, emptiest first, within each one's free slots. */
   private assign(): void {
     const workers = this.options.pool.alive().map((state) => ({ name: state.name, free: state.heartbeat.slots - Object.values(state.heartbeat.hosted).reduce((sum, actors) => sum + actors.length, 0) }));
+    // The emptiest workers first, so successive queries spread out.
+    workers.sort((a, b) => b.free - a.free || a.name.localeCompare(b.name));
     const remote = this.options.everyActor.filter((actor) => !this.options.onDriver(actor));
     let next = 0;
     for (const actor of remote) {
