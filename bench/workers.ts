@@ -10,7 +10,7 @@ Object.assign(process.env, { RILL_BENCH_RATE: values.rate, RILL_BENCH_PARTITIONS
 const seconds = Number(values.seconds);
 
 for (const workers of values.workers.split(",")) {
-  const session = new Session(`bench-workers-${workers}`, new Map([["rill.shuffle.partitions", values.partitions], ["rill.workers", workers], ["rill.workers.job", job]]), undefined, (message) => {
+  const session = new Session(`bench-workers-${workers}`, new Map([["rill.shuffle.partitions", values.partitions], ["rill.workers", workers], ["rill.workers.job", job], ["rill.workers.heartbeatTimeout", "10 seconds"]]), undefined, (message) => {
     if (!message.includes("hosting") && !message.includes("placed") && !message.includes(" is up")) console.error(message);
   });
   const [query] = await runJob(session, job);

@@ -2,7 +2,8 @@
 import { hostname } from "node:os";
 import type { NatsTransport } from "../actors/nats-transport.ts";
 import { QueryRuntime, type ExecutionGraph } from "../actors/runtime.ts";
-import { querySubjects } from "../actors/subjects.ts";
+import { encodeControl } from "../actors/control.ts";
+import { querySubjects, type QuerySubjects } from "../actors/subjects.ts";
 import type { Transport } from "../actors/transport.ts";
 import { systemClock } from "../core/clock.ts";
 import { RillError } from "../core/errors.ts";
@@ -26,6 +27,7 @@ export interface WorkerHostOptions {
 
 interface HostedRun {
   readonly runtime: QueryRuntime;
+  readonly subjects: QuerySubjects;
   readonly actors: readonly string[];
   readonly checkpoint: string | null;
 }
@@ -57,7 +59,21 @@ export class WorkerHost {
     });
     host.beat();
     host.timer = setInterval(() => host.beat(), options.heartbeatIntervalMs);
+    // Frames in flight during an interruption may be lost: each run hosted here fails at once (its driver rolls back)
+    // rather than after the epoch timeout. A connection lost for good stops the actors.
+    options.transport.onReconnect(() => host.reportInterrupted());
+    options.transport.onFailure((error) => {
+      options.log(`rill worker ${options.name}: NATS is gone (${error.message}); stopping every hosted actor.`);
+      host.close().catch((closeError: unknown) => options.log(`rill worker ${options.name}: stopping after NATS was lost: ${String(closeError)}`));
+    });
     return host;
+  }
+
+  private reportInterrupted(): void {
+    for (const run of this.runs.values()) {
+      const actor = run.actors[0];
+      if (actor) this.options.transport.publish(run.subjects.coordinator, encodeControl({ type: "failed", actor, error: `worker ${this.name}'s NATS connection was interrupted, so frames in flight may be lost`, code: "TRANSPORT" }));
+    }
   }
 
   get name(): string {
@@ -107,7 +123,7 @@ export class WorkerHost {
       const hosted = new Set(request.actors);
       const subjects = querySubjects(request.subjectPrefix, request.subjectName, request.runId, request.attempt);
       const runtime = new QueryRuntime(graph, this.options.transport, subjects, request.flow, { onEpoch: () => undefined, onFailure: () => undefined }, storage, request.epochTimeoutMs, request.idleTimeoutMs, request.lateDataSubject ?? undefined, systemClock, { hosts: (actor) => hosted.has(actor) });
-      this.runs.set(key, { runtime, actors: request.actors, checkpoint: request.checkpoint });
+      this.runs.set(key, { runtime, subjects, actors: request.actors, checkpoint: request.checkpoint });
       try {
         await runtime.host(request.resume ?? undefined);
       } catch (error) {
