@@ -6,7 +6,7 @@ module.exports = {
     { name: "operators-stay-inside", comment: "Operators never import connectors or the API.", severity: "error", from: { path: "^src/operators" }, to: { path: "^src/(connectors|api)" } },
     { name: "api-only-from-index", comment: "Nothing imports src/api but src/index.ts.", severity: "error", from: { path: "^src", pathNot: "^src/(index\\.ts|api/)" }, to: { path: "^src/api" } },
     { name: "core-imports-nothing", comment: "src/core imports nothing else in src.", severity: "error", from: { path: "^src/core" }, to: { path: "^src/(?!core)" } },
-    { name: "nats-client-in-transport", comment: "Only the NATS transport imports the NATS client.", severity: "error", from: { path: "^src", pathNot: "^src/actors/nats-transport\\.ts$" }, to: { path: "node_modules/@nats-io" } },
+    { name: "nats-client-in-transport", comment: "Only the NATS transport (and the worker service, for @nats-io/services) imports the NATS client.", severity: "error", from: { path: "^src", pathNot: "^src/(actors/nats-transport|workers/service)\\.ts$" }, to: { path: "node_modules/@nats-io" } },
     { name: "mqtt-client-in-one-module", comment: "Only the MQTT connection module imports MQTT.js.", severity: "error", from: { path: "^src", pathNot: "^src/connectors/mqtt-client\\.ts$" }, to: { path: "node_modules/mqtt/" } },
     { name: "lmdb-in-storage", comment: "Only the LMDB adapter imports lmdb.", severity: "error", from: { path: "^src", pathNot: "^src/state/lmdb-storage\\.ts$" }, to: { path: "node_modules/lmdb" } },
   ],

@@ -6,6 +6,7 @@ export { DataFrame, GroupedData, KeyValueGroupedData, type ColumnLike, type Grou
 export type { GroupState, GroupStateTimeout } from "./operators/group-state.ts";
 export { DataStreamWriter } from "./api/writer.ts";
 export { StreamingQuery, type StreamingQueryStatus } from "./api/query.ts";
+export { startWorker, runJob, loadJob, type Job, type Worker, type WorkerOptions } from "./api/workers.ts";
 export { StreamingQueryManager } from "./api/manager.ts";
 export { MemoryStream } from "./api/memory-stream.ts";
 export { runSqlScript } from "./api/sql-script.ts";
@@ -28,7 +29,7 @@ export { committedFiles } from "./connectors/sinks/files.ts";
 export type { Row, Schema, Field, DataType } from "./core/types.ts";
 export type { LatencyPercentiles } from "./core/latency.ts";
 export {
-  RillError, AnalysisError, ParseError, ConfigError, RecordError, TransportError, UserCodeError, StreamingQueryError, CheckpointError, SourceOffsetError,
+  RillError, AnalysisError, ParseError, ConfigError, RecordError, TransportError, UserCodeError, StreamingQueryError, CheckpointError, SourceOffsetError, WorkerError,
 } from "./core/errors.ts";
 export { NatsQueryListener, publishQueryEvents, type NatsQueryListenerOptions } from "./monitoring/nats-listener.ts";
 export { progressJson, type QueryEventMessage } from "./monitoring/progress-json.ts";

@@ -108,6 +108,24 @@ export class NatsTransport implements Transport {
     await this.connection.flush();
   }
 
+  /** One request and its reply; rejects with a TransportError naming the subject after `timeoutMs` or with no responder. */
+  async request(subject: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    try {
+      const reply = await this.connection.request(subject, payload, { timeout: timeoutMs });
+      return reply.data;
+    } catch (error) {
+      throw new TransportError(`No reply on '${subject}' within ${timeoutMs} ms: ${String(error)}`, { cause: error });
+    }
+  }
+
+  /**
+   * The NATS connection itself, for the worker service (src/workers/service.ts: the NATS services framework), the one
+   * other module allowed to use the NATS client. Typed unknown: that package bundles its own copy of the client's types.
+   */
+  get connectionForServices(): unknown {
+    return this.connection;
+  }
+
   onFailure(callback: (error: Error) => void): void {
     this.failureCallbacks.push(callback);
   }

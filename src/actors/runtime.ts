@@ -10,6 +10,7 @@ import { Coordinator, type CoordinatorEvents } from "./coordinator.ts";
 import { OperatorActor } from "./operator-actor.ts";
 import { SinkActor } from "./sink-actor.ts";
 import { systemClock, type Clock } from "../core/clock.ts";
+import { RillError } from "../core/errors.ts";
 import { SourceActor } from "./source-actor.ts";
 import type { QuerySubjects } from "./subjects.ts";
 import type { Transport } from "./transport.ts";
@@ -48,12 +49,37 @@ export interface ExecutionGraph {
   readonly resultOrder?: ResultOrder | undefined;
 }
 
+/**
+ * Where the actors of a query run when it is spread over worker processes (src/workers): each process builds only the
+ * actors it hosts, from the same graph, so every process derives the same names, indexes and subjects.
+ */
+export interface Placement {
+  /** True for an actor this process constructs. */
+  hosts(actor: string): boolean;
+  /** On the driver: the actors placed on workers, started once this process's actors listen, stopped with them. */
+  readonly remote?: RemoteActors;
+}
+
+/** The resume point a worker needs: state is read from the shared checkpoint, offsets stay with the driver's sources. */
+export interface HostedResume {
+  readonly lastCommittedEpoch: number;
+}
+
+export interface RemoteActors {
+  /** Resolves once every remote actor listens and its sink is open; rejects when a worker refuses or is lost. */
+  start(resume: HostedResume | undefined): Promise<void>;
+  /** Resolves once every remote actor has stopped and its epoch writes have settled (or its worker is gone for good). */
+  stop(): Promise<void>;
+}
+
 export class QueryRuntime {
   readonly actors: Actor[] = [];
   readonly coordinator: Coordinator;
   private readonly sources: SourceActor[] = [];
   private readonly sinks: SinkActor[] = [];
   private cancelTrigger: () => void = () => undefined;
+  /** Set by stop(): a start still awaiting (its remote actors' placement) must not go on to open sources and epochs. */
+  private stopping = false;
 
   constructor(
     private readonly graph: ExecutionGraph,
@@ -66,6 +92,7 @@ export class QueryRuntime {
     idleTimeoutMs: number,
     lateDataSubject: string | undefined,
     private readonly clock: Clock = systemClock,
+    private readonly placement?: Placement,
   ) {
     const environment: ActorEnvironment = { transport, subjects, flow, storage, idleTimeoutMs, lateDataSubject, multipleWatermarkPolicy: graph.multipleWatermarkPolicy ?? "min", clock, deadLetter: { subject: graph.deadLetterSubject, query: graph.queryName } };
     const refs = this.assignRefs();
@@ -77,12 +104,16 @@ export class QueryRuntime {
       const downstream = consumer >= 0 ? (refs[consumer] ?? []) : [];
       const watermarkGroups = watermarkGroupsOf(graph.stages, inputs, refs);
       for (let partition = 0; partition < stage.parallelism; partition++) {
+        if (placement && !placement.hosts(`${stage.id}.p${partition}`)) continue;
         const wiring = { self: (refs[stageIndex] as ActorRef[])[partition] as ActorRef, partition, upstream, downstream, routing: routingOf(stage.exchange, downstream.length), watermarkGroups };
         this.actors.push(this.createActor(stage, wiring, environment, partition));
       }
     });
     const offsetOrders = new Map(this.sources.flatMap((source) => (source.offsetOrder ? [[source.name, source.offsetOrder] as const] : [])));
-    this.coordinator = new Coordinator(transport, subjects, this.actors.map((actor) => actor.name), storage ? this.sinks.map((sink) => sink.name) : [], events, storage, epochTimeoutMs, offsetOrders);
+    // The coordinator waits for every actor of the graph, wherever it runs.
+    const everyActor = refs.flat().map((ref) => ref.name);
+    const everySink = graph.stages.flatMap((stage, index) => (stage.role === "sink" ? (refs[index] ?? []).map((ref) => ref.name) : []));
+    this.coordinator = new Coordinator(transport, subjects, everyActor, storage ? everySink : [], events, storage, epochTimeoutMs, offsetOrders);
   }
 
   /**
@@ -94,8 +125,11 @@ export class QueryRuntime {
     for (const actor of this.actors) actor.start();
     this.coordinator.listen();
     await this.transport.flush();
+    await this.placement?.remote?.start(resume ? { lastCommittedEpoch: resume.lastCommittedEpoch } : undefined);
+    this.refuseIfStopped();
     for (const sink of this.sinks) await sink.open();
     for (const source of this.sources) await source.open();
+    this.refuseIfStopped();
     // The trigger's interval runs on the query's clock (a test's ManualClock fires it on advance()).
     this.coordinator.startEpochs(undefined);
     if (epochIntervalMs !== undefined) this.cancelTrigger = this.clock.setInterval(() => this.coordinator.requestEpoch(false), epochIntervalMs);
@@ -104,8 +138,36 @@ export class QueryRuntime {
     if (resume && epochIntervalMs !== undefined) this.coordinator.requestEpoch(false);
   }
 
+  /**
+   * On a worker: restores, subscribes and opens the actors this process hosts; the driver's coordinator runs the epochs.
+   * The storage is read afresh, since the last commit was written by another process.
+   */
+  async host(resume: HostedResume | undefined): Promise<void> {
+    if (resume && this.storage) {
+      this.storage.refresh();
+      this.restoreActors(this.storage, resume.lastCommittedEpoch, {});
+    }
+    for (const actor of this.actors) actor.start();
+    await this.transport.flush();
+    for (const sink of this.sinks) await sink.open();
+  }
+
+  /** On a worker: stops the hosted actors and waits for their epoch writes; then throws the first failure. */
+  async release(): Promise<void> {
+    await this.stopActors();
+  }
+
+  /** A run stopped while it started (a rollback overtook it) must not start epochs: two runs would read the sources. */
+  private refuseIfStopped(): void {
+    if (this.stopping) throw new RillError("RUN_STOPPED", "internal", `a run of query ${this.graph.queryName} was stopped while it started`);
+  }
+
   private restore(storage: CheckpointStorage, lastCommittedEpoch: number, offsets: Readonly<Record<string, unknown>>): void {
     this.coordinator.resumeAfter(lastCommittedEpoch, offsets);
+    this.restoreActors(storage, lastCommittedEpoch, offsets);
+  }
+
+  private restoreActors(storage: CheckpointStorage, lastCommittedEpoch: number, offsets: Readonly<Record<string, unknown>>): void {
     for (const actor of this.actors) actor.startAt(lastCommittedEpoch + 1);
     for (const source of this.sources) {
       if (source.name in offsets) source.seek(offsets[source.name]);
@@ -125,8 +187,25 @@ export class QueryRuntime {
    * had under way; then throws the first failure.
    */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.cancelTrigger();
     await this.coordinator.stop();
+    let failure: { error: unknown } | undefined;
+    try {
+      await this.stopActors();
+    } catch (error) {
+      failure = { error };
+    }
+    // Remote actors stop too, and their epoch writes settle, before a rollback reads the checkpoint.
+    try {
+      await this.placement?.remote?.stop();
+    } catch (error) {
+      failure ??= { error };
+    }
+    if (failure) throw failure.error;
+  }
+
+  private async stopActors(): Promise<void> {
     let failure: { error: unknown } | undefined;
     for (const actor of this.actors) {
       try {

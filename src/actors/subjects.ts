@@ -17,9 +17,13 @@ export function sanitizeToken(text: string): string {
   return text.replace(/[^A-Za-z0-9_-]/g, "_") || "_";
 }
 
-/** `rill.<query>.<run>.<stage>.<partition>`: the run token keeps two runs of one query apart. */
-export function querySubjects(prefix: string, queryName: string, runId: string): QuerySubjects {
-  const base = `${prefix}.${sanitizeToken(queryName)}.${runId.slice(0, 8)}`;
+/**
+ * `rill.<query>.<run>.<stage>.<partition>`: the run token keeps two runs of one query apart. A query spread over workers
+ * adds `a<attempt>` after each rollback (`rill.<query>.<run>.a2.<stage>...`), so actors of a run given up for lost never
+ * hear the barriers of the next one.
+ */
+export function querySubjects(prefix: string, queryName: string, runId: string, attempt = 0): QuerySubjects {
+  const base = `${prefix}.${sanitizeToken(queryName)}.${runId.slice(0, 8)}${attempt > 0 ? `.a${attempt}` : ""}`;
   return {
     input: (actor) => `${base}.${actor}`,
     credit: (actor) => `${base}.${actor}.credit`,

@@ -23,6 +23,11 @@ const KEYS = {
   "rill.watermark.multiplePolicy": z.preprocess((value) => (typeof value === "string" ? value.toLowerCase() : value), z.enum(["min", "max"]).default("min")),
   "rill.lateData.subject": z.string().optional(),
   "rill.clock": z.enum(["system", "manual"]).default("system"),
+  "rill.workers": z.string().regex(/^(local|cluster|[1-9][0-9]*)$/, "expected 'local', 'cluster' or a number of local worker processes").default("local"),
+  "rill.workers.job": z.string().optional(),
+  "rill.workers.heartbeatTimeout": z.string().default("3 seconds"),
+  "rill.workers.placementTimeout": z.string().default("60 seconds"),
+  "rill.workers.slots": positiveInt.default(16),
 } as const;
 
 /** Spark's names that mean the same thing. */
@@ -59,6 +64,16 @@ export interface SessionConfig {
   readonly lateDataSubject: string | undefined;
   /** `manual`: triggers and processing-time timeouts follow the session's ManualClock (tests). */
   readonly clock: "system" | "manual";
+  /** Where actors run: in this process (`local`), on N local worker processes, or on the workers of the NATS cluster. */
+  readonly workers: "local" | "cluster" | number;
+  /** The job module local workers build their plans from. */
+  readonly workersJob: string | undefined;
+  /** A worker silent this long is lost, and its queries roll back. */
+  readonly heartbeatTimeoutMs: number;
+  /** How long placing a query waits for a worker to be there and to take its actors. */
+  readonly placementTimeoutMs: number;
+  /** Actors each local worker hosts at most. */
+  readonly workerSlots: number;
 }
 
 export function canonicalKey(key: string): string {
@@ -96,5 +111,14 @@ export function readConfig(values: ReadonlyMap<string, string>): SessionConfig {
     multipleWatermarkPolicy: read("rill.watermark.multiplePolicy"),
     lateDataSubject: read("rill.lateData.subject"),
     clock: read("rill.clock"),
+    workers: workersOf(read("rill.workers")),
+    workersJob: read("rill.workers.job"),
+    heartbeatTimeoutMs: parseDuration(read("rill.workers.heartbeatTimeout"), "rill.workers.heartbeatTimeout"),
+    placementTimeoutMs: parseDuration(read("rill.workers.placementTimeout"), "rill.workers.placementTimeout"),
+    workerSlots: read("rill.workers.slots"),
   };
+}
+
+function workersOf(value: string): SessionConfig["workers"] {
+  return value === "local" || value === "cluster" ? value : Number(value);
 }

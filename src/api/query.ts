@@ -2,7 +2,7 @@
 import type { FlowControl } from "../actors/channel.ts";
 import type { EpochReport } from "../actors/coordinator.ts";
 import { QueryRuntime, type ExecutionGraph } from "../actors/runtime.ts";
-import type { QuerySubjects } from "../actors/subjects.ts";
+import { querySubjects, type QuerySubjects } from "../actors/subjects.ts";
 import type { Transport } from "../actors/transport.ts";
 import { nowMs, type Clock } from "../core/clock.ts";
 import { StreamingQueryError } from "../core/errors.ts";
@@ -14,6 +14,16 @@ import type { QueryEventSink } from "./listener.ts";
 import { rollbackPoint, type OpenedCheckpoint, type ResumePoint } from "./checkpoint.ts";
 import type { Logger } from "./session.ts";
 import type { ResolvedTrigger } from "./trigger.ts";
+import type { WorkerDeployment } from "../workers/deployment.ts";
+import type { PlacementTemplate } from "../workers/placement.ts";
+import type { WorkerPlacement } from "../workers/placement.ts";
+
+/** A query spread over workers (`rill.workers`): where to place it and what each worker is told. */
+export interface QueryWorkers {
+  readonly deployment: WorkerDeployment;
+  readonly graph: ExecutionGraph;
+  readonly template: Omit<PlacementTemplate, "fingerprint" | "plan" | "attempt">;
+}
 
 export interface StreamingQueryStatus {
   readonly message: string;
@@ -46,6 +56,8 @@ export interface QuerySetup {
   readonly clock: Clock;
   /** Where lifecycle events go (the session's listeners). */
   readonly events: QueryEventSink;
+  /** Present with `rill.workers` other than local: sources stay here, every other actor runs on a worker. */
+  readonly workers?: QueryWorkers | undefined;
 }
 
 const RECENT_PROGRESS = 100;
@@ -60,6 +72,9 @@ export class StreamingQuery {
   /** Rollbacks in a row caused by a failed checkpoint write (a full disk): retried until a write succeeds, with back-off. */
   private writeRetries = 0;
   private recoveries = 0;
+  /** Runtimes created so far (the first run and each rollback). */
+  private attempts = 0;
+  private placement: WorkerPlacement | undefined;
   private recovering = false;
   private recoveryDone: Promise<void> = Promise.resolve();
   private readonly progress: StreamingQueryProgress[] = [];
@@ -100,11 +115,24 @@ export class StreamingQuery {
   }
 
   private createRuntime(): QueryRuntime {
-    const { graph, transport, subjects, flow, checkpoint } = this.setup;
+    const { graph, transport, flow, checkpoint, workers } = this.setup;
+    const attempt = this.attempts++;
+    // On workers, each attempt has its own subjects: actors of an attempt given up for lost never hear the next one.
+    const subjects = workers ? querySubjects(workers.template.subjectPrefix, workers.template.subjectName, workers.template.runId, attempt) : this.setup.subjects;
+    this.placement = workers?.deployment.placement({
+      graph,
+      template: { ...workers.template, attempt },
+      onLost: (worker, reason) => void this.fail(new StreamingQueryError(`Query ${this.label} lost ${reason}`, { cause: { actor: worker, error: reason, code: "WORKER_LOST" } })),
+    });
     return new QueryRuntime(graph, transport, subjects, flow, {
       onEpoch: (report) => this.onEpoch(report),
       onFailure: (actor, error, code, cause) => void this.fail(new StreamingQueryError(`Query ${this.label} failed in actor ${actor}: ${error}`, { cause: cause ?? { actor, error, code } })),
-    }, checkpoint?.storage, this.setup.epochTimeoutMs, this.setup.idleTimeoutMs, this.setup.lateDataSubject, this.setup.clock);
+    }, checkpoint?.storage, this.setup.epochTimeoutMs, this.setup.idleTimeoutMs, this.setup.lateDataSubject, this.setup.clock, this.placement);
+  }
+
+  /** Actor -> the worker hosting it ("driver" for the sources), with `rill.workers`; empty when every actor runs here. */
+  placements(): ReadonlyMap<string, string> {
+    return this.placement?.assignment() ?? new Map();
   }
 
   /** Where the query keeps its checkpoints, if anywhere. */
@@ -154,10 +182,20 @@ export class StreamingQuery {
       `  schema: ${this.setup.plan.schema.fields.map((field) => `${field.name}: ${field.type}`).join(", ")}`,
       `== Physical plan (transport ${this.setup.transport.kind} at ${this.setup.transport.address}) ==`,
       describeGraph(this.setup.plan, this.setup.graph, (actor) => this.setup.subjects.input(actor)),
+      ...this.describePlacement(),
       `== Guarantee ==`,
       `  ${this.guarantee()}`,
     ].join("\n");
     return text;
+  }
+
+  /** With workers: which worker hosts which actor, and each worker's heartbeat, CPU and memory. */
+  private describePlacement(): string[] {
+    const workers = this.setup.workers;
+    if (!workers) return [];
+    const byWorker = new Map<string, string[]>();
+    for (const [actor, worker] of this.placements()) byWorker.set(worker, [...(byWorker.get(worker) ?? []), actor]);
+    return ["== Placement (attempt " + String(this.attempts - 1) + ") ==", ...[...byWorker].map(([worker, actors]) => `  ${worker}: ${actors.join(", ")}`), "== Workers ==", ...workers.deployment.describeWorkers().map((line) => `  ${line}`)];
   }
 
   /** Resolves true when the query ended (rejects with its exception if it failed), false on timeout. */

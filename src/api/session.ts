@@ -15,6 +15,7 @@ import type { LogicalPlan } from "../plan/logical.ts";
 import { TempViews, type ViewSource } from "../sql/catalog.ts";
 import type { Query } from "../sql/ast.ts";
 import { planParsedSql, planSql, type SqlCatalog } from "../sql/sql.ts";
+import { WorkerDeployment } from "../workers/deployment.ts";
 import { canonicalKey, checkConfigKey, readConfig, type SessionConfig } from "./config.ts";
 import { DataFrame } from "./dataframe.ts";
 import { planSqlJoin } from "./sql-join.ts";
@@ -81,6 +82,11 @@ export class RuntimeConfig {
     return this.values.get(canonicalKey(key)) ?? fallback;
   }
 
+  /** Every value set, by canonical key (the driver sends them to its workers). */
+  entries(): IterableIterator<[string, string]> {
+    return this.values.entries();
+  }
+
   read(): SessionConfig {
     return readConfig(this.values);
   }
@@ -121,6 +127,7 @@ export class Session {
   readonly catalog = new Catalog(this.views, () => [...this.tables].filter(([, table]) => table.schema !== undefined).map(([name]) => name));
   private natsServer: NatsServerHandle | undefined;
   private connecting: Promise<Transport> | undefined;
+  private deploying: Promise<WorkerDeployment> | undefined;
   private stopped = false;
   private manual: ManualClock | undefined;
   private readonly uis: Dashboard[] = [];
@@ -242,12 +249,36 @@ export class Session {
     return await this.connecting;
   }
 
+  /**
+   * @internal The session's workers (`rill.workers` = a number or `cluster`), started with the first query that needs
+   * them: a number starts that many local worker processes, which stop with the session.
+   */
+  async workers(): Promise<WorkerDeployment> {
+    const config = this.conf.read();
+    if (config.workers === "local") throw new ConfigError("rill.workers is 'local': this session runs every actor itself.");
+    const transport = await this.connect();
+    if (!(transport instanceof NatsTransport)) throw new ConfigError(`rill.workers = ${config.workers} needs NATS, but this session runs on the ${transport.kind} transport. Install nats-server or set rill.nats.url.`);
+    this.deploying ??= WorkerDeployment.start({
+      transport,
+      mode: config.workers,
+      job: config.workersJob,
+      nats: this.natsOptions ?? (config.natsUrl ? { servers: config.natsUrl } : this.natsServer?.options),
+      subjectPrefix: config.subjectPrefix,
+      heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+      placementTimeoutMs: config.placementTimeoutMs,
+      slots: config.workerSlots,
+      log: this.log,
+    });
+    return await this.deploying;
+  }
+
   /** Stops every query, closes the transport, and stops the private nats-server if the session started one. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     await this.streams.stopAll();
     await this.streams.bus.drained();
+    if (this.deploying) await (await this.deploying.catch(() => undefined))?.close();
     await Promise.all(this.uis.splice(0).map((ui) => ui.close()));
     if (this.connecting) await this.connecting.catch(() => undefined);
     await this.transport.close();

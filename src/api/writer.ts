@@ -10,11 +10,12 @@ import type { OutputMode, SinkProvider } from "../connectors/sinks/sink.ts";
 import { AnalysisError, CheckpointError, ConfigError } from "../core/errors.ts";
 import type { Row, Schema } from "../core/types.ts";
 import type { StaticTable } from "../operators/join-static-table.ts";
-import { analyze } from "../plan/analyzer.ts";
+import type { ExecutionGraph } from "../actors/runtime.ts";
+import { analyze, type AnalyzedPlan } from "../plan/analyzer.ts";
 import { buildExecutionGraph, checkOutputMode, sourceActorNames, statefulOperators } from "../plan/physical.ts";
 import { openCheckpoint, type OpenedCheckpoint } from "./checkpoint.ts";
 import type { DataFrame } from "./dataframe.ts";
-import { StreamingQuery } from "./query.ts";
+import { StreamingQuery, type QueryWorkers } from "./query.ts";
 import { DEFAULT_TRIGGER, resolveTrigger, type Trigger } from "./trigger.ts";
 
 const OUTPUT_MODES: readonly OutputMode[] = ["append", "update", "complete"];
@@ -97,19 +98,11 @@ export class DataStreamWriter {
     const id = checkpoint?.id ?? randomUUID();
     const runId = randomUUID();
     const subjectName = this.name ?? id;
-    const graph = buildExecutionGraph(plan, {
-      queryName: subjectName,
-      queryId: id,
-      sink,
-      outputMode: this.mode,
-      microBatch: trigger.microBatch,
-      shufflePartitions: config.shufflePartitions,
-      chaining: config.chaining,
-      multipleWatermarkPolicy: config.multipleWatermarkPolicy,
-      deadLetterSubject: this.sinkOptions.get("deadLetterSubject") ?? config.deadLetterSubject ?? deadLetterSubject(config.subjectPrefix, subjectName),
-    });
+    const graph = this.graphOf(plan, sink, id, subjectName);
+    if (config.workers !== "local" && plan.staticTables.length > 0) throw new ConfigError(`Query '${this.name ?? id}': a stream-static join does not run on workers yet (its static side is loaded in the driver's process); run it with rill.workers = local.`);
+    const workers = config.workers === "local" ? undefined : await this.workersOf(graph, { id, runId, subjectName, location });
     const subjects = querySubjects(config.subjectPrefix, subjectName, runId);
-    const query = new StreamingQuery({ id, runId, name: this.name, plan, graph, trigger, transport, subjects, flow: { window: config.flowWindow, maxFrameRows: config.maxFrameRows }, log: session.log, checkpoint, maxRetries: config.maxRetries, epochTimeoutMs: config.epochTimeoutMs, idleTimeoutMs: config.idleTimeoutMs, lateDataSubject: this.sinkOptions.get("lateDataSubject") ?? config.lateDataSubject, clock: session.clock, events: session.streams.bus });
+    const query = new StreamingQuery({ id, runId, name: this.name, plan, graph, trigger, transport, subjects, flow: { window: config.flowWindow, maxFrameRows: config.maxFrameRows }, log: session.log, checkpoint, maxRetries: config.maxRetries, epochTimeoutMs: config.epochTimeoutMs, idleTimeoutMs: config.idleTimeoutMs, lateDataSubject: this.sinkOptions.get("lateDataSubject") ?? config.lateDataSubject, clock: session.clock, events: session.streams.bus, workers });
     session.streams.register(query);
     for (const table of plan.staticTables) table.startRefresh(session.log);
     query.onTerminated(() => {
@@ -121,6 +114,67 @@ export class DataStreamWriter {
       if (!query.isActive) for (const table of plan.staticTables) table.stop();
     }
     return query;
+  }
+
+  /** @internal The query name given with queryName(), which a worker finds the query by in the job module. */
+  get configuredName(): string | undefined {
+    return this.name;
+  }
+
+  /**
+   * @internal On a worker: the execution graph the driver built for this query, from the same job module, given the
+   * driver's query id and subject name; the driver compares fingerprints of the two.
+   */
+  graphForWorker(queryId: string, subjectName: string, path?: string): ExecutionGraph {
+    const config = this.frame.session.conf.read();
+    const plan = analyze(this.frame.plan, { outputMode: this.mode, maxFutureMs: config.maxFutureMs, multipleWatermarkPolicy: config.multipleWatermarkPolicy });
+    checkOutputMode(plan, this.mode);
+    if (plan.staticTables.length > 0) throw new ConfigError(`Query '${this.name ?? queryId}': a stream-static join does not run on workers yet (its static side is loaded in the driver's process); run it with rill.workers = local.`);
+    return this.graphOf(plan, this.createSink(path, plan.schema), queryId, subjectName);
+  }
+
+  private graphOf(plan: AnalyzedPlan, sink: SinkProvider, queryId: string, subjectName: string): ExecutionGraph {
+    const config = this.frame.session.conf.read();
+    const trigger = resolveTrigger(this.triggerSpec);
+    return buildExecutionGraph(plan, {
+      queryName: subjectName,
+      queryId,
+      sink,
+      outputMode: this.mode,
+      microBatch: trigger.microBatch,
+      shufflePartitions: config.shufflePartitions,
+      chaining: config.chaining,
+      multipleWatermarkPolicy: config.multipleWatermarkPolicy,
+      deadLetterSubject: this.sinkOptions.get("deadLetterSubject") ?? config.deadLetterSubject ?? deadLetterSubject(config.subjectPrefix, subjectName),
+    });
+  }
+
+  /** With `rill.workers` set: checks the query can travel (a name, no in-memory sink) and makes its placement template. */
+  private async workersOf(graph: ExecutionGraph, run: { id: string; runId: string; subjectName: string; location: string | undefined }): Promise<QueryWorkers> {
+    const session = this.frame.session;
+    const config = session.conf.read();
+    if (this.name === undefined) throw new ConfigError(`rill.workers = ${config.workers}: a query placed on workers needs queryName(...), which the workers find it by in the job module.`);
+    if (this.sinkFormat === "memory") throw new ConfigError(`Query '${this.name}': the memory sink keeps rows in the process that writes them, which is a worker with rill.workers = ${config.workers}; use a file, JetStream or foreachBatch sink, or rill.workers = local.`);
+    const deployment = await session.workers();
+    const values: Record<string, string> = {};
+    for (const [key, value] of session.conf.entries()) values[key] = value;
+    return {
+      deployment,
+      graph,
+      template: {
+        query: this.name,
+        queryId: run.id,
+        subjectName: run.subjectName,
+        runId: run.runId,
+        subjectPrefix: config.subjectPrefix,
+        config: values,
+        checkpoint: run.location ?? null,
+        flow: { window: config.flowWindow, maxFrameRows: config.maxFrameRows },
+        epochTimeoutMs: config.epochTimeoutMs,
+        idleTimeoutMs: config.idleTimeoutMs,
+        lateDataSubject: this.sinkOptions.get("lateDataSubject") ?? config.lateDataSubject ?? null,
+      },
+    };
   }
 
   private createSink(path: string | undefined, schema: Schema): SinkProvider {

@@ -15,6 +15,7 @@ const { values } = parseArgs({
     transport: { type: "string" },
     "ui-port": { type: "string", default: "4040" },
     "no-ui": { type: "boolean", default: false },
+    workers: { type: "string" },
     help: { type: "boolean", default: false },
   },
 });
@@ -29,7 +30,14 @@ if (values.help) {
   --nats-url <url>   use this NATS server instead of a private one
   --transport <t>    "nats" (default) or "inprocess"
   --ui-port <n>      port of the live dashboard (default 4040, as Spark's UI; a free port if taken)
-  --no-ui            no dashboard`);
+  --no-ui            no dashboard
+  --workers <n>      run the demo's queries on n local worker processes (src/cli/demo-job.ts)`);
+  process.exit(0);
+}
+
+if (values.workers) {
+  const { runDemoOnWorkers } = await import("./demo-workers.ts");
+  await runDemoOnWorkers({ workers: Number(values.workers), durationMs: parseDuration(values.duration, "--duration"), rate: values.rate, seed: values.seed, partitions: values.partitions, threshold: values.threshold, natsUrl: values["nats-url"] });
   process.exit(0);
 }
 

@@ -137,3 +137,14 @@ export class SourceOffsetError extends RillError {
     super("SOURCE_OFFSET_BACKWARD", "internal", message, { retryable: false, ...options });
   }
 }
+
+/**
+ * A worker (src/workers) refused a placement or was lost: `code` says which (`PLAN_MISMATCH`: the user's job module
+ * differs between driver and worker, not worth retrying; `WORKER_LOST`, `WORKER_UNAVAILABLE`: retried by a rollback).
+ */
+export class WorkerError extends RillError {
+  override readonly name = "WorkerError";
+  constructor(code: "PLAN_MISMATCH" | "WORKER_LOST" | "WORKER_UNAVAILABLE" | "WORKER_REFUSED", message: string, options: RillErrorOptions = {}) {
+    super(code, code === "PLAN_MISMATCH" ? "user" : "external", message, { retryable: code !== "PLAN_MISMATCH", ...options });
+  }
+}

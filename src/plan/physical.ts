@@ -99,7 +99,7 @@ function isWatermark(step: Step): boolean {
 }
 
 /** The physical plan as text: stages, partitions, operators, exchanges. */
-export function describeGraph(_plan: AnalyzedPlan, graph: ExecutionGraph, subjectOf: (actor: string) => string): string {
+export function describeGraph(_plan: AnalyzedPlan | undefined, graph: ExecutionGraph, subjectOf: (actor: string) => string): string {
   const lines: string[] = [];
   for (const stage of graph.stages) {
     const exchange = stage.exchange.kind === "hash" ? `hash(${stage.exchange.columns.filter((column) => !column.startsWith("__")).join(", ")})` : "forward";

@@ -37,6 +37,14 @@ export class CheckpointStorage {
     }
   }
 
+  /**
+   * Ends the read snapshot this process holds, so the next read sees what other processes committed since (workers
+   * share one environment with the driver, whose coordinator commits). lmdb-js otherwise renews it once per event turn.
+   */
+  refresh(): void {
+    this.db.resetReadTxn();
+  }
+
   readMeta(): QueryMeta | undefined {
     return this.read(() => this.db.get(META_KEY) as QueryMeta | undefined);
   }

@@ -1,0 +1,93 @@
+// The driver's workers: local processes it starts (`rill.workers` = N) or those already on the cluster (`cluster`).
+import type { NatsOptions, NatsTransport } from "../actors/nats-transport.ts";
+import type { ExecutionGraph } from "../actors/runtime.ts";
+import { ConfigError } from "../core/errors.ts";
+import { LocalWorkers } from "./local-workers.ts";
+import { WorkerPlacement, type PlacementTemplate } from "./placement.ts";
+import { WorkerPool } from "./pool.ts";
+import { fingerprint, planLines } from "./protocol.ts";
+import { discoverWorkers } from "./service.ts";
+
+export interface DeploymentOptions {
+  readonly transport: NatsTransport;
+  readonly mode: number | "cluster";
+  /** The job module local workers load. */
+  readonly job: string | undefined;
+  /** How local workers reach NATS (the driver's own options: a configured server or the private one). */
+  readonly nats: NatsOptions | undefined;
+  readonly subjectPrefix: string;
+  readonly heartbeatTimeoutMs: number;
+  readonly placementTimeoutMs: number;
+  readonly slots: number;
+  readonly log: (message: string) => void;
+}
+
+export interface RunPlacementOptions {
+  readonly graph: ExecutionGraph;
+  readonly template: Omit<PlacementTemplate, "fingerprint" | "plan">;
+  readonly onLost: (worker: string, reason: string) => void;
+}
+
+export class WorkerDeployment {
+  private constructor(readonly pool: WorkerPool, readonly local: LocalWorkers | undefined, private readonly options: DeploymentOptions) {}
+
+  /** Starts the pool and, for a number, that many local worker processes; resolves once they all send heartbeats. */
+  static async start(options: DeploymentOptions): Promise<WorkerDeployment> {
+    let local: LocalWorkers | undefined;
+    // A session's local workers are its own: workers of other sessions on the same server do not count.
+    const pool: WorkerPool = new WorkerPool({
+      transport: options.transport,
+      subjectPrefix: options.subjectPrefix,
+      heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+      ...(options.mode === "cluster" ? {} : { accepts: (worker: string) => local?.owns(worker) ?? false, fence: async (worker: string) => await local?.fence(worker) }),
+    });
+    if (options.mode !== "cluster") {
+      if (!options.job) throw new ConfigError(`rill.workers = ${options.mode} starts local worker processes, which build the query from a job module: set rill.workers.job to its path (a module whose default export defines the queries given a session).`);
+      if (!options.nats) throw new ConfigError("rill.workers needs NATS: local workers connect to the driver's server.");
+      local = new LocalWorkers({ count: options.mode, job: options.job, nats: options.nats, subjectPrefix: options.subjectPrefix, heartbeatIntervalMs: Math.max(50, Math.floor(options.heartbeatTimeoutMs / 3)), slots: options.slots, log: options.log, onExit: (worker, how) => void pool.markLost(worker, how) });
+    }
+    pool.start();
+    const deployment = new WorkerDeployment(pool, local, options);
+    try {
+      if (local) {
+        local.start();
+        await pool.waitForWorkers(options.mode as number, options.placementTimeoutMs);
+      } else {
+        const found = await discoverWorkers(options.transport, Math.min(2000, options.heartbeatTimeoutMs));
+        options.log(`rill: ${found.length} workers answer on the cluster${found.length ? `: ${found.map((worker) => worker.name).join(", ")}` : ""}.`);
+      }
+    } catch (error) {
+      await deployment.close();
+      throw error;
+    }
+    return deployment;
+  }
+
+  /** The placement of one attempt of one run: sources on the driver, every other actor on a worker. */
+  placement(run: RunPlacementOptions): WorkerPlacement {
+    const lines = planLines(run.graph);
+    const sources = new Set(run.graph.stages.filter((stage) => stage.role === "source").map((stage) => stage.id));
+    const everyActor = run.graph.stages.flatMap((stage) => Array.from({ length: stage.parallelism }, (_, partition) => `${stage.id}.p${partition}`));
+    return new WorkerPlacement({
+      pool: this.pool,
+      transport: this.options.transport,
+      template: { ...run.template, fingerprint: fingerprint(lines), plan: lines },
+      onDriver: (actor) => sources.has(actor.slice(0, actor.lastIndexOf(".p"))),
+      everyActor,
+      placementTimeoutMs: this.options.placementTimeoutMs,
+      onLost: run.onLost,
+      log: this.options.log,
+    });
+  }
+
+  /** One line per live worker: name, pid, host, slots, heartbeat age, CPU time and memory. */
+  describeWorkers(): string[] {
+    const now = Date.now();
+    return this.pool.alive().map(({ name, heartbeat, lastSeen }) => `${name}  pid ${heartbeat.pid} on ${heartbeat.host}, ${Object.values(heartbeat.hosted).reduce((sum, actors) => sum + actors.length, 0)} of ${heartbeat.slots} slots, heartbeat ${now - lastSeen} ms ago, cpu ${((heartbeat.cpuUserMicros + heartbeat.cpuSystemMicros) / 1e6).toFixed(1)} s, rss ${(heartbeat.rssBytes / 2 ** 20).toFixed(0)} MiB`);
+  }
+
+  async close(): Promise<void> {
+    this.pool.close();
+    await this.local?.close();
+  }
+}

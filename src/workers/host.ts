@@ -1,0 +1,186 @@
+// A worker process's host: announces itself, builds the plan from the job module, runs the actors placed on it.
+import { hostname } from "node:os";
+import type { NatsTransport } from "../actors/nats-transport.ts";
+import { QueryRuntime, type ExecutionGraph } from "../actors/runtime.ts";
+import { encodeControl } from "../actors/control.ts";
+import { querySubjects, type QuerySubjects } from "../actors/subjects.ts";
+import type { Transport } from "../actors/transport.ts";
+import { systemClock } from "../core/clock.ts";
+import { RillError } from "../core/errors.ts";
+import { CheckpointStorage } from "../state/lmdb-storage.ts";
+import { decodeMessage, encodeMessage, fingerprint, placeRequestSchema, planDifference, planLines, runKey, stopRequestSchema, workerSubjects, type Heartbeat, type PlaceRequest, type Reply } from "./protocol.ts";
+import { startWorkerService, type WorkerService } from "./service.ts";
+
+/** Builds a query's execution graph on the worker, from the job module, with the driver's configuration and identity. */
+export type JobPlanner = (request: PlaceRequest, transport: Transport) => Promise<ExecutionGraph>;
+
+export interface WorkerHostOptions {
+  readonly transport: NatsTransport;
+  readonly name: string;
+  /** Actors this worker hosts at most, over all queries. */
+  readonly slots: number;
+  readonly subjectPrefix: string;
+  readonly heartbeatIntervalMs: number;
+  readonly planner: JobPlanner;
+  readonly log: (message: string) => void;
+}
+
+interface HostedRun {
+  readonly runtime: QueryRuntime;
+  readonly subjects: QuerySubjects;
+  readonly actors: readonly string[];
+  readonly checkpoint: string | null;
+}
+
+export class WorkerHost {
+  private readonly runs = new Map<string, HostedRun>();
+  private readonly storages = new Map<string, { storage: CheckpointStorage; users: number }>();
+  private readonly subjects;
+  private service: WorkerService | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  private constructor(private readonly options: WorkerHostOptions) {
+    this.subjects = workerSubjects(options.subjectPrefix);
+  }
+
+  /** Registers the worker service and starts heartbeats; the worker is visible to drivers once this resolves. */
+  static async start(options: WorkerHostOptions): Promise<WorkerHost> {
+    const host = new WorkerHost(options);
+    host.service = await startWorkerService(options.transport, {
+      name: options.name,
+      version: "0.1.0",
+      metadata: { slots: String(options.slots), pid: String(process.pid), host: hostname() },
+      endpoints: {
+        place: { subject: host.subjects.place(options.name), handle: (payload) => host.place(payload) },
+        stop: { subject: host.subjects.stop(options.name), handle: (payload) => host.stop(payload) },
+      },
+      stats: () => host.heartbeat(false),
+    });
+    host.beat();
+    host.timer = setInterval(() => host.beat(), options.heartbeatIntervalMs);
+    // Frames in flight during an interruption may be lost: each run hosted here fails at once (its driver rolls back)
+    // rather than after the epoch timeout. A connection lost for good stops the actors.
+    options.transport.onReconnect(() => host.reportInterrupted());
+    options.transport.onFailure((error) => {
+      options.log(`rill worker ${options.name}: NATS is gone (${error.message}); stopping every hosted actor.`);
+      host.close().catch((closeError: unknown) => options.log(`rill worker ${options.name}: stopping after NATS was lost: ${String(closeError)}`));
+    });
+    return host;
+  }
+
+  private reportInterrupted(): void {
+    for (const run of this.runs.values()) {
+      const actor = run.actors[0];
+      if (actor) this.options.transport.publish(run.subjects.coordinator, encodeControl({ type: "failed", actor, error: `worker ${this.name}'s NATS connection was interrupted, so frames in flight may be lost`, code: "TRANSPORT" }));
+    }
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  /** Actors hosted now, by query run. */
+  hosted(): Record<string, string[]> {
+    return Object.fromEntries([...this.runs].map(([key, run]) => [key, [...run.actors]]));
+  }
+
+  /** Stops every hosted actor (their epoch writes settle), says it is leaving, and leaves the service. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    for (const key of [...this.runs.keys()]) await this.release(key);
+    this.options.transport.publish(this.subjects.heartbeat(this.name), encodeMessage(this.heartbeat(true)));
+    await this.service?.stop();
+    await this.options.transport.flush();
+  }
+
+  private beat(): void {
+    this.options.transport.publish(this.subjects.heartbeat(this.name), encodeMessage(this.heartbeat(false)));
+  }
+
+  private heartbeat(leaving: boolean): Heartbeat {
+    const cpu = process.cpuUsage();
+    return { name: this.name, pid: process.pid, host: hostname(), slots: this.options.slots, intervalMs: this.options.heartbeatIntervalMs, hosted: this.hosted(), cpuUserMicros: cpu.user, cpuSystemMicros: cpu.system, rssBytes: process.memoryUsage().rss, at: Date.now(), ...(leaving ? { leaving } : {}) };
+  }
+
+  /** A placement: same plan as the driver's (else refused, naming the difference), then the actors start and listen. */
+  private async place(payload: Uint8Array): Promise<Uint8Array> {
+    try {
+      const request = decodeMessage(placeRequestSchema, payload, "placement request");
+      const key = runKey(request.subjectName, request.runId, request.attempt);
+      // A driver that re-places a run it lost track of: the previous actors of that run go first.
+      if (this.runs.has(key)) await this.release(key);
+      const graph = await this.options.planner(request, this.options.transport);
+      const lines = planLines(graph);
+      if (fingerprint(lines) !== request.fingerprint) {
+        return reply({ ok: false, code: "PLAN_MISMATCH", error: `worker ${this.name} built a different plan for query '${request.query}' from its job module (${planDifference(request.plan, lines)}). Start driver and workers with the same job module and configuration.` });
+      }
+      const used = [...this.runs.values()].reduce((sum, run) => sum + run.actors.length, 0);
+      if (used + request.actors.length > this.options.slots) return reply({ ok: false, code: "WORKER_REFUSED", error: `worker ${this.name} has ${this.options.slots - used} free slots of ${this.options.slots}, not ${request.actors.length}` });
+      const storage = request.checkpoint === null ? undefined : this.openStorage(request.checkpoint);
+      const hosted = new Set(request.actors);
+      const subjects = querySubjects(request.subjectPrefix, request.subjectName, request.runId, request.attempt);
+      const runtime = new QueryRuntime(graph, this.options.transport, subjects, request.flow, { onEpoch: () => undefined, onFailure: () => undefined }, storage, request.epochTimeoutMs, request.idleTimeoutMs, request.lateDataSubject ?? undefined, systemClock, { hosts: (actor) => hosted.has(actor) });
+      this.runs.set(key, { runtime, subjects, actors: request.actors, checkpoint: request.checkpoint });
+      try {
+        await runtime.host(request.resume ?? undefined);
+      } catch (error) {
+        await this.release(key);
+        throw error;
+      }
+      this.options.log(`rill worker ${this.name}: hosting ${request.actors.join(", ")} of query ${request.query} (run ${request.runId.slice(0, 8)}${request.resume ? `, from epoch ${request.resume.lastCommittedEpoch + 1}` : ""})`);
+      this.beat();
+      return reply({ ok: true });
+    } catch (error) {
+      return reply({ ok: false, code: error instanceof RillError ? error.code : "WORKER_REFUSED", error: `worker ${this.name}: ${error instanceof Error ? error.message : String(error)}` });
+    }
+  }
+
+  private async stop(payload: Uint8Array): Promise<Uint8Array> {
+    try {
+      const request = decodeMessage(stopRequestSchema, payload, "stop request");
+      await this.release(runKey(request.subjectName, request.runId, request.attempt));
+      return reply({ ok: true });
+    } catch (error) {
+      return reply({ ok: false, code: error instanceof RillError ? error.code : "WORKER_REFUSED", error: `worker ${this.name}: ${error instanceof Error ? error.message : String(error)}` });
+    }
+  }
+
+  /** Stops a run's actors here and waits for their epoch writes, so a rollback on the driver reads a settled checkpoint. */
+  private async release(key: string): Promise<void> {
+    const run = this.runs.get(key);
+    if (!run) return;
+    this.runs.delete(key);
+    try {
+      await run.runtime.release();
+    } finally {
+      if (run.checkpoint !== null) await this.closeStorage(run.checkpoint);
+      this.beat();
+    }
+  }
+
+  /** One environment per checkpoint location in this process, shared by the runs that use it. */
+  private openStorage(path: string): CheckpointStorage {
+    const open = this.storages.get(path);
+    if (open) {
+      open.users++;
+      return open.storage;
+    }
+    const storage = CheckpointStorage.open(path);
+    this.storages.set(path, { storage, users: 1 });
+    return storage;
+  }
+
+  private async closeStorage(path: string): Promise<void> {
+    const open = this.storages.get(path);
+    if (!open || --open.users > 0) return;
+    this.storages.delete(path);
+    await open.storage.close();
+  }
+}
+
+function reply(message: Reply): Uint8Array {
+  return encodeMessage(message);
+}

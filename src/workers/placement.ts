@@ -1,0 +1,128 @@
+// One run of a query placed on workers: which worker hosts which actor, placing them, stopping them, hearing of a loss.
+import type { NatsTransport } from "../actors/nats-transport.ts";
+import type { HostedResume, Placement, RemoteActors } from "../actors/runtime.ts";
+import { TransportError, WorkerError } from "../core/errors.ts";
+import type { WorkerPool } from "./pool.ts";
+import { decodeMessage, encodeMessage, replySchema, workerSubjects, type PlaceRequest } from "./protocol.ts";
+
+/** What every worker of the run is told, besides its own actors and the resume point. */
+export type PlacementTemplate = Omit<PlaceRequest, "actors" | "resume">;
+
+export interface WorkerPlacementOptions {
+  readonly pool: WorkerPool;
+  readonly transport: NatsTransport;
+  readonly template: PlacementTemplate;
+  /** Actors the driver hosts itself (the sources); every other actor goes to a worker. */
+  readonly onDriver: (actor: string) => boolean;
+  readonly everyActor: readonly string[];
+  readonly placementTimeoutMs: number;
+  /** A worker of this run was lost: the query rolls back. */
+  readonly onLost: (worker: string, reason: string) => void;
+  readonly log: (message: string) => void;
+}
+
+const STOP_TIMEOUT_MS = 15_000;
+
+export class WorkerPlacement implements Placement, RemoteActors {
+  /** Worker -> the actors placed on it in this run. */
+  private readonly assigned = new Map<string, string[]>();
+  private unlisten: () => void = () => undefined;
+  /** While placing: a lost worker rejects its placement at once (a request it took before dying is never answered). */
+  private readonly placing = new Map<string, (reason: string) => void>();
+  private placed = false;
+  readonly remote: RemoteActors = this;
+
+  constructor(private readonly options: WorkerPlacementOptions) {}
+
+  hosts(actor: string): boolean {
+    return this.options.onDriver(actor);
+  }
+
+  /** Actor -> where it runs ("driver" or a worker's name), for explain() and progress. */
+  assignment(): Map<string, string> {
+    const where = new Map<string, string>();
+    for (const actor of this.options.everyActor) if (this.options.onDriver(actor)) where.set(actor, "driver");
+    for (const [worker, actors] of this.assigned) for (const actor of actors) where.set(actor, worker);
+    return where;
+  }
+
+  async start(resume: HostedResume | undefined): Promise<void> {
+    const { pool } = this.options;
+    await pool.waitForWorkers(1, this.options.placementTimeoutMs);
+    this.assign();
+    this.unlisten = pool.onLost((worker, reason) => {
+      if (!this.assigned.has(worker)) return;
+      if (this.placed) this.options.onLost(worker, reason);
+      else this.placing.get(worker)?.(reason);
+    });
+    for (const worker of this.assigned.keys()) if (!pool.isAlive(worker)) throw new WorkerError("WORKER_LOST", `worker ${worker} was lost while the query was being placed`);
+    await Promise.all([...this.assigned].map(([worker, actors]) => Promise.race([this.place(worker, actors, resume), this.lostWhilePlacing(worker)])));
+    this.placing.clear();
+    this.placed = true;
+    this.options.log(`rill: query ${this.options.template.query} placed: ${[...this.assigned].map(([worker, actors]) => `${worker} hosts ${actors.join(", ")}`).join("; ")}`);
+  }
+
+  /**
+   * Stops the run's actors on every worker and waits for their epoch writes. A worker that does not answer is given up
+   * for lost and fenced (a local one is killed), so nothing of this run writes after the rollback reads the checkpoint.
+   */
+  async stop(): Promise<void> {
+    this.unlisten();
+    for (const reject of this.placing.values()) reject("the run was stopped");
+    this.placing.clear();
+    const { pool, transport, template } = this.options;
+    const subjects = workerSubjects(template.subjectPrefix);
+    await Promise.all([...this.assigned.keys()].map(async (worker) => {
+      if (!pool.isAlive(worker)) return await pool.fence(worker);
+      try {
+        const reply = decodeMessage(replySchema, await transport.request(subjects.stop(worker), encodeMessage({ subjectName: template.subjectName, runId: template.runId, attempt: template.attempt }), STOP_TIMEOUT_MS), "stop reply");
+        if (!reply.ok) this.options.log(`rill: worker ${worker} could not stop its actors cleanly: ${reply.error}`);
+      } catch (error) {
+        await pool.markLost(worker, `worker ${worker} did not confirm the stop of query ${template.query}: ${String(error)}`);
+      }
+    }));
+  }
+
+  private lostWhilePlacing(worker: string): Promise<never> {
+    return new Promise<never>((_resolve, reject) => {
+      this.placing.set(worker, (reason) => reject(new WorkerError("WORKER_LOST", `${reason} while the query was being placed on it`)));
+    });
+  }
+
+  /** Actors round-robin over the live workers, emptiest first, within each one's free slots. */
+  private assign(): void {
+    const workers = this.options.pool.alive().map((state) => ({ name: state.name, free: state.heartbeat.slots - Object.values(state.heartbeat.hosted).reduce((sum, actors) => sum + actors.length, 0) }));
+    // The emptiest workers first, so successive queries spread out.
+    workers.sort((a, b) => b.free - a.free || a.name.localeCompare(b.name));
+    const remote = this.options.everyActor.filter((actor) => !this.options.onDriver(actor));
+    let next = 0;
+    for (const actor of remote) {
+      let tried = 0;
+      while (tried < workers.length && (workers[next % workers.length]?.free ?? 0) <= 0) {
+        next++;
+        tried++;
+      }
+      const worker = workers[next % workers.length];
+      if (!worker || worker.free <= 0) throw new WorkerError("WORKER_UNAVAILABLE", `no free slot for actor ${actor}: ${workers.map((state) => `${state.name} has ${state.free}`).join(", ")}. Start more workers or give them more slots (--slots).`);
+      worker.free--;
+      this.assigned.set(worker.name, [...(this.assigned.get(worker.name) ?? []), actor]);
+      next++;
+    }
+  }
+
+  private async place(worker: string, actors: readonly string[], resume: HostedResume | undefined): Promise<void> {
+    const { transport, template, pool } = this.options;
+    const request: PlaceRequest = { ...template, actors: [...actors], resume: resume ?? null };
+    let payload: Uint8Array;
+    try {
+      payload = await transport.request(workerSubjects(template.subjectPrefix).place(worker), encodeMessage(request), this.options.placementTimeoutMs);
+    } catch (error) {
+      if (error instanceof TransportError) await pool.markLost(worker, `worker ${worker} did not answer the placement: ${error.message}`);
+      throw new WorkerError("WORKER_UNAVAILABLE", `worker ${worker} did not take actors ${actors.join(", ")}: ${String(error)}`, { cause: error });
+    }
+    const reply = decodeMessage(replySchema, payload, "placement reply");
+    if (reply.ok) return;
+    const code = reply.code === "PLAN_MISMATCH" ? "PLAN_MISMATCH" : "WORKER_REFUSED";
+    throw new WorkerError(code, `Query ${template.query}: ${reply.error}`);
+  }
+}

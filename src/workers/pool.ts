@@ -1,0 +1,113 @@
+// The driver's view of the workers: who is alive (heartbeats), who was lost, and waiting for enough of them.
+import type { NatsTransport } from "../actors/nats-transport.ts";
+import type { Subscription } from "../actors/transport.ts";
+import { WorkerError } from "../core/errors.ts";
+import { decodeMessage, heartbeatSchema, workerSubjects, type Heartbeat } from "./protocol.ts";
+
+export interface WorkerState {
+  readonly name: string;
+  readonly heartbeat: Heartbeat;
+  /** Driver's clock when the last heartbeat arrived. */
+  readonly lastSeen: number;
+}
+
+export type LostListener = (worker: string, reason: string) => void;
+
+export interface WorkerPoolOptions {
+  readonly transport: NatsTransport;
+  readonly subjectPrefix: string;
+  /** A worker silent this long is lost. */
+  readonly heartbeatTimeoutMs: number;
+  /** Only these workers count (a session's own local workers); every worker when absent. */
+  readonly accepts?: (worker: string) => boolean;
+  /** Makes sure a lost worker can do nothing more (a local worker is killed), before a rollback reads the checkpoint. */
+  readonly fence?: (worker: string) => Promise<void>;
+}
+
+export class WorkerPool {
+  private readonly workers = new Map<string, WorkerState>();
+  /** Workers given up for lost, kept out until they announce themselves as new. */
+  private readonly lost = new Set<string>();
+  private readonly listeners = new Set<LostListener>();
+  private readonly waiters = new Set<() => void>();
+  private subscription: Subscription | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: WorkerPoolOptions) {}
+
+  start(): void {
+    const subjects = workerSubjects(this.options.subjectPrefix);
+    this.subscription = this.options.transport.subscribe(subjects.heartbeats, (payload) => this.receive(decodeMessage(heartbeatSchema, payload, "worker heartbeat")));
+    this.timer = setInterval(() => this.checkSilence(), Math.max(50, this.options.heartbeatTimeoutMs / 4));
+  }
+
+  close(): void {
+    this.subscription?.unsubscribe();
+    clearInterval(this.timer);
+    for (const wake of this.waiters) wake();
+  }
+
+  alive(): WorkerState[] {
+    return [...this.workers.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  isAlive(worker: string): boolean {
+    return this.workers.has(worker);
+  }
+
+  onLost(listener: LostListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves once `count` workers are alive; rejects with a WorkerError naming what it saw after `timeoutMs`. */
+  async waitForWorkers(count: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.workers.size < count) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new WorkerError("WORKER_UNAVAILABLE", `${this.workers.size} of ${count} workers alive after ${timeoutMs} ms (rill.workers.placementTimeout)${this.workers.size ? `: ${[...this.workers.keys()].join(", ")}` : ""}. Start workers with 'rill worker --nats <url> --job <module>', or check that they reach the same NATS server.`);
+      await new Promise<void>((resolve) => {
+        const wake = (): void => {
+          clearTimeout(timer);
+          this.waiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, Math.min(left, 250));
+        this.waiters.add(wake);
+      });
+    }
+  }
+
+  /** Gives a worker up: it leaves the pool, listeners hear why, and the fence (a kill for a local one) runs. */
+  async markLost(worker: string, reason: string): Promise<void> {
+    const known = this.workers.delete(worker);
+    this.lost.add(worker);
+    if (known) for (const listener of [...this.listeners]) listener(worker, reason);
+    await this.fence(worker);
+  }
+
+  /** Waits until a lost worker can write nothing more (a local process has exited). */
+  async fence(worker: string): Promise<void> {
+    await this.options.fence?.(worker);
+  }
+
+  private receive(heartbeat: Heartbeat): void {
+    if (this.options.accepts && !this.options.accepts(heartbeat.name)) return;
+    if (heartbeat.leaving) {
+      void this.markLost(heartbeat.name, `worker ${heartbeat.name} left`);
+      return;
+    }
+    // A worker given up for lost stays out: its actors may be of a run the driver already rolled back.
+    if (this.lost.has(heartbeat.name)) return;
+    this.workers.set(heartbeat.name, { name: heartbeat.name, heartbeat, lastSeen: Date.now() });
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  private checkSilence(): void {
+    const now = Date.now();
+    for (const state of [...this.workers.values()]) {
+      const silent = now - state.lastSeen;
+      if (silent > this.options.heartbeatTimeoutMs) void this.markLost(state.name, `worker ${state.name} sent no heartbeat for ${silent} ms (rill.workers.heartbeatTimeout ${this.options.heartbeatTimeoutMs} ms)`);
+    }
+  }
+}

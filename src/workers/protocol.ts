@@ -1,0 +1,115 @@
+// What driver and workers say to each other: subjects, message shapes (checked with zod at the edge), the plan fingerprint.
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import type { ExecutionGraph } from "../actors/runtime.ts";
+import { sanitizeToken } from "../actors/subjects.ts";
+import { TransportError } from "../core/errors.ts";
+import { describeGraph } from "../plan/physical.ts";
+
+/** The NATS services framework name every worker registers under (`$SRV.PING.rill-worker` finds them all). */
+export const SERVICE_NAME = "rill-worker";
+
+export interface WorkerSubjects {
+  /** Each worker publishes its heartbeat here; the driver watches the wildcard. */
+  heartbeat(worker: string): string;
+  readonly heartbeats: string;
+  /** The worker's service endpoints: place actors, stop them. */
+  place(worker: string): string;
+  stop(worker: string): string;
+}
+
+export function workerSubjects(prefix: string): WorkerSubjects {
+  return {
+    heartbeat: (worker) => `${prefix}.workers.heartbeat.${sanitizeToken(worker)}`,
+    heartbeats: `${prefix}.workers.heartbeat.*`,
+    place: (worker) => `${prefix}.workers.${sanitizeToken(worker)}.place`,
+    stop: (worker) => `${prefix}.workers.${sanitizeToken(worker)}.stop`,
+  };
+}
+
+export const heartbeatSchema = z.object({
+  name: z.string(),
+  pid: z.number().int(),
+  host: z.string(),
+  slots: z.number().int().positive(),
+  intervalMs: z.number().positive(),
+  /** Actor names hosted now, per query run (`<subjectName>/<runId>`). */
+  hosted: z.record(z.string(), z.array(z.string())),
+  cpuUserMicros: z.number(),
+  cpuSystemMicros: z.number(),
+  rssBytes: z.number(),
+  at: z.number(),
+  /** Sent once by a worker that stops on purpose. */
+  leaving: z.boolean().optional(),
+});
+export type Heartbeat = z.infer<typeof heartbeatSchema>;
+
+export const placeRequestSchema = z.object({
+  /** The query name in the job module. */
+  query: z.string(),
+  queryId: z.string(),
+  subjectName: z.string(),
+  runId: z.string(),
+  /** Rollbacks of the run so far: each attempt has its own subjects (src/actors/subjects.ts). */
+  attempt: z.number().int().min(0),
+  subjectPrefix: z.string(),
+  /** The driver's session configuration, so the worker's plan uses the same partitions, chaining and policies. */
+  config: z.record(z.string(), z.string()),
+  fingerprint: z.string(),
+  plan: z.array(z.string()),
+  actors: z.array(z.string()).min(1),
+  checkpoint: z.string().nullable(),
+  resume: z.object({ lastCommittedEpoch: z.number().int() }).nullable(),
+  flow: z.object({ window: z.number().int().positive(), maxFrameRows: z.number().int().positive() }),
+  epochTimeoutMs: z.number().positive(),
+  idleTimeoutMs: z.number().positive(),
+  lateDataSubject: z.string().nullable(),
+});
+export type PlaceRequest = z.infer<typeof placeRequestSchema>;
+
+export const stopRequestSchema = z.object({ subjectName: z.string(), runId: z.string(), attempt: z.number().int().min(0) });
+export type StopRequest = z.infer<typeof stopRequestSchema>;
+
+export const replySchema = z.union([z.object({ ok: z.literal(true) }), z.object({ ok: z.literal(false), code: z.string(), error: z.string() })]);
+export type Reply = z.infer<typeof replySchema>;
+
+/** The key a worker files a placement under: one attempt of one query run. */
+export function runKey(subjectName: string, runId: string, attempt: number): string {
+  return `${subjectName}/${runId.slice(0, 8)}/a${attempt}`;
+}
+
+/** The physical plan as lines a person can compare: stages, partitions, operators, exchanges, sink, modes, query id. */
+export function planLines(graph: ExecutionGraph): string[] {
+  const stages = describeGraph(undefined, graph, () => "-").split("\n");
+  return [`query ${graph.queryName} id ${graph.queryId}`, `output mode ${graph.outputMode}, ${graph.microBatch ? "micro-batch" : "continuous"}, watermark policy ${graph.multipleWatermarkPolicy ?? "min"}`, ...stages];
+}
+
+export function fingerprint(lines: readonly string[]): string {
+  return createHash("sha256").update(lines.join("\n")).digest("hex").slice(0, 16);
+}
+
+/** The first line where two plans differ, for an error a person can act on. */
+export function planDifference(driver: readonly string[], worker: readonly string[]): string {
+  const length = Math.max(driver.length, worker.length);
+  for (let index = 0; index < length; index++) {
+    if (driver[index] !== worker[index]) return `line ${index + 1}: the driver has '${(driver[index] ?? "(nothing)").trim()}', the worker has '${(worker[index] ?? "(nothing)").trim()}'`;
+  }
+  return "the plans print the same but their fingerprints differ";
+}
+
+/** JSON in, JSON out: the messages are small and per placement, never per record. */
+export function encodeMessage(message: unknown): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(message));
+}
+
+export function decodeMessage<T>(schema: z.ZodType<T>, payload: Uint8Array, what: string): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(payload));
+  } catch (error) {
+    throw new TransportError(`Malformed ${what}: not JSON (${String(error)})`, { cause: error });
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new TransportError(`Malformed ${what}: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`);
+  return parsed.data;
+}

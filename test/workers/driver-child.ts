@@ -1,0 +1,41 @@
+// The driver of the worker tests, as its own process: runs test/workers/job.ts with rill.workers = <workers> until every
+// file is read. Prints `epoch N` per epoch with input, `workers name=pid ...` whenever the workers hosting its actors change,
+// and `done N` at the end. Usage: node --import tsx driver-child.ts <workers> (paths in RILL_JOB_*, NATS in RILL_TEST_NATS)
+import { join } from "node:path";
+import { runJob, Session } from "../../src/index.ts";
+import { natsOptionsFromParent } from "../helpers/nats.ts";
+
+const workers = process.argv[2] ?? "local";
+const session = Session.builder().appName("workers-test").nats(natsOptionsFromParent())
+  .config("rill.shuffle.partitions", 3)
+  .config("rill.workers", workers)
+  .config("rill.workers.job", join(import.meta.dirname, "job.ts"))
+  .config("rill.workers.heartbeatTimeout", "2 seconds")
+  .config("rill.recovery.maxRetries", 20)
+  .log((message) => process.stderr.write(`${message}\n`))
+  .getOrCreate();
+session.streams.addListener({
+  onQueryProgress: ({ progress }) => {
+    if (progress.numInputRows > 0) process.stdout.write(`epoch ${progress.batchId}\n`);
+  },
+});
+const [query] = await runJob(session, join(import.meta.dirname, "job.ts"));
+if (!query) throw new Error("the job defines no query");
+const deployment = workers === "local" ? undefined : await session.workers();
+let shown = "";
+// Only the workers that host actors of the query now: killing one of them must roll the query back.
+const showWorkers = (): void => {
+  const pids = deployment?.local?.pids() ?? {};
+  const hosting = new Set(query.placements().values());
+  const line = Object.entries(pids).filter(([name, pid]) => pid > 0 && hosting.has(name)).map(([name, pid]) => `${name}=${pid}`).join(" ");
+  if (line !== shown) process.stdout.write(`workers ${line}\n`);
+  shown = line;
+};
+const timer = setInterval(showWorkers, 50);
+showWorkers();
+if (process.env.RILL_EXPLAIN) process.stdout.write(`${query.explain()}\n`);
+await query.processAllAvailable();
+clearInterval(timer);
+process.stdout.write(`recoveries ${query.numRecoveries}\n`);
+process.stdout.write(`done ${query.lastProgress?.batchId ?? -1}\n`);
+await session.stop();

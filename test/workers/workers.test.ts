@@ -1,0 +1,110 @@
+// Workers: a plan that differs is refused naming the difference; a silent worker is lost within the heartbeat bound.
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { committedFiles, runJob, Session, startWorker, WorkerError, type Worker } from "../../src/index.ts";
+import { useNatsServer } from "../helpers/nats.ts";
+
+const server = useNatsServer();
+const JOB = join(import.meta.dirname, "job.ts");
+const START = Date.UTC(2026, 0, 1);
+
+async function writeInput(folder: string, files: number): Promise<void> {
+  for (let file = 0; file < files; file++) {
+    const lines = Array.from({ length: 50 }, (_, index) => {
+      const id = file * 50 + index;
+      return JSON.stringify({ id, user: `u${id % 3}`, time: new Date(START + id * 2000).toISOString(), x: id % 7 });
+    });
+    await writeFile(join(folder, `part-${String(file).padStart(3, "0")}.json`), `${lines.join("\n")}\n`);
+  }
+}
+
+/** Plain code: the windows (1 minute, per user) whose end the final watermark (latest time - 30 s) passed. */
+function expectedWindows(files: number): string[] {
+  const windows = new Map<string, { user: string; start: number; end: number; n: number; total: number }>();
+  const rows = files * 50;
+  for (let id = 0; id < rows; id++) {
+    const time = START + id * 2000;
+    const start = time - (time % 60_000);
+    const key = `u${id % 3}/${start}`;
+    const window = windows.get(key) ?? { user: `u${id % 3}`, start, end: start + 60_000, n: 0, total: 0 };
+    window.n++;
+    window.total += id % 7;
+    windows.set(key, window);
+  }
+  const watermark = START + (rows - 1) * 2000 - 30_000;
+  return [...windows.values()].filter((window) => window.end <= watermark).map((window) => JSON.stringify(window)).sort();
+}
+
+async function committedRows(output: string): Promise<string[]> {
+  const rows: string[] = [];
+  for (const file of await committedFiles(output)) for (const line of (await readFile(file, "utf8")).split("\n")) if (line.trim()) rows.push(JSON.stringify(JSON.parse(line)));
+  return rows.sort();
+}
+
+describe("workers", () => {
+  let folder: string;
+  before(async () => {
+    folder = await mkdtemp(join(tmpdir(), "rill-workers-"));
+    await mkdir(join(folder, "input"));
+    await writeInput(join(folder, "input"), 8);
+    process.env.RILL_JOB_INPUT = join(folder, "input");
+  });
+  after(async () => {
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it("refuses a worker whose job module builds another plan, naming the line that differs", { timeout: 120_000 }, async () => {
+    process.env.RILL_JOB_OUTPUT = join(folder, "mismatch-output");
+    process.env.RILL_JOB_CHECKPOINT = join(folder, "mismatch-checkpoint");
+    const worker: Worker = await startWorker({ nats: server().options, name: "variant", job: join(import.meta.dirname, "job-variant.ts"), heartbeatIntervalMs: 200, log: () => undefined });
+    const session = new Session("mismatch", new Map([["rill.workers", "cluster"], ["rill.workers.placementTimeout", "20 seconds"]]), server().options, () => undefined);
+    try {
+      await assert.rejects(runJob(session, JOB), (error: Error) => {
+        assert.match(error.message, /worker variant built a different plan for query 'windows'/);
+        assert.match(error.message, /the driver has 'window: window\(time, 60000 ms\)', the worker has 'window: window\(time, 120000 ms\)'/);
+        assert.ok(error.cause instanceof WorkerError && error.cause.code === "PLAN_MISMATCH", `a WorkerError with code PLAN_MISMATCH: ${String(error.cause)}`);
+        return true;
+      });
+    } finally {
+      await session.stop();
+      await worker.close();
+    }
+  });
+
+  it("gives a silent worker (SIGSTOP) up within the heartbeat timeout, kills it, and ends with the exact windows", { timeout: 300_000 }, async () => {
+    process.env.RILL_JOB_OUTPUT = join(folder, "silent-output");
+    process.env.RILL_JOB_CHECKPOINT = join(folder, "silent-checkpoint");
+    await mkdir(process.env.RILL_JOB_OUTPUT, { recursive: true });
+    const messages: Array<{ at: number; text: string }> = [];
+    const session = new Session("silent", new Map([["rill.workers", "2"], ["rill.workers.job", JOB], ["rill.workers.heartbeatTimeout", "1 second"], ["rill.shuffle.partitions", "2"], ["rill.recovery.maxRetries", "10"]]), server().options, (text) => messages.push({ at: Date.now(), text }));
+    try {
+      const [query] = await runJob(session, JOB);
+      assert.ok(query);
+      const placed = [...query.placements()].filter(([, worker]) => worker !== "driver");
+      assert.equal(placed.length, 3, `two aggregate partitions and the sink on workers: ${JSON.stringify(placed)}`);
+      const deployment = await session.workers();
+      const victim = placed[0]?.[1] as string;
+      const pid = deployment.local?.pids()[victim] as number;
+      const stoppedAt = Date.now();
+      process.kill(pid, "SIGSTOP");
+      await query.processAllAvailable();
+      const lost = messages.find((message) => message.text.includes(`worker ${victim} sent no heartbeat`));
+      assert.ok(lost, `the driver noticed the silence: ${messages.map((message) => message.text).join("\n")}`);
+      const noticedAfter = lost.at - stoppedAt;
+      // Silence counts from the last heartbeat, up to one interval (333 ms) before the SIGSTOP; the bound is the timeout
+      // (1 s) plus the check period (250 ms), with room for a loaded 2-core machine.
+      assert.ok(noticedAfter >= 600 && noticedAfter < 3000, `lost after ${noticedAfter} ms`);
+      process.stderr.write(`# a silent worker was given up ${noticedAfter} ms after SIGSTOP (heartbeat timeout 1000 ms)\n`);
+      assert.ok(query.numRecoveries >= 1);
+      assert.equal(deployment.local?.pids()[victim], undefined, "the silent worker was killed");
+      assert.ok(!query.placements().has(victim) && ![...query.placements().values()].includes(victim), "nothing is placed on it any more");
+      assert.deepEqual(await committedRows(process.env.RILL_JOB_OUTPUT), expectedWindows(8));
+      assert.match(query.explain(), /== Placement \(attempt \d+\) ==\n {2}driver: s0-source-json\.p0\n {2}w\w+-\d+: /);
+    } finally {
+      await session.stop();
+    }
+  });
+});
