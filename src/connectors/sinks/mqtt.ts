@@ -174,6 +174,8 @@ class StoreAndForwardWriter implements SinkWriter {
   private outbox: Outbox | undefined;
   private forwarder: Forwarder | undefined;
   private queryId = "";
+  /** Bytes of the epochs prepared and not committed yet, by epoch. */
+  private readonly preparedBytes = new Map<number, number>();
   private readonly encode: (row: Row) => Uint8Array;
 
   constructor(private readonly settings: MqttSinkSettings, private readonly queue: { readonly folder: string; readonly maxBytes: number }) {
@@ -196,16 +198,21 @@ class StoreAndForwardWriter implements SinkWriter {
     const outbox = this.opened();
     const messages = rows.map((row, index) => this.message(row, epoch, index));
     const bytes = messages.reduce((sum, message) => sum + messageBytes(message), 0);
-    // Full: wait for the forwarder to make room (an epoch larger than the whole bound goes into an empty queue).
-    for (let level = outbox.level(); level.messages > 0 && level.bytes + bytes > this.queue.maxBytes; level = outbox.level()) {
+    // Full: wait for the forwarder to make room. The epoch prepared and not committed yet counts too (the next barrier
+    // may come before the last commit, which cannot run while this waits), but only queued messages, which the
+    // forwarder can remove, make it wait: into an empty queue the epoch goes, even past the bound.
+    const pending = [...this.preparedBytes.values()].reduce((sum, size) => sum + size, 0);
+    for (let level = outbox.level(); level.messages > 0 && level.bytes + pending + bytes > this.queue.maxBytes; level = outbox.level()) {
       await (this.forwarder as Forwarder).drained();
       if (!this.outbox) return;
     }
     await outbox.prepare(epoch, messages);
+    this.preparedBytes.set(epoch, bytes);
   }
 
   async commitEpoch(epoch: number): Promise<void> {
     await this.opened().commit(epoch);
+    this.preparedBytes.delete(epoch);
     this.forwarder?.notify();
   }
 
