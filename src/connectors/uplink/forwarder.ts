@@ -22,13 +22,18 @@ export interface ForwarderSettings {
 export class Forwarder {
   private connection: MqttConnection | undefined;
   private stopped = false;
+  /** Resolves at stop(): a window waiting for acks stops waiting (MQTT.js leaves the publishes of a forced close pending). */
+  private readonly stopping: Promise<void>;
+  private signalStop: () => void = () => undefined;
   private running: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private readonly drainedWaiters: (() => void)[] = [];
   /** Messages the broker acknowledged since the forwarder started. */
   delivered = 0;
 
-  constructor(private readonly outbox: Outbox, private readonly settings: ForwarderSettings) {}
+  constructor(private readonly outbox: Outbox, private readonly settings: ForwarderSettings) {
+    this.stopping = new Promise((resolve) => (this.signalStop = resolve));
+  }
 
   start(): void {
     this.running ??= this.run();
@@ -46,6 +51,7 @@ export class Forwarder {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.signalStop();
     this.notify();
     // A forced close: MQTT.js rejects the publishes still waiting for acks; they stay queued for the next run.
     await this.connection?.close(true).catch(() => undefined);
@@ -71,6 +77,7 @@ export class Forwarder {
         continue;
       }
       if (!(await this.publish(connection, window))) continue;
+      if (this.stopped) break;
       await this.outbox.remove(window);
       this.delivered += window.length;
       for (const waiter of this.drainedWaiters.splice(0)) waiter();
@@ -81,8 +88,10 @@ export class Forwarder {
   private async publish(connection: MqttConnection, window: readonly QueuedMessage[]): Promise<boolean> {
     const { qos, retain } = this.settings;
     try {
-      await Promise.all(window.map((message) => connection.publish(message.topic, message.payload, qos, retain, { "rill-id": message.id })));
-      return true;
+      const published = Promise.all(window.map((message) => connection.publish(message.topic, message.payload, qos, retain, { "rill-id": message.id })));
+      published.catch(() => undefined);
+      await Promise.race([published, this.stopping]);
+      return !this.stopped;
     } catch {
       // Stopping, or a publish the client gave up on: the window stays queued and goes again.
       if (!this.stopped) await this.pause(RETRY_MS);
