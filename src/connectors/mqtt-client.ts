@@ -158,9 +158,10 @@ export class MqttConnection {
     if (refused.length > 0) throw new TransportError(`The MQTT broker at ${this.settings.url} refused the subscription to ${refused.map((grant) => `'${grant.topic}'`).join(", ")}.`);
   }
 
-  /** Resolves when the broker has the message (QoS 1 and 2) or when it is written (QoS 0). */
-  async publish(topic: string, payload: Uint8Array, qos: MqttQos, retain: boolean): Promise<void> {
-    await this.client.publishAsync(topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos, retain });
+  /** Resolves when the broker has the message (MQTT 5: with the user properties) (QoS 1 and 2) or when it is written (QoS 0). */
+  async publish(topic: string, payload: Uint8Array, qos: MqttQos, retain: boolean, userProperties?: Record<string, string>): Promise<void> {
+    const properties = userProperties && this.settings.protocolVersion === 5 ? { properties: { userProperties } } : {};
+    await this.client.publishAsync(topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos, retain, ...properties });
   }
 
   /** Acknowledges the held messages: the broker forgets them. An ack of a session the broker dropped is ignored. */

@@ -13,6 +13,10 @@ export interface MosquittoHandle {
   stop(): Promise<void>;
   /** Stops the broker (SIGTERM, which saves its sessions when started with `persistence`) and starts it again on the same port. */
   restart(): Promise<void>;
+  /** Stops the broker (SIGTERM) and leaves it stopped until resume(): an uplink cut. */
+  halt(): Promise<void>;
+  /** Starts a halted broker again on the same port, with the same configuration (and saved sessions). */
+  resume(): Promise<void>;
 }
 
 /** The mosquitto binary, or undefined (the tests that need it are skipped with this message). */
@@ -47,6 +51,12 @@ export async function startMosquitto(options: { persistence?: boolean } = {}): P
     },
     async restart() {
       await terminate(child);
+      child = await launch(binary, config, port);
+    },
+    async halt() {
+      await terminate(child);
+    },
+    async resume() {
       child = await launch(binary, config, port);
     },
   };

@@ -4,22 +4,29 @@
 // each epoch's barrier waits for all of them, so a slow broker slows the query. A replay after a crash publishes
 // the rows of the uncommitted epoch again (MQTT has no message ids to de-duplicate on): at-least-once.
 //
+// With option `storeAndForward` (a folder) the sink queues instead: see StoreAndForwardWriter below.
+//
 // @example
 //   alerts.writeStream.format("mqtt").option("url", "mqtt://127.0.0.1:1883").option("topic", "alerts/temperature")
 //     .option("qos", "1").option("clientId", "gateway-alerts-out").start()
+//   // through a durable local queue while the uplink is down, at most 64 MiB of it:
+//   alerts.writeStream.format("mqtt").option("url", "mqtts://cloud.example:8883").option("topic", "alerts/temperature")
+//     .option("storeAndForward", "/var/lib/gateway/uplink").option("maxQueueBytes", "67108864").start()
 import { randomBytes } from "node:crypto";
 import { pack } from "msgpackr";
 import { ConfigError, RecordError, RillError, TransportError } from "../../core/errors.ts";
 import { jsonWithLongs } from "../../core/long.ts";
 import type { Row } from "../../core/types.ts";
+import { Outbox, messageBytes, type OutboxMessage } from "../../state/lmdb-outbox.ts";
 import { MqttConnection, type MqttConnectionSettings, type MqttQos } from "../mqtt-client.ts";
 import { MQTT_CONNECTION_OPTIONS, connectionSettings, qosOption, topicProblem } from "../mqtt-options.ts";
 import { NATS_ENCODINGS, type NatsEncoding } from "../nats-options.ts";
 import { ConnectorOptions, ENGINE_SINK_OPTIONS } from "../options.ts";
 import type { SinkRequest } from "./request.ts";
-import type { SinkProvider, SinkWriter } from "./sink.ts";
+import { Forwarder } from "../uplink/forwarder.ts";
+import type { SinkContext, SinkProvider, SinkWriter } from "./sink.ts";
 
-const OPTIONS = [...MQTT_CONNECTION_OPTIONS, "topic", "topicColumn", "qos", "retain", "encoding", ...ENGINE_SINK_OPTIONS];
+const OPTIONS = [...MQTT_CONNECTION_OPTIONS, "topic", "topicColumn", "qos", "retain", "encoding", "storeAndForward", "maxQueueBytes", "idField", ...ENGINE_SINK_OPTIONS];
 
 /** Publishes waiting for the broker's ack at most; past it, write() holds the query back until they are acked. */
 export const ROWS_IN_FLIGHT = 1000;
@@ -31,7 +38,14 @@ interface MqttSinkSettings {
   readonly qos: MqttQos;
   readonly retain: boolean;
   readonly encoding: NatsEncoding;
+  /** Store-and-forward: the outbox folder and its bound in bytes. */
+  readonly queue?: { readonly folder: string; readonly maxBytes: number };
+  /** A JSON field that carries each message's id in the payload too (MQTT 3.1.1 has no user properties). */
+  readonly idField?: string;
 }
+
+/** The default bound of the store-and-forward queue: 256 MiB. */
+export const DEFAULT_MAX_QUEUE_BYTES = 256 * 1024 * 1024;
 
 export class MqttSinkProvider implements SinkProvider {
   readonly format = "mqtt";
@@ -59,12 +73,22 @@ export class MqttSinkProvider implements SinkProvider {
       retain: options.boolean("retain", false),
       encoding: options.choice("encoding", NATS_ENCODINGS, "json"),
     };
+    const folder = options.string("storeAndForward");
+    const idField = options.string("idField");
+    if (folder !== undefined) {
+      if (this.settings.qos === 0) throw options.invalid("qos", "0", "1 or 2 with option 'storeAndForward' (a queued message leaves the queue only when the broker acknowledged it)");
+      this.settings = { ...this.settings, queue: { folder, maxBytes: options.number("maxQueueBytes", DEFAULT_MAX_QUEUE_BYTES, { min: 1024, integer: true }) }, ...(idField === undefined ? {} : { idField }) };
+      if (idField !== undefined && this.settings.encoding !== "json") throw options.invalid("idField", idField, "a field name with encoding 'json' only");
+    } else {
+      for (const name of ["maxQueueBytes", "idField"]) if (options.has(name)) throw new ConfigError(`Option '${name}' of the mqtt sink needs option 'storeAndForward' (the folder of the local queue).`);
+    }
     const topic = fixed !== undefined ? fixed : `topic from column ${column}`;
-    this.description = `MqttSink[${topic}, qos ${this.settings.qos}${this.settings.retain ? ", retained" : ""}, ${this.settings.encoding}, ${connection.url}]`;
+    const queue = this.settings.queue ? `, store-and-forward via ${this.settings.queue.folder}` : "";
+    this.description = `MqttSink[${topic}, qos ${this.settings.qos}${this.settings.retain ? ", retained" : ""}, ${this.settings.encoding}, ${connection.url}${queue}]`;
   }
 
   createWriter(): SinkWriter {
-    return new MqttWriter(this.settings);
+    return this.settings.queue ? new StoreAndForwardWriter(this.settings, this.settings.queue) : new MqttWriter(this.settings);
   }
 }
 
@@ -94,7 +118,7 @@ class MqttWriter implements SinkWriter {
       let target: string;
       let payload: Uint8Array;
       try {
-        target = "fixed" in topic ? topic.fixed : this.topicOf(row, topic.column);
+        target = "fixed" in topic ? topic.fixed : topicOf(row, topic.column);
         payload = this.encode("fixed" in topic ? row : withoutColumn(row, topic.column));
       } catch (error) {
         if (error instanceof RillError) throw error;
@@ -123,18 +147,97 @@ class MqttWriter implements SinkWriter {
     await Promise.all(waiting);
     if (this.failure) throw this.failure;
   }
+}
 
-  private topicOf(row: Row, column: string): string {
-    const value = row[column];
-    if (typeof value !== "string") throw new RecordError(`Column '${column}' (option 'topicColumn' of the mqtt sink) holds ${value === null || value === undefined ? "null" : typeof value} in a row, not a topic. Filter such rows out or fill the column.`);
-    const problem = topicProblem(value, false);
-    if (problem) throw new RecordError(`Column '${column}' (option 'topicColumn' of the mqtt sink) holds '${value}', which is no topic to publish to: ${problem}.`);
-    return value;
-  }
+function topicOf(row: Row, column: string): string {
+  const value = row[column];
+  if (typeof value !== "string") throw new RecordError(`Column '${column}' (option 'topicColumn' of the mqtt sink) holds ${value === null || value === undefined ? "null" : typeof value} in a row, not a topic. Filter such rows out or fill the column.`);
+  const problem = topicProblem(value, false);
+  if (problem) throw new RecordError(`Column '${column}' (option 'topicColumn' of the mqtt sink) holds '${value}', which is no topic to publish to: ${problem}.`);
+  return value;
 }
 
 function withoutColumn(row: Row, column: string): Row {
   const rest: Row = {};
   for (const name in row) if (name !== column) rest[name] = row[name];
   return rest;
+}
+
+/**
+ * Store-and-forward: each epoch's rows go durably into a local LMDB queue at its barrier (prepared) and into the queue
+ * proper at its commit, in one transaction that a repeated commit turns into a no-op; a forwarder drains the queue to
+ * the broker in order (src/connectors/uplink/forwarder.ts). The broker may be away for as long as the queue has room;
+ * when it is full, the barrier waits (the query stops) until delivered messages make room: nothing is dropped.
+ * Each message carries its id `<queryId>:<epoch>:<index>` (MQTT 5 user property `rill-id`, and option `idField`).
+ */
+class StoreAndForwardWriter implements SinkWriter {
+  private outbox: Outbox | undefined;
+  private forwarder: Forwarder | undefined;
+  private queryId = "";
+  /** Bytes of the epochs prepared and not committed yet, by epoch. */
+  private readonly preparedBytes = new Map<number, number>();
+  private readonly encode: (row: Row) => Uint8Array;
+
+  constructor(private readonly settings: MqttSinkSettings, private readonly queue: { readonly folder: string; readonly maxBytes: number }) {
+    this.encode = settings.encoding === "json" ? (row) => textEncoder.encode(jsonWithLongs(row)) : (row) => pack(row);
+  }
+
+  async open(context: SinkContext): Promise<void> {
+    if (context.outputMode !== "append") throw new ConfigError(`The mqtt sink with option 'storeAndForward' queues appended rows only; the query's output mode is '${context.outputMode}'.`);
+    this.queryId = context.queryId;
+    const outbox = Outbox.open(this.queue.folder);
+    this.outbox = outbox;
+    // Prepared epochs the checkpoint committed go into the queue now; later ones were never committed.
+    for (const epoch of outbox.preparedEpochs()) if (epoch <= context.lastCommittedEpoch) await outbox.commit(epoch);
+    await outbox.discardAfter(context.lastCommittedEpoch);
+    this.forwarder = new Forwarder(outbox, { connection: this.settings.connection, qos: this.settings.qos, retain: this.settings.retain });
+    this.forwarder.start();
+  }
+
+  async endEpoch(epoch: number, rows: readonly Row[]): Promise<void> {
+    const outbox = this.opened();
+    const messages = rows.map((row, index) => this.message(row, epoch, index));
+    const bytes = messages.reduce((sum, message) => sum + messageBytes(message), 0);
+    // Full: wait for the forwarder to make room. The epoch prepared and not committed yet counts too (the next barrier
+    // may come before the last commit, which cannot run while this waits), but only queued messages, which the
+    // forwarder can remove, make it wait: into an empty queue the epoch goes, even past the bound.
+    const pending = [...this.preparedBytes.values()].reduce((sum, size) => sum + size, 0);
+    for (let level = outbox.level(); level.messages > 0 && level.bytes + pending + bytes > this.queue.maxBytes; level = outbox.level()) {
+      await (this.forwarder as Forwarder).drained();
+      if (!this.outbox) return;
+    }
+    await outbox.prepare(epoch, messages);
+    this.preparedBytes.set(epoch, bytes);
+  }
+
+  async commitEpoch(epoch: number): Promise<void> {
+    await this.opened().commit(epoch);
+    this.preparedBytes.delete(epoch);
+    this.forwarder?.notify();
+  }
+
+  async close(): Promise<void> {
+    const outbox = this.outbox;
+    this.outbox = undefined;
+    await this.forwarder?.stop();
+    await outbox?.close();
+  }
+
+  private opened(): Outbox {
+    if (!this.outbox) throw new TransportError("The mqtt sink wrote before it was opened.");
+    return this.outbox;
+  }
+
+  private message(row: Row, epoch: number, index: number): OutboxMessage {
+    const { topic, idField } = this.settings;
+    const id = `${this.queryId}:${epoch}:${index}`;
+    try {
+      const target = "fixed" in topic ? topic.fixed : topicOf(row, topic.column);
+      const body = "fixed" in topic ? row : withoutColumn(row, topic.column);
+      return { id, topic: target, payload: this.encode(idField === undefined ? body : { ...body, [idField]: id }) };
+    } catch (error) {
+      if (error instanceof RillError) throw error;
+      throw new RecordError(`Cannot queue row ${index} of epoch ${epoch} for MQTT: ${(error as Error).message}. Rows must hold JSON-encodable values.`, { cause: error });
+    }
+  }
 }

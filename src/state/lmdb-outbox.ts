@@ -1,0 +1,150 @@
+// The uplink outbox: a durable FIFO of messages in LMDB, filled by epoch commits and emptied by a forwarder after the far end acked.
+//
+// Layout: ["prepared", epoch, index] holds an epoch's messages between its barrier and its commit; ["queued", seq]
+// the committed ones in order; ["meta"] the next sequence number, the last epoch moved in, and the queue's size.
+// Moving an epoch in is one transaction and a no-op for an epoch at or below the last one, so a commit repeated
+// after a crash queues nothing twice: the queue is exactly-once with respect to the query's checkpoint.
+import { mkdirSync } from "node:fs";
+import { open, type RootDatabase } from "lmdb";
+import { CheckpointWriteError } from "../core/errors.ts";
+
+export interface OutboxMessage {
+  /** `<queryId>:<epoch>:<index>`: what a replay reproduces, for the far end to de-duplicate on. */
+  readonly id: string;
+  readonly topic: string;
+  readonly payload: Uint8Array;
+}
+
+export interface QueuedMessage extends OutboxMessage {
+  readonly seq: number;
+}
+
+export interface OutboxLevel {
+  readonly messages: number;
+  readonly bytes: number;
+}
+
+interface Meta {
+  nextSeq: number;
+  lastEpoch: number;
+  messages: number;
+  bytes: number;
+}
+
+type Key = (string | number)[];
+const META: Key = ["meta"];
+
+/** The bytes a message counts for against maxQueueBytes. */
+export function messageBytes(message: OutboxMessage): number {
+  return message.payload.byteLength + message.topic.length + message.id.length;
+}
+
+export class Outbox {
+  private constructor(private readonly db: RootDatabase<unknown, Key>, readonly path: string) {}
+
+  static open(path: string): Outbox {
+    mkdirSync(path, { recursive: true });
+    const db = open<unknown, Key>({ path, compression: false, noSubdir: false, eventTurnBatching: false });
+    return new Outbox(db, path);
+  }
+
+  private meta(): Meta {
+    return (this.db.get(META) as Meta | undefined) ?? { nextSeq: 0, lastEpoch: -1, messages: 0, bytes: 0 };
+  }
+
+  level(): OutboxLevel {
+    const meta = this.meta();
+    return { messages: meta.messages, bytes: meta.bytes };
+  }
+
+  get lastEpoch(): number {
+    return this.meta().lastEpoch;
+  }
+
+  /** Epochs prepared and not moved in, oldest first. */
+  preparedEpochs(): number[] {
+    const epochs = new Set<number>();
+    for (const key of this.db.getKeys({ start: ["prepared", -1], end: ["prepared", Number.MAX_SAFE_INTEGER] })) epochs.add((key as Key)[1] as number);
+    return [...epochs].sort((a, b) => a - b);
+  }
+
+  /** Writes an epoch's messages durably, not queued yet (replacing what an earlier run prepared for it). */
+  async prepare(epoch: number, messages: readonly OutboxMessage[]): Promise<void> {
+    await this.write(`the messages of epoch ${epoch}`, () => this.db.transaction(() => {
+      this.removePrepared(epoch);
+      messages.forEach((message, index) => this.db.put(["prepared", epoch, index], message));
+    }));
+  }
+
+  /** Moves a prepared epoch to the end of the queue; an epoch at or below the last one moved is dropped instead. */
+  async commit(epoch: number): Promise<void> {
+    await this.write(`the commit of epoch ${epoch}`, () => this.db.transaction(() => {
+      const meta = this.meta();
+      const prepared = [...this.db.getRange({ start: ["prepared", epoch, -1], end: ["prepared", epoch, Number.MAX_SAFE_INTEGER] })];
+      for (const { key } of prepared) this.db.remove(key as Key);
+      if (epoch <= meta.lastEpoch) return;
+      for (const { value } of prepared) {
+        const message = value as OutboxMessage;
+        this.db.put(["queued", meta.nextSeq++], message);
+        meta.messages++;
+        meta.bytes += messageBytes(message);
+      }
+      meta.lastEpoch = epoch;
+      this.db.put(META, meta);
+    }));
+  }
+
+  /** Forgets prepared epochs above `epoch` (never committed), and sets the last epoch no higher than it (a new checkpoint). */
+  async discardAfter(epoch: number): Promise<void> {
+    await this.write(`the removal of epochs after ${epoch}`, () => this.db.transaction(() => {
+      for (const prepared of this.preparedEpochs()) if (prepared > epoch) this.removePrepared(prepared);
+      const meta = this.meta();
+      if (meta.lastEpoch > epoch) this.db.put(META, { ...meta, lastEpoch: epoch });
+    }));
+  }
+
+  /** The oldest `limit` queued messages, in order. */
+  peek(limit: number): QueuedMessage[] {
+    const out: QueuedMessage[] = [];
+    for (const { key, value } of this.db.getRange({ start: ["queued", -1], end: ["queued", Number.MAX_SAFE_INTEGER], limit })) {
+      out.push({ ...(value as OutboxMessage), seq: (key as Key)[1] as number });
+    }
+    return out;
+  }
+
+  /** Prepared messages (an epoch between its barrier and its commit), oldest epoch first: for inspection. */
+  prepared(): OutboxMessage[] {
+    return [...this.db.getRange({ start: ["prepared", -1], end: ["prepared", Number.MAX_SAFE_INTEGER] })].map(({ value }) => value as OutboxMessage);
+  }
+
+  /** Removes delivered messages (the far end acked them). */
+  async remove(delivered: readonly QueuedMessage[]): Promise<void> {
+    await this.write("the removal of delivered messages", () => this.db.transaction(() => {
+      const meta = this.meta();
+      for (const message of delivered) {
+        if (this.db.get(["queued", message.seq]) === undefined) continue;
+        this.db.remove(["queued", message.seq]);
+        meta.messages--;
+        meta.bytes -= messageBytes(message);
+      }
+      this.db.put(META, meta);
+    }));
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  private removePrepared(epoch: number): void {
+    const keys = [...this.db.getKeys({ start: ["prepared", epoch, -1], end: ["prepared", epoch, Number.MAX_SAFE_INTEGER] })] as Key[];
+    for (const key of keys) this.db.remove(key);
+  }
+
+  private async write(what: string, action: () => Promise<unknown>): Promise<void> {
+    try {
+      await action();
+    } catch (error) {
+      throw new CheckpointWriteError(`Cannot write ${what} to the store-and-forward queue at '${this.path}': ${String(error)}`, { cause: error });
+    }
+  }
+}
