@@ -196,6 +196,9 @@ export async function runYsbPoint(context: RunContext, mode: EngineMode, setting
     const cpu = await CpuMeter.start(context);
     query = await writer.start();
     const progress = new ProgressLog(query);
+    // The schedule begins once an epoch has gone through every actor (the static table loaded, the stages up), as
+    // the activity source's begins when its actor starts: the start-up is not counted as the first rows' latency.
+    await query.processAllAvailable();
     feeder = feed(stream, load, settings.rate);
     const budgetMs = settings.seconds * 1000 + mode.intervalMs + context.slackMs;
     const failed = query.awaitTermination().then(() => "failed" as const, () => "failed" as const);
