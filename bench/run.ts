@@ -7,7 +7,7 @@ import { nowMs } from "../src/core/clock.ts";
 import { checkTargets, latencyRatios, throughputRatios } from "./e2e/analysis.ts";
 import { drawChart } from "./e2e/chart.ts";
 import { CpuMonitor, describeMachine, machineLine } from "./e2e/machine.ts";
-import { CHECKPOINTS, CONTINUOUS, EXTRA_MODES, IN_PROCESS, MICRO_BATCH_100MS, MODES, modeById, type Mode } from "./e2e/modes.ts";
+import { CHECKPOINTS, CONTINUOUS, EXTRA_MODES, IN_PROCESS, MICRO_BATCH_100MS, MICRO_BATCH_1S, MODES, modeById, type Mode } from "./e2e/modes.ts";
 import { runEnginePoint, type PointResult, type PointSettings, type RunContext } from "./e2e/point.ts";
 import { runRawPoint } from "./e2e/raw-nats.ts";
 import { renderMarkdown, type BenchResults, type BenchSettings } from "./e2e/report.ts";
@@ -53,12 +53,13 @@ if (values.help) {
 
 /**
  * The step-up of the default run: (a) in every mode; (b) with checkpoints on and off (the issue's "checkpointing costs
- * under 10%" and the throughput of the windowed query). --full climbs every scenario in every mode it runs in.
+ * under 10%" and the throughput of the windowed query); (c), the YSB, continuous against micro-batch 100 ms and 1 s.
+ * --full climbs every scenario in every mode it runs in.
  */
-const DEFAULT_STEP_UP: Readonly<Record<string, readonly string[] | "all">> = { a: "all", b: [CONTINUOUS, CHECKPOINTS] };
+const DEFAULT_STEP_UP: Readonly<Record<string, readonly string[] | "all">> = { a: "all", b: [CONTINUOUS, CHECKPOINTS], c: [CONTINUOUS, MICRO_BATCH_100MS, MICRO_BATCH_1S] };
 
-/** The latency runs of the default run: (a) and (b) in every mode they run in; (d) and the count without the modes whose figures (a) already shows. */
-const DEFAULT_LATENCY: Readonly<Record<string, readonly string[] | "all">> = { a: "all", b: "all", d: [CONTINUOUS, CHECKPOINTS, MICRO_BATCH_100MS, IN_PROCESS], count: [CONTINUOUS, CHECKPOINTS, MICRO_BATCH_100MS, IN_PROCESS] };
+/** The latency runs of the default run: (a) and (b) in every mode they run in; (c) continuous against micro-batch; (d) and the count without the modes whose figures (a) already shows. */
+const DEFAULT_LATENCY: Readonly<Record<string, readonly string[] | "all">> = { a: "all", b: "all", c: [CONTINUOUS, MICRO_BATCH_100MS, MICRO_BATCH_1S], d: [CONTINUOUS, CHECKPOINTS, MICRO_BATCH_100MS, IN_PROCESS], count: [CONTINUOUS, CHECKPOINTS, MICRO_BATCH_100MS, IN_PROCESS] };
 
 const full = values.full;
 const scenarios = (values.scenarios?.split(",") ?? SCENARIOS.map((scenario) => scenario.id)).map(scenarioById);

@@ -76,6 +76,7 @@ export interface PointSettings {
 
 /** Runs `scenario` in `mode` with totalRows = rate x seconds; the run ends when the sink has every expected output. */
 export async function runEnginePoint(context: RunContext, mode: EngineMode, scenario: Scenario, settings: PointSettings): Promise<PointResult> {
+  if ("run" in scenario) return scenario.run(context, mode, settings);
   const started = nowMs();
   const totalRows = Math.round(settings.rate * settings.seconds);
   const summary = summarize({ seed: context.seed, numPartitions: context.numPartitions, totalRows, ...(scenario.shape ? { shape: scenario.shape } : {}) });

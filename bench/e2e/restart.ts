@@ -64,6 +64,7 @@ export async function measureRestarts(context: RunContext, rowsPerSecond: number
   const started = nowMs();
   const totalRows = Math.round(rowsPerSecond * seconds);
   const scenario = scenarioById("count");
+  if ("run" in scenario) throw new Error("the restart measurement needs the activity source's grouped count");
   const tracker = scenario.tracker(summarize({ seed: context.seed, numPartitions: context.numPartitions, totalRows }));
   const folder = await mkdtemp(join(tmpdir(), "rill-bench-restart-"));
   const options: RestartQueryOptions = { nats: context.nats, checkpointLocation: join(folder, "checkpoint"), queryName: "bench_restart_count", rowsPerSecond, totalRows, seed: context.seed, numPartitions: context.numPartitions };

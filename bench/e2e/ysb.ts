@@ -6,9 +6,8 @@
 // ad_type (banner, modal, sponsored-search, mail, mobile), event_type (view, click, purchase, equally
 // likely), event_time (ms since the epoch) and ip_address. The query: keep the views, project
 // ad_id and event_time, join ad_id to its campaign, count per campaign in 10-second windows.
-// Rill cannot run that query yet (windows: issue 5; the stream-static join has no issue yet), so
-// the harness lists scenario (c) as not available; the generator and the reference result are here
-// so that the scenario is one query away when both land.
+// Scenario (c) of `npm run bench` runs that query on these events (bench/e2e/ysb-point.ts) and
+// checks its counts against ysbWindowCounts.
 //
 // @example
 //   const ysb = new YsbGenerator({ seed: 7 });
