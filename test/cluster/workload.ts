@@ -8,6 +8,8 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { committedFiles, z, type Session, type StreamingQuery, type StreamingQueryProgress } from "../../src/index.ts";
 import type { NatsCluster } from "../helpers/nats-cluster.ts";
 
+/** The variable a query child process reads the cluster's connection options from (kept off its command line). */
+export const CLUSTER_OPTIONS_VARIABLE = "RILL_TEST_NATS_CLUSTER";
 export const INPUT_STREAM = "CLUSTER_IN";
 export const OUTPUT_STREAM = "CLUSTER_OUT";
 const OUTPUT_SUBJECT = "cluster.out";
