@@ -49,7 +49,15 @@ export interface NatsOptions {
    * cannot answer (a lost node's streams electing new leaders) are asked again for as long.
    */
   unreachableTimeoutMs?: number;
+  /**
+   * How often the client pings its node (default 5 s). A node that answers two pings in a row with nothing (frozen, or
+   * cut off by the network with its socket still open) is left for another node of the cluster.
+   */
+  pingIntervalMs?: number;
 }
+
+/** The client's own default is 2 minutes: a frozen node would hold the query that long before the client moved on. */
+const DEFAULT_PING_INTERVAL_MS = 5000;
 
 export class NatsTransport implements Transport {
   readonly kind = "nats" as const;
@@ -84,6 +92,8 @@ export class NatsTransport implements Transport {
         name: options.name ?? "rill",
         maxReconnectAttempts: -1,
         reconnectTimeWait: 250,
+        pingInterval: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
+        maxPingOut: 2,
       });
       return new NatsTransport(connection, shown.join(","), options.unreachableTimeoutMs ?? 30_000);
     } catch (error) {
@@ -119,8 +129,13 @@ export class NatsTransport implements Transport {
     return { unsubscribe: () => subscription.unsubscribe() };
   }
 
+  /**
+   * Resolves once the node has everything published so far. A flush the connection dropped under (its node lost) is
+   * sent again after the client reconnected, for up to the unreachable timeout; the reconnect tells the queries.
+   */
   async flush(): Promise<void> {
-    await this.connection.flush();
+    const dropped = (error: unknown) => error instanceof RequestError && !error.isNoResponders() && !this.connection.isClosed();
+    await whileUnavailable(() => this.connection.flush(), dropped, this.unreachableTimeoutMs);
   }
 
   onFailure(callback: (error: Error) => void): void {

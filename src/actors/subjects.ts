@@ -17,9 +17,13 @@ export function sanitizeToken(text: string): string {
   return text.replace(/[^A-Za-z0-9_-]/g, "_") || "_";
 }
 
-/** `rill.<query>.<run>.<stage>.<partition>`: the run token keeps two runs of one query apart. */
-export function querySubjects(prefix: string, queryName: string, runId: string): QuerySubjects {
-  const base = `${prefix}.${sanitizeToken(queryName)}.${runId.slice(0, 8)}`;
+/**
+ * `rill.<query>.<run>.<stage>.<partition>`: the run token keeps two runs of one query apart. After the n-th rollback
+ * within a run the token is `<run>_<n>`, so frames of a failed attempt that arrive late (a NATS node frozen or cut
+ * off, then back, delivers what it held) reach no actor of the next one.
+ */
+export function querySubjects(prefix: string, queryName: string, runId: string, attempt = 0): QuerySubjects {
+  const base = `${prefix}.${sanitizeToken(queryName)}.${runId.slice(0, 8)}${attempt === 0 ? "" : `_${attempt}`}`;
   return {
     input: (actor) => `${base}.${actor}`,
     credit: (actor) => `${base}.${actor}.credit`,

@@ -107,7 +107,8 @@ export class DataStreamWriter {
       deadLetterSubject: this.sinkOptions.get("deadLetterSubject") ?? config.deadLetterSubject ?? deadLetterSubject(config.subjectPrefix, subjectName),
     });
     const subjects = querySubjects(config.subjectPrefix, subjectName, runId);
-    const query = new StreamingQuery({ id, runId, name: this.name, plan, graph, trigger, transport, subjects, flow: { window: config.flowWindow, maxFrameRows: config.maxFrameRows }, log: session.log, checkpoint, maxRetries: config.maxRetries, epochTimeoutMs: config.epochTimeoutMs, idleTimeoutMs: config.idleTimeoutMs, lateDataSubject: this.sinkOptions.get("lateDataSubject") ?? config.lateDataSubject, clock: session.clock, events: session.streams.bus });
+    const subjectsOf = (attempt: number) => querySubjects(config.subjectPrefix, subjectName, runId, attempt);
+    const query = new StreamingQuery({ id, runId, name: this.name, plan, graph, trigger, transport, subjects, subjectsOf, flow: { window: config.flowWindow, maxFrameRows: config.maxFrameRows }, log: session.log, checkpoint, maxRetries: config.maxRetries, epochTimeoutMs: config.epochTimeoutMs, idleTimeoutMs: config.idleTimeoutMs, lateDataSubject: this.sinkOptions.get("lateDataSubject") ?? config.lateDataSubject, clock: session.clock, events: session.streams.bus });
     session.streams.register(query);
     await query.begin();
     return query;

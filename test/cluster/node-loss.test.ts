@@ -53,6 +53,12 @@ describe("a query over a three-node NATS cluster that loses a node", { timeout: 
     assert.ok(outcome.recoveries.totals <= 1 && outcome.recoveries.filtered <= 1, JSON.stringify(outcome.recoveries));
   });
 
+  it("moves to another node when its node freezes (SIGSTOP) with its sockets open, as a node cut off by the network does", async () => {
+    const outcome = await loseNodes(cluster(), [(facts) => facts.connected], { freeze: true });
+    assert.deepEqual(outcome.movedFrom.length, 1, "missed pings (rill.nats.pingInterval) moved the connection off the frozen node");
+    assert.ok(outcome.recoveries.totals <= 1 && outcome.recoveries.filtered <= 1, JSON.stringify(outcome.recoveries));
+  });
+
   it("survives two nodes SIGKILLed in turn, the first restarted and caught up before the second goes", async () => {
     const outcome = await loseNodes(cluster(), [(facts) => facts.connected, (facts) => other(facts, [facts.connected, ...facts.killed])]);
     assert.equal(new Set(outcome.firstOutputMs.map((kill) => kill.victim)).size, 2, "two different nodes were killed");
@@ -67,11 +73,11 @@ function other(facts: ClusterFacts, not: readonly string[]): string {
 }
 
 /**
- * Starts both queries on the cluster, then for each chooser: keeps publishing, kills the chosen node once the queries
- * read the new rows, waits for each query's first epoch with input after the kill, restarts the node and waits until
- * the streams' replicas are current again. Then checks both outputs against plain code over every published row.
+ * Starts both queries on the cluster, then for each chooser: keeps publishing, kills (or freezes) the chosen node once
+ * the queries read the new rows, waits for each query's first epoch with input after the kill, restarts the node and waits until
+ * the streams' replicas are current again (a frozen node is let go on instead). Then checks both outputs against plain code over every published row.
  */
-async function loseNodes(cluster: NatsCluster, choosers: ReadonlyArray<(facts: ClusterFacts) => string>, options: { commaSeparated?: boolean } = {}): Promise<Outcome> {
+async function loseNodes(cluster: NatsCluster, choosers: ReadonlyArray<(facts: ClusterFacts) => string>, options: { commaSeparated?: boolean; freeze?: boolean } = {}): Promise<Outcome> {
   await cluster.waitReady();
   const folder = await mkdtemp(join(tmpdir(), "rill-cluster-"));
   const client = await ClusterClient.open(cluster);
@@ -93,14 +99,18 @@ async function loseNodes(cluster: NatsCluster, choosers: ReadonlyArray<(facts: C
       const connected = transport.connectedServer?.()?.name ?? "";
       const victim = choose({ connected, inputLeader: await client.streamLeader(INPUT_STREAM), nodes: cluster.nodes.map((node) => node.name), killed: firstOutputMs.map((kill) => kill.victim) });
       const killedAt = Date.now();
-      await cluster.node(victim).kill();
+      if (options.freeze) cluster.node(victim).pause();
+      else await cluster.node(victim).kill();
+      log.push(`${new Date().toISOString()} lost ${victim} (${options.freeze ? "SIGSTOP" : "SIGKILL"})`);
       const [totalsAt, filteredAt] = await Promise.all([watch.inputAfter("cluster_totals", killedAt), watch.inputAfter("cluster_filtered", killedAt)]);
       firstOutputMs.push({ victim, totals: totalsAt - killedAt, filtered: filteredAt - killedAt });
       await feeding;
       const now = transport.connectedServer?.()?.name;
       assert.notEqual(now, victim, `the connection is on ${now}, the node that was killed`);
       if (connected === victim) movedFrom.push(victim);
-      await cluster.node(victim).restart();
+      assert.match(totals.explain(), new RegExp(`connected to ${now} at `), "explain() names the node the query is on now");
+      if (options.freeze) cluster.node(victim).resume();
+      else await cluster.node(victim).restart();
       await cluster.waitReady();
       await client.waitCurrent([INPUT_STREAM, OUTPUT_STREAM]);
     }

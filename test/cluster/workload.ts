@@ -53,7 +53,8 @@ export class ClusterClient {
 
   /** Connects to every node and creates the input and output streams afresh, each with three replicas. */
   static async open(cluster: NatsCluster): Promise<ClusterClient> {
-    const connection = await connect({ ...cluster.options, name: "cluster-test", maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+    // Quick pings: the feeder must leave a frozen node as soon as the queries do, or the input stops with it.
+    const connection = await connect({ ...cluster.options, name: "cluster-test", maxReconnectAttempts: -1, reconnectTimeWait: 250, pingInterval: 2000, maxPingOut: 2 });
     const manager = await jetstreamManager(connection, { timeout: 10_000 });
     for (const name of [INPUT_STREAM, OUTPUT_STREAM]) await manager.streams.delete(name).catch(() => false);
     await manager.streams.add({ name: INPUT_STREAM, subjects: ["cluster.in.>"], num_replicas: 3 });

@@ -32,6 +32,12 @@ export interface ClusterNode {
   stop(): Promise<void>;
   /** Starts the node again on the same ports and store. */
   restart(): Promise<void>;
+  /**
+   * SIGSTOP: the node freezes with its sockets open, as a machine cut off by the network looks to its peers and clients
+   * (nothing is refused or closed; nothing is answered). `resume()` (SIGCONT) lets it go on.
+   */
+  pause(): void;
+  resume(): void;
 }
 
 export interface NatsCluster {
@@ -150,6 +156,15 @@ class Node implements ClusterNode {
     await this.end("SIGTERM");
   }
 
+  pause(): void {
+    if (!this.isRunning) throw new Error(`Node ${this.name} is not running`);
+    this.child?.kill("SIGSTOP");
+  }
+
+  resume(): void {
+    this.child?.kill("SIGCONT");
+  }
+
   async restart(): Promise<void> {
     if (this.isRunning) throw new Error(`Node ${this.name} is still running`);
     const child = spawn(this.binary, ["-c", this.configFile], { stdio: ["ignore", "ignore", "pipe"] });
@@ -183,6 +198,7 @@ class Node implements ClusterNode {
     if (!child || !this.isRunning) return;
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill(signal);
+    child.kill("SIGCONT"); // a paused node takes SIGTERM only once it runs again
     const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
     await exited;
     clearTimeout(timer);
