@@ -129,13 +129,8 @@ export class NatsTransport implements Transport {
     return { unsubscribe: () => subscription.unsubscribe() };
   }
 
-  /**
-   * Resolves once the node has everything published so far. A flush the connection dropped under (its node lost) is
-   * sent again after the client reconnected, for up to the unreachable timeout; the reconnect tells the queries.
-   */
   async flush(): Promise<void> {
-    const dropped = (error: unknown) => error instanceof RequestError && !error.isNoResponders() && !this.connection.isClosed();
-    await whileUnavailable(() => this.connection.flush(), dropped, this.unreachableTimeoutMs);
+    await this.connection.flush();
   }
 
   onFailure(callback: (error: Error) => void): void {
