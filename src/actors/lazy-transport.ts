@@ -1,7 +1,7 @@
 // A transport whose real target is set when the session connects; lets sources be configured before that.
 import { ConfigError, TransportError } from "../core/errors.ts";
 import type { JetStreamAccess } from "./jetstream.ts";
-import type { MessageHandler, RejectedHandler, Subscription, Transport } from "./transport.ts";
+import type { ConnectedServer, MessageHandler, RejectedHandler, Subscription, Transport } from "./transport.ts";
 
 export class LazyTransport implements Transport {
   private target: Transport | undefined;
@@ -48,6 +48,10 @@ export class LazyTransport implements Transport {
 
   onReconnect(callback: () => void): void {
     this.connected().onReconnect?.(callback);
+  }
+
+  connectedServer(): ConnectedServer | undefined {
+    return this.target?.connectedServer?.();
   }
 
   /** Forwards to the connected transport, which must be a NATS one. */

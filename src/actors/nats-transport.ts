@@ -14,7 +14,7 @@ import {
   type JetStreamManager,
   type StreamInfo,
 } from "@nats-io/jetstream";
-import { connect, credsAuthenticator, nanos, type NatsConnection } from "@nats-io/transport-node";
+import { connect, credsAuthenticator, nanos, NoRespondersError, RequestError, TimeoutError, type NatsConnection } from "@nats-io/transport-node";
 import { readFile } from "node:fs/promises";
 import { ConfigError, RillError, TransportError } from "../core/errors.ts";
 import type {
@@ -26,11 +26,16 @@ import type {
   JetStreamStreamConfig,
   JetStreamStreamInfo,
 } from "./jetstream.ts";
-import { redactServerUrl, splitServerUrl } from "./nats-url.ts";
-import { guardHandler, type MessageHandler, type RejectedHandler, type Subscription, type Transport } from "./transport.ts";
+import { whileUnavailable } from "./nats-availability.ts";
+import { redactServerUrl, serverList, splitServerUrl } from "./nats-url.ts";
+import { guardHandler, type ConnectedServer, type MessageHandler, type RejectedHandler, type Subscription, type Transport } from "./transport.ts";
 
 /** How to reach a NATS server or cluster; everything but `servers` is passed through to the client. */
 export interface NatsOptions {
+  /**
+   * One URL, a comma-separated list, or an array: the nodes of a cluster (any of them may be down at the start). The
+   * client also learns the other nodes from the one it is connected to, and moves to another when its node is lost.
+   */
   servers: string | string[];
   user?: string;
   pass?: string;
@@ -39,9 +44,20 @@ export interface NatsOptions {
   credsFile?: string;
   tls?: { caFile?: string; certFile?: string; keyFile?: string };
   name?: string;
-  /** A connection down longer than this is a failure of the transport (default 30 s). */
+  /**
+   * A connection down longer than this is a failure of the transport (default 30 s); JetStream requests that a cluster
+   * cannot answer (a lost node's streams electing new leaders) are asked again for as long.
+   */
   unreachableTimeoutMs?: number;
+  /**
+   * How often the client pings its node (default 5 s). A node that answers two pings in a row with nothing (frozen, or
+   * cut off by the network with its socket still open) is left for another node of the cluster.
+   */
+  pingIntervalMs?: number;
 }
+
+/** The client's own default is 2 minutes: a frozen node would hold the query that long before the client moved on. */
+const DEFAULT_PING_INTERVAL_MS = 5000;
 
 export class NatsTransport implements Transport {
   readonly kind = "nats" as const;
@@ -59,7 +75,8 @@ export class NatsTransport implements Transport {
   }
 
   static async connect(options: NatsOptions): Promise<NatsTransport> {
-    const urls = Array.isArray(options.servers) ? options.servers : [options.servers];
+    const urls = serverList(options.servers);
+    if (urls.length === 0) throw new ConfigError(`No NATS server URL given (servers: ${JSON.stringify(options.servers)}). Give one, or several separated by commas, e.g. 'nats://host1:4222,nats://host2:4222'.`);
     const split = urls.map(splitServerUrl);
     const servers = split.map((entry) => entry.server);
     const fromUrl = split.find((entry) => Object.keys(entry.credentials).length > 0)?.credentials ?? {};
@@ -75,6 +92,8 @@ export class NatsTransport implements Transport {
         name: options.name ?? "rill",
         maxReconnectAttempts: -1,
         reconnectTimeWait: 250,
+        pingInterval: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
+        maxPingOut: 2,
       });
       return new NatsTransport(connection, shown.join(","), options.unreachableTimeoutMs ?? 30_000);
     } catch (error) {
@@ -84,6 +103,12 @@ export class NatsTransport implements Transport {
 
   get maxPayload(): number {
     return this.connection.info?.max_payload ?? 1024 * 1024;
+  }
+
+  connectedServer(): ConnectedServer | undefined {
+    const info = this.connection.info;
+    if (!info || this.connection.isClosed()) return undefined;
+    return { name: info.server_name || info.server_id, url: this.connection.getServer() };
   }
 
   publish(subject: string, payload: Uint8Array): void {
@@ -136,7 +161,7 @@ export class NatsTransport implements Transport {
 
   /** JetStream on this connection; the server must run with JetStream enabled (`nats-server -js`). */
   jetstream(): JetStreamAccess {
-    this.jetstreamAccess ??= new NatsJetStream(this.connection, this.address);
+    this.jetstreamAccess ??= new NatsJetStream(this.connection, this.address, this.unreachableTimeoutMs);
     return this.jetstreamAccess;
   }
 
@@ -176,6 +201,12 @@ export class NatsTransport implements Transport {
   }
 }
 
+/**
+ * How long a JetStream API request (stream info, consumer creation) waits for its answer before it is sent again. A
+ * cluster that lost a node places some new consumers on it until it notices (a minute or more), and those requests
+ * are never answered: a short wait keeps each such miss short. Publishes keep the client's 5 s.
+ */
+const API_TIMEOUT_MS = 2000;
 /** How long a fetch may wait for messages at least: the client refuses shorter pull requests. */
 const MIN_FETCH_WAIT_MS = 1000;
 /**
@@ -188,12 +219,12 @@ const CONSUMER_INACTIVE_MS = 5 * 60_000;
 class NatsJetStream implements JetStreamAccess {
   private handles: Promise<{ manager: JetStreamManager; client: JetStreamClient }> | undefined;
 
-  constructor(private readonly connection: NatsConnection, private readonly address: string) {}
+  constructor(private readonly connection: NatsConnection, private readonly address: string, private readonly patienceMs: number) {}
 
   async streamInfo(stream: string): Promise<JetStreamStreamInfo | undefined> {
     const { manager } = await this.open();
     try {
-      return streamInfoOf(await manager.streams.info(stream));
+      return streamInfoOf(await this.retry(() => manager.streams.info(stream)));
     } catch (error) {
       if (isApiError(error, 10059)) return undefined;
       throw this.failure(`Reading the JetStream stream '${stream}'`, error);
@@ -203,7 +234,7 @@ class NatsJetStream implements JetStreamAccess {
   async findStream(subject: string): Promise<string | undefined> {
     const { manager } = await this.open();
     try {
-      return await manager.streams.find(subject);
+      return await this.retry(() => manager.streams.find(subject));
     } catch (error) {
       if (isApiError(error, 10059)) return undefined;
       throw this.failure(`Looking up the JetStream stream of subject '${subject}'`, error);
@@ -219,7 +250,7 @@ class NatsJetStream implements JetStreamAccess {
     };
     try {
       const exists = (await this.streamInfo(config.name)) !== undefined;
-      const info = exists ? await manager.streams.update(config.name, settings) : await manager.streams.add({ name: config.name, ...settings });
+      const info = await this.retry(() => (exists ? manager.streams.update(config.name, settings) : manager.streams.add({ name: config.name, ...settings })));
       return streamInfoOf(info);
     } catch (error) {
       throw this.failure(`Creating the JetStream stream '${config.name}'`, error);
@@ -229,7 +260,7 @@ class NatsJetStream implements JetStreamAccess {
   async deleteStream(stream: string): Promise<boolean> {
     const { manager } = await this.open();
     try {
-      return await manager.streams.delete(stream);
+      return await this.retry(() => manager.streams.delete(stream));
     } catch (error) {
       if (isApiError(error, 10059)) return false;
       throw this.failure(`Deleting the JetStream stream '${stream}'`, error);
@@ -251,7 +282,7 @@ class NatsJetStream implements JetStreamAccess {
 
   async openCursor(stream: string, options: { readonly startSequence: number; readonly filter?: string | undefined }): Promise<JetStreamCursor> {
     const handles = await this.open();
-    const cursor = new NatsJetStreamCursor(handles, stream, options.filter, options.startSequence - 1, this.address);
+    const cursor = new NatsJetStreamCursor(handles, stream, options.filter, options.startSequence - 1, this.address, this.patienceMs);
     // A first count now (a consumer at the start, with the filter), so that a refused start or filter fails the open, not a later fetch.
     await cursor.end();
     return cursor;
@@ -260,7 +291,9 @@ class NatsJetStream implements JetStreamAccess {
   async publish(subject: string, payload: Uint8Array, options: { readonly msgId?: string } = {}): Promise<JetStreamPublishAck> {
     const { client } = await this.open();
     try {
-      const ack = await client.publish(subject, payload, options.msgId === undefined ? undefined : { msgID: options.msgId });
+      // With a msgId a publish that timed out may be sent again: if the first one was stored, the stream drops the second.
+      const kind = options.msgId === undefined ? "publish" : "publish with msgId";
+      const ack = await this.retry(() => client.publish(subject, payload, options.msgId === undefined ? undefined : { msgID: options.msgId }), kind);
       return { stream: ack.stream, sequence: ack.seq, duplicate: ack.duplicate };
     } catch (error) {
       // With no stream on the subject the server has no responder, which the client reports as "jetstream is not enabled".
@@ -280,7 +313,7 @@ class NatsJetStream implements JetStreamAccess {
   private async probe(stream: string, config: Partial<ConsumerConfig>, action: string): Promise<ConsumerInfo> {
     const { manager } = await this.open();
     try {
-      return await probeConsumer(manager, stream, { ...config, ack_policy: AckPolicy.None, mem_storage: true, inactive_threshold: nanos(CONSUMER_INACTIVE_MS) });
+      return await this.retry(() => probeConsumer(manager, stream, { ...config, ack_policy: AckPolicy.None, mem_storage: true, inactive_threshold: nanos(CONSUMER_INACTIVE_MS) }));
     } catch (error) {
       throw this.failure(action, error);
     }
@@ -293,7 +326,7 @@ class NatsJetStream implements JetStreamAccess {
   }
 
   private open(): Promise<{ manager: JetStreamManager; client: JetStreamClient }> {
-    this.handles ??= jetstreamManager(this.connection).then(
+    this.handles ??= this.retry(() => jetstreamManager(this.connection, { timeout: API_TIMEOUT_MS })).then(
       (manager) => ({ manager, client: jetstream(this.connection) }),
       (error: unknown) => {
         this.handles = undefined;
@@ -303,6 +336,11 @@ class NatsJetStream implements JetStreamAccess {
       },
     );
     return this.handles;
+  }
+
+  /** Runs a JetStream request, again while the cluster cannot answer it (see isUnavailable), for up to patienceMs. */
+  private retry<T>(action: () => Promise<T>, kind: RequestKind = "api"): Promise<T> {
+    return whileUnavailable(action, (error) => isUnavailable(error, kind), this.patienceMs, () => !this.connection.isClosed());
   }
 
   private failure(action: string, error: unknown): RillError {
@@ -333,6 +371,7 @@ class NatsJetStreamCursor implements JetStreamCursor {
     /** The stream sequence of the last message handed out. */
     private lastSequence: number,
     private readonly address: string,
+    private readonly patienceMs: number,
   ) {}
 
   async fetch(max: number, waitMs: number, onMessage: (message: JetStreamMessage) => void): Promise<void> {
@@ -381,18 +420,16 @@ class NatsJetStreamCursor implements JetStreamCursor {
    * of it is slower than the one before (bench/jetstream-read.ts: 560 rows/s instead of 22,700).
    */
   async end(): Promise<number> {
-    for (let attempt = 0; ; attempt++) {
-      const handed = this.handed;
-      const config = this.config(this.lastSequence + 1);
-      try {
-        return handed + (await probeConsumer(this.handles.manager, this.stream, config)).num_pending;
-      } catch (error) {
-        // A probe sent while the connection was down times out; one sent now may well succeed.
-        if (attempt === 4 || this.closed) {
-          throw new TransportError(`Counting the messages left in the JetStream stream '${this.stream}' after sequence ${config.opt_start_seq - 1} on ${this.address} failed: ${(error as Error).message}`, { cause: error });
-        }
-        await new Promise((resolve) => setTimeout(resolve, 100 * (attempt + 1)));
-      }
+    let after = this.lastSequence;
+    try {
+      // A probe sent while the connection was down, or while the stream elects a leader, times out; a later one may well succeed.
+      return await this.retry(async () => {
+        const handed = this.handed;
+        after = this.lastSequence;
+        return handed + (await probeConsumer(this.handles.manager, this.stream, this.config(after + 1))).num_pending;
+      });
+    } catch (error) {
+      throw new TransportError(`Counting the messages left in the JetStream stream '${this.stream}' after sequence ${after} on ${this.address} failed: ${(error as Error).message}`, { cause: error });
     }
   }
 
@@ -414,7 +451,7 @@ class NatsJetStreamCursor implements JetStreamCursor {
   private async create(): Promise<Consumer> {
     const { manager, client } = this.handles;
     try {
-      const info = await manager.consumers.add(this.stream, this.config(this.lastSequence + 1));
+      const info = await this.retry(() => manager.consumers.add(this.stream, this.config(this.lastSequence + 1)));
       this.consumer = client.consumers.getConsumerFromInfo(info);
       this.nextDelivery = 1;
       return this.consumer;
@@ -434,6 +471,10 @@ class NatsJetStreamCursor implements JetStreamCursor {
       inactive_threshold: nanos(CONSUMER_INACTIVE_MS),
       ...(this.filter === undefined ? {} : { filter_subject: this.filter }),
     };
+  }
+
+  private retry<T>(action: () => Promise<T>): Promise<T> {
+    return whileUnavailable(action, (error) => isUnavailable(error, "api"), this.patienceMs, () => !this.closed);
   }
 
   /** Forgets the current consumer and removes it from the server in the background. */
@@ -463,6 +504,25 @@ function streamInfoOf(info: StreamInfo): JetStreamStreamInfo {
     lastSequence: info.state.last_seq,
     duplicateWindowMs: Math.round((info.config.duplicate_window ?? 0) / 1e6),
   };
+}
+
+/** An API request (never answered by no one in a cluster), a publish, or a publish whose msgId makes sending it twice harmless. */
+type RequestKind = "api" | "publish" | "publish with msgId";
+
+/** JetStream's "not enabled for this account": a 503 that no waiting changes. */
+const NOT_ENABLED_FOR_ACCOUNT = 10039;
+
+/**
+ * What a cluster answers while it cannot serve a request for a while: a stream or the meta group electing a leader
+ * (503, or no answer: a timeout), a publish whose stream has no leader to take it (no responders). A timeout is not
+ * retried for a publish without msgId (it may have been stored), no responders not for an API request (no JetStream).
+ */
+function isUnavailable(error: unknown, kind: RequestKind): boolean {
+  if (error instanceof JetStreamApiError) return error.status === 503 && error.code !== NOT_ENABLED_FOR_ACCOUNT;
+  const cause = error instanceof Error && error.name === "JetStreamNotEnabled" ? error.cause : error;
+  if ((cause instanceof RequestError && cause.isNoResponders()) || cause instanceof NoRespondersError) return kind !== "api";
+  if (error instanceof TimeoutError) return kind !== "publish";
+  return false;
 }
 
 function isApiError(error: unknown, code: number): boolean {

@@ -28,3 +28,12 @@ export function redactServerUrl(url: string): string {
   const colon = userInfo.indexOf(":");
   return `${scheme}${colon === -1 ? "***" : `${userInfo.slice(0, colon)}:***`}@${rest}`;
 }
+
+/**
+ * The servers of a cluster, one URL each: `servers` may be a comma-separated list (`rill.nats.url`, `--nats-url`), an
+ * array, or an array of such lists. White space around each URL is dropped, empty entries are skipped.
+ */
+export function serverList(servers: string | readonly string[]): string[] {
+  const entries = typeof servers === "string" ? [servers] : servers;
+  return entries.flatMap((entry) => entry.split(",")).map((url) => url.trim()).filter((url) => url !== "");
+}

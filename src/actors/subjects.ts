@@ -18,12 +18,12 @@ export function sanitizeToken(text: string): string {
 }
 
 /**
- * `rill.<query>.<run>.<stage>.<partition>`: the run token keeps two runs of one query apart. A query spread over workers
- * adds `a<attempt>` after each rollback (`rill.<query>.<run>.a2.<stage>...`), so actors of a run given up for lost never
- * hear the barriers of the next one.
+ * `rill.<query>.<run>.<stage>.<partition>`: the run token keeps two runs of one query apart. After the n-th rollback
+ * within a run the token is `<run>_<n>`, so frames of a failed attempt that arrive late (a NATS node frozen or cut
+ * off, then back, delivers what it held) reach no actor of the next one.
  */
 export function querySubjects(prefix: string, queryName: string, runId: string, attempt = 0): QuerySubjects {
-  const base = `${prefix}.${sanitizeToken(queryName)}.${runId.slice(0, 8)}${attempt > 0 ? `.a${attempt}` : ""}`;
+  const base = `${prefix}.${sanitizeToken(queryName)}.${runId.slice(0, 8)}${attempt === 0 ? "" : `_${attempt}`}`;
   return {
     input: (actor) => `${base}.${actor}`,
     credit: (actor) => `${base}.${actor}.credit`,

@@ -16,6 +16,12 @@ export function guardHandler(handler: MessageHandler, rejected: readonly Rejecte
   };
 }
 
+/** A NATS node as its INFO names it: `server_name` (the server id when it has no name) and the URL the client dialled. */
+export interface ConnectedServer {
+  readonly name: string;
+  readonly url: string;
+}
+
 export interface Subscription {
   unsubscribe(): void;
 }
@@ -41,6 +47,8 @@ export interface Transport {
   onRejected(callback: RejectedHandler): void;
   /** Registers a callback for a connection that came back after an interruption: frames in flight may be lost. */
   onReconnect?(callback: () => void): void;
+  /** The broker node the connection is on now (a cluster's clients move between nodes); only a NATS transport has it. */
+  connectedServer?(): ConnectedServer | undefined;
   /** JetStream (streams, replayable reads, acknowledged publishing); only a NATS transport has it. */
   jetstream?(): JetStreamAccess;
   close(): Promise<void>;

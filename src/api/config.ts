@@ -11,6 +11,7 @@ const KEYS = {
   "rill.transport": z.enum(["nats", "inprocess"]).optional(),
   "rill.nats.url": z.string().optional(),
   "rill.nats.unreachableTimeout": z.string().default("30 seconds"),
+  "rill.nats.pingInterval": z.string().default("5 seconds"),
   "rill.subjectPrefix": z.string().regex(/^[A-Za-z0-9_-]+$/).default("rill"),
   "rill.flow.window": positiveInt.default(8192),
   "rill.flow.maxFrameRows": positiveInt.default(1024),
@@ -44,6 +45,7 @@ export interface SessionConfig {
   readonly natsUrl: string | undefined;
   /** NATS down longer than this fails the queries (a checkpointed query then rolls back and retries). */
   readonly unreachableTimeoutMs: number;
+  readonly pingIntervalMs: number;
   readonly subjectPrefix: string;
   readonly flowWindow: number;
   readonly maxFrameRows: number;
@@ -99,6 +101,7 @@ export function readConfig(values: ReadonlyMap<string, string>): SessionConfig {
     transport: read("rill.transport"),
     natsUrl: read("rill.nats.url"),
     unreachableTimeoutMs: parseDuration(read("rill.nats.unreachableTimeout"), "rill.nats.unreachableTimeout"),
+    pingIntervalMs: parseDuration(read("rill.nats.pingInterval"), "rill.nats.pingInterval"),
     subjectPrefix: read("rill.subjectPrefix"),
     flowWindow: read("rill.flow.window"),
     maxFrameRows: read("rill.flow.maxFrameRows"),

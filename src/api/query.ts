@@ -42,7 +42,10 @@ export interface QuerySetup {
   readonly graph: ExecutionGraph;
   readonly trigger: ResolvedTrigger;
   readonly transport: Transport;
+  /** The subjects of the first attempt of the run. */
   readonly subjects: QuerySubjects;
+  /** The subjects of the attempt after the n-th rollback: a failed attempt's late frames reach no one. */
+  readonly subjectsOf?: (attempt: number) => QuerySubjects;
   readonly flow: FlowControl;
   readonly log: Logger;
   /** Present with a checkpoint location: state and offsets are committed each epoch, failures roll back. */
@@ -67,6 +70,8 @@ export class StreamingQuery {
   readonly runId: string;
   readonly name: string | undefined;
   private runtime: QueryRuntime;
+  /** The subjects of the current attempt: new ones after each rollback. */
+  private subjects: QuerySubjects;
   /** Rollbacks since the last epoch that committed: the bound applies to consecutive failures. */
   private retries = 0;
   /** Rollbacks in a row caused by a failed checkpoint write (a full disk): retried until a write succeeds, with back-off. */
@@ -98,11 +103,12 @@ export class StreamingQuery {
     this.terminated = new Promise((resolve) => {
       this.markTerminated = resolve;
     });
+    this.subjects = setup.subjects;
     this.runtime = this.createRuntime();
     setup.transport.onFailure((error) => void this.fail(new StreamingQueryError(`Query ${this.label} lost its transport: ${error.message}`, { cause: error })));
     // Bytes on this query's subjects that its actors rejected (garbage, forged or stray frames) change nothing; they
     // are counted and logged (the first, then at every power of two, so a flood cannot flood the log too).
-    const prefix = setup.subjects.all.slice(0, -1);
+    const prefix = setup.subjects.all.slice(0, -2); // every attempt's subjects: `<run>.` and `<run>_<n>.`
     setup.transport.onRejected((subject, error) => {
       if (!subject.startsWith(prefix)) return;
       this.rejectedMessages++;
@@ -117,14 +123,15 @@ export class StreamingQuery {
   private createRuntime(): QueryRuntime {
     const { graph, transport, flow, checkpoint, workers } = this.setup;
     const attempt = this.attempts++;
-    // On workers, each attempt has its own subjects: actors of an attempt given up for lost never hear the next one.
-    const subjects = workers ? querySubjects(workers.template.subjectPrefix, workers.template.subjectName, workers.template.runId, attempt) : this.setup.subjects;
+    // On workers, each attempt has its own subjects, which the worker derives from the attempt it is given: actors of an
+    // attempt given up for lost never hear the next one.
+    if (workers) this.subjects = querySubjects(workers.template.subjectPrefix, workers.template.subjectName, workers.template.runId, attempt);
     this.placement = workers?.deployment.placement({
       graph,
       template: { ...workers.template, attempt },
       onLost: (worker, reason) => void this.fail(new StreamingQueryError(`Query ${this.label} lost ${reason}`, { cause: { actor: worker, error: reason, code: "WORKER_LOST" } })),
     });
-    return new QueryRuntime(graph, transport, subjects, flow, {
+    return new QueryRuntime(graph, transport, this.subjects, flow, {
       onEpoch: (report) => this.onEpoch(report),
       onFailure: (actor, error, code, cause) => void this.fail(new StreamingQueryError(`Query ${this.label} failed in actor ${actor}: ${error}`, { cause: cause ?? { actor, error, code } })),
     }, checkpoint?.storage, this.setup.epochTimeoutMs, this.setup.idleTimeoutMs, this.setup.lateDataSubject, this.setup.clock, this.placement);
@@ -180,8 +187,8 @@ export class StreamingQuery {
       `  source: ${(this.setup.plan.branches?.map((branch) => branch.source) ?? [this.setup.plan.source]).map((source) => source.description).join(" union ")}`,
       steps,
       `  schema: ${this.setup.plan.schema.fields.map((field) => `${field.name}: ${field.type}`).join(", ")}`,
-      `== Physical plan (transport ${this.setup.transport.kind} at ${this.setup.transport.address}) ==`,
-      describeGraph(this.setup.plan, this.setup.graph, (actor) => this.setup.subjects.input(actor)),
+      `== Physical plan (transport ${this.setup.transport.kind} at ${this.setup.transport.address}${this.connectedNode()}) ==`,
+      describeGraph(this.setup.plan, this.setup.graph, (actor) => this.subjects.input(actor)),
       ...this.describePlacement(),
       `== Guarantee ==`,
       `  ${this.guarantee()}`,
@@ -196,6 +203,12 @@ export class StreamingQuery {
     const byWorker = new Map<string, string[]>();
     for (const [actor, worker] of this.placements()) byWorker.set(worker, [...(byWorker.get(worker) ?? []), actor]);
     return ["== Placement (attempt " + String(this.attempts - 1) + ") ==", ...[...byWorker].map(([worker, actors]) => `  ${worker}: ${actors.join(", ")}`), "== Workers ==", ...workers.deployment.describeWorkers().map((line) => `  ${line}`)];
+  }
+
+  /** The NATS node the connection is on now, for explain(): a cluster's client moves when its node is lost. */
+  private connectedNode(): string {
+    const server = this.setup.transport.connectedServer?.();
+    return server ? `, connected to ${server.name} at ${server.url}` : "";
   }
 
   /** Resolves true when the query ended (rejects with its exception if it failed), false on timeout. */
@@ -312,6 +325,7 @@ export class StreamingQuery {
       const backOff = writeFailed ? Math.min(30_000, 100 * 2 ** (this.writeRetries - 1)) : Math.min(2000, 100 * 2 ** (this.retries - 1));
       await new Promise((resolve) => setTimeout(resolve, backOff));
       const resume = await rollbackPoint(storage);
+      this.subjects = this.setup.subjectsOf?.(this.recoveries) ?? this.setup.subjects;
       this.runtime = this.createRuntime();
       this.recovering = false;
       if (!this.active) return;

@@ -290,7 +290,7 @@ export class Session {
     const config = this.conf.read();
     if (config.transport === "inprocess") return new InProcessTransport();
     const url = this.natsOptions?.servers ?? config.natsUrl;
-    if (url) return await NatsTransport.connect({ unreachableTimeoutMs: config.unreachableTimeoutMs, ...this.natsOptions, servers: url });
+    if (url) return await NatsTransport.connect({ unreachableTimeoutMs: config.unreachableTimeoutMs, pingIntervalMs: config.pingIntervalMs, ...this.natsOptions, servers: url });
     const binary = await findNatsServer();
     if (!binary) {
       if (config.transport === "nats") throw new ConfigError("rill.transport is 'nats' but no NATS URL is configured and nats-server is not installed. Install it (apt-get install nats-server) or set rill.nats.url.");
@@ -301,6 +301,6 @@ export class Session {
       return new InProcessTransport();
     }
     this.natsServer = await startNatsServer({ binary });
-    return await NatsTransport.connect({ ...this.natsServer.options, name: this.appName, unreachableTimeoutMs: config.unreachableTimeoutMs });
+    return await NatsTransport.connect({ ...this.natsServer.options, name: this.appName, unreachableTimeoutMs: config.unreachableTimeoutMs, pingIntervalMs: config.pingIntervalMs });
   }
 }

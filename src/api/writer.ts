@@ -102,7 +102,8 @@ export class DataStreamWriter {
     if (config.workers !== "local" && plan.staticTables.length > 0) throw new ConfigError(`Query '${this.name ?? id}': a stream-static join does not run on workers yet (its static side is loaded in the driver's process); run it with rill.workers = local.`);
     const workers = config.workers === "local" ? undefined : await this.workersOf(graph, { id, runId, subjectName, location });
     const subjects = querySubjects(config.subjectPrefix, subjectName, runId);
-    const query = new StreamingQuery({ id, runId, name: this.name, plan, graph, trigger, transport, subjects, flow: { window: config.flowWindow, maxFrameRows: config.maxFrameRows }, log: session.log, checkpoint, maxRetries: config.maxRetries, epochTimeoutMs: config.epochTimeoutMs, idleTimeoutMs: config.idleTimeoutMs, lateDataSubject: this.sinkOptions.get("lateDataSubject") ?? config.lateDataSubject, clock: session.clock, events: session.streams.bus, workers });
+    const subjectsOf = (attempt: number) => querySubjects(config.subjectPrefix, subjectName, runId, attempt);
+    const query = new StreamingQuery({ id, runId, name: this.name, plan, graph, trigger, transport, subjects, subjectsOf, flow: { window: config.flowWindow, maxFrameRows: config.maxFrameRows }, log: session.log, checkpoint, maxRetries: config.maxRetries, epochTimeoutMs: config.epochTimeoutMs, idleTimeoutMs: config.idleTimeoutMs, lateDataSubject: this.sinkOptions.get("lateDataSubject") ?? config.lateDataSubject, clock: session.clock, events: session.streams.bus, workers });
     session.streams.register(query);
     for (const table of plan.staticTables) table.startRefresh(session.log);
     query.onTerminated(() => {

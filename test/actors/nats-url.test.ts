@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { startNatsServer, type NatsServerHandle } from "../../src/actors/nats-server.ts";
 import { NatsTransport } from "../../src/actors/nats-transport.ts";
-import { redactServerUrl, splitServerUrl } from "../../src/actors/nats-url.ts";
-import { TransportError } from "../../src/core/errors.ts";
+import { redactServerUrl, serverList, splitServerUrl } from "../../src/actors/nats-url.ts";
+import { ConfigError, TransportError } from "../../src/core/errors.ts";
 
 describe("credentials in a NATS URL", () => {
   let server: NatsServerHandle;
@@ -21,6 +21,18 @@ describe("credentials in a NATS URL", () => {
     assert.deepEqual(splitServerUrl("nats://host:4222"), { server: "nats://host:4222", credentials: {} });
     assert.equal(redactServerUrl("nats://user:pw@host:4222"), "nats://user:***@host:4222");
     assert.equal(redactServerUrl("nats://tok@host:4222"), "nats://***@host:4222");
+  });
+
+  it("a comma-separated list, an array, or an array of lists gives one URL per node", () => {
+    assert.deepEqual(serverList("nats://a:4222, nats://b:4222,,nats://c:4222 "), ["nats://a:4222", "nats://b:4222", "nats://c:4222"]);
+    assert.deepEqual(serverList(["nats://a:4222", "nats://b:4222,nats://c:4222"]), ["nats://a:4222", "nats://b:4222", "nats://c:4222"]);
+    assert.deepEqual(serverList(" , "), []);
+  });
+
+  it("refuses an empty list with a ConfigError that shows it", async () => {
+    const error = await NatsTransport.connect({ servers: " , " }).then(() => undefined, (failure: unknown) => failure);
+    assert.ok(error instanceof ConfigError, String(error));
+    assert.match(error.message, /No NATS server URL/);
   });
 
   it("connect to a server that requires them, and the address shown holds no password", async () => {
