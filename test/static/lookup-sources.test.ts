@@ -168,6 +168,9 @@ describe("PostgreSQL lookup source", { skip: pgSkip }, () => {
     const expected = oracle(batch, DEVICES.map((device) => (device.device === "d1" ? { ...device, model: "v2" } : device)), "inner");
     assert.deepEqual(canonical(session.table("pg_refresh").filter((row) => Number(row.id) >= 100_000)), canonical(expected));
     assert.ok(query.isActive, "a failed reload does not stop the query");
+    const side = query.lastProgress?.staticSides?.[0];
+    assert.ok(side && side.failedReloads > 0 && side.lastReloadError?.includes(`PostgreSQL postgresql://${PG_ADMIN.user}@`), `progress reports the failed reloads: ${JSON.stringify(side)}`);
+    assert.ok(!JSON.stringify(query.lastProgress).includes(SECRET), "progress does not show the password");
 
     await root.query(`ALTER DATABASE ${database} ALLOW_CONNECTIONS true`);
     await waitForModel(session, stream, query, "pg_refresh", "d1", "v3", ["v2", "v3"], id);
