@@ -29,7 +29,7 @@ export { committedFiles } from "./connectors/sinks/files.ts";
 export type { Row, Schema, Field, DataType } from "./core/types.ts";
 export type { LatencyPercentiles } from "./core/latency.ts";
 export {
-  RillError, AnalysisError, ParseError, ConfigError, RecordError, TransportError, UserCodeError, StreamingQueryError, CheckpointError, SourceOffsetError, WorkerError,
+  RillError, AnalysisError, ParseError, ConfigError, RecordError, TransportError, ExternalSourceError, UserCodeError, StreamingQueryError, CheckpointError, SourceOffsetError, WorkerError,
 } from "./core/errors.ts";
 export { NatsQueryListener, publishQueryEvents, type NatsQueryListenerOptions } from "./monitoring/nats-listener.ts";
 export { progressJson, type QueryEventMessage } from "./monitoring/progress-json.ts";

@@ -1,4 +1,5 @@
 // Progress reports: Spark's StreamingQueryProgress fields, plus what continuous processing adds (latency, stages, credit waits).
+import type { StaticTable } from "../operators/join-static-table.ts";
 import type { EpochReport } from "../actors/coordinator.ts";
 import type { ExecutionGraph } from "../actors/runtime.ts";
 import type { LatencyPercentiles } from "../core/latency.ts";
@@ -59,6 +60,8 @@ export interface StreamingQueryProgress {
   readonly sources: ReadonlyArray<{ readonly description: string; readonly numInputRows: number; readonly inputRowsPerSecond: number; readonly processedRowsPerSecond: number }>;
   readonly sink: { readonly description: string; readonly numOutputRows: number };
   readonly stages: readonly StageProgress[];
+  /** The static side of each stream-static join: the table version in use (1 = the first load) and the reloads that failed. */
+  readonly staticSides?: ReadonlyArray<{ readonly description: string; readonly version: number; readonly failedReloads: number; readonly lastReloadError: string | null }>;
 }
 
 export interface ProgressContext {
@@ -67,6 +70,7 @@ export interface ProgressContext {
   readonly name: string | undefined;
   readonly graph: ExecutionGraph;
   readonly numRecoveries: number;
+  readonly staticTables?: readonly StaticTable[];
 }
 
 export function buildProgress(context: ProgressContext, report: EpochReport, previous: EpochReport | undefined, startedAt: number): StreamingQueryProgress {
@@ -112,6 +116,7 @@ export function buildProgress(context: ProgressContext, report: EpochReport, pre
     sources: sourceStages.map((stage) => ({ description: stage.source.description, numInputRows: stage.rowsIn, inputRowsPerSecond: rate(stage.rowsIn, inputSeconds), processedRowsPerSecond: rate(stage.rowsIn, processedSeconds) })),
     sink: { description: sink?.sink?.description ?? "", numOutputRows: stages[stages.length - 1]?.rowsIn ?? 0 },
     stages,
+    staticSides: (context.staticTables ?? []).map((table) => ({ description: table.description, version: table.loaded ? table.rows.version : 0, failedReloads: table.failedReloads, lastReloadError: table.lastReloadError ?? null })),
   };
 }
 

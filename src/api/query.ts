@@ -367,7 +367,7 @@ export class StreamingQuery {
   }
 
   private onEpoch(report: EpochReport): void {
-    const progress = buildProgress({ id: this.id, runId: this.runId, name: this.name, graph: this.setup.graph, numRecoveries: this.recoveries }, report, this.previousReport, this.startedAt);
+    const progress = buildProgress({ id: this.id, runId: this.runId, name: this.name, graph: this.setup.graph, numRecoveries: this.recoveries, staticTables: this.setup.plan.staticTables }, report, this.previousReport, this.startedAt);
     this.previousReport = report;
     this.deadLetters += progress.numDeadLetters;
     this.inputRows += progress.numInputRows;

@@ -51,6 +51,14 @@ export class ConfigError extends RillError {
   }
 }
 
+/** An external database (a lookup source: PostgreSQL, Redis) cannot be reached or read after the retries its options allow. */
+export class ExternalSourceError extends RillError {
+  override readonly name = "ExternalSourceError";
+  constructor(message: string, options: RillErrorOptions = {}) {
+    super("EXTERNAL_SOURCE", "external", message, { retryable: true, ...options });
+  }
+}
+
 /** One input record is bad (unparseable, failing its schema). It goes to the dead-letter output. */
 export class RecordError extends RillError {
   override readonly name = "RecordError";

@@ -44,6 +44,9 @@ export class StaticTable {
   private current: StaticRows | undefined;
   private timer: NodeJS.Timeout | undefined;
   private reloading = false;
+  /** Reloads that failed since the query started (the previous rows stayed in use), and the last one's error; cleared by a good reload. */
+  failedReloads = 0;
+  lastReloadError: string | undefined;
 
   constructor(readonly description: string, private readonly read: () => Promise<Row[]>, private readonly keyOf: KeyOf | undefined, readonly refreshIntervalMs: number | undefined) {}
 
@@ -80,7 +83,12 @@ export class StaticTable {
       if (this.reloading) return;
       this.reloading = true;
       this.load()
-        .catch((error: unknown) => log(`rill: reloading the static side ${this.description} of a join failed; the rows loaded before stay in use: ${String(error)}`))
+        .then(() => (this.lastReloadError = undefined))
+        .catch((error: unknown) => {
+          this.failedReloads++;
+          this.lastReloadError = String(error);
+          log(`rill: reloading the static side ${this.description} of a join failed; the rows loaded before stay in use: ${String(error)}`);
+        })
         .finally(() => (this.reloading = false));
     }, this.refreshIntervalMs);
     this.timer.unref();

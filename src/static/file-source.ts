@@ -51,7 +51,7 @@ export interface StaticFileSpec {
 /** Checks the options and finds the schema: the user's, or Spark's inference from the data (read now, as Spark reads it). */
 export function staticFileSpec(format: string, path: string, rawOptions: ReadonlyMap<string, string>, userSchema: Schema | undefined): StaticFileSpec {
   const checked = STATIC_FORMATS.find((candidate) => candidate === format.trim().toLowerCase());
-  if (!checked) throw new ConfigError(`Unknown static source format '${format}'. session.read reads ${STATIC_FORMATS.join(", ")}.`);
+  if (!checked) throw new ConfigError(`Unknown static source format '${format}'. session.read reads the files ${STATIC_FORMATS.join(", ")} and the databases postgres (or jdbc) and redis.`);
   const options = new ConnectorOptions(`session.read.${checked}`, rawOptions, checked === "csv" ? [...COMMON_OPTIONS, ...CSV_STATIC_OPTIONS] : COMMON_OPTIONS);
   const files = listStaticFiles(checked, path);
   return { format: checked, path, options, schema: userSchema ?? inferSchema(checked, path, files, options) };
