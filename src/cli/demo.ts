@@ -80,6 +80,8 @@ export async function runDemo(options: DemoOptions, shutdown: Shutdown): Promise
     await Promise.all([counts, strong].map((query) => query.stop({ graceful: true })));
     print(summary(counts, ""));
     print(summary(strong, `; ${overThreshold} rows over magnitude ${options.threshold} (printed: the first ${PRINT_FIRST} and every ${PRINT_EVERY}th)`));
+    const usage = process.resourceUsage();
+    print(`rill demo: peak RSS ${(usage.maxRSS / 1024).toFixed(1)} MB, CPU ${((usage.userCPUTime + usage.systemCPUTime) / 1e6).toFixed(1)} s (this process; the nats-server is another)`);
   } finally {
     await session.stop();
   }
