@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "bench/results/**", "tmp/**", ".dependency-cruiser.cjs"] },
+  { ignores: ["node_modules/**", "dist/**", "bench/results/**", "tmp/**", ".dependency-cruiser.cjs"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -15,6 +15,7 @@ import { measureRestarts, type RestartResult } from "./e2e/restart.ts";
 import { SCENARIOS, UNAVAILABLE_SCENARIOS, scenarioById, type Scenario } from "./e2e/scenarios.ts";
 import { stepUp, type Judged } from "./e2e/step-up.ts";
 import { checkYsbGenerator } from "./e2e/ysb.ts";
+import { measureFootprint } from "./e2e/footprint.ts";
 
 const USAGE = `npm run bench [-- options]: Rill continuous vs micro-batch vs raw NATS, latency and sustained throughput.
   --full                 longer runs: 10 s latency runs x 3 rounds, 5 s steps, step-up for every scenario in every mode
@@ -110,6 +111,8 @@ try {
     stepUpResults.push(...(await stepUp(stepModes, scenario.id, { ...settings, startRate, seconds: settings.stepSeconds }, (mode, point) => runPoint(mode, scenario, point), reportStep)));
   }
   const restart = values["no-restart"] ? undefined : await restartRun();
+  console.error("footprint of the main job (rill demo) and of an idle session:");
+  const footprint = await measureFootprint();
   const scenarioIds = scenarios.map((scenario) => scenario.id);
   results = {
     createdAt: new Date().toISOString(),
@@ -124,6 +127,7 @@ try {
     latencyRounds,
     stepUp: stepUpResults,
     restart,
+    footprint,
     ratios: [...latencyRatios(latency, scenarioIds), ...throughputRatios(stepUpResults, settings.stepUpScenarios)],
     targets: checkTargets(latency, stepUpResults, restart),
     ysbGenerator: ysbGenerator ?? "matches its published description (100 campaigns x 10 ads, UUIDs, view/click/purchase in equal shares)",

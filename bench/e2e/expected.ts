@@ -41,7 +41,7 @@ export interface ActivitySummary {
   readonly alertMagnitudeSum: number;
 }
 
-/** The main job's default alert threshold (src/cli/main.ts). */
+/** The main job's default threshold for a strong movement (src/cli/rill.ts, `rill demo --threshold`). */
 export const ALERT_THRESHOLD = 12;
 
 export function gtKey(value: unknown): string {

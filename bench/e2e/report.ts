@@ -7,6 +7,7 @@ import type { PointResult } from "./point.ts";
 import type { RestartResult } from "./restart.ts";
 import type { Scenario, UnavailableScenario } from "./scenarios.ts";
 import { MIN_RECEIVED_SHARE, type StepUpResult } from "./step-up.ts";
+import { footprintSection, type Footprint } from "./footprint.ts";
 
 export interface BenchSettings {
   readonly full: boolean;
@@ -42,6 +43,8 @@ export interface BenchResults {
   readonly stepUp: readonly StepUpResult[];
   /** Restart on a checkpoint to the first new output; undefined with --no-restart. */
   readonly restart: RestartResult | undefined;
+  /** The main job's peak RSS and an idle session's CPU (bench/e2e/footprint.ts); absent in results from before it. */
+  readonly footprint?: Footprint;
   readonly ratios: readonly Ratio[];
   readonly targets: readonly TargetCheck[];
   readonly ysbGenerator: string;
@@ -69,6 +72,8 @@ export function renderMarkdown(results: BenchResults): string {
     ...throughputSection(results),
     "",
     ...restartSection(results.restart),
+    "",
+    ...footprintSection(results.footprint),
     "",
     "## Targets (issue 4)",
     "",

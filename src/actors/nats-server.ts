@@ -1,5 +1,6 @@
 // Starts a private nats-server on a free loopback port (the embedded default, and the tests' server).
 import { spawn, type ChildProcess } from "node:child_process";
+import { spawnWatched } from "./nats-watchdog.ts";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, connect as tcpConnect } from "node:net";
@@ -69,7 +70,7 @@ export async function startNatsServer(options: { binary?: string; jetstream?: bo
   const mqtt = mqttPort === undefined ? "" : `server_name: rill-${port}\nmqtt {\n  listen: 127.0.0.1:${mqttPort}\n${ackWait}}\n`;
   await writeFile(configFile, `authorization {\n  users = [ { user: ${USER}, password: "${pass}" } ]\n}\n${mqtt}`, { mode: 0o600 });
   const args = ["-a", "127.0.0.1", "-p", String(port), "-c", configFile, ...(options.jetstream === false ? [] : ["-js", "-sd", storeDir])];
-  let child = await launch(binary, args, port, mqttPort);
+  let child = await launch(binary, args, port, storeDir, mqttPort);
   const url = `nats://127.0.0.1:${port}`;
   const handle: Omit<NatsServerHandle, "options"> = {
     url,
@@ -82,7 +83,7 @@ export async function startNatsServer(options: { binary?: string; jetstream?: bo
       if (!stopOptions.keepStore) await rm(storeDir, { recursive: true, force: true });
     },
     async restart() {
-      child = await launch(binary, args, port, mqttPort);
+      child = await launch(binary, args, port, storeDir, mqttPort);
     },
   };
   // Not enumerable, so printing or serializing the handle never shows the password; a fresh object each time, as the
@@ -90,8 +91,8 @@ export async function startNatsServer(options: { binary?: string; jetstream?: bo
   return Object.defineProperty(handle, "options", { enumerable: false, get: () => ({ servers: url, user: USER, pass }) }) as NatsServerHandle;
 }
 
-async function launch(binary: string, args: string[], port: number, mqttPort?: number): Promise<ChildProcess> {
-  const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
+async function launch(binary: string, args: string[], port: number, storeDir: string, mqttPort?: number): Promise<ChildProcess> {
+  const child = spawnWatched(binary, args, storeDir);
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);

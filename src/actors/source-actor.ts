@@ -38,6 +38,8 @@ export class SourceActor extends Actor {
   private readonly requests: BarrierRequest[] = [];
   private requestChain: Promise<void> = Promise.resolve();
   private polledRows = 0;
+  /** A final barrier has left: the run ends there, so nothing more is read (a graceful stop's last epoch holds every row read). */
+  private finished = false;
   private pumpScheduled = false;
   private controlSubscription: Subscription | undefined;
 
@@ -159,11 +161,12 @@ export class SourceActor extends Actor {
           this.reader.epochEnded?.(request.epoch);
           this.completeEpoch(request.epoch, request.final, { sourceOffset: this.reader.offset?.(), dataLeft: request.dataLeft }, this.persistEpoch(request.epoch));
           if (!this.environment.storage) this.reader.epochCommitted?.(request.epoch);
+          if (request.final) this.finished = true;
           continue;
         }
         let limit = Math.min(maxFrameRows, budget);
         if (request) limit = Math.min(limit, request.afterRows - this.polledRows);
-        else if (this.options.microBatch) break;
+        else if (this.options.microBatch || this.finished) break;
         const batch = this.reader.poll(limit);
         if (!batch) break;
         this.polledRows += batch.rows.length;
@@ -181,7 +184,7 @@ export class SourceActor extends Actor {
       this.fail(error);
       return;
     }
-    if (!this.blocked && (this.reader.readyCount() > 0 || this.requestReady()) && (!this.options.microBatch || this.requests.length > 0)) this.schedulePump();
+    if (!this.blocked && ((!this.finished && this.reader.readyCount() > 0) || this.requestReady()) && (!this.options.microBatch || this.requests.length > 0)) this.schedulePump();
   };
 
   private requestReady(): boolean {

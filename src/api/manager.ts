@@ -67,7 +67,7 @@ export class StreamingQueryManager {
   }
 
   /** @internal */
-  async stopAll(): Promise<void> {
-    await Promise.all([...this.queries.values()].map((query) => query.stop()));
+  async stopAll(options: { graceful?: boolean } = {}): Promise<void> {
+    await Promise.all([...this.queries.values()].map((query) => query.stop(options)));
   }
 }

@@ -245,7 +245,14 @@ export class StreamingQuery {
     if (this.failure) throw this.failure;
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the query. At once by default, as Spark's stop(): what was read after the last committed epoch is read again
+   * by the next run on the same checkpoint. With `graceful`, the sources first end the run with one more epoch after
+   * every row they have read, and the query stops once it commits: no row reaches a sink outside a committed epoch.
+   */
+  async stop(options: { graceful?: boolean } = {}): Promise<void> {
+    if (!this.active) return;
+    if (options.graceful) await this.commitLastEpoch();
     if (!this.active) return;
     this.active = false;
     this.message = "Stopped";
@@ -254,6 +261,20 @@ export class StreamingQuery {
     await this.recoveryDone;
     await this.runtime.stop();
     await this.finish();
+  }
+
+  /** A final epoch (the sources read nothing after its barrier), again after a rollback; ends early if the query ends. */
+  private async commitLastEpoch(): Promise<void> {
+    while (this.active && !this.failure) {
+      if (this.recovering) {
+        await this.recoveryDone;
+        continue;
+      }
+      const runtime = this.runtime;
+      const { done } = runtime.coordinator.requestEpoch(true);
+      await Promise.race([done.catch(() => undefined), this.terminated]);
+      if (this.runtime === runtime && !this.recovering) return;
+    }
   }
 
   /** @internal */

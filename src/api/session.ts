@@ -272,11 +272,14 @@ export class Session {
     return await this.deploying;
   }
 
-  /** Stops every query, closes the transport, and stops the private nats-server if the session started one. */
-  async stop(): Promise<void> {
+  /**
+   * Stops every query (with `graceful`, each after one last committed epoch: see StreamingQuery.stop), closes the
+   * transport, and stops the private nats-server if the session started one, removing its files.
+   */
+  async stop(options: { graceful?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    await this.streams.stopAll();
+    await this.streams.stopAll(options);
     await this.streams.bus.drained();
     if (this.deploying) await (await this.deploying.catch(() => undefined))?.close();
     await Promise.all(this.uis.splice(0).map((ui) => ui.close()));

@@ -66,8 +66,12 @@ export class LocalWorkers {
 
   private spawnOne(): void {
     const name = `w${this.session}-${++this.started}`;
-    const entry = fileURLToPath(new URL("../cli/worker.ts", import.meta.url));
-    const args = ["--import", import.meta.resolve("tsx"), entry, "--name", name, "--slots", String(this.options.slots), "--job", this.options.job, "--prefix", this.options.subjectPrefix, "--heartbeat", String(this.options.heartbeatIntervalMs)];
+    // From the sources (development, tests) the worker runs under tsx; from the built package (dist/) as plain
+    // JavaScript, with tsx only when the job module is TypeScript.
+    const built = import.meta.url.endsWith(".js");
+    const entry = fileURLToPath(new URL(built ? "../cli/worker.js" : "../cli/worker.ts", import.meta.url));
+    const loader = !built || /\.[cm]?ts$/.test(this.options.job) ? ["--import", import.meta.resolve("tsx")] : [];
+    const args = [...loader, entry, "--name", name, "--slots", String(this.options.slots), "--job", this.options.job, "--prefix", this.options.subjectPrefix, "--heartbeat", String(this.options.heartbeatIntervalMs)];
     // stdin stays open: a worker exits when its driver is gone (the pipe closes), so no local worker outlives it.
     const child = spawn(process.execPath, args, { stdio: ["pipe", "ignore", "pipe"], env: { ...process.env, [WORKER_NATS_VARIABLE]: JSON.stringify(this.options.nats) } });
     this.children.set(name, child);

@@ -5,13 +5,15 @@ const HISTORY = 600;
 const queries = new Map();
 const alertState = { firing: [], history: [] };
 
+// `empty`: why a chart has nothing to draw (shown instead of bare axes); `zeroIsEmpty`: zeros alone are nothing to draw either.
+const NO_EPOCH = "No epoch has completed yet.";
 const CHARTS = [
-  { key: "rates", title: "Rows per second", series: [["input", "inputRate", "#2563eb"], ["processed", "processedRate", "#16a34a"]] },
-  { key: "latency", title: "Latency (ms)", series: [["p50", "p50", "#0891b2", 3], ["p99", "p99", "#d97706", 2], ["max", "max", "#dc2626", 1.5, [6, 4]]] },
-  { key: "watermark", title: "Watermark lag (s)", series: [["lag", "watermarkLag", "#7c3aed"]] },
-  { key: "state", title: "State rows", series: [["state rows", "stateRows", "#475569"]] },
-  { key: "epochs", title: "Epoch duration (ms)", series: [["duration", "durationMs", "#0f766e"]] },
-  { key: "late", title: "Dead letters and late rows per epoch", series: [["dead letters", "deadLetters", "#be123c"], ["late rows", "dropped", "#a16207"]] },
+  { key: "rates", title: "Rows per second", empty: NO_EPOCH, series: [["input", "inputRate", "#2563eb"], ["processed", "processedRate", "#16a34a"]] },
+  { key: "latency", title: "Latency (ms)", empty: "No row has reached the sink yet.", series: [["p50", "p50", "#0891b2", 3], ["p99", "p99", "#d97706", 2], ["max", "max", "#dc2626", 1.5, [6, 4]]] },
+  { key: "watermark", title: "Watermark lag (s)", empty: "No watermark: the query has no withWatermark, or no event time has arrived yet.", series: [["lag", "watermarkLag", "#7c3aed"]] },
+  { key: "state", title: "State rows", empty: "No state: the query has no stateful operator (groupBy, dropDuplicates, ...).", series: [["state rows", "stateRows", "#475569"]] },
+  { key: "epochs", title: "Epoch duration (ms)", empty: NO_EPOCH, series: [["duration", "durationMs", "#0f766e"]] },
+  { key: "late", title: "Dead letters and late rows per epoch", empty: "No dead letters and no late rows so far.", zeroIsEmpty: true, series: [["dead letters", "deadLetters", "#be123c"], ["late rows", "dropped", "#a16207"]] },
 ];
 
 const NUMBERS = [
@@ -111,6 +113,15 @@ function drawCharts(entry) {
       chart.plot.setData(data);
     }
     chart.holder.setAttribute("data-points", String(entry.history.length));
+    const hasData = data.slice(1).some((values) => values.some((value) => value !== null && value !== undefined && !(chart.spec.zeroIsEmpty && value === 0)));
+    let note = chart.holder.querySelector(".chart-empty");
+    if (!note) {
+      note = element("p", { class: "chart-empty" });
+      chart.holder.append(note);
+    }
+    note.textContent = entry.history.length === 0 ? NO_EPOCH : chart.spec.empty;
+    note.hidden = hasData;
+    chart.holder.setAttribute("data-empty", String(!hasData));
   }
 }
 
