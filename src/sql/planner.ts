@@ -172,7 +172,17 @@ class Planner {
       }
       columns.set(qualifier, output);
     }
-    return { plan, qualifiers: [...left.qualifiers, ...right.qualifiers], schema: schemaOfPlan(plan), columns };
+    return { plan, qualifiers: [...left.qualifiers, ...right.qualifiers], schema: this.joinSchema(plan, relation.position), columns };
+  }
+
+  /** The join's schema; what the join analysis refuses even for a schema (a stream-stream join) points at the JOIN. */
+  private joinSchema(plan: LogicalPlan, position: number): Schema {
+    try {
+      return schemaOfPlan(plan);
+    } catch (error) {
+      if (error instanceof AnalysisError) throw this.error(position, error.message.replace(/\.$/, ""));
+      throw error;
+    }
   }
 
   /** The ON condition with `t.x` as `alias.name`: the side t belongs to, by its alias, and x's name in that side's output. */

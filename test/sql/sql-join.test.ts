@@ -159,6 +159,17 @@ describe("SQL joins over NATS", () => {
     const comma = await session.sql("SELECT p.id, d.device, d.model FROM past p, devices d WHERE p.device = d.device").collect();
     assert.deepEqual(canonical(comma), canonical(usingOracle(input, "inner").map((row) => ({ id: row.id, device_right: row.device, model: row.model }))));
     assert.equal(await session.sql("SELECT * FROM past CROSS JOIN devices").count(), input.length * DEVICES.length);
+    // A nested join: the left side is itself a join, its qualifiers p and b still name their columns in ON and SELECT.
+    const nested = await session.sql("SELECT p.id, b.model, c.model AS other FROM past p JOIN devices b USING (device) JOIN (SELECT device, model FROM devices WHERE cap > 30) c ON p.device = c.device AND b.model <> c.model").collect();
+    const expected: Row[] = [];
+    for (const reading of input) {
+      for (const b of DEVICES) {
+        if (b.device === null || b.device !== reading.device) continue;
+        for (const c of DEVICES) if (c.cap > 30 && c.device === reading.device && c.model !== b.model) expected.push({ id: reading.id, model: b.model, other: c.model });
+      }
+    }
+    assert.ok(expected.length > 0);
+    assert.deepEqual(canonical(nested), canonical(expected));
   });
 
   it("refuses at start() what the DataFrame join refuses (RIGHT OUTER with the stream on the left); unknown qualifiers fail at sql() naming them", async () => {
