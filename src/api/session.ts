@@ -197,7 +197,7 @@ export class Session {
     return {
       relation: (name) => this.views.get(name)?.plan ?? this.memoryTableRelation(name),
       relationNames: () => this.catalog.listTables(),
-      join: planSqlJoin,
+      join: (request) => planSqlJoin(this, request),
     };
   }
 

@@ -1,14 +1,21 @@
-// How session.sql plans a JOIN: the one place to switch once DataFrame.join exists (issue 14, item 2).
-import { AnalysisError } from "../core/errors.ts";
+// How session.sql plans a JOIN: the plan the DataFrame API builds, `left.alias(l).join(right.alias(r), on, how)`.
 import type { LogicalPlan } from "../plan/logical.ts";
 import type { JoinRequest } from "../sql/sql.ts";
-import { pointAt } from "../sql/position.ts";
+import { Column } from "./column.ts";
+import { DataFrame } from "./dataframe.ts";
+import type { Session } from "./session.ts";
 
 /**
- * Plans `left JOIN right ON/USING ...`. When DataFrame.join lands, this becomes
- * `new DataFrame(session, request.left).join(new DataFrame(session, request.right), on, request.how).plan`, with `on` a
- * Column of the condition or the USING column list.
+ * Plans `left JOIN right ON/USING ...` as DataFrame.join does, so the same analysis (and the same refusals of a
+ * stream-static join at start()) applies. `on` is the ON condition over the aliased sides, or the USING column list.
  */
-export function planSqlJoin(request: JoinRequest): LogicalPlan {
-  throw new AnalysisError(`Joins are not supported yet: ${request.how.replace("_", " ").toUpperCase()} JOIN ${pointAt(request.text, request.position)}\nRill cannot join two DataFrames yet (issue 14); query one view per statement, or combine streams with UNION ALL.`);
+export function planSqlJoin(session: Session, request: JoinRequest): LogicalPlan {
+  const left = new DataFrame(session, request.left).alias(request.leftAlias);
+  const right = new DataFrame(session, request.right).alias(request.rightAlias);
+  const on = request.on === undefined ? undefined : isNames(request.on) ? request.on : new Column(request.on);
+  return left.join(right, on, request.how).plan;
+}
+
+function isNames(on: NonNullable<JoinRequest["on"]>): on is readonly string[] {
+  return Array.isArray(on);
 }

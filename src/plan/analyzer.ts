@@ -80,7 +80,7 @@ function analyzeNode(node: LogicalPlan, options: AnalysisOptions, firstState: nu
   }
   if (node.kind === "join") {
     const probe = probeOf(node);
-    return analyzeStaticJoin(node, { probe: analyzeNode(probe, options, firstState), probeStreaming: isStreamingPlan(probe), leftAlias: aliasOf(node.child), rightAlias: aliasOf(node.other) });
+    return analyzeStaticJoin(node, { probe: analyzeNode(probe, options, firstState), probeStreaming: isStreamingPlan(probe), checkSupport: options.schemaOnly !== true, leftAlias: aliasOf(node.child), rightAlias: aliasOf(node.other) });
   }
   if (node.kind === "alias") return analyzeNode(node.child, options, firstState);
   const child = analyzeNode(node.child, options, firstState);

@@ -16,6 +16,8 @@ export interface JoinSides {
   readonly probe: Analysis;
   /** The probe side reads a stream. */
   readonly probeStreaming: boolean;
+  /** Refuse the join types Spark refuses for a stream-static join (default; false when only the schema is wanted). */
+  readonly checkSupport?: boolean;
   readonly leftAlias: string | undefined;
   readonly rightAlias: string | undefined;
 }
@@ -40,7 +42,7 @@ function checkSupported(joinType: JoinType, staticSide: "left" | "right"): void 
 }
 
 /** A right-side column named like a left one is renamed `<name>_right` (Rill's rows cannot hold two columns of one name). */
-function rightNames(left: readonly Field[], right: readonly Field[], skip: ReadonlySet<string>): Map<string, string> {
+export function rightNames(left: readonly Field[], right: readonly Field[], skip: ReadonlySet<string>): Map<string, string> {
   const taken = new Set(left.map((field) => field.name.toLowerCase()));
   const names = new Map<string, string>();
   for (const field of right) {
@@ -66,7 +68,7 @@ export function analyzeStaticJoin(node: JoinNode, sides: JoinSides): Analysis {
   if (staticInput === undefined) {
     throw new AnalysisError(`Stream-stream joins (join type ${node.joinType}) are not supported by Rill yet: one side of join() must be a static DataFrame (session.read...). Join a stream with a static DataFrame, or union the streams and aggregate.`);
   }
-  if (sides.probeStreaming) checkSupported(node.joinType, staticInput.side);
+  if (sides.probeStreaming && sides.checkSupport !== false) checkSupported(node.joinType, staticInput.side);
   const { probe } = sides;
   const staticSchema = staticInput.input.schema();
   const staticIsRight = staticInput.side === "right";

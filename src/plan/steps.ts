@@ -34,6 +34,8 @@ export interface AnalysisOptions {
   readonly multipleWatermarkPolicy?: "min" | "max";
   /** Set by analyze(): the query has an aggregation somewhere (Spark's rules for *GroupsWithState depend on it). */
   readonly queryHasAggregate?: boolean;
+  /** Only the schema is wanted (session.sql planning): the stream-static join support rules wait for start(). */
+  readonly schemaOnly?: boolean;
 }
 
 /** One input of a union: its source and the (stateless) steps between the source and the union. */

@@ -4,6 +4,7 @@ import { findField, type Schema } from "../core/types.ts";
 import type { Expr } from "../expr/ast.ts";
 import { expressionName } from "../expr/names.ts";
 import { analyze } from "../plan/analyzer.ts";
+import { rightNames } from "../plan/join-analysis.ts";
 import type { LogicalPlan, SortOrder } from "../plan/logical.ts";
 import { splitResultOrder } from "../plan/result-order-analysis.ts";
 import { planAggregation } from "./aggregation.ts";
@@ -17,9 +18,9 @@ export interface JoinRequest {
   readonly right: LogicalPlan;
   readonly how: JoinRelation["how"];
   readonly on: Expr | readonly string[] | undefined;
-  /** The names each side may be qualified by in `on` (its alias, or the view's name), for `df.alias(name)`. */
-  readonly leftQualifiers: readonly string[];
-  readonly rightQualifiers: readonly string[];
+  /** The name each side is aliased by (`df.alias(name)`); `on` qualifies its columns with these names. */
+  readonly leftAlias: string;
+  readonly rightAlias: string;
   /** The SQL text and the JOIN's offset in it, for errors that point at it. */
   readonly text: string;
   readonly position: number;
@@ -39,6 +40,14 @@ interface Scope {
   readonly plan: LogicalPlan;
   readonly qualifiers: readonly string[];
   readonly schema: Schema;
+  /** By qualifier (lower case): that relation's columns (lower case) and their names in this plan's output (`gt_right`). */
+  readonly columns: ReadonlyMap<string, ReadonlyMap<string, string>>;
+}
+
+/** Each qualifier's columns, named as in `schema` (a single relation's output). */
+function columnsOf(qualifiers: readonly string[], schema: Schema): Map<string, ReadonlyMap<string, string>> {
+  const names = new Map(schema.fields.map((field) => [field.name.toLowerCase(), field.name]));
+  return new Map(qualifiers.map((qualifier) => [qualifier.toLowerCase(), names]));
 }
 
 /**
@@ -50,9 +59,12 @@ export function planQuery(text: string, query: Query, catalog: SqlCatalog): Logi
   return new Planner(text, catalog).query(query);
 }
 
-/** The schema a plan produces, without its trailing ORDER BY / LIMIT (which only the sink applies). */
+/**
+ * The schema a plan produces, without its trailing ORDER BY / LIMIT (which only the sink applies). A stream-static join
+ * that Spark refuses still has a schema here: it fails at start(), as the DataFrame API's join does.
+ */
 export function schemaOfPlan(plan: LogicalPlan): Schema {
-  return analyze(splitResultOrder(plan).plan).schema;
+  return analyze(splitResultOrder(plan).plan, { outputMode: "update", maxFutureMs: Number.POSITIVE_INFINITY, schemaOnly: true }).schema;
 }
 
 class Planner {
@@ -80,29 +92,29 @@ class Planner {
   private select(select: Select): { plan: LogicalPlan; outputs: readonly Output[] } {
     if (select.from === undefined) throw this.error(select.position, "SELECT without FROM has no stream to read", "Name a view in FROM: createOrReplaceTempView(name) registers a DataFrame as one.");
     const scope = this.relation(select.from);
-    const unqualify = (expr: Expr): Expr => this.unqualify(expr, scope);
+    const unqualify = (expr: Expr, position: number): Expr => this.unqualify(expr, scope, position);
     let plan = scope.plan;
     if (select.where) {
       if (containsAggregate(select.where.value)) throw this.error(select.where.position, "aggregate functions are not allowed in WHERE", "Filter on an aggregate with HAVING.");
-      const condition = unqualify(select.where.value);
-      this.checkColumns(condition, scope.schema, select.where.position, "WHERE");
+      const condition = unqualify(select.where.value, select.where.position);
+      this.checkColumns(condition, scope, select.where.position, "WHERE");
       plan = { kind: "filter", child: plan, condition };
     }
-    const items = select.items.map((item): SelectItem => (item.kind === "star" ? this.star(item, scope) : { ...item, expr: unqualify(item.expr) }));
+    const items = select.items.flatMap((item): SelectItem[] => (item.kind === "star" ? this.star(item, scope) : [{ ...item, expr: unqualify(item.expr, item.position) }]));
     const aggregating = select.groupBy !== undefined || select.having !== undefined || items.some((item) => item.kind === "expression" && containsAggregate(item.expr));
     let outputs: Output[];
     if (aggregating) {
       const planned = planAggregation({
         plan, items, schema: scope.schema,
-        groupBy: select.groupBy && { grouping: select.groupBy.grouping, keys: select.groupBy.keys.map((key) => ({ value: unqualify(key.value), position: key.position })) },
-        having: select.having && { value: unqualify(select.having.value), position: select.having.position },
-        checkColumns: (expr, position, clause) => this.checkColumns(expr, scope.schema, position, clause),
+        groupBy: select.groupBy && { grouping: select.groupBy.grouping, keys: select.groupBy.keys.map((key) => ({ value: unqualify(key.value, key.position), position: key.position })) },
+        having: select.having && { value: unqualify(select.having.value, select.having.position), position: select.having.position },
+        checkColumns: (expr, position, clause) => this.checkColumns(expr, scope, position, clause),
         error: (position, detail, hint) => this.error(position, detail, hint),
       });
       plan = planned.plan;
       outputs = planned.outputs;
     } else {
-      for (const item of items) if (item.kind === "expression") this.checkColumns(item.expr, scope.schema, item.position, "the SELECT list");
+      for (const item of items) if (item.kind === "expression") this.checkColumns(item.expr, scope, item.position, "the SELECT list");
       outputs = items.map((item) => (item.kind === "star" ? { name: "*", expr: undefined } : { name: item.alias ?? expressionName(item.expr), expr: item.expr }));
       plan = { kind: "project", child: plan, columns: items.map(projected), operation: "SQL SELECT" };
     }
@@ -118,23 +130,78 @@ class Planner {
         const plan = this.catalog.relation(relation.name);
         if (plan === undefined) throw this.unknownRelation(relation.name, relation.position);
         const last = relation.name.split(".").pop() ?? relation.name;
-        return { plan, qualifiers: [relation.alias ?? last], schema: schemaOfPlan(plan) };
+        const schema = schemaOfPlan(plan);
+        const qualifiers = [relation.alias ?? last];
+        return { plan, qualifiers, schema, columns: columnsOf(qualifiers, schema) };
       }
       case "subquery": {
         const plan = this.query(relation.query);
-        return { plan, qualifiers: relation.alias === undefined ? [] : [relation.alias], schema: schemaOfPlan(plan) };
+        const schema = schemaOfPlan(plan);
+        const qualifiers = relation.alias === undefined ? [] : [relation.alias];
+        return { plan, qualifiers, schema, columns: columnsOf(qualifiers, schema) };
       }
       case "join":
         return this.join(relation);
     }
   }
 
+  /**
+   * `left JOIN right`: each side aliased by its one name (a nested join or an unnamed subquery by a generated one), the
+   * ON condition's `t.x` rewritten to that alias and x's name on its side; then where each qualifier's columns went.
+   */
   private join(relation: JoinRelation): Scope {
     const left = this.relation(relation.left);
     const right = this.relation(relation.right);
-    const on = relation.using ?? relation.on;
-    const plan = this.catalog.join({ left: left.plan, right: right.plan, how: relation.how, on, leftQualifiers: left.qualifiers, rightQualifiers: right.qualifiers, text: this.text, position: relation.position });
-    return { plan, qualifiers: [...left.qualifiers, ...right.qualifiers], schema: schemaOfPlan(plan) };
+    const leftAlias = left.qualifiers.length === 1 ? (left.qualifiers[0] as string) : "__sql_join_left";
+    const rightAlias = right.qualifiers.length === 1 && right.qualifiers[0]?.toLowerCase() !== leftAlias.toLowerCase() ? (right.qualifiers[0] as string) : "__sql_join_right";
+    const condition = relation.on && this.qualifyOn(relation.on, [[left, leftAlias], [right, rightAlias]], relation.position);
+    const on = relation.using ?? condition;
+    const plan = this.catalog.join({ left: left.plan, right: right.plan, how: relation.how, on, leftAlias, rightAlias, text: this.text, position: relation.position });
+    const columns = new Map(left.columns);
+    const existence = relation.how === "left_semi" || relation.how === "left_anti";
+    const keys = new Map((relation.using ?? []).map((name) => [name.toLowerCase(), findField(left.schema, name)?.name ?? name]));
+    const keyInputs = new Set(right.schema.fields.filter((field) => keys.has(field.name.toLowerCase())).map((field) => field.name));
+    const renamed = rightNames(left.schema.fields, right.schema.fields, keyInputs);
+    for (const [qualifier, names] of right.columns) {
+      const output = new Map<string, string>();
+      if (!existence) {
+        for (const [column, name] of names) {
+          const key = keys.get(name.toLowerCase());
+          output.set(column, key ?? renamed.get(name) ?? name);
+        }
+      }
+      columns.set(qualifier, output);
+    }
+    return { plan, qualifiers: [...left.qualifiers, ...right.qualifiers], schema: this.joinSchema(plan, relation.position), columns };
+  }
+
+  /** The join's schema; what the join analysis refuses even for a schema (a stream-stream join) points at the JOIN. */
+  private joinSchema(plan: LogicalPlan, position: number): Schema {
+    try {
+      return schemaOfPlan(plan);
+    } catch (error) {
+      if (error instanceof AnalysisError) throw this.error(position, error.message.replace(/\.$/, ""));
+      throw error;
+    }
+  }
+
+  /** The ON condition with `t.x` as `alias.name`: the side t belongs to, by its alias, and x's name in that side's output. */
+  private qualifyOn(expr: Expr, sides: ReadonlyArray<readonly [Scope, string]>, position: number): Expr {
+    if (expr.kind === "column") {
+      const [first, second, ...rest] = expr.name.split(".");
+      if (first === undefined || second === undefined) return expr;
+      for (const [scope, alias] of sides) {
+        if (findField(scope.schema, first) !== undefined) return expr;
+        const names = scope.columns.get(first.toLowerCase());
+        if (names === undefined) continue;
+        const name = names.get(second.toLowerCase());
+        if (name === undefined) throw this.error(position, `cannot resolve '${expr.name}' in the JOIN condition: '${first}' has no column '${second}'`, `Columns of '${first}': ${[...names.values()].join(", ")}.`);
+        return { kind: "column", name: [alias, name, ...rest].join(".") };
+      }
+      const qualifiers = sides.flatMap(([scope]) => scope.qualifiers);
+      throw this.error(position, `cannot resolve '${expr.name}' in the JOIN condition: no relation named '${first}' in FROM`, `Relations: ${qualifiers.join(", ") || "none (give the subquery an alias)"}.`);
+    }
+    return mapChildren(expr, (child) => this.qualifyOn(child, sides, position));
   }
 
   private unknownRelation(name: string, position: number): AnalysisError {
@@ -146,37 +213,50 @@ class Planner {
 
   // ---- names ----
 
-  /** `t.*` with t the relation's name or alias: its columns. */
-  private star(item: Extract<SelectItem, { kind: "star" }>, scope: Scope): SelectItem {
-    if (item.qualifier === undefined) return item;
-    if (!scope.qualifiers.some((qualifier) => qualifier.toLowerCase() === item.qualifier?.toLowerCase())) {
+  /** `t.*` with t the relation's name or alias: its columns (after a join, t's columns under their output names). */
+  private star(item: Extract<SelectItem, { kind: "star" }>, scope: Scope): SelectItem[] {
+    if (item.qualifier === undefined) return [item];
+    const names = scope.columns.get(item.qualifier.toLowerCase());
+    if (names === undefined) {
       throw this.error(item.position, `cannot resolve '${item.qualifier}.*': no relation named '${item.qualifier}' in FROM`, `Relations: ${scope.qualifiers.join(", ") || "none (give the subquery an alias)"}.`);
     }
-    return { kind: "star", qualifier: undefined, position: item.position };
+    if (scope.qualifiers.length === 1) return [{ kind: "star", qualifier: undefined, position: item.position }];
+    return [...names.values()].map((name) => ({ kind: "expression", expr: { kind: "column", name }, alias: undefined, position: item.position }));
   }
 
-  /** `t.x` with t a relation in FROM reads column x (a column named t, such as a struct, is not a qualifier). */
-  private unqualify(expr: Expr, scope: Scope): Expr {
+  /**
+   * `t.x` with t a relation in FROM reads column x, under its name in the output (after a join, `b.gt` may be
+   * `gt_right`); a column named t, such as a struct, is not a qualifier.
+   */
+  private unqualify(expr: Expr, scope: Scope, position: number): Expr {
     if (expr.kind === "column") {
-      const [first, ...rest] = expr.name.split(".");
-      if (rest.length === 0 || first === undefined || findField(scope.schema, first) !== undefined) return expr;
-      if (scope.qualifiers.some((qualifier) => qualifier.toLowerCase() === first.toLowerCase())) return { kind: "column", name: rest.join(".") };
-      return expr;
+      const [first, second, ...rest] = expr.name.split(".");
+      if (second === undefined || first === undefined || findField(scope.schema, first) !== undefined) return expr;
+      const names = scope.columns.get(first.toLowerCase());
+      if (names === undefined) return expr;
+      const name = names.get(second.toLowerCase());
+      if (name === undefined) {
+        const detail = names.size === 0 ? `'${first}' is the right side of a semi or anti join, whose columns are not in its result` : `'${first}' has no column '${second}'`;
+        throw this.error(position, `cannot resolve '${expr.name}': ${detail}`, `Columns: ${scope.schema.fields.map((field) => field.name).join(", ")}.`);
+      }
+      return { kind: "column", name: [name, ...rest].join(".") };
     }
-    return mapChildren(expr, (child) => this.unqualify(child, scope));
+    return mapChildren(expr, (child) => this.unqualify(child, scope, position));
   }
 
   /** Unknown columns fail here, at sql(), naming the column and where it is in the text. */
-  private checkColumns(expr: Expr, schema: Schema, position: number, clause: string): void {
+  private checkColumns(expr: Expr, scope: Scope, position: number, clause: string): void {
+    const { schema } = scope;
     if (expr.kind === "column") {
       const first = expr.name.split(".")[0] ?? expr.name;
       if (findField(schema, expr.name) !== undefined || findField(schema, first) !== undefined) return;
       const names = schema.fields.map((field) => field.name);
       const suggestion = closestName(expr.name, names);
-      throw new AnalysisError(`Column '${expr.name}' does not exist in ${clause} ${pointAt(this.text, position)}\n${suggestion === undefined ? "" : `Did you mean '${suggestion}'? `}Columns: ${names.join(", ")}`);
+      const qualifier = first === expr.name ? "" : `No relation named '${first}' in FROM (relations: ${scope.qualifiers.join(", ") || "none"}). `;
+      throw new AnalysisError(`Column '${expr.name}' does not exist in ${clause} ${pointAt(this.text, position)}\n${qualifier}${suggestion === undefined ? "" : `Did you mean '${suggestion}'? `}Columns: ${names.join(", ")}`);
     }
     mapChildren(expr, (child) => {
-      this.checkColumns(child, schema, position, clause);
+      this.checkColumns(child, scope, position, clause);
       return child;
     });
   }
