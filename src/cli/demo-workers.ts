@@ -14,7 +14,7 @@ export interface DemoOnWorkers {
 
 export async function runDemoOnWorkers(options: DemoOnWorkers): Promise<void> {
   Object.assign(process.env, { RILL_DEMO_RATE: options.rate, RILL_DEMO_SEED: options.seed, RILL_DEMO_PARTITIONS: options.partitions, RILL_DEMO_THRESHOLD: options.threshold });
-  const job = fileURLToPath(new URL("./demo-job.ts", import.meta.url));
+  const job = fileURLToPath(new URL(import.meta.url.endsWith(".js") ? "./demo-job.js" : "./demo-job.ts", import.meta.url));
   const builder = Session.builder().appName("rill-demo").config("rill.shuffle.partitions", options.partitions).config("rill.workers", options.workers).config("rill.workers.job", job);
   if (options.natsUrl) builder.nats({ servers: options.natsUrl });
   const session = builder.getOrCreate();

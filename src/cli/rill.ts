@@ -59,8 +59,14 @@ export function program(): Command {
     .addOption(transportOption())
     .option("--ui-port <n>", "port of the live dashboard (a free port if taken)", integer("--ui-port", 0), 4040)
     .option("--no-ui", "no dashboard")
-    .action(async (options: { duration?: number; rate: number; threshold: number; seed: number; partitions: number; natsUrl?: string; transport?: string; uiPort: number; ui: boolean }) => {
+    .option("--workers <n>", "run the demo's queries on n local worker processes (src/cli/demo-job.ts)", integer("--workers", 1))
+    .action(async (options: { duration?: number; rate: number; threshold: number; seed: number; partitions: number; natsUrl?: string; transport?: string; uiPort: number; ui: boolean; workers?: number }) => {
       const terminal = Boolean(process.stdin.isTTY || process.stdout.isTTY);
+      if (options.workers !== undefined) {
+        const { runDemoOnWorkers } = await import("./demo-workers.ts");
+        await runDemoOnWorkers({ workers: options.workers, durationMs: options.duration ?? 30_000, rate: String(options.rate), seed: String(options.seed), partitions: String(options.partitions), threshold: String(options.threshold), natsUrl: options.natsUrl });
+        return;
+      }
       await runDemo({
         durationMs: options.duration ?? (terminal ? undefined : 30_000),
         rate: options.rate, threshold: options.threshold, seed: options.seed, partitions: options.partitions,
