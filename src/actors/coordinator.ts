@@ -48,6 +48,8 @@ interface OpenEpoch {
 
 export class Coordinator {
   private nextEpoch = 0;
+  /** Set once the final epoch is requested: the trigger starts none after it (the sources read nothing more). */
+  private finalRequested = false;
   private completedEpoch = -1;
   /**
    * The oldest epoch not yet handed to the commit chain. Acks arrive in any order (an actor with nothing to write acks
@@ -95,7 +97,7 @@ export class Coordinator {
 
   /** Starts an epoch every interval (none for once and availableNow). */
   startEpochs(intervalMs: number | undefined): void {
-    if (intervalMs !== undefined) this.timer = setInterval(() => this.requestEpoch(false), intervalMs);
+    if (intervalMs !== undefined) this.timer = setInterval(() => this.requestTriggeredEpoch(), intervalMs);
     this.watchdog = setInterval(() => this.checkStuckEpochs(), Math.min(1000, this.epochTimeoutMs / 4));
   }
 
@@ -133,11 +135,17 @@ export class Coordinator {
     return this.completedEpoch;
   }
 
+  /** The trigger's next epoch, unless the final one was requested: no empty epoch follows a graceful stop's last one. */
+  requestTriggeredEpoch(): void {
+    if (!this.finalRequested) this.requestEpoch(false);
+  }
+
   /**
    * Starts the next epoch now; resolves when it is complete. Sources read within their read limit per trigger,
    * or everything with readLimit "all" (trigger once).
    */
   requestEpoch(final: boolean, readLimit: ReadLimit = "limited"): { epoch: number; done: Promise<EpochOutcome> } {
+    if (final) this.finalRequested = true;
     const epoch = this.nextEpoch++;
     let resolve = (_outcome: EpochOutcome): void => undefined;
     const done = new Promise<EpochOutcome>((settle) => {

@@ -132,7 +132,7 @@ export class QueryRuntime {
     this.refuseIfStopped();
     // The trigger's interval runs on the query's clock (a test's ManualClock fires it on advance()).
     this.coordinator.startEpochs(undefined);
-    if (epochIntervalMs !== undefined) this.cancelTrigger = this.clock.setInterval(() => this.coordinator.requestEpoch(false), epochIntervalMs);
+    if (epochIntervalMs !== undefined) this.cancelTrigger = this.clock.setInterval(() => this.coordinator.requestTriggeredEpoch(), epochIntervalMs);
     // A resumed query commits its first epoch at once (as Spark runs its first batch at once): what was replayed is
     // durable again without waiting a whole interval, and recovery is visibly complete.
     if (resume && epochIntervalMs !== undefined) this.coordinator.requestEpoch(false);

@@ -61,6 +61,24 @@ describe("Coordinator commit order", () => {
     });
   });
 
+  it("starts no triggered epoch after the final one (a graceful stop's last epoch is the last committed)", async () => {
+    await withCoordinator(async ({ coordinator, storage, ack }) => {
+      coordinator.requestTriggeredEpoch();
+      const final = coordinator.requestEpoch(true);
+      coordinator.requestTriggeredEpoch();
+      for (const epoch of [0, 1]) for (const actor of ["source.p0", "stateless.p0"]) ack(actor, epoch);
+      await delivered(coordinator);
+      await final.done;
+      assert.equal(final.epoch, 1);
+      assert.deepEqual(storage.commits().map((commit) => commit.epoch), [0, 1]);
+      coordinator.requestTriggeredEpoch();
+      ack("source.p0", 2);
+      ack("stateless.p0", 2);
+      await delivered(coordinator);
+      assert.deepEqual(storage.commits().map((commit) => commit.epoch), [0, 1], "no epoch 2 was started, so none commits");
+    });
+  });
+
   it("commits nothing after a stop, and the stop waits for the commit already under way", async () => {
     await withCoordinator(async ({ coordinator, storage, ack }) => {
       coordinator.requestEpoch(false);
