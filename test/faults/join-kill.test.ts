@@ -1,13 +1,12 @@
 // Exactly-once for stream-static joins: a join killed with SIGKILL at random moments and restarted (the static side
 // loaded again, the stream side's state and offsets from the checkpoint) gives exactly what plain code computes.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { committedFiles } from "../../src/connectors/sinks/files.ts";
 import { mulberry32 } from "../../src/connectors/sources/activity.ts";
+import { committedLines, killSeed, runWithKills } from "../helpers/kill-runs.ts";
 import { childEnvironment, useNatsServer } from "../helpers/nats.ts";
 
 const server = useNatsServer();
@@ -26,29 +25,8 @@ function makeReadings(): Reading[] {
 async function run(mode: string, input: string, devices: string, base: string, killAfterEpochs: readonly number[], random: () => number): Promise<{ output: string; midRunKills: number }> {
   const output = join(base, "output");
   await mkdir(output, { recursive: true });
-  const checkpoint = join(base, "checkpoint");
-  let midRunKills = 0;
-  for (const epochs of [...killAfterEpochs, undefined]) {
-    const child = spawn(process.execPath, ["--import", "tsx", CHILD, mode, input, devices, output, checkpoint], { stdio: ["ignore", "pipe", "pipe"], env: childEnvironment(server()) });
-    let stdout = "";
-    let stderr = "";
-    let timer: NodeJS.Timeout | undefined;
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const reported = stdout.match(/epoch \d+/g)?.length ?? 0;
-      if (epochs !== undefined && reported >= epochs && !timer) timer = setTimeout(() => child.kill("SIGKILL"), Math.floor(random() * 30));
-    });
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once("exit", (exitCode, exitSignal) => resolve([exitCode, exitSignal])));
-    clearTimeout(timer);
-    if (signal === "SIGKILL") {
-      if (/epoch \d+/.test(stdout)) midRunKills++;
-      continue;
-    }
-    assert.equal(code, 0, `child failed: ${stderr}`);
-    assert.match(stdout, /done \d+/);
-  }
-  return { output, midRunKills };
+  const runs = await runWithKills({ script: CHILD, args: [mode, input, devices, output, join(base, "checkpoint")], env: childEnvironment(server()), killAfterEpochs, random });
+  return { output, midRunKills: runs.midRunKills };
 }
 
 describe("stream-static joins: exactly-once under SIGKILL", () => {
@@ -74,13 +52,11 @@ describe("stream-static joins: exactly-once under SIGKILL", () => {
   });
 
   it("a left outer join into the file sink, killed at random moments, commits each joined row exactly once", async () => {
-    const seed = Number(process.env.RILL_KILL_SEED ?? Date.now() % 100_000);
+    const seed = killSeed();
     const random = mulberry32(seed);
     const delays = Array.from({ length: 3 }, () => 1 + Math.floor(random() * 4));
     const killed = await run("join", input, devices, join(folder, "join"), delays, random);
-    const rows: string[] = [];
-    for (const file of await committedFiles(killed.output)) for (const line of (await readFile(file, "utf8")).split("\n")) if (line.trim()) rows.push(line);
-    const actual = rows.map((line) => JSON.parse(line) as { id: number; device: string; model: string | null; v10: number }).sort((a, b) => a.id - b.id);
+    const actual = (await committedLines(killed.output)).map((line) => JSON.parse(line) as { id: number; device: string; model: string | null; v10: number }).sort((a, b) => a.id - b.id);
     const expected = readings.map((reading) => ({ id: reading.id, device: reading.device, model: modelOf.get(reading.device) ?? null, v10: reading.v * 10 }));
     assert.equal(actual.length, expected.length, `every reading once (killed after ${delays.join(", ")} epochs, RILL_KILL_SEED=${seed})`);
     actual.forEach((row, index) => {
@@ -93,7 +69,7 @@ describe("stream-static joins: exactly-once under SIGKILL", () => {
   });
 
   it("a join feeding an aggregation, killed at random moments, ends with the table plain code computes", async () => {
-    const seed = Number(process.env.RILL_KILL_SEED ?? Date.now() % 100_000);
+    const seed = killSeed();
     const random = mulberry32(seed + 1);
     const delays = Array.from({ length: 3 }, () => 1 + Math.floor(random() * 4));
     const killed = await run("join-aggregate", input, devices, join(folder, "join-aggregate"), delays, random);

@@ -1,12 +1,11 @@
 // Exactly-once, proved: a query killed with SIGKILL at random moments and restarted gives the output of a run never killed.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { committedFiles } from "../../src/connectors/sinks/files.ts";
 import { mulberry32 } from "../../src/connectors/sources/activity.ts";
+import { committedLines, type KilledRuns, killSeed, runWithKills } from "../helpers/kill-runs.ts";
 import { childEnvironment, useNatsServer } from "../helpers/nats.ts";
 
 const server = useNatsServer();
@@ -14,11 +13,8 @@ const CHILD = join(import.meta.dirname, "child-query.ts");
 const FILES = 24;
 const ROWS_PER_FILE = 250;
 
-interface Run {
+interface Run extends KilledRuns {
   readonly output: string;
-  readonly kills: number;
-  /** Kills that came after the child had reported at least one epoch: mid-run, with state and output to lose. */
-  readonly midRunKills: number;
 }
 
 async function writeInput(folder: string): Promise<void> {
@@ -29,38 +25,11 @@ async function writeInput(folder: string): Promise<void> {
   }
 }
 
-/**
- * Runs the child until it finishes. For each entry of `killAfterEpochs`, one run of the child is killed with SIGKILL
- * right after it reports that many more epochs, plus a random 0-30 ms so the kill also lands inside an epoch.
- */
-async function run(mode: string, input: string, base: string, killAfterEpochs: readonly number[], random: () => number = Math.random): Promise<Run> {
+async function run(mode: string, input: string, base: string, killAfterEpochs: readonly number[], random?: () => number): Promise<Run> {
   const output = join(base, "output");
   await mkdir(output, { recursive: true });
-  const checkpoint = join(base, "checkpoint");
-  let kills = 0;
-  let midRunKills = 0;
-  for (const epochs of [...killAfterEpochs, undefined]) {
-    const child = spawn(process.execPath, ["--import", "tsx", CHILD, mode, input, output, checkpoint], { stdio: ["ignore", "pipe", "pipe"], env: childEnvironment(server()) });
-    let stdout = "";
-    let stderr = "";
-    let timer: NodeJS.Timeout | undefined;
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const reported = stdout.match(/epoch \d+/g)?.length ?? 0;
-      if (epochs !== undefined && reported >= epochs && !timer) timer = setTimeout(() => child.kill("SIGKILL"), Math.floor(random() * 30));
-    });
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once("exit", (exitCode, exitSignal) => resolve([exitCode, exitSignal])));
-    clearTimeout(timer);
-    if (signal === "SIGKILL") {
-      kills++;
-      if (/epoch \d+/.test(stdout)) midRunKills++;
-      continue;
-    }
-    assert.equal(code, 0, `child failed: ${stderr}`);
-    assert.match(stdout, /done \d+/);
-  }
-  return { output, kills, midRunKills };
+  const runs = await runWithKills({ script: CHILD, args: [mode, input, output, join(base, "checkpoint")], env: childEnvironment(server()), killAfterEpochs, random });
+  return { output, ...runs };
 }
 
 async function readTable(output: string): Promise<Array<{ user: string; n: number; total: number }>> {
@@ -70,11 +39,7 @@ async function readTable(output: string): Promise<Array<{ user: string; n: numbe
 
 /** The rows the file sink committed (what a reader of its log sees), sorted. */
 async function readCommittedRows(output: string): Promise<string[]> {
-  const rows: string[] = [];
-  for (const file of await committedFiles(output)) {
-    for (const line of (await readFile(file, "utf8")).split("\n")) if (line.trim()) rows.push(line);
-  }
-  return rows.sort();
+  return (await committedLines(output)).sort();
 }
 
 describe("exactly-once under SIGKILL", () => {
@@ -92,7 +57,7 @@ describe("exactly-once under SIGKILL", () => {
 
   it("an aggregation killed at random moments ends with the table of a run never killed", async () => {
     const reference = await run("aggregate", input, join(folder, "agg-reference"), []);
-    const seed = Number(process.env.RILL_KILL_SEED ?? Date.now() % 100_000);
+    const seed = killSeed();
     const random = mulberry32(seed);
     const delays = Array.from({ length: 4 }, () => 1 + Math.floor(random() * 4));
     const killed = await run("aggregate", input, join(folder, "agg-killed"), delays, random);
@@ -104,7 +69,7 @@ describe("exactly-once under SIGKILL", () => {
 
   it("a filter-and-project query into the file sink, killed at random moments, commits every output row exactly once", async () => {
     const reference = await run("stateless", input, join(folder, "rows-reference"), []);
-    const seed = Number(process.env.RILL_KILL_SEED ?? Date.now() % 100_000);
+    const seed = killSeed();
     const random = mulberry32(seed + 1);
     const delays = Array.from({ length: 4 }, () => 1 + Math.floor(random() * 4));
     const killed = await run("stateless", input, join(folder, "rows-killed"), delays, random);

@@ -1,11 +1,11 @@
 // A streaming SQL aggregation over window(), checkpointed, SIGKILLed at random moments and restarted, gives the result of
 // a run never killed and of plain code, in update and in complete mode.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { runWithKills } from "../helpers/kill-runs.ts";
 import { childEnvironment, useNatsServer } from "../helpers/nats.ts";
 
 const server = useNatsServer();
@@ -67,29 +67,8 @@ async function completeTable(output: string): Promise<Map<string, string>> {
 async function run(mode: string, input: string, base: string, killAfterEpochs: readonly number[]): Promise<{ output: string; kills: number }> {
   const output = join(base, "output");
   await mkdir(output, { recursive: true });
-  const checkpoint = join(base, "checkpoint");
-  let kills = 0;
-  for (const epochs of [...killAfterEpochs, undefined]) {
-    const child = spawn(process.execPath, ["--import", "tsx", CHILD, mode, input, output, checkpoint], { stdio: ["ignore", "pipe", "pipe"], env: childEnvironment(server()) });
-    let stdout = "";
-    let stderr = "";
-    let timer: NodeJS.Timeout | undefined;
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const reported = stdout.match(/epoch \d+/g)?.length ?? 0;
-      if (epochs !== undefined && reported >= epochs && !timer) timer = setTimeout(() => child.kill("SIGKILL"), Math.floor(Math.random() * 30));
-    });
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once("exit", (exitCode, exitSignal) => resolve([exitCode, exitSignal])));
-    clearTimeout(timer);
-    if (signal === "SIGKILL") {
-      kills++;
-      continue;
-    }
-    assert.equal(code, 0, `child failed: ${stderr}`);
-    assert.match(stdout, /done \d+/);
-  }
-  return { output, kills };
+  const runs = await runWithKills({ script: CHILD, args: [mode, input, output, join(base, "checkpoint")], env: childEnvironment(server()), killAfterEpochs });
+  return { output, kills: runs.kills };
 }
 
 describe("SQL window aggregation killed and restarted", () => {
