@@ -163,29 +163,27 @@ export class StreamJoinOperator implements Operator {
   /** Removes the rows the watermark has made useless; an outer side's unmatched ones leave with nulls. */
   private evict(state: SideState, watermark: number): void {
     const isLeft = state.side === "left";
-    for (const key of state.expiry.popUntil(watermark)) {
+    // A key comes once per row that expires with it; one look at each key is enough.
+    for (const key of new Set(state.expiry.popUntil(watermark))) {
       const list = state.rows.get(key);
       if (!list) continue;
       const kept: Buffered[] = [];
-      let earliest = Number.POSITIVE_INFINITY;
+      let lastChance = false;
       for (const entry of list) {
         if (!expired(entry.until, watermark)) {
           kept.push(entry);
-          earliest = Math.min(earliest, entry.until);
+          // Popped at its last moment (until equal to the watermark): look again at the next watermark.
+          if (entry.until <= watermark) lastChance = true;
           continue;
         }
         if (emitOnEviction(state.spec.preserved, entry.matched)) this.next(isLeft ? this.spec.output(entry.row, null) : this.spec.output(null, entry.row));
       }
-      if (kept.length === list.length) {
-        // Popped at its last moment (until equal to the watermark): look again at the next watermark.
-        if (earliest !== Number.POSITIVE_INFINITY) state.expiry.push(earliest, key);
-        continue;
-      }
+      if (lastChance) state.expiry.push(watermark, key);
+      if (kept.length === list.length) continue;
       state.count -= list.length - kept.length;
       if (kept.length > 0) state.rows.set(key, kept);
       else state.rows.delete(key);
       state.changed.add(key);
-      if (earliest !== Number.POSITIVE_INFINITY && earliest <= watermark) state.expiry.push(earliest, key);
     }
   }
 
