@@ -89,7 +89,7 @@ function analyzeNode(node: LogicalPlan, options: AnalysisOptions, firstState: nu
   }
   if (node.kind === "alias") return analyzeNode(node.child, options, firstState);
   const child = analyzeNode(node.child, options, firstState);
-  if ((node.kind === "aggregate" || node.kind === "deduplicate" || node.kind === "groupState") && child.emitsDelayedRows !== undefined) refuseAfterIntervalJoin(child.emitsDelayedRows, node.kind);
+  if ((node.kind === "aggregate" || node.kind === "deduplicate" || node.kind === "groupState") && child.emitsDelayedRows !== undefined && options.schemaOnly !== true) refuseAfterIntervalJoin(child.emitsDelayedRows, node.kind);
   switch (node.kind) {
     case "project": return analyzeProject(node, child);
     case "filter": {

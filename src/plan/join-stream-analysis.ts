@@ -25,11 +25,13 @@ export function analyzeStreamJoin(node: JoinNode, left: Analysis, right: Analysi
   const what = `the stream-stream ${resolved.operation}`;
   refuseStatefulInput(left, "left", what);
   refuseStatefulInput(right, "right", what);
-  if (joinType === "left_anti") throw new AnalysisError(`Left anti joins with a streaming DataFrame/Dataset on the right are not supported (${what}): a left row is unmatched only once no right row can come, which Spark does not decide for anti joins. Use a left outer join with a watermark and a time range, then keep the rows whose right columns are null.`);
-  if (options.schemaOnly !== true && options.outputMode !== "append") {
+  // Planning a SQL statement wants only the schema: the rules wait for start(), as a stream-static join's do.
+  const check = options.schemaOnly !== true;
+  if (check && joinType === "left_anti") throw new AnalysisError(`Left anti joins with a streaming DataFrame/Dataset on the right are not supported (${what}): a left row is unmatched only once no right row can come, which Spark does not decide for anti joins. Use a left outer join with a watermark and a time range, then keep the rows whose right columns are null.`);
+  if (check && options.outputMode !== "append") {
     throw new AnalysisError(`Join between two streaming DataFrames/Datasets is not supported in ${capitalized(options.outputMode)} output mode, only in Append output mode (${what}): a joined row is final when it is emitted. Use outputMode("append").`);
   }
-  if (resolved.leftKeyColumns.length === 0) {
+  if (check && resolved.leftKeyColumns.length === 0) {
     throw new AnalysisError(`Stream-stream join without equality predicate is not supported (${what}): the rows of both streams are matched by a key. Add an equality between a column of each side, e.g. expr("l.id = r.id AND ...").`);
   }
   const leftTime = watermarkedColumn(left);
@@ -38,7 +40,7 @@ export function analyzeStreamJoin(node: JoinNode, left: Analysis, right: Analysi
   const keyExpiry = keyWatermark(resolved.leftKeyColumns, resolved.rightKeyColumns, left, right, leftTime, rightTime);
   const leftExpiry: Expiry = keyExpiry?.left ?? (range ? rangeExpiry("left", range, rightTime) : { kind: "never" });
   const rightExpiry: Expiry = keyExpiry?.right ?? (range ? rangeExpiry("right", range, leftTime) : { kind: "never" });
-  checkOuterRequirements(joinType, keyExpiry !== undefined, leftExpiry, rightExpiry, what);
+  if (check) checkOuterRequirements(joinType, keyExpiry !== undefined, leftExpiry, rightExpiry, what);
 
   const output = rowBuilder(resolved.columns);
   const condition = resolved.condition ?? (() => true);
@@ -70,7 +72,11 @@ export function analyzeStreamJoin(node: JoinNode, left: Analysis, right: Analysi
     signature: `${joinType} stream-stream join on [${resolved.leftKeyColumns.join(", ")}] = [${resolved.rightKeyColumns.join(", ")}]`,
     create: (id) => new StreamJoinOperator(id, spec),
   };
-  const eventTime = [left.eventTime, right.eventTime].find((candidate) => candidate && fields.some((field) => field.name === candidate.column && field.type === "timestamp"));
+  // The event time goes on in a watermarked time column, or else in the window the join matched on (Spark's window
+  // column carries the watermark too), so that an aggregation by it closes with the watermark.
+  const timed = [left.eventTime, right.eventTime].find((candidate) => candidate && fields.some((field) => field.name === candidate.column && field.type === "timestamp"));
+  const windowKey = keyExpiry?.left.kind === "key" && keyExpiry.left.window ? keyExpiry.left.column : undefined;
+  const eventTime = timed ?? (windowKey !== undefined && fields.some((field) => field.name === windowKey) ? { column: windowKey, delayMs: 0 } : undefined);
   return {
     source: left.source,
     branches,
