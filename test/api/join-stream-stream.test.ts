@@ -60,7 +60,7 @@ function batches(seed: number): { batches: Batch[]; late: number; kept: { impres
     result.push(batch);
   }
   const end = 100 * HOUR;
-  result.push({ impressions: [{ impressionId: id++, impressionAdId: -1, impressionTime: end }], clicks: [{ clickId: id++, clickAdId: -2, clickTime: end }] });
+  result.push({ impressions: [{ impressionId: id++, impressionAdId: -1, impressionTime: end }], clicks: [{ clickId: id + 1, clickAdId: -2, clickTime: end }] });
   return { batches: result, late, kept };
 }
 
