@@ -1,12 +1,12 @@
 // A stream-stream left outer join run as its own process by the stream-stream join kill test: reads two folders of
 // JSON rows (impressions, clicks), joins them on the ad and a time range, writes JSON files, exits when done.
-// Usage: node --import tsx join-stream-child.ts <impressions> <clicks> <output> <checkpoint> (NATS options in RILL_TEST_NATS)
+// Usage: node --import tsx join-stream-child.ts <impressions> <clicks> <output> <checkpoint> <partitions> (NATS options in RILL_TEST_NATS)
 import { Session, expr, z } from "../../src/index.ts";
 import { natsOptionsFromParent } from "../helpers/nats.ts";
 
-const [impressionsFolder, clicksFolder, output, checkpoint] = process.argv.slice(2) as [string, string, string, string];
+const [impressionsFolder, clicksFolder, output, checkpoint, partitions] = process.argv.slice(2) as [string, string, string, string, string];
 // Neither input is ever taken for idle, however slow the machine: the watermark is always the minimum of both.
-const session = Session.builder().appName("join-stream-kill-test").nats(natsOptionsFromParent()).config("rill.shuffle.partitions", 3).config("rill.watermark.idleTimeout", "10 minutes").log(() => undefined).getOrCreate();
+const session = Session.builder().appName("join-stream-kill-test").nats(natsOptionsFromParent()).config("rill.shuffle.partitions", Number(partitions)).config("rill.watermark.idleTimeout", "10 minutes").log(() => undefined).getOrCreate();
 const impressions = session.readStream.schema(z.object({ impressionId: z.number().int(), impressionAdId: z.number().int(), impressionTime: z.number() })).option("maxFilesPerTrigger", 1).json(impressionsFolder)
   .selectExpr("impressionId", "impressionAdId", "cast(impressionTime as timestamp) as impressionTime").withWatermark("impressionTime", "15 minutes");
 const clicks = session.readStream.schema(z.object({ clickId: z.number().int(), clickAdId: z.number().int(), clickTime: z.number() })).option("maxFilesPerTrigger", 1).json(clicksFolder)

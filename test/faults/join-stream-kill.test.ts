@@ -1,6 +1,6 @@
 // Exactly-once for stream-stream joins: a left outer join with a time range, killed with SIGKILL three times at random
 // moments and restarted from its checkpoint (both sides' buffered rows, their matched marks, the watermark, both
-// sources' offsets), writes every joined row and every unmatched impression exactly once, as plain code computes them.
+// sources' offsets), on 3, then 2, 4 and 1 partitions, writes every joined row and every unmatched impression exactly once, as plain code computes them.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -47,8 +47,11 @@ async function run(folders: { impressions: string; clicks: string }, base: strin
   const checkpoint = join(base, "checkpoint");
   let midRunKills = 0;
   let finalState = -1;
-  for (const epochs of [...killAfterEpochs, undefined]) {
-    const child = spawn(process.execPath, ["--import", "tsx", CHILD, folders.impressions, folders.clicks, output, checkpoint], { stdio: ["ignore", "pipe", "pipe"], env: childEnvironment(server()) });
+  const runs = [...killAfterEpochs, undefined];
+  for (const [index, epochs] of runs.entries()) {
+    // Each restart joins on another number of partitions: the buffered rows move with their key groups.
+    const partitions = [3, 2, 4, 1][index % 4] as number;
+    const child = spawn(process.execPath, ["--import", "tsx", CHILD, folders.impressions, folders.clicks, output, checkpoint, String(partitions)], { stdio: ["ignore", "pipe", "pipe"], env: childEnvironment(server()) });
     let stdout = "";
     let stderr = "";
     let timer: NodeJS.Timeout | undefined;
