@@ -144,6 +144,32 @@ describe("stream-stream joins on nats-server", () => {
     assert.deepEqual(counts, ["0 2", "10 1", "60 1"]);
   });
 
+  it("keeps its state flat over a long run: the watermark evicts what the time range no longer needs", async () => {
+    const impressions = new MemoryStream(session, impressionSchema);
+    const clicks = new MemoryStream(session, clickSchema);
+    const left = impressions.toDF().withWatermark("impressionTime", "10 minutes");
+    const right = clicks.toDF().withWatermark("clickTime", "10 minutes");
+    const query = await left.join(right, expr(CONDITION), "full_outer").writeStream.queryName("ssjoin_flat").format("memory").outputMode("append").start();
+    const sizes: number[] = [];
+    let id = 0;
+    let rowsIn = 0;
+    // 40 batches of 100 rows a side, one row a side every 30 s: 50 minutes a batch, 2,000 minutes in all.
+    for (let batch = 0; batch < 40; batch++) {
+      const base = batch * 50 * MINUTE;
+      impressions.addData(Array.from({ length: 100 }, (_, index) => ({ impressionId: id++, impressionAdId: index % 10, impressionTime: new Date(base + index * 30_000) })));
+      clicks.addData(Array.from({ length: 100 }, (_, index) => ({ clickId: id++, clickAdId: index % 10, clickTime: new Date(base + index * 30_000 + 5 * MINUTE) })));
+      rowsIn += 200;
+      await query.processAllAvailable();
+      sizes.push(query.lastProgress?.stateOperators.reduce((sum, operator) => sum + operator.numRowsTotal, 0) ?? -1);
+    }
+    // An impression waits for the hour of its range plus the 10 minutes of delay (about 140 rows), a click for the
+    // delay (about 20): a few hundred rows at most, whatever the length of the run.
+    const settled = sizes.slice(5);
+    assert.ok(Math.max(...settled) <= 400, `bounded after ${rowsIn} rows: ${sizes.join(", ")}`);
+    assert.ok(Math.max(...settled) - Math.min(...settled) <= 40, `flat: ${sizes.join(", ")}`);
+    assert.ok(session.table("ssjoin_flat").length >= 4000, "every impression joined or left with nulls");
+  });
+
   describe("refused at start() with Spark's rule, naming the join", () => {
     const start = (frame: ReturnType<MemoryStream<typeof impressionSchema>["toDF"]>, mode: "append" | "update" | "complete" = "append") => frame.writeStream.queryName(`refused_${mode}`).format("memory").outputMode(mode).start();
     const refused = async (promise: Promise<unknown>, pattern: RegExp) => assert.rejects(promise, (error: unknown) => error instanceof AnalysisError && pattern.test(error.message) && /stream-stream join\(/.test(error.message));
