@@ -39,6 +39,12 @@ export function isAggregateCall(expr: Expr): expr is Extract<Expr, { kind: "call
 /** The call Column.getField(name) builds: `{ kind: "call", name: GET_FIELD, args: [struct, literal name] }`. */
 export const GET_FIELD = "getfield";
 
+/**
+ * An interval literal (`interval 1 hour`, `INTERVAL '30' MINUTES`): `{ kind: "call", name: INTERVAL, args: [literal ms] }`.
+ * Only `timestamp + interval` and `timestamp - interval` use it (a stream-stream join's time-range condition).
+ */
+export const INTERVAL = "interval";
+
 /** The call Column.getItem(index) builds: the 0-based `get`, named `a[i]`. */
 export const GET_ITEM = "getitem";
 

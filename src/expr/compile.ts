@@ -3,7 +3,7 @@ import { columnRead } from "../core/column-read.ts";
 import { AnalysisError, closestName } from "../core/errors.ts";
 import { addLong, longToDouble, multiplyLong, negateLong, remainderLong, subtractLong, type LongValue } from "../core/long.ts";
 import { fieldNames, findField, isIntegral, isNumeric, nestedOf, WINDOW_FIELDS, type Field, type Schema } from "../core/types.ts";
-import { AGGREGATE_FUNCTIONS, GENERATORS, GET_FIELD, type BinaryOperator, type Expr } from "./ast.ts";
+import { AGGREGATE_FUNCTIONS, GENERATORS, GET_FIELD, INTERVAL, type BinaryOperator, type Expr } from "./ast.ts";
 import { castConverter } from "./cast.ts";
 import { arithmeticType, asBoolean, asNumber, asString, coerceTo, commonType } from "./coerce.ts";
 import { compileBetween, compileComparison, compileIn, negate, type ComparisonOperator } from "./compare.ts";
@@ -126,6 +126,7 @@ function compileComputed(expr: Expr, text: string, scope: Scope): CompiledValue 
     case "unary":
       return expr.op === "-" ? compileNegation(child(expr.operand), text) : compileNot(child(expr.operand), text);
     case "binary":
+      if ((expr.op === "+" || expr.op === "-") && (isInterval(expr.right) || isInterval(expr.left))) return compileIntervalArithmetic(expr.op, expr.left, expr.right, scope, text);
       return compileBinary(expr.op, child(expr.left), child(expr.right), text);
     case "isNull": {
       const evaluate = child(expr.operand).evaluate;
@@ -147,6 +148,25 @@ function compileComputed(expr: Expr, text: string, scope: Scope): CompiledValue 
     default:
       throw new AnalysisError(`Cannot compile '${text}'${where(scope)}`);
   }
+}
+
+function isInterval(expr: Expr): boolean {
+  return expr.kind === "call" && expr.name === INTERVAL;
+}
+
+/** `timestamp + interval`, `timestamp - interval`, `interval + timestamp`: a timestamp moved by the interval's milliseconds. */
+function compileIntervalArithmetic(op: "+" | "-", left: Expr, right: Expr, scope: Scope, text: string): CompiledValue {
+  const intervalOnLeft = isInterval(left);
+  if (intervalOnLeft && (isInterval(right) || op === "-")) throw new AnalysisError(`'${text}' is not supported${where(scope)}: add an interval to a timestamp or subtract one from it, e.g. t + interval 1 hour`);
+  const interval = (intervalOnLeft ? left : right) as Extract<Expr, { kind: "call" }>;
+  const milliseconds = Number((interval.args[0] as Extract<Expr, { kind: "literal" }>).value) * (op === "-" ? -1 : 1);
+  const time = compileNode(intervalOnLeft ? right : left, scope);
+  if (time.type !== "timestamp" && time.type !== "any" && time.type !== "null") throw new AnalysisError(`'${text}' needs a timestamp beside the interval${where(scope)}, but ${time.name} is ${time.type}`);
+  const evaluate = time.evaluate;
+  return { evaluate: (row) => {
+    const value = evaluate(row);
+    return typeof value === "number" ? value + milliseconds : null;
+  }, type: "timestamp", nullable: time.nullable };
 }
 
 function where(scope: Scope): string {
@@ -356,6 +376,7 @@ function compileCall(expr: Extract<Expr, { kind: "call" }>, scope: Scope, text: 
     throw new AnalysisError(`Aggregate function '${text}' is not allowed ${place}; use groupBy(...).agg(...)`);
   }
   if (expr.name === GET_FIELD) return compileGetField(expr, scope, text);
+  if (expr.name === INTERVAL) throw new AnalysisError(`An interval literal (${text}) can only be added to or subtracted from a timestamp${where(scope)}, e.g. t + interval 1 hour`);
   if (GENERATORS.has(expr.name)) {
     throw new AnalysisError(`Generator '${text}' is only allowed at the top of select() or withColumn(), as in Spark`);
   }

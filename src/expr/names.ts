@@ -1,6 +1,6 @@
 // Spark's auto-generated column names for expressions: `(a + b)`, `CAST(x AS DOUBLE)`, `count(1)`.
 import type { DataType } from "../core/types.ts";
-import { GET_FIELD, GET_ITEM, type BinaryOperator, type Expr } from "./ast.ts";
+import { GET_FIELD, GET_ITEM, INTERVAL, type BinaryOperator, type Expr } from "./ast.ts";
 import { sqlTypeName } from "./typenames.ts";
 import { formatDouble, formatTimestamp, valueToString } from "./values.ts";
 
@@ -92,6 +92,7 @@ function callName(expr: Extract<Expr, { kind: "call" }>): string {
   if (expr.name === "count" && expr.args.length === 1 && expr.args[0]?.kind === "star") {
     return expr.distinct ? "count(DISTINCT 1)" : "count(1)";
   }
+  if (expr.name === INTERVAL && expr.args[0]?.kind === "literal") return `INTERVAL '${String(expr.args[0].value)}' MILLISECOND`;
   const args = expr.args.map(expressionName);
   // round(x) is round(x, 0) in Spark, and named so.
   if (expr.name === "round" && args.length === 1) args.push("0");

@@ -1,7 +1,9 @@
 // Recursive-descent parser for Spark SQL expressions (the text of expr(), filter() and selectExpr()).
+import { parseDuration } from "../core/duration.ts";
+import { ConfigError } from "../core/errors.ts";
 import { negateLong } from "../core/long.ts";
 import { closestName } from "../core/errors.ts";
-import { GET_FIELD, type BinaryOperator, type CaseBranch, type Expr } from "./ast.ts";
+import { GET_FIELD, INTERVAL, type BinaryOperator, type CaseBranch, type Expr } from "./ast.ts";
 import { parseErrorAt, tokenize, type ErrorAt, type Token } from "./lexer.ts";
 import { knownTypeNames, parseDataType } from "./typenames.ts";
 import { parseTimestamp } from "./values.ts";
@@ -11,6 +13,8 @@ const RESERVED = new Set([
   "and", "or", "not", "is", "null", "true", "false", "like", "rlike", "regexp", "in", "between",
   "case", "when", "then", "else", "end", "as", "distinct", "from", "cast",
 ]);
+/** The unit words of an interval literal (Spark's, singular or plural). */
+const INTERVAL_UNIT = /^(years?|months?|weeks?|days?|hours?|minutes?|seconds?|milliseconds?|microseconds?)$/i;
 /** Keywords an unknown word after an expression was probably meant to be, for "Did you mean" hints. */
 const OPERATOR_KEYWORDS = ["and", "or", "not", "is", "like", "rlike", "regexp", "in", "between", "as"];
 
@@ -248,6 +252,7 @@ export class ExpressionParser {
     if (word === "case") return this.parseCase();
     if (word === "cast" && this.isOperator(following, "(")) return this.parseCast();
     if (word === "timestamp" && following.kind === "string") return this.parseTimestampLiteral(following);
+    if (word === "interval" && (following.kind === "string" || following.kind === "number")) return this.parseIntervalLiteral(token);
     if (word !== undefined && RESERVED.has(word)) throw this.unexpected(token);
     if (word !== undefined && this.isOperator(following, "(")) return this.parseCall(word);
     let name = token.text;
@@ -299,6 +304,24 @@ export class ExpressionParser {
     const value = parseTimestamp(token.value);
     if (value === null) throw this.errorAt(this.text, token.position, `invalid timestamp '${token.value}'`);
     return { kind: "literal", value, type: "timestamp" };
+  }
+
+  /** `interval 1 hour`, `INTERVAL 2 HOURS 30 MINUTES`, `interval '3' day`, `interval '1 hour'`: a day-time interval in ms. */
+  private parseIntervalLiteral(start: Token): Expr {
+    while (this.peek().kind === "number" || this.peek().kind === "string") {
+      this.next();
+      const unit = this.peek();
+      if (unit.kind === "identifier" && !unit.quoted && INTERVAL_UNIT.test(unit.text)) this.next();
+    }
+    const text = this.text.slice(start.position, this.peek().position).trim();
+    let milliseconds: number;
+    try {
+      milliseconds = parseDuration(text, "interval literal", { negative: "allow" });
+    } catch (error) {
+      if (error instanceof ConfigError) throw this.errorAt(this.text, start.position, error.message);
+      throw error;
+    }
+    return { kind: "call", name: INTERVAL, args: [{ kind: "literal", value: milliseconds, type: "double" }], distinct: false };
   }
 
   private parseCase(): Expr {

@@ -132,7 +132,8 @@ function closingOf(grouping: readonly GroupingKey[], child: Analysis): Aggregate
   const windowed = grouping.find((entry) => entry.windowOf === watermarked);
   if (windowed) return { endColumn: windowed.field.name, endIsWindow: true };
   const keyed = grouping.find((entry) => entry.field.name === watermarked);
-  if (keyed) return { endColumn: keyed.field.name, endIsWindow: false };
+  // A window column that carries the event time (a stream-stream join on windows): its end closes the group.
+  if (keyed) return { endColumn: keyed.field.name, endIsWindow: keyed.field.type === "window" };
   return undefined;
 }
 

@@ -16,6 +16,7 @@ import { analyzeResultOrder, splitResultOrder } from "./result-order-analysis.ts
 import type { ResultOrder } from "../connectors/sinks/sink.ts";
 import { isStreamingPlan, type JoinNode, type LogicalPlan, type MapNode, type ProjectNode } from "./logical.ts";
 import { analyzeStaticJoin } from "./join-analysis.ts";
+import { analyzeStreamJoin } from "./join-stream-analysis.ts";
 import type { StaticTable } from "../operators/join-static-table.ts";
 import { checkDuplicates, extend, hasWatermark, isNestedReference, passThrough, type Analysis, type AnalysisOptions, type Branch, type Step } from "./steps.ts";
 import { analyzeUnion } from "./union-analysis.ts";
@@ -54,7 +55,7 @@ function hasAggregateNode(node: LogicalPlan): boolean {
   if (node.kind === "aggregate") return true;
   if (node.kind === "source") return false;
   if (node.kind === "union") return hasAggregateNode(node.child) || hasAggregateNode(node.other);
-  if (node.kind === "join") return hasAggregateNode(probeOf(node));
+  if (node.kind === "join") return node.static === undefined ? hasAggregateNode(node.child) || hasAggregateNode(node.other) : hasAggregateNode(probeOf(node));
   return hasAggregateNode(node.child);
 }
 
@@ -78,12 +79,17 @@ function analyzeNode(node: LogicalPlan, options: AnalysisOptions, firstState: nu
     const left = analyzeNode(node.child, options, firstState);
     return analyzeUnion(node, left, analyzeNode(node.other, options, left.statefulCount));
   }
+  if (node.kind === "join" && node.static === undefined) {
+    const left = analyzeNode(node.child, options, firstState);
+    return analyzeStreamJoin(node, left, analyzeNode(node.other, options, left.statefulCount), { leftAlias: aliasOf(node.child), rightAlias: aliasOf(node.other) }, options);
+  }
   if (node.kind === "join") {
     const probe = probeOf(node);
     return analyzeStaticJoin(node, { probe: analyzeNode(probe, options, firstState), probeStreaming: isStreamingPlan(probe), checkSupport: options.schemaOnly !== true, leftAlias: aliasOf(node.child), rightAlias: aliasOf(node.other) });
   }
   if (node.kind === "alias") return analyzeNode(node.child, options, firstState);
   const child = analyzeNode(node.child, options, firstState);
+  if ((node.kind === "aggregate" || node.kind === "deduplicate" || node.kind === "groupState") && child.emitsDelayedRows !== undefined && options.schemaOnly !== true) refuseAfterIntervalJoin(child.emitsDelayedRows, node.kind);
   switch (node.kind) {
     case "project": return analyzeProject(node, child);
     case "filter": {
@@ -102,6 +108,11 @@ function analyzeNode(node: LogicalPlan, options: AnalysisOptions, firstState: nu
     case "sort":
     case "limit": throw new AnalysisError("orderBy() and limit() must be the last operations of a streaming query.");
   }
+}
+
+/** Spark's checkStreamingQueryGlobalWatermarkLimit (spark.sql.streaming.statefulOperator.checkCorrectness.enabled). */
+function refuseAfterIntervalJoin(join: string, operator: string): never {
+  throw new AnalysisError(`Detected pattern of possible 'correctness' issue due to global watermark. The query contains stateful operation which can emit rows older than the current watermark plus allowed late record delay, which are "late rows" in downstream stateful operations and these rows can be discarded: ${join} (a time-interval join) is followed by ${operator === "groupState" ? "a *GroupsWithState operator" : operator === "deduplicate" ? "dropDuplicates" : "an aggregation"}. Join on a window of the watermarked time instead, or write the join's rows to a sink and read them as a new stream.`);
 }
 
 function analyzeProject(node: ProjectNode, child: Analysis): Analysis {

@@ -55,7 +55,19 @@ export function rightNames(left: readonly Field[], right: readonly Field[], skip
   return names;
 }
 
-interface OutputColumn {
+/** What resolveJoin finds: output columns, the condition beyond USING keys, and the equalities (key columns per side). */
+export interface ResolvedJoin {
+  readonly columns: OutputColumn[];
+  readonly condition: ((left: Row, right: Row) => boolean) | undefined;
+  readonly leftKey: KeyOf | undefined;
+  readonly rightKey: KeyOf | undefined;
+  readonly leftKeyColumns: readonly string[];
+  readonly rightKeyColumns: readonly string[];
+  /** `join([...], "type")` or `join(condition, "type")`, for messages. */
+  readonly operation: string;
+}
+
+export interface OutputColumn {
   readonly field: Field;
   /** A plain column of one side (read by name), or a key column (read by `read`). */
   readonly side: "left" | "right" | "key";
@@ -77,42 +89,7 @@ export function analyzeStaticJoin(node: JoinNode, sides: JoinSides): Analysis {
   const joinType = node.joinType;
   const padLeft = joinType === "right_outer" || joinType === "full_outer";
   const padRight = joinType === "left_outer" || joinType === "full_outer";
-  const existence = joinType === "left_semi" || joinType === "left_anti";
-  const pad = (field: Field, padded: boolean): Field => (padded ? { ...field, nullable: true } : field);
-  const columns: OutputColumn[] = [];
-  let leftKey: KeyOf | undefined;
-  let rightKey: KeyOf | undefined;
-  let condition: ((left: Row, right: Row) => boolean) | undefined;
-  const operation = `join(${node.on.kind === "using" ? `[${node.on.columns.join(", ")}]` : node.on.kind === "expression" ? expressionName(node.on.condition) : ""}, "${joinType}")`;
-  if (node.on.kind === "using") {
-    const keys = node.on.columns.map((name) => usingKey(name, left, right, operation));
-    const leftNames = new Set(keys.map((key) => key.left.name));
-    const rightKeyNames = new Set(keys.map((key) => key.right.name));
-    for (const key of keys) {
-      const from = joinType === "right_outer" ? key.right : key.left;
-      const type = key.left.type === key.right.type ? key.left.type : "double";
-      const leftName = key.left.name;
-      const rightName = key.right.name;
-      columns.push({ field: { ...from, type, nullable: joinType === "full_outer" ? true : from.nullable }, side: "key", input: leftName, read: (l, r) => (l !== null && joinType !== "right_outer" ? l[leftName] : (r as Row)[rightName]) });
-    }
-    for (const field of left.fields) if (!leftNames.has(field.name)) columns.push(leftColumn(pad(field, padLeft)));
-    if (!existence) {
-      const renamed = rightNames(columns.map((column) => column.field), right.fields, rightKeyNames);
-      for (const field of right.fields) if (!rightKeyNames.has(field.name)) columns.push(rightColumn(pad(field, padRight), renamed.get(field.name) as string));
-    }
-    leftKey = keyOfColumns(keys.map((key) => key.left.name));
-    rightKey = keyOfColumns(keys.map((key) => key.right.name));
-  } else {
-    for (const field of left.fields) columns.push(leftColumn(pad(field, padLeft)));
-    const renamed = rightNames(left.fields, right.fields, new Set());
-    if (!existence) for (const field of right.fields) columns.push(rightColumn(pad(field, padRight), renamed.get(field.name) as string));
-    if (node.on.kind === "expression") {
-      const compiled = compileCondition(node.on.condition, left, right, renamed, sides, operation);
-      condition = compiled.condition;
-      leftKey = compiled.leftKey;
-      rightKey = compiled.rightKey;
-    }
-  }
+  const { columns, condition, leftKey, rightKey } = resolveJoin(node, left, right, sides);
   const output = rowBuilder(columns);
   const table = new StaticTable(staticInput.input.describe, staticInput.input.load, staticIsRight ? rightKey : leftKey, staticInput.input.refreshIntervalMs);
   const probeIsLeft = staticIsRight;
@@ -138,8 +115,58 @@ export function analyzeStaticJoin(node: JoinNode, sides: JoinSides): Analysis {
   };
 }
 
+/** The output columns of join(other, on, how) over two schemas, the condition, and the equalities to hash on. */
+export function resolveJoin(node: JoinNode, left: Schema, right: Schema, sides: Pick<JoinSides, "leftAlias" | "rightAlias">): ResolvedJoin {
+  const joinType = node.joinType;
+  const padLeft = joinType === "right_outer" || joinType === "full_outer";
+  const padRight = joinType === "left_outer" || joinType === "full_outer";
+  const existence = joinType === "left_semi" || joinType === "left_anti";
+  const pad = (field: Field, padded: boolean): Field => (padded ? { ...field, nullable: true } : field);
+  const columns: OutputColumn[] = [];
+  let leftKey: KeyOf | undefined;
+  let rightKey: KeyOf | undefined;
+  let leftKeyColumns: string[] = [];
+  let rightKeyColumns: string[] = [];
+  let condition: ((left: Row, right: Row) => boolean) | undefined;
+  const operation = `join(${node.on.kind === "using" ? `[${node.on.columns.join(", ")}]` : node.on.kind === "expression" ? expressionName(node.on.condition) : ""}, "${joinType}")`;
+  if (node.on.kind === "using") {
+    const keys = node.on.columns.map((name) => usingKey(name, left, right, operation));
+    const leftNames = new Set(keys.map((key) => key.left.name));
+    const rightKeyNames = new Set(keys.map((key) => key.right.name));
+    for (const key of keys) {
+      const from = joinType === "right_outer" ? key.right : key.left;
+      const type = key.left.type === key.right.type ? key.left.type : "double";
+      const leftName = key.left.name;
+      const rightName = key.right.name;
+      columns.push({ field: { ...from, type, nullable: joinType === "full_outer" ? true : from.nullable }, side: "key", input: leftName, read: (l, r) => (l !== null && joinType !== "right_outer" ? l[leftName] : (r as Row)[rightName]) });
+    }
+    for (const field of left.fields) if (!leftNames.has(field.name)) columns.push(leftColumn(pad(field, padLeft)));
+    if (!existence) {
+      const renamed = rightNames(columns.map((column) => column.field), right.fields, rightKeyNames);
+      for (const field of right.fields) if (!rightKeyNames.has(field.name)) columns.push(rightColumn(pad(field, padRight), renamed.get(field.name) as string));
+    }
+    leftKeyColumns = keys.map((key) => key.left.name);
+    rightKeyColumns = keys.map((key) => key.right.name);
+    leftKey = keyOfColumns(leftKeyColumns);
+    rightKey = keyOfColumns(rightKeyColumns);
+  } else {
+    for (const field of left.fields) columns.push(leftColumn(pad(field, padLeft)));
+    const renamed = rightNames(left.fields, right.fields, new Set());
+    if (!existence) for (const field of right.fields) columns.push(rightColumn(pad(field, padRight), renamed.get(field.name) as string));
+    if (node.on.kind === "expression") {
+      const compiled = compileCondition(node.on.condition, left, right, renamed, sides, operation);
+      condition = compiled.condition;
+      leftKey = compiled.leftKey;
+      rightKey = compiled.rightKey;
+      leftKeyColumns = compiled.leftKeys;
+      rightKeyColumns = compiled.rightKeys;
+    }
+  }
+  return { columns, condition, leftKey, rightKey, leftKeyColumns, rightKeyColumns, operation };
+}
+
 /** Builds output rows from plain arrays (names, side, input name): one loop, no closure per column. */
-function rowBuilder(columns: readonly OutputColumn[]): (l: Row | null, r: Row | null) => Row {
+export function rowBuilder(columns: readonly OutputColumn[]): (l: Row | null, r: Row | null) => Row {
   const names = columns.map((column) => column.field.name);
   const sides = columns.map((column) => column.side);
   const inputs = columns.map((column) => column.input);
@@ -182,7 +209,7 @@ function usingKey(name: string, left: Schema, right: Schema, operation: string):
 type Side = "left" | "right";
 
 /** Which side a column reference of the condition names: `alias.column`, or a column only one side has. */
-function sideOf(name: string, left: Schema, right: Schema, sides: JoinSides, operation: string): { side: Side; column: string } | undefined {
+export function sideOf(name: string, left: Schema, right: Schema, sides: Pick<JoinSides, "leftAlias" | "rightAlias">, operation: string): { side: Side; column: string } | undefined {
   const dot = name.indexOf(".");
   if (dot > 0) {
     const qualifier = name.slice(0, dot).toLowerCase();
@@ -212,7 +239,7 @@ function columnsOf(expr: unknown, out: string[]): string[] {
   return out;
 }
 
-function conjuncts(expr: Expr): Expr[] {
+export function conjuncts(expr: Expr): Expr[] {
   return expr.kind === "binary" && expr.op === "and" ? [...conjuncts(expr.left), ...conjuncts(expr.right)] : [expr];
 }
 
@@ -220,7 +247,7 @@ function conjuncts(expr: Expr): Expr[] {
  * The condition over a row of both sides (right columns as renamed, each alias a struct of its side), and the equalities
  * `left column = right column` among its conjuncts, which become hash keys.
  */
-function compileCondition(expr: Expr, left: Schema, right: Schema, renamed: ReadonlyMap<string, string>, sides: JoinSides, operation: string) {
+function compileCondition(expr: Expr, left: Schema, right: Schema, renamed: ReadonlyMap<string, string>, sides: Pick<JoinSides, "leftAlias" | "rightAlias">, operation: string) {
   for (const name of columnsOf(expr, [])) {
     if (!sideOf(name, left, right, sides, operation) && !/^[^.]+\./.test(name)) {
       throw new AnalysisError(`Column '${name}' of the condition of ${operation} exists on neither side. Left: ${left.fields.map((field) => field.name).join(", ")}; right: ${right.fields.map((field) => field.name).join(", ")}.`);
@@ -257,5 +284,5 @@ function compileCondition(expr: Expr, left: Schema, right: Schema, renamed: Read
     return compiled.evaluate(row) === true;
   };
   const keyed = leftKeys.length > 0;
-  return { condition, leftKey: keyed ? keyOfColumns(leftKeys) : undefined, rightKey: keyed ? keyOfColumns(rightKeys) : undefined };
+  return { condition, leftKey: keyed ? keyOfColumns(leftKeys) : undefined, rightKey: keyed ? keyOfColumns(rightKeys) : undefined, leftKeys, rightKeys };
 }

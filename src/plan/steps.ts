@@ -61,6 +61,11 @@ export interface Analysis {
   readonly statefulCount: number;
   /** The static sides of stream-static joins so far: loaded before the query's actors start. */
   readonly staticTables?: readonly StaticTable[];
+  /**
+   * A stream-stream time-interval join so far (named here): it emits rows older than the watermark, which a stateful
+   * operator after it would take as late (Spark's global watermark correctness check).
+   */
+  readonly emitsDelayedRows?: string;
 }
 
 export function extend(child: Analysis, step: Step, schema: Schema, changes: Partial<Analysis> = {}): Analysis {

@@ -167,7 +167,6 @@ describe("stream-static joins over NATS", () => {
       [stream.join(devices, "device", "full_outer"), /Full outer joins with a streaming DataFrame\/Dataset on the left .* \(join type full_outer\)/],
       [devices.join(stream, "device", "left"), /Left outer join with a streaming DataFrame\/Dataset on the right .* \(join type left_outer\)/],
       [devices.join(stream, "device", "left_anti"), /Left anti joins with a streaming DataFrame\/Dataset on the right/],
-      [stream.join(stream, "device"), /Stream-stream joins \(join type inner\) are not supported by Rill yet/],
       [stream.join(devices, expr("device = device")), /Reference 'device' is ambiguous/],
       [stream.join(devices, ["model"]), /USING column 'model' cannot be resolved on the left side/],
     ];
