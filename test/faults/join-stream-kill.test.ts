@@ -2,13 +2,12 @@
 // moments and restarted from its checkpoint (both sides' buffered rows, their matched marks, the watermark, both
 // sources' offsets), on 3, then 2, 4 and 1 partitions, writes every joined row and every unmatched impression exactly once, as plain code computes them.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { committedFiles } from "../../src/connectors/sinks/files.ts";
 import { mulberry32 } from "../../src/connectors/sources/activity.ts";
+import { committedLines, killSeed, runWithKills } from "../helpers/kill-runs.ts";
 import { childEnvironment, useNatsServer } from "../helpers/nats.ts";
 
 const server = useNatsServer();
@@ -45,34 +44,12 @@ async function run(folders: { impressions: string; clicks: string }, base: strin
   const output = join(base, "output");
   await mkdir(output, { recursive: true });
   const checkpoint = join(base, "checkpoint");
-  let midRunKills = 0;
-  let finalState = -1;
-  const runs = [...killAfterEpochs, undefined];
-  for (const [index, epochs] of runs.entries()) {
-    // Each restart joins on another number of partitions: the buffered rows move with their key groups.
-    const partitions = [3, 2, 4, 1][index % 4] as number;
-    const child = spawn(process.execPath, ["--import", "tsx", CHILD, folders.impressions, folders.clicks, output, checkpoint, String(partitions)], { stdio: ["ignore", "pipe", "pipe"], env: childEnvironment(server()) });
-    let stdout = "";
-    let stderr = "";
-    let timer: NodeJS.Timeout | undefined;
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const reported = stdout.match(/epoch \d+/g)?.length ?? 0;
-      if (epochs !== undefined && reported >= epochs && !timer) timer = setTimeout(() => child.kill("SIGKILL"), Math.floor(random() * 30));
-    });
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once("exit", (exitCode, exitSignal) => resolve([exitCode, exitSignal])));
-    clearTimeout(timer);
-    if (signal === "SIGKILL") {
-      if (/epoch \d+/.test(stdout)) midRunKills++;
-      continue;
-    }
-    assert.equal(code, 0, `child failed: ${stderr}`);
-    const done = stdout.match(/done \d+ state (\d+)/);
-    assert.ok(done, stdout);
-    finalState = Number(done[1]);
-  }
-  return { output, midRunKills, finalState };
+  // Each restart joins on another number of partitions: the buffered rows move with their key groups.
+  const args = (index: number) => [folders.impressions, folders.clicks, output, checkpoint, String([3, 2, 4, 1][index % 4] as number)];
+  const runs = await runWithKills({ script: CHILD, args, env: childEnvironment(server()), killAfterEpochs, random });
+  const done = runs.lastStdout.match(/done \d+ state (\d+)/);
+  assert.ok(done, runs.lastStdout);
+  return { output, midRunKills: runs.midRunKills, finalState: Number(done[1]) };
 }
 
 describe("stream-stream joins: exactly-once under SIGKILL", () => {
@@ -96,19 +73,12 @@ describe("stream-stream joins: exactly-once under SIGKILL", () => {
   });
 
   it("a left outer join with a time range, killed three times, commits each joined row and each unmatched impression once", async () => {
-    const seed = Number(process.env.RILL_KILL_SEED ?? Date.now() % 100_000);
+    const seed = killSeed();
     const random = mulberry32(seed);
     const delays = Array.from({ length: 3 }, () => 1 + Math.floor(random() * 4));
     const killed = await run(folders, join(folder, "killed"), delays, random);
-    const rows: string[] = [];
-    for (const file of await committedFiles(killed.output)) {
-      for (const line of (await readFile(file, "utf8")).split("\n")) {
-        if (!line.trim()) continue;
-        // The JSON sink leaves null fields out, as Spark's JSON writer does.
-        const row = JSON.parse(line) as { impressionId: number; clickId?: number };
-        rows.push(`${row.impressionId}-${row.clickId ?? "null"}`);
-      }
-    }
+    // The JSON sink leaves null fields out, as Spark's JSON writer does.
+    const rows = (await committedLines(killed.output)).map((line) => JSON.parse(line) as { impressionId: number; clickId?: number }).map((row) => `${row.impressionId}-${row.clickId ?? "null"}`);
     const impressions = data.impressions.flat();
     const clicks = data.clicks.flat();
     const expected: string[] = [];

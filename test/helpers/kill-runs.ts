@@ -10,12 +10,15 @@ export interface KilledRuns {
   readonly kills: number;
   /** Kills that came after the child had reported at least one epoch: mid-run, with state and output to lose. */
   readonly midRunKills: number;
+  /** What the last run (the one that ran to the end) printed. */
+  readonly lastStdout: string;
 }
 
 export interface KillPlan {
   /** The child script, run with `node --import tsx`. */
   readonly script: string;
-  readonly args: readonly string[];
+  /** The child's arguments, or a function of the run's index (0 for the first run) giving them. */
+  readonly args: readonly string[] | ((run: number) => readonly string[]);
   readonly env: NodeJS.ProcessEnv;
   /** One killed run per entry, after that many `epoch N` lines on its stdout; then one run to the end (`done N`). */
   readonly killAfterEpochs: readonly number[];
@@ -27,8 +30,9 @@ export async function runWithKills(plan: KillPlan): Promise<KilledRuns> {
   const random = plan.random ?? Math.random;
   let kills = 0;
   let midRunKills = 0;
-  for (const epochs of [...plan.killAfterEpochs, undefined]) {
-    const child = spawn(process.execPath, ["--import", "tsx", plan.script, ...plan.args], { stdio: ["ignore", "pipe", "pipe"], env: plan.env });
+  for (const [run, epochs] of [...plan.killAfterEpochs, undefined].entries()) {
+    const args = typeof plan.args === "function" ? plan.args(run) : plan.args;
+    const child = spawn(process.execPath, ["--import", "tsx", plan.script, ...args], { stdio: ["ignore", "pipe", "pipe"], env: plan.env });
     let stdout = "";
     let stderr = "";
     let timer: NodeJS.Timeout | undefined;
@@ -47,8 +51,9 @@ export async function runWithKills(plan: KillPlan): Promise<KilledRuns> {
     }
     assert.equal(code, 0, `child failed: ${stderr}`);
     assert.match(stdout, /done \d+/);
+    return { kills, midRunKills, lastStdout: stdout };
   }
-  return { kills, midRunKills };
+  throw new Error("unreachable: the last run has no kill");
 }
 
 /** The lines the file sink committed in `output` (what a reader of its log sees), in file order. */
