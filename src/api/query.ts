@@ -22,7 +22,7 @@ import type { WorkerPlacement } from "../workers/placement.ts";
 export interface QueryWorkers {
   readonly deployment: WorkerDeployment;
   readonly graph: ExecutionGraph;
-  readonly template: Omit<PlacementTemplate, "fingerprint" | "plan" | "attempt">;
+  readonly template: Omit<PlacementTemplate, "fingerprint" | "plan" | "attempt" | "driver" | "driverTimeoutMs">;
 }
 
 export interface StreamingQueryStatus {
@@ -59,7 +59,7 @@ export interface QuerySetup {
   readonly clock: Clock;
   /** Where lifecycle events go (the session's listeners). */
   readonly events: QueryEventSink;
-  /** Present with `rill.workers` other than local: sources stay here, every other actor runs on a worker. */
+  /** Present with `rill.workers` other than local: every actor runs on a worker (a memory source stays here). */
   readonly workers?: QueryWorkers | undefined;
 }
 
@@ -137,7 +137,7 @@ export class StreamingQuery {
     }, checkpoint?.storage, this.setup.epochTimeoutMs, this.setup.idleTimeoutMs, this.setup.lateDataSubject, this.setup.clock, this.placement);
   }
 
-  /** Actor -> the worker hosting it ("driver" for the sources), with `rill.workers`; empty when every actor runs here. */
+  /** Actor -> the worker hosting it ("driver" for a memory source), with `rill.workers`; empty when every actor runs here. */
   placements(): ReadonlyMap<string, string> {
     return this.placement?.assignment() ?? new Map();
   }
