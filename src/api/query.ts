@@ -5,7 +5,7 @@ import { QueryRuntime, type ExecutionGraph } from "../actors/runtime.ts";
 import { querySubjects, type QuerySubjects } from "../actors/subjects.ts";
 import type { Transport } from "../actors/transport.ts";
 import { nowMs, type Clock } from "../core/clock.ts";
-import { StreamingQueryError } from "../core/errors.ts";
+import { StreamingQueryError, WorkerError } from "../core/errors.ts";
 import type { LatencyPercentiles } from "../core/latency.ts";
 import type { AnalyzedPlan } from "../plan/analyzer.ts";
 import { describeGraph } from "../plan/physical.ts";
@@ -292,6 +292,13 @@ export class StreamingQuery {
     try {
       await this.run(this.setup.checkpoint?.resume);
     } catch (error) {
+      // A worker lost while the query is first placed (a driver restarted while a worker died) is a failure like one
+      // lost later: with a checkpoint, the query rolls back and is placed on the workers alive then.
+      if (this.setup.checkpoint && error instanceof WorkerError && error.code === "WORKER_LOST" && this.active) {
+        await this.fail(new StreamingQueryError(`Query ${this.label} lost a worker while it started: ${error.message}`, { cause: error }));
+        if (!this.failure) return;
+        throw this.failure;
+      }
       this.retries = this.setup.maxRetries;
       this.writeRetries = Number.POSITIVE_INFINITY;
       await this.fail(new StreamingQueryError(`Query ${this.label} could not start: ${String(error)}`, { cause: error }));

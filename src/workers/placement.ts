@@ -137,8 +137,9 @@ export class WorkerPlacement implements Placement, RemoteActors {
     try {
       payload = await transport.request(workerSubjects(template.subjectPrefix).place(worker), encodeMessage(request), this.options.placementTimeoutMs);
     } catch (error) {
+      // No answer (no responders: the worker is gone, or a timeout): it is lost, and the run is placed again without it.
       if (error instanceof TransportError) await pool.markLost(worker, `worker ${worker} did not answer the placement: ${error.message}`);
-      throw new WorkerError("WORKER_UNAVAILABLE", `worker ${worker} did not take actors ${actors.join(", ")}: ${String(error)}`, { cause: error });
+      throw new WorkerError(error instanceof TransportError ? "WORKER_LOST" : "WORKER_UNAVAILABLE", `worker ${worker} did not take actors ${actors.join(", ")}: ${String(error)}`, { cause: error });
     }
     const reply = decodeMessage(replySchema, payload, "placement reply");
     if (reply.ok) return;
