@@ -77,9 +77,14 @@ export class WorkerHost {
       host.driversSeen.set(heartbeat.driver, Date.now());
     });
     host.beat();
+    let lastTick = Date.now();
     host.timer = setInterval(() => {
       host.beat();
-      host.dropOrphans();
+      // A tick far behind its time means this worker's event loop was stalled: the driver heartbeats that arrived
+      // meanwhile are still queued, so a driver's silence is judged on the next tick, not now.
+      const now = Date.now();
+      if (now - lastTick < 2 * options.heartbeatIntervalMs) host.dropOrphans();
+      lastTick = now;
     }, options.heartbeatIntervalMs);
     // Frames in flight during an interruption may be lost: each run hosted here fails at once (its driver rolls back)
     // rather than after the epoch timeout. A connection lost for good stops the actors.
@@ -130,7 +135,6 @@ export class WorkerHost {
     return { name: this.name, pid: process.pid, host: hostname(), slots: this.options.slots, intervalMs: this.options.heartbeatIntervalMs, hosted: this.hosted(), cpuUserMicros: cpu.user, cpuSystemMicros: cpu.system, rssBytes: process.memoryUsage().rss, at: Date.now(), ...(leaving ? { leaving } : {}) };
   }
 
-  /** A placement: same plan as the driver's (else refused, naming the difference), then the actors start and listen. */
   /**
    * A driver whose heartbeat stopped (killed, cut off, stalled) will never send another barrier to its runs: their
    * actors are released (epoch writes settle) and the slots freed. A driver that was only slow hears of it (a failure
@@ -158,6 +162,7 @@ export class WorkerHost {
     return next;
   }
 
+  /** A placement: same plan as the driver's (else refused, naming the difference), then the actors start and listen. */
   private place(payload: Uint8Array): Promise<Uint8Array> {
     return this.serially(() => this.placeNow(payload));
   }
