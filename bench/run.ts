@@ -1,4 +1,5 @@
 // The end-to-end benchmark (`npm run bench`, `npm run bench -- --full`): every mode side by side in one run, against a private nats-server.
+import { spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -28,6 +29,7 @@ const USAGE = `npm run bench [-- options]: Rill continuous vs micro-batch vs raw
   --max-rate <n>         last step-up rate (default 3200000)
   --no-step-up           latency runs only
   --no-restart           skip the restart-on-a-checkpoint measurement
+  --no-workers           skip scenarios (a) and (b) on 1 and 2 worker processes (bench/workers.ts, into <out>/workers.txt)
   --out <dir>            results folder (default bench/results)`;
 
 const { values } = parseArgs({
@@ -42,6 +44,7 @@ const { values } = parseArgs({
     "max-rate": { type: "string", default: "3200000" },
     "no-step-up": { type: "boolean", default: false },
     "no-restart": { type: "boolean", default: false },
+    "no-workers": { type: "boolean", default: false },
     out: { type: "string", default: "bench/results" },
     help: { type: "boolean", default: false },
   },
@@ -141,6 +144,7 @@ try {
 const markdown = renderMarkdown(results);
 await writeResults(results, markdown);
 console.log(markdown);
+if (!values["no-workers"]) await workersRun();
 if (errors.length > 0) {
   console.error(`The run is invalid: ${errors.length} error(s), listed above.`);
   process.exitCode = 1;
@@ -226,4 +230,21 @@ function positive(text: string, name: string): number {
   const value = Number(text);
   if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got '${text}'`);
   return value;
+}
+
+/** Scenarios (a) and (b) in one process and on 1 and 2 worker processes, after the rest (its own NATS server per run). */
+async function workersRun(): Promise<void> {
+  console.error("workers: scenarios (a) and (b) in one process and on 1 and 2 worker processes (bench/workers.ts):");
+  const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "workers.ts")], { stdio: ["ignore", "pipe", "inherit"] });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+    process.stderr.write(chunk);
+  });
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  await writeFile(join(values.out, "workers.txt"), output);
+  if (code !== 0) {
+    console.error(`bench/workers.ts exited with ${code}`);
+    process.exitCode = 1;
+  }
 }

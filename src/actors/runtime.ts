@@ -60,9 +60,11 @@ export interface Placement {
   readonly remote?: RemoteActors;
 }
 
-/** The resume point a worker needs: state is read from the shared checkpoint, offsets stay with the driver's sources. */
+/** The resume point a worker needs: state is read from the shared checkpoint, its source actors seek to `offsets`. */
 export interface HostedResume {
   readonly lastCommittedEpoch: number;
+  /** The committed offset of each source actor, by actor name. */
+  readonly offsets: Readonly<Record<string, unknown>>;
 }
 
 export interface RemoteActors {
@@ -110,6 +112,18 @@ export class QueryRuntime {
       }
     });
     const offsetOrders = new Map(this.sources.flatMap((source) => (source.offsetOrder ? [[source.name, source.offsetOrder] as const] : [])));
+    // A source actor placed on a worker acks its offsets to this coordinator all the same: its order comes from a
+    // reader made here and never opened.
+    if (placement?.remote) {
+      for (const stage of graph.stages) {
+        if (stage.role !== "source" || !stage.source) continue;
+        for (let partition = 0; partition < stage.parallelism; partition++) {
+          const name = `${stage.id}.p${partition}`;
+          const order = placement.hosts(name) ? undefined : stage.source.createReader(partition).offsetOrder;
+          if (order) offsetOrders.set(name, order);
+        }
+      }
+    }
     // The coordinator waits for every actor of the graph, wherever it runs.
     const everyActor = refs.flat().map((ref) => ref.name);
     const everySink = graph.stages.flatMap((stage, index) => (stage.role === "sink" ? (refs[index] ?? []).map((ref) => ref.name) : []));
@@ -125,7 +139,7 @@ export class QueryRuntime {
     for (const actor of this.actors) actor.start();
     this.coordinator.listen();
     await this.transport.flush();
-    await this.placement?.remote?.start(resume ? { lastCommittedEpoch: resume.lastCommittedEpoch } : undefined);
+    await this.placement?.remote?.start(resume ? { lastCommittedEpoch: resume.lastCommittedEpoch, offsets: resume.offsets } : undefined);
     this.refuseIfStopped();
     for (const sink of this.sinks) await sink.open();
     for (const source of this.sources) await source.open();
@@ -139,17 +153,19 @@ export class QueryRuntime {
   }
 
   /**
-   * On a worker: restores, subscribes and opens the actors this process hosts; the driver's coordinator runs the epochs.
-   * The storage is read afresh, since the last commit was written by another process.
+   * On a worker: restores, subscribes and opens the actors this process hosts (sinks, then sources, which read at once:
+   * the driver places them after every other actor listens); the driver's coordinator runs the epochs. The storage is
+   * read afresh, since the last commit was written by another process.
    */
   async host(resume: HostedResume | undefined): Promise<void> {
     if (resume && this.storage) {
       this.storage.refresh();
-      this.restoreActors(this.storage, resume.lastCommittedEpoch, {});
+      this.restoreActors(this.storage, resume.lastCommittedEpoch, resume.offsets);
     }
     for (const actor of this.actors) actor.start();
     await this.transport.flush();
     for (const sink of this.sinks) await sink.open();
+    for (const source of this.sources) await source.open();
   }
 
   /** On a worker: stops the hosted actors and waits for their epoch writes; then throws the first failure. */

@@ -5,7 +5,7 @@ import { QueryRuntime, type ExecutionGraph } from "../actors/runtime.ts";
 import { querySubjects, type QuerySubjects } from "../actors/subjects.ts";
 import type { Transport } from "../actors/transport.ts";
 import { nowMs, type Clock } from "../core/clock.ts";
-import { StreamingQueryError } from "../core/errors.ts";
+import { StreamingQueryError, WorkerError } from "../core/errors.ts";
 import type { LatencyPercentiles } from "../core/latency.ts";
 import type { AnalyzedPlan } from "../plan/analyzer.ts";
 import { describeGraph } from "../plan/physical.ts";
@@ -22,7 +22,7 @@ import type { WorkerPlacement } from "../workers/placement.ts";
 export interface QueryWorkers {
   readonly deployment: WorkerDeployment;
   readonly graph: ExecutionGraph;
-  readonly template: Omit<PlacementTemplate, "fingerprint" | "plan" | "attempt">;
+  readonly template: Omit<PlacementTemplate, "fingerprint" | "plan" | "attempt" | "driver" | "driverTimeoutMs">;
 }
 
 export interface StreamingQueryStatus {
@@ -59,7 +59,7 @@ export interface QuerySetup {
   readonly clock: Clock;
   /** Where lifecycle events go (the session's listeners). */
   readonly events: QueryEventSink;
-  /** Present with `rill.workers` other than local: sources stay here, every other actor runs on a worker. */
+  /** Present with `rill.workers` other than local: every actor runs on a worker (a memory source stays here). */
   readonly workers?: QueryWorkers | undefined;
 }
 
@@ -137,7 +137,7 @@ export class StreamingQuery {
     }, checkpoint?.storage, this.setup.epochTimeoutMs, this.setup.idleTimeoutMs, this.setup.lateDataSubject, this.setup.clock, this.placement);
   }
 
-  /** Actor -> the worker hosting it ("driver" for the sources), with `rill.workers`; empty when every actor runs here. */
+  /** Actor -> the worker hosting it ("driver" for a memory source), with `rill.workers`; empty when every actor runs here. */
   placements(): ReadonlyMap<string, string> {
     return this.placement?.assignment() ?? new Map();
   }
@@ -292,6 +292,13 @@ export class StreamingQuery {
     try {
       await this.run(this.setup.checkpoint?.resume);
     } catch (error) {
+      // A worker lost while the query is first placed (a driver restarted while a worker died) is a failure like one
+      // lost later: with a checkpoint, the query rolls back and is placed on the workers alive then.
+      if (this.setup.checkpoint && error instanceof WorkerError && error.code === "WORKER_LOST" && this.active) {
+        await this.fail(new StreamingQueryError(`Query ${this.label} lost a worker while it started: ${error.message}`, { cause: error }));
+        if (!this.failure) return;
+        throw this.failure;
+      }
       this.retries = this.setup.maxRetries;
       this.writeRetries = Number.POSITIVE_INFINITY;
       await this.fail(new StreamingQueryError(`Query ${this.label} could not start: ${String(error)}`, { cause: error }));

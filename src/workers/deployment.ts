@@ -1,11 +1,13 @@
 // The driver's workers: local processes it starts (`rill.workers` = N) or those already on the cluster (`cluster`).
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import type { NatsOptions, NatsTransport } from "../actors/nats-transport.ts";
 import type { ExecutionGraph } from "../actors/runtime.ts";
 import { ConfigError } from "../core/errors.ts";
 import { LocalWorkers } from "./local-workers.ts";
 import { WorkerPlacement, type PlacementTemplate } from "./placement.ts";
 import { WorkerPool } from "./pool.ts";
-import { fingerprint, planLines } from "./protocol.ts";
+import { encodeMessage, fingerprint, planLines, workerSubjects, type DriverHeartbeat } from "./protocol.ts";
 import { discoverWorkers } from "./service.ts";
 
 export interface DeploymentOptions {
@@ -24,12 +26,32 @@ export interface DeploymentOptions {
 
 export interface RunPlacementOptions {
   readonly graph: ExecutionGraph;
-  readonly template: Omit<PlacementTemplate, "fingerprint" | "plan">;
+  readonly template: Omit<PlacementTemplate, "fingerprint" | "plan" | "driver" | "driverTimeoutMs">;
   readonly onLost: (worker: string, reason: string) => void;
 }
 
+/** Sources whose rows exist only in the driver's process: they stay there. */
+const DRIVER_SOURCES = new Set(["memory"]);
+
 export class WorkerDeployment {
-  private constructor(readonly pool: WorkerPool, readonly local: LocalWorkers | undefined, private readonly options: DeploymentOptions) {}
+  /** This driver on the workers' side: they drop its runs once its heartbeat stops (a driver killed or cut off). */
+  readonly driverId = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  private readonly driverTimer: NodeJS.Timeout;
+
+  private constructor(readonly pool: WorkerPool, readonly local: LocalWorkers | undefined, private readonly options: DeploymentOptions) {
+    const subject = workerSubjects(options.subjectPrefix).driver(this.driverId);
+    const beat = (): void => {
+      const heartbeat: DriverHeartbeat = { driver: this.driverId, pid: process.pid, host: hostname(), at: Date.now() };
+      options.transport.publish(subject, encodeMessage(heartbeat));
+    };
+    beat();
+    this.driverTimer = setInterval(beat, this.heartbeatIntervalMs);
+  }
+
+  /** Workers beat, and so does the driver, three times per heartbeat timeout. */
+  private get heartbeatIntervalMs(): number {
+    return Math.max(50, Math.floor(this.options.heartbeatTimeoutMs / 3));
+  }
 
   /** Starts the pool and, for a number, that many local worker processes; resolves once they all send heartbeats. */
   static async start(options: DeploymentOptions): Promise<WorkerDeployment> {
@@ -55,6 +77,9 @@ export class WorkerDeployment {
       } else {
         const found = await discoverWorkers(options.transport, Math.min(2000, options.heartbeatTimeoutMs));
         options.log(`rill: ${found.length} workers answer on the cluster${found.length ? `: ${found.map((worker) => worker.name).join(", ")}` : ""}.`);
+        // A driver restarted on a running cluster places its query over every worker that answered, not over the
+        // first one whose heartbeat happens to arrive: wait (a heartbeat timeout at most) until each has beaten.
+        await pool.waitForWorkers(found.length, options.heartbeatTimeoutMs).catch(() => undefined);
       }
     } catch (error) {
       await deployment.close();
@@ -63,16 +88,19 @@ export class WorkerDeployment {
     return deployment;
   }
 
-  /** The placement of one attempt of one run: sources on the driver, every other actor on a worker. */
+  /** The placement of one attempt of one run: every actor on a worker, but a memory source's, which stays here. */
   placement(run: RunPlacementOptions): WorkerPlacement {
     const lines = planLines(run.graph);
+    const stageOf = (actor: string): string => actor.slice(0, actor.lastIndexOf(".p"));
     const sources = new Set(run.graph.stages.filter((stage) => stage.role === "source").map((stage) => stage.id));
+    const onDriver = new Set(run.graph.stages.filter((stage) => stage.role === "source" && DRIVER_SOURCES.has(stage.source?.format ?? "")).map((stage) => stage.id));
     const everyActor = run.graph.stages.flatMap((stage) => Array.from({ length: stage.parallelism }, (_, partition) => `${stage.id}.p${partition}`));
     return new WorkerPlacement({
       pool: this.pool,
       transport: this.options.transport,
-      template: { ...run.template, fingerprint: fingerprint(lines), plan: lines },
-      onDriver: (actor) => sources.has(actor.slice(0, actor.lastIndexOf(".p"))),
+      template: { ...run.template, fingerprint: fingerprint(lines), plan: lines, driver: this.driverId, driverTimeoutMs: this.options.heartbeatTimeoutMs },
+      onDriver: (actor) => onDriver.has(stageOf(actor)),
+      isSource: (actor) => sources.has(stageOf(actor)),
       everyActor,
       placementTimeoutMs: this.options.placementTimeoutMs,
       onLost: run.onLost,
@@ -87,6 +115,7 @@ export class WorkerDeployment {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.driverTimer);
     this.pool.close();
     await this.local?.close();
   }

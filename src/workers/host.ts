@@ -8,7 +8,8 @@ import type { Transport } from "../actors/transport.ts";
 import { systemClock } from "../core/clock.ts";
 import { RillError } from "../core/errors.ts";
 import { CheckpointStorage } from "../state/lmdb-storage.ts";
-import { decodeMessage, encodeMessage, fingerprint, placeRequestSchema, planDifference, planLines, runKey, stopRequestSchema, workerSubjects, type Heartbeat, type PlaceRequest, type Reply } from "./protocol.ts";
+import type { Subscription } from "../actors/transport.ts";
+import { decodeMessage, decodeOffsets, driverHeartbeatSchema, encodeMessage, fingerprint, placeRequestSchema, planDifference, planLines, runKey, stopRequestSchema, supersedes, workerSubjects, type Heartbeat, type PlaceRequest, type Reply } from "./protocol.ts";
 import { startWorkerService, type WorkerService } from "./service.ts";
 
 /** Builds a query's execution graph on the worker, from the job module, with the driver's configuration and identity. */
@@ -30,6 +31,13 @@ interface HostedRun {
   readonly subjects: QuerySubjects;
   readonly actors: readonly string[];
   readonly checkpoint: string | null;
+  readonly queryId: string;
+  readonly runId: string;
+  readonly attempt: number;
+  readonly driver: string;
+  readonly driverTimeoutMs: number;
+  /** When it was placed (this worker's clock): a driver's silence counts from its last heartbeat or from here. */
+  readonly placedAt: number;
 }
 
 export class WorkerHost {
@@ -38,6 +46,13 @@ export class WorkerHost {
   private readonly subjects;
   private service: WorkerService | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** Driver -> this worker's clock when its last heartbeat arrived. */
+  private readonly driversSeen = new Map<string, number>();
+  private driverSubscription: Subscription | undefined;
+  /** Placements and releases run one at a time: a placement that supersedes a run waits for its release. */
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Runs being released because their driver went silent. */
+  private readonly dropping = new Set<string>();
   private closed = false;
 
   private constructor(private readonly options: WorkerHostOptions) {
@@ -57,8 +72,20 @@ export class WorkerHost {
       },
       stats: () => host.heartbeat(false),
     });
+    host.driverSubscription = options.transport.subscribe(host.subjects.drivers, (payload) => {
+      const heartbeat = decodeMessage(driverHeartbeatSchema, payload, "driver heartbeat");
+      host.driversSeen.set(heartbeat.driver, Date.now());
+    });
     host.beat();
-    host.timer = setInterval(() => host.beat(), options.heartbeatIntervalMs);
+    let lastTick = Date.now();
+    host.timer = setInterval(() => {
+      host.beat();
+      // A tick far behind its time means this worker's event loop was stalled: the driver heartbeats that arrived
+      // meanwhile are still queued, so a driver's silence is judged on the next tick, not now.
+      const now = Date.now();
+      if (now - lastTick < 2 * options.heartbeatIntervalMs) host.dropOrphans();
+      lastTick = now;
+    }, options.heartbeatIntervalMs);
     // Frames in flight during an interruption may be lost: each run hosted here fails at once (its driver rolls back)
     // rather than after the epoch timeout. A connection lost for good stops the actors.
     options.transport.onReconnect(() => host.reportInterrupted());
@@ -90,7 +117,10 @@ export class WorkerHost {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
-    for (const key of [...this.runs.keys()]) await this.release(key);
+    this.driverSubscription?.unsubscribe();
+    await this.serially(async () => {
+      for (const key of [...this.runs.keys()]) await this.release(key);
+    });
     this.options.transport.publish(this.subjects.heartbeat(this.name), encodeMessage(this.heartbeat(true)));
     await this.service?.stop();
     await this.options.transport.flush();
@@ -105,13 +135,50 @@ export class WorkerHost {
     return { name: this.name, pid: process.pid, host: hostname(), slots: this.options.slots, intervalMs: this.options.heartbeatIntervalMs, hosted: this.hosted(), cpuUserMicros: cpu.user, cpuSystemMicros: cpu.system, rssBytes: process.memoryUsage().rss, at: Date.now(), ...(leaving ? { leaving } : {}) };
   }
 
+  /**
+   * A driver whose heartbeat stopped (killed, cut off, stalled) will never send another barrier to its runs: their
+   * actors are released (epoch writes settle) and the slots freed. A driver that was only slow hears of it (a failure
+   * on its coordinator subject) and rolls back. A new driver on the same checkpoint supersedes them at once (place()).
+   */
+  private dropOrphans(): void {
+    const now = Date.now();
+    for (const [key, run] of this.runs) {
+      if (this.dropping.has(key)) continue;
+      const silent = now - Math.max(run.placedAt, this.driversSeen.get(run.driver) ?? 0);
+      if (silent <= run.driverTimeoutMs) continue;
+      this.options.log(`rill worker ${this.name}: driver ${run.driver} sent no heartbeat for ${silent} ms; releasing ${run.actors.join(", ")}.`);
+      const actor = run.actors[0];
+      if (actor) this.options.transport.publish(run.subjects.coordinator, encodeControl({ type: "failed", actor, error: `worker ${this.name} heard nothing from driver ${run.driver} for ${silent} ms and released its actors`, code: "DRIVER_LOST" }));
+      this.dropping.add(key);
+      void this.serially(() => this.release(key))
+        .catch((error: unknown) => this.options.log(`rill worker ${this.name}: releasing ${key}: ${String(error)}`))
+        .finally(() => this.dropping.delete(key));
+    }
+  }
+
+  private serially<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(task, task);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
   /** A placement: same plan as the driver's (else refused, naming the difference), then the actors start and listen. */
-  private async place(payload: Uint8Array): Promise<Uint8Array> {
+  private place(payload: Uint8Array): Promise<Uint8Array> {
+    return this.serially(() => this.placeNow(payload));
+  }
+
+  private async placeNow(payload: Uint8Array): Promise<Uint8Array> {
     try {
       const request = decodeMessage(placeRequestSchema, payload, "placement request");
-      const key = runKey(request.subjectName, request.runId, request.attempt);
-      // A driver that re-places a run it lost track of: the previous actors of that run go first.
+      const key = `${runKey(request.subjectName, request.runId, request.attempt)}/${request.group}`;
+      // A driver that re-places a run it lost track of: the previous actors of that run go first. So do the actors of
+      // the same query's earlier run (a restarted driver) or earlier attempt (a stop that never arrived).
       if (this.runs.has(key)) await this.release(key);
+      for (const [hostedKey, run] of [...this.runs]) {
+        if (!supersedes(request, run)) continue;
+        this.options.log(`rill worker ${this.name}: run ${request.runId.slice(0, 8)} attempt ${request.attempt} of query ${request.query} supersedes run ${run.runId.slice(0, 8)} attempt ${run.attempt}; releasing ${run.actors.join(", ")}.`);
+        await this.release(hostedKey);
+      }
       const graph = await this.options.planner(request, this.options.transport);
       const lines = planLines(graph);
       if (fingerprint(lines) !== request.fingerprint) {
@@ -123,9 +190,9 @@ export class WorkerHost {
       const hosted = new Set(request.actors);
       const subjects = querySubjects(request.subjectPrefix, request.subjectName, request.runId, request.attempt);
       const runtime = new QueryRuntime(graph, this.options.transport, subjects, request.flow, { onEpoch: () => undefined, onFailure: () => undefined }, storage, request.epochTimeoutMs, request.idleTimeoutMs, request.lateDataSubject ?? undefined, systemClock, { hosts: (actor) => hosted.has(actor) });
-      this.runs.set(key, { runtime, subjects, actors: request.actors, checkpoint: request.checkpoint });
+      this.runs.set(key, { runtime, subjects, actors: request.actors, checkpoint: request.checkpoint, queryId: request.queryId, runId: request.runId, attempt: request.attempt, driver: request.driver, driverTimeoutMs: request.driverTimeoutMs, placedAt: Date.now() });
       try {
-        await runtime.host(request.resume ?? undefined);
+        await runtime.host(request.resume ? { lastCommittedEpoch: request.resume.lastCommittedEpoch, offsets: decodeOffsets(request.resume.offsets) } : undefined);
       } catch (error) {
         await this.release(key);
         throw error;
@@ -138,10 +205,17 @@ export class WorkerHost {
     }
   }
 
-  private async stop(payload: Uint8Array): Promise<Uint8Array> {
+  private stop(payload: Uint8Array): Promise<Uint8Array> {
+    return this.serially(() => this.stopNow(payload));
+  }
+
+  private async stopNow(payload: Uint8Array): Promise<Uint8Array> {
     try {
       const request = decodeMessage(stopRequestSchema, payload, "stop request");
-      await this.release(runKey(request.subjectName, request.runId, request.attempt));
+      const key = runKey(request.subjectName, request.runId, request.attempt);
+      // Sources first: they stop reading before the actors they feed stop.
+      await this.release(`${key}/sources`);
+      await this.release(`${key}/actors`);
       return reply({ ok: true });
     } catch (error) {
       return reply({ ok: false, code: error instanceof RillError ? error.code : "WORKER_REFUSED", error: `worker ${this.name}: ${error instanceof Error ? error.message : String(error)}` });

@@ -3,18 +3,20 @@ import type { NatsTransport } from "../actors/nats-transport.ts";
 import type { HostedResume, Placement, RemoteActors } from "../actors/runtime.ts";
 import { TransportError, WorkerError } from "../core/errors.ts";
 import type { WorkerPool } from "./pool.ts";
-import { decodeMessage, encodeMessage, replySchema, workerSubjects, type PlaceRequest } from "./protocol.ts";
+import { decodeMessage, encodeMessage, encodeOffsets, replySchema, workerSubjects, type PlaceRequest } from "./protocol.ts";
 
-/** What every worker of the run is told, besides its own actors and the resume point. */
-export type PlacementTemplate = Omit<PlaceRequest, "actors" | "resume">;
+/** What every worker of the run is told, besides its own actors, their group and the resume point. */
+export type PlacementTemplate = Omit<PlaceRequest, "actors" | "group" | "resume">;
 
 export interface WorkerPlacementOptions {
   readonly pool: WorkerPool;
   readonly transport: NatsTransport;
   readonly template: PlacementTemplate;
-  /** Actors the driver hosts itself (the sources); every other actor goes to a worker. */
+  /** Actors the driver hosts itself (a memory source, whose rows are in the driver's process); every other goes to a worker. */
   readonly onDriver: (actor: string) => boolean;
   readonly everyActor: readonly string[];
+  /** Source actors: placed after every other actor listens (an open source sends rows at once). */
+  readonly isSource: (actor: string) => boolean;
   readonly placementTimeoutMs: number;
   /** A worker of this run was lost: the query rolls back. */
   readonly onLost: (worker: string, reason: string) => void;
@@ -56,7 +58,16 @@ export class WorkerPlacement implements Placement, RemoteActors {
       else this.placing.get(worker)?.(reason);
     });
     for (const worker of this.assigned.keys()) if (!pool.isAlive(worker)) throw new WorkerError("WORKER_LOST", `worker ${worker} was lost while the query was being placed`);
-    await Promise.all([...this.assigned].map(([worker, actors]) => Promise.race([this.place(worker, actors, resume), this.lostWhilePlacing(worker)])));
+    for (const worker of this.assigned.keys()) this.lostWhilePlacing(worker);
+    // Operators and sinks first, so they listen; then the sources, which read as soon as they open.
+    for (const group of ["actors", "sources"] as const) {
+      const requests = [...this.assigned].flatMap(([worker, actors]) => {
+        const ofGroup = actors.filter((actor) => this.options.isSource(actor) === (group === "sources"));
+        return ofGroup.length > 0 ? [[worker, ofGroup] as const] : [];
+      });
+      await Promise.all(requests.map(([worker, actors]) => Promise.race([this.place(worker, actors, group, resume), this.lost.get(worker) as Promise<never>])));
+    }
+    for (const worker of this.assigned.keys()) if (!pool.isAlive(worker)) throw new WorkerError("WORKER_LOST", `worker ${worker} was lost while the query was being placed`);
     this.placing.clear();
     this.placed = true;
     this.options.log(`rill: query ${this.options.template.query} placed: ${[...this.assigned].map(([worker, actors]) => `${worker} hosts ${actors.join(", ")}`).join("; ")}`);
@@ -83,15 +94,24 @@ export class WorkerPlacement implements Placement, RemoteActors {
     }));
   }
 
-  private lostWhilePlacing(worker: string): Promise<never> {
-    return new Promise<never>((_resolve, reject) => {
+  /** While placing: a promise per worker that rejects once it is lost (a request it took before dying is never answered). */
+  private readonly lost = new Map<string, Promise<never>>();
+
+  private lostWhilePlacing(worker: string): void {
+    const lost = new Promise<never>((_resolve, reject) => {
       this.placing.set(worker, (reason) => reject(new WorkerError("WORKER_LOST", `${reason} while the query was being placed on it`)));
     });
+    // Only raced while its worker has a request out; a loss between the two groups is caught by the second race.
+    lost.catch(() => undefined);
+    this.lost.set(worker, lost);
   }
 
   /** Actors round-robin over the live workers, emptiest first, within each one's free slots. */
   private assign(): void {
-    const workers = this.options.pool.alive().map((state) => ({ name: state.name, free: state.heartbeat.slots - Object.values(state.heartbeat.hosted).reduce((sum, actors) => sum + actors.length, 0) }));
+    // Actors of this query's earlier runs or attempts do not count: the placement supersedes them (protocol.ts).
+    const ours = `${this.options.template.subjectName}/`;
+    const used = (hosted: Record<string, string[]>): number => Object.entries(hosted).reduce((sum, [key, actors]) => sum + (key.startsWith(ours) ? 0 : actors.length), 0);
+    const workers = this.options.pool.alive().map((state) => ({ name: state.name, free: state.heartbeat.slots - used(state.heartbeat.hosted) }));
     // The emptiest workers first, so successive queries spread out.
     workers.sort((a, b) => b.free - a.free || a.name.localeCompare(b.name));
     const remote = this.options.everyActor.filter((actor) => !this.options.onDriver(actor));
@@ -110,15 +130,16 @@ export class WorkerPlacement implements Placement, RemoteActors {
     }
   }
 
-  private async place(worker: string, actors: readonly string[], resume: HostedResume | undefined): Promise<void> {
+  private async place(worker: string, actors: readonly string[], group: PlaceRequest["group"], resume: HostedResume | undefined): Promise<void> {
     const { transport, template, pool } = this.options;
-    const request: PlaceRequest = { ...template, actors: [...actors], resume: resume ?? null };
+    const request: PlaceRequest = { ...template, actors: [...actors], group, resume: resume ? { lastCommittedEpoch: resume.lastCommittedEpoch, offsets: encodeOffsets(resume.offsets) } : null };
     let payload: Uint8Array;
     try {
       payload = await transport.request(workerSubjects(template.subjectPrefix).place(worker), encodeMessage(request), this.options.placementTimeoutMs);
     } catch (error) {
+      // No answer (no responders: the worker is gone, or a timeout): it is lost, and the run is placed again without it.
       if (error instanceof TransportError) await pool.markLost(worker, `worker ${worker} did not answer the placement: ${error.message}`);
-      throw new WorkerError("WORKER_UNAVAILABLE", `worker ${worker} did not take actors ${actors.join(", ")}: ${String(error)}`, { cause: error });
+      throw new WorkerError(error instanceof TransportError ? "WORKER_LOST" : "WORKER_UNAVAILABLE", `worker ${worker} did not take actors ${actors.join(", ")}: ${String(error)}`, { cause: error });
     }
     const reply = decodeMessage(replySchema, payload, "placement reply");
     if (reply.ok) return;

@@ -1,5 +1,6 @@
 // What driver and workers say to each other: subjects, message shapes (checked with zod at the edge), the plan fingerprint.
 import { createHash } from "node:crypto";
+import { Packr } from "msgpackr";
 import { z } from "zod";
 import type { ExecutionGraph } from "../actors/runtime.ts";
 import { sanitizeToken } from "../actors/subjects.ts";
@@ -16,6 +17,9 @@ export interface WorkerSubjects {
   /** The worker's service endpoints: place actors, stop them. */
   place(worker: string): string;
   stop(worker: string): string;
+  /** Each driver publishes its liveness here while it has queries on workers; workers watch the wildcard. */
+  driver(driver: string): string;
+  readonly drivers: string;
 }
 
 export function workerSubjects(prefix: string): WorkerSubjects {
@@ -24,6 +28,8 @@ export function workerSubjects(prefix: string): WorkerSubjects {
     heartbeats: `${prefix}.workers.heartbeat.*`,
     place: (worker) => `${prefix}.workers.${sanitizeToken(worker)}.place`,
     stop: (worker) => `${prefix}.workers.${sanitizeToken(worker)}.stop`,
+    driver: (driver) => `${prefix}.drivers.heartbeat.${sanitizeToken(driver)}`,
+    drivers: `${prefix}.drivers.heartbeat.*`,
   };
 }
 
@@ -58,8 +64,17 @@ export const placeRequestSchema = z.object({
   fingerprint: z.string(),
   plan: z.array(z.string()),
   actors: z.array(z.string()).min(1),
+  /**
+   * Which of the run's actors these are: `actors` (operators and sinks, placed first, so they listen) or `sources`
+   * (placed once every other actor listens, since an open source sends rows at once). A worker hosts each group apart.
+   */
+  group: z.enum(["actors", "sources"]),
+  /** The driver's session (its liveness subject): a worker drops the run once that driver is silent for `driverTimeoutMs`. */
+  driver: z.string(),
+  driverTimeoutMs: z.number().positive(),
   checkpoint: z.string().nullable(),
-  resume: z.object({ lastCommittedEpoch: z.number().int() }).nullable(),
+  /** The last commit; `offsets` (msgpack, base64) are the committed source offsets, which source actors seek to. */
+  resume: z.object({ lastCommittedEpoch: z.number().int(), offsets: z.string() }).nullable(),
   flow: z.object({ window: z.number().int().positive(), maxFrameRows: z.number().int().positive() }),
   epochTimeoutMs: z.number().positive(),
   idleTimeoutMs: z.number().positive(),
@@ -76,6 +91,40 @@ export type Reply = z.infer<typeof replySchema>;
 /** The key a worker files a placement under: one attempt of one query run. */
 export function runKey(subjectName: string, runId: string, attempt: number): string {
   return `${subjectName}/${runId.slice(0, 8)}/a${attempt}`;
+}
+
+export const driverHeartbeatSchema = z.object({ driver: z.string(), pid: z.number().int(), host: z.string(), at: z.number() });
+export type DriverHeartbeat = z.infer<typeof driverHeartbeatSchema>;
+
+/** The run a hosted placement belongs to, as a worker compares two of them. */
+export interface HostedRunIdentity {
+  readonly queryId: string;
+  readonly runId: string;
+  readonly attempt: number;
+}
+
+/**
+ * Whether a new placement supersedes a run a worker hosts: the same query (same id, so the same checkpoint) in another
+ * run (a driver restarted on the checkpoint: the old driver is gone or fenced) or an earlier attempt of the same run
+ * (a rollback whose stop did not reach this worker). Either way the old actors must go before the new ones restore.
+ */
+export function supersedes(placed: HostedRunIdentity, hosted: HostedRunIdentity): boolean {
+  if (placed.queryId !== hosted.queryId) return false;
+  if (placed.runId !== hosted.runId) return true;
+  return hosted.attempt < placed.attempt;
+}
+
+const offsetPackr = new Packr({ useRecords: false });
+
+/** Source offsets travel in the (JSON) placement as msgpack in base64, as the coordinator's acks carry them. */
+export function encodeOffsets(offsets: Readonly<Record<string, unknown>>): string {
+  return Buffer.from(offsetPackr.pack(offsets)).toString("base64");
+}
+
+export function decodeOffsets(text: string): Record<string, unknown> {
+  const value: unknown = offsetPackr.unpack(Buffer.from(text, "base64"));
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new TransportError(`Malformed source offsets in a placement: ${text.slice(0, 80)}`);
+  return value as Record<string, unknown>;
 }
 
 /** The physical plan as lines a person can compare: stages, partitions, operators, exchanges, sink, modes, query id. */

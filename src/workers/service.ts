@@ -60,10 +60,23 @@ export async function startWorkerService(transport: NatsTransport, options: Work
 export async function discoverWorkers(transport: NatsTransport, timeoutMs: number): Promise<Array<{ name: string; id: string; metadata: Record<string, string> }>> {
   const client = servicesOf(transport).client({ strategy: "timer", maxWait: timeoutMs });
   const found: Array<{ name: string; id: string; metadata: Record<string, string> }> = [];
-  const responses = await client.ping(SERVICE_NAME);
-  for await (const identity of responses as AsyncIterable<ServiceIdentity>) {
-    const metadata = identity.metadata ?? {};
-    found.push({ name: metadata.worker ?? identity.id, id: identity.id, metadata });
+  try {
+    const responses = await client.ping(SERVICE_NAME);
+    for await (const identity of responses as AsyncIterable<ServiceIdentity>) {
+      const metadata = identity.metadata ?? {};
+      found.push({ name: metadata.worker ?? identity.id, id: identity.id, metadata });
+    }
+  } catch (error) {
+    // No worker is up yet (the driver waits for one when it places a query): not a failure of the discovery.
+    if (!isNoResponders(error)) throw error;
   }
   return found;
+}
+
+/** The services package bundles its own nats-core, so its errors are recognised by shape, not by class. */
+function isNoResponders(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === "NoRespondersError") return true;
+  const request = error as Error & { isNoResponders?: () => boolean };
+  return typeof request.isNoResponders === "function" && request.isNoResponders();
 }

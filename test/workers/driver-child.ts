@@ -1,5 +1,5 @@
 // The driver of the worker tests, as its own process: runs test/workers/job.ts with rill.workers = <workers> until every
-// file is read. Prints `epoch N` per epoch with input, `workers name=pid ...` whenever the workers hosting its actors change,
+// file is read. Prints `epoch N` per epoch with input, `hosting name ...` whenever the workers hosting its actors change,
 // and `done N` at the end. Usage: node --import tsx driver-child.ts <workers> (paths in RILL_JOB_*, NATS in RILL_TEST_NATS)
 import { join } from "node:path";
 import { runJob, Session } from "../../src/index.ts";
@@ -7,10 +7,10 @@ import { natsOptionsFromParent } from "../helpers/nats.ts";
 
 const workers = process.argv[2] ?? "local";
 const session = Session.builder().appName("workers-test").nats(natsOptionsFromParent())
-  .config("rill.shuffle.partitions", 3)
+  .config("rill.shuffle.partitions", Number(process.env.RILL_TEST_PARTITIONS ?? 3))
   .config("rill.workers", workers)
   .config("rill.workers.job", join(import.meta.dirname, "job.ts"))
-  .config("rill.workers.heartbeatTimeout", "2 seconds")
+  .config("rill.workers.heartbeatTimeout", process.env.RILL_TEST_HEARTBEAT_TIMEOUT ?? "2 seconds")
   .config("rill.recovery.maxRetries", 20)
   .log((message) => process.stderr.write(`${message}\n`))
   .getOrCreate();
@@ -21,14 +21,11 @@ session.streams.addListener({
 });
 const [query] = await runJob(session, join(import.meta.dirname, "job.ts"));
 if (!query) throw new Error("the job defines no query");
-const deployment = workers === "local" ? undefined : await session.workers();
 let shown = "";
-// Only the workers that host actors of the query now: killing one of them must roll the query back.
+// The workers that host actors of the query now (by name): killing one of them must roll the query back.
 const showWorkers = (): void => {
-  const pids = deployment?.local?.pids() ?? {};
-  const hosting = new Set(query.placements().values());
-  const line = Object.entries(pids).filter(([name, pid]) => pid > 0 && hosting.has(name)).map(([name, pid]) => `${name}=${pid}`).join(" ");
-  if (line !== shown) process.stdout.write(`workers ${line}\n`);
+  const line = [...new Set([...query.placements().values()].filter((worker) => worker !== "driver"))].sort().join(" ");
+  if (line !== shown) process.stdout.write(`hosting ${line}\n`);
   shown = line;
 };
 const timer = setInterval(showWorkers, 50);

@@ -74,6 +74,33 @@ describe("workers", () => {
     }
   });
 
+  it("a worker that joins is used from the next rollback; one that leaves (close) costs exactly one rollback and nothing else", { timeout: 180_000 }, async () => {
+    process.env.RILL_JOB_OUTPUT = join(folder, "leave-output");
+    process.env.RILL_JOB_CHECKPOINT = join(folder, "leave-checkpoint");
+    await mkdir(process.env.RILL_JOB_OUTPUT, { recursive: true });
+    const start = (name: string): Promise<Worker> => startWorker({ nats: server().options, name, job: JOB, heartbeatIntervalMs: 300, log: () => undefined });
+    const workers = new Map<string, Worker>([["leave-a", await start("leave-a")], ["leave-b", await start("leave-b")]]);
+    const session = new Session("leave", new Map([["rill.workers", "cluster"], ["rill.workers.heartbeatTimeout", "3 seconds"], ["rill.shuffle.partitions", "2"], ["rill.recovery.maxRetries", "5"]]), server().options, () => undefined);
+    try {
+      const [query] = await runJob(session, JOB);
+      assert.ok(query);
+      const hosting = (): string[] => [...new Set(query.placements().values())].sort();
+      assert.deepEqual(hosting(), ["leave-a", "leave-b"]);
+      workers.set("leave-c", await start("leave-c"));
+      assert.deepEqual(hosting(), ["leave-a", "leave-b"], "a worker that joins is not used by the running attempt");
+      assert.equal(query.numRecoveries, 0);
+      await workers.get("leave-a")?.close();
+      workers.delete("leave-a");
+      await query.processAllAvailable();
+      assert.equal(query.numRecoveries, 1, "leaving cost one rollback");
+      assert.deepEqual(hosting(), ["leave-b", "leave-c"], "the new attempt is placed on the worker that joined and the one that stayed");
+      assert.deepEqual(await committedRows(process.env.RILL_JOB_OUTPUT), expectedWindows(8));
+    } finally {
+      await session.stop();
+      for (const worker of workers.values()) await worker.close();
+    }
+  });
+
   it("gives a silent worker (SIGSTOP) up within the heartbeat timeout, kills it, and ends with the exact windows", { timeout: 300_000 }, async () => {
     process.env.RILL_JOB_OUTPUT = join(folder, "silent-output");
     process.env.RILL_JOB_CHECKPOINT = join(folder, "silent-checkpoint");
@@ -84,7 +111,7 @@ describe("workers", () => {
       const [query] = await runJob(session, JOB);
       assert.ok(query);
       const placed = [...query.placements()].filter(([, worker]) => worker !== "driver");
-      assert.equal(placed.length, 3, `two aggregate partitions and the sink on workers: ${JSON.stringify(placed)}`);
+      assert.equal(placed.length, 4, `the source, two aggregate partitions and the sink on workers: ${JSON.stringify(placed)}`);
       const deployment = await session.workers();
       const victim = placed[0]?.[1] as string;
       const pid = deployment.local?.pids()[victim] as number;
@@ -102,7 +129,8 @@ describe("workers", () => {
       assert.equal(deployment.local?.pids()[victim], undefined, "the silent worker was killed");
       assert.ok(!query.placements().has(victim) && ![...query.placements().values()].includes(victim), "nothing is placed on it any more");
       assert.deepEqual(await committedRows(process.env.RILL_JOB_OUTPUT), expectedWindows(8));
-      assert.match(query.explain(), /== Placement \(attempt \d+\) ==\n {2}driver: s0-source-json\.p0\n {2}w\w+-\d+: /);
+      assert.match(query.explain(), /== Placement \(attempt \d+\) ==\n {2}w\w+-\d+: [^\n]*s0-source-json\.p0/);
+      assert.ok(![...query.placements().values()].includes("driver"), "the file source runs on a worker too");
     } finally {
       await session.stop();
     }

@@ -1,0 +1,107 @@
+// Rescaling across restarts: a windowed aggregation stopped and started again on its checkpoint with 2, then 3, then 1
+// shuffle partitions (and 1, 2, then 1 processes) commits the windows of a run that never rescaled, and of plain code:
+// the state is kept by key group, and each restart deals the key groups over the partitions it has.
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { committedFiles, runJob, Session } from "../../src/index.ts";
+import { useNatsServer } from "../helpers/nats.ts";
+
+const server = useNatsServer();
+const JOB = join(import.meta.dirname, "job.ts");
+const START = Date.UTC(2026, 0, 1);
+const FILES_PER_PHASE = 4;
+const ROWS_PER_FILE = 60;
+
+interface Event {
+  readonly id: number;
+  readonly user: string;
+  readonly time: number;
+  readonly x: number;
+}
+
+const rows: Event[] = Array.from({ length: 3 * FILES_PER_PHASE * ROWS_PER_FILE }, (_, id) => ({ id, user: `u${(id * 7) % 9}`, time: START + id * 900 + ((id * 104_729) % 20_000), x: (id * 13) % 17 - 5 }));
+
+/** Plain code: 1-minute windows per user whose end the final watermark (latest time - 30 s) passed. */
+function oracle(events: readonly Event[]): string[] {
+  const watermark = Math.max(...events.map((row) => row.time)) - 30_000;
+  const windows = new Map<string, { user: string; start: number; end: number; n: number; total: number }>();
+  for (const row of events) {
+    const start = row.time - (row.time % 60_000);
+    const window = windows.get(`${row.user}/${start}`) ?? { user: row.user, start, end: start + 60_000, n: 0, total: 0 };
+    window.n++;
+    window.total += row.x;
+    windows.set(`${row.user}/${start}`, window);
+  }
+  return [...windows.values()].filter((window) => window.end <= watermark).map((window) => JSON.stringify(window)).sort();
+}
+
+async function committedRows(output: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const file of await committedFiles(output)) for (const line of (await readFile(file, "utf8")).split("\n")) if (line.trim()) found.push(JSON.stringify(JSON.parse(line)));
+  return found.sort();
+}
+
+/** Adds phase `phase`'s files to the input folder. */
+async function writePhase(input: string, phase: number): Promise<void> {
+  for (let file = phase * FILES_PER_PHASE; file < (phase + 1) * FILES_PER_PHASE; file++) {
+    const lines = rows.slice(file * ROWS_PER_FILE, (file + 1) * ROWS_PER_FILE).map((row) => JSON.stringify({ ...row, time: new Date(row.time).toISOString() }));
+    await writeFile(join(input, `part-${String(file).padStart(3, "0")}.json`), `${lines.join("\n")}\n`);
+  }
+}
+
+/** Three phases, each a new session on the same checkpoint: `partitions[i]` shuffle partitions, `workers[i]` (rill.workers). */
+async function runPhases(base: string, partitions: readonly number[], workers: readonly string[]): Promise<string[]> {
+  const input = join(base, "input");
+  const output = join(base, "output");
+  await mkdir(input, { recursive: true });
+  await mkdir(output, { recursive: true });
+  process.env.RILL_JOB_INPUT = input;
+  process.env.RILL_JOB_OUTPUT = output;
+  process.env.RILL_JOB_CHECKPOINT = join(base, "checkpoint");
+  for (let phase = 0; phase < 3; phase++) {
+    await writePhase(input, phase);
+    const config = new Map([["rill.shuffle.partitions", String(partitions[phase])], ["rill.workers", workers[phase] as string], ["rill.workers.job", JOB], ["rill.recovery.maxRetries", "5"]]);
+    const session = new Session(`rescale-${phase}`, config, server().options, () => undefined);
+    try {
+      const [query] = await runJob(session, JOB);
+      assert.ok(query);
+      await query.processAllAvailable();
+      assert.match(query.explain(), new RegExp(`s1-aggregate {2}x${partitions[phase]} `), `phase ${phase} runs ${partitions[phase]} aggregate partitions`);
+      const aggregate = [...query.placements().keys()].filter((actor) => actor.startsWith("s1-")).length;
+      if (workers[phase] !== "local") assert.equal(aggregate, partitions[phase], `phase ${phase}: ${partitions[phase]} aggregate partitions placed`);
+      await query.stop();
+    } finally {
+      await session.stop();
+    }
+  }
+  return await committedRows(output);
+}
+
+describe("rescaling across restarts", () => {
+  let folder: string;
+  before(async () => {
+    folder = await mkdtemp(join(tmpdir(), "rill-rescale-"));
+  });
+  after(async () => {
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it("2 -> 3 -> 1 shuffle partitions in one process commits the windows of a run that never rescaled", { timeout: 180_000 }, async () => {
+    const expected = oracle(rows);
+    assert.ok(expected.length > 50, `windows to compare: ${expected.length}`);
+    const steady = await runPhases(join(folder, "steady"), [2, 2, 2], ["local", "local", "local"]);
+    assert.deepEqual(steady, expected, "the run that never rescaled gives plain code's windows");
+    const rescaled = await runPhases(join(folder, "rescaled"), [2, 3, 1], ["local", "local", "local"]);
+    assert.equal(new Set(rescaled).size, rescaled.length, "no window committed twice");
+    assert.deepEqual(rescaled, steady);
+  });
+
+  it("2 -> 3 -> 1 shuffle partitions on 1, then 2, then 1 worker processes commits the same windows", { timeout: 240_000 }, async () => {
+    const rescaled = await runPhases(join(folder, "workers"), [2, 3, 1], ["1", "2", "1"]);
+    assert.equal(new Set(rescaled).size, rescaled.length, "no window committed twice");
+    assert.deepEqual(rescaled, oracle(rows));
+  });
+});
