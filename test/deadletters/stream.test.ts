@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { after, afterEach, before, describe, it } from "node:test";
 import { jetstreamManager } from "@nats-io/jetstream";
@@ -160,18 +161,16 @@ describe("dead letters in a JetStream stream", () => {
     } finally {
       await transport.close();
     }
+    const script = fileURLToPath(new URL("./kill-child.ts", import.meta.url));
+    // Aimed kills first: right after a commit record, before its letters are published; then after a batch of letters
+    // was acked by the stream, before it left the checkpoint (the next run publishes it again, with the same ids).
+    for (const point of ["after-commit:4", "deadletter-published:2"]) await killAt(script, [output, checkpoint], point);
     const seed = killSeed();
     let state = seed;
     const random = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32);
-    const runs = await runWithKills({
-      script: fileURLToPath(new URL("./kill-child.ts", import.meta.url)),
-      args: [output, checkpoint],
-      env: childEnvironment(server()),
-      killAfterEpochs: [2, 3, 3, 4],
-      random,
-    });
-    assert.equal(runs.kills, 4, `seed ${seed}`);
-    assert.ok(runs.midRunKills >= 3, `seed ${seed}: ${runs.midRunKills} kills came mid-run`);
+    const runs = await runWithKills({ script, args: [output, checkpoint], env: childEnvironment(server()), killAfterEpochs: [2, 3, 4], random });
+    assert.equal(runs.kills, 3, `seed ${seed}`);
+    assert.ok(runs.midRunKills >= 2, `seed ${seed}: ${runs.midRunKills} kills came mid-run`);
     const bad = rows.filter((row) => kind(row) !== undefined);
     assert.ok(bad.filter((row) => kind(row) === "json").length > 5 && bad.filter((row) => kind(row) === "schema").length > 5 && bad.filter((row) => kind(row) === "pattern").length > 5);
     const letters = await lettersIn(server(), "rill.dl_kill.deadletter", bad.length);
@@ -187,6 +186,21 @@ describe("dead letters in a JetStream stream", () => {
     assert.deepEqual(matched, rows.filter((row) => kind(row) === undefined && new RegExp(row.p).test(row.s)).map((row) => row.id), `seed ${seed}`);
   });
 });
+
+/** Runs the child until it stops at fault point `spec` (`<point>:<hit>`, src/core/fault-points.ts), and SIGKILLs it there. */
+async function killAt(script: string, args: readonly string[], spec: string): Promise<void> {
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...childEnvironment(server()), RILL_CHAOS_PAUSE_AT: spec, RILL_CHAOS_PAUSE_MS: "60000" } });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
+    if (stdout.includes("RILL_FAULT_POINT")) child.kill("SIGKILL");
+  });
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const signal = await new Promise<string | null>((resolve) => child.once("exit", (_code, exitSignal) => resolve(exitSignal)));
+  assert.match(stdout, new RegExp(`RILL_FAULT_POINT ${spec.replace(":", " ")}`), `the child reached ${spec} (stderr: ${stderr})`);
+  assert.equal(signal, "SIGKILL");
+}
 
 describe("dead letters without JetStream", () => {
   let plain: NatsServerHandle | undefined;
