@@ -6,6 +6,7 @@ export { DataFrame, GroupedData, KeyValueGroupedData, type ColumnLike, type Grou
 export type { GroupState, GroupStateTimeout } from "./operators/group-state.ts";
 export { DataStreamWriter } from "./api/writer.ts";
 export { StreamingQuery, type StreamingQueryStatus } from "./api/query.ts";
+export type { DeadLetterOutputStatus } from "./deadletters/output.ts";
 export { startWorker, runJob, loadJob, type Job, type Worker, type WorkerOptions } from "./api/workers.ts";
 export { StreamingQueryManager } from "./api/manager.ts";
 export { MemoryStream } from "./api/memory-stream.ts";

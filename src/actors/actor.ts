@@ -7,7 +7,9 @@ import type { Row } from "../core/types.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { InputChannel, OutputChannel, type FlowControl } from "./channel.ts";
 import { decodeFrame } from "./codec.ts";
-import { publishDeadLetter } from "./dead-letter.ts";
+import { deadLetterBytes, type DeadLetterFields } from "./dead-letter.ts";
+import { LETTERS_KEY_GROUP, LETTERS_STATE_ID, addressLetters, letterKey } from "../deadletters/protocol.ts";
+import type { DeadLetterOutput } from "../deadletters/output.ts";
 import { emptyStats, encodeControl, type ActorEpochStats, type ControlMessage } from "./control.ts";
 import type { QuerySubjects } from "./subjects.ts";
 import type { Subscription, Transport } from "./transport.ts";
@@ -50,7 +52,7 @@ export interface ActorEnvironment {
   /** Processing time for timeouts (the system clock, or a test's ManualClock). */
   readonly clock: Clock;
   /** Where a row too large for the broker goes (it cannot travel to the next actor); without one, it fails the query. */
-  readonly deadLetter?: { readonly subject: string; readonly query: string };
+  readonly deadLetter?: { readonly subject: string; readonly query: string; readonly output?: DeadLetterOutput };
 }
 
 const TASK = -1;
@@ -76,6 +78,8 @@ export abstract class Actor {
   protected epoch = 0;
   /** Where a row is in this actor's operator chain, so a bad record names the operator that refused it. */
   protected readonly chainPosition: ChainPosition = { at: -1 };
+  /** Dead letters of the open epoch, held until its barrier writes them with the epoch (src/deadletters/protocol.ts). */
+  private heldLetters: Uint8Array[] = [];
 
   /** On a restart from a checkpoint: the first epoch this actor will see. */
   startAt(epoch: number): void {
@@ -284,21 +288,44 @@ export abstract class Actor {
     const reason = `record larger than the broker's payload limit (${bytes} bytes encoded, limit ${this.environment.transport.maxPayload}), sent by ${this.name}`;
     const target = this.environment.deadLetter;
     if (!target) throw new RecordError(`A ${reason}; it cannot travel to the next actor.`);
+    this.sendToDeadLetter(target.subject, { query: target.query, source: this.name, reason }, row);
+  }
+
+  /**
+   * Counts a dead letter in the open epoch. With a checkpoint it is held, written with the epoch at its barrier and
+   * published after the epoch's commit (a replay of an epoch that did not commit publishes nothing twice); without one,
+   * it is published now. Either way into the dead-letter stream where there is JetStream (src/deadletters/output.ts).
+   */
+  protected sendToDeadLetter(subject: string, fields: DeadLetterFields, raw: unknown): void {
+    const { transport, storage } = this.environment;
     this.stats.deadLetters++;
-    publishDeadLetter(this.environment.transport, target.subject, { query: target.query, source: this.name, reason }, row);
+    const payload = deadLetterBytes(fields, raw, transport.maxPayload);
+    const output = this.environment.deadLetter?.output;
+    if (storage && output) this.heldLetters.push(payload);
+    else if (output && output.subject === subject) output.publishNow(payload);
+    else transport.publish(subject, payload);
+  }
+
+  /** The held letters of `epoch`, written as state changes of the epoch next to the actor's own (`persisted`). */
+  private persistLetters(epoch: number, persisted: Promise<void> | undefined): Promise<void> | undefined {
+    const storage = this.environment.storage;
+    if (this.heldLetters.length === 0 || !storage) return persisted;
+    const changes = addressLetters(this.name, epoch, this.heldLetters).map((letter) => ({ stateId: LETTERS_STATE_ID, keyGroup: LETTERS_KEY_GROUP, key: letterKey(letter), value: letter.payload }));
+    this.heldLetters = [];
+    const written = storage.writeChanges(epoch, changes);
+    return persisted ? Promise.all([persisted, written]).then(() => undefined) : written;
   }
 
   /**
    * A record an operator refused (a RecordError, such as an invalid regular expression from the record) goes to the
    * dead letter with the operator, the reason and the epoch, and is counted in the epoch's progress; the query goes on.
-   * Like a source's dead letters it is sent when the row is processed: a replay of an epoch that did not commit sends it
-   * again, and only committed epochs count it (their acks make progress).
+   * Like a source's dead letters it belongs to the epoch the actor is in, and is published after that epoch commits;
+   * only committed epochs count it (their acks make progress).
    */
   protected readonly rejectRecord = (row: Row, operator: Operator | undefined, error: RecordError): void => {
     const target = this.environment.deadLetter;
     if (!target) throw error;
-    this.stats.deadLetters++;
-    publishDeadLetter(this.environment.transport, target.subject, { query: target.query, source: this.name, operator: operator?.id ?? this.name, epoch: String(this.epoch), reason: error.message }, row);
+    this.sendToDeadLetter(target.subject, { query: target.query, source: this.name, operator: operator?.id ?? this.name, epoch: String(this.epoch), reason: error.message }, row);
   };
 
   protected fail(error: unknown): void {
@@ -327,10 +354,11 @@ export abstract class Actor {
     for (const output of this.outputs) output.barrier(epoch, final);
     this.flushOutputs();
     const stats = this.collectStats();
+    const durable = this.persistLetters(epoch, persisted);
     this.epoch = epoch + 1;
     const ack = () => this.report({ type: "ack", actor: this.name, epoch, stats, ...extra });
-    if (!persisted) return ack();
-    const write = persisted.then(ack, (error: unknown) => this.fail(error));
+    if (!durable) return ack();
+    const write = durable.then(ack, (error: unknown) => this.fail(error));
     this.pendingWrites.add(write);
     void write.finally(() => this.pendingWrites.delete(write));
   }

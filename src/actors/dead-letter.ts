@@ -38,14 +38,18 @@ export interface DeadLetterFields {
   readonly epoch?: string;
 }
 
-/** Publishes one dead letter (the record as text, cut if needed) with the query, the actor and the reason. */
-export function publishDeadLetter(transport: Transport, subject: string, fields: DeadLetterFields, raw: unknown): void {
+/** One dead letter's bytes (the record as text, cut if needed) with the query, the actor, the reason and the time. */
+export function deadLetterBytes(fields: DeadLetterFields, raw: unknown, maxPayload: number): Uint8Array {
   const at = new Date().toISOString();
   if (raw instanceof BinaryRecord) {
     const text = raw.decoded === undefined ? "" : safeJson(raw.decoded);
-    transport.publish(subject, deadLetterPayload({ ...fields, at }, text, transport.maxPayload, Buffer.from(raw.bytes).toString("base64")));
-    return;
+    return deadLetterPayload({ ...fields, at }, text, maxPayload, Buffer.from(raw.bytes).toString("base64"));
   }
   const text = typeof raw === "string" ? raw : safeJson(raw);
-  transport.publish(subject, deadLetterPayload({ ...fields, at }, text, transport.maxPayload));
+  return deadLetterPayload({ ...fields, at }, text, maxPayload);
+}
+
+/** Publishes one dead letter at once as a core NATS message (actors hold theirs until the commit: src/deadletters). */
+export function publishDeadLetter(transport: Transport, subject: string, fields: DeadLetterFields, raw: unknown): void {
+  transport.publish(subject, deadLetterBytes(fields, raw, transport.maxPayload));
 }

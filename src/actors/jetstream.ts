@@ -21,6 +21,12 @@ export interface JetStreamStreamConfig {
   readonly duplicateWindowMs?: number;
   /** Default: "file". */
   readonly storage?: "file" | "memory";
+  /** Limits (default: none); with `discard` "new" a full stream refuses a publish instead of dropping its oldest message. */
+  readonly maxMessages?: number;
+  readonly maxBytes?: number;
+  readonly maxAgeMs?: number;
+  /** Default: "old" (the server's). */
+  readonly discard?: "old" | "new";
 }
 
 /** Where a cursor starts, before it is resolved to a stream sequence. */

@@ -2,6 +2,7 @@
 import {
   AckPolicy,
   DeliverPolicy,
+  DiscardPolicy,
   jetstream,
   JetStreamApiError,
   jetstreamManager,
@@ -247,6 +248,10 @@ class NatsJetStream implements JetStreamAccess {
       subjects: [...config.subjects],
       storage: config.storage === "memory" ? StorageType.Memory : StorageType.File,
       ...(config.duplicateWindowMs === undefined ? {} : { duplicate_window: nanos(config.duplicateWindowMs) }),
+      ...(config.maxMessages === undefined ? {} : { max_msgs: config.maxMessages }),
+      ...(config.maxBytes === undefined ? {} : { max_bytes: config.maxBytes }),
+      ...(config.maxAgeMs === undefined ? {} : { max_age: nanos(config.maxAgeMs) }),
+      ...(config.discard === undefined ? {} : { discard: config.discard === "new" ? DiscardPolicy.New : DiscardPolicy.Old }),
     };
     try {
       const exists = (await this.streamInfo(config.name)) !== undefined;

@@ -13,6 +13,7 @@ import { systemClock, type Clock } from "../core/clock.ts";
 import { RillError } from "../core/errors.ts";
 import { SourceActor } from "./source-actor.ts";
 import type { QuerySubjects } from "./subjects.ts";
+import { DeadLetterOutput, type DeadLetterSettings } from "../deadletters/output.ts";
 import type { Transport } from "./transport.ts";
 
 export type Exchange = { readonly kind: "forward" } | { readonly kind: "hash"; readonly columns: readonly string[] };
@@ -43,6 +44,8 @@ export interface ExecutionGraph {
   readonly outputMode: OutputMode;
   readonly microBatch: boolean;
   readonly deadLetterSubject: string;
+  /** The stream dead letters go into where there is JetStream (created when none captures the subject); without it, rill's defaults. */
+  readonly deadLetterStream?: Omit<DeadLetterSettings, "subject">;
   /** How an actor combines the watermarks of a union's inputs; min by default. */
   readonly multipleWatermarkPolicy?: "min" | "max";
   /** orderBy / limit, applied by the sink actor. */
@@ -74,8 +77,13 @@ export interface RemoteActors {
   stop(): Promise<void>;
 }
 
+/** The coordinator's events, and where the runtime logs what needs a person's attention (a dead letter the stream refuses). */
+export type RuntimeEvents = CoordinatorEvents & { readonly log?: (line: string) => void };
+
 export class QueryRuntime {
   readonly actors: Actor[] = [];
+  /** Publishes this process's dead letters: committed ones after each commit (driver), or at once without a checkpoint. */
+  readonly deadLetters: DeadLetterOutput;
   readonly coordinator: Coordinator;
   private readonly sources: SourceActor[] = [];
   private readonly sinks: SinkActor[] = [];
@@ -88,7 +96,7 @@ export class QueryRuntime {
     private readonly transport: Transport,
     readonly subjects: QuerySubjects,
     flow: FlowControl,
-    events: CoordinatorEvents,
+    events: RuntimeEvents,
     private readonly storage: CheckpointStorage | undefined,
     epochTimeoutMs: number,
     idleTimeoutMs: number,
@@ -96,7 +104,8 @@ export class QueryRuntime {
     private readonly clock: Clock = systemClock,
     private readonly placement?: Placement,
   ) {
-    const environment: ActorEnvironment = { transport, subjects, flow, storage, idleTimeoutMs, lateDataSubject, multipleWatermarkPolicy: graph.multipleWatermarkPolicy ?? "min", clock, deadLetter: { subject: graph.deadLetterSubject, query: graph.queryName } };
+    this.deadLetters = new DeadLetterOutput(transport, { ...(graph.deadLetterStream ?? defaultDeadLetterStream(graph.deadLetterSubject)), subject: graph.deadLetterSubject }, events.log);
+    const environment: ActorEnvironment = { transport, subjects, flow, storage, idleTimeoutMs, lateDataSubject, multipleWatermarkPolicy: graph.multipleWatermarkPolicy ?? "min", clock, deadLetter: { subject: graph.deadLetterSubject, query: graph.queryName, output: this.deadLetters } };
     const refs = this.assignRefs();
     const inputsOf = (stageIndex: number) => graph.stages[stageIndex]?.inputs ?? (stageIndex > 0 ? [stageIndex - 1] : []);
     graph.stages.forEach((stage, stageIndex) => {
@@ -138,6 +147,8 @@ export class QueryRuntime {
     if (resume && this.storage) this.restore(this.storage, resume.lastCommittedEpoch, resume.offsets);
     for (const actor of this.actors) actor.start();
     this.coordinator.listen();
+    // Committed letters a crash left unpublished go out now, and each commit's letters after it.
+    if (this.storage) this.deadLetters.watchCommits(this.subjects.control, this.storage, this.graph.queryId);
     await this.transport.flush();
     await this.placement?.remote?.start(resume ? { lastCommittedEpoch: resume.lastCommittedEpoch, offsets: resume.offsets } : undefined);
     this.refuseIfStopped();
@@ -171,6 +182,7 @@ export class QueryRuntime {
   /** On a worker: stops the hosted actors and waits for their epoch writes; then throws the first failure. */
   async release(): Promise<void> {
     await this.stopActors();
+    await this.deadLetters.stop();
   }
 
   /** A run stopped while it started (a rollback overtook it) must not start epochs: two runs would read the sources. */
@@ -218,6 +230,8 @@ export class QueryRuntime {
     } catch (error) {
       failure ??= { error };
     }
+    // Letters still committed stay in the checkpoint; the next run publishes them with the same ids.
+    await this.deadLetters.stop();
     if (failure) throw failure.error;
   }
 
@@ -284,4 +298,11 @@ function routingOf(exchange: Exchange, receivers: number): Routing {
  */
 export function orderReproducible(stages: readonly StageSpec[]): boolean {
   return stages.every((stage) => stage.exchange.kind !== "hash" && (stage.role === "sink" || (stage.inputs?.length ?? 1) <= 1));
+}
+
+/** Rill's dead-letter stream when the query names none: RILL_DEADLETTERS, capturing the subject (or every query's, for the default subject). */
+export function defaultDeadLetterStream(subject: string): Omit<DeadLetterSettings, "subject"> {
+  const tokens = subject.split(".");
+  const everyQuery = tokens.length === 3 && tokens[2] === "deadletter" ? `${tokens[0]}.*.deadletter` : subject;
+  return { stream: "RILL_DEADLETTERS", streamSubjects: [everyQuery] };
 }

@@ -8,7 +8,6 @@ import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { chain, type Operator } from "../operators/operator.ts";
 import { Actor, type ActorEnvironment, type ActorWiring } from "./actor.ts";
 import { decodeControl } from "./control.ts";
-import { publishDeadLetter } from "./dead-letter.ts";
 import { runRows } from "./record-errors.ts";
 import type { Subscription } from "./transport.ts";
 
@@ -92,10 +91,7 @@ export class SourceActor extends Actor {
       notify: () => this.schedulePump(),
       // Room for the frame's header: a record this size still travels as a one-row frame.
       maxRecordBytes: transport.maxPayload - 1024,
-      deadLetter: (raw, reason) => {
-        this.stats.deadLetters++;
-        publishDeadLetter(transport, this.options.deadLetterSubject, { query: this.options.queryName, source: this.name, reason }, raw);
-      },
+      deadLetter: (raw, reason) => this.sendToDeadLetter(this.options.deadLetterSubject, { query: this.options.queryName, source: this.name, reason }, raw),
     });
   }
 
@@ -158,6 +154,7 @@ export class SourceActor extends Actor {
           // The watermark of the epoch's rows goes before its barrier: the epoch then ends with every window it closed
           // (Spark runs a no-data batch for this; once and availableNow would otherwise never close them).
           this.advanceWatermark();
+          this.reader.releaseDeadLetters?.();
           this.reader.epochEnded?.(request.epoch);
           this.completeEpoch(request.epoch, request.final, { sourceOffset: this.reader.offset?.(), dataLeft: request.dataLeft }, this.persistEpoch(request.epoch));
           if (!this.environment.storage) this.reader.epochCommitted?.(request.epoch);

@@ -16,6 +16,11 @@ const KEYS = {
   "rill.flow.window": positiveInt.default(8192),
   "rill.flow.maxFrameRows": positiveInt.default(1024),
   "rill.deadLetter.subject": z.string().optional(),
+  "rill.deadLetter.stream": z.string().regex(/^[A-Za-z0-9_-]+$/, "expected a JetStream stream name (letters, digits, _ and -)").default("RILL_DEADLETTERS"),
+  "rill.deadLetter.maxMessages": positiveInt.optional(),
+  "rill.deadLetter.maxBytes": positiveInt.optional(),
+  "rill.deadLetter.maxAge": z.string().optional(),
+  "rill.deadLetter.duplicateWindow": z.string().default("2 minutes"),
   "rill.checkpointLocation": z.string().optional(),
   "rill.recovery.maxRetries": z.coerce.number().int().min(0).default(3),
   "rill.epoch.timeout": z.string().default("2 minutes"),
@@ -50,6 +55,8 @@ export interface SessionConfig {
   readonly flowWindow: number;
   readonly maxFrameRows: number;
   readonly deadLetterSubject: string | undefined;
+  /** The JetStream stream Rill creates for dead letters when none captures their subject, and its limits (src/deadletters). */
+  readonly deadLetterStream: { readonly stream: string; readonly maxMessages: number | undefined; readonly maxBytes: number | undefined; readonly maxAgeMs: number | undefined; readonly duplicateWindowMs: number };
   /** Root folder for checkpoints of named queries (`<root>/<queryName>`). */
   readonly checkpointRoot: string | undefined;
   /** Rollbacks to the last committed epoch before a failing query gives up. */
@@ -106,6 +113,13 @@ export function readConfig(values: ReadonlyMap<string, string>): SessionConfig {
     flowWindow: read("rill.flow.window"),
     maxFrameRows: read("rill.flow.maxFrameRows"),
     deadLetterSubject: read("rill.deadLetter.subject"),
+    deadLetterStream: {
+      stream: read("rill.deadLetter.stream"),
+      maxMessages: read("rill.deadLetter.maxMessages"),
+      maxBytes: read("rill.deadLetter.maxBytes"),
+      maxAgeMs: optionalDuration(read("rill.deadLetter.maxAge"), "rill.deadLetter.maxAge"),
+      duplicateWindowMs: parseDuration(read("rill.deadLetter.duplicateWindow"), "rill.deadLetter.duplicateWindow"),
+    },
     checkpointRoot: read("rill.checkpointLocation"),
     maxRetries: read("rill.recovery.maxRetries"),
     epochTimeoutMs: parseDuration(read("rill.epoch.timeout"), "rill.epoch.timeout"),
@@ -120,6 +134,10 @@ export function readConfig(values: ReadonlyMap<string, string>): SessionConfig {
     placementTimeoutMs: parseDuration(read("rill.workers.placementTimeout"), "rill.workers.placementTimeout"),
     workerSlots: read("rill.workers.slots"),
   };
+}
+
+function optionalDuration(value: string | undefined, key: string): number | undefined {
+  return value === undefined ? undefined : parseDuration(value, key);
 }
 
 function workersOf(value: string): SessionConfig["workers"] {

@@ -17,6 +17,7 @@ import type { ResolvedTrigger } from "./trigger.ts";
 import type { WorkerDeployment } from "../workers/deployment.ts";
 import type { PlacementTemplate } from "../workers/placement.ts";
 import type { WorkerPlacement } from "../workers/placement.ts";
+import type { DeadLetterOutputStatus } from "../deadletters/output.ts";
 
 /** A query spread over workers (`rill.workers`): where to place it and what each worker is told. */
 export interface QueryWorkers {
@@ -32,6 +33,8 @@ export interface StreamingQueryStatus {
   /** Records that failed to parse or to match the schema, sent to the dead-letter output. */
   readonly numDeadLetters: number;
   readonly numInputRows: number;
+  /** Where the letters go and what is still to publish: a letter the stream refuses (full) waits there, retried, never dropped. */
+  readonly deadLetterOutput: DeadLetterOutputStatus;
 }
 
 export interface QuerySetup {
@@ -134,6 +137,7 @@ export class StreamingQuery {
     return new QueryRuntime(graph, transport, this.subjects, flow, {
       onEpoch: (report) => this.onEpoch(report),
       onFailure: (actor, error, code, cause) => void this.fail(new StreamingQueryError(`Query ${this.label} failed in actor ${actor}: ${error}`, { cause: cause ?? { actor, error, code } })),
+      log: this.setup.log,
     }, checkpoint?.storage, this.setup.epochTimeoutMs, this.setup.idleTimeoutMs, this.setup.lateDataSubject, this.setup.clock, this.placement);
   }
 
@@ -157,7 +161,7 @@ export class StreamingQuery {
   }
 
   get status(): StreamingQueryStatus {
-    return { message: this.message, isDataAvailable: this.active, isTriggerActive: this.active, numDeadLetters: this.deadLetters, numInputRows: this.inputRows };
+    return { message: this.message, isDataAvailable: this.active, isTriggerActive: this.active, numDeadLetters: this.deadLetters, numInputRows: this.inputRows, deadLetterOutput: this.runtime.deadLetters.status() };
   }
 
   get lastProgress(): StreamingQueryProgress | undefined {

@@ -137,7 +137,8 @@ export class DataStreamWriter {
   private graphOf(plan: AnalyzedPlan, sink: SinkProvider, queryId: string, subjectName: string): ExecutionGraph {
     const config = this.frame.session.conf.read();
     const trigger = resolveTrigger(this.triggerSpec);
-    return buildExecutionGraph(plan, {
+    const letterSubject = this.sinkOptions.get("deadLetterSubject") ?? config.deadLetterSubject ?? deadLetterSubject(config.subjectPrefix, subjectName);
+    const graph = buildExecutionGraph(plan, {
       queryName: subjectName,
       queryId,
       sink,
@@ -146,8 +147,11 @@ export class DataStreamWriter {
       shufflePartitions: config.shufflePartitions,
       chaining: config.chaining,
       multipleWatermarkPolicy: config.multipleWatermarkPolicy,
-      deadLetterSubject: this.sinkOptions.get("deadLetterSubject") ?? config.deadLetterSubject ?? deadLetterSubject(config.subjectPrefix, subjectName),
+      deadLetterSubject: letterSubject,
     });
+    // The stream captures every query's default subject (`<prefix>.*.deadletter`), or the subject the query names.
+    const streamSubjects = letterSubject === deadLetterSubject(config.subjectPrefix, subjectName) ? [`${config.subjectPrefix}.*.deadletter`] : [letterSubject];
+    return { ...graph, deadLetterStream: { ...config.deadLetterStream, streamSubjects } };
   }
 
   /** With `rill.workers` set: checks the query can travel (a name, no in-memory sink) and makes its placement template. */

@@ -1,5 +1,6 @@
 // `rill inspect <checkpointLocation>`: prints what a checkpoint holds (query, committed epochs, offsets, state sizes).
 import { existsSync } from "node:fs";
+import { LETTERS_STATE_ID } from "../deadletters/protocol.ts";
 import { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { UsageError } from "./usage-error.ts";
 
@@ -15,6 +16,8 @@ export async function inspectCheckpoint(location: string, epochs: number, print:
     print(`query ${meta.name ?? "(unnamed)"} id ${meta.id}, created ${meta.createdAt}, output mode ${meta.outputMode}`);
     print(`sources: ${meta.sources.join(", ")}`);
     for (const operator of meta.stateful) print(`state ${operator.stateId} (${operator.kind}: ${operator.signature}): ${storage.stateRows(operator.stateId)} rows`);
+    const letters = storage.stateRows(LETTERS_STATE_ID);
+    if (letters > 0) print(`dead letters of committed epochs not yet published: ${letters} (the next start publishes them)`);
     const commits = storage.commits();
     print(`committed epochs: ${commits.length}${commits.length > 0 ? ` (${commits[0]?.epoch} .. ${commits[commits.length - 1]?.epoch})` : ""}`);
     for (const commit of commits.slice(-epochs)) print(`  epoch ${commit.epoch} at ${commit.committedAt}: offsets ${JSON.stringify(commit.offsets)}`);

@@ -5,7 +5,7 @@
 // process (every query in it) for RILL_CHAOS_PAUSE_MS (3000 ms), long enough for the harness to kill it
 // there. The write and the wait are synchronous, so nothing else runs between the marker and the kill.
 // Points: before-commit, fold, after-commit, sink-commit, file-sink-commit, jetstream-sink-commit,
-// sink-recover, recovery (test/faults/chaos/schedule.ts lists them for the harness).
+// sink-recover, recovery, deadletter-published (test/faults/chaos/schedule.ts lists them for the harness).
 import { writeSync } from "node:fs";
 
 interface Target {

@@ -143,6 +143,17 @@ export class CheckpointStorage {
     }
   }
 
+  /**
+   * Removes committed entries of one state id in one transaction (dead letters once their publish was acknowledged,
+   * src/deadletters). Not for operator state, which changes only through an epoch's fold.
+   */
+  async removeState(stateId: string, keyGroup: number, keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.write(`the removal of ${keys.length} entries of ${stateId}`, () => this.db.transaction(() => {
+      for (const key of keys) this.db.remove(stateKey(stateId, keyGroup, key));
+    }));
+  }
+
   /** Counts of state rows per operator, for progress and `rill` inspection. */
   stateRows(stateId: string): number {
     return this.read(() => {

@@ -73,8 +73,11 @@ describe("the continuous runtime over NATS", () => {
   it("sends records that fail the schema to the dead-letter subject with the reason, and counts them", async () => {
     const watcher = await connect(server().options);
     const letters: Array<{ reason: string; raw: string }> = [];
+    let arrived: () => void = () => undefined;
+    const first = new Promise<void>((resolve) => (arrived = resolve));
     const subscription = watcher.subscribe("rill.dead_test.deadletter", { callback: (_error, message) => {
       letters.push(message.json());
+      arrived();
     } });
     await watcher.flush();
     const schema = z.object({ id: z.number().int(), name: z.string() });
@@ -82,6 +85,9 @@ describe("the continuous runtime over NATS", () => {
     const query = await input.toDF().writeStream.queryName("dead_test").format("memory").start();
     input.addData([{ id: 1, name: "ok" }, { id: "two", name: "bad" } as unknown as { id: number; name: string }, { id: 3, name: "fine" }]);
     await query.processAllAvailable();
+    // The letter goes into the dead-letter stream (created on the first letter), which delivers it to this subscriber too.
+    await first;
+    await query.stop();
     await watcher.flush();
     assert.deepEqual(session.table("dead_test").map((row) => row.id), [1, 3]);
     assert.equal(letters.length, 1);

@@ -152,7 +152,9 @@ describe("progress reports", () => {
     const schema = z.object({ id: z.number().int(), name: z.string() });
     const input = new MemoryStream(session, schema);
     const query = await input.toDF().writeStream.queryName("described").format("memory").trigger(ONLY_REQUESTED_EPOCHS).start();
-    assert.deepEqual(query.status, { message: "Waiting for data", isDataAvailable: true, isTriggerActive: true, numDeadLetters: 0, numInputRows: 0 });
+    const { deadLetterOutput: before, ...status } = query.status;
+    assert.deepEqual(status, { message: "Waiting for data", isDataAvailable: true, isTriggerActive: true, numDeadLetters: 0, numInputRows: 0 });
+    assert.deepEqual(before, { target: "unknown", stream: undefined, waiting: 0, published: 0, duplicates: 0, retries: 0, lastError: undefined });
     assert.match(query.toString(), /^query 'described' \[id = [0-9a-f-]+\]: Waiting for data$/);
     input.addData([{ id: 1, name: "one" }, { id: "two", name: "bad" } as unknown as { id: number; name: string }, { id: 3, name: "three" }]);
     await query.processAllAvailable();
@@ -169,7 +171,10 @@ describe("progress reports", () => {
     await query.processAllAvailable();
     assert.equal(query.status.message, "Waiting for data");
     await query.stop();
-    assert.deepEqual({ ...query.status }, { message: "Stopped", isDataAvailable: false, isTriggerActive: false, numDeadLetters: 1, numInputRows: 2 });
+    const { deadLetterOutput: letters, ...stopped } = query.status;
+    assert.deepEqual(stopped, { message: "Stopped", isDataAvailable: false, isTriggerActive: false, numDeadLetters: 1, numInputRows: 2 });
+    assert.equal(letters.published, 1, "the stop let the letter go out");
+    assert.equal(letters.waiting, 0);
   });
 
   it("serialise a report as JSON that reads back to the same figures", async () => {

@@ -121,8 +121,19 @@ class JetStreamReader implements SourceReader {
   private pendingSequences: number[] = [];
   private pendingSince = 0;
   private flushScheduled = false;
-  /** The sequence of the last row poll() handed out: the offset. A replay re-sends dead letters after it, never a row before it. */
+  /**
+   * The sequence of the last row poll() handed out, or of the last dead letter handed on after it: the offset. A replay
+   * starts after it, so it neither repeats a row nor a letter of an epoch that committed.
+   */
   private lastPolled: number | undefined;
+  /**
+   * Messages that failed to decode, held in stream order until every row before them is polled: a letter then belongs
+   * to the epoch whose offset passes it (src/deadletters/protocol.ts), although fetching runs ahead of polling.
+   */
+  private letters: Array<{ readonly afterRows: number; readonly sequence: number; readonly raw: unknown; readonly reason: string }> = [];
+  /** Rows decoded, and rows polled, over the reader's life: a letter's place among the rows. */
+  private rowsDecoded = 0;
+  private rowsPolled = 0;
   /** Messages received (rows and dead letters) since the last prepare() ended. */
   private receivedThisTrigger = 0;
   /** prepare() calls running: while one runs, fetching ignores the buffer bound. */
@@ -207,15 +218,32 @@ class JetStreamReader implements SourceReader {
     this.throwFailure();
     this.flushPending();
     const batch = this.ready.poll(max);
-    if (!batch) return undefined;
+    if (!batch) {
+      this.releaseDeadLetters();
+      return undefined;
+    }
     this.readyHead += batch.rows.length;
+    this.rowsPolled += batch.rows.length;
     this.lastPolled = this.readySequences[this.readyHead - 1] as number;
+    this.releaseDeadLetters();
     if (this.readyHead > 4096 && this.readyHead * 2 > this.readySequences.length) {
       this.readySequences = this.readySequences.slice(this.readyHead);
       this.readyHead = 0;
     }
     if (this.ready.size <= this.settings.maxBufferedRows / 2) this.wake();
     return batch;
+  }
+
+  /** Hands on the letters of messages before the next unpolled row, and moves the offset past them (also before each barrier). */
+  releaseDeadLetters(): void {
+    let released = 0;
+    for (const letter of this.letters) {
+      if (letter.afterRows > this.rowsPolled) break;
+      released++;
+      if (this.lastPolled === undefined || letter.sequence > this.lastPolled) this.lastPolled = letter.sequence;
+      this.context?.deadLetter(letter.raw, letter.reason);
+    }
+    if (released > 0) this.letters = this.letters.slice(released);
   }
 
   async close(): Promise<void> {
@@ -272,21 +300,22 @@ class JetStreamReader implements SourceReader {
     const payload = message.payload;
     const text = encoding === "json" ? decodeUtf8(payload) : undefined;
     if (encoding === "json" && text === undefined) {
-      this.context?.deadLetter(binaryRaw(payload), `${this.where(message)} is invalid UTF-8`);
+      this.holdDeadLetter(message, binaryRaw(payload), `${this.where(message)} is invalid UTF-8`);
       return;
     }
     let value: unknown;
     try {
       value = text !== undefined ? JSON.parse(text) : unpack(payload);
     } catch (error) {
-      this.context?.deadLetter(this.rawOf(payload), `${this.where(message)} is not valid ${encoding} (${(error as Error).message})`);
+      this.holdDeadLetter(message, this.rawOf(payload), `${this.where(message)} is not valid ${encoding} (${(error as Error).message})`);
       return;
     }
     const checked = check(value);
     if ("error" in checked) {
-      this.context?.deadLetter(text ?? binaryRaw(payload, value), `${this.where(message)} fails the schema: ${checked.error}`);
+      this.holdDeadLetter(message, text ?? binaryRaw(payload, value), `${this.where(message)} fails the schema: ${checked.error}`);
       return;
     }
+    this.rowsDecoded++;
     if (this.pendingRows.length === 0) this.pendingSince = nowMs();
     this.pendingRows.push(checked.row);
     this.pendingSequences.push(message.sequence);
@@ -307,6 +336,10 @@ class JetStreamReader implements SourceReader {
     for (const sequence of this.pendingSequences) this.readySequences.push(sequence);
     this.pendingRows = [];
     this.pendingSequences = [];
+  }
+
+  private holdDeadLetter(message: JetStreamMessage, raw: unknown, reason: string): void {
+    this.letters.push({ afterRows: this.rowsDecoded, sequence: message.sequence, raw, reason });
   }
 
   private where(message: JetStreamMessage): string {

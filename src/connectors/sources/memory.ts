@@ -58,6 +58,10 @@ class MemoryReader implements SourceReader {
   private readyHead = 0;
   private polledTo = 0;
   private readonly ready = new ReadyQueue();
+  /** Rows that fail the schema, held behind the valid rows before them (as the JetStream source does), and the counts that place them. */
+  private letters: Array<{ readonly afterRows: number; readonly index: number; readonly value: unknown; readonly reason: string }> = [];
+  private rowsTaken = 0;
+  private rowsPolled = 0;
   private context: SourceContext | undefined;
   private unlisten: (() => void) | undefined;
 
@@ -85,16 +89,30 @@ class MemoryReader implements SourceReader {
     const batch = this.ready.poll(max);
     if (batch) {
       this.readyHead += batch.rows.length;
+      this.rowsPolled += batch.rows.length;
       this.polledTo = (this.readyIndices[this.readyHead - 1] as number) + 1;
       if (this.readyHead > 4096 && this.readyHead * 2 > this.readyIndices.length) {
         this.readyIndices = this.readyIndices.slice(this.readyHead);
         this.readyHead = 0;
       }
     }
+    this.releaseDeadLetters();
     return batch;
   }
 
-  /** The stream index after the last polled row; a replay re-sends dead letters after it, never a row before it. */
+  /** Hands on the letters of rows before the next unpolled one, moving the offset past them (also before each barrier). */
+  releaseDeadLetters(): void {
+    let released = 0;
+    for (const letter of this.letters) {
+      if (letter.afterRows > this.rowsPolled) break;
+      released++;
+      this.polledTo = Math.max(this.polledTo, letter.index + 1);
+      this.context?.deadLetter(letter.value, letter.reason);
+    }
+    if (released > 0) this.letters = this.letters.slice(released);
+  }
+
+  /** The stream index after the last polled row or released letter: a replay starts there, repeating neither. */
   offset(): number {
     return this.polledTo;
   }
@@ -118,8 +136,9 @@ class MemoryReader implements SourceReader {
       if ("row" in checked) {
         rows.push(checked.row);
         this.readyIndices.push(this.taken);
+        this.rowsTaken++;
       }
-      else this.context?.deadLetter(value, `row ${this.taken} fails the schema: ${checked.error}`);
+      else this.letters.push({ afterRows: this.rowsTaken, index: this.taken, value, reason: `row ${this.taken} fails the schema: ${checked.error}` });
     }
     this.ready.push(rows, nowMs());
   }

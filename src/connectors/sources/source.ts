@@ -56,6 +56,12 @@ export interface SourceReader {
   readonly offsetOrder?: OffsetOrder;
   /** Called before open() on a restart from a checkpoint: the next poll() starts right after `offset`. */
   seek?(offset: unknown): void;
+  /**
+   * The barrier is about to leave: hand the dead letters of records before the next unpolled row to the context now,
+   * with the offset moved past them, so each letter belongs to the epoch whose offset covers its record. For a reader
+   * that decodes ahead of poll() (JetStream); one that dead-letters as it polls needs none.
+   */
+  releaseDeadLetters?(): void;
   /** The barrier of `epoch` is leaving: every row poll() returned so far belongs to `epoch` or an earlier one. */
   epochEnded?(epoch: number): void;
   /**
