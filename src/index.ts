@@ -1,7 +1,8 @@
 // Rill's public API: the only entry point. Everything not exported here may change freely.
 export { Session, SessionBuilder, RuntimeConfig } from "./api/session.ts";
 export { DataStreamReader } from "./api/reader.ts";
-export { DataFrameReader, type SchemaLike } from "./api/static-reader.ts";
+export { DataFrameReader } from "./api/static-reader.ts";
+export type { SchemaLike } from "./api/reader-base.ts";
 export { DataFrame, GroupedData, KeyValueGroupedData, type ColumnLike, type GroupStateOptions } from "./api/dataframe.ts";
 export type { GroupState, GroupStateTimeout } from "./operators/group-state.ts";
 export { DataStreamWriter } from "./api/writer.ts";

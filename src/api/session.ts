@@ -20,7 +20,8 @@ import { canonicalKey, checkConfigKey, readConfig, type SessionConfig } from "./
 import { DataFrame } from "./dataframe.ts";
 import { planSqlJoin } from "./sql-join.ts";
 import { DataStreamReader } from "./reader.ts";
-import { DataFrameReader, schemaOfLike, type SchemaLike } from "./static-reader.ts";
+import { DataFrameReader } from "./static-reader.ts";
+import { schemaOfLike, type SchemaLike } from "./reader-base.ts";
 import { RowsSourceProvider } from "../static/rows-source.ts";
 import { StreamingQueryManager } from "./manager.ts";
 
