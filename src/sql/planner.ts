@@ -68,9 +68,25 @@ export function schemaOfPlan(plan: LogicalPlan): Schema {
 }
 
 class Planner {
+  /** The common table expressions in scope, innermost WITH last; a CTE's name hides a view's. */
+  private readonly ctes: Array<Map<string, { name: string; plan: LogicalPlan }>> = [];
+
   constructor(private readonly text: string, private readonly catalog: SqlCatalog) {}
 
   query(query: Query): LogicalPlan {
+    if (query.with.length === 0) return this.queryBody(query);
+    const scope = new Map<string, { name: string; plan: LogicalPlan }>();
+    this.ctes.push(scope);
+    try {
+      // Each CTE sees the ones before it, as in Spark (a CTE cannot refer to itself: WITH RECURSIVE is not supported).
+      for (const cte of query.with) scope.set(cte.name.toLowerCase(), { name: cte.name, plan: this.query(cte.query) });
+      return this.queryBody(query);
+    } finally {
+      this.ctes.pop();
+    }
+  }
+
+  private queryBody(query: Query): LogicalPlan {
     const body = this.body(query.body);
     let plan = body.plan;
     if (query.orderBy.length > 0) plan = { kind: "sort", child: plan, orders: query.orderBy.map((item) => this.sortOrder(item, body.outputs)) };
@@ -127,7 +143,7 @@ class Planner {
   private relation(relation: Relation): Scope {
     switch (relation.kind) {
       case "table": {
-        const plan = this.catalog.relation(relation.name);
+        const plan = this.commonTable(relation.name) ?? this.catalog.relation(relation.name);
         if (plan === undefined) throw this.unknownRelation(relation.name, relation.position);
         const last = relation.name.split(".").pop() ?? relation.name;
         const schema = schemaOfPlan(plan);
@@ -155,11 +171,12 @@ class Planner {
     const leftAlias = left.qualifiers.length === 1 ? (left.qualifiers[0] as string) : "__sql_join_left";
     const rightAlias = right.qualifiers.length === 1 && right.qualifiers[0]?.toLowerCase() !== leftAlias.toLowerCase() ? (right.qualifiers[0] as string) : "__sql_join_right";
     const condition = relation.on && this.qualifyOn(relation.on, [[left, leftAlias], [right, rightAlias]], relation.position);
-    const on = relation.using ?? condition;
+    const using = relation.natural ? naturalColumns(left.schema, right.schema) : relation.using;
+    const on = using ?? condition;
     const plan = this.catalog.join({ left: left.plan, right: right.plan, how: relation.how, on, leftAlias, rightAlias, text: this.text, position: relation.position });
     const columns = new Map(left.columns);
     const existence = relation.how === "left_semi" || relation.how === "left_anti";
-    const keys = new Map((relation.using ?? []).map((name) => [name.toLowerCase(), findField(left.schema, name)?.name ?? name]));
+    const keys = new Map((using ?? []).map((name) => [name.toLowerCase(), findField(left.schema, name)?.name ?? name]));
     const keyInputs = new Set(right.schema.fields.filter((field) => keys.has(field.name.toLowerCase())).map((field) => field.name));
     const renamed = rightNames(left.schema.fields, right.schema.fields, keyInputs);
     for (const [qualifier, names] of right.columns) {
@@ -204,8 +221,18 @@ class Planner {
     return mapChildren(expr, (child) => this.qualifyOn(child, sides, position));
   }
 
+  /** The innermost CTE of that name (an unqualified name), if any. */
+  private commonTable(name: string): LogicalPlan | undefined {
+    if (name.includes(".")) return undefined;
+    for (let index = this.ctes.length - 1; index >= 0; index--) {
+      const entry = this.ctes[index]?.get(name.toLowerCase());
+      if (entry !== undefined) return entry.plan;
+    }
+    return undefined;
+  }
+
   private unknownRelation(name: string, position: number): AnalysisError {
-    const names = this.catalog.relationNames();
+    const names = [...this.ctes.flatMap((scope) => [...scope.values()].map((entry) => entry.name)), ...this.catalog.relationNames()];
     const suggestion = closestName(name, names);
     const hint = suggestion === undefined ? "" : `Did you mean '${suggestion}'? `;
     return new AnalysisError(`Table or view not found: '${name}' ${pointAt(this.text, position)}\n${hint}Views and memory tables: ${names.join(", ") || "none"}. Register a DataFrame with createOrReplaceTempView('${name}'), or start a query with format("memory") and queryName('${name}').`);
@@ -289,6 +316,12 @@ class Planner {
 export interface Output {
   readonly name: string;
   readonly expr: Expr | undefined;
+}
+
+/** NATURAL JOIN's keys: the left's columns that the right also has (case-insensitive), in the left's order; none: no condition. */
+function naturalColumns(left: Schema, right: Schema): string[] | undefined {
+  const names = left.fields.map((field) => field.name).filter((name) => findField(right, name) !== undefined);
+  return names.length === 0 ? undefined : names;
 }
 
 function projected(item: SelectItem): Expr {
