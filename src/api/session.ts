@@ -23,6 +23,8 @@ import { DataStreamReader } from "./reader.ts";
 import { DataFrameReader } from "./static-reader.ts";
 import { schemaOfLike, type SchemaLike } from "./reader-base.ts";
 import { RowsSourceProvider } from "../static/rows-source.ts";
+import type { StaticBadRecordCounts } from "../static/dead-letters.ts";
+import { staticDeadLetterSubject } from "../actors/subjects.ts";
 import { StreamingQueryManager } from "./manager.ts";
 
 export type Logger = (message: string) => void;
@@ -132,6 +134,8 @@ export class Session {
   private stopped = false;
   private manual: ManualClock | undefined;
   private readonly uis: Dashboard[] = [];
+  /** @internal Bad records of static reads so far, across runs: see staticBadRecords. */
+  readonly staticBadRecordTotals: StaticBadRecordCounts = { numDeadLetters: 0, numDroppedMalformed: 0 };
 
   static builder(): SessionBuilder {
     return new SessionBuilder();
@@ -162,6 +166,21 @@ export class Session {
   /** Static DataFrames from files: session.read.json(path), .csv, .parquet, .text (Spark's DataFrameReader). */
   get read(): DataFrameReader {
     return new DataFrameReader(this);
+  }
+
+  /**
+   * Bad records of this session's static reads so far (collect, count, show, a join's static side): sent to the
+   * dead-letter subject (`rill.deadLetter.subject`, or `<prefix>._static.<appName>.deadletter`), and dropped by
+   * `option("mode", "DROPMALFORMED")`.
+   */
+  get staticBadRecords(): Readonly<StaticBadRecordCounts> {
+    return { ...this.staticBadRecordTotals };
+  }
+
+  /** @internal Where the bad records of static reads go. */
+  staticDeadLetterSubject(): string {
+    const config = this.conf.read();
+    return config.deadLetterSubject ?? staticDeadLetterSubject(config.subjectPrefix, this.appName);
   }
 
   /** A static DataFrame of the given rows (Spark's createDataFrame); each row keeps only the schema's columns. */

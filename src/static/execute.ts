@@ -15,9 +15,10 @@ export interface StaticResult {
   readonly rows: Row[];
 }
 
-/** Where a static run's bad input goes: counted and reported, as a stream's dead letters are. */
+/** Where a static run's bad input goes: to the dead-letter output (counted), or dropped as mode DROPMALFORMED asks (counted). */
 export interface DeadLetters {
   add(raw: unknown, reason: string): void;
+  drop(reason: string): void;
 }
 
 const POLL_ROWS = 4096;
@@ -106,7 +107,7 @@ async function runLine(plan: AnalyzedPlan, deadLetters: DeadLetters): Promise<St
 async function readAll(source: SourceProvider, input: (row: Row) => void, deadLetters: DeadLetters): Promise<void> {
   for (let partition = 0; partition < source.numPartitions; partition++) {
     const reader = source.createReader(partition);
-    const context: SourceContext = { partition, numPartitions: source.numPartitions, notify: () => undefined, deadLetter: (raw, reason) => deadLetters.add(raw, reason) };
+    const context: SourceContext = { partition, numPartitions: source.numPartitions, notify: () => undefined, deadLetter: (raw, reason) => deadLetters.add(raw, reason), dropMalformed: (reason) => deadLetters.drop(reason) };
     await reader.open(context);
     try {
       await reader.prepare("all");

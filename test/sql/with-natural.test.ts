@@ -83,7 +83,7 @@ describe("SQL WITH, NATURAL JOIN and subqueries in FROM", () => {
 
   it("WITH over a stream gives a streaming DataFrame whose result equals plain code", async () => {
     const stream = new MemoryStream(session, z.object({ id: z.number().int(), dept: z.string().nullable(), name: z.string(), salary: z.number().int() }));
-    stream.addData(staff as unknown as Row[]);
+    stream.addData(staff);
     stream.toDF().createOrReplaceTempView("live");
     const frame = session.sql("WITH tagged AS (SELECT l.id, l.salary, region FROM live l JOIN depts d ON l.dept = d.dept) SELECT region, count(*) AS n FROM tagged GROUP BY region");
     assert.equal(frame.isStreaming, true);
