@@ -21,7 +21,9 @@ export {
   col, column, lit, expr, when, count, sum, avg, mean, min, max, first, last, countDistinct, approx_count_distinct, collect_list, collect_set, window, session_window,
   explode, explode_outer, posexplode, posexplode_outer, size, struct, array, element_at, array_contains, split, from_json, to_json,
   current_timestamp, current_date, to_timestamp, to_date, date_format, asc, desc,
+  row_number, rank, dense_rank, percent_rank, cume_dist, ntile, lag, lead,
 } from "./api/functions.ts";
+export { Window, WindowSpec } from "./api/window.ts";
 export type { NatsOptions } from "./actors/nats-transport.ts";
 export { startNatsServer, findNatsServer, type NatsServerHandle } from "./actors/nats-server.ts";
 export type { OutputMode } from "./connectors/sinks/sink.ts";

@@ -19,6 +19,7 @@ import { analyzeStaticJoin } from "./join-analysis.ts";
 import type { StaticTable } from "../operators/join-static-table.ts";
 import { checkDuplicates, extend, hasWatermark, isNestedReference, passThrough, type Analysis, type AnalysisOptions, type Branch, type Step } from "./steps.ts";
 import { analyzeUnion } from "./union-analysis.ts";
+import { containsWindow, hasWindowFunction, splitWindowProject, STREAMING_WINDOWS_REFUSED } from "../window-functions/project.ts";
 
 export type { Step } from "./steps.ts";
 
@@ -85,7 +86,7 @@ function analyzeNode(node: LogicalPlan, options: AnalysisOptions, firstState: nu
   if (node.kind === "alias") return analyzeNode(node.child, options, firstState);
   const child = analyzeNode(node.child, options, firstState);
   switch (node.kind) {
-    case "project": return analyzeProject(node, child);
+    case "project": return hasWindowFunction(node) ? analyzeWindowProject(node, child, isStreamingPlan(node.child) && options.schemaOnly !== true) : analyzeProject(node, child);
     case "filter": {
       const condition = compileExpression(node.condition, child.schema, `where(${expressionName(node.condition)})`);
       if (condition.type !== "boolean" && condition.type !== "null" && condition.type !== "any") {
@@ -102,6 +103,27 @@ function analyzeNode(node: LogicalPlan, options: AnalysisOptions, firstState: nu
     case "sort":
     case "limit": throw new AnalysisError("orderBy() and limit() must be the last operations of a streaming query.");
   }
+}
+
+/**
+ * A projection with window functions: refused on a stream (Spark's rule, at start()); over a static input, the schema
+ * it will have. The static engine computes the windows before the plan runs (src/static/execute.ts), so their step is
+ * never created.
+ */
+function analyzeWindowProject(node: ProjectNode, child: Analysis, streaming: boolean): Analysis {
+  if (streaming) throw new AnalysisError(`${STREAMING_WINDOWS_REFUSED}: ${node.columns.filter(containsWindow).map((column) => expressionName(column.kind === "alias" ? column.operand : column)).join(", ")}. Window functions (row_number, rank, lag, sum(...) OVER ...) run on static DataFrames; on a stream, group by window(time, ...) instead.`);
+  const split = splitWindowProject(node, child.schema);
+  const windowed = extend(child, {
+    kind: "stateless",
+    name: "window-functions",
+    detail: split.windows.map((window) => window.field.name).join(", "),
+    create: () => {
+      throw new AnalysisError("Window functions run in the static engine, over the whole input; this plan was not prepared for it.");
+    },
+  }, split.schema);
+  const wrapped = split.wrap({ kind: "source", describe: "window functions", create: () => windowed.source });
+  if (wrapped.kind !== "project" || wrapped.child.kind !== "project") throw new AnalysisError("internal: a window projection has two projections");
+  return analyzeProject(wrapped, analyzeProject(wrapped.child, windowed));
 }
 
 function analyzeProject(node: ProjectNode, child: Analysis): Analysis {

@@ -9,6 +9,8 @@ import { analyze, type AnalyzedPlan } from "../plan/analyzer.ts";
 import { isStreamingPlan, type LogicalPlan } from "../plan/logical.ts";
 import { rowComparator } from "../plan/result-order-analysis.ts";
 import { RowsSourceProvider } from "./rows-source.ts";
+import { evaluateWindows } from "../window-functions/evaluate.ts";
+import { hasWindowFunction, splitWindowProject } from "../window-functions/project.ts";
 
 export interface StaticResult {
   readonly schema: Schema;
@@ -64,6 +66,13 @@ async function materialize(plan: LogicalPlan, deadLetters: DeadLetters): Promise
     case "limit": return rowsNode(await executeStatic(plan, deadLetters), plan.kind);
     case "union": return { ...plan, child: rowsNode(await executeStatic(plan.child, deadLetters), "union input"), other: rowsNode(await executeStatic(plan.other, deadLetters), "union input") };
     case "join": return plan.static?.side === "left" ? { ...plan, other: await materialize(plan.other, deadLetters) } : { ...plan, child: await materialize(plan.child, deadLetters) };
+    case "project": {
+      if (!hasWindowFunction(plan)) return { ...plan, child: await materialize(plan.child, deadLetters) };
+      // Window functions need their whole input: run it, compute the windows, and go on from those rows.
+      const input = await executeStatic(plan.child, deadLetters);
+      const split = splitWindowProject(plan, input.schema);
+      return split.wrap(rowsNode({ schema: split.schema, rows: evaluateWindows(input.rows, split.windows) }, "window function input"));
+    }
     default: return { ...plan, child: await materialize(plan.child, deadLetters) };
   }
 }
