@@ -10,6 +10,7 @@ import { splitResultOrder } from "../plan/result-order-analysis.ts";
 import { planAggregation } from "./aggregation.ts";
 import type { JoinRelation, OrderItem, Query, QueryBody, Relation, Select, SelectItem } from "./ast.ts";
 import { containsAggregate, mapChildren, structuralKey } from "./expressions.ts";
+import { CommonTables } from "./common-tables.ts";
 import { pointAt } from "./position.ts";
 
 /** A JOIN as the DataFrame API takes it: `left.join(right, on, how)`, `on` a condition or a list of column names. */
@@ -68,22 +69,13 @@ export function schemaOfPlan(plan: LogicalPlan): Schema {
 }
 
 class Planner {
-  /** The common table expressions in scope, innermost WITH last; a CTE's name hides a view's. */
-  private readonly ctes: Array<Map<string, { name: string; plan: LogicalPlan }>> = [];
+  /** The common table expressions in scope (`WITH`). */
+  private readonly ctes = new CommonTables();
 
   constructor(private readonly text: string, private readonly catalog: SqlCatalog) {}
 
   query(query: Query): LogicalPlan {
-    if (query.with.length === 0) return this.queryBody(query);
-    const scope = new Map<string, { name: string; plan: LogicalPlan }>();
-    this.ctes.push(scope);
-    try {
-      // Each CTE sees the ones before it, as in Spark (a CTE cannot refer to itself: WITH RECURSIVE is not supported).
-      for (const cte of query.with) scope.set(cte.name.toLowerCase(), { name: cte.name, plan: this.query(cte.query) });
-      return this.queryBody(query);
-    } finally {
-      this.ctes.pop();
-    }
+    return this.ctes.within(query.with, (cte) => this.query(cte.query), () => this.queryBody(query));
   }
 
   private queryBody(query: Query): LogicalPlan {
@@ -143,7 +135,7 @@ class Planner {
   private relation(relation: Relation): Scope {
     switch (relation.kind) {
       case "table": {
-        const plan = this.commonTable(relation.name) ?? this.catalog.relation(relation.name);
+        const plan = this.ctes.get(relation.name) ?? this.catalog.relation(relation.name);
         if (plan === undefined) throw this.unknownRelation(relation.name, relation.position);
         const last = relation.name.split(".").pop() ?? relation.name;
         const schema = schemaOfPlan(plan);
@@ -221,18 +213,8 @@ class Planner {
     return mapChildren(expr, (child) => this.qualifyOn(child, sides, position));
   }
 
-  /** The innermost CTE of that name (an unqualified name), if any. */
-  private commonTable(name: string): LogicalPlan | undefined {
-    if (name.includes(".")) return undefined;
-    for (let index = this.ctes.length - 1; index >= 0; index--) {
-      const entry = this.ctes[index]?.get(name.toLowerCase());
-      if (entry !== undefined) return entry.plan;
-    }
-    return undefined;
-  }
-
   private unknownRelation(name: string, position: number): AnalysisError {
-    const names = [...this.ctes.flatMap((scope) => [...scope.values()].map((entry) => entry.name)), ...this.catalog.relationNames()];
+    const names = [...this.ctes.names(), ...this.catalog.relationNames()];
     const suggestion = closestName(name, names);
     const hint = suggestion === undefined ? "" : `Did you mean '${suggestion}'? `;
     return new AnalysisError(`Table or view not found: '${name}' ${pointAt(this.text, position)}\n${hint}Views and memory tables: ${names.join(", ") || "none"}. Register a DataFrame with createOrReplaceTempView('${name}'), or start a query with format("memory") and queryName('${name}').`);
