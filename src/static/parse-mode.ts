@@ -50,9 +50,13 @@ export interface BadRecordSink {
 export function badRecordHandler(policy: BadRecordPolicy, schema: Schema, sink: BadRecordSink): BadRecordHandler {
   switch (policy.mode) {
     case "deadLetter":
-      return (raw, reason) => sink.deadLetter(raw, reason);
+      return (raw, reason) => {
+        sink.deadLetter(raw, reason);
+      };
     case "DROPMALFORMED":
-      return (_raw, reason) => sink.dropped(reason);
+      return (_raw, reason) => {
+        sink.dropped(reason);
+      };
     case "FAILFAST":
       return (_raw, reason) => {
         throw new RecordError(`Malformed records are detected in record parsing. Parse Mode: FAILFAST. To process malformed records as null result, try setting the option 'mode' as 'PERMISSIVE'. The record: ${reason}`);
