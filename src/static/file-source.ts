@@ -13,7 +13,7 @@ import { jsonWithLongs } from "../core/long.ts";
 import type { SourceContext, SourceProvider, SourceReader } from "../connectors/sources/source.ts";
 import { nowMs } from "../core/clock.ts";
 import { ConfigError } from "../core/errors.ts";
-import type { Row, Schema } from "../core/types.ts";
+import { findField, type Row, type Schema } from "../core/types.ts";
 import { inferCsvSchema } from "./infer-csv.ts";
 import { JsonSchemaInference } from "./infer-json.ts";
 import { parquetFileSchema, readParquetRows } from "./parquet.ts";
@@ -117,8 +117,12 @@ class StaticFileReader implements SourceReader {
       deadLetter: (raw, reason) => context.deadLetter(raw, reason),
       dropped: (reason) => context.dropMalformed?.(reason),
     });
-    const lines: LineParser | undefined = format === "json" ? jsonParser(schema, coercingValidator(schema)) : format === "text" ? textParser(schema.fields[0]?.name ?? "value") : undefined;
-    const whole: FileParser | undefined = format === "csv" ? csvParser(schema, undefined, options) : undefined;
+    // The corrupt-record column is not in the data (a CSV's columns map to the schema without it, as in Spark): parse
+    // with the other fields; a good record's corrupt column is null.
+    const corrupt = format === "parquet" || format === "text" ? undefined : findField(schema, policy.corruptColumn)?.name;
+    const data: Schema = corrupt === undefined ? schema : { fields: schema.fields.filter((field) => field.name !== corrupt) };
+    const lines: LineParser | undefined = format === "json" ? jsonParser(data, coercingValidator(data)) : format === "text" ? textParser(schema.fields[0]?.name ?? "value") : undefined;
+    const whole: FileParser | undefined = format === "csv" ? csvParser(data, undefined, options) : undefined;
     for (const file of listStaticFiles(format, this.spec.path)) {
       const since = nowMs();
       let rows: Row[];
@@ -128,6 +132,7 @@ class StaticFileReader implements SourceReader {
         if (lines) rows = lineRows(lines, linesOf(text), file, handler, invalidSegments);
         else rows = (whole as FileParser)(text, file, handler, Number.MAX_SAFE_INTEGER, invalidSegments && new Set([...invalidSegments].map((segment) => segment + 1)));
       }
+      if (corrupt !== undefined) rows = rows.map((row) => inSchemaOrder(row, schema));
       if (rows.length > 0) this.ready.push(rows, since);
     }
   }
@@ -162,6 +167,13 @@ function coercingValidator(schema: Schema): RowValidator {
     }
     return check(value);
   };
+}
+
+/** The row's columns in the schema's order (the corrupt-record column where the schema puts it), missing ones null. */
+function inSchemaOrder(row: Row, schema: Schema): Row {
+  const ordered: Row = {};
+  for (const field of schema.fields) ordered[field.name] = row[field.name] ?? null;
+  return ordered;
 }
 
 /** Rows of a line format; a line whose bytes are not UTF-8 is a bad record (as in the streaming file source). */

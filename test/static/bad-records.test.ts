@@ -132,6 +132,16 @@ describe("bad records in static files", () => {
     const permissive = await reader().option("mode", "PERMISSIVE").schema(`${schema}, _corrupt_record STRING`).csv(csvDir).collect();
     assert.deepEqual(permissive.find((row) => row.name === "b"), { id: null, name: "b", score: 2.5, _corrupt_record: "x,b,2.5" });
     assert.equal(permissive.length, 4);
+    // Without a header the columns map by position to the schema without the corrupt-record column, as in Spark.
+    const positional = await session.read.option("mode", "PERMISSIVE").schema(`_corrupt_record STRING, ${schema}`).csv(csvDir).collect();
+    const key = (row: Row) => JSON.stringify(row);
+    assert.deepEqual(positional.map(key).sort(), [
+      { _corrupt_record: "id,name,score", id: null, name: "name", score: null },
+      { _corrupt_record: null, id: 1, name: "a", score: 1.5 },
+      { _corrupt_record: "x,b,2.5", id: null, name: "b", score: 2.5 },
+      { _corrupt_record: null, id: 3, name: "c", score: null },
+      { _corrupt_record: '4,"d,4.5', id: null, name: null, score: null },
+    ].map(key).sort());
     assert.deepEqual((await reader().option("mode", "DROPMALFORMED").schema(schema).csv(csvDir).collect()).map((row) => row.id), [1, 3]);
     await assert.rejects(reader().option("mode", "FAILFAST").schema(schema).csv(csvDir).collect(), (error: unknown) => error instanceof RecordError && /FAILFAST.*a\.csv:(3: fails the schema|5: not valid CSV)/s.test(error.message));
   });
