@@ -1,7 +1,8 @@
 // Rill's public API: the only entry point. Everything not exported here may change freely.
 export { Session, SessionBuilder, RuntimeConfig } from "./api/session.ts";
 export { DataStreamReader } from "./api/reader.ts";
-export { DataFrameReader, type SchemaLike } from "./api/static-reader.ts";
+export { DataFrameReader } from "./api/static-reader.ts";
+export type { SchemaLike } from "./api/reader-base.ts";
 export { DataFrame, GroupedData, KeyValueGroupedData, type ColumnLike, type GroupStateOptions } from "./api/dataframe.ts";
 export type { GroupState, GroupStateTimeout } from "./operators/group-state.ts";
 export { DataStreamWriter } from "./api/writer.ts";
@@ -21,7 +22,9 @@ export {
   col, column, lit, expr, when, count, sum, avg, mean, min, max, first, last, countDistinct, approx_count_distinct, collect_list, collect_set, window, session_window,
   explode, explode_outer, posexplode, posexplode_outer, size, struct, array, element_at, array_contains, split, from_json, to_json,
   current_timestamp, current_date, to_timestamp, to_date, date_format, asc, desc,
+  row_number, rank, dense_rank, percent_rank, cume_dist, ntile, lag, lead,
 } from "./api/functions.ts";
+export { Window, WindowSpec } from "./api/window.ts";
 export type { NatsOptions } from "./actors/nats-transport.ts";
 export { startNatsServer, findNatsServer, type NatsServerHandle } from "./actors/nats-server.ts";
 export type { OutputMode } from "./connectors/sinks/sink.ts";

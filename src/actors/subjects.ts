@@ -36,3 +36,11 @@ export function querySubjects(prefix: string, queryName: string, runId: string, 
 export function deadLetterSubject(prefix: string, queryName: string): string {
   return `${prefix}.${sanitizeToken(queryName)}.deadletter`;
 }
+
+/**
+ * Where the bad records of a session's static reads (session.read) go: `<prefix>._static-<app>.deadletter`, one token
+ * between prefix and `deadletter` as a query's, so the dead-letter stream's `<prefix>.*.deadletter` captures it too.
+ */
+export function staticDeadLetterSubject(prefix: string, appName: string): string {
+  return `${prefix}._static-${sanitizeToken(appName)}.deadletter`;
+}

@@ -1,6 +1,6 @@
 // Spark's Column: an immutable wrapper around an expression tree, built with Spark's method names.
 import { AnalysisError } from "../core/errors.ts";
-import { GET_FIELD, GET_ITEM, type BinaryOperator, type Expr } from "../expr/ast.ts";
+import { GET_FIELD, GET_ITEM, type BinaryOperator, type Expr, type WindowSpec } from "../expr/ast.ts";
 import { expressionName } from "../expr/names.ts";
 import { knownTypeNames, parseDataType } from "../expr/typenames.ts";
 
@@ -15,6 +15,15 @@ export type ColumnOrValue = Column | LiteralValue;
  */
 export class Column {
   constructor(readonly expr: Expr) {}
+
+  /**
+   * This function (a ranking function, lag/lead, or an aggregate) computed over a window of a static DataFrame; without
+   * a spec, over the whole input.
+   * @example rank().over(Window.partitionBy("dept").orderBy(desc("salary")))
+   */
+  over(window?: { readonly spec: WindowSpec }): Column {
+    return new Column({ kind: "over", function: unaliased(this.expr), window: window?.spec ?? { partitionBy: [], orderBy: [], frame: undefined } });
+  }
 
   alias(name: string): Column {
     return new Column({ kind: "alias", operand: unaliased(this.expr), name });

@@ -7,7 +7,8 @@ import { parseExpression } from "../expr/parser.ts";
 import { analyze } from "../plan/analyzer.ts";
 import type { GroupState, GroupStateTimeout } from "../operators/group-state.ts";
 import { isStreamingPlan, type BoundedInput, type GroupingKind, type JoinType, type LogicalPlan, type SortOrder, type StaticInput } from "../plan/logical.ts";
-import { executeStatic, staticSchema, type DeadLetters } from "../static/execute.ts";
+import { executeStatic, staticSchema } from "../static/execute.ts";
+import { StaticDeadLetters } from "../static/dead-letters.ts";
 import { showString, treeString } from "./static-actions.ts";
 import { splitResultOrder } from "../plan/result-order-analysis.ts";
 import { Column, SORT_DIRECTIONS } from "./column.ts";
@@ -100,10 +101,9 @@ export class DataFrame {
   /** @internal This static DataFrame as the static side of a join: run whole when the query starts, and on its refresh interval. */
   staticInput(): StaticInput {
     const plan = this.plan;
-    const deadLetters = this.deadLetters();
     return {
       schema: () => staticSchema(plan),
-      load: async () => (await executeStatic(plan, deadLetters)).rows,
+      load: async () => (await this.runStatic(plan)).rows,
       refreshIntervalMs: refreshIntervalOf(plan),
       describe: describeSources(plan),
     };
@@ -111,20 +111,19 @@ export class DataFrame {
 
   private async run() {
     if (this.isStreaming) throw new AnalysisError("Queries with streaming sources must be executed with writeStream.start(): collect(), count(), take() and show() run static DataFrames only.");
-    const deadLetters = this.deadLetters();
-    return await executeStatic(this.plan, deadLetters);
+    return await this.runStatic(this.plan);
   }
 
-  /** Bad input of a static run: counted and logged (the first few with their reasons), as a stream sends it to its dead-letter output. */
-  private deadLetters(): DeadLetters {
-    const log = this.session.log;
-    let count = 0;
-    return {
-      add: (_raw, reason) => {
-        count++;
-        if (count <= 5) log(`rill: a static DataFrame skipped a bad record (${count} so far): ${reason}`);
-      },
-    };
+  /** Runs a static plan; its bad records then go to the session's static dead-letter subject, counted, and are logged in one line. */
+  private async runStatic(plan: LogicalPlan) {
+    const session = this.session;
+    const deadLetters = new StaticDeadLetters(session.staticBadRecordTotals);
+    try {
+      return await executeStatic(plan, deadLetters);
+    } finally {
+      const line = await deadLetters.deliver(() => session.connect(), session.staticDeadLetterSettings(), describeSources(plan), (line) => session.log(line));
+      if (line !== undefined) session.log(line);
+    }
   }
 
   /** Columns by name (`"*"` for all) or Column expressions. */

@@ -234,6 +234,56 @@ function timeCall(name: string, value: Column | string, format: string | undefin
   return new Column({ kind: "call", name, args, distinct: false });
 }
 
+// ---- window functions (with .over(Window...)) ----
+
+/** 1, 2, 3, ... within the window's partition, in its order. */
+export function row_number(): Column {
+  return windowCall("row_number", []);
+}
+
+/** The rank with gaps: rows that order equal share it, the next rank skips (1, 1, 3). */
+export function rank(): Column {
+  return windowCall("rank", []);
+}
+
+/** The rank without gaps (1, 1, 2). */
+export function dense_rank(): Column {
+  return windowCall("dense_rank", []);
+}
+
+/** (rank - 1) / (rows in the partition - 1). */
+export function percent_rank(): Column {
+  return windowCall("percent_rank", []);
+}
+
+/** The fraction of the partition's rows that order before or equal to this one. */
+export function cume_dist(): Column {
+  return windowCall("cume_dist", []);
+}
+
+/** The bucket (1 to n) of the row when the ordered partition is cut into n buckets as equal as can be. */
+export function ntile(buckets: number): Column {
+  return windowCall("ntile", [literalExpr(buckets)]);
+}
+
+/** The value `offset` rows before this one in the window's order; `defaultValue` (or null) when there is no such row. */
+export function lag(value: Column | string, offset = 1, defaultValue?: LiteralValue): Column {
+  return windowCall("lag", offsetArgs(value, offset, defaultValue));
+}
+
+/** The value `offset` rows after this one in the window's order; `defaultValue` (or null) when there is no such row. */
+export function lead(value: Column | string, offset = 1, defaultValue?: LiteralValue): Column {
+  return windowCall("lead", offsetArgs(value, offset, defaultValue));
+}
+
+function offsetArgs(value: Column | string, offset: number, defaultValue: LiteralValue | undefined): Expr[] {
+  return [toColumn(value).expr, literalExpr(offset), ...(defaultValue === undefined ? [] : [literalExpr(defaultValue)])];
+}
+
+function windowCall(name: string, args: Expr[]): Column {
+  return new Column({ kind: "call", name, args, distinct: false });
+}
+
 // ---- sort keys for orderBy ----
 
 export function asc(value: Column | string): Column {

@@ -3,29 +3,24 @@ import { createSourceProvider } from "../connectors/sources/registry.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { Schema } from "../core/types.ts";
 import { isZodObject, rowValidator, schemaFromZod, type ZodRowSchema } from "../core/zod-schema.ts";
-import { schemaOfLike, type SchemaLike } from "./static-reader.ts";
+import { ReaderBuilder, schemaOfLike, type SchemaLike } from "./reader-base.ts";
 import { DataFrame } from "./dataframe.ts";
 import type { Session } from "./session.ts";
 
-export class DataStreamReader {
-  private sourceFormat = "";
+export class DataStreamReader extends ReaderBuilder {
   private userSchema: ZodRowSchema | undefined;
   /** A schema given as a DataFrame's schema or a DDL string: records are checked against its field types. */
   private plainSchema: Schema | undefined;
-  private readonly sourceOptions = new Map<string, string>();
 
-  constructor(private readonly session: Session) {}
-
-  format(source: string): this {
-    this.sourceFormat = source;
-    return this;
+  constructor(private readonly session: Session) {
+    super();
   }
 
   /**
    * The schema of the records: a zod object, another DataFrame's schema (`readStream.schema(static.schema)`, as the
    * seed's 22.4) or a DDL string. Records that fail it go to the dead-letter output.
    */
-  schema(schema: SchemaLike): this {
+  protected useSchema(schema: SchemaLike): void {
     if (isZodObject(schema)) {
       this.userSchema = schema;
       this.plainSchema = undefined;
@@ -33,17 +28,6 @@ export class DataStreamReader {
       this.plainSchema = schemaOfLike(schema, "readStream");
       this.userSchema = undefined;
     }
-    return this;
-  }
-
-  option(key: string, value: string | number | boolean): this {
-    this.sourceOptions.set(key, String(value));
-    return this;
-  }
-
-  options(options: Record<string, string | number | boolean>): this {
-    for (const [key, value] of Object.entries(options)) this.option(key, value);
-    return this;
   }
 
   load(path?: string): DataFrame {

@@ -20,8 +20,12 @@ import { canonicalKey, checkConfigKey, readConfig, type SessionConfig } from "./
 import { DataFrame } from "./dataframe.ts";
 import { planSqlJoin } from "./sql-join.ts";
 import { DataStreamReader } from "./reader.ts";
-import { DataFrameReader, schemaOfLike, type SchemaLike } from "./static-reader.ts";
+import { DataFrameReader } from "./static-reader.ts";
+import { schemaOfLike, type SchemaLike } from "./reader-base.ts";
 import { RowsSourceProvider } from "../static/rows-source.ts";
+import type { StaticBadRecordCounts } from "../static/dead-letters.ts";
+import { staticDeadLetterSubject } from "../actors/subjects.ts";
+import type { DeadLetterSettings } from "../deadletters/output.ts";
 import { StreamingQueryManager } from "./manager.ts";
 
 export type Logger = (message: string) => void;
@@ -131,6 +135,8 @@ export class Session {
   private stopped = false;
   private manual: ManualClock | undefined;
   private readonly uis: Dashboard[] = [];
+  /** @internal Bad records of static reads so far, across runs: see staticBadRecords. */
+  readonly staticBadRecordTotals: StaticBadRecordCounts = { numDeadLetters: 0, numDroppedMalformed: 0 };
 
   static builder(): SessionBuilder {
     return new SessionBuilder();
@@ -161,6 +167,29 @@ export class Session {
   /** Static DataFrames from files: session.read.json(path), .csv, .parquet, .text (Spark's DataFrameReader). */
   get read(): DataFrameReader {
     return new DataFrameReader(this);
+  }
+
+  /**
+   * Bad records of this session's static reads so far (collect, count, show, a join's static side): sent to the
+   * dead-letter subject (`rill.deadLetter.subject`, or `<prefix>._static-<appName>.deadletter`), and dropped by
+   * `option("mode", "DROPMALFORMED")`.
+   */
+  get staticBadRecords(): Readonly<StaticBadRecordCounts> {
+    return { ...this.staticBadRecordTotals };
+  }
+
+  /** @internal Where the bad records of static reads go. */
+  staticDeadLetterSubject(): string {
+    const config = this.conf.read();
+    return config.deadLetterSubject ?? staticDeadLetterSubject(config.subjectPrefix, this.appName);
+  }
+
+  /** The dead-letter output of static reads: the queries' stream (RILL_DEADLETTERS unless configured), on the static subject. */
+  staticDeadLetterSettings(): DeadLetterSettings {
+    const config = this.conf.read();
+    const subject = this.staticDeadLetterSubject();
+    const streamSubjects = config.deadLetterSubject === undefined ? [`${config.subjectPrefix}.*.deadletter`] : [subject];
+    return { ...config.deadLetterStream, subject, streamSubjects };
   }
 
   /** A static DataFrame of the given rows (Spark's createDataFrame); each row keeps only the schema's columns. */

@@ -7,51 +7,24 @@
 import type { ConnectorOptions } from "../connectors/options.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { Schema } from "../core/types.ts";
-import { isZodObject, schemaFromZod, type ZodRowSchema } from "../core/zod-schema.ts";
-import { parseDdlSchema } from "../expr/ddl.ts";
 import { StaticFileSourceProvider, staticFileSpec } from "../static/file-source.ts";
 import { postgresSchema, postgresSource, postgresSpec } from "../static/postgres-source.ts";
 import { redisSchema, redisSource, redisSpec } from "../static/redis-source.ts";
 import type { SourceProvider } from "../connectors/sources/source.ts";
 import { DataFrame } from "./dataframe.ts";
+import { ReaderBuilder, schemaOfLike, type SchemaLike } from "./reader-base.ts";
 import type { Session } from "./session.ts";
 
-/** What schema() takes: a zod object, a schema (another DataFrame's `.schema`), or a DDL string ("gt STRING, x DOUBLE"). */
-export type SchemaLike = ZodRowSchema | Schema | string;
 
-/** A Rill schema from what schema() was given. */
-export function schemaOfLike(schema: SchemaLike, where: string): Schema {
-  if (typeof schema === "string") return { fields: parseDdlSchema(schema) };
-  if (isZodObject(schema)) return schemaFromZod(schema);
-  if (typeof schema === "object" && schema !== null && Array.isArray((schema as Schema).fields)) return schema as Schema;
-  throw new ConfigError(`${where}.schema() takes a zod object schema, a DataFrame's schema (df.schema) or a DDL string such as "gt STRING, x DOUBLE".`);
-}
-
-export class DataFrameReader {
-  private sourceFormat = "";
+export class DataFrameReader extends ReaderBuilder {
   private userSchema: Schema | undefined;
-  private readonly sourceOptions = new Map<string, string>();
 
-  constructor(private readonly session: Session) {}
-
-  format(source: string): this {
-    this.sourceFormat = source;
-    return this;
+  constructor(private readonly session: Session) {
+    super();
   }
 
-  schema(schema: SchemaLike): this {
+  protected useSchema(schema: SchemaLike): void {
     this.userSchema = schemaOfLike(schema, "read");
-    return this;
-  }
-
-  option(key: string, value: string | number | boolean): this {
-    this.sourceOptions.set(key, String(value));
-    return this;
-  }
-
-  options(options: Record<string, string | number | boolean>): this {
-    for (const [key, value] of Object.entries(options)) this.option(key, value);
-    return this;
   }
 
   /** Lists the files now and infers the schema from them (when none is given); the rows are read each time the DataFrame runs. */

@@ -82,6 +82,11 @@ export class DeadLetterOutput {
     });
   }
 
+  /** Resolves once every letter given to `publishNow` so far has been acknowledged (or the output stopped). */
+  async drained(): Promise<void> {
+    await this.immediate;
+  }
+
   /**
    * On the driver of a checkpointed query: publishes the committed letters the checkpoint still holds (a crash may have
    * left some), then again after every `commit N` on the control subject.
@@ -215,7 +220,7 @@ export class DeadLetterOutput {
   }
 
   private useCore(why: string): "core" {
-    this.log(`rill: ${why}, so dead letters on '${this.settings.subject}' go out as core NATS messages after their epoch commits: they are only as durable as their subscriber.`);
+    this.log(`rill: ${why}, so dead letters on '${this.settings.subject}' go out as core NATS messages (a query's after their epoch commits): they are only as durable as their subscriber.`);
     this.target = this.lastTarget = "core";
     return this.target;
   }

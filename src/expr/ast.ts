@@ -19,7 +19,32 @@ export type Expr =
   | { readonly kind: "case"; readonly operand: Expr | undefined; readonly branches: readonly CaseBranch[]; readonly otherwise: Expr | undefined }
   | { readonly kind: "cast"; readonly operand: Expr; readonly to: DataType }
   | { readonly kind: "call"; readonly name: string; readonly args: readonly Expr[]; readonly distinct: boolean }
-  | { readonly kind: "alias"; readonly operand: Expr; readonly name: string };
+  | { readonly kind: "alias"; readonly operand: Expr; readonly name: string }
+  | { readonly kind: "over"; readonly function: Expr; readonly window: WindowSpec };
+
+/**
+ * `OVER (PARTITION BY ... ORDER BY ... ROWS|RANGE BETWEEN ...)`, or Spark's `Window.partitionBy(...).orderBy(...)`. The
+ * frame is undefined when none is given: Spark's default then applies (RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT
+ * ROW with an ORDER BY, the whole partition without one).
+ */
+export interface WindowSpec {
+  readonly partitionBy: readonly Expr[];
+  readonly orderBy: readonly WindowOrder[];
+  readonly frame: WindowFrame | undefined;
+}
+
+export interface WindowOrder {
+  readonly expr: Expr;
+  readonly descending: boolean;
+  readonly nullsFirst: boolean;
+}
+
+/** Bounds relative to the current row: negative precede it, 0 is the current row, -Infinity / Infinity are unbounded. */
+export interface WindowFrame {
+  readonly unit: "rows" | "range";
+  readonly start: number;
+  readonly end: number;
+}
 
 export interface CaseBranch {
   readonly when: Expr;

@@ -145,6 +145,8 @@ function compileComputed(expr: Expr, text: string, scope: Scope): CompiledValue 
       return compileCast(child(expr.operand), expr.to, text);
     case "call":
       return compileCall(expr, scope, text);
+    case "over":
+      throw new AnalysisError(`The window function '${text}' can only be a column of select(), selectExpr() or withColumn() (a SELECT item in SQL), not part of${where(scope) || " this expression"}.`);
     default:
       throw new AnalysisError(`Cannot compile '${text}'${where(scope)}`);
   }

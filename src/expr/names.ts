@@ -1,6 +1,6 @@
 // Spark's auto-generated column names for expressions: `(a + b)`, `CAST(x AS DOUBLE)`, `count(1)`.
 import type { DataType } from "../core/types.ts";
-import { GET_FIELD, GET_ITEM, INTERVAL, type BinaryOperator, type Expr } from "./ast.ts";
+import { GET_FIELD, GET_ITEM, INTERVAL, type BinaryOperator, type Expr, type WindowSpec } from "./ast.ts";
 import { sqlTypeName } from "./typenames.ts";
 import { formatDouble, formatTimestamp, valueToString } from "./values.ts";
 
@@ -48,7 +48,26 @@ export function expressionName(expr: Expr): string {
       return callName(expr);
     case "alias":
       return expr.name;
+    case "over":
+      return `${expressionName(expr.function)} OVER (${windowSpecText(expr.window)})`;
   }
+}
+
+/** Spark's text of a window spec: `PARTITION BY a ORDER BY b ASC NULLS FIRST ROWS BETWEEN ...`, the default frame spelt out. */
+function windowSpecText(window: WindowSpec): string {
+  const parts: string[] = [];
+  if (window.partitionBy.length > 0) parts.push(`PARTITION BY ${window.partitionBy.map(expressionName).join(", ")}`);
+  if (window.orderBy.length > 0) parts.push(`ORDER BY ${window.orderBy.map((order) => `${expressionName(order.expr)} ${order.descending ? "DESC" : "ASC"} NULLS ${order.nullsFirst ? "FIRST" : "LAST"}`).join(", ")}`);
+  const frame = window.frame ?? (window.orderBy.length > 0 ? { unit: "range", start: -Infinity, end: 0 } : { unit: "rows", start: -Infinity, end: Infinity });
+  parts.push(`${frame.unit.toUpperCase()} BETWEEN ${boundText(frame.start)} AND ${boundText(frame.end)}`);
+  return parts.join(" ");
+}
+
+function boundText(bound: number): string {
+  if (bound === -Infinity) return "UNBOUNDED PRECEDING";
+  if (bound === Infinity) return "UNBOUNDED FOLLOWING";
+  if (bound === 0) return "CURRENT ROW";
+  return bound < 0 ? `${-bound} PRECEDING` : `${bound} FOLLOWING`;
 }
 
 /** A literal as Spark prints it in a column name: strings without quotes, doubles in Java's notation. */

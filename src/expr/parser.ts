@@ -3,7 +3,7 @@ import { parseDuration } from "../core/duration.ts";
 import { ConfigError } from "../core/errors.ts";
 import { negateLong } from "../core/long.ts";
 import { closestName } from "../core/errors.ts";
-import { GET_FIELD, INTERVAL, type BinaryOperator, type CaseBranch, type Expr } from "./ast.ts";
+import { GET_FIELD, INTERVAL, type BinaryOperator, type CaseBranch, type Expr, type WindowFrame, type WindowOrder } from "./ast.ts";
 import { parseErrorAt, tokenize, type ErrorAt, type Token } from "./lexer.ts";
 import { knownTypeNames, parseDataType } from "./typenames.ts";
 import { parseTimestamp } from "./values.ts";
@@ -272,7 +272,73 @@ export class ExpressionParser {
       while (this.acceptOperator(",")) args.push(this.parseOr());
       this.expectOperator(")");
     }
-    return { kind: "call", name, args, distinct };
+    const call: Expr = { kind: "call", name, args, distinct };
+    return this.isKeyword(this.peek(), "over") ? this.parseOver(call) : call;
+  }
+
+  /** `f(...) OVER ([PARTITION BY ...] [ORDER BY ...] [ROWS | RANGE frame])`, Spark's window function syntax. */
+  private parseOver(call: Expr): Expr {
+    this.next();
+    if (!this.isOperator(this.peek(), "(")) throw this.unexpected(this.peek(), "expected '(' after OVER (named windows and the WINDOW clause are not supported)");
+    this.next();
+    const partitionBy: Expr[] = [];
+    if (this.acceptKeyword("partition") || this.acceptKeyword("distribute")) {
+      this.expectKeyword("by");
+      do partitionBy.push(this.parseOr());
+      while (this.acceptOperator(","));
+    }
+    const orderBy: WindowOrder[] = [];
+    if (this.acceptKeyword("order") || this.acceptKeyword("sort")) {
+      this.expectKeyword("by");
+      do orderBy.push(this.parseWindowOrder());
+      while (this.acceptOperator(","));
+    }
+    let frame: WindowFrame | undefined;
+    const unitToken = this.peek();
+    if (this.acceptKeyword("rows") || this.acceptKeyword("range")) {
+      const unit = this.isKeyword(unitToken, "rows") ? "rows" : "range";
+      const between = this.acceptKeyword("between");
+      const startToken = this.peek();
+      const start = this.parseFrameBound();
+      const end = between ? (this.expectKeyword("and"), this.parseFrameBound()) : 0;
+      if (start === Infinity || end === -Infinity || start > end) {
+        throw this.errorAt(this.text, startToken.position, "the lower bound of a window frame must be less than or equal to the upper bound", "Write the bounds in order, e.g. ROWS BETWEEN 2 PRECEDING AND CURRENT ROW.");
+      }
+      frame = { unit, start, end };
+    }
+    this.expectOperator(")");
+    return { kind: "over", function: call, window: { partitionBy, orderBy, frame } };
+  }
+
+  private parseWindowOrder(): WindowOrder {
+    const expr = this.parseOr();
+    const descending = this.acceptKeyword("desc") ? true : (this.acceptKeyword("asc"), false);
+    let nullsFirst = !descending;
+    if (this.acceptKeyword("nulls")) {
+      if (this.acceptKeyword("first")) nullsFirst = true;
+      else if (this.acceptKeyword("last")) nullsFirst = false;
+      else throw this.unexpected(this.peek(), "expected FIRST or LAST after NULLS");
+    }
+    return { expr, descending, nullsFirst };
+  }
+
+  /** `UNBOUNDED PRECEDING`, `UNBOUNDED FOLLOWING`, `CURRENT ROW`, or `n PRECEDING` / `n FOLLOWING` with n a number. */
+  private parseFrameBound(): number {
+    if (this.acceptKeyword("unbounded")) {
+      if (this.acceptKeyword("preceding")) return -Infinity;
+      if (this.acceptKeyword("following")) return Infinity;
+      throw this.unexpected(this.peek(), "expected PRECEDING or FOLLOWING after UNBOUNDED");
+    }
+    if (this.acceptKeyword("current")) {
+      if (!this.acceptKeyword("row")) throw this.unexpected(this.peek(), "expected ROW after CURRENT");
+      return 0;
+    }
+    const token = this.next();
+    if (token.kind !== "number" || typeof token.value !== "number" || token.value < 0) throw this.unexpected(token, "expected UNBOUNDED, CURRENT ROW or a non-negative number for a window frame bound");
+    const value = token.value;
+    if (this.acceptKeyword("preceding")) return -value;
+    if (this.acceptKeyword("following")) return value;
+    throw this.unexpected(this.peek(), "expected PRECEDING or FOLLOWING after the frame offset");
   }
 
   private parseCast(): Expr {

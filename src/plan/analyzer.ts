@@ -20,6 +20,7 @@ import { analyzeStreamJoin } from "./join-stream-analysis.ts";
 import type { StaticTable } from "../operators/join-static-table.ts";
 import { checkDuplicates, extend, hasWatermark, isNestedReference, passThrough, type Analysis, type AnalysisOptions, type Branch, type Step } from "./steps.ts";
 import { analyzeUnion } from "./union-analysis.ts";
+import { containsWindow, hasWindowFunction, splitWindowProject, STREAMING_WINDOWS_REFUSED } from "../window-functions/project.ts";
 
 export type { Step } from "./steps.ts";
 
@@ -91,7 +92,7 @@ function analyzeNode(node: LogicalPlan, options: AnalysisOptions, firstState: nu
   const child = analyzeNode(node.child, options, firstState);
   if ((node.kind === "aggregate" || node.kind === "deduplicate" || node.kind === "groupState") && child.emitsDelayedRows !== undefined && options.schemaOnly !== true) refuseAfterIntervalJoin(child.emitsDelayedRows, node.kind);
   switch (node.kind) {
-    case "project": return analyzeProject(node, child);
+    case "project": return hasWindowFunction(node) ? analyzeWindowProject(node, child, isStreamingPlan(node.child) && options.schemaOnly !== true) : analyzeProject(node, child);
     case "filter": {
       const condition = compileExpression(node.condition, child.schema, `where(${expressionName(node.condition)})`);
       if (condition.type !== "boolean" && condition.type !== "null" && condition.type !== "any") {
@@ -113,6 +114,27 @@ function analyzeNode(node: LogicalPlan, options: AnalysisOptions, firstState: nu
 /** Spark's checkStreamingQueryGlobalWatermarkLimit (spark.sql.streaming.statefulOperator.checkCorrectness.enabled). */
 function refuseAfterIntervalJoin(join: string, operator: string): never {
   throw new AnalysisError(`Detected pattern of possible 'correctness' issue due to global watermark. The query contains stateful operation which can emit rows older than the current watermark plus allowed late record delay, which are "late rows" in downstream stateful operations and these rows can be discarded: ${join} (a time-interval join) is followed by ${operator === "groupState" ? "a *GroupsWithState operator" : operator === "deduplicate" ? "dropDuplicates" : "an aggregation"}. Join on a window of the watermarked time instead, or write the join's rows to a sink and read them as a new stream.`);
+}
+
+/**
+ * A projection with window functions: refused on a stream (Spark's rule, at start()); over a static input, the schema
+ * it will have. The static engine computes the windows before the plan runs (src/static/execute.ts), so their step is
+ * never created.
+ */
+function analyzeWindowProject(node: ProjectNode, child: Analysis, streaming: boolean): Analysis {
+  if (streaming) throw new AnalysisError(`${STREAMING_WINDOWS_REFUSED}: ${node.columns.filter(containsWindow).map((column) => expressionName(column.kind === "alias" ? column.operand : column)).join(", ")}. Window functions (row_number, rank, lag, sum(...) OVER ...) run on static DataFrames; on a stream, group by window(time, ...) instead.`);
+  const split = splitWindowProject(node, child.schema);
+  const windowed = extend(child, {
+    kind: "stateless",
+    name: "window-functions",
+    detail: split.windows.map((window) => window.field.name).join(", "),
+    create: () => {
+      throw new AnalysisError("Window functions run in the static engine, over the whole input; this plan was not prepared for it.");
+    },
+  }, split.schema);
+  const wrapped = split.wrap({ kind: "source", describe: "window functions", create: () => windowed.source });
+  if (wrapped.kind !== "project" || wrapped.child.kind !== "project") throw new AnalysisError("internal: a window projection has two projections");
+  return analyzeProject(wrapped, analyzeProject(wrapped.child, windowed));
 }
 
 function analyzeProject(node: ProjectNode, child: Analysis): Analysis {

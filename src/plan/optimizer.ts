@@ -123,6 +123,7 @@ function substitute(expr: Expr, outputs: Outputs): Expr | undefined {
       case "cast": return { ...node, operand: walk(node.operand) };
       case "call": return node.name === "window" ? fail(node) : { ...node, args: node.args.map(walk) };
       case "alias": return { ...node, operand: walk(node.operand) };
+      case "over": return fail(node);
     }
   };
   const fail = (node: Expr): Expr => {

@@ -2,11 +2,22 @@
 import type { Expr } from "../expr/ast.ts";
 import type { GroupingKind } from "../plan/logical.ts";
 
-/** A query: a SELECT or a set operation of them, then the ORDER BY and LIMIT that apply to its whole result. */
+/**
+ * A query: its common table expressions (`WITH a AS (...), b AS (...)`), a SELECT or a set operation of them, then the
+ * ORDER BY and LIMIT that apply to its whole result.
+ */
 export interface Query {
+  readonly with: readonly CommonTableExpression[];
   readonly body: QueryBody;
   readonly orderBy: readonly OrderItem[];
   readonly limit: number | undefined;
+}
+
+/** `name AS (query)` of a WITH clause: a relation visible to the query, its subqueries and the later CTEs. */
+export interface CommonTableExpression {
+  readonly name: string;
+  readonly query: Query;
+  readonly position: number;
 }
 
 export type QueryBody = Select | SetOperation | NestedQuery;
@@ -82,6 +93,8 @@ export interface JoinRelation {
   readonly on: Expr | undefined;
   /** `USING (a, b)`: equal columns of both sides, kept once. */
   readonly using: readonly string[] | undefined;
+  /** `NATURAL JOIN`: USING every column name both sides have (none: no condition). */
+  readonly natural: boolean;
   readonly position: number;
 }
 

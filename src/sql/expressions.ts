@@ -30,6 +30,12 @@ export function mapChildren(expr: Expr, map: (child: Expr) => Expr): Expr {
       };
     case "call":
       return { ...expr, args: expr.args.map(map) };
+    case "over":
+      return {
+        ...expr,
+        function: map(expr.function),
+        window: { ...expr.window, partitionBy: expr.window.partitionBy.map(map), orderBy: expr.window.orderBy.map((order) => ({ ...order, expr: map(order.expr) })) },
+      };
   }
 }
 
@@ -44,9 +50,16 @@ export function* walk(expr: Expr): Generator<Expr> {
   for (const child of children) yield* walk(child);
 }
 
-/** The outermost aggregate calls in the expression (an aggregate inside another is refused by the planner). */
+/**
+ * The outermost aggregate calls in the expression (an aggregate inside another is refused by the planner). The function
+ * of a window (`sum(x) OVER (...)`) is no aggregate of the query's: only aggregates inside it and its spec are.
+ */
 export function aggregateCalls(expr: Expr): Expr[] {
   if (isAggregateCall(expr)) return [expr];
+  if (expr.kind === "over") {
+    const inner = expr.function.kind === "call" ? expr.function.args : [expr.function];
+    return [...inner, ...expr.window.partitionBy, ...expr.window.orderBy.map((order) => order.expr)].flatMap(aggregateCalls);
+  }
   const found: Expr[] = [];
   mapChildren(expr, (child) => {
     found.push(...aggregateCalls(child));
@@ -56,8 +69,7 @@ export function aggregateCalls(expr: Expr): Expr[] {
 }
 
 export function containsAggregate(expr: Expr): boolean {
-  for (const node of walk(expr)) if (isAggregateCall(node)) return true;
-  return false;
+  return aggregateCalls(expr).length > 0;
 }
 
 /** An aggregate call nested in another one's arguments (`sum(count(x))`), which SQL refuses. */

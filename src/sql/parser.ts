@@ -5,7 +5,7 @@ import type { Expr } from "../expr/ast.ts";
 import type { Token } from "../expr/lexer.ts";
 import { ExpressionParser } from "../expr/parser.ts";
 import type { GroupingKind } from "../plan/logical.ts";
-import type { GroupBy, JoinType, Located, OrderItem, Query, QueryBody, Relation, Select, SelectItem } from "./ast.ts";
+import type { CommonTableExpression, GroupBy, JoinType, Located, OrderItem, Query, QueryBody, Relation, Select, SelectItem } from "./ast.ts";
 import { sqlErrorAt } from "./position.ts";
 
 /** Words that start or continue a clause, so they are never read as a bare alias. */
@@ -47,6 +47,7 @@ export class StatementParser extends ExpressionParser {
   }
 
   protected parseQuery(): Query {
+    const ctes = this.acceptKeyword("with") ? this.parseWith() : [];
     let body = this.parseQueryTerm();
     for (;;) {
       const token = this.peek();
@@ -62,7 +63,28 @@ export class StatementParser extends ExpressionParser {
     }
     const orderBy = this.parseOrderBy();
     const limit = this.parseLimit();
-    return { body, orderBy, limit };
+    return { with: ctes, body, orderBy, limit };
+  }
+
+  /** `WITH a AS (query), b [AS] (query)`: Spark's common table expressions (a column list after the name is refused). */
+  private parseWith(): CommonTableExpression[] {
+    const ctes: CommonTableExpression[] = [];
+    do {
+      const token = this.peek();
+      const name = this.expectName("a name for the common table expression after WITH");
+      if (this.isOperator(this.peek(), "(") && !this.startsQuery(this.tokens[this.index + 1])) throw this.unexpected(this.peek(), "column lists after a common table expression's name are not supported; expected AS");
+      this.acceptKeyword("as");
+      this.expectOperator("(");
+      const query = this.parseQuery();
+      this.expectOperator(")");
+      if (ctes.some((cte) => cte.name.toLowerCase() === name.toLowerCase())) throw this.errorAt(this.text, token.position, `CTE definition can't have duplicate names: '${name}'`);
+      ctes.push({ name, query, position: token.position });
+    } while (this.acceptOperator(","));
+    return ctes;
+  }
+
+  private startsQuery(token: Token | undefined): boolean {
+    return token !== undefined && (this.isKeyword(token, "select") || this.isKeyword(token, "with") || this.isOperator(token, "("));
   }
 
   private parseQueryTerm(): QueryBody {
@@ -125,15 +147,23 @@ export class StatementParser extends ExpressionParser {
     for (;;) {
       const token = this.peek();
       if (this.acceptOperator(",")) {
-        relation = { kind: "join", left: relation, right: this.parsePrimaryRelation(), how: "cross", on: undefined, using: undefined, position: token.position };
+        relation = { kind: "join", left: relation, right: this.parsePrimaryRelation(), how: "cross", on: undefined, using: undefined, natural: false, position: token.position };
         continue;
       }
+      const natural = this.acceptKeyword("natural");
       const how = this.parseJoinType();
-      if (how === undefined) return relation;
+      if (how === undefined) {
+        if (natural) throw this.unexpected(this.peek(), "expected JOIN after NATURAL");
+        return relation;
+      }
+      if (natural && how === "cross") throw this.errorAt(this.text, token.position, "NATURAL CROSS JOIN is not supported", "Write NATURAL JOIN, or CROSS JOIN without NATURAL.");
       const right = this.parsePrimaryRelation();
       let on: Expr | undefined;
       let using: string[] | undefined;
-      if (this.acceptKeyword("on")) {
+      if (natural) {
+        const after = this.peek();
+        if (this.isKeyword(after, "on") || this.isKeyword(after, "using")) throw this.errorAt(this.text, after.position, `a NATURAL JOIN takes no ${after.kind === "identifier" ? after.text.toUpperCase() : "condition"}`, "It joins on every column name both sides have; write JOIN ... ON or JOIN ... USING without NATURAL to choose the columns.");
+      } else if (this.acceptKeyword("on")) {
         on = this.parseExpression();
       } else if (this.acceptKeyword("using")) {
         this.expectOperator("(");
@@ -143,7 +173,7 @@ export class StatementParser extends ExpressionParser {
       } else if (how !== "cross") {
         throw this.unexpected(this.peek(), "expected ON or USING after the joined relation");
       }
-      relation = { kind: "join", left: relation, right, how, on, using, position: token.position };
+      relation = { kind: "join", left: relation, right, how, on, using, natural, position: token.position };
     }
   }
 

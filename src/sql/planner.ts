@@ -10,6 +10,7 @@ import { splitResultOrder } from "../plan/result-order-analysis.ts";
 import { planAggregation } from "./aggregation.ts";
 import type { JoinRelation, OrderItem, Query, QueryBody, Relation, Select, SelectItem } from "./ast.ts";
 import { containsAggregate, mapChildren, structuralKey } from "./expressions.ts";
+import { CommonTables } from "./common-tables.ts";
 import { pointAt } from "./position.ts";
 
 /** A JOIN as the DataFrame API takes it: `left.join(right, on, how)`, `on` a condition or a list of column names. */
@@ -68,9 +69,16 @@ export function schemaOfPlan(plan: LogicalPlan): Schema {
 }
 
 class Planner {
+  /** The common table expressions in scope (`WITH`). */
+  private readonly ctes = new CommonTables();
+
   constructor(private readonly text: string, private readonly catalog: SqlCatalog) {}
 
   query(query: Query): LogicalPlan {
+    return this.ctes.within(query.with, (cte) => this.query(cte.query), () => this.queryBody(query));
+  }
+
+  private queryBody(query: Query): LogicalPlan {
     const body = this.body(query.body);
     let plan = body.plan;
     if (query.orderBy.length > 0) plan = { kind: "sort", child: plan, orders: query.orderBy.map((item) => this.sortOrder(item, body.outputs)) };
@@ -127,7 +135,7 @@ class Planner {
   private relation(relation: Relation): Scope {
     switch (relation.kind) {
       case "table": {
-        const plan = this.catalog.relation(relation.name);
+        const plan = this.ctes.get(relation.name) ?? this.catalog.relation(relation.name);
         if (plan === undefined) throw this.unknownRelation(relation.name, relation.position);
         const last = relation.name.split(".").pop() ?? relation.name;
         const schema = schemaOfPlan(plan);
@@ -155,11 +163,12 @@ class Planner {
     const leftAlias = left.qualifiers.length === 1 ? (left.qualifiers[0] as string) : "__sql_join_left";
     const rightAlias = right.qualifiers.length === 1 && right.qualifiers[0]?.toLowerCase() !== leftAlias.toLowerCase() ? (right.qualifiers[0] as string) : "__sql_join_right";
     const condition = relation.on && this.qualifyOn(relation.on, [[left, leftAlias], [right, rightAlias]], relation.position);
-    const on = relation.using ?? condition;
+    const using = relation.natural ? naturalColumns(left.schema, right.schema) : relation.using;
+    const on = using ?? condition;
     const plan = this.catalog.join({ left: left.plan, right: right.plan, how: relation.how, on, leftAlias, rightAlias, text: this.text, position: relation.position });
     const columns = new Map(left.columns);
     const existence = relation.how === "left_semi" || relation.how === "left_anti";
-    const keys = new Map((relation.using ?? []).map((name) => [name.toLowerCase(), findField(left.schema, name)?.name ?? name]));
+    const keys = new Map((using ?? []).map((name) => [name.toLowerCase(), findField(left.schema, name)?.name ?? name]));
     const keyInputs = new Set(right.schema.fields.filter((field) => keys.has(field.name.toLowerCase())).map((field) => field.name));
     const renamed = rightNames(left.schema.fields, right.schema.fields, keyInputs);
     for (const [qualifier, names] of right.columns) {
@@ -205,7 +214,7 @@ class Planner {
   }
 
   private unknownRelation(name: string, position: number): AnalysisError {
-    const names = this.catalog.relationNames();
+    const names = [...this.ctes.names(), ...this.catalog.relationNames()];
     const suggestion = closestName(name, names);
     const hint = suggestion === undefined ? "" : `Did you mean '${suggestion}'? `;
     return new AnalysisError(`Table or view not found: '${name}' ${pointAt(this.text, position)}\n${hint}Views and memory tables: ${names.join(", ") || "none"}. Register a DataFrame with createOrReplaceTempView('${name}'), or start a query with format("memory") and queryName('${name}').`);
@@ -289,6 +298,12 @@ class Planner {
 export interface Output {
   readonly name: string;
   readonly expr: Expr | undefined;
+}
+
+/** NATURAL JOIN's keys: the left's columns that the right also has (case-insensitive), in the left's order; none: no condition. */
+function naturalColumns(left: Schema, right: Schema): string[] | undefined {
+  const names = left.fields.map((field) => field.name).filter((name) => findField(right, name) !== undefined);
+  return names.length === 0 ? undefined : names;
 }
 
 function projected(item: SelectItem): Expr {

@@ -9,15 +9,18 @@ import { analyze, type AnalyzedPlan } from "../plan/analyzer.ts";
 import { isStreamingPlan, type LogicalPlan } from "../plan/logical.ts";
 import { rowComparator } from "../plan/result-order-analysis.ts";
 import { RowsSourceProvider } from "./rows-source.ts";
+import { evaluateWindows } from "../window-functions/evaluate.ts";
+import { hasWindowFunction, splitWindowProject } from "../window-functions/project.ts";
 
 export interface StaticResult {
   readonly schema: Schema;
   readonly rows: Row[];
 }
 
-/** Where a static run's bad input goes: counted and reported, as a stream's dead letters are. */
+/** Where a static run's bad input goes: to the dead-letter output (counted), or dropped as mode DROPMALFORMED asks (counted). */
 export interface DeadLetters {
   add(raw: unknown, reason: string): void;
+  drop(reason: string): void;
 }
 
 const POLL_ROWS = 4096;
@@ -63,6 +66,13 @@ async function materialize(plan: LogicalPlan, deadLetters: DeadLetters): Promise
     case "limit": return rowsNode(await executeStatic(plan, deadLetters), plan.kind);
     case "union": return { ...plan, child: rowsNode(await executeStatic(plan.child, deadLetters), "union input"), other: rowsNode(await executeStatic(plan.other, deadLetters), "union input") };
     case "join": return plan.static?.side === "left" ? { ...plan, other: await materialize(plan.other, deadLetters) } : { ...plan, child: await materialize(plan.child, deadLetters) };
+    case "project": {
+      if (!hasWindowFunction(plan)) return { ...plan, child: await materialize(plan.child, deadLetters) };
+      // Window functions need their whole input: run it, compute the windows, and go on from those rows.
+      const input = await executeStatic(plan.child, deadLetters);
+      const split = splitWindowProject(plan, input.schema);
+      return split.wrap(rowsNode({ schema: split.schema, rows: evaluateWindows(input.rows, split.windows) }, "window function input"));
+    }
     default: return { ...plan, child: await materialize(plan.child, deadLetters) };
   }
 }
@@ -106,7 +116,7 @@ async function runLine(plan: AnalyzedPlan, deadLetters: DeadLetters): Promise<St
 async function readAll(source: SourceProvider, input: (row: Row) => void, deadLetters: DeadLetters): Promise<void> {
   for (let partition = 0; partition < source.numPartitions; partition++) {
     const reader = source.createReader(partition);
-    const context: SourceContext = { partition, numPartitions: source.numPartitions, notify: () => undefined, deadLetter: (raw, reason) => deadLetters.add(raw, reason) };
+    const context: SourceContext = { partition, numPartitions: source.numPartitions, notify: () => undefined, deadLetter: (raw, reason) => deadLetters.add(raw, reason), dropMalformed: (reason) => deadLetters.drop(reason) };
     await reader.open(context);
     try {
       await reader.prepare("all");

@@ -144,6 +144,7 @@ function structFields(fields: ReadonlyMap<string, Inferred>): Field[] {
 export class JsonSchemaInference {
   private type: Inferred = { kind: "struct", fields: new Map() };
   private records = 0;
+  private malformed = 0;
 
   addLine(line: string): void {
     if (line.trim() === "") return;
@@ -151,16 +152,23 @@ export class JsonSchemaInference {
     try {
       type = new TypeReader(line).read();
     } catch (error) {
-      if (error instanceof SyntaxError) return;
-      throw error;
+      if (!(error instanceof SyntaxError)) throw error;
+      this.malformed++;
+      return;
     }
-    if (type.kind !== "struct") return;
+    if (type.kind !== "struct") {
+      this.malformed++;
+      return;
+    }
     this.type = merge(this.type, type);
     this.records++;
   }
 
-  schema(path: string): Schema {
-    if (this.records === 0) throw new AnalysisError(`Unable to infer schema for JSON at '${path}': it has no JSON object. It must be specified manually with .schema(...).`);
-    return { fields: structFields((this.type as Extract<Inferred, { kind: "struct" }>).fields) };
+  /** The schema; with `corruptColumn` and a malformed line seen, that column (string) too, as Spark's PERMISSIVE inference adds it. */
+  schema(path: string, corruptColumn?: string): Schema {
+    if (this.records === 0 && (corruptColumn === undefined || this.malformed === 0)) throw new AnalysisError(`Unable to infer schema for JSON at '${path}': it has no JSON object. It must be specified manually with .schema(...).`);
+    const fields = new Map((this.type as Extract<Inferred, { kind: "struct" }>).fields);
+    if (corruptColumn !== undefined && this.malformed > 0 && !fields.has(corruptColumn)) fields.set(corruptColumn, STRING);
+    return { fields: structFields(fields) };
   }
 }

@@ -2,7 +2,7 @@
 // the epoch determines, so a letter nobody was listening for is kept, a SIGKILLed query publishes each letter once, and
 // a full stream holds letters back (retried, reported) instead of dropping them. Without JetStream: core NATS, after the commit.
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
@@ -106,6 +106,20 @@ describe("dead letters in a JetStream stream", () => {
       assert.ok(letters.every((letter) => letter.query === name));
     });
   }
+
+  it("a static read's bad records go into the same stream, acknowledged before the action returns, with file, line and reason", async () => {
+    session = natsSession(server().options);
+    const files = join(folder, "static-json");
+    await mkdir(files, { recursive: true });
+    await writeFile(join(files, "part-0.json"), '{"id":1,"s":"a","p":"a"}\n{"id":2,"s":"b"\n{"id":"three","s":"c","p":"c"}\n{"id":4,"s":"d","p":"d"}\n');
+    const rows = await session.read.schema(schema).json(files).collect();
+    assert.deepEqual(rows.map((row) => row.id).sort(), [1, 4]);
+    assert.equal(session.staticBadRecords.numDeadLetters, 2);
+    // No subscriber was ever there: the stream holds both, and the action returned only after it had acknowledged them.
+    const letters = await lettersIn(server(), session.staticDeadLetterSubject(), 2);
+    assert.deepEqual(letters.map((letter) => letter.reason.replace(/^.*part-0\.json:(\d+):.*$/s, "line $1")).sort(), ["line 2", "line 3"], JSON.stringify(letters));
+    assert.ok(letters.every((letter) => letter.query === "static"));
+  });
 
   it("holds letters back while the stream is full, retried and reported, never dropped, and publishes them once there is room", async () => {
     const lines: string[] = [];

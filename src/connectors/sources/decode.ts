@@ -76,6 +76,21 @@ function schemaValidator(schema: Schema): RowValidator {
   };
 }
 
+/**
+ * A malformed record as Spark's PERMISSIVE mode keeps it: each field of the schema that holds a value of its type keeps
+ * it, every other field (and every field, when the record is not an object) is null.
+ */
+export function permissiveRow(schema: Schema, decoded: unknown): Row {
+  const record = typeof decoded === "object" && decoded !== null && !Array.isArray(decoded) ? (decoded as Row) : {};
+  const row: Row = {};
+  for (const field of schema.fields) {
+    const value = record[field.name] ?? null;
+    const checked = checkField({ ...field, nullable: true }, field.type === "timestamp" ? toDate(value) : value);
+    row[field.name] = typeof checked === "string" ? null : checked.value;
+  }
+  return row;
+}
+
 function checkField(field: Field, value: unknown): { value: unknown } | string {
   if (value === null) return field.nullable ? { value } : "expected a value, got null";
   switch (field.type) {

@@ -8,16 +8,23 @@ import type { RowValidator } from "./memory.ts";
 import { parseJsonWithLongs, parseLongText } from "../../core/long.ts";
 
 /**
+ * Where a parser sends a bad record: its text, the reason (with the file and line), and what was decoded of it when it
+ * parsed but failed the schema. A handler that returns a row keeps the record as that row (Spark's PERMISSIVE mode,
+ * for static files); the streaming sources' handlers return nothing and the record is only dead-lettered.
+ */
+export type BadRecordHandler = (raw: unknown, reason: string, decoded?: unknown) => Row | void;
+
+/**
  * Rows of one file; a line that does not parse or fails the schema goes to `deadLetter` with the file and line in the reason.
  * `invalidLines` (1-based) are lines whose bytes were not UTF-8: a record touching one goes to the dead letter.
  */
-export type FileParser = (text: string, file: string, deadLetter: (raw: unknown, reason: string) => void, maxRecordBytes: number, invalidLines?: ReadonlySet<number>) => Row[];
+export type FileParser = (text: string, file: string, deadLetter: BadRecordHandler, maxRecordBytes: number, invalidLines?: ReadonlySet<number>) => Row[];
 
 /**
  * Rows of consecutive lines of a file (without their line ends), the first of them line `firstLine`: line formats are
  * read in chunks, so a file of any size streams through.
  */
-export type LineParser = (lines: readonly string[], file: string, deadLetter: (raw: unknown, reason: string) => void, firstLine: number) => Row[];
+export type LineParser = (lines: readonly string[], file: string, deadLetter: BadRecordHandler, firstLine: number) => Row[];
 
 export const CSV_OPTIONS = ["header", "sep", "delimiter", "quote", "escape"];
 
@@ -41,12 +48,16 @@ export function jsonParser(schema: Schema, validate: RowValidator | undefined): 
       try {
         value = parseJsonWithLongs(line);
       } catch (error) {
-        deadLetter(line, `${file}:${firstLine + index}: not valid JSON (${(error as Error).message})`);
+        const kept = deadLetter(line, `${file}:${firstLine + index}: not valid JSON (${(error as Error).message})`);
+        if (kept) rows.push(kept);
         continue;
       }
       const checked = check(value);
       if ("row" in checked) rows.push(checked.row);
-      else deadLetter(line, `${file}:${firstLine + index}: fails the schema: ${checked.error}`);
+      else {
+        const kept = deadLetter(line, `${file}:${firstLine + index}: fails the schema: ${checked.error}`, value);
+        if (kept) rows.push(kept);
+      }
     }
     return rows;
   };
@@ -98,7 +109,8 @@ export function csvParser(schema: Schema, validate: RowValidator | undefined, op
     const records = parse(text, {
       ...csvOptions,
       on_skip: (error, raw) => {
-        deadLetter(raw ?? "", `${file}:${error?.lines ?? "?"}: not valid CSV (${error?.message ?? "unreadable record"})`);
+        const kept = deadLetter(raw ?? "", `${file}:${error?.lines ?? "?"}: not valid CSV (${error?.message ?? "unreadable record"})`);
+        if (kept) rows.push(kept);
         return undefined;
       },
     }) as unknown as CsvRecord[];
@@ -108,13 +120,17 @@ export function csvParser(schema: Schema, validate: RowValidator | undefined, op
         continue;
       }
       if (invalidLines !== undefined && touches(invalidLines, firstLine(info, raw), info.lines)) {
-        deadLetter(raw.replace(/\r?\n$/, ""), `${file}:${firstLine(info, raw)}: invalid UTF-8 (the dead letter shows the bad bytes as U+FFFD)`);
+        const kept = deadLetter(raw.replace(/\r?\n$/, ""), `${file}:${firstLine(info, raw)}: invalid UTF-8 (the dead letter shows the bad bytes as U+FFFD)`);
+        if (kept) rows.push(kept);
         continue;
       }
       const value = Array.isArray(record) ? Object.fromEntries(fields.map((field, index) => [field.name, record[index] ?? null])) : record;
       const checked = check(value);
       if ("row" in checked) rows.push(checked.row);
-      else deadLetter(raw.replace(/\r?\n$/, ""), `${file}:${firstLine(info, raw)}: fails the schema: ${checked.error}`);
+      else {
+        const kept = deadLetter(raw.replace(/\r?\n$/, ""), `${file}:${firstLine(info, raw)}: fails the schema: ${checked.error}`, value);
+        if (kept) rows.push(kept);
+      }
     }
     return rows;
   };

@@ -14,6 +14,8 @@ export interface SourceContext {
   notify(): void;
   /** Sends a bad input to the dead-letter output with its reason, and counts it. */
   deadLetter(raw: unknown, reason: string): void;
+  /** A static file read with Spark's mode DROPMALFORMED dropped a malformed record, as asked: counted, not dead-lettered. */
+  dropMalformed?(reason: string): void;
   /** The largest record that can travel between actors (the broker's payload limit less a frame's header). */
   readonly maxRecordBytes?: number;
 }
