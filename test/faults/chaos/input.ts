@@ -70,6 +70,14 @@ export function generateInput(seed: number, count: number): InputRow[] {
   return rows;
 }
 
+/** One bad message (it fails the queries' schema: `value` is text) follows every BAD_EVERY batches of rows. */
+export const BAD_EVERY = 5;
+
+/** A message every query's source must send to the dead letter, once, with its id (negative: no row has it) in the letter's raw text. */
+export function encodeBad(id: number): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify({ id, key: "bad", value: "not a number", ts: new Date(BASE_TIME).toISOString(), guid: `bad${id}`, dup: false, late: false }));
+}
+
 export function encodeRow(row: InputRow): Uint8Array {
   return new TextEncoder().encode(JSON.stringify({ id: row.id, key: row.key, value: row.value, ts: new Date(row.ts).toISOString(), guid: row.guid, dup: row.dup, late: row.late }));
 }
@@ -82,6 +90,8 @@ export function encodeRow(row: InputRow): Uint8Array {
 export class InputPublisher {
   /** When the first attempt of each row was sent (ms since the epoch): a query cannot have seen a row before. */
   readonly sentAt: number[] = [];
+  /** The ids of the bad messages published (acked), in order. */
+  readonly badPublished: number[] = [];
   private allowed = 0;
   private total: number;
   private wake: (() => void) | undefined;
@@ -132,10 +142,17 @@ export class InputPublisher {
       if (paced > Date.now()) await new Promise((resolve) => setTimeout(resolve, paced - Date.now()));
       const batch = this.rows.slice(from, from + PUBLISH_BATCH);
       for (const _row of batch) this.sentAt.push(Date.now());
-      let pending = batch;
+      const messages = batch.map((row) => ({ payload: encodeRow(row), msgId: `in-${row.id}` }));
+      const batchIndex = from / PUBLISH_BATCH + 1;
+      if (batchIndex % BAD_EVERY === 0) {
+        const id = -(batchIndex / BAD_EVERY);
+        messages.push({ payload: encodeBad(id), msgId: `bad-${-id}` });
+        this.badPublished.push(id);
+      }
+      let pending = messages;
       while (pending.length > 0) {
-        const results = await Promise.allSettled(pending.map((row) => this.access().publish(INPUT_SUBJECT, encodeRow(row), { msgId: `in-${row.id}` })));
-        pending = pending.filter((_row, index) => results[index]?.status === "rejected");
+        const results = await Promise.allSettled(pending.map((message) => this.access().publish(INPUT_SUBJECT, message.payload, { msgId: message.msgId })));
+        pending = pending.filter((_message, index) => results[index]?.status === "rejected");
         if (pending.length > 0) {
           this.retries++;
           await new Promise((resolve) => setTimeout(resolve, 200));

@@ -6,11 +6,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NatsTransport } from "../../../src/actors/nats-transport.ts";
 import { ChaosNatsServer } from "./nats.ts";
+
+/** Where the queries' dead letters go: Rill's default stream (created by the first letter). */
+const DEAD_LETTER_STREAM = "RILL_DEADLETTERS";
 import { generateInput, InputPublisher, INPUT_STREAM, INPUT_SUBJECT, type InputRow } from "./input.ts";
 import { readCheckpoint, readFileSink, readStream } from "./outputs.ts";
 import { checkpointFolder, outputFolder, outputStream, outputSubject, QUERIES } from "./queries.ts";
 import { describeStep, planSchedule, type KillKind, type KillStep } from "./schedule.ts";
-import { checkpointProblems, verifyDedup, verifyFilter, verifyInput, verifyRunningTotals, verifyUpdates, verifyWindows, type Check } from "./verifier.ts";
+import { checkpointProblems, verifyDeadLetters, verifyDedup, verifyFilter, verifyInput, verifyRunningTotals, verifyUpdates, verifyWindows, type Check } from "./verifier.ts";
 
 const CHILD = join(import.meta.dirname, "child.ts");
 /** Output streams remember msg ids this long: longer than any run, so the idempotent sinks' replays are always dropped. */
@@ -115,8 +118,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // A fresh connection: the harness's own may still be reconnecting after a restart.
     await transport.close();
     transport = await NatsTransport.connect({ servers: nats.url, name: "chaos-verifier" });
-    const input = (await readStream(access(), INPUT_STREAM)).map((row): InputRow => ({ id: row.id as number, key: row.key as string, value: row.value as number, ts: Date.parse(row.ts as string), guid: row.guid as string, dup: row.dup as boolean, late: row.late as boolean }));
+    // Bad messages (negative ids) are the dead letters' input; the queries' outputs come from the rows.
+    const input = (await readStream(access(), INPUT_STREAM)).filter((row) => (row.id as number) >= 0).map((row): InputRow => ({ id: row.id as number, key: row.key as string, value: row.value as number, ts: Date.parse(row.ts as string), guid: row.guid as string, dup: row.dup as boolean, late: row.late as boolean }));
     const checks: Check[] = [verifyInput(generated, input)];
+    const letters = publisher.badPublished.length > 0 ? await readStream(access(), DEAD_LETTER_STREAM) : [];
     checks.push({ query: "harness", check: "the child never died on its own", ok: crashes.length === 0, detail: crashes.length === 0 ? "no crash" : crashes.slice(0, 5).join("; ") });
     for (const query of QUERIES) {
       const output = query.sink.format === "files" ? await readFileSink(outputFolder(folder, query)) : undefined;
@@ -126,6 +131,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       else if (query.kind === "window") checks.push(...verifyWindows(query.name, input, output ?? [], publisher.sentAt, generated));
       else if (query.kind === "dedup") checks.push(...verifyDedup(query.name, input, rows));
       else checks.push(...verifyRunningTotals(query.name, input, rows));
+      checks.push(verifyDeadLetters(query.name, publisher.badPublished, letters));
       const issues = checkpointIssues.get(query.name) ?? [];
       checks.push({ query: query.name, check: "checkpoint: epochs commit in order, no delta of a committed epoch outside the state", ok: issues.length === 0, detail: issues.length === 0 ? `inspected after each of ${kills.total + 1} runs` : `${issues.length} inspection(s) failed: ${issues.slice(0, 3).join("; ")}` });
       const failed = failures.get(query.name) ?? [];

@@ -18,6 +18,7 @@ export const FAULT_POINTS: readonly FaultPointSpec[] = [
   { point: "jetstream-sink-commit", maxHit: 8, description: "the transactional JetStream sink's publishes sent, not acked" },
   { point: "recovery", maxHit: 8, description: "a restart's recovery decision taken, uncommitted deltas not discarded" },
   { point: "sink-recover", maxHit: 2, description: "a restarted transactional JetStream sink republishing a committed epoch" },
+  { point: "deadletter-published", maxHit: 3, description: "a committed dead letter acked by the stream, not yet removed from the checkpoint" },
 ];
 
 export type KillKind = "running" | "startup" | "aimed";

@@ -1,8 +1,8 @@
 // The chaos checks themselves: each one passes on a correct output and flags the failure it exists for.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { generateInput, WATERMARK_DELAY_MS, type InputRow } from "./input.ts";
-import { checkpointProblems, verifyDedup, verifyFilter, verifyRunningTotals, verifyUpdates, verifyWindows, type Check } from "./verifier.ts";
+import { encodeBad, generateInput, WATERMARK_DELAY_MS, type InputRow } from "./input.ts";
+import { checkpointProblems, verifyDeadLetters, verifyDedup, verifyFilter, verifyRunningTotals, verifyUpdates, verifyWindows, type Check } from "./verifier.ts";
 import { FILTER_MIN_VALUE, WINDOW_MS } from "./queries.ts";
 import type { Row } from "../../../src/core/types.ts";
 
@@ -87,5 +87,15 @@ describe("chaos checks", () => {
   it("the checkpoint check flags a delta of a committed epoch and an epoch committed before the one before it", () => {
     assert.deepEqual(checkpointProblems({ commits: [3, 4, 5], pendingDeltas: [6, 7] }), []);
     assert.deepEqual(checkpointProblems({ commits: [3, 4, 6], pendingDeltas: [5, 7] }), ["deltas of committed epoch(s) 5 left outside the state (last commit 6)", "epoch 6 committed without epoch 5 (commits 4 then 6)"]);
+  });
+
+  it("the dead-letter check flags a bad message lost, one sent twice, and a good row dead-lettered", () => {
+    const letter = (query: string, id: number): Row => ({ query, source: "JetStream", reason: "fails the schema", raw: new TextDecoder().decode(encodeBad(id)) });
+    const letters = [letter("q", -1), letter("other", -1), letter("q", -2), letter("q", -3)];
+    assert.deepEqual(failing([verifyDeadLetters("q", [-1, -2, -3], letters)]), []);
+    assert.match(verifyDeadLetters("q", [-1, -2, -3, -4], letters).detail, /1 bad message\(s\) never dead-lettered, e\.g\. -4/);
+    assert.match(verifyDeadLetters("q", [-1, -2, -3], [...letters, letter("q", -2)]).detail, /bad message -2 dead-lettered 2 times/);
+    assert.match(verifyDeadLetters("q", [-1, -2, -3], [...letters, { ...letter("q", 7), raw: '{"id":7}' }]).detail, /a good row dead-lettered/);
+    assert.match(verifyDeadLetters("other", [-1, -2], letters).detail, /never dead-lettered, e\.g\. -2/);
   });
 });

@@ -217,3 +217,30 @@ export function verifyInput(generated: readonly InputRow[], input: readonly Inpu
   if (missing.length > 0) problems.push(`${missing.length} acked row(s) lost by nats-server, e.g. ${missing.slice(0, EXAMPLES).map((row) => row.id).join(", ")}`);
   return check("input", "the input stream holds every published row once", problems, `${input.length} rows in the stream, ${generated.length} published`);
 }
+
+/**
+ * The dead-letter stream holds, for this query, one letter for each bad message published (its id read back from the
+ * letter's raw text), none twice, and none for a good row.
+ */
+export function verifyDeadLetters(query: string, badPublished: readonly number[], letters: readonly Row[]): Check {
+  const seen = new Map<number, number>();
+  const problems: string[] = [];
+  let mine = 0;
+  for (const letter of letters) {
+    if (letter.query !== query) continue;
+    mine++;
+    let id: number | undefined;
+    try {
+      id = (JSON.parse(String(letter.raw)) as { id?: number }).id;
+    } catch {
+      problems.push(`a letter whose raw text is not the message: ${String(letter.raw).slice(0, 80)}`);
+      continue;
+    }
+    if (typeof id !== "number" || id >= 0) problems.push(`a good row dead-lettered: ${String(letter.raw).slice(0, 80)} (${String(letter.reason)})`);
+    else seen.set(id, (seen.get(id) ?? 0) + 1);
+  }
+  for (const [id, times] of seen) if (times > 1) problems.push(`bad message ${id} dead-lettered ${times} times`);
+  const missing = badPublished.filter((id) => !seen.has(id));
+  if (missing.length > 0) problems.push(`${missing.length} bad message(s) never dead-lettered, e.g. ${missing.slice(0, EXAMPLES).join(", ")}`);
+  return check(query, "each bad input message in the dead-letter stream exactly once", problems, `${mine} letters, ${badPublished.length} bad messages published`);
+}
