@@ -1,13 +1,19 @@
 // A worker process's host: announces itself, builds the plan from the job module, runs the actors placed on it.
-import { hostname } from "node:os";
+import { rm } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
 import type { NatsTransport } from "../actors/nats-transport.ts";
 import { QueryRuntime, type ExecutionGraph } from "../actors/runtime.ts";
-import { encodeControl } from "../actors/control.ts";
+import { decodeControl, encodeControl } from "../actors/control.ts";
 import { querySubjects, type QuerySubjects } from "../actors/subjects.ts";
-import type { Transport } from "../actors/transport.ts";
+import type { Subscription, Transport } from "../actors/transport.ts";
 import { systemClock } from "../core/clock.ts";
 import { RillError } from "../core/errors.ts";
 import { CheckpointStorage } from "../state/lmdb-storage.ts";
+import { token } from "../state/replication/keys.ts";
+import { StateStore } from "../state/replication/kv-store.ts";
+import { replicationOf } from "../state/replication/settings.ts";
+import { prepareAttemptState } from "../state/replication/worker-replica.ts";
 import { decodeMessage, encodeMessage, fingerprint, placeRequestSchema, planDifference, planLines, runKey, stopRequestSchema, workerSubjects, type Heartbeat, type PlaceRequest, type Reply } from "./protocol.ts";
 import { startWorkerService, type WorkerService } from "./service.ts";
 
@@ -23,6 +29,11 @@ export interface WorkerHostOptions {
   readonly heartbeatIntervalMs: number;
   readonly planner: JobPlanner;
   readonly log: (message: string) => void;
+  /**
+   * The folder of this worker's local working stores, used when the driver replicates state (rill.state.replication):
+   * one LMDB environment per query attempt, filled from the replica. Default: `<tmp>/rill-worker-<name>`.
+   */
+  readonly stateDir?: string;
 }
 
 interface HostedRun {
@@ -30,6 +41,8 @@ interface HostedRun {
   readonly subjects: QuerySubjects;
   readonly actors: readonly string[];
   readonly checkpoint: string | null;
+  /** With replicated state: the attempt's local folder (removed when the run is released) and its commit listener. */
+  readonly local?: { readonly folder: string; readonly commits: Subscription };
 }
 
 export class WorkerHost {
@@ -119,12 +132,20 @@ export class WorkerHost {
       }
       const used = [...this.runs.values()].reduce((sum, run) => sum + run.actors.length, 0);
       if (used + request.actors.length > this.options.slots) return reply({ ok: false, code: "WORKER_REFUSED", error: `worker ${this.name} has ${this.options.slots - used} free slots of ${this.options.slots}, not ${request.actors.length}` });
-      const storage = request.checkpoint === null ? undefined : this.openStorage(request.checkpoint);
-      const hosted = new Set(request.actors);
       const subjects = querySubjects(request.subjectPrefix, request.subjectName, request.runId, request.attempt);
+      const replicated = request.checkpoint !== null && replicationOf(request.config) !== undefined;
+      const local = replicated ? join(this.stateDir, token(request.queryId), `${request.runId.slice(0, 8)}-a${request.attempt}`) : undefined;
+      const checkpoint = local ?? request.checkpoint;
+      const storage = checkpoint === null ? undefined : this.openStorage(checkpoint);
+      const hosted = new Set(request.actors);
       const runtime = new QueryRuntime(graph, this.options.transport, subjects, request.flow, { onEpoch: () => undefined, onFailure: () => undefined }, storage, request.epochTimeoutMs, request.idleTimeoutMs, request.lateDataSubject ?? undefined, systemClock, { hosts: (actor) => hosted.has(actor) });
-      this.runs.set(key, { runtime, subjects, actors: request.actors, checkpoint: request.checkpoint });
+      const commits = local && storage ? this.foldOnCommit(storage, subjects) : undefined;
+      this.runs.set(key, { runtime, subjects, actors: request.actors, checkpoint, ...(local && commits ? { local: { folder: local, commits } } : {}) });
       try {
+        if (replicated && storage) {
+          const installed = await prepareAttemptState(storage, await StateStore.open(this.options.transport, request.queryId), { runId: request.runId, attempt: request.attempt, actors: request.actors, lastCommittedEpoch: request.resume?.lastCommittedEpoch });
+          if (request.resume) this.options.log(`rill worker ${this.name}: restored ${installed.entries} state entries of epoch ${request.resume.lastCommittedEpoch} from ${installed.objects} objects of the replica into ${checkpoint ?? ""}`);
+        }
         await runtime.host(request.resume ?? undefined);
       } catch (error) {
         await this.release(key);
@@ -153,12 +174,34 @@ export class WorkerHost {
     const run = this.runs.get(key);
     if (!run) return;
     this.runs.delete(key);
+    run.local?.commits.unsubscribe();
     try {
       await run.runtime.release();
     } finally {
       if (run.checkpoint !== null) await this.closeStorage(run.checkpoint);
+      // The attempt's local working store: its state is in the replica, and the next attempt installs its own.
+      if (run.local) await rm(run.local.folder, { recursive: true, force: true });
       this.beat();
     }
+  }
+
+  private get stateDir(): string {
+    return this.options.stateDir ?? join(tmpdir(), `rill-worker-${token(this.name)}`);
+  }
+
+  /**
+   * With replicated state, no process shares this worker's LMDB, so the driver's commit does not fold its changes:
+   * each commit the coordinator announces folds them here, and the local store stays one epoch's changes deep.
+   */
+  private foldOnCommit(storage: CheckpointStorage, subjects: QuerySubjects): Subscription {
+    let folds = Promise.resolve();
+    return this.options.transport.subscribe(subjects.control, (payload) => {
+      const message = decodeControl(payload);
+      if (message.type !== "commit") return;
+      folds = folds.then(() => storage.commit({ epoch: message.epoch, offsets: {}, committedAt: new Date().toISOString() })).catch((error: unknown) => {
+        this.options.log(`rill worker ${this.name}: folding epoch ${message.epoch} into the local store failed (its state is in the replica): ${String(error)}`);
+      });
+    });
   }
 
   /** One environment per checkpoint location in this process, shared by the runs that use it. */

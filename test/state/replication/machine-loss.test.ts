@@ -1,0 +1,97 @@
+// Workers on separate "machines" (a state folder each) keep a windowed aggregation's state in a JetStream bucket: a
+// worker SIGKILLed with its folder deleted, again and again, and the query still ends with exactly the plain-code
+// oracle's rows; the restores read the replica, and compaction keeps it to snapshots and recent changes.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { mulberry32 } from "../../../src/connectors/sources/activity.ts";
+import { NatsTransport } from "../../../src/actors/nats-transport.ts";
+import { StateStore } from "../../../src/state/replication/kv-store.ts";
+import { childEnvironment, useNatsServer } from "../../helpers/nats.ts";
+import { DRIVER, Machines, committedRows, events, oracle, writeInput } from "./machines.ts";
+
+const server = useNatsServer();
+const FILES = 50;
+const ROWS_PER_FILE = 80;
+const KILLS = 3;
+const SNAPSHOT_EVERY = 5;
+
+describe("replicated worker state: a machine lost with its disk", () => {
+  let base = "";
+  before(async () => {
+    base = await mkdtemp(join(tmpdir(), "rill-machine-loss-"));
+  });
+  after(async () => {
+    await rm(base, { recursive: true, force: true });
+  });
+
+  it("restores the lost worker's partitions on other machines from the replica and gives the oracle's rows exactly", { timeout: 300_000 }, async () => {
+    const rows = events(FILES, ROWS_PER_FILE, 31);
+    const input = join(base, "input");
+    const output = join(base, "output");
+    await writeInput(input, rows, ROWS_PER_FILE);
+    await mkdir(output, { recursive: true });
+    const env = { ...childEnvironment(server()), RILL_WORKER_NATS: JSON.stringify(server().options), RILL_JOB_INPUT: input, RILL_JOB_OUTPUT: output, RILL_JOB_CHECKPOINT: join(base, "driver-checkpoint") };
+    const machines = new Machines(join(base, "machines"), env);
+    let started = 0;
+    const startMachine = async (): Promise<void> => await machines.start(`m${++started}`);
+    try {
+      for (let index = 0; index < 3; index++) await startMachine();
+      const random = mulberry32(7);
+      const driver = spawn(process.execPath, ["--import", "tsx", DRIVER, "1", String(SNAPSHOT_EVERY)], { stdio: ["ignore", "pipe", "pipe"], env });
+      let stdout = "";
+      let stderr = "";
+      let hosting: string[] = [];
+      let epochsSinceKill = 0;
+      let kills = 0;
+      let killing = false;
+      let replacing: Promise<void> = Promise.resolve();
+      const killed: string[] = [];
+      driver.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      driver.stdout.on("data", (chunk: Buffer) => {
+        stdout += chunk.toString();
+        for (const line of chunk.toString().split("\n")) {
+          if (line.startsWith("hosting ")) hosting = line.slice(8).split(" ").filter(Boolean);
+          if (!line.startsWith("epoch ")) continue;
+          // A kill once the query has run three epochs since the last one recovered: a machine that hosts actors.
+          if (++epochsSinceKill < 3 || kills >= KILLS || killing || hosting.length === 0) continue;
+          const victim = hosting[Math.floor(random() * hosting.length)] as string;
+          kills++;
+          killing = true;
+          epochsSinceKill = -100;
+          killed.push(victim);
+          replacing = machines.destroy(victim).then(startMachine).then(() => {
+            killing = false;
+            epochsSinceKill = 0;
+          });
+        }
+      });
+      const code = await new Promise<number | null>((resolve) => driver.once("exit", resolve));
+      await replacing;
+      assert.equal(code, 0, `driver failed:\n${stderr.slice(-3000)}`);
+      assert.equal(kills, KILLS, `only ${kills} kills landed; driver said:\n${stdout}`);
+      assert.deepEqual(await committedRows(output), oracle(rows));
+      // The restores read the replica: state entries of committed epochs landed in fresh local stores.
+      const restores = [...machines.logs.values()].join("").match(/restored \d+ state entries of epoch \d+ from \d+ objects/g) ?? [];
+      assert.ok(restores.some((line) => !line.startsWith("restored 0 ")), `no restore installed state:\n${restores.join("\n")}`);
+      const queryId = /query (\S+)/.exec(stdout)?.[1] as string;
+      const transport = await NatsTransport.connect(server().options);
+      try {
+        const listing = await (await StateStore.open(transport, queryId)).listing();
+        const snapshots = listing.snapshots.filter((snapshot) => snapshot.complete);
+        assert.ok(snapshots.length > 0, "compaction wrote no snapshot");
+        const newest = Math.max(...snapshots.map((snapshot) => snapshot.name.epoch));
+        const stale = listing.deltas.filter((delta) => delta.complete && delta.name.epoch <= newest - 2 * SNAPSHOT_EVERY);
+        assert.deepEqual(stale.map((delta) => delta.name.key), [], "deltas a snapshot covers were left behind");
+        process.stdout.write(`# killed ${killed.join(", ")}; ${restores.length} restores: ${restores.join("; ")}; store: ${snapshots.length} snapshots (newest at epoch ${newest}), ${listing.deltas.length} deltas, ${listing.markers.length} markers\n`);
+      } finally {
+        await transport.close();
+      }
+    } finally {
+      await machines.stopAll();
+    }
+  });
+});
