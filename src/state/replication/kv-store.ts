@@ -76,6 +76,12 @@ export class StateStore {
     return decodeEntries(manifest, chunks.map((chunk) => chunk?.value ?? new Uint8Array(0)), manifestKey);
   }
 
+  /** The store's revision (write order) of a key, undefined when it is gone: for tests and `rill` inspection. */
+  async revisionOf(key: string): Promise<number | undefined> {
+    const entry = await this.io(`read ${key}`, () => this.kv.get(key));
+    return entry && entry.operation === "PUT" ? entry.revision : undefined;
+  }
+
   /** Removes the manifests, then the rest (purged: no history left behind), 64 at a time. */
   async remove(manifests: readonly string[], rest: readonly string[]): Promise<void> {
     for (const keys of [manifests, rest]) {

@@ -14,7 +14,7 @@ import { childEnvironment, useNatsServer } from "../../helpers/nats.ts";
 import { DRIVER, Machines, committedRows, events, oracle, writeInput } from "./machines.ts";
 
 const server = useNatsServer();
-const FILES = 50;
+const FILES = 70;
 const ROWS_PER_FILE = 80;
 const KILLS = 3;
 const SNAPSHOT_EVERY = 5;
@@ -56,17 +56,19 @@ describe("replicated worker state: a machine lost with its disk", () => {
         for (const line of chunk.toString().split("\n")) {
           if (line.startsWith("hosting ")) hosting = line.slice(8).split(" ").filter(Boolean);
           if (!line.startsWith("epoch ")) continue;
-          // A kill once the query has run three epochs since the last one recovered: a machine that hosts actors.
-          if (++epochsSinceKill < 3 || kills >= KILLS || killing || hosting.length === 0) continue;
+          // A kill once the query has run two epochs since the last one recovered: a machine that hosts actors.
+          if (++epochsSinceKill < 2 || kills >= KILLS || killing || hosting.length === 0) continue;
           const victim = hosting[Math.floor(random() * hosting.length)] as string;
           kills++;
           killing = true;
           epochsSinceKill = -100;
           killed.push(victim);
-          replacing = machines.destroy(victim).then(startMachine).then(() => {
+          const destroyed = machines.destroy(victim).then(() => {
             killing = false;
             epochsSinceKill = 0;
           });
+          // A new machine (empty disk) joins in place of the lost one.
+          replacing = Promise.all([replacing, destroyed.then(startMachine)]).then(() => undefined);
         }
       });
       const code = await new Promise<number | null>((resolve) => driver.once("exit", resolve));
