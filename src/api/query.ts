@@ -18,6 +18,7 @@ import type { WorkerDeployment } from "../workers/deployment.ts";
 import type { PlacementTemplate } from "../workers/placement.ts";
 import type { WorkerPlacement } from "../workers/placement.ts";
 import type { DriverReplica } from "../state/replication/driver-replica.ts";
+import { workerProgress } from "../workers/progress.ts";
 
 /** A query spread over workers (`rill.workers`): where to place it and what each worker is told. */
 export interface QueryWorkers {
@@ -391,9 +392,11 @@ export class StreamingQuery {
   }
 
   private onEpoch(report: EpochReport): void {
-    const progress = buildProgress({ id: this.id, runId: this.runId, name: this.name, graph: this.setup.graph, numRecoveries: this.recoveries, staticTables: this.setup.plan.staticTables }, report, this.previousReport, this.startedAt);
+    const built = buildProgress({ id: this.id, runId: this.runId, name: this.name, graph: this.setup.graph, numRecoveries: this.recoveries, staticTables: this.setup.plan.staticTables }, report, this.previousReport, this.startedAt);
+    const workers = this.setup.workers;
+    const progress = workers ? { ...built, workers: workerProgress(workers.deployment.pool.alive(), this.placements(), Date.now(), this.lastProgress?.workers) } : built;
     this.previousReport = report;
-    this.setup.workers?.replica?.committed(report.epoch);
+    workers?.replica?.committed(report.epoch);
     this.deadLetters += progress.numDeadLetters;
     this.inputRows += progress.numInputRows;
     this.message = progress.numInputRows > 0 ? "Processing new data" : "Waiting for data";

@@ -76,6 +76,7 @@ describe("replicated worker state: a machine lost with its disk", () => {
       assert.equal(code, 0, `driver failed:\n${stderr.slice(-3000)}`);
       assert.equal(kills, KILLS, `only ${kills} kills landed; driver said:\n${stdout}`);
       assert.deepEqual(await committedRows(output), oracle(rows));
+      checkWorkerFigures(stdout, killed);
       // The restores read the replica: state entries of committed epochs landed in fresh local stores.
       const restores = [...machines.logs.values()].join("").match(/restored \d+ state entries of epoch \d+ from \d+ objects/g) ?? [];
       assert.ok(restores.some((line) => !line.startsWith("restored 0 ")), `no restore installed state:\n${restores.join("\n")}`);
@@ -97,3 +98,31 @@ describe("replicated worker state: a machine lost with its disk", () => {
     }
   });
 });
+
+interface Figures {
+  readonly name: string;
+  readonly pid: number;
+  readonly actors: readonly string[];
+  readonly heartbeatAgeMs: number;
+  readonly cpuSeconds: number;
+  readonly cpuPercent: number | null;
+  readonly rssBytes: number;
+}
+
+/** The last progress report and the dashboard's state API name the workers that host the actors, with live figures. */
+function checkWorkerFigures(stdout: string, killed: readonly string[]): void {
+  const line = (prefix: string): unknown => JSON.parse(stdout.split("\n").find((candidate) => candidate.startsWith(`${prefix} `))?.slice(prefix.length + 1) ?? "null");
+  const progress = line("progress-workers") as Figures[] | null;
+  const dashboard = line("dashboard-workers") as Figures[] | null;
+  const placements = new Map(line("placements") as Array<[string, string]>);
+  assert.ok(progress && progress.length > 0, `no worker figures in the last progress report:\n${stdout}`);
+  const expected = new Map<string, string[]>();
+  for (const [actor, worker] of placements) if (worker !== "driver") expected.set(worker, [...(expected.get(worker) ?? []), actor].sort());
+  assert.deepEqual(new Map(progress.map((worker) => [worker.name, [...worker.actors]])), expected);
+  for (const worker of progress) {
+    assert.ok(!killed.includes(worker.name), `${worker.name} was killed but still reported`);
+    assert.ok(worker.pid > 0 && worker.rssBytes > 0 && worker.cpuSeconds > 0 && worker.heartbeatAgeMs >= 0, JSON.stringify(worker));
+  }
+  assert.ok(progress.some((worker) => worker.cpuPercent !== null && worker.cpuPercent >= 0), `no CPU share between two reports: ${JSON.stringify(progress)}`);
+  assert.deepEqual(dashboard?.map((worker) => [worker.name, worker.actors]), progress.map((worker) => [worker.name, worker.actors]));
+}
