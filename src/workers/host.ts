@@ -42,7 +42,7 @@ interface HostedRun {
   readonly actors: readonly string[];
   readonly checkpoint: string | null;
   /** With replicated state: the attempt's local folder (removed when the run is released) and its commit listener. */
-  readonly local?: { readonly folder: string; readonly commits: Subscription };
+  readonly local?: { readonly folder: string; readonly commits: LocalFolds };
 }
 
 export class WorkerHost {
@@ -174,10 +174,11 @@ export class WorkerHost {
     const run = this.runs.get(key);
     if (!run) return;
     this.runs.delete(key);
-    run.local?.commits.unsubscribe();
+    run.local?.commits.subscription.unsubscribe();
     try {
       await run.runtime.release();
     } finally {
+      await run.local?.commits.settled();
       if (run.checkpoint !== null) await this.closeStorage(run.checkpoint);
       // The attempt's local working store: its state is in the replica, and the next attempt installs its own.
       if (run.local) await rm(run.local.folder, { recursive: true, force: true });
@@ -193,15 +194,16 @@ export class WorkerHost {
    * With replicated state, no process shares this worker's LMDB, so the driver's commit does not fold its changes:
    * each commit the coordinator announces folds them here, and the local store stays one epoch's changes deep.
    */
-  private foldOnCommit(storage: CheckpointStorage, subjects: QuerySubjects): Subscription {
+  private foldOnCommit(storage: CheckpointStorage, subjects: QuerySubjects): LocalFolds {
     let folds = Promise.resolve();
-    return this.options.transport.subscribe(subjects.control, (payload) => {
+    const subscription = this.options.transport.subscribe(subjects.control, (payload) => {
       const message = decodeControl(payload);
       if (message.type !== "commit") return;
       folds = folds.then(() => storage.commit({ epoch: message.epoch, offsets: {}, committedAt: new Date().toISOString() })).catch((error: unknown) => {
         this.options.log(`rill worker ${this.name}: folding epoch ${message.epoch} into the local store failed (its state is in the replica): ${String(error)}`);
       });
     });
+    return { subscription, settled: () => folds };
   }
 
   /** One environment per checkpoint location in this process, shared by the runs that use it. */
@@ -222,6 +224,12 @@ export class WorkerHost {
     this.storages.delete(path);
     await open.storage.close();
   }
+}
+
+/** A local store's folds on commit: the subscription, and the folds under way (settled before the store closes). */
+interface LocalFolds {
+  readonly subscription: Subscription;
+  settled(): Promise<void>;
 }
 
 function reply(message: Reply): Uint8Array {

@@ -12,7 +12,7 @@ export interface WorkerProgress {
   readonly heartbeatAgeMs: number;
   /** CPU time of the worker process since it started (user + system). */
   readonly cpuSeconds: number;
-  /** Its CPU use between its heartbeat in the previous report and this one (100 = one core); null without one. */
+  /** Its CPU use between the two latest heartbeats the reports saw (100 = one core); null before a second one. */
   readonly cpuPercent: number | null;
   readonly rssBytes: number;
   /** Worker's clock when it sent the heartbeat these figures come from. */
@@ -25,8 +25,9 @@ export function workerProgress(alive: readonly WorkerState[], placements: Readon
   for (const [actor, worker] of placements) if (worker !== "driver") actorsOf.set(worker, [...(actorsOf.get(worker) ?? []), actor]);
   return alive.filter((state) => actorsOf.has(state.name)).map(({ name, heartbeat, lastSeen }) => {
     const cpuSeconds = (heartbeat.cpuUserMicros + heartbeat.cpuSystemMicros) / 1e6;
-    const before = previous.find((figures) => figures.name === name && figures.pid === heartbeat.pid && figures.heartbeatAt < heartbeat.at);
-    const cpuPercent = before ? (100 * (cpuSeconds - before.cpuSeconds) * 1000) / (heartbeat.at - before.heartbeatAt) : null;
+    const before = previous.find((figures) => figures.name === name && figures.pid === heartbeat.pid && figures.heartbeatAt <= heartbeat.at);
+    // Epochs can be shorter than the heartbeat interval: a report on the same heartbeat keeps the share it had.
+    const cpuPercent = !before ? null : before.heartbeatAt === heartbeat.at ? before.cpuPercent : (100 * (cpuSeconds - before.cpuSeconds) * 1000) / (heartbeat.at - before.heartbeatAt);
     return { name, host: heartbeat.host, pid: heartbeat.pid, actors: [...(actorsOf.get(name) ?? [])].sort(), heartbeatAgeMs: Math.max(0, now - lastSeen), cpuSeconds, cpuPercent, rssBytes: heartbeat.rssBytes, heartbeatAt: heartbeat.at };
   });
 }

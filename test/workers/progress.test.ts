@@ -23,5 +23,8 @@ describe("worker progress figures", () => {
     const first = workerProgress([state("w1", 1000, 2_000_000, 1000), state("w2", 1000, 1_000_000, 1000)], placements, 1000);
     const second = workerProgress([state("w1", 3000, 3_000_000, 3000), state("w2", 3000, 1_500_000, 3000, 11)], placements, 3000, first);
     assert.deepEqual(second.map((worker) => [worker.name, worker.cpuPercent]), [["w1", 50], ["w2", null]]);
+    // A report on the same heartbeat (epochs shorter than the heartbeat interval) keeps the share.
+    const third = workerProgress([state("w1", 3000, 3_000_000, 3000), state("w2", 3000, 1_500_000, 3000, 11)], placements, 3100, second);
+    assert.deepEqual(third.map((worker) => [worker.name, worker.cpuPercent, worker.heartbeatAgeMs]), [["w1", 50, 100], ["w2", null, 100]]);
   });
 });
