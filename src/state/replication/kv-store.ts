@@ -2,7 +2,7 @@
 // lists, reads and writes names built in keys.ts; every decision about them is in decisions.ts.
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsTransport } from "../../actors/nats-transport.ts";
-import { TransportError } from "../../core/errors.ts";
+import { CheckpointWriteError, TransportError } from "../../core/errors.ts";
 import type { AttemptMarker, Listing } from "./decisions.ts";
 import { groupKeys } from "./decisions.ts";
 import { bucketOf, chunkKey, markerKey, parseKey, type StoreName } from "./keys.ts";
@@ -53,13 +53,13 @@ export class StateStore {
   /** Written by the driver before the attempt's actors are placed: from now on this attempt's changes are the ones that count. */
   async putMarker(runId: string, attempt: number, afterEpoch: number): Promise<void> {
     const key = markerKey(runId, attempt);
-    await this.io(`write the attempt marker ${key}`, () => this.kv.put(key, new TextEncoder().encode(JSON.stringify({ runId, attempt, afterEpoch }))));
+    await this.write(`write the attempt marker ${key}`, () => this.kv.put(key, new TextEncoder().encode(JSON.stringify({ runId, attempt, afterEpoch }))));
   }
 
   /** Chunks first (in parallel), then the manifest: the object exists for readers only once all of it is stored. */
   async putObject(manifestKey: string, entries: readonly StoredEntry[]): Promise<number> {
     const { manifest, chunks } = encodeEntries(entries);
-    await this.io(`write ${manifestKey}`, async () => {
+    await this.write(`write ${manifestKey}`, async () => {
       await Promise.all(chunks.map((chunk, index) => this.kv.put(chunkKey(manifestKey, index), chunk)));
       await this.kv.put(manifestKey, encodeManifest(manifest));
     });
@@ -85,7 +85,20 @@ export class StateStore {
   /** Removes the manifests, then the rest (purged: no history left behind), 64 at a time. */
   async remove(manifests: readonly string[], rest: readonly string[]): Promise<void> {
     for (const keys of [manifests, rest]) {
-      for (let start = 0; start < keys.length; start += 64) await this.io("remove superseded keys", () => Promise.all(keys.slice(start, start + 64).map((key) => this.kv.purge(key))));
+      for (let start = 0; start < keys.length; start += 64) await this.write("remove superseded keys", () => Promise.all(keys.slice(start, start + 64).map((key) => this.kv.purge(key))));
+    }
+  }
+
+  /**
+   * A write of the replicated checkpoint that fails (the bucket has no quorum while a NATS node is lost, a stream
+   * leader is being elected) is a CheckpointWriteError, as a failed LMDB write is: the query rolls back and retries,
+   * with back-off, until a write succeeds, instead of spending its rollback budget on an outage of seconds.
+   */
+  private async write<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw new CheckpointWriteError(`The replicated state bucket '${this.bucket}' could not ${what}: ${String(error)}. The query rolls back to its last committed epoch and retries until the write succeeds.`, { cause: error });
     }
   }
 

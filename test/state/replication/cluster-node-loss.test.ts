@@ -67,7 +67,8 @@ describe("replicated worker state on a NATS cluster", { timeout: 400_000 }, () =
       assert.deepEqual(await committedRows(output), oracle(rows));
       const restores = [...machines.logs.values()].join("").match(/restored \d+ state entries of epoch \d+ from \d+ objects/g) ?? [];
       assert.ok(restores.some((line) => !line.startsWith("restored 0 ")), `no restore installed state:\n${restores.join("\n")}`);
-      process.stdout.write(`# n2 killed after epoch line 5, ${lostMachine} lost after; ${/recoveries (\d+)/.exec(stdout)?.[1] ?? "?"} recoveries; restores: ${restores.join("; ")}\n`);
+      const compactionFailures = stderr.split("\n").filter((line) => line.includes("compacting the replicated state"));
+      process.stdout.write(`# n2 killed after epoch line 5, ${lostMachine} lost after; ${/recoveries (\d+)/.exec(stdout)?.[1] ?? "?"} recoveries; restores: ${restores.join("; ")}; ${compactionFailures.length} compactions failed${compactionFailures.length ? `: ${compactionFailures[0] ?? ""}` : ""}\n`);
     } finally {
       await machines.stopAll();
     }
