@@ -34,6 +34,9 @@ const KEYS = {
   "rill.workers.heartbeatTimeout": z.string().default("3 seconds"),
   "rill.workers.placementTimeout": z.string().default("60 seconds"),
   "rill.workers.slots": positiveInt.default(16),
+  "rill.state.replication": z.enum(["off", "jetstream"]).default("off"),
+  "rill.state.replicas": z.coerce.number().int().refine((replicas) => [1, 3, 5].includes(replicas), "expected 1, 3 or 5 (JetStream's replica counts)").default(1),
+  "rill.state.snapshotEvery": positiveInt.default(20),
 } as const;
 
 /** Spark's names that mean the same thing. */
@@ -83,6 +86,11 @@ export interface SessionConfig {
   readonly placementTimeoutMs: number;
   /** Actors each local worker hosts at most. */
   readonly workerSlots: number;
+  /** `jetstream`: workers' epoch changes are made durable in a replicated JetStream bucket before they ack. */
+  readonly stateReplication: "off" | "jetstream";
+  readonly stateReplicas: number;
+  /** Committed epochs between two snapshots of the replicated state. */
+  readonly snapshotEvery: number;
 }
 
 export function canonicalKey(key: string): string {
@@ -133,6 +141,9 @@ export function readConfig(values: ReadonlyMap<string, string>): SessionConfig {
     heartbeatTimeoutMs: parseDuration(read("rill.workers.heartbeatTimeout"), "rill.workers.heartbeatTimeout"),
     placementTimeoutMs: parseDuration(read("rill.workers.placementTimeout"), "rill.workers.placementTimeout"),
     workerSlots: read("rill.workers.slots"),
+    stateReplication: read("rill.state.replication"),
+    stateReplicas: read("rill.state.replicas"),
+    snapshotEvery: read("rill.state.snapshotEvery"),
   };
 }
 

@@ -1,4 +1,5 @@
 // Progress reports: Spark's StreamingQueryProgress fields, plus what continuous processing adds (latency, stages, credit waits).
+import type { WorkerProgress } from "../workers/progress.ts";
 import type { StaticTable } from "../operators/join-static-table.ts";
 import type { EpochReport } from "../actors/coordinator.ts";
 import type { ExecutionGraph } from "../actors/runtime.ts";
@@ -62,6 +63,8 @@ export interface StreamingQueryProgress {
   readonly stages: readonly StageProgress[];
   /** The static side of each stream-static join: the table version in use (1 = the first load) and the reloads that failed. */
   readonly staticSides?: ReadonlyArray<{ readonly description: string; readonly version: number; readonly failedReloads: number; readonly lastReloadError: string | null }>;
+  /** With rill.workers: each worker hosting actors of the query, its heartbeat age, CPU and memory (src/workers/progress.ts). */
+  readonly workers?: readonly WorkerProgress[];
 }
 
 export interface ProgressContext {

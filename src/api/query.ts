@@ -1,7 +1,7 @@
 // StreamingQuery: the handle of a running query (status, progress, awaitTermination, processAllAvailable, stop).
 import type { FlowControl } from "../actors/channel.ts";
 import type { EpochReport } from "../actors/coordinator.ts";
-import { QueryRuntime, type ExecutionGraph } from "../actors/runtime.ts";
+import { QueryRuntime, type ExecutionGraph, type Placement } from "../actors/runtime.ts";
 import { querySubjects, type QuerySubjects } from "../actors/subjects.ts";
 import type { Transport } from "../actors/transport.ts";
 import { nowMs, type Clock } from "../core/clock.ts";
@@ -18,12 +18,16 @@ import type { WorkerDeployment } from "../workers/deployment.ts";
 import type { PlacementTemplate } from "../workers/placement.ts";
 import type { WorkerPlacement } from "../workers/placement.ts";
 import type { DeadLetterOutputStatus } from "../deadletters/output.ts";
+import type { DriverReplica } from "../state/replication/driver-replica.ts";
+import { workerProgress } from "../workers/progress.ts";
 
 /** A query spread over workers (`rill.workers`): where to place it and what each worker is told. */
 export interface QueryWorkers {
   readonly deployment: WorkerDeployment;
   readonly graph: ExecutionGraph;
   readonly template: Omit<PlacementTemplate, "fingerprint" | "plan" | "attempt" | "driver" | "driverTimeoutMs">;
+  /** With rill.state.replication: the query's replicated state (each attempt's marker, compaction). */
+  readonly replica?: DriverReplica | undefined;
 }
 
 export interface StreamingQueryStatus {
@@ -138,7 +142,7 @@ export class StreamingQuery {
       onEpoch: (report) => this.onEpoch(report),
       onFailure: (actor, error, code, cause) => void this.fail(new StreamingQueryError(`Query ${this.label} failed in actor ${actor}: ${error}`, { cause: cause ?? { actor, error, code } })),
       log: this.setup.log,
-    }, checkpoint?.storage, this.setup.epochTimeoutMs, this.setup.idleTimeoutMs, this.setup.lateDataSubject, this.setup.clock, this.placement);
+    }, checkpoint?.storage, this.setup.epochTimeoutMs, this.setup.idleTimeoutMs, this.setup.lateDataSubject, this.setup.clock, fenced(this.placement, workers, attempt));
   }
 
   /** Actor -> the worker hosting it ("driver" for a memory source), with `rill.workers`; empty when every actor runs here. */
@@ -399,8 +403,11 @@ export class StreamingQuery {
   }
 
   private onEpoch(report: EpochReport): void {
-    const progress = buildProgress({ id: this.id, runId: this.runId, name: this.name, graph: this.setup.graph, numRecoveries: this.recoveries, staticTables: this.setup.plan.staticTables }, report, this.previousReport, this.startedAt);
+    const built = buildProgress({ id: this.id, runId: this.runId, name: this.name, graph: this.setup.graph, numRecoveries: this.recoveries, staticTables: this.setup.plan.staticTables }, report, this.previousReport, this.startedAt);
+    const workers = this.setup.workers;
+    const progress = workers ? { ...built, workers: workerProgress(workers.deployment.pool.alive(), this.placements(), Date.now(), this.lastProgress?.workers) } : built;
     this.previousReport = report;
+    workers?.replica?.committed(report.epoch);
     this.deadLetters += progress.numDeadLetters;
     this.inputRows += progress.numInputRows;
     this.message = progress.numInputRows > 0 ? "Processing new data" : "Waiting for data";
@@ -426,6 +433,7 @@ export class StreamingQuery {
   }
 
   private async finish(): Promise<void> {
+    await this.setup.workers?.replica?.close();
     await this.setup.checkpoint?.storage.close();
     const failure = this.failure;
     this.setup.events.post({ type: "terminated", event: { id: this.id, runId: this.runId, name: this.name ?? null, exception: failure?.message ?? null, errorClassOnException: failure ? codeOf(failure.cause) : null } });
@@ -451,4 +459,23 @@ function isOffsetRegression(error: StreamingQueryError): boolean {
 function codeOf(cause: unknown): string {
   if (cause && typeof cause === "object" && "code" in cause && typeof cause.code === "string") return cause.code;
   return "QUERY_FAILED";
+}
+
+/**
+ * With replicated state, each attempt's marker is written before its actors are placed: from then on only its changes
+ * count for the epochs it runs, and a stalled worker of an earlier attempt changes nothing (src/state/replication).
+ */
+function fenced(placement: WorkerPlacement | undefined, workers: QueryWorkers | undefined, attempt: number): Placement | undefined {
+  const replica = workers?.replica;
+  if (!placement || !replica) return placement;
+  return {
+    hosts: (actor) => placement.hosts(actor),
+    remote: {
+      start: async (resume) => {
+        await replica.begin(workers.template.runId, attempt, resume?.lastCommittedEpoch ?? -1);
+        await placement.start(resume);
+      },
+      stop: () => placement.stop(),
+    },
+  };
 }

@@ -36,6 +36,11 @@ export interface WorkerOptions {
   readonly heartbeatIntervalMs?: number;
   /** The subject prefix of the drivers' sessions (rill.subjectPrefix, default `rill`). */
   readonly subjectPrefix?: string;
+  /**
+   * This machine's folder for the local working stores of queries that replicate their state (rill.state.replication =
+   * jetstream); default `<tmp>/rill-worker-<name>`. Losing it loses nothing: the state is in the NATS cluster.
+   */
+  readonly stateDir?: string;
   readonly log?: (message: string) => void;
 }
 
@@ -75,6 +80,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     slots: options.slots ?? 16,
     subjectPrefix: options.subjectPrefix ?? "rill",
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1000,
+    ...(options.stateDir ? { stateDir: options.stateDir } : {}),
     planner: (request, connected) => planFromJob(job, request, connected, log),
     log,
   });

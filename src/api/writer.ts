@@ -16,6 +16,9 @@ import { buildExecutionGraph, checkOutputMode, sourceActorNames, statefulOperato
 import { openCheckpoint, type OpenedCheckpoint } from "./checkpoint.ts";
 import type { DataFrame } from "./dataframe.ts";
 import { StreamingQuery, type QueryWorkers } from "./query.ts";
+import { DriverReplica } from "../state/replication/driver-replica.ts";
+import { NatsTransport } from "../actors/nats-transport.ts";
+import type { Session } from "./session.ts";
 import { DEFAULT_TRIGGER, resolveTrigger, type Trigger } from "./trigger.ts";
 
 const OUTPUT_MODES: readonly OutputMode[] = ["append", "update", "complete"];
@@ -100,6 +103,7 @@ export class DataStreamWriter {
     const subjectName = this.name ?? id;
     const graph = this.graphOf(plan, sink, id, subjectName);
     if (config.workers !== "local" && plan.staticTables.length > 0) throw new ConfigError(`Query '${this.name ?? id}': a stream-static join does not run on workers yet (its static side is loaded in the driver's process); run it with rill.workers = local.`);
+    if (config.workers === "local" && config.stateReplication !== "off") throw new ConfigError(`Query '${this.name ?? id}': rill.state.replication = ${config.stateReplication} replicates the state workers write; with rill.workers = local every actor writes the checkpoint location itself. Set rill.workers to a number or 'cluster', or leave rill.state.replication off.`);
     const workers = config.workers === "local" ? undefined : await this.workersOf(graph, { id, runId, subjectName, location });
     const subjects = querySubjects(config.subjectPrefix, subjectName, runId);
     const subjectsOf = (attempt: number) => querySubjects(config.subjectPrefix, subjectName, runId, attempt);
@@ -160,11 +164,14 @@ export class DataStreamWriter {
     const config = session.conf.read();
     if (this.name === undefined) throw new ConfigError(`rill.workers = ${config.workers}: a query placed on workers needs queryName(...), which the workers find it by in the job module.`);
     if (this.sinkFormat === "memory") throw new ConfigError(`Query '${this.name}': the memory sink keeps rows in the process that writes them, which is a worker with rill.workers = ${config.workers}; use a file, JetStream or foreachBatch sink, or rill.workers = local.`);
+    if (config.stateReplication === "jetstream" && run.location === undefined) throw new ConfigError(`Query '${this.name}': rill.state.replication = jetstream replicates the state of a checkpointed query; set checkpointLocation (or rill.checkpointLocation).`);
     const deployment = await session.workers();
     const values: Record<string, string> = {};
     for (const [key, value] of session.conf.entries()) values[key] = value;
+    const replica = config.stateReplication === "jetstream" ? await DriverReplica.open(await natsOf(session), run.id, { replicas: config.stateReplicas, snapshotEvery: config.snapshotEvery }, session.log) : undefined;
     return {
       deployment,
+      replica,
       graph,
       template: {
         query: this.name,
@@ -226,4 +233,11 @@ async function refuseUnrecoverableSink(sink: SinkProvider, mode: OutputMode, che
   await checkpoint.storage.close();
   const modeList = modes.map((recoverable) => `outputMode("${recoverable}")`).join(" or ");
   throw new CheckpointError(`The ${sink.format} sink (${sink.description}) does not support recovering from the checkpoint at '${checkpoint.location}' in ${mode} mode, as in Spark: the rows it wrote before are not kept with the checkpoint, so the restarted query would miss them. Use ${modeList}, or start with a new checkpoint location (or delete this one to start over).`);
+}
+
+/** The session's NATS connection (workers need NATS, so a session with workers has one). */
+async function natsOf(session: Session): Promise<NatsTransport> {
+  const transport = await session.connect();
+  if (!(transport instanceof NatsTransport)) throw new ConfigError(`rill.state.replication = jetstream needs NATS with JetStream, but this session runs on the ${transport.kind} transport.`);
+  return transport;
 }

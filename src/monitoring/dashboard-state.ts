@@ -62,6 +62,8 @@ export interface QueryView {
   readonly totals: { readonly inputRows: number; readonly epochs: number; readonly deadLetters: number; readonly droppedByWatermark: number };
   readonly plan: PlanView | null;
   readonly lastProgress: StreamingQueryProgress | null;
+  /** With rill.workers: the workers hosting the query's actors as of its last progress report. */
+  readonly workers: NonNullable<StreamingQueryProgress["workers"]>;
   readonly epochs: readonly EpochRecord[];
   readonly recoveryLog: readonly RecoveryRecord[];
   readonly history: readonly HistoryPoint[];
@@ -80,7 +82,7 @@ const ENDED_KEPT = 20;
 const ALERTS = 200;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-type Entry = Mutable<Omit<QueryView, "history" | "epochs" | "recoveryLog" | "recentProgress" | "totals">> & {
+type Entry = Mutable<Omit<QueryView, "history" | "epochs" | "recoveryLog" | "recentProgress" | "totals" | "workers">> & {
   history: HistoryPoint[];
   epochs: EpochRecord[];
   recoveryLog: RecoveryRecord[];
@@ -216,7 +218,7 @@ export class DashboardState {
   private view(entry: Entry, withHistory: boolean, withRecent: boolean): QueryView {
     const { recent, history, ...rest } = entry;
     return {
-      ...rest, totals: { ...entry.totals }, epochs: [...entry.epochs], recoveryLog: [...entry.recoveryLog],
+      ...rest, totals: { ...entry.totals }, epochs: [...entry.epochs], recoveryLog: [...entry.recoveryLog], workers: [...(entry.lastProgress?.workers ?? [])],
       history: withHistory ? [...history] : [],
       ...(withRecent ? { recentProgress: [...recent] } : {}),
     };

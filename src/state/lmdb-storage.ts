@@ -11,7 +11,17 @@ import { META_KEY, commitKey, deltaKey, epochRange, prefixRange, stateKey, type 
 import type { EpochCommit, QueryMeta, StateChange } from "./types.ts";
 import { STATE_FORMAT, damageOf, decodeStateValue, encodeStateValue } from "./value-codec.ts";
 
+/**
+ * Where a worker's epoch changes go besides its local LMDB (src/state/replication): awaited before the write settles,
+ * so the actor acks its barrier only once the changes are durable there too.
+ */
+export interface EpochReplica {
+  upload(epoch: number, writer: string, changes: ReadonlyArray<{ readonly stateId: string; readonly keyGroup: number; readonly key: string; readonly bytes: Uint8Array | null }>): Promise<void>;
+}
+
 export class CheckpointStorage {
+  private replica: EpochReplica | undefined;
+
   private constructor(private readonly db: RootDatabase<unknown, LmdbKey>, readonly path: string) {}
 
   /** Opens (or creates) the environment at `path`; a damaged one is refused with a CheckpointError before lmdb maps it. */
@@ -79,13 +89,39 @@ export class CheckpointStorage {
     });
   }
 
-  /** One actor's changes of one epoch, in one transaction: all of them or none. Each value carries its CRC-32. */
-  async writeChanges(epoch: number, changes: readonly StateChange[]): Promise<void> {
+  /**
+   * One actor's changes of one epoch, in one transaction: all of them or none. Each value carries its CRC-32. With a
+   * replica (a worker whose state must outlive its machine), the write settles once the replica holds them too.
+   */
+  async writeChanges(epoch: number, changes: readonly StateChange[], writer?: string): Promise<void> {
     if (changes.length === 0) return;
     // Encoded before the transaction: a value msgpack cannot encode fails here, and the transaction stays short.
     const values = changes.map((change) => (change.value === null ? null : encodeStateValue(change.value)));
     await this.write(`the state changes of epoch ${epoch}`, () => this.db.transaction(() => {
       changes.forEach((change, index) => this.db.put(deltaKey(epoch, change.stateId, change.keyGroup, change.key), values[index]));
+    }));
+    if (!this.replica) return;
+    if (writer === undefined) throw new CheckpointError(`The state changes of epoch ${epoch} in '${this.path}' name no writer, so they cannot be replicated.`);
+    await this.replica.upload(epoch, writer, changes.map((change, index) => ({ stateId: change.stateId, keyGroup: change.keyGroup, key: change.key, bytes: values[index] ?? null })));
+  }
+
+  /** From now on every actor's epoch changes are uploaded to `replica` before their write settles. */
+  replicateTo(replica: EpochReplica | undefined): void {
+    this.replica = replica;
+  }
+
+  /**
+   * Replaces the working state with `entries` (checksummed bytes, as a replica holds them) in one transaction: every
+   * state row and pending change goes first. A worker does this before it hosts actors restored from a replica.
+   */
+  async installState(entries: ReadonlyArray<{ readonly stateId: string; readonly keyGroup: number; readonly key: string; readonly bytes: Uint8Array }>): Promise<void> {
+    await this.write("the state restored from the replica", () => this.db.transaction(() => {
+      for (const prefix of [["state"], ["delta"]]) {
+        // Read the whole range first: removing entries under an open cursor makes LMDB skip some of them.
+        const keys = [...this.db.getKeys(prefixRange(prefix))] as LmdbKey[];
+        for (const key of keys) this.db.remove(key);
+      }
+      for (const entry of entries) this.db.put(stateKey(entry.stateId, entry.keyGroup, entry.key), entry.bytes);
     }));
   }
 

@@ -1,14 +1,19 @@
 // A worker process's host: announces itself, builds the plan from the job module, runs the actors placed on it.
-import { hostname } from "node:os";
+import { rm } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
 import type { NatsTransport } from "../actors/nats-transport.ts";
 import { QueryRuntime, type ExecutionGraph } from "../actors/runtime.ts";
-import { encodeControl } from "../actors/control.ts";
+import { decodeControl, encodeControl } from "../actors/control.ts";
 import { querySubjects, type QuerySubjects } from "../actors/subjects.ts";
-import type { Transport } from "../actors/transport.ts";
+import type { Subscription, Transport } from "../actors/transport.ts";
 import { systemClock } from "../core/clock.ts";
 import { RillError } from "../core/errors.ts";
 import { CheckpointStorage } from "../state/lmdb-storage.ts";
-import type { Subscription } from "../actors/transport.ts";
+import { token } from "../state/replication/keys.ts";
+import { StateStore } from "../state/replication/kv-store.ts";
+import { replicationOf } from "../state/replication/settings.ts";
+import { prepareAttemptState } from "../state/replication/worker-replica.ts";
 import { decodeMessage, decodeOffsets, driverHeartbeatSchema, encodeMessage, fingerprint, placeRequestSchema, planDifference, planLines, runKey, stopRequestSchema, supersedes, workerSubjects, type Heartbeat, type PlaceRequest, type Reply } from "./protocol.ts";
 import { startWorkerService, type WorkerService } from "./service.ts";
 
@@ -24,6 +29,11 @@ export interface WorkerHostOptions {
   readonly heartbeatIntervalMs: number;
   readonly planner: JobPlanner;
   readonly log: (message: string) => void;
+  /**
+   * The folder of this worker's local working stores, used when the driver replicates state (rill.state.replication):
+   * one LMDB environment per query attempt, filled from the replica. Default: `<tmp>/rill-worker-<name>`.
+   */
+  readonly stateDir?: string;
 }
 
 interface HostedRun {
@@ -38,6 +48,8 @@ interface HostedRun {
   readonly driverTimeoutMs: number;
   /** When it was placed (this worker's clock): a driver's silence counts from its last heartbeat or from here. */
   readonly placedAt: number;
+  /** With replicated state: the attempt's local folder (removed when the run is released) and its commit listener. */
+  readonly local?: { readonly folder: string; readonly commits: LocalFolds };
 }
 
 export class WorkerHost {
@@ -186,12 +198,20 @@ export class WorkerHost {
       }
       const used = [...this.runs.values()].reduce((sum, run) => sum + run.actors.length, 0);
       if (used + request.actors.length > this.options.slots) return reply({ ok: false, code: "WORKER_REFUSED", error: `worker ${this.name} has ${this.options.slots - used} free slots of ${this.options.slots}, not ${request.actors.length}` });
-      const storage = request.checkpoint === null ? undefined : this.openStorage(request.checkpoint);
-      const hosted = new Set(request.actors);
       const subjects = querySubjects(request.subjectPrefix, request.subjectName, request.runId, request.attempt);
+      const replicated = request.checkpoint !== null && replicationOf(request.config) !== undefined;
+      const local = replicated ? join(this.stateDir, token(request.queryId), `${request.runId.slice(0, 8)}-a${request.attempt}`) : undefined;
+      const checkpoint = local ?? request.checkpoint;
+      const storage = checkpoint === null ? undefined : this.openStorage(checkpoint);
+      const hosted = new Set(request.actors);
       const runtime = new QueryRuntime(graph, this.options.transport, subjects, request.flow, { onEpoch: () => undefined, onFailure: () => undefined }, storage, request.epochTimeoutMs, request.idleTimeoutMs, request.lateDataSubject ?? undefined, systemClock, { hosts: (actor) => hosted.has(actor) });
-      this.runs.set(key, { runtime, subjects, actors: request.actors, checkpoint: request.checkpoint, queryId: request.queryId, runId: request.runId, attempt: request.attempt, driver: request.driver, driverTimeoutMs: request.driverTimeoutMs, placedAt: Date.now() });
+      const commits = local && storage ? this.foldOnCommit(storage, subjects) : undefined;
+      this.runs.set(key, { runtime, subjects, actors: request.actors, checkpoint, queryId: request.queryId, runId: request.runId, attempt: request.attempt, driver: request.driver, driverTimeoutMs: request.driverTimeoutMs, placedAt: Date.now(), ...(local && commits ? { local: { folder: local, commits } } : {}) });
       try {
+        if (replicated && storage) {
+          const installed = await prepareAttemptState(storage, await StateStore.open(this.options.transport, request.queryId), { runId: request.runId, attempt: request.attempt, actors: request.actors, lastCommittedEpoch: request.resume?.lastCommittedEpoch });
+          if (request.resume) this.options.log(`rill worker ${this.name}: restored ${installed.entries} state entries of epoch ${request.resume.lastCommittedEpoch} from ${installed.objects} objects of the replica into ${checkpoint ?? ""}`);
+        }
         await runtime.host(request.resume ? { lastCommittedEpoch: request.resume.lastCommittedEpoch, offsets: decodeOffsets(request.resume.offsets) } : undefined);
       } catch (error) {
         await this.release(key);
@@ -227,12 +247,36 @@ export class WorkerHost {
     const run = this.runs.get(key);
     if (!run) return;
     this.runs.delete(key);
+    run.local?.commits.subscription.unsubscribe();
     try {
       await run.runtime.release();
     } finally {
+      await run.local?.commits.settled();
       if (run.checkpoint !== null) await this.closeStorage(run.checkpoint);
+      // The attempt's local working store: its state is in the replica, and the next attempt installs its own.
+      if (run.local) await rm(run.local.folder, { recursive: true, force: true });
       this.beat();
     }
+  }
+
+  private get stateDir(): string {
+    return this.options.stateDir ?? join(tmpdir(), `rill-worker-${token(this.name)}`);
+  }
+
+  /**
+   * With replicated state, no process shares this worker's LMDB, so the driver's commit does not fold its changes:
+   * each commit the coordinator announces folds them here, and the local store stays one epoch's changes deep.
+   */
+  private foldOnCommit(storage: CheckpointStorage, subjects: QuerySubjects): LocalFolds {
+    let folds = Promise.resolve();
+    const subscription = this.options.transport.subscribe(subjects.control, (payload) => {
+      const message = decodeControl(payload);
+      if (message.type !== "commit") return;
+      folds = folds.then(() => storage.commit({ epoch: message.epoch, offsets: {}, committedAt: new Date().toISOString() })).catch((error: unknown) => {
+        this.options.log(`rill worker ${this.name}: folding epoch ${message.epoch} into the local store failed (its state is in the replica): ${String(error)}`);
+      });
+    });
+    return { subscription, settled: () => folds };
   }
 
   /** One environment per checkpoint location in this process, shared by the runs that use it. */
@@ -253,6 +297,12 @@ export class WorkerHost {
     this.storages.delete(path);
     await open.storage.close();
   }
+}
+
+/** A local store's folds on commit: the subscription, and the folds under way (settled before the store closes). */
+interface LocalFolds {
+  readonly subscription: Subscription;
+  settled(): Promise<void>;
 }
 
 function reply(message: Reply): Uint8Array {

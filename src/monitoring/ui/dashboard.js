@@ -79,7 +79,9 @@ function createCard(view) {
   const checkpoints = element("div", {});
   checkpoints.append(element("h3", {}, "Checkpoints and epochs"), element("div", { class: "number" }), element("table", { class: "epochs" }), element("ul", { class: "recoveries" }));
   checkpoints.children[1].append(element("div", { class: "label" }, "checkpoint location"), element("div", { class: "value small", "data-field": "checkpoint" }, "–"));
-  lower.append(planBox, checkpoints);
+  const workers = element("div", { class: "workers", hidden: "" });
+  workers.append(element("h3", {}, "Workers"), element("table", { class: "workers" }));
+  lower.append(planBox, checkpoints, workers);
   card.append(head, status, numbers, charts, lower);
   document.getElementById("queries").append(card);
   const entry = { view, history: [], card, charts: new Map(), planKey: "" };
@@ -198,6 +200,19 @@ function drawCheckpoints(entry) {
   list.replaceChildren(...view.recoveryLog.map((recovery) => element("li", {}, `recovery ${recovery.recoveries}: rolled back to the last committed epoch, resumed at epoch ${recovery.epoch} (${clock(recovery.at)})`)));
 }
 
+function drawWorkers(entry) {
+  const workers = entry.view.workers ?? [];
+  const holder = entry.card.querySelector("div.workers");
+  holder.hidden = workers.length === 0;
+  const rows = [["worker", "host / pid", "actors", "heartbeat", "CPU", "memory"]];
+  for (const worker of workers) rows.push([worker.name, `${worker.host} / ${worker.pid}`, worker.actors.join(", "), `${format(worker.heartbeatAgeMs, 0)} ms ago`, worker.cpuPercent === null ? `${format(worker.cpuSeconds)} s` : `${format(worker.cpuPercent, 0)} %`, `${format(worker.rssBytes / 2 ** 20, 0)} MiB`]);
+  holder.querySelector("table").replaceChildren(...rows.map((cells, index) => {
+    const row = element("tr", index === 0 ? {} : { "data-worker": cells[0] });
+    row.append(...cells.map((cell) => element(index === 0 ? "th" : "td", {}, cell)));
+    return row;
+  }));
+}
+
 function drawNumbers(entry) {
   const { view, card } = entry;
   const last = view.lastProgress;
@@ -250,6 +265,7 @@ function render(view, point) {
   drawNumbers(entry);
   drawPlan(entry);
   drawCheckpoints(entry);
+  drawWorkers(entry);
   drawCharts(entry);
   drawAlertBadges();
 }

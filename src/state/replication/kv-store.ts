@@ -1,0 +1,112 @@
+// The replicated state store's NATS edge: one JetStream key-value bucket per query, replicated by the cluster. Thin:
+// lists, reads and writes names built in keys.ts; every decision about them is in decisions.ts.
+import { Kvm, type KV } from "@nats-io/kv";
+import type { NatsTransport } from "../../actors/nats-transport.ts";
+import { CheckpointWriteError, TransportError } from "../../core/errors.ts";
+import type { AttemptMarker, Listing } from "./decisions.ts";
+import { groupKeys } from "./decisions.ts";
+import { bucketOf, chunkKey, markerKey, parseKey, type StoreName } from "./keys.ts";
+import { decodeEntries, decodeManifest, encodeEntries, encodeManifest, type StoredEntry } from "./payload.ts";
+
+/** The connection type @nats-io/kv takes; the transport hands its connection out as unknown (src/workers/service.ts). */
+type KvConnection = ConstructorParameters<typeof Kvm>[0];
+
+export interface StateStoreOptions {
+  /** The driver creates the bucket with its replicas; a worker opens the one the driver made. */
+  readonly create?: { readonly replicas: number };
+}
+
+export class StateStore {
+  private constructor(private readonly kv: KV, readonly bucket: string) {}
+
+  static async open(transport: NatsTransport, queryId: string, options: StateStoreOptions = {}): Promise<StateStore> {
+    const bucket = bucketOf(queryId);
+    const manager = new Kvm(transport.connectionForServices as KvConnection);
+    try {
+      const kv = options.create ? await manager.create(bucket, { replicas: options.create.replicas, history: 1 }) : await manager.open(bucket);
+      return new StateStore(kv, bucket);
+    } catch (error) {
+      throw new TransportError(`Cannot ${options.create ? `create the replicated state bucket '${bucket}' with ${options.create.replicas} replicas` : `open the replicated state bucket '${bucket}'`}: ${String(error)}. The NATS server must run JetStream (a cluster of at least as many nodes as rill.state.replicas).`, { cause: error });
+    }
+  }
+
+  /** Every name in the bucket, grouped; the markers with their epochs and revisions. */
+  async listing(): Promise<Listing> {
+    const names: StoreName[] = [];
+    await this.io("list the keys", async () => {
+      for await (const key of await this.kv.keys()) {
+        const name = parseKey(key);
+        if (name) names.push(name);
+      }
+    });
+    const markers: AttemptMarker[] = [];
+    for (const name of names) {
+      if (name.kind !== "marker") continue;
+      const entry = await this.io(`read the attempt marker ${name.key}`, () => this.kv.get(name.key));
+      if (!entry || entry.operation !== "PUT") continue;
+      const { afterEpoch } = entry.json<{ afterEpoch: number }>();
+      markers.push({ key: name.key, runId: name.runId, attempt: name.attempt, afterEpoch, revision: entry.revision });
+    }
+    return groupKeys(names, markers);
+  }
+
+  /** Written by the driver before the attempt's actors are placed: from now on this attempt's changes are the ones that count. */
+  async putMarker(runId: string, attempt: number, afterEpoch: number): Promise<void> {
+    const key = markerKey(runId, attempt);
+    await this.write(`write the attempt marker ${key}`, () => this.kv.put(key, new TextEncoder().encode(JSON.stringify({ runId, attempt, afterEpoch }))));
+  }
+
+  /** Chunks first (in parallel), then the manifest: the object exists for readers only once all of it is stored. */
+  async putObject(manifestKey: string, entries: readonly StoredEntry[]): Promise<number> {
+    const { manifest, chunks } = encodeEntries(entries);
+    await this.write(`write ${manifestKey}`, async () => {
+      await Promise.all(chunks.map((chunk, index) => this.kv.put(chunkKey(manifestKey, index), chunk)));
+      await this.kv.put(manifestKey, encodeManifest(manifest));
+    });
+    return manifest.bytes;
+  }
+
+  /** Undefined when the manifest is gone (compaction removed it since the listing). */
+  async readObject(manifestKey: string): Promise<StoredEntry[] | undefined> {
+    const stored = await this.io(`read ${manifestKey}`, () => this.kv.get(manifestKey));
+    if (!stored || stored.operation !== "PUT") return undefined;
+    const manifest = decodeManifest(stored.value, manifestKey);
+    const chunks = await this.io(`read the chunks of ${manifestKey}`, () => Promise.all(Array.from({ length: manifest.chunks }, (_, index) => this.kv.get(chunkKey(manifestKey, index)))));
+    if (chunks.some((chunk) => !chunk || chunk.operation !== "PUT")) return undefined;
+    return decodeEntries(manifest, chunks.map((chunk) => chunk?.value ?? new Uint8Array(0)), manifestKey);
+  }
+
+  /** The store's revision (write order) of a key, undefined when it is gone: for tests and `rill` inspection. */
+  async revisionOf(key: string): Promise<number | undefined> {
+    const entry = await this.io(`read ${key}`, () => this.kv.get(key));
+    return entry && entry.operation === "PUT" ? entry.revision : undefined;
+  }
+
+  /** Removes the manifests, then the rest (purged: no history left behind), 64 at a time. */
+  async remove(manifests: readonly string[], rest: readonly string[]): Promise<void> {
+    for (const keys of [manifests, rest]) {
+      for (let start = 0; start < keys.length; start += 64) await this.write("remove superseded keys", () => Promise.all(keys.slice(start, start + 64).map((key) => this.kv.purge(key))));
+    }
+  }
+
+  /**
+   * A write of the replicated checkpoint that fails (the bucket has no quorum while a NATS node is lost, a stream
+   * leader is being elected) is a CheckpointWriteError, as a failed LMDB write is: the query rolls back and retries,
+   * with back-off, until a write succeeds, instead of spending its rollback budget on an outage of seconds.
+   */
+  private async write<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw new CheckpointWriteError(`The replicated state bucket '${this.bucket}' could not ${what}: ${String(error)}. The query rolls back to its last committed epoch and retries until the write succeeds.`, { cause: error });
+    }
+  }
+
+  private async io<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw new TransportError(`The replicated state bucket '${this.bucket}' could not ${what}: ${String(error)}`, { cause: error });
+    }
+  }
+}

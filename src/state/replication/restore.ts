@@ -1,0 +1,45 @@
+// Reads the committed state of some stages from the replicated store: the plan (decisions.ts), then its objects,
+// folded oldest first into one entry per state key.
+import { CheckpointError } from "../../core/errors.ts";
+import { planRestore, type StageRestore } from "./decisions.ts";
+import type { StateStore } from "./kv-store.ts";
+import type { StoredEntry } from "./payload.ts";
+
+/** A compaction may remove an object between the listing and its read: the restore lists again, this often. */
+const ATTEMPTS = 4;
+
+export interface RestoredState {
+  /** Entries with a value (removed keys left out). */
+  readonly entries: Array<StoredEntry & { readonly bytes: Uint8Array }>;
+  /** Objects read: snapshots and deltas. */
+  readonly objects: number;
+}
+
+export async function readCommittedState(store: StateStore, committedEpoch: number, stages: readonly string[]): Promise<RestoredState> {
+  for (let attempt = 1; ; attempt++) {
+    const plan = planRestore(await store.listing(), committedEpoch, stages);
+    if (plan.kind === "damaged") throw new CheckpointError(`The replicated state in bucket '${store.bucket}' cannot give epoch ${committedEpoch}: ${plan.reasons.join("; ")}.`);
+    const folded = new Map<string, StoredEntry>();
+    let objects = 0;
+    let complete = true;
+    for (const stage of plan.stages) {
+      const read = await readStage(store, stage, folded);
+      if (read < 0) complete = false;
+      else objects += read;
+      if (!complete) break;
+    }
+    if (complete) return { entries: [...folded.values()].filter((entry): entry is StoredEntry & { bytes: Uint8Array } => entry.bytes !== null), objects };
+    if (attempt >= ATTEMPTS) throw new CheckpointError(`The replicated state in bucket '${store.bucket}' kept changing under a restore of epoch ${committedEpoch} (${ATTEMPTS} listings): objects it listed were gone when read.`);
+  }
+}
+
+/** Folds one stage's snapshot and deltas in; the number of objects read, or -1 when one was removed meanwhile. */
+async function readStage(store: StateStore, stage: StageRestore, folded: Map<string, StoredEntry>): Promise<number> {
+  const keys = [...(stage.snapshot ? [stage.snapshot.key] : []), ...stage.deltas.map((delta) => delta.key)];
+  for (const key of keys) {
+    const entries = await store.readObject(key);
+    if (!entries) return -1;
+    for (const entry of entries) folded.set(`${entry.stateId}\u0000${entry.keyGroup}\u0000${entry.key}`, entry);
+  }
+  return keys.length;
+}

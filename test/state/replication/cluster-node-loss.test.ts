@@ -1,0 +1,76 @@
+// Replicated worker state on a three-node NATS cluster with a bucket of 3 replicas: one NATS node SIGKILLed under the
+// running query, then a worker machine lost with its disk; the restore reads the bucket from the two nodes left, and
+// the output is exactly the plain-code oracle's.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { useNatsCluster } from "../../helpers/nats-cluster.ts";
+import { DRIVER, Machines, committedRows, events, oracle, writeInput } from "./machines.ts";
+
+const FILES = 45;
+const ROWS_PER_FILE = 80;
+
+describe("replicated worker state on a NATS cluster", { timeout: 400_000 }, () => {
+  const cluster = useNatsCluster();
+  let base = "";
+  before(async () => {
+    base = await mkdtemp(join(tmpdir(), "rill-state-cluster-"));
+  });
+  after(async () => {
+    await rm(base, { recursive: true, force: true });
+  });
+
+  it("survives a NATS node and then a worker machine lost: the restore reads the 3-replica bucket, rows equal the oracle", async () => {
+    await cluster().waitReady();
+    const rows = events(FILES, ROWS_PER_FILE, 53);
+    const input = join(base, "input");
+    const output = join(base, "output");
+    await writeInput(input, rows, ROWS_PER_FILE);
+    await mkdir(output, { recursive: true });
+    const nats = JSON.stringify(cluster().options);
+    const env = { ...process.env, RILL_TEST_NATS: nats, RILL_WORKER_NATS: nats, RILL_JOB_INPUT: input, RILL_JOB_OUTPUT: output, RILL_JOB_CHECKPOINT: join(base, "driver-checkpoint") };
+    const machines = new Machines(join(base, "machines"), env);
+    try {
+      for (const name of ["m1", "m2", "m3"]) await machines.start(name);
+      const driver = spawn(process.execPath, ["--import", "tsx", DRIVER, "3", "5"], { stdio: ["ignore", "pipe", "pipe"], env });
+      let stdout = "";
+      let stderr = "";
+      let hosting: string[] = [];
+      let epochs = 0;
+      let nodeKilledAt = 0;
+      let lostMachine: string | undefined;
+      let faults: Promise<void> = Promise.resolve();
+      driver.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      driver.stdout.on("data", (chunk: Buffer) => {
+        stdout += chunk.toString();
+        for (const line of chunk.toString().split("\n")) {
+          if (line.startsWith("hosting ")) hosting = line.slice(8).split(" ").filter(Boolean);
+          if (!line.startsWith("epoch ")) continue;
+          epochs++;
+          if (epochs === 5) {
+            nodeKilledAt = epochs;
+            faults = cluster().node("n2").kill();
+          } else if (nodeKilledAt > 0 && !lostMachine && epochs >= nodeKilledAt + 5 && hosting.length > 0) {
+            lostMachine = hosting[hosting.length - 1] as string;
+            const victim = lostMachine;
+            faults = faults.then(() => machines.destroy(victim)).then(() => machines.start("m4"));
+          }
+        }
+      });
+      const code = await new Promise<number | null>((resolve) => driver.once("exit", resolve));
+      await faults;
+      assert.equal(code, 0, `driver failed:\n${stderr.slice(-3000)}`);
+      assert.ok(lostMachine, `no machine was lost after the NATS node; driver said:\n${stdout}`);
+      assert.deepEqual(await committedRows(output), oracle(rows));
+      const restores = [...machines.logs.values()].join("").match(/restored \d+ state entries of epoch \d+ from \d+ objects/g) ?? [];
+      assert.ok(restores.some((line) => !line.startsWith("restored 0 ")), `no restore installed state:\n${restores.join("\n")}`);
+      const compactionFailures = stderr.split("\n").filter((line) => line.includes("compacting the replicated state"));
+      process.stdout.write(`# n2 killed after epoch line 5, ${lostMachine} lost after; ${/recoveries (\d+)/.exec(stdout)?.[1] ?? "?"} recoveries; restores: ${restores.join("; ")}; ${compactionFailures.length} compactions failed${compactionFailures.length ? `: ${compactionFailures[0] ?? ""}` : ""}\n`);
+    } finally {
+      await machines.stopAll();
+    }
+  });
+});
