@@ -29,6 +29,9 @@ const KEYS = {
   "rill.workers.heartbeatTimeout": z.string().default("3 seconds"),
   "rill.workers.placementTimeout": z.string().default("60 seconds"),
   "rill.workers.slots": positiveInt.default(16),
+  "rill.params.url": z.string().optional(),
+  "rill.params.bucket": z.string().regex(/^[A-Za-z0-9_-]+$/, "a KV bucket name: letters, digits, '_' and '-'").default("rill_params"),
+  "rill.params.loadTimeout": z.string().default("5 seconds"),
 } as const;
 
 /** Spark's names that mean the same thing. */
@@ -76,6 +79,11 @@ export interface SessionConfig {
   readonly placementTimeoutMs: number;
   /** Actors each local worker hosts at most. */
   readonly workerSlots: number;
+  /** The NATS server of the parameter bucket (default: the session's); without any, parameters live in the session. */
+  readonly paramsUrl: string | undefined;
+  readonly paramsBucket: string;
+  /** How long start() waits for the bucket's values before it runs with the declared defaults. */
+  readonly paramsLoadTimeoutMs: number;
 }
 
 export function canonicalKey(key: string): string {
@@ -119,6 +127,9 @@ export function readConfig(values: ReadonlyMap<string, string>): SessionConfig {
     heartbeatTimeoutMs: parseDuration(read("rill.workers.heartbeatTimeout"), "rill.workers.heartbeatTimeout"),
     placementTimeoutMs: parseDuration(read("rill.workers.placementTimeout"), "rill.workers.placementTimeout"),
     workerSlots: read("rill.workers.slots"),
+    paramsUrl: read("rill.params.url"),
+    paramsBucket: read("rill.params.bucket"),
+    paramsLoadTimeoutMs: parseDuration(read("rill.params.loadTimeout"), "rill.params.loadTimeout"),
   };
 }
 

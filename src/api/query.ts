@@ -9,11 +9,12 @@ import { StreamingQueryError } from "../core/errors.ts";
 import type { LatencyPercentiles } from "../core/latency.ts";
 import type { AnalyzedPlan } from "../plan/analyzer.ts";
 import { describeGraph } from "../plan/physical.ts";
-import { buildProgress, formatProgress, type StreamingQueryProgress } from "./progress.ts";
+import { buildProgress, formatProgress, type ParameterProgress, type StreamingQueryProgress } from "./progress.ts";
 import type { QueryEventSink } from "./listener.ts";
 import { rollbackPoint, type OpenedCheckpoint, type ResumePoint } from "./checkpoint.ts";
 import type { Logger } from "./session.ts";
 import type { ResolvedTrigger } from "./trigger.ts";
+import type { QueryParams } from "../params/query-params.ts";
 import type { WorkerDeployment } from "../workers/deployment.ts";
 import type { PlacementTemplate } from "../workers/placement.ts";
 import type { WorkerPlacement } from "../workers/placement.ts";
@@ -61,6 +62,8 @@ export interface QuerySetup {
   readonly events: QueryEventSink;
   /** Present with `rill.workers` other than local: sources stay here, every other actor runs on a worker. */
   readonly workers?: QueryWorkers | undefined;
+  /** Present when the query uses param(): the values of each epoch (src/params). */
+  readonly params?: QueryParams | undefined;
 }
 
 const RECENT_PROGRESS = 100;
@@ -134,7 +137,7 @@ export class StreamingQuery {
     return new QueryRuntime(graph, transport, this.subjects, flow, {
       onEpoch: (report) => this.onEpoch(report),
       onFailure: (actor, error, code, cause) => void this.fail(new StreamingQueryError(`Query ${this.label} failed in actor ${actor}: ${error}`, { cause: cause ?? { actor, error, code } })),
-    }, checkpoint?.storage, this.setup.epochTimeoutMs, this.setup.idleTimeoutMs, this.setup.lateDataSubject, this.setup.clock, this.placement);
+    }, checkpoint?.storage, this.setup.epochTimeoutMs, this.setup.idleTimeoutMs, this.setup.lateDataSubject, this.setup.clock, this.placement, this.setup.params);
   }
 
   /** Actor -> the worker hosting it ("driver" for the sources), with `rill.workers`; empty when every actor runs here. */
@@ -388,7 +391,8 @@ export class StreamingQuery {
   }
 
   private onEpoch(report: EpochReport): void {
-    const progress = buildProgress({ id: this.id, runId: this.runId, name: this.name, graph: this.setup.graph, numRecoveries: this.recoveries, staticTables: this.setup.plan.staticTables }, report, this.previousReport, this.startedAt);
+    const built = buildProgress({ id: this.id, runId: this.runId, name: this.name, graph: this.setup.graph, numRecoveries: this.recoveries, staticTables: this.setup.plan.staticTables }, report, this.previousReport, this.startedAt);
+    const progress = this.setup.params ? { ...built, parameters: parameterProgress(this.setup.params, report.epoch) } : built;
     this.previousReport = report;
     this.deadLetters += progress.numDeadLetters;
     this.inputRows += progress.numInputRows;
@@ -440,4 +444,11 @@ function isOffsetRegression(error: StreamingQueryError): boolean {
 function codeOf(cause: unknown): string {
   if (cause && typeof cause === "object" && "code" in cause && typeof cause.code === "string") return cause.code;
   return "QUERY_FAILED";
+}
+
+/** The values an epoch ran with, and whether the bucket could be reached (the last values known stay in force when not). */
+function parameterProgress(params: QueryParams, epoch: number): ParameterProgress {
+  const status = params.status();
+  const ran = params.valuesOf(epoch) ?? { revision: status.revision, values: status.values };
+  return { revision: ran.revision, values: ran.values, connected: status.connected, ...(status.message === undefined ? {} : { message: status.message }) };
 }

@@ -1,0 +1,68 @@
+// Parameters in a running query: a change applies from the next epoch on, never within one; progress names the values.
+import assert from "node:assert/strict";
+import { after, afterEach, before, describe, it } from "node:test";
+import { AnalysisError, MemoryStream, z, type Row, type Session } from "../../src/index.ts";
+import { useNatsServer } from "../helpers/nats.ts";
+import { natsSession } from "../helpers/session.ts";
+
+const server = useNatsServer();
+const readings = z.object({ sensor: z.string(), value: z.number() });
+
+describe("param() in a running query", () => {
+  let session: Session;
+  before(() => {
+    session = natsSession(server().options, { "rill.shuffle.partitions": 1, "rill.params.bucket": "params_query" });
+  });
+  after(async () => {
+    await session.stop();
+  });
+  afterEach(async () => {
+    for (const query of session.streams.active) await query.stop();
+  });
+
+  it("filters with the value in force and switches at the epoch after the change", async () => {
+    session.params.declare("threshold", { type: "double", default: 30 });
+    const input = new MemoryStream(session, readings);
+    const batches = new Map<number, Row[]>();
+    const query = await input.toDF().filter("value > param('threshold')").writeStream
+      .foreachBatch((rows, epoch) => void batches.set(epoch, [...(batches.get(epoch) ?? []), ...rows]))
+      .start();
+    const values = [10, 25, 35, 45, 55, 65];
+    input.addData(values.map((value) => ({ sensor: "a", value })));
+    await query.processAllAvailable();
+    const firstEpoch = query.lastProgress?.batchId ?? -1;
+    assert.deepEqual(query.lastProgress?.parameters?.values, { threshold: 30 });
+
+    // Set while an epoch is open: the rows of that epoch still use 30; the epoch after its barrier uses 50.
+    await session.params.set("threshold", 50);
+    input.addData(values.map((value) => ({ sensor: "b", value })));
+    await query.processAllAvailable();
+    const openEpoch = query.lastProgress?.batchId ?? -1;
+    input.addData(values.map((value) => ({ sensor: "c", value })));
+    await query.processAllAvailable();
+    const nextEpoch = query.lastProgress?.batchId ?? -1;
+
+    const rowsOf = (sensor: string) => [...batches.values()].flat().filter((row) => row.sensor === sensor).map((row) => row.value);
+    assert.deepEqual(rowsOf("a"), values.filter((value) => value > 30));
+    assert.deepEqual(rowsOf("b"), values.filter((value) => value > 30), "the epoch open when the value changed keeps the old one");
+    assert.deepEqual(rowsOf("c"), values.filter((value) => value > 50));
+    const progressOf = (epoch: number) => query.recentProgress.find((progress) => progress.batchId === epoch)?.parameters?.values;
+    assert.deepEqual(progressOf(firstEpoch), { threshold: 30 });
+    assert.deepEqual(progressOf(openEpoch), { threshold: 30 });
+    assert.deepEqual(progressOf(nextEpoch), { threshold: 50 });
+  });
+
+  it("refuses at start() a parameter neither declared nor in the bucket, naming it", async () => {
+    const input = new MemoryStream(session, readings);
+    await assert.rejects(input.toDF().filter("value > param('nosuch')").writeStream.format("memory").queryName("nosuch").start(), (error: unknown) => error instanceof AnalysisError && /Parameter 'nosuch'/.test(error.message));
+  });
+
+  it("types an undeclared parameter by its value in the bucket", async () => {
+    await session.params.set("label", "hot");
+    const input = new MemoryStream(session, readings);
+    const query = await input.toDF().selectExpr("sensor", "param('label') AS label").writeStream.format("memory").queryName("labels").start();
+    input.addData([{ sensor: "a", value: 1 }]);
+    await query.processAllAvailable();
+    assert.deepEqual(session.table("labels"), [{ sensor: "a", label: "hot" }]);
+  });
+});
