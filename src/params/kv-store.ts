@@ -48,20 +48,8 @@ export class KvParamStore implements ParamStore {
   }
 
   private async open(): Promise<void> {
-    const options = this.connectionOptions;
-    const split = serverList(options.servers).map(splitServerUrl);
-    const fromUrl = split.find((entry) => Object.keys(entry.credentials).length > 0)?.credentials ?? {};
-    const connection = await connect({
-      servers: split.map((entry) => entry.server),
-      user: options.user ?? fromUrl.user,
-      pass: options.pass ?? fromUrl.pass,
-      token: options.token ?? fromUrl.token,
-      ...(options.tls ? { tls: { ...options.tls } } : {}),
-      waitOnFirstConnect: true,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-      name: "rill-params",
-    });
+    const connection = await this.connectUntilClosed();
+    if (!connection) return;
     if (this.closed) {
       await connection.close();
       return;
@@ -91,6 +79,32 @@ export class KvParamStore implements ParamStore {
       markRead();
     });
     await read;
+  }
+
+  /** Tries again (0.25 s, doubling to 2 s) until the server answers or the store is closed: never a failure. */
+  private async connectUntilClosed(): Promise<NatsConnection | undefined> {
+    const options = this.connectionOptions;
+    const split = serverList(options.servers).map(splitServerUrl);
+    const fromUrl = split.find((entry) => Object.keys(entry.credentials).length > 0)?.credentials ?? {};
+    for (let attempt = 0; !this.closed; attempt++) {
+      try {
+        return await connect({
+          servers: split.map((entry) => entry.server),
+          user: options.user ?? fromUrl.user,
+          pass: options.pass ?? fromUrl.pass,
+          token: options.token ?? fromUrl.token,
+          ...(options.tls ? { tls: { ...options.tls } } : {}),
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 250,
+          name: "rill-params",
+        });
+      } catch (error) {
+        // Counted in status(): the query runs on with the values it has, and this loop tries again.
+        this.message = `${this.description} is unreachable (${error instanceof Error ? error.message : String(error)}); the last values known stay in force`;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 250 * 2 ** attempt)).unref());
+      }
+    }
+    return undefined;
   }
 
   private async followStatus(connection: NatsConnection): Promise<void> {
