@@ -156,7 +156,7 @@ export class Session {
   /** Serves the live dashboard at `/`, `/metrics` and `/api/queries` on `port` (0, the default: a free port) until stop(). */
   async ui(options: DashboardOptions = {}): Promise<Dashboard> {
     if (this.stopped) throw new ConfigError("The session is stopped, so it has no queries to show; call ui() before stop().");
-    const ui = await startDashboard({ title: this.appName, directory: this.streams, metrics: this.metrics, log: this.log }, options);
+    const ui = await startDashboard({ title: this.appName, directory: this.streams, metrics: this.metrics, log: this.log, parameters: () => this.params.views() }, options);
     this.uis.push(ui);
     return ui;
   }

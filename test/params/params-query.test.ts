@@ -50,6 +50,24 @@ describe("param() in a running query", () => {
     assert.deepEqual(progressOf(firstEpoch), { threshold: 30 });
     assert.deepEqual(progressOf(openEpoch), { threshold: 30 });
     assert.deepEqual(progressOf(nextEpoch), { threshold: 50 });
+
+    // The dashboard's history says from which epoch each value applied, as the epochs' progress does.
+    const ui = await session.ui();
+    try {
+      const page = await (await fetch(`${ui.url}/`)).text();
+      assert.match(page, /id="parameters"/);
+      const { parameters } = (await (await fetch(`${ui.url}/api/params`)).json()) as { parameters: Array<{ query: string; status: { values: Record<string, unknown>; connected: boolean }; history: Array<{ name: string; value: unknown; fromEpoch: number; revision: number; origin: string }> }> };
+      const view = parameters.find((candidate) => candidate.query === query.id);
+      assert.ok(view, "the query is on the dashboard");
+      assert.equal(view.status.connected, true);
+      assert.deepEqual(view.history.map(({ name, value, origin }) => ({ name, value, origin })), [{ name: "threshold", value: 30, origin: "latest" }, { name: "threshold", value: 50, origin: "change" }]);
+      const from = view.history[1]?.fromEpoch ?? -1;
+      assert.ok((view.history[1]?.revision ?? 0) > 0);
+      for (const progress of query.recentProgress) assert.equal(progress.parameters?.values.threshold, progress.batchId >= from ? 50 : 30, `epoch ${progress.batchId}`);
+      assert.ok(from > openEpoch - 1 && from <= nextEpoch, `the change applied from epoch ${from}`);
+    } finally {
+      await ui.close();
+    }
   });
 
   it("refuses at start() a parameter neither declared nor in the bucket, naming it", async () => {
