@@ -7,6 +7,11 @@ export interface StatefulOperatorInfo {
   readonly kind: string;
   /** What must not change across a restart: grouping keys, aggregate functions, state schema. */
   readonly signature: string;
+  /**
+   * The types of the state's keys and values (`keys [sensor: string] values [count: long]`). Absent in checkpoints written
+   * before it was kept: those are checked by their signature only.
+   */
+  readonly stateSchema?: string;
 }
 
 /** Parameter values as the checkpoint keeps them: the bucket revision they were read at, by name. */
