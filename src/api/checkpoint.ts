@@ -11,7 +11,7 @@ export interface ResumePoint {
   readonly lastCommittedEpoch: number;
   readonly offsets: Readonly<Record<string, unknown>>;
   /** The parameter values recorded for the epoch after the last committed one (src/params/epochs.ts decides from them). */
-  readonly params: { readonly committed: RecordedParams | undefined; readonly firstEpoch: RecordedParams | undefined };
+  readonly params?: { readonly committed: RecordedParams | undefined; readonly firstEpoch: RecordedParams | undefined };
 }
 
 export interface OpenedCheckpoint {
@@ -51,7 +51,7 @@ export async function openCheckpoint(location: string, query: CheckpointQuery): 
     faultPoint("recovery");
     await storage.discardAfter(decision.lastCommittedEpoch);
     if (meta) await upgradeStateFormat(storage, meta, location);
-    return { storage, location, id: decision.id, resume: { lastCommittedEpoch: decision.lastCommittedEpoch, offsets: decision.offsets, params: { committed: storage.lastCommit()?.params, firstEpoch: meta?.firstParams } } };
+    return { storage, location, id: decision.id, resume: { lastCommittedEpoch: decision.lastCommittedEpoch, offsets: decision.offsets, ...recordedParams(storage.lastCommit()?.params, meta?.firstParams) } };
   } catch (error) {
     await storage.close();
     throw error;
@@ -75,5 +75,10 @@ export async function rollbackPoint(storage: CheckpointStorage): Promise<ResumeP
   const last = storage.lastCommit();
   const lastCommittedEpoch = last?.epoch ?? -1;
   await storage.discardAfter(lastCommittedEpoch);
-  return { lastCommittedEpoch, offsets: last?.offsets ?? {}, params: { committed: last?.params, firstEpoch: storage.readMeta()?.firstParams } };
+  return { lastCommittedEpoch, offsets: last?.offsets ?? {}, ...recordedParams(last?.params, storage.readMeta()?.firstParams) };
+}
+
+/** The parameter values a checkpoint recorded for the epoch a run resumes at (src/params), when it recorded any. */
+function recordedParams(committed: RecordedParams | undefined, firstEpoch: RecordedParams | undefined): Pick<ResumePoint, "params"> {
+  return committed === undefined && firstEpoch === undefined ? {} : { params: { committed, firstEpoch } };
 }
