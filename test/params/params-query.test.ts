@@ -70,6 +70,26 @@ describe("param() in a running query", () => {
     }
   });
 
+  it("switches an actor after a shuffle too: the values travel in the barrier frames", async () => {
+    session.params.declare("minCount", { type: "long", default: 1 });
+    const input = new MemoryStream(session, readings);
+    let table: Row[] = [];
+    // The filter runs in the aggregation's actors, downstream of the hash exchange.
+    const query = await input.toDF().groupBy("sensor").count().filter("count > param('minCount')").writeStream.outputMode("complete")
+      .foreachBatch((rows) => {
+        table = [...rows].sort((a, b) => String(a.sensor).localeCompare(String(b.sensor)));
+      }).start();
+    input.addData([{ sensor: "a", value: 1 }, { sensor: "a", value: 2 }, { sensor: "a", value: 3 }, { sensor: "b", value: 4 }]);
+    await query.processAllAvailable();
+    assert.deepEqual(table, [{ sensor: "a", count: 3 }]);
+    await session.params.set("minCount", 3);
+    await query.processAllAvailable();
+    input.addData([{ sensor: "a", value: 5 }, { sensor: "b", value: 6 }]);
+    await query.processAllAvailable();
+    assert.deepEqual(table, [{ sensor: "a", count: 4 }]);
+    assert.deepEqual(query.lastProgress?.parameters?.values, { minCount: 3 });
+  });
+
   it("refuses at start() a parameter neither declared nor in the bucket, naming it", async () => {
     const input = new MemoryStream(session, readings);
     await assert.rejects(input.toDF().filter("value > param('nosuch')").writeStream.format("memory").queryName("nosuch").start(), (error: unknown) => error instanceof AnalysisError && /Parameter 'nosuch'/.test(error.message));
