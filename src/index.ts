@@ -12,7 +12,10 @@ export { startWorker, runJob, loadJob, type Job, type Worker, type WorkerOptions
 export { StreamingQueryManager } from "./api/manager.ts";
 export { MemoryStream } from "./api/memory-stream.ts";
 export { runSqlScript } from "./api/sql-script.ts";
-export type { StreamingQueryProgress, StageProgress, StateOperatorProgress } from "./api/progress.ts";
+export type { StreamingQueryProgress, StageProgress, StateOperatorProgress, ParameterProgress } from "./api/progress.ts";
+export type { ParamType, ParamValue } from "./params/types.ts";
+export type { SessionParams, QueryParamsView } from "./params/session-params.ts";
+export type { ParamEntry } from "./params/store.ts";
 export type { StreamingQueryListener, QueryStartedEvent, QueryProgressEvent, QueryIdleEvent, QueryTerminatedEvent } from "./api/listener.ts";
 export type { Trigger } from "./api/trigger.ts";
 export { Column } from "./api/column.ts";

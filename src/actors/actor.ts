@@ -2,6 +2,7 @@
 import { nowMs, type Clock } from "../core/clock.ts";
 import { RecordError, RillError, TransportError } from "../core/errors.ts";
 import { FRAME_BARRIER, FRAME_CREDIT, FRAME_DATA, FRAME_WATERMARK, type ChannelFrame, type DataFrame } from "../core/frame.ts";
+import { activeParams, type ActiveParamValues, type EpochParams } from "../core/param-values.ts";
 import type { ChainPosition, Operator, OperatorMetrics } from "../operators/operator.ts";
 import type { Row } from "../core/types.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
@@ -84,6 +85,16 @@ export abstract class Actor {
   /** On a restart from a checkpoint: the first epoch this actor will see. */
   startAt(epoch: number): void {
     this.epoch = epoch;
+  }
+
+  /** The parameter values of the epoch being processed (src/params); param() reads them through activeParams. */
+  protected params: ActiveParamValues = Object.freeze({});
+  /** The values of the next epoch, from the barrier that ends this one: in force once the barrier has moved on. */
+  protected nextParams: EpochParams | undefined;
+
+  /** Before start(): the parameter values of the first epoch this actor will see. */
+  useParams(values: ActiveParamValues): void {
+    this.params = values;
   }
   /** Sends a row on: to the one receiver, or to the receiver its key hashes to. */
   protected readonly emit: (row: Row) => void;
@@ -351,8 +362,15 @@ export abstract class Actor {
 
   /** Forwards a barrier on every output and acks the epoch to the coordinator. */
   protected completeEpoch(epoch: number, final: boolean, extra: Partial<Pick<ControlMessage & { type: "ack" }, "sourceOffset" | "dataLeft">> = {}, persisted?: Promise<void>): void {
-    for (const output of this.outputs) output.barrier(epoch, final);
+    const nextParams = this.nextParams;
+    for (const output of this.outputs) output.barrier(epoch, final, nextParams);
     this.flushOutputs();
+    if (nextParams) {
+      // Never within an epoch: the next epoch's rows are the first to see the new values.
+      this.params = nextParams.values;
+      this.nextParams = undefined;
+      activeParams.values = this.params;
+    }
     const stats = this.collectStats();
     const durable = this.persistLetters(epoch, persisted);
     this.epoch = epoch + 1;
@@ -484,6 +502,7 @@ export abstract class Actor {
   }
 
   private dispatch(frame: MailboxItem): void | Promise<void> {
+    activeParams.values = this.params;
     if (frame.kind === TASK) return frame.run();
     if (this.barrierFrom.has(frame.sender)) {
       const queue = this.held.get(frame.sender);
@@ -498,6 +517,8 @@ export abstract class Actor {
       return;
     }
     if (frame.kind === FRAME_BARRIER) {
+      // Every input carries the same values: the coordinator chose them once for the epoch.
+      if (frame.params) this.nextParams = frame.params;
       this.barrierFrom.add(frame.sender);
       if (this.barrierFrom.size === this.inputs.size) return this.alignedBarrier(frame.epoch, frame.final);
     }

@@ -1,6 +1,7 @@
 // Channels between two actors: sequence numbers and credit-based flow control, so nothing is dropped.
 import { TransportError } from "../core/errors.ts";
 import { FRAME_BARRIER, FRAME_CREDIT, FRAME_DATA, FRAME_WATERMARK, type ChannelFrame, type CreditFrame } from "../core/frame.ts";
+import type { EpochParams } from "../core/param-values.ts";
 import type { Row } from "../core/types.ts";
 import { encodeFrame } from "./codec.ts";
 import type { Transport } from "./transport.ts";
@@ -12,7 +13,7 @@ export interface FlowControl {
   readonly maxFrameRows: number;
 }
 
-type Pending = { rows: Row[]; since: number; until: number } | { control: "barrier"; epoch: number; final: boolean } | { control: "watermark"; watermark: number };
+type Pending = { rows: Row[]; since: number; until: number } | { control: "barrier"; epoch: number; final: boolean; params: EpochParams | undefined } | { control: "watermark"; watermark: number };
 
 /** The sending end: rows queue here during a turn and leave as frames while credit lasts. */
 export class OutputChannel {
@@ -49,9 +50,9 @@ export class OutputChannel {
     return this.current.length;
   }
 
-  barrier(epoch: number, final: boolean): void {
+  barrier(epoch: number, final: boolean, params?: EpochParams): void {
     this.seal();
-    this.pending.push({ control: "barrier", epoch, final });
+    this.pending.push({ control: "barrier", epoch, final, params });
   }
 
   /** The watermark follows every row queued before it. */
@@ -83,7 +84,7 @@ export class OutputChannel {
         this.rowsSent += take;
       } else {
         this.pending.shift();
-        if (head.control === "barrier") this.send({ kind: FRAME_BARRIER, sender: this.senderIndex, seq: ++this.seq, epoch: head.epoch, final: head.final });
+        if (head.control === "barrier") this.send({ kind: FRAME_BARRIER, sender: this.senderIndex, seq: ++this.seq, epoch: head.epoch, final: head.final, ...(head.params ? { params: head.params } : {}) });
         else this.send({ kind: FRAME_WATERMARK, sender: this.senderIndex, seq: ++this.seq, watermark: head.watermark });
       }
     }

@@ -3,6 +3,7 @@ import { Packr } from "msgpackr";
 import type { ReadLimit } from "../connectors/sources/source.ts";
 import { TransportError } from "../core/errors.ts";
 import type { LatencyPercentiles } from "../core/latency.ts";
+import type { EpochParams } from "../core/param-values.ts";
 
 /** What an actor did during one epoch; the coordinator sums these into progress. */
 export interface ActorEpochStats {
@@ -33,7 +34,8 @@ export interface ActorEpochStats {
 }
 
 export type ControlMessage =
-  | { readonly type: "barrier"; readonly epoch: number; readonly final: boolean; readonly readLimit: ReadLimit }
+  /** `params`: the values of the epoch after `epoch` (src/params), when the query uses parameters. */
+  | { readonly type: "barrier"; readonly epoch: number; readonly final: boolean; readonly readLimit: ReadLimit; readonly params?: EpochParams }
   | { readonly type: "ack"; readonly actor: string; readonly epoch: number; readonly stats: ActorEpochStats; readonly sourceOffset?: unknown; readonly dataLeft?: boolean }
   | { readonly type: "commit"; readonly epoch: number }
   | { readonly type: "committed"; readonly actor: string; readonly epoch: number }
@@ -62,13 +64,19 @@ function isControlMessage(value: unknown): value is ControlMessage {
   const message = value as Record<string, unknown>;
   const epochOk = Number.isSafeInteger(message.epoch) && (message.epoch as number) >= 0;
   switch (message.type) {
-    case "barrier": return epochOk && typeof message.final === "boolean";
+    case "barrier": return epochOk && typeof message.final === "boolean" && (message.params === undefined || isEpochParams(message.params));
     case "commit": return epochOk;
     case "committed": return epochOk && typeof message.actor === "string";
     case "ack": return epochOk && typeof message.actor === "string" && typeof message.stats === "object" && message.stats !== null;
     case "failed": return typeof message.actor === "string" && typeof message.error === "string" && typeof message.code === "string";
     default: return false;
   }
+}
+
+function isEpochParams(value: unknown): value is EpochParams {
+  if (typeof value !== "object" || value === null) return false;
+  const params = value as Record<string, unknown>;
+  return Number.isSafeInteger(params.revision) && typeof params.values === "object" && params.values !== null;
 }
 
 export function emptyStats(): ActorEpochStats {

@@ -5,6 +5,7 @@ import { RillError, SourceOffsetError, TransportError } from "../core/errors.ts"
 import { describeOffset, findOffsetRegression, type OffsetOrder } from "../core/offsets.ts";
 import { faultPoint } from "../core/fault-points.ts";
 import { LatencyRecorder } from "../core/latency.ts";
+import type { EpochParams } from "../core/param-values.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { decodeControl, emptyStats, encodeControl, type ActorEpochStats } from "./control.ts";
 import type { QuerySubjects } from "./subjects.ts";
@@ -31,8 +32,15 @@ export interface EpochOutcome {
   readonly dataLeft: boolean;
 }
 
+/** Where the coordinator gets the parameter values of the epoch after the one whose barrier it asks for (src/params). */
+export interface EpochParamSource {
+  next(endingEpoch: number): EpochParams;
+}
+
 interface OpenEpoch {
   readonly final: boolean;
+  /** The parameter values of the epoch after this one: they travel with its barrier and are kept in its commit record. */
+  readonly params: EpochParams | undefined;
   dataLeft: boolean;
   /** Source actor -> offset after the epoch's last row. */
   readonly offsets: Record<string, unknown>;
@@ -80,6 +88,7 @@ export class Coordinator {
     private readonly epochTimeoutMs: number,
     /** How each source actor's offsets compare: an epoch whose acked offset is behind the one before never commits. */
     private readonly offsetOrders: ReadonlyMap<string, OffsetOrder> = new Map(),
+    private readonly params?: EpochParamSource,
   ) {}
 
   /** On a restart from a checkpoint: the next epoch follows the last committed one, and its offsets follow `offsets`. */
@@ -151,8 +160,9 @@ export class Coordinator {
     const done = new Promise<EpochOutcome>((settle) => {
       resolve = settle;
     });
-    this.open.set(epoch, { final, dataLeft: false, offsets: {}, uncommitted: new Set(this.sinks), requestedAt: nowMs(), waiting: new Set(this.actors), stages: new Map(), latency: new LatencyRecorder(), done, resolve });
-    this.transport.publish(this.subjects.control, encodeControl({ type: "barrier", epoch, final, readLimit }));
+    const params = this.params?.next(epoch);
+    this.open.set(epoch, { final, params, dataLeft: false, offsets: {}, uncommitted: new Set(this.sinks), requestedAt: nowMs(), waiting: new Set(this.actors), stages: new Map(), latency: new LatencyRecorder(), done, resolve });
+    this.transport.publish(this.subjects.control, encodeControl({ type: "barrier", epoch, final, readLimit, ...(params ? { params } : {}) }));
     return { epoch, done };
   }
 
@@ -232,7 +242,7 @@ export class Coordinator {
       if (this.stopped) return;
       faultPoint("before-commit");
       try {
-        await storage.commit({ epoch, offsets: open.offsets, committedAt: new Date().toISOString() });
+        await storage.commit({ epoch, offsets: open.offsets, committedAt: new Date().toISOString(), ...(open.params ? { params: open.params } : {}) });
       } catch (error) {
         this.stopped = true;
         this.events.onFailure("coordinator", `cannot commit epoch ${epoch} to ${storage.path}: ${String(error)}`, error instanceof RillError ? error.code : "CHECKPOINT");

@@ -6,7 +6,9 @@ import type { Operator } from "../operators/operator.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import type { Actor, ActorEnvironment, ActorRef, Routing } from "./actor.ts";
 import type { FlowControl } from "./channel.ts";
-import { Coordinator, type CoordinatorEvents } from "./coordinator.ts";
+import type { EpochParams } from "../core/param-values.ts";
+import type { RecordedParams } from "../state/types.ts";
+import { Coordinator, type CoordinatorEvents, type EpochParamSource } from "./coordinator.ts";
 import { OperatorActor } from "./operator-actor.ts";
 import { SinkActor } from "./sink-actor.ts";
 import { systemClock, type Clock } from "../core/clock.ts";
@@ -80,6 +82,18 @@ export interface RemoteActors {
 /** The coordinator's events, and where the runtime logs what needs a person's attention (a dead letter the stream refuses). */
 export type RuntimeEvents = CoordinatorEvents & { readonly log?: (line: string) => void };
 
+/** A query's parameters (src/params/query-params.ts): the values of a run's first epoch, then of each next one. */
+export interface RuntimeParams extends EpochParamSource {
+  begin(firstEpoch: number, recorded: { readonly committed?: RecordedParams | undefined; readonly firstEpoch?: RecordedParams | undefined } | undefined): EpochParams;
+}
+
+/** Where a run resumes: after the last committed epoch, from its offsets, with the parameter values recorded for it. */
+export interface RuntimeResume {
+  readonly lastCommittedEpoch: number;
+  readonly offsets: Readonly<Record<string, unknown>>;
+  readonly params?: { readonly committed?: RecordedParams | undefined; readonly firstEpoch?: RecordedParams | undefined };
+}
+
 export class QueryRuntime {
   readonly actors: Actor[] = [];
   /** Publishes this process's dead letters: committed ones after each commit (driver), or at once without a checkpoint. */
@@ -103,6 +117,7 @@ export class QueryRuntime {
     lateDataSubject: string | undefined,
     private readonly clock: Clock = systemClock,
     private readonly placement?: Placement,
+    private readonly params?: RuntimeParams,
   ) {
     this.deadLetters = new DeadLetterOutput(transport, { ...(graph.deadLetterStream ?? defaultDeadLetterStream(graph.deadLetterSubject)), subject: graph.deadLetterSubject }, events.log);
     const environment: ActorEnvironment = { transport, subjects, flow, storage, idleTimeoutMs, lateDataSubject, multipleWatermarkPolicy: graph.multipleWatermarkPolicy ?? "min", clock, deadLetter: { subject: graph.deadLetterSubject, query: graph.queryName, output: this.deadLetters } };
@@ -136,15 +151,19 @@ export class QueryRuntime {
     // The coordinator waits for every actor of the graph, wherever it runs.
     const everyActor = refs.flat().map((ref) => ref.name);
     const everySink = graph.stages.flatMap((stage, index) => (stage.role === "sink" ? (refs[index] ?? []).map((ref) => ref.name) : []));
-    this.coordinator = new Coordinator(transport, subjects, everyActor, storage ? everySink : [], events, storage, epochTimeoutMs, offsetOrders);
+    this.coordinator = new Coordinator(transport, subjects, everyActor, storage ? everySink : [], events, storage, epochTimeoutMs, offsetOrders, params);
   }
 
   /**
    * Subscribes every actor, makes sure the broker has the subscriptions, opens sources, starts epochs.
    * With `resume`, state, source offsets and epoch numbers continue from the last committed epoch.
    */
-  async start(epochIntervalMs: number | undefined, resume?: { lastCommittedEpoch: number; offsets: Readonly<Record<string, unknown>> }): Promise<void> {
+  async start(epochIntervalMs: number | undefined, resume?: RuntimeResume): Promise<void> {
     if (resume && this.storage) this.restore(this.storage, resume.lastCommittedEpoch, resume.offsets);
+    if (this.params) {
+      const first = this.params.begin(resume ? resume.lastCommittedEpoch + 1 : 0, resume?.params);
+      for (const actor of this.actors) actor.useParams(first.values);
+    }
     for (const actor of this.actors) actor.start();
     this.coordinator.listen();
     // Committed letters a crash left unpublished go out now, and each commit's letters after it.

@@ -2,6 +2,7 @@
 import { nowMs } from "../core/clock.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { OffsetOrder } from "../core/offsets.ts";
+import { activeParams, type EpochParams } from "../core/param-values.ts";
 import type { Row } from "../core/types.ts";
 import type { ReadLimit, SourceReader } from "../connectors/sources/source.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
@@ -18,6 +19,8 @@ interface BarrierRequest {
   readonly afterRows: number;
   /** The read limit held back data that existed when the barrier was asked for: another epoch will read it. */
   readonly dataLeft: boolean;
+  /** The parameter values of the epoch after this one. */
+  readonly params: EpochParams | undefined;
 }
 
 export interface SourceActorOptions {
@@ -54,7 +57,7 @@ export class SourceActor extends Actor {
     const { transport, subjects } = this.environment;
     this.controlSubscription = transport.subscribe(subjects.control, (payload) => {
       const message = decodeControl(payload);
-      if (message.type === "barrier") this.requestBarrier(message.epoch, message.final, message.readLimit);
+      if (message.type === "barrier") this.requestBarrier(message.epoch, message.final, message.readLimit, message.params);
       else if (message.type === "commit" && !this.stopped) this.reader.epochCommitted?.(message.epoch);
     });
   }
@@ -117,7 +120,7 @@ export class SourceActor extends Actor {
     this.schedulePump();
   }
 
-  private requestBarrier(epoch: number, final: boolean, readLimit: ReadLimit): void {
+  private requestBarrier(epoch: number, final: boolean, readLimit: ReadLimit, params: EpochParams | undefined): void {
     this.requestChain = this.requestChain.then(async () => {
       if (this.stopped) return;
       let dataLeft: boolean;
@@ -127,7 +130,7 @@ export class SourceActor extends Actor {
         this.fail(error);
         return;
       }
-      this.requests.push({ epoch, final, afterRows: this.polledRows + this.reader.readyCount(), dataLeft });
+      this.requests.push({ epoch, final, afterRows: this.polledRows + this.reader.readyCount(), dataLeft, params });
       this.schedulePump();
     });
   }
@@ -142,6 +145,7 @@ export class SourceActor extends Actor {
   private readonly pump = (): void => {
     this.pumpScheduled = false;
     if (this.stopped) return;
+    activeParams.values = this.params;
     const maxFrameRows = this.environment.flow.maxFrameRows;
     try {
       let budget = maxFrameRows * 8;
@@ -156,6 +160,7 @@ export class SourceActor extends Actor {
           this.advanceWatermark();
           this.reader.releaseDeadLetters?.();
           this.reader.epochEnded?.(request.epoch);
+          this.nextParams = request.params;
           this.completeEpoch(request.epoch, request.final, { sourceOffset: this.reader.offset?.(), dataLeft: request.dataLeft }, this.persistEpoch(request.epoch));
           if (!this.environment.storage) this.reader.epochCommitted?.(request.epoch);
           if (request.final) this.finished = true;

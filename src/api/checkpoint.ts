@@ -5,11 +5,13 @@ import { faultPoint } from "../core/fault-points.ts";
 import { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { decideRecovery } from "../state/protocol.ts";
 import { STATE_FORMAT } from "../state/value-codec.ts";
-import type { QueryMeta, StatefulOperatorInfo } from "../state/types.ts";
+import type { QueryMeta, RecordedParams, StatefulOperatorInfo } from "../state/types.ts";
 
 export interface ResumePoint {
   readonly lastCommittedEpoch: number;
   readonly offsets: Readonly<Record<string, unknown>>;
+  /** The parameter values recorded for the epoch after the last committed one (src/params/epochs.ts decides from them). */
+  readonly params?: { readonly committed: RecordedParams | undefined; readonly firstEpoch: RecordedParams | undefined };
 }
 
 export interface OpenedCheckpoint {
@@ -25,6 +27,8 @@ export interface CheckpointQuery {
   readonly sources: readonly string[];
   readonly stateful: readonly StatefulOperatorInfo[];
   readonly outputMode: string;
+  /** The parameter values a fresh query's first epoch runs with, kept in its metadata. */
+  readonly params?: RecordedParams | undefined;
 }
 
 export async function openCheckpoint(location: string, query: CheckpointQuery): Promise<OpenedCheckpoint> {
@@ -41,13 +45,13 @@ export async function openCheckpoint(location: string, query: CheckpointQuery): 
     }
     if (decision.kind === "fresh") {
       const id = randomUUID();
-      await storage.writeMeta({ id, name: query.name ?? null, createdAt: new Date().toISOString(), sources: query.sources, stateful: query.stateful, outputMode: query.outputMode, stateFormat: STATE_FORMAT });
+      await storage.writeMeta({ id, name: query.name ?? null, createdAt: new Date().toISOString(), sources: query.sources, stateful: query.stateful, outputMode: query.outputMode, stateFormat: STATE_FORMAT, ...(query.params ? { firstParams: query.params } : {}) });
       return { storage, location, id, resume: undefined };
     }
     faultPoint("recovery");
     await storage.discardAfter(decision.lastCommittedEpoch);
     if (meta) await upgradeStateFormat(storage, meta, location);
-    return { storage, location, id: decision.id, resume: { lastCommittedEpoch: decision.lastCommittedEpoch, offsets: decision.offsets } };
+    return { storage, location, id: decision.id, resume: { lastCommittedEpoch: decision.lastCommittedEpoch, offsets: decision.offsets, ...recordedParams(storage.lastCommit()?.params, meta?.firstParams) } };
   } catch (error) {
     await storage.close();
     throw error;
@@ -71,5 +75,10 @@ export async function rollbackPoint(storage: CheckpointStorage): Promise<ResumeP
   const last = storage.lastCommit();
   const lastCommittedEpoch = last?.epoch ?? -1;
   await storage.discardAfter(lastCommittedEpoch);
-  return { lastCommittedEpoch, offsets: last?.offsets ?? {} };
+  return { lastCommittedEpoch, offsets: last?.offsets ?? {}, ...recordedParams(last?.params, storage.readMeta()?.firstParams) };
+}
+
+/** The parameter values a checkpoint recorded for the epoch a run resumes at (src/params), when it recorded any. */
+function recordedParams(committed: RecordedParams | undefined, firstEpoch: RecordedParams | undefined): Pick<ResumePoint, "params"> {
+  return committed === undefined && firstEpoch === undefined ? {} : { params: { committed, firstEpoch } };
 }

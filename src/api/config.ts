@@ -37,6 +37,9 @@ const KEYS = {
   "rill.state.replication": z.enum(["off", "jetstream"]).default("off"),
   "rill.state.replicas": z.coerce.number().int().refine((replicas) => [1, 3, 5].includes(replicas), "expected 1, 3 or 5 (JetStream's replica counts)").default(1),
   "rill.state.snapshotEvery": positiveInt.default(20),
+  "rill.params.url": z.string().optional(),
+  "rill.params.bucket": z.string().regex(/^[A-Za-z0-9_-]+$/, "a KV bucket name: letters, digits, '_' and '-'").default("rill_params"),
+  "rill.params.loadTimeout": z.string().default("5 seconds"),
 } as const;
 
 /** Spark's names that mean the same thing. */
@@ -91,6 +94,11 @@ export interface SessionConfig {
   readonly stateReplicas: number;
   /** Committed epochs between two snapshots of the replicated state. */
   readonly snapshotEvery: number;
+  /** The NATS server of the parameter bucket (default: the session's); without any, parameters live in the session. */
+  readonly paramsUrl: string | undefined;
+  readonly paramsBucket: string;
+  /** How long start() waits for the bucket's values before it runs with the declared defaults. */
+  readonly paramsLoadTimeoutMs: number;
 }
 
 export function canonicalKey(key: string): string {
@@ -144,6 +152,9 @@ export function readConfig(values: ReadonlyMap<string, string>): SessionConfig {
     stateReplication: read("rill.state.replication"),
     stateReplicas: read("rill.state.replicas"),
     snapshotEvery: read("rill.state.snapshotEvery"),
+    paramsUrl: read("rill.params.url"),
+    paramsBucket: read("rill.params.bucket"),
+    paramsLoadTimeoutMs: parseDuration(read("rill.params.loadTimeout"), "rill.params.loadTimeout"),
   };
 }
 

@@ -114,6 +114,14 @@ export function last(value: Column | string): Column {
 
 // ---- scalar helpers ----
 
+/**
+ * A named parameter's value (README "Parameters"): it may change while the query runs, from the next epoch on.
+ * @example df.filter(col("reading").gt(param("threshold")))
+ */
+export function param(name: string): Column {
+  return new Column({ kind: "call", name: "param", args: [literalExpr(name)], distinct: false });
+}
+
 export function abs(value: Column | string): Column {
   return call("abs", [value]);
 }

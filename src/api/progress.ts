@@ -34,6 +34,15 @@ export interface StateOperatorProgress {
   readonly numDroppedDuplicateRows: number;
 }
 
+/** The parameter values an epoch ran with (src/params), and whether their bucket could be reached. */
+export interface ParameterProgress {
+  readonly revision: number;
+  readonly values: Readonly<Record<string, string | number | boolean>>;
+  readonly connected: boolean;
+  /** Why the bucket is unreachable, or why a value in it was not taken. */
+  readonly message?: string;
+}
+
 export interface StreamingQueryProgress {
   readonly id: string;
   readonly runId: string;
@@ -60,6 +69,8 @@ export interface StreamingQueryProgress {
   readonly stateOperators: readonly StateOperatorProgress[];
   readonly sources: ReadonlyArray<{ readonly description: string; readonly numInputRows: number; readonly inputRowsPerSecond: number; readonly processedRowsPerSecond: number }>;
   readonly sink: { readonly description: string; readonly numOutputRows: number };
+  /** Present when the query uses param(). */
+  readonly parameters?: ParameterProgress;
   readonly stages: readonly StageProgress[];
   /** The static side of each stream-static join: the table version in use (1 = the first load) and the reloads that failed. */
   readonly staticSides?: ReadonlyArray<{ readonly description: string; readonly version: number; readonly failedReloads: number; readonly lastReloadError: string | null }>;

@@ -9,11 +9,12 @@ import { StreamingQueryError, WorkerError } from "../core/errors.ts";
 import type { LatencyPercentiles } from "../core/latency.ts";
 import type { AnalyzedPlan } from "../plan/analyzer.ts";
 import { describeGraph } from "../plan/physical.ts";
-import { buildProgress, formatProgress, type StreamingQueryProgress } from "./progress.ts";
+import { buildProgress, formatProgress, type ParameterProgress, type StreamingQueryProgress } from "./progress.ts";
 import type { QueryEventSink } from "./listener.ts";
 import { rollbackPoint, type OpenedCheckpoint, type ResumePoint } from "./checkpoint.ts";
 import type { Logger } from "./session.ts";
 import type { ResolvedTrigger } from "./trigger.ts";
+import type { QueryParams } from "../params/query-params.ts";
 import type { WorkerDeployment } from "../workers/deployment.ts";
 import type { PlacementTemplate } from "../workers/placement.ts";
 import type { WorkerPlacement } from "../workers/placement.ts";
@@ -68,6 +69,8 @@ export interface QuerySetup {
   readonly events: QueryEventSink;
   /** Present with `rill.workers` other than local: every actor runs on a worker (a memory source stays here). */
   readonly workers?: QueryWorkers | undefined;
+  /** Present when the query uses param(): the values of each epoch (src/params). */
+  readonly params?: QueryParams | undefined;
 }
 
 const RECENT_PROGRESS = 100;
@@ -142,7 +145,7 @@ export class StreamingQuery {
       onEpoch: (report) => this.onEpoch(report),
       onFailure: (actor, error, code, cause) => void this.fail(new StreamingQueryError(`Query ${this.label} failed in actor ${actor}: ${error}`, { cause: cause ?? { actor, error, code } })),
       log: this.setup.log,
-    }, checkpoint?.storage, this.setup.epochTimeoutMs, this.setup.idleTimeoutMs, this.setup.lateDataSubject, this.setup.clock, fenced(this.placement, workers, attempt));
+    }, checkpoint?.storage, this.setup.epochTimeoutMs, this.setup.idleTimeoutMs, this.setup.lateDataSubject, this.setup.clock, fenced(this.placement, workers, attempt), this.setup.params);
   }
 
   /** Actor -> the worker hosting it ("driver" for a memory source), with `rill.workers`; empty when every actor runs here. */
@@ -405,7 +408,8 @@ export class StreamingQuery {
   private onEpoch(report: EpochReport): void {
     const built = buildProgress({ id: this.id, runId: this.runId, name: this.name, graph: this.setup.graph, numRecoveries: this.recoveries, staticTables: this.setup.plan.staticTables }, report, this.previousReport, this.startedAt);
     const workers = this.setup.workers;
-    const progress = workers ? { ...built, workers: workerProgress(workers.deployment.pool.alive(), this.placements(), Date.now(), this.lastProgress?.workers) } : built;
+    const withWorkers = workers ? { ...built, workers: workerProgress(workers.deployment.pool.alive(), this.placements(), Date.now(), this.lastProgress?.workers) } : built;
+    const progress = this.setup.params ? { ...withWorkers, parameters: parameterProgress(this.setup.params, report.epoch) } : withWorkers;
     this.previousReport = report;
     workers?.replica?.committed(report.epoch);
     this.deadLetters += progress.numDeadLetters;
@@ -478,4 +482,11 @@ function fenced(placement: WorkerPlacement | undefined, workers: QueryWorkers | 
       stop: () => placement.stop(),
     },
   };
+}
+
+/** The values an epoch ran with, and whether the bucket could be reached (the last values known stay in force when not). */
+function parameterProgress(params: QueryParams, epoch: number): ParameterProgress {
+  const status = params.status();
+  const ran = params.valuesOf(epoch) ?? { revision: status.revision, values: status.values };
+  return { revision: ran.revision, values: ran.values, connected: status.connected, ...(status.message === undefined ? {} : { message: status.message }) };
 }

@@ -16,6 +16,7 @@ import { TempViews, type ViewSource } from "../sql/catalog.ts";
 import type { Query } from "../sql/ast.ts";
 import { planParsedSql, planSql, type SqlCatalog } from "../sql/sql.ts";
 import { WorkerDeployment } from "../workers/deployment.ts";
+import { SessionParams } from "../params/session-params.ts";
 import { canonicalKey, checkConfigKey, readConfig, type SessionConfig } from "./config.ts";
 import { DataFrame } from "./dataframe.ts";
 import { planSqlJoin } from "./sql-join.ts";
@@ -137,6 +138,16 @@ export class Session {
   private readonly uis: Dashboard[] = [];
   /** @internal Bad records of static reads so far, across runs: see staticBadRecords. */
   readonly staticBadRecordTotals: StaticBadRecordCounts = { numDeadLetters: 0, numDroppedMalformed: 0 };
+  /**
+   * Named parameters that queries read with param('name') and that may change while they run (README "Parameters").
+   * @example session.params.declare("threshold", { type: "double", default: 30 }); await session.params.set("threshold", 40)
+   */
+  readonly params = new SessionParams(() => {
+    const config = this.conf.read();
+    // rill.params.url, else the session's NATS server (with its credentials), else none: the session keeps the values.
+    const connection = config.paramsUrl !== undefined ? { servers: config.paramsUrl } : this.natsOptions ?? (config.natsUrl === undefined ? undefined : { servers: config.natsUrl });
+    return { connection, bucket: config.paramsBucket, loadTimeoutMs: config.paramsLoadTimeoutMs };
+  });
 
   static builder(): SessionBuilder {
     return new SessionBuilder();
@@ -151,7 +162,7 @@ export class Session {
   /** Serves the live dashboard at `/`, `/metrics` and `/api/queries` on `port` (0, the default: a free port) until stop(). */
   async ui(options: DashboardOptions = {}): Promise<Dashboard> {
     if (this.stopped) throw new ConfigError("The session is stopped, so it has no queries to show; call ui() before stop().");
-    const ui = await startDashboard({ title: this.appName, directory: this.streams, metrics: this.metrics, log: this.log }, options);
+    const ui = await startDashboard({ title: this.appName, directory: this.streams, metrics: this.metrics, log: this.log, parameters: () => this.params.views() }, options);
     this.uis.push(ui);
     return ui;
   }
@@ -314,6 +325,7 @@ export class Session {
     await Promise.all(this.uis.splice(0).map((ui) => ui.close()));
     if (this.connecting) await this.connecting.catch(() => undefined);
     await this.transport.close();
+    await this.params.close();
     await this.natsServer?.stop();
     if (activeSession === this) activeSession = undefined;
   }

@@ -11,6 +11,7 @@ import { AnalysisError, CheckpointError, ConfigError } from "../core/errors.ts";
 import type { Row, Schema } from "../core/types.ts";
 import type { StaticTable } from "../operators/join-static-table.ts";
 import type { ExecutionGraph } from "../actors/runtime.ts";
+import { withParamCatalog, type ParamCatalog } from "../expr/param-function.ts";
 import { analyze, type AnalyzedPlan } from "../plan/analyzer.ts";
 import { buildExecutionGraph, checkOutputMode, sourceActorNames, statefulOperators } from "../plan/physical.ts";
 import { openCheckpoint, type OpenedCheckpoint } from "./checkpoint.ts";
@@ -90,13 +91,21 @@ export class DataStreamWriter {
       throw new ConfigError(`Cannot start query with name '${this.name}' as a query with that name is already active in this session.`);
     }
     const transport = await session.connect();
-    const plan = analyze(this.frame.plan, { outputMode: this.mode, maxFutureMs: config.maxFutureMs, multipleWatermarkPolicy: config.multipleWatermarkPolicy });
+    const analyzeWith = (catalog: ParamCatalog) => withParamCatalog(catalog, () => analyze(this.frame.plan, { outputMode: this.mode, maxFutureMs: config.maxFutureMs, multipleWatermarkPolicy: config.multipleWatermarkPolicy }));
+    // param(): a first pass finds the names; a query that uses any then compiles against the bucket's values too.
+    const probe = session.params.probe();
+    let plan = analyzeWith(probe.catalog);
+    const params = probe.names.size > 0 ? await session.params.forQuery() : undefined;
+    if (params) {
+      plan = analyzeWith(params.catalog());
+      if (config.workers !== "local") throw new ConfigError(`Query '${this.name ?? "unnamed"}' uses param(${params.names.map((name) => `'${name}'`).join(", ")}), which does not run on workers yet (the values reach the driver's actors only); run it with rill.workers = local.`);
+    }
     checkOutputMode(plan, this.mode);
     await loadStaticSides(plan.staticTables);
     const sink = this.createSink(path, plan.schema);
     const location = this.sinkOptions.get("checkpointLocation") ?? (config.checkpointRoot && this.name ? join(config.checkpointRoot, this.name) : undefined);
     const sources = sourceActorNames(plan);
-    const checkpoint = location ? await openCheckpoint(location, { name: this.name, sources, stateful: statefulOperators(plan, this.mode), outputMode: this.mode }) : undefined;
+    const checkpoint = location ? await openCheckpoint(location, { name: this.name, sources, stateful: statefulOperators(plan, this.mode), outputMode: this.mode, params: params?.captureFirst() }) : undefined;
     if (checkpoint) await refuseUnrecoverableSink(sink, this.mode, checkpoint);
     const id = checkpoint?.id ?? randomUUID();
     const runId = randomUUID();
@@ -107,7 +116,8 @@ export class DataStreamWriter {
     const workers = config.workers === "local" ? undefined : await this.workersOf(graph, { id, runId, subjectName, location });
     const subjects = querySubjects(config.subjectPrefix, subjectName, runId);
     const subjectsOf = (attempt: number) => querySubjects(config.subjectPrefix, subjectName, runId, attempt);
-    const query = new StreamingQuery({ id, runId, name: this.name, plan, graph, trigger, transport, subjects, subjectsOf, flow: { window: config.flowWindow, maxFrameRows: config.maxFrameRows }, log: session.log, checkpoint, maxRetries: config.maxRetries, epochTimeoutMs: config.epochTimeoutMs, idleTimeoutMs: config.idleTimeoutMs, lateDataSubject: this.sinkOptions.get("lateDataSubject") ?? config.lateDataSubject, clock: session.clock, events: session.streams.bus, workers });
+    const query = new StreamingQuery({ id, runId, name: this.name, plan, graph, trigger, transport, subjects, subjectsOf, flow: { window: config.flowWindow, maxFrameRows: config.maxFrameRows }, log: session.log, checkpoint, maxRetries: config.maxRetries, epochTimeoutMs: config.epochTimeoutMs, idleTimeoutMs: config.idleTimeoutMs, lateDataSubject: this.sinkOptions.get("lateDataSubject") ?? config.lateDataSubject, clock: session.clock, events: session.streams.bus, workers, params });
+    if (params) session.params.track(this.name ?? id, params);
     session.streams.register(query);
     for (const table of plan.staticTables) table.startRefresh(session.log);
     query.onTerminated(() => {

@@ -1,5 +1,5 @@
 #!/usr/bin/env -S node --max-semi-space-size=2
-// The `rill` command: demo, run, inspect, bench, worker. A user's mistake prints one line and exits with status 2; a
+// The `rill` command: demo, run, inspect, param, bench, worker. A user's mistake prints one line and exits with status 2; a
 // failure of Rill or of a system it uses prints one line (RILL_DEBUG=1 adds the stack) and exits with status 1.
 // The shebang's --max-semi-space-size=2 caps V8's young generation: the demo then peaks under 100 MB (README, Benchmark).
 import { createRequire } from "node:module";
@@ -10,6 +10,7 @@ import { runBench } from "./bench.ts";
 import { runDemo } from "./demo.ts";
 import { main as workerMain } from "./worker.ts";
 import { inspectCheckpoint } from "./inspect.ts";
+import { paramGet, paramList, paramSet } from "./param.ts";
 import { runJob } from "./run-job.ts";
 import { handleShutdown } from "./shutdown.ts";
 import { UsageError } from "./usage-error.ts";
@@ -88,6 +89,22 @@ export function program(): Command {
     .option("--epochs <n>", "committed epochs to list", integer("--epochs", 0), 10)
     .action(async (location: string, options: { epochs: number }) => {
       await inspectCheckpoint(location, options.epochs, (line) => console.log(line));
+    });
+  const param = rill.command("param").description("read and change the parameters queries read with param('name') (a NATS KV bucket)");
+  const paramOptions = (command: Command): Command => command
+    .option("--nats <url>", "the NATS server holding the bucket (credentials may be in the URL)", process.env.RILL_NATS_URL ?? "nats://127.0.0.1:4222")
+    .option("--bucket <name>", "the KV bucket (rill.params.bucket)", "rill_params");
+  paramOptions(param.command("set").description("set a parameter: running queries use the new value from their next epoch").argument("<name>").argument("<value>"))
+    .action(async (name: string, value: string, options: { nats: string; bucket: string }) => {
+      await paramSet(name, value, options, (line) => console.log(line));
+    });
+  paramOptions(param.command("get").description("print a parameter's value (with --history, every revision the bucket keeps)").argument("<name>").option("--history", "every revision, oldest first"))
+    .action(async (name: string, options: { nats: string; bucket: string; history?: boolean }) => {
+      await paramGet(name, options, (line) => console.log(line));
+    });
+  paramOptions(param.command("ls").description("list every parameter with its value, type and revision"))
+    .action(async (options: { nats: string; bucket: string }) => {
+      await paramList(options, (line) => console.log(line));
     });
   rill.command("bench")
     .description("run the benchmark harness (from a clone of the Rill repository); options after -- go to it")

@@ -1,4 +1,5 @@
 // Frames: what travels between actors. A data frame carries rows; control frames carry barriers, ends and credits.
+import type { EpochParams } from "./param-values.ts";
 import type { Row } from "./types.ts";
 
 export const FRAME_DATA = 0;
@@ -27,6 +28,8 @@ export interface BarrierFrame {
   readonly seq: number;
   readonly epoch: number;
   readonly final: boolean;
+  /** The parameter values of the epoch after this one (src/params), when the query uses parameters. */
+  readonly params?: EpochParams;
 }
 
 /** The sender's event-time watermark advanced: it will send no row older than `watermark` (ms) that matters downstream. */

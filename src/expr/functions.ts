@@ -7,6 +7,7 @@ import { argumentAt, isMissing, type Compiled, type CompiledValue, type Evaluato
 import { COLLECTION_FUNCTIONS } from "./collection-functions.ts";
 import { DATETIME_FUNCTIONS } from "./datetime-functions.ts";
 import { JSON_FUNCTIONS } from "./json-functions.ts";
+import { paramFunction } from "./param-function.ts";
 import { STRING_FUNCTIONS } from "./string-functions.ts";
 
 type NumberMap = (value: number) => number | null;
@@ -230,6 +231,7 @@ const MATH_FUNCTIONS: ReadonlyArray<readonly [string, ScalarFunction]> = [
   ["isnull", nullTest(true)],
   ["isnotnull", nullTest(false)],
   ["if", ifFunction],
+  ["param", paramFunction],
 ];
 
 /** Every scalar function by lower-case name. Aggregates (ast.ts AGGREGATE_FUNCTIONS) are the planner's. */

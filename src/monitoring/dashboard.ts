@@ -31,6 +31,15 @@ export interface DashboardSources {
   readonly directory: QueryDirectory;
   readonly metrics: QueryMetrics;
   readonly log: (message: string) => void;
+  /** The parameters of the session's queries (src/params): values in force and their history, for /api/params. */
+  readonly parameters?: () => readonly ParameterView[];
+}
+
+/** One query's parameters as the dashboard shows them (SessionParams.views()). */
+export interface ParameterView {
+  readonly query: string;
+  readonly status: { readonly connected: boolean; readonly message?: string; readonly revision: number; readonly values: Readonly<Record<string, unknown>> };
+  readonly history: ReadonlyArray<{ readonly name: string; readonly value: unknown; readonly revision: number; readonly fromEpoch: number; readonly time: string; readonly origin: string }>;
 }
 
 const alertSchema = z.object({
@@ -81,8 +90,9 @@ export async function startDashboard(sources: DashboardSources, options: Dashboa
       case "/metrics": return send(response, 200, sources.metrics.contentType, await sources.metrics.text());
       case "/api/queries": return sendJson(response, { queries: state.views({ recent: true }) });
       case "/api/alerts": return sendJson(response, state.alertsView());
+      case "/api/params": return sendJson(response, { parameters: sources.parameters?.() ?? [] });
       case "/events": return openStream(response, state, clients);
-      default: return send(response, 404, "text/plain; charset=utf-8", `Nothing at ${path}. Try / (dashboard), /metrics, /api/queries, /api/alerts or /events.\n`);
+      default: return send(response, 404, "text/plain; charset=utf-8", `Nothing at ${path}. Try / (dashboard), /metrics, /api/queries, /api/alerts, /api/params or /events.\n`);
     }
   }
 

@@ -66,6 +66,7 @@ export function analyzeAggregate(node: AggregateNode, child: Analysis, options: 
     exchangeColumns: sets ? [...groupingNames, GROUPING_ID] : groupingNames,
     stateId,
     signature: `${node.grouping} by [${groupingNames.join(", ")}] computing [${aggregates.map((aggregate) => `${aggregate.function}:${aggregate.name}`).join(", ")}]`,
+    stateSchema: `keys [${grouping.map((entry) => `${entry.field.name}: ${entry.field.type}`).join(", ")}] values [${aggregates.map((aggregate) => `${aggregate.name}: ${aggregate.type}`).join(", ")}]`,
     create: (id) => new AggregateOperator(id, { groupingColumns: groupingNames, hiddenKeyColumns: sets ? [GROUPING_ID] : [], aggregates: columns, keyColumn: ROW_KEY, stateId, outputMode, eventTime }),
   });
   const fields: Field[] = [

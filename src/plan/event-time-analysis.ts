@@ -49,6 +49,7 @@ export function analyzeDeduplicate(node: DeduplicateNode, child: Analysis): Anal
     exchangeColumns: keyColumns,
     stateId,
     signature: `${operation} by [${keyColumns.join(", ")}]`,
+    stateSchema: `keys [${keyColumns.map((name) => `${name}: ${child.schema.fields.find((field) => field.name === name)?.type ?? "?"}`).join(", ")}]`,
     create: (id) => new DeduplicateOperator(id, { keyColumns, eventTimeColumn, expires: bounded, keepForMs, stateId }),
   }, child.schema, { statefulCount: child.statefulCount + 1 });
 }

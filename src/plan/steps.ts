@@ -17,6 +17,8 @@ export interface Step {
   /** Stateful steps: the state's id and what must not change across restarts from a checkpoint. */
   readonly stateId?: string;
   readonly signature?: string;
+  /** Stateful steps: the types of the state's keys and values; a restart that changes one is refused as Spark does. */
+  readonly stateSchema?: string;
   create(id: string, partition: number): Operator;
 }
 

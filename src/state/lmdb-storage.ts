@@ -300,7 +300,12 @@ async function freeSpace(path: string): Promise<string> {
   }
 }
 
-/** CRC-32 of a commit record's epoch, offsets and time, as JSON (the record round-trips through msgpack unchanged). */
+/**
+ * CRC-32 of a commit record's epoch, offsets, time and parameter values, as JSON (the record round-trips through msgpack
+ * unchanged). A record without parameters sums as before they existed, so older checkpoints still verify.
+ */
 function commitChecksum(commit: EpochCommit): number {
-  return crc32(JSON.stringify([commit.epoch, commit.offsets, commit.committedAt]));
+  const fields: unknown[] = [commit.epoch, commit.offsets, commit.committedAt];
+  if (commit.params !== undefined) fields.push(commit.params);
+  return crc32(JSON.stringify(fields));
 }

@@ -68,6 +68,7 @@ function compareStateful(before: readonly StatefulOperatorInfo[], now: readonly 
     const match = now.find((operator) => operator.stateId === old.stateId);
     if (!match) reasons.push(`the stateful operator ${old.stateId} (${old.kind}: ${old.signature}) was removed`);
     else if (match.kind !== old.kind || match.signature !== old.signature) reasons.push(`the stateful operator ${old.stateId} changed from ${old.kind}: ${old.signature} to ${match.kind}: ${match.signature}`);
+    else if (old.stateSchema !== undefined && match.stateSchema !== undefined && old.stateSchema !== match.stateSchema) reasons.push(`the state schema of the stateful operator ${old.stateId} (${old.kind}: ${old.signature}) changed from ${old.stateSchema} to ${match.stateSchema}`);
   }
   for (const added of now) {
     if (!before.some((operator) => operator.stateId === added.stateId)) reasons.push(`a stateful operator ${added.stateId} (${added.kind}: ${added.signature}) was added`);

@@ -7,6 +7,17 @@ export interface StatefulOperatorInfo {
   readonly kind: string;
   /** What must not change across a restart: grouping keys, aggregate functions, state schema. */
   readonly signature: string;
+  /**
+   * The types of the state's keys and values (`keys [sensor: string] values [count: long]`). Absent in checkpoints written
+   * before it was kept: those are checked by their signature only.
+   */
+  readonly stateSchema?: string;
+}
+
+/** Parameter values as the checkpoint keeps them: the bucket revision they were read at, by name. */
+export interface RecordedParams {
+  readonly revision: number;
+  readonly values: Readonly<Record<string, unknown>>;
 }
 
 export interface QueryMeta {
@@ -16,6 +27,8 @@ export interface QueryMeta {
   readonly sources: readonly string[];
   readonly stateful: readonly StatefulOperatorInfo[];
   readonly outputMode: string;
+  /** The parameter values the query's first epoch ran with (src/params): a replay of it before any commit uses them. */
+  readonly firstParams?: RecordedParams;
   /** How state values are stored (src/state/value-codec.ts): 2 = with a CRC-32 each; absent = plain (upgraded on open). */
   readonly stateFormat?: number;
 }
@@ -25,6 +38,8 @@ export interface EpochCommit {
   /** Source actor name -> the offset after the last row of the epoch. */
   readonly offsets: Readonly<Record<string, unknown>>;
   readonly committedAt: string;
+  /** The parameter values of the epoch after this one (src/params): a replay after a crash runs it with them. */
+  readonly params?: RecordedParams;
   /** CRC-32 of the rest of the record, written by the storage and checked when read (absent in older checkpoints). */
   readonly checksum?: number;
 }

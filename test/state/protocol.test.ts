@@ -47,6 +47,19 @@ describe("decideRecovery", () => {
     assert.match(decision.kind === "refuse" ? decision.reasons.join() : "", /aggregate-0 changed from aggregate: groupBy by \[gt\].* to aggregate: groupBy by \[gt, Model\]/);
   });
 
+  it("refuses a grouping key whose type changed under the same name, naming the operator and both schemas", () => {
+    const before = { ...aggregate, stateSchema: "keys [gt: string] values [count: long]" };
+    const after = { ...aggregate, stateSchema: "keys [gt: long] values [count: long]" };
+    const decision = decideRecovery(facts({ meta: { ...meta, stateful: [before, sink] }, current: { sources: current.sources, stateful: [after, sink] } }));
+    assert.equal(decision.kind, "refuse");
+    assert.match(decision.kind === "refuse" ? decision.reasons.join() : "", /state schema of the stateful operator aggregate-0 .* changed from keys \[gt: string\] values \[count: long\] to keys \[gt: long\]/);
+  });
+
+  it("resumes a checkpoint written before state schemas were kept: its operators are checked by signature only", () => {
+    const now = { ...aggregate, stateSchema: "keys [gt: long] values [count: long]" };
+    assert.equal(decideRecovery(facts({ current: { sources: current.sources, stateful: [now, sink] } })).kind, "resume");
+  });
+
   it("refuses an added or removed stateful operator and changed sources", () => {
     const removed = decideRecovery(facts({ current: { sources: current.sources, stateful: [sink] } }));
     assert.match(removed.kind === "refuse" ? removed.reasons.join() : "", /aggregate-0 .* was removed/);

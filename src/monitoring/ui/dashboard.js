@@ -1,5 +1,5 @@
 // The Rill dashboard in the browser: a snapshot then live updates from /events, drawn with uPlot and SVG.
-/* global document, window, EventSource, uPlot, setInterval */
+/* global document, window, EventSource, uPlot, setInterval, fetch */
 
 const HISTORY = 600;
 const queries = new Map();
@@ -326,9 +326,38 @@ function connect() {
   events.onmessage = (event) => onMessage(JSON.parse(event.data));
 }
 
+// Parameters (README "Parameters"): the values in force per query and their history, from /api/params.
+async function drawParameters() {
+  const response = await fetch("/api/params");
+  if (!response.ok) return;
+  const { parameters } = await response.json();
+  document.getElementById("parameters").hidden = parameters.length === 0;
+  const now = [];
+  const history = [];
+  for (const view of parameters) {
+    const bucket = view.status.connected ? "reachable" : `unreachable: ${view.status.message ?? ""}`;
+    for (const [name, value] of Object.entries(view.status.values)) {
+      now.push([view.query, name, JSON.stringify(value), String(view.status.revision), bucket]);
+    }
+    for (const entry of view.history) history.push([entry.time, view.query, entry.name, JSON.stringify(entry.value), String(entry.revision), String(entry.fromEpoch), entry.origin]);
+  }
+  document.getElementById("parameters-now").replaceChildren(...now.map((cells) => row(cells)));
+  history.sort((a, b) => b[0].localeCompare(a[0]));
+  document.getElementById("parameters-count").textContent = String(history.length);
+  document.getElementById("parameters-history").replaceChildren(...history.slice(0, 200).map((cells) => row(cells)));
+}
+
+function row(cells) {
+  const tr = element("tr");
+  for (const cell of cells) tr.append(element("td", {}, cell));
+  return tr;
+}
+
 setInterval(() => {
   for (const entry of queries.values()) tickLag(entry);
 }, 1000);
+setInterval(() => void drawParameters().catch(() => undefined), 2000);
+void drawParameters().catch(() => undefined);
 window.addEventListener("resize", () => {
   for (const entry of queries.values()) drawCharts(entry);
 });
