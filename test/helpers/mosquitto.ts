@@ -10,6 +10,8 @@ import { freePort } from "../../src/actors/nats-server.ts";
 export interface MosquittoHandle {
   readonly url: string;
   readonly port: number;
+  /** The broker process's id (for the gateway bench's CPU figures); undefined while halted. */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
   /** Stops the broker (SIGTERM, which saves its sessions when started with `persistence`) and starts it again on the same port. */
   restart(): Promise<void>;
@@ -45,6 +47,9 @@ export async function startMosquitto(options: { persistence?: boolean } = {}): P
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
+    get pid() {
+      return child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
     async stop() {
       await terminate(child);
       await rm(folder, { recursive: true, force: true });
