@@ -275,6 +275,8 @@ async function measureIdle(pid: number, seconds: number): Promise<{ cpuPercent: 
 async function runPoint(rate: number, seconds: number, pid: number, broker: Broker, receiver: Receiver, takeSeqs: (count: number) => number, settings: GatewaySettings): Promise<GatewayPoint> {
   // What an earlier point left behind (a SUT that fell behind works off its backlog) must not count in this one.
   await receiver.quiet(1000, 60_000);
+  // A SUT that fell far behind may have lost its broker connection (keepalive) and be reconnecting: wait until it forwards again.
+  await receiver.probe(60_000);
   const total = Math.round(rate * seconds);
   const first = takeSeqs(total);
   receiver.begin(first, total);
@@ -346,6 +348,7 @@ class Receiver {
 
   /** Publishes a hot probe reading every 200 ms until the SUT forwards one: the SUT is connected and running. */
   async probe(timeoutMs: number): Promise<void> {
+    this.probeSeen = false;
     const deadline = Date.now() + timeoutMs;
     while (!this.probeSeen) {
       if (Date.now() > deadline) throw new Error(`the SUT forwarded no probe reading within ${timeoutMs / 1000} s`);
