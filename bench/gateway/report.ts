@@ -13,7 +13,7 @@ export function renderGatewayMarkdown(results: GatewayResults): string {
     "|---|---|---|---|---|---|---|---|",
     ...results.systems.map(row),
     "",
-    ...results.systems.flatMap((system) => (system.ladderStop ? [`- ${system.label}: the ladder stopped at ${system.ladderStop}; ${system.alerts ?? 0} alerts received in all.`] : [])),
+    ...results.systems.flatMap((system) => (system.ladderStop ? [`- ${system.label}: the ladder stopped at ${system.ladderStop}${system.system === "raw" ? "" : `; ${system.alerts ?? 0} alerts received in all`}.`] : [])),
     ...results.systems.flatMap((system) => (system.skipped ? [`- ${system.skipped}`] : [])),
     ...results.systems.flatMap((system) => system.errors.map((error) => `- WRONG: ${error}`)),
     "",
