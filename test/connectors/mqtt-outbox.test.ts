@@ -104,6 +104,10 @@ describe("the store-and-forward queue's fill level", { skip: findMosquitto() ===
       assert.match(text, new RegExp(`rill_sink_queue_capacity_bytes${escape(labels)} ${1 << 20}\\n`));
       assert.match(text, /rill_sink_queue_oldest_age_seconds\{[^}]*\} 0\.[4-9]|rill_sink_queue_oldest_age_seconds\{[^}]*\} [1-9]/);
       assert.match(query.lastProgress ? formatProgress(query.lastProgress) : "", /sink queuedMessages \d+, queuedBytes/);
+      // The dashboard's data: its card reads lastProgress.sink.metrics from /api/queries (and the same view from /events).
+      const ui = await session.ui({ port: 0 });
+      const views = (await (await fetch(`${ui.url}/api/queries`)).json()) as { queries: Array<{ id: string; lastProgress: StreamingQueryProgress | null }> };
+      assert.equal(views.queries.find((view) => view.id === query.id)?.lastProgress?.sink.metrics?.queuedMessages, 50);
 
       await broker.resume();
       const empty = await progressWhere((metrics) => metrics.queuedMessages === 0);
