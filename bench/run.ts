@@ -17,7 +17,7 @@ import { stepUp, type Judged } from "./e2e/step-up.ts";
 import { checkYsbGenerator } from "./e2e/ysb.ts";
 import { measureFootprint } from "./e2e/footprint.ts";
 import { renderGatewayMarkdown } from "./gateway/report.ts";
-import { DEFAULT_GATEWAY_SETTINGS, runGatewayBench, type GatewaySystemId } from "./gateway/run.ts";
+import { DEFAULT_GATEWAY_SETTINGS, gatewayMissing, runGatewayBench, type GatewaySystemId } from "./gateway/run.ts";
 
 /** The gateway scenario (bench/gateway): MQTT in and out on one core, Rill against Node-RED and raw MQTT.js. */
 const GATEWAY = "g";
@@ -158,6 +158,11 @@ if (errors.length > 0) {
 
 /** The gateway scenario: its own report, bench/results/gateway-latest.md and .json. */
 async function gatewayRun(): Promise<void> {
+  const missing = gatewayMissing();
+  if (missing !== undefined) {
+    console.error(`gateway scenario (g) skipped: ${missing}`);
+    return;
+  }
   const systems = values["gateway-systems"]?.split(",") as GatewaySystemId[] | undefined;
   const gateway = await runGatewayBench({ ...DEFAULT_GATEWAY_SETTINGS, ...(systems ? { systems } : {}) }, (line) => console.error(line));
   const markdown = renderGatewayMarkdown(gateway);

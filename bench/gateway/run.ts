@@ -7,7 +7,7 @@
 // Per system: CPU time per message at fixed rates (/proc/<pid>/stat of the SUT, and of the broker), publish-to-receipt
 // latency of the forwarded readings, the highest rate sustained on a ladder of rates, peak and idle RSS, idle CPU.
 // Each run first checks the answer: every forwarded reading is one above the threshold, none twice, none missing.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -98,6 +98,13 @@ const LABELS: Record<GatewaySystemId, string> = {
   rill: "Rill, MQTT source and sink (Mosquitto)",
   "rill-nats": "Rill reading NATS behind nats-server's MQTT listener",
 };
+
+/** What the bench needs and the machine lacks (mosquitto, taskset), or undefined. */
+export function gatewayMissing(): string | undefined {
+  if (!findMosquitto()) return "mosquitto is not installed (apt-get install mosquitto)";
+  if (spawnSync("taskset", ["-V"]).status !== 0) return "taskset is not installed (apt-get install util-linux)";
+  return undefined;
+}
 
 /** Runs every system in turn; `log` gets one line per step. */
 export async function runGatewayBench(settings: GatewaySettings, log: (line: string) => void): Promise<GatewayResults> {
