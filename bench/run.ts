@@ -17,10 +17,16 @@ import { SCENARIOS, UNAVAILABLE_SCENARIOS, scenarioById, type Scenario } from ".
 import { stepUp, type Judged } from "./e2e/step-up.ts";
 import { checkYsbGenerator } from "./e2e/ysb.ts";
 import { measureFootprint } from "./e2e/footprint.ts";
+import { renderGatewayMarkdown } from "./gateway/report.ts";
+import { DEFAULT_GATEWAY_SETTINGS, gatewayMissing, runGatewayBench, type GatewaySystemId } from "./gateway/run.ts";
+
+/** The gateway scenario (bench/gateway): MQTT in and out on one core, Rill against Node-RED and raw MQTT.js. */
+const GATEWAY = "g";
 
 const USAGE = `npm run bench [-- options]: Rill continuous vs micro-batch vs raw NATS, latency and sustained throughput.
   --full                 longer runs: 10 s latency runs x 3 rounds, 5 s steps, step-up for every scenario in every mode
-  --scenarios <ids>      comma-separated scenarios (default ${SCENARIOS.map((scenario) => scenario.id).join(",")})
+  --scenarios <ids>      comma-separated scenarios (default ${SCENARIOS.map((scenario) => scenario.id).join(",")},${GATEWAY}; ${GATEWAY} is the gateway bench: MQTT on one core, Rill vs Node-RED vs raw MQTT.js)
+  --gateway-systems <ids> systems of the gateway bench (default ${DEFAULT_GATEWAY_SETTINGS.systems.join(",")})
   --modes <ids>          comma-separated modes (default ${MODES.map((mode) => mode.id).join(",")}; --full adds ${EXTRA_MODES.map((mode) => mode.id).join(",")})
   --latency-rate <n>     rows/s of the latency runs (default 10000)
   --latency-seconds <s>  length of a latency run
@@ -36,6 +42,7 @@ const { values } = parseArgs({
   options: {
     full: { type: "boolean", default: false },
     scenarios: { type: "string" },
+    "gateway-systems": { type: "string" },
     modes: { type: "string" },
     "latency-rate": { type: "string", default: "10000" },
     "latency-seconds": { type: "string" },
@@ -66,7 +73,10 @@ const DEFAULT_STEP_UP: Readonly<Record<string, readonly string[] | "all">> = { a
 const DEFAULT_LATENCY: Readonly<Record<string, readonly string[] | "all">> = { a: "all", b: "all", c: [CONTINUOUS, MICRO_BATCH_100MS, MICRO_BATCH_1S], d: [CONTINUOUS, CHECKPOINTS, MICRO_BATCH_100MS, IN_PROCESS], count: [CONTINUOUS, CHECKPOINTS, MICRO_BATCH_100MS, IN_PROCESS] };
 
 const full = values.full;
-const scenarios = (values.scenarios?.split(",") ?? SCENARIOS.map((scenario) => scenario.id)).map(scenarioById);
+const requested = values.scenarios?.split(",") ?? [...SCENARIOS.map((scenario) => scenario.id), GATEWAY];
+if (requested.includes(GATEWAY)) await gatewayRun();
+if (requested.every((id) => id === GATEWAY)) process.exit();
+const scenarios = requested.filter((id) => id !== GATEWAY).map(scenarioById);
 const modes = values.modes ? values.modes.split(",").map(modeById) : full ? [...MODES, ...EXTRA_MODES] : MODES;
 const settings: BenchSettings = {
   full,
@@ -148,6 +158,30 @@ if (!values["no-workers"]) await workersRun();
 if (errors.length > 0) {
   console.error(`The run is invalid: ${errors.length} error(s), listed above.`);
   process.exitCode = 1;
+}
+
+/** The gateway scenario: its own report, bench/results/gateway-latest.md and .json. */
+async function gatewayRun(): Promise<void> {
+  const missing = gatewayMissing();
+  if (missing !== undefined) {
+    console.error(`gateway scenario (g) skipped: ${missing}`);
+    return;
+  }
+  const systems = values["gateway-systems"]?.split(",") as GatewaySystemId[] | undefined;
+  const gateway = await runGatewayBench({ ...DEFAULT_GATEWAY_SETTINGS, ...(systems ? { systems } : {}) }, (line) => console.error(line));
+  const markdown = renderGatewayMarkdown(gateway);
+  const folder = values.out;
+  await mkdir(folder, { recursive: true });
+  const stamp = gateway.createdAt.replace(/[:.]/g, "-");
+  for (const name of ["gateway-latest", `gateway-${stamp}`]) {
+    await writeFile(join(folder, `${name}.md`), markdown);
+    await writeFile(join(folder, `${name}.json`), `${JSON.stringify(gateway, null, 2)}\n`);
+  }
+  console.log(markdown);
+  if (gateway.systems.some((system) => system.errors.length > 0)) {
+    console.error("The gateway run is invalid: a system gave a wrong answer or failed, listed above.");
+    process.exitCode = 1;
+  }
 }
 
 async function runPoint(mode: Mode, scenario: Scenario, point: PointSettings): Promise<PointResult> {

@@ -4,6 +4,7 @@ import type { StaticTable } from "../operators/join-static-table.ts";
 import type { EpochReport } from "../actors/coordinator.ts";
 import type { ExecutionGraph } from "../actors/runtime.ts";
 import type { LatencyPercentiles } from "../core/latency.ts";
+import type { SinkProvider } from "../connectors/sinks/sink.ts";
 
 export interface StageProgress {
   readonly stage: string;
@@ -68,7 +69,11 @@ export interface StreamingQueryProgress {
   readonly eventTime: { readonly watermark?: string; readonly min?: string; readonly max?: string; readonly avg?: string };
   readonly stateOperators: readonly StateOperatorProgress[];
   readonly sources: ReadonlyArray<{ readonly description: string; readonly numInputRows: number; readonly inputRowsPerSecond: number; readonly processedRowsPerSecond: number }>;
-  readonly sink: { readonly description: string; readonly numOutputRows: number };
+  /**
+   * `metrics`: the sink's own figures, as Spark's SinkProgress.metrics; the mqtt sink with storeAndForward reports its
+   * queue: queuedMessages, queuedBytes, capacityBytes, oldestQueuedAgeMs (0 when empty), deliveredMessages (this run).
+   */
+  readonly sink: { readonly description: string; readonly numOutputRows: number; readonly metrics?: Readonly<Record<string, number>> };
   /** Present when the query uses param(). */
   readonly parameters?: ParameterProgress;
   readonly stages: readonly StageProgress[];
@@ -128,10 +133,15 @@ export function buildProgress(context: ProgressContext, report: EpochReport, pre
       numRowsDroppedByWatermark: stage.droppedByWatermark, numDroppedDuplicateRows: stage.droppedDuplicates,
     })),
     sources: sourceStages.map((stage) => ({ description: stage.source.description, numInputRows: stage.rowsIn, inputRowsPerSecond: rate(stage.rowsIn, inputSeconds), processedRowsPerSecond: rate(stage.rowsIn, processedSeconds) })),
-    sink: { description: sink?.sink?.description ?? "", numOutputRows: stages[stages.length - 1]?.rowsIn ?? 0 },
+    sink: sinkProgress(sink?.sink, stages[stages.length - 1]?.rowsIn ?? 0),
     stages,
     staticSides: (context.staticTables ?? []).map((table) => ({ description: table.description, version: table.loaded ? table.rows.version : 0, failedReloads: table.failedReloads, lastReloadError: table.lastReloadError ?? null })),
   };
+}
+
+function sinkProgress(provider: SinkProvider | undefined, numOutputRows: number): StreamingQueryProgress["sink"] {
+  const metrics = provider?.metrics?.();
+  return { description: provider?.description ?? "", numOutputRows, ...(metrics === undefined ? {} : { metrics }) };
 }
 
 /** A readable summary of one progress report (`query.lastProgress` printed). */
@@ -142,6 +152,7 @@ export function formatProgress(progress: StreamingQueryProgress): string {
     `  input ${progress.numInputRows} rows, ${progress.inputRowsPerSecond} rows/s in, ${progress.processedRowsPerSecond} rows/s processed`,
     `  latency ms p50 ${latency.p50} p99 ${latency.p99} max ${latency.max} (${latency.count} rows)`,
     `  dead letters ${progress.numDeadLetters}, dropped by watermark ${progress.numRowsDroppedByWatermark}${progress.eventTime.watermark ? `, watermark ${progress.eventTime.watermark}` : ""}`,
+    ...(progress.sink.metrics ? [`  sink ${Object.entries(progress.sink.metrics).map(([name, value]) => `${name} ${value}`).join(", ")}`] : []),
     ...progress.stages.map((stage) => `  ${stage.stage} x${stage.partitions}: in ${stage.rowsIn} out ${stage.rowsOut} frames ${stage.framesIn}/${stage.framesOut} credit waits ${stage.creditWaits} state ${stage.stateRows}`),
   ].join("\n");
 }

@@ -121,7 +121,7 @@ export class MqttConnection {
         clearTimeout(timer);
         client.removeListener("connect", done);
         client.end(true);
-        reject(new TransportError(`Cannot connect to the MQTT broker at ${settings.url} as client '${settings.clientId}': ${error.message}`, { cause: error }));
+        reject(new TransportError(`Cannot connect to the MQTT broker at ${settings.url} as client '${settings.clientId}': ${error.message}${tlsHint(error)}`, { cause: error }));
       };
       const done = (): void => {
         clearTimeout(timer);
@@ -195,6 +195,16 @@ export class MqttConnection {
     this.held.delete(entry.messageId);
     this.sendPacket(entry.packet);
   }
+}
+
+/** Node's codes for a server certificate it did not accept. */
+const CERTIFICATE_ERRORS = new Set(["UNABLE_TO_VERIFY_LEAF_SIGNATURE", "UNABLE_TO_GET_ISSUER_CERT", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "SELF_SIGNED_CERT_IN_CHAIN", "DEPTH_ZERO_SELF_SIGNED_CERT", "CERT_HAS_EXPIRED", "CERT_NOT_YET_VALID", "ERR_TLS_CERT_ALTNAME_INVALID"]);
+
+/** What to check when the broker's certificate was refused: the CA file and the host name. */
+function tlsHint(error: Error): string {
+  const code = (error as Error & { code?: unknown }).code;
+  if (typeof code !== "string" || !CERTIFICATE_ERRORS.has(code)) return "";
+  return ` (${code}: the broker's TLS certificate was not accepted; option 'tls.ca' must name the PEM file of the CA that signed it, and the host in 'url' must be one the certificate names)`;
 }
 
 function clientOptions(settings: MqttConnectionSettings): IClientOptions {

@@ -76,6 +76,11 @@ export class QueryMetrics {
   private readonly active = this.gauge("rill_query_active", "1 while the query runs, 0 once it ended.");
   private readonly failed = this.gauge("rill_query_failed", "1 if the query ended with an exception.");
 
+  private readonly queueMessages = this.gauge("rill_sink_queue_messages", "Messages in the sink's store-and-forward queue, committed and not yet delivered (mqtt sink with storeAndForward).");
+  private readonly queueBytes = this.gauge("rill_sink_queue_bytes", "Bytes in the sink's store-and-forward queue (payload, topic and id), counted against its capacity.");
+  private readonly queueCapacity = this.gauge("rill_sink_queue_capacity_bytes", "The store-and-forward queue's bound (maxQueueBytes): when full, the query waits.");
+  private readonly queueOldestAge = this.gauge("rill_sink_queue_oldest_age_seconds", "Age of the oldest message in the store-and-forward queue at the last epoch (0 when empty).");
+
   private readonly stageRowsIn = this.stageCounter("rill_stage_input_rows_total", "Rows received by the stage's actors.");
   private readonly stageRowsOut = this.stageCounter("rill_stage_output_rows_total", "Rows sent on by the stage's actors.");
   private readonly stageCreditWaits = this.stageCounter("rill_stage_credit_waits_total", "Times a sender of the stage had rows but no credit.");
@@ -149,6 +154,13 @@ export class QueryMetrics {
       this.stagePartitions.set(stageLabels, stage.partitions);
       if (stage.watermark !== undefined) query.stageWatermarks.set(stage.stage, stage.watermark);
       creditWaits += stage.creditWaits;
+    }
+    const queue = progress.sink.metrics;
+    if (queue?.queuedMessages !== undefined) {
+      this.queueMessages.set(labels, queue.queuedMessages);
+      this.queueBytes.set(labels, queue.queuedBytes ?? 0);
+      this.queueCapacity.set(labels, queue.capacityBytes ?? 0);
+      this.queueOldestAge.set(labels, (queue.oldestQueuedAgeMs ?? 0) / 1000);
     }
     this.stateRows.set(labels, progress.stateOperators.reduce((sum, operator) => sum + operator.numRowsTotal, 0));
     this.creditWaits.inc(labels, creditWaits);

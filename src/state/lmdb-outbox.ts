@@ -1,7 +1,7 @@
 // The uplink outbox: a durable FIFO of messages in LMDB, filled by epoch commits and emptied by a forwarder after the far end acked.
 //
 // Layout: ["prepared", epoch, index] holds an epoch's messages between its barrier and its commit; ["queued", seq]
-// the committed ones in order; ["meta"] the next sequence number, the last epoch moved in, and the queue's size.
+// the committed ones in order, each with the time its epoch was queued (for the queue's oldest age); ["meta"] the next sequence number, the last epoch moved in, and the queue's size.
 // Moving an epoch in is one transaction and a no-op for an epoch at or below the last one, so a commit repeated
 // after a crash queues nothing twice: the queue is exactly-once with respect to the query's checkpoint.
 import { mkdirSync } from "node:fs";
@@ -17,11 +17,15 @@ export interface OutboxMessage {
 
 export interface QueuedMessage extends OutboxMessage {
   readonly seq: number;
+  /** When the message's epoch committed into the queue (ms, Date.now()); absent in a queue written before it was kept. */
+  readonly queuedAt?: number;
 }
 
 export interface OutboxLevel {
   readonly messages: number;
   readonly bytes: number;
+  /** When the oldest queued message was queued (ms, Date.now()); undefined when the queue is empty. */
+  readonly oldestQueuedAt: number | undefined;
 }
 
 interface Meta {
@@ -54,7 +58,7 @@ export class Outbox {
 
   level(): OutboxLevel {
     const meta = this.meta();
-    return { messages: meta.messages, bytes: meta.bytes };
+    return { messages: meta.messages, bytes: meta.bytes, oldestQueuedAt: meta.messages > 0 ? this.peek(1)[0]?.queuedAt : undefined };
   }
 
   get lastEpoch(): number {
@@ -83,9 +87,10 @@ export class Outbox {
       const prepared = [...this.db.getRange({ start: ["prepared", epoch, -1], end: ["prepared", epoch, Number.MAX_SAFE_INTEGER] })];
       for (const { key } of prepared) this.db.remove(key as Key);
       if (epoch <= meta.lastEpoch) return;
+      const queuedAt = Date.now();
       for (const { value } of prepared) {
         const message = value as OutboxMessage;
-        this.db.put(["queued", meta.nextSeq++], message);
+        this.db.put(["queued", meta.nextSeq++], { ...message, queuedAt });
         meta.messages++;
         meta.bytes += messageBytes(message);
       }

@@ -1,7 +1,8 @@
 // session.read.format("postgres") (or "jdbc" with a PostgreSQL url): a lookup table read whole from PostgreSQL with
 // Spark's JDBC options (url, dbtable or query, user, password), its schema taken from the database's column types.
 // The only module that imports pg.
-import pg from "pg";
+// Type-only here: the driver itself is loaded at the first read, so a process that reads no PostgreSQL table never pays its memory.
+import type pg from "pg";
 import { ConnectorOptions } from "../connectors/options.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { DataType, Field, Row, Schema } from "../core/types.ts";
@@ -89,7 +90,8 @@ export function postgresSource(spec: PostgresSpec, schema: Schema): LookupSource
 
 /** A client for one read: connected, used, ended (a lookup reads seldom; no pool to keep). */
 async function withClient<T>(spec: PostgresSpec, use: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client(spec.connection);
+  const { default: driver } = await import("pg");
+  const client = new driver.Client(spec.connection);
   // A connection lost between queries emits 'error'; the read in progress fails with it and is retried.
   client.on("error", () => undefined);
   try {

@@ -1,7 +1,6 @@
 // session.read.format("redis"): a lookup table read whole from Redis, one row per key matching a pattern. A key
 // holds a hash (its fields are the columns) or a JSON text (its top-level fields are); the key itself is a column.
 // The only module that imports redis.
-import { createClient } from "redis";
 import { ConnectorOptions } from "../connectors/options.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { Row, Schema } from "../core/types.ts";
@@ -12,7 +11,7 @@ import { BadValue, valueOfJson, valueOfText } from "./lookup-values.ts";
 const REDIS_OPTIONS = [...LOOKUP_OPTIONS, "keyPattern", "keyPrefix", "keyColumn", "valueType"];
 const SCAN_COUNT = 1000;
 
-type RedisClient = ReturnType<typeof newClient>;
+type RedisClient = Awaited<ReturnType<typeof newClient>>;
 
 export interface RedisSpec {
   readonly options: ConnectorOptions;
@@ -142,7 +141,7 @@ function rowOf(spec: RedisSpec, schema: Schema, key: string, value: KeyValue["va
 
 /** A client for one read: connected without reconnecting (a failed read is retried whole), used, closed. */
 async function withClient<T>(spec: RedisSpec, use: (client: RedisClient) => Promise<T>): Promise<T> {
-  const client = newClient(spec);
+  const client = await newClient(spec);
   let lastError: unknown;
   // The client reports a lost socket as an 'error' event; the command in progress rejects with it and the read is retried.
   client.on("error", (error: unknown) => (lastError = error));
@@ -158,8 +157,10 @@ async function withClient<T>(spec: RedisSpec, use: (client: RedisClient) => Prom
   }
 }
 
-function newClient(spec: RedisSpec) {
-  return createClient({
+/** Loads the client at the first read, so a process that reads no Redis table never pays its memory. */
+async function newClient(spec: RedisSpec) {
+  const { createClient: create } = await import("redis");
+  return create({
     url: spec.url,
     ...(spec.username === undefined ? {} : { username: spec.username }),
     ...(spec.password === undefined ? {} : { password: spec.password }),

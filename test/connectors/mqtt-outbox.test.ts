@@ -1,4 +1,4 @@
-// The store-and-forward queue (real LMDB files) and the mqtt sink's refusals of options that do not fit it.
+// The store-and-forward queue (real LMDB files), its fill level in progress and Prometheus, and the mqtt sink's refusals of options that do not fit it.
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -8,6 +8,10 @@ import { MqttSinkProvider } from "../../src/connectors/sinks/mqtt.ts";
 import { ConfigError } from "../../src/core/errors.ts";
 import { Outbox, messageBytes } from "../../src/state/lmdb-outbox.ts";
 import { sinkRequest } from "./helpers.ts";
+import { formatProgress, type StreamingQueryProgress } from "../../src/api/progress.ts";
+import { MemoryStream, z } from "../../src/index.ts";
+import { findMosquitto, MOSQUITTO_MISSING, startMosquitto } from "../helpers/mosquitto.ts";
+import { inProcessSession } from "../helpers/session.ts";
 
 const message = (epoch: number, index: number) => ({ id: `q:${epoch}:${index}`, topic: "t", payload: new TextEncoder().encode(`{"v":${epoch * 10 + index}}`) });
 
@@ -30,11 +34,12 @@ describe("the store-and-forward outbox", () => {
       assert.deepEqual(outbox.preparedEpochs(), []);
       const queued = outbox.peek(10);
       assert.deepEqual(queued.map((entry) => entry.id), ["q:0:0", "q:0:1", "q:1:0"]);
-      assert.deepEqual(outbox.level(), { messages: 3, bytes: [message(0, 0), message(0, 1), message(1, 0)].reduce((sum, entry) => sum + messageBytes(entry), 0) });
+      assert.deepEqual(outbox.level(), { messages: 3, bytes: [message(0, 0), message(0, 1), message(1, 0)].reduce((sum, entry) => sum + messageBytes(entry), 0), oldestQueuedAt: queued[0]?.queuedAt });
+      assert.ok(queued.every((entry) => entry.queuedAt !== undefined && entry.queuedAt <= Date.now()));
       await outbox.remove(queued.slice(0, 2));
       await outbox.remove(queued.slice(0, 2)); // removed twice: counted once
       assert.deepEqual(outbox.peek(10).map((entry) => entry.id), ["q:1:0"]);
-      assert.deepEqual(outbox.level(), { messages: 1, bytes: messageBytes(message(1, 0)) });
+      assert.deepEqual(outbox.level(), { messages: 1, bytes: messageBytes(message(1, 0)), oldestQueuedAt: queued[2]?.queuedAt });
       // A new checkpoint location (last commit -1) starts the epochs again: they queue, not dropped as old.
       await outbox.discardAfter(-1);
       await outbox.prepare(0, [message(0, 5)]);
@@ -54,3 +59,79 @@ describe("the store-and-forward outbox", () => {
     assert.match(new MqttSinkProvider(sinkRequest("mqtt", { ...base, storeAndForward: "/tmp/q" })).description, /store-and-forward via \/tmp\/q/);
   });
 });
+
+describe("the store-and-forward queue's fill level", { skip: findMosquitto() === undefined ? MOSQUITTO_MISSING : false }, () => {
+  it("is in lastProgress's sink metrics and in Prometheus while the broker is away, and empties when it returns", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "rill-outbox-level-"));
+    const broker = await startMosquitto();
+    const session = inProcessSession();
+    const progress: StreamingQueryProgress[] = [];
+    const waiters: Array<() => void> = [];
+    session.streams.addListener({
+      onQueryProgress: ({ progress: report }) => {
+        progress.push(report);
+        for (const wake of waiters.splice(0)) wake();
+      },
+    });
+    /** The first progress report from now on that satisfies `done`. */
+    const progressWhere = async (done: (metrics: Readonly<Record<string, number>>) => boolean): Promise<Readonly<Record<string, number>>> => {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const metrics = progress[progress.length - 1]?.sink.metrics;
+        if (metrics && done(metrics)) return metrics;
+        if (Date.now() > deadline) throw new Error(`no progress report with the expected sink metrics; the last: ${JSON.stringify(metrics)}`);
+        await new Promise<void>((resolve) => waiters.push(resolve));
+      }
+    };
+    try {
+      await broker.halt(); // the uplink is down from the start
+      const input = new MemoryStream(session, z.object({ device: z.string(), value: z.number() }));
+      const query = await input.toDF().writeStream.format("mqtt").option("url", broker.url).option("topic", "up/readings").option("qos", "1")
+        .option("storeAndForward", join(folder, "queue")).option("maxQueueBytes", String(1 << 20)).option("checkpointLocation", join(folder, "checkpoint"))
+        .trigger({ continuous: "200 milliseconds" }).start();
+      const addedAt = Date.now();
+      input.addData(Array.from({ length: 50 }, (_, index) => ({ device: `d${index % 5}`, value: index })));
+      await query.processAllAvailable();
+      const full = await progressWhere((metrics) => metrics.queuedMessages === 50 && (metrics.oldestQueuedAgeMs ?? 0) >= 400);
+      assert.equal(full.capacityBytes, 1 << 20);
+      assert.equal(full.deliveredMessages, 0);
+      assert.ok((full.oldestQueuedAgeMs ?? 0) <= Date.now() - addedAt, `oldest age ${full.oldestQueuedAgeMs} ms, but the rows were added ${Date.now() - addedAt} ms ago`);
+      await session.metrics.waitForEpoch(query.id, progress[progress.length - 1]?.batchId ?? 0);
+      const text = await session.metrics.text();
+      const labels = `{query="${query.id}",id="${query.id}"}`;
+      assert.match(text, new RegExp(`rill_sink_queue_messages${escape(labels)} 50\\n`));
+      assert.match(text, new RegExp(`rill_sink_queue_bytes${escape(labels)} ${full.queuedBytes}\\n`));
+      assert.match(text, new RegExp(`rill_sink_queue_capacity_bytes${escape(labels)} ${1 << 20}\\n`));
+      assert.match(text, /rill_sink_queue_oldest_age_seconds\{[^}]*\} 0\.[4-9]|rill_sink_queue_oldest_age_seconds\{[^}]*\} [1-9]/);
+      assert.match(query.lastProgress ? formatProgress(query.lastProgress) : "", /sink queuedMessages \d+, queuedBytes/);
+      // The dashboard's data: its card reads lastProgress.sink.metrics from /api/queries (and the same view from /events).
+      const ui = await session.ui({ port: 0 });
+      const views = (await (await fetch(`${ui.url}/api/queries`)).json()) as { queries: Array<{ id: string; lastProgress: StreamingQueryProgress | null }> };
+      assert.equal(views.queries.find((view) => view.id === query.id)?.lastProgress?.sink.metrics?.queuedMessages, 50);
+
+      await broker.resume();
+      const empty = await progressWhere((metrics) => metrics.queuedMessages === 0);
+      assert.deepEqual({ ...empty, capacityBytes: undefined }, { queuedMessages: 0, queuedBytes: 0, capacityBytes: undefined, oldestQueuedAgeMs: 0, deliveredMessages: 50 });
+      await query.stop();
+      // The oracle for the bytes: the queue's own messages, counted by the function that bounds it.
+      const outbox = Outbox.open(join(folder, "queue"));
+      try {
+        assert.deepEqual(outbox.level(), { messages: 0, bytes: 0, oldestQueuedAt: undefined });
+      } finally {
+        await outbox.close();
+      }
+      const bytesOfFifty = progress.map((report) => report.sink.metrics).find((metrics) => metrics?.queuedMessages === 50)?.queuedBytes;
+      const expectedBytes = Array.from({ length: 50 }, (_, index) => JSON.stringify({ device: `d${index % 5}`, value: index }).length + "up/readings".length).reduce((sum, size) => sum + size, 0);
+      // Every id is `<queryId>:<epoch>:<index>`: the rest of the bytes are the ids'.
+      assert.ok(bytesOfFifty !== undefined && bytesOfFifty > expectedBytes + 50 * (query.id.length + 4) && bytesOfFifty < expectedBytes + 50 * (query.id.length + 12), `queued bytes ${bytesOfFifty}`);
+    } finally {
+      await session.stop();
+      await broker.stop();
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[{}"]/g, (character) => `\\${character}`);
+}

@@ -10,6 +10,8 @@ import { freePort } from "../../src/actors/nats-server.ts";
 export interface MosquittoHandle {
   readonly url: string;
   readonly port: number;
+  /** The broker process's id (for the gateway bench's CPU figures); undefined while halted. */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
   /** Stops the broker (SIGTERM, which saves its sessions when started with `persistence`) and starts it again on the same port. */
   restart(): Promise<void>;
@@ -32,19 +34,33 @@ export const MOSQUITTO_MISSING = "mosquitto is not installed (apt-get install mo
  * Starts mosquitto on 127.0.0.1 with no limit on the messages it queues for a client (the default, 1,000, drops the
  * rest of a persistent session's backlog) and Nagle off.
  */
-export async function startMosquitto(options: { persistence?: boolean } = {}): Promise<MosquittoHandle> {
+export interface MosquittoOptions {
+  /** Saves sessions on a stop (SIGTERM) and loads them at the next start. */
+  readonly persistence?: boolean;
+  /** A TLS listener (the URL is then mqtts://) with this server certificate and key, PEM files. */
+  readonly tls?: { readonly cert: string; readonly key: string };
+  /** A mosquitto_passwd file: anonymous clients are refused. */
+  readonly passwordFile?: string;
+}
+
+export async function startMosquitto(options: MosquittoOptions = {}): Promise<MosquittoHandle> {
   const binary = findMosquitto();
   if (!binary) throw new Error(MOSQUITTO_MISSING);
   const port = await freePort();
   const folder = await mkdtemp(join(tmpdir(), "rill-mosquitto-"));
   const config = join(folder, "mosquitto.conf");
   const persistence = options.persistence ? ["persistence true", `persistence_location ${folder}/`] : ["persistence false"];
+  const tls = options.tls ? [`certfile ${options.tls.cert}`, `keyfile ${options.tls.key}`] : [];
+  const access = options.passwordFile ? ["allow_anonymous false", `password_file ${options.passwordFile}`] : ["allow_anonymous true"];
   // Started as root, mosquitto drops to the user 'mosquitto', who cannot write the session file in this private folder.
-  await writeFile(config, [`user ${userInfo().username}`, `listener ${port} 127.0.0.1`, "allow_anonymous true", "max_queued_messages 0", "max_inflight_messages 0", "set_tcp_nodelay true", ...persistence, ""].join("\n"));
+  await writeFile(config, [`user ${userInfo().username}`, `listener ${port} 127.0.0.1`, ...tls, ...access, "max_queued_messages 0", "max_inflight_messages 0", "set_tcp_nodelay true", ...persistence, ""].join("\n"));
   let child = await launch(binary, config, port);
   return {
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${options.tls ? "mqtts" : "mqtt"}://127.0.0.1:${port}`,
     port,
+    get pid() {
+      return child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
     async stop() {
       await terminate(child);
       await rm(folder, { recursive: true, force: true });

@@ -52,6 +52,8 @@ export class MqttSinkProvider implements SinkProvider {
   readonly guarantee = "at-least-once" as const;
   readonly description: string;
   private readonly settings: MqttSinkSettings;
+  /** The store-and-forward writers created in this process, for metrics(). */
+  private readonly queueWriters = new Set<StoreAndForwardWriter>();
 
   constructor(request: SinkRequest) {
     const options = new ConnectorOptions("the mqtt sink", request.options, OPTIONS);
@@ -88,7 +90,18 @@ export class MqttSinkProvider implements SinkProvider {
   }
 
   createWriter(): SinkWriter {
-    return this.settings.queue ? new StoreAndForwardWriter(this.settings, this.settings.queue) : new MqttWriter(this.settings);
+    if (!this.settings.queue) return new MqttWriter(this.settings);
+    const writer = new StoreAndForwardWriter(this.settings, this.settings.queue);
+    this.queueWriters.add(writer);
+    return writer;
+  }
+
+  /** Store-and-forward: the queue's fill level (queuedMessages, queuedBytes, capacityBytes, oldestQueuedAgeMs) and what was delivered. */
+  metrics(): Readonly<Record<string, number>> | undefined {
+    for (const writer of this.queueWriters) if (writer.closed) this.queueWriters.delete(writer);
+    // One query per queue folder: after a rollback the new writer is the open one.
+    const writer = [...this.queueWriters].pop();
+    return writer?.metrics();
   }
 }
 
@@ -221,6 +234,24 @@ class StoreAndForwardWriter implements SinkWriter {
     this.outbox = undefined;
     await this.forwarder?.stop();
     await outbox?.close();
+  }
+
+  get closed(): boolean {
+    return this.outbox === undefined && this.forwarder !== undefined;
+  }
+
+  /** The queue's fill level now (read from LMDB: what the forwarder removed is gone). */
+  metrics(): Readonly<Record<string, number>> | undefined {
+    const outbox = this.outbox;
+    if (!outbox) return undefined;
+    const level = outbox.level();
+    return {
+      queuedMessages: level.messages,
+      queuedBytes: level.bytes,
+      capacityBytes: this.queue.maxBytes,
+      oldestQueuedAgeMs: level.oldestQueuedAt === undefined ? 0 : Math.max(0, Date.now() - level.oldestQueuedAt),
+      deliveredMessages: this.forwarder?.delivered ?? 0,
+    };
   }
 
   private opened(): Outbox {

@@ -78,4 +78,9 @@ export interface SinkProvider {
    */
   readonly recoverableModes?: readonly OutputMode[];
   createWriter(): SinkWriter;
+  /**
+   * The sink's own figures (Spark's SinkProgress.metrics), read at each progress report in the process that runs the
+   * sink: e.g. the fill level of a store-and-forward queue. Undefined when the sink has none or its writer runs elsewhere.
+   */
+  metrics?(): Readonly<Record<string, number>> | undefined;
 }

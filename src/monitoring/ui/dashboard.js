@@ -66,6 +66,8 @@ function createCard(view) {
   const head = element("div", { class: "query-head" });
   head.append(element("h2", {}, view.name ?? "(unnamed query)"), element("span", { class: "badge", "data-field": "state" }), element("span", { class: "badge alert-badge", "data-field": "alerts", hidden: "" }), element("span", { class: "query-id" }, `id ${view.id}`));
   const status = element("div", { class: "status-line", "data-field": "status" });
+  // The store-and-forward queue of an mqtt sink (sink.metrics of the progress): shown only for such a sink.
+  const queue = element("div", { class: "status-line", "data-field": "sink-queue", hidden: "" });
   const numbers = element("div", { class: "numbers" });
   for (const [field, label] of NUMBERS) {
     const box = element("div", { class: "number" });
@@ -82,7 +84,7 @@ function createCard(view) {
   const workers = element("div", { class: "workers", hidden: "" });
   workers.append(element("h3", {}, "Workers"), element("table", { class: "workers" }));
   lower.append(planBox, checkpoints, workers);
-  card.append(head, status, numbers, charts, lower);
+  card.append(head, status, queue, numbers, charts, lower);
   document.getElementById("queries").append(card);
   const entry = { view, history: [], card, charts: new Map(), planKey: "" };
   for (const spec of CHARTS) {
@@ -239,7 +241,18 @@ function drawNumbers(entry) {
   if (plan?.transport) parts.push(`transport ${plan.transport}`);
   status.replaceChildren(element("span", {}, parts.join(" · ")));
   if (view.exception) status.append(element("div", { class: "exception" }, view.exception));
+  drawQueue(card, last?.sink?.metrics);
   tickLag(entry);
+}
+
+function drawQueue(card, metrics) {
+  const node = card.querySelector('[data-field="sink-queue"]');
+  if (!metrics || metrics.queuedMessages === undefined) return;
+  node.hidden = false;
+  const megabytes = (bytes) => (bytes / (1024 * 1024)).toFixed(bytes < 1024 * 1024 ? 3 : 1);
+  const percent = metrics.capacityBytes > 0 ? ` (${((metrics.queuedBytes / metrics.capacityBytes) * 100).toFixed(1)}%)` : "";
+  const oldest = metrics.queuedMessages > 0 ? `, oldest ${duration(metrics.oldestQueuedAgeMs / 1000)}` : "";
+  setField(card, "sink-queue", metrics.queuedMessages, `uplink queue: ${format(metrics.queuedMessages)} messages, ${megabytes(metrics.queuedBytes)} of ${megabytes(metrics.capacityBytes)} MB${percent}${oldest}; ${format(metrics.deliveredMessages)} delivered this run`);
 }
 
 function tickLag(entry) {
