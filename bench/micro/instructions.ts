@@ -2,6 +2,7 @@
 // `bash bench/micro/instructions.sh [subject...]` runs this file under callgrind twice per subject, with FEW and MANY
 // frames, and divides the difference by the extra rows, so start-up and compilation cancel out.
 //
+// Subjects: codec, encode, encode-young, decode, encode-narrow, decode-narrow, filter, project, filter-project.
 // `npx tsx bench/micro/instructions.ts <subject> <frames>` runs one subject over that many 256-row frames (after the
 // same warm-up in both runs).
 import { decodeFrame, encodeFrame } from "../../src/actors/codec.ts";
@@ -47,6 +48,8 @@ const subjects: Record<string, () => number> = {
   encode: () => encodeFrame(frame).length,
   decode: () => (decodeFrame(activityBytes) as DataFrame).rows.length,
   codec: () => (decodeFrame(encodeFrame(frame)) as DataFrame).rows.length,
+  // Rows made just before they are encoded (young in V8's heap), as an operator's output is; the copy is counted too.
+  "encode-young": () => encodeFrame({ ...frame, rows: activity.map((row) => ({ ...row })) }).length,
   "encode-narrow": () => encodeFrame(narrowFrame).length,
   "decode-narrow": () => (decodeFrame(narrowBytes) as DataFrame).rows.length,
   filter: operators([filter()]),

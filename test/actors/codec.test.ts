@@ -189,6 +189,18 @@ describe("frame codec", () => {
     assertSame(decodeFrame(old), frame);
   });
 
+  it("a lean frame written by the previous encoder (layout 1, one dictionary range per column) still decodes to the same rows", () => {
+    // Bytes from encodeFrame at cfb76ba, before the shared string table: the format is unchanged, only how codes are chosen.
+    const old = Buffer.from("wQEAAAAAAADwPwAAAAAAAABAAAAAAAAACEAAAAAAAAASQAAAAAAAABZABQAAAAEAAgABAAMAAAAAAQABAAAAAAAAAAAAAAAAAAAAAAAAAAAAAADwPwAAAAAAAAAAAAAAAAAAAEABAAABAAAAAAAAAAAQAQAAAAAAABACAAAAAAAAEAMAAAAAAAAQBAAAAAAAABAAAAAAAAAAAAAAAAAAAPg/AAAAAAAACEAAAAAAAAASQAAAAAAAABhABAAFAAQABQAEAJWWoXOhbqFioXSheKRzYW1llgIBBAMAApWhYaXDqeKYg6ChYaFikMIoAAAA", "base64");
+    const rows = [0, 1, 2, 3, 4].map((i) => ({ s: ["a", "é☃", "a", "", null][i] ?? null, n: i % 2 ? null : i / 2, b: i % 3 === 0, t: 2n ** 60n + BigInt(i), x: i * 1.5, same: ["a", "b"][i % 2] ?? null }));
+    const expected = dataFrame(rows, { sender: 1, seq: 2, epoch: 3, since: 4.5, until: 5.5 });
+    assertSame(decodeFrame(new Uint8Array(old)), expected);
+    // And the new encoder's frame of the same rows decodes the same (its dictionary holds "a" once for both columns).
+    const { bytes, back } = roundTrip(expected);
+    assertSame(back, expected);
+    assert.ok(bytes.length < old.length, `${bytes.length} bytes now, ${old.length} before`);
+  });
+
   it("refuses malformed lean frames with a TransportError, whatever byte is cut or changed", () => {
     const rows = Array.from({ length: 20 }, (_, index) => ({ s: `v${index % 3}`, n: index % 4 === 0 ? null : index, b: index % 2 === 0, t: 2n ** 60n }));
     const bytes = encodeFrame(dataFrame(rows));
