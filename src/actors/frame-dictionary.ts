@@ -30,6 +30,8 @@ export class FrameDictionary {
   /** Starts a frame: an empty dictionary. */
   begin(): void {
     this.strings.length = 0;
+    // The last frame's strings are not kept alive by the Map until a later frame needs it.
+    this.map?.clear();
     this.map = undefined;
     this.stamp++;
     if (this.stamp === 0xffffffff) {
