@@ -12,6 +12,7 @@
 import type { Packr } from "msgpackr";
 import { TransportError } from "../core/errors.ts";
 import type { Row } from "../core/types.ts";
+import { FrameDictionary } from "./frame-dictionary.ts";
 import { GATHER_SLOTS, SCATTER_SLOTS, type GatherColumn, type ScatterColumn } from "./column-slots.ts";
 
 const NUMBER = 0;
@@ -40,7 +41,13 @@ const MAX_LAYOUTS = 1024;
 let slotsTaken = 0;
 /** Past the pool, columns share these loops: slower (V8's caches there see many names), never wrong. */
 const SHARED_GATHER: GatherColumn = (rows, name, values, at) => {
-  for (let index = 0; index < rows.length; index++) values[at + index] = (rows[index] as Row)[name];
+  let seen = 0;
+  for (let index = 0; index < rows.length; index++) {
+    const value = (rows[index] as Row)[name];
+    values[at + index] = value;
+    seen |= seenOf(value);
+  }
+  return seen;
 };
 const SHARED_SCATTER: ScatterColumn = (rows, name, values, at) => {
   for (let index = 0; index < rows.length; index++) (rows[index] as Row)[name] = values[at + index];
@@ -94,9 +101,9 @@ export class ColumnWriter {
   /** Where the frame being written starts, and where writing is. Frames given away are never written over. */
   private start = 0;
   private length = 0;
-  private readonly values: unknown[] = [];
-  private readonly dictionary: string[] = [];
-  private readonly lookup = new Map<string, number>();
+  /** The frame's values, column-major: a new array each frame (see readAll on V8's write barrier). */
+  private values: unknown[] = [];
+  private readonly dictionary = new FrameDictionary();
   private layout: Layout = layoutOf([]);
 
   constructor(private readonly packr: Packr) {}
@@ -105,16 +112,17 @@ export class ColumnWriter {
   encode(prefix: (view: DataView, at: number) => number, rows: readonly Row[]): Uint8Array | undefined {
     const count = rows.length;
     const layout = count > 0 ? this.layoutOfRow(rows[0] as Row) : layoutOf([]);
-    if (layout === undefined || !this.gather(rows, layout)) return undefined;
+    if (layout === undefined) return undefined;
     const { names } = layout;
     const width = names.length;
-    const values = this.values;
     const kinds: number[] = new Array<number>(width);
+    if (!this.gather(rows, layout, kinds)) return undefined;
+    const values = this.values;
     const packed: unknown[][] = [];
     let stringColumns = 0;
     let sized = false;
     for (let column = 0; column < width; column++) {
-      const kind = kindOf(values, column * count, count);
+      const kind = kindOfSeen(kinds[column] as number, values, column * count, count);
       kinds[column] = kind;
       if (kind === STRING) stringColumns++;
       if (kind === PACKED) packed.push(values.slice(column * count, column * count + count));
@@ -123,7 +131,7 @@ export class ColumnWriter {
     // Every row must cost a byte at least, so that a decoder can bound the rows a frame claims by its length.
     if (!sized) return undefined;
     const wide = stringColumns * count >= 0xffff;
-    this.dictionary.length = 0;
+    this.dictionary.begin();
     this.start = this.length;
     this.reserve(64 + count * width * 9);
     this.length = prefix(this.view, this.length);
@@ -140,7 +148,7 @@ export class ColumnWriter {
           this.length = this.writeStrings(this.length, start, count, wide);
           break;
         case BIGINT:
-          this.length = writeBigInts(this.view, this.length, values, start, count);
+          this.length = writeBigInts(this.buffer, this.view, this.length, values, start, count);
           break;
         case BOOLEAN:
           this.length = writeBooleans(this.buffer, this.length, values, start, count);
@@ -151,7 +159,7 @@ export class ColumnWriter {
       }
     }
     // The header goes last, followed by its length: the dictionary is known only once the strings are written.
-    const header = this.packr.pack([names, kinds, this.dictionary, packed, wide]);
+    const header = this.packr.pack([names, kinds, this.dictionary.strings, packed, wide]);
     this.reserve(header.length + 4);
     this.buffer.set(header, this.length);
     this.length += header.length;
@@ -179,51 +187,28 @@ export class ColumnWriter {
     return this.layout;
   }
 
-  /** Copies the rows' values column-major into `values`; false when a row's keys differ from the layout's. */
-  private gather(rows: readonly Row[], layout: Layout): boolean {
+  /**
+   * Copies the rows' values column-major into `values` and the kinds of value each column holds (SEEN_* masks) into
+   * `seen`; false when a row's keys differ from the layout's.
+   */
+  private gather(rows: readonly Row[], layout: Layout, seen: number[]): boolean {
     const count = rows.length;
     const names = layout.names;
     const width = names.length;
     for (let index = 0; index < count; index++) if (!sameKeys(rows[index] as Row, names)) return false;
-    const values = this.values;
-    if (values.length < count * width) values.length = count * width;
-    for (let column = 0; column < width; column++) (layout.gathers[column] as GatherColumn)(rows, names[column] as string, values, column * count);
+    const values = new Array<unknown>(count * width);
+    this.values = values;
+    for (let column = 0; column < width; column++) seen[column] = (layout.gathers[column] as GatherColumn)(rows, names[column] as string, values, column * count);
     return true;
   }
 
-  /**
-   * Strings become indexes into the frame's dictionary (0 is null). A column's few distinct values (labels, device
-   * names) are found by a short scan, faster than a hash lookup; past SCAN_LIMIT distinct values the column uses a Map.
-   */
+  /** Strings become codes in the frame's dictionary (0 is null). */
   private writeStrings(start: number, from: number, count: number, wide: boolean): number {
     const { values, dictionary, view } = this;
-    const base = dictionary.length;
-    let lookup: Map<string, number> | undefined;
     let at = start;
     for (let index = from; index < from + count; index++) {
       const value = values[index];
-      let code = 0;
-      if (value !== null) {
-        if (lookup === undefined) {
-          for (let entry = base; entry < dictionary.length; entry++) {
-            if (dictionary[entry] === value) {
-              code = entry + 1;
-              break;
-            }
-          }
-          if (code === 0 && dictionary.length - base >= SCAN_LIMIT) {
-            lookup = this.lookup;
-            lookup.clear();
-            for (let entry = base; entry < dictionary.length; entry++) lookup.set(dictionary[entry] as string, entry + 1);
-          }
-        }
-        if (lookup !== undefined) code = lookup.get(value as string) ?? 0;
-        if (code === 0) {
-          dictionary.push(value as string);
-          code = dictionary.length;
-          lookup?.set(value as string, code);
-        }
-      }
+      const code = value === null ? 0 : dictionary.codeOf(value as string);
       if (wide) {
         view.setUint32(at, code, true);
         at += 4;
@@ -250,9 +235,6 @@ export class ColumnWriter {
 /** The encoder's buffer: frames are written one after another into it until it is full, then into a new one. */
 const BUFFER_BYTES = 256 * 1024;
 
-/** Distinct strings of a column found by scanning before the column switches to a Map. */
-const SCAN_LIMIT = 16;
-
 function writeNumbers(view: DataView, start: number, values: readonly unknown[], from: number, count: number): number {
   let at = start;
   for (let index = from; index < from + count; index++, at += 8) view.setFloat64(at, values[index] as number, true);
@@ -270,10 +252,29 @@ function writeNullableNumbers(view: DataView, buffer: Uint8Array, start: number,
   return at;
 }
 
-function writeBigInts(view: DataView, start: number, values: readonly unknown[], from: number, count: number): number {
-  let at = start;
-  for (let index = from; index < from + count; index++, at += 8) view.setBigInt64(at, values[index] as bigint, true);
-  return at;
+/**
+ * int64 through an aligned BigInt64Array, copied into the frame: V8 stores a bigint into a BigInt64Array several times
+ * faster than DataView.setBigInt64 (and the frame's columns are not 8-byte aligned). Little-endian, as the machine.
+ */
+function writeBigInts(buffer: Uint8Array, view: DataView, start: number, values: readonly unknown[], from: number, count: number): number {
+  if (!LITTLE_ENDIAN) {
+    for (let index = 0; index < count; index++) view.setBigInt64(start + index * 8, values[from + index] as bigint, true);
+    return start + count * 8;
+  }
+  const longs = longScratch(count);
+  for (let index = 0; index < count; index++) longs[index] = values[from + index] as bigint;
+  buffer.set(new Uint8Array(longs.buffer, 0, count * 8), start);
+  return start + count * 8;
+}
+
+let longs = new BigInt64Array(256);
+/** Typed arrays use the machine's byte order; the frame's is little-endian. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** A reused BigInt64Array of at least `count` longs. */
+function longScratch(count: number): BigInt64Array {
+  if (longs.length < count) longs = new BigInt64Array(Math.max(count, longs.length * 2));
+  return longs;
 }
 
 function writeBooleans(buffer: Uint8Array, start: number, values: readonly unknown[], from: number, count: number): number {
@@ -296,45 +297,47 @@ function sameKeys(row: Row, names: readonly string[]): boolean {
   return column === names.length;
 }
 
-/** The narrowest kind that holds every value of the column exactly. */
-function kindOf(values: readonly unknown[], start: number, count: number): number {
-  let numbers = 0;
-  let nulls = 0;
-  let strings = 0;
-  let bigints = 0;
-  let booleans = 0;
-  for (let index = start; index < start + count; index++) {
-    const value = values[index];
-    switch (typeof value) {
-      case "number":
-        numbers++;
-        break;
-      case "string":
-        strings++;
-        break;
-      case "bigint":
-        // Past 64 bits msgpack decides (as before); a safe-integer bigint keeps msgpack's answer (a number) too.
-        if (BigInt.asIntN(64, value) !== value || (value <= MAX_SAFE && value >= MIN_SAFE)) return PACKED;
-        bigints++;
-        break;
-      case "boolean":
-        booleans++;
-        break;
-      case "object":
-        if (value !== null) return PACKED;
-        nulls++;
-        break;
-      default:
-        return PACKED;
-    }
+/** A value's kind as one bit, as the gather loops (column-slots.ts) compute it. */
+function seenOf(value: unknown): number {
+  return typeof value === "number" ? SEEN_NUMBER : typeof value === "string" ? SEEN_STRING : value === null ? SEEN_NULL : typeof value === "bigint" ? SEEN_BIGINT : typeof value === "boolean" ? SEEN_BOOLEAN : SEEN_OTHER;
+}
+
+const SEEN_NUMBER = 1;
+const SEEN_STRING = 2;
+const SEEN_NULL = 4;
+const SEEN_BIGINT = 8;
+const SEEN_BOOLEAN = 16;
+const SEEN_OTHER = 32;
+const MIN_INT64 = -(2n ** 63n);
+const MAX_INT64 = 2n ** 63n - 1n;
+
+/** The narrowest kind that holds every value of the column exactly, from the kinds its values have (`seen`). */
+function kindOfSeen(seen: number, values: readonly unknown[], start: number, count: number): number {
+  switch (seen) {
+    case SEEN_NUMBER:
+      return NUMBER;
+    case SEEN_NUMBER | SEEN_NULL:
+      return NUMBER_OR_NULL;
+    case SEEN_STRING:
+    case SEEN_STRING | SEEN_NULL:
+      return STRING;
+    case SEEN_BOOLEAN:
+    case SEEN_BOOLEAN | SEEN_NULL:
+      return BOOLEAN;
+    case SEEN_NULL:
+    case 0:
+      return NULL;
+    case SEEN_BIGINT:
+      // Only longs past 2^53 and within 64 bits: beyond 64 bits msgpack decides (as before), and a safe-integer bigint
+      // keeps msgpack's answer (a number).
+      for (let index = start; index < start + count; index++) {
+        const value = values[index] as bigint;
+        if (value > MAX_INT64 || value < MIN_INT64 || (value <= MAX_SAFE && value >= MIN_SAFE)) return PACKED;
+      }
+      return BIGINT;
+    default:
+      return PACKED;
   }
-  if (numbers === count) return NUMBER;
-  if (numbers + nulls === count && numbers > 0) return NUMBER_OR_NULL;
-  if (strings + nulls === count && strings > 0) return STRING;
-  if (bigints === count) return BIGINT;
-  if (booleans + nulls === count && booleans > 0) return BOOLEAN;
-  if (nulls === count) return NULL;
-  return PACKED;
 }
 
 /** Reads the rows that ColumnWriter wrote, from `offset` in `bytes`; throws TransportError on anything malformed. */
@@ -364,8 +367,10 @@ function readAll(packr: Packr, bytes: Uint8Array, view: DataView, offset: number
   const template = layout.template;
   const rows: Row[] = new Array<Row>(count);
   for (let index = 0; index < count; index++) rows[index] = { ...template };
-  const values = scratch;
-  if (values.length < count) values.length = count;
+  // A new array each frame, not one kept from frame to frame: a long-lived array lives in V8's old generation, and
+  // storing a young value (a new number, bigint or row) there takes the write barrier's slow path, a remembered-set
+  // entry per store (under callgrind, 40% of decoding). A young array's barrier is a check.
+  const values: unknown[] = new Array<unknown>(count);
   let at = offset;
   let packedIndex = 0;
   for (let column = 0; column < names.length; column++) {
@@ -386,8 +391,6 @@ function readAll(packr: Packr, bytes: Uint8Array, view: DataView, offset: number
   return rows;
 }
 
-/** The decoder's column of values, reused from frame to frame. */
-const scratch: unknown[] = [];
 
 function readColumn(kind: number, name: string, values: unknown[], bytes: Uint8Array, view: DataView, start: number, count: number, dictionary: readonly string[], wide: boolean): number {
   switch (kind) {
@@ -398,7 +401,7 @@ function readColumn(kind: number, name: string, values: unknown[], bytes: Uint8A
     case STRING:
       return wide ? readWideStrings(name, view, start, values, count, dictionary) : readStrings(name, view, start, values, count, dictionary);
     case BIGINT:
-      return readBigInts(view, start, values, count);
+      return readBigInts(bytes, view, start, values, count);
     case BOOLEAN:
       return readBooleans(name, bytes, start, values, count);
     default:
@@ -446,10 +449,17 @@ function readWideStrings(name: string, view: DataView, start: number, values: un
   return at;
 }
 
-function readBigInts(view: DataView, start: number, values: unknown[], count: number): number {
-  let at = start;
-  for (let index = 0; index < count; index++, at += 8) values[index] = view.getBigInt64(at, true);
-  return at;
+function readBigInts(bytes: Uint8Array, view: DataView, start: number, values: unknown[], count: number): number {
+  const end = start + count * 8;
+  if (end > bytes.length) throw malformed(`its int64 column runs past its end`);
+  if (!LITTLE_ENDIAN) {
+    for (let index = 0; index < count; index++) values[index] = view.getBigInt64(start + index * 8, true);
+    return end;
+  }
+  const longs = longScratch(count);
+  new Uint8Array(longs.buffer, 0, count * 8).set(bytes.subarray(start, end));
+  for (let index = 0; index < count; index++) values[index] = longs[index];
+  return end;
 }
 
 function readBooleans(name: string, bytes: Uint8Array, start: number, values: unknown[], count: number): number {

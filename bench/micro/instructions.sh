@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Instructions per row under valgrind's callgrind: `bash bench/micro/instructions.sh [subject...]`
+# (subjects: codec encode encode-young decode encode-narrow decode-narrow filter project filter-project). Instruction counts do not
+# depend on how busy the machine is, unlike times. bench/micro/instructions.ts is bundled to plain JavaScript first
+# (esbuild), so that no TypeScript loader runs under valgrind; each subject then runs twice, with FEW and MANY frames
+# of 256 rows after the same warm-up, and the figure is (instructions(MANY) - instructions(FEW)) / extra rows, so that
+# start-up and compilation cancel out.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+FEW=${FEW:-100}
+MANY=${MANY:-600}
+subjects=("$@")
+[ ${#subjects[@]} -eq 0 ] && subjects=(codec encode decode encode-narrow decode-narrow filter project filter-project)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+npx esbuild bench/micro/instructions.ts --bundle --platform=node --format=esm --log-level=warning --outfile="$work/instructions.mjs"
+count() {
+  valgrind --tool=callgrind --smc-check=all-non-file --callgrind-out-file="$work/out" \
+    node --single-threaded --hash-seed=1 --random-seed=1 "$work/instructions.mjs" "$1" "$2" >/dev/null 2>"$work/log"
+  grep -E '^summary:|^totals:' "$work/out" | head -1 | awk '{print $2}'
+}
+for subject in "${subjects[@]}"; do
+  few=$(count "$subject" "$FEW")
+  many=$(count "$subject" "$MANY")
+  echo "$subject: $(( (many - few) / ((MANY - FEW) * 256) )) instructions per row"
+done

@@ -1,0 +1,65 @@
+// Instructions per row, for valgrind's callgrind (counts are repeatable on a loaded machine, unlike times):
+// `bash bench/micro/instructions.sh [subject...]` runs this file under callgrind twice per subject, with FEW and MANY
+// frames, and divides the difference by the extra rows, so start-up and compilation cancel out.
+//
+// Subjects: codec, encode, encode-young, decode, encode-narrow, decode-narrow, filter, project, filter-project.
+// `npx tsx bench/micro/instructions.ts <subject> <frames>` runs one subject over that many 256-row frames (after the
+// same warm-up in both runs).
+import { decodeFrame, encodeFrame } from "../../src/actors/codec.ts";
+import { FRAME_DATA, type DataFrame } from "../../src/core/frame.ts";
+import type { Row } from "../../src/core/types.ts";
+import { schemaFromZod } from "../../src/core/zod-schema.ts";
+import { activitySchema } from "../../src/connectors/sources/activity.ts";
+import { compileExpression } from "../../src/expr/compile.ts";
+import { parseExpression } from "../../src/expr/parser.ts";
+import { FilterOperator } from "../../src/operators/filter.ts";
+import { chain, type Emit, type Operator } from "../../src/operators/operator.ts";
+import { ProjectOperator } from "../../src/operators/project.ts";
+import { activityFrame } from "./harness.ts";
+
+const [subject = "codec", framesText = "100"] = process.argv.slice(2);
+const frames = Number(framesText);
+const schema = schemaFromZod(activitySchema);
+const compiled = (text: string): ((row: Row) => unknown) => compileExpression(parseExpression(text), schema, "bench").evaluate;
+
+const activity = activityFrame() as unknown as Row[];
+const frame: DataFrame = { kind: FRAME_DATA, sender: 0, seq: 1, epoch: 3, since: 1_700_000_000_000.25, until: 1_700_000_000_001.75, rows: activity };
+const narrowFrame: DataFrame = { ...frame, rows: activity.map((row, index): Row => ({ gt: row.gt, count: index * 3 })) };
+const rows = activity.map((row, index) => ({ ...row, gt: ["stairsup", "sit", null, "walk", "stairsdown", "bike"][index % 6] ?? null }));
+const project = (): ProjectOperator => new ProjectOperator("bench.project", [
+  { name: "gt", evaluate: compiled("gt") }, { name: "Model", evaluate: compiled("model") },
+  { name: "Arrival_Time", evaluate: compiled("arrival_time") }, { name: "Creation_Time", evaluate: compiled("creation_time") },
+]);
+const filter = (): FilterOperator => new FilterOperator("bench.filter", compiled("gt like '%stairs%'"));
+
+function operators(list: Operator[]): () => number {
+  let count = 0;
+  const emit: Emit = () => count++;
+  const input = chain(list, emit, { at: -1 });
+  return () => {
+    for (let index = 0; index < rows.length; index++) input(rows[index] as Row);
+    return count;
+  };
+}
+
+const activityBytes = encodeFrame(frame).slice();
+const narrowBytes = encodeFrame(narrowFrame).slice();
+const subjects: Record<string, () => number> = {
+  encode: () => encodeFrame(frame).length,
+  decode: () => (decodeFrame(activityBytes) as DataFrame).rows.length,
+  codec: () => (decodeFrame(encodeFrame(frame)) as DataFrame).rows.length,
+  // Rows made just before they are encoded (young in V8's heap), as an operator's output is; the copy is counted too.
+  "encode-young": () => encodeFrame({ ...frame, rows: activity.map((row) => ({ ...row })) }).length,
+  "encode-narrow": () => encodeFrame(narrowFrame).length,
+  "decode-narrow": () => (decodeFrame(narrowBytes) as DataFrame).rows.length,
+  filter: operators([filter()]),
+  project: operators([project()]),
+  "filter-project": operators([filter(), project()]),
+};
+const run = subjects[subject];
+if (run === undefined) throw new Error(`unknown subject ${subject}; one of ${Object.keys(subjects).join(", ")}`);
+let sink = 0;
+// The same warm-up in both runs (so that V8 optimizes the same code before the counted frames).
+for (let index = 0; index < 500; index++) sink += run();
+for (let index = 0; index < frames; index++) sink += run();
+if (!Number.isFinite(sink)) throw new Error("unreachable");
