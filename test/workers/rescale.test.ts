@@ -2,12 +2,13 @@
 // shuffle partitions (and 1, 2, then 1 processes) commits the windows of a run that never rescaled, and of plain code:
 // the state is kept by key group, and each restart deals the key groups over the partitions it has.
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { committedFiles, runJob, Session } from "../../src/index.ts";
+import { runJob, Session } from "../../src/index.ts";
 import { useNatsServer } from "../helpers/nats.ts";
+import { committedWindowRows, type WindowEvent, windowOracle } from "../helpers/windowed-job.ts";
 
 const server = useNatsServer();
 const JOB = join(import.meta.dirname, "job.ts");
@@ -15,34 +16,9 @@ const START = Date.UTC(2026, 0, 1);
 const FILES_PER_PHASE = 4;
 const ROWS_PER_FILE = 60;
 
-interface Event {
-  readonly id: number;
-  readonly user: string;
-  readonly time: number;
-  readonly x: number;
-}
+type Event = WindowEvent;
 
 const rows: Event[] = Array.from({ length: 3 * FILES_PER_PHASE * ROWS_PER_FILE }, (_, id) => ({ id, user: `u${(id * 7) % 9}`, time: START + id * 900 + ((id * 104_729) % 20_000), x: (id * 13) % 17 - 5 }));
-
-/** Plain code: 1-minute windows per user whose end the final watermark (latest time - 30 s) passed. */
-function oracle(events: readonly Event[]): string[] {
-  const watermark = Math.max(...events.map((row) => row.time)) - 30_000;
-  const windows = new Map<string, { user: string; start: number; end: number; n: number; total: number }>();
-  for (const row of events) {
-    const start = row.time - (row.time % 60_000);
-    const window = windows.get(`${row.user}/${start}`) ?? { user: row.user, start, end: start + 60_000, n: 0, total: 0 };
-    window.n++;
-    window.total += row.x;
-    windows.set(`${row.user}/${start}`, window);
-  }
-  return [...windows.values()].filter((window) => window.end <= watermark).map((window) => JSON.stringify(window)).sort();
-}
-
-async function committedRows(output: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const file of await committedFiles(output)) for (const line of (await readFile(file, "utf8")).split("\n")) if (line.trim()) found.push(JSON.stringify(JSON.parse(line)));
-  return found.sort();
-}
 
 /** Adds phase `phase`'s files to the input folder. */
 async function writePhase(input: string, phase: number): Promise<void> {
@@ -77,7 +53,7 @@ async function runPhases(base: string, partitions: readonly number[], workers: r
       await session.stop();
     }
   }
-  return await committedRows(output);
+  return await committedWindowRows(output);
 }
 
 describe("rescaling across restarts", () => {
@@ -90,7 +66,7 @@ describe("rescaling across restarts", () => {
   });
 
   it("2 -> 3 -> 1 shuffle partitions in one process commits the windows of a run that never rescaled", { timeout: 180_000 }, async () => {
-    const expected = oracle(rows);
+    const expected = windowOracle(rows);
     assert.ok(expected.length > 50, `windows to compare: ${expected.length}`);
     const steady = await runPhases(join(folder, "steady"), [2, 2, 2], ["local", "local", "local"]);
     assert.deepEqual(steady, expected, "the run that never rescaled gives plain code's windows");
@@ -102,6 +78,6 @@ describe("rescaling across restarts", () => {
   it("2 -> 3 -> 1 shuffle partitions on 1, then 2, then 1 worker processes commits the same windows", { timeout: 240_000 }, async () => {
     const rescaled = await runPhases(join(folder, "workers"), [2, 3, 1], ["1", "2", "1"]);
     assert.equal(new Set(rescaled).size, rescaled.length, "no window committed twice");
-    assert.deepEqual(rescaled, oracle(rows));
+    assert.deepEqual(rescaled, windowOracle(rows));
   });
 });

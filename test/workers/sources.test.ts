@@ -1,13 +1,14 @@
 // Sources on workers: two JetStream source actors (one stream split by subject) run on two worker processes; the worker
 // hosting one is SIGKILLed mid-stream, and the committed windows still equal plain code's, each once.
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { NatsTransport } from "../../src/actors/nats-transport.ts";
-import { committedFiles, runJob, Session } from "../../src/index.ts";
+import { runJob, Session } from "../../src/index.ts";
 import { useNatsServer } from "../helpers/nats.ts";
+import { committedWindowRows, type WindowEvent, windowOracle } from "../helpers/windowed-job.ts";
 
 const server = useNatsServer();
 const JOB = join(import.meta.dirname, "job-jetstream.ts");
@@ -15,34 +16,9 @@ const START = Date.UTC(2026, 0, 1);
 const ROWS = 2400;
 const STREAM = "JSW";
 
-interface Event {
-  readonly id: number;
-  readonly user: string;
-  readonly time: number;
-  readonly x: number;
-}
+type Event = WindowEvent;
 
 const rows: Event[] = Array.from({ length: ROWS }, (_, id) => ({ id, user: `u${id % 4}`, time: START + id * 700 + ((id * 7919) % 9000), x: (id * 31) % 11 }));
-
-/** Plain code: 1-minute windows per user whose end the final watermark (latest time - 30 s) passed. */
-function oracle(events: readonly Event[]): string[] {
-  const watermark = Math.max(...events.map((row) => row.time)) - 30_000;
-  const windows = new Map<string, { user: string; start: number; end: number; n: number; total: number }>();
-  for (const row of events) {
-    const start = row.time - (row.time % 60_000);
-    const window = windows.get(`${row.user}/${start}`) ?? { user: row.user, start, end: start + 60_000, n: 0, total: 0 };
-    window.n++;
-    window.total += row.x;
-    windows.set(`${row.user}/${start}`, window);
-  }
-  return [...windows.values()].filter((window) => window.end <= watermark).map((window) => JSON.stringify(window)).sort();
-}
-
-async function committedRows(output: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const file of await committedFiles(output)) for (const line of (await readFile(file, "utf8")).split("\n")) if (line.trim()) found.push(JSON.stringify(JSON.parse(line)));
-  return found.sort();
-}
 
 describe("sources on workers", () => {
   let folder: string;
@@ -88,9 +64,9 @@ describe("sources on workers", () => {
       await query.processAllAvailable();
       assert.ok(query.numRecoveries >= 1, "the kill rolled the query back");
       assert.ok(![...query.placements().values()].includes(victim), "nothing is placed on the killed worker");
-      const committed = await committedRows(output);
+      const committed = await committedWindowRows(output);
       assert.equal(new Set(committed).size, committed.length, "no window committed twice");
-      const expected = oracle(rows);
+      const expected = windowOracle(rows);
       assert.ok(expected.length > 60, `windows to compare: ${expected.length}`);
       assert.deepEqual(committed, expected);
     } finally {

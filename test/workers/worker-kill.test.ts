@@ -4,12 +4,12 @@
 // the dead driver's actors), ends with exactly the committed rows of a run on one process, and of plain code.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { committedFiles } from "../../src/connectors/sinks/files.ts";
 import { mulberry32 } from "../../src/connectors/sources/activity.ts";
+import { committedWindowRows, type WindowEvent, windowOracle } from "../helpers/windowed-job.ts";
 import { childEnvironment, useNatsServer } from "../helpers/nats.ts";
 
 const server = useNatsServer();
@@ -24,12 +24,7 @@ const WORKER_KILLS = 10;
 const DRIVER_KILLS = 3;
 const WORKERS = 3;
 
-interface Event {
-  readonly id: number;
-  readonly user: string;
-  readonly time: number;
-  readonly x: number;
-}
+type Event = WindowEvent;
 
 function events(): Event[] {
   const random = mulberry32(12);
@@ -41,29 +36,6 @@ async function writeInput(folder: string, rows: readonly Event[]): Promise<void>
     const lines = rows.slice(file * ROWS_PER_FILE, (file + 1) * ROWS_PER_FILE).map((row) => JSON.stringify({ ...row, time: new Date(row.time).toISOString() }));
     await writeFile(join(folder, `part-${String(file).padStart(3, "0")}.json`), `${lines.join("\n")}\n`);
   }
-}
-
-/** Plain code: 1-minute windows per user, emitted once the watermark (latest time minus 30 s) passed their end. */
-function oracle(rows: readonly Event[]): string[] {
-  const watermark = Math.max(...rows.map((row) => row.time)) - 30_000;
-  const windows = new Map<string, { user: string; start: number; end: number; n: number; total: number }>();
-  for (const row of rows) {
-    const start = row.time - (row.time % 60_000);
-    const key = `${row.user}/${start}`;
-    const window = windows.get(key) ?? { user: row.user, start, end: start + 60_000, n: 0, total: 0 };
-    window.n++;
-    window.total += row.x;
-    windows.set(key, window);
-  }
-  return [...windows.values()].filter((window) => window.end <= watermark).map((window) => JSON.stringify(window)).sort();
-}
-
-async function committedRows(output: string): Promise<string[]> {
-  const rows: string[] = [];
-  for (const file of await committedFiles(output)) {
-    for (const line of (await readFile(file, "utf8")).split("\n")) if (line.trim()) rows.push(JSON.stringify(JSON.parse(line)));
-  }
-  return rows.sort();
 }
 
 interface Run {
@@ -200,14 +172,14 @@ describe("workers and driver under SIGKILL", () => {
   });
 
   it(`a windowed aggregation on ${WORKERS} worker processes of a cluster, a random worker SIGKILLed ${WORKER_KILLS} times and the driver ${DRIVER_KILLS} times, commits the rows of a run on one process, once each`, { timeout: 600_000 }, async () => {
-    const expected = oracle(rows);
+    const expected = windowOracle(rows);
     assert.ok(expected.length > 100, `the oracle has windows to compare: ${expected.length}`);
     const reference = await runLocal(input, join(folder, "reference"));
-    const referenceRows = await committedRows(reference.output);
+    const referenceRows = await committedWindowRows(reference.output);
     assert.deepEqual(referenceRows, expected, "the run on one process gives the oracle's windows");
     const seed = Number(process.env.RILL_KILL_SEED ?? Date.now() % 100_000);
     const killed = await runKilled(input, join(folder, "killed"), mulberry32(seed));
-    const killedRows = await committedRows(killed.output);
+    const killedRows = await committedWindowRows(killed.output);
     assert.equal(new Set(killedRows).size, killedRows.length, `no row committed twice (RILL_KILL_SEED=${seed})`);
     assert.deepEqual(killedRows, referenceRows, `killed ${killed.workerKills} workers and ${killed.driverKills} drivers (RILL_KILL_SEED=${seed})`);
     assert.equal(killed.workerKills, WORKER_KILLS, `workers hosting actors killed mid-run (RILL_KILL_SEED=${seed})`);

@@ -1,21 +1,18 @@
 // Test helper for replicated state: "machines" are worker processes (`rill worker`) with a state folder each, a
 // windowed job's input and its plain-code oracle, and a driver child process to run the job on them.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { committedFiles } from "../../../src/connectors/sinks/files.ts";
 import { mulberry32 } from "../../../src/connectors/sources/activity.ts";
+
+import type { WindowEvent } from "../../helpers/windowed-job.ts";
+export { committedWindowRows as committedRows, windowOracle as oracle } from "../../helpers/windowed-job.ts";
 
 const WORKER = join(import.meta.dirname, "..", "..", "..", "src", "cli", "worker.ts");
 const JOB = join(import.meta.dirname, "..", "..", "workers", "job.ts");
 export const DRIVER = join(import.meta.dirname, "driver-child.ts");
 
-export interface Event {
-  readonly id: number;
-  readonly user: string;
-  readonly time: number;
-  readonly x: number;
-}
+export type Event = WindowEvent;
 
 export function events(files: number, rowsPerFile: number, seed: number): Event[] {
   const random = mulberry32(seed);
@@ -29,28 +26,6 @@ export async function writeInput(folder: string, rows: readonly Event[], rowsPer
     const lines = rows.slice(file * rowsPerFile, (file + 1) * rowsPerFile).map((row) => JSON.stringify({ ...row, time: new Date(row.time).toISOString() }));
     await writeFile(join(folder, `part-${String(file).padStart(3, "0")}.json`), `${lines.join("\n")}\n`);
   }
-}
-
-/** Plain code: 1-minute windows per user, emitted once the watermark (latest time minus 30 s) passed their end. */
-export function oracle(rows: readonly Event[]): string[] {
-  const watermark = Math.max(...rows.map((row) => row.time)) - 30_000;
-  const windows = new Map<string, { user: string; start: number; end: number; n: number; total: number }>();
-  for (const row of rows) {
-    const start = row.time - (row.time % 60_000);
-    const window = windows.get(`${row.user}/${start}`) ?? { user: row.user, start, end: start + 60_000, n: 0, total: 0 };
-    window.n++;
-    window.total += row.x;
-    windows.set(`${row.user}/${start}`, window);
-  }
-  return [...windows.values()].filter((window) => window.end <= watermark).map((window) => JSON.stringify(window)).sort();
-}
-
-export async function committedRows(output: string): Promise<string[]> {
-  const rows: string[] = [];
-  for (const file of await committedFiles(output)) {
-    for (const line of (await readFile(file, "utf8")).split("\n")) if (line.trim()) rows.push(JSON.stringify(JSON.parse(line)));
-  }
-  return rows.sort();
 }
 
 /** Worker processes, each with its own state folder under `root` (a machine's disk). */
