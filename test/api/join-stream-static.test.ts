@@ -188,7 +188,7 @@ describe("stream-static joins over NATS", () => {
     try {
       const query = await stream.toDF().join(dimension, "device").writeStream.queryName("explained").format("memory").outputMode("append").start();
       assert.match(query.explain(), /join: inner with StaticFiles\[json, .*vanishing\] \(static right\)/);
-      assert.ok(logged.some((line) => /1 bad record went to the dead-letter subject .* \(the first: .*devices.json:2: not valid JSON/.test(line)), logged.join("\n"));
+      assert.ok(logged.some((line) => /1 bad record went to the dead-letter stream RILL_DEADLETTERS \(subject rill._static-rill-test.deadletter\) \(the first: .*devices.json:2: not valid JSON/.test(line)), logged.join("\n"));
       await query.stop();
     } finally {
       Object.assign(session, { log: previous });
