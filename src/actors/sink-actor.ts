@@ -80,7 +80,7 @@ export class SinkActor extends Actor {
     const { queryName, queryId, outputMode, orderReproducible } = this.options;
     const checkpointLocation = this.environment.storage?.path;
     const resultOrder = outputMode === "complete" ? this.options.resultOrder : undefined;
-    await this.writer.open({ queryName, queryId, outputMode, orderReproducible, checkpointed, lastCommittedEpoch: this.lastCommittedEpoch, ...(checkpointLocation ? { checkpointLocation } : {}), ...(resultOrder ? { resultOrder } : {}) });
+    await this.writer.open({ queryName, queryId, outputMode, orderReproducible, checkpointed, lastCommittedEpoch: this.lastCommittedEpoch, attempt: this.environment.subjects.attempt, ...(checkpointLocation ? { checkpointLocation } : {}), ...(resultOrder ? { resultOrder } : {}) });
     if (outputMode === "complete" && this.table.size > 0 && this.writer.write && !this.options.microBatch) await this.writer.write([...this.table.values()], [...this.table.keys()]);
   }
 

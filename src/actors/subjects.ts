@@ -11,6 +11,8 @@ export interface QuerySubjects {
   readonly coordinator: string;
   /** Everything of this run, for a wildcard subscriber. */
   readonly all: string;
+  /** The attempt these subjects belong to (the n-th rollback of a run is attempt n). */
+  readonly attempt: { readonly runId: string; readonly number: number };
 }
 
 export function sanitizeToken(text: string): string {
@@ -30,6 +32,7 @@ export function querySubjects(prefix: string, queryName: string, runId: string, 
     control: `${base}._control`,
     coordinator: `${base}._coordinator`,
     all: `${base}.>`,
+    attempt: { runId, number: attempt },
   };
 }
 

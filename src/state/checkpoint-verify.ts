@@ -118,7 +118,7 @@ export function scanInChild(folder: string, lmdbUrl: string, reason: string): vo
   const script = `
     const [lmdbUrl, path] = process.argv.slice(1);
     const { open } = await import(lmdbUrl);
-    const db = open({ path, compression: false, noSubdir: false });
+    const db = open({ path, compression: false, noSubdir: false, overlappingSync: false });
     let entries = 0;
     for (const { value } of db.getRange({})) if (value !== undefined) entries++;
     await db.close();

@@ -19,6 +19,12 @@ export interface EpochReplica {
   upload(epoch: number, writer: string, changes: ReadonlyArray<{ readonly stateId: string; readonly keyGroup: number; readonly key: string; readonly bytes: Uint8Array | null }>): Promise<void>;
 }
 
+/**
+ * Options every process opening a checkpoint environment passes alike (the two sync modes read LMDB's meta pages differently, so
+ * processes sharing an environment must agree). See `CheckpointStorage.open` for why overlappingSync is off.
+ */
+const ENVIRONMENT_OPTIONS = { compression: false, noSubdir: false, overlappingSync: false } as const;
+
 export class CheckpointStorage {
   private replica: EpochReplica | undefined;
 
@@ -36,7 +42,12 @@ export class CheckpointStorage {
       // Without event-turn batching: with it, lmdb-js starts each batch with a write whose promise nobody can handle,
       // so a failed commit (a full disk) ends the process with an unhandled rejection. Rill's writes are explicit
       // transactions, which lmdb-js still groups while a commit runs.
-      const db = open<unknown, LmdbKey>({ path, compression: false, noSubdir: false, encoder: { int64AsType: "auto" }, eventTurnBatching: false });
+      // overlappingSync off (lmdb-js 3 turns it on by default on Linux): with it, a commit syncs under a second shared
+      // mutex, and a process that takes that mutex from one SIGKILLed mid-sync while it still holds its own write
+      // transaction marks its environment fatal (MDB_PANIC for every later write), although the data is intact.
+      // Workers and the driver share this environment, so one killed process poisoned the others
+      // (test/state/lmdb-shared-kill.test.ts). Without it, a commit also resolves only once it is on disk.
+      const db = open<unknown, LmdbKey>({ path, ...ENVIRONMENT_OPTIONS, encoder: { int64AsType: "auto" }, eventTurnBatching: false });
       const storage = new CheckpointStorage(db, path);
       // lmdb reads lazily: one read now makes a damaged tree fail here, where the error can name the location.
       storage.readMeta();

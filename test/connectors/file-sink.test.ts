@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promise
 import { basename, join } from "node:path";
 import { describe, it } from "node:test";
 import { createSinkProvider } from "../../src/connectors/sinks/registry.ts";
-import { committedFiles, FileSinkProvider, recoveryAction, TEMPORARY_FOLDER, type FileSinkEnvironment } from "../../src/connectors/sinks/files.ts";
+import { committedFiles, committingPreparation, FileSinkProvider, recoveryAction, TEMPORARY_FOLDER, type FileSinkEnvironment } from "../../src/connectors/sinks/files.ts";
 import { LOG_FOLDER } from "../../src/connectors/sinks/files-log.ts";
 import type { OutputMode, SinkContext, SinkWriter } from "../../src/connectors/sinks/sink.ts";
 import { ConfigError, RillError } from "../../src/core/errors.ts";
@@ -34,6 +34,14 @@ async function readRows(files: readonly string[]): Promise<Row[]> {
   const rows: Row[] = [];
   for (const file of files) for (const line of (await readFile(file, "utf8")).split("\n")) if (line !== "") rows.push(JSON.parse(line) as Row);
   return rows;
+}
+
+/** The one folder in which epoch `epoch` was prepared (`_temporary/<writer>/<epoch>-<attempt>`). */
+async function preparedFolder(path: string, epoch: number): Promise<string> {
+  const writerFolder = join(path, TEMPORARY_FOLDER, (await readdir(join(path, TEMPORARY_FOLDER)))[0] as string);
+  const folders = (await readdir(writerFolder)).filter((name) => name.startsWith(`${epoch}-`));
+  assert.equal(folders.length, 1, `folders of epoch ${epoch}: ${folders.join(", ")}`);
+  return join(writerFolder, folders[0] as string);
 }
 
 async function withFolder(run: (path: string) => Promise<void>): Promise<void> {
@@ -126,7 +134,7 @@ describe("file sink recovery", () => {
   it("finishes an epoch whose files were moved into view before the crash but not logged", () => withFolder(async (path) => {
     const crashed = await openWriter(path);
     await crashed.endEpoch?.(0, [{ id: 1 }]);
-    const temporary = join(path, TEMPORARY_FOLDER, (await readdir(join(path, TEMPORARY_FOLDER)))[0] as string, "0");
+    const temporary = await preparedFolder(path, 0);
     const part = (await readdir(temporary)).find((name) => name.startsWith("part-")) as string;
     await rename(join(temporary, part), join(path, part));
     await openWriter(path, {}, { lastCommittedEpoch: 0 });
@@ -146,7 +154,7 @@ describe("file sink recovery", () => {
   it("fails clearly when a committed epoch's prepared files are incomplete", () => withFolder(async (path) => {
     const crashed = await openWriter(path);
     await crashed.endEpoch?.(0, [{ id: 1 }]);
-    const temporary = join(path, TEMPORARY_FOLDER, (await readdir(join(path, TEMPORARY_FOLDER)))[0] as string, "0");
+    const temporary = await preparedFolder(path, 0);
     await rm(join(temporary, "_prepared.json"));
     await assert.rejects(openWriter(path, {}, { lastCommittedEpoch: 0 }), (error: Error) =>
       error instanceof RillError && error.code === "SINK_RECOVERY" && error.message.includes("cannot finish epoch 0"));
@@ -169,6 +177,56 @@ describe("file sink recovery", () => {
     assert.equal(recoveryAction(4, 4, 3), "finish");
     assert.equal(recoveryAction(3, 4, 3), "clean");
     assert.equal(recoveryAction(0, -1, -1), "discard");
+  });
+});
+
+describe("file sink attempts (a stalled attempt that resumes)", () => {
+  const run = "5f0c2a9e-1111-4c2d-9b7a-0d6e3c2b1a00";
+  it("commits the committing attempt's rows although a stalled attempt prepared the same epoch again after it", () => withFolder(async (path) => {
+    // Attempt 0 prepared epoch 1, stalled and was given up; attempt 1 resumed at the same commit and prepared epoch 1
+    // with rows cut differently; attempt 0 then resumed and prepared epoch 1 once more, before attempt 1's commit.
+    const stalled = await openWriter(path, {}, { lastCommittedEpoch: 0, attempt: { runId: run, number: 0 } });
+    await stalled.endEpoch?.(1, [{ id: 1 }, { id: 2 }]);
+    const next = await openWriter(path, {}, { lastCommittedEpoch: 0, attempt: { runId: run, number: 1 } });
+    await next.endEpoch?.(1, [{ id: 1 }]);
+    await stalled.endEpoch?.(1, [{ id: 1 }, { id: 2 }, { id: 3 }]);
+    await next.commitEpoch?.(1);
+    assert.deepEqual(await readRows(await committedFiles(path)), [{ id: 1 }]);
+    // Attempt 1 goes on: epoch 2 holds what epoch 1 did not, so every row is committed once.
+    await next.endEpoch?.(2, [{ id: 2 }, { id: 3 }]);
+    await next.commitEpoch?.(2);
+    assert.deepEqual(await readRows(await committedFiles(path)), [{ id: 1 }, { id: 2 }, { id: 3 }]);
+    // The stalled attempt's folder never became output; the next open removes it.
+    await openWriter(path, {}, { lastCommittedEpoch: 2, attempt: { runId: run, number: 2 } });
+    const writerFolder = join(path, TEMPORARY_FOLDER, (await readdir(join(path, TEMPORARY_FOLDER)))[0] as string);
+    assert.deepEqual(await readdir(writerFolder), []);
+    assert.deepEqual(await readRows(await committedFiles(path)), [{ id: 1 }, { id: 2 }, { id: 3 }]);
+  }));
+
+  it("finishes a committed epoch at recovery from the committing attempt's files, not a stalled attempt's", () => withFolder(async (path) => {
+    const stalled = await openWriter(path, {}, { lastCommittedEpoch: 0, attempt: { runId: run, number: 0 } });
+    const committing = await openWriter(path, {}, { lastCommittedEpoch: 0, attempt: { runId: run, number: 1 } });
+    await committing.endEpoch?.(1, [{ id: "committed" }]);
+    await stalled.endEpoch?.(1, [{ id: "stale" }]);
+    // The checkpoint committed epoch 1 (attempt 1's), and the process died before the sink's commit; a new driver run.
+    await openWriter(path, {}, { lastCommittedEpoch: 1, attempt: { runId: "9a8b7c6d-0000-4000-8000-000000000000", number: 0 } });
+    assert.deepEqual(await readRows(await committedFiles(path)), [{ id: "committed" }]);
+    const writerFolder = join(path, TEMPORARY_FOLDER, (await readdir(join(path, TEMPORARY_FOLDER)))[0] as string);
+    assert.deepEqual(await readdir(writerFolder), []);
+  }));
+
+  it("takes the newest preparation: latest resume point, then rollback number in a run, then opening time", () => {
+    const of = (runId: string, number: number, resumedAfter: number, openedAt: number) => ({ attempt: { runId, number, resumedAfter, openedAt } });
+    const legacy = { attempt: undefined };
+    assert.equal(committingPreparation([]), undefined);
+    assert.equal(committingPreparation([legacy]), legacy);
+    const a0 = of("a", 0, 3, 100);
+    const a1 = of("a", 1, 3, 50);
+    const b0 = of("b", 0, 3, 200);
+    const a2 = of("a", 2, 4, 10);
+    assert.equal(committingPreparation([a1, a0, legacy]), a1);
+    assert.equal(committingPreparation([a0, b0]), b0);
+    assert.equal(committingPreparation([b0, a2, a0]), a2);
   });
 });
 

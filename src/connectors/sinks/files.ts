@@ -2,10 +2,12 @@
 //
 // Layout of the output folder:
 //   part-<epoch>-<writer>-0000.<ext>          committed files, each listed in the log
-//   _temporary/<writer>/<epoch>/              an epoch prepared at its barrier: its files, then _prepared.json
+//   _temporary/<writer>/<epoch>-<attempt>/    an epoch prepared at its barrier by one query attempt: its files, then _prepared.json
 //   _rill_sink_log/<batch>, <batch>.compact   the log of committed files (files-log.ts); readers use committedFiles(path)
 // `<writer>` is derived from the query id when the query has a checkpoint (so a replay names its files the
-// same), and random per run without one (so two runs never collide). Append mode only, as Spark's file sink.
+// same), and random per run without one (so two runs never collide). `<attempt>` is the query attempt (run and
+// rollback number): a commit moves only its own attempt's files, so a stalled attempt that resumes and prepares an
+// epoch again writes beside the next attempt's files, never over them. Append mode only, as Spark's file sink.
 //
 // @example
 //   df.writeStream.format("parquet").option("path", "/data/out").option("checkpointLocation", "/data/cp").start()
@@ -45,8 +47,14 @@ interface FileSinkSettings {
 }
 
 /** What an epoch's barrier prepared: written last into its temporary folder, so its presence means the files are complete. */
-const manifestSchema = z.object({ epoch: z.number().int().nonnegative(), files: z.array(fileSchema) });
+const manifestSchema = z.object({
+  epoch: z.number().int().nonnegative(),
+  files: z.array(fileSchema),
+  /** Who prepared it (absent in folders of a Rill before attempts): the run, its rollback number, where it resumed, when it opened. */
+  attempt: z.object({ runId: z.string(), number: z.number().int().nonnegative(), resumedAfter: z.number().int(), openedAt: z.number() }).optional(),
+});
 type Manifest = z.infer<typeof manifestSchema>;
+type PreparedBy = NonNullable<Manifest["attempt"]>;
 
 export class FileSinkProvider implements SinkProvider {
   readonly format: FileSinkFormat;
@@ -95,6 +103,31 @@ export function recoveryAction(epoch: number, lastCommittedEpoch: number, lastLo
   return epoch > lastCommittedEpoch ? "discard" : "finish";
 }
 
+/**
+ * Of the complete preparations of one committed epoch (by several attempts, when a stalled one resumed), the one the
+ * committing attempt made: the newest. An attempt resumes at or after every commit of the ones before it, so the
+ * newest resume point wins; two attempts resuming at the same point are ordered by rollback number within a run,
+ * and across runs (a restarted driver) by the time they opened. Undefined when there is none.
+ */
+export function committingPreparation<T extends { readonly attempt?: PreparedBy | undefined }>(candidates: readonly T[]): T | undefined {
+  const newer = (a: PreparedBy | undefined, b: PreparedBy | undefined): boolean => {
+    if (b === undefined) return a !== undefined;
+    if (a === undefined) return false;
+    if (a.resumedAfter !== b.resumedAfter) return a.resumedAfter > b.resumedAfter;
+    if (a.runId === b.runId) return a.number > b.number;
+    return a.openedAt > b.openedAt;
+  };
+  let best: T | undefined;
+  for (const candidate of candidates) if (best === undefined || newer(candidate.attempt, best.attempt)) best = candidate;
+  return best;
+}
+
+/** A prepared folder's name: `<epoch>-<attempt token>`, or `<epoch>` from a Rill before attempts. */
+function preparedFolderOf(name: string): { readonly epoch: number; readonly token: string | undefined } | undefined {
+  const match = /^(\d+)(?:-([A-Za-z0-9_]+))?$/.exec(name);
+  return match ? { epoch: Number(match[1]), token: match[2] } : undefined;
+}
+
 class FileSinkWriter implements SinkWriter {
   private readonly logFolder: string;
   private writer = "";
@@ -105,6 +138,9 @@ class FileSinkWriter implements SinkWriter {
   /** The last committed epoch at open(): recovery finished every epoch prepared up to it. */
   private recoveredThrough = -1;
   private nextBatch = 0;
+  /** This attempt, stamped on each manifest; its token names the prepared folders. */
+  private attempt: PreparedBy = { runId: "", number: 0, resumedAfter: -1, openedAt: 0 };
+  private attemptToken = "";
   private readonly prepared = new Map<number, Manifest>();
   private readonly encoder: RowEncoder;
 
@@ -122,6 +158,10 @@ class FileSinkWriter implements SinkWriter {
     this.recoveredThrough = context.lastCommittedEpoch;
     this.writer = context.checkpointed ? createHash("sha256").update(context.queryId).digest("hex").slice(0, 12) : randomUUID().replaceAll("-", "").slice(0, 12);
     this.temporaryFolder = join(this.settings.folder, TEMPORARY_FOLDER, this.writer);
+    const runId = context.attempt?.runId ?? randomUUID();
+    const number = context.attempt?.number ?? 0;
+    this.attempt = { runId, number, resumedAfter: context.lastCommittedEpoch, openedAt: this.settings.now() };
+    this.attemptToken = `${runId.replaceAll("-", "").slice(0, 12)}_${number}`;
     await this.io("create the output folder", async () => {
       await checkFolder(this.settings.folder);
       await mkdir(this.logFolder, { recursive: true });
@@ -141,12 +181,12 @@ class FileSinkWriter implements SinkWriter {
       return;
     }
     await this.io(`prepare epoch ${epoch}`, async () => {
-      const folder = join(this.temporaryFolder, String(epoch));
+      const folder = this.preparedFolder(epoch);
       await rm(folder, { recursive: true, force: true });
       await mkdir(folder, { recursive: true });
       const name = `part-${String(epoch).padStart(8, "0")}-${this.writer}-0000.${this.encoder.extension}`;
       const bytes = await writeFileDurably(join(folder, name), this.encoder.encode(rows));
-      const manifest: Manifest = { epoch, files: [{ path: name, rows: rows.length, bytes }] };
+      const manifest: Manifest = { epoch, files: [{ path: name, rows: rows.length, bytes }], attempt: this.attempt };
       await replaceFileAtomically(join(folder, MANIFEST), JSON.stringify(manifest));
       this.prepared.set(epoch, manifest);
     });
@@ -155,16 +195,17 @@ class FileSinkWriter implements SinkWriter {
   async commitEpoch(epoch: number): Promise<void> {
     await this.io(`commit epoch ${epoch}`, async () => {
       if (epoch <= this.lastLoggedEpoch) {
-        await rm(join(this.temporaryFolder, String(epoch)), { recursive: true, force: true });
+        await rm(this.preparedFolder(epoch), { recursive: true, force: true });
         return;
       }
-      const manifest = this.prepared.get(epoch) ?? (await this.readManifest(epoch));
+      // Only this attempt's own preparation: another attempt's folder of the same epoch is never committed from here.
+      const manifest = this.prepared.get(epoch) ?? (await this.readManifest(this.preparedFolder(epoch), epoch));
       // A commit replayed after a restart for an epoch open() already recovered, or that was empty: nothing is left to do.
       if (!manifest && epoch <= this.recoveredThrough) return;
       if (!manifest) {
-        throw new RillError("SINK_COMMIT", "internal", `The file sink at ${this.settings.folder} was asked to commit epoch ${epoch}, which it never prepared (no ${join(this.temporaryFolder, String(epoch), MANIFEST)}).`);
+        throw new RillError("SINK_COMMIT", "internal", `The file sink at ${this.settings.folder} was asked to commit epoch ${epoch}, which it never prepared (no ${join(this.preparedFolder(epoch), MANIFEST)}).`);
       }
-      await this.finish(manifest);
+      await this.finish(manifest, this.preparedFolder(epoch));
     });
   }
 
@@ -184,8 +225,7 @@ class FileSinkWriter implements SinkWriter {
   }
 
   /** Moves an epoch's files into view, logs them (the commit point for readers), then compacts when due. */
-  private async finish(manifest: Manifest): Promise<void> {
-    const folder = join(this.temporaryFolder, String(manifest.epoch));
+  private async finish(manifest: Manifest, folder: string): Promise<void> {
     for (const file of manifest.files) await this.moveIntoView(join(folder, file.path), join(this.settings.folder, file.path));
     if (manifest.files.length > 0) await syncFolder(this.settings.folder);
     faultPoint("file-sink-commit");
@@ -222,6 +262,10 @@ class FileSinkWriter implements SinkWriter {
     await Promise.all(expired.map((file) => rm(join(this.settings.folder, file.path), { force: true })));
   }
 
+  /**
+   * Each epoch prepared under this writer, by any attempt: discarded or cleaned as `recoveryAction` says, or, committed
+   * but not logged, finished from the committing attempt's preparation; the other attempts' folders of it are removed.
+   */
   private async recover(lastCommittedEpoch: number): Promise<void> {
     let names: string[];
     try {
@@ -230,23 +274,35 @@ class FileSinkWriter implements SinkWriter {
       if (isMissing(error)) return; // nothing was ever prepared by this writer
       throw error;
     }
-    const epochs = names.filter((name) => /^\d+$/.test(name)).map(Number).sort((a, b) => a - b);
-    for (const epoch of epochs) {
-      const action = recoveryAction(epoch, lastCommittedEpoch, this.lastLoggedEpoch);
-      if (action !== "finish") {
-        await rm(join(this.temporaryFolder, String(epoch)), { recursive: true, force: true });
-        continue;
+    const byEpoch = new Map<number, string[]>();
+    for (const name of names) {
+      const parsed = preparedFolderOf(name);
+      if (parsed) byEpoch.set(parsed.epoch, [...(byEpoch.get(parsed.epoch) ?? []), join(this.temporaryFolder, name)]);
+    }
+    for (const epoch of [...byEpoch.keys()].sort((a, b) => a - b)) {
+      const folders = byEpoch.get(epoch) ?? [];
+      if (recoveryAction(epoch, lastCommittedEpoch, this.lastLoggedEpoch) === "finish") {
+        const candidates: Array<{ folder: string; manifest: Manifest; attempt?: PreparedBy | undefined }> = [];
+        for (const folder of folders) {
+          const manifest = await this.readManifest(folder, epoch);
+          if (manifest) candidates.push({ folder, manifest, attempt: manifest.attempt });
+        }
+        const chosen = committingPreparation(candidates);
+        if (!chosen) {
+          throw new RillError("SINK_RECOVERY", "internal", `The file sink at ${this.settings.folder} cannot finish epoch ${epoch}: the checkpoint has it committed, but its prepared files are incomplete (no ${MANIFEST} in ${folders.join(", ")}).`);
+        }
+        await this.finish(chosen.manifest, chosen.folder);
       }
-      const manifest = await this.readManifest(epoch);
-      if (!manifest) {
-        throw new RillError("SINK_RECOVERY", "internal", `The file sink at ${this.settings.folder} cannot finish epoch ${epoch}: the checkpoint has it committed, but its prepared files are incomplete (no ${MANIFEST} in ${join(this.temporaryFolder, String(epoch))}).`);
-      }
-      await this.finish(manifest);
+      for (const folder of folders) await rm(folder, { recursive: true, force: true });
     }
   }
 
-  private async readManifest(epoch: number): Promise<Manifest | undefined> {
-    const file = join(this.temporaryFolder, String(epoch), MANIFEST);
+  private preparedFolder(epoch: number): string {
+    return join(this.temporaryFolder, `${epoch}-${this.attemptToken}`);
+  }
+
+  private async readManifest(folder: string, epoch: number): Promise<Manifest | undefined> {
+    const file = join(folder, MANIFEST);
     let manifest: Manifest;
     try {
       manifest = await readJson(file, manifestSchema);

@@ -28,6 +28,11 @@ export interface SinkContext {
   readonly lastCommittedEpoch: number;
   /** The query's checkpoint folder, where a sink may keep what it prepared durably (under `sinks/`). */
   readonly checkpointLocation?: string;
+  /**
+   * The query attempt this writer belongs to: a run (a start, or a restarted driver) and its n-th rollback. A sink that
+   * prepares files keeps each attempt's apart, so a stalled attempt that resumes can never rewrite what a later one commits.
+   */
+  readonly attempt?: { readonly runId: string; readonly number: number };
   /** Complete mode with orderBy / limit: the order and cut of the result table (endEpoch's rows are already ordered). */
   readonly resultOrder?: ResultOrder;
 }
