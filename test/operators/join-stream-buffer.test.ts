@@ -122,6 +122,23 @@ describe("the stream-stream join where the buffer's searches decide", () => {
     assert.equal(run.join.stateRows?.(), 0);
   });
 
+  it("a snapshot writes only the keys changed since the last one", () => {
+    const run = harness("left_outer");
+    for (let ad = 0; ad < 50; ad++) run.left(impression(ad, ad, base + ad * MINUTE));
+    const keys = () => (run.join.snapshot?.() ?? []).map((change) => `${change.key.slice(0, 2)}${change.value === null ? "gone" : (change.value as unknown[]).length}`).sort();
+    assert.equal(keys().length, 50);
+    assert.deepEqual(keys(), [], "nothing changed");
+    run.join.onWatermark?.(base);
+    assert.deepEqual(keys(), [], "a watermark that expires nothing changes nothing");
+    // A click on ad 7 matches its impression: the impression's matched mark and the buffered click.
+    run.right(click(100, 7, base + 7 * MINUTE + 1));
+    assert.deepEqual(keys(), ["L:1", "R:1"]);
+    // The watermark passes the first three impressions' last chance (their time + 1 hour) and the click's (its time):
+    // those four keys go, the other 47 impressions' keys are not written.
+    run.join.onWatermark?.(base + HOUR + 2 * MINUTE + 1);
+    assert.deepEqual(keys(), ["L:gone", "L:gone", "L:gone", "R:gone"]);
+  });
+
   it("null keys match nothing, not even each other; a left outer join emits its null-key rows at once", () => {
     const inner = harness("inner");
     inner.left(impression(1, null, base));
