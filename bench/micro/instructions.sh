@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per row under valgrind's callgrind: `bash bench/micro/instructions.sh [subject...]`
-# (subjects: codec encode encode-young decode encode-narrow decode-narrow filter project filter-project). Instruction counts do not
+# (subjects: codec encode encode-young decode encode-narrow decode-narrow filter project filter-project stream-join
+# stream-join-outer). Instruction counts do not
 # depend on how busy the machine is, unlike times. bench/micro/instructions.ts is bundled to plain JavaScript first
 # (esbuild), so that no TypeScript loader runs under valgrind; each subject then runs twice, with FEW and MANY frames
 # of 256 rows after the same warm-up, and the figure is (instructions(MANY) - instructions(FEW)) / extra rows, so that

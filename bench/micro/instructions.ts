@@ -2,7 +2,8 @@
 // `bash bench/micro/instructions.sh [subject...]` runs this file under callgrind twice per subject, with FEW and MANY
 // frames, and divides the difference by the extra rows, so start-up and compilation cancel out.
 //
-// Subjects: codec, encode, encode-young, decode, encode-narrow, decode-narrow, filter, project, filter-project.
+// Subjects: codec, encode, encode-young, decode, encode-narrow, decode-narrow, filter, project, filter-project,
+// stream-join, stream-join-outer.
 // `npx tsx bench/micro/instructions.ts <subject> <frames>` runs one subject over that many 256-row frames (after the
 // same warm-up in both runs).
 import { decodeFrame, encodeFrame } from "../../src/actors/codec.ts";
@@ -16,6 +17,7 @@ import { FilterOperator } from "../../src/operators/filter.ts";
 import { chain, type Emit, type Operator } from "../../src/operators/operator.ts";
 import { ProjectOperator } from "../../src/operators/project.ts";
 import { activityFrame } from "./harness.ts";
+import { streamJoinTask } from "./stream-join.ts";
 
 const [subject = "codec", framesText = "100"] = process.argv.slice(2);
 const frames = Number(framesText);
@@ -55,6 +57,9 @@ const subjects: Record<string, () => number> = {
   filter: operators([filter()]),
   project: operators([project()]),
   "filter-project": operators([filter(), project()]),
+  // 256 new impressions and clicks per frame (made in the call), joined, then the watermark raised.
+  "stream-join": streamJoinTask("inner").run,
+  "stream-join-outer": streamJoinTask("left_outer").run,
 };
 const run = subjects[subject];
 if (run === undefined) throw new Error(`unknown subject ${subject}; one of ${Object.keys(subjects).join(", ")}`);

@@ -12,6 +12,7 @@ import { ProjectOperator, type Projection } from "../../src/operators/project.ts
 import { StaticTable } from "../../src/operators/join-static-table.ts";
 import { analyzeStaticJoin } from "../../src/plan/join-analysis.ts";
 import type { SourceProvider } from "../../src/connectors/sources/source.ts";
+import { streamJoinTask } from "./stream-join.ts";
 import { activityFrame, FRAME_ROWS, type MicroSuite, type MicroTask } from "./harness.ts";
 
 const schema = schemaFromZod(activitySchema);
@@ -134,6 +135,8 @@ export function operatorSuite(): MicroSuite {
       operatorTask("Filter + Project chained", rows, wire(() => [stairsFilter(), seedSelect()]), (input) => input.filter(isStairs).map(selected), plainFilterSelect),
       operatorTask("AggregateOperator groupBy(gt).count(), flushed per frame", rows, wire(() => [countByGt()]), plainCounts, plainCount),
       joinTask(rows),
+      streamJoinTask("inner"),
+      streamJoinTask("left_outer"),
     ],
     unavailable: [
       { name: "state store get/put", reason: "not available yet (issue 3)" },

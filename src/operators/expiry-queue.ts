@@ -30,6 +30,16 @@ export class ExpiryQueue {
     return expired;
   }
 
+  /** Removes and returns the keys whose time is below `watermark` (strictly), earliest first (a key may come more than once). */
+  popBelow(watermark: number): string[] {
+    const expired: string[] = [];
+    while (this.times.length > 0 && (this.times[0] as number) < watermark) {
+      expired.push(this.keys[0] as string);
+      this.removeTop();
+    }
+    return expired;
+  }
+
   private removeTop(): void {
     const lastTime = this.times.pop() as number;
     const lastKey = this.keys.pop() as string;
@@ -50,7 +60,11 @@ export class ExpiryQueue {
   }
 
   private swap(a: number, b: number): void {
-    [this.times[a], this.times[b]] = [this.times[b] as number, this.times[a] as number];
-    [this.keys[a], this.keys[b]] = [this.keys[b] as string, this.keys[a] as string];
+    const time = this.times[a] as number;
+    this.times[a] = this.times[b] as number;
+    this.times[b] = time;
+    const key = this.keys[a] as string;
+    this.keys[a] = this.keys[b] as string;
+    this.keys[b] = key;
   }
 }

@@ -6,7 +6,8 @@ import { keyGroupOfValue } from "../core/keys.ts";
 import type { Row } from "../core/types.ts";
 import type { StateChange } from "../state/types.ts";
 import { ExpiryQueue } from "./expiry-queue.ts";
-import { arrivalDecision, emitOnEviction, expired, isLate, keepUntil, type Expiry, type JoinSide } from "./join-stream-eviction.ts";
+import { expiredCount, firstAtLeast, insertSorted, type Buffered } from "./join-stream-buffer.ts";
+import { arrivalDecision, emitOnEviction, isLate, keepUntil, type Expiry, type JoinSide } from "./join-stream-eviction.ts";
 import type { Emit, Operator } from "./operator.ts";
 
 /** Hidden columns the inputs add before the exchange: which side a row is from, and its join key (null: no key). */
@@ -33,24 +34,24 @@ export interface StreamJoinSpec {
   readonly output: (left: Row | null, right: Row | null) => Row;
 }
 
-/** A buffered row: the row as it came (hidden columns included), the last watermark it can match at, whether it matched. */
-interface Buffered {
-  readonly row: Row;
-  readonly until: number;
-  matched: boolean;
-}
-
 class SideState {
+  /** Each key's rows, sorted by `until` (join-stream-buffer.ts). */
   readonly rows = new Map<string, Buffered[]>();
+  /** One (until, key) per buffered row that can expire: the keys the watermark reaches, without a scan of all keys. */
   readonly expiry = new ExpiryQueue();
   readonly changed = new Set<string>();
   count = 0;
+  /**
+   * The column of this side's arriving rows that lets a probe skip the other side's rows that ended before it: set when
+   * the other side expires by the time range, whose `until` then bounds the time of any row of this side it can meet.
+   */
+  probeColumn: string | undefined;
 
   constructor(readonly side: JoinSide, readonly spec: StreamJoinSideSpec) {}
 
   add(key: string, entry: Buffered): void {
     const list = this.rows.get(key);
-    if (list) list.push(entry);
+    if (list) insertSorted(list, entry);
     else this.rows.set(key, [entry]);
     this.count++;
     this.changed.add(key);
@@ -71,6 +72,8 @@ export class StreamJoinOperator implements Operator {
     this.stateId = spec.stateId;
     this.left = new SideState("left", spec.left);
     this.right = new SideState("right", spec.right);
+    this.left.probeColumn = probeColumnOf(spec.left, spec.right);
+    this.right.probeColumn = probeColumnOf(spec.right, spec.left);
   }
 
   connect(next: Emit): Emit {
@@ -103,7 +106,8 @@ export class StreamJoinOperator implements Operator {
     if (!candidates) return false;
     const { condition, output, semi } = this.spec;
     let matched = false;
-    for (const entry of candidates) {
+    for (let index = firstCandidate(candidates, left, this.left.probeColumn); index < candidates.length; index++) {
+      const entry = candidates[index] as Buffered;
       if (!condition(left, entry.row)) continue;
       if (semi) {
         this.next(output(left, null));
@@ -126,16 +130,17 @@ export class StreamJoinOperator implements Operator {
     const { condition, output, semi } = this.spec;
     let matched = false;
     let kept: Buffered[] | undefined;
-    for (const entry of candidates) {
+    for (let index = firstCandidate(candidates, right, this.right.probeColumn); index < candidates.length; index++) {
+      const entry = candidates[index] as Buffered;
       if (!condition(entry.row, right)) {
         kept?.push(entry);
         continue;
       }
       matched = true;
       if (semi) {
-        // Emitted once; never needed again.
+        // Emitted once; never needed again (the rows before the first candidate stay, in order).
         this.next(output(entry.row, null));
-        kept ??= candidates.slice(0, candidates.indexOf(entry));
+        kept ??= candidates.slice(0, index);
         this.left.count--;
         continue;
       }
@@ -163,26 +168,19 @@ export class StreamJoinOperator implements Operator {
   /** Removes the rows the watermark has made useless; an outer side's unmatched ones leave with nulls. */
   private evict(state: SideState, watermark: number): void {
     const isLeft = state.side === "left";
-    // A key comes once per row that expires with it; one look at each key is enough.
-    for (const key of new Set(state.expiry.popUntil(watermark))) {
+    // A key comes once per row that expired with it: the first look removes the key's expired prefix, the others find none.
+    for (const key of state.expiry.popBelow(watermark)) {
       const list = state.rows.get(key);
       if (!list) continue;
-      const kept: Buffered[] = [];
-      let lastChance = false;
-      for (const entry of list) {
-        if (!expired(entry.until, watermark)) {
-          kept.push(entry);
-          // Popped at its last moment (until equal to the watermark): look again at the next watermark.
-          if (entry.until <= watermark) lastChance = true;
-          continue;
-        }
+      const count = expiredCount(list, watermark);
+      if (count === 0) continue;
+      for (let index = 0; index < count; index++) {
+        const entry = list[index] as Buffered;
         if (emitOnEviction(state.spec.preserved, entry.matched)) this.next(isLeft ? this.spec.output(entry.row, null) : this.spec.output(null, entry.row));
       }
-      if (lastChance) state.expiry.push(watermark, key);
-      if (kept.length === list.length) continue;
-      state.count -= list.length - kept.length;
-      if (kept.length > 0) state.rows.set(key, kept);
-      else state.rows.delete(key);
+      state.count -= count;
+      if (count === list.length) state.rows.delete(key);
+      else list.splice(0, count);
       state.changed.add(key);
     }
   }
@@ -215,4 +213,20 @@ export class StreamJoinOperator implements Operator {
       state.changed.delete(key);
     }
   }
+}
+
+/** The first buffered row a probe needs to look at: none before it can meet the probing row (all from 0 without a range). */
+function firstCandidate(candidates: readonly Buffered[], probe: Row, probeColumn: string | undefined): number {
+  if (probeColumn === undefined) return 0;
+  const time = probe[probeColumn];
+  return typeof time === "number" ? firstAtLeast(candidates, time) : 0;
+}
+
+/**
+ * The probing side's column that bounds the other side's candidates: when the other side's rows expire by the time range,
+ * a row of it can meet only rows of this side whose watermarked time is at most its `until` (rangeExpiry builds `until`
+ * so, from this side's watermarked column).
+ */
+function probeColumnOf(own: StreamJoinSideSpec, other: StreamJoinSideSpec): string | undefined {
+  return other.expiry.kind === "range" && own.late !== undefined && !own.late.window ? own.late.column : undefined;
 }

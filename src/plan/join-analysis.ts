@@ -5,6 +5,7 @@ import { AnalysisError } from "../core/errors.ts";
 import { findField, isNumeric, type Field, type Row, type Schema } from "../core/types.ts";
 import type { Expr } from "../expr/ast.ts";
 import { compileExpression, expressionName } from "../expr/compile.ts";
+import { compilePairCondition, type FieldOrigin } from "./join-condition.ts";
 import { keyOfColumns, StaticTable, type KeyOf } from "../operators/join-static-table.ts";
 import { StaticJoinOperator, type StaticJoinSpec } from "../operators/join-static.ts";
 import type { JoinNode, JoinType } from "./logical.ts";
@@ -273,6 +274,17 @@ function compileCondition(expr: Expr, left: Schema, right: Schema, renamed: Read
   const combined: Schema = { fields: [...left.fields, ...right.fields.map((field) => ({ ...field, name: renamed.get(field.name) as string })), ...structs] };
   const compiled = compileExpression(expr, combined, operation);
   if (compiled.type !== "boolean" && compiled.type !== "null" && compiled.type !== "any") throw new AnalysisError(`The condition of ${operation} has type ${compiled.type}, but must be boolean.`);
+  const origins = new Map<Field, FieldOrigin>();
+  combined.fields.forEach((field, index) => {
+    if (index < left.fields.length) origins.set(field, { side: "left", column: field.name });
+    else if (index < left.fields.length + right.fields.length) origins.set(field, { side: "right", column: (right.fields[index - left.fields.length] as Field).name });
+    else origins.set(field, { side: sides.leftAlias !== undefined && index === left.fields.length + right.fields.length ? "left" : "right", column: undefined });
+  });
+  const keyed = leftKeys.length > 0;
+  const keys = { leftKey: keyed ? keyOfColumns(leftKeys) : undefined, rightKey: keyed ? keyOfColumns(rightKeys) : undefined, leftKeys, rightKeys };
+  // The two rows read in place; the merged row only when a reference cannot be mapped to one side.
+  const pairCondition = compilePairCondition(expr, combined, origins, left, right, operation);
+  if (pairCondition) return { condition: pairCondition, ...keys };
   const leftAlias = sides.leftAlias;
   const rightAlias = sides.rightAlias;
   const pairs = [...renamed];
@@ -283,6 +295,5 @@ function compileCondition(expr: Expr, left: Schema, right: Schema, renamed: Read
     if (rightAlias) row[rightAlias] = r;
     return compiled.evaluate(row) === true;
   };
-  const keyed = leftKeys.length > 0;
-  return { condition, leftKey: keyed ? keyOfColumns(leftKeys) : undefined, rightKey: keyed ? keyOfColumns(rightKeys) : undefined, leftKeys, rightKeys };
+  return { condition, ...keys };
 }
