@@ -68,15 +68,39 @@ export function verifyHeader(folder: string): HeaderVerdict {
     const size = fstatSync(descriptor).size;
     // An empty file is how LMDB finds a new environment (a crash right after creating it): it writes the metas.
     if (size === 0) return { kind: "sound" };
-    const first = Buffer.alloc(Math.min(size, 2 * 65536));
-    readSync(descriptor, first, 0, first.length, 0);
-    return judge(file, size, first, (offset, length) => {
-      const page = Buffer.alloc(length);
-      return readSync(descriptor, page, 0, length, offset) === length ? page : undefined;
-    });
+    const readStart = (): Buffer => {
+      const start = Buffer.alloc(Math.min(fstatSync(descriptor).size, 2 * 65536));
+      readSync(descriptor, start, 0, start.length, 0);
+      return start;
+    };
+    // These reads take no LMDB reader lock: another process (a worker sharing the environment) may commit between
+    // the meta pages and the root page, and reuse a page the metas read first still named. A verdict of damage
+    // therefore counts only when no transaction committed while it was reached; otherwise it is read again.
+    for (let attempt = 1; ; attempt++) {
+      const start = readStart();
+      try {
+        return judge(file, fstatSync(descriptor).size, start, (offset, length) => {
+          const page = Buffer.alloc(length);
+          return readSync(descriptor, page, 0, length, offset) === length ? page : undefined;
+        });
+      } catch (error) {
+        const before = latestTransaction(start);
+        if (!(error instanceof CheckpointError) || attempt >= 50 || before === undefined || latestTransaction(readStart()) === before) throw error;
+      }
+    }
   } finally {
     closeSync(descriptor);
   }
+}
+
+/** The highest transaction id the meta pages in `start` name, or undefined when they cannot be read as metas. */
+function latestTransaction(start: Buffer): bigint | undefined {
+  if (start.length < PAGE_HEADER + 160) return undefined;
+  const first = readMeta(start, 0);
+  if (first.pageSize < 512 || first.pageSize > 65536 || start.length < first.pageSize + PAGE_HEADER + 160) return undefined;
+  const candidates = [first, readMeta(start, first.pageSize)];
+  if ((first.envFlags & OVERLAPPING_SYNC) !== 0) candidates.push(readMeta(start, first.pageSize / 2));
+  return candidates.reduce((best, meta) => (meta.txnId > best ? meta.txnId : best), 0n);
 }
 
 function judge(file: string, size: number, start: Buffer, readPage: (offset: number, length: number) => Buffer | undefined): HeaderVerdict {
