@@ -113,7 +113,7 @@ export class MqttConnection {
 
   /** Connects (rejecting with a TransportError naming the broker when it cannot within the timeout). */
   static async connect(settings: MqttConnectionSettings, options: { holdAcks: boolean; onMessage?: (message: MqttMessage) => void }): Promise<MqttConnection> {
-    // Loaded on first use: a process without an MQTT query does not pay for MQTT.js (about 4 MB RSS, README "Memory footprint").
+    // Loaded on first use: a process without an MQTT query does not pay for MQTT.js (about 4 MB RSS, ARCHITECTURE.md "Memory footprint").
     const { default: mqtt } = await import("mqtt");
     const client = mqtt.connect(settings.url, clientOptions(settings));
     const connection = new MqttConnection(client, settings, options.holdAcks, options.onMessage);
