@@ -1,5 +1,9 @@
 // Latency recording in an HDR histogram (microsecond resolution, reported in milliseconds).
-import { build, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from "hdr-histogram-js";
+// Deep imports on purpose: the package index also loads its log writer, whose module-level `Intl.NumberFormat` pages in
+// about 6 MB of ICU data at import (measured: ARCHITECTURE.md, "Memory footprint"); the builder and the codec do not need it.
+import { build } from "hdr-histogram-js/dist/HistogramBuilder.js";
+import { decodeFromCompressedBase64, encodeIntoCompressedBase64 } from "hdr-histogram-js/dist/encoding.js";
+import type { Histogram } from "hdr-histogram-js";
 
 export interface LatencyPercentiles {
   readonly count: number;
