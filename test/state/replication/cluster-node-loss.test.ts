@@ -3,12 +3,12 @@
 // the output is exactly the plain-code oracle's.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { useNatsCluster } from "../../helpers/nats-cluster.ts";
-import { DRIVER, Machines, committedRows, events, oracle, writeInput } from "./machines.ts";
+import { DRIVER, committedRows, oracle, prepareRun } from "./machines.ts";
 
 const FILES = 45;
 const ROWS_PER_FILE = 80;
@@ -25,14 +25,8 @@ describe("replicated worker state on a NATS cluster", { timeout: 400_000 }, () =
 
   it("survives a NATS node and then a worker machine lost: the restore reads the 3-replica bucket, rows equal the oracle", async () => {
     await cluster().waitReady();
-    const rows = events(FILES, ROWS_PER_FILE, 53);
-    const input = join(base, "input");
-    const output = join(base, "output");
-    await writeInput(input, rows, ROWS_PER_FILE);
-    await mkdir(output, { recursive: true });
     const nats = JSON.stringify(cluster().options);
-    const env = { ...process.env, RILL_TEST_NATS: nats, RILL_WORKER_NATS: nats, RILL_JOB_INPUT: input, RILL_JOB_OUTPUT: output, RILL_JOB_CHECKPOINT: join(base, "driver-checkpoint") };
-    const machines = new Machines(join(base, "machines"), env);
+    const { rows, output, env, machines } = await prepareRun(base, nats, FILES, ROWS_PER_FILE, 53, { ...process.env, RILL_TEST_NATS: nats });
     try {
       for (const name of ["m1", "m2", "m3"]) await machines.start(name);
       const driver = spawn(process.execPath, ["--import", "tsx", DRIVER, "3", "5"], { stdio: ["ignore", "pipe", "pipe"], env });

@@ -3,7 +3,7 @@
 // oracle's rows; the restores read the replica, and compaction keeps it to snapshots and recent changes.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -11,7 +11,7 @@ import { mulberry32 } from "../../../src/connectors/sources/activity.ts";
 import { NatsTransport } from "../../../src/actors/nats-transport.ts";
 import { StateStore } from "../../../src/state/replication/kv-store.ts";
 import { childEnvironment, useNatsServer } from "../../helpers/nats.ts";
-import { DRIVER, Machines, committedRows, events, oracle, writeInput } from "./machines.ts";
+import { DRIVER, committedRows, oracle, prepareRun } from "./machines.ts";
 
 const server = useNatsServer();
 const FILES = 70;
@@ -29,13 +29,7 @@ describe("replicated worker state: a machine lost with its disk", () => {
   });
 
   it("restores the lost worker's partitions on other machines from the replica and gives the oracle's rows exactly", { timeout: 300_000 }, async () => {
-    const rows = events(FILES, ROWS_PER_FILE, 31);
-    const input = join(base, "input");
-    const output = join(base, "output");
-    await writeInput(input, rows, ROWS_PER_FILE);
-    await mkdir(output, { recursive: true });
-    const env = { ...childEnvironment(server()), RILL_WORKER_NATS: JSON.stringify(server().options), RILL_JOB_INPUT: input, RILL_JOB_OUTPUT: output, RILL_JOB_CHECKPOINT: join(base, "driver-checkpoint") };
-    const machines = new Machines(join(base, "machines"), env);
+    const { rows, output, env, machines } = await prepareRun(base, JSON.stringify(server().options), FILES, ROWS_PER_FILE, 31, childEnvironment(server()));
     let started = 0;
     const startMachine = async (): Promise<void> => await machines.start(`m${++started}`);
     try {

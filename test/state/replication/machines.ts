@@ -28,6 +28,17 @@ export async function writeInput(folder: string, rows: readonly Event[], rowsPer
   }
 }
 
+/** A run's set-up: the windowed job's input files under `base`, its output folder, the environment of the driver and the workers (on `nats`), and the machines. */
+export async function prepareRun(base: string, nats: string, files: number, rowsPerFile: number, seed: number, environment: NodeJS.ProcessEnv = process.env): Promise<{ rows: Event[]; input: string; output: string; env: NodeJS.ProcessEnv; machines: Machines }> {
+  const rows = events(files, rowsPerFile, seed);
+  const input = join(base, "input");
+  const output = join(base, "output");
+  await writeInput(input, rows, rowsPerFile);
+  await mkdir(output, { recursive: true });
+  const env = { ...environment, RILL_WORKER_NATS: nats, RILL_JOB_INPUT: input, RILL_JOB_OUTPUT: output, RILL_JOB_CHECKPOINT: join(base, "driver-checkpoint") };
+  return { rows, input, output, env, machines: new Machines(join(base, "machines"), env) };
+}
+
 /** Worker processes, each with its own state folder under `root` (a machine's disk). */
 export class Machines {
   private readonly children = new Map<string, ChildProcess>();

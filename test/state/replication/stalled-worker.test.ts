@@ -4,7 +4,7 @@
 // uploads that were ignored.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -12,7 +12,7 @@ import { NatsTransport } from "../../../src/actors/nats-transport.ts";
 import { attemptOf } from "../../../src/state/replication/decisions.ts";
 import { StateStore } from "../../../src/state/replication/kv-store.ts";
 import { childEnvironment, useNatsServer } from "../../helpers/nats.ts";
-import { DRIVER, Machines, committedRows, events, oracle, writeInput } from "./machines.ts";
+import { DRIVER, committedRows, oracle, prepareRun } from "./machines.ts";
 
 const server = useNatsServer();
 const FILES = 45;
@@ -28,13 +28,7 @@ describe("replicated worker state: a stalled worker resumes after its query roll
   });
 
   it("writes no output and no state that counts for the old attempt", { timeout: 300_000 }, async () => {
-    const rows = events(FILES, ROWS_PER_FILE, 47);
-    const input = join(base, "input");
-    const output = join(base, "output");
-    await writeInput(input, rows, ROWS_PER_FILE);
-    await mkdir(output, { recursive: true });
-    const env = { ...childEnvironment(server()), RILL_WORKER_NATS: JSON.stringify(server().options), RILL_JOB_INPUT: input, RILL_JOB_OUTPUT: output, RILL_JOB_CHECKPOINT: join(base, "driver-checkpoint") };
-    const machines = new Machines(join(base, "machines"), env);
+    const { rows, output, env, machines } = await prepareRun(base, JSON.stringify(server().options), FILES, ROWS_PER_FILE, 47, childEnvironment(server()));
     try {
       for (const name of ["m1", "m2", "m3"]) await machines.start(name);
       // No compaction in this run: every upload, fenced or not, stays in the store to be looked at.
