@@ -7,6 +7,7 @@ export default function job(session: Session) {
     .option("rowsPerSecond", process.env.RILL_BENCH_RATE ?? "400000")
     .option("numPartitions", process.env.RILL_BENCH_PARTITIONS ?? "2")
     .option("seed", "7")
+    .option("busyWait", "true")
     .option("outOfOrderFraction", "0.1").option("maxDelayMs", "5000").option("lateFraction", "0.001").option("lateDelayMs", "20000")
     .load();
   if (process.env.RILL_BENCH_SCENARIO === "a") {

@@ -141,7 +141,8 @@ export function activitySource(session: Session, context: RunContext, scenario: 
     .option("rowsPerSecond", rate)
     .option("numPartitions", context.numPartitions)
     .option("seed", context.seed)
-    .option("totalRows", totalRows);
+    .option("totalRows", totalRows)
+    .option("busyWait", true);
   for (const [key, value] of Object.entries(scenario.shape ?? {})) reader = reader.option(key, value);
   return reader.load();
 }

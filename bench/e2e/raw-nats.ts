@@ -104,7 +104,7 @@ class RawPublisher {
     context: RunContext,
     private readonly select: (row: ActivityRow) => Row | undefined,
   ) {
-    this.schedule = new OpenLoopSchedule({ rowsPerSecond: rate, rampUpMs: 0, totalRows });
+    this.schedule = new OpenLoopSchedule({ rowsPerSecond: rate, rampUpMs: 0, totalRows, busyWait: true });
     this.scheduleStart = this.schedule.begin();
     const partitions = context.numPartitions;
     this.generators = Array.from({ length: partitions }, (_, partition) => new ActivityGenerator({ seed: context.seed, partition, numPartitions: partitions }));

@@ -23,6 +23,7 @@ export async function startRestartQuery(session: Session, options: RestartQueryO
     .option("numPartitions", options.numPartitions)
     .option("seed", options.seed)
     .option("totalRows", options.totalRows)
+    .option("busyWait", true)
     .load()
     .groupBy("gt").count()
     .writeStream.queryName(options.queryName).outputMode("update").trigger({ continuous: "1 second" })

@@ -87,6 +87,24 @@ describe("rate source", () => {
     await reader.close();
   });
 
+  it("sleeps on timers by default (at most one wake-up a millisecond), and checks every event-loop turn with busyWait", async () => {
+    const wakeUps = async (options: Record<string, string>): Promise<{ notifications: number; elapsed: number }> => {
+      const reader = new RateSourceProvider(sourceRequest("rate", { rowsPerSecond: "100000", ...options })).createReader(0);
+      const context = new RecordingContext();
+      const opened = nowMs();
+      await reader.open(context);
+      await sleep(200);
+      await reader.close();
+      return { notifications: context.notifications, elapsed: nowMs() - opened };
+    };
+    const timer = await wakeUps({});
+    // A row falls due every 10 µs, so every wake-up finds new rows and notifies; Node's timers fire at most once a ms.
+    assert.ok(timer.notifications > 0 && timer.notifications <= timer.elapsed + 2, `${timer.notifications} notifications in ${timer.elapsed} ms`);
+    const busy = await wakeUps({ busyWait: "true" });
+    assert.ok(busy.notifications > 0, "busyWait still tells the actor");
+    assert.throws(() => new RateSourceProvider(sourceRequest("rate", { busyWait: "always" })), /'busyWait'.*'always'.*'true' or 'false'/);
+  });
+
   it("rejects wrong options, naming the option, its value and what is allowed", () => {
     assert.throws(() => new RateSourceProvider(sourceRequest("rate", { rowsPerSecond: "fast" })), (error: Error) =>
       error instanceof ConfigError && /'rowsPerSecond'/.test(error.message) && /'fast'/.test(error.message) && /greater than 0/.test(error.message));

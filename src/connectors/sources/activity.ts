@@ -173,7 +173,7 @@ export function generateActivity(options: GenerateActivityOptions): ActivityRow[
 }
 
 const OPTIONS = [
-  "rowsPerSecond", "numPartitions", "seed", "totalRows", "rampUpTime", "users", "devices",
+  "rowsPerSecond", "numPartitions", "seed", "totalRows", "rampUpTime", "busyWait", "users", "devices",
   "outOfOrderFraction", "maxDelayMs", "lateFraction", "lateDelayMs", "duplicateFraction",
 ];
 
@@ -208,7 +208,7 @@ export class ActivitySourceProvider implements SourceProvider {
       duplicateFraction: options.fraction("duplicateFraction", 0, 0.5),
     };
     const rampUpMs = options.duration("rampUpTime", 0);
-    this.schedule = new OpenLoopSchedule({ rowsPerSecond, rampUpMs, totalRows });
+    this.schedule = new OpenLoopSchedule({ rowsPerSecond, rampUpMs, totalRows , busyWait: options.boolean("busyWait", false) });
     const total = totalRows === undefined ? "" : `, totalRows=${totalRows}`;
     this.description = `ActivityStream(rowsPerSecond=${rowsPerSecond}, numPartitions=${this.numPartitions}, seed=${this.generatorOptions.seed}${total})`;
   }

@@ -14,6 +14,12 @@ export interface ScheduleOptions {
   readonly rampUpMs: number;
   /** Rows of the whole query after which the schedule ends; unbounded when undefined. */
   readonly totalRows: number | undefined;
+  /**
+   * Checks on every event-loop turn in the last 2 ms before a row is due (option `busyWait`), so a row reaches the
+   * actor within microseconds of its due time, at the price of a busy event loop while rows fall due more often than
+   * every 2 ms. Off, the reader sleeps on a timer and a row waits up to about a millisecond past its due time.
+   */
+  readonly busyWait?: boolean;
 }
 
 /** When each row of a query is due; shared by all partitions of one provider so that they share a start. */
@@ -77,9 +83,11 @@ function isGeneratorOffset(value: unknown): value is { start: number; emitted: n
  * timer only to tell the source actor that rows became due. Subclasses make the rows.
  *
  * Node's timers fire no sooner than a whole millisecond, usually later: a row due 0.1 ms from now would wait up to
- * 2 ms. So the timer only covers waits of 2 ms and more (waking a millisecond early); the last stretch is a check on
- * every turn of the event loop (setImmediate), which lets I/O in between and tells the actor within microseconds of a
- * row's due time. The cost is a busy event loop while rows fall due faster than one per 2 ms per partition.
+ * 2 ms. By default the reader sleeps on such a timer anyway (an idle event loop: what a gateway or the demo wants).
+ * With `busyWait` (the benchmarks), the timer only covers waits of 2 ms and more (waking a millisecond early) and the
+ * last stretch is a check on every turn of the event loop (setImmediate), which lets I/O in between and tells the actor
+ * within microseconds of a row's due time, at the cost of a busy event loop while rows fall due faster than one per
+ * 2 ms per partition.
  */
 export abstract class OpenLoopReader implements SourceReader {
   readonly offsetOrder = generatorOrder;
@@ -170,7 +178,8 @@ export abstract class OpenLoopReader implements SourceReader {
     const nextIndex = context.partition + due * context.numPartitions;
     if (total !== undefined && nextIndex >= total) return;
     const wait = this.schedule.dueTime(nextIndex) - nowMs();
-    if (wait >= 2) this.timer = setTimeout(this.tick, Math.min(1000, Math.floor(wait) - 1));
+    if (this.schedule.options.busyWait !== true) this.timer = setTimeout(this.tick, Math.min(1000, Math.max(1, Math.ceil(wait))));
+    else if (wait >= 2) this.timer = setTimeout(this.tick, Math.min(1000, Math.floor(wait) - 1));
     else this.immediate = setImmediate(this.tick);
   };
 }

@@ -8,7 +8,7 @@ import { OpenLoopReader, OpenLoopSchedule } from "./open-loop.ts";
 import type { SourceProvider, SourceReader } from "./source.ts";
 import type { SourceRequest } from "./request.ts";
 
-const OPTIONS = ["rowsPerSecond", "numPartitions", "rampUpTime"];
+const OPTIONS = ["rowsPerSecond", "numPartitions", "rampUpTime", "busyWait"];
 
 export const rateSchema: Schema = schemaOf([
   { name: "timestamp", type: "timestamp", nullable: false },
@@ -29,7 +29,7 @@ export class RateSourceProvider implements SourceProvider {
     const rowsPerSecond = options.number("rowsPerSecond", 1, { min: 0, minExclusive: true });
     this.numPartitions = options.number("numPartitions", 1, { min: 1, max: 1024, integer: true });
     const rampUpMs = options.duration("rampUpTime", 0);
-    this.schedule = new OpenLoopSchedule({ rowsPerSecond, rampUpMs, totalRows: undefined });
+    this.schedule = new OpenLoopSchedule({ rowsPerSecond, rampUpMs, totalRows: undefined , busyWait: options.boolean("busyWait", false) });
     const rampUp = rampUpMs > 0 ? `, rampUpTime=${rampUpMs} ms` : "";
     this.description = `RateStream(rowsPerSecond=${rowsPerSecond}, numPartitions=${this.numPartitions}${rampUp})`;
   }
