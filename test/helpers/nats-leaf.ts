@@ -5,10 +5,9 @@
 // and started again on the same ports and store: the uplink cut.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { findNatsServer, freePort } from "../../src/actors/nats-server.ts";
+import { accepts, findNatsServer, freePort, terminate } from "../../src/actors/nats-server.ts";
 
 export interface ConfiguredServer {
   readonly url: string;
@@ -77,23 +76,7 @@ function server(binary: string, config: string, port: number): ConfiguredServer 
     async stop() {
       const running = child;
       child = undefined;
-      if (!running || running.exitCode !== null || running.signalCode !== null) return;
-      const exited = new Promise<void>((resolve) => running.once("exit", () => resolve()));
-      running.kill("SIGTERM");
-      const timer = setTimeout(() => running.kill("SIGKILL"), 10_000);
-      await exited;
-      clearTimeout(timer);
+      if (running) await terminate(running, 10_000);
     },
   };
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = tcpConnect({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
 }
