@@ -67,6 +67,11 @@ export class MqttConnection {
   private disconnectedSince: number | undefined;
   /** The client's last error (a refused reconnect, a protocol error), for the failure that reports a lost broker. */
   private lastError: Error | undefined;
+  /** While paused, MQTT.js's callbacks for handled messages, held: it reads no further packet until they are called. */
+  private paused = false;
+  private heldCallbacks: (() => void)[] = [];
+  /** Times the reader paused the connection (a reader that fell behind). */
+  pauses = 0;
 
   private constructor(private readonly client: MqttClient, private readonly settings: MqttConnectionSettings, holdAcks: boolean, onMessage: ((message: MqttMessage) => void) | undefined) {
     const internals = client as unknown as { _sendPacket: SendPacket };
@@ -90,6 +95,12 @@ export class MqttConnection {
       if (!connack.sessionPresent) this.held.clear();
       for (const entry of [...this.held.values()]) if (entry.released) this.write(entry);
     });
+    // MQTT.js's hook for backpressure: it handles the next packet only once this callback was called, so a held
+    // callback stops reading the socket, and TCP pushes back on the broker (QoS 0 has no other flow control).
+    client.handleMessage = (_packet, callback) => {
+      if (this.paused) this.heldCallbacks.push(() => callback());
+      else callback();
+    };
     if (onMessage) {
       client.on("packetreceive", (packet) => {
         if (packet.cmd !== "publish") return;
@@ -173,6 +184,26 @@ export class MqttConnection {
       ack.released = true;
       if (ack.packet && this.client.connected) this.write(ack);
     }
+  }
+
+  /**
+   * Stops reading after the message being handled: no packet is read until resume(), so the socket fills and the
+   * broker holds (or, for QoS 0 past its own limits, drops) what follows. A pause longer than the keep-alive makes
+   * MQTT.js reconnect, as after any silence.
+   */
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.pauses++;
+  }
+
+  /** Reads again. */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    const callbacks = this.heldCallbacks;
+    this.heldCallbacks = [];
+    for (const callback of callbacks) callback();
   }
 
   /** Messages read and not acknowledged yet. */

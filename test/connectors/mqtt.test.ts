@@ -85,6 +85,32 @@ describe("mqtt connectors against Mosquitto", { skip }, () => {
     assert.deepEqual(drain(reader).rows, [{ device: "ok", value: 1, topic: "bad/4" }]);
   });
 
+  it("stops reading the broker once maxBufferedMessages wait unpolled, and reads on as the query polls (QoS 0)", async () => {
+    const provider = source({ topic: "flood/#", qos: "0", maxBufferedMessages: "40" });
+    const { reader, context } = await open(provider);
+    // A plain subscriber sees the same messages at the broker's pace: once it has them all, an unbounded reader would too.
+    const witness = await mqtt.connectAsync(broker.url, { clientId: "flood-witness" });
+    const total = 400;
+    let witnessed = 0;
+    const witnessedAll = new Promise<void>((resolve) => witness.on("message", () => {
+      if (++witnessed === total) resolve();
+    }));
+    await witness.subscribeAsync("flood/#", { qos: 0 });
+    for (let index = 0; index < total; index++) publisher.publish("flood/x", JSON.stringify({ device: "f", value: index }), { qos: 0 });
+    await witnessedAll;
+    await context.waitFor(() => reader.readyCount() >= 40, 20_000, "the reader's 40 messages");
+    await witness.endAsync();
+    assert.ok(reader.readyCount() <= 41, `${reader.readyCount()} messages buffered, bound 40 (+ the one being handled)`);
+    const values: unknown[] = [];
+    while (values.length < total) {
+      await context.waitFor(() => reader.readyCount() > 0, 20_000, `message ${values.length}`);
+      const { rows } = drain(reader);
+      for (const row of rows) values.push(row.value);
+      assert.ok(reader.readyCount() <= 41);
+    }
+    assert.deepEqual(values, Array.from({ length: total }, (_, index) => index), "every message once, in order: the pause held them in the socket, not lost");
+  });
+
   for (const qos of [1, 2] as const) {
     it(`acknowledges QoS ${qos} messages only when their epoch commits: a reader closed before the commit gets them again`, async () => {
       const options = { topic: `held${qos}/#`, clientId: `held-reader-${qos}`, qos: String(qos) };

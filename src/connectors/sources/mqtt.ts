@@ -26,7 +26,7 @@ import { ReadyQueue } from "./ready-queue.ts";
 import type { SourceRequest } from "./request.ts";
 import type { ReadyBatch, SourceContext, SourceProvider, SourceReader } from "./source.ts";
 
-const OPTIONS = [...MQTT_CONNECTION_OPTIONS, "topic", "qos", "encoding", "topicColumn"];
+const OPTIONS = [...MQTT_CONNECTION_OPTIONS, "topic", "qos", "encoding", "topicColumn", "maxBufferedMessages"];
 
 interface MqttSourceSettings {
   readonly connection: MqttConnectionSettings;
@@ -35,6 +35,8 @@ interface MqttSourceSettings {
   readonly encoding: NatsEncoding;
   readonly topicColumn: string;
   readonly check: RowValidator;
+  /** Messages read and not yet polled by the query past which the source stops reading the broker (until half are). */
+  readonly maxBuffered: number;
 }
 
 export class MqttSourceProvider implements SourceProvider {
@@ -64,7 +66,8 @@ export class MqttSourceProvider implements SourceProvider {
     if (!connection.clean && options.string("clientId") === undefined) {
       throw new ConfigError(`Option 'clientId' of the mqtt source is missing: a persistent session (cleanSession false, the default) is kept by the broker under the client id, which must be the same on every run and unique per query, e.g. .option("clientId", "gateway-alerts"). Or set cleanSession to true (messages published while the query is down are then lost).`);
     }
-    this.settings = { connection, filters, qos, encoding, topicColumn, check: recordChecker(userSchema, request.validate) };
+    const maxBuffered = options.number("maxBufferedMessages", 65_536, { min: 1, integer: true });
+    this.settings = { connection, filters, qos, encoding, topicColumn, check: recordChecker(userSchema, request.validate), maxBuffered };
     this.schema = schemaOf([...userSchema.fields, { name: topicColumn, type: "string", nullable: false }]);
     this.guarantee = qos === 0 ? ("at-most-once" as const) : ("at-least-once" as const);
     const session = connection.clean ? "clean session" : "persistent session";
@@ -121,6 +124,7 @@ class MqttReader implements SourceReader {
     this.flushPending();
     const batch = this.ready.poll(max);
     if (!batch) return undefined;
+    if (this.readyCount() <= this.settings.maxBuffered / 2) this.connection?.resume();
     const end = this.readyHead + batch.rows.length;
     for (let index = this.readyHead; index < end; index++) {
       const ack = this.readyAcks[index];
@@ -147,6 +151,8 @@ class MqttReader implements SourceReader {
 
   async close(): Promise<void> {
     this.closed = true;
+    // Held message callbacks run (the messages are ignored, closed) so that MQTT.js can end the connection.
+    this.connection?.resume();
     // Acks not released stay unsent: the broker keeps those messages for the next run.
     await this.connection?.close();
     this.connection = undefined;
@@ -196,6 +202,12 @@ class MqttReader implements SourceReader {
     }
     this.pendingRows.push(row);
     this.pendingAcks.push(ack);
+    if (this.readyCount() >= this.settings.maxBuffered) this.connection?.pause();
+  }
+
+  /** Times the source stopped reading because the query fell behind by maxBufferedMessages. */
+  get pauses(): number {
+    return this.connection?.pauses ?? 0;
   }
 
   private flushPending(): void {
