@@ -8,6 +8,7 @@ import type { Row } from "../core/types.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { InputChannel, OutputChannel, type FlowControl } from "./channel.ts";
 import { decodeFrame } from "./codec.ts";
+import { hopTrace, stageOf } from "./hop-trace.ts";
 import { deadLetterBytes, type DeadLetterFields } from "./dead-letter.ts";
 import { LETTERS_KEY_GROUP, LETTERS_STATE_ID, addressLetters, letterKey } from "../deadletters/protocol.ts";
 import type { DeadLetterOutput } from "../deadletters/output.ts";
@@ -141,7 +142,13 @@ export abstract class Actor {
       this.inputs.set(sender.index, new InputChannel(transport, sender.index, subjects.credit(sender.name), wiring.self.index, flow, describe));
     }
     this.emit = this.buildEmit();
+    if (hopTrace) {
+      this.traceStage = stageOf(wiring.self.name);
+      wiring.downstream.forEach((receiver, position) => ((this.outputs[position] as OutputChannel).traceLabel = `${this.traceStage}->${stageOf(receiver.name)}`));
+    }
   }
+  protected traceStage = "";
+  private turnRows = 0;
 
   get name(): string {
     return this.wiring.self.name;
@@ -421,6 +428,7 @@ export abstract class Actor {
   private receive(payload: Uint8Array): void {
     if (this.stopped) return;
     const frame = decodeFrame(payload);
+    if (hopTrace && typeof frame === "object" && frame !== null && frame.kind === FRAME_DATA) hopTrace.record(`${this.traceStage}: decoded`, frame.since, frame.until, frame.rows.length);
     const input = typeof frame === "object" && frame !== null && frame.kind !== FRAME_CREDIT ? this.inputs.get(frame.sender) : undefined;
     if (!input || frame.kind === FRAME_CREDIT) throw new TransportError(`${this.name} rejected a frame that is from none of its senders.`);
     try {
@@ -480,6 +488,8 @@ export abstract class Actor {
   private endTurn(): void {
     this.since = this.turnSince;
     this.until = this.turnUntil;
+    if (hopTrace && Number.isFinite(this.turnSince)) hopTrace.record(`${this.traceStage}: end of turn`, this.turnSince, this.turnUntil, this.turnRows);
+    this.turnRows = 0;
     this.flushOperators();
     this.advanceWatermark();
     this.turnSince = Number.POSITIVE_INFINITY;
@@ -532,6 +542,10 @@ export abstract class Actor {
     if (frame.since < this.turnSince) this.turnSince = frame.since;
     if (frame.until > this.turnUntil) this.turnUntil = frame.until;
     (this.inputs.get(frame.sender) as InputChannel).consume(frame.rows.length);
+    if (hopTrace) {
+      hopTrace.record(`${this.traceStage}: turn takes the frame`, frame.since, frame.until, frame.rows.length);
+      this.turnRows += frame.rows.length;
+    }
     return this.processRows(frame.rows, frame.sender);
   }
 

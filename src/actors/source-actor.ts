@@ -9,6 +9,7 @@ import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { chain, type Operator } from "../operators/operator.ts";
 import { Actor, type ActorEnvironment, type ActorWiring } from "./actor.ts";
 import { decodeControl } from "./control.ts";
+import { hopTrace } from "./hop-trace.ts";
 import { runRows } from "./record-errors.ts";
 import type { Subscription } from "./transport.ts";
 
@@ -176,6 +177,7 @@ export class SourceActor extends Actor {
         this.stats.rowsIn += batch.rows.length;
         this.since = batch.since;
         this.until = batch.until;
+        if (hopTrace) hopTrace.record(`${this.traceStage}: polled`, batch.since, batch.until, batch.rows.length);
         runRows(batch.rows, this.process, this.chainPosition, this.operators, this.rejectRecord);
         if (this.pendingOutputRows() >= maxFrameRows) this.flushOutputs();
       }
