@@ -80,7 +80,6 @@ test("a rising watermark leaves at most once per interval, and its latest value 
   const sent = watermarks(run.received);
   // One frame a turn before (200 here); now one at the first rise and one per interval after it, plus the held last.
   assert.ok(sent.length <= Math.ceil(elapsed / WATERMARK_INTERVAL_MS) + 2, `${sent.length} watermark frames in ${elapsed.toFixed(1)} ms`);
-  assert.ok(sent.length < turns / 4, `${sent.length} watermark frames for ${turns} turns`);
   assert.deepEqual(sent, [...sent].sort((a, b) => a - b), "watermarks never move back");
   const rows = run.received.filter((frame) => frame.kind === FRAME_DATA).flatMap((frame) => frame.rows);
   assert.equal(rows.length, turns, "every row went on");
