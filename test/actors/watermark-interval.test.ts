@@ -79,7 +79,10 @@ test("a rising watermark leaves at most once per interval, and its latest value 
   await run.until(() => watermarks(run.received).at(-1) === turns, 5000);
   const sent = watermarks(run.received);
   // One frame a turn before (200 here); now one at the first rise and one per interval after it, plus the held last.
-  assert.ok(sent.length <= Math.ceil(elapsed / WATERMARK_INTERVAL_MS) + 2, `${sent.length} watermark frames in ${elapsed.toFixed(1)} ms`);
+  const intervalMs = Math.max(1, WATERMARK_INTERVAL_MS);
+  assert.ok(sent.length <= Math.ceil(elapsed / intervalMs) + 2, `${sent.length} watermark frames in ${elapsed.toFixed(1)} ms`);
+  // Turns this fast (typically 0.5 ms each) must have shared frames; a starved event loop may not have.
+  if (elapsed < (turns * intervalMs) / 2) assert.ok(sent.length < turns / 2, `${sent.length} watermark frames for ${turns} turns in ${elapsed.toFixed(1)} ms`);
   assert.deepEqual(sent, [...sent].sort((a, b) => a - b), "watermarks never move back");
   const rows = run.received.filter((frame) => frame.kind === FRAME_DATA).flatMap((frame) => frame.rows);
   assert.equal(rows.length, turns, "every row went on");
