@@ -1,7 +1,9 @@
 // One measurement point on its own, for profiling: `node --cpu-prof --cpu-prof-dir=tmp/prof --import tsx bench/point.ts --scenario a --mode continuous-nats --rate 600000 --seconds 5`
 // then `npx tsx bench/profile-summary.ts tmp/prof/<file>.cpuprofile`. Each result line ends with the run's GC pauses
-// (bench/e2e/gc-monitor.ts: pause ms per second of run, p99 and longest pause).
+// (bench/e2e/gc-monitor.ts: `gc` from the query's start to its last row, `gcWholePoint` including start-up and the check).
+// RILL_TRACE_HOPS=1 adds where each frame's rows were how long after they were due (src/actors/hop-trace.ts).
 import { parseArgs } from "node:util";
+import { hopTrace } from "../src/actors/hop-trace.ts";
 import { startNatsServer } from "../src/index.ts";
 import { GcMonitor } from "./e2e/gc-monitor.ts";
 import { modeById } from "./e2e/modes.ts";
@@ -27,9 +29,20 @@ try {
   for (let round = 0; round < Number(values.repeat); round++) {
     const settings = { rate: Number(values.rate), seconds: Number(values.seconds) };
     const gc = new GcMonitor();
+    hopTrace?.reset();
     const point: PointResult = mode.kind === "raw" ? await runRawPoint(context, mode, settings) : await runEnginePoint(context, mode, scenario, settings);
-    console.log(JSON.stringify({ ...point, gc: gc.stop() }));
+    console.log(JSON.stringify({ ...point, gcWholePoint: gc.stop() }));
+    if (hopTrace) printHops(hopTrace.figures());
   }
 } finally {
   await server.stop();
+}
+
+/** RILL_TRACE_HOPS=1: how long ago each frame's rows were due when it reached each point of its path (ms, per row). */
+function printHops(figures: ReturnType<NonNullable<typeof hopTrace>["figures"]>): void {
+  const width = Math.max(...figures.map((figure) => figure.point.length));
+  console.log(`${"point".padEnd(width)}  ${"frames".padStart(7)}  ${"rows/fr".padStart(7)}  ${"p50".padStart(8)}  ${"p99".padStart(8)}  ${"p999".padStart(8)}`);
+  for (const figure of figures) {
+    console.log(`${figure.point.padEnd(width)}  ${String(figure.frames).padStart(7)}  ${figure.rowsPerFrame.toFixed(2).padStart(7)}  ${figure.p50.toFixed(3).padStart(8)}  ${figure.p99.toFixed(3).padStart(8)}  ${figure.p999.toFixed(3).padStart(8)}`);
+  }
 }

@@ -9,6 +9,7 @@ import type { LatencyPercentiles, LatencyRecorder } from "../../src/core/latency
 import { Session, type DataFrame, type NatsOptions, type StreamingQuery } from "../../src/index.ts";
 import { timeCheckpoints, type CheckpointTimes } from "./checkpoint-timer.ts";
 import { summarize } from "./expected.ts";
+import { GcMonitor, type GcFigures } from "./gc-monitor.ts";
 import type { EngineMode } from "./modes.ts";
 import type { RunFacts, Scenario, SinkTracker } from "./scenarios.ts";
 
@@ -62,6 +63,8 @@ export interface PointResult {
   readonly cpuCores?: number;
   /** With checkpoints: the time the run's actors awaited their state writes, and the epoch commits (checkpoint-timer.ts). */
   readonly checkpointTimes?: CheckpointTimes;
+  /** Garbage-collection pauses of this process from the query's start to the end of its rows (before the answer is checked). */
+  readonly gc?: GcFigures;
   readonly wallMs: number;
 }
 
@@ -99,12 +102,14 @@ export async function runEnginePoint(context: RunContext, mode: EngineMode, scen
     const cpu = await CpuMeter.start(context);
     const checkpointTimes = checkpointLocation === undefined ? undefined : timeCheckpoints();
     query = await writer.start();
+    const gc = new GcMonitor();
     const scheduleStart = watchScheduleStart(session, query);
     const progress = new ProgressLog(query);
     const scheduleStartedBy = nowMs();
     const budgetMs = settings.seconds * 1000 + mode.intervalMs + context.slackMs;
     const failed = query.awaitTermination().then(() => "failed" as const, () => "failed" as const);
     const outcome = await endOfRun(completed, failed, budgetMs, backlogWatch(settings, totalRows, scheduleStartedBy, () => tracker.inputEquivalent()));
+    const gcFigures = gc.stop();
     const endedAt = outcome === "complete" ? tracker.lastArrival : nowMs();
     // A query that fails here reports it through query.exception() below.
     if (outcome === "complete") await withTimeout(query.processAllAvailable().catch(() => undefined), 3000);
@@ -127,6 +132,7 @@ export async function runEnginePoint(context: RunContext, mode: EngineMode, scen
       ...frameStats(query),
       ...(cpuCores === undefined ? {} : { cpuCores }),
       ...(checkpointFigures === undefined ? {} : { checkpointTimes: checkpointFigures }),
+      gc: gcFigures,
       wallMs: nowMs() - started,
     };
   } finally {

@@ -8,6 +8,7 @@ import type { Row } from "../core/types.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { InputChannel, OutputChannel, type FlowControl } from "./channel.ts";
 import { decodeFrame } from "./codec.ts";
+import { hopTrace, stageOf } from "./hop-trace.ts";
 import { deadLetterBytes, type DeadLetterFields } from "./dead-letter.ts";
 import { LETTERS_KEY_GROUP, LETTERS_STATE_ID, addressLetters, letterKey } from "../deadletters/protocol.ts";
 import type { DeadLetterOutput } from "../deadletters/output.ts";
@@ -57,6 +58,11 @@ export interface ActorEnvironment {
 }
 
 const TASK = -1;
+/**
+ * An output watermark that rose goes out at most this often (ms), and before every barrier: a watermark frame per
+ * channel per turn doubled the messages of an event-time query (ARCHITECTURE.md, decision log: watermark frames).
+ */
+export const WATERMARK_INTERVAL_MS = 5;
 /** How long a stop waits for a turn that is inside an await (a sink commit, a write) before it goes on. */
 const STOP_WAIT_MS = 5000;
 
@@ -111,6 +117,10 @@ export abstract class Actor {
   private readonly lastHeard = new Map<number, number>();
   private inputWatermark = Number.NEGATIVE_INFINITY;
   private outputWatermark = Number.NEGATIVE_INFINITY;
+  /** The output watermark last put on the channels, when, and the timer that sends one held back by the interval. */
+  private sentWatermark = Number.NEGATIVE_INFINITY;
+  private watermarkSentAt = Number.NEGATIVE_INFINITY;
+  private watermarkTimer: NodeJS.Timeout | undefined;
   private readonly operatorWatermarks: number[] = [];
   private idleTimer: NodeJS.Timeout | undefined;
   /** The final barrier of the run (once, availableNow) came from every input: nothing more will arrive. */
@@ -141,7 +151,15 @@ export abstract class Actor {
       this.inputs.set(sender.index, new InputChannel(transport, sender.index, subjects.credit(sender.name), wiring.self.index, flow, describe));
     }
     this.emit = this.buildEmit();
+    if (hopTrace) {
+      this.traceStage = stageOf(wiring.self.name);
+      wiring.downstream.forEach((receiver, position) => ((this.outputs[position] as OutputChannel).traceLabel = `${this.traceStage}->${stageOf(receiver.name)}`));
+    }
   }
+
+  /** The stage's name in hop traces (RILL_TRACE_HOPS), and the rows of the turn under way. */
+  protected traceStage = "";
+  private turnRows = 0;
 
   get name(): string {
     return this.wiring.self.name;
@@ -164,6 +182,7 @@ export abstract class Actor {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.idleTimer);
+    clearTimeout(this.watermarkTimer);
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     this.subscriptions.length = 0;
     // A turn may be inside an await (a sink's commit, a write): let it finish, so that nothing of this run still acts
@@ -209,20 +228,48 @@ export abstract class Actor {
   /**
    * Moves event time on: the input watermark is the minimum over the inputs that are not idle (never moving back;
    * when all are idle, the highest any reached);
-   * each operator gets the watermark of its own input, then the actor's output watermark goes on every channel.
+   * each operator gets the watermark of its own input, then the actor's output watermark goes on every channel: at once
+   * when `beforeBarrier` (the epoch ends with the windows it closed, decision 14), else within WATERMARK_INTERVAL_MS.
    */
-  protected advanceWatermark(): void {
+  protected advanceWatermark(beforeBarrier = false): void {
     if (this.inputWatermarks.size === 0 && !this.hasEventTime) return;
     if (this.inputs.size > 0) {
       const combined = this.combineInputWatermarks(Date.now());
       if (combined > this.inputWatermark) this.inputWatermark = combined;
     }
     const watermark = this.watermarkOperators(this.inputWatermark);
-    if (watermark > this.outputWatermark && Number.isFinite(watermark)) {
-      this.outputWatermark = watermark;
-      for (const output of this.outputs) output.watermark(watermark);
-    }
+    if (watermark > this.outputWatermark && Number.isFinite(watermark)) this.outputWatermark = watermark;
+    this.sendWatermark(beforeBarrier);
   }
+
+  /**
+   * Puts a risen output watermark on every channel, after the rows queued there: now when `now` or when the last one
+   * left WATERMARK_INTERVAL_MS ago, else from a timer at the end of the interval. Holding it back is safe: a watermark
+   * only ever arrives later than it could have (rows count as late less often, windows close a little later).
+   */
+  private sendWatermark(now: boolean): void {
+    if (this.outputWatermark <= this.sentWatermark || this.outputs.length === 0) return;
+    const at = nowMs();
+    const wait = this.watermarkSentAt + WATERMARK_INTERVAL_MS - at;
+    if (!now && wait > 0) {
+      this.watermarkTimer ??= setTimeout(this.sendHeldWatermark, Math.ceil(wait));
+      return;
+    }
+    clearTimeout(this.watermarkTimer);
+    this.watermarkTimer = undefined;
+    this.sentWatermark = this.outputWatermark;
+    this.watermarkSentAt = at;
+    for (const output of this.outputs) output.watermark(this.outputWatermark);
+  }
+
+  /** The interval's timer: the held watermark leaves, in a turn of its own when a turn is under way. */
+  private readonly sendHeldWatermark = (): void => {
+    this.watermarkTimer = undefined;
+    if (this.stopped) return;
+    if (this.running) return this.enqueueTask(() => this.sendWatermark(true));
+    this.sendWatermark(true);
+    this.flushOutputs();
+  };
 
   /**
    * The minimum over the live inputs of each group, then the policy across groups; a group whose inputs are all idle
@@ -421,6 +468,7 @@ export abstract class Actor {
   private receive(payload: Uint8Array): void {
     if (this.stopped) return;
     const frame = decodeFrame(payload);
+    if (hopTrace && typeof frame === "object" && frame !== null && frame.kind === FRAME_DATA) hopTrace.record(`${this.traceStage}: decoded`, frame.since, frame.until, frame.rows.length);
     const input = typeof frame === "object" && frame !== null && frame.kind !== FRAME_CREDIT ? this.inputs.get(frame.sender) : undefined;
     if (!input || frame.kind === FRAME_CREDIT) throw new TransportError(`${this.name} rejected a frame that is from none of its senders.`);
     try {
@@ -477,11 +525,13 @@ export abstract class Actor {
     if (!this.blocked && this.mailboxHead < this.mailbox.length) this.schedule();
   }
 
-  private endTurn(): void {
+  private endTurn(beforeBarrier = false): void {
     this.since = this.turnSince;
     this.until = this.turnUntil;
+    if (hopTrace && Number.isFinite(this.turnSince)) hopTrace.record(`${this.traceStage}: end of turn`, this.turnSince, this.turnUntil, this.turnRows);
+    this.turnRows = 0;
     this.flushOperators();
-    this.advanceWatermark();
+    this.advanceWatermark(beforeBarrier);
     this.turnSince = Number.POSITIVE_INFINITY;
     this.turnUntil = Number.NEGATIVE_INFINITY;
     this.flushOutputs();
@@ -532,12 +582,16 @@ export abstract class Actor {
     if (frame.since < this.turnSince) this.turnSince = frame.since;
     if (frame.until > this.turnUntil) this.turnUntil = frame.until;
     (this.inputs.get(frame.sender) as InputChannel).consume(frame.rows.length);
+    if (hopTrace) {
+      hopTrace.record(`${this.traceStage}: turn takes the frame`, frame.since, frame.until, frame.rows.length);
+      this.turnRows += frame.rows.length;
+    }
     return this.processRows(frame.rows, frame.sender);
   }
 
   private async alignedBarrier(epoch: number, final: boolean): Promise<void> {
     if (final) this.inputsDone = true;
-    this.endTurn();
+    this.endTurn(true);
     await this.onBarrier(epoch, final);
     this.completeEpoch(epoch, final, {}, this.persistEpoch(epoch));
     this.barrierFrom.clear();

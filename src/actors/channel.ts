@@ -4,6 +4,7 @@ import { FRAME_BARRIER, FRAME_CREDIT, FRAME_DATA, FRAME_WATERMARK, type ChannelF
 import type { EpochParams } from "../core/param-values.ts";
 import type { Row } from "../core/types.ts";
 import { encodeFrame } from "./codec.ts";
+import { hopTrace } from "./hop-trace.ts";
 import type { Transport } from "./transport.ts";
 
 export interface FlowControl {
@@ -26,6 +27,8 @@ export class OutputChannel {
   framesSent = 0;
   rowsSent = 0;
   creditWaits = 0;
+  /** `sender stage->receiver stage`, set by the actor when hop traces are on (RILL_TRACE_HOPS). */
+  traceLabel = "";
 
   constructor(
     private readonly transport: Transport,
@@ -85,7 +88,10 @@ export class OutputChannel {
       } else {
         this.pending.shift();
         if (head.control === "barrier") this.send({ kind: FRAME_BARRIER, sender: this.senderIndex, seq: ++this.seq, epoch: head.epoch, final: head.final, ...(head.params ? { params: head.params } : {}) });
-        else this.send({ kind: FRAME_WATERMARK, sender: this.senderIndex, seq: ++this.seq, watermark: head.watermark });
+        else {
+          this.send({ kind: FRAME_WATERMARK, sender: this.senderIndex, seq: ++this.seq, watermark: head.watermark });
+          if (hopTrace) hopTrace.record(`${this.traceLabel}: watermark frame`, Number.NaN, Number.NaN, 0);
+        }
       }
     }
     return true;
@@ -102,6 +108,7 @@ export class OutputChannel {
   /** Sends rows as one frame, or as several when one would exceed the broker's payload limit. */
   private sendRows(rows: Row[], epoch: number, since: number, until: number): void {
     const frame: ChannelFrame = { kind: FRAME_DATA, sender: this.senderIndex, seq: this.seq + 1, epoch, since, until, rows };
+    if (hopTrace) hopTrace.record(`${this.traceLabel}: encode`, since, until, rows.length);
     const bytes = encodeFrame(frame);
     if (bytes.length > this.transport.maxPayload && rows.length > 1) {
       const half = rows.length >> 1;
@@ -119,6 +126,7 @@ export class OutputChannel {
     this.seq++;
     this.framesSent++;
     this.transport.publish(this.subject, bytes);
+    if (hopTrace) hopTrace.record(`${this.traceLabel}: published`, since, until, rows.length);
   }
 
   private send(frame: ChannelFrame): void {

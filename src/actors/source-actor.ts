@@ -9,6 +9,7 @@ import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { chain, type Operator } from "../operators/operator.ts";
 import { Actor, type ActorEnvironment, type ActorWiring } from "./actor.ts";
 import { decodeControl } from "./control.ts";
+import { hopTrace } from "./hop-trace.ts";
 import { runRows } from "./record-errors.ts";
 import type { Subscription } from "./transport.ts";
 
@@ -91,7 +92,7 @@ export class SourceActor extends Actor {
     await this.reader.open({
       partition: this.wiring.partition,
       numPartitions: this.options.numPartitions,
-      notify: () => this.schedulePump(),
+      notify: () => this.schedulePump(true),
       // Room for the frame's header: a record this size still travels as a one-row frame.
       maxRecordBytes: transport.maxPayload - 1024,
       deadLetter: (raw, reason) => this.sendToDeadLetter(this.options.deadLetterSubject, { query: this.options.queryName, source: this.name, reason }, raw),
@@ -135,10 +136,16 @@ export class SourceActor extends Actor {
     });
   }
 
-  private schedulePump(): void {
+  /**
+   * `soon`: the reader just said rows are ready (from its own timer or I/O callback), so the pump runs right after it,
+   * on a microtask; a setImmediate queued from the check phase, where the open-loop readers wake, would wait a whole turn
+   * of the event loop. A pump that leaves rows behind comes back on setImmediate, so I/O still runs in between.
+   */
+  private schedulePump(soon = false): void {
     if (this.pumpScheduled || this.stopped) return;
     this.pumpScheduled = true;
-    setImmediate(this.pump);
+    if (soon) queueMicrotask(this.pump);
+    else setImmediate(this.pump);
   }
 
   /** One turn: rows while credit lasts and the trigger allows, barriers exactly where they were asked for. */
@@ -157,7 +164,7 @@ export class SourceActor extends Actor {
           this.flushOperators();
           // The watermark of the epoch's rows goes before its barrier: the epoch then ends with every window it closed
           // (Spark runs a no-data batch for this; once and availableNow would otherwise never close them).
-          this.advanceWatermark();
+          this.advanceWatermark(true);
           this.reader.releaseDeadLetters?.();
           this.reader.epochEnded?.(request.epoch);
           this.nextParams = request.params;
@@ -176,6 +183,7 @@ export class SourceActor extends Actor {
         this.stats.rowsIn += batch.rows.length;
         this.since = batch.since;
         this.until = batch.until;
+        if (hopTrace) hopTrace.record(`${this.traceStage}: polled`, batch.since, batch.until, batch.rows.length);
         runRows(batch.rows, this.process, this.chainPosition, this.operators, this.rejectRecord);
         if (this.pendingOutputRows() >= maxFrameRows) this.flushOutputs();
       }
