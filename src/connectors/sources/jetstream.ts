@@ -216,7 +216,7 @@ class JetStreamReader implements SourceReader {
     const info = await access.streamInfo(stream);
     if (!info) throw new ConfigError(`Option 'stream' of the jetstream source names '${stream}', but no such stream exists on ${this.transport.address}. Create it first (e.g. 'nats stream add ${stream}') or fix the name.`);
     if (filter !== undefined && !info.subjects.some((subject) => subjectsOverlap(subject, filter))) {
-      throw new ConfigError(`Option '${filterOption}' of the jetstream source has '${filter}', which matches none of the subjects of stream '${stream}' (${info.subjects.join(", ")}). Use one of them or a filter within them.`);
+      throw new ConfigError(`Option '${filterOption}' of the jetstream source ${filterOption === "subject" ? "is" : "has"} '${filter}', which matches none of the subjects of stream '${stream}' (${info.subjects.join(", ")}). Use one of them or a filter within them.`);
     }
     const startSequence = this.lastPolled === undefined ? await access.resolveStart(stream, this.settings.start) : this.lastPolled + 1;
     this.lastPolled = startSequence - 1;
