@@ -73,8 +73,11 @@ export interface HostedResume {
 }
 
 export interface RemoteActors {
-  /** Resolves once every remote actor listens and its sink is open; rejects when a worker refuses or is lost. */
-  start(resume: HostedResume | undefined): Promise<void>;
+  /**
+   * Resolves once every remote actor listens and its sink is open; rejects when a worker refuses or is lost. `params`:
+   * the parameter values of the run's first epoch (src/params), which the remote actors start with.
+   */
+  start(resume: HostedResume | undefined, params?: EpochParams): Promise<void>;
   /** Resolves once every remote actor has stopped and its epoch writes have settled (or its worker is gone for good). */
   stop(): Promise<void>;
 }
@@ -160,16 +163,14 @@ export class QueryRuntime {
    */
   async start(epochIntervalMs: number | undefined, resume?: RuntimeResume): Promise<void> {
     if (resume && this.storage) this.restore(this.storage, resume.lastCommittedEpoch, resume.offsets);
-    if (this.params) {
-      const first = this.params.begin(resume ? resume.lastCommittedEpoch + 1 : 0, resume?.params);
-      for (const actor of this.actors) actor.useParams(first.values);
-    }
+    const first = this.params?.begin(resume ? resume.lastCommittedEpoch + 1 : 0, resume?.params);
+    if (first) for (const actor of this.actors) actor.useParams(first.values);
     for (const actor of this.actors) actor.start();
     this.coordinator.listen();
     // Committed letters a crash left unpublished go out now, and each commit's letters after it.
     if (this.storage) this.deadLetters.watchCommits(this.subjects.control, this.storage, this.graph.queryId);
     await this.transport.flush();
-    await this.placement?.remote?.start(resume ? { lastCommittedEpoch: resume.lastCommittedEpoch, offsets: resume.offsets } : undefined);
+    await this.placement?.remote?.start(resume ? { lastCommittedEpoch: resume.lastCommittedEpoch, offsets: resume.offsets } : undefined, first);
     this.refuseIfStopped();
     for (const sink of this.sinks) await sink.open();
     for (const source of this.sources) await source.open();
@@ -187,11 +188,13 @@ export class QueryRuntime {
    * the driver places them after every other actor listens); the driver's coordinator runs the epochs. The storage is
    * read afresh, since the last commit was written by another process.
    */
-  async host(resume: HostedResume | undefined): Promise<void> {
+  async host(resume: HostedResume | undefined, params?: EpochParams): Promise<void> {
     if (resume && this.storage) {
       this.storage.refresh();
       this.restoreActors(this.storage, resume.lastCommittedEpoch, resume.offsets);
     }
+    // The driver decided the first epoch's values (the ones recorded for it, on a replay); the barriers bring the rest.
+    if (params) for (const actor of this.actors) actor.useParams(params.values);
     for (const actor of this.actors) actor.start();
     await this.transport.flush();
     for (const sink of this.sinks) await sink.open();

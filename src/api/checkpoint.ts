@@ -25,6 +25,8 @@ export interface OpenedCheckpoint {
 export interface CheckpointQuery {
   readonly name: string | undefined;
   readonly sources: readonly string[];
+  /** What each source actor reads, where its source says (physical.ts sourceIdentities). */
+  readonly sourceIdentities?: Readonly<Record<string, string>>;
   readonly stateful: readonly StatefulOperatorInfo[];
   readonly outputMode: string;
   /** The parameter values a fresh query's first epoch runs with, kept in its metadata. */
@@ -45,7 +47,7 @@ export async function openCheckpoint(location: string, query: CheckpointQuery): 
     }
     if (decision.kind === "fresh") {
       const id = randomUUID();
-      await storage.writeMeta({ id, name: query.name ?? null, createdAt: new Date().toISOString(), sources: query.sources, stateful: query.stateful, outputMode: query.outputMode, stateFormat: STATE_FORMAT, ...(query.params ? { firstParams: query.params } : {}) });
+      await storage.writeMeta({ id, name: query.name ?? null, createdAt: new Date().toISOString(), sources: query.sources, ...(query.sourceIdentities && Object.keys(query.sourceIdentities).length > 0 ? { sourceIdentities: query.sourceIdentities } : {}), stateful: query.stateful, outputMode: query.outputMode, stateFormat: STATE_FORMAT, ...(query.params ? { firstParams: query.params } : {}) });
       return { storage, location, id, resume: undefined };
     }
     faultPoint("recovery");

@@ -101,7 +101,7 @@ async function planFromJob(job: Job, request: PlaceRequest, transport: Transport
   const writers = await writersOf(job, session);
   const writer = writers.find((candidate) => candidate.configuredName === request.query);
   if (!writer) throw new ConfigError(`the job module defines no query named '${request.query}'; it defines ${writers.map((candidate) => `'${candidate.configuredName ?? "(unnamed)"}'`).join(", ") || "none"}.`);
-  return writer.graphForWorker(request.queryId, request.subjectName);
+  return writer.graphForWorker(request.queryId, request.subjectName, undefined, request.paramTypes);
 }
 
 async function writersOf(job: Job, session: Session): Promise<DataStreamWriter[]> {

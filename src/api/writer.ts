@@ -12,8 +12,9 @@ import type { Row, Schema } from "../core/types.ts";
 import type { StaticTable } from "../operators/join-static-table.ts";
 import type { ExecutionGraph } from "../actors/runtime.ts";
 import { withParamCatalog, type ParamCatalog } from "../expr/param-function.ts";
+import { placedParamCatalog } from "../params/query-params.ts";
 import { analyze, type AnalyzedPlan } from "../plan/analyzer.ts";
-import { buildExecutionGraph, checkOutputMode, sourceActorNames, statefulOperators } from "../plan/physical.ts";
+import { buildExecutionGraph, checkOutputMode, sourceActorNames, sourceIdentities, statefulOperators } from "../plan/physical.ts";
 import { openCheckpoint, type OpenedCheckpoint } from "./checkpoint.ts";
 import type { DataFrame } from "./dataframe.ts";
 import { StreamingQuery, type QueryWorkers } from "./query.ts";
@@ -96,16 +97,13 @@ export class DataStreamWriter {
     const probe = session.params.probe();
     let plan = analyzeWith(probe.catalog);
     const params = probe.names.size > 0 ? await session.params.forQuery() : undefined;
-    if (params) {
-      plan = analyzeWith(params.catalog());
-      if (config.workers !== "local") throw new ConfigError(`Query '${this.name ?? "unnamed"}' uses param(${params.names.map((name) => `'${name}'`).join(", ")}), which does not run on workers yet (the values reach the driver's actors only); run it with rill.workers = local.`);
-    }
+    if (params) plan = analyzeWith(params.catalog());
     checkOutputMode(plan, this.mode);
     await loadStaticSides(plan.staticTables);
     const sink = this.createSink(path, plan.schema);
     const location = this.sinkOptions.get("checkpointLocation") ?? (config.checkpointRoot && this.name ? join(config.checkpointRoot, this.name) : undefined);
     const sources = sourceActorNames(plan);
-    const checkpoint = location ? await openCheckpoint(location, { name: this.name, sources, stateful: statefulOperators(plan, this.mode), outputMode: this.mode, params: params?.captureFirst() }) : undefined;
+    const checkpoint = location ? await openCheckpoint(location, { name: this.name, sources, sourceIdentities: sourceIdentities(plan), stateful: statefulOperators(plan, this.mode), outputMode: this.mode, params: params?.captureFirst() }) : undefined;
     if (checkpoint) await refuseUnrecoverableSink(sink, this.mode, checkpoint);
     const id = checkpoint?.id ?? randomUUID();
     const runId = randomUUID();
@@ -113,7 +111,7 @@ export class DataStreamWriter {
     const graph = this.graphOf(plan, sink, id, subjectName);
     if (config.workers !== "local" && plan.staticTables.length > 0) throw new ConfigError(`Query '${this.name ?? id}': a stream-static join does not run on workers yet (its static side is loaded in the driver's process); run it with rill.workers = local.`);
     if (config.workers === "local" && config.stateReplication !== "off") throw new ConfigError(`Query '${this.name ?? id}': rill.state.replication = ${config.stateReplication} replicates the state workers write; with rill.workers = local every actor writes the checkpoint location itself. Set rill.workers to a number or 'cluster', or leave rill.state.replication off.`);
-    const workers = config.workers === "local" ? undefined : await this.workersOf(graph, { id, runId, subjectName, location });
+    const workers = config.workers === "local" ? undefined : await this.workersOf(graph, { id, runId, subjectName, location, paramTypes: params?.types() });
     const subjects = querySubjects(config.subjectPrefix, subjectName, runId);
     const subjectsOf = (attempt: number) => querySubjects(config.subjectPrefix, subjectName, runId, attempt);
     const query = new StreamingQuery({ id, runId, name: this.name, plan, graph, trigger, transport, subjects, subjectsOf, flow: { window: config.flowWindow, maxFrameRows: config.maxFrameRows }, log: session.log, checkpoint, maxRetries: config.maxRetries, epochTimeoutMs: config.epochTimeoutMs, idleTimeoutMs: config.idleTimeoutMs, lateDataSubject: this.sinkOptions.get("lateDataSubject") ?? config.lateDataSubject, clock: session.clock, events: session.streams.bus, workers, params });
@@ -140,9 +138,10 @@ export class DataStreamWriter {
    * @internal On a worker: the execution graph the driver built for this query, from the same job module, given the
    * driver's query id and subject name; the driver compares fingerprints of the two.
    */
-  graphForWorker(queryId: string, subjectName: string, path?: string): ExecutionGraph {
+  graphForWorker(queryId: string, subjectName: string, path?: string, paramTypes?: Readonly<Record<string, string>>): ExecutionGraph {
     const config = this.frame.session.conf.read();
-    const plan = analyze(this.frame.plan, { outputMode: this.mode, maxFutureMs: config.maxFutureMs, multipleWatermarkPolicy: config.multipleWatermarkPolicy });
+    // param() compiles with the types the driver compiled it with; the values come with the placement and the barriers.
+    const plan = withParamCatalog(placedParamCatalog(paramTypes ?? {}), () => analyze(this.frame.plan, { outputMode: this.mode, maxFutureMs: config.maxFutureMs, multipleWatermarkPolicy: config.multipleWatermarkPolicy }));
     checkOutputMode(plan, this.mode);
     if (plan.staticTables.length > 0) throw new ConfigError(`Query '${this.name ?? queryId}': a stream-static join does not run on workers yet (its static side is loaded in the driver's process); run it with rill.workers = local.`);
     return this.graphOf(plan, this.createSink(path, plan.schema), queryId, subjectName);
@@ -169,7 +168,7 @@ export class DataStreamWriter {
   }
 
   /** With `rill.workers` set: checks the query can travel (a name, no in-memory sink) and makes its placement template. */
-  private async workersOf(graph: ExecutionGraph, run: { id: string; runId: string; subjectName: string; location: string | undefined }): Promise<QueryWorkers> {
+  private async workersOf(graph: ExecutionGraph, run: { id: string; runId: string; subjectName: string; location: string | undefined; paramTypes: Readonly<Record<string, string>> | undefined }): Promise<QueryWorkers> {
     const session = this.frame.session;
     const config = session.conf.read();
     if (this.name === undefined) throw new ConfigError(`rill.workers = ${config.workers}: a query placed on workers needs queryName(...), which the workers find it by in the job module.`);
@@ -195,6 +194,7 @@ export class DataStreamWriter {
         epochTimeoutMs: config.epochTimeoutMs,
         idleTimeoutMs: config.idleTimeoutMs,
         lateDataSubject: this.sinkOptions.get("lateDataSubject") ?? config.lateDataSubject ?? null,
+        ...(run.paramTypes ? { paramTypes: run.paramTypes } : {}),
       },
     };
   }

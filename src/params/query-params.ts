@@ -4,7 +4,7 @@ import type { DataType } from "../core/types.ts";
 import type { ParamCatalog } from "../expr/param-function.ts";
 import { decideNextEpoch, decideResumeParams, type ParamChange, type ParamOrigin } from "./epochs.ts";
 import type { ParamStore, ParamStoreStatus } from "./store.ts";
-import { checkValue, EMPTY_PARAMS, typeOfValue, type ParamDeclaration, type ParamSet, type ParamType, type ParamValue } from "./types.ts";
+import { checkValue, EMPTY_PARAMS, PARAM_TYPES, typeOfValue, type ParamDeclaration, type ParamSet, type ParamType, type ParamValue } from "./types.ts";
 
 /** What a checkpoint recorded (src/state/types.ts keeps them as plain values). */
 export interface RecordedParams {
@@ -26,6 +26,22 @@ export interface ParamHistoryEntry extends ParamChange {
 export interface QueryParamsStatus extends ParamStoreStatus {
   readonly revision: number;
   readonly values: Readonly<Record<string, ParamValue>>;
+}
+
+/**
+ * The catalog a worker compiles a placed query with: the types the driver compiled param() with (QueryParams.types()),
+ * so both build the same plan. A name the driver did not type is an AnalysisError (the job modules differ).
+ */
+export function placedParamCatalog(types: Readonly<Record<string, string>>): ParamCatalog {
+  return {
+    typeOf: (name: string, text: string): DataType => {
+      const type = types[name];
+      if (type === undefined || !(PARAM_TYPES as readonly string[]).includes(type)) {
+        throw new AnalysisError(`Parameter '${name}' in '${text}' has no type from the driver (it typed ${Object.keys(types).map((known) => `'${known}'`).join(", ") || "none"}): start driver and workers with the same job module.`);
+      }
+      return type as ParamType;
+    },
+  };
 }
 
 /** Keeps this many history entries per query (the dashboard's table). */
@@ -58,6 +74,11 @@ export class QueryParams {
         return type;
       },
     };
+  }
+
+  /** The type of each name the query uses, as its expressions were compiled (workers compile with the same). */
+  types(): Record<string, ParamType> {
+    return Object.fromEntries(this.used);
   }
 
   get names(): readonly string[] {

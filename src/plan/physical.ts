@@ -94,6 +94,17 @@ export function sourceActorNames(plan: AnalyzedPlan): string[] {
   return sources.flatMap((source, index) => Array.from({ length: source.numPartitions }, (_, partition) => `s${index}-source-${source.format}.p${partition}`));
 }
 
+/** What each source actor reads, for the sources that say (SourceProvider.partitionIdentity): a checkpoint keeps it. */
+export function sourceIdentities(plan: AnalyzedPlan): Record<string, string> {
+  const sources = (plan.branches ?? [{ source: plan.source }]).map((branch) => branch.source);
+  const identities: Record<string, string> = {};
+  sources.forEach((source, index) => {
+    if (!source.partitionIdentity) return;
+    for (let partition = 0; partition < source.numPartitions; partition++) identities[`s${index}-source-${source.format}.p${partition}`] = source.partitionIdentity(partition);
+  });
+  return identities;
+}
+
 function isWatermark(step: Step): boolean {
   return step.name === "watermark";
 }

@@ -10,7 +10,7 @@ export interface RecoveryFacts {
   /** Epochs with state changes not folded into the state. */
   readonly pendingEpochs: readonly number[];
   /** The query being started. */
-  readonly current: { readonly sources: readonly string[]; readonly stateful: readonly StatefulOperatorInfo[] };
+  readonly current: { readonly sources: readonly string[]; readonly sourceIdentities?: Readonly<Record<string, string>> | undefined; readonly stateful: readonly StatefulOperatorInfo[] };
 }
 
 export type RecoveryDecision =
@@ -33,7 +33,7 @@ export function decideRecovery(facts: RecoveryFacts): RecoveryDecision {
   if (!meta) return { kind: "fresh" };
   const damage = checkInvariants(facts);
   if (damage.length > 0) return { kind: "damaged", reasons: damage };
-  const reasons = [...compareStateful(meta.stateful, current.stateful), ...compareSources(meta.sources, current.sources)];
+  const reasons = [...compareStateful(meta.stateful, current.stateful), ...compareSources(meta.sources, current.sources, meta.sourceIdentities, current.sourceIdentities)];
   if (reasons.length > 0) return { kind: "refuse", reasons };
   const lastCommittedEpoch = lastCommit?.epoch ?? -1;
   return {
@@ -76,7 +76,18 @@ function compareStateful(before: readonly StatefulOperatorInfo[], now: readonly 
   return reasons;
 }
 
-function compareSources(before: readonly string[], now: readonly string[]): string[] {
-  if (before.length === now.length && before.every((source, index) => source === now[index])) return [];
-  return [`the sources changed from [${before.join(", ")}] to [${now.join(", ")}], so the stored offsets no longer apply`];
+function compareSources(before: readonly string[], now: readonly string[], readBefore: Readonly<Record<string, string>> | undefined, readNow: Readonly<Record<string, string>> | undefined): string[] {
+  if (before.length !== now.length || before.some((source, index) => source !== now[index])) {
+    // What the actors read names the option that changed (a JetStream source's 'partitions').
+    const reads = (names: readonly string[], identities: Readonly<Record<string, string>>) => names.map((name) => identities[name] ?? name).join(", ");
+    const detail = readBefore && readNow ? ` (they read ${reads(before, readBefore)}; now ${reads(now, readNow)})` : "";
+    return [`the sources changed from [${before.join(", ")}] to [${now.join(", ")}]${detail}, so the stored offsets no longer apply`];
+  }
+  // Checkpoints written before identities were kept have none: only the names are compared.
+  if (!readBefore || !readNow) return [];
+  return before.flatMap((name) => {
+    const old = readBefore[name];
+    const current = readNow[name];
+    return old !== current ? [`the source ${name} read ${old ?? "(unrecorded)"} and now reads ${current ?? "(unrecorded)"}, so its stored offset no longer applies`] : [];
+  });
 }

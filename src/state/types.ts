@@ -25,6 +25,11 @@ export interface QueryMeta {
   readonly name: string | null;
   readonly createdAt: string;
   readonly sources: readonly string[];
+  /**
+   * What each source actor reads, for sources that say (a JetStream partition's filter subject): a restart that reads
+   * something else is refused. Absent in checkpoints written before it was kept: those are checked by actor names only.
+   */
+  readonly sourceIdentities?: Readonly<Record<string, string>>;
   readonly stateful: readonly StatefulOperatorInfo[];
   readonly outputMode: string;
   /** The parameter values the query's first epoch ran with (src/params): a replay of it before any commit uses them. */

@@ -2,11 +2,12 @@
 import type { NatsTransport } from "../actors/nats-transport.ts";
 import type { HostedResume, Placement, RemoteActors } from "../actors/runtime.ts";
 import { TransportError, WorkerError } from "../core/errors.ts";
+import type { EpochParams } from "../core/param-values.ts";
 import type { WorkerPool } from "./pool.ts";
 import { decodeMessage, encodeMessage, encodeOffsets, replySchema, workerSubjects, type PlaceRequest } from "./protocol.ts";
 
 /** What every worker of the run is told, besides its own actors, their group and the resume point. */
-export type PlacementTemplate = Omit<PlaceRequest, "actors" | "group" | "resume">;
+export type PlacementTemplate = Omit<PlaceRequest, "actors" | "group" | "resume" | "params">;
 
 export interface WorkerPlacementOptions {
   readonly pool: WorkerPool;
@@ -48,7 +49,7 @@ export class WorkerPlacement implements Placement, RemoteActors {
     return where;
   }
 
-  async start(resume: HostedResume | undefined): Promise<void> {
+  async start(resume: HostedResume | undefined, params?: EpochParams): Promise<void> {
     const { pool } = this.options;
     await pool.waitForWorkers(1, this.options.placementTimeoutMs);
     this.assign();
@@ -65,7 +66,7 @@ export class WorkerPlacement implements Placement, RemoteActors {
         const ofGroup = actors.filter((actor) => this.options.isSource(actor) === (group === "sources"));
         return ofGroup.length > 0 ? [[worker, ofGroup] as const] : [];
       });
-      await Promise.all(requests.map(([worker, actors]) => Promise.race([this.place(worker, actors, group, resume), this.lost.get(worker) as Promise<never>])));
+      await Promise.all(requests.map(([worker, actors]) => Promise.race([this.place(worker, actors, group, resume, params), this.lost.get(worker) as Promise<never>])));
     }
     for (const worker of this.assigned.keys()) if (!pool.isAlive(worker)) throw new WorkerError("WORKER_LOST", `worker ${worker} was lost while the query was being placed`);
     this.placing.clear();
@@ -130,9 +131,9 @@ export class WorkerPlacement implements Placement, RemoteActors {
     }
   }
 
-  private async place(worker: string, actors: readonly string[], group: PlaceRequest["group"], resume: HostedResume | undefined): Promise<void> {
+  private async place(worker: string, actors: readonly string[], group: PlaceRequest["group"], resume: HostedResume | undefined, params: EpochParams | undefined): Promise<void> {
     const { transport, template, pool } = this.options;
-    const request: PlaceRequest = { ...template, actors: [...actors], group, resume: resume ? { lastCommittedEpoch: resume.lastCommittedEpoch, offsets: encodeOffsets(resume.offsets) } : null };
+    const request: PlaceRequest = { ...template, actors: [...actors], group, resume: resume ? { lastCommittedEpoch: resume.lastCommittedEpoch, offsets: encodeOffsets(resume.offsets) } : null, ...(params ? { params: { revision: params.revision, values: params.values as Record<string, number | string | boolean> } } : {}) };
     let payload: Uint8Array;
     try {
       payload = await transport.request(workerSubjects(template.subjectPrefix).place(worker), encodeMessage(request), this.options.placementTimeoutMs);

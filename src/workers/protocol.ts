@@ -79,6 +79,10 @@ export const placeRequestSchema = z.object({
   epochTimeoutMs: z.number().positive(),
   idleTimeoutMs: z.number().positive(),
   lateDataSubject: z.string().nullable(),
+  /** The type of each parameter the query uses (src/params), as the driver compiled param() with: the worker does too. */
+  paramTypes: z.record(z.string(), z.string()).optional(),
+  /** The parameter values of the run's first epoch (recorded ones on a replay); later ones travel with the barriers. */
+  params: z.object({ revision: z.number().int(), values: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])) }).nullable().optional(),
 });
 export type PlaceRequest = z.infer<typeof placeRequestSchema>;
 

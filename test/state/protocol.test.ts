@@ -40,6 +40,20 @@ describe("decideRecovery", () => {
     assert.equal(decideRecovery(facts({ current: { ...current } })).kind, "resume");
   });
 
+  it("refuses a source partition that reads another subject, and resumes one that reads the same or was never recorded", () => {
+    const sources = ["s0-source-jetstream.p0", "s0-source-jetstream.p1"];
+    const read = (first: string, second: string) => ({ "s0-source-jetstream.p0": `subject '${first}' (option 'partitions')`, "s0-source-jetstream.p1": `subject '${second}' (option 'partitions')` });
+    const stored = { ...meta, sources, sourceIdentities: read("e.0.>", "e.1.>") };
+    assert.equal(decideRecovery(facts({ meta: stored, current: { sources, sourceIdentities: read("e.0.>", "e.1.>"), stateful: current.stateful } })).kind, "resume");
+    const swapped = decideRecovery(facts({ meta: stored, current: { sources, sourceIdentities: read("e.1.>", "e.0.>"), stateful: current.stateful } }));
+    assert.equal(swapped.kind, "refuse");
+    assert.match(swapped.kind === "refuse" ? swapped.reasons.join("; ") : "", /s0-source-jetstream\.p0 read subject 'e\.0\.>' \(option 'partitions'\) and now reads subject 'e\.1\.>'/);
+    const fewer = decideRecovery(facts({ meta: stored, current: { sources: ["s0-source-jetstream.p0"], sourceIdentities: { "s0-source-jetstream.p0": "subject 'e.>' (option 'partitions')" }, stateful: current.stateful } }));
+    assert.match(fewer.kind === "refuse" ? fewer.reasons.join("; ") : "", /sources changed .*they read subject 'e\.0\.>' \(option 'partitions'\), subject 'e\.1\.>' .*; now subject 'e\.>'/);
+    // A checkpoint written before identities were kept is checked by actor names only.
+    assert.equal(decideRecovery(facts({ meta: { ...meta, sources }, current: { sources, sourceIdentities: read("e.1.>", "e.0.>"), stateful: current.stateful } })).kind, "resume");
+  });
+
   it("refuses a changed grouping key, naming the operator and both versions", () => {
     const changed = { ...aggregate, signature: "groupBy by [gt, Model] computing [count:count]" };
     const decision = decideRecovery(facts({ current: { sources: current.sources, stateful: [changed, sink] } }));

@@ -5,9 +5,14 @@
 // stream's end as of the call, so a barrier follows every message published before it was asked for;
 // that may exceed the bound, and maxOffsetsPerTrigger is what limits it.
 //
+// With `partitions` (disjoint filter subjects, as NATS's `{{partition(n,...)}}` subject mapping makes them), each filter
+// is a partition: its own source actor, consumer and offset (the sequence of the last message it read).
+//
 // @example
 //   session.readStream.format("jetstream").schema(z.object({ device: z.string(), x: z.number() }))
 //     .option("stream", "SENSORS").option("subject", "sensors.>").option("startingOffsets", "earliest").load()
+//   // the stream's subjects mapped `sensors.*.>` -> `sensors.{{partition(3,1)}}.{{wildcard(1)}}.>`:
+//   ....option("stream", "SENSORS").option("partitions", "sensors.0.>,sensors.1.>,sensors.2.>").load()
 import { unpack } from "msgpackr";
 import { sequenceOrder } from "../../core/offsets.ts";
 import type { JetStreamAccess, JetStreamCursor, JetStreamMessage, JetStreamStart } from "../../actors/jetstream.ts";
@@ -24,7 +29,9 @@ import { ReadyQueue } from "./ready-queue.ts";
 import type { SourceRequest } from "./request.ts";
 import type { Prepared, ReadLimit, ReadyBatch, SourceContext, SourceProvider, SourceReader } from "./source.ts";
 
-const OPTIONS = ["stream", "subject", "startingOffsets", "maxOffsetsPerTrigger", "encoding"];
+const OPTIONS = ["stream", "subject", "partitions", "startingOffsets", "maxOffsetsPerTrigger", "encoding"];
+/** Partitions one source reads at most (each is a source actor and a consumer). */
+const MAX_PARTITIONS = 256;
 
 /** Rows the background fetching makes ready at most; past it, fetching waits for poll() (prepare() may exceed it). */
 export const MAX_BUFFERED_ROWS = 10_000;
@@ -44,6 +51,8 @@ export interface JetStreamSourceTuning {
 interface JetStreamSettings {
   readonly stream: string;
   readonly filter: string | undefined;
+  /** The option the filter comes from, for errors: 'subject' or 'partitions'. */
+  readonly filterOption: "subject" | "partitions";
   readonly start: JetStreamStart;
   readonly maxOffsetsPerTrigger: number | undefined;
   readonly encoding: NatsEncoding;
@@ -54,11 +63,13 @@ interface JetStreamSettings {
 
 export class JetStreamSourceProvider implements SourceProvider {
   readonly format = "jetstream";
-  readonly numPartitions = 1;
+  readonly numPartitions: number;
   readonly guarantee = "exactly-once" as const;
   readonly schema: Schema;
   readonly description: string;
   private readonly settings: JetStreamSettings;
+  /** With `partitions`: the filter subject of each partition. */
+  private readonly partitionFilters: readonly string[] | undefined;
 
   constructor(private readonly request: SourceRequest, tuning: JetStreamSourceTuning = {}) {
     const options = new ConnectorOptions("the jetstream source", request.options, OPTIONS);
@@ -69,6 +80,9 @@ export class JetStreamSourceProvider implements SourceProvider {
       const problem = subjectProblem(filter, true);
       if (problem) throw options.invalid("subject", filter, `a valid NATS subject filter (${problem}), e.g. 'sensors.>'`);
     }
+    const partitions = options.has("partitions") ? parsePartitions(options, filter) : undefined;
+    this.partitionFilters = partitions;
+    this.numPartitions = partitions?.length ?? 1;
     const startText = options.string("startingOffsets") ?? "earliest";
     const maxOffsetsPerTrigger = options.has("maxOffsetsPerTrigger") ? options.number("maxOffsetsPerTrigger", 0, { min: 1, integer: true }) : undefined;
     const encoding = options.choice("encoding", NATS_ENCODINGS, "json");
@@ -77,6 +91,7 @@ export class JetStreamSourceProvider implements SourceProvider {
     this.settings = {
       stream,
       filter,
+      filterOption: "subject",
       start: parseStart(startText, options),
       maxOffsetsPerTrigger,
       encoding,
@@ -85,12 +100,43 @@ export class JetStreamSourceProvider implements SourceProvider {
       fetchWaitMs: tuning.fetchWaitMs ?? FETCH_WAIT_MS,
     };
     const limit = maxOffsetsPerTrigger === undefined ? "" : `, at most ${maxOffsetsPerTrigger} per trigger`;
-    this.description = `JetStream[${stream}${filter === undefined ? "" : ` ${filter}`}, from ${startText.trim()}${limit}, ${encoding}, ${request.transport.address}]`;
+    const reads = partitions ? ` partitions ${partitions.join(",")}` : filter === undefined ? "" : ` ${filter}`;
+    this.description = `JetStream[${stream}${reads}, from ${startText.trim()}${limit}, ${encoding}, ${request.transport.address}]`;
   }
 
-  createReader(_partition: number): SourceReader {
-    return new JetStreamReader(this.request.transport, this.settings);
+  createReader(partition: number): SourceReader {
+    const filter = this.partitionFilters?.[partition];
+    return new JetStreamReader(this.request.transport, filter === undefined ? this.settings : { ...this.settings, filter, filterOption: "partitions" });
   }
+
+  /** What a partition reads, kept in a checkpoint: a restart whose partition reads something else is refused at start(). */
+  partitionIdentity(partition: number): string {
+    const filter = this.partitionFilters?.[partition];
+    if (filter !== undefined) return `stream '${this.settings.stream}' subject '${filter}' (option 'partitions')`;
+    return this.settings.filter === undefined ? `stream '${this.settings.stream}' (every subject)` : `stream '${this.settings.stream}' subject '${this.settings.filter}' (option 'subject')`;
+  }
+}
+
+/** partitions: disjoint filter subjects, comma-separated, one partition each. */
+function parsePartitions(options: ConnectorOptions, subject: string | undefined): string[] {
+  const text = options.string("partitions") ?? "";
+  const example = "disjoint NATS filter subjects separated by commas, one per partition, e.g. 'events.0.>,events.1.>,events.2.>'";
+  if (subject !== undefined) throw options.invalid("partitions", text, `${example}, without option 'subject' (each partition's filter replaces it)`);
+  const filters = text.split(",").map((part) => part.trim());
+  if (filters.length > MAX_PARTITIONS) throw options.invalid("partitions", text, `${example}; at most ${MAX_PARTITIONS}`);
+  for (const filter of filters) {
+    const problem = filter === "" ? "an empty subject" : subjectProblem(filter, true);
+    if (problem) throw options.invalid("partitions", text, `${example} ('${filter}': ${problem})`);
+  }
+  for (let index = 0; index < filters.length; index++) {
+    for (let other = index + 1; other < filters.length; other++) {
+      const a = filters[index] as string;
+      const b = filters[other] as string;
+      // Overlapping filters would read a message in two partitions: twice.
+      if (subjectsOverlap(a, b)) throw options.invalid("partitions", text, `${example}; '${a}' and '${b}' can match the same subject, whose messages would be read twice`);
+    }
+  }
+  return filters;
 }
 
 /** startingOffsets: "earliest", "latest", a stream sequence, or an ISO time. */
@@ -165,12 +211,12 @@ class JetStreamReader implements SourceReader {
 
   async open(context: SourceContext): Promise<void> {
     this.context = context;
-    const { stream, filter } = this.settings;
+    const { stream, filter, filterOption } = this.settings;
     const access = this.access();
     const info = await access.streamInfo(stream);
     if (!info) throw new ConfigError(`Option 'stream' of the jetstream source names '${stream}', but no such stream exists on ${this.transport.address}. Create it first (e.g. 'nats stream add ${stream}') or fix the name.`);
     if (filter !== undefined && !info.subjects.some((subject) => subjectsOverlap(subject, filter))) {
-      throw new ConfigError(`Option 'subject' of the jetstream source is '${filter}', which matches none of the subjects of stream '${stream}' (${info.subjects.join(", ")}). Use one of them or a filter within them.`);
+      throw new ConfigError(`Option '${filterOption}' of the jetstream source ${filterOption === "subject" ? "is" : "has"} '${filter}', which matches none of the subjects of stream '${stream}' (${info.subjects.join(", ")}). Use one of them or a filter within them.`);
     }
     const startSequence = this.lastPolled === undefined ? await access.resolveStart(stream, this.settings.start) : this.lastPolled + 1;
     this.lastPolled = startSequence - 1;

@@ -84,4 +84,9 @@ export interface SourceProvider {
   /** One line for explain() and logs. */
   readonly description: string;
   createReader(partition: number): SourceReader;
+  /**
+   * What a partition reads (a JetStream source's filter subject), kept in a new checkpoint: a restart on it whose
+   * partition reads something else is refused at start(), since the stored offset no longer applies. Absent: not checked.
+   */
+  partitionIdentity?(partition: number): string;
 }
