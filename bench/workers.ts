@@ -62,14 +62,16 @@ async function measure(scenario: string, workers: string, rate: string, seconds:
 
 /**
  * Scenario (b) at `rate` on 2 local workers with a checkpoint: `kills` times, once 3 epochs with output have committed
- * since the last recovery, a worker hosting actors is SIGKILLed; the time from the kill to the first epoch of the next
+ * since the last recovery and both workers are alive (the replacement of the last one killed is up), a worker hosting
+ * actors is SIGKILLed; the time from the kill to the first epoch of the next
  * attempt that commits with output rows. Returns those times (ms), and the rollbacks the kills cost.
  */
 async function measureKills(rate: string, kills: number): Promise<{ times: number[]; recoveries: number; failure: string | undefined }> {
   Object.assign(process.env, { RILL_BENCH_SCENARIO: "b", RILL_BENCH_RATE: rate, RILL_BENCH_PARTITIONS: values.partitions });
   const checkpoint = await mkdtemp(join(tmpdir(), "rill-bench-kill-"));
   const session = new Session("bench-workers-kill", new Map([["rill.shuffle.partitions", values.partitions], ["rill.workers", "2"], ["rill.workers.job", job], ["rill.workers.heartbeatTimeout", "1 second"], ["rill.checkpointLocation", checkpoint], ["rill.recovery.maxRetries", "10"]]), undefined, (message) => {
-    if (message.includes("rolling back") || message.includes("exited")) console.error(message.slice(0, 300));
+    if (process.env.RILL_BENCH_VERBOSE) console.error(`${new Date().toISOString().slice(11, 23)} ${message.slice(0, 300)}`);
+    else if (message.includes("rolling back") || message.includes("exited")) console.error(message.slice(0, 300));
   });
   const times: number[] = [];
   try {
@@ -92,11 +94,13 @@ async function measureKills(rate: string, kills: number): Promise<{ times: numbe
           if (times.length >= kills) finished();
           return;
         }
-        if (++epochsWithOutput < 3) return;
+        // The replacement of the worker killed before is up too: a kill leaves a worker to take over, none starts.
+        if (++epochsWithOutput < 3 || deployment.pool.alive().length < 2) return;
         const victim = [...query.placements().values()].find((worker) => worker !== "driver");
         const pid = victim ? deployment.local?.pids()[victim] : undefined;
         if (pid === undefined) return;
         recoveriesAtKill = progress.numRecoveries;
+        if (process.env.RILL_BENCH_VERBOSE) console.error(`${new Date().toISOString().slice(11, 23)} SIGKILL ${victim}`);
         killedAt = performance.now();
         process.kill(pid, "SIGKILL");
       },
