@@ -1,9 +1,15 @@
 // Scenarios (a) and (b) in one process and on N local worker processes (every actor, sources included, on the workers):
 // sustained input rows/s at an offered rate well above what one core keeps up with, and latency at a low rate.
+// Then the cost of a lost worker: scenario (b) on 2 local worker processes at a moderate rate, heartbeat timeout 1 s,
+// one worker hosting actors SIGKILLed a few times; the time from each kill to the first epoch of the next attempt that
+// committed with output (the sink's rows are written before the commit is reported, so a row came out no later).
 // Usage: npx tsx bench/workers.ts [--scenarios a,b] [--workers local,1,2] [--seconds 15] [--rate 400000] [--rate-b 200000]
-//        [--latency-rate 10000] [--latency-seconds 10] [--partitions 2]
+//        [--latency-rate 10000] [--latency-seconds 10] [--partitions 2] [--kills 5] [--kill-rate 10000]
+//        (--scenarios none: the kills only; --kills 0: no kills)
 // `npm run bench` runs it last (bench/run.ts, unless --no-workers) and writes its lines to <out>/workers.txt.
-import { loadavg } from "node:os";
+import { mkdtemp, rm } from "node:fs/promises";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runJob, Session } from "../src/index.ts";
@@ -17,6 +23,8 @@ const { values } = parseArgs({ options: {
   "latency-rate": { type: "string", default: "10000" },
   "latency-seconds": { type: "string", default: "10" },
   partitions: { type: "string", default: "2" },
+  kills: { type: "string", default: "5" },
+  "kill-rate": { type: "string", default: "10000" },
 } });
 const job = fileURLToPath(new URL("./workers-job.ts", import.meta.url));
 
@@ -52,9 +60,62 @@ async function measure(scenario: string, workers: string, rate: string, seconds:
   }
 }
 
+/**
+ * Scenario (b) at `rate` on 2 local workers with a checkpoint: `kills` times, once 3 epochs with output have committed
+ * since the last recovery and both workers are alive (the replacement of the last one killed is up), a worker hosting
+ * actors is SIGKILLed; the time from the kill to the first epoch of the next
+ * attempt that commits with output rows. Returns those times (ms), and the rollbacks the kills cost.
+ */
+async function measureKills(rate: string, kills: number): Promise<{ times: number[]; recoveries: number; failure: string | undefined }> {
+  Object.assign(process.env, { RILL_BENCH_SCENARIO: "b", RILL_BENCH_RATE: rate, RILL_BENCH_PARTITIONS: values.partitions });
+  const checkpoint = await mkdtemp(join(tmpdir(), "rill-bench-kill-"));
+  const session = new Session("bench-workers-kill", new Map([["rill.shuffle.partitions", values.partitions], ["rill.workers", "2"], ["rill.workers.job", job], ["rill.workers.heartbeatTimeout", "1 second"], ["rill.checkpointLocation", checkpoint], ["rill.recovery.maxRetries", "10"]]), undefined, (message) => {
+    if (process.env.RILL_BENCH_VERBOSE) console.error(`${new Date().toISOString().slice(11, 23)} ${message.slice(0, 300)}`);
+    else if (message.includes("rolling back") || message.includes("exited")) console.error(message.slice(0, 300));
+  });
+  const times: number[] = [];
+  try {
+    const [query] = await runJob(session, job);
+    if (!query) throw new Error("the job defines no query");
+    const deployment = await session.workers();
+    let killedAt: number | undefined;
+    let recoveriesAtKill = 0;
+    let epochsWithOutput = 0;
+    let finished: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (finished = resolve));
+    session.streams.addListener({
+      onQueryProgress: ({ progress }) => {
+        if (progress.sink.numOutputRows === 0) return;
+        if (killedAt !== undefined) {
+          if (progress.numRecoveries <= recoveriesAtKill) return;
+          times.push(performance.now() - killedAt);
+          killedAt = undefined;
+          epochsWithOutput = 0;
+          if (times.length >= kills) finished();
+          return;
+        }
+        // The replacement of the worker killed before is up too: a kill leaves a worker to take over, none starts.
+        if (++epochsWithOutput < 3 || deployment.pool.alive().length < 2) return;
+        const victim = [...query.placements().values()].find((worker) => worker !== "driver");
+        const pid = victim ? deployment.local?.pids()[victim] : undefined;
+        if (pid === undefined) return;
+        recoveriesAtKill = progress.numRecoveries;
+        if (process.env.RILL_BENCH_VERBOSE) console.error(`${new Date().toISOString().slice(11, 23)} SIGKILL ${victim}`);
+        killedAt = performance.now();
+        process.kill(pid, "SIGKILL");
+      },
+    });
+    await Promise.race([done, query.awaitTermination().then(() => undefined, () => undefined)]);
+    return { times, recoveries: query.numRecoveries, failure: query.exception()?.message };
+  } finally {
+    await session.stop();
+    await rm(checkpoint, { recursive: true, force: true });
+  }
+}
+
 const load = (): string => loadavg().map((value) => value.toFixed(2)).join(" ");
 console.log(`# workers bench, ${new Date().toISOString()}, load average at start ${load()}, partitions ${values.partitions}`);
-for (const scenario of values.scenarios.split(",")) {
+for (const scenario of values.scenarios.split(",").filter((name) => name !== "" && name !== "none")) {
   for (const workers of values.workers.split(",")) {
     const where = workers === "local" ? "one process" : `${workers} worker process${workers === "1" ? "" : "es"}`;
     const rate = scenario === "b" ? values["rate-b"] : values.rate;
@@ -63,4 +124,12 @@ for (const scenario of values.scenarios.split(",")) {
     const latency = await measure(scenario, workers, values["latency-rate"], Number(values["latency-seconds"]));
     console.log(`(${scenario}) ${where}: latency at ${values["latency-rate"]} rows/s p50 ${latency.p50} ms, p99 ${latency.p99} ms${latency.failure ? `; FAILED: ${latency.failure}` : ""}; load ${load()}`);
   }
+}
+
+const kills = Number(values.kills);
+if (kills > 0) {
+  const lost = await measureKills(values["kill-rate"], kills);
+  const sorted = [...lost.times].sort((a, b) => a - b);
+  const median = sorted.length ? (sorted[(sorted.length - 1) >> 1] as number + (sorted[sorted.length >> 1] as number)) / 2 : Number.NaN;
+  console.log(`(b) 2 local worker processes at ${values["kill-rate"]} rows/s, heartbeat timeout 1 s: a worker SIGKILLed ${lost.times.length} times, ${lost.recoveries} rollbacks; kill to the first committed epoch with output of the next attempt: median ${median.toFixed(0)} ms, max ${(sorted[sorted.length - 1] ?? Number.NaN).toFixed(0)} ms (${lost.times.map((time) => time.toFixed(0)).join(", ")})${lost.failure ? `; FAILED: ${lost.failure}` : ""}; load ${load()}`);
 }

@@ -46,7 +46,7 @@ export class LazyTransport implements Transport {
     this.connected().onRejected(callback);
   }
 
-  onReconnect(callback: () => void): void {
+  onReconnect(callback: (disconnectedAt: number) => void): void {
     this.connected().onReconnect?.(callback);
   }
 

@@ -64,7 +64,9 @@ export class NatsTransport implements Transport {
   readonly kind = "nats" as const;
   readonly address: string;
   private readonly failureCallbacks: Array<(error: Error) => void> = [];
-  private readonly reconnectCallbacks: Array<() => void> = [];
+  private readonly reconnectCallbacks: Array<(disconnectedAt: number) => void> = [];
+  /** When the connection dropped (Date.now()), while it is down. */
+  private disconnectedAt: number | undefined;
   private readonly rejectedCallbacks: RejectedHandler[] = [];
   private unreachableTimer: NodeJS.Timeout | undefined;
   private jetstreamAccess: NatsJetStream | undefined;
@@ -152,6 +154,15 @@ export class NatsTransport implements Transport {
     return this.connection;
   }
 
+  /**
+   * Runs `action`, a JetStream request made through another client package (the replicated state's key-value bucket),
+   * again while the cluster cannot answer it (see isUnavailable), for up to rill.nats.unreachableTimeout, as the
+   * JetStream access does its own. Only for a request that may be sent twice: a read, or a write of one value to one key.
+   */
+  whileJetStreamUnavailable<T>(action: () => Promise<T>): Promise<T> {
+    return whileUnavailable(action, (error) => isUnavailable(error, "repeatable"), this.unreachableTimeoutMs, () => !this.connection.isClosed());
+  }
+
   onFailure(callback: (error: Error) => void): void {
     this.failureCallbacks.push(callback);
   }
@@ -172,7 +183,7 @@ export class NatsTransport implements Transport {
     await this.connection.drain().catch(() => this.connection.close());
   }
 
-  onReconnect(callback: () => void): void {
+  onReconnect(callback: (disconnectedAt: number) => void): void {
     this.reconnectCallbacks.push(callback);
   }
 
@@ -180,6 +191,7 @@ export class NatsTransport implements Transport {
   private async watchStatus(): Promise<void> {
     for await (const status of this.connection.status()) {
       if (status.type === "disconnect" && !this.unreachableTimer) {
+        this.disconnectedAt = Date.now();
         this.unreachableTimer = setTimeout(() => {
           this.fail(new TransportError(`NATS at ${this.address} has been unreachable for ${this.unreachableTimeoutMs} ms (rill.nats.unreachableTimeout).`));
         }, this.unreachableTimeoutMs);
@@ -187,7 +199,9 @@ export class NatsTransport implements Transport {
       } else if (status.type === "reconnect") {
         clearTimeout(this.unreachableTimer);
         this.unreachableTimer = undefined;
-        for (const callback of this.reconnectCallbacks) callback();
+        const disconnectedAt = this.disconnectedAt ?? Date.now();
+        this.disconnectedAt = undefined;
+        for (const callback of this.reconnectCallbacks) callback(disconnectedAt);
       }
     }
   }
@@ -511,8 +525,11 @@ function streamInfoOf(info: StreamInfo): JetStreamStreamInfo {
   };
 }
 
-/** An API request (never answered by no one in a cluster), a publish, or a publish whose msgId makes sending it twice harmless. */
-type RequestKind = "api" | "publish" | "publish with msgId";
+/**
+ * An API request (never answered by no one in a cluster), a publish, a publish whose msgId makes sending it twice
+ * harmless, or a request that is harmless twice anyway (a key-value read, or a put of one value to one key).
+ */
+type RequestKind = "api" | "publish" | "publish with msgId" | "repeatable";
 
 /** JetStream's "not enabled for this account": a 503 that no waiting changes. */
 const NOT_ENABLED_FOR_ACCOUNT = 10039;

@@ -45,8 +45,11 @@ export interface Transport {
    * A handler's error never reaches the broker's client, where it would stop delivery for every subscription.
    */
   onRejected(callback: RejectedHandler): void;
-  /** Registers a callback for a connection that came back after an interruption: frames in flight may be lost. */
-  onReconnect?(callback: () => void): void;
+  /**
+   * Registers a callback for a connection that came back after an interruption: frames in flight may be lost.
+   * `disconnectedAt` (Date.now()) is when the connection dropped: only what was in flight then can be lost.
+   */
+  onReconnect?(callback: (disconnectedAt: number) => void): void;
   /** The broker node the connection is on now (a cluster's clients move between nodes); only a NATS transport has it. */
   connectedServer?(): ConnectedServer | undefined;
   /** JetStream (streams, replayable reads, acknowledged publishing); only a NATS transport has it. */

@@ -12,6 +12,7 @@ import { describeGraph } from "../plan/physical.ts";
 import { buildProgress, formatProgress, type ParameterProgress, type StreamingQueryProgress } from "./progress.ts";
 import type { QueryEventSink } from "./listener.ts";
 import { rollbackPoint, type OpenedCheckpoint, type ResumePoint } from "./checkpoint.ts";
+import { attemptOfInterruption, decideFailure, type FailureKind } from "./failure-decision.ts";
 import type { Logger } from "./session.ts";
 import type { ResolvedTrigger } from "./trigger.ts";
 import type { QueryParams } from "../params/query-params.ts";
@@ -87,8 +88,10 @@ export class StreamingQuery {
   /** Rollbacks in a row caused by a failed checkpoint write (a full disk): retried until a write succeeds, with back-off. */
   private writeRetries = 0;
   private recoveries = 0;
-  /** Runtimes created so far (the first run and each rollback). */
+  /** Runtimes created so far (the first run and each rollback); the current attempt is `attempts - 1`. */
   private attempts = 0;
+  /** When the current attempt's runtime was made (Date.now()). */
+  private attemptMadeAt = 0;
   private placement: WorkerPlacement | undefined;
   private recovering = false;
   private recoveryDone: Promise<void> = Promise.resolve();
@@ -124,26 +127,30 @@ export class StreamingQuery {
       this.rejectedMessages++;
       if ((this.rejectedMessages & (this.rejectedMessages - 1)) === 0) setup.log(`rill: query ${this.label} rejected a message on ${subject} (${this.rejectedMessages} so far): ${error instanceof Error ? error.message : String(error)}`);
     });
-    // Frames in flight during an interruption may be gone; a checkpointed query goes back to its last commit at once.
-    setup.transport.onReconnect?.(() => {
-      if (setup.checkpoint) void this.fail(new StreamingQueryError(`Query ${this.label}: the NATS connection was interrupted, so frames in flight may be lost.`));
+    // Frames in flight during an interruption may be gone; a checkpointed query goes back to its last commit at once,
+    // unless the attempt running then is already rolled back (src/api/failure-decision.ts).
+    setup.transport.onReconnect?.((disconnectedAt) => {
+      if (!setup.checkpoint) return;
+      const attempt = attemptOfInterruption(this.attempts - 1, this.attemptMadeAt, disconnectedAt);
+      void this.fail(new StreamingQueryError(`Query ${this.label}: the NATS connection was interrupted, so frames in flight may be lost.`), attempt);
     });
   }
 
   private createRuntime(): QueryRuntime {
     const { graph, transport, flow, checkpoint, workers } = this.setup;
     const attempt = this.attempts++;
+    this.attemptMadeAt = Date.now();
     // On workers, each attempt has its own subjects, which the worker derives from the attempt it is given: actors of an
     // attempt given up for lost never hear the next one.
     if (workers) this.subjects = querySubjects(workers.template.subjectPrefix, workers.template.subjectName, workers.template.runId, attempt);
     this.placement = workers?.deployment.placement({
       graph,
       template: { ...workers.template, attempt },
-      onLost: (worker, reason) => void this.fail(new StreamingQueryError(`Query ${this.label} lost ${reason}`, { cause: { actor: worker, error: reason, code: "WORKER_LOST" } })),
+      onLost: (worker, reason) => void this.fail(new StreamingQueryError(`Query ${this.label} lost ${reason}`, { cause: { actor: worker, error: reason, code: "WORKER_LOST" } }), attempt),
     });
     return new QueryRuntime(graph, transport, this.subjects, flow, {
       onEpoch: (report) => this.onEpoch(report),
-      onFailure: (actor, error, code, cause) => void this.fail(new StreamingQueryError(`Query ${this.label} failed in actor ${actor}: ${error}`, { cause: cause ?? { actor, error, code } })),
+      onFailure: (actor, error, code, cause) => void this.fail(new StreamingQueryError(`Query ${this.label} failed in actor ${actor}: ${error}`, { cause: cause ?? { actor, error, code } }), attempt),
       log: this.setup.log,
     }, checkpoint?.storage, this.setup.epochTimeoutMs, this.setup.idleTimeoutMs, this.setup.lateDataSubject, this.setup.clock, fenced(this.placement, workers, attempt), this.setup.params);
   }
@@ -424,11 +431,15 @@ export class StreamingQuery {
     if (wasActive && progress.numInputRows === 0) this.setup.events.post({ type: "idle", event: { id: this.id, runId: this.runId, name: this.name ?? null, timestamp: progress.timestamp } });
   }
 
-  private async fail(error: StreamingQueryError): Promise<void> {
-    if (this.failure || !this.active || this.recovering) return;
-    // A source offset moving back is a forged ack or a bug: a rollback would trust the same subject again, so the query fails.
-    const rollsBack = !isOffsetRegression(error) && (this.retries < this.setup.maxRetries || (isWriteFailure(error) && Number.isFinite(this.writeRetries)));
-    if (this.setup.checkpoint && rollsBack) return await this.rollback(error);
+  /** A failure of `attempt` (the current one unless said): rolled back, ignored as covered, or the query's end. */
+  private async fail(error: StreamingQueryError, attempt = this.attempts - 1): Promise<void> {
+    const kind: FailureKind = isOffsetRegression(error) ? "offset-regression" : isWriteFailure(error) ? "write" : "other";
+    const decision = decideFailure({ active: this.active && !this.failure, checkpointed: this.setup.checkpoint !== undefined, current: this.attempts - 1, rollingBack: this.recovering, retries: this.retries, maxRetries: this.setup.maxRetries, writeRetriesBounded: Number.isFinite(this.writeRetries) }, { attempt, kind });
+    if (decision.action === "ignore") {
+      if (decision.why !== "inactive") this.setup.log(`rill: query ${this.label}: ${decision.why === "stale" ? `attempt ${attempt} was rolled back already` : `the rollback of attempt ${attempt} under way covers it`}, so this changes nothing: ${error.message}`);
+      return;
+    }
+    if (decision.action === "rollback") return await this.rollback(error);
     this.failure = error;
     this.active = false;
     this.message = `Terminated with exception: ${error.message}`;

@@ -100,7 +100,7 @@ export class WorkerHost {
     }, options.heartbeatIntervalMs);
     // Frames in flight during an interruption may be lost: each run hosted here fails at once (its driver rolls back)
     // rather than after the epoch timeout. A connection lost for good stops the actors.
-    options.transport.onReconnect(() => host.reportInterrupted());
+    options.transport.onReconnect((disconnectedAt) => host.reportInterrupted(disconnectedAt));
     options.transport.onFailure((error) => {
       options.log(`rill worker ${options.name}: NATS is gone (${error.message}); stopping every hosted actor.`);
       host.close().catch((closeError: unknown) => options.log(`rill worker ${options.name}: stopping after NATS was lost: ${String(closeError)}`));
@@ -108,8 +108,10 @@ export class WorkerHost {
     return host;
   }
 
-  private reportInterrupted(): void {
+  /** Runs placed after the connection dropped had nothing in flight on it: what they sent waited in the client. */
+  private reportInterrupted(disconnectedAt: number): void {
     for (const run of this.runs.values()) {
+      if (run.placedAt > disconnectedAt) continue;
       const actor = run.actors[0];
       if (actor) this.options.transport.publish(run.subjects.coordinator, encodeControl({ type: "failed", actor, error: `worker ${this.name}'s NATS connection was interrupted, so frames in flight may be lost`, code: "TRANSPORT" }));
     }

@@ -1,5 +1,6 @@
 // The replicated state store's NATS edge: one JetStream key-value bucket per query, replicated by the cluster. Thin:
 // lists, reads and writes names built in keys.ts; every decision about them is in decisions.ts.
+import { jetstream } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsTransport } from "../../actors/nats-transport.ts";
 import { CheckpointWriteError, TransportError } from "../../core/errors.ts";
@@ -16,15 +17,25 @@ export interface StateStoreOptions {
   readonly create?: { readonly replicas: number };
 }
 
+/**
+ * How long a read of the bucket (a get, the consumer that lists the keys) waits for its answer before it is asked
+ * again: a cluster that lost a node places some new consumers on it until it notices (a minute or more), and those
+ * requests are never answered. Writes keep the client's 5 s (a chunk is up to 256 KiB).
+ */
+const READ_TIMEOUT_MS = 2000;
+
 export class StateStore {
-  private constructor(private readonly kv: KV, readonly bucket: string) {}
+  private constructor(private readonly kv: KV, private readonly reads: KV, readonly bucket: string, private readonly transport: NatsTransport) {}
 
   static async open(transport: NatsTransport, queryId: string, options: StateStoreOptions = {}): Promise<StateStore> {
     const bucket = bucketOf(queryId);
     const manager = new Kvm(transport.connectionForServices as KvConnection);
+    const readManager = new Kvm(jetstream(transport.connectionForServices as Parameters<typeof jetstream>[0], { timeout: READ_TIMEOUT_MS }));
     try {
-      const kv = options.create ? await manager.create(bucket, { replicas: options.create.replicas, history: 1 }) : await manager.open(bucket);
-      return new StateStore(kv, bucket);
+      // A worker opens the bucket while a lost node's streams elect leaders (a restore after the loss): it asks again.
+      const kv = options.create ? await manager.create(bucket, { replicas: options.create.replicas, history: 1 }) : await transport.whileJetStreamUnavailable(() => manager.open(bucket));
+      const reads = await transport.whileJetStreamUnavailable(() => readManager.open(bucket));
+      return new StateStore(kv, reads, bucket, transport);
     } catch (error) {
       throw new TransportError(`Cannot ${options.create ? `create the replicated state bucket '${bucket}' with ${options.create.replicas} replicas` : `open the replicated state bucket '${bucket}'`}: ${String(error)}. The NATS server must run JetStream (a cluster of at least as many nodes as rill.state.replicas).`, { cause: error });
     }
@@ -34,7 +45,8 @@ export class StateStore {
   async listing(): Promise<Listing> {
     const names: StoreName[] = [];
     await this.io("list the keys", async () => {
-      for await (const key of await this.kv.keys()) {
+      names.length = 0;
+      for await (const key of await this.reads.keys()) {
         const name = parseKey(key);
         if (name) names.push(name);
       }
@@ -42,7 +54,7 @@ export class StateStore {
     const markers: AttemptMarker[] = [];
     for (const name of names) {
       if (name.kind !== "marker") continue;
-      const entry = await this.io(`read the attempt marker ${name.key}`, () => this.kv.get(name.key));
+      const entry = await this.io(`read the attempt marker ${name.key}`, () => this.reads.get(name.key));
       if (!entry || entry.operation !== "PUT") continue;
       const { afterEpoch } = entry.json<{ afterEpoch: number }>();
       markers.push({ key: name.key, runId: name.runId, attempt: name.attempt, afterEpoch, revision: entry.revision });
@@ -68,17 +80,17 @@ export class StateStore {
 
   /** Undefined when the manifest is gone (compaction removed it since the listing). */
   async readObject(manifestKey: string): Promise<StoredEntry[] | undefined> {
-    const stored = await this.io(`read ${manifestKey}`, () => this.kv.get(manifestKey));
+    const stored = await this.io(`read ${manifestKey}`, () => this.reads.get(manifestKey));
     if (!stored || stored.operation !== "PUT") return undefined;
     const manifest = decodeManifest(stored.value, manifestKey);
-    const chunks = await this.io(`read the chunks of ${manifestKey}`, () => Promise.all(Array.from({ length: manifest.chunks }, (_, index) => this.kv.get(chunkKey(manifestKey, index)))));
+    const chunks = await this.io(`read the chunks of ${manifestKey}`, () => Promise.all(Array.from({ length: manifest.chunks }, (_, index) => this.reads.get(chunkKey(manifestKey, index)))));
     if (chunks.some((chunk) => !chunk || chunk.operation !== "PUT")) return undefined;
     return decodeEntries(manifest, chunks.map((chunk) => chunk?.value ?? new Uint8Array(0)), manifestKey);
   }
 
   /** The store's revision (write order) of a key, undefined when it is gone: for tests and `rill` inspection. */
   async revisionOf(key: string): Promise<number | undefined> {
-    const entry = await this.io(`read ${key}`, () => this.kv.get(key));
+    const entry = await this.io(`read ${key}`, () => this.reads.get(key));
     return entry && entry.operation === "PUT" ? entry.revision : undefined;
   }
 
@@ -90,21 +102,23 @@ export class StateStore {
   }
 
   /**
-   * A write of the replicated checkpoint that fails (the bucket has no quorum while a NATS node is lost, a stream
-   * leader is being elected) is a CheckpointWriteError, as a failed LMDB write is: the query rolls back and retries,
-   * with back-off, until a write succeeds, instead of spending its rollback budget on an outage of seconds.
+   * A write the cluster cannot take for a while (the bucket's stream electing a leader after a NATS node was lost: a
+   * timeout, a 503, no responders) is sent again, for up to rill.nats.unreachableTimeout: every write here puts one
+   * value under one key, so sending it twice stores the same thing. One that still fails is a CheckpointWriteError, as a
+   * failed LMDB write is: the query rolls back and retries, with back-off, until a write succeeds.
    */
   private async write<T>(what: string, operation: () => Promise<T>): Promise<T> {
     try {
-      return await operation();
+      return await this.transport.whileJetStreamUnavailable(operation);
     } catch (error) {
       throw new CheckpointWriteError(`The replicated state bucket '${this.bucket}' could not ${what}: ${String(error)}. The query rolls back to its last committed epoch and retries until the write succeeds.`, { cause: error });
     }
   }
 
+  /** A read, asked again while the cluster cannot answer it (a lost node's consumers and leaders), as a write is. */
   private async io<T>(what: string, operation: () => Promise<T>): Promise<T> {
     try {
-      return await operation();
+      return await this.transport.whileJetStreamUnavailable(operation);
     } catch (error) {
       throw new TransportError(`The replicated state bucket '${this.bucket}' could not ${what}: ${String(error)}`, { cause: error });
     }

@@ -1,6 +1,6 @@
 // The driver of the replicated-state tests, as its own process: runs test/workers/job.ts on the cluster's workers
 // (rill.workers = cluster) with rill.state.replication = jetstream until every file is read. Prints `query <id>`,
-// `epoch N` per epoch with input, `hosting <worker> ...` whenever the workers hosting actors change, at the end the workers as the dashboard's state API
+// `epoch N recoveries R` per epoch with input (R: rollbacks so far), `hosting <worker> ...` whenever the workers hosting actors change, at the end the workers as the dashboard's state API
 // and the last progress report show them, and `done N`.
 // Usage: node --import tsx driver-child.ts <replicas> <snapshotEvery> (paths in RILL_JOB_*, NATS in RILL_TEST_NATS)
 import { join } from "node:path";
@@ -12,7 +12,7 @@ const session = Session.builder().appName("replicated-state-test").nats(natsOpti
   .config("rill.shuffle.partitions", 3)
   .config("rill.workers", "cluster")
   .config("rill.workers.job", job)
-  .config("rill.workers.heartbeatTimeout", "2 seconds")
+  .config("rill.workers.heartbeatTimeout", process.env.RILL_TEST_HEARTBEAT_TIMEOUT ?? "2 seconds")
   .config("rill.recovery.maxRetries", 20)
   .config("rill.state.replication", "jetstream")
   .config("rill.state.replicas", process.argv[2] ?? "1")
@@ -21,7 +21,7 @@ const session = Session.builder().appName("replicated-state-test").nats(natsOpti
   .getOrCreate();
 session.streams.addListener({
   onQueryProgress: ({ progress }) => {
-    if (progress.numInputRows > 0) process.stdout.write(`epoch ${progress.batchId}\n`);
+    if (progress.numInputRows > 0) process.stdout.write(`epoch ${progress.batchId} recoveries ${progress.numRecoveries}\n`);
   },
 });
 const ui = await session.ui();
