@@ -488,7 +488,7 @@ export class StreamingQuery {
       // The proof that nothing is read twice: no epoch was asked for after the final one, which committed.
       const committed = resume?.lastCommittedEpoch ?? -1;
       const abandoned = runtime.coordinator.lastRequestedEpoch - committed;
-      const replay = abandoned === 0 ? "nothing replayed" : `${abandoned} epochs after epoch ${committed} abandoned, their rows read again`;
+      const replay = abandoned === 0 ? "nothing replayed" : `${abandoned} epoch(s) after epoch ${committed} abandoned, their rows read again`;
       this.runtime = this.createRuntime();
       this.quiet = false;
       try {

@@ -159,15 +159,30 @@ export class WorkerHost {
     this.options.log(`rill worker ${this.name}: leaving; asking ${drivers.length === 1 ? "driver" : "drivers"} ${drivers.join(", ")} to hand its actors over first.`);
     const request: LeaveRequest = { worker: this.name };
     const replies = new Map<string, LeaveReply | "timeout">();
+    // A driver that dies after it took the request never answers: its silence (its heartbeat timeout) ends the wait.
+    const timers: NodeJS.Timeout[] = [];
+    const silence = (driver: string): Promise<undefined> => new Promise((resolve) => {
+      const limit = Math.max(...[...this.runs.values()].filter((run) => run.driver === driver).map((run) => run.driverTimeoutMs));
+      const timer = setInterval(() => {
+        if (Date.now() - (this.driversSeen.get(driver) ?? began) <= limit) return;
+        clearInterval(timer);
+        resolve(undefined);
+      }, this.options.heartbeatIntervalMs);
+      timers.push(timer);
+    });
     await Promise.all(drivers.map(async (driver) => {
       try {
-        const reply = decodeMessage(replySchema, await this.options.transport.request(this.subjects.leave(driver), encodeMessage(request), timeoutMs), "leave reply");
+        const answer = await Promise.race([this.options.transport.request(this.subjects.leave(driver), encodeMessage(request), timeoutMs), silence(driver)]);
+        if (answer === undefined) throw new Error(`driver ${driver} went silent`);
+        const reply = decodeMessage(replySchema, answer, "leave reply");
         replies.set(driver, reply.ok ? { ok: true } : { ok: false, error: reply.error });
       } catch (error) {
         this.options.log(`rill worker ${this.name}: driver ${driver} did not answer the leave request: ${error instanceof Error ? error.message : String(error)}`);
         replies.set(driver, "timeout");
       }
-    }));
+    })).finally(() => {
+      for (const timer of timers) clearInterval(timer);
+    });
     const outcome = leaveOutcome(replies);
     if (outcome.kind === "handed-over") this.options.log(`rill worker ${this.name}: every driver handed its actors over in ${Date.now() - began} ms; ${Object.values(this.hosted()).flat().length} actors left here.`);
     else this.options.log(`rill worker ${this.name}: leaving without a handover from some drivers (${outcome.reasons.join("; ")}): their queries roll back once.`);
