@@ -140,6 +140,11 @@ export class Coordinator {
     return this.commitChain;
   }
 
+  /** The last epoch asked for (-1 before the first): a handover checks that none was asked for after its final one. */
+  get lastRequestedEpoch(): number {
+    return this.nextEpoch - 1;
+  }
+
   get lastCompletedEpoch(): number {
     return this.completedEpoch;
   }

@@ -132,6 +132,17 @@ export class NatsTransport implements Transport {
     return { unsubscribe: () => subscription.unsubscribe() };
   }
 
+  /** Answers requests on `subject` (a driver's leave endpoint): the handler's bytes are the reply; its errors are logged by the caller. */
+  serve(subject: string, handler: (payload: Uint8Array) => Promise<Uint8Array>): Subscription {
+    const subscription = this.connection.subscribe(subject, {
+      callback: (error, message) => {
+        if (error) return;
+        void handler(message.data).then((reply) => message.respond(reply), () => undefined);
+      },
+    });
+    return { unsubscribe: () => subscription.unsubscribe() };
+  }
+
   async flush(): Promise<void> {
     await this.connection.flush();
   }

@@ -34,6 +34,8 @@ const KEYS = {
   "rill.workers.heartbeatTimeout": z.string().default("3 seconds"),
   "rill.workers.placementTimeout": z.string().default("60 seconds"),
   "rill.workers.slots": positiveInt.default(16),
+  "rill.workers.rebalance": z.preprocess((value) => (typeof value === "string" ? value.toLowerCase() : value), z.enum(["on", "off"]).default("on")),
+  "rill.workers.rebalanceDelay": z.string().default("1 second"),
   "rill.state.replication": z.enum(["off", "jetstream"]).default("off"),
   "rill.state.replicas": z.coerce.number().int().refine((replicas) => [1, 3, 5].includes(replicas), "expected 1, 3 or 5 (JetStream's replica counts)").default(1),
   "rill.state.snapshotEvery": positiveInt.default(20),
@@ -89,6 +91,8 @@ export interface SessionConfig {
   readonly placementTimeoutMs: number;
   /** Actors each local worker hosts at most. */
   readonly workerSlots: number;
+  /** With `cluster`: a worker that joins is put to use by a handover once none joined for this long; undefined when off. */
+  readonly rebalanceDelayMs: number | undefined;
   /** `jetstream`: workers' epoch changes are made durable in a replicated JetStream bucket before they ack. */
   readonly stateReplication: "off" | "jetstream";
   readonly stateReplicas: number;
@@ -149,6 +153,7 @@ export function readConfig(values: ReadonlyMap<string, string>): SessionConfig {
     heartbeatTimeoutMs: parseDuration(read("rill.workers.heartbeatTimeout"), "rill.workers.heartbeatTimeout"),
     placementTimeoutMs: parseDuration(read("rill.workers.placementTimeout"), "rill.workers.placementTimeout"),
     workerSlots: read("rill.workers.slots"),
+    rebalanceDelayMs: read("rill.workers.rebalance") === "off" ? undefined : parseDuration(read("rill.workers.rebalanceDelay"), "rill.workers.rebalanceDelay"),
     stateReplication: read("rill.state.replication"),
     stateReplicas: read("rill.state.replicas"),
     snapshotEvery: read("rill.state.snapshotEvery"),

@@ -79,6 +79,8 @@ export interface StreamingQueryProgress {
   readonly stages: readonly StageProgress[];
   /** The static side of each stream-static join: the table version in use (1 = the first load) and the reloads that failed. */
   readonly staticSides?: ReadonlyArray<{ readonly description: string; readonly version: number; readonly failedReloads: number; readonly lastReloadError: string | null }>;
+  /** With rill.workers: planned re-placements so far (handovers at an epoch boundary, no rollback; src/workers/handover.ts). */
+  readonly numReplacements?: number;
   /** With rill.workers: each worker hosting actors of the query, its heartbeat age, CPU and memory (src/workers/progress.ts). */
   readonly workers?: readonly WorkerProgress[];
 }

@@ -22,6 +22,7 @@ import type { WorkerPlacement } from "../workers/placement.ts";
 import type { DeadLetterOutputStatus } from "../deadletters/output.ts";
 import type { DriverReplica } from "../state/replication/driver-replica.ts";
 import { workerProgress } from "../workers/progress.ts";
+import { afterStep, joinWantsHandover, leaveDecision, startDecision, type StepOutcome } from "../workers/handover.ts";
 
 /** A query spread over workers (`rill.workers`): where to place it and what each worker is told. */
 export interface QueryWorkers {
@@ -88,6 +89,16 @@ export class StreamingQuery {
   /** Rollbacks in a row caused by a failed checkpoint write (a full disk): retried until a write succeeds, with back-off. */
   private writeRetries = 0;
   private recoveries = 0;
+  /** Planned re-placements (handovers) that completed: no rollback, nothing replayed (src/workers/handover.ts). */
+  private replacements = 0;
+  private handingOver = false;
+  private handoverDone: Promise<void> = Promise.resolve();
+  /** While a handover stops the old run on purpose: what its actors report then is no failure of the query. */
+  private quiet = false;
+  /** Resolves when stop() is called: a handover waiting for its final epoch gives up. */
+  private stopping: Promise<void>;
+  private markStopping: () => void = () => undefined;
+  private unregister: () => void = () => undefined;
   /** Runtimes created so far (the first run and each rollback); the current attempt is `attempts - 1`. */
   private attempts = 0;
   /** When the current attempt's runtime was made (Date.now()). */
@@ -116,8 +127,12 @@ export class StreamingQuery {
     this.terminated = new Promise((resolve) => {
       this.markTerminated = resolve;
     });
+    this.stopping = new Promise((resolve) => {
+      this.markStopping = resolve;
+    });
     this.subjects = setup.subjects;
     this.runtime = this.createRuntime();
+    if (setup.workers) this.unregister = setup.workers.deployment.register({ workersJoined: () => this.workersJoined(), workerLeaving: (worker) => this.workerLeaving(worker) });
     setup.transport.onFailure((error) => void this.fail(new StreamingQueryError(`Query ${this.label} lost its transport: ${error.message}`, { cause: error })));
     // Bytes on this query's subjects that its actors rejected (garbage, forged or stray frames) change nothing; they
     // are counted and logged (the first, then at every power of two, so a flood cannot flood the log too).
@@ -168,6 +183,11 @@ export class StreamingQuery {
   /** Times the query rolled back to its last committed epoch after a failure (consecutive ones are bounded by rill.recovery.maxRetries). */
   get numRecoveries(): number {
     return this.recoveries;
+  }
+
+  /** Planned re-placements at an epoch boundary (rebalance(), a worker that joined or left gracefully): no rollback, nothing replayed. */
+  get numReplacements(): number {
+    return this.replacements;
   }
 
   get isActive(): boolean {
@@ -249,14 +269,15 @@ export class StreamingQuery {
       if (this.failure) throw this.failure;
       if (!this.active) return;
       const runtime = this.runtime;
-      if (this.recovering) {
-        await this.recoveryDone;
+      if (this.recovering || this.handingOver) {
+        await (this.recovering ? this.recoveryDone : this.handoverDone);
         continue;
       }
       const { done } = runtime.coordinator.requestEpoch(false);
       const outcome = await Promise.race([done, this.terminated.then(() => undefined)]);
-      // A rollback replaced the runtime while we waited: its epoch may have been cut short, so ask again.
-      if (this.runtime !== runtime || this.recovering) continue;
+      // A rollback or a handover replaced the runtime while we waited: its epoch may have been cut short (a handover's
+      // final epoch makes the sources read nothing more in this runtime), so ask again.
+      if (this.runtime !== runtime || this.recovering || this.handingOver) continue;
       // A read limit (maxFilesPerTrigger, maxOffsetsPerTrigger) held back data that was there: it is available too.
       if (outcome?.dataLeft !== true) break;
     }
@@ -274,9 +295,11 @@ export class StreamingQuery {
     if (!this.active) return;
     this.active = false;
     this.message = "Stopped";
-    // A rollback under way ends first (stopped, it starts nothing more): stopping the runtime it is starting
-    // would leave that run's actors behind.
+    this.markStopping();
+    // A rollback or handover under way ends first (stopped, it starts nothing more): stopping the runtime it is
+    // starting would leave that run's actors behind.
     await this.recoveryDone;
+    await this.handoverDone;
     await this.runtime.stop();
     await this.finish();
   }
@@ -284,14 +307,14 @@ export class StreamingQuery {
   /** A final epoch (the sources read nothing after its barrier), again after a rollback; ends early if the query ends. */
   private async commitLastEpoch(): Promise<void> {
     while (this.active && !this.failure) {
-      if (this.recovering) {
-        await this.recoveryDone;
+      if (this.recovering || this.handingOver) {
+        await (this.recovering ? this.recoveryDone : this.handoverDone);
         continue;
       }
       const runtime = this.runtime;
       const { done } = runtime.coordinator.requestEpoch(true);
       await Promise.race([done.catch(() => undefined), this.terminated]);
-      if (this.runtime === runtime && !this.recovering) return;
+      if (this.runtime === runtime && !this.recovering && !this.handingOver) return;
     }
   }
 
@@ -385,6 +408,113 @@ export class StreamingQuery {
     }
   }
 
+  /**
+   * Moves the query's actors onto the workers alive now (none that is leaving) at an epoch boundary, without a rollback:
+   * a final epoch (the sources read nothing after its barrier), its commit, the run's actors stopped everywhere, and the
+   * next attempt placed with that commit as its resume point. Nothing is read twice, and it is no recovery
+   * (numReplacements counts it). Resolves true once the next attempt runs; false when there is nothing to move (the
+   * query is not on workers, has no checkpoint, runs trigger once/availableNow, or ended) or when a failure during the
+   * handover fell back to a rollback (exactly-once holds as after any failure). Workers that join a `cluster` query,
+   * and those that close gracefully, ask for this themselves (README "Workers").
+   */
+  async rebalance(): Promise<boolean> {
+    return (await this.handOver("asked by rebalance()")).kind === "done";
+  }
+
+  /** Workers joined (the deployment waited rill.workers.rebalanceDelay for more): hand over if they would take actors. */
+  private async workersJoined(): Promise<void> {
+    const placement = this.placement;
+    if (!placement || this.recovering || this.handingOver || !this.active) return;
+    const hosted = placement.hostedCounts();
+    const candidates = placement.candidates();
+    if (!joinWantsHandover(hosted, candidates)) return;
+    const idle = candidates.filter((candidate) => candidate.free > 0 && !hosted.has(candidate.name)).map((candidate) => candidate.name);
+    await this.handOver(`worker${idle.length > 1 ? "s" : ""} ${idle.join(", ")} joined and would take actors off ${[...hosted].map(([worker, count]) => `${worker} (${count})`).join(", ")}`);
+  }
+
+  /** A worker asks to leave: resolves once the query hosts nothing on it, or with why it could not hand over. */
+  private async workerLeaving(worker: string): Promise<string | undefined> {
+    for (let tries = 0; tries < 3; tries++) {
+      if (!this.active || this.failure) return undefined;
+      if (this.recovering || this.handingOver) {
+        await (this.recovering ? this.recoveryDone : this.handoverDone);
+        continue;
+      }
+      const placement = this.placement;
+      if (!placement) return undefined;
+      const decision = leaveDecision(worker, placement.hostedCounts(), placement.candidates(), placement.remoteCount);
+      if (decision.kind === "not-hosting") return undefined;
+      if (decision.kind === "no-room") return `query ${this.label}: ${decision.reason}`;
+      const outcome = await this.handOver(`worker ${worker} leaves`);
+      if (outcome.kind === "skipped") return `query ${this.label}: ${outcome.reason}`;
+    }
+    return this.placement?.hostedCounts().has(worker) ? `query ${this.label} still has actors on worker ${worker} after three handovers` : undefined;
+  }
+
+  /** The handover's steps (src/workers/handover.ts decides what follows each, and what a failure leads to). */
+  private async handOver(reason: string): Promise<{ kind: "done" | "rolled-back" | "skipped"; reason?: string }> {
+    const start = startDecision({ active: this.active, failed: this.failure !== undefined, checkpointed: this.setup.checkpoint !== undefined, onWorkers: this.setup.workers !== undefined, triggered: this.setup.trigger.intervalMs !== undefined, recovering: this.recovering, handingOver: this.handingOver });
+    if (start.kind === "skip") return { kind: "skipped", reason: start.reason };
+    if (start.kind === "join-running") {
+      await (this.recovering ? this.recoveryDone : this.handoverDone);
+      return await this.handOver(reason);
+    }
+    const storage = (this.setup.checkpoint as OpenedCheckpoint).storage;
+    const runtime = this.runtime;
+    let finished = (): void => undefined;
+    this.handoverDone = new Promise((resolve) => (finished = resolve));
+    this.handingOver = true;
+    const began = nowMs();
+    const message = this.message;
+    this.message = `Handing over: ${reason}`;
+    this.setup.log(`rill: query ${this.label} hands over at the next epoch boundary (${reason}): a final epoch, its commit, then attempt ${this.attempts} on the workers alive.`);
+    const fallBack = async (next: { kind: "rollback"; reason: string }, cause?: unknown): Promise<{ kind: "rolled-back"; reason: string }> => {
+      this.setup.log(`rill: query ${this.label}: ${next.reason}; falling back to a rollback to the last committed epoch.`);
+      this.handingOver = false;
+      this.quiet = false;
+      await this.fail(new StreamingQueryError(`Query ${this.label}: ${next.reason}`, cause === undefined ? {} : { cause }));
+      return { kind: "rolled-back", reason: next.reason };
+    };
+    try {
+      const { epoch, done } = runtime.coordinator.requestEpoch(true);
+      await Promise.race([done, this.terminated, this.stopping]);
+      if (!this.active || this.failure) return { kind: "skipped", reason: "the query stopped during the handover" };
+      const finalEpoch: StepOutcome = this.runtime !== runtime || this.recovering ? { kind: "superseded" } : runtime.coordinator.lastCompletedEpoch >= epoch ? { kind: "ok" } : { kind: "failed", error: `epoch ${epoch} ended without a commit` };
+      const afterFinal = afterStep("final-epoch", finalEpoch);
+      if (afterFinal.kind === "rollback") {
+        if (finalEpoch.kind === "superseded") {
+          this.setup.log(`rill: query ${this.label}: ${afterFinal.reason}; it places the next attempt.`);
+          return { kind: "rolled-back", reason: afterFinal.reason };
+        }
+        return await fallBack(afterFinal);
+      }
+      this.quiet = true;
+      await runtime.stop().catch((error: unknown) => this.setup.log(`rill: query ${this.label}: stopping the run before the handover: ${String(error)}; its last epoch is committed and its sources read nothing after it, so nothing is lost.`));
+      if (!this.active) return { kind: "skipped", reason: "the query stopped during the handover" };
+      const resume = await rollbackPoint(storage);
+      // The proof that nothing is read twice: no epoch was asked for after the final one, which committed.
+      const committed = resume?.lastCommittedEpoch ?? -1;
+      const abandoned = runtime.coordinator.lastRequestedEpoch - committed;
+      const replay = abandoned === 0 ? "nothing replayed" : `${abandoned} epoch(s) after epoch ${committed} abandoned, their rows read again`;
+      this.runtime = this.createRuntime();
+      this.quiet = false;
+      try {
+        await this.run(resume);
+      } catch (error) {
+        const next = afterStep("place", { kind: "failed", error: String(error) });
+        if (next.kind === "rollback") return await fallBack(next, error);
+      }
+      this.replacements++;
+      this.message = message;
+      this.setup.log(`rill: query ${this.label} handed over in ${Math.round(nowMs() - began)} ms without a rollback (${reason}), ${replay}; attempt ${this.attempts - 1} resumes after epoch ${committed}: ${describeAssignment(this.placements())}.`);
+      return { kind: "done" };
+    } finally {
+      this.handingOver = false;
+      this.quiet = false;
+      finished();
+    }
+  }
+
   private get label(): string {
     return this.name ? `'${this.name}' [id = ${this.id}]` : `[id = ${this.id}]`;
   }
@@ -415,7 +545,7 @@ export class StreamingQuery {
   private onEpoch(report: EpochReport): void {
     const built = buildProgress({ id: this.id, runId: this.runId, name: this.name, graph: this.setup.graph, numRecoveries: this.recoveries, staticTables: this.setup.plan.staticTables }, report, this.previousReport, this.startedAt);
     const workers = this.setup.workers;
-    const withWorkers = workers ? { ...built, workers: workerProgress(workers.deployment.pool.alive(), this.placements(), Date.now(), this.lastProgress?.workers) } : built;
+    const withWorkers = workers ? { ...built, numReplacements: this.replacements, workers: workerProgress(workers.deployment.pool.alive(), this.placements(), Date.now(), this.lastProgress?.workers) } : built;
     const progress = this.setup.params ? { ...withWorkers, parameters: parameterProgress(this.setup.params, report.epoch) } : withWorkers;
     this.previousReport = report;
     workers?.replica?.committed(report.epoch);
@@ -433,6 +563,8 @@ export class StreamingQuery {
 
   /** A failure of `attempt` (the current one unless said): rolled back, ignored as covered, or the query's end. */
   private async fail(error: StreamingQueryError, attempt = this.attempts - 1): Promise<void> {
+    // A handover stops the old run on purpose: what its actors report then is no failure of the query.
+    if (this.quiet && !this.failure) return;
     const kind: FailureKind = isOffsetRegression(error) ? "offset-regression" : isWriteFailure(error) ? "write" : "other";
     const decision = decideFailure({ active: this.active && !this.failure, checkpointed: this.setup.checkpoint !== undefined, current: this.attempts - 1, rollingBack: this.recovering, retries: this.retries, maxRetries: this.setup.maxRetries, writeRetriesBounded: Number.isFinite(this.writeRetries) }, { attempt, kind });
     if (decision.action === "ignore") {
@@ -448,6 +580,7 @@ export class StreamingQuery {
   }
 
   private async finish(): Promise<void> {
+    this.unregister();
     await this.setup.workers?.replica?.close();
     await this.setup.checkpoint?.storage.close();
     const failure = this.failure;
@@ -460,6 +593,13 @@ export class StreamingQuery {
     const last = this.lastProgress;
     return last ? formatProgress(last) : `query ${this.label}: ${this.message}`;
   }
+}
+
+/** Worker -> its actors, for the log. */
+function describeAssignment(placements: ReadonlyMap<string, string>): string {
+  const byWorker = new Map<string, string[]>();
+  for (const [actor, worker] of placements) byWorker.set(worker, [...(byWorker.get(worker) ?? []), actor]);
+  return [...byWorker].map(([worker, actors]) => `${worker} hosts ${actors.join(", ")}`).join("; ");
 }
 
 /** A checkpoint write failed (a full disk): not the query's fault, and gone once there is room again. */
@@ -486,9 +626,9 @@ function fenced(placement: WorkerPlacement | undefined, workers: QueryWorkers | 
   return {
     hosts: (actor) => placement.hosts(actor),
     remote: {
-      start: async (resume) => {
+      start: async (resume, params) => {
         await replica.begin(workers.template.runId, attempt, resume?.lastCommittedEpoch ?? -1);
-        await placement.start(resume);
+        await placement.start(resume, params);
       },
       stop: () => placement.stop(),
     },

@@ -307,6 +307,7 @@ export class Session {
       heartbeatTimeoutMs: config.heartbeatTimeoutMs,
       placementTimeoutMs: config.placementTimeoutMs,
       slots: config.workerSlots,
+      rebalanceDelayMs: config.rebalanceDelayMs,
       log: this.log,
     });
     return await this.deploying;

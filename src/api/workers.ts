@@ -41,6 +41,11 @@ export interface WorkerOptions {
    * jetstream); default `<tmp>/rill-worker-<name>`. Losing it loses nothing: the state is in the NATS cluster.
    */
   readonly stateDir?: string;
+  /**
+   * How long close() (and SIGTERM on `rill worker`) waits for the drivers to hand this worker's actors over at an epoch
+   * boundary, without a rollback, before it stops them anyway (default 60000 ms; 0: do not ask, each driver rolls back).
+   */
+  readonly leaveTimeoutMs?: number;
   readonly log?: (message: string) => void;
 }
 
@@ -48,7 +53,10 @@ export interface Worker {
   readonly name: string;
   /** Actors hosted now, by query run. */
   hosted(): Record<string, string[]>;
-  /** Stops the hosted actors (their epoch writes settle), leaves the service, closes the connection. */
+  /**
+   * Asks the drivers whose actors it hosts to hand them over (no rollback; leaveTimeoutMs), then stops what is still
+   * hosted (their epoch writes settle), leaves the service, closes the connection.
+   */
   close(): Promise<void>;
 }
 
@@ -81,6 +89,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     subjectPrefix: options.subjectPrefix ?? "rill",
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1000,
     ...(options.stateDir ? { stateDir: options.stateDir } : {}),
+    ...(options.leaveTimeoutMs === undefined ? {} : { leaveTimeoutMs: options.leaveTimeoutMs }),
     planner: (request, connected) => planFromJob(job, request, connected, log),
     log,
   });

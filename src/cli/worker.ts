@@ -1,4 +1,4 @@
-// `rill worker`: a worker process. Usage: rill worker --job <module> [--nats <url>] [--name n] [--slots k] [--heartbeat ms] [--prefix p] [--state-dir folder]
+// `rill worker`: a worker process. Usage: rill worker --job <module> [--nats <url>] [--name n] [--slots k] [--heartbeat ms] [--prefix p] [--state-dir folder] [--leave-timeout ms]
 // NATS options may also come as JSON in RILL_WORKER_NATS (credentials stay off the command line); the worker exits
 // when stdin closes if RILL_WORKER_NATS is set (a local worker whose driver is gone).
 import { parseArgs } from "node:util";
@@ -6,12 +6,12 @@ import { pathToFileURL } from "node:url";
 import { startWorker, type NatsOptions } from "../index.ts";
 import { UsageError } from "./usage-error.ts";
 
-const USAGE = "usage: rill worker --job <module> --nats <url> [--name n] [--slots k] [--heartbeat ms] [--prefix p] [--state-dir folder]";
+const USAGE = "usage: rill worker --job <module> --nats <url> [--name n] [--slots k] [--heartbeat ms] [--prefix p] [--state-dir folder] [--leave-timeout ms]";
 
 export async function main(args: string[]): Promise<void> {
-  let values: { job?: string; nats?: string; name?: string; slots?: string; heartbeat?: string; prefix?: string; "state-dir"?: string };
+  let values: { job?: string; nats?: string; name?: string; slots?: string; heartbeat?: string; prefix?: string; "state-dir"?: string; "leave-timeout"?: string };
   try {
-    ({ values } = parseArgs({ args, options: { job: { type: "string" }, nats: { type: "string" }, name: { type: "string" }, slots: { type: "string" }, heartbeat: { type: "string" }, prefix: { type: "string" }, "state-dir": { type: "string" } } }));
+    ({ values } = parseArgs({ args, options: { job: { type: "string" }, nats: { type: "string" }, name: { type: "string" }, slots: { type: "string" }, heartbeat: { type: "string" }, prefix: { type: "string" }, "state-dir": { type: "string" }, "leave-timeout": { type: "string" } } }));
   } catch (error) {
     throw new UsageError(`${error instanceof Error ? error.message : String(error)}. ${USAGE}`, { cause: error });
   }
@@ -26,6 +26,7 @@ export async function main(args: string[]): Promise<void> {
     ...(values.heartbeat ? { heartbeatIntervalMs: Number(values.heartbeat) } : {}),
     ...(values.prefix ? { subjectPrefix: values.prefix } : {}),
     ...(values["state-dir"] ? { stateDir: values["state-dir"] } : {}),
+    ...(values["leave-timeout"] ? { leaveTimeoutMs: Number(values["leave-timeout"]) } : {}),
   });
   process.stderr.write(`rill worker ${worker.name} (pid ${process.pid}) is up\n`);
   let closing = false;
@@ -35,6 +36,7 @@ export async function main(args: string[]): Promise<void> {
     await worker.close();
     process.exit(0);
   };
+  // SIGTERM: a graceful leave, the drivers hand this worker's actors over first (no rollback; --leave-timeout).
   process.once("SIGTERM", () => void close());
   process.once("SIGINT", () => void close());
   if (fromParent) {

@@ -2,12 +2,13 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { NatsOptions, NatsTransport } from "../actors/nats-transport.ts";
+import type { Subscription } from "../actors/transport.ts";
 import type { ExecutionGraph } from "../actors/runtime.ts";
 import { ConfigError } from "../core/errors.ts";
 import { LocalWorkers } from "./local-workers.ts";
 import { WorkerPlacement, type PlacementTemplate } from "./placement.ts";
 import { WorkerPool } from "./pool.ts";
-import { encodeMessage, fingerprint, planLines, workerSubjects, type DriverHeartbeat } from "./protocol.ts";
+import { decodeMessage, encodeMessage, fingerprint, leaveRequestSchema, planLines, workerSubjects, type DriverHeartbeat, type Reply } from "./protocol.ts";
 import { discoverWorkers } from "./service.ts";
 
 export interface DeploymentOptions {
@@ -21,7 +22,20 @@ export interface DeploymentOptions {
   readonly heartbeatTimeoutMs: number;
   readonly placementTimeoutMs: number;
   readonly slots: number;
+  /**
+   * With `cluster`: workers that join a running query are put to use by a handover (handover.ts) once no other worker
+   * joined for this long (so several joining at once cost one); undefined: only at the next rollback or restart.
+   */
+  readonly rebalanceDelayMs?: number | undefined;
   readonly log: (message: string) => void;
+}
+
+/** A query on these workers, as the deployment asks it to move (StreamingQuery). */
+export interface HandoverTarget {
+  /** Workers joined: hand over if they would take actors off busier ones (handover.ts joinWantsHandover). */
+  workersJoined(): Promise<void>;
+  /** A worker asks to leave: resolves once the query hosts nothing on it, or with why it could not hand over. */
+  workerLeaving(worker: string): Promise<string | undefined>;
 }
 
 export interface RunPlacementOptions {
@@ -37,6 +51,10 @@ export class WorkerDeployment {
   /** This driver on the workers' side: they drop its runs once its heartbeat stops (a driver killed or cut off). */
   readonly driverId = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
   private readonly driverTimer: NodeJS.Timeout;
+  private readonly targets = new Set<HandoverTarget>();
+  private readonly leaveSubscription: Subscription;
+  private unlistenJoined: () => void = () => undefined;
+  private joinTimer: NodeJS.Timeout | undefined;
 
   private constructor(readonly pool: WorkerPool, readonly local: LocalWorkers | undefined, private readonly options: DeploymentOptions) {
     const subject = workerSubjects(options.subjectPrefix).driver(this.driverId);
@@ -46,6 +64,42 @@ export class WorkerDeployment {
     };
     beat();
     this.driverTimer = setInterval(beat, this.heartbeatIntervalMs);
+    this.leaveSubscription = options.transport.serve(workerSubjects(options.subjectPrefix).leave(this.driverId), (payload) => this.leave(payload));
+  }
+
+  /** A query that may be asked to hand over (a worker joined or leaves); the returned function unregisters it. */
+  register(target: HandoverTarget): () => void {
+    this.targets.add(target);
+    return () => this.targets.delete(target);
+  }
+
+  /** From now on, workers that join (cluster mode, rebalanceDelayMs set) are put to use by a handover. */
+  private watchJoins(): void {
+    const delay = this.options.rebalanceDelayMs;
+    if (this.options.mode !== "cluster" || delay === undefined) return;
+    this.unlistenJoined = this.pool.onJoined((worker) => {
+      this.options.log(`rill: worker ${worker} joined; the queries on this cluster consider a handover in ${delay} ms unless another joins first.`);
+      clearTimeout(this.joinTimer);
+      this.joinTimer = setTimeout(() => {
+        this.joinTimer = undefined;
+        for (const target of [...this.targets]) target.workersJoined().catch((error: unknown) => this.options.log(`rill: handover after workers joined: ${String(error)}`));
+      }, delay);
+    });
+  }
+
+  /** A worker closing gracefully: no new actors go to it, and every query hosting some hands them over first. */
+  private async leave(payload: Uint8Array): Promise<Uint8Array> {
+    let answer: Reply;
+    try {
+      const { worker } = decodeMessage(leaveRequestSchema, payload, "leave request");
+      this.pool.markLeaving(worker);
+      this.options.log(`rill: worker ${worker} asks to leave; its actors are handed over at the next epoch boundary.`);
+      const refusals = (await Promise.all([...this.targets].map((target) => target.workerLeaving(worker)))).filter((reason): reason is string => reason !== undefined);
+      answer = refusals.length === 0 ? { ok: true } : { ok: false, code: "HANDOVER_FAILED", error: refusals.join("; ") };
+    } catch (error) {
+      answer = { ok: false, code: "HANDOVER_FAILED", error: error instanceof Error ? error.message : String(error) };
+    }
+    return encodeMessage(answer);
   }
 
   /** Workers beat, and so does the driver, three times per heartbeat timeout. */
@@ -71,6 +125,7 @@ export class WorkerDeployment {
     pool.start();
     const deployment = new WorkerDeployment(pool, local, options);
     try {
+      await options.transport.flush();
       if (local) {
         local.start();
         await pool.waitForWorkers(options.mode as number, options.placementTimeoutMs);
@@ -85,6 +140,7 @@ export class WorkerDeployment {
       await deployment.close();
       throw error;
     }
+    deployment.watchJoins();
     return deployment;
   }
 
@@ -116,6 +172,9 @@ export class WorkerDeployment {
 
   async close(): Promise<void> {
     clearInterval(this.driverTimer);
+    clearTimeout(this.joinTimer);
+    this.unlistenJoined();
+    this.leaveSubscription.unsubscribe();
     this.pool.close();
     await this.local?.close();
   }

@@ -14,7 +14,8 @@ import { token } from "../state/replication/keys.ts";
 import { StateStore } from "../state/replication/kv-store.ts";
 import { replicationOf } from "../state/replication/settings.ts";
 import { prepareAttemptState } from "../state/replication/worker-replica.ts";
-import { decodeMessage, decodeOffsets, driverHeartbeatSchema, encodeMessage, fingerprint, placeRequestSchema, planDifference, planLines, runKey, stopRequestSchema, supersedes, workerSubjects, type Heartbeat, type PlaceRequest, type Reply } from "./protocol.ts";
+import { leaveOutcome, type LeaveReply } from "./handover.ts";
+import { decodeMessage, decodeOffsets, driverHeartbeatSchema, encodeMessage, fingerprint, placeRequestSchema, planDifference, planLines, replySchema, runKey, stopRequestSchema, supersedes, workerSubjects, type Heartbeat, type LeaveRequest, type PlaceRequest, type Reply } from "./protocol.ts";
 import { startWorkerService, type WorkerService } from "./service.ts";
 
 /** Builds a query's execution graph on the worker, from the job module, with the driver's configuration and identity. */
@@ -34,6 +35,11 @@ export interface WorkerHostOptions {
    * one LMDB environment per query attempt, filled from the replica. Default: `<tmp>/rill-worker-<name>`.
    */
   readonly stateDir?: string;
+  /**
+   * How long close() waits for the drivers hosting runs here to hand their actors over (no rollback) before it stops
+   * them anyway, as a worker that leaves without asking does (one rollback per driver). Default 60 s; 0: do not ask.
+   */
+  readonly leaveTimeoutMs?: number;
 }
 
 interface HostedRun {
@@ -126,10 +132,16 @@ export class WorkerHost {
     return Object.fromEntries([...this.runs].map(([key, run]) => [key, [...run.actors]]));
   }
 
-  /** Stops every hosted actor (their epoch writes settle), says it is leaving, and leaves the service. */
+  /**
+   * Asks the drivers of the runs hosted here to hand them over (each re-places its query without this worker at an
+   * epoch boundary, no rollback); then stops every actor still hosted (their epoch writes settle), says it is leaving,
+   * and leaves the service. A driver that refuses or does not answer within leaveTimeoutMs gets today's leave: the
+   * actors stop and it rolls back once.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.askToLeave();
     clearInterval(this.timer);
     this.driverSubscription?.unsubscribe();
     await this.serially(async () => {
@@ -138,6 +150,44 @@ export class WorkerHost {
     this.options.transport.publish(this.subjects.heartbeat(this.name), encodeMessage(this.heartbeat(true)));
     await this.service?.stop();
     await this.options.transport.flush();
+  }
+
+  /** The leave request to each driver with runs here, at once; heartbeats go on meanwhile, so none gives this worker up. */
+  private async askToLeave(): Promise<void> {
+    const timeoutMs = this.options.leaveTimeoutMs ?? 60_000;
+    const drivers = [...new Set([...this.runs.values()].map((run) => run.driver))];
+    if (timeoutMs <= 0 || drivers.length === 0) return;
+    const began = Date.now();
+    this.options.log(`rill worker ${this.name}: leaving; asking ${drivers.length === 1 ? "driver" : "drivers"} ${drivers.join(", ")} to hand its actors over first.`);
+    const request: LeaveRequest = { worker: this.name };
+    const replies = new Map<string, LeaveReply | "timeout">();
+    // A driver that dies after it took the request never answers: its silence (its heartbeat timeout) ends the wait.
+    const timers: NodeJS.Timeout[] = [];
+    const silence = (driver: string): Promise<undefined> => new Promise((resolve) => {
+      const limit = Math.max(...[...this.runs.values()].filter((run) => run.driver === driver).map((run) => run.driverTimeoutMs));
+      const timer = setInterval(() => {
+        if (Date.now() - (this.driversSeen.get(driver) ?? began) <= limit) return;
+        clearInterval(timer);
+        resolve(undefined);
+      }, this.options.heartbeatIntervalMs);
+      timers.push(timer);
+    });
+    await Promise.all(drivers.map(async (driver) => {
+      try {
+        const answer = await Promise.race([this.options.transport.request(this.subjects.leave(driver), encodeMessage(request), timeoutMs), silence(driver)]);
+        if (answer === undefined) throw new Error(`driver ${driver} went silent`);
+        const reply = decodeMessage(replySchema, answer, "leave reply");
+        replies.set(driver, reply.ok ? { ok: true } : { ok: false, error: reply.error });
+      } catch (error) {
+        this.options.log(`rill worker ${this.name}: driver ${driver} did not answer the leave request: ${error instanceof Error ? error.message : String(error)}`);
+        replies.set(driver, "timeout");
+      }
+    })).finally(() => {
+      for (const timer of timers) clearInterval(timer);
+    });
+    const outcome = leaveOutcome(replies);
+    if (outcome.kind === "handed-over") this.options.log(`rill worker ${this.name}: every driver handed its actors over in ${Date.now() - began} ms; ${Object.values(this.hosted()).flat().length} actors left here.`);
+    else this.options.log(`rill worker ${this.name}: leaving without a handover from some drivers (${outcome.reasons.join("; ")}): their queries roll back once.`);
   }
 
   private beat(): void {

@@ -3,6 +3,7 @@ import type { NatsTransport } from "../actors/nats-transport.ts";
 import type { HostedResume, Placement, RemoteActors } from "../actors/runtime.ts";
 import { TransportError, WorkerError } from "../core/errors.ts";
 import type { EpochParams } from "../core/param-values.ts";
+import type { Candidate } from "./handover.ts";
 import type { WorkerPool } from "./pool.ts";
 import { decodeMessage, encodeMessage, encodeOffsets, replySchema, workerSubjects, type PlaceRequest } from "./protocol.ts";
 
@@ -47,6 +48,23 @@ export class WorkerPlacement implements Placement, RemoteActors {
     for (const actor of this.options.everyActor) if (this.options.onDriver(actor)) where.set(actor, "driver");
     for (const [worker, actors] of this.assigned) for (const actor of actors) where.set(actor, worker);
     return where;
+  }
+
+  /** Worker -> how many of this run's actors it hosts. */
+  hostedCounts(): Map<string, number> {
+    return new Map([...this.assigned].map(([worker, actors]) => [worker, actors.length]));
+  }
+
+  /** How many actors of the run go to workers. */
+  get remoteCount(): number {
+    return this.options.everyActor.filter((actor) => !this.options.onDriver(actor)).length;
+  }
+
+  /** The workers a next attempt could use now and their free slots for it (this query's own actors count as free). */
+  candidates(): Candidate[] {
+    const ours = `${this.options.template.subjectName}/`;
+    const used = (hosted: Record<string, string[]>): number => Object.entries(hosted).reduce((sum, [key, actors]) => sum + (key.startsWith(ours) ? 0 : actors.length), 0);
+    return this.options.pool.candidates().map((state) => ({ name: state.name, free: state.heartbeat.slots - used(state.heartbeat.hosted) }));
   }
 
   async start(resume: HostedResume | undefined, params?: EpochParams): Promise<void> {
@@ -109,10 +127,9 @@ export class WorkerPlacement implements Placement, RemoteActors {
 
   /** Actors round-robin over the live workers, emptiest first, within each one's free slots. */
   private assign(): void {
-    // Actors of this query's earlier runs or attempts do not count: the placement supersedes them (protocol.ts).
-    const ours = `${this.options.template.subjectName}/`;
-    const used = (hosted: Record<string, string[]>): number => Object.entries(hosted).reduce((sum, [key, actors]) => sum + (key.startsWith(ours) ? 0 : actors.length), 0);
-    const workers = this.options.pool.alive().map((state) => ({ name: state.name, free: state.heartbeat.slots - used(state.heartbeat.hosted) }));
+    // Actors of this query's earlier runs or attempts do not count: the placement supersedes them (protocol.ts). A
+    // worker that is leaving takes none (handover.ts).
+    const workers = this.candidates().map((candidate) => ({ ...candidate }));
     // The emptiest workers first, so successive queries spread out.
     workers.sort((a, b) => b.free - a.free || a.name.localeCompare(b.name));
     const remote = this.options.everyActor.filter((actor) => !this.options.onDriver(actor));

@@ -29,6 +29,9 @@ export class WorkerPool {
   /** Workers given up for lost, kept out until they announce themselves as new. */
   private readonly lost = new Set<string>();
   private readonly listeners = new Set<LostListener>();
+  /** Workers that asked to leave (a graceful close): alive until they go, but no new attempt is placed on them. */
+  private readonly leaving = new Set<string>();
+  private readonly joinListeners = new Set<(worker: string) => void>();
   private readonly waiters = new Set<() => void>();
   private subscription: Subscription | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -49,6 +52,26 @@ export class WorkerPool {
 
   alive(): WorkerState[] {
     return [...this.workers.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** The live workers a new attempt may be placed on: every one but those leaving. */
+  candidates(): WorkerState[] {
+    return this.alive().filter((state) => !this.leaving.has(state.name));
+  }
+
+  /** A worker asked to leave: it keeps its actors until they are handed over, but takes no new ones. */
+  markLeaving(worker: string): void {
+    this.leaving.add(worker);
+  }
+
+  isLeaving(worker: string): boolean {
+    return this.leaving.has(worker);
+  }
+
+  /** Hears of each worker's first heartbeat: a worker that joined (one given up for lost stays out). */
+  onJoined(listener: (worker: string) => void): () => void {
+    this.joinListeners.add(listener);
+    return () => this.joinListeners.delete(listener);
   }
 
   isAlive(worker: string): boolean {
@@ -99,8 +122,10 @@ export class WorkerPool {
     }
     // A worker given up for lost stays out: its actors may be of a run the driver already rolled back.
     if (this.lost.has(heartbeat.name)) return;
+    const joined = !this.workers.has(heartbeat.name);
     this.workers.set(heartbeat.name, { name: heartbeat.name, heartbeat, lastSeen: Date.now() });
     for (const wake of [...this.waiters]) wake();
+    if (joined) for (const listener of [...this.joinListeners]) listener(heartbeat.name);
   }
 
   private checkSilence(): void {

@@ -20,6 +20,8 @@ export interface WorkerSubjects {
   /** Each driver publishes its liveness here while it has queries on workers; workers watch the wildcard. */
   driver(driver: string): string;
   readonly drivers: string;
+  /** A driver's endpoint where a worker that closes gracefully asks it to hand its actors over first (handover.ts). */
+  leave(driver: string): string;
 }
 
 export function workerSubjects(prefix: string): WorkerSubjects {
@@ -30,6 +32,7 @@ export function workerSubjects(prefix: string): WorkerSubjects {
     stop: (worker) => `${prefix}.workers.${sanitizeToken(worker)}.stop`,
     driver: (driver) => `${prefix}.drivers.heartbeat.${sanitizeToken(driver)}`,
     drivers: `${prefix}.drivers.heartbeat.*`,
+    leave: (driver) => `${prefix}.drivers.${sanitizeToken(driver)}.leave`,
   };
 }
 
@@ -88,6 +91,10 @@ export type PlaceRequest = z.infer<typeof placeRequestSchema>;
 
 export const stopRequestSchema = z.object({ subjectName: z.string(), runId: z.string(), attempt: z.number().int().min(0) });
 export type StopRequest = z.infer<typeof stopRequestSchema>;
+
+/** A worker that closes gracefully, to each driver whose actors it hosts: move them elsewhere, then I go. */
+export const leaveRequestSchema = z.object({ worker: z.string() });
+export type LeaveRequest = z.infer<typeof leaveRequestSchema>;
 
 export const replySchema = z.union([z.object({ ok: z.literal(true) }), z.object({ ok: z.literal(false), code: z.string(), error: z.string() })]);
 export type Reply = z.infer<typeof replySchema>;

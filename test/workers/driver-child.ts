@@ -1,6 +1,7 @@
 // The driver of the worker tests, as its own process: runs test/workers/job.ts with rill.workers = <workers> until every
-// file is read. Prints `epoch N` per epoch with input, `hosting name ...` whenever the workers hosting its actors change,
+// file is read (with RILL_TEST_WAIT_FOR, once that file exists: the test writes the input meanwhile). Prints `epoch N` per epoch with input, `hosting name ...` whenever the workers hosting its actors change,
 // and `done N` at the end. Usage: node --import tsx driver-child.ts <workers> (paths in RILL_JOB_*, NATS in RILL_TEST_NATS)
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { runJob, Session } from "../../src/index.ts";
 import { natsOptionsFromParent } from "../helpers/nats.ts";
@@ -31,8 +32,12 @@ const showWorkers = (): void => {
 const timer = setInterval(showWorkers, 50);
 showWorkers();
 if (process.env.RILL_EXPLAIN) process.stdout.write(`${query.explain()}\n`);
+// A test that writes its input while the query runs says when the last file is there by creating this file.
+const waitFor = process.env.RILL_TEST_WAIT_FOR;
+if (waitFor) while (!existsSync(waitFor)) await new Promise((resolve) => setTimeout(resolve, 100));
 await query.processAllAvailable();
 clearInterval(timer);
 process.stdout.write(`recoveries ${query.numRecoveries}\n`);
+process.stdout.write(`replacements ${query.numReplacements}\n`);
 process.stdout.write(`done ${query.lastProgress?.batchId ?? -1}\n`);
 await session.stop();

@@ -74,13 +74,15 @@ describe("workers", () => {
     }
   });
 
-  it("a worker that joins is used from the next rollback; one that leaves (close) costs exactly one rollback and nothing else", { timeout: 180_000 }, async () => {
+  // Without handovers (rill.workers.rebalance = off, workers that do not ask to leave): the fallback path of
+  // test/workers/handover-live.test.ts, which is what a failed handover comes down to.
+  it("without handovers, a worker that joins is used from the next rollback; one that leaves (close) costs exactly one rollback and nothing else", { timeout: 180_000 }, async () => {
     process.env.RILL_JOB_OUTPUT = join(folder, "leave-output");
     process.env.RILL_JOB_CHECKPOINT = join(folder, "leave-checkpoint");
     await mkdir(process.env.RILL_JOB_OUTPUT, { recursive: true });
-    const start = (name: string): Promise<Worker> => startWorker({ nats: server().options, name, job: JOB, heartbeatIntervalMs: 300, log: () => undefined });
+    const start = (name: string): Promise<Worker> => startWorker({ nats: server().options, name, job: JOB, heartbeatIntervalMs: 300, leaveTimeoutMs: 0, log: () => undefined });
     const workers = new Map<string, Worker>([["leave-a", await start("leave-a")], ["leave-b", await start("leave-b")]]);
-    const session = new Session("leave", new Map([["rill.workers", "cluster"], ["rill.workers.heartbeatTimeout", "3 seconds"], ["rill.shuffle.partitions", "2"], ["rill.recovery.maxRetries", "5"]]), server().options, () => undefined);
+    const session = new Session("leave", new Map([["rill.workers", "cluster"], ["rill.workers.heartbeatTimeout", "3 seconds"], ["rill.shuffle.partitions", "2"], ["rill.recovery.maxRetries", "5"], ["rill.workers.rebalance", "off"]]), server().options, () => undefined);
     try {
       const [query] = await runJob(session, JOB);
       assert.ok(query);
