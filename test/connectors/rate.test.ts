@@ -105,6 +105,26 @@ describe("rate source", () => {
     assert.throws(() => new RateSourceProvider(sourceRequest("rate", { busyWait: "always" })), /'busyWait'.*'always'.*'true' or 'false'/);
   });
 
+  it("keeps each partition's own schedule start from its offset, when partitions that started apart meet in one process", async () => {
+    // Two workers opened partitions 0 and 1 at different times; after a rollback both run in one process.
+    const provider = new RateSourceProvider(sourceRequest("rate", { rowsPerSecond: "1000", numPartitions: "2" }));
+    const readers = [provider.createReader(0), provider.createReader(1)];
+    const starts = [nowMs() - 5_000, nowMs() - 3_000];
+    readers.forEach((reader, partition) => reader.seek?.({ start: starts[partition], emitted: 10 }));
+    await Promise.all(readers.map((reader, partition) => reader.open(new RecordingContext(partition, 2))));
+    try {
+      for (const [partition, reader] of readers.entries()) {
+        assert.deepEqual(reader.offset?.(), { start: starts[partition], emitted: 10 }, `partition ${partition} keeps its start`);
+        const batch = reader.poll(1);
+        assert.ok(batch);
+        // Row index partition + 10 * 2 of the query, due 1 ms apart per row after this partition's start.
+        assert.equal(batch.since, (starts[partition] as number) + partition + 20, `partition ${partition}'s next row is due on its own schedule`);
+      }
+    } finally {
+      for (const reader of readers) await reader.close();
+    }
+  });
+
   it("rejects wrong options, naming the option, its value and what is allowed", () => {
     assert.throws(() => new RateSourceProvider(sourceRequest("rate", { rowsPerSecond: "fast" })), (error: Error) =>
       error instanceof ConfigError && /'rowsPerSecond'/.test(error.message) && /'fast'/.test(error.message) && /greater than 0/.test(error.message));

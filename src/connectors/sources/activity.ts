@@ -230,6 +230,6 @@ class ActivityReader extends OpenLoopReader {
 
   /** The generator's rows depend on the ones before (duplicates, per-device indexes): replay them to reach the same state. */
   protected override skipRows(partition: number, numPartitions: number, count: number): void {
-    for (let offset = 0; offset < count; offset++) this.generator.next(this.schedule.dueTime(partition + offset * numPartitions));
+    for (let offset = 0; offset < count; offset++) this.generator.next(this.dueTime(partition + offset * numPartitions));
   }
 }

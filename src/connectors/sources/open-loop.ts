@@ -39,17 +39,16 @@ export class OpenLoopSchedule {
     return this.startMs;
   }
 
-  /** Due time (ms) of row `index` of the query: the inverse of rowsDueBy. */
-  dueTime(index: number): number {
-    const start = this.begin();
+  /** Due time (ms) of row `index` of the query: the inverse of rowsDueBy. `start` is a reader's own, after a seek. */
+  dueTime(index: number, start: number = this.begin()): number {
     const { rowsPerSecond } = this.options;
     if (index < this.rampUpRows) return start + Math.sqrt((2 * this.rampUpSeconds * index) / rowsPerSecond) * 1000;
     return start + (this.rampUpSeconds + (index - this.rampUpRows) / rowsPerSecond) * 1000;
   }
 
   /** How many rows of the whole query are due at `now`: rows 0..n-1. */
-  rowsDueBy(now: number): number {
-    const elapsedSeconds = (now - this.begin()) / 1000;
+  rowsDueBy(now: number, start: number = this.begin()): number {
+    const elapsedSeconds = (now - start) / 1000;
     if (elapsedSeconds < 0) return 0;
     const { rowsPerSecond, totalRows } = this.options;
     const cumulative =
@@ -99,30 +98,42 @@ export abstract class OpenLoopReader implements SourceReader {
   /** Rows of this partition the actor was last told about. */
   private announced = 0;
   private closed = false;
+  /**
+   * This partition's schedule start: the shared one (the first reader of the process to open fixes it, so partitions
+   * read in one process fall due together), or the one its offset recorded. Partitions placed on different workers
+   * start apart, and a rollback may bring them into one process: each keeps its own start, or a replay would make other
+   * rows at other times and the offset would no longer follow the committed one.
+   */
+  private start: number | undefined;
 
   constructor(protected readonly schedule: OpenLoopSchedule) {}
 
   /** Makes the row with this query-wide index, due at `dueMs`; called in index order. */
   protected abstract makeRow(index: number, dueMs: number): Row;
 
+  /** Due time of the query's row `index` on this partition's schedule. */
+  protected dueTime(index: number): number {
+    return this.schedule.dueTime(index, this.start);
+  }
+
   /** After seek(): rows this partition made before the restart, for generators whose rows depend on the ones before. */
   protected skipRows(_partition: number, _numPartitions: number, _count: number): void {}
 
   async open(context: SourceContext): Promise<void> {
     this.context = context;
-    this.schedule.begin();
+    this.start ??= this.schedule.begin();
     if (this.emitted > 0) this.skipRows(context.partition, context.numPartitions, this.emitted);
     this.tick();
   }
 
   /** The schedule's start and the rows of this partition polled so far: a replay makes the same rows at the same due times. */
   offset(): { start: number; emitted: number } {
-    return { start: this.schedule.begin(), emitted: this.emitted };
+    return { start: this.start ??= this.schedule.begin(), emitted: this.emitted };
   }
 
   seek(offset: unknown): void {
     const { start, emitted } = offset as { start: number; emitted: number };
-    this.schedule.begin(start);
+    this.start = start;
     this.emitted = emitted;
     this.announced = emitted;
   }
@@ -144,7 +155,7 @@ export abstract class OpenLoopReader implements SourceReader {
     let until = 0;
     for (let offset = 0; offset < take; offset++) {
       const index = partition + (this.emitted + offset) * numPartitions;
-      const due = this.schedule.dueTime(index);
+      const due = this.schedule.dueTime(index, this.start);
       if (offset === 0) since = due;
       until = due;
       rows[offset] = this.makeRow(index, due);
@@ -162,7 +173,7 @@ export abstract class OpenLoopReader implements SourceReader {
   private dueInPartition(): number {
     const context = this.context;
     if (!context) return 0;
-    return partitionShare(this.schedule.rowsDueBy(nowMs()), context.partition, context.numPartitions);
+    return partitionShare(this.schedule.rowsDueBy(nowMs(), this.start), context.partition, context.numPartitions);
   }
 
   /** Notifies when rows became due since the last notice, then sleeps until the next row of this partition is due. */
@@ -177,7 +188,7 @@ export abstract class OpenLoopReader implements SourceReader {
     const total = this.schedule.options.totalRows;
     const nextIndex = context.partition + due * context.numPartitions;
     if (total !== undefined && nextIndex >= total) return;
-    const wait = this.schedule.dueTime(nextIndex) - nowMs();
+    const wait = this.schedule.dueTime(nextIndex, this.start) - nowMs();
     if (this.schedule.options.busyWait !== true) this.timer = setTimeout(this.tick, Math.min(1000, Math.max(1, Math.ceil(wait))));
     else if (wait >= 2) this.timer = setTimeout(this.tick, Math.min(1000, Math.floor(wait) - 1));
     else this.immediate = setImmediate(this.tick);
