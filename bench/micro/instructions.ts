@@ -3,7 +3,8 @@
 // frames, and divides the difference by the extra rows, so start-up and compilation cancel out.
 //
 // Subjects: codec, encode, encode-young, decode, encode-narrow, decode-narrow, and the same with rows by position
-// (codec-arrays, encode-arrays, encode-arrays-young, decode-arrays, encode-narrow-arrays, decode-narrow-arrays), filter, project, filter-project,
+// (codec-arrays, encode-arrays, encode-arrays-young, decode-arrays, encode-narrow-arrays, decode-narrow-arrays), filter,
+// filter-arrays, project-arrays, filter-project-arrays, project, filter-project,
 // stream-join, stream-join-outer.
 // `npx tsx bench/micro/instructions.ts <subject> <frames>` runs one subject over that many 256-row frames (after the
 // same warm-up in both runs).
@@ -12,11 +13,14 @@ import { FRAME_DATA, type DataFrame, type PositionalDataFrame } from "../../src/
 import type { PositionalRow, Row } from "../../src/core/types.ts";
 import { schemaFromZod } from "../../src/core/zod-schema.ts";
 import { activitySchema } from "../../src/connectors/sources/activity.ts";
-import { compileExpression } from "../../src/expr/compile.ts";
+import { compileExpression, compilePositional } from "../../src/expr/compile.ts";
 import { parseExpression } from "../../src/expr/parser.ts";
 import { FilterOperator } from "../../src/operators/filter.ts";
 import { chain, type Emit, type Operator } from "../../src/operators/operator.ts";
 import { ProjectOperator } from "../../src/operators/project.ts";
+import { PositionalFilterOperator } from "../../src/operators/filter-positional.ts";
+import { chainPositional, toPositionalRow, type PositionalEmit, type PositionalOperator } from "../../src/operators/positional-operator.ts";
+import { PositionalProjectOperator } from "../../src/operators/project-positional.ts";
 import { activityFrame } from "./harness.ts";
 import { streamJoinTask } from "./stream-join.ts";
 
@@ -42,6 +46,24 @@ const project = (): ProjectOperator => new ProjectOperator("bench.project", [
   { name: "Arrival_Time", evaluate: compiled("arrival_time") }, { name: "Creation_Time", evaluate: compiled("creation_time") },
 ]);
 const filter = (): FilterOperator => new FilterOperator("bench.filter", compiled("gt like '%stairs%'"));
+
+const byIndex = (text: string): ((row: PositionalRow) => unknown) => compilePositional(parseExpression(text), schema, "bench").evaluate;
+const projectArrays = (): PositionalProjectOperator => new PositionalProjectOperator("bench.project", [
+  { name: "gt", evaluate: byIndex("gt") }, { name: "Model", evaluate: byIndex("model") },
+  { name: "Arrival_Time", evaluate: byIndex("arrival_time") }, { name: "Creation_Time", evaluate: byIndex("creation_time") },
+]);
+const filterArrays = (): PositionalFilterOperator => new PositionalFilterOperator("bench.filter", byIndex("gt like '%stairs%'"));
+const positionalRows = rows.map((row) => toPositionalRow(schema.fields.map((field) => field.name), row));
+
+function positionalOperators(list: PositionalOperator[]): () => number {
+  let count = 0;
+  const emit: PositionalEmit = () => count++;
+  const input = chainPositional(list, emit, { at: -1 });
+  return () => {
+    for (let index = 0; index < positionalRows.length; index++) input(positionalRows[index] as PositionalRow);
+    return count;
+  };
+}
 
 function operators(list: Operator[]): () => number {
   let count = 0;
@@ -73,6 +95,10 @@ const subjects: Record<string, () => number> = {
   filter: operators([filter()]),
   project: operators([project()]),
   "filter-project": operators([filter(), project()]),
+  // The same operators over rows by position (compilePositional).
+  "filter-arrays": positionalOperators([filterArrays()]),
+  "project-arrays": positionalOperators([projectArrays()]),
+  "filter-project-arrays": positionalOperators([filterArrays(), projectArrays()]),
   // 256 new impressions and clicks per frame (made in the call), joined, then the watermark raised.
   "stream-join": streamJoinTask("inner").run,
   "stream-join-outer": streamJoinTask("left_outer").run,
