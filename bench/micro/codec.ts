@@ -1,8 +1,8 @@
 // Frame encode/decode (src/actors/codec.ts): one data frame of 256 rows, the unit actors send each other; activity rows
 // (ten columns) and narrow rows (two: a label and a count, as an aggregation emits).
 import assert from "node:assert/strict";
-import { decodeFrame, encodeFrame } from "../../src/actors/codec.ts";
-import { FRAME_DATA, type DataFrame } from "../../src/core/frame.ts";
+import { decodeFrame, decodeFramePositional, encodeFrame } from "../../src/actors/codec.ts";
+import { FRAME_DATA, type DataFrame, type PositionalDataFrame } from "../../src/core/frame.ts";
 import type { Row } from "../../src/core/types.ts";
 import { activityFrame, FRAME_ROWS, type MicroSuite, type MicroTask } from "./harness.ts";
 
@@ -28,8 +28,34 @@ function codecTasks(what: string, frame: DataFrame): MicroTask[] {
   ];
 }
 
+/** The same rows by position (arrays in the order of the first row's keys): the same bytes on the wire. */
+function arrayTasks(what: string, frame: DataFrame): MicroTask[] {
+  const columns = Object.keys(frame.rows[0] ?? {});
+  const arrays: PositionalDataFrame = { ...frame, columns, rows: frame.rows.map((row) => columns.map((column) => row[column])) };
+  const bytes = encodeFrame(frame).slice();
+  return [
+    {
+      name: `encodeFrame by position (${FRAME_ROWS} ${what} rows)`,
+      rowsPerCall: FRAME_ROWS,
+      check: () => assert.deepEqual(encodeFrame(arrays), bytes),
+      run: () => encodeFrame(arrays).length,
+    },
+    {
+      name: `decodeFrame by position (${FRAME_ROWS} ${what} rows)`,
+      rowsPerCall: FRAME_ROWS,
+      check: () => assert.deepEqual(decodeFramePositional(bytes), arrays),
+      run: () => (decodeFramePositional(bytes) as PositionalDataFrame).rows.length,
+    },
+  ];
+}
+
 export function codecSuite(): MicroSuite {
   const activity = activityFrame();
   const narrow = activity.map((row, index): Row => ({ gt: row.gt, count: index * 3 }));
-  return { name: "codec", tasks: [...codecTasks("activity", frameOf(activity as unknown as Row[])), ...codecTasks("narrow (2-column)", frameOf(narrow))] };
+  const activityRows = frameOf(activity as unknown as Row[]);
+  const narrowFrame = frameOf(narrow);
+  return {
+    name: "codec",
+    tasks: [...codecTasks("activity", activityRows), ...arrayTasks("activity", activityRows), ...codecTasks("narrow (2-column)", narrowFrame), ...arrayTasks("narrow (2-column)", narrowFrame)],
+  };
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per row under valgrind's callgrind: `bash bench/micro/instructions.sh [subject...]`
-# (subjects: codec encode encode-young decode encode-narrow decode-narrow filter project filter-project stream-join
+# (subjects: codec encode encode-young decode encode-narrow decode-narrow, the same by position: codec-arrays encode-arrays
+# encode-arrays-young decode-arrays encode-narrow-arrays decode-narrow-arrays; filter project filter-project stream-join
 # stream-join-outer). Instruction counts do not
 # depend on how busy the machine is, unlike times. bench/micro/instructions.ts is bundled to plain JavaScript first
 # (esbuild), so that no TypeScript loader runs under valgrind; each subject then runs twice, with FEW and MANY frames
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/../.."
 FEW=${FEW:-100}
 MANY=${MANY:-600}
 subjects=("$@")
-[ ${#subjects[@]} -eq 0 ] && subjects=(codec encode decode encode-narrow decode-narrow filter project filter-project)
+[ ${#subjects[@]} -eq 0 ] && subjects=(codec encode decode encode-narrow decode-narrow codec-arrays encode-arrays decode-arrays encode-narrow-arrays decode-narrow-arrays filter project filter-project)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 npx esbuild bench/micro/instructions.ts --bundle --platform=node --format=esm --log-level=warning --outfile="$work/instructions.mjs"

@@ -2,20 +2,25 @@
 // `bash bench/micro/instructions.sh [subject...]` runs this file under callgrind twice per subject, with FEW and MANY
 // frames, and divides the difference by the extra rows, so start-up and compilation cancel out.
 //
-// Subjects: codec, encode, encode-young, decode, encode-narrow, decode-narrow, filter, project, filter-project,
+// Subjects: codec, encode, encode-young, decode, encode-narrow, decode-narrow, and the same with rows by position
+// (codec-arrays, encode-arrays, encode-arrays-young, decode-arrays, encode-narrow-arrays, decode-narrow-arrays), filter,
+// filter-arrays, project-arrays, filter-project-arrays, project, filter-project,
 // stream-join, stream-join-outer.
 // `npx tsx bench/micro/instructions.ts <subject> <frames>` runs one subject over that many 256-row frames (after the
 // same warm-up in both runs).
-import { decodeFrame, encodeFrame } from "../../src/actors/codec.ts";
-import { FRAME_DATA, type DataFrame } from "../../src/core/frame.ts";
-import type { Row } from "../../src/core/types.ts";
+import { decodeFrame, decodeFramePositional, encodeFrame } from "../../src/actors/codec.ts";
+import { FRAME_DATA, type DataFrame, type PositionalDataFrame } from "../../src/core/frame.ts";
+import type { PositionalRow, Row } from "../../src/core/types.ts";
 import { schemaFromZod } from "../../src/core/zod-schema.ts";
 import { activitySchema } from "../../src/connectors/sources/activity.ts";
-import { compileExpression } from "../../src/expr/compile.ts";
+import { compileExpression, compilePositional } from "../../src/expr/compile.ts";
 import { parseExpression } from "../../src/expr/parser.ts";
 import { FilterOperator } from "../../src/operators/filter.ts";
 import { chain, type Emit, type Operator } from "../../src/operators/operator.ts";
 import { ProjectOperator } from "../../src/operators/project.ts";
+import { PositionalFilterOperator } from "../../src/operators/filter-positional.ts";
+import { chainPositional, toPositionalRow, type PositionalEmit, type PositionalOperator } from "../../src/operators/positional-operator.ts";
+import { PositionalProjectOperator } from "../../src/operators/project-positional.ts";
 import { activityFrame } from "./harness.ts";
 import { streamJoinTask } from "./stream-join.ts";
 
@@ -27,12 +32,38 @@ const compiled = (text: string): ((row: Row) => unknown) => compileExpression(pa
 const activity = activityFrame() as unknown as Row[];
 const frame: DataFrame = { kind: FRAME_DATA, sender: 0, seq: 1, epoch: 3, since: 1_700_000_000_000.25, until: 1_700_000_000_001.75, rows: activity };
 const narrowFrame: DataFrame = { ...frame, rows: activity.map((row, index): Row => ({ gt: row.gt, count: index * 3 })) };
+/** The same rows by position, in the order of their keys. */
+function byPosition(named: DataFrame): PositionalDataFrame {
+  const columns = Object.keys(named.rows[0] ?? {});
+  return { ...named, columns, rows: named.rows.map((row) => columns.map((column) => row[column])) };
+}
+const arrayFrame = byPosition(frame);
+const narrowArrayFrame = byPosition(narrowFrame);
+const rowsOf = (decoded: ReturnType<typeof decodeFramePositional>): number => (decoded as PositionalDataFrame).rows.length;
 const rows = activity.map((row, index) => ({ ...row, gt: ["stairsup", "sit", null, "walk", "stairsdown", "bike"][index % 6] ?? null }));
 const project = (): ProjectOperator => new ProjectOperator("bench.project", [
   { name: "gt", evaluate: compiled("gt") }, { name: "Model", evaluate: compiled("model") },
   { name: "Arrival_Time", evaluate: compiled("arrival_time") }, { name: "Creation_Time", evaluate: compiled("creation_time") },
 ]);
 const filter = (): FilterOperator => new FilterOperator("bench.filter", compiled("gt like '%stairs%'"));
+
+const byIndex = (text: string): ((row: PositionalRow) => unknown) => compilePositional(parseExpression(text), schema, "bench").evaluate;
+const projectArrays = (): PositionalProjectOperator => new PositionalProjectOperator("bench.project", [
+  { name: "gt", evaluate: byIndex("gt") }, { name: "Model", evaluate: byIndex("model") },
+  { name: "Arrival_Time", evaluate: byIndex("arrival_time") }, { name: "Creation_Time", evaluate: byIndex("creation_time") },
+]);
+const filterArrays = (): PositionalFilterOperator => new PositionalFilterOperator("bench.filter", byIndex("gt like '%stairs%'"));
+const positionalRows = rows.map((row) => toPositionalRow(schema.fields.map((field) => field.name), row));
+
+function positionalOperators(list: PositionalOperator[]): () => number {
+  let count = 0;
+  const emit: PositionalEmit = () => count++;
+  const input = chainPositional(list, emit, { at: -1 });
+  return () => {
+    for (let index = 0; index < positionalRows.length; index++) input(positionalRows[index] as PositionalRow);
+    return count;
+  };
+}
 
 function operators(list: Operator[]): () => number {
   let count = 0;
@@ -54,9 +85,20 @@ const subjects: Record<string, () => number> = {
   "encode-young": () => encodeFrame({ ...frame, rows: activity.map((row) => ({ ...row })) }).length,
   "encode-narrow": () => encodeFrame(narrowFrame).length,
   "decode-narrow": () => (decodeFrame(narrowBytes) as DataFrame).rows.length,
+  // Rows by position (arrays in the schema's order): the same bytes.
+  "encode-arrays": () => encodeFrame(arrayFrame).length,
+  "decode-arrays": () => rowsOf(decodeFramePositional(activityBytes)),
+  "codec-arrays": () => rowsOf(decodeFramePositional(encodeFrame(arrayFrame))),
+  "encode-arrays-young": () => encodeFrame({ ...arrayFrame, rows: arrayFrame.rows.map((row): PositionalRow => row.slice()) }).length,
+  "encode-narrow-arrays": () => encodeFrame(narrowArrayFrame).length,
+  "decode-narrow-arrays": () => rowsOf(decodeFramePositional(narrowBytes)),
   filter: operators([filter()]),
   project: operators([project()]),
   "filter-project": operators([filter(), project()]),
+  // The same operators over rows by position (compilePositional).
+  "filter-arrays": positionalOperators([filterArrays()]),
+  "project-arrays": positionalOperators([projectArrays()]),
+  "filter-project-arrays": positionalOperators([filterArrays(), projectArrays()]),
   // 256 new impressions and clicks per frame (made in the call), joined, then the watermark raised.
   "stream-join": streamJoinTask("inner").run,
   "stream-join-outer": streamJoinTask("left_outer").run,

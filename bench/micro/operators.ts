@@ -42,7 +42,7 @@ const seedSelect = () => new ProjectOperator("bench.project", [projection("gt"),
 const countByGt = () => new AggregateOperator("bench.aggregate", { groupingColumns: ["gt"], hiddenKeyColumns: [], aggregates: [{ name: "count", function: "count", argument: undefined }], keyColumn: KEY, stateId: "bench.aggregate", outputMode: "update", eventTime: undefined });
 
 /** The same work by hand: what a row costs with no engine (one function, fixed property names). */
-type PlainWork = (rows: readonly ActivityRow[], out: Emit) => void;
+export type PlainWork = (rows: readonly ActivityRow[], out: Emit) => void;
 
 function operatorTask(name: string, rows: readonly ActivityRow[], wiring: Wiring, expected: (rows: readonly ActivityRow[]) => Row[], plainWork: PlainWork): MicroTask {
   let count = 0;
@@ -74,13 +74,13 @@ function operatorTask(name: string, rows: readonly ActivityRow[], wiring: Wiring
   };
 }
 
-const plainFilter: PlainWork = (rows, out) => {
+export const plainFilter: PlainWork = (rows, out) => {
   for (const row of rows) if (row.gt !== null && row.gt.includes("stairs")) out(row);
 };
-const plainSelect: PlainWork = (rows, out) => {
+export const plainSelect: PlainWork = (rows, out) => {
   for (const row of rows) out({ gt: row.gt, Model: row.Model, Arrival_Time: row.Arrival_Time, Creation_Time: row.Creation_Time });
 };
-const plainFilterSelect: PlainWork = (rows, out) => {
+export const plainFilterSelect: PlainWork = (rows, out) => {
   for (const row of rows) if (row.gt !== null && row.gt.includes("stairs")) out({ gt: row.gt, Model: row.Model, Arrival_Time: row.Arrival_Time, Creation_Time: row.Creation_Time });
 };
 const plainCountState = new Map<string | null, { gt: string | null; count: number }>();
@@ -98,8 +98,8 @@ const plainCount: PlainWork = (rows, out) => {
   for (const group of changed) out({ gt: group.gt, count: group.count });
 };
 
-const isStairs = (row: ActivityRow) => row.gt !== null && row.gt.includes("stairs");
-const selected = (row: ActivityRow): Row => ({ gt: row.gt, Model: row.Model, Arrival_Time: row.Arrival_Time, Creation_Time: row.Creation_Time });
+export const isStairs = (row: ActivityRow) => row.gt !== null && row.gt.includes("stairs");
+export const selected = (row: ActivityRow): Row => ({ gt: row.gt, Model: row.Model, Arrival_Time: row.Arrival_Time, Creation_Time: row.Creation_Time });
 
 function plainCounts(rows: readonly ActivityRow[]): Row[] {
   const counts = new Map<string | null, number>();
@@ -124,9 +124,13 @@ function deviceJoin(rows: readonly ActivityRow[]): { wiring: Wiring; devices: Ma
   return { wiring: wire(() => [step.create("bench.join", 0)]), devices };
 }
 
+/** A frame with several activities, so the filter and the groups have work to do. */
+export function operatorRows(): ActivityRow[] {
+  return activityFrame(11).map((row, index) => ({ ...row, gt: ["stairsup", "sit", null, "walk", "stairsdown", "bike"][index % 6] ?? null }));
+}
+
 export function operatorSuite(): MicroSuite {
-  // A frame with several activities, so the filter and the groups have work to do.
-  const rows = activityFrame(11).map((row, index) => ({ ...row, gt: ["stairsup", "sit", null, "walk", "stairsdown", "bike"][index % 6] ?? null }));
+  const rows = operatorRows();
   return {
     name: "operators",
     tasks: [

@@ -7,8 +7,9 @@
 // itself: a receiver that starts fresh after a restart, or a frame sent again after a rollback, needs no channel history.
 import { Packr } from "msgpackr";
 import { TransportError } from "../core/errors.ts";
-import { FRAME_DATA, type DataFrame, type Frame } from "../core/frame.ts";
-import { ColumnWriter, readColumns } from "./row-columns.ts";
+import { FRAME_DATA, type DataFrame, type Frame, type PositionalDataFrame } from "../core/frame.ts";
+import type { PositionalRow, Row } from "../core/types.ts";
+import { ColumnWriter, readColumnArrays, readColumns } from "./row-columns.ts";
 
 const LONGS_EXACT = { int64AsType: "auto" };
 
@@ -24,20 +25,59 @@ const FIXED_BYTES = 2 + 5 * 8 + 4;
 
 const writer = new ColumnWriter(packr);
 
-export function encodeFrame(frame: Frame): Uint8Array {
+/**
+ * A frame's bytes. A data frame's rows are objects, or (a PositionalDataFrame) arrays in the order of its `columns`:
+ * both give the same lean bytes, which a decoder reads either way. Positional rows that cannot travel lean (no column
+ * with a body, names a decoder refuses) travel as msgpack with their `columns`.
+ */
+export function encodeFrame(frame: Frame | PositionalDataFrame): Uint8Array {
   if (frame.kind === FRAME_DATA) {
-    const lean = writer.encode((view, at) => writeFixed(view, at, frame), frame.rows);
+    const lean = isPositional(frame)
+      ? writer.encodeArrays((view, at) => writeFixed(view, at, frame), frame.columns, frame.rows)
+      : writer.encode((view, at) => writeFixed(view, at, frame), frame.rows);
     if (lean !== undefined) return lean;
   }
   return packr.pack(frame);
 }
 
+/** A frame with its rows as objects (a frame sent with positional rows gets its rows named). */
 export function decodeFrame(bytes: Uint8Array): Frame {
   if (bytes.length > 0 && bytes[0] === LEAN_FRAME) return decodeLean(bytes);
-  return packr.unpack(bytes) as Frame;
+  const frame = packr.unpack(bytes) as Frame | PositionalDataFrame;
+  return isPositional(frame) ? { ...fixedOf(frame), rows: namedRows(frame.columns, frame.rows) } : frame;
 }
 
-function writeFixed(view: DataView, at: number, frame: DataFrame): number {
+/**
+ * A frame whose data rows come as arrays where the bytes allow it: a lean frame always (its `columns` the same array
+ * for every frame of one schema), a msgpack frame sent positional. A msgpack frame sent with named rows (rows that
+ * did not share one key set, from a sender that is not positional) stays named: the receiver converts by its schema.
+ */
+export function decodeFramePositional(bytes: Uint8Array): Frame | PositionalDataFrame {
+  if (bytes.length > 0 && bytes[0] === LEAN_FRAME) {
+    const { view, count } = checkLean(bytes);
+    const { names, rows } = readColumnArrays(packr, bytes, view, FIXED_BYTES, count);
+    return { ...fixedFields(view), columns: names, rows };
+  }
+  return packr.unpack(bytes) as Frame | PositionalDataFrame;
+}
+
+export function isPositional(frame: Frame | PositionalDataFrame): frame is PositionalDataFrame {
+  return frame.kind === FRAME_DATA && (frame as Partial<PositionalDataFrame>).columns !== undefined;
+}
+
+function namedRows(columns: readonly string[], rows: readonly PositionalRow[]): Row[] {
+  return rows.map((values) => {
+    const row: Row = {};
+    for (let column = 0; column < columns.length; column++) row[columns[column] as string] = values[column];
+    return row;
+  });
+}
+
+function fixedOf(frame: PositionalDataFrame): Omit<DataFrame, "rows"> {
+  return { kind: FRAME_DATA, sender: frame.sender, seq: frame.seq, epoch: frame.epoch, since: frame.since, until: frame.until };
+}
+
+function writeFixed(view: DataView, at: number, frame: DataFrame | PositionalDataFrame): number {
   view.setUint8(at, LEAN_FRAME);
   view.setUint8(at + 1, LEAN_VERSION);
   view.setFloat64(at + 2, frame.sender, true);
@@ -49,12 +89,20 @@ function writeFixed(view: DataView, at: number, frame: DataFrame): number {
   return at + FIXED_BYTES;
 }
 
-function decodeLean(bytes: Uint8Array): DataFrame {
+function checkLean(bytes: Uint8Array): { view: DataView; count: number } {
   if (bytes.length < FIXED_BYTES + 4) throw new TransportError(`A data frame of ${bytes.length} bytes is too short.`);
   if (bytes[1] !== LEAN_VERSION) throw new TransportError(`A data frame has layout version ${String(bytes[1])}; this build reads version ${LEAN_VERSION}.`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const count = view.getUint32(42, true);
+  return { view, count: view.getUint32(42, true) };
+}
+
+function decodeLean(bytes: Uint8Array): DataFrame {
+  const { view, count } = checkLean(bytes);
   const rows = readColumns(packr, bytes, view, FIXED_BYTES, count);
+  return { ...fixedFields(view), rows };
+}
+
+function fixedFields(view: DataView): Omit<DataFrame, "rows"> {
   return {
     kind: FRAME_DATA,
     sender: view.getFloat64(2, true),
@@ -62,6 +110,5 @@ function decodeLean(bytes: Uint8Array): DataFrame {
     epoch: view.getFloat64(18, true),
     since: view.getFloat64(26, true),
     until: view.getFloat64(34, true),
-    rows,
   };
 }

@@ -11,7 +11,7 @@
 // undefined and the frame travels as plain msgpack.
 import type { Packr } from "msgpackr";
 import { TransportError } from "../core/errors.ts";
-import type { Row } from "../core/types.ts";
+import type { PositionalRow, Row } from "../core/types.ts";
 import { FrameDictionary } from "./frame-dictionary.ts";
 import { GATHER_SLOTS, SCATTER_SLOTS, type GatherColumn, type ScatterColumn } from "./column-slots.ts";
 
@@ -33,6 +33,8 @@ interface Layout {
   readonly gathers: readonly GatherColumn[];
   readonly scatters: readonly ScatterColumn[];
   readonly template: Row;
+  /** A row by position of this width, all null, to copy (a packed array: copies of it are, too). */
+  readonly nulls: PositionalRow;
 }
 
 const layouts = new Map<string, Layout>();
@@ -73,6 +75,7 @@ function layoutOf(names: readonly string[]): Layout {
       gathers: names.map((_name, column) => (own ? (GATHER_SLOTS[first + column] as GatherColumn) : SHARED_GATHER)),
       scatters: names.map((_name, column) => (own ? (SCATTER_SLOTS[first + column] as ScatterColumn) : SHARED_SCATTER)),
       template,
+      nulls: names.map(() => null),
     };
     if (kept) layouts.set(key, layout);
   }
@@ -80,6 +83,11 @@ function layoutOf(names: readonly string[]): Layout {
 }
 
 let lastRead: Layout | undefined;
+
+/** No name twice and no '__proto__', as a decoder requires. */
+function allowedNames(names: readonly string[]): boolean {
+  return !names.includes("__proto__") && new Set(names).size === names.length;
+}
 
 /** The layout of a frame's column names; the last one is kept, as a channel's frames mostly share it. */
 function layoutOfNames(names: readonly string[]): Layout {
@@ -105,6 +113,8 @@ export class ColumnWriter {
   private values: unknown[] = [];
   private readonly dictionary = new FrameDictionary();
   private layout: Layout = layoutOf([]);
+  /** The last column names encodeArrays() found allowed (a decoder refuses '__proto__' and repeated names). */
+  private checkedNames: readonly string[] | undefined;
 
   constructor(private readonly packr: Packr) {}
 
@@ -113,10 +123,37 @@ export class ColumnWriter {
     const count = rows.length;
     const layout = count > 0 ? this.layoutOfRow(rows[0] as Row) : layoutOf([]);
     if (layout === undefined) return undefined;
-    const { names } = layout;
-    const width = names.length;
-    const kinds: number[] = new Array<number>(width);
+    const kinds: number[] = new Array<number>(layout.names.length);
     if (!this.gather(rows, layout, kinds)) return undefined;
+    return this.write(prefix, layout.names, kinds, count);
+  }
+
+  /**
+   * The same bytes from rows by position: each row an array of `names.length` values in the order of `names`. No key
+   * set to prove and no names to look up: one indexed load a value. Undefined when a row is not an array of that
+   * length, or when no column has a body (the caller falls back).
+   */
+  encodeArrays(prefix: (view: DataView, at: number) => number, names: readonly string[], rows: readonly PositionalRow[]): Uint8Array | undefined {
+    if (names !== this.checkedNames) {
+      if (!allowedNames(names)) return undefined;
+      this.checkedNames = names;
+    }
+    const count = rows.length;
+    const width = names.length;
+    for (let index = 0; index < count; index++) {
+      const row = rows[index];
+      if (!Array.isArray(row) || row.length !== width) return undefined;
+    }
+    const values = new Array<unknown>(count * width);
+    this.values = values;
+    const kinds: number[] = new Array<number>(width);
+    for (let column = 0; column < width; column++) kinds[column] = gatherArrays(rows, column, values, column * count);
+    return this.write(prefix, names, kinds, count);
+  }
+
+  /** Writes the fixed part, the columns of `this.values` (column-major, `count` a column) and the header. */
+  private write(prefix: (view: DataView, at: number) => number, names: readonly string[], kinds: number[], count: number): Uint8Array | undefined {
+    const width = names.length;
     const values = this.values;
     const packed: unknown[][] = [];
     let stringColumns = 0;
@@ -302,6 +339,17 @@ function seenOf(value: unknown): number {
   return typeof value === "number" ? SEEN_NUMBER : typeof value === "string" ? SEEN_STRING : value === null ? SEEN_NULL : typeof value === "bigint" ? SEEN_BIGINT : typeof value === "boolean" ? SEEN_BOOLEAN : SEEN_OTHER;
 }
 
+/** Copies column `column` of rows by position into `values` from `at`; answers the kinds it saw (SEEN_* bits). */
+function gatherArrays(rows: readonly PositionalRow[], column: number, values: unknown[], at: number): number {
+  let seen = 0;
+  for (let index = 0; index < rows.length; index++) {
+    const value = (rows[index] as PositionalRow)[column];
+    values[at + index] = value;
+    seen |= typeof value === "number" ? SEEN_NUMBER : typeof value === "string" ? SEEN_STRING : value === null ? SEEN_NULL : typeof value === "bigint" ? SEEN_BIGINT : typeof value === "boolean" ? SEEN_BOOLEAN : SEEN_OTHER;
+  }
+  return seen;
+}
+
 const SEEN_NUMBER = 1;
 const SEEN_STRING = 2;
 const SEEN_NULL = 4;
@@ -342,8 +390,21 @@ function kindOfSeen(seen: number, values: readonly unknown[], start: number, cou
 
 /** Reads the rows that ColumnWriter wrote, from `offset` in `bytes`; throws TransportError on anything malformed. */
 export function readColumns(packr: Packr, bytes: Uint8Array, view: DataView, offset: number, count: number): Row[] {
+  return guarded(() => readAll(packr, bytes, view, offset, count, false).rows as Row[]);
+}
+
+/**
+ * The same frame's rows by position: arrays in the order of `names` (the same array for every frame of one schema,
+ * so a receiver may compare it by identity). No template clone and no keyed store: a copy of an all-null array, then
+ * one indexed store a value.
+ */
+export function readColumnArrays(packr: Packr, bytes: Uint8Array, view: DataView, offset: number, count: number): { names: readonly string[]; rows: PositionalRow[] } {
+  return guarded(() => readAll(packr, bytes, view, offset, count, true) as { names: readonly string[]; rows: PositionalRow[] });
+}
+
+function guarded<T>(read: () => T): T {
   try {
-    return readAll(packr, bytes, view, offset, count);
+    return read();
   } catch (error) {
     // A DataView read past the end, or msgpack that does not decode: the frame is malformed, as any other fault.
     if (error instanceof TransportError) throw error;
@@ -351,7 +412,7 @@ export function readColumns(packr: Packr, bytes: Uint8Array, view: DataView, off
   }
 }
 
-function readAll(packr: Packr, bytes: Uint8Array, view: DataView, offset: number, count: number): Row[] {
+function readAll(packr: Packr, bytes: Uint8Array, view: DataView, offset: number, count: number, positional: boolean): { names: readonly string[]; rows: Row[] | PositionalRow[] } {
   if (count > bytes.length) throw malformed(`it claims ${count} rows in ${bytes.length} bytes`);
   if (bytes.length < offset + 4) throw malformed("it has no header");
   const headerLength = view.getUint32(bytes.length - 4, true);
@@ -364,9 +425,7 @@ function readAll(packr: Packr, bytes: Uint8Array, view: DataView, offset: number
     throw malformed("its header's names, kinds, dictionary or packed columns have the wrong types");
   }
   const layout = layoutOfNames(names);
-  const template = layout.template;
-  const rows: Row[] = new Array<Row>(count);
-  for (let index = 0; index < count; index++) rows[index] = { ...template };
+  const rows = positional ? arrayRows(layout.nulls, count) : namedRows(layout.template, count);
   // A new array each frame, not one kept from frame to frame: a long-lived array lives in V8's old generation, and
   // storing a young value (a new number, bigint or row) there takes the write barrier's slow path, a remembered-set
   // entry per store (under callgrind, 40% of decoding). A young array's barrier is a check.
@@ -378,19 +437,36 @@ function readAll(packr: Packr, bytes: Uint8Array, view: DataView, offset: number
     if (typeof kind !== "number" || !Number.isInteger(kind) || kind < 0 || kind >= KINDS) throw malformed(`its column kind ${String(kind)} is unknown`);
     const name = layout.names[column] as string;
     if (kind === NULL) continue;
+    let columnValues = values;
     if (kind === PACKED) {
       const packedValues: unknown = packed[packedIndex++];
       if (!Array.isArray(packedValues) || packedValues.length !== count) throw malformed(`its packed column '${name}' does not have ${count} values`);
-      (layout.scatters[column] as ScatterColumn)(rows, name, packedValues, 0);
+      columnValues = packedValues;
     } else {
       at = readColumn(kind, name, values, bytes, view, at, count, dictionary, wide);
-      (layout.scatters[column] as ScatterColumn)(rows, name, values, 0);
     }
+    if (positional) scatterArrays(rows as PositionalRow[], column, columnValues);
+    else (layout.scatters[column] as ScatterColumn)(rows as Row[], name, columnValues, 0);
   }
   if (at !== bodyEnd || packedIndex !== packed.length) throw malformed(`its columns end at byte ${at}, its header starts at ${bodyEnd}`);
+  return { names: layout.names, rows };
+}
+
+function namedRows(template: Row, count: number): Row[] {
+  const rows: Row[] = new Array<Row>(count);
+  for (let index = 0; index < count; index++) rows[index] = { ...template };
   return rows;
 }
 
+function arrayRows(nulls: PositionalRow, count: number): PositionalRow[] {
+  const rows: PositionalRow[] = new Array<PositionalRow>(count);
+  for (let index = 0; index < count; index++) rows[index] = nulls.slice();
+  return rows;
+}
+
+function scatterArrays(rows: PositionalRow[], column: number, values: readonly unknown[]): void {
+  for (let index = 0; index < rows.length; index++) (rows[index] as PositionalRow)[column] = values[index];
+}
 
 function readColumn(kind: number, name: string, values: unknown[], bytes: Uint8Array, view: DataView, start: number, count: number, dictionary: readonly string[], wide: boolean): number {
   switch (kind) {

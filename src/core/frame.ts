@@ -1,6 +1,6 @@
 // Frames: what travels between actors. A data frame carries rows; control frames carry barriers, ends and credits.
 import type { EpochParams } from "./param-values.ts";
-import type { Row } from "./types.ts";
+import type { PositionalRow, Row } from "./types.ts";
 
 export const FRAME_DATA = 0;
 export const FRAME_BARRIER = 1;
@@ -19,6 +19,12 @@ export interface DataFrame {
   readonly since: number;
   readonly until: number;
   readonly rows: Row[];
+}
+
+/** A data frame whose rows are arrays in the order of `columns` (rows by position inside the engine; same bytes). */
+export interface PositionalDataFrame extends Omit<DataFrame, "rows"> {
+  readonly columns: readonly string[];
+  readonly rows: PositionalRow[];
 }
 
 /** Marks the end of an epoch on a channel (asynchronous barrier snapshot). `final` asks the query to end after it. */

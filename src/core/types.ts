@@ -46,6 +46,12 @@ export interface Schema {
 /** One record. Keys are the schema's field names; timestamps are numbers of milliseconds since the epoch. */
 export type Row = Record<string, unknown>;
 
+/**
+ * One record by position: the values in the order of a schema's fields, which the planner knows, so that the engine
+ * reads and writes a field by index rather than by name (the schema's names travel beside the rows, never in them).
+ */
+export type PositionalRow = unknown[];
+
 export function schemaOf(fields: readonly Field[]): Schema {
   return { fields };
 }

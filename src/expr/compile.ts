@@ -1,8 +1,8 @@
 // Compiles an expression tree once, against a schema, into a plain closure over rows (Spark's analyzer + codegen).
-import { columnRead } from "../core/column-read.ts";
+import { columnRead, positionalRead } from "../core/column-read.ts";
 import { AnalysisError, closestName } from "../core/errors.ts";
 import { addLong, longToDouble, multiplyLong, negateLong, remainderLong, subtractLong, type LongValue } from "../core/long.ts";
-import { fieldNames, findField, isIntegral, isNumeric, nestedOf, WINDOW_FIELDS, type Field, type Schema } from "../core/types.ts";
+import { fieldNames, findField, isIntegral, isNumeric, nestedOf, WINDOW_FIELDS, type Field, type PositionalRow, type Schema } from "../core/types.ts";
 import { AGGREGATE_FUNCTIONS, GENERATORS, GET_FIELD, INTERVAL, type BinaryOperator, type Expr } from "./ast.ts";
 import { castConverter } from "./cast.ts";
 import { arithmeticType, asBoolean, asNumber, asString, coerceTo, commonType } from "./coerce.ts";
@@ -24,6 +24,13 @@ export { expressionName } from "./names.ts";
 interface Scope {
   readonly schema: Schema;
   readonly context: string | undefined;
+  /** Rows are arrays in the order of the schema's fields: a column reads by index, not by name. */
+  readonly positional: boolean;
+}
+
+/** A compiled expression over rows by position (arrays in the order of the schema's fields). */
+export interface PositionalExpr extends Omit<CompiledExpr, "evaluate"> {
+  readonly evaluate: (row: PositionalRow) => unknown;
 }
 
 /**
@@ -32,7 +39,18 @@ interface Scope {
  * @throws AnalysisError for an unknown column or function, a type mismatch, or an aggregate outside groupBy().agg().
  */
 export function compileExpression(expr: Expr, schema: Schema, context?: string): CompiledExpr {
-  return compileNode(expr, { schema, context });
+  return compileNode(expr, { schema, context, positional: false });
+}
+
+/**
+ * The same expression over rows by position: a column reference reads `row[i]`, i its field's index in `schema`, so
+ * no name is looked up per row. Nested struct fields are still read by name (a struct value stays an object).
+ * @example compilePositional(parseExpression("gt like '%stairs%'"), schema, "filter").evaluate(["a", 1, ...])
+ */
+export function compilePositional(expr: Expr, schema: Schema, context?: string): PositionalExpr {
+  const compiled = compileNode(expr, { schema, context, positional: true });
+  // Only the column reads (positionalRead) look into the row; every other closure passes it through untouched.
+  return { ...compiled, evaluate: compiled.evaluate as unknown as (row: PositionalRow) => unknown };
 }
 
 /** Finds a column as Spark does by default (case-insensitively); an unknown name is an AnalysisError with a hint. */
@@ -55,10 +73,10 @@ function compileNode(expr: Expr, scope: Scope): Compiled {
   const name = expressionName(expr);
   switch (expr.kind) {
     case "column": {
-      const nested = findField(scope.schema, expr.name) === undefined ? resolveNestedColumn(scope.schema, expr.name, scope.context) : undefined;
+      const nested = findField(scope.schema, expr.name) === undefined ? resolveNestedColumn(scope, expr.name) : undefined;
       if (nested !== undefined) return { ...nested, name: nestedName(expr.name) };
       const field = resolveColumn(scope.schema, expr.name, scope.context);
-      return { evaluate: readField(field.name), type: field.type, nullable: field.nullable, name, ...nestedOf(field) };
+      return { evaluate: readField(scope, field), type: field.type, nullable: field.nullable, name, ...nestedOf(field) };
     }
     case "star":
       throw new AnalysisError(`'*' cannot be used in an expression${where(scope)}; use it alone in select("*") or in count(*)`);
@@ -74,12 +92,13 @@ function compileNode(expr: Expr, scope: Scope): Compiled {
 }
 
 /** `s.a.b`: the longest column-name prefix that exists, then struct fields; undefined when no prefix is a column. */
-function resolveNestedColumn(schema: Schema, name: string, context: string | undefined): Compiled | undefined {
+function resolveNestedColumn(scope: Scope, name: string): Compiled | undefined {
+  const { schema, context } = scope;
   const parts = name.split(".");
   for (let split = parts.length - 1; split >= 1; split--) {
     const field = findField(schema, parts.slice(0, split).join("."));
     if (field === undefined) continue;
-    let current: Compiled = { evaluate: readField(field.name), type: field.type, nullable: field.nullable, name: field.name, ...nestedOf(field) };
+    let current: Compiled = { evaluate: readField(scope, field), type: field.type, nullable: field.nullable, name: field.name, ...nestedOf(field) };
     for (const part of parts.slice(split)) current = { ...extractField(current, part, context), name: part };
     return current;
   }
@@ -116,8 +135,8 @@ function readMember(value: unknown, key: string): unknown {
   return member === undefined ? null : member;
 }
 
-function readField(fieldName: string): Evaluator {
-  return columnRead(fieldName, true);
+function readField(scope: Scope, field: Field): Evaluator {
+  return scope.positional ? positionalRead(scope.schema.fields.indexOf(field)) : columnRead(field.name, true);
 }
 
 function compileComputed(expr: Expr, text: string, scope: Scope): CompiledValue {

@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { schemaOf, type Row } from "../../src/core/types.ts";
-import { compileExpression } from "../../src/expr/compile.ts";
+// Every expression here is compiled both ways (named and by position) and the two compared on each evaluation.
+import { compileBothWays as compileExpression } from "../helpers/compile-both.ts";
 import { parseExpression } from "../../src/expr/parser.ts";
 import { formatDouble, formatTimestamp, parseTimestamp } from "../../src/expr/values.ts";
 

@@ -4,7 +4,8 @@ import { describe, it } from "node:test";
 import { col, struct } from "../../src/api/functions.ts";
 import { AnalysisError, RecordError } from "../../src/core/errors.ts";
 import { schemaOf, type Row } from "../../src/core/types.ts";
-import { compileExpression } from "../../src/expr/compile.ts";
+// Every expression here is compiled both ways (named and by position) and the two compared on each evaluation.
+import { compileBothWays as compileExpression } from "../helpers/compile-both.ts";
 import { parseDdlSchema } from "../../src/expr/ddl.ts";
 import { parseExpression } from "../../src/expr/parser.ts";
 

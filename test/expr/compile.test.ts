@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { AnalysisError } from "../../src/core/errors.ts";
 import { schemaOf, type Row } from "../../src/core/types.ts";
-import { compileExpression, expressionName, resolveColumn } from "../../src/expr/compile.ts";
+import { expressionName, resolveColumn } from "../../src/expr/compile.ts";
+// Every expression here is compiled both ways (named and by position) and the two compared on each evaluation.
+import { compileBothWays as compileExpression } from "../helpers/compile-both.ts";
 import { parseExpression } from "../../src/expr/parser.ts";
 
 /** The activity-recognition schema of the seed, plus a few nullable and untyped columns. */

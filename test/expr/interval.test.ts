@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { AnalysisError } from "../../src/core/errors.ts";
 import type { Schema } from "../../src/core/types.ts";
-import { compileExpression } from "../../src/expr/compile.ts";
+// Every expression here is compiled both ways (named and by position) and the two compared on each evaluation.
+import { compileBothWays as compileExpression } from "../helpers/compile-both.ts";
 import { parseExpression } from "../../src/expr/parser.ts";
 
 const schema: Schema = { fields: [{ name: "t", type: "timestamp", nullable: true }, { name: "n", type: "long", nullable: false }] };

@@ -1,0 +1,39 @@
+// The operator seam for rows by position: operators whose rows are arrays in the order of a schema the planner knows.
+//
+// The same contract as Operator (operator.ts), over PositionalRow: an operator reads and writes fields by index, so
+// no field name is looked up per row. Only stateless per-row operators have a positional form so far (filter,
+// project); a row is named (toNamedRow) where a user or a stateful operator sees it.
+import type { PositionalRow, Row } from "../core/types.ts";
+import type { ChainPosition, OperatorPosition } from "./operator.ts";
+
+export type PositionalEmit = (row: PositionalRow) => void;
+
+export interface PositionalOperator {
+  /** Stable id (`<stage>.<index>-<kind>`), as Operator's. */
+  readonly id: string;
+  /** Wires the operator to what follows; returns the function that takes its input rows. Called once. */
+  connect(next: PositionalEmit, position?: OperatorPosition): PositionalEmit;
+}
+
+/** Wires positional operators into one closure chain, as chain() does. */
+export function chainPositional(operators: readonly PositionalOperator[], last: PositionalEmit, position?: ChainPosition): PositionalEmit {
+  let next = last;
+  for (let index = operators.length - 1; index >= 0; index--) next = (operators[index] as PositionalOperator).connect(next, position ? { chain: position, index } : undefined);
+  return next;
+}
+
+/** A row by position as a named row: the names are the schema's, in its order. */
+export function toNamedRow(names: readonly string[], row: PositionalRow): Row {
+  const named: Row = {};
+  for (let column = 0; column < names.length; column++) named[names[column] as string] = row[column];
+  return named;
+}
+
+/** A named row by position in the order of `names` (a missing field reads as null, as a column reference does). */
+export function toPositionalRow(names: readonly string[], row: Row): PositionalRow {
+  // map(), not new Array(n): a packed array, as a decoded frame's rows are (a holey one costs a check per read).
+  return names.map((name) => {
+    const value = row[name];
+    return value === undefined ? null : value;
+  });
+}
