@@ -3,54 +3,25 @@
 // is the placement, not the driver's silence, that frees them), and the windows are exact.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { committedFiles, startWorker, type Worker } from "../../src/index.ts";
+import { startWorker, type Worker } from "../../src/index.ts";
 import { childEnvironment, useNatsServer } from "../helpers/nats.ts";
+import { committedWindowRows, expectedWindowFiles, writeWindowFiles } from "../helpers/windowed-job.ts";
 
 const server = useNatsServer();
 const DRIVER = join(import.meta.dirname, "driver-child.ts");
 const JOB = join(import.meta.dirname, "job.ts");
-const START = Date.UTC(2026, 0, 1);
 const FILES = 16;
-const ROWS_PER_FILE = 50;
-
-/** Plain code: the windows (1 minute, per user) whose end the final watermark (latest time - 30 s) passed. */
-function expectedWindows(): string[] {
-  const windows = new Map<string, { user: string; start: number; end: number; n: number; total: number }>();
-  const rows = FILES * ROWS_PER_FILE;
-  for (let id = 0; id < rows; id++) {
-    const time = START + id * 2000;
-    const start = time - (time % 60_000);
-    const window = windows.get(`u${id % 3}/${start}`) ?? { user: `u${id % 3}`, start, end: start + 60_000, n: 0, total: 0 };
-    window.n++;
-    window.total += id % 7;
-    windows.set(`u${id % 3}/${start}`, window);
-  }
-  const watermark = START + (rows - 1) * 2000 - 30_000;
-  return [...windows.values()].filter((window) => window.end <= watermark).map((window) => JSON.stringify(window)).sort();
-}
-
-async function committedRows(output: string): Promise<string[]> {
-  const rows: string[] = [];
-  for (const file of await committedFiles(output)) for (const line of (await readFile(file, "utf8")).split("\n")) if (line.trim()) rows.push(JSON.stringify(JSON.parse(line)));
-  return rows.sort();
-}
 
 describe("a restarted driver", () => {
   let folder: string;
   before(async () => {
     folder = await mkdtemp(join(tmpdir(), "rill-driver-restart-"));
     await mkdir(join(folder, "input"));
-    for (let file = 0; file < FILES; file++) {
-      const lines = Array.from({ length: ROWS_PER_FILE }, (_, index) => {
-        const id = file * ROWS_PER_FILE + index;
-        return JSON.stringify({ id, user: `u${id % 3}`, time: new Date(START + id * 2000).toISOString(), x: id % 7 });
-      });
-      await writeFile(join(folder, "input", `part-${String(file).padStart(3, "0")}.json`), `${lines.join("\n")}\n`);
-    }
+    await writeWindowFiles(join(folder, "input"), 0, FILES);
   });
   after(async () => {
     await rm(folder, { recursive: true, force: true });
@@ -88,7 +59,7 @@ describe("a restarted driver", () => {
       assert.match(secondOut, /^hosting restart-a restart-b$/m, "the new driver placed the query over both running workers");
       assert.ok(logs.some((line) => /supersedes run \w+ attempt 0; releasing/.test(line)), `a worker dropped the dead driver's actors for the new run's:\n${logs.join("\n")}`);
       assert.ok(!logs.some((line) => line.includes("sent no heartbeat")), "it was the placement, not the driver's silence, that freed them");
-      assert.deepEqual(await committedRows(output), expectedWindows());
+      assert.deepEqual(await committedWindowRows(output), expectedWindowFiles(FILES));
     } finally {
       for (const worker of workers) await worker.close();
     }

@@ -3,50 +3,16 @@
 // over first; query.rebalance() does it on request. Each ends with plain code's windows, no recovery, and the log's
 // proof that no epoch was asked for after the handover's final one (nothing read twice).
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { committedFiles, runJob, Session, startWorker, type StreamingQuery, type Worker } from "../../src/index.ts";
+import { runJob, Session, startWorker, type StreamingQuery, type Worker } from "../../src/index.ts";
 import { useNatsServer } from "../helpers/nats.ts";
+import { committedWindowRows, expectedWindowFiles, ROWS_PER_FILE, writeWindowFiles } from "../helpers/windowed-job.ts";
 
 const server = useNatsServer();
 const JOB = join(import.meta.dirname, "job.ts");
-const START = Date.UTC(2026, 0, 1);
-const ROWS_PER_FILE = 50;
-
-async function writeFiles(folder: string, from: number, to: number): Promise<void> {
-  for (let file = from; file < to; file++) {
-    const lines = Array.from({ length: ROWS_PER_FILE }, (_, index) => {
-      const id = file * ROWS_PER_FILE + index;
-      return JSON.stringify({ id, user: `u${id % 3}`, time: new Date(START + id * 2000).toISOString(), x: id % 7 });
-    });
-    await writeFile(join(folder, `part-${String(file).padStart(3, "0")}.json`), `${lines.join("\n")}\n`);
-  }
-}
-
-/** Plain code: the windows (1 minute, per user) whose end the final watermark (latest time - 30 s) passed. */
-function expectedWindows(files: number): string[] {
-  const windows = new Map<string, { user: string; start: number; end: number; n: number; total: number }>();
-  const rows = files * ROWS_PER_FILE;
-  for (let id = 0; id < rows; id++) {
-    const time = START + id * 2000;
-    const start = time - (time % 60_000);
-    const key = `u${id % 3}/${start}`;
-    const window = windows.get(key) ?? { user: `u${id % 3}`, start, end: start + 60_000, n: 0, total: 0 };
-    window.n++;
-    window.total += id % 7;
-    windows.set(key, window);
-  }
-  const watermark = START + (rows - 1) * 2000 - 30_000;
-  return [...windows.values()].filter((window) => window.end <= watermark).map((window) => JSON.stringify(window)).sort();
-}
-
-async function committedRows(output: string): Promise<string[]> {
-  const rows: string[] = [];
-  for (const file of await committedFiles(output)) for (const line of (await readFile(file, "utf8")).split("\n")) if (line.trim()) rows.push(JSON.stringify(JSON.parse(line)));
-  return rows.sort();
-}
 
 /** The session's log, with a wait for the n-th line that matches. */
 class Log {
@@ -92,7 +58,7 @@ describe("handover: re-placement at an epoch boundary without a rollback", () =>
     const output = join(base, "output");
     await mkdir(input, { recursive: true });
     await mkdir(output, { recursive: true });
-    await writeFiles(input, 0, files);
+    await writeWindowFiles(input, 0, files);
     process.env.RILL_JOB_INPUT = input;
     process.env.RILL_JOB_OUTPUT = output;
     process.env.RILL_JOB_CHECKPOINT = join(base, "checkpoint");
@@ -118,16 +84,16 @@ describe("handover: re-placement at an epoch boundary without a rollback", () =>
       assert.match(done, /workers? j-c joined/);
       assert.match(done, /nothing replayed/, "no epoch was asked for after the final one: nothing is read twice");
       assert.deepEqual(hosting(query), ["j-a", "j-b", "j-c"], "the next attempt is placed on the worker that joined too");
-      await writeFiles(input, 6, 12);
+      await writeWindowFiles(input, 6, 12);
       await query.processAllAvailable();
       assert.equal(query.numRecoveries, 0, "a handover is no recovery");
       assert.equal(query.numReplacements, 1);
       assert.equal(query.lastProgress?.numReplacements, 1);
       assert.ok(query.lastProgress?.workers?.some((worker) => worker.name === "j-c" && worker.actors.length > 0), "progress shows j-c hosting actors");
       assert.match(query.explain(), /== Placement \(attempt 1\) ==[^]*j-c: /);
-      const rows = await committedRows(output);
+      const rows = await committedWindowRows(output);
       assert.equal(new Set(rows).size, rows.length, "no window committed twice");
-      assert.deepEqual(rows, expectedWindows(12));
+      assert.deepEqual(rows, expectedWindowFiles(12));
     } finally {
       await session.stop();
       for (const worker of workers.values()) await worker.close();
@@ -149,13 +115,13 @@ describe("handover: re-placement at an epoch boundary without a rollback", () =>
       assert.ok(!hosting(query).includes(leaving), `nothing is placed on ${leaving} any more: ${hosting(query).join(", ")}`);
       assert.match(await log.waitFor(/handed over in \d+ ms without a rollback/), new RegExp(`worker ${leaving} leaves\\), nothing replayed`));
       assert.ok(log.lines.some((line) => line.includes(`[${leaving}] rill worker ${leaving}: every driver handed its actors over`)), "the worker heard the driver was done");
-      await writeFiles(input, 6, 12);
+      await writeWindowFiles(input, 6, 12);
       await query.processAllAvailable();
       assert.equal(query.numRecoveries, 0, "leaving gracefully cost no rollback");
       assert.equal(query.numReplacements, 1);
-      const rows = await committedRows(output);
+      const rows = await committedWindowRows(output);
       assert.equal(new Set(rows).size, rows.length, "no window committed twice");
-      assert.deepEqual(rows, expectedWindows(12));
+      assert.deepEqual(rows, expectedWindowFiles(12));
     } finally {
       await session.stop();
       for (const worker of workers.values()) await worker.close();
@@ -188,9 +154,9 @@ describe("handover: re-placement at an epoch boundary without a rollback", () =>
       assert.equal(query.numRecoveries, 0);
       assert.equal(query.numReplacements, 1);
       assert.equal(epochs.reduce((sum, epoch) => sum + epoch.rows, 0), 40 * ROWS_PER_FILE, "each row read once in a committed epoch");
-      const rows = await committedRows(output);
+      const rows = await committedWindowRows(output);
       assert.equal(new Set(rows).size, rows.length, "no window committed twice");
-      assert.deepEqual(rows, expectedWindows(40));
+      assert.deepEqual(rows, expectedWindowFiles(40));
     } finally {
       await session.stop();
       for (const worker of workers.values()) await worker.close();

@@ -1,55 +1,22 @@
 // Workers: a plan that differs is refused naming the difference; a silent worker is lost within the heartbeat bound.
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { committedFiles, runJob, Session, startWorker, WorkerError, type Worker } from "../../src/index.ts";
+import { runJob, Session, startWorker, WorkerError, type Worker } from "../../src/index.ts";
 import { useNatsServer } from "../helpers/nats.ts";
+import { committedWindowRows, expectedWindowFiles, writeWindowFiles } from "../helpers/windowed-job.ts";
 
 const server = useNatsServer();
 const JOB = join(import.meta.dirname, "job.ts");
-const START = Date.UTC(2026, 0, 1);
-
-async function writeInput(folder: string, files: number): Promise<void> {
-  for (let file = 0; file < files; file++) {
-    const lines = Array.from({ length: 50 }, (_, index) => {
-      const id = file * 50 + index;
-      return JSON.stringify({ id, user: `u${id % 3}`, time: new Date(START + id * 2000).toISOString(), x: id % 7 });
-    });
-    await writeFile(join(folder, `part-${String(file).padStart(3, "0")}.json`), `${lines.join("\n")}\n`);
-  }
-}
-
-/** Plain code: the windows (1 minute, per user) whose end the final watermark (latest time - 30 s) passed. */
-function expectedWindows(files: number): string[] {
-  const windows = new Map<string, { user: string; start: number; end: number; n: number; total: number }>();
-  const rows = files * 50;
-  for (let id = 0; id < rows; id++) {
-    const time = START + id * 2000;
-    const start = time - (time % 60_000);
-    const key = `u${id % 3}/${start}`;
-    const window = windows.get(key) ?? { user: `u${id % 3}`, start, end: start + 60_000, n: 0, total: 0 };
-    window.n++;
-    window.total += id % 7;
-    windows.set(key, window);
-  }
-  const watermark = START + (rows - 1) * 2000 - 30_000;
-  return [...windows.values()].filter((window) => window.end <= watermark).map((window) => JSON.stringify(window)).sort();
-}
-
-async function committedRows(output: string): Promise<string[]> {
-  const rows: string[] = [];
-  for (const file of await committedFiles(output)) for (const line of (await readFile(file, "utf8")).split("\n")) if (line.trim()) rows.push(JSON.stringify(JSON.parse(line)));
-  return rows.sort();
-}
 
 describe("workers", () => {
   let folder: string;
   before(async () => {
     folder = await mkdtemp(join(tmpdir(), "rill-workers-"));
     await mkdir(join(folder, "input"));
-    await writeInput(join(folder, "input"), 8);
+    await writeWindowFiles(join(folder, "input"), 0, 8);
     process.env.RILL_JOB_INPUT = join(folder, "input");
   });
   after(async () => {
@@ -96,7 +63,7 @@ describe("workers", () => {
       await query.processAllAvailable();
       assert.equal(query.numRecoveries, 1, "leaving cost one rollback");
       assert.deepEqual(hosting(), ["leave-b", "leave-c"], "the new attempt is placed on the worker that joined and the one that stayed");
-      assert.deepEqual(await committedRows(process.env.RILL_JOB_OUTPUT), expectedWindows(8));
+      assert.deepEqual(await committedWindowRows(process.env.RILL_JOB_OUTPUT), expectedWindowFiles(8));
     } finally {
       await session.stop();
       for (const worker of workers.values()) await worker.close();
@@ -130,7 +97,7 @@ describe("workers", () => {
       assert.ok(query.numRecoveries >= 1);
       assert.equal(deployment.local?.pids()[victim], undefined, "the silent worker was killed");
       assert.ok(!query.placements().has(victim) && ![...query.placements().values()].includes(victim), "nothing is placed on it any more");
-      assert.deepEqual(await committedRows(process.env.RILL_JOB_OUTPUT), expectedWindows(8));
+      assert.deepEqual(await committedWindowRows(process.env.RILL_JOB_OUTPUT), expectedWindowFiles(8));
       assert.match(query.explain(), /== Placement \(attempt \d+\) ==\n {2}w\w+-\d+: [^\n]*s0-source-json\.p0/);
       assert.ok(![...query.placements().values()].includes("driver"), "the file source runs on a worker too");
     } finally {
