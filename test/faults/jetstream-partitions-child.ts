@@ -1,12 +1,13 @@
-// A query run as its own process by test/faults/jetstream-partitions-kill.test.ts: a 3-partition JetStream source
-// (`partitions`), per-device counts in 1-minute event-time windows, into the JSON file sink, checkpointed.
-// Usage: node --import tsx jetstream-partitions-child.ts <run|final|once|availableNow> <stream> <output> <checkpoint> [startingOffsets]
-// `run` runs until it is killed; `final` runs processAllAvailable() and ends; `once` and `availableNow` run that trigger
-// and end. Prints `epoch N` for each epoch that read rows and `done N` at the end (NATS options in RILL_TEST_NATS).
+// A process run by test/faults/jetstream-partitions-kill.test.ts: two checkpointed queries over a 3-partition JetStream
+// source (`partitions`), per-device counts in 1-minute event-time windows, one into the JSON file sink and one into the
+// transactional JetStream sink (subject `<stream lower case>out.windows`).
+// Usage: node --import tsx jetstream-partitions-child.ts <run|final> <stream> <output> <checkpoint>
+// `run` runs until it is killed; `final` runs processAllAvailable() on both and ends. Prints `epoch N` for each epoch
+// that read rows and `done N` at the end (NATS options in RILL_TEST_NATS).
 import { col, count, Session, window, z } from "../../src/index.ts";
 import { natsOptionsFromParent } from "../helpers/nats.ts";
 
-const [mode, stream, output, checkpoint, startingOffsets = "earliest"] = process.argv.slice(2) as [string, string, string, string, string?];
+const [mode, stream, output, checkpoint] = process.argv.slice(2) as [string, string, string, string];
 // A test that died must not leave its child running forever.
 const parent = process.ppid;
 setInterval(() => {
@@ -15,28 +16,25 @@ setInterval(() => {
 
 const session = Session.builder().appName("jspart-kill").nats(natsOptionsFromParent()).config("rill.shuffle.partitions", 2)
   .config("rill.watermark.idleTimeout", "2 seconds").log(() => undefined).getOrCreate();
-export const schema = z.object({ id: z.number().int(), device: z.string(), time: z.date() });
+const schema = z.object({ id: z.number().int(), device: z.string(), time: z.date() });
 const prefix = stream.toLowerCase();
-const trigger = mode === "once" ? { once: true as const } : mode === "availableNow" ? { availableNow: true as const } : { continuous: "100 milliseconds" };
 session.streams.addListener({
   onQueryProgress: ({ progress }) => {
     if (progress.numInputRows > 0) process.stdout.write(`epoch ${progress.batchId}\n`);
   },
 });
-const query = await session.readStream.format("jetstream").schema(schema).option("stream", stream)
-  .option("partitions", `${prefix}.0.*,${prefix}.1.*,${prefix}.2.*`).option("startingOffsets", startingOffsets).option("maxOffsetsPerTrigger", 200).load()
+const windows = () => session.readStream.format("jetstream").schema(schema).option("stream", stream)
+  .option("partitions", `${prefix}.0.*,${prefix}.1.*,${prefix}.2.*`).option("maxOffsetsPerTrigger", 200).load()
   .withWatermark("time", "10 seconds")
   .groupBy(window(col("time"), "1 minute"), col("device"))
   .agg(count("*").alias("n"))
   .selectExpr("device", "window.start as start", "window.end as end", "n")
-  .writeStream.queryName("jspartkill").outputMode("append").format("json").option("path", output).option("checkpointLocation", checkpoint)
-  .trigger(trigger).start();
-if (mode === "run") {
-  await new Promise(() => undefined);
-} else if (mode === "final") {
-  await query.processAllAvailable();
-} else {
-  await query.awaitTermination();
-}
-process.stdout.write(`done ${query.lastProgress?.batchId ?? -1}\n`);
+  .writeStream.outputMode("append").trigger({ continuous: "100 milliseconds" });
+const queries = [
+  await windows().queryName("jspartkill").format("json").option("path", output).option("checkpointLocation", checkpoint).start(),
+  await windows().queryName("jspartkill_js").format("jetstream").option("subject", `${prefix}out.windows`).option("mode", "transactional").option("checkpointLocation", `${checkpoint}-js`).start(),
+];
+if (mode === "run") await new Promise(() => undefined);
+for (const query of queries) await query.processAllAvailable();
+process.stdout.write(`done ${queries[0]?.lastProgress?.batchId ?? -1}\n`);
 await session.stop();
