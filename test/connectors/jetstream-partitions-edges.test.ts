@@ -54,7 +54,7 @@ describe("jetstream source with partitions: idle and empty partitions, triggers 
   let transport: NatsTransport;
   let folder: string;
   before(async () => {
-    session = natsSession(server().options, { "rill.watermark.idleTimeout": "1 second", "rill.shuffle.partitions": 2 });
+    session = natsSession(server().options, { "rill.watermark.idleTimeout": "3 seconds", "rill.shuffle.partitions": 2 });
     transport = await NatsTransport.connect(server().options);
     folder = await mkdtemp(join(tmpdir(), "rill-jspart-edges-"));
   });
@@ -103,7 +103,7 @@ describe("jetstream source with partitions: idle and empty partitions, triggers 
     await publish(first);
     const query = await windowedQuery("JE", "je", output, checkpoint, { continuous: "100 milliseconds" });
     await query.processAllAvailable();
-    // Partition 2 has never sent a row: once it is idle (1 s), the watermark is the other two's, and the windows it
+    // Partition 2 has never sent a row: once it is idle (3 s), the watermark is the other two's, and the windows it
     // closes (every one ending 10 s before the latest row) are emitted and committed. Each processAllAvailable() runs an epoch.
     const closed = windowsOf(first.filter((event) => event.time - (event.time % MINUTE) + MINUTE <= START + 299 * 1000 - 10_000));
     assert.ok(closed.length >= 16, `windows to close: ${closed.length}`);

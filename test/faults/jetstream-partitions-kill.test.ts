@@ -22,7 +22,13 @@ const MINUTE = 60_000;
 const DEVICES = 9;
 /** Event time advances 200 ms a row, plus up to 3 s of disorder: less than the 10-second watermark delay, so no row is late. */
 const STEP_MS = 200;
-/** Rows [idleFrom, idleTo) go to partitions 0 and 1 only: partition 2 is silent (longer than the 2-second idle timeout). */
+/**
+ * Rows [idleFrom, idleTo) go to partitions 0 and 1 only: partition 2 is silent, its barriers alone going on; it holds the
+ * watermark back (the child's idle timeout is 60 s). With RILL_JSPART_IDLE_TIMEOUT=2s the child takes a silent partition
+ * for idle after 2 s, and so a lagging one too: on a loaded machine (load 13-16) windows then come out short, their
+ * lagging partition's rows dropped as late (RILL_KILL_SEED=777). The idle timeout itself is tested in
+ * test/connectors/jetstream-partitions-edges.test.ts.
+ */
 interface Silence { readonly idleFrom: number; readonly idleTo: number }
 /** Rows written at least (more when the kills take longer), past the silence of the first test. */
 const MIN_ROWS = 2000;
