@@ -104,14 +104,15 @@ const subjects: Record<string, () => number> = {
   "stream-join": streamJoinTask("inner").run,
   "stream-join-outer": streamJoinTask("left_outer").run,
 };
-// Small frames (1 and 3 rows, as a channel sends at 10,000 rows a second): 256 frames a call, so that the script's
-// "per row" figure is per frame.
+// Small frames (1 and 3 rows, as a channel sends at 10,000 rows a second): FRAMES_PER_CALL frames a call (256 unless
+// set; instructions.sh divides by the same), so that the script's "per row" figure is per frame.
+const FRAMES_PER_CALL = Number(process.env.FRAMES_PER_CALL ?? "256");
 function smallFrames(rowsPerFrame: number): { encode: () => number; decode: () => number; codec: () => number } {
   const small: DataFrame = { ...frame, rows: activity.slice(0, rowsPerFrame) };
   const bytes = encodeFrame(small).slice();
   const times = (once: () => number) => (): number => {
     let total = 0;
-    for (let index = 0; index < 256; index++) total += once();
+    for (let index = 0; index < FRAMES_PER_CALL; index++) total += once();
     return total;
   };
   return {

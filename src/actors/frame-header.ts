@@ -34,9 +34,8 @@ export function headerBound(width: number, strings: readonly string[]): number {
 }
 
 /**
- * Writes the header from `at`; answers where it ends, or -1 when a string holds a lone surrogate (TextEncoder would
- * replace it; the caller packs that header through msgpackr, as before). The caller reserved headerBound() + names +
- * packed bytes.
+ * Writes the header from `at`; answers where it ends. The caller reserved headerBound() + names + packed bytes. A lone
+ * surrogate becomes U+FFFD, as msgpackr writes it too.
  */
 export function writeHeader(buffer: Uint8Array, at: number, names: Uint8Array, kinds: readonly number[], strings: readonly string[], packed: Uint8Array | undefined, wide: boolean): number {
   let end = at;
@@ -46,10 +45,7 @@ export function writeHeader(buffer: Uint8Array, at: number, names: Uint8Array, k
   end = writeArrayLength(buffer, end, kinds.length);
   for (let index = 0; index < kinds.length; index++) buffer[end++] = kinds[index] as number;
   end = writeArrayLength(buffer, end, strings.length);
-  for (let index = 0; index < strings.length; index++) {
-    end = writeString(buffer, end, strings[index] as string);
-    if (end < 0) return -1;
-  }
+  for (let index = 0; index < strings.length; index++) end = writeString(buffer, end, strings[index] as string);
   if (packed === undefined) buffer[end++] = EMPTY_ARRAY;
   else {
     buffer.set(packed, end);
@@ -83,8 +79,6 @@ function writeUint32(buffer: Uint8Array, at: number, value: number): void {
 }
 
 const encoder = new TextEncoder();
-/** In unicode mode a pair is one code point, so this matches only a surrogate without its partner. */
-const LONE_SURROGATE = /\p{Cs}/u;
 
 /** A msgpack str: ASCII byte by byte, anything else through TextEncoder (its length is known only after). */
 function writeString(buffer: Uint8Array, at: number, value: string): number {
@@ -104,7 +98,6 @@ function writeString(buffer: Uint8Array, at: number, value: string): number {
       return at + 1 + length;
     }
   }
-  if (LONE_SURROGATE.test(value)) return -1;
   // str32 header, then the bytes; moved back when a shorter header will do.
   const written = encoder.encodeInto(value, buffer.subarray(at + 5)).written;
   const header = written < 32 ? 1 : written < 0x100 ? 2 : written < 0x10000 ? 3 : 5;

@@ -5,7 +5,7 @@
 // (1 = null), then 8-byte doubles. STRING: an index per row into the frame's string dictionary (0 = null), 2 bytes
 // each, 4 when `wide`. BIGINT: 8-byte int64. BOOLEAN: a byte per row (0 false, 1 true, 2 null). NULL: nothing. PACKED
 // (anything else: nested structs, arrays, binary, mixed types): the column's values as one msgpack array in `packed`.
-// All little-endian.
+// All little-endian. The header's msgpack is written and read by hand (frame-header.ts), msgpackr reading any other.
 //
 // A frame's rows must share one key set in one order (the rows of one operator do); otherwise the encoder answers
 // undefined and the frame travels as plain msgpack.
@@ -286,14 +286,7 @@ export class ColumnWriter {
     const packedBytes = packed.length === 0 ? undefined : this.packr.pack(packed);
     this.reserve(headerBound(names.length, strings) + namesBytes.length + (packedBytes?.length ?? 0) + 4);
     // After reserve(), which may move the frame to a new buffer.
-    const start = this.length;
-    let end = writeHeaderBytes(this.buffer, start, namesBytes, kinds, strings, packedBytes, wide);
-    if (end < 0) {
-      const header = this.packr.pack([names, kinds, strings, packed, wide]);
-      this.reserve(header.length + 4);
-      this.buffer.set(header, this.length);
-      end = this.length + header.length;
-    }
+    const end = writeHeaderBytes(this.buffer, this.length, namesBytes, kinds, strings, packedBytes, wide);
     this.view.setUint32(end, end - this.length, true);
     return end + 4;
   }
