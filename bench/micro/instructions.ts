@@ -5,7 +5,8 @@
 // Subjects: codec, encode, encode-young, decode, encode-narrow, decode-narrow, and the same with rows by position
 // (codec-arrays, encode-arrays, encode-arrays-young, decode-arrays, encode-narrow-arrays, decode-narrow-arrays), filter,
 // filter-arrays, project-arrays, filter-project-arrays, project, filter-project,
-// stream-join, stream-join-outer.
+// stream-join, stream-join-outer, and small frames: encode-frames-1, decode-frames-1, codec-frames-1 (and -3), 256
+// frames of 1 (3) rows a call, whose figure is per frame.
 // `npx tsx bench/micro/instructions.ts <subject> <frames>` runs one subject over that many 256-row frames (after the
 // same warm-up in both runs).
 import { decodeFrame, decodeFramePositional, encodeFrame } from "../../src/actors/codec.ts";
@@ -103,6 +104,29 @@ const subjects: Record<string, () => number> = {
   "stream-join": streamJoinTask("inner").run,
   "stream-join-outer": streamJoinTask("left_outer").run,
 };
+// Small frames (1 and 3 rows, as a channel sends at 10,000 rows a second): FRAMES_PER_CALL frames a call (256 unless
+// set; instructions.sh divides by the same), so that the script's "per row" figure is per frame.
+const FRAMES_PER_CALL = Number(process.env.FRAMES_PER_CALL ?? "256");
+function smallFrames(rowsPerFrame: number): { encode: () => number; decode: () => number; codec: () => number } {
+  const small: DataFrame = { ...frame, rows: activity.slice(0, rowsPerFrame) };
+  const bytes = encodeFrame(small).slice();
+  const times = (once: () => number) => (): number => {
+    let total = 0;
+    for (let index = 0; index < FRAMES_PER_CALL; index++) total += once();
+    return total;
+  };
+  return {
+    encode: times(() => encodeFrame(small).length),
+    decode: times(() => (decodeFrame(bytes) as DataFrame).rows.length),
+    codec: times(() => (decodeFrame(encodeFrame(small)) as DataFrame).rows.length),
+  };
+}
+for (const rowsPerFrame of [1, 3]) {
+  const small = smallFrames(rowsPerFrame);
+  subjects[`encode-frames-${rowsPerFrame}`] = small.encode;
+  subjects[`decode-frames-${rowsPerFrame}`] = small.decode;
+  subjects[`codec-frames-${rowsPerFrame}`] = small.codec;
+}
 const run = subjects[subject];
 if (run === undefined) throw new Error(`unknown subject ${subject}; one of ${Object.keys(subjects).join(", ")}`);
 let sink = 0;

@@ -5,7 +5,7 @@
 // (1 = null), then 8-byte doubles. STRING: an index per row into the frame's string dictionary (0 = null), 2 bytes
 // each, 4 when `wide`. BIGINT: 8-byte int64. BOOLEAN: a byte per row (0 false, 1 true, 2 null). NULL: nothing. PACKED
 // (anything else: nested structs, arrays, binary, mixed types): the column's values as one msgpack array in `packed`.
-// All little-endian.
+// All little-endian. The header's msgpack is written and read by hand (frame-header.ts), msgpackr reading any other.
 //
 // A frame's rows must share one key set in one order (the rows of one operator do); otherwise the encoder answers
 // undefined and the frame travels as plain msgpack.
@@ -13,6 +13,7 @@ import type { Packr } from "msgpackr";
 import { TransportError } from "../core/errors.ts";
 import type { PositionalRow, Row } from "../core/types.ts";
 import { FrameDictionary } from "./frame-dictionary.ts";
+import { headerBound, namesBytesOf, readHeader, writeHeader as writeHeaderBytes } from "./frame-header.ts";
 import { GATHER_SLOTS, SCATTER_SLOTS, type GatherColumn, type ScatterColumn } from "./column-slots.ts";
 
 const NUMBER = 0;
@@ -83,6 +84,41 @@ function layoutOf(names: readonly string[]): Layout {
 }
 
 let lastRead: Layout | undefined;
+/** The msgpack bytes of lastRead's names, as an encoder writes them. */
+let lastReadNames: Uint8Array = new Uint8Array(0);
+
+interface ReadHeader {
+  readonly layout: Layout;
+  readonly kinds: readonly unknown[];
+  readonly dictionary: readonly string[];
+  readonly packed: readonly unknown[];
+  readonly wide: boolean;
+}
+
+/** The header from `start` to the length field: by hand when its names are the last schema's, else through msgpackr. */
+function readFrameHeader(packr: Packr, bytes: Uint8Array, start: number): ReadHeader {
+  const end = bytes.length - 4;
+  if (lastRead !== undefined) {
+    const fast = readHeader(bytes, start, end, lastReadNames);
+    if (fast !== undefined) {
+      const packed: unknown = fast.packed === undefined ? EMPTY : packr.unpack(fast.packed);
+      if (!Array.isArray(packed)) throw malformed("its packed columns are not an array");
+      if (fast.kinds.length !== lastRead.names.length) throw malformed(`it has ${fast.kinds.length} kinds for ${lastRead.names.length} columns`);
+      return { layout: lastRead, kinds: fast.kinds, dictionary: fast.dictionary, packed, wide: fast.wide };
+    }
+  }
+  const header: unknown = packr.unpack(bytes.subarray(start, end));
+  if (!Array.isArray(header) || header.length !== 5) throw malformed("its header is not [names, kinds, dictionary, packed, wide]");
+  const [names, kinds, dictionary, packed, wide] = header as [unknown, unknown, unknown, unknown, unknown];
+  if (!isStrings(names) || !Array.isArray(kinds) || kinds.length !== names.length || !isStrings(dictionary) || !Array.isArray(packed) || typeof wide !== "boolean") {
+    throw malformed("its header's names, kinds, dictionary or packed columns have the wrong types");
+  }
+  const layout = layoutOfNames(names);
+  lastReadNames = namesBytesOf(packr, layout.names);
+  return { layout, kinds, dictionary, packed, wide };
+}
+
+const EMPTY: readonly unknown[] = [];
 
 /** No name twice and no '__proto__', as a decoder requires. */
 function allowedNames(names: readonly string[]): boolean {
@@ -115,6 +151,10 @@ export class ColumnWriter {
   private layout: Layout = layoutOf([]);
   /** The last column names encodeArrays() found allowed (a decoder refuses '__proto__' and repeated names). */
   private checkedNames: readonly string[] | undefined;
+
+  /** The names of the last frame written and their msgpack bytes (a WeakMap look-up is a tenth of a small frame). */
+  private lastNames: readonly string[] | undefined;
+  private lastNamesBytes: Uint8Array = new Uint8Array(0);
 
   constructor(private readonly packr: Packr) {}
 
@@ -196,12 +236,7 @@ export class ColumnWriter {
       }
     }
     // The header goes last, followed by its length: the dictionary is known only once the strings are written.
-    const header = this.packr.pack([names, kinds, this.dictionary.strings, packed, wide]);
-    this.reserve(header.length + 4);
-    this.buffer.set(header, this.length);
-    this.length += header.length;
-    this.view.setUint32(this.length, header.length, true);
-    this.length += 4;
+    this.length = this.writeHeader(names, kinds, packed, wide);
     // A view, not a copy: the next frame starts after this one, and a full buffer is replaced, never reused.
     return this.buffer.subarray(this.start, this.length);
   }
@@ -237,6 +272,23 @@ export class ColumnWriter {
     this.values = values;
     for (let column = 0; column < width; column++) seen[column] = (layout.gathers[column] as GatherColumn)(rows, names[column] as string, values, column * count);
     return true;
+  }
+
+  /** Writes the header (frame-header.ts) and its length; answers where they end. */
+  private writeHeader(names: readonly string[], kinds: readonly number[], packed: unknown[][], wide: boolean): number {
+    const strings = this.dictionary.strings;
+    // The names first: a pack answers a view of msgpackr's buffer, which the next pack reuses.
+    if (names !== this.lastNames) {
+      this.lastNames = names;
+      this.lastNamesBytes = namesBytesOf(this.packr, names);
+    }
+    const namesBytes = this.lastNamesBytes;
+    const packedBytes = packed.length === 0 ? undefined : this.packr.pack(packed);
+    this.reserve(headerBound(names.length, strings) + namesBytes.length + (packedBytes?.length ?? 0) + 4);
+    // After reserve(), which may move the frame to a new buffer.
+    const end = writeHeaderBytes(this.buffer, this.length, namesBytes, kinds, strings, packedBytes, wide);
+    this.view.setUint32(end, end - this.length, true);
+    return end + 4;
   }
 
   /** Strings become codes in the frame's dictionary (0 is null). */
@@ -294,7 +346,8 @@ function writeNullableNumbers(view: DataView, buffer: Uint8Array, start: number,
  * faster than DataView.setBigInt64 (and the frame's columns are not 8-byte aligned). Little-endian, as the machine.
  */
 function writeBigInts(buffer: Uint8Array, view: DataView, start: number, values: readonly unknown[], from: number, count: number): number {
-  if (!LITTLE_ENDIAN) {
+  // A few longs go straight through the DataView: two typed-array views would cost more than they save.
+  if (!LITTLE_ENDIAN || count < FEW_LONGS) {
     for (let index = 0; index < count; index++) view.setBigInt64(start + index * 8, values[from + index] as bigint, true);
     return start + count * 8;
   }
@@ -305,6 +358,8 @@ function writeBigInts(buffer: Uint8Array, view: DataView, start: number, values:
 }
 
 let longs = new BigInt64Array(256);
+/** Below this many longs in a column, DataView (see writeBigInts). */
+const FEW_LONGS = 8;
 /** Typed arrays use the machine's byte order; the frame's is little-endian. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -418,13 +473,8 @@ function readAll(packr: Packr, bytes: Uint8Array, view: DataView, offset: number
   const headerLength = view.getUint32(bytes.length - 4, true);
   const bodyEnd = bytes.length - 4 - headerLength;
   if (bodyEnd < offset) throw malformed("its header runs past its start");
-  const header: unknown = packr.unpack(bytes.subarray(bodyEnd, bytes.length - 4));
-  if (!Array.isArray(header) || header.length !== 5) throw malformed("its header is not [names, kinds, dictionary, packed, wide]");
-  const [names, kinds, dictionary, packed, wide] = header as [unknown, unknown, unknown, unknown, unknown];
-  if (!isStrings(names) || !Array.isArray(kinds) || kinds.length !== names.length || !isStrings(dictionary) || !Array.isArray(packed) || typeof wide !== "boolean") {
-    throw malformed("its header's names, kinds, dictionary or packed columns have the wrong types");
-  }
-  const layout = layoutOfNames(names);
+  const { layout, kinds, dictionary, packed, wide } = readFrameHeader(packr, bytes, bodyEnd);
+  const names = layout.names;
   const rows = positional ? arrayRows(layout.nulls, count) : namedRows(layout.template, count);
   // A new array each frame, not one kept from frame to frame: a long-lived array lives in V8's old generation, and
   // storing a young value (a new number, bigint or row) there takes the write barrier's slow path, a remembered-set
@@ -528,7 +578,7 @@ function readWideStrings(name: string, view: DataView, start: number, values: un
 function readBigInts(bytes: Uint8Array, view: DataView, start: number, values: unknown[], count: number): number {
   const end = start + count * 8;
   if (end > bytes.length) throw malformed(`its int64 column runs past its end`);
-  if (!LITTLE_ENDIAN) {
+  if (!LITTLE_ENDIAN || count < FEW_LONGS) {
     for (let index = 0; index < count; index++) values[index] = view.getBigInt64(start + index * 8, true);
     return end;
   }
