@@ -13,9 +13,39 @@ import { ColumnWriter, readColumnArrays, readColumns } from "./row-columns.ts";
 
 const LONGS_EXACT = { int64AsType: "auto" };
 
+/**
+ * The shapes every process knows from this code, as msgpackr records with fixed ids: the control frames a channel
+ * sends and a window's struct (a `packed` column of a lean frame). Without them each message defined its records
+ * anew, and each decode built a structure and a reader closure for them (per frame, on every hop). The list is part of
+ * the wire format: append only, never reorder (a shape not listed still travels, defined inside its message as before).
+ */
+export const KNOWN_STRUCTURES: readonly (readonly string[])[] = [
+  ["kind", "sender", "seq", "watermark"],
+  ["kind", "receiver", "credits"],
+  ["kind", "sender", "seq", "epoch", "final"],
+  ["kind", "sender", "seq", "epoch", "final", "params"],
+  ["start", "end"],
+];
+
 // A long past 2^53 travels as a bigint (msgpack int64) and comes back as one; smaller ones stay numbers (src/core/long.ts).
 // ("auto" is in msgpackr's runtime since 1.9, not in its type declarations.)
-const packr = new Packr({ useRecords: true, moreTypes: false, bundleStrings: false, ...(LONGS_EXACT as object) });
+// maxSharedStructures equal to the list's length: a shape not listed gets an id of its message's own, never a shared one.
+// One instance packs and another unpacks: msgpackr keeps its fixed records in one array per instance, and a message
+// from the previous encoder (which defined its own records under the same ids) would otherwise disturb the packing side.
+function newPackr(): Packr {
+  return new Packr({
+    useRecords: true,
+    // isShared, as msgpackr marks the structures it loads itself: a message that defines a record under a fixed id
+    // (the previous encoder numbered its own from the same first id) has it restored once that message is read.
+    structures: KNOWN_STRUCTURES.map((keys) => Object.assign([...keys], { isShared: true })),
+    maxSharedStructures: KNOWN_STRUCTURES.length,
+    moreTypes: false,
+    bundleStrings: false,
+    ...(LONGS_EXACT as object),
+  });
+}
+const packr = newPackr();
+const unpackr = newPackr();
 
 /** The first byte of a lean data frame (msgpack's "never used"), and the layout's version. */
 const LEAN_FRAME = 0xc1;
@@ -43,7 +73,7 @@ export function encodeFrame(frame: Frame | PositionalDataFrame): Uint8Array {
 /** A frame with its rows as objects (a frame sent with positional rows gets its rows named). */
 export function decodeFrame(bytes: Uint8Array): Frame {
   if (bytes.length > 0 && bytes[0] === LEAN_FRAME) return decodeLean(bytes);
-  const frame = packr.unpack(bytes) as Frame | PositionalDataFrame;
+  const frame = unpackr.unpack(bytes) as Frame | PositionalDataFrame;
   return isPositional(frame) ? { ...fixedOf(frame), rows: namedRows(frame.columns, frame.rows) } : frame;
 }
 
@@ -55,11 +85,11 @@ export function decodeFrame(bytes: Uint8Array): Frame {
 export function decodeFramePositional(bytes: Uint8Array): Frame | PositionalDataFrame {
   if (bytes.length > 0 && bytes[0] === LEAN_FRAME) {
     const view = checkLean(bytes);
-    const { names, rows } = readColumnArrays(packr, bytes, view, FIXED_BYTES, view.getUint32(42, true));
+    const { names, rows } = readColumnArrays(unpackr, bytes, view, FIXED_BYTES, view.getUint32(42, true));
     // One literal, not a spread of the fixed fields: a spread and an added key cost more than the rest of a small frame.
     return { kind: FRAME_DATA, sender: view.getFloat64(2, true), seq: view.getFloat64(10, true), epoch: view.getFloat64(18, true), since: view.getFloat64(26, true), until: view.getFloat64(34, true), columns: names, rows };
   }
-  return packr.unpack(bytes) as Frame | PositionalDataFrame;
+  return unpackr.unpack(bytes) as Frame | PositionalDataFrame;
 }
 
 export function isPositional(frame: Frame | PositionalDataFrame): frame is PositionalDataFrame {
@@ -98,6 +128,6 @@ function checkLean(bytes: Uint8Array): DataView {
 
 function decodeLean(bytes: Uint8Array): DataFrame {
   const view = checkLean(bytes);
-  const rows = readColumns(packr, bytes, view, FIXED_BYTES, view.getUint32(42, true));
+  const rows = readColumns(unpackr, bytes, view, FIXED_BYTES, view.getUint32(42, true));
   return { kind: FRAME_DATA, sender: view.getFloat64(2, true), seq: view.getFloat64(10, true), epoch: view.getFloat64(18, true), since: view.getFloat64(26, true), until: view.getFloat64(34, true), rows };
 }

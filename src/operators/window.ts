@@ -1,6 +1,7 @@
 // Event-time windows with Spark's boundary rules: a row falls into every window [start, start + size) that covers it.
 import type { Row, TimeWindow } from "../core/types.ts";
 import { positionOf, type Emit, type Operator, type OperatorPosition } from "./operator.ts";
+import { rowExtender } from "./row-extender.ts";
 
 export interface WindowSpec {
   /** Reads the row's event time (ms); rows without one are dropped, as Spark's window() gives null for them. */
@@ -27,6 +28,7 @@ export class WindowOperator implements Operator {
   connect(next: Emit, position?: OperatorPosition): Emit {
     const { eventTime, sizeMs, slideMs, startMs, column } = this.spec;
     const { chain, index: at } = positionOf(position);
+    const withWindow = rowExtender(column);
     if (sizeMs === slideMs) {
       const offset = ((startMs % sizeMs) + sizeMs) % sizeMs;
       return (row) => {
@@ -34,14 +36,14 @@ export class WindowOperator implements Operator {
         const time = eventTime(row);
         if (typeof time !== "number") return;
         const start = time - ((((time - offset) % sizeMs) + sizeMs) % sizeMs);
-        next({ ...row, [column]: { start, end: start + sizeMs } });
+        next(withWindow(row, { start, end: start + sizeMs }));
       };
     }
     return (row) => {
       chain.at = at;
       const time = eventTime(row);
       if (typeof time !== "number") return;
-      for (const window of windowsOf(time, sizeMs, slideMs, startMs)) next({ ...row, [column]: window });
+      for (const window of windowsOf(time, sizeMs, slideMs, startMs)) next(withWindow(row, window));
     };
   }
 }

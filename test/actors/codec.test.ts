@@ -154,6 +154,36 @@ describe("frame codec", () => {
     for (const frame of frames) assertSame(roundTrip(frame).back, frame);
   });
 
+  it("control frames and window structs use the code's fixed record ids: no record defined inside the message (per-frame garbage)", () => {
+    // 0xd4 0x72: msgpackr's record definition (fixext 1, type "r"); before the fixed ids every message carried one.
+    const definesRecord = (bytes: Uint8Array) => bytes.some((byte, at) => byte === 0xd4 && bytes[at + 1] === 0x72);
+    const controls: Frame[] = [
+      { kind: FRAME_WATERMARK, sender: 0, seq: 10, watermark: 1_700_000_000_000 },
+      { kind: FRAME_CREDIT, receiver: 2, credits: 512 },
+      { kind: FRAME_BARRIER, sender: 1, seq: 9, epoch: 4, final: false },
+    ];
+    for (const frame of controls) {
+      const bytes = encodeFrame(frame);
+      assert.equal(definesRecord(bytes), false, describeFrame(frame));
+      assertSame(decodeFrame(bytes), frame);
+    }
+    const windows = dataFrame([0, 1, 2].map((index) => ({ window: { start: index * 1000, end: index * 1000 + 1000 }, gt: "sit", count: index })));
+    const bytes = encodeFrame(windows);
+    assert.equal(bytes[0], LEAN);
+    assert.equal(definesRecord(bytes), false);
+    assertSame(decodeFrame(bytes), windows);
+  });
+
+  it("a message that defines its own record with a fixed id (the previous encoder's) decodes, and the fixed ids stay intact after it", () => {
+    const watermark: Frame = { kind: FRAME_WATERMARK, sender: 0, seq: 10, watermark: 5 };
+    const credit: Frame = { kind: FRAME_CREDIT, receiver: 2, credits: 512 };
+    // The previous encoder numbered its records from the first id in each message: the credit frame's keys under id 0x40.
+    const old = new Packr({ useRecords: true, moreTypes: false, bundleStrings: false }).pack(credit);
+    assertSame(decodeFrame(old), credit);
+    assertSame(decodeFrame(encodeFrame(watermark)), watermark);
+    assertSame(decodeFrame(encodeFrame(credit)), credit);
+  });
+
   it("frames of different schemas interleaved on one process decode each to its own rows", () => {
     const a = dataFrame([{ x: 1, y: "a" }, { x: 2, y: "b" }]);
     const b = dataFrame([{ y: "c", x: 3 }]);

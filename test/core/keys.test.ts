@@ -1,0 +1,36 @@
+// The hash exchange's partitioner hashes a row's key part by part: it must route every row where the key string would.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { keyGroupOf, keyOf, partitionerOf, partitionOfKeyGroup } from "../../src/core/keys.ts";
+import type { Row } from "../../src/core/types.ts";
+
+const values: unknown[] = [
+  "sit", "", "é☃\u0000x", "n1", 0, -0, 1, -17, 2.5, 1e21, 1 / 3, Number.NaN, Number.POSITIVE_INFINITY, null, undefined, true, false,
+  { start: 0, end: 1000 }, { start: 1_700_000_000_000, end: 1_700_000_001_000 }, { start: -0.5, end: 2 },
+  [1, "a"], { other: 1 }, new Date(0),
+];
+
+function byKeyString(columns: string[], partitions: number): (row: Row) => number {
+  const key = keyOf(columns);
+  return (row) => partitionOfKeyGroup(keyGroupOf(key(row)), partitions);
+}
+
+describe("partitionerOf", () => {
+  it("routes each value of one column, and each pair of two columns, to the partition of its key string", () => {
+    for (const partitions of [2, 3, 7, 128]) {
+      const single = partitionerOf(["k"], partitions);
+      const singleExpected = byKeyString(["k"], partitions);
+      for (const value of values) assert.equal(single({ k: value }), singleExpected({ k: value }), `${String(value)} over ${partitions}`);
+      const pair = partitionerOf(["a", "b"], partitions);
+      const pairExpected = byKeyString(["a", "b"], partitions);
+      for (const a of values) for (const b of values) assert.equal(pair({ a, b }), pairExpected({ a, b }), `${String(a)}, ${String(b)} over ${partitions}`);
+    }
+  });
+
+  it("spreads distinct keys over the partitions (a constant would pass the test above for one partition only)", () => {
+    const partitionOf = partitionerOf(["gt", "window"], 4);
+    const seen = new Set<number>();
+    for (let index = 0; index < 200; index++) seen.add(partitionOf({ gt: `g${index % 7}`, window: { start: index * 1000, end: index * 1000 + 1000 } }));
+    assert.equal(seen.size, 4);
+  });
+});
