@@ -104,6 +104,9 @@ export class StreamingQuery {
   /** When the current attempt's runtime was made (Date.now()). */
   private attemptMadeAt = 0;
   private placement: WorkerPlacement | undefined;
+  /** The current attempt's first completed epoch, and its replacement by the next attempt (whichever comes first). */
+  private attemptCommitted: Promise<boolean> = Promise.resolve(false);
+  private attemptReplaced: () => void = () => undefined;
   private recovering = false;
   private recoveryDone: Promise<void> = Promise.resolve();
   private readonly progress: StreamingQueryProgress[] = [];
@@ -151,20 +154,34 @@ export class StreamingQuery {
     });
   }
 
-  private createRuntime(): QueryRuntime {
+  /** `recoverFrom`: for a rollback, the workers of the failed attempt (src/workers/recovery.ts). */
+  private createRuntime(recoverFrom?: ReadonlySet<string>): QueryRuntime {
     const { graph, transport, flow, checkpoint, workers } = this.setup;
     const attempt = this.attempts++;
     this.attemptMadeAt = Date.now();
     // On workers, each attempt has its own subjects, which the worker derives from the attempt it is given: actors of an
     // attempt given up for lost never hear the next one.
     if (workers) this.subjects = querySubjects(workers.template.subjectPrefix, workers.template.subjectName, workers.template.runId, attempt);
-    this.placement = workers?.deployment.placement({
+    const placement = workers?.deployment.placement({
       graph,
       template: { ...workers.template, attempt },
       onLost: (worker, reason) => void this.fail(new StreamingQueryError(`Query ${this.label} lost ${reason}`, { cause: { actor: worker, error: reason, code: "WORKER_LOST" } }), attempt),
+      recoverFrom,
+    });
+    this.placement = placement;
+    this.attemptReplaced(); // the previous attempt never commits now
+    let committed: (value: boolean) => void = () => undefined;
+    this.attemptCommitted = new Promise((resolve) => {
+      committed = resolve;
+      this.attemptReplaced = () => resolve(false);
     });
     return new QueryRuntime(graph, transport, this.subjects, flow, {
-      onEpoch: (report) => this.onEpoch(report),
+      onEpoch: (report) => {
+        // The attempt's workers are at work: their heartbeats judge them again (src/workers/liveness.ts).
+        placement?.epochCommitted();
+        committed(true);
+        this.onEpoch(report);
+      },
       onFailure: (actor, error, code, cause) => void this.fail(new StreamingQueryError(`Query ${this.label} failed in actor ${actor}: ${error}`, { cause: cause ?? { actor, error, code } }), attempt),
       log: this.setup.log,
     }, checkpoint?.storage, this.setup.epochTimeoutMs, this.setup.idleTimeoutMs, this.setup.lateDataSubject, this.setup.clock, fenced(this.placement, workers, attempt), this.setup.params);
@@ -395,11 +412,14 @@ export class StreamingQuery {
       await new Promise((resolve) => setTimeout(resolve, backOff));
       const resume = await rollbackPoint(storage);
       this.subjects = this.setup.subjectsOf?.(this.recoveries) ?? this.setup.subjects;
-      this.runtime = this.createRuntime();
+      // On workers: the next attempt goes to the failed one's workers still alive (warm), not to those that joined.
+      this.runtime = this.createRuntime(this.placement?.workers());
       this.recovering = false;
       if (!this.active) return;
       await this.run(resume);
       this.message = "Recovered";
+      // Workers that joined while this attempt was placed on the warm ones take actors by a handover.
+      if (this.setup.workers?.deployment.rebalances) void this.workersJoined().catch((handoverError: unknown) => this.setup.log(`rill: query ${this.label}: handover after the rollback: ${String(handoverError)}`));
     } catch (rollbackError) {
       this.recovering = false;
       await this.fail(new StreamingQueryError(`Query ${this.label} could not recover: ${String(rollbackError)}`, { cause: rollbackError }));
@@ -421,8 +441,24 @@ export class StreamingQuery {
     return (await this.handOver("asked by rebalance()")).kind === "done";
   }
 
-  /** Workers joined (the deployment waited rill.workers.rebalanceDelay for more): hand over if they would take actors. */
+  /**
+   * Workers joined (the deployment waited rill.workers.rebalanceDelay for more), or a rollback placed its attempt on the
+   * warm workers only: hand over if idle workers would take actors. A rollback or handover under way ends first (it may
+   * have used them already); the attempt then running commits an epoch first, so the handover's final epoch is not
+   * the one that restores state and replays.
+   */
   private async workersJoined(): Promise<void> {
+    for (;;) {
+      if (!this.active || this.failure) return;
+      if (this.recovering || this.handingOver) {
+        await (this.recovering ? this.recoveryDone : this.handoverDone);
+        continue;
+      }
+      const runtime = this.runtime;
+      if (await this.firstCommit()) break;
+      // Not replaced by a rollback or handover: the query stops.
+      if (this.runtime === runtime && !this.recovering && !this.handingOver) return;
+    }
     const placement = this.placement;
     if (!placement || this.recovering || this.handingOver || !this.active) return;
     const hosted = placement.hostedCounts();
@@ -430,6 +466,11 @@ export class StreamingQuery {
     if (!joinWantsHandover(hosted, candidates)) return;
     const idle = candidates.filter((candidate) => candidate.free > 0 && !hosted.has(candidate.name)).map((candidate) => candidate.name);
     await this.handOver(`worker${idle.length > 1 ? "s" : ""} ${idle.join(", ")} joined and would take actors off ${[...hosted].map(([worker, count]) => `${worker} (${count})`).join(", ")}`);
+  }
+
+  /** Whether the current attempt completes an epoch before it is replaced or the query stops. */
+  private async firstCommit(): Promise<boolean> {
+    return await Promise.race([this.attemptCommitted, this.terminated.then(() => false), this.stopping.then(() => false)]);
   }
 
   /** A worker asks to leave: resolves once the query hosts nothing on it, or with why it could not hand over. */

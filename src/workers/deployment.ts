@@ -23,8 +23,9 @@ export interface DeploymentOptions {
   readonly placementTimeoutMs: number;
   readonly slots: number;
   /**
-   * With `cluster`: workers that join a running query are put to use by a handover (handover.ts) once no other worker
-   * joined for this long (so several joining at once cost one); undefined: only at the next rollback or restart.
+   * Workers that join a running query (a new one on the cluster, the replacement of a lost local worker) are put to use
+   * by a handover (handover.ts) once no other worker joined for this long (so several joining at once cost one);
+   * undefined: only at the next rollback or restart.
    */
   readonly rebalanceDelayMs?: number | undefined;
   readonly log: (message: string) => void;
@@ -42,6 +43,8 @@ export interface RunPlacementOptions {
   readonly graph: ExecutionGraph;
   readonly template: Omit<PlacementTemplate, "fingerprint" | "plan" | "driver" | "driverTimeoutMs">;
   readonly onLost: (worker: string, reason: string) => void;
+  /** A rollback's attempt: the workers of the failed one (placement.ts recoverFrom). */
+  readonly recoverFrom?: ReadonlySet<string> | undefined;
 }
 
 /** Sources whose rows exist only in the driver's process: they stay there. */
@@ -67,18 +70,26 @@ export class WorkerDeployment {
     this.leaveSubscription = options.transport.serve(workerSubjects(options.subjectPrefix).leave(this.driverId), (payload) => this.leave(payload));
   }
 
+  /** Whether workers that join are put to use by a handover (rill.workers.rebalance = on). */
+  get rebalances(): boolean {
+    return this.options.rebalanceDelayMs !== undefined;
+  }
+
   /** A query that may be asked to hand over (a worker joined or leaves); the returned function unregisters it. */
   register(target: HandoverTarget): () => void {
     this.targets.add(target);
     return () => this.targets.delete(target);
   }
 
-  /** From now on, workers that join (cluster mode, rebalanceDelayMs set) are put to use by a handover. */
+  /**
+   * From now on, workers that join (rebalanceDelayMs set) are put to use by a handover: on a cluster, new workers; with
+   * local workers, the replacement of a lost one, after the rollback placed its actors on the survivors.
+   */
   private watchJoins(): void {
     const delay = this.options.rebalanceDelayMs;
-    if (this.options.mode !== "cluster" || delay === undefined) return;
+    if (delay === undefined) return;
     this.unlistenJoined = this.pool.onJoined((worker) => {
-      this.options.log(`rill: worker ${worker} joined; the queries on this cluster consider a handover in ${delay} ms unless another joins first.`);
+      this.options.log(`rill: worker ${worker} joined; the queries on these workers consider a handover in ${delay} ms unless another joins first.`);
       clearTimeout(this.joinTimer);
       this.joinTimer = setTimeout(() => {
         this.joinTimer = undefined;
@@ -160,6 +171,7 @@ export class WorkerDeployment {
       everyActor,
       placementTimeoutMs: this.options.placementTimeoutMs,
       onLost: run.onLost,
+      recoverFrom: run.recoverFrom,
       log: this.options.log,
     });
   }

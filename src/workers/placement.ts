@@ -5,7 +5,8 @@ import { TransportError, WorkerError } from "../core/errors.ts";
 import type { EpochParams } from "../core/param-values.ts";
 import type { Candidate } from "./handover.ts";
 import type { WorkerPool } from "./pool.ts";
-import { decodeMessage, encodeMessage, encodeOffsets, replySchema, workerSubjects, type PlaceRequest } from "./protocol.ts";
+import { decodeMessage, encodeMessage, encodeOffsets, replySchema, runKey, workerSubjects, type PlaceRequest } from "./protocol.ts";
+import { recoveryWorkers } from "./recovery.ts";
 
 /** What every worker of the run is told, besides its own actors, their group and the resume point. */
 export type PlacementTemplate = Omit<PlaceRequest, "actors" | "group" | "resume" | "params">;
@@ -22,6 +23,11 @@ export interface WorkerPlacementOptions {
   readonly placementTimeoutMs: number;
   /** A worker of this run was lost: the query rolls back. */
   readonly onLost: (worker: string, reason: string) => void;
+  /**
+   * A rollback's attempt: the workers of the failed attempt. It is placed on those still alive if they have room
+   * (recovery.ts), not on workers that joined meanwhile; a handover puts those to use afterwards.
+   */
+  readonly recoverFrom?: ReadonlySet<string> | undefined;
   readonly log: (message: string) => void;
 }
 
@@ -34,6 +40,7 @@ export class WorkerPlacement implements Placement, RemoteActors {
   /** While placing: a lost worker rejects its placement at once (a request it took before dying is never answered). */
   private readonly placing = new Map<string, (reason: string) => void>();
   private placed = false;
+  private committed = false;
   readonly remote: RemoteActors = this;
 
   constructor(private readonly options: WorkerPlacementOptions) {}
@@ -48,6 +55,24 @@ export class WorkerPlacement implements Placement, RemoteActors {
     for (const actor of this.options.everyActor) if (this.options.onDriver(actor)) where.set(actor, "driver");
     for (const [worker, actors] of this.assigned) for (const actor of actors) where.set(actor, worker);
     return where;
+  }
+
+  /** The attempt's key, as the pool files its placement requests under (liveness.ts). */
+  private get key(): string {
+    const { template } = this.options;
+    return runKey(template.subjectName, template.runId, template.attempt);
+  }
+
+  /** The attempt committed an epoch: its workers' heartbeats judge them again (the first call counts). */
+  epochCommitted(): void {
+    if (this.committed || !this.placed) return;
+    this.committed = true;
+    this.options.pool.attemptEnded(this.key, "committed");
+  }
+
+  /** The workers hosting this attempt's actors. */
+  workers(): Set<string> {
+    return new Set(this.assigned.keys());
   }
 
   /** Worker -> how many of this run's actors it hosts. */
@@ -98,6 +123,7 @@ export class WorkerPlacement implements Placement, RemoteActors {
    */
   async stop(): Promise<void> {
     this.unlisten();
+    this.options.pool.attemptEnded(this.key, "dropped");
     for (const reject of this.placing.values()) reject("the run was stopped");
     this.placing.clear();
     const { pool, transport, template } = this.options;
@@ -129,10 +155,21 @@ export class WorkerPlacement implements Placement, RemoteActors {
   private assign(): void {
     // Actors of this query's earlier runs or attempts do not count: the placement supersedes them (protocol.ts). A
     // worker that is leaving takes none (handover.ts).
-    const workers = this.candidates().map((candidate) => ({ ...candidate }));
+    let workers = this.candidates().map((candidate) => ({ ...candidate }));
+    const remote = this.options.everyActor.filter((actor) => !this.options.onDriver(actor));
+    if (this.options.recoverFrom) {
+      const choice = recoveryWorkers(this.options.recoverFrom, workers, remote.length);
+      if (choice.kind === "warm") {
+        const warm = new Set(choice.workers);
+        const cold = workers.filter((worker) => !warm.has(worker.name)).map((worker) => worker.name);
+        if (cold.length > 0) this.options.log(`rill: query ${this.options.template.query} rolls back onto the workers of the failed attempt alive now (${choice.workers.join(", ")}); ${cold.join(", ")} joined meanwhile and take actors by a handover.`);
+        workers = workers.filter((worker) => warm.has(worker.name));
+      } else {
+        this.options.log(`rill: query ${this.options.template.query} rolls back onto every worker alive: ${choice.reason}.`);
+      }
+    }
     // The emptiest workers first, so successive queries spread out.
     workers.sort((a, b) => b.free - a.free || a.name.localeCompare(b.name));
-    const remote = this.options.everyActor.filter((actor) => !this.options.onDriver(actor));
     let next = 0;
     for (const actor of remote) {
       let tried = 0;
@@ -152,12 +189,17 @@ export class WorkerPlacement implements Placement, RemoteActors {
     const { transport, template, pool } = this.options;
     const request: PlaceRequest = { ...template, actors: [...actors], group, resume: resume ? { lastCommittedEpoch: resume.lastCommittedEpoch, offsets: encodeOffsets(resume.offsets) } : null, ...(params ? { params: { revision: params.revision, values: params.values as Record<string, number | string | boolean> } } : {}) };
     let payload: Uint8Array;
+    // While the request is out, its timeout judges the worker, not its heartbeats (liveness.ts): building a plan may
+    // block a worker's event loop for longer than the heartbeat timeout.
+    pool.placing(worker, this.key);
     try {
       payload = await transport.request(workerSubjects(template.subjectPrefix).place(worker), encodeMessage(request), this.options.placementTimeoutMs);
     } catch (error) {
       // No answer (no responders: the worker is gone, or a timeout): it is lost, and the run is placed again without it.
       if (error instanceof TransportError) await pool.markLost(worker, `worker ${worker} did not answer the placement: ${error.message}`);
       throw new WorkerError(error instanceof TransportError ? "WORKER_LOST" : "WORKER_UNAVAILABLE", `worker ${worker} did not take actors ${actors.join(", ")}: ${String(error)}`, { cause: error });
+    } finally {
+      pool.placed(worker, this.key);
     }
     const reply = decodeMessage(replySchema, payload, "placement reply");
     if (reply.ok) return;

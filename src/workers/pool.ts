@@ -2,6 +2,7 @@
 import type { NatsTransport } from "../actors/nats-transport.ts";
 import type { Subscription } from "../actors/transport.ts";
 import { WorkerError } from "../core/errors.ts";
+import { answered, ended, expire, fresh, heard, judge, requested, type Liveness } from "./liveness.ts";
 import { decodeMessage, heartbeatSchema, workerSubjects, type Heartbeat } from "./protocol.ts";
 
 export interface WorkerState {
@@ -16,7 +17,7 @@ export type LostListener = (worker: string, reason: string) => void;
 export interface WorkerPoolOptions {
   readonly transport: NatsTransport;
   readonly subjectPrefix: string;
-  /** A worker silent this long is lost. */
+  /** A worker silent this long is lost (unless a placement excuses it: liveness.ts). */
   readonly heartbeatTimeoutMs: number;
   /** Only these workers count (a session's own local workers); every worker when absent. */
   readonly accepts?: (worker: string) => boolean;
@@ -26,6 +27,8 @@ export interface WorkerPoolOptions {
 
 export class WorkerPool {
   private readonly workers = new Map<string, WorkerState>();
+  /** What judges each live worker: heartbeats, or a placement request out to it (liveness.ts). */
+  private readonly liveness = new Map<string, Liveness>();
   /** Workers given up for lost, kept out until they announce themselves as new. */
   private readonly lost = new Set<string>();
   private readonly listeners = new Set<LostListener>();
@@ -101,9 +104,30 @@ export class WorkerPool {
     }
   }
 
+  /** A placement request (attempt `key`) goes out to `worker`: until it is answered, its timeout judges the worker. */
+  placing(worker: string, key: string): void {
+    this.updateLiveness(worker, (state, now) => requested(state, key, now));
+  }
+
+  /** `worker` answered the placement request of attempt `key`: its silence is excused as long again as it took. */
+  placed(worker: string, key: string): void {
+    this.updateLiveness(worker, (state, now) => answered(state, key, now));
+  }
+
+  /** Attempt `key` committed an epoch (its workers are at work: heartbeats judge them again) or ended. */
+  attemptEnded(key: string, how: "committed" | "dropped"): void {
+    for (const worker of this.liveness.keys()) this.updateLiveness(worker, (state, now) => ended(state, key, now, how));
+  }
+
+  private updateLiveness(worker: string, change: (state: Liveness, now: number) => Liveness): void {
+    const state = this.liveness.get(worker);
+    if (state) this.liveness.set(worker, change(state, Date.now()));
+  }
+
   /** Gives a worker up: it leaves the pool, listeners hear why, and the fence (a kill for a local one) runs. */
   async markLost(worker: string, reason: string): Promise<void> {
     const known = this.workers.delete(worker);
+    this.liveness.delete(worker);
     this.lost.add(worker);
     if (known) for (const listener of [...this.listeners]) listener(worker, reason);
     await this.fence(worker);
@@ -123,16 +147,21 @@ export class WorkerPool {
     // A worker given up for lost stays out: its actors may be of a run the driver already rolled back.
     if (this.lost.has(heartbeat.name)) return;
     const joined = !this.workers.has(heartbeat.name);
-    this.workers.set(heartbeat.name, { name: heartbeat.name, heartbeat, lastSeen: Date.now() });
+    const now = Date.now();
+    this.workers.set(heartbeat.name, { name: heartbeat.name, heartbeat, lastSeen: now });
+    const state = this.liveness.get(heartbeat.name);
+    this.liveness.set(heartbeat.name, state ? heard(state, now) : fresh(now));
     for (const wake of [...this.waiters]) wake();
     if (joined) for (const listener of [...this.joinListeners]) listener(heartbeat.name);
   }
 
   private checkSilence(): void {
     const now = Date.now();
-    for (const state of [...this.workers.values()]) {
-      const silent = now - state.lastSeen;
-      if (silent > this.options.heartbeatTimeoutMs) void this.markLost(state.name, `worker ${state.name} sent no heartbeat for ${silent} ms (rill.workers.heartbeatTimeout ${this.options.heartbeatTimeoutMs} ms)`);
+    for (const [worker, before] of [...this.liveness]) {
+      const state = expire(before, now);
+      this.liveness.set(worker, state);
+      const judgement = judge(state, now, this.options.heartbeatTimeoutMs);
+      if (judgement.lost) void this.markLost(worker, `worker ${worker} sent no heartbeat for ${judgement.silentMs} ms (rill.workers.heartbeatTimeout ${this.options.heartbeatTimeoutMs} ms${judgement.excusedMs > 0 ? `, after ${judgement.excusedMs} ms excused by a placement` : ""})`);
     }
   }
 }
