@@ -412,14 +412,16 @@ export class StreamingQuery {
       await new Promise((resolve) => setTimeout(resolve, backOff));
       const resume = await rollbackPoint(storage);
       this.subjects = this.setup.subjectsOf?.(this.recoveries) ?? this.setup.subjects;
-      // On workers: the next attempt goes to the failed one's workers still alive (warm), not to those that joined.
-      this.runtime = this.createRuntime(this.placement?.workers());
+      // On workers: the next attempt goes to the failed one's workers still alive (warm), not to those that joined,
+      // which a handover puts to use after (with rill.workers.rebalance = off none would: every live worker, then).
+      const rebalances = this.setup.workers?.deployment.rebalances ?? false;
+      this.runtime = this.createRuntime(rebalances ? this.placement?.workers() : undefined);
       this.recovering = false;
       if (!this.active) return;
       await this.run(resume);
       this.message = "Recovered";
       // Workers that joined while this attempt was placed on the warm ones take actors by a handover.
-      if (this.setup.workers?.deployment.rebalances) void this.workersJoined().catch((handoverError: unknown) => this.setup.log(`rill: query ${this.label}: handover after the rollback: ${String(handoverError)}`));
+      if (rebalances) void this.workersJoined().catch((handoverError: unknown) => this.setup.log(`rill: query ${this.label}: handover after the rollback: ${String(handoverError)}`));
     } catch (rollbackError) {
       this.recovering = false;
       await this.fail(new StreamingQueryError(`Query ${this.label} could not recover: ${String(rollbackError)}`, { cause: rollbackError }));
