@@ -6,7 +6,8 @@
 // cold: building its first plan and restoring state may take seconds, and the rollback would wait for it. It is put to
 // use afterwards by a handover at an epoch boundary, without a rollback (handover.ts joinWantsHandover). Only when the
 // warm workers lack the slots does the rollback take every candidate (and wait for one if there is none, as a first
-// placement does).
+// placement does). With rill.workers.rebalance = off no handover would follow, so the query (src/api/query.ts) does
+// not ask: every candidate, as before.
 
 import type { Candidate } from "./handover.ts";
 
