@@ -103,3 +103,14 @@ export function expire(state: Liveness, now: number): Liveness {
   }
   return changed ? { ...state, excuses, excusedUntil } : state;
 }
+
+/**
+ * Whether the driver may judge silence on a check that runs at `now`, the previous one having run at `previous`, every
+ * `periodMs`. A check far behind its time means the driver's own event loop was stalled (starved of CPU, a long
+ * task): the heartbeats that arrived meanwhile are still unread in its socket (timers run before I/O in an event-loop
+ * turn), so every worker would look silent. That check is skipped, once: the next one, after the socket was read,
+ * judges, so a driver stalled over and over still notices losses. (A worker judges its driver the same way: host.ts.)
+ */
+export function mayJudge(previous: number, now: number, periodMs: number, skippedLast: boolean): boolean {
+  return skippedLast || now - previous <= 2 * periodMs;
+}

@@ -2,7 +2,7 @@
 import type { NatsTransport } from "../actors/nats-transport.ts";
 import type { Subscription } from "../actors/transport.ts";
 import { WorkerError } from "../core/errors.ts";
-import { answered, ended, expire, fresh, heard, judge, requested, type Liveness } from "./liveness.ts";
+import { answered, ended, expire, fresh, heard, judge, mayJudge, requested, type Liveness } from "./liveness.ts";
 import { decodeMessage, heartbeatSchema, workerSubjects, type Heartbeat } from "./protocol.ts";
 
 export interface WorkerState {
@@ -38,13 +38,16 @@ export class WorkerPool {
   private readonly waiters = new Set<() => void>();
   private subscription: Subscription | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private lastCheck = Date.now();
+  private skippedCheck = false;
 
   constructor(private readonly options: WorkerPoolOptions) {}
 
   start(): void {
     const subjects = workerSubjects(this.options.subjectPrefix);
     this.subscription = this.options.transport.subscribe(subjects.heartbeats, (payload) => this.receive(decodeMessage(heartbeatSchema, payload, "worker heartbeat")));
-    this.timer = setInterval(() => this.checkSilence(), Math.max(50, this.options.heartbeatTimeoutMs / 4));
+    this.lastCheck = Date.now();
+    this.timer = setInterval(() => this.checkSilence(), this.checkPeriodMs);
   }
 
   close(): void {
@@ -155,8 +158,16 @@ export class WorkerPool {
     if (joined) for (const listener of [...this.joinListeners]) listener(heartbeat.name);
   }
 
+  private get checkPeriodMs(): number {
+    return Math.max(50, this.options.heartbeatTimeoutMs / 4);
+  }
+
   private checkSilence(): void {
     const now = Date.now();
+    const judging = mayJudge(this.lastCheck, now, this.checkPeriodMs, this.skippedCheck);
+    this.lastCheck = now;
+    this.skippedCheck = !judging;
+    if (!judging) return;
     for (const [worker, before] of [...this.liveness]) {
       const state = expire(before, now);
       this.liveness.set(worker, state);

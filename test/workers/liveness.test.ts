@@ -3,7 +3,7 @@
 // its attempt commits; each edge of those rules.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { answered, ended, expire, fresh, heard, judge, requested } from "../../src/workers/liveness.ts";
+import { answered, ended, expire, fresh, heard, judge, mayJudge, requested } from "../../src/workers/liveness.ts";
 
 const TIMEOUT = 1000;
 
@@ -85,5 +85,14 @@ describe("worker liveness", () => {
     assert.equal(expired.excuses.size, 0);
     assert.equal(expired.excusedUntil, 3000);
     for (const now of [3500, 4000, 4001, 6000]) assert.deepEqual(judge(expired, now, TIMEOUT), judge(state, now, TIMEOUT), `at ${now}`);
+  });
+});
+
+describe("the driver's own stalls", () => {
+  it("a check far behind its time (the driver's event loop stalled) is skipped once; the next one judges", () => {
+    assert.equal(mayJudge(1000, 1250, 250, false), true, "on time");
+    assert.equal(mayJudge(1000, 1500, 250, false), true, "twice the period: still judged");
+    assert.equal(mayJudge(1000, 1501, 250, false), false, "later: the heartbeats that came meanwhile are unread");
+    assert.equal(mayJudge(1501, 3000, 250, true), true, "late again right after a skip: judged, so a driver stalled over and over still notices losses");
   });
 });
