@@ -45,7 +45,7 @@ export interface QueryState {
   readonly onWorkers: boolean;
   /** Epochs on a trigger interval (continuous, processing time): once and availableNow end by themselves. */
   readonly triggered: boolean;
-  /** A rollback is under way: it places on the workers alive then, which serves the handover's purpose too. */
+  /** A rollback is under way: a handover waits for it (it places on the warm workers, then considers the others). */
   readonly recovering: boolean;
   readonly handingOver: boolean;
 }
