@@ -670,6 +670,10 @@ function fenced(placement: WorkerPlacement | undefined, workers: QueryWorkers | 
     hosts: (actor) => placement.hosts(actor),
     remote: {
       start: async (resume, params) => {
+        // A compaction started by the last commit (a handover places right after one) removes objects and markers
+        // while the workers would list the store to restore: it ends first. None starts meanwhile (no epoch commits
+        // between a run's stop and the next one's placement).
+        await replica.settled();
         await replica.begin(workers.template.runId, attempt, resume?.lastCommittedEpoch ?? -1);
         await placement.start(resume, params);
       },

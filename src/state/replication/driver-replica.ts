@@ -68,6 +68,11 @@ export class DriverReplica {
     return { epoch, stages: written, entries, removed: removal.manifests.length + removal.rest.length };
   }
 
+  /** Resolves once no compaction runs (a failed one is logged, never thrown). */
+  async settled(): Promise<void> {
+    await this.compaction;
+  }
+
   async close(): Promise<void> {
     await this.compaction;
   }
