@@ -5,7 +5,7 @@ import { planRestore, type StageRestore } from "./decisions.ts";
 import type { StateStore } from "./kv-store.ts";
 import type { StoredEntry } from "./payload.ts";
 
-/** A compaction may remove an object between the listing and its read: the restore lists again, this often. */
+/** A compaction may remove an object (or a marker) between the listing and its read: the restore lists again, this often. */
 const ATTEMPTS = 4;
 
 export interface RestoredState {
@@ -18,6 +18,9 @@ export interface RestoredState {
 export async function readCommittedState(store: StateStore, committedEpoch: number, stages: readonly string[]): Promise<RestoredState> {
   for (let attempt = 1; ; attempt++) {
     const plan = planRestore(await store.listing(), committedEpoch, stages);
+    // A listing is keys, then each marker read: a compaction in between (it removes markers, and wrote a snapshot
+    // after the keys were listed) looks like damage. Listed again; damage that stays is damage.
+    if (plan.kind === "damaged" && attempt < ATTEMPTS) continue;
     if (plan.kind === "damaged") throw new CheckpointError(`The replicated state in bucket '${store.bucket}' cannot give epoch ${committedEpoch}: ${plan.reasons.join("; ")}.`);
     const folded = new Map<string, StoredEntry>();
     let objects = 0;
