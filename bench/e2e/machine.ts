@@ -21,7 +21,8 @@ export async function describeMachine(natsServerBinary: string | undefined): Pro
     cores: list.length,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     os: `${platform()} ${release()}`,
-    node: process.version,
+    // With the heap and GC flags it runs under (`npm run bench` passes --no-parallel-scavenge, src/core/node-flags.ts).
+    node: [process.version, ...process.execArgv.filter((flag) => /^--(no-)?[a-z-]*(gc|scavenge|space-size)/.test(flag))].join(" "),
     natsServer: natsServerBinary ? await versionOf(natsServerBinary) : "not installed",
     natsClient: await packageVersion("@nats-io/transport-node"),
   };

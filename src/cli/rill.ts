@@ -1,7 +1,8 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env -S node --max-semi-space-size=2 --no-parallel-scavenge
 // The `rill` command: demo, run, inspect, param, bench, worker. A user's mistake prints one line and exits with status 2; a
 // failure of Rill or of a system it uses prints one line (RILL_DEBUG=1 adds the stack) and exits with status 1.
-// The shebang's --max-semi-space-size=2 caps V8's young generation: the demo then peaks under 100 MB (README, Benchmark).
+// The shebang's --max-semi-space-size=2 caps V8's young generation: the demo then peaks under 100 MB (README, Benchmark);
+// --no-parallel-scavenge keeps scavenges from waiting on busy helper threads (src/core/node-flags.ts).
 import { createRequire } from "node:module";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { parseDuration } from "../core/duration.ts";

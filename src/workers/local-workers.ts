@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import type { NatsOptions } from "../actors/nats-transport.ts";
+import { LATENCY_NODE_FLAGS } from "../core/node-flags.ts";
 
 /** The variable a local worker reads its NATS connection options from (credentials stay off the command line). */
 export const WORKER_NATS_VARIABLE = "RILL_WORKER_NATS";
@@ -66,12 +67,7 @@ export class LocalWorkers {
 
   private spawnOne(): void {
     const name = `w${this.session}-${++this.started}`;
-    // From the sources (development, tests) the worker runs under tsx; from the built package (dist/) as plain
-    // JavaScript, with tsx only when the job module is TypeScript.
-    const built = import.meta.url.endsWith(".js");
-    const entry = fileURLToPath(new URL(built ? "../cli/worker.js" : "../cli/worker.ts", import.meta.url));
-    const loader = !built || /\.[cm]?ts$/.test(this.options.job) ? ["--import", import.meta.resolve("tsx")] : [];
-    const args = [...loader, entry, "--name", name, "--slots", String(this.options.slots), "--job", this.options.job, "--prefix", this.options.subjectPrefix, "--heartbeat", String(this.options.heartbeatIntervalMs)];
+    const args = workerArguments(this.options, name, import.meta.url.endsWith(".js"));
     // stdin stays open: a worker exits when its driver is gone (the pipe closes), so no local worker outlives it.
     const child = spawn(process.execPath, args, { stdio: ["pipe", "ignore", "pipe"], env: { ...process.env, [WORKER_NATS_VARIABLE]: JSON.stringify(this.options.nats) } });
     this.children.set(name, child);
@@ -92,4 +88,15 @@ export class LocalWorkers {
       resolve();
     })));
   }
+}
+
+/**
+ * The node command line of a local worker: Rill's V8 flags (src/core/node-flags.ts), then, from the sources
+ * (development, tests), the tsx loader; from the built package (dist/) plain JavaScript, with tsx only when the job
+ * module is TypeScript.
+ */
+export function workerArguments(options: Pick<LocalWorkersOptions, "job" | "slots" | "subjectPrefix" | "heartbeatIntervalMs">, name: string, built: boolean): string[] {
+  const entry = fileURLToPath(new URL(built ? "../cli/worker.js" : "../cli/worker.ts", import.meta.url));
+  const loader = !built || /\.[cm]?ts$/.test(options.job) ? ["--import", import.meta.resolve("tsx")] : [];
+  return [...LATENCY_NODE_FLAGS, ...loader, entry, "--name", name, "--slots", String(options.slots), "--job", options.job, "--prefix", options.subjectPrefix, "--heartbeat", String(options.heartbeatIntervalMs)];
 }
