@@ -9,36 +9,11 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runJob, Session, startWorker, type StreamingQuery, type Worker } from "../../src/index.ts";
 import { useNatsServer } from "../helpers/nats.ts";
+import { SessionLog } from "../helpers/session-log.ts";
 import { committedWindowRows, expectedWindowFiles, ROWS_PER_FILE, writeWindowFiles } from "../helpers/windowed-job.ts";
 
 const server = useNatsServer();
 const JOB = join(import.meta.dirname, "job.ts");
-
-/** The session's log, with a wait for the n-th line that matches. */
-class Log {
-  readonly lines: string[] = [];
-  private readonly waiters: Array<() => void> = [];
-  add = (line: string): void => {
-    this.lines.push(line);
-    for (const wake of this.waiters.splice(0)) wake();
-  };
-  async waitFor(pattern: RegExp, count = 1, timeoutMs = 90_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.lines.filter((line) => pattern.test(line));
-      if (found.length >= count) return found[count - 1] as string;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no log line ${pattern} (x${count}) within ${timeoutMs} ms:\n${this.lines.slice(-30).join("\n")}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-}
 
 const hosting = (query: StreamingQuery): string[] => [...new Set(query.placements().values())].sort();
 
@@ -52,7 +27,7 @@ describe("handover: re-placement at an epoch boundary without a rollback", () =>
   });
 
   /** A test's paths and workers; the session is `cluster` with 2 shuffle partitions (4 actors: source, 2 aggregates, sink). */
-  async function setUp(name: string, workerNames: readonly string[], files: number, config: Record<string, string> = {}): Promise<{ input: string; output: string; log: Log; session: Session; workers: Map<string, Worker>; start: (worker: string) => Promise<void> }> {
+  async function setUp(name: string, workerNames: readonly string[], files: number, config: Record<string, string> = {}): Promise<{ input: string; output: string; log: SessionLog; session: Session; workers: Map<string, Worker>; start: (worker: string) => Promise<void> }> {
     const base = join(folder, name);
     const input = join(base, "input");
     const output = join(base, "output");
@@ -63,7 +38,7 @@ describe("handover: re-placement at an epoch boundary without a rollback", () =>
     process.env.RILL_JOB_OUTPUT = output;
     process.env.RILL_JOB_CHECKPOINT = join(base, "checkpoint");
     const workers = new Map<string, Worker>();
-    const log = new Log();
+    const log = new SessionLog(90_000);
     const start = async (worker: string): Promise<void> => {
       workers.set(worker, await startWorker({ nats: server().options, name: worker, job: JOB, heartbeatIntervalMs: 200, leaveTimeoutMs: 60_000, log: (line) => log.add(`[${worker}] ${line}`) }));
     };

@@ -9,37 +9,12 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runJob, Session } from "../../src/index.ts";
 import { useNatsServer } from "../helpers/nats.ts";
+import { SessionLog as Log } from "../helpers/session-log.ts";
 import { committedWindowRows, expectedWindowFiles, writeWindowFiles } from "../helpers/windowed-job.ts";
 
 const server = useNatsServer();
 const JOB = join(import.meta.dirname, "job.ts");
 const SLOW_JOB = join(import.meta.dirname, "job-slow-plan.ts");
-
-/** The session's log, with a wait for the n-th line that matches. */
-class Log {
-  readonly lines: string[] = [];
-  private readonly waiters: Array<() => void> = [];
-  add = (line: string): void => {
-    this.lines.push(line);
-    for (const wake of this.waiters.splice(0)) wake();
-  };
-  async waitFor(pattern: RegExp, count = 1, timeoutMs = 120_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.lines.filter((line) => pattern.test(line));
-      if (found.length >= count) return found[count - 1] as string;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no log line ${pattern} (x${count}) within ${timeoutMs} ms:\n${this.lines.slice(-40).join("\n")}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-}
 
 /** The workers named in a "query ... placed: a hosts x, y; b hosts z" line. */
 function placedOn(line: string): string[] {
