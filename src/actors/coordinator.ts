@@ -46,8 +46,7 @@ interface OpenEpoch {
   readonly offsets: Record<string, unknown>;
   /** Sinks yet to confirm their commit (checkpointed queries). */
   readonly uncommitted: Set<string>;
-  /** When its barrier went out (one asked for before startEpochs() goes out then). */
-  requestedAt: number;
+  readonly requestedAt: number;
   readonly waiting: Set<string>;
   readonly stages: Map<string, ActorEpochStats>;
   readonly latency: LatencyRecorder;
@@ -59,13 +58,6 @@ export class Coordinator {
   private nextEpoch = 0;
   /** Set once the final epoch is requested: the trigger starts none after it (the sources read nothing more). */
   private finalRequested = false;
-  /**
-   * Set by startEpochs(), once the runtime has opened its sinks and sources. A barrier asked for before (by
-   * processAllAvailable() or a graceful stop while a rollback's new run is still opening them) waits for it: a source
-   * not open yet would ack the epoch with nothing read and no data left, and processAllAvailable() return early.
-   */
-  private epochsStarted = false;
-  private readonly heldBarriers: Array<{ readonly epoch: number; readonly barrier: Uint8Array }> = [];
   private completedEpoch = -1;
   /**
    * The oldest epoch not yet handed to the commit chain. Acks arrive in any order (an actor with nothing to write acks
@@ -114,13 +106,6 @@ export class Coordinator {
 
   /** Starts an epoch every interval (none for once and availableNow). */
   startEpochs(intervalMs: number | undefined): void {
-    this.epochsStarted = true;
-    for (const { epoch, barrier } of this.heldBarriers.splice(0)) {
-      const open = this.open.get(epoch);
-      if (!open) continue;
-      open.requestedAt = nowMs();
-      this.transport.publish(this.subjects.control, barrier);
-    }
     if (intervalMs !== undefined) this.timer = setInterval(() => this.requestTriggeredEpoch(), intervalMs);
     this.watchdog = setInterval(() => this.checkStuckEpochs(), Math.min(1000, this.epochTimeoutMs / 4));
   }
@@ -145,7 +130,6 @@ export class Coordinator {
     if (this.watchdog) clearInterval(this.watchdog);
     this.subscription?.unsubscribe();
     this.stopped = true;
-    this.heldBarriers.length = 0;
     for (const epoch of this.open.values()) epoch.resolve({ dataLeft: false });
     this.open.clear();
     await this.commitChain;
@@ -171,8 +155,8 @@ export class Coordinator {
   }
 
   /**
-   * Starts the next epoch now (its barrier waits for startEpochs() when asked for before); resolves when it is
-   * complete. Sources read within their read limit per trigger, or everything with readLimit "all" (trigger once).
+   * Starts the next epoch now; resolves when it is complete. Sources read within their read limit per trigger,
+   * or everything with readLimit "all" (trigger once).
    */
   requestEpoch(final: boolean, readLimit: ReadLimit = "limited"): { epoch: number; done: Promise<EpochOutcome> } {
     if (final) this.finalRequested = true;
@@ -183,9 +167,7 @@ export class Coordinator {
     });
     const params = this.params?.next(epoch);
     this.open.set(epoch, { final, params, dataLeft: false, offsets: {}, uncommitted: new Set(this.sinks), requestedAt: nowMs(), waiting: new Set(this.actors), stages: new Map(), latency: new LatencyRecorder(), done, resolve });
-    const barrier = encodeControl({ type: "barrier", epoch, final, readLimit, ...(params ? { params } : {}) });
-    if (this.epochsStarted) this.transport.publish(this.subjects.control, barrier);
-    else this.heldBarriers.push({ epoch, barrier });
+    this.transport.publish(this.subjects.control, encodeControl({ type: "barrier", epoch, final, readLimit, ...(params ? { params } : {}) }));
     return { epoch, done };
   }
 

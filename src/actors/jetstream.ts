@@ -51,15 +51,12 @@ export interface JetStreamCursor {
   fetch(max: number, waitMs: number, onMessage: (message: JetStreamMessage) => void): Promise<void>;
   /** Messages handed to onMessage so far, over the cursor's whole life. */
   handedOut(): number;
-  /** The stream sequence of the last message handed to onMessage; the one before the start until one is. */
-  position(): number;
   /**
-   * The stream sequence of the last message (matching the filter) the stream holds now, 0 when it holds none: once
-   * position() reaches it, every message stored before the call has been handed out. Answered by the stream's leader,
-   * which acked every publish acked so far, never by a replica that may lag behind it; asked again while the stream
-   * has no leader (up to the transport's patience).
+   * The count handedOut() reaches once every message the stream holds now (matching the filter) is
+   * handed out. It is absolute, not a number left to read: messages handed out while the answer is on
+   * its way are counted once, whenever the caller looks.
    */
-  endSequence(): Promise<number>;
+  end(): Promise<number>;
   /** Ends a running fetch and removes the consumer from the server. */
   close(): Promise<void>;
 }

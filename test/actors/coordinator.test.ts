@@ -95,48 +95,6 @@ describe("Coordinator commit order", () => {
   });
 });
 
-describe("Coordinator before the runtime has opened its sources", () => {
-  // processAllAvailable() asks for an epoch while a rollback's new run is still opening its sinks and sources (a
-  // JetStream source on a cluster that just lost a node takes seconds): a source actor asked before its reader is open
-  // acked the epoch with nothing read and no data left, the epoch committed at the old offsets, and
-  // processAllAvailable() returned with the input unread (test/cluster/commit-kill.test.ts at jetstream-sink-commit).
-  it("holds a barrier asked for before startEpochs() until then, and drops it at a stop", async () => {
-    const transport = new InProcessTransport();
-    const subjects = querySubjects("rill", "early", "r1");
-    const barriers: number[] = [];
-    transport.subscribe(subjects.control, (payload) => {
-      const message = decodeControl(payload);
-      if (message.type === "barrier") barriers.push(message.epoch);
-    });
-    const coordinator = new Coordinator(transport, subjects, ["source.p0"], [], { onEpoch: () => undefined, onFailure: (actor, error) => assert.fail(`${actor} failed: ${error}`) }, undefined, 60_000);
-    coordinator.listen();
-    const early = coordinator.requestEpoch(false);
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.deepEqual(barriers, [], "no barrier reaches a source before the runtime opened it");
-    coordinator.startEpochs(undefined);
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.deepEqual(barriers, [early.epoch], "the barrier goes out once the sources are open");
-    transport.publish(subjects.coordinator, encodeControl({ type: "ack", actor: "source.p0", epoch: early.epoch, stats: emptyStats(), sourceOffset: 7 }));
-    assert.deepEqual(await early.done, { dataLeft: false });
-    await coordinator.stop();
-
-    const stoppedSubjects = querySubjects("rill", "early2", "r1");
-    const late: number[] = [];
-    transport.subscribe(stoppedSubjects.control, (payload) => {
-      const message = decodeControl(payload);
-      if (message.type === "barrier") late.push(message.epoch);
-    });
-    const stopped = new Coordinator(transport, stoppedSubjects, ["source.p0"], [], { onEpoch: () => undefined, onFailure: () => undefined }, undefined, 60_000);
-    const never = stopped.requestEpoch(false);
-    await stopped.stop();
-    assert.deepEqual(await never.done, { dataLeft: false }, "a run stopped while it started resolves its held epoch (the query asks the next run)");
-    stopped.startEpochs(undefined);
-    await stopped.stop();
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.deepEqual(late, [], "a stopped run sends no barrier it held");
-  });
-});
-
 describe("Coordinator checks control messages against the protocol's state", () => {
   async function withWatchedCoordinator(test: (context: { coordinator: Coordinator; storage: CheckpointStorage; send: (message: ControlMessage) => void; failures: string[]; rejected: string[] }) => Promise<void>): Promise<void> {
     const folder = await mkdtemp(join(tmpdir(), "rill-coordinator-"));

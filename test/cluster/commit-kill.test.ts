@@ -55,11 +55,9 @@ async function killDuringCommit(cluster: NatsCluster, point: string): Promise<{ 
     if (line.startsWith("connected ")) connected = line.slice("connected ".length);
     else if (line.startsWith("RILL_FAULT_POINT ")) resolveMarker(Date.now());
     else if (line.startsWith("progress ")) {
-      // The first epoch with input the thawed process commits after a rollback, or on another node: on the node it
-      // moved to. An epoch whose acks were in the socket before the kill may still complete on the lost node, named
-      // as its node, before the client notices the loss.
-      const [, , , rows = "0", node = "?", recoveries = "0"] = line.split(" ");
-      if (Date.now() > thawedAt && Number(rows) > 0 && (Number(recoveries) > 0 || (node !== connected && node !== "?"))) resolveMoved({ node, at: Date.now() });
+      // The first epoch with input the thawed process commits: on the node it moved to.
+      const [, , , rows = "0", node = "?"] = line.split(" ");
+      if (Date.now() > thawedAt && Number(rows) > 0) resolveMoved({ node, at: Date.now() });
     }
     else if (line.startsWith("done ")) resolveDone(line.slice("done ".length));
   });

@@ -44,7 +44,7 @@ async function readAll(stream: string): Promise<JetStreamMessage[]> {
   const cursor = await access.openCursor(stream, { startSequence: 1 });
   const messages: JetStreamMessage[] = [];
   try {
-    for (let end = await cursor.endSequence(); cursor.position() < end; end = await cursor.endSequence()) await cursor.fetch(end - cursor.position(), 1000, (message) => messages.push(message));
+    for (let end = await cursor.end(); cursor.handedOut() < end; end = await cursor.end()) await cursor.fetch(end - cursor.handedOut(), 1000, (message) => messages.push(message));
   } finally {
     await cursor.close();
   }

@@ -46,7 +46,7 @@ async function lettersIn(handle: NatsServerHandle, subject: string, atLeast: num
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       await cursor.fetch(100, 1000, (message) => letters.push(JSON.parse(new TextDecoder().decode(message.payload)) as Letter));
-      if (letters.length >= atLeast && cursor.position() >= (await cursor.endSequence())) break;
+      if (letters.length >= atLeast && cursor.handedOut() >= (await cursor.end())) break;
     }
     await cursor.close();
     return letters;

@@ -147,8 +147,8 @@ async function readAll(access: JetStreamAccess, stream: string): Promise<string[
   const cursor = await access.openCursor(stream, { startSequence: 1 });
   const payloads: string[] = [];
   try {
-    for (let end = await cursor.endSequence(); cursor.position() < end; end = await cursor.endSequence()) {
-      await cursor.fetch(end - cursor.position(), 1000, (message) => payloads.push(decoder.decode(message.payload)));
+    for (let end = await cursor.end(); cursor.handedOut() < end; end = await cursor.end()) {
+      await cursor.fetch(end - cursor.handedOut(), 1000, (message) => payloads.push(decoder.decode(message.payload)));
     }
   } finally {
     await cursor.close();

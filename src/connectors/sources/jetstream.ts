@@ -2,9 +2,8 @@
 //
 // Messages are fetched in the background into a bounded buffer (JetStream keeps what is not read
 // yet, so a slow query slows the reading, not the memory). prepare() reads the backlog up to the
-// stream's end as of the call, as the stream's leader names it (a replica may lag behind it), so a barrier
-// follows every message whose publish was acked before it was asked for; that may exceed the bound, and
-// maxOffsetsPerTrigger is what limits it.
+// stream's end as of the call, so a barrier follows every message published before it was asked for;
+// that may exceed the bound, and maxOffsetsPerTrigger is what limits it.
 //
 // With `partitions` (disjoint filter subjects, as NATS's `{{partition(n,...)}}` subject mapping makes them), each filter
 // is a partition: its own source actor, consumer and offset (the sequence of the last message it read).
@@ -235,18 +234,18 @@ class JetStreamReader implements SourceReader {
     if (readLimit === "all") this.readingAll++;
     this.wake();
     try {
-      // Everything the stream holds now (as its leader says: a replica may lag), and never more than the trigger
-      // allows. The target is a stream sequence, so messages handed out while it is asked for count once.
-      let target = await cursor.endSequence();
-      while (cursor.position() < target && (limit === undefined || this.receivedThisTrigger < limit)) {
+      // Everything the stream holds now, and never more than the trigger allows. The target is in the
+      // cursor's own count, so messages handed out while it is asked for are neither missed nor counted twice.
+      let target = await cursor.end();
+      while (cursor.handedOut() < target && (limit === undefined || this.receivedThisTrigger < limit)) {
         const fetchesBefore = this.fetchesEnded;
         await this.progress();
         this.throwFailure();
         if (this.closed) return { dataLeft: false };
         // A fetch that ended short may mean messages vanished (purged, expired): ask again, never raising the target.
-        if (this.fetchesEnded !== fetchesBefore && cursor.position() < target) target = Math.min(target, await cursor.endSequence());
+        if (this.fetchesEnded !== fetchesBefore && cursor.handedOut() < target) target = Math.min(target, await cursor.end());
       }
-      dataLeft = cursor.position() < target;
+      dataLeft = cursor.handedOut() < target;
     } finally {
       this.draining--;
       if (readLimit === "all") this.readingAll--;

@@ -30,8 +30,8 @@ export async function readStream(access: JetStreamAccess, stream: string): Promi
   const cursor = await access.openCursor(stream, { startSequence: 1 });
   const rows: Row[] = [];
   try {
-    for (let end = await cursor.endSequence(); cursor.position() < end; end = await cursor.endSequence()) {
-      await cursor.fetch(Math.min(end - cursor.position(), 5000), 5000, (message) => rows.push(JSON.parse(decoder.decode(message.payload)) as Row));
+    for (let end = await cursor.end(); cursor.handedOut() < end; end = await cursor.end()) {
+      await cursor.fetch(Math.min(end - cursor.handedOut(), 5000), 5000, (message) => rows.push(JSON.parse(decoder.decode(message.payload)) as Row));
     }
   } finally {
     await cursor.close();
