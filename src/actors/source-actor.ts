@@ -45,12 +45,20 @@ export class SourceActor extends Actor {
   private finished = false;
   private pumpScheduled = false;
   private controlSubscription: Subscription | undefined;
+  /**
+   * Settles when the reader is open. A barrier asked for before (the control subscription comes first, and a rollback's
+   * new run is asked for epochs while it opens its sources) waits for it: placed at once, it would follow the rows of
+   * a reader that had not looked at its input yet, and processAllAvailable() would return with the input unread.
+   */
+  private readonly opened: Promise<void>;
+  private markOpened: () => void = () => undefined;
 
   constructor(wiring: ActorWiring, environment: ActorEnvironment, private readonly options: SourceActorOptions) {
     super(wiring, environment);
     this.reader = options.reader;
     this.operators = options.operators;
     this.process = chain(options.operators, this.emit, this.chainPosition);
+    this.opened = new Promise((resolve) => (this.markOpened = resolve));
   }
 
   override start(): void {
@@ -97,6 +105,7 @@ export class SourceActor extends Actor {
       maxRecordBytes: transport.maxPayload - 1024,
       deadLetter: (raw, reason) => this.sendToDeadLetter(this.options.deadLetterSubject, { query: this.options.queryName, source: this.name, reason }, raw),
     });
+    this.markOpened();
   }
 
   override async stop(): Promise<void> {
@@ -123,6 +132,7 @@ export class SourceActor extends Actor {
 
   private requestBarrier(epoch: number, final: boolean, readLimit: ReadLimit, params: EpochParams | undefined): void {
     this.requestChain = this.requestChain.then(async () => {
+      await this.opened;
       if (this.stopped) return;
       let dataLeft: boolean;
       try {
