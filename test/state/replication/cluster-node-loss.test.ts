@@ -73,7 +73,7 @@ describe("replicated worker state on a NATS cluster", { timeout: 400_000 }, () =
       // leaders, are covered by it or waited out), and so does the lost machine.
       const total = Number(/^recoveries (\d+)$/m.exec(stdout)?.[1] ?? -1);
       const restores = [...machines.logs.values()].join("").match(/restored \d+ state entries of epoch \d+ from \d+ objects/g) ?? [];
-      assert.ok(restores.some((line) => !line.startsWith("restored 0 ")), `no restore installed state:\n${restores.join("\n")}`);
+      assert.ok(restores.some((line) => !line.startsWith("restored 0 ")), `no restore installed state:\n${restores.join("\n")}\ndriver said:\n${stdout.slice(-3000)}\nworkers said:\n${[...machines.logs].map(([name, log]) => `[${name}] ${log.slice(-1500)}`).join("\n")}`);
       const compactionFailures = stderr.split("\n").filter((line) => line.includes("compacting the replicated state"));
       process.stdout.write(`# n2 killed after epoch line 5, ${lostMachine} lost after; ${total} recoveries (${recoveriesAtMachineLoss} before the machine was lost); restores: ${restores.join("; ")}; ${compactionFailures.length} compactions failed${compactionFailures.length ? `: ${compactionFailures[0] ?? ""}` : ""}\n`);
       assert.ok(recoveriesAtMachineLoss >= 0 && recoveriesAtMachineLoss <= 1, `the NATS node cost ${recoveriesAtMachineLoss} rollbacks`);
