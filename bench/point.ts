@@ -2,6 +2,7 @@
 // then `npx tsx bench/profile-summary.ts tmp/prof/<file>.cpuprofile`. Each result line ends with the run's GC pauses
 // (bench/e2e/gc-monitor.ts: `gc` from the query's start to its last row, `gcWholePoint` including start-up and the check).
 // RILL_TRACE_HOPS=1 adds where each frame's rows were how long after they were due (src/actors/hop-trace.ts).
+// --wake timer|precise|spin: how the activity source's readers wait for a row (its `wake` option; default precise).
 import { parseArgs } from "node:util";
 import { hopTrace } from "../src/actors/hop-trace.ts";
 import type { WakeMode } from "../src/connectors/sources/open-loop.ts";
@@ -19,7 +20,7 @@ const { values } = parseArgs({
     rate: { type: "string", default: "10000" },
     seconds: { type: "string", default: "5" },
     repeat: { type: "string", default: "1" },
-    wake: { type: "string", default: "spin" },
+    wake: { type: "string", default: "precise" },
   },
 });
 
