@@ -34,9 +34,11 @@ describe("precise wake", () => {
   it("calls every callback no earlier than its deadline, in deadline order, for many deadlines asked in any order", async () => {
     const wake = acquirePreciseWake();
     try {
+      // The thread up first: calls asked while it starts would all be made late, at once, and prove nothing.
+      await new Promise<void>((resolve) => wake.at(nowMs(), resolve));
       const random = mulberry32(11);
       const start = nowMs() + 5;
-      const deadlines = Array.from({ length: 400 }, () => start + random() * 80);
+      const deadlines = Array.from({ length: 400 }, () => start + random() * 400);
       const fired: Array<{ deadline: number; at: number }> = [];
       let cancelledFired = false;
       const all = new Promise<void>((resolve) => {
@@ -47,7 +49,7 @@ describe("precise wake", () => {
           });
         }
       });
-      const cancel = wake.at(start + 40, () => (cancelledFired = true));
+      const cancel = wake.at(start + 200, () => (cancelledFired = true));
       cancel();
       await all;
       for (const { deadline, at } of fired) assert.ok(at >= deadline, `called ${deadline - at} ms before its deadline`);
@@ -58,6 +60,23 @@ describe("precise wake", () => {
       wake.close();
     }
     assert.equal(preciseWakeRunning(), false, "the last user's close stops the thread");
+  });
+
+  it("makes the calls due at one wake-up in deadline order, whatever order they were asked in", async () => {
+    const wake = acquirePreciseWake();
+    try {
+      const random = mulberry32(3);
+      const now = nowMs();
+      // All already due: one wake-up makes them all.
+      const deadlines = Array.from({ length: 50 }, () => now - 1 - random() * 10);
+      const order: number[] = [];
+      await new Promise<void>((resolve) => {
+        for (const deadline of deadlines) wake.at(deadline, () => order.push(deadline) === deadlines.length && resolve());
+      });
+      assert.deepEqual(order, [...deadlines].sort((a, b) => a - b));
+    } finally {
+      wake.close();
+    }
   });
 
   it("shares one thread among its users and stops it at the last close; the process then exits", async () => {
