@@ -2,8 +2,10 @@
 // then `npx tsx bench/profile-summary.ts tmp/prof/<file>.cpuprofile`. Each result line ends with the run's GC pauses
 // (bench/e2e/gc-monitor.ts: `gc` from the query's start to its last row, `gcWholePoint` including start-up and the check).
 // RILL_TRACE_HOPS=1 adds where each frame's rows were how long after they were due (src/actors/hop-trace.ts).
+// --wake timer|precise|spin: how the activity source's readers wait for a row (its `wake` option; default precise).
 import { parseArgs } from "node:util";
 import { hopTrace } from "../src/actors/hop-trace.ts";
+import type { WakeMode } from "../src/connectors/sources/open-loop.ts";
 import { startNatsServer } from "../src/index.ts";
 import { GcMonitor } from "./e2e/gc-monitor.ts";
 import { modeById } from "./e2e/modes.ts";
@@ -18,11 +20,12 @@ const { values } = parseArgs({
     rate: { type: "string", default: "10000" },
     seconds: { type: "string", default: "5" },
     repeat: { type: "string", default: "1" },
+    wake: { type: "string", default: "precise" },
   },
 });
 
 const server = await startNatsServer({ jetstream: false });
-const context: RunContext = { nats: server.options, seed: 42, numPartitions: 2, slackMs: 3000, log: (message) => console.error(message) };
+const context: RunContext = { nats: server.options, seed: 42, numPartitions: 2, slackMs: 3000, wake: values.wake as WakeMode, log: (message) => console.error(message) };
 try {
   const mode = modeById(values.mode);
   const scenario = scenarioById(values.scenario);

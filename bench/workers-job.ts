@@ -1,5 +1,6 @@
 // Scenarios (a) and (b) as a job module, for bench/workers.ts: on the activity source, into a foreachBatch sink that
-// only counts. Scenario, rate and partitions come from RILL_BENCH_SCENARIO (a or b), RILL_BENCH_RATE, RILL_BENCH_PARTITIONS.
+// only counts. Scenario, rate, partitions and the source's wake mode come from RILL_BENCH_SCENARIO (a or b), RILL_BENCH_RATE,
+// RILL_BENCH_PARTITIONS, RILL_BENCH_WAKE (timer, precise or spin; default precise).
 import { col, expr, window, type Session } from "../src/index.ts";
 
 export default function job(session: Session) {
@@ -7,7 +8,7 @@ export default function job(session: Session) {
     .option("rowsPerSecond", process.env.RILL_BENCH_RATE ?? "400000")
     .option("numPartitions", process.env.RILL_BENCH_PARTITIONS ?? "2")
     .option("seed", "7")
-    .option("busyWait", "true")
+    .option("wake", process.env.RILL_BENCH_WAKE ?? "precise")
     .option("outOfOrderFraction", "0.1").option("maxDelayMs", "5000").option("lateFraction", "0.001").option("lateDelayMs", "20000")
     .load();
   if (process.env.RILL_BENCH_SCENARIO === "a") {

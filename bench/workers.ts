@@ -5,6 +5,7 @@
 // committed with output (the sink's rows are written before the commit is reported, so a row came out no later).
 // Usage: npx tsx bench/workers.ts [--scenarios a,b] [--workers local,1,2] [--seconds 15] [--rate 400000] [--rate-b 200000]
 //        [--latency-rate 10000] [--latency-seconds 10] [--partitions 2] [--kills 5] [--kill-rate 10000] [--kill-when spread]
+//        [--wake precise] (the activity source's wake option: timer, precise or spin)
 //        (--scenarios none: the kills only; --kills 0: no kills; --kill-when spread: the next kill waits until the
 //        query's actors are on both workers again, after the replacement's handover, so a kill leaves a warm survivor;
 //        up: only until the replacement is up, so a kill may hit the one worker hosting everything and leave the cold
@@ -29,7 +30,10 @@ const { values } = parseArgs({ options: {
   kills: { type: "string", default: "5" },
   "kill-rate": { type: "string", default: "10000" },
   "kill-when": { type: "string", default: "spread" },
+  wake: { type: "string", default: "precise" },
 } });
+// The job's source reads it (bench/workers-job.ts); local workers inherit this process's environment.
+process.env.RILL_BENCH_WAKE = values.wake;
 const job = fileURLToPath(new URL("./workers-job.ts", import.meta.url));
 
 interface Figure {
@@ -121,7 +125,7 @@ async function measureKills(rate: string, kills: number): Promise<{ times: numbe
 }
 
 const load = (): string => loadavg().map((value) => value.toFixed(2)).join(" ");
-console.log(`# workers bench, ${new Date().toISOString()}, load average at start ${load()}, partitions ${values.partitions}`);
+console.log(`# workers bench, ${new Date().toISOString()}, load average at start ${load()}, partitions ${values.partitions}, wake ${values.wake}`);
 for (const scenario of values.scenarios.split(",").filter((name) => name !== "" && name !== "none")) {
   for (const workers of values.workers.split(",")) {
     const where = workers === "local" ? "one process" : `${workers} worker process${workers === "1" ? "" : "es"}`;

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { decodeControl } from "../../src/actors/control.ts";
 import { querySubjects } from "../../src/actors/subjects.ts";
 import { nowMs } from "../../src/core/clock.ts";
+import type { WakeMode } from "../../src/connectors/sources/open-loop.ts";
 import type { LatencyPercentiles, LatencyRecorder } from "../../src/core/latency.ts";
 import { Session, type DataFrame, type NatsOptions, type StreamingQuery } from "../../src/index.ts";
 import { timeCheckpoints, type CheckpointTimes } from "./checkpoint-timer.ts";
@@ -23,6 +24,12 @@ export interface RunContext {
   readonly slackMs: number;
   /** Notices from sessions and runs, kept for the report. */
   readonly log: (message: string) => void;
+  /**
+   * How the activity source's readers wait for a row to fall due (its `wake` option); `precise` when undefined: in
+   * scenario (b) at 10k rows/s it had the lowest p99 of the three modes on a shared machine and never spin's
+   * multi-millisecond p50 under load (README, "A source that does not add latency"). `--wake spin` gives the old runs.
+   */
+  readonly wake?: WakeMode;
   /** CPU seconds the private nats-server has used so far, when known. */
   readonly natsServerCpuSeconds?: () => Promise<number | undefined>;
 }
@@ -148,7 +155,7 @@ export function activitySource(session: Session, context: RunContext, scenario: 
     .option("numPartitions", context.numPartitions)
     .option("seed", context.seed)
     .option("totalRows", totalRows)
-    .option("busyWait", true);
+    .option("wake", context.wake ?? "precise");
   for (const [key, value] of Object.entries(scenario.shape ?? {})) reader = reader.option(key, value);
   return reader.load();
 }

@@ -105,7 +105,7 @@ class RawPublisher {
     context: RunContext,
     private readonly select: (row: ActivityRow) => Row | undefined,
   ) {
-    this.schedule = new OpenLoopSchedule({ rowsPerSecond: rate, rampUpMs: 0, totalRows, busyWait: true });
+    this.schedule = new OpenLoopSchedule({ rowsPerSecond: rate, rampUpMs: 0, totalRows, wake: "spin" });
     this.scheduleStart = this.schedule.begin();
     const partitions = context.numPartitions;
     this.generators = Array.from({ length: partitions }, (_, partition) => new ActivityGenerator({ seed: context.seed, partition, numPartitions: partitions }));

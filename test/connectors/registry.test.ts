@@ -30,7 +30,7 @@ describe("source registry", () => {
 
   it("rejects an unknown option naming it, its value and the options the format knows", () => {
     assert.throws(() => createSourceProvider(sourceRequest("rate", { rowsPerSec: "10" })), (error: Error) =>
-      error instanceof ConfigError && error.message === "Unknown option 'rowsPerSec' (value '10') for the rate source. Did you mean 'rowsPerSecond'? Options: rowsPerSecond, numPartitions, rampUpTime, busyWait.");
+      error instanceof ConfigError && error.message === "Unknown option 'rowsPerSec' (value '10') for the rate source. Did you mean 'rowsPerSecond'? Options: rowsPerSecond, numPartitions, rampUpTime, wake, busyWait.");
   });
 });
 

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { schemaFromZod } from "../../core/zod-schema.ts";
 import type { Row } from "../../core/types.ts";
 import { ConnectorOptions, rejectUserSchema } from "../options.ts";
-import { OpenLoopReader, OpenLoopSchedule } from "./open-loop.ts";
+import { OpenLoopReader, OpenLoopSchedule, wakeOption } from "./open-loop.ts";
 import type { SourceProvider, SourceReader } from "./source.ts";
 import type { SourceRequest } from "./request.ts";
 
@@ -173,7 +173,7 @@ export function generateActivity(options: GenerateActivityOptions): ActivityRow[
 }
 
 const OPTIONS = [
-  "rowsPerSecond", "numPartitions", "seed", "totalRows", "rampUpTime", "busyWait", "users", "devices",
+  "rowsPerSecond", "numPartitions", "seed", "totalRows", "rampUpTime", "wake", "busyWait", "users", "devices",
   "outOfOrderFraction", "maxDelayMs", "lateFraction", "lateDelayMs", "duplicateFraction",
 ];
 
@@ -208,9 +208,10 @@ export class ActivitySourceProvider implements SourceProvider {
       duplicateFraction: options.fraction("duplicateFraction", 0, 0.5),
     };
     const rampUpMs = options.duration("rampUpTime", 0);
-    this.schedule = new OpenLoopSchedule({ rowsPerSecond, rampUpMs, totalRows , busyWait: options.boolean("busyWait", false) });
+    const wake = wakeOption(options, "the activity source");
+    this.schedule = new OpenLoopSchedule({ rowsPerSecond, rampUpMs, totalRows, wake });
     const total = totalRows === undefined ? "" : `, totalRows=${totalRows}`;
-    this.description = `ActivityStream(rowsPerSecond=${rowsPerSecond}, numPartitions=${this.numPartitions}, seed=${this.generatorOptions.seed}${total})`;
+    this.description = `ActivityStream(rowsPerSecond=${rowsPerSecond}, numPartitions=${this.numPartitions}, seed=${this.generatorOptions.seed}${total}${wake === "timer" ? "" : `, wake=${wake}`})`;
   }
 
   createReader(partition: number): SourceReader {

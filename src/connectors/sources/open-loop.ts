@@ -4,8 +4,11 @@
 // due time of its oldest row: when the query lags, the lag shows in the measured latency instead
 // of slowing the generator down (a closed loop would hide it).
 import { nowMs } from "../../core/clock.ts";
+import { ConfigError } from "../../core/errors.ts";
 import { isCount, type OffsetOrder } from "../../core/offsets.ts";
 import type { Row } from "../../core/types.ts";
+import type { ConnectorOptions } from "../options.ts";
+import { acquirePreciseWake, type PreciseWake } from "./precise-wake.ts";
 import type { ReadyBatch, SourceContext, SourceReader } from "./source.ts";
 
 export interface ScheduleOptions {
@@ -14,12 +17,33 @@ export interface ScheduleOptions {
   readonly rampUpMs: number;
   /** Rows of the whole query after which the schedule ends; unbounded when undefined. */
   readonly totalRows: number | undefined;
-  /**
-   * Checks on every event-loop turn in the last 2 ms before a row is due (option `busyWait`), so a row reaches the
-   * actor within microseconds of its due time, at the price of a busy event loop while rows fall due more often than
-   * every 2 ms. Off, the reader sleeps on a timer and a row waits up to about a millisecond past its due time.
-   */
-  readonly busyWait?: boolean;
+  /** How a reader waits for its next row to fall due (option `wake`); `timer` when undefined. */
+  readonly wake?: WakeMode;
+}
+
+/**
+ * How an open-loop reader waits for its next row:
+ * - `timer`: Node's setTimeout, whole milliseconds, so a row reaches the actor up to 1-2 ms past its due time;
+ * - `precise`: the process's wake thread (precise-wake.ts), within about a tenth of a millisecond, the event loop idle;
+ * - `spin`: a check on every event-loop turn for the last 2 ms before a row is due (the old `busyWait`), within
+ *   microseconds, but the event loop never sleeps while rows fall due more often than every 2 ms.
+ */
+export const WAKE_MODES = ["timer", "precise", "spin"] as const;
+export type WakeMode = (typeof WAKE_MODES)[number];
+
+/**
+ * The `wake` option of an open-loop source, with `busyWait` kept as its older spelling: `busyWait=true` is
+ * `wake=spin`, `busyWait=false` is the default. Both given and disagreeing is an error naming both.
+ */
+export function wakeOption(options: ConnectorOptions, owner: string, fallback: WakeMode = "timer"): WakeMode {
+  const wake = options.choice("wake", WAKE_MODES, fallback);
+  if (!options.has("busyWait")) return wake;
+  const busyWait = options.boolean("busyWait", false);
+  if (!options.has("wake")) return busyWait ? "spin" : fallback;
+  if (busyWait !== (wake === "spin")) {
+    throw new ConfigError(`Options 'wake' ('${wake}') and 'busyWait' ('${String(busyWait)}') of ${owner} disagree; 'busyWait' is the older spelling of wake=spin. Keep 'wake' only.`);
+  }
+  return wake;
 }
 
 /** When each row of a query is due; shared by all partitions of one provider so that they share a start. */
@@ -82,17 +106,20 @@ function isGeneratorOffset(value: unknown): value is { start: number; emitted: n
  * timer only to tell the source actor that rows became due. Subclasses make the rows.
  *
  * Node's timers fire no sooner than a whole millisecond, usually later: a row due 0.1 ms from now would wait up to
- * 2 ms. By default the reader sleeps on such a timer anyway (an idle event loop: what a gateway or the demo wants).
- * With `busyWait` (the benchmarks), the timer only covers waits of 2 ms and more (waking a millisecond early) and the
- * last stretch is a check on every turn of the event loop (setImmediate), which lets I/O in between and tells the actor
- * within microseconds of a row's due time, at the cost of a busy event loop while rows fall due faster than one per
- * 2 ms per partition.
+ * 2 ms. With `wake=timer` (the default) the reader sleeps on such a timer anyway. With `wake=precise` it asks the
+ * process's wake thread (precise-wake.ts) for the row's due time: the event loop sleeps too, and wakes within about a
+ * tenth of a millisecond. With `wake=spin` (formerly `busyWait`), the timer only covers waits of 2 ms and more (waking a
+ * millisecond early) and the last stretch is a check on every turn of the event loop (setImmediate), which lets I/O in
+ * between and tells the actor within microseconds of a row's due time, at the cost of a busy event loop while rows fall
+ * due faster than one per 2 ms per partition.
  */
 export abstract class OpenLoopReader implements SourceReader {
   readonly offsetOrder = generatorOrder;
   private context: SourceContext | undefined;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
+  /** wake=precise: this reader's use of the wake thread, from open() to close() (which cancels its pending call). */
+  private preciseWake: PreciseWake | undefined;
   /** Rows of this partition handed out by poll(). */
   private emitted = 0;
   /** Rows of this partition the actor was last told about. */
@@ -123,6 +150,7 @@ export abstract class OpenLoopReader implements SourceReader {
     this.context = context;
     this.start ??= this.schedule.begin();
     if (this.emitted > 0) this.skipRows(context.partition, context.numPartitions, this.emitted);
+    if (this.schedule.options.wake === "precise") this.preciseWake ??= acquirePreciseWake();
     this.tick();
   }
 
@@ -168,6 +196,8 @@ export abstract class OpenLoopReader implements SourceReader {
     this.closed = true;
     clearTimeout(this.timer);
     clearImmediate(this.immediate);
+    this.preciseWake?.close();
+    this.preciseWake = undefined;
   }
 
   private dueInPartition(): number {
@@ -188,8 +218,12 @@ export abstract class OpenLoopReader implements SourceReader {
     const total = this.schedule.options.totalRows;
     const nextIndex = context.partition + due * context.numPartitions;
     if (total !== undefined && nextIndex >= total) return;
-    const wait = this.schedule.dueTime(nextIndex, this.start) - nowMs();
-    if (this.schedule.options.busyWait !== true) this.timer = setTimeout(this.tick, Math.min(1000, Math.max(1, Math.ceil(wait))));
+    const nextDue = this.schedule.dueTime(nextIndex, this.start);
+    const now = nowMs();
+    const wait = nextDue - now;
+    const wake = this.schedule.options.wake ?? "timer";
+    if (wake === "precise" && this.preciseWake) this.preciseWake.at(Math.min(nextDue, now + 1000), this.tick);
+    else if (wake !== "spin") this.timer = setTimeout(this.tick, Math.min(1000, Math.max(1, Math.ceil(wait))));
     else if (wait >= 2) this.timer = setTimeout(this.tick, Math.min(1000, Math.floor(wait) - 1));
     else this.immediate = setImmediate(this.tick);
   };

@@ -4,11 +4,11 @@
 //   session.readStream.format("rate").option("rowsPerSecond", "1000").option("numPartitions", "2").load()
 import { schemaOf, type Row, type Schema } from "../../core/types.ts";
 import { ConnectorOptions, rejectUserSchema } from "../options.ts";
-import { OpenLoopReader, OpenLoopSchedule } from "./open-loop.ts";
+import { OpenLoopReader, OpenLoopSchedule, wakeOption } from "./open-loop.ts";
 import type { SourceProvider, SourceReader } from "./source.ts";
 import type { SourceRequest } from "./request.ts";
 
-const OPTIONS = ["rowsPerSecond", "numPartitions", "rampUpTime", "busyWait"];
+const OPTIONS = ["rowsPerSecond", "numPartitions", "rampUpTime", "wake", "busyWait"];
 
 export const rateSchema: Schema = schemaOf([
   { name: "timestamp", type: "timestamp", nullable: false },
@@ -29,9 +29,10 @@ export class RateSourceProvider implements SourceProvider {
     const rowsPerSecond = options.number("rowsPerSecond", 1, { min: 0, minExclusive: true });
     this.numPartitions = options.number("numPartitions", 1, { min: 1, max: 1024, integer: true });
     const rampUpMs = options.duration("rampUpTime", 0);
-    this.schedule = new OpenLoopSchedule({ rowsPerSecond, rampUpMs, totalRows: undefined , busyWait: options.boolean("busyWait", false) });
+    const wake = wakeOption(options, "the rate source");
+    this.schedule = new OpenLoopSchedule({ rowsPerSecond, rampUpMs, totalRows: undefined, wake });
     const rampUp = rampUpMs > 0 ? `, rampUpTime=${rampUpMs} ms` : "";
-    this.description = `RateStream(rowsPerSecond=${rowsPerSecond}, numPartitions=${this.numPartitions}${rampUp})`;
+    this.description = `RateStream(rowsPerSecond=${rowsPerSecond}, numPartitions=${this.numPartitions}${rampUp}${wake === "timer" ? "" : `, wake=${wake}`})`;
   }
 
   createReader(_partition: number): SourceReader {

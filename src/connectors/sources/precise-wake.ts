@@ -1,0 +1,217 @@
+// "Call me at time T" with sub-millisecond precision: one helper thread per process sleeps in Atomics.wait until the
+// earliest deadline asked for and then posts a message that wakes the main thread's event loop.
+//
+// Node's timers round to whole milliseconds and fire up to a millisecond or two late; spinning on setImmediate is
+// precise but keeps a core busy. A thread blocked in Atomics.wait with a timeout sleeps in the kernel (a futex) and
+// wakes within tens of microseconds, and its postMessage reaches the main loop within tens more.
+//
+// The thread is shared by every user in the process (one per open-loop reader), started by the first acquire() and
+// stopped by the last user's close(). It keeps the process alive only while a call is pending, as a timer would; with
+// nothing pending it is unref'd. Its code is a string run with `eval` and without the parent's loader flags (tsx), so
+// it loads the same from the sources and from the built package, and costs a bare isolate.
+//
+// @example
+//   const wake = acquirePreciseWake();
+//   const cancel = wake.at(nowMs() + 0.3, () => console.log("0.3 ms later"));
+//   wake.close(); // cancels this user's pending calls; the last user's close stops the thread
+import { Worker } from "node:worker_threads";
+import { nowMs } from "../../core/clock.ts";
+
+/** One user of the shared wake thread. */
+export interface PreciseWake {
+  /**
+   * Calls `callback` on the main thread once, no earlier than `timeMs` (the `nowMs()` clock), and usually within a
+   * tenth of a millisecond after it. Calls due at the same wake-up run in deadline order. Returns the cancel function.
+   */
+  at(timeMs: number, callback: () => void): () => void;
+  /** Cancels this user's pending calls and releases the thread; the last user's close terminates it. Idempotent. */
+  close(): void;
+}
+
+// Shared memory layout: Int32 [0] = arm sequence (bumped on each new deadline; the thread waits on it), [1] = stop;
+// Float64 [1] (bytes 8-15) = the deadline on the monotonic clock (process.hrtime, ms), Infinity when none.
+const SEQUENCE = 0;
+const STOP = 1;
+
+// The thread fires at most once per arm: after a wake-up it waits for the sequence to change. process.hrtime is the
+// same monotonic clock in every thread (performance.now() is not: each thread has its own timeOrigin).
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const control = new Int32Array(workerData, 0, 2);
+const deadline = new Float64Array(workerData, 8, 1);
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+let fired = -1;
+for (;;) {
+  const sequence = Atomics.load(control, ${SEQUENCE});
+  if (Atomics.load(control, ${STOP}) !== 0) break;
+  const due = deadline[0];
+  if (sequence === fired || due === Infinity) { Atomics.wait(control, ${SEQUENCE}, sequence); continue; }
+  const left = due - now();
+  if (left > 0) { Atomics.wait(control, ${SEQUENCE}, sequence, left); continue; }
+  fired = sequence;
+  parentPort.postMessage(sequence);
+}
+`;
+
+interface Pending {
+  readonly timeMs: number;
+  readonly callback: () => void;
+  readonly owner: User;
+}
+
+function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/** The process's wake thread and every pending call of its users. */
+class WakeThread {
+  private readonly memory = new SharedArrayBuffer(16);
+  private readonly control = new Int32Array(this.memory, 0, 2);
+  private readonly deadline = new Float64Array(this.memory, 8, 1);
+  private readonly pending = new Set<Pending>();
+  private readonly worker: Worker | undefined;
+  /** The deadline the thread is armed for (nowMs clock), Infinity when none. */
+  private armedFor = Number.POSITIVE_INFINITY;
+  private referenced = false;
+  /** After the thread failed: pending and later calls go to a Node timer (a millisecond's precision). */
+  private fallback: NodeJS.Timeout | undefined;
+  private failed = false;
+  users = 0;
+
+  constructor() {
+    this.deadline[0] = Number.POSITIVE_INFINITY;
+    try {
+      this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: this.memory, execArgv: [], name: "rill-precise-wake", resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 } });
+    } catch {
+      // Worker threads unavailable (a restricted runtime): the users still get their calls, from timers (fail()).
+      this.failed = true;
+      this.worker = undefined;
+      return;
+    }
+    this.worker.unref();
+    this.worker.on("message", this.run);
+    this.worker.on("error", () => this.fail());
+    this.worker.on("exit", () => this.fail());
+  }
+
+  add(entry: Pending): void {
+    this.pending.add(entry);
+    if (entry.timeMs < this.armedFor) this.arm();
+    else this.reference();
+  }
+
+  remove(entry: Pending): void {
+    this.pending.delete(entry);
+    if (this.pending.size === 0) this.unreference();
+  }
+
+  removeOwner(owner: User): void {
+    for (const entry of this.pending) if (entry.owner === owner) this.pending.delete(entry);
+    if (this.pending.size === 0) this.unreference();
+  }
+
+  stop(): void {
+    this.pending.clear();
+    this.failed = true;
+    clearTimeout(this.fallback);
+    if (!this.worker) return;
+    this.worker.off("message", this.run);
+    Atomics.store(this.control, STOP, 1);
+    Atomics.add(this.control, SEQUENCE, 1);
+    Atomics.notify(this.control, SEQUENCE);
+    this.worker.unref();
+    void this.worker.terminate();
+  }
+
+  /** Runs every call due by now, in deadline order, then arms the thread for the earliest one left. */
+  private readonly run = (): void => {
+    this.armedFor = Number.POSITIVE_INFINITY;
+    const now = nowMs();
+    const due = [...this.pending].filter((entry) => entry.timeMs <= now).sort((a, b) => a.timeMs - b.timeMs);
+    for (const entry of due) this.pending.delete(entry);
+    try {
+      for (const entry of due) entry.callback();
+    } finally {
+      // A callback that throws fails as a timer's would (uncaught), and the others stay armed.
+      this.arm();
+    }
+  };
+
+  /** Points the thread (or the fallback timer) at the earliest pending deadline. */
+  private arm(): void {
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const entry of this.pending) if (entry.timeMs < earliest) earliest = entry.timeMs;
+    this.armedFor = earliest;
+    if (earliest === Number.POSITIVE_INFINITY) {
+      this.unreference();
+      return;
+    }
+    this.reference();
+    if (this.failed) {
+      clearTimeout(this.fallback);
+      this.fallback = setTimeout(this.run, Math.max(1, Math.ceil(earliest - nowMs())));
+      return;
+    }
+    // The wall clock first: the monotonic reading after it can only move the deadline later, never earlier.
+    const wallNow = nowMs();
+    this.deadline[0] = monotonicMs() + (earliest - wallNow);
+    Atomics.add(this.control, SEQUENCE, 1);
+    Atomics.notify(this.control, SEQUENCE);
+  }
+
+  private reference(): void {
+    if (this.referenced || !this.worker || this.failed) return;
+    this.referenced = true;
+    this.worker.ref();
+  }
+
+  private unreference(): void {
+    if (!this.referenced || !this.worker) return;
+    this.referenced = false;
+    this.worker.unref();
+  }
+
+  /** The thread died (it should not): what is pending moves to a timer, so no caller waits forever. */
+  private fail(): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.unreference();
+    this.arm();
+  }
+}
+
+let shared: WakeThread | undefined;
+
+class User implements PreciseWake {
+  private closed = false;
+
+  constructor(private readonly thread: WakeThread) {}
+
+  at(timeMs: number, callback: () => void): () => void {
+    if (this.closed) throw new Error("PreciseWake.at() after close()");
+    const entry: Pending = { timeMs, callback, owner: this };
+    this.thread.add(entry);
+    return () => this.thread.remove(entry);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.thread.removeOwner(this);
+    if (--this.thread.users > 0) return;
+    this.thread.stop();
+    if (shared === this.thread) shared = undefined;
+  }
+}
+
+/** A user of the process's wake thread, starting it if none runs. close() it when done. */
+export function acquirePreciseWake(): PreciseWake {
+  shared ??= new WakeThread();
+  shared.users++;
+  return new User(shared);
+}
+
+/** Whether the process's wake thread is running (for tests and diagnostics). */
+export function preciseWakeRunning(): boolean {
+  return shared !== undefined;
+}
