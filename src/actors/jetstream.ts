@@ -42,6 +42,16 @@ export interface JetStreamMessage {
   readonly payload: Uint8Array;
 }
 
+/** What a cursor's end() came from. */
+export interface JetStreamEnd {
+  /** As end(): the count handedOut() reaches once every message the counting replica holds is handed out. */
+  readonly count: number;
+  /** The count was made by the stream leader (or the stream has one replica): it cannot be short. */
+  readonly countedByLeader: boolean;
+  /** The stream leader's last sequence, asked for with the count (any subject, the filter aside). */
+  readonly leaderLastSequence: number;
+}
+
 /** Reads one stream in sequence order (optionally filtered), from a start sequence on; one fetch at a time. */
 export interface JetStreamCursor {
   /**
@@ -57,6 +67,18 @@ export interface JetStreamCursor {
    * its way are counted once, whenever the caller looks.
    */
   end(): Promise<number>;
+  /**
+   * end() with what tells a short count from a true one: a cluster places the counting consumer on any replica of the
+   * stream, and one still catching up (a node restarted after a crash) counts only what it holds.
+   */
+  endFacts(): Promise<JetStreamEnd>;
+  /** The stream sequence of the last message handed out (the one before the start while none was). */
+  lastSequence(): number;
+  /**
+   * The sequence of the first message matching the filter after lastSequence(), as the stream leader says (undefined
+   * when it holds none): deleted, expired and purged messages are not answered.
+   */
+  nextAtLeader(): Promise<number | undefined>;
   /** Ends a running fetch and removes the consumer from the server. */
   close(): Promise<void>;
 }
