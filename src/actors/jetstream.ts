@@ -42,12 +42,16 @@ export interface JetStreamMessage {
   readonly payload: Uint8Array;
 }
 
-/** What a cursor's end() came from. */
-export interface JetStreamEnd {
+/** A cursor's count, and whether it can be short. */
+export interface JetStreamCount {
   /** As end(): the count handedOut() reaches once every message the counting replica holds is handed out. */
   readonly count: number;
   /** The count was made by the stream leader (or the stream has one replica): it cannot be short. */
   readonly countedByLeader: boolean;
+}
+
+/** What a cursor's end() came from. */
+export interface JetStreamEnd extends JetStreamCount {
   /** The stream leader's last sequence, asked for with the count (any subject, the filter aside). */
   readonly leaderLastSequence: number;
 }
@@ -72,6 +76,8 @@ export interface JetStreamCursor {
    * stream, and one still catching up (a node restarted after a crash) counts only what it holds.
    */
   endFacts(): Promise<JetStreamEnd>;
+  /** A new count without asking the stream's state again: whether the leader made it is judged by the leader endFacts() saw. */
+  recount(): Promise<JetStreamCount>;
   /** The stream sequence of the last message handed out (the one before the start while none was). */
   lastSequence(): number;
   /**

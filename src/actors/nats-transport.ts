@@ -21,6 +21,7 @@ import { readFile } from "node:fs/promises";
 import { ConfigError, RillError, TransportError } from "../core/errors.ts";
 import type {
   JetStreamAccess,
+  JetStreamCount,
   JetStreamCursor,
   JetStreamEnd,
   JetStreamMessage,
@@ -395,6 +396,8 @@ class NatsJetStreamCursor implements JetStreamCursor {
   private messages: ConsumerMessages | undefined;
   private closed = false;
   private handed = 0;
+  /** The stream's leader and replica count as endFacts() last saw them. */
+  private streamLeader: { readonly leader: string | undefined; readonly replicas: number } | undefined;
 
   constructor(
     private readonly handles: { manager: JetStreamManager; client: JetStreamClient },
@@ -458,9 +461,19 @@ class NatsJetStreamCursor implements JetStreamCursor {
   /** end(), and the stream leader's last sequence asked for alongside (one STREAM.INFO, answered by the leader). */
   async endFacts(): Promise<JetStreamEnd> {
     const [stream, probe] = await Promise.all([this.leaderState(), this.count()]);
-    // A stream with one replica places the probe on its only peer; without a cluster there is one server.
-    const countedByLeader = stream.replicas <= 1 || stream.leader === undefined || probe.host === stream.leader;
-    return { count: probe.count, countedByLeader, leaderLastSequence: stream.lastSequence };
+    this.streamLeader = stream;
+    return { count: probe.count, countedByLeader: this.byLeader(probe.host), leaderLastSequence: stream.lastSequence };
+  }
+
+  async recount(): Promise<JetStreamCount> {
+    const probe = await this.count();
+    return { count: probe.count, countedByLeader: this.byLeader(probe.host) };
+  }
+
+  /** A stream with one replica places the probe on its only peer; without a cluster there is one server. */
+  private byLeader(host: string | undefined): boolean {
+    const stream = this.streamLeader;
+    return stream !== undefined && (stream.replicas <= 1 || stream.leader === undefined || host === stream.leader);
   }
 
   lastSequence(): number {

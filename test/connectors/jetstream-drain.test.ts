@@ -34,16 +34,20 @@ describe("drainState", () => {
 
 describe("afterLeaderCheck", () => {
   it("is done when the leader holds no matching message after the cursor: none match, deleted, expired or purged", () => {
-    assert.equal(afterLeaderCheck(undefined, 100), "done");
+    assert.equal(afterLeaderCheck(undefined, 100, 40), "done");
   });
 
   it("is done when the next matching message came after the call", () => {
-    assert.equal(afterLeaderCheck(101, 100), "done");
+    assert.equal(afterLeaderCheck(101, 100, 40), "done");
   });
 
   it("finds the count short when the leader held a matching message at the call that is not handed out", () => {
-    assert.equal(afterLeaderCheck(100, 100), "short");
-    assert.equal(afterLeaderCheck(11_001, 101_000), "short");
+    assert.equal(afterLeaderCheck(100, 100, 40), "short");
+    assert.equal(afterLeaderCheck(11_001, 101_000, 11_000), "short");
+  });
+
+  it("looks again when the cursor handed the answer out while the question was on its way", () => {
+    assert.equal(afterLeaderCheck(41, 100, 60), "moved");
   });
 });
 

@@ -8,7 +8,7 @@
 // @example
 //   let target = { count: 100, onLeader: false };
 //   drainState({ handed: 100, lastHanded: 140, leaderLast: 900 }, target) // "counted": ask the leader
-//   afterLeaderCheck(150, 900) // "short": 150 <= 900 was held at the call and is not handed out
+//   afterLeaderCheck(150, 900, 140) // "short": 150 <= 900 was held at the call and is not handed out
 
 /** A count of the messages read once the stream's matching messages are handed out (absolute, as handedOut()). */
 export interface DrainCount {
@@ -45,9 +45,11 @@ export function drainState(position: DrainPosition, target: DrainCount): DrainSt
  * The leader's answer to "the first message matching the filter after the last handed out" (`next`, undefined when
  * none): `short` when it existed at the call and is not handed out, so the count came from a replica behind the
  * leader; `done` when there is none, or only after the call. A message deleted, expired or purged is not answered.
+ * `moved` when the cursor handed it out while the question was on its way (`lastHanded` is now's): look again.
  */
-export function afterLeaderCheck(next: number | undefined, leaderLast: number): "done" | "short" {
-  return next !== undefined && next <= leaderLast ? "short" : "done";
+export function afterLeaderCheck(next: number | undefined, leaderLast: number, lastHanded: number): "done" | "short" | "moved" {
+  if (next === undefined || next > leaderLast) return "done";
+  return next <= lastHanded ? "moved" : "short";
 }
 
 /**

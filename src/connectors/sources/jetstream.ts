@@ -15,7 +15,7 @@
 //   ....option("stream", "SENSORS").option("partitions", "sensors.0.>,sensors.1.>,sensors.2.>").load()
 import { unpack } from "msgpackr";
 import { sequenceOrder } from "../../core/offsets.ts";
-import type { JetStreamAccess, JetStreamCursor, JetStreamEnd, JetStreamMessage, JetStreamStart } from "../../actors/jetstream.ts";
+import type { JetStreamAccess, JetStreamCount, JetStreamCursor, JetStreamMessage, JetStreamStart } from "../../actors/jetstream.ts";
 import type { Transport } from "../../actors/transport.ts";
 import { nowMs } from "../../core/clock.ts";
 import { ConfigError, RillError, TransportError } from "../../core/errors.ts";
@@ -266,8 +266,9 @@ class JetStreamReader implements SourceReader {
       if (state === "unsure") {
         if (leaderChecks === MAX_LEADER_CHECKS) return true;
         leaderChecks++;
-        if (afterLeaderCheck(await cursor.nextAtLeader(), leaderLast) === "done") return false;
-        target = raiseShortTarget(cursor.handedOut(), drainCount(await cursor.endFacts()));
+        const answer = afterLeaderCheck(await cursor.nextAtLeader(), leaderLast, cursor.lastSequence());
+        if (answer === "done") return false;
+        if (answer === "short") target = raiseShortTarget(cursor.handedOut(), drainCount(await cursor.recount()));
         continue;
       }
       const fetchesBefore = this.fetchesEnded;
@@ -275,7 +276,7 @@ class JetStreamReader implements SourceReader {
       this.throwFailure();
       if (this.closed) return "closed";
       // A fetch that ended short may mean messages vanished (purged, expired): ask again, never raising the target.
-      if (this.fetchesEnded !== fetchesBefore && cursor.handedOut() < target.count) target = lowerTarget(target, drainCount(await cursor.endFacts()));
+      if (this.fetchesEnded !== fetchesBefore && cursor.handedOut() < target.count) target = lowerTarget(target, drainCount(await cursor.recount()));
     }
   }
 
@@ -467,6 +468,6 @@ function subjectsOverlap(a: string, b: string): boolean {
   return true;
 }
 
-function drainCount(end: JetStreamEnd): DrainCount {
+function drainCount(end: JetStreamCount): DrainCount {
   return { count: end.count, onLeader: end.countedByLeader };
 }
