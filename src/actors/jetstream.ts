@@ -42,6 +42,20 @@ export interface JetStreamMessage {
   readonly payload: Uint8Array;
 }
 
+/** A cursor's count, and whether it can be short. */
+export interface JetStreamCount {
+  /** As end(): the count handedOut() reaches once every message the counting replica holds is handed out. */
+  readonly count: number;
+  /** The count was made by the stream leader (or the stream has one replica): it cannot be short. */
+  readonly countedByLeader: boolean;
+}
+
+/** What a cursor's end() came from. */
+export interface JetStreamEnd extends JetStreamCount {
+  /** The stream leader's last sequence, asked for with the count (any subject, the filter aside). */
+  readonly leaderLastSequence: number;
+}
+
 /** Reads one stream in sequence order (optionally filtered), from a start sequence on; one fetch at a time. */
 export interface JetStreamCursor {
   /**
@@ -57,6 +71,20 @@ export interface JetStreamCursor {
    * its way are counted once, whenever the caller looks.
    */
   end(): Promise<number>;
+  /**
+   * end() with what tells a short count from a true one: a cluster places the counting consumer on any replica of the
+   * stream, and one still catching up (a node restarted after a crash) counts only what it holds.
+   */
+  endFacts(): Promise<JetStreamEnd>;
+  /** A new count without asking the stream's state again: whether the leader made it is judged by the leader endFacts() saw. */
+  recount(): Promise<JetStreamCount>;
+  /** The stream sequence of the last message handed out (the one before the start while none was). */
+  lastSequence(): number;
+  /**
+   * The sequence of the first message matching the filter after lastSequence(), as the stream leader says (undefined
+   * when it holds none): deleted, expired and purged messages are not answered.
+   */
+  nextAtLeader(): Promise<number | undefined>;
   /** Ends a running fetch and removes the consumer from the server. */
   close(): Promise<void>;
 }

@@ -13,6 +13,7 @@ import {
   type ConsumerMessages,
   type JetStreamClient,
   type JetStreamManager,
+  type MsgRequest,
   type StreamInfo,
 } from "@nats-io/jetstream";
 import { connect, credsAuthenticator, nanos, NoRespondersError, RequestError, TimeoutError, type NatsConnection } from "@nats-io/transport-node";
@@ -20,7 +21,9 @@ import { readFile } from "node:fs/promises";
 import { ConfigError, RillError, TransportError } from "../core/errors.ts";
 import type {
   JetStreamAccess,
+  JetStreamCount,
   JetStreamCursor,
+  JetStreamEnd,
   JetStreamMessage,
   JetStreamPublishAck,
   JetStreamStart,
@@ -393,13 +396,15 @@ class NatsJetStreamCursor implements JetStreamCursor {
   private messages: ConsumerMessages | undefined;
   private closed = false;
   private handed = 0;
+  /** The stream's leader and replica count as endFacts() last saw them. */
+  private streamLeader: { readonly leader: string | undefined; readonly replicas: number } | undefined;
 
   constructor(
     private readonly handles: { manager: JetStreamManager; client: JetStreamClient },
     private readonly stream: string,
     private readonly filter: string | undefined,
     /** The stream sequence of the last message handed out. */
-    private lastSequence: number,
+    private lastHanded: number,
     private readonly address: string,
     private readonly patienceMs: number,
   ) {}
@@ -422,7 +427,7 @@ class NatsJetStreamCursor implements JetStreamCursor {
           break;
         }
         this.nextDelivery++;
-        this.lastSequence = message.seq;
+        this.lastHanded = message.seq;
         this.handed++;
         onMessage({ sequence: message.seq, subject: message.subject, payload: message.data });
       }
@@ -430,7 +435,7 @@ class NatsJetStreamCursor implements JetStreamCursor {
       if (this.closed) return;
       if (consumer === undefined || this.consumer === consumer) this.drop();
       if (error instanceof RillError) throw error;
-      throw new TransportError(`Fetching from the JetStream stream '${this.stream}' on ${this.address} failed (the next fetch starts over after sequence ${this.lastSequence}): ${(error as Error).message}`, { cause: error });
+      throw new TransportError(`Fetching from the JetStream stream '${this.stream}' on ${this.address} failed (the next fetch starts over after sequence ${this.lastHanded}): ${(error as Error).message}`, { cause: error });
     } finally {
       if (messages !== undefined) {
         if (this.messages === messages) this.messages = undefined;
@@ -450,16 +455,66 @@ class NatsJetStreamCursor implements JetStreamCursor {
    * of it is slower than the one before (bench/jetstream-read.ts: 560 rows/s instead of 22,700).
    */
   async end(): Promise<number> {
-    let after = this.lastSequence;
+    return (await this.count()).count;
+  }
+
+  /** end(), and the stream leader's last sequence asked for alongside (one STREAM.INFO, answered by the leader). */
+  async endFacts(): Promise<JetStreamEnd> {
+    const [stream, probe] = await Promise.all([this.leaderState(), this.count()]);
+    this.streamLeader = stream;
+    return { count: probe.count, countedByLeader: this.byLeader(probe.host), leaderLastSequence: stream.lastSequence };
+  }
+
+  async recount(): Promise<JetStreamCount> {
+    const probe = await this.count();
+    return { count: probe.count, countedByLeader: this.byLeader(probe.host) };
+  }
+
+  /** A stream with one replica places the probe on its only peer; without a cluster there is one server. */
+  private byLeader(host: string | undefined): boolean {
+    const stream = this.streamLeader;
+    return stream !== undefined && (stream.replicas <= 1 || stream.leader === undefined || host === stream.leader);
+  }
+
+  lastSequence(): number {
+    return this.lastHanded;
+  }
+
+  async nextAtLeader(): Promise<number | undefined> {
+    const after = this.lastHanded;
+    // STREAM.MSG.GET goes to the stream leader; next_by_subj (nats-server 2.9+) is not in the client's types for it.
+    const query = { seq: after + 1, next_by_subj: this.filter ?? ">" } as unknown as MsgRequest;
+    try {
+      const message = await this.retry(() => this.handles.manager.streams.getMessage(this.stream, query));
+      return message === null ? undefined : message.seq;
+    } catch (error) {
+      throw new TransportError(`Asking the leader of the JetStream stream '${this.stream}' for the next message after sequence ${after} on ${this.address} failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** The probe's count, and the node it was placed on (undefined without a cluster). */
+  private async count(): Promise<{ count: number; host: string | undefined }> {
+    let after = this.lastHanded;
     try {
       // A probe sent while the connection was down, or while the stream elects a leader, times out; a later one may well succeed.
       return await this.retry(async () => {
         const handed = this.handed;
-        after = this.lastSequence;
-        return handed + (await probeConsumer(this.handles.manager, this.stream, this.config(after + 1))).num_pending;
+        after = this.lastHanded;
+        const info = await probeConsumer(this.handles.manager, this.stream, this.config(after + 1));
+        return { count: handed + info.num_pending, host: info.cluster?.leader };
       });
     } catch (error) {
       throw new TransportError(`Counting the messages left in the JetStream stream '${this.stream}' after sequence ${after} on ${this.address} failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** The stream's last sequence, leader and replica count, as its leader answers. */
+  private async leaderState(): Promise<{ lastSequence: number; leader: string | undefined; replicas: number }> {
+    try {
+      const info = await this.retry(() => this.handles.manager.streams.info(this.stream));
+      return { lastSequence: info.state.last_seq, leader: info.cluster?.leader, replicas: info.config.num_replicas };
+    } catch (error) {
+      throw new TransportError(`Reading the state of the JetStream stream '${this.stream}' on ${this.address} failed: ${(error as Error).message}`, { cause: error });
     }
   }
 
@@ -481,12 +536,12 @@ class NatsJetStreamCursor implements JetStreamCursor {
   private async create(): Promise<Consumer> {
     const { manager, client } = this.handles;
     try {
-      const info = await this.retry(() => manager.consumers.add(this.stream, this.config(this.lastSequence + 1)));
+      const info = await this.retry(() => manager.consumers.add(this.stream, this.config(this.lastHanded + 1)));
       this.consumer = client.consumers.getConsumerFromInfo(info);
       this.nextDelivery = 1;
       return this.consumer;
     } catch (error) {
-      throw new TransportError(`Creating a consumer on the JetStream stream '${this.stream}' at sequence ${this.lastSequence + 1} on ${this.address} failed: ${(error as Error).message}`, { cause: error });
+      throw new TransportError(`Creating a consumer on the JetStream stream '${this.stream}' at sequence ${this.lastHanded + 1} on ${this.address} failed: ${(error as Error).message}`, { cause: error });
     }
   }
 

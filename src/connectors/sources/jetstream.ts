@@ -15,7 +15,7 @@
 //   ....option("stream", "SENSORS").option("partitions", "sensors.0.>,sensors.1.>,sensors.2.>").load()
 import { unpack } from "msgpackr";
 import { sequenceOrder } from "../../core/offsets.ts";
-import type { JetStreamAccess, JetStreamCursor, JetStreamMessage, JetStreamStart } from "../../actors/jetstream.ts";
+import type { JetStreamAccess, JetStreamCount, JetStreamCursor, JetStreamMessage, JetStreamStart } from "../../actors/jetstream.ts";
 import type { Transport } from "../../actors/transport.ts";
 import { nowMs } from "../../core/clock.ts";
 import { ConfigError, RillError, TransportError } from "../../core/errors.ts";
@@ -25,6 +25,7 @@ import { ConnectorOptions } from "../options.ts";
 import type { BinaryRecord } from "../../core/binary-record.ts";
 import { binaryRaw, decodeUtf8, recordChecker, requireSchema } from "./decode.ts";
 import type { RowValidator } from "./memory.ts";
+import { afterLeaderCheck, drainState, lowerTarget, MAX_LEADER_CHECKS, raiseShortTarget, type DrainCount } from "./jetstream-drain.ts";
 import { ReadyQueue } from "./ready-queue.ts";
 import type { SourceRequest } from "./request.ts";
 import type { Prepared, ReadLimit, ReadyBatch, SourceContext, SourceProvider, SourceReader } from "./source.ts";
@@ -234,18 +235,9 @@ class JetStreamReader implements SourceReader {
     if (readLimit === "all") this.readingAll++;
     this.wake();
     try {
-      // Everything the stream holds now, and never more than the trigger allows. The target is in the
-      // cursor's own count, so messages handed out while it is asked for are neither missed nor counted twice.
-      let target = await cursor.end();
-      while (cursor.handedOut() < target && (limit === undefined || this.receivedThisTrigger < limit)) {
-        const fetchesBefore = this.fetchesEnded;
-        await this.progress();
-        this.throwFailure();
-        if (this.closed) return { dataLeft: false };
-        // A fetch that ended short may mean messages vanished (purged, expired): ask again, never raising the target.
-        if (this.fetchesEnded !== fetchesBefore && cursor.handedOut() < target) target = Math.min(target, await cursor.end());
-      }
-      dataLeft = cursor.handedOut() < target;
+      const drained = await this.drain(cursor, limit);
+      if (drained === "closed") return { dataLeft: false };
+      dataLeft = drained;
     } finally {
       this.draining--;
       if (readLimit === "all") this.readingAll--;
@@ -254,6 +246,38 @@ class JetStreamReader implements SourceReader {
     this.receivedThisTrigger = 0;
     this.wake();
     return { dataLeft };
+  }
+
+  /**
+   * Reads everything the stream held at the call, and never more than the trigger allows; true when the limit (or the
+   * leader checks' bound) left some unread. The target is in the cursor's own count, so messages handed out while it is
+   * asked for are neither missed nor counted twice; the stream leader's last sequence at the call bounds it, and the
+   * leader tells whether a count reached came from a replica behind it (src/connectors/sources/jetstream-drain.ts).
+   */
+  private async drain(cursor: JetStreamCursor, limit: number | undefined): Promise<boolean | "closed"> {
+    const first = await cursor.endFacts();
+    const leaderLast = first.leaderLastSequence;
+    let target = drainCount(first);
+    let leaderChecks = 0;
+    for (;;) {
+      const state = drainState({ handed: cursor.handedOut(), lastHanded: cursor.lastSequence(), leaderLast }, target);
+      if (state === "passed" || state === "counted") return false;
+      if (limit !== undefined && this.receivedThisTrigger >= limit) return true;
+      if (state === "unsure") {
+        if (leaderChecks === MAX_LEADER_CHECKS) return true;
+        leaderChecks++;
+        const answer = afterLeaderCheck(await cursor.nextAtLeader(), leaderLast, cursor.lastSequence());
+        if (answer === "done") return false;
+        if (answer === "short") target = raiseShortTarget(cursor.handedOut(), drainCount(await cursor.recount()));
+        continue;
+      }
+      const fetchesBefore = this.fetchesEnded;
+      await this.progress();
+      this.throwFailure();
+      if (this.closed) return "closed";
+      // A fetch that ended short may mean messages vanished (purged, expired): ask again, never raising the target.
+      if (this.fetchesEnded !== fetchesBefore && cursor.handedOut() < target.count) target = lowerTarget(target, drainCount(await cursor.recount()));
+    }
   }
 
   readyCount(): number {
@@ -442,4 +466,8 @@ function subjectsOverlap(a: string, b: string): boolean {
     if (x !== "*" && y !== "*" && x !== y) return false;
   }
   return true;
+}
+
+function drainCount(end: JetStreamCount): DrainCount {
+  return { count: end.count, onLeader: end.countedByLeader };
 }
