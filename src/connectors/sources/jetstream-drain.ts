@@ -70,6 +70,7 @@ export function raiseShortTarget(handed: number, recount: DrainCount): DrainCoun
 
 /**
  * Leader checks one prepare() makes at most: past them it ends with data left (the next epoch reads on), so a replica
- * that never catches up costs a few requests an epoch, never a prepare() that does not end.
+ * that never catches up costs a few requests an epoch, never a prepare() that does not end. Trigger once (which has no
+ * next epoch) checks on: after a short count each check waits for one message more, so its checks end with the reading.
  */
 export const MAX_LEADER_CHECKS = 4;

@@ -235,7 +235,7 @@ class JetStreamReader implements SourceReader {
     if (readLimit === "all") this.readingAll++;
     this.wake();
     try {
-      const drained = await this.drain(cursor, limit);
+      const drained = await this.drain(cursor, limit, readLimit === "all");
       if (drained === "closed") return { dataLeft: false };
       dataLeft = drained;
     } finally {
@@ -250,11 +250,11 @@ class JetStreamReader implements SourceReader {
 
   /**
    * Reads everything the stream held at the call, and never more than the trigger allows; true when the limit (or the
-   * leader checks' bound) left some unread. The target is in the cursor's own count, so messages handed out while it is
+   * leader checks' bound, which trigger once, reading `all`, does not have) left some unread. The target is in the cursor's own count, so messages handed out while it is
    * asked for are neither missed nor counted twice; the stream leader's last sequence at the call bounds it, and the
    * leader tells whether a count reached came from a replica behind it (src/connectors/sources/jetstream-drain.ts).
    */
-  private async drain(cursor: JetStreamCursor, limit: number | undefined): Promise<boolean | "closed"> {
+  private async drain(cursor: JetStreamCursor, limit: number | undefined, all: boolean): Promise<boolean | "closed"> {
     const first = await cursor.endFacts();
     const leaderLast = first.leaderLastSequence;
     let target = drainCount(first);
@@ -264,7 +264,9 @@ class JetStreamReader implements SourceReader {
       if (state === "passed" || state === "counted") return false;
       if (limit !== undefined && this.receivedThisTrigger >= limit) return true;
       if (state === "unsure") {
-        if (leaderChecks === MAX_LEADER_CHECKS) return true;
+        // Trigger once has no next epoch to read on: it checks until the count is right (each check after a short
+        // count waits for a message more, so the checks end with the reading).
+        if (leaderChecks === MAX_LEADER_CHECKS && !all) return true;
         leaderChecks++;
         const answer = afterLeaderCheck(await cursor.nextAtLeader(), leaderLast, cursor.lastSequence());
         if (answer === "done") return false;
