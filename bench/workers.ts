@@ -5,7 +5,7 @@
 // committed with output (the sink's rows are written before the commit is reported, so a row came out no later).
 // The offered rates are above what 2 workers keep up with, so the figures are what each layout sustains, and after (b) in
 // one process and on 2 workers a line gives their ratio against issue 12's target (2 workers at least 1.7x one process).
-// Usage: npx tsx bench/workers.ts [--scenarios a,b] [--workers local,1,2] [--seconds 15] [--rate 1200000] [--rate-b 1000000]
+// Usage: npx tsx bench/workers.ts [--scenarios a,b] [--workers local,1,2] [--seconds 15] [--rate 3000000] [--rate-b 1000000]
 //        [--latency-rate 10000] [--latency-seconds 10] [--partitions 2] [--kills 5] [--kill-rate 10000] [--kill-when spread]
 //        (--scenarios none: the kills only; --kills 0: no kills; --kill-when spread: the next kill waits until the
 //        query's actors are on both workers again, after the replacement's handover, so a kill leaves a warm survivor;
@@ -23,7 +23,7 @@ const { values } = parseArgs({ options: {
   scenarios: { type: "string", default: "a,b" },
   workers: { type: "string", default: "local,1,2" },
   seconds: { type: "string", default: "15" },
-  rate: { type: "string", default: "1200000" },
+  rate: { type: "string", default: "3000000" },
   "rate-b": { type: "string", default: "1000000" },
   "latency-rate": { type: "string", default: "10000" },
   "latency-seconds": { type: "string", default: "10" },
