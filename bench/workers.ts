@@ -3,7 +3,9 @@
 // Then the cost of a lost worker: scenario (b) on 2 local worker processes at a moderate rate, heartbeat timeout 1 s,
 // one worker hosting actors SIGKILLed a few times; the time from each kill to the first epoch of the next attempt that
 // committed with output (the sink's rows are written before the commit is reported, so a row came out no later).
-// Usage: npx tsx bench/workers.ts [--scenarios a,b] [--workers local,1,2] [--seconds 15] [--rate 400000] [--rate-b 200000]
+// The offered rates are above what 2 workers keep up with, so the figures are what each layout sustains, and after (b) in
+// one process and on 2 workers a line gives their ratio against issue 12's target (2 workers at least 1.7x one process).
+// Usage: npx tsx bench/workers.ts [--scenarios a,b] [--workers local,1,2] [--seconds 15] [--rate 3000000] [--rate-b 1000000]
 //        [--latency-rate 10000] [--latency-seconds 10] [--partitions 2] [--kills 5] [--kill-rate 10000] [--kill-when spread]
 //        [--wake precise] (the activity source's wake option: timer, precise or spin)
 //        (--scenarios none: the kills only; --kills 0: no kills; --kill-when spread: the next kill waits until the
@@ -22,8 +24,8 @@ const { values } = parseArgs({ options: {
   scenarios: { type: "string", default: "a,b" },
   workers: { type: "string", default: "local,1,2" },
   seconds: { type: "string", default: "15" },
-  rate: { type: "string", default: "400000" },
-  "rate-b": { type: "string", default: "200000" },
+  rate: { type: "string", default: "3000000" },
+  "rate-b": { type: "string", default: "1000000" },
   "latency-rate": { type: "string", default: "10000" },
   "latency-seconds": { type: "string", default: "10" },
   partitions: { type: "string", default: "2" },
@@ -126,14 +128,25 @@ async function measureKills(rate: string, kills: number): Promise<{ times: numbe
 
 const load = (): string => loadavg().map((value) => value.toFixed(2)).join(" ");
 console.log(`# workers bench, ${new Date().toISOString()}, load average at start ${load()}, partitions ${values.partitions}, wake ${values.wake}`);
+/** Issue 12: scenario (b) on 2 worker processes sustains at least this multiple of one process. */
+const SCALING_TARGET = 1.7;
 for (const scenario of values.scenarios.split(",").filter((name) => name !== "" && name !== "none")) {
+  const sustained = new Map<string, number>();
   for (const workers of values.workers.split(",")) {
     const where = workers === "local" ? "one process" : `${workers} worker process${workers === "1" ? "" : "es"}`;
     const rate = scenario === "b" ? values["rate-b"] : values.rate;
     const throughput = await measure(scenario, workers, rate, Number(values.seconds));
+    if (!throughput.failure) sustained.set(workers, throughput.rowsPerSecond);
     console.log(`(${scenario}) ${where}: ${throughput.rowsPerSecond} rows/s sustained over ${throughput.span.toFixed(1)} s (${throughput.rows} rows, offered ${rate}/s)${throughput.failure ? `; FAILED: ${throughput.failure}` : ""}; load ${load()}`);
     const latency = await measure(scenario, workers, values["latency-rate"], Number(values["latency-seconds"]));
     console.log(`(${scenario}) ${where}: latency at ${values["latency-rate"]} rows/s p50 ${latency.p50} ms, p99 ${latency.p99} ms${latency.failure ? `; FAILED: ${latency.failure}` : ""}; load ${load()}`);
+  }
+  const one = sustained.get("local");
+  const two = sustained.get("2");
+  if (one !== undefined && two !== undefined) {
+    const ratio = two / one;
+    const target = scenario === "b" ? `, target ${SCALING_TARGET}x: ${ratio >= SCALING_TARGET ? "met" : "NOT met"}` : "";
+    console.log(`(${scenario}) 2 worker processes / one process: ${ratio.toFixed(2)}x (${two} / ${one} rows/s${target}); load ${load()}`);
   }
 }
 

@@ -13,7 +13,8 @@ const KEYS = {
   "rill.nats.unreachableTimeout": z.string().default("30 seconds"),
   "rill.nats.pingInterval": z.string().default("5 seconds"),
   "rill.subjectPrefix": z.string().regex(/^[A-Za-z0-9_-]+$/).default("rill"),
-  "rill.flow.window": positiveInt.default(8192),
+  // Default by where the actors run: flowWindowFor() below.
+  "rill.flow.window": positiveInt.optional(),
   "rill.flow.maxFrameRows": positiveInt.default(1024),
   "rill.deadLetter.subject": z.string().optional(),
   "rill.deadLetter.stream": z.string().regex(/^[A-Za-z0-9_-]+$/, "expected a JetStream stream name (letters, digits, _ and -)").default("RILL_DEADLETTERS"),
@@ -130,7 +131,7 @@ export function readConfig(values: ReadonlyMap<string, string>): SessionConfig {
     unreachableTimeoutMs: parseDuration(read("rill.nats.unreachableTimeout"), "rill.nats.unreachableTimeout"),
     pingIntervalMs: parseDuration(read("rill.nats.pingInterval"), "rill.nats.pingInterval"),
     subjectPrefix: read("rill.subjectPrefix"),
-    flowWindow: read("rill.flow.window"),
+    flowWindow: read("rill.flow.window") ?? flowWindowFor(workersOf(read("rill.workers"))),
     maxFrameRows: read("rill.flow.maxFrameRows"),
     deadLetterSubject: read("rill.deadLetter.subject"),
     deadLetterStream: {
@@ -165,6 +166,19 @@ export function readConfig(values: ReadonlyMap<string, string>): SessionConfig {
 
 function optionalDuration(value: string | undefined, key: string): number | undefined {
   return value === undefined ? undefined : parseDuration(value, key);
+}
+
+/** `rill.flow.window` when it is not set: rows a receiver lets one sender have in flight. */
+export const FLOW_WINDOW = { local: 8192, workers: 65_536 } as const;
+
+/**
+ * The default flow window. On workers a channel's credit crosses processes: it comes back only after the receiver's
+ * process ends its turn (a turn takes the whole mailbox) and the sender's reads it, so a sender blocked on one remote
+ * receiver idles while that process works. 8192 rows kept 2 workers at 40% CPU each in scenario (b); a larger window
+ * covers that round trip (ARCHITECTURE, decision log). In one process a blocked sender lets the receiver run at once.
+ */
+export function flowWindowFor(workers: SessionConfig["workers"]): number {
+  return workers === "local" ? FLOW_WINDOW.local : FLOW_WINDOW.workers;
 }
 
 function workersOf(value: string): SessionConfig["workers"] {
