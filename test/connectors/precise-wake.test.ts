@@ -24,6 +24,30 @@ function runChild(code: string, timeoutMs = 60_000): Promise<{ code: number | nu
   });
 }
 
+/**
+ * Wraps node:worker_threads' Worker (before the module is imported, so it constructs this one) to keep each real
+ * thread at hand as `threads`, and when `startDelayMs` is given, to hold the thread's start for that long (it sleeps in
+ * Atomics.wait before its own code): a slow start-up made on purpose. `onlineAt` is when its first message arrived.
+ */
+const PATCHED_IMPORTS = (startDelayMs = 0): string => `
+  import workerThreads from "node:worker_threads";
+  import { syncBuiltinESMExports } from "node:module";
+  import { nowMs } from "./src/core/clock.ts";
+  const threads = [];
+  let onlineAt;
+  const RealWorker = workerThreads.Worker;
+  workerThreads.Worker = class extends RealWorker {
+    constructor(source, options) {
+      super("Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ${startDelayMs});" + source, options);
+      threads.push(this);
+      this.once("message", () => (onlineAt ??= nowMs()));
+    }
+  };
+  syncBuiltinESMExports();
+  const { acquirePreciseWake, preciseWakeRunning } = await import("./src/connectors/sources/precise-wake.ts");
+  const wakeAt = (wake, time) => new Promise((resolve) => wake.at(time, () => resolve(nowMs())));
+`;
+
 const IMPORTS = `
   import { acquirePreciseWake, preciseWakeRunning } from "./src/connectors/sources/precise-wake.ts";
   import { nowMs } from "./src/core/clock.ts";
@@ -102,5 +126,140 @@ describe("precise wake", () => {
     `);
     assert.equal(result.code, 0, `the child exits by itself: ${result.signal ?? ""} ${result.stderr}`);
     assert.equal(result.stdout, "fired", "the pending call held the process until it was made");
+  });
+
+  it("makes the first calls by a timer while the thread starts: none later than a timer, none early, none twice", async () => {
+    // The thread's start held 400 ms: calls due during it are made by the fallback timer, the later ones by the thread.
+    const result = await runChild(`${PATCHED_IMPORTS(400)}
+      const events = [];
+      const start = nowMs();
+      const wake = acquirePreciseWake();
+      const calls = [];
+      for (const offset of [-5, 2, 3, 40, 150, 390, 420, 480, 600]) {
+        const entry = { due: start + offset, made: [] };
+        calls.push(entry);
+        wake.at(entry.due, () => { entry.made.push(nowMs()); if (offset === 2) events.push("call due at +2 ms"); });
+      }
+      setTimeout(() => events.push("timer of 4 ms"), 4);
+      // Made after all the others, and after the thread is up: a call made twice has been made twice by now.
+      await wakeAt(wake, start + 700);
+      await wakeAt(wake, nowMs() + 5);
+      wake.close();
+      process.stdout.write(JSON.stringify({ events, onlineAfter: onlineAt - start, firstLate: calls[1].made[0] - calls[1].due,
+        calls: calls.map(({ due, made }) => ({ times: made.length, early: made.filter((at) => at < due).length })) }));
+    `);
+    assert.equal(result.code, 0, `the child exits by itself: ${result.signal ?? ""} ${result.stderr}`);
+    const out = JSON.parse(result.stdout) as { events: string[]; onlineAfter: number; firstLate: number; calls: Array<{ times: number; early: number }> };
+    assert.ok(out.onlineAfter >= 400, `the thread came online ${out.onlineAfter} ms after acquire (held 400 ms)`);
+    assert.deepEqual(out.events, ["call due at +2 ms", "timer of 4 ms"], "the call due at +2 ms is made before a timer of 4 ms set after it");
+    assert.ok(out.firstLate < 300, `the call due at +2 ms came ${out.firstLate} ms late: it waited for the thread`);
+    for (const [index, call] of out.calls.entries()) assert.deepEqual(call, { times: 1, early: 0 }, `call ${index}: once, never early`);
+  });
+
+  it("makes the first call of a fresh process no later than a timer would, without waiting for the thread", async () => {
+    const result = await runChild(`${IMPORTS}
+      const events = [];
+      const wake = acquirePreciseWake();
+      const due = nowMs() + 2;
+      wake.at(due, () => events.push(nowMs() >= due ? "call" : "early call"));
+      setTimeout(() => events.push("timer"), 4);
+      await wakeAt(wake, due + 20);
+      wake.close();
+      process.stdout.write(JSON.stringify(events));
+    `);
+    assert.equal(result.code, 0, `the child exits by itself: ${result.signal ?? ""} ${result.stderr}`);
+    assert.deepEqual(JSON.parse(result.stdout), ["call", "timer"]);
+  });
+
+  it("makes the pending calls by a timer when the thread is terminated, and a cancelled call then holds nothing", async () => {
+    const result = await runChild(`${PATCHED_IMPORTS()}
+      const wake = acquirePreciseWake();
+      await wakeAt(wake, nowMs() + 1);
+      const dues = [nowMs() + 30, nowMs() + 10];
+      const made = Promise.all(dues.map((due) => wakeAt(wake, due).then((at) => ({ due, at }))));
+      await threads[0].terminate();
+      const calls = await made;
+      // A call far ahead, cancelled: the process must exit now, not when it would have been due.
+      const cancel = wake.at(nowMs() + 60_000, () => process.stdout.write("cancelled call made"));
+      cancel();
+      process.stdout.write(JSON.stringify({ early: calls.filter(({ due, at }) => at < due).length, order: calls[0].at >= calls[1].at }));
+    `, 30_000);
+    assert.equal(result.code, 0, `the child exits by itself: ${result.signal ?? ""} ${result.stderr}`);
+    assert.deepEqual(JSON.parse(result.stdout), { early: 0, order: true });
+  });
+
+  it("does not make a call cancelled, or whose user closed, by an earlier call of the same wake-up", async () => {
+    const first = acquirePreciseWake();
+    const second = acquirePreciseWake();
+    try {
+      const made: string[] = [];
+      const past = nowMs() - 10;
+      await new Promise<void>((resolve) => {
+        let cancelLater: () => void = () => undefined;
+        first.at(past, () => {
+          made.push("first");
+          cancelLater();
+          second.close();
+        });
+        cancelLater = first.at(past + 1, () => made.push("cancelled"));
+        second.at(past + 2, () => made.push("closed"));
+        first.at(past + 3, () => made.push("last"));
+        first.at(nowMs() + 5, resolve);
+      });
+      assert.deepEqual(made, ["first", "last"]);
+    } finally {
+      first.close();
+      second.close();
+    }
+  });
+
+  it("keeps the other calls of a wake-up when one throws (uncaught, as a timer's would)", async () => {
+    const result = await runChild(`${IMPORTS}
+      const seen = [];
+      process.on("uncaughtException", (error) => seen.push(error.message));
+      const wake = acquirePreciseWake();
+      const past = nowMs() - 10;
+      wake.at(past, () => { throw new Error("boom"); });
+      await wakeAt(wake, past + 1);
+      wake.close();
+      process.stdout.write(JSON.stringify(seen));
+    `);
+    assert.equal(result.code, 0, `the child exits by itself: ${result.signal ?? ""} ${result.stderr}`);
+    assert.deepEqual(JSON.parse(result.stdout), ["boom"]);
+  });
+
+  it("rejects a time that never falls due", () => {
+    const wake = acquirePreciseWake();
+    try {
+      assert.throws(() => wake.at(Number.NaN, () => undefined), RangeError);
+      assert.throws(() => wake.at(Number.POSITIVE_INFINITY, () => undefined), RangeError);
+    } finally {
+      wake.close();
+    }
+  });
+
+  it("survives users acquiring and closing in one turn, threads started and stopped at once; process.exit() does not wait", async () => {
+    const result = await runChild(`${IMPORTS}
+      const cancelled = [];
+      for (let round = 0; round < 20; round++) {
+        const a = acquirePreciseWake();
+        const b = acquirePreciseWake();
+        a.at(nowMs() + 1, () => cancelled.push(round));
+        a.close();
+        b.at(nowMs() - 1, () => cancelled.push(round));
+        b.close();
+      }
+      const wake = acquirePreciseWake();
+      const other = acquirePreciseWake();
+      await Promise.all([wakeAt(wake, nowMs() + 2), wakeAt(other, nowMs() + 1)]);
+      other.close();
+      await wakeAt(wake, nowMs() + 1);
+      const running = preciseWakeRunning();
+      wake.at(nowMs() + 60_000, () => process.stdout.write("made"));
+      process.stdout.write(JSON.stringify({ cancelled, running }));
+      process.exit(0);
+    `, 30_000);
+    assert.equal(result.code, 0, `the child exits: ${result.signal ?? ""} ${result.stderr}`);
+    assert.deepEqual(JSON.parse(result.stdout), { cancelled: [], running: true });
   });
 });

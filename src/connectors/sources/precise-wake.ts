@@ -7,7 +7,9 @@
 //
 // The thread is shared by every user in the process (one per open-loop reader), started by the first acquire() and
 // stopped by the last user's close(). It keeps the process alive only while a call is pending, as a timer would; with
-// nothing pending it is unref'd. Its code is a string run with `eval` and without the parent's loader flags (tsx), so
+// nothing pending it is unref'd. Until the thread has started (its first message), and after it died, the calls are
+// also served by an ordinary Node timer, so no call is later than a timer would have made it; whichever fires first
+// makes the call, and a call is made once. Its code is a string run with `eval` and without the parent's loader flags (tsx), so
 // it loads the same from the sources and from the built package, and costs a bare isolate.
 //
 // @example
@@ -33,14 +35,17 @@ export interface PreciseWake {
 const SEQUENCE = 0;
 const STOP = 1;
 
-// The thread fires at most once per arm: after a wake-up it waits for the sequence to change. process.hrtime is the
-// same monotonic clock in every thread (performance.now() is not: each thread has its own timeOrigin).
+// The thread first posts READY (it now reads the deadline), then fires at most once per arm: after a wake-up it waits for
+// the sequence to change. process.hrtime is the same monotonic clock in every thread (performance.now() is not: each
+// thread has its own timeOrigin).
+const READY = -1;
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const control = new Int32Array(workerData, 0, 2);
 const deadline = new Float64Array(workerData, 8, 1);
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 let fired = -1;
+parentPort.postMessage(${READY});
 for (;;) {
   const sequence = Atomics.load(control, ${SEQUENCE});
   if (Atomics.load(control, ${STOP}) !== 0) break;
@@ -73,8 +78,13 @@ class WakeThread {
   /** The deadline the thread is armed for (nowMs clock), Infinity when none. */
   private armedFor = Number.POSITIVE_INFINITY;
   private referenced = false;
-  /** After the thread failed: pending and later calls go to a Node timer (a millisecond's precision). */
+  /**
+   * Until the thread is online, and after it failed: the Node timer (a millisecond's precision) that also serves the
+   * earliest pending call; run() makes only what is due and pending, so a call fired by both is made once.
+   */
   private fallback: NodeJS.Timeout | undefined;
+  /** The thread posted READY: from now on it serves every deadline written, and the timer is not needed. */
+  private online = false;
   private failed = false;
   users = 0;
 
@@ -89,7 +99,7 @@ class WakeThread {
       return;
     }
     this.worker.unref();
-    this.worker.on("message", this.run);
+    this.worker.on("message", this.message);
     this.worker.on("error", () => this.fail());
     this.worker.on("exit", () => this.fail());
   }
@@ -102,20 +112,20 @@ class WakeThread {
 
   remove(entry: Pending): void {
     this.pending.delete(entry);
-    if (this.pending.size === 0) this.unreference();
+    if (this.pending.size === 0) this.idle();
   }
 
   removeOwner(owner: User): void {
     for (const entry of this.pending) if (entry.owner === owner) this.pending.delete(entry);
-    if (this.pending.size === 0) this.unreference();
+    if (this.pending.size === 0) this.idle();
   }
 
   stop(): void {
     this.pending.clear();
     this.failed = true;
-    clearTimeout(this.fallback);
+    this.idle();
     if (!this.worker) return;
-    this.worker.off("message", this.run);
+    this.worker.off("message", this.message);
     Atomics.store(this.control, STOP, 1);
     Atomics.add(this.control, SEQUENCE, 1);
     Atomics.notify(this.control, SEQUENCE);
@@ -123,14 +133,31 @@ class WakeThread {
     void this.worker.terminate();
   }
 
-  /** Runs every call due by now, in deadline order, then arms the thread for the earliest one left. */
+  private readonly message = (sequence: number): void => {
+    if (sequence === READY) {
+      this.online = true;
+      // The thread reads the deadline after READY, so what is armed is served; the timer armed meanwhile is not needed.
+      if (!this.failed) {
+        clearTimeout(this.fallback);
+        this.fallback = undefined;
+      }
+    }
+    this.run();
+  };
+
+  /**
+   * Runs every call due by now, in deadline order, then arms the thread for the earliest one left. Each call leaves
+   * `pending` just before it is made: one cancelled, or whose user closed, by an earlier call of the same wake-up is not
+   * made, and a call that throws leaves the later ones pending (armed again), not lost.
+   */
   private readonly run = (): void => {
     this.armedFor = Number.POSITIVE_INFINITY;
+    clearTimeout(this.fallback);
+    this.fallback = undefined;
     const now = nowMs();
     const due = [...this.pending].filter((entry) => entry.timeMs <= now).sort((a, b) => a.timeMs - b.timeMs);
-    for (const entry of due) this.pending.delete(entry);
     try {
-      for (const entry of due) entry.callback();
+      for (const entry of due) if (this.pending.delete(entry)) entry.callback();
     } finally {
       // A callback that throws fails as a timer's would (uncaught), and the others stay armed.
       this.arm();
@@ -147,16 +174,26 @@ class WakeThread {
       return;
     }
     this.reference();
-    if (this.failed) {
+    if (this.failed || !this.online) {
+      // A timer can fire before its delay on the nowMs clock (libuv's cached loop time): run() then makes nothing early
+      // and arms it again.
       clearTimeout(this.fallback);
       this.fallback = setTimeout(this.run, Math.max(1, Math.ceil(earliest - nowMs())));
-      return;
+      if (this.failed) return;
     }
     // The wall clock first: the monotonic reading after it can only move the deadline later, never earlier.
     const wallNow = nowMs();
     this.deadline[0] = monotonicMs() + (earliest - wallNow);
     Atomics.add(this.control, SEQUENCE, 1);
     Atomics.notify(this.control, SEQUENCE);
+  }
+
+  /** Nothing pending: neither the thread nor the timer keeps the process alive. */
+  private idle(): void {
+    this.armedFor = Number.POSITIVE_INFINITY;
+    clearTimeout(this.fallback);
+    this.fallback = undefined;
+    this.unreference();
   }
 
   private reference(): void {
@@ -189,6 +226,8 @@ class User implements PreciseWake {
 
   at(timeMs: number, callback: () => void): () => void {
     if (this.closed) throw new Error("PreciseWake.at() after close()");
+    // NaN and +Infinity would never fall due: the call would never be made and would hold the process forever.
+    if (Number.isNaN(timeMs) || timeMs === Number.POSITIVE_INFINITY) throw new RangeError(`PreciseWake.at(): the time ${timeMs} never falls due`);
     const entry: Pending = { timeMs, callback, owner: this };
     this.thread.add(entry);
     return () => this.thread.remove(entry);
