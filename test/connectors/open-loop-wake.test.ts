@@ -1,5 +1,6 @@
 // The open-loop sources' `wake` option (timer, precise, spin; `busyWait` its older spelling): checked at start(),
-// naming the option, and the rows a query gets do not depend on it.
+// naming the option, and the rows a query gets do not depend on it; the first rows of a fresh process do not wait for
+// the wake thread's start-up.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ActivitySourceProvider } from "../../src/connectors/sources/activity.ts";
@@ -7,6 +8,7 @@ import { RateSourceProvider } from "../../src/connectors/sources/rate.ts";
 import { ConfigError } from "../../src/core/errors.ts";
 import type { Row } from "../../src/core/types.ts";
 import { Session } from "../../src/index.ts";
+import { runChild } from "../helpers/child.ts";
 import { RecordingContext, sourceRequest } from "./helpers.ts";
 
 const TOTAL_ROWS = 3000;
@@ -75,5 +77,24 @@ describe("the open-loop sources' wake option", () => {
       await context.waitFor(() => context.notifications >= 3, 10_000, `three notices with ${JSON.stringify(options)}`);
       await reader.close();
     }
+  });
+
+  it("with wake=precise, announces the second row of a fresh process no later than a timer would (no wait for the thread)", async () => {
+    // Row 0 is due at open(), row 1 2 ms later (500 rows/s): its notice comes before a 4 ms timer set at open().
+    const result = await runChild(`
+      import { RateSourceProvider } from "./src/connectors/sources/rate.ts";
+      import { RecordingContext, sourceRequest } from "./test/connectors/helpers.ts";
+      const events = [];
+      const reader = new RateSourceProvider(sourceRequest("rate", { rowsPerSecond: "500", wake: "precise" })).createReader(0);
+      const context = new RecordingContext();
+      await reader.open(context);
+      setTimeout(() => events.push("timer of 4 ms"), 4);
+      await context.waitFor(() => context.notifications >= 2 && events.push("row 1") > 0, 10_000, "the second row's notice");
+      await context.waitFor(() => context.notifications >= 4, 10_000, "two more notices");
+      await reader.close();
+      process.stdout.write(JSON.stringify(events));
+    `);
+    assert.equal(result.code, 0, `the child exits by itself: ${result.signal ?? ""} ${result.stderr}`);
+    assert.deepEqual(JSON.parse(result.stdout).slice(0, 2), ["row 1", "timer of 4 ms"]);
   });
 });

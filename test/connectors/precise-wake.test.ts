@@ -1,28 +1,11 @@
 // The process's precise wake thread: calls no earlier than asked, in deadline order; the thread never keeps an idle
 // process alive, and the last user's close stops it.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { describe, it } from "node:test";
 import { mulberry32 } from "../../src/connectors/sources/activity.ts";
 import { acquirePreciseWake, preciseWakeRunning } from "../../src/connectors/sources/precise-wake.ts";
 import { nowMs } from "../../src/core/clock.ts";
-
-/** Runs `code` (an ES module, from the repository root) in a new Node process; its exit code, signal and output. */
-function runChild(code: string, timeoutMs = 60_000): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve) => {
-    // Only a bound on a hang: the child is expected to exit on its own.
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.once("exit", (exitCode, signal) => {
-      clearTimeout(timer);
-      resolve({ code: exitCode, signal, stdout, stderr });
-    });
-  });
-}
+import { runChild } from "../helpers/child.ts";
 
 /**
  * Wraps node:worker_threads' Worker (before the module is imported, so it constructs this one) to keep each real

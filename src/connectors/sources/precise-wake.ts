@@ -23,7 +23,9 @@ import { nowMs } from "../../core/clock.ts";
 export interface PreciseWake {
   /**
    * Calls `callback` on the main thread once, no earlier than `timeMs` (the `nowMs()` clock), and usually within a
-   * tenth of a millisecond after it. Calls due at the same wake-up run in deadline order. Returns the cancel function.
+   * tenth of a millisecond after it (as a Node timer would, a millisecond or two, while the thread starts). Calls due
+   * at the same wake-up run in deadline order. Returns the cancel function, which cancels the call however it was to
+   * be made. Throws a RangeError for a time that never falls due (NaN, +Infinity).
    */
   at(timeMs: number, callback: () => void): () => void;
   /** Cancels this user's pending calls and releases the thread; the last user's close terminates it. Idempotent. */
