@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { mulberry32 } from "../../src/connectors/sources/activity.ts";
-import { acquirePreciseWake, preciseWakeRunning } from "../../src/connectors/sources/precise-wake.ts";
+import { acquirePreciseWake, preciseWakeOnline, preciseWakeRunning } from "../../src/connectors/sources/precise-wake.ts";
 import { nowMs } from "../../src/core/clock.ts";
 import { runChild } from "../helpers/child.ts";
 
@@ -27,7 +27,7 @@ const PATCHED_IMPORTS = (startDelayMs = 0): string => `
     }
   };
   syncBuiltinESMExports();
-  const { acquirePreciseWake, preciseWakeRunning } = await import("./src/connectors/sources/precise-wake.ts");
+  const { acquirePreciseWake, preciseWakeOnline, preciseWakeRunning } = await import("./src/connectors/sources/precise-wake.ts");
   const wakeAt = (wake, time) => new Promise((resolve) => wake.at(time, () => resolve(nowMs())));
 `;
 
@@ -41,8 +41,9 @@ describe("precise wake", () => {
   it("calls every callback no earlier than its deadline, in deadline order, for many deadlines asked in any order", async () => {
     const wake = acquirePreciseWake();
     try {
-      // The thread up first: calls asked while it starts would all be made late, at once, and prove nothing.
-      await new Promise<void>((resolve) => wake.at(nowMs(), resolve));
+      // The thread up first: calls asked while it starts are made by a timer too, and would not test the thread.
+      do await new Promise<void>((resolve) => wake.at(nowMs() + 1, resolve));
+      while (!preciseWakeOnline());
       const random = mulberry32(11);
       const start = nowMs() + 5;
       const deadlines = Array.from({ length: 400 }, () => start + random() * 400);
@@ -121,12 +122,13 @@ describe("precise wake", () => {
       for (const offset of [-5, 2, 3, 40, 150, 390, 420, 480, 600]) {
         const entry = { due: start + offset, made: [] };
         calls.push(entry);
-        wake.at(entry.due, () => { entry.made.push(nowMs()); if (offset === 2) events.push("call due at +2 ms"); });
+        wake.at(entry.due, () => { entry.made.push(nowMs()); if (offset === 2) events.push("call due at +2 ms, thread online: " + preciseWakeOnline()); });
       }
       setTimeout(() => events.push("timer of 4 ms"), 4);
       // Made after all the others, and after the thread is up: a call made twice has been made twice by now.
       await wakeAt(wake, start + 700);
       await wakeAt(wake, nowMs() + 5);
+      events.push("end, thread online: " + preciseWakeOnline());
       wake.close();
       process.stdout.write(JSON.stringify({ events, onlineAfter: onlineAt - start, firstLate: calls[1].made[0] - calls[1].due,
         calls: calls.map(({ due, made }) => ({ times: made.length, early: made.filter((at) => at < due).length })) }));
@@ -134,7 +136,8 @@ describe("precise wake", () => {
     assert.equal(result.code, 0, `the child exits by itself: ${result.signal ?? ""} ${result.stderr}`);
     const out = JSON.parse(result.stdout) as { events: string[]; onlineAfter: number; firstLate: number; calls: Array<{ times: number; early: number }> };
     assert.ok(out.onlineAfter >= 400, `the thread came online ${out.onlineAfter} ms after acquire (held 400 ms)`);
-    assert.deepEqual(out.events, ["call due at +2 ms", "timer of 4 ms"], "the call due at +2 ms is made before a timer of 4 ms set after it");
+    assert.deepEqual(out.events, ["call due at +2 ms, thread online: false", "timer of 4 ms", "end, thread online: true"],
+      "the call due at +2 ms is made before a timer of 4 ms set after it, by the timer");
     assert.ok(out.firstLate < 300, `the call due at +2 ms came ${out.firstLate} ms late: it waited for the thread`);
     for (const [index, call] of out.calls.entries()) assert.deepEqual(call, { times: 1, early: 0 }, `call ${index}: once, never early`);
   });
@@ -162,13 +165,14 @@ describe("precise wake", () => {
       const made = Promise.all(dues.map((due) => wakeAt(wake, due).then((at) => ({ due, at }))));
       await threads[0].terminate();
       const calls = await made;
+      const online = preciseWakeOnline();
       // A call far ahead, cancelled: the process must exit now, not when it would have been due.
       const cancel = wake.at(nowMs() + 60_000, () => process.stdout.write("cancelled call made"));
       cancel();
-      process.stdout.write(JSON.stringify({ early: calls.filter(({ due, at }) => at < due).length, order: calls[0].at >= calls[1].at }));
+      process.stdout.write(JSON.stringify({ early: calls.filter(({ due, at }) => at < due).length, order: calls[0].at >= calls[1].at, online }));
     `, 30_000);
     assert.equal(result.code, 0, `the child exits by itself: ${result.signal ?? ""} ${result.stderr}`);
-    assert.deepEqual(JSON.parse(result.stdout), { early: 0, order: true });
+    assert.deepEqual(JSON.parse(result.stdout), { early: 0, order: true, online: false });
   });
 
   it("does not make a call cancelled, or whose user closed, by an earlier call of the same wake-up", async () => {

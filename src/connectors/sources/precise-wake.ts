@@ -106,6 +106,11 @@ class WakeThread {
     this.worker.on("exit", () => this.fail());
   }
 
+  /** The thread is up and alive: it, not the fallback timer, makes the calls. */
+  serving(): boolean {
+    return this.online && !this.failed;
+  }
+
   add(entry: Pending): void {
     this.pending.add(entry);
     if (entry.timeMs < this.armedFor) this.arm();
@@ -250,6 +255,11 @@ export function acquirePreciseWake(): PreciseWake {
   shared ??= new WakeThread();
   shared.users++;
   return new User(shared);
+}
+
+/** Whether the process's wake thread has started and serves the calls (not a timer), for benchmarks and diagnostics. */
+export function preciseWakeOnline(): boolean {
+  return shared?.serving() ?? false;
 }
 
 /** Whether the process's wake thread is running (for tests and diagnostics). */
