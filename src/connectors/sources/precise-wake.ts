@@ -9,8 +9,8 @@
 // stopped by the last user's close(). It keeps the process alive only while a call is pending, as a timer would; with
 // nothing pending it is unref'd. Until the thread has started (its first message), and after it died, the calls are
 // also served by an ordinary Node timer, so no call is later than a timer would have made it; whichever fires first
-// makes the call, and a call is made once. Its code is a string run with `eval` and without the parent's loader flags (tsx), so
-// it loads the same from the sources and from the built package, and costs a bare isolate.
+// makes the call, and a call is made once. Its code is a string run with `eval` and without the parent's loader flags
+// (tsx), so it loads the same from the sources and from the built package, and costs a bare isolate.
 //
 // @example
 //   const wake = acquirePreciseWake();
