@@ -40,7 +40,11 @@ export interface StageRestore {
   readonly deltas: readonly DeltaName[];
 }
 
-export type RestorePlan = { readonly kind: "restore"; readonly stages: readonly StageRestore[] } | { readonly kind: "damaged"; readonly reasons: readonly string[] };
+export type RestorePlan =
+  | { readonly kind: "restore"; readonly stages: readonly StageRestore[] }
+  | { readonly kind: "damaged"; readonly reasons: readonly string[] }
+  /** The listing does not show the reader's own marker: list again (see planRestore). */
+  | { readonly kind: "behind"; readonly reason: string };
 
 /** The attempt whose changes of `epoch` count: the newest marker that resumed before it. */
 export function attemptOf(markers: readonly AttemptMarker[], epoch: number): AttemptMarker | undefined {
@@ -49,8 +53,23 @@ export function attemptOf(markers: readonly AttemptMarker[], epoch: number): Att
   return found;
 }
 
-/** What to fetch so the given stages hold their state as of `committedEpoch`. */
-export function planRestore(listing: Listing, committedEpoch: number, stages: readonly string[]): RestorePlan {
+/** An attempt whose marker was stored before the reader acts for it: the reader's own attempt. */
+export interface AttemptRef {
+  readonly runId: string;
+  readonly attempt: number;
+}
+
+/**
+ * What to fetch so the given stages hold their state as of `committedEpoch`. `reader`: the attempt the restore is for,
+ * whose marker the driver stored before placing it (after every change of the committed epochs). A listing without
+ * that marker is behind the bucket (a consumer on a replica still catching up after a node was lost) or was cut short:
+ * what it lacks would silently be missing state, so no plan is made from it (the caller lists again). Keys arrive in
+ * the order they were written, so a listing that has the marker has every change of a committed epoch.
+ */
+export function planRestore(listing: Listing, committedEpoch: number, stages: readonly string[], reader?: AttemptRef): RestorePlan {
+  if (reader && !listing.markers.some((marker) => marker.runId === reader.runId && marker.attempt === reader.attempt)) {
+    return { kind: "behind", reason: `the listing lacks the marker of run ${reader.runId} attempt ${reader.attempt}, stored before that attempt was placed: it is behind the bucket or was cut short` };
+  }
   const reasons: string[] = [];
   const plans = stages.map((stage): StageRestore => {
     const snapshot = newestSnapshot(listing, stage, committedEpoch);

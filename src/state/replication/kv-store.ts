@@ -1,7 +1,8 @@
 // The replicated state store's NATS edge: one JetStream key-value bucket per query, replicated by the cluster. Thin:
 // lists, reads and writes names built in keys.ts; every decision about them is in decisions.ts.
-import { jetstream } from "@nats-io/jetstream";
+import { DeliverPolicy, jetstream, type JetStreamClient } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
+import { TimeoutError } from "@nats-io/transport-node";
 import type { NatsTransport } from "../../actors/nats-transport.ts";
 import { CheckpointWriteError, TransportError } from "../../core/errors.ts";
 import type { AttemptMarker, Listing } from "./decisions.ts";
@@ -24,8 +25,11 @@ export interface StateStoreOptions {
  */
 const READ_TIMEOUT_MS = 2000;
 
+/** A listing whose consumer delivers nothing for this long (placed on a lost node, say) is given up and asked again. */
+const LIST_STALL_MS = 5000;
+
 export class StateStore {
-  private constructor(private readonly kv: KV, private readonly reads: KV, readonly bucket: string, private readonly transport: NatsTransport) {}
+  private constructor(private readonly kv: KV, private readonly reads: KV, readonly bucket: string, private readonly transport: NatsTransport, private readonly js: JetStreamClient) {}
 
   static async open(transport: NatsTransport, queryId: string, options: StateStoreOptions = {}): Promise<StateStore> {
     const bucket = bucketOf(queryId);
@@ -35,7 +39,7 @@ export class StateStore {
       // A worker opens the bucket while a lost node's streams elect leaders (a restore after the loss): it asks again.
       const kv = options.create ? await manager.create(bucket, { replicas: options.create.replicas, history: 1 }) : await transport.whileJetStreamUnavailable(() => manager.open(bucket));
       const reads = await transport.whileJetStreamUnavailable(() => readManager.open(bucket));
-      return new StateStore(kv, reads, bucket, transport);
+      return new StateStore(kv, reads, bucket, transport, jetstream(transport.connectionForServices as Parameters<typeof jetstream>[0], { timeout: READ_TIMEOUT_MS }));
     } catch (error) {
       throw new TransportError(`Cannot ${options.create ? `create the replicated state bucket '${bucket}' with ${options.create.replicas} replicas` : `open the replicated state bucket '${bucket}'`}: ${String(error)}. The NATS server must run JetStream (a cluster of at least as many nodes as rill.state.replicas).`, { cause: error });
     }
@@ -44,13 +48,10 @@ export class StateStore {
   /** Every name in the bucket, grouped; the markers with their epochs and revisions. */
   async listing(): Promise<Listing> {
     const names: StoreName[] = [];
-    await this.io("list the keys", async () => {
-      names.length = 0;
-      for await (const key of await this.reads.keys()) {
-        const name = parseKey(key);
-        if (name) names.push(name);
-      }
-    });
+    for (const key of await this.io("list the keys", () => this.keys())) {
+      const name = parseKey(key);
+      if (name) names.push(name);
+    }
     const markers: AttemptMarker[] = [];
     for (const name of names) {
       if (name.kind !== "marker") continue;
@@ -60,6 +61,48 @@ export class StateStore {
       markers.push({ key: name.key, runId: name.runId, attempt: name.attempt, afterEpoch, revision: entry.revision });
     }
     return groupKeys(names, markers);
+  }
+
+  /**
+   * The bucket's keys as of one point of its stream at or after the last write it held when asked: what a restore or a
+   * compaction plans from must be the state of one moment (a compaction writes its snapshot before it removes what it
+   * covers). The client's keys() is not that: it ends early on an idle heartbeat, and its consumer may sit on a
+   * replica still catching up after a node was lost, which reports nothing pending. Here the stream leader gives the
+   * last sequence, and the consumer's messages (last per key, then every later one, in order; PUT adds a key, DEL and
+   * PURGE remove it) are read until that sequence is passed and nothing is pending.
+   */
+  private async keys(): Promise<string[]> {
+    const stream = `KV_${this.bucket}`;
+    const prefix = `$KV.${this.bucket}.`;
+    const { state } = await (await this.js.jetstreamManager()).streams.info(stream);
+    if (state.messages === 0) return [];
+    const consumer = await this.js.consumers.get(stream, { filter_subjects: `${prefix}>`, deliver_policy: DeliverPolicy.LastPerSubject, headers_only: true });
+    const messages = await consumer.consume();
+    const live = new Set<string>();
+    let stalled = false;
+    let timer = setTimeout(() => undefined, 0);
+    const watch = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        stalled = true;
+        void messages.close();
+      }, LIST_STALL_MS);
+    };
+    watch();
+    try {
+      for await (const message of messages) {
+        watch();
+        const key = message.subject.slice(prefix.length);
+        const operation = message.headers?.get("KV-Operation");
+        if (operation === "DEL" || operation === "PURGE") live.delete(key);
+        else live.add(key);
+        if (message.seq >= state.last_seq && message.info.pending === 0) return [...live];
+      }
+    } finally {
+      clearTimeout(timer);
+      await messages.close();
+    }
+    throw new TimeoutError({ cause: new Error(`listing ${stream} ${stalled ? `delivered nothing for ${LIST_STALL_MS} ms` : "ended"} before sequence ${state.last_seq}`) });
   }
 
   /** Written by the driver before the attempt's actors are placed: from now on this attempt's changes are the ones that count. */

@@ -1,7 +1,7 @@
 // Reads the committed state of some stages from the replicated store: the plan (decisions.ts), then its objects,
 // folded oldest first into one entry per state key.
 import { CheckpointError } from "../../core/errors.ts";
-import { planRestore, type StageRestore } from "./decisions.ts";
+import { planRestore, type AttemptRef, type StageRestore } from "./decisions.ts";
 import type { StateStore } from "./kv-store.ts";
 import type { StoredEntry } from "./payload.ts";
 
@@ -15,9 +15,28 @@ export interface RestoredState {
   readonly objects: number;
 }
 
-export async function readCommittedState(store: StateStore, committedEpoch: number, stages: readonly string[]): Promise<RestoredState> {
+/**
+ * A listing behind the bucket (its consumer on a replica still catching up after a NATS node was lost) is asked for
+ * again this often, `BEHIND_PAUSE_MS` times the count apart (about 10 s in all), before the restore gives up: the
+ * placement then fails and the query rolls back and retries, as on any failed read.
+ */
+const BEHIND_LISTINGS = 8;
+const BEHIND_PAUSE_MS = 350;
+
+/**
+ * The state of `stages` as of `committedEpoch`. `reader`: the attempt the state is read for (its marker was stored
+ * before it asks): a listing that does not show that marker is not used (planRestore).
+ */
+export async function readCommittedState(store: StateStore, committedEpoch: number, stages: readonly string[], reader?: AttemptRef): Promise<RestoredState> {
+  let behind = 0;
   for (let attempt = 1; ; attempt++) {
-    const plan = planRestore(await store.listing(), committedEpoch, stages);
+    const plan = planRestore(await store.listing(), committedEpoch, stages, reader);
+    if (plan.kind === "behind") {
+      if (++behind >= BEHIND_LISTINGS) throw new CheckpointError(`The replicated state in bucket '${store.bucket}' cannot give epoch ${committedEpoch}: ${plan.reason} (${BEHIND_LISTINGS} listings).`);
+      attempt--;
+      await new Promise((resolve) => setTimeout(resolve, BEHIND_PAUSE_MS * behind));
+      continue;
+    }
     // A listing is keys, then each marker read: a compaction in between (it removes markers, and wrote a snapshot
     // after the keys were listed) looks like damage. Listed again; damage that stays is damage.
     if (plan.kind === "damaged" && attempt < ATTEMPTS) continue;

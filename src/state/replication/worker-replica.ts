@@ -25,7 +25,7 @@ export class AttemptReplica implements EpochReplica {
  */
 export async function prepareAttemptState(storage: CheckpointStorage, store: StateStore, run: { readonly runId: string; readonly attempt: number; readonly actors: readonly string[]; readonly lastCommittedEpoch: number | undefined }): Promise<{ entries: number; objects: number }> {
   const stages = [...new Set(run.actors.map((actor) => token(actorParts(actor).stage)))];
-  const restored = run.lastCommittedEpoch === undefined ? { entries: [], objects: 0 } : await readCommittedState(store, run.lastCommittedEpoch, stages);
+  const restored = run.lastCommittedEpoch === undefined ? { entries: [], objects: 0 } : await readCommittedState(store, run.lastCommittedEpoch, stages, run);
   await storage.installState(restored.entries);
   storage.refresh();
   storage.replicateTo(new AttemptReplica(store, run.runId, run.attempt));

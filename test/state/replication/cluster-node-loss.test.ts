@@ -3,7 +3,7 @@
 // the output is exactly the plain-code oracle's.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -12,6 +12,12 @@ import { DRIVER, committedRows, oracle, prepareRun } from "./machines.ts";
 
 const FILES = 45;
 const ROWS_PER_FILE = 80;
+/**
+ * Files written only once both faults landed (the driver rolled back after the machine was lost), and the driver told
+ * to finish only after that: else a query that ran ahead of the test's reading of its output could end before the
+ * machine's loss was noticed, and no restore would happen.
+ */
+const HELD_BACK = 20;
 
 describe("replicated worker state on a NATS cluster", { timeout: 400_000 }, () => {
   const cluster = useNatsCluster();
@@ -28,10 +34,14 @@ describe("replicated worker state on a NATS cluster", { timeout: 400_000 }, () =
     const nats = JSON.stringify(cluster().options);
     // A 4 s heartbeat timeout: at 2 s a worker busy restoring on a loaded 2-core machine was given up now and then,
     // a rollback that has nothing to do with the faults whose cost this test counts.
-    const { rows, output, env, machines } = await prepareRun(base, nats, FILES, ROWS_PER_FILE, 53, { ...process.env, RILL_TEST_NATS: nats, RILL_TEST_HEARTBEAT_TIMEOUT: "4 seconds" });
+    const { rows, input, output, env, machines } = await prepareRun(base, nats, FILES, ROWS_PER_FILE, 53, { ...process.env, RILL_TEST_NATS: nats, RILL_TEST_HEARTBEAT_TIMEOUT: "4 seconds", RILL_TEST_DRIVER_GO: "stdin" });
+    const held = join(base, "held");
+    await mkdir(held);
+    const heldFiles = Array.from({ length: HELD_BACK }, (_, index) => `part-${String(FILES - HELD_BACK + index).padStart(3, "0")}.json`);
+    for (const file of heldFiles) await rename(join(input, file), join(held, file));
     try {
       for (const name of ["m1", "m2", "m3"]) await machines.start(name);
-      const driver = spawn(process.execPath, ["--import", "tsx", DRIVER, "3", "5"], { stdio: ["ignore", "pipe", "pipe"], env });
+      const driver = spawn(process.execPath, ["--import", "tsx", DRIVER, "3", "5"], { stdio: ["pipe", "pipe", "pipe"], env });
       let stdout = "";
       let stderr = "";
       let hosting: string[] = [];
@@ -42,7 +52,14 @@ describe("replicated worker state on a NATS cluster", { timeout: 400_000 }, () =
       let recoveriesAtMachineLoss = -1;
       let recoveries = 0;
       let faults: Promise<void> = Promise.resolve();
-      driver.stderr.on("data", (chunk: Buffer) => (stderr += process.env.RILL_REPLICATION_LOG ? chunk.toString().replace(/^(?=.)/gm, `${new Date().toISOString().slice(11, 23)} `) : chunk.toString()));
+      /** Resolves once the driver rolls back after the machine was lost (its stderr says so). */
+      let rolledBackAfterLoss: () => void = () => undefined;
+      const lossHandled = new Promise<void>((resolve) => (rolledBackAfterLoss = resolve));
+      let stderrAtLoss = -1;
+      driver.stderr.on("data", (chunk: Buffer) => {
+        stderr += process.env.RILL_REPLICATION_LOG ? chunk.toString().replace(/^(?=.)/gm, `${new Date().toISOString().slice(11, 23)} `) : chunk.toString();
+        if (stderrAtLoss >= 0 && stderr.slice(stderrAtLoss).includes("rolling back to the last committed epoch")) rolledBackAfterLoss();
+      });
       driver.stdout.on("data", (chunk: Buffer) => {
         stdout += chunk.toString();
         if (process.env.RILL_REPLICATION_LOG) stderr += chunk.toString().replace(/^(?=.)/gm, `${new Date().toISOString().slice(11, 23)} [out] `);
@@ -58,12 +75,22 @@ describe("replicated worker state on a NATS cluster", { timeout: 400_000 }, () =
           } else if (nodeKilledAt > 0 && !lostMachine && epochs >= nodeKilledAt + 5 && hosting.length > 0) {
             lostMachine = hosting[hosting.length - 1] as string;
             recoveriesAtMachineLoss = recoveries;
+            stderrAtLoss = stderr.length;
             const victim = lostMachine;
             faults = faults.then(() => machines.destroy(victim)).then(() => machines.start("m4"));
           }
         }
       });
-      const code = await new Promise<number | null>((resolve) => driver.once("exit", resolve));
+      const exited = new Promise<number | null>((resolve) => driver.once("exit", resolve));
+      // The rest of the input, and the driver's `go`, only once the machine's loss made the query roll back (a bound
+      // so that a loss never noticed fails the assertions below instead of the test's timeout).
+      let bound: NodeJS.Timeout | undefined;
+      await Promise.race([lossHandled, exited, new Promise((resolve) => (bound = setTimeout(resolve, 180_000)))]);
+      clearTimeout(bound);
+      for (const file of heldFiles) await rename(join(held, file), join(input, file));
+      driver.stdin.on("error", () => undefined);
+      driver.stdin.end("go\n");
+      const code = await exited;
       await faults;
       if (process.env.RILL_REPLICATION_LOG) await writeFile(process.env.RILL_REPLICATION_LOG, `${stderr}\n${[...machines.logs].map(([name, log]) => log.split("\n").map((line) => `[${name}] ${line}`).join("\n")).join("\n")}\n${stdout}`);
       assert.equal(code, 0, `driver failed:\n${stderr.slice(-3000)}`);

@@ -78,6 +78,18 @@ describe("replicated state: restore decisions", () => {
     assert.deepEqual(restoredKeys(planRestore(store, 6, [STAGE])), [snapshotKey(STAGE, 5), deltaKey(STAGE, 0, 6, "r", 0)]);
   });
 
+  it("makes no plan from a listing that lacks the reader's own marker (behind the bucket), where it would restore nothing", () => {
+    // A consumer on a replica still catching up after a NATS node was lost lists nothing, or an old prefix of the keys.
+    const full = listing({ complete: [deltaKey(STAGE, 0, 0, "r", 0), deltaKey(STAGE, 0, 1, "r", 0)] }, [["r", 0, -1], ["r", 1, 1]]);
+    const reader = { runId: "r", attempt: 1 };
+    assert.deepEqual(restoredKeys(planRestore(full, 1, [STAGE], reader)), [deltaKey(STAGE, 0, 0, "r", 0), deltaKey(STAGE, 0, 1, "r", 0)]);
+    for (const behind of [listing({}, []), listing({ complete: [deltaKey(STAGE, 0, 0, "r", 0)] }, [["r", 0, -1]])]) {
+      const plan = planRestore(behind, 1, [STAGE], reader);
+      assert.equal(plan.kind, "behind");
+      assert.match(plan.kind === "behind" ? plan.reason : "", /lacks the marker of run r attempt 1/);
+    }
+  });
+
   it("keeps stages apart: each gets its own snapshot and deltas", () => {
     const store = listing({ complete: [deltaKey(STAGE, 0, 0, "r", 0), deltaKey("s2-sink", 0, 0, "r", 0), snapshotKey("s2-sink", 0)] }, [["r", 0, -1]]);
     assert.deepEqual(restoredKeys(planRestore(store, 0, ["s2-sink"])), [snapshotKey("s2-sink", 0)]);

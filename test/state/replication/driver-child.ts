@@ -1,7 +1,7 @@
 // The driver of the replicated-state tests, as its own process: runs test/workers/job.ts on the cluster's workers
 // (rill.workers = cluster) with rill.state.replication = jetstream until every file is read. Prints `query <id>`,
 // `epoch N recoveries R` per epoch with input (R: rollbacks so far), `hosting <worker> ...` whenever the workers hosting actors change, at the end the workers as the dashboard's state API
-// and the last progress report show them, and `done N`.
+// and the last progress report show them, and `done N`. With RILL_TEST_DRIVER_GO=stdin it waits for a `go` line on stdin before it waits for the input to be processed.
 // Usage: node --import tsx driver-child.ts <replicas> <snapshotEvery> (paths in RILL_JOB_*, NATS in RILL_TEST_NATS)
 import { join } from "node:path";
 import { runJob, Session } from "../../../src/index.ts";
@@ -35,6 +35,15 @@ const showWorkers = (): void => {
   shown = line;
 };
 const timer = setInterval(showWorkers, 50);
+// RILL_TEST_DRIVER_GO=stdin: the test holds part of the input back until its faults landed, then writes it and says
+// `go`; only then does "all available" mean all of it.
+if (process.env.RILL_TEST_DRIVER_GO === "stdin") {
+  let said = "";
+  for await (const chunk of process.stdin) {
+    said += String(chunk);
+    if (said.split("\n").includes("go")) break;
+  }
+}
 await query.processAllAvailable();
 clearInterval(timer);
 // Seen from outside: the dashboard's state API and the progress report, with the placement they should agree with.

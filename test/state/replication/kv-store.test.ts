@@ -60,6 +60,17 @@ describe("replicated state store (JetStream key-value)", () => {
     await assert.rejects(readCommittedState(store, 1, [STAGE]), /s1-aggregate\.p0 in committed epoch 1 are torn/);
   });
 
+  it("refuses to restore from a listing without the reader's marker rather than install no state", async () => {
+    const driver = await DriverReplica.open(transport, "q-behind", { replicas: 1, snapshotEvery: 1000 }, () => undefined);
+    const store = await StateStore.open(transport, "q-behind");
+    await driver.begin("run", 0, -1);
+    await new AttemptReplica(store, "run", 0).upload(0, `${STAGE}.p0`, [entry("a", "1")]);
+    await driver.begin("run", 1, 0);
+    assert.deepEqual(asText((await readCommittedState(store, 0, [STAGE], { runId: "run", attempt: 1 })).entries), { a: "1" });
+    // Attempt 2's marker is not stored: every listing is as one behind the bucket would be for attempt 2's restore.
+    await assert.rejects(readCommittedState(store, 0, [STAGE], { runId: "run", attempt: 2 }), /lacks the marker of run run attempt 2/);
+  });
+
   it("compacts: a snapshot per stage replaces the deltas it covers and a restore reads the same state from fewer objects", async () => {
     const driver = await DriverReplica.open(transport, "q-compact", { replicas: 1, snapshotEvery: 1000 }, () => undefined);
     const store = await StateStore.open(transport, "q-compact");
