@@ -25,6 +25,10 @@ export interface StateStoreOptions {
  */
 const READ_TIMEOUT_MS = 2000;
 
+/** Written by each listing, read back as its end (see keys()); no name of the store (keys.ts) starts with `listing`. */
+const LISTING_MARK_KEY = "listing";
+const EMPTY = new Uint8Array(0);
+
 /** A listing whose consumer delivers nothing for this long (placed on a lost node, say) is given up and asked again. */
 const LIST_STALL_MS = 5000;
 
@@ -64,18 +68,20 @@ export class StateStore {
   }
 
   /**
-   * The bucket's keys as of one point of its stream at or after the last write it held when asked: what a restore or a
-   * compaction plans from must be the state of one moment (a compaction writes its snapshot before it removes what it
-   * covers). The client's keys() is not that: it ends early on an idle heartbeat, and its consumer may sit on a
-   * replica still catching up after a node was lost, which reports nothing pending. Here the stream leader gives the
-   * last sequence, and the consumer's messages (last per key, then every later one, in order; PUT adds a key, DEL and
-   * PURGE remove it) are read until that sequence is passed and nothing is pending.
+   * The bucket's keys as of one point of its stream at or after the last write acknowledged when asked: what a restore
+   * or a compaction plans from must be the state of one moment (a compaction writes its snapshot before it removes what
+   * it covers). The client's keys() is not that: it ends early on an idle heartbeat, and its consumer may sit on a
+   * replica still catching up after a node was lost, which reports nothing pending. Nor is a STREAM.INFO's last
+   * sequence a bound: while the stream has no leader every replica answers it from its own state, a lagging one too.
+   * So the listing first writes a mark key: the leader acknowledges it after every write acknowledged before it, and
+   * the consumer's messages (last per key in stream order, then every later one; PUT adds a key, DEL and PURGE remove
+   * it) are read until one at or past the mark's sequence arrives (the mark itself, or a newer mark another listing
+   * wrote). The mark key is no name of the store (parseKey ignores it); the bucket keeps one copy.
    */
   private async keys(): Promise<string[]> {
     const stream = `KV_${this.bucket}`;
     const prefix = `$KV.${this.bucket}.`;
-    const { state } = await (await this.js.jetstreamManager()).streams.info(stream);
-    if (state.messages === 0) return [];
+    const mark = await this.kv.put(LISTING_MARK_KEY, EMPTY);
     const consumer = await this.js.consumers.get(stream, { filter_subjects: `${prefix}>`, deliver_policy: DeliverPolicy.LastPerSubject, headers_only: true });
     const messages = await consumer.consume();
     const live = new Set<string>();
@@ -96,13 +102,18 @@ export class StateStore {
         const operation = message.headers?.get("KV-Operation");
         if (operation === "DEL" || operation === "PURGE") live.delete(key);
         else live.add(key);
-        if (message.seq >= state.last_seq && message.info.pending === 0) return [...live];
+        if (message.seq >= mark) {
+          live.delete(LISTING_MARK_KEY);
+          return [...live];
+        }
       }
     } finally {
       clearTimeout(timer);
       await messages.close();
+      // Left alone, the ordered consumer stays on the server for its five minutes of inactivity: one per listing.
+      await consumer.delete().catch(() => false);
     }
-    throw new TimeoutError({ cause: new Error(`listing ${stream} ${stalled ? `delivered nothing for ${LIST_STALL_MS} ms` : "ended"} before sequence ${state.last_seq}`) });
+    throw new TimeoutError({ cause: new Error(`listing ${stream} ${stalled ? `delivered nothing for ${LIST_STALL_MS} ms` : "ended"} before the listing mark's sequence ${mark}`) });
   }
 
   /** Written by the driver before the attempt's actors are placed: from now on this attempt's changes are the ones that count. */

@@ -1,6 +1,7 @@
 // The replicated state store on a real nats-server with JetStream: uploads, restores, torn uploads and compaction.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { NatsTransport } from "../../../src/actors/nats-transport.ts";
 import { DriverReplica } from "../../../src/state/replication/driver-replica.ts";
 import { chunkKey, deltaKey } from "../../../src/state/replication/keys.ts";
@@ -89,5 +90,20 @@ describe("replicated state store (JetStream key-value)", () => {
     const listing = await store.listing();
     assert.deepEqual(listing.deltas.map((delta) => delta.name.epoch).sort((a, b) => a - b), [10, 10, 11, 11]);
     assert.deepEqual(asText((await readCommittedState(store, 11, [STAGE])).entries), { k0: "10", k1: "11", k2: "7", k3: "8", k4: "9" });
+  });
+
+  it("lists up to its own mark, written after every write acknowledged before: each key written just before is listed, the mark is not, and no consumer is left", async () => {
+    const driver = await DriverReplica.open(transport, "q-listing", { replicas: 1, snapshotEvery: 1000 }, () => undefined);
+    const store = await StateStore.open(transport, "q-listing");
+    await driver.begin("run", 0, -1);
+    const replica = new AttemptReplica(store, "run", 0);
+    for (let epoch = 0; epoch < 20; epoch++) {
+      await replica.upload(epoch, `${STAGE}.p0`, [entry(`k${epoch}`, String(epoch))]);
+      const listing = await store.listing();
+      assert.deepEqual(listing.deltas.map((delta) => delta.name.epoch).sort((a, b) => a - b), Array.from({ length: epoch + 1 }, (_, index) => index), `the listing after epoch ${epoch}'s upload`);
+    }
+    const manager = await jetstreamManager(transport.connectionForServices as Parameters<typeof jetstreamManager>[0]);
+    const stream = await manager.streams.info(`KV_${store.bucket}`);
+    assert.equal(stream.state.consumer_count, 0, "every listing removed its consumer");
   });
 });
