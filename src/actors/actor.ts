@@ -332,9 +332,9 @@ export abstract class Actor {
   }
 
   /**
-   * One function for every turn (not a closure a turn, nor a `finally` on each turn's promise: about 200 heap bytes a
-   * turn, and a turn is a frame or two at 10,000 rows/s). A turn that ends without awaiting is over when turn()
-   * returns; one that awaits is kept for stop() until its own end clears it.
+   * One function for every turn, not a closure a turn and a `finally` on each turn's promise (a closure, a promise and
+   * its reactions, and a turn is a frame or two at 10,000 rows/s). A turn that ends without awaiting is over when
+   * turn() returns; one that awaits is kept for stop() until its own end clears it.
    */
   private readonly startTurn = (): void => {
     const turn = this.turn();
