@@ -3,7 +3,8 @@
 // then `npx tsx bench/gc-trace-summary.ts tmp/nvp.txt [--skip-ms 1500]` (collections in the first 1.5 s of the
 // process, start-up and module loading, left out by default). Per kind of collection (s = scavenge, ms = mark-compact):
 // count, pause p50 / p99 / max; for scavenges, each phase's mean and its mean share of the slowest 5% of pauses, and
-// the bytes allocated between two scavenges, surviving one (new_space_survived) and promoted by one, as medians.
+// the bytes allocated between two scavenges, surviving one (new_space_survived) and promoted by one, as medians, and
+// the bytes allocated a second (over a run at R rows a second, divide by R for bytes a row). Main thread only.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 
@@ -14,9 +15,20 @@ const skipMs = Number(values["skip-ms"]);
 
 type Entry = { at: number; fields: Map<string, number>; kind: string };
 const entries: Entry[] = [];
-for (const line of readFileSync(file, "utf8").split("\n")) {
+// Every isolate prints its own lines (the precise wake thread's, tsx's loader thread's): keep the main thread's, the
+// isolate with the most collections.
+const lines = readFileSync(file, "utf8").split("\n");
+const isolateOf = (line: string): string | undefined => /^\[\d+:(0x[0-9a-f]+)\]\s+\d+ ms: pause=/.exec(line)?.[1];
+const perIsolate = new Map<string, number>();
+for (const line of lines) {
+  const isolate = isolateOf(line);
+  if (isolate !== undefined) perIsolate.set(isolate, (perIsolate.get(isolate) ?? 0) + 1);
+}
+const mainIsolate = [...perIsolate].sort((a, b) => b[1] - a[1])[0]?.[0];
+if (perIsolate.size > 1) console.log(`${perIsolate.size} isolates; the main thread's ${perIsolate.get(mainIsolate ?? "")} collections of ${[...perIsolate.values()].reduce((sum, count) => sum + count, 0)} are summarized`);
+for (const line of lines) {
   const match = /^\[\d+:0x[0-9a-f]+\]\s+(\d+) ms: (pause=.*)$/.exec(line);
-  if (!match) continue;
+  if (!match || isolateOf(line) !== mainIsolate) continue;
   const fields = new Map<string, number>();
   let kind = "";
   for (const pair of (match[2] as string).trim().split(/\s+/)) {
@@ -45,6 +57,10 @@ for (const kind of [...new Set(entries.map((entry) => entry.kind))]) {
   if (kind === "s" || kind === "mmc") {
     const bytes = (key: string): string => `${fixed(median(ofKind.map((entry) => entry.fields.get(key) ?? 0)) / 1024, 0)} KB`;
     console.log(`  median allocated ${bytes("allocated")}, survived ${bytes("new_space_survived")}, promoted ${bytes("promoted")}`);
+    // Bytes allocated between the first and the last of them, over that span: divide by the rate for bytes a row.
+    const allocated = ofKind.slice(1).reduce((sum, entry) => sum + (entry.fields.get("allocated") ?? 0), 0);
+    const allocSpan = ofKind.length > 1 ? ((ofKind.at(-1) as Entry).at - (ofKind[0] as Entry).at) / 1000 : Number.NaN;
+    console.log(`  allocated ${fixed(allocated / allocSpan / 1e6)} MB a second (${fixed((ofKind.length - 1) / allocSpan, 1)} collections a second)`);
   }
   // The phases: every field of the kind that is a time (not a size, count or rate), by mean, and in the slowest 5%.
   const slow = [...ofKind].sort((a, b) => (b.fields.get("pause") ?? 0) - (a.fields.get("pause") ?? 0)).slice(0, Math.max(1, Math.ceil(ofKind.length * 0.05)));

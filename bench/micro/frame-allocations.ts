@@ -1,8 +1,9 @@
 // Bytes allocated on V8's heap per frame, encoded and decoded, for the small frames of scenario (b): control frames
-// and a 2-row frame of windowed counts. `node --expose-gc --min-semi-space-size=256 --max-semi-space-size=256 --import tsx bench/micro/frame-allocations.ts`
+// a 2-row frame of windowed counts, and 1-row frames of the source's windowed activity rows (the source-to-aggregate hop). `node --expose-gc --min-semi-space-size=256 --max-semi-space-size=256 --import tsx bench/micro/frame-allocations.ts`
 // (the method of allocations.ts: no collection runs during a measurement, so the used heap's growth is what was allocated).
 import { decodeFrame, encodeFrame } from "../../src/actors/codec.ts";
 import { FRAME_CREDIT, FRAME_DATA, FRAME_WATERMARK, type Frame } from "../../src/core/frame.ts";
+import { generateActivity } from "../../src/connectors/sources/activity.ts";
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error("Run with --expose-gc (see the first line of this file).");
@@ -17,11 +18,19 @@ const subjects: Record<string, Frame> = {
   },
 };
 
-for (const [name, frame] of Object.entries(subjects)) {
-  for (let index = 0; index < FRAMES; index++) decodeFrame(encodeFrame(frame));
+// Scenario (b)'s rows after selectExpr, withWatermark and window: 64 different ones, a frame each in turn.
+const activityFrames: Frame[] = generateActivity({ count: 64, seed: 3, rowsPerSecond: 10_000 }).map((row, index) => {
+  const eventTime = Number(row.Creation_Time) / 1e6;
+  const start = Math.floor(eventTime / 1000) * 1000;
+  return { kind: FRAME_DATA, sender: 0, seq: index + 1, epoch: 2, since: eventTime, until: eventTime, rows: [{ ...row, event_time: eventTime, window: { start, end: start + 1000 } }] };
+});
+
+const cases: Array<[string, readonly Frame[]]> = [...Object.entries(subjects).map(([name, frame]): [string, Frame[]] => [name, [frame]]), ["data frame, 1 windowed activity row (64 rows in turn)", activityFrames]];
+for (const [name, frames] of cases) {
+  for (let index = 0; index < FRAMES; index++) decodeFrame(encodeFrame(frames[index % frames.length] as Frame));
   gc();
   const before = process.memoryUsage().heapUsed;
-  for (let index = 0; index < FRAMES; index++) decodeFrame(encodeFrame(frame));
+  for (let index = 0; index < FRAMES; index++) decodeFrame(encodeFrame(frames[index % frames.length] as Frame));
   const bytes = (process.memoryUsage().heapUsed - before) / FRAMES;
   console.log(`${name}: ${Math.round(bytes)} bytes a frame`);
 }

@@ -145,3 +145,28 @@ describe("frames on one receiver, schema by schema", () => {
     for (const seq of [1, 2]) assertSame(decodeFrame(encodeFrame(dataFrame(rows, seq))), dataFrame(rows, seq));
   });
 });
+
+describe("short dictionary strings read again", () => {
+  it("each frame decodes to its own strings when short strings of one length, and ones sharing a table slot, follow each other", () => {
+    // Every 1-3 letter string over a small alphabet, in an order that revisits each: a table keyed on too little
+    // (the length, the slot) would hand back a string read before for other bytes.
+    const alphabet = ["a", "b", "c", "x", "y", "z", "0", "_", " "];
+    const strings: string[] = [""];
+    for (const first of alphabet) {
+      strings.push(first);
+      for (const second of alphabet) {
+        strings.push(first + second);
+        for (const third of alphabet) strings.push(first + second + third);
+      }
+    }
+    strings.push("nexus4_1", "nexus4_2", "samsungold_1", "samsungold_2", "stairsdown!!", "stairsdown!?");
+    for (let round = 0; round < 3; round++) {
+      for (let index = 0; index < strings.length; index++) {
+        const text = strings[(index * 37 + round * 11) % strings.length] as string;
+        const other = strings[(index * 53 + round) % strings.length] as string;
+        const frame = dataFrame([{ a: text, b: other }, { a: other, b: text }], index + 1);
+        assertSame(decodeFrame(encodeFrame(frame)), frame);
+      }
+    }
+  });
+});

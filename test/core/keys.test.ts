@@ -34,3 +34,27 @@ describe("partitionerOf", () => {
     assert.equal(seen.size, 4);
   });
 });
+
+describe("keyOf and partitionerOf over a stream of rows", () => {
+  // Both keep the last window's text: a row must get the key (and partition) a fresh function gives it, whatever came before.
+  const windows: unknown[] = [
+    { start: 0, end: 1000 }, { start: 0, end: 1000 }, { start: -0, end: 1000 }, { start: 0, end: 2000 }, { start: 1000, end: 2000 },
+    { start: 0, end: 1000 }, { start: Number.NaN, end: 1000 }, { start: Number.NaN, end: 1000 }, { start: 1n, end: 2n },
+    { start: 0, end: 1000 }, "w0:1000", 0, null, { start: 1_700_000_000_000, end: 1_700_000_001_000 }, { start: 1_700_000_000_000, end: 1_700_000_001_000 },
+  ];
+
+  it("gives each row the key and partition of its own values", () => {
+    const key = keyOf(["window", "gt"]);
+    const single = keyOf(["window"]);
+    const partitionOf = partitionerOf(["window", "gt"], 7);
+    for (let round = 0; round < 3; round++) {
+      for (const [index, window] of windows.entries()) {
+        const row = { window, gt: index % 3 === 0 ? null : `g${index % 2}` };
+        assert.equal(key(row), keyOf(["window", "gt"])(row), `row ${index}`);
+        assert.equal(single(row), keyOf(["window"])(row), `row ${index}`);
+        assert.equal(partitionOf(row), partitionerOf(["window", "gt"], 7)(row), `row ${index}`);
+        assert.equal(partitionOf(row), partitionOfKeyGroup(keyGroupOf(keyOf(["window", "gt"])(row)), 7), `row ${index}`);
+      }
+    }
+  });
+});

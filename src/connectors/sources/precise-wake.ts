@@ -162,9 +162,21 @@ class WakeThread {
     clearTimeout(this.fallback);
     this.fallback = undefined;
     const now = nowMs();
-    const due = [...this.pending].filter((entry) => entry.timeMs <= now).sort((a, b) => a.timeMs - b.timeMs);
+    // Usually one call is due (a row's wake-up): take it without building, filtering and sorting a copy of `pending`,
+    // an allocation a wake-up, which is a row at 10,000 rows/s. Several due go in deadline order (ties in the order
+    // they were asked for: the sort is stable over `pending`'s insertion order), as before.
+    let first: Pending | undefined;
+    let due: Pending[] | undefined;
+    for (const entry of this.pending) {
+      if (entry.timeMs > now) continue;
+      if (first === undefined) first = entry;
+      else (due ??= [first]).push(entry);
+    }
     try {
-      for (const entry of due) if (this.pending.delete(entry)) entry.callback();
+      if (due !== undefined) {
+        due.sort((a, b) => a.timeMs - b.timeMs);
+        for (const entry of due) if (this.pending.delete(entry)) entry.callback();
+      } else if (first !== undefined && this.pending.delete(first)) first.callback();
     } finally {
       // A callback that throws fails as a timer's would (uncaught), and the others stay armed.
       this.arm();
