@@ -80,14 +80,17 @@ await writeFile(new URL("../src/operators/row-builders.ts", import.meta.url), bu
 // Each projector (the per-row closure and its constructor) is its own literal, so that every call and property site in
 // it sees one projection. The constructor's prototype is set to Object.prototype, so the rows are plain objects.
 function constructors(): string[] {
+  // Each column's source, evaluator, name and missing value are read from the plan once, into the projector's scope.
+  const constants = (position: number): string =>
+    `const s${position} = plan.sources[${position}] ?? null, e${position} = plan.evaluators[${position}] as Evaluate, t${position} = plan.targets[${position}] as string, u${position} = plan.missing[${position}];`;
   const statement = (position: number): string =>
-    `v = s[${position}] === null ? (e[${position}] as Evaluate)(input) : input[s[${position}] as string]; this[t[${position}] as string] = v === undefined ? u[${position}] : v;`;
+    `v = s${position} === null ? e${position}(input) : input[s${position}]; this[t${position}] = v === undefined ? u${position} : v;`;
   // One column assigns its value once (a const, for the linter).
   const statements = (width: number): string => (width === 1 ? `const ${statement(0)}` : `let v: unknown; ${Array.from({ length: width }, (_, position) => statement(position)).join(" ")}`);
   const constructor = (width: number): string =>
-    `function (this: Row, input: Row, p: BuildPlan): void { if (input === PRIME) { primeRow(this, p.targets); return; } const t = p.targets, s = p.sources, e = p.evaluators, u = p.missing; ${statements(width)} }`;
+    `function (this: Row, input: Row): void { if (input === PRIME) { primeRow(this, plan.targets); return; } ${statements(width)} }`;
   const projector = (width: number): string =>
-    `  (plan, next, position) => { const Built = prototypeless(${constructor(width)}); new Built(PRIME, plan); return (row) => { position.chain.at = position.index; next(new Built(row, plan)); }; },`;
+    `  (plan, next, position) => { ${Array.from({ length: width }, (_, position) => constants(position)).join(" ")} const Built = prototypeless(${constructor(width)}); new Built(PRIME); return (row) => { position.chain.at = position.index; next(new Built(row)); }; },`;
   return [
     `export const CONSTRUCTED_WIDTH = ${CONSTRUCTED_WIDTH};`,
     "",
@@ -99,10 +102,10 @@ function constructors(): string[] {
     "  for (const target of targets) row[target] = null;",
     "}",
     "",
-    "type RowConstructor = new (input: Row, plan: BuildPlan) => Row;",
+    "type RowConstructor = new (input: Row) => Row;",
     "",
     "/** A function as a constructor of plain objects: its instances' prototype is Object.prototype, as a literal's is. */",
-    "function prototypeless(build: (this: Row, input: Row, plan: BuildPlan) => void): RowConstructor {",
+    "function prototypeless(build: (this: Row, input: Row) => void): RowConstructor {",
     "  build.prototype = Object.prototype;",
     "  return build as unknown as RowConstructor;",
     "}",
