@@ -17,7 +17,10 @@ const { values } = parseArgs({ options: { child: { type: "boolean", default: fal
 interface CpuResult {
   readonly task: string;
   readonly nsPerRow: number;
+  /** The plain code whose output rows are stored as the subject's are (harness.ts, OutputRing). */
   readonly plainNsPerRow: number | undefined;
+  /** The old baseline: the same plain code with its rows dropped (V8 may not allocate them). */
+  readonly droppedNsPerRow: number | undefined;
 }
 
 function cpuNsPerRow(task: MicroTask, run: () => number): number {
@@ -45,7 +48,7 @@ if (values.child) {
   for (const suite of suites) {
     for (const task of suite.tasks) {
       task.check();
-      results.push({ task: `${suite.name} | ${task.name}`, nsPerRow: cpuNsPerRow(task, task.run), plainNsPerRow: task.plain ? cpuNsPerRow(task, task.plain) : undefined });
+      results.push({ task: `${suite.name} | ${task.name}`, nsPerRow: cpuNsPerRow(task, task.run), plainNsPerRow: task.plain ? cpuNsPerRow(task, task.plain) : undefined, droppedNsPerRow: task.plainDropped ? cpuNsPerRow(task, task.plainDropped) : undefined });
     }
   }
   process.stdout.write(JSON.stringify(results));
@@ -57,12 +60,13 @@ if (values.child) {
     console.error(JSON.stringify(rounds[rounds.length - 1]));
   }
   const median = (list: number[]): number => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] as number;
-  console.log("| task | CPU ns per row | range | plain code | x plain |\n| --- | --- | --- | --- | --- |");
+  console.log("| task | CPU ns per row | range | plain code, rows kept | x plain | old baseline: plain, rows dropped | x old |\n| --- | --- | --- | --- | --- | --- | --- |");
   for (const [index, first] of (rounds[0] ?? []).entries()) {
     const same = rounds.map((round) => round[index] as CpuResult);
     const perRow = same.map((result) => result.nsPerRow);
     const plain = same.map((result) => result.plainNsPerRow).filter((value): value is number => value !== undefined);
-    const ratio = plain.length > 0 ? Math.round((median(perRow) / median(plain)) * 10) / 10 : undefined;
-    console.log(`| ${first.task} | ${median(perRow)} | ${Math.min(...perRow)}-${Math.max(...perRow)} | ${plain.length > 0 ? median(plain) : "-"} | ${ratio ?? "-"} |`);
+    const dropped = same.map((result) => result.droppedNsPerRow).filter((value): value is number => value !== undefined);
+    const ratio = (base: number[]): string => (base.length > 0 ? String(Math.round((median(perRow) / median(base)) * 10) / 10) : "-");
+    console.log(`| ${first.task} | ${median(perRow)} | ${Math.min(...perRow)}-${Math.max(...perRow)} | ${plain.length > 0 ? median(plain) : "-"} | ${ratio(plain)} | ${dropped.length > 0 ? median(dropped) : "-"} | ${ratio(dropped)} |`);
   }
 }

@@ -19,8 +19,43 @@ export interface MicroTask {
   readonly check: () => void;
   /** The timed call; it returns a number that the harness adds up, so no result goes unused. */
   readonly run: () => number;
-  /** The same work written by hand in plain code, timed alongside as the baseline the subject's cost is a ratio of. */
+  /**
+   * The same work written by hand in plain code, timed alongside as the baseline the subject's cost is a ratio of. Where
+   * the task makes output rows, `run` and `plain` both store each one into an OutputRing, so that both sides' rows
+   * outlive the call as an engine's output does and V8 cannot leave either side's rows unallocated.
+   */
   readonly plain?: () => number;
+  /**
+   * The old baseline, kept so that its figure stays visible: the same plain code whose output rows are only counted
+   * and dropped, so that V8 may inline the sink and not allocate the rows at all (bench/micro/allocations.ts shows it).
+   */
+  readonly plainDropped?: () => number;
+}
+
+/** Slots in an OutputRing: one frame's rows. */
+export const RING_SLOTS = 256;
+
+/**
+ * Where a task's output rows go: each row is stored into the next of RING_SLOTS preallocated slots (the oldest is
+ * overwritten), as an engine holds its output rows until the frame that carries them is sent. A row stored here has
+ * escaped, so it must be allocated; the same ring and sink serve the subject and its plain code.
+ */
+export class OutputRing {
+  readonly slots: unknown[] = Array.from({ length: RING_SLOTS }, () => null);
+  count = 0;
+  /** Stores one output row and counts it. */
+  readonly keep = (row: unknown): void => {
+    this.slots[this.count & (RING_SLOTS - 1)] = row;
+    this.count++;
+  };
+}
+
+/** The old baseline's sink: counts each output row and drops it, so that V8 may inline it and not allocate the row. */
+export class DropCounter {
+  count = 0;
+  readonly drop = (_row: unknown): void => {
+    this.count++;
+  };
 }
 
 export interface MicroSuite {
@@ -41,6 +76,9 @@ export interface MicroResult {
   /** The plain-code baseline's ns per row, when the task has one, and the subject's cost as a multiple of it. */
   readonly plainNsPerRow: number | undefined;
   readonly timesPlain: number | undefined;
+  /** The old baseline (plainDropped), and the subject's cost as a multiple of it. */
+  readonly droppedNsPerRow: number | undefined;
+  readonly timesDropped: number | undefined;
 }
 
 export interface MicroOptions {
@@ -76,6 +114,12 @@ export async function runSuite(suite: MicroSuite, options: MicroOptions): Promis
         checksum += plain();
       }, { async: false });
     }
+    const plainDropped = task.plainDropped;
+    if (plainDropped) {
+      bench.add(droppedName(task), () => {
+        checksum += plainDropped();
+      }, { async: false });
+    }
   }
   await bench.run();
   if (warnings.length > 0) throw new InvalidBenchmarkError(`tinybench cannot resolve these tasks with its timer, so the run is invalid: ${warnings.join("; ")}`);
@@ -85,6 +129,8 @@ export async function runSuite(suite: MicroSuite, options: MicroOptions): Promis
     const plain = task.plain ? statistics(bench, suite.name, plainName(task)) : undefined;
     const nsPerRow = measured.nsPerCall / task.rowsPerCall;
     const plainNsPerRow = plain ? plain.nsPerCall / task.rowsPerCall : undefined;
+    const dropped = task.plainDropped ? statistics(bench, suite.name, droppedName(task)) : undefined;
+    const droppedNsPerRow = dropped ? dropped.nsPerCall / task.rowsPerCall : undefined;
     return {
       suite: suite.name,
       task: task.name,
@@ -95,12 +141,18 @@ export async function runSuite(suite: MicroSuite, options: MicroOptions): Promis
       samples: measured.samples,
       plainNsPerRow: plainNsPerRow === undefined ? undefined : round(plainNsPerRow),
       timesPlain: plainNsPerRow === undefined || plainNsPerRow === 0 ? undefined : round(nsPerRow / plainNsPerRow),
+      droppedNsPerRow: droppedNsPerRow === undefined ? undefined : round(droppedNsPerRow),
+      timesDropped: droppedNsPerRow === undefined || droppedNsPerRow === 0 ? undefined : round(nsPerRow / droppedNsPerRow),
     };
   });
 }
 
 function plainName(task: MicroTask): string {
   return `${task.name} [plain code]`;
+}
+
+function droppedName(task: MicroTask): string {
+  return `${task.name} [plain code, rows dropped]`;
 }
 
 function statistics(bench: Bench, suite: string, name: string): { nsPerCall: number; rme: number; samples: number } {

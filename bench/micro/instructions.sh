@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Instructions per row under valgrind's callgrind: `bash bench/micro/instructions.sh [subject...]`
 # (subjects: codec encode encode-young decode encode-narrow decode-narrow, the same by position: codec-arrays encode-arrays
-# encode-arrays-young decode-arrays encode-narrow-arrays decode-narrow-arrays; filter project filter-project stream-join
+# encode-arrays-young decode-arrays encode-narrow-arrays decode-narrow-arrays; filter project filter-project, the same in
+# plain code: plain-filter plain-project plain-filter-project (rows kept in a ring, as the operators' are) and
+# plain-project-dropped plain-filter-project-dropped (the old baseline, rows dropped); stream-join
 # stream-join-outer; small frames, counted per frame: encode-frames-1 decode-frames-1 codec-frames-1, the same with 3;
 # FRAMES_PER_CALL=16 makes them quicker under valgrind). Instruction counts do not
 # depend on how busy the machine is, unlike times. bench/micro/instructions.ts is bundled to plain JavaScript first

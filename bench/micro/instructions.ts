@@ -4,7 +4,9 @@
 //
 // Subjects: codec, encode, encode-young, decode, encode-narrow, decode-narrow, and the same with rows by position
 // (codec-arrays, encode-arrays, encode-arrays-young, decode-arrays, encode-narrow-arrays, decode-narrow-arrays), filter,
-// filter-arrays, project-arrays, filter-project-arrays, project, filter-project,
+// filter-arrays, project-arrays, filter-project-arrays, project, filter-project, the same work in plain code
+// (plain-filter, plain-project, plain-filter-project; plain-project-dropped and plain-filter-project-dropped: the old
+// baseline, whose rows are dropped),
 // stream-join, stream-join-outer, and small frames: encode-frames-1, decode-frames-1, codec-frames-1 (and -3), 256
 // frames of 1 (3) rows a call, whose figure is per frame.
 // `npx tsx bench/micro/instructions.ts <subject> <frames>` runs one subject over that many 256-row frames (after the
@@ -13,7 +15,7 @@ import { decodeFrame, decodeFramePositional, encodeFrame } from "../../src/actor
 import { FRAME_DATA, type DataFrame, type PositionalDataFrame } from "../../src/core/frame.ts";
 import type { PositionalRow, Row } from "../../src/core/types.ts";
 import { schemaFromZod } from "../../src/core/zod-schema.ts";
-import { activitySchema } from "../../src/connectors/sources/activity.ts";
+import { activitySchema, type ActivityRow } from "../../src/connectors/sources/activity.ts";
 import { compileExpression, compilePositional } from "../../src/expr/compile.ts";
 import { parseExpression } from "../../src/expr/parser.ts";
 import { FilterOperator } from "../../src/operators/filter.ts";
@@ -22,7 +24,8 @@ import { ProjectOperator } from "../../src/operators/project.ts";
 import { PositionalFilterOperator } from "../../src/operators/filter-positional.ts";
 import { chainPositional, toPositionalRow, type PositionalEmit, type PositionalOperator } from "../../src/operators/positional-operator.ts";
 import { PositionalProjectOperator } from "../../src/operators/project-positional.ts";
-import { activityFrame } from "./harness.ts";
+import { activityFrame, DropCounter, OutputRing } from "./harness.ts";
+import { droppedFilterSelect, droppedSelect, plainFilter, plainFilterSelect, plainSelect, type PlainWork } from "./operators.ts";
 import { streamJoinTask } from "./stream-join.ts";
 
 const [subject = "codec", framesText = "100"] = process.argv.slice(2);
@@ -42,6 +45,8 @@ const arrayFrame = byPosition(frame);
 const narrowArrayFrame = byPosition(narrowFrame);
 const rowsOf = (decoded: ReturnType<typeof decodeFramePositional>): number => (decoded as PositionalDataFrame).rows.length;
 const rows = activity.map((row, index) => ({ ...row, gt: ["stairsup", "sit", null, "walk", "stairsdown", "bike"][index % 6] ?? null }));
+/** The same rows, as the plain code (operators.ts) types them. */
+const plainRows = rows as unknown as readonly ActivityRow[];
 const project = (): ProjectOperator => new ProjectOperator("bench.project", [
   { name: "gt", evaluate: compiled("gt") }, { name: "Model", evaluate: compiled("model") },
   { name: "Arrival_Time", evaluate: compiled("arrival_time") }, { name: "Creation_Time", evaluate: compiled("creation_time") },
@@ -56,23 +61,41 @@ const projectArrays = (): PositionalProjectOperator => new PositionalProjectOper
 const filterArrays = (): PositionalFilterOperator => new PositionalFilterOperator("bench.filter", byIndex("gt like '%stairs%'"));
 const positionalRows = rows.map((row) => toPositionalRow(schema.fields.map((field) => field.name), row));
 
+// Output rows are stored into a ring of slots (harness.ts, OutputRing) by the operators and by their plain code alike,
+// as an engine keeps its output until it is sent; the `-dropped` plain subjects are the old baseline, which drops them.
 function positionalOperators(list: PositionalOperator[]): () => number {
-  let count = 0;
-  const emit: PositionalEmit = () => count++;
+  const ring = new OutputRing();
+  const emit: PositionalEmit = ring.keep;
   const input = chainPositional(list, emit, { at: -1 });
   return () => {
     for (let index = 0; index < positionalRows.length; index++) input(positionalRows[index] as PositionalRow);
-    return count;
+    return ring.count;
   };
 }
 
 function operators(list: Operator[]): () => number {
-  let count = 0;
-  const emit: Emit = () => count++;
+  const ring = new OutputRing();
+  const emit: Emit = ring.keep;
   const input = chain(list, emit, { at: -1 });
   return () => {
     for (let index = 0; index < rows.length; index++) input(rows[index] as Row);
-    return count;
+    return ring.count;
+  };
+}
+
+function plain(work: PlainWork): () => number {
+  const ring = new OutputRing();
+  return () => {
+    work(plainRows, ring.keep);
+    return ring.count;
+  };
+}
+
+function dropped(work: PlainWork): () => number {
+  const counter = new DropCounter();
+  return () => {
+    work(plainRows, counter.drop);
+    return counter.count;
   };
 }
 
@@ -96,6 +119,12 @@ const subjects: Record<string, () => number> = {
   filter: operators([filter()]),
   project: operators([project()]),
   "filter-project": operators([filter(), project()]),
+  // The same work in plain code (operators.ts), its rows kept in a ring as the operators' are, and the old baseline.
+  "plain-filter": plain(plainFilter),
+  "plain-project": plain(plainSelect),
+  "plain-filter-project": plain(plainFilterSelect),
+  "plain-project-dropped": dropped(droppedSelect),
+  "plain-filter-project-dropped": dropped(droppedFilterSelect),
   // The same operators over rows by position (compilePositional).
   "filter-arrays": positionalOperators([filterArrays()]),
   "project-arrays": positionalOperators([projectArrays()]),

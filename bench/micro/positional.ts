@@ -10,8 +10,8 @@ import { parseExpression } from "../../src/expr/parser.ts";
 import { PositionalFilterOperator } from "../../src/operators/filter-positional.ts";
 import { chainPositional, toNamedRow, toPositionalRow, type PositionalEmit, type PositionalOperator } from "../../src/operators/positional-operator.ts";
 import { PositionalProjectOperator } from "../../src/operators/project-positional.ts";
-import { FRAME_ROWS, type MicroSuite, type MicroTask } from "./harness.ts";
-import { isStairs, operatorRows, plainFilter, plainFilterSelect, plainSelect, selected, type PlainWork } from "./operators.ts";
+import { DropCounter, FRAME_ROWS, OutputRing, type MicroSuite, type MicroTask } from "./harness.ts";
+import { droppedFilter, droppedFilterSelect, droppedSelect, isStairs, operatorRows, plainFilter, plainFilterSelect, plainSelect, selected, type PlainWork } from "./operators.ts";
 
 const schema = schemaFromZod(activitySchema);
 const names = schema.fields.map((field) => field.name);
@@ -20,11 +20,13 @@ const stairsFilter = (): PositionalOperator => new PositionalFilterOperator("ben
 const SELECT = [["gt", "gt"], ["Model", "model"], ["Arrival_Time", "arrival_time"], ["Creation_Time", "creation_time"]] as const;
 const seedSelect = (): PositionalOperator => new PositionalProjectOperator("bench.project", SELECT.map(([name, text]) => ({ name, evaluate: compiled(text) })));
 
-function positionalTask(name: string, rows: readonly ActivityRow[], operators: () => PositionalOperator[], outNames: readonly string[], expected: (rows: readonly ActivityRow[]) => Row[], plainWork: PlainWork): MicroTask {
+function positionalTask(name: string, rows: readonly ActivityRow[], operators: () => PositionalOperator[], outNames: readonly string[], expected: (rows: readonly ActivityRow[]) => Row[], plainWork: PlainWork, droppedWork: PlainWork): MicroTask {
   const input = rows.map((row) => toPositionalRow(names, row as unknown as Row));
-  let count = 0;
-  const countRow: PositionalEmit = () => count++;
-  const timed = chainPositional(operators(), countRow, { at: -1 });
+  // The subject and its plain code store every output row into one ring (harness.ts), so that both build their rows.
+  const ring = new OutputRing();
+  const keep: PositionalEmit = ring.keep;
+  const timed = chainPositional(operators(), keep, { at: -1 });
+  const dropped = new DropCounter();
   return {
     name,
     rowsPerCall: FRAME_ROWS,
@@ -37,14 +39,19 @@ function positionalTask(name: string, rows: readonly ActivityRow[], operators: (
       assert.deepEqual(out.map((row) => toNamedRow(outNames, row)), want);
     },
     run: () => {
-      const before = count;
+      const before = ring.count;
       for (let index = 0; index < input.length; index++) timed(input[index] as PositionalRow);
-      return count - before;
+      return ring.count - before;
     },
     plain: () => {
-      const before = count;
-      plainWork(rows, () => count++);
-      return count - before;
+      const before = ring.count;
+      plainWork(rows, ring.keep);
+      return ring.count - before;
+    },
+    plainDropped: () => {
+      const before = dropped.count;
+      droppedWork(rows, dropped.drop);
+      return dropped.count - before;
     },
   };
 }
@@ -55,9 +62,9 @@ export function positionalSuite(): MicroSuite {
   return {
     name: "by position",
     tasks: [
-      positionalTask("FilterOperator by position", rows, () => [stairsFilter()], names, (input) => input.filter(isStairs) as unknown as Row[], plainFilter),
-      positionalTask("ProjectOperator by position", rows, () => [seedSelect()], selectNames, (input) => input.map(selected), plainSelect),
-      positionalTask("Filter + Project by position", rows, () => [stairsFilter(), seedSelect()], selectNames, (input) => input.filter(isStairs).map(selected), plainFilterSelect),
+      positionalTask("FilterOperator by position", rows, () => [stairsFilter()], names, (input) => input.filter(isStairs) as unknown as Row[], plainFilter, droppedFilter),
+      positionalTask("ProjectOperator by position", rows, () => [seedSelect()], selectNames, (input) => input.map(selected), plainSelect, droppedSelect),
+      positionalTask("Filter + Project by position", rows, () => [stairsFilter(), seedSelect()], selectNames, (input) => input.filter(isStairs).map(selected), plainFilterSelect, droppedFilterSelect),
     ],
   };
 }

@@ -1,12 +1,14 @@
 // select / selectExpr / withColumn / drop: computes each output column from the input row.
 //
-// Output rows are clones of one template (so they all share one V8 shape, in the columns' order), filled by this
-// operator's own copy of a row builder (row-builders.ts); a column that is only copied from the input is read
-// directly rather than through its evaluator.
+// Up to CONSTRUCTED_WIDTH columns, each output row is built by `new` on this operator's own constructor of exactly its
+// width (row-builders.ts, PROJECTORS), which assigns the columns in order: TurboFan inlines it into the per-row closure
+// and allocates the row in place, and every row has the constructor's one shape. Wider projections (or past the pool)
+// clone one template per row and fill it with this operator's own copy of a row builder. Either way a column that is
+// only copied from the input is read directly rather than through its evaluator.
 import { columnReadOf } from "../core/column-read.ts";
 import type { Row } from "../core/types.ts";
 import { positionOf, type Emit, type Operator, type OperatorPosition } from "./operator.ts";
-import { BUILDER_WIDTH, ROW_BUILDERS, type BuildPlan, type RowBuilder } from "./row-builders.ts";
+import { BUILDER_WIDTH, CONSTRUCTED_WIDTH, PROJECTORS, ROW_BUILDERS, type BuildPlan, type Projector, type RowBuilder } from "./row-builders.ts";
 
 export interface Projection {
   readonly name: string;
@@ -14,6 +16,8 @@ export interface Projection {
 }
 
 let buildersTaken = 0;
+/** How many of PROJECTORS[width] are taken, by width. */
+const projectorsTaken: number[] = [];
 
 /** Past the builders' pool or width: one loop for all projections, slower (V8's caches see many columns), the same rows. */
 const sharedBuilder: RowBuilder = (input, plan) => {
@@ -32,19 +36,30 @@ export class ProjectOperator implements Operator {
 
   connect(next: Emit, position?: OperatorPosition): Emit {
     const plan = buildPlan(this.projections);
-    const { chain, index: at } = positionOf(position);
+    const at = positionOf(position);
+    const { chain } = at;
     if (plan.width === 0)
       return (_row) => {
-        chain.at = at;
+        chain.at = at.index;
         next({});
       };
+    const projector = takeProjector(plan.width);
+    if (projector !== undefined) return projector(plan, next, at);
     const own = plan.width <= BUILDER_WIDTH && buildersTaken < ROW_BUILDERS.length;
     const build = own ? (ROW_BUILDERS[buildersTaken++] as RowBuilder) : sharedBuilder;
     return (row) => {
-      chain.at = at;
+      chain.at = at.index;
       next(build(row, plan));
     };
   }
+}
+
+function takeProjector(width: number): Projector | undefined {
+  if (width > CONSTRUCTED_WIDTH) return undefined;
+  const taken = projectorsTaken[width] ?? 0;
+  const projector = PROJECTORS[width]?.[taken];
+  if (projector !== undefined) projectorsTaken[width] = taken + 1;
+  return projector;
 }
 
 function buildPlan(projections: readonly Projection[]): BuildPlan {
@@ -62,6 +77,7 @@ function buildPlan(projections: readonly Projection[]): BuildPlan {
     evaluators: projections.map((projection) => projection.evaluate),
     missingAsNull: reads.map((read) => read?.missingAsNull ?? false),
     width: projections.length,
+    missing: reads.map((read) => (read?.missingAsNull === true ? null : undefined)),
   };
 }
 
