@@ -59,3 +59,26 @@ it("a query with a checkpoint location fails at start() with a CheckpointError n
   assert.equal(failure.name, "CheckpointError");
   assert.match(failure.message, /package 'lmdb'/);
 });
+
+it("a Parquet file sink fails at start(), naming hyparquet-writer, when it cannot load", async () => {
+  const code = `
+    import { mkdtempSync } from "node:fs";
+    import { tmpdir } from "node:os";
+    import { join } from "node:path";
+    import { MemoryStream, Session, z } from "./src/index.ts";
+    const session = Session.builder().appName("rill-test").config("rill.transport", "inprocess").log(() => undefined).getOrCreate();
+    const input = new MemoryStream(session, z.object({ n: z.number() }));
+    const folder = mkdtempSync(join(tmpdir(), "rill-lazy-parquet-"));
+    try {
+      await input.toDF().writeStream.format("parquet").option("path", join(folder, "out")).option("checkpointLocation", join(folder, "checkpoint")).start();
+      console.log("started");
+    } catch (error) {
+      console.log(JSON.stringify({ name: error.name, message: error.message }));
+    }
+    await session.stop();`;
+  const { stdout } = await child(code, ["hyparquet-writer"]);
+  const failure = JSON.parse(stdout.trim()) as { name: string; message: string };
+  // The sink opens in the query's start; its failure reaches the caller as a StreamingQueryError carrying the message.
+  assert.equal(failure.name, "StreamingQueryError");
+  assert.match(failure.message, /cannot load its Parquet writer \(package 'hyparquet-writer'\)/);
+});
