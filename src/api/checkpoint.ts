@@ -2,7 +2,8 @@
 import { randomUUID } from "node:crypto";
 import { CheckpointError } from "../core/errors.ts";
 import { faultPoint } from "../core/fault-points.ts";
-import { CheckpointStorage } from "../state/lmdb-storage.ts";
+import { loadCheckpointStorage } from "../state/load-lmdb.ts";
+import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { decideRecovery } from "../state/protocol.ts";
 import { STATE_FORMAT } from "../state/value-codec.ts";
 import type { QueryMeta, RecordedParams, StatefulOperatorInfo } from "../state/types.ts";
@@ -34,6 +35,7 @@ export interface CheckpointQuery {
 }
 
 export async function openCheckpoint(location: string, query: CheckpointQuery): Promise<OpenedCheckpoint> {
+  const { CheckpointStorage } = await loadCheckpointStorage();
   const storage = CheckpointStorage.open(location);
   try {
     const committedEpochs = storage.commits().map((commit) => commit.epoch);

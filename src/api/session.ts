@@ -15,7 +15,7 @@ import type { LogicalPlan } from "../plan/logical.ts";
 import { TempViews, type ViewSource } from "../sql/catalog.ts";
 import type { Query } from "../sql/ast.ts";
 import { planParsedSql, planSql, type SqlCatalog } from "../sql/sql.ts";
-import { WorkerDeployment } from "../workers/deployment.ts";
+import type { WorkerDeployment } from "../workers/deployment.ts";
 import { SessionParams } from "../params/session-params.ts";
 import { canonicalKey, checkConfigKey, readConfig, type SessionConfig } from "./config.ts";
 import { DataFrame } from "./dataframe.ts";
@@ -295,12 +295,14 @@ export class Session {
    */
   async workers(): Promise<WorkerDeployment> {
     const config = this.conf.read();
-    if (config.workers === "local") throw new ConfigError("rill.workers is 'local': this session runs every actor itself.");
+    const mode = config.workers;
+    if (mode === "local") throw new ConfigError("rill.workers is 'local': this session runs every actor itself.");
     const transport = await this.connect();
     if (!(transport instanceof NatsTransport)) throw new ConfigError(`rill.workers = ${config.workers} needs NATS, but this session runs on the ${transport.kind} transport. Install nats-server or set rill.nats.url.`);
-    this.deploying ??= WorkerDeployment.start({
+    // The driver's side of workers (discovery over the NATS service API, placement) loads with the first query that needs them.
+    this.deploying ??= import("../workers/deployment.ts").then(({ WorkerDeployment }) => WorkerDeployment.start({
       transport,
-      mode: config.workers,
+      mode,
       job: config.workersJob,
       nats: this.natsOptions ?? (config.natsUrl ? { servers: config.natsUrl } : this.natsServer?.options),
       subjectPrefix: config.subjectPrefix,
@@ -309,7 +311,7 @@ export class Session {
       slots: config.workerSlots,
       rebalanceDelayMs: config.rebalanceDelayMs,
       log: this.log,
-    });
+    }));
     return await this.deploying;
   }
 

@@ -6,7 +6,6 @@ import { NatsTransport, type NatsOptions } from "../actors/nats-transport.ts";
 import type { ExecutionGraph } from "../actors/runtime.ts";
 import type { Transport } from "../actors/transport.ts";
 import { ConfigError } from "../core/errors.ts";
-import { WorkerHost } from "../workers/host.ts";
 import type { PlaceRequest } from "../workers/protocol.ts";
 import type { StreamingQuery } from "./query.ts";
 import { Session } from "./session.ts";
@@ -82,6 +81,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const name = options.name ?? `${hostname()}-${process.pid}`;
   const log = options.log ?? ((message: string) => console.error(message));
   const transport = await NatsTransport.connect({ ...options.nats, name: `rill-worker ${name}` });
+  // The worker's side (its service, replicated state, LMDB) loads only in a process that runs a worker.
+  const { WorkerHost } = await import("../workers/host.ts");
   const host = await WorkerHost.start({
     transport,
     name,

@@ -1,11 +1,12 @@
 // `rill inspect <checkpointLocation>`: prints what a checkpoint holds (query, committed epochs, offsets, state sizes).
 import { existsSync } from "node:fs";
 import { LETTERS_STATE_ID } from "../deadletters/protocol.ts";
-import { CheckpointStorage } from "../state/lmdb-storage.ts";
+import { loadCheckpointStorage } from "../state/load-lmdb.ts";
 import { UsageError } from "./usage-error.ts";
 
 export async function inspectCheckpoint(location: string, epochs: number, print: (line: string) => void): Promise<void> {
   if (!existsSync(location)) throw new UsageError(`No checkpoint at '${location}': the folder does not exist.`);
+  const { CheckpointStorage } = await loadCheckpointStorage();
   const storage = CheckpointStorage.open(location);
   try {
     const meta = storage.readMeta();

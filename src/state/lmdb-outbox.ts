@@ -7,13 +7,9 @@
 import { mkdirSync } from "node:fs";
 import { open, type RootDatabase } from "lmdb";
 import { CheckpointWriteError } from "../core/errors.ts";
+import { messageBytes, type OutboxMessage } from "./outbox-message.ts";
 
-export interface OutboxMessage {
-  /** `<queryId>:<epoch>:<index>`: what a replay reproduces, for the far end to de-duplicate on. */
-  readonly id: string;
-  readonly topic: string;
-  readonly payload: Uint8Array;
-}
+export { messageBytes, type OutboxMessage };
 
 export interface QueuedMessage extends OutboxMessage {
   readonly seq: number;
@@ -37,11 +33,6 @@ interface Meta {
 
 type Key = (string | number)[];
 const META: Key = ["meta"];
-
-/** The bytes a message counts for against maxQueueBytes. */
-export function messageBytes(message: OutboxMessage): number {
-  return message.payload.byteLength + message.topic.length + message.id.length;
-}
 
 export class Outbox {
   private constructor(private readonly db: RootDatabase<unknown, Key>, readonly path: string) {}

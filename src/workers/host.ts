@@ -9,7 +9,8 @@ import { querySubjects, type QuerySubjects } from "../actors/subjects.ts";
 import type { Subscription, Transport } from "../actors/transport.ts";
 import { systemClock } from "../core/clock.ts";
 import { RillError } from "../core/errors.ts";
-import { CheckpointStorage } from "../state/lmdb-storage.ts";
+import type { CheckpointStorage } from "../state/lmdb-storage.ts";
+import { loadCheckpointStorage, type CheckpointStorageModule } from "../state/load-lmdb.ts";
 import { token } from "../state/replication/keys.ts";
 import { StateStore } from "../state/replication/kv-store.ts";
 import { replicationOf } from "../state/replication/settings.ts";
@@ -73,13 +74,14 @@ export class WorkerHost {
   private readonly dropping = new Set<string>();
   private closed = false;
 
-  private constructor(private readonly options: WorkerHostOptions) {
+  private constructor(private readonly options: WorkerHostOptions, private readonly storageModule: CheckpointStorageModule) {
     this.subjects = workerSubjects(options.subjectPrefix);
   }
 
   /** Registers the worker service and starts heartbeats; the worker is visible to drivers once this resolves. */
   static async start(options: WorkerHostOptions): Promise<WorkerHost> {
-    const host = new WorkerHost(options);
+    // Loaded before the worker announces itself: a worker whose lmdb cannot load fails here, not at its first placement.
+    const host = new WorkerHost(options, await loadCheckpointStorage());
     host.service = await startWorkerService(options.transport, {
       name: options.name,
       version: "0.1.0",
@@ -338,7 +340,7 @@ export class WorkerHost {
       open.users++;
       return open.storage;
     }
-    const storage = CheckpointStorage.open(path);
+    const storage = this.storageModule.CheckpointStorage.open(path);
     this.storages.set(path, { storage, users: 1 });
     return storage;
   }

@@ -1,6 +1,6 @@
 // How the file sink turns one epoch's rows into one file's bytes: JSON Lines, CSV (csv-stringify), Parquet (hyparquet-writer).
 import { stringify, type Options as CsvOptions } from "csv-stringify/sync";
-import { parquetWriteBuffer, type BasicType, type ColumnSource } from "hyparquet-writer";
+import type { BasicType, ColumnSource } from "hyparquet-writer";
 import { ConfigError } from "../../core/errors.ts";
 import { jsonWithLongs } from "../../core/long.ts";
 import type { Row } from "../../core/types.ts";
@@ -20,6 +20,8 @@ export const FORMAT_OPTIONS: Readonly<Record<FileSinkFormat, readonly string[]>>
 /** Encodes one epoch's rows (never none) into one file. An encoder lives as long as its writer and may remember column types. */
 export interface RowEncoder {
   readonly extension: string;
+  /** Loads what encode() needs (the Parquet writer loads on first use); the sink's open() awaits it, so a missing package fails start(). */
+  load?(): Promise<void>;
   encode(rows: readonly Row[]): string | Uint8Array;
 }
 
@@ -105,9 +107,20 @@ function parquetEncoderFactory(options: ConnectorOptions): () => RowEncoder {
   const codec = options.choice("compression", PARQUET_CODECS, "snappy") === "snappy" ? "SNAPPY" : "UNCOMPRESSED";
   return () => {
     const known = new Map<string, BasicType>();
+    let writer: typeof import("hyparquet-writer") | undefined;
     return {
       extension: "parquet",
+      load: async () => {
+        // Loaded on first use: a process without a Parquet sink does not pay for hyparquet-writer (ARCHITECTURE.md decision 54).
+        try {
+          writer ??= await import("hyparquet-writer");
+        } catch (error) {
+          throw new ConfigError(`The parquet sink cannot load its Parquet writer (package 'hyparquet-writer'): ${String(error)}. Reinstall Rill's dependencies, or write another format.`, { cause: error });
+        }
+      },
       encode: (rows) => {
+        if (!writer) throw new ConfigError("The parquet sink encoded rows before it was opened.");
+        const { parquetWriteBuffer } = writer;
         const columnData: ColumnSource[] = columnsOf(rows).map((name) => {
           const values = rows.map((row) => row[name] ?? null);
           const type = parquetTypeOf(values, known.get(name));

@@ -153,6 +153,7 @@ class FileSinkWriter implements SinkWriter {
     if (context.outputMode !== "append") {
       throw new ConfigError(`The file sink supports only append output mode, as Spark's does; the query uses ${context.outputMode} mode (${this.settings.folder}). Use .outputMode("append"), or foreachBatch to write each epoch's result yourself.`);
     }
+    await this.encoder.load?.();
     this.checkpointed = context.checkpointed;
     this.queryId = context.queryId;
     this.recoveredThrough = context.lastCommittedEpoch;

@@ -17,7 +17,9 @@ import { pack } from "msgpackr";
 import { ConfigError, RecordError, RillError, TransportError } from "../../core/errors.ts";
 import { jsonWithLongs } from "../../core/long.ts";
 import type { Row } from "../../core/types.ts";
-import { Outbox, messageBytes, type OutboxMessage } from "../../state/lmdb-outbox.ts";
+import { loadOutbox } from "../../state/load-lmdb.ts";
+import type { Outbox } from "../../state/lmdb-outbox.ts";
+import { messageBytes, type OutboxMessage } from "../../state/outbox-message.ts";
 import { MqttConnection, type MqttConnectionSettings, type MqttQos } from "../mqtt-client.ts";
 import { MQTT_CONNECTION_OPTIONS, connectionSettings, qosOption, topicProblem } from "../mqtt-options.ts";
 import { NATS_ENCODINGS, type NatsEncoding } from "../nats-options.ts";
@@ -198,6 +200,7 @@ class StoreAndForwardWriter implements SinkWriter {
   async open(context: SinkContext): Promise<void> {
     if (context.outputMode !== "append") throw new ConfigError(`The mqtt sink with option 'storeAndForward' queues appended rows only; the query's output mode is '${context.outputMode}'.`);
     this.queryId = context.queryId;
+    const { Outbox } = await loadOutbox();
     const outbox = Outbox.open(this.queue.folder);
     this.outbox = outbox;
     // Prepared epochs the checkpoint committed go into the queue now; later ones were never committed.
