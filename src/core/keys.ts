@@ -65,7 +65,9 @@ function numberText(): (value: number) => string {
 function part(value: unknown): string {
   if (value === null || value === undefined) return "\u0001";
   if (typeof value === "string") return `s${value}`;
-  if (typeof value === "number") return `n${value}`;
+  // A long past 2^53 is a bigint (JSON.stringify refuses one); its text is the number's, so a long column's key is
+  // the same whichever form a value came in (42 and 42n).
+  if (typeof value === "number" || typeof value === "bigint") return `n${value}`;
   if (typeof value === "boolean") return value ? "t" : "f";
   if (typeof value === "object" && "start" in value && "end" in value) return `w${String(value.start)}:${String(value.end)}`;
   return `o${JSON.stringify(value)}`;

@@ -54,6 +54,24 @@ describe("long precision", () => {
     }
   });
 
+  it("groups, routes and de-duplicates on a long key past 2^53 (a bigint), the same key as the number of equal value", async () => {
+    const rows = generateActivity({ seed: 7, count: 300 });
+    const input = new MemoryStream(session, activitySchema);
+    const counts = await input.toDF().groupBy("Creation_Time").count()
+      .writeStream.queryName("long_keys").format("memory").outputMode("complete").start();
+    const distinct = await input.toDF().dropDuplicates(["Creation_Time"]).select("Creation_Time")
+      .writeStream.queryName("long_distinct").format("memory").start();
+    // The same rows twice: every key is counted twice and kept once.
+    input.addData([...rows, ...rows]);
+    await counts.processAllAvailable();
+    await distinct.processAllAvailable();
+    const expected = new Map<bigint, number>();
+    for (const row of rows) expected.set(row.Creation_Time, (expected.get(row.Creation_Time) ?? 0) + 2);
+    assert.ok([...expected.keys()].every((key) => key > 2n ** 53n), "the keys must be past 2^53 for the test to mean something");
+    assert.deepEqual(new Map(session.table("long_keys").map((row) => [row.Creation_Time, row.count])), expected);
+    assert.deepEqual(new Set(session.table("long_distinct").map((row) => row.Creation_Time)), new Set(expected.keys()));
+  });
+
   it("reads nanosecond longs from JSON files exactly", async () => {
     const path = join(folder, "json");
     await import("node:fs/promises").then(({ mkdir }) => mkdir(path));

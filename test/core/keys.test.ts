@@ -58,3 +58,16 @@ describe("keyOf and partitionerOf over a stream of rows", () => {
     }
   });
 });
+
+describe("long keys", () => {
+  it("keys and routes a long past 2^53 (a bigint), and gives a long the same key and partition as a number or a bigint", () => {
+    const key = keyOf(["id"]);
+    const partition = partitionerOf(["id"], 7);
+    const big = 2n ** 60n + 3n;
+    assert.equal(key({ id: big }), `n${big}`);
+    assert.notEqual(key({ id: big }), key({ id: big + 1n }));
+    assert.equal(partition({ id: big }), partitionOfKeyGroup(keyGroupOf(key({ id: big })), 7));
+    assert.equal(key({ id: 42 }), key({ id: 42n }));
+    assert.equal(partition({ id: 42 }), partition({ id: 42n }));
+  });
+});
