@@ -10,8 +10,9 @@
 // nothing pending it is unref'd. Until the thread has started (its first message), and after it died, the calls are
 // also served by an ordinary Node timer, so no call is later than a timer would have made it; whichever fires first
 // makes the call, and a call is made once. A thread that dies (error, exit; it should not) is started again once, as at
-// the first acquire; after a second death the timer alone serves. Its code is a string run with `eval` and without the parent's loader flags
-// (tsx), so it loads the same from the sources and from the built package, and costs a bare isolate.
+// the first acquire; after a second death the timer alone serves. Its code is a string run with `eval` and without the
+// parent's loader flags (tsx), so it loads the same from the sources and from the built package, and costs a bare
+// isolate.
 //
 // @example
 //   const wake = acquirePreciseWake();
