@@ -157,22 +157,48 @@ describe("precise wake", () => {
     assert.deepEqual(JSON.parse(result.stdout), ["call", "timer"]);
   });
 
-  it("makes the pending calls by a timer when the thread is terminated, and a cancelled call then holds nothing", async () => {
+  it("makes the pending calls by a timer when the thread is terminated, restarts it once, and a cancelled call then holds nothing", async () => {
     const result = await runChild(`${PATCHED_IMPORTS()}
       const wake = acquirePreciseWake();
-      await wakeAt(wake, nowMs() + 1);
-      const dues = [nowMs() + 30, nowMs() + 10];
-      const made = Promise.all(dues.map((due) => wakeAt(wake, due).then((at) => ({ due, at }))));
-      await threads[0].terminate();
-      const calls = await made;
-      const online = preciseWakeOnline();
+      const online = async () => {
+        do await wakeAt(wake, nowMs() + 1);
+        while (!preciseWakeOnline());
+      };
+      // Terminates the thread (online: killed before its first message, the calls are made by the start-up timer, the
+      // test above) with two calls pending, and returns when and how they were made.
+      const kill = async (thread) => {
+        // Pending until the thread is gone: the wake keeps its Worker referenced only while a call is pending and
+        // unrefs it after the last, which drops the reference terminate() takes until the 'exit'; with nothing else
+        // pending the loop would empty with the await unsettled (exit code 13) if the exit came after the last call.
+        const cancelHold = wake.at(nowMs() + 60_000, () => process.stdout.write("hold call made"));
+        const dues = [nowMs() + 30, nowMs() + 10];
+        const made = Promise.all(dues.map((due) => wakeAt(wake, due).then((at) => ({ due, at }))));
+        await thread.terminate();
+        cancelHold();
+        const calls = await made;
+        return { early: calls.filter(({ due, at }) => at < due).length, order: calls[0].at >= calls[1].at };
+      };
+      await online();
+      const first = await kill(threads[0]);
+      const restarted = threads.length;
+      let second, after;
+      // (Not restarted, the thread would never come online: the test would wait out its bound.)
+      if (restarted === 2) {
+        await online();
+        second = await kill(threads[1]);
+        // A call after the second death: the timer alone, no third thread.
+        await wakeAt(wake, nowMs() + 2);
+        after = { threads: threads.length, online: preciseWakeOnline() };
+      }
       // A call far ahead, cancelled: the process must exit now, not when it would have been due.
       const cancel = wake.at(nowMs() + 60_000, () => process.stdout.write("cancelled call made"));
       cancel();
-      process.stdout.write(JSON.stringify({ early: calls.filter(({ due, at }) => at < due).length, order: calls[0].at >= calls[1].at, online }));
+      process.stdout.write(JSON.stringify({ first, restarted, second, after }));
     `, 30_000);
     assert.equal(result.code, 0, `the child exits by itself: ${result.signal ?? ""} ${result.stderr}`);
-    assert.deepEqual(JSON.parse(result.stdout), { early: 0, order: true, online: false });
+    assert.deepEqual(JSON.parse(result.stdout), {
+      first: { early: 0, order: true }, restarted: 2, second: { early: 0, order: true }, after: { threads: 2, online: false },
+    });
   });
 
   it("does not make a call cancelled, or whose user closed, by an earlier call of the same wake-up", async () => {

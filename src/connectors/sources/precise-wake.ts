@@ -9,8 +9,10 @@
 // stopped by the last user's close(). It keeps the process alive only while a call is pending, as a timer would; with
 // nothing pending it is unref'd. Until the thread has started (its first message), and after it died, the calls are
 // also served by an ordinary Node timer, so no call is later than a timer would have made it; whichever fires first
-// makes the call, and a call is made once. Its code is a string run with `eval` and without the parent's loader flags
-// (tsx), so it loads the same from the sources and from the built package, and costs a bare isolate.
+// makes the call, and a call is made once. A thread that dies (error, exit; it should not) is started again once, as at
+// the first acquire; after a second death the timer alone serves. Its code is a string run with `eval` and without the
+// parent's loader flags (tsx), so it loads the same from the sources and from the built package, and costs a bare
+// isolate.
 //
 // @example
 //   const wake = acquirePreciseWake();
@@ -76,7 +78,8 @@ class WakeThread {
   private readonly control = new Int32Array(this.memory, 0, 2);
   private readonly deadline = new Float64Array(this.memory, 8, 1);
   private readonly pending = new Set<Pending>();
-  private readonly worker: Worker | undefined;
+  /** The running thread; undefined once stopped, or when worker threads are unavailable. */
+  private worker: Worker | undefined;
   /** The deadline the thread is armed for (nowMs clock), Infinity when none. */
   private armedFor = Number.POSITIVE_INFINITY;
   private referenced = false;
@@ -88,22 +91,41 @@ class WakeThread {
   /** The thread posted READY: from now on it serves every deadline written, and the timer is not needed. */
   private online = false;
   private failed = false;
+  /** A dead thread is started again once: a cause that persists (its memory limit, say) costs one more thread, no more. */
+  private restarted = false;
   users = 0;
 
   constructor() {
     this.deadline[0] = Number.POSITIVE_INFINITY;
+    // Worker threads unavailable (a restricted runtime): the users still get their calls, from timers.
+    if (!this.start()) this.failed = this.restarted = true;
+  }
+
+  /**
+   * Starts a thread, unreferenced and not yet online (the timer serves until its READY); false if none can be made.
+   * The events of a thread replaced (died, restarted) or stopped are ignored: only `this.worker`'s count.
+   */
+  private start(): boolean {
+    let worker: Worker;
     try {
-      this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: this.memory, execArgv: [], name: "rill-precise-wake", resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 } });
+      worker = new Worker(WORKER_SOURCE, { eval: true, workerData: this.memory, execArgv: [], name: "rill-precise-wake", resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 } });
     } catch {
-      // Worker threads unavailable (a restricted runtime): the users still get their calls, from timers (fail()).
-      this.failed = true;
-      this.worker = undefined;
-      return;
+      return false;
     }
-    this.worker.unref();
-    this.worker.on("message", this.message);
-    this.worker.on("error", () => this.fail());
-    this.worker.on("exit", () => this.fail());
+    worker.unref();
+    worker.on("message", (sequence: number) => {
+      if (worker === this.worker) this.message(sequence);
+    });
+    const died = (): void => {
+      if (worker === this.worker) this.fail();
+    };
+    worker.on("error", died);
+    worker.on("exit", died);
+    this.worker = worker;
+    this.referenced = false;
+    this.online = false;
+    this.failed = false;
+    return true;
   }
 
   /** The thread is up and alive: it, not the fallback timer, makes the calls. */
@@ -131,13 +153,14 @@ class WakeThread {
     this.pending.clear();
     this.failed = true;
     this.idle();
-    if (!this.worker) return;
-    this.worker.off("message", this.message);
+    const worker = this.worker;
+    if (!worker) return;
+    this.worker = undefined;
     Atomics.store(this.control, STOP, 1);
     Atomics.add(this.control, SEQUENCE, 1);
     Atomics.notify(this.control, SEQUENCE);
-    this.worker.unref();
-    void this.worker.terminate();
+    worker.unref();
+    void worker.terminate();
   }
 
   private readonly message = (sequence: number): void => {
@@ -227,11 +250,18 @@ class WakeThread {
     this.worker.unref();
   }
 
-  /** The thread died (it should not): what is pending moves to a timer, so no caller waits forever. */
+  /**
+   * The thread died (it should not): what is pending moves to a timer, so no caller waits forever; the first time, a
+   * new thread starts and takes over at its READY, as at the first acquire.
+   */
   private fail(): void {
     if (this.failed) return;
     this.failed = true;
     this.unreference();
+    if (!this.restarted) {
+      this.restarted = true;
+      if (!this.start()) this.worker = undefined;
+    }
     this.arm();
   }
 }
