@@ -159,7 +159,6 @@ export class DataStreamWriter {
       microBatch: trigger.microBatch,
       shufflePartitions: config.shufflePartitions,
       chaining: config.chaining,
-      rowsPositional: config.rowsPositional,
       multipleWatermarkPolicy: config.multipleWatermarkPolicy,
       deadLetterSubject: letterSubject,
     });
