@@ -1,10 +1,12 @@
 // Dead letters: a bad record as JSON on the query's dead-letter subject, cut to fit the broker's payload limit.
 import { BinaryRecord } from "../core/binary-record.ts";
+import { jsonWithLongs } from "../core/long.ts";
 import type { Transport } from "./transport.ts";
 
+/** JSON of a record; a long past 2^53 (a bigint) is written as its digits (JSON.stringify refuses bigints). */
 export function safeJson(value: unknown): string {
   try {
-    return JSON.stringify(value) ?? String(value);
+    return jsonWithLongs(value);
   } catch {
     return String(value);
   }
