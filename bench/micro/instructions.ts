@@ -7,7 +7,8 @@
 // filter-arrays, project-arrays, filter-project-arrays, project, filter-project, the same work in plain code
 // (plain-filter, plain-project, plain-filter-project; plain-project-dropped and plain-filter-project-dropped: the old
 // baseline, whose rows are dropped),
-// stream-join, stream-join-outer, and small frames: encode-frames-1, decode-frames-1, codec-frames-1 (and -3), 256
+// stream-join, stream-join-outer, actor-named and actor-arrays (an operator actor's frame: decode, filter + project,
+// encode), and small frames: encode-frames-1, decode-frames-1, codec-frames-1 (and -3), 256
 // frames of 1 (3) rows a call, whose figure is per frame.
 // `npx tsx bench/micro/instructions.ts <subject> <frames>` runs one subject over that many 256-row frames (after the
 // same warm-up in both runs).
@@ -99,6 +100,30 @@ function dropped(work: PlainWork): () => number {
   };
 }
 
+/** One operator actor's frame: decode, filter + project, encode the rows it keeps (`positional`: all by position). */
+function actorPath(positional: boolean): () => number {
+  const source = encodeFrame({ ...frame, rows }).slice();
+  const columns = ["gt", "Model", "Arrival_Time", "Creation_Time"];
+  if (positional) {
+    let out: PositionalRow[] = [];
+    const input = chainPositional([filterArrays(), projectArrays()], (row) => out.push(row), { at: -1 });
+    return () => {
+      const decoded = decodeFramePositional(source) as PositionalDataFrame;
+      out = [];
+      for (let index = 0; index < decoded.rows.length; index++) input(decoded.rows[index] as PositionalRow);
+      return encodeFrame({ ...frame, columns, rows: out }).length;
+    };
+  }
+  let out: Row[] = [];
+  const input = chain([filter(), project()], (row) => out.push(row), { at: -1 });
+  return () => {
+    const decoded = decodeFrame(source) as DataFrame;
+    out = [];
+    for (let index = 0; index < decoded.rows.length; index++) input(decoded.rows[index] as Row);
+    return encodeFrame({ ...frame, rows: out }).length;
+  };
+}
+
 const activityBytes = encodeFrame(frame).slice();
 const narrowBytes = encodeFrame(narrowFrame).slice();
 const subjects: Record<string, () => number> = {
@@ -129,6 +154,10 @@ const subjects: Record<string, () => number> = {
   "filter-arrays": positionalOperators([filterArrays()]),
   "project-arrays": positionalOperators([projectArrays()]),
   "filter-project-arrays": positionalOperators([filterArrays(), projectArrays()]),
+  // An operator actor's work on one frame (rows by position wired, rill.rows.positional): decode the frame, run
+  // filter + project, encode the output frame. Named: decodeFrame, the named chain, encodeFrame of objects.
+  "actor-named": actorPath(false),
+  "actor-arrays": actorPath(true),
   // 256 new impressions and clicks per frame (made in the call), joined, then the watermark raised.
   "stream-join": streamJoinTask("inner").run,
   "stream-join-outer": streamJoinTask("left_outer").run,
