@@ -117,11 +117,13 @@ export function partitionerOf(columns: readonly string[], partitions: number): (
 
 /** partitionerOf over rows by position: `indexes` are the key columns' places in the row (the same hash, so the same partition). */
 export function positionalPartitionerOf(indexes: readonly number[], partitions: number): (row: PositionalRow) => number {
+  const starts = indexes.map(() => numberText());
+  const ends = indexes.map(() => numberText());
   return (row) => {
     let hash = FNV_OFFSET;
     for (let index = 0; index < indexes.length; index++) {
       if (index > 0) hash = hashChar(hash, 0);
-      hash = hashPart(hash, row[indexes[index] as number]);
+      hash = hashPart(hash, row[indexes[index] as number], starts[index] as (value: number) => string, ends[index] as (value: number) => string);
     }
     return partitionOfKeyGroup((hash >>> 0) % KEY_GROUPS, partitions);
   };

@@ -54,10 +54,10 @@ describe("which stages run rows by position", () => {
   });
 
   it("a positional partitioner sends a row where the named one sends the same row", () => {
-    const names = ["user", "n", "flag", "d"];
+    const names = ["user", "n", "flag", "d", "w"];
     const values: unknown[][] = [];
-    for (let index = 0; index < 500; index++) values.push([`u${index % 37}`, index % 11 === 0 ? null : index * 7, index % 3 === 0, index / 8]);
-    for (const keys of [["user"], ["n", "user"], ["flag", "d"]]) {
+    for (let index = 0; index < 500; index++) values.push([`u${index % 37}`, index % 11 === 0 ? null : index * 7, index % 3 === 0, index / 8, { start: (index % 13) * 1000, end: (index % 13) * 1000 + 1000 }]);
+    for (const keys of [["user"], ["n", "user"], ["flag", "d"], ["w", "user"]]) {
       const named = partitionerOf(keys, 4);
       const positional = positionalPartitionerOf(keys.map((key) => names.indexOf(key)), 4);
       const seen = new Set<number>();
