@@ -134,9 +134,15 @@ export class OutputChannel {
 
   /** Sends rows as one frame, or as several when one would exceed the broker's payload limit. */
   private sendRows(rows: Row[] | PositionalRow[], columns: readonly string[] | undefined, epoch: number, since: number, until: number): void {
-    const fixed = { kind: FRAME_DATA, sender: this.senderIndex, seq: this.seq + 1, epoch, since, until } as const;
     if (hopTrace) hopTrace.record(`${this.traceLabel}: encode`, since, until, rows.length);
-    const bytes = columns === undefined ? encodeFrame({ ...fixed, rows: rows as Row[] }) : encodeFrame({ ...fixed, columns, rows: rows as PositionalRow[] });
+    // Two literals, never `{ ...fixed, rows }`: V8 (Node 20) gives the copy of a spread object literal a map outside
+    // any transition tree, so adding `rows` to it made a new map (and descriptor array) for every frame. Maps live in
+    // the old generation and hold what they point to through every scavenge: in scenario (b) that kept ~250 KB more
+    // alive through each scavenge and tripled its pause (decision 55).
+    const seq = this.seq + 1;
+    const bytes = columns === undefined
+      ? encodeFrame({ kind: FRAME_DATA, sender: this.senderIndex, seq, epoch, since, until, rows: rows as Row[] })
+      : encodeFrame({ kind: FRAME_DATA, sender: this.senderIndex, seq, epoch, since, until, columns, rows: rows as PositionalRow[] });
     if (bytes.length > this.transport.maxPayload && rows.length > 1) {
       const half = rows.length >> 1;
       this.sendRows(rows.slice(0, half), columns, epoch, since, until);
