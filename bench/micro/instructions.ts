@@ -9,10 +9,13 @@
 // baseline, whose rows are dropped),
 // stream-join, stream-join-outer, actor-named and actor-arrays (an operator actor's frame: decode, filter + project,
 // encode), and small frames: encode-frames-1, decode-frames-1, codec-frames-1 (and -3), 256
-// frames of 1 (3) rows a call, whose figure is per frame.
+// frames of 1 (3) rows a call, whose figure is per frame; channel-frames-2 and channel-frames-2-arrays (an output
+// channel sending frames of 2 rows, named and by position), per frame likewise.
 // `npx tsx bench/micro/instructions.ts <subject> <frames>` runs one subject over that many 256-row frames (after the
 // same warm-up in both runs).
+import { OutputChannel } from "../../src/actors/channel.ts";
 import { decodeFrame, decodeFramePositional, encodeFrame } from "../../src/actors/codec.ts";
+import { InProcessTransport } from "../../src/actors/inprocess-transport.ts";
 import { FRAME_DATA, type DataFrame, type PositionalDataFrame } from "../../src/core/frame.ts";
 import type { PositionalRow, Row } from "../../src/core/types.ts";
 import { schemaFromZod } from "../../src/core/zod-schema.ts";
@@ -185,6 +188,24 @@ for (const rowsPerFrame of [1, 3]) {
   subjects[`decode-frames-${rowsPerFrame}`] = small.decode;
   subjects[`codec-frames-${rowsPerFrame}`] = small.codec;
 }
+// An output channel sending frames of 2 rows (scenario (b)'s fill at 10,000 rows a second), named and by position:
+// push, flush, the frame literal, encodeFrame, publish (in-process, no receiver). Per frame, as the small frames.
+function channelFrames(positional: boolean): () => number {
+  const channel = new OutputChannel(new InProcessTransport(), "bench", 0, { window: Number.MAX_SAFE_INTEGER, maxFrameRows: 2 });
+  const columns = Object.keys(activity[0] ?? {});
+  const named = activity.slice(0, 2);
+  const arrays = named.map((row) => columns.map((column) => row[column]));
+  return () => {
+    for (let index = 0; index < FRAMES_PER_CALL; index++) {
+      if (positional) for (const row of arrays) channel.pushPositional(row.slice(), columns, index, index + 1);
+      else for (const row of named) channel.push({ ...row }, index, index + 1);
+      channel.flush(1);
+    }
+    return channel.framesSent;
+  };
+}
+subjects["channel-frames-2"] = channelFrames(false);
+subjects["channel-frames-2-arrays"] = channelFrames(true);
 const run = subjects[subject];
 if (run === undefined) throw new Error(`unknown subject ${subject}; one of ${Object.keys(subjects).join(", ")}`);
 let sink = 0;
