@@ -168,6 +168,9 @@ export function openSession(context: RunContext, mode: Pick<EngineMode, "id" | "
     .log((message) => context.log(`${mode.id}/${scenario.id}: ${message}`));
   if (mode.transport === "inprocess") builder.config("rill.transport", "inprocess");
   else builder.nats(context.nats);
+  // RILL_ROWS_POSITIONAL=auto|off: rows by position (rill.rows.positional) on or off, to compare one build both ways.
+  const positional = process.env.RILL_ROWS_POSITIONAL;
+  if (positional !== undefined) builder.config("rill.rows.positional", positional);
   return builder.getOrCreate();
 }
 

@@ -7,11 +7,15 @@
 // filter-arrays, project-arrays, filter-project-arrays, project, filter-project, the same work in plain code
 // (plain-filter, plain-project, plain-filter-project; plain-project-dropped and plain-filter-project-dropped: the old
 // baseline, whose rows are dropped),
-// stream-join, stream-join-outer, and small frames: encode-frames-1, decode-frames-1, codec-frames-1 (and -3), 256
-// frames of 1 (3) rows a call, whose figure is per frame.
+// stream-join, stream-join-outer, actor-named and actor-arrays (an operator actor's frame: decode, filter + project,
+// encode), and small frames: encode-frames-1, decode-frames-1, codec-frames-1 (and -3), 256
+// frames of 1 (3) rows a call, whose figure is per frame; channel-frames-2 and channel-frames-2-arrays (an output
+// channel sending frames of 2 rows, named and by position), per frame likewise.
 // `npx tsx bench/micro/instructions.ts <subject> <frames>` runs one subject over that many 256-row frames (after the
 // same warm-up in both runs).
+import { OutputChannel } from "../../src/actors/channel.ts";
 import { decodeFrame, decodeFramePositional, encodeFrame } from "../../src/actors/codec.ts";
+import { InProcessTransport } from "../../src/actors/inprocess-transport.ts";
 import { FRAME_DATA, type DataFrame, type PositionalDataFrame } from "../../src/core/frame.ts";
 import type { PositionalRow, Row } from "../../src/core/types.ts";
 import { schemaFromZod } from "../../src/core/zod-schema.ts";
@@ -99,6 +103,30 @@ function dropped(work: PlainWork): () => number {
   };
 }
 
+/** One operator actor's frame: decode, filter + project, encode the rows it keeps (`positional`: all by position). */
+function actorPath(positional: boolean): () => number {
+  const source = encodeFrame({ ...frame, rows }).slice();
+  const columns = ["gt", "Model", "Arrival_Time", "Creation_Time"];
+  if (positional) {
+    let out: PositionalRow[] = [];
+    const input = chainPositional([filterArrays(), projectArrays()], (row) => out.push(row), { at: -1 });
+    return () => {
+      const decoded = decodeFramePositional(source) as PositionalDataFrame;
+      out = [];
+      for (let index = 0; index < decoded.rows.length; index++) input(decoded.rows[index] as PositionalRow);
+      return encodeFrame({ ...frame, columns, rows: out }).length;
+    };
+  }
+  let out: Row[] = [];
+  const input = chain([filter(), project()], (row) => out.push(row), { at: -1 });
+  return () => {
+    const decoded = decodeFrame(source) as DataFrame;
+    out = [];
+    for (let index = 0; index < decoded.rows.length; index++) input(decoded.rows[index] as Row);
+    return encodeFrame({ ...frame, rows: out }).length;
+  };
+}
+
 const activityBytes = encodeFrame(frame).slice();
 const narrowBytes = encodeFrame(narrowFrame).slice();
 const subjects: Record<string, () => number> = {
@@ -129,6 +157,10 @@ const subjects: Record<string, () => number> = {
   "filter-arrays": positionalOperators([filterArrays()]),
   "project-arrays": positionalOperators([projectArrays()]),
   "filter-project-arrays": positionalOperators([filterArrays(), projectArrays()]),
+  // An operator actor's work on one frame (rows by position wired, rill.rows.positional): decode the frame, run
+  // filter + project, encode the output frame. Named: decodeFrame, the named chain, encodeFrame of objects.
+  "actor-named": actorPath(false),
+  "actor-arrays": actorPath(true),
   // 256 new impressions and clicks per frame (made in the call), joined, then the watermark raised.
   "stream-join": streamJoinTask("inner").run,
   "stream-join-outer": streamJoinTask("left_outer").run,
@@ -156,6 +188,24 @@ for (const rowsPerFrame of [1, 3]) {
   subjects[`decode-frames-${rowsPerFrame}`] = small.decode;
   subjects[`codec-frames-${rowsPerFrame}`] = small.codec;
 }
+// An output channel sending frames of 2 rows (scenario (b)'s fill at 10,000 rows a second), named and by position:
+// push, flush, the frame literal, encodeFrame, publish (in-process, no receiver). Per frame, as the small frames.
+function channelFrames(positional: boolean): () => number {
+  const channel = new OutputChannel(new InProcessTransport(), "bench", 0, { window: Number.MAX_SAFE_INTEGER, maxFrameRows: 2 });
+  const columns = Object.keys(activity[0] ?? {});
+  const named = activity.slice(0, 2);
+  const arrays = named.map((row) => columns.map((column) => row[column]));
+  return () => {
+    for (let index = 0; index < FRAMES_PER_CALL; index++) {
+      if (positional) for (const row of arrays) channel.pushPositional(row.slice(), columns, index, index + 1);
+      else for (const row of named) channel.push({ ...row }, index, index + 1);
+      channel.flush(1);
+    }
+    return channel.framesSent;
+  };
+}
+subjects["channel-frames-2"] = channelFrames(false);
+subjects["channel-frames-2-arrays"] = channelFrames(true);
 const run = subjects[subject];
 if (run === undefined) throw new Error(`unknown subject ${subject}; one of ${Object.keys(subjects).join(", ")}`);
 let sink = 0;

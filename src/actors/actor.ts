@@ -1,13 +1,15 @@
 // The actor: one mailbox, one message at a time, barriers aligned across inputs, outputs flushed at the end of each turn.
 import { nowMs, type Clock } from "../core/clock.ts";
 import { RecordError, RillError, TransportError } from "../core/errors.ts";
-import { FRAME_BARRIER, FRAME_CREDIT, FRAME_DATA, FRAME_WATERMARK, type ChannelFrame, type DataFrame } from "../core/frame.ts";
+import { FRAME_BARRIER, FRAME_CREDIT, FRAME_DATA, FRAME_WATERMARK, type ChannelFrame, type DataFrame, type Frame, type PositionalDataFrame } from "../core/frame.ts";
 import { activeParams, type ActiveParamValues, type EpochParams } from "../core/param-values.ts";
 import type { ChainPosition, Operator, OperatorMetrics } from "../operators/operator.ts";
-import type { Row } from "../core/types.ts";
+import type { PositionalRow, Row } from "../core/types.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { InputChannel, OutputChannel, type FlowControl } from "./channel.ts";
-import { decodeFrame } from "./codec.ts";
+import { decodeFrame, isPositional } from "./codec.ts";
+import { positionalPartitionerOf } from "../core/keys.ts";
+import { toNamedRow } from "../operators/positional-operator.ts";
 import { hopTrace, stageOf } from "./hop-trace.ts";
 import { deadLetterBytes, type DeadLetterFields } from "./dead-letter.ts";
 import { LETTERS_KEY_GROUP, LETTERS_STATE_ID, addressLetters, letterKey } from "../deadletters/protocol.ts";
@@ -73,7 +75,7 @@ interface LocalTask {
   readonly run: () => void | Promise<void>;
 }
 
-type MailboxItem = ChannelFrame | LocalTask;
+type MailboxItem = ChannelFrame | PositionalDataFrame | LocalTask;
 
 export abstract class Actor {
   protected readonly outputs: OutputChannel[];
@@ -198,6 +200,39 @@ export abstract class Actor {
 
   /** Rows of one data frame, already checked; subclasses run them through their operators. */
   protected abstract processRows(rows: Row[], sender: number): void | Promise<void>;
+
+  /** How this actor reads a frame's bytes: named rows, unless it runs rows by position (OperatorActor). */
+  protected decode(payload: Uint8Array): Frame | PositionalDataFrame {
+    return decodeFrame(payload);
+  }
+
+  /** Rows of a data frame decoded by position (only an actor whose decode() gives them); named here by default. */
+  protected processPositionalRows(frame: PositionalDataFrame): void | Promise<void> {
+    return this.processRows(frame.rows.map((row) => toNamedRow(frame.columns, row)), frame.sender);
+  }
+
+  /**
+   * Sends a row by position on, its values in the order of `columns` (the same array for every row), as `emit` does a
+   * named row: to the one receiver, or to the receiver its key (at `keyIndexes` in the row) hashes to.
+   */
+  protected buildPositionalEmit(columns: readonly string[], keyIndexes: readonly number[] | undefined): (row: PositionalRow) => void {
+    const outputs = this.outputs;
+    const stats = () => this.stats;
+    if (outputs.length === 0) return () => undefined;
+    if (this.wiring.routing.kind === "hash" && outputs.length > 1) {
+      if (keyIndexes === undefined) throw new RillError("INTERNAL", "internal", `${this.name}: a hash exchange by position needs its key columns' places`);
+      const partitionOf = positionalPartitionerOf(keyIndexes, outputs.length);
+      return (row) => {
+        (outputs[partitionOf(row)] as OutputChannel).pushPositional(row, columns, this.since, this.until);
+        stats().rowsOut++;
+      };
+    }
+    const target = outputs[this.wiring.partition % outputs.length] as OutputChannel;
+    return (row) => {
+      target.pushPositional(row, columns, this.since, this.until);
+      stats().rowsOut++;
+    };
+  }
 
   /** End of a turn, before outputs flush: emit what operators coalesced. */
   protected flushOperators(): void {}
@@ -471,7 +506,7 @@ export abstract class Actor {
    */
   private receive(payload: Uint8Array): void {
     if (this.stopped) return;
-    const frame = decodeFrame(payload);
+    const frame = this.decode(payload);
     if (hopTrace && typeof frame === "object" && frame !== null && frame.kind === FRAME_DATA) hopTrace.record(`${this.traceStage}: decoded`, frame.since, frame.until, frame.rows.length);
     const input = typeof frame === "object" && frame !== null && frame.kind !== FRAME_CREDIT ? this.inputs.get(frame.sender) : undefined;
     if (!input || frame.kind === FRAME_CREDIT) throw new TransportError(`${this.name} rejected a frame that is from none of its senders.`);
@@ -579,7 +614,7 @@ export abstract class Actor {
     }
   }
 
-  private dispatchData(frame: DataFrame): void | Promise<void> {
+  private dispatchData(frame: DataFrame | PositionalDataFrame): void | Promise<void> {
     this.stats.framesIn++;
     this.stats.rowsIn += frame.rows.length;
     this.since = frame.since;
@@ -591,7 +626,7 @@ export abstract class Actor {
       hopTrace.record(`${this.traceStage}: turn takes the frame`, frame.since, frame.until, frame.rows.length);
       this.turnRows += frame.rows.length;
     }
-    return this.processRows(frame.rows, frame.sender);
+    return isPositional(frame) ? this.processPositionalRows(frame) : this.processRows(frame.rows, frame.sender);
   }
 
   private async alignedBarrier(epoch: number, final: boolean): Promise<void> {

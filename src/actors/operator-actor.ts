@@ -1,12 +1,17 @@
 // An actor in the middle of the plan: runs its chained operators over each frame's rows.
 import { jsonWithLongs } from "../core/long.ts";
+import type { RecordError } from "../core/errors.ts";
 import { partitionOfKeyGroup } from "../core/keys.ts";
-import type { Row } from "../core/types.ts";
+import type { Frame, PositionalDataFrame } from "../core/frame.ts";
+import type { PositionalRow, Row } from "../core/types.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { chain, type Operator } from "../operators/operator.ts";
+import { chainPositional, toNamedRow, type PositionalEmit } from "../operators/positional-operator.ts";
+import type { PositionalChain } from "../plan/positional-rows.ts";
 import { Actor, type ActorEnvironment, type ActorWiring } from "./actor.ts";
+import { decodeFramePositional } from "./codec.ts";
 import type { ActorEpochStats } from "./control.ts";
-import { runRows } from "./record-errors.ts";
+import { runPositionalRows, runRows } from "./record-errors.ts";
 
 /** Each operator actor's input watermark at a committed epoch. */
 const WATERMARKS = "watermarks";
@@ -33,16 +38,65 @@ export class OperatorActor extends Actor {
     await super.stop();
   }
 
-  constructor(wiring: ActorWiring, environment: ActorEnvironment, private readonly operators: readonly Operator[]) {
+  /** Rows by position (src/plan/positional-rows.ts): the chain over arrays, and what a frame's columns must be for it. */
+  private readonly positional: { readonly chain: PositionalChain; readonly process: PositionalEmit } | undefined;
+  /** The last frame columns found equal to the chain's input columns (a decoder gives one array per schema). */
+  private matchedColumns: readonly string[] | undefined;
+  /** Rows that ran by position, and rows this positional actor ran named (frames of another column order, msgpack frames of named rows). */
+  positionalRows = 0;
+  namedFallbackRows = 0;
+
+  /**
+   * `positional`: the stage runs its rows by position (the planner found a positional form for every operator). The
+   * named operators are built all the same: they hold the ids, and run the rows of a frame whose columns are not the
+   * chain's input columns in that order (a sender whose rows had another key order, or a msgpack frame of named rows).
+   */
+  constructor(wiring: ActorWiring, environment: ActorEnvironment, private readonly operators: readonly Operator[], positional?: PositionalChain) {
     super(wiring, environment);
     this.tickers = operators.filter((operator): operator is Operator & { tick(now: number): void } => typeof (operator as { tick?: unknown }).tick === "function");
     this.lateOperators = operators.filter((operator): operator is Operator & { late: Row[] } => Array.isArray((operator as { late?: unknown }).late));
     for (const operator of operators) operator.useClock?.(environment.clock.now.bind(environment.clock));
     this.process = chain(operators, this.emit, this.chainPosition);
+    this.positional = positional && {
+      chain: positional,
+      process: chainPositional(positional.operators, this.buildPositionalEmit(positional.outputColumns, positional.exchangeIndexes), this.chainPosition),
+    };
+  }
+
+  /** Whether this actor's rows run by position. */
+  get runsPositional(): boolean {
+    return this.positional !== undefined;
+  }
+
+  protected override decode(payload: Uint8Array): Frame | PositionalDataFrame {
+    return this.positional ? decodeFramePositional(payload) : super.decode(payload);
   }
 
   protected processRows(rows: Row[]): void {
+    if (this.positional) this.namedFallbackRows += rows.length;
     runRows(rows, this.process, this.chainPosition, this.operators, this.rejectRecord);
+  }
+
+  protected override processPositionalRows(frame: PositionalDataFrame): void {
+    const positional = this.positional;
+    if (positional && this.matches(frame.columns, positional.chain.inputColumns)) {
+      this.positionalRows += frame.rows.length;
+      runPositionalRows(frame.rows, positional.process, this.chainPosition, this.operators, this.rejectPositional);
+      return;
+    }
+    this.processRows(frame.rows.map((row) => toNamedRow(frame.columns, row)));
+  }
+
+  /** A bad record by position goes to the dead letter as a named row (the names of the chain's input). */
+  private readonly rejectPositional = (row: PositionalRow, operator: Operator | undefined, error: RecordError): void => {
+    this.rejectRecord(toNamedRow((this.positional as { chain: PositionalChain }).chain.inputColumns, row), operator, error);
+  };
+
+  private matches(columns: readonly string[], expected: readonly string[]): boolean {
+    if (columns === this.matchedColumns) return true;
+    if (columns.length !== expected.length || columns.some((name, index) => name !== expected[index])) return false;
+    this.matchedColumns = columns;
+    return true;
   }
 
   protected override chainedOperators(): readonly Operator[] {

@@ -3,6 +3,7 @@ import type { SinkProvider, OutputMode, ResultOrder } from "../connectors/sinks/
 import type { SourceProvider } from "../connectors/sources/source.ts";
 import { partitionerOf } from "../core/keys.ts";
 import type { Operator } from "../operators/operator.ts";
+import type { PositionalChain } from "../plan/positional-rows.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import type { Actor, ActorEnvironment, ActorRef, Routing } from "./actor.ts";
 import type { FlowControl } from "./channel.ts";
@@ -34,6 +35,8 @@ export interface StageSpec {
   readonly inputs?: readonly number[];
   /** A withWatermark runs in this stage or upstream, so its actors send watermarks. */
   readonly carriesWatermark?: boolean;
+  /** Rows run by position through this stage (src/plan/positional-rows.ts): its chain for one partition. */
+  readonly createPositional?: (partition: number) => PositionalChain;
   /** `name: detail` of each chained operator, for explain(). */
   readonly stepDetails?: readonly string[];
 }
@@ -293,7 +296,7 @@ export class QueryRuntime {
       this.sinks.push(actor);
       return actor;
     }
-    return new OperatorActor(wiring, environment, operators);
+    return new OperatorActor(wiring, environment, operators, stage.createPositional?.(partition));
   }
 }
 

@@ -8,6 +8,7 @@ const positiveInt = z.coerce.number().int().positive();
 const KEYS = {
   "rill.shuffle.partitions": positiveInt.default(4),
   "rill.chaining": z.enum(["true", "false"]).default("true"),
+  "rill.rows.positional": z.preprocess((value) => (typeof value === "string" ? value.toLowerCase() : value), z.enum(["auto", "off"]).default("auto")),
   "rill.transport": z.enum(["nats", "inprocess"]).optional(),
   "rill.nats.url": z.string().optional(),
   "rill.nats.unreachableTimeout": z.string().default("30 seconds"),
@@ -55,6 +56,8 @@ const ALIASES: Readonly<Record<string, keyof typeof KEYS>> = {
 export interface SessionConfig {
   readonly shufflePartitions: number;
   readonly chaining: boolean;
+  /** Operator stages whose whole chain has positional forms run rows by position (`auto`), or every row stays named. */
+  readonly rowsPositional: "auto" | "off";
   readonly transport: "nats" | "inprocess" | undefined;
   readonly natsUrl: string | undefined;
   /** NATS down longer than this fails the queries (a checkpointed query then rolls back and retries). */
@@ -126,6 +129,7 @@ export function readConfig(values: ReadonlyMap<string, string>): SessionConfig {
   return {
     shufflePartitions: read("rill.shuffle.partitions"),
     chaining: read("rill.chaining") === "true",
+    rowsPositional: read("rill.rows.positional"),
     transport: read("rill.transport"),
     natsUrl: read("rill.nats.url"),
     unreachableTimeoutMs: parseDuration(read("rill.nats.unreachableTimeout"), "rill.nats.unreachableTimeout"),

@@ -159,6 +159,7 @@ export class DataStreamWriter {
       microBatch: trigger.microBatch,
       shufflePartitions: config.shufflePartitions,
       chaining: config.chaining,
+      rowsPositional: config.rowsPositional,
       multipleWatermarkPolicy: config.multipleWatermarkPolicy,
       deadLetterSubject: letterSubject,
     });

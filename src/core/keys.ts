@@ -1,5 +1,5 @@
 // Group keys: one string per key, hashed into a fixed number of key groups that are spread over partitions.
-import type { Row } from "./types.ts";
+import type { PositionalRow, Row } from "./types.ts";
 
 /** Key groups are fixed for a query's life, so a restart may change the number of partitions. */
 export const KEY_GROUPS = 128;
@@ -110,6 +110,20 @@ export function partitionerOf(columns: readonly string[], partitions: number): (
     for (let index = 0; index < columns.length; index++) {
       if (index > 0) hash = hashChar(hash, 0);
       hash = hashPart(hash, row[columns[index] as string], starts[index] as (value: number) => string, ends[index] as (value: number) => string);
+    }
+    return partitionOfKeyGroup((hash >>> 0) % KEY_GROUPS, partitions);
+  };
+}
+
+/** partitionerOf over rows by position: `indexes` are the key columns' places in the row (the same hash, so the same partition). */
+export function positionalPartitionerOf(indexes: readonly number[], partitions: number): (row: PositionalRow) => number {
+  const starts = indexes.map(() => numberText());
+  const ends = indexes.map(() => numberText());
+  return (row) => {
+    let hash = FNV_OFFSET;
+    for (let index = 0; index < indexes.length; index++) {
+      if (index > 0) hash = hashChar(hash, 0);
+      hash = hashPart(hash, row[indexes[index] as number], starts[index] as (value: number) => string, ends[index] as (value: number) => string);
     }
     return partitionOfKeyGroup((hash >>> 0) % KEY_GROUPS, partitions);
   };

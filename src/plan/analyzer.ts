@@ -2,10 +2,13 @@
 import { ROW_KEY } from "../actors/sink-actor.ts";
 import type { SourceProvider } from "../connectors/sources/source.ts";
 import { AnalysisError } from "../core/errors.ts";
-import { findField, nestedOf, type Field, type Row, type Schema } from "../core/types.ts";
+import { findField, nestedOf, type Field, type PositionalRow, type Row, type Schema } from "../core/types.ts";
 import type { Expr } from "../expr/ast.ts";
-import { compileExpression, expressionName, resolveColumn, type CompiledExpr } from "../expr/compile.ts";
+import { compileExpression, compilePositional, expressionName, resolveColumn, type CompiledExpr } from "../expr/compile.ts";
+import { positionalRead } from "../core/column-read.ts";
 import { FilterOperator } from "../operators/filter.ts";
+import { PositionalFilterOperator } from "../operators/filter-positional.ts";
+import { PositionalProjectOperator, type PositionalProjection } from "../operators/project-positional.ts";
 import { FlatMapOperator, MapOperator } from "../operators/map.ts";
 import { ProjectOperator, type Projection } from "../operators/project.ts";
 import { analyzeAggregate, groupingKey } from "./aggregate-analysis.ts";
@@ -18,7 +21,7 @@ import { isStreamingPlan, type JoinNode, type LogicalPlan, type MapNode, type Pr
 import { analyzeStaticJoin } from "./join-analysis.ts";
 import { analyzeStreamJoin } from "./join-stream-analysis.ts";
 import type { StaticTable } from "../operators/join-static-table.ts";
-import { checkDuplicates, extend, hasWatermark, isNestedReference, passThrough, type Analysis, type AnalysisOptions, type Branch, type Step } from "./steps.ts";
+import { checkDuplicates, extend, hasWatermark, isNestedReference, passThrough, type Analysis, type AnalysisOptions, type Branch, type PositionalStep, type Step } from "./steps.ts";
 import { analyzeUnion } from "./union-analysis.ts";
 import { containsWindow, hasWindowFunction, splitWindowProject, STREAMING_WINDOWS_REFUSED } from "../window-functions/project.ts";
 
@@ -98,7 +101,13 @@ function analyzeNode(node: LogicalPlan, options: AnalysisOptions, firstState: nu
       if (condition.type !== "boolean" && condition.type !== "null" && condition.type !== "any") {
         throw new AnalysisError(`The condition of where(${condition.name}) has type ${condition.type}, but must be boolean.`);
       }
-      return extend(child, { kind: "stateless", name: "filter", detail: condition.name, create: (id) => new FilterOperator(id, condition.evaluate) }, child.schema);
+      const names = fieldNamesOf(child.schema);
+      const positional: PositionalStep | undefined = child.keyed ? undefined : {
+        inputColumns: names,
+        outputColumns: names,
+        create: (id) => new PositionalFilterOperator(id, compilePositional(node.condition, child.schema, `where(${expressionName(node.condition)})`).evaluate),
+      };
+      return extend(child, { kind: "stateless", name: "filter", detail: condition.name, create: (id) => new FilterOperator(id, condition.evaluate), ...(positional ? { positional } : {}) }, child.schema);
     }
     case "map":
     case "flatMap": return analyzeMap(node, child);
@@ -142,28 +151,37 @@ function analyzeProject(node: ProjectNode, child: Analysis): Analysis {
   if (windowed) return analyzeProject(windowed.node, windowed.child);
   if (generatorsOf(node).length > 0) return analyzeGenerate(node, child);
   const input = child.schema;
-  let outputs: Array<{ field: Field; evaluate: (row: Row) => unknown }>;
+  // Each output also says how to compute it over rows by position: the input field it copies, or the expression.
+  type Output = { field: Field; evaluate: (row: Row) => unknown; byPosition: () => (row: PositionalRow) => unknown };
+  const copied = (field: Field): () => (row: PositionalRow) => unknown => {
+    const index = input.fields.indexOf(field);
+    return () => positionalRead(index) as unknown as (row: PositionalRow) => unknown;
+  };
+  const pass = (field: Field): Output => ({ ...passThrough(field), byPosition: copied(field) });
+  const computed = (expression: Expr, context: string) => () => compilePositional(expression, input, context).evaluate;
+  let outputs: Output[];
   if (node.drop) {
     const dropped = new Set(node.drop.map((name) => findField(input, name)?.name).filter((name): name is string => name !== undefined));
-    outputs = input.fields.filter((field) => !dropped.has(field.name)).map(passThrough);
+    outputs = input.fields.filter((field) => !dropped.has(field.name)).map(pass);
   } else if (node.rename) {
     const { existing, renamed } = node.rename;
     const found = findField(input, existing);
-    outputs = input.fields.map((field) => (field === found ? { ...passThrough(field), field: { ...field, name: renamed } } : passThrough(field)));
+    outputs = input.fields.map((field) => (field === found ? { ...pass(field), field: { ...field, name: renamed } } : pass(field)));
   } else if (node.withColumn !== undefined) {
     const [expression] = node.columns;
-    const compiled = compileExpression(expression as Expr, input, `withColumn('${node.withColumn}')`);
+    const context = `withColumn('${node.withColumn}')`;
+    const compiled = compileExpression(expression as Expr, input, context);
     const name = node.withColumn;
-    const added = { field: { name, type: compiled.type, nullable: compiled.nullable, ...nestedOf(compiled) }, evaluate: compiled.evaluate };
+    const added = { field: { name, type: compiled.type, nullable: compiled.nullable, ...nestedOf(compiled) }, evaluate: compiled.evaluate, byPosition: computed(expression as Expr, context) };
     const replaced = findField(input, name);
-    outputs = input.fields.map((field) => (field === replaced ? added : passThrough(field)));
+    outputs = input.fields.map((field) => (field === replaced ? added : pass(field)));
     if (!replaced) outputs.push(added);
   } else {
     outputs = node.columns.flatMap((expression) => {
-      if (expression.kind === "star") return input.fields.map(passThrough);
-      if (expression.kind === "column" && !isNestedReference(input, expression.name)) return [passThrough(resolveColumn(input, expression.name, node.operation))];
+      if (expression.kind === "star") return input.fields.map(pass);
+      if (expression.kind === "column" && !isNestedReference(input, expression.name)) return [pass(resolveColumn(input, expression.name, node.operation))];
       const compiled: CompiledExpr = compileExpression(expression, input, node.operation);
-      return [{ field: { name: compiled.name, type: compiled.type, nullable: compiled.nullable, ...nestedOf(compiled) }, evaluate: compiled.evaluate }];
+      return [{ field: { name: compiled.name, type: compiled.type, nullable: compiled.nullable, ...nestedOf(compiled) }, evaluate: compiled.evaluate, byPosition: computed(expression, node.operation) }];
     });
   }
   checkDuplicates(outputs.map((output) => output.field.name), node.operation);
@@ -171,7 +189,17 @@ function analyzeProject(node: ProjectNode, child: Analysis): Analysis {
   if (child.keyed) projections.push(passThrough({ name: ROW_KEY, type: "string", nullable: false }));
   const detail = outputs.map((output) => output.field.name).join(", ");
   const eventTime = child.eventTime && outputs.some((output) => output.field.name === child.eventTime?.column && output.field.type === "timestamp") ? child.eventTime : undefined;
-  return extend(child, { kind: "stateless", name: "project", detail, create: (id) => new ProjectOperator(id, projections) }, { fields: outputs.map((output) => output.field) }, { eventTime });
+  // Keyed rows carry ROW_KEY, which no schema names: they stay named.
+  const positional: PositionalStep | undefined = child.keyed ? undefined : {
+    inputColumns: fieldNamesOf(input),
+    outputColumns: outputs.map((output) => output.field.name),
+    create: (id) => new PositionalProjectOperator(id, outputs.map((output): PositionalProjection => ({ name: output.field.name, evaluate: output.byPosition() }))),
+  };
+  return extend(child, { kind: "stateless", name: "project", detail, create: (id) => new ProjectOperator(id, projections), ...(positional ? { positional } : {}) }, { fields: outputs.map((output) => output.field) }, { eventTime });
+}
+
+function fieldNamesOf(schema: Schema): readonly string[] {
+  return schema.fields.map((field) => field.name);
 }
 
 /**

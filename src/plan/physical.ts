@@ -6,6 +6,7 @@ import { AnalysisError } from "../core/errors.ts";
 import type { Operator } from "../operators/operator.ts";
 import type { StatefulOperatorInfo } from "../state/types.ts";
 import type { AnalyzedPlan, Step } from "./analyzer.ts";
+import { createPositionalChain, isPositionalPlan, positionalPlanOf, type PositionalMode } from "./positional-rows.ts";
 
 export interface PhysicalOptions {
   readonly queryName: string;
@@ -20,6 +21,8 @@ export interface PhysicalOptions {
   readonly deadLetterSubject: string;
   /** How an actor combines the watermarks of a union's inputs (spark.sql.streaming.multipleWatermarkPolicy). */
   readonly multipleWatermarkPolicy?: "min" | "max";
+  /** `rill.rows.positional`: operator stages whose whole chain has positional forms run rows by position (auto). */
+  readonly rowsPositional?: PositionalMode;
 }
 
 interface StageDraft {
@@ -72,12 +75,15 @@ export function buildExecutionGraph(plan: AnalyzedPlan, options: PhysicalOptions
   drafts.push({ role: "sink", kind: `sink-${options.sink.format}`, parallelism: 1, steps: [], exchangeColumns: undefined, inputs: tails, source: undefined, carriesWatermark: draftsOf(tails).some((draft) => draft.carriesWatermark) });
   const stages = drafts.map((draft, index): StageSpec => {
     const id = `s${index}-${draft.kind}`;
+    const idOf = (step: Step, position: number, partition: number) => `${id}.${position}-${step.name}.p${partition}`;
+    const positional = positionalPlanOf({ role: draft.role, steps: draft.steps.map((step) => step.positional), exchangeColumns: draft.exchangeColumns }, options.rowsPositional ?? "auto");
     return {
       id,
       role: draft.role,
       parallelism: draft.parallelism,
       exchange: draft.exchangeColumns ? { kind: "hash", columns: draft.exchangeColumns } : { kind: "forward" },
-      createOperators: (partition): Operator[] => draft.steps.map((step, position) => step.create(`${id}.${position}-${step.name}.p${partition}`, partition)),
+      createOperators: (partition): Operator[] => draft.steps.map((step, position) => step.create(idOf(step, position, partition), partition)),
+      ...(isPositionalPlan(positional) ? { createPositional: (partition: number) => createPositionalChain(positional, draft.steps.map((step, position) => idOf(step, position, partition))) } : {}),
       inputs: draft.inputs,
       carriesWatermark: draft.carriesWatermark,
       stepDetails: draft.steps.map((step) => `${step.name}: ${step.detail}`),
@@ -117,6 +123,7 @@ export function describeGraph(_plan: AnalyzedPlan | undefined, graph: ExecutionG
     lines.push(`${stage.id}  x${stage.parallelism}  -> ${exchange}   subjects ${subjectOf(`${stage.id}.p*`)}`);
     if (stage.source) lines.push(`    source ${stage.source.description} (${stage.source.guarantee})`);
     for (const detail of stage.stepDetails ?? []) lines.push(`    ${detail}`);
+    if (stage.createPositional) lines.push("    rows by position");
     if (stage.sink) lines.push(`    sink ${stage.sink.description} (${stage.sink.guarantee}), output mode ${graph.outputMode}${describeOrder(graph)}`);
   }
   return lines.join("\n");

@@ -6,6 +6,7 @@ import { AnalysisError } from "../core/errors.ts";
 import { findField, type Field, type Row, type Schema } from "../core/types.ts";
 import type { StaticTable } from "../operators/join-static-table.ts";
 import type { Operator } from "../operators/operator.ts";
+import type { PositionalOperator } from "../operators/positional-operator.ts";
 
 export interface Step {
   /** `keyed` and `aggregate` steps run after a hash exchange on `exchangeColumns`. */
@@ -20,6 +21,18 @@ export interface Step {
   /** Stateful steps: the types of the state's keys and values; a restart that changes one is refused as Spark does. */
   readonly stateSchema?: string;
   create(id: string, partition: number): Operator;
+  /**
+   * The same step over rows by position (src/plan/positional-rows.ts decides where it runs): rows come in as arrays in
+   * the order of `inputColumns` and leave in the order of `outputColumns`. Absent: the step has no positional form.
+   */
+  readonly positional?: PositionalStep;
+}
+
+/** A step's positional form: the column orders it reads and writes, and its operator (same id as the named one). */
+export interface PositionalStep {
+  readonly inputColumns: readonly string[];
+  readonly outputColumns: readonly string[];
+  create(id: string): PositionalOperator;
 }
 
 /** The event-time column a withWatermark named, while it is still in the rows, and its delay. */

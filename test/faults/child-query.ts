@@ -1,12 +1,14 @@
 // A query run as its own process by the kill tests: reads a folder of JSON files, writes its output, exits when done.
-// Usage: node --import tsx child-query.ts <stateless|aggregate> <input> <output> <checkpoint> (NATS options in RILL_TEST_NATS)
+// Usage: node --import tsx child-query.ts <stateless|aggregate> <input> <output> <checkpoint> [chaining true|false]
+// [rows positional auto|off] (NATS options in RILL_TEST_NATS)
 import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Session, z } from "../../src/index.ts";
 import { natsOptionsFromParent } from "../helpers/nats.ts";
 
-const [mode, input, output, checkpoint] = process.argv.slice(2) as [string, string, string, string];
-const session = Session.builder().appName("kill-test").nats(natsOptionsFromParent()).config("rill.shuffle.partitions", 3).log(() => undefined).getOrCreate();
+const [mode, input, output, checkpoint, chaining = "true", positional = "auto"] = process.argv.slice(2) as [string, string, string, string, string?, string?];
+const session = Session.builder().appName("kill-test").nats(natsOptionsFromParent()).config("rill.shuffle.partitions", 3)
+  .config("rill.chaining", chaining).config("rill.rows.positional", positional).log(() => undefined).getOrCreate();
 const schema = z.object({ id: z.number().int(), user: z.string(), x: z.number() });
 const events = session.readStream.schema(schema).option("maxFilesPerTrigger", 1).json(input);
 

@@ -1,0 +1,78 @@
+// Which stages run their rows by position (arrays in a column order the planner knows) instead of named objects.
+//
+// Pure: it looks only at a stage's role, its steps' positional forms and how its rows leave. A stage runs by position
+// when the switch allows it, it is an operator stage (its rows arrive as frames, decoded into arrays, and leave as
+// frames, encoded from arrays: the same bytes, so a receiver of either kind reads them), and every one of its steps has
+// a positional form whose columns line up with the next one's. Anything else stays named: sources (their rows are
+// built named), sinks and every step a user or a stateful operator sees (map, foreach, group state, aggregations).
+// A mixed chain stays named as a whole, so no row is converted twice inside one actor.
+import type { PositionalOperator } from "../operators/positional-operator.ts";
+import type { PositionalStep } from "./steps.ts";
+
+/** `rill.rows.positional`: `auto` runs by position wherever the whole chain can; `off` keeps every row named. */
+export type PositionalMode = "auto" | "off";
+
+export interface PositionalStageFacts {
+  readonly role: "source" | "operator" | "sink";
+  /** Each step's positional form, in chain order (undefined where a step has none). */
+  readonly steps: ReadonlyArray<PositionalStep | undefined>;
+  /** The columns a hash exchange after the stage routes by; undefined for a forward exchange. */
+  readonly exchangeColumns: readonly string[] | undefined;
+}
+
+/** What a positional stage runs: its rows' column order in and out, and the exchange's key columns by index. */
+export interface PositionalChainPlan {
+  readonly inputColumns: readonly string[];
+  readonly outputColumns: readonly string[];
+  /** Indexes into outputColumns of a hash exchange's key columns; undefined for a forward exchange. */
+  readonly exchangeIndexes: readonly number[] | undefined;
+  readonly steps: readonly PositionalStep[];
+}
+
+/** A positional stage's operators for one partition (ids as the named operators'). */
+export interface PositionalChain {
+  readonly inputColumns: readonly string[];
+  readonly outputColumns: readonly string[];
+  readonly exchangeIndexes: readonly number[] | undefined;
+  readonly operators: readonly PositionalOperator[];
+}
+
+/** The stage's positional plan, or why it stays named. */
+export function positionalPlanOf(stage: PositionalStageFacts, mode: PositionalMode): PositionalChainPlan | { readonly named: string } {
+  if (mode === "off") return { named: "rill.rows.positional is off" };
+  if (stage.role !== "operator") return { named: `a ${stage.role} stage` };
+  if (stage.steps.length === 0) return { named: "no steps" };
+  const steps: PositionalStep[] = [];
+  for (const [index, step] of stage.steps.entries()) {
+    if (step === undefined) return { named: `step ${index} has no positional form` };
+    const before = steps[steps.length - 1];
+    if (before && !sameColumns(before.outputColumns, step.inputColumns)) return { named: `step ${index} reads columns in another order than step ${index - 1} writes` };
+    if (!distinct(step.inputColumns) || !distinct(step.outputColumns)) return { named: `step ${index} has a repeated column name` };
+    steps.push(step);
+  }
+  const first = steps[0] as PositionalStep;
+  const last = steps[steps.length - 1] as PositionalStep;
+  let exchangeIndexes: number[] | undefined;
+  if (stage.exchangeColumns !== undefined) {
+    exchangeIndexes = stage.exchangeColumns.map((column) => last.outputColumns.indexOf(column));
+    if (exchangeIndexes.some((index) => index < 0)) return { named: "the exchange routes by a column the chain does not write" };
+  }
+  return { inputColumns: first.inputColumns, outputColumns: last.outputColumns, exchangeIndexes, steps };
+}
+
+export function isPositionalPlan(plan: PositionalChainPlan | { readonly named: string }): plan is PositionalChainPlan {
+  return !("named" in plan);
+}
+
+/** The plan's operators for one partition, with the ids the named operators of the same steps have. */
+export function createPositionalChain(plan: PositionalChainPlan, ids: readonly string[]): PositionalChain {
+  return { inputColumns: plan.inputColumns, outputColumns: plan.outputColumns, exchangeIndexes: plan.exchangeIndexes, operators: plan.steps.map((step, index) => step.create(ids[index] as string)) };
+}
+
+function sameColumns(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((name, index) => name === b[index]);
+}
+
+function distinct(names: readonly string[]): boolean {
+  return new Set(names).size === names.length;
+}

@@ -1,0 +1,72 @@
+// The planner's decision on rows by position (src/plan/positional-rows.ts): which stages run their chain over arrays.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { partitionerOf, positionalPartitionerOf } from "../../src/core/keys.ts";
+import { PositionalFilterOperator } from "../../src/operators/filter-positional.ts";
+import { createPositionalChain, isPositionalPlan, positionalPlanOf, type PositionalStageFacts } from "../../src/plan/positional-rows.ts";
+import type { PositionalStep } from "../../src/plan/steps.ts";
+
+function step(inputColumns: readonly string[], outputColumns: readonly string[] = inputColumns): PositionalStep {
+  return { inputColumns, outputColumns, create: (id) => new PositionalFilterOperator(id, () => true) };
+}
+
+const filter = step(["a", "b", "c"]);
+const project = step(["a", "b", "c"], ["c", "a"]);
+const operatorStage = (steps: PositionalStageFacts["steps"], exchangeColumns?: readonly string[]): PositionalStageFacts => ({ role: "operator", steps, exchangeColumns });
+
+describe("which stages run rows by position", () => {
+  it("an operator stage whose every step has a positional form: its columns in from the first, out from the last", () => {
+    const plan = positionalPlanOf(operatorStage([filter, project]), "auto");
+    assert.ok(isPositionalPlan(plan), JSON.stringify(plan));
+    assert.deepEqual(plan.inputColumns, ["a", "b", "c"]);
+    assert.deepEqual(plan.outputColumns, ["c", "a"]);
+    assert.equal(plan.exchangeIndexes, undefined);
+    const chain = createPositionalChain(plan, ["s1.0-filter.p0", "s1.1-project.p0"]);
+    assert.deepEqual(chain.operators.map((operator) => operator.id), ["s1.0-filter.p0", "s1.1-project.p0"]);
+  });
+
+  it("off keeps every stage named", () => {
+    assert.deepEqual(positionalPlanOf(operatorStage([filter]), "off"), { named: "rill.rows.positional is off" });
+  });
+
+  it("sources and sinks stay named: their rows are built or seen named", () => {
+    assert.equal(isPositionalPlan(positionalPlanOf({ role: "source", steps: [filter], exchangeColumns: undefined }, "auto")), false);
+    assert.equal(isPositionalPlan(positionalPlanOf({ role: "sink", steps: [], exchangeColumns: undefined }, "auto")), false);
+  });
+
+  it("a chain with one step without a positional form (map, an aggregation) stays named as a whole", () => {
+    const plan = positionalPlanOf(operatorStage([filter, undefined, project]), "auto");
+    assert.deepEqual(plan, { named: "step 1 has no positional form" });
+    assert.equal(isPositionalPlan(positionalPlanOf(operatorStage([]), "auto")), false);
+  });
+
+  it("steps whose columns do not line up, or repeat a name, stay named", () => {
+    assert.equal(isPositionalPlan(positionalPlanOf(operatorStage([project, filter]), "auto")), false, "the filter reads [a, b, c], the projection writes [c, a]");
+    assert.equal(isPositionalPlan(positionalPlanOf(operatorStage([step(["a", "b"], ["b", "a"]), step(["a", "b"])]), "auto")), false, "same names, another order");
+    assert.equal(isPositionalPlan(positionalPlanOf(operatorStage([step(["a", "a"])]), "auto")), false);
+  });
+
+  it("a hash exchange after the stage routes by its key columns' places in the output, or the stage stays named", () => {
+    const plan = positionalPlanOf(operatorStage([filter, project], ["a"]), "auto");
+    assert.ok(isPositionalPlan(plan));
+    assert.deepEqual(plan.exchangeIndexes, [1]);
+    assert.equal(isPositionalPlan(positionalPlanOf(operatorStage([filter, project], ["b"]), "auto")), false, "b is not in the output");
+  });
+
+  it("a positional partitioner sends a row where the named one sends the same row", () => {
+    const names = ["user", "n", "flag", "d", "w"];
+    const values: unknown[][] = [];
+    for (let index = 0; index < 500; index++) values.push([`u${index % 37}`, index % 11 === 0 ? null : index * 7, index % 3 === 0, index / 8, { start: (index % 13) * 1000, end: (index % 13) * 1000 + 1000 }]);
+    for (const keys of [["user"], ["n", "user"], ["flag", "d"], ["w", "user"]]) {
+      const named = partitionerOf(keys, 4);
+      const positional = positionalPartitionerOf(keys.map((key) => names.indexOf(key)), 4);
+      const seen = new Set<number>();
+      for (const row of values) {
+        const partition = positional(row);
+        seen.add(partition);
+        assert.equal(partition, named(Object.fromEntries(names.map((name, index) => [name, row[index]]))));
+      }
+      assert.ok(seen.size > 1, `${keys.join(",")} spreads rows`);
+    }
+  });
+});
