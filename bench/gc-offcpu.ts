@@ -143,6 +143,9 @@ console.log(`pause without other processes' turns: p50 ${fmt(own[Math.floor(own.
 const withOff = rows.filter((row) => row.window.preempted + row.window.blocked > 0).length;
 console.log(`collections with the main thread off the CPU at some point of the pause: ${withOff} of ${rows.length}`);
 console.log(`middle 20%: ${summary(sorted.slice(Math.floor(sorted.length * 0.4), Math.ceil(sorted.length * 0.6)))}`);
+const band = sorted.slice(Math.floor(sorted.length * 0.8), Math.ceil(sorted.length * 0.95));
+const bandOwn = band.reduce((sum, row) => sum + ownThreads(row), 0) / Math.max(1, band.length);
+console.log(`p80-p95: ${summary(band)}; of it this process's own threads ${fmt(bandOwn)} ms, in ${band.filter((row) => ownThreads(row) > 0.01).length} of ${band.length}`);
 const slowest = sorted.slice(-Math.max(3, Math.ceil(sorted.length * 0.02)));
 console.log(`slowest ${slowest.length}: ${summary(slowest)}`);
 console.log("slowest, each: kind wall | preempted blocked on-CPU | nvp pause scavenge parallel roots sweep_array_buffers");
