@@ -19,7 +19,7 @@ import { checkYsbGenerator } from "./e2e/ysb.ts";
 import { measureFootprint } from "./e2e/footprint.ts";
 import { renderGatewayMarkdown } from "./gateway/report.ts";
 import { DEFAULT_GATEWAY_SETTINGS, gatewayMissing, runGatewayBench, type GatewaySystemId } from "./gateway/run.ts";
-import { LATENCY_NODE_FLAGS } from "../src/core/node-flags.ts";
+import { QUERY_NODE_FLAGS } from "../src/core/node-flags.ts";
 
 /** The gateway scenario (bench/gateway): MQTT in and out on one core, Rill against Node-RED and raw MQTT.js. */
 const GATEWAY = "g";
@@ -270,7 +270,7 @@ function positive(text: string, name: string): number {
 /** Scenarios (a) and (b) in one process and on 1 and 2 worker processes, after the rest (its own NATS server per run). */
 async function workersRun(): Promise<void> {
   console.error("workers: scenarios (a) and (b) in one process and on 1 and 2 worker processes (bench/workers.ts):");
-  const child = spawn(process.execPath, [...LATENCY_NODE_FLAGS, "--import", "tsx", join(import.meta.dirname, "workers.ts")], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...QUERY_NODE_FLAGS, "--import", "tsx", join(import.meta.dirname, "workers.ts")], { stdio: ["ignore", "pipe", "inherit"] });
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => {
     output += chunk.toString();

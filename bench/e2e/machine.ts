@@ -21,8 +21,8 @@ export async function describeMachine(natsServerBinary: string | undefined): Pro
     cores: list.length,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     os: `${platform()} ${release()}`,
-    // With the heap and GC flags it runs under (`npm run bench` passes --no-parallel-scavenge, src/core/node-flags.ts).
-    node: [process.version, ...process.execArgv.filter((flag) => /^--(no-)?[a-z-]*(gc|scavenge|space-size)/.test(flag))].join(" "),
+    // With the heap and GC flags it runs under (`npm run bench` passes src/core/node-flags.ts's QUERY_NODE_FLAGS).
+    node: [process.version, ...process.execArgv.filter((flag) => /^--(no-)?[a-z-]*(gc|scavenge|space-size|sweeping)/.test(flag))].join(" "),
     natsServer: natsServerBinary ? await versionOf(natsServerBinary) : "not installed",
     natsClient: await packageVersion("@nats-io/transport-node"),
   };

@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { LATENCY_NODE_FLAGS } from "../core/node-flags.ts";
+import { QUERY_NODE_FLAGS } from "../core/node-flags.ts";
 import { UsageError } from "./usage-error.ts";
 
 export async function runBench(args: readonly string[]): Promise<number> {
@@ -16,7 +16,7 @@ export async function runBench(args: readonly string[]): Promise<number> {
     throw new UsageError("rill bench needs tsx, a development dependency: run npm install in the repository first.", { cause: error });
   }
   // `--import tsx` resolves from the working directory: the repository's own tsx.
-  const child = spawn(process.execPath, [...LATENCY_NODE_FLAGS, "--import", "tsx", harness, ...args], { cwd: root, stdio: "inherit" });
+  const child = spawn(process.execPath, [...QUERY_NODE_FLAGS, "--import", "tsx", harness, ...args], { cwd: root, stdio: "inherit" });
   return await new Promise((done) => child.once("exit", (code, signal) => done(code ?? (signal ? 1 : 0))));
 }
 

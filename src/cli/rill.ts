@@ -1,8 +1,9 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --no-parallel-scavenge
+#!/usr/bin/env -S node --max-semi-space-size=2 --no-parallel-scavenge --no-concurrent-array-buffer-sweeping
 // The `rill` command: demo, run, inspect, param, bench, worker. A user's mistake prints one line and exits with status 2; a
 // failure of Rill or of a system it uses prints one line (RILL_DEBUG=1 adds the stack) and exits with status 1.
 // The shebang's --max-semi-space-size=2 caps V8's young generation: the demo then peaks under 100 MB (README, Benchmark);
-// --no-parallel-scavenge keeps scavenges from waiting on busy helper threads (src/core/node-flags.ts).
+// --no-parallel-scavenge and --no-concurrent-array-buffer-sweeping keep a scavenge from waiting on its own helper threads
+// when the cores are busy (src/core/node-flags.ts).
 import { createRequire } from "node:module";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { parseDuration } from "../core/duration.ts";

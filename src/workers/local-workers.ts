@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import type { NatsOptions } from "../actors/nats-transport.ts";
-import { LATENCY_NODE_FLAGS } from "../core/node-flags.ts";
+import { QUERY_NODE_FLAGS } from "../core/node-flags.ts";
 
 /** The variable a local worker reads its NATS connection options from (credentials stay off the command line). */
 export const WORKER_NATS_VARIABLE = "RILL_WORKER_NATS";
@@ -98,5 +98,5 @@ export class LocalWorkers {
 export function workerArguments(options: Pick<LocalWorkersOptions, "job" | "slots" | "subjectPrefix" | "heartbeatIntervalMs">, name: string, built: boolean): string[] {
   const entry = fileURLToPath(new URL(built ? "../cli/worker.js" : "../cli/worker.ts", import.meta.url));
   const loader = !built || /\.[cm]?ts$/.test(options.job) ? ["--import", import.meta.resolve("tsx")] : [];
-  return [...LATENCY_NODE_FLAGS, ...loader, entry, "--name", name, "--slots", String(options.slots), "--job", options.job, "--prefix", options.subjectPrefix, "--heartbeat", String(options.heartbeatIntervalMs)];
+  return [...QUERY_NODE_FLAGS, ...loader, entry, "--name", name, "--slots", String(options.slots), "--job", options.job, "--prefix", options.subjectPrefix, "--heartbeat", String(options.heartbeatIntervalMs)];
 }

@@ -4,14 +4,15 @@ import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { describe, it } from "node:test";
 import { promisify } from "node:util";
-import { LATENCY_NODE_FLAGS } from "../../src/core/node-flags.ts";
+import { LATENCY_NODE_FLAGS, QUERY_NODE_FLAGS, QUERY_SEMI_SPACE_FLAG } from "../../src/core/node-flags.ts";
 import { workerArguments } from "../../src/workers/local-workers.ts";
 
 describe("Rill's node flags", () => {
   it("are accepted by this Node, and a process started with them has them", async () => {
     // An unknown V8 flag makes node exit with "bad option"; a known one shows in process.execArgv.
-    const { stdout } = await promisify(execFile)(process.execPath, [...LATENCY_NODE_FLAGS, "-e", "console.log(JSON.stringify(process.execArgv))"]);
-    assert.deepEqual((JSON.parse(stdout) as string[]).slice(0, LATENCY_NODE_FLAGS.length), [...LATENCY_NODE_FLAGS]);
+    const { stdout } = await promisify(execFile)(process.execPath, [...QUERY_NODE_FLAGS, "-e", "console.log(JSON.stringify(process.execArgv))"]);
+    assert.deepEqual((JSON.parse(stdout) as string[]).slice(0, QUERY_NODE_FLAGS.length), [...QUERY_NODE_FLAGS]);
+    assert.ok(LATENCY_NODE_FLAGS.includes("--no-concurrent-array-buffer-sweeping"), "a scavenge sweeps its ArrayBuffers itself (decision 55)");
   });
 
   it("come before the worker's entry script on a local worker's command line, from the sources and built", () => {
@@ -20,16 +21,22 @@ describe("Rill's node flags", () => {
       const args = workerArguments(options, "w1-1", built);
       const entry = args.findIndex((arg) => /cli\/worker\.[jt]s$/.test(arg));
       assert.ok(entry > 0, `no entry script in ${JSON.stringify(args)}`);
-      for (const flag of LATENCY_NODE_FLAGS) assert.ok(args.indexOf(flag) >= 0 && args.indexOf(flag) < entry, `${flag} must be a node flag, before the entry: ${JSON.stringify(args)}`);
+      for (const flag of QUERY_NODE_FLAGS) assert.ok(args.indexOf(flag) >= 0 && args.indexOf(flag) < entry, `${flag} must be a node flag, before the entry: ${JSON.stringify(args)}`);
     }
   });
 
-  it("are on the rill command's shebang and in npm start", async () => {
+  it("are on the rill command's shebang and in npm start; npm run bench has the query processes' young generation too", async () => {
     const shebang = (await readFile(new URL("../../src/cli/rill.ts", import.meta.url), "utf8")).split("\n")[0] as string;
-    const start = (JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as { scripts: Record<string, string> }).scripts["start"] as string;
+    const scripts = (JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as { scripts: Record<string, string> }).scripts;
+    const start = scripts["start"] as string;
+    const bench = (scripts["bench"] as string).split(" ");
     for (const flag of LATENCY_NODE_FLAGS) {
       assert.ok(shebang.split(" ").includes(flag), shebang);
       assert.ok(start.split(" ").includes(flag), start);
     }
+    // The bench's flags come before its script, as node flags.
+    for (const flag of QUERY_NODE_FLAGS) assert.ok(bench.indexOf(flag) > 0 && bench.indexOf(flag) < bench.indexOf("bench/run.ts"), `${flag} in npm run bench: ${bench.join(" ")}`);
+    // The rill command keeps its own, smaller young generation (the demo's footprint), once.
+    assert.ok(!shebang.includes(QUERY_SEMI_SPACE_FLAG) && shebang.split(" ").filter((flag) => flag.startsWith("--max-semi-space-size=")).length === 1, shebang);
   });
 });
