@@ -138,7 +138,7 @@ export class OutputChannel {
     // Two literals, never `{ ...fixed, rows }`: V8 (Node 20) gives the copy of a spread object literal a map outside
     // any transition tree, so adding `rows` to it made a new map (and descriptor array) for every frame. Maps live in
     // the old generation and hold what they point to through every scavenge: in scenario (b) that kept ~250 KB more
-    // alive through each scavenge and tripled its pause (decision 55).
+    // alive through each scavenge and tripled its pause (decision 56).
     const seq = this.seq + 1;
     const bytes = columns === undefined
       ? encodeFrame({ kind: FRAME_DATA, sender: this.senderIndex, seq, epoch, since, until, rows: rows as Row[] })
