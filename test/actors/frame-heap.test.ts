@@ -1,4 +1,4 @@
-// Frames an output channel sends leave nothing alive through scavenges (decision 55): a frame literal built by
+// Frames an output channel sends leave nothing alive through scavenges (decision 56): a frame literal built by
 // spreading a fixed part (`{ ...fixed, rows }`) made V8 create a map for every frame, which kept ~300 bytes a frame
 // alive until a mark-compact and, in scenario (b), 250 KB more through each scavenge.
 import assert from "node:assert/strict";
