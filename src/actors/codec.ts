@@ -128,7 +128,8 @@ function fixedOf(frame: PositionalDataFrame): Omit<DataFrame, "rows"> {
 
 function writeFixed(view: DataView, at: number, frame: DataFrame | PositionalDataFrame): number {
   view.setUint8(at, LEAN_FRAME);
-  view.setUint8(at + 1, frameLayout);
+  // Layout 1; ColumnWriter sets 2 when it writes the frame in layout 2.
+  view.setUint8(at + 1, LEAN_VERSION);
   view.setFloat64(at + 2, frame.sender, true);
   view.setFloat64(at + 10, frame.seq, true);
   view.setFloat64(at + 18, frame.epoch, true);

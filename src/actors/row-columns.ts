@@ -215,7 +215,7 @@ export class ColumnWriter {
     }
     // Every row must cost a byte at least, so that a decoder can bound the rows a frame claims by its length.
     if (!sized) return undefined;
-    if (this.version === 2) return this.writeTyped(prefix, names, kinds, packed, count);
+    if (this.version === 2 && count >= TYPED_MIN_ROWS) return this.writeTyped(prefix, names, kinds, packed, count);
     const wide = stringColumns * count >= 0xffff;
     this.dictionary.begin();
     this.start = this.length;
@@ -260,6 +260,8 @@ export class ColumnWriter {
     this.reserve(64 + count * width * 9 + width * 8);
     const views = this.views;
     let at = pad8(this.buffer, prefix(this.view, this.length));
+    // The fixed part names layout 1 (codec.ts); this frame is layout 2.
+    this.buffer[this.start + 1] = 2;
     for (let column = 0; column < width; column++) {
       const start = column * count;
       const kind = kinds[column] as number;
@@ -409,6 +411,13 @@ export class ColumnWriter {
     this.length = written;
   }
 }
+
+/**
+ * Frames of fewer rows are written in layout 1 even when layout 2 is asked for: with one to three rows there is no
+ * column loop for typed arrays to speed up, and the padding and views cost about 10% of a 1-row frame (README, "Typed
+ * columns").
+ */
+const TYPED_MIN_ROWS = 4;
 
 /** The encoder's buffer: frames are written one after another into it until it is full, then into a new one. */
 const BUFFER_BYTES = 256 * 1024;
