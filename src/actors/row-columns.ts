@@ -541,7 +541,8 @@ function kindOfSeen(seen: number, values: readonly unknown[], start: number, cou
       // keeps msgpack's answer (a number).
       for (let index = start; index < start + count; index++) {
         const value = values[index] as bigint;
-        if (value > MAX_INT64 || value < MIN_INT64 || (value <= MAX_SAFE && value >= MIN_SAFE)) return PACKED;
+        // Two comparisons a long (a bigint comparison is a builtin call), the long's sign chosen first.
+        if (value > MAX_SAFE ? value > MAX_INT64 : value >= MIN_SAFE || value < MIN_INT64) return PACKED;
       }
       return BIGINT;
     default:

@@ -59,18 +59,24 @@ export function writeTypedNumbers(views: TypedViews, at: number, values: readonl
   const { f64, i32 } = views;
   const base = at >> 3;
   let ints = true;
-  for (let index = 0; index < count; index++) {
+  let index = 0;
+  while (index < count) {
     const value = values[from + index] as number;
-    f64[base + index] = value;
-    if ((value | 0) !== value || (value === 0 && 1 / value < 0)) ints = false;
+    f64[base + index++] = value;
+    if ((value | 0) !== value || (value === 0 && 1 / value < 0)) {
+      ints = false;
+      break;
+    }
   }
   if (!ints) {
+    // The rest without the int32 test (a column of doubles fails it at its first value).
+    for (; index < count; index++) f64[base + index] = values[from + index] as number;
     writtenKind = F64;
     return at + count * 8;
   }
   // In place: int32 slot i (bytes 4i) never overtakes the doubles still to read (bytes 8j, j > i).
   const intBase = at >> 2;
-  for (let index = 0; index < count; index++) i32[intBase + index] = f64[base + index] as number;
+  for (index = 0; index < count; index++) i32[intBase + index] = f64[base + index] as number;
   writtenKind = INT32;
   return at + count * 4;
 }
