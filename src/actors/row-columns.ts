@@ -16,7 +16,7 @@ import type { PositionalRow, Row } from "../core/types.ts";
 import { FrameDictionary } from "./frame-dictionary.ts";
 import { headerBound, namesBytesOf, readHeader, writeHeader as writeHeaderBytes } from "./frame-header.ts";
 import { GATHER_SLOTS, SCATTER_SLOTS, type GatherColumn, type ScatterColumn } from "./column-slots.ts";
-import { align8, INT32, NULL_COLUMN, pad8, PACKED_COLUMN, readTypedColumn, regionBytes, STRING16, STRING32, STRING8, TYPED_KINDS, TypedViews, writeTypedBigInts, writeTypedNullableNumbers, writeTypedNumbers, writtenKind } from "./typed-columns.ts";
+import { align8, NULL_COLUMN, pad8, PACKED_COLUMN, readTypedColumn, regionBytes, STRING16, STRING32, STRING8, TYPED_KINDS, TypedViews, writeTypedBigInts, writeTypedNullableNumbers, writeTypedNumbers, writtenKind } from "./typed-columns.ts";
 
 const NUMBER = 0;
 const NUMBER_OR_NULL = 1;
