@@ -49,6 +49,22 @@ function arrayTasks(what: string, frame: DataFrame): MicroTask[] {
   ];
 }
 
+/**
+ * Small frames (1 and 3 activity rows, as a channel sends at 10,000 rows a second): encode and decode of one frame a
+ * call, so the figure is per frame (rowsPerCall 1).
+ */
+function smallFrameTasks(activity: Row[]): MicroTask[] {
+  return [1, 3].map((count): MicroTask => {
+    const small = frameOf(activity.slice(0, count));
+    return {
+      name: `encodeFrame + decodeFrame (a ${count}-row activity frame; ns a frame)`,
+      rowsPerCall: 1,
+      check: () => assert.deepEqual(decodeFrame(encodeFrame(small)), small),
+      run: () => (decodeFrame(encodeFrame(small)) as DataFrame).rows.length,
+    };
+  });
+}
+
 export function codecSuite(): MicroSuite {
   const activity = activityFrame();
   const narrow = activity.map((row, index): Row => ({ gt: row.gt, count: index * 3 }));
@@ -56,6 +72,6 @@ export function codecSuite(): MicroSuite {
   const narrowFrame = frameOf(narrow);
   return {
     name: "codec",
-    tasks: [...codecTasks("activity", activityRows), ...arrayTasks("activity", activityRows), ...codecTasks("narrow (2-column)", narrowFrame), ...arrayTasks("narrow (2-column)", narrowFrame)],
+    tasks: [...codecTasks("activity", activityRows), ...arrayTasks("activity", activityRows), ...codecTasks("narrow (2-column)", narrowFrame), ...arrayTasks("narrow (2-column)", narrowFrame), ...smallFrameTasks(activity as unknown as Row[])],
   };
 }

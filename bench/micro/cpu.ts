@@ -1,4 +1,5 @@
-// The micro-benchmarks' tasks timed by CPU time (process.cpuUsage) instead of wall time: `npx tsx bench/micro/cpu.ts [--processes n]`.
+// The micro-benchmarks' tasks timed by CPU time (process.cpuUsage) instead of wall time:
+// `npx tsx bench/micro/cpu.ts [--processes n] [--suite codec]` (--suite: only the suite of that name).
 //
 // On a machine shared with other work, a wall-clock figure includes the time the process waited for a core; CPU time
 // does not (it still grows somewhat with cache and core sharing). Each task runs warm, then for at least MEASURE_MS of
@@ -12,7 +13,7 @@ import { operatorSuite } from "./operators.ts";
 import { positionalSuite } from "./positional.ts";
 
 const MEASURE_MS = 300;
-const { values } = parseArgs({ options: { child: { type: "boolean", default: false }, processes: { type: "string", default: "3" } } });
+const { values } = parseArgs({ options: { child: { type: "boolean", default: false }, processes: { type: "string", default: "3" }, suite: { type: "string" } } });
 
 interface CpuResult {
   readonly task: string;
@@ -41,7 +42,7 @@ function cpuNsPerRow(task: MicroTask, run: () => number): number {
 
 if (values.child) {
   // By position before the operators: the join tasks at the end of operatorSuite leave a large heap behind them.
-  const suites: MicroSuite[] = [codecSuite(), positionalSuite(), operatorSuite()];
+  const suites: MicroSuite[] = values.suite === "codec" ? [codecSuite()] : [codecSuite(), positionalSuite(), operatorSuite()];
   // The join task's static table loads asynchronously (a resolved promise): let it land before any check runs.
   await new Promise((resolve) => setImmediate(resolve));
   const results: CpuResult[] = [];
@@ -55,7 +56,7 @@ if (values.child) {
 } else {
   const rounds: CpuResult[][] = [];
   for (let round = 0; round < Number(values.processes); round++) {
-    const { stdout } = await promisify(execFile)(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), "--child"], { maxBuffer: 1 << 24 });
+    const { stdout } = await promisify(execFile)(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), "--child", ...(values.suite === undefined ? [] : ["--suite", values.suite])], { maxBuffer: 1 << 24 });
     rounds.push(JSON.parse(stdout) as CpuResult[]);
     console.error(JSON.stringify(rounds[rounds.length - 1]));
   }

@@ -2,7 +2,9 @@
 // share one key set, are msgpack.
 //
 // A lean data frame starts with 0xc1, the one byte msgpack never uses, then a version byte, the frame's sender, seq,
-// epoch, since and until as doubles and its row count as a uint32, then the columns. Every frame names its own columns
+// epoch, since and until as doubles and its row count as a uint32, then the columns: layout 2 (typed, 8-byte aligned
+// columns, typed-columns.ts) by default, layout 1 (row-columns.ts) when RILL_FRAME_LAYOUT=1 or setFrameLayout(1) asks
+// for it (a peer that reads only layout 1) or on a big-endian machine. Both are read. Every frame names its own columns
 // (about 80 bytes for the activity schema, a third of a byte per row of a 256-row frame), so any frame decodes by
 // itself: a receiver that starts fresh after a restart, or a frame sent again after a rollback, needs no channel history.
 import { Packr } from "msgpackr";
@@ -10,6 +12,7 @@ import { TransportError } from "../core/errors.ts";
 import { FRAME_DATA, type DataFrame, type Frame, type PositionalDataFrame } from "../core/frame.ts";
 import type { PositionalRow, Row } from "../core/types.ts";
 import { ColumnWriter, readColumnArrays, readColumns } from "./row-columns.ts";
+import { LITTLE_ENDIAN } from "./typed-columns.ts";
 
 const LONGS_EXACT = { int64AsType: "auto" };
 
@@ -50,10 +53,25 @@ const unpackr = newPackr();
 /** The first byte of a lean data frame (msgpack's "never used"), and the layout's version. */
 const LEAN_FRAME = 0xc1;
 const LEAN_VERSION = 1;
+const TYPED_VERSION = 2;
 /** Marker, version, five doubles, the row count. */
 const FIXED_BYTES = 2 + 5 * 8 + 4;
 
 const writer = new ColumnWriter(packr);
+/** The layout data frames are written in (both are read). */
+let frameLayout: 1 | 2 = 2;
+setFrameLayout(process.env.RILL_FRAME_LAYOUT === "1" ? 1 : 2);
+
+/**
+ * Chooses the layout of the data frames this process writes from now on: 2 (typed columns, the default) or 1, which
+ * builds before layout 2 read (set RILL_FRAME_LAYOUT=1 in every process of a query that has such a peer). A big-endian
+ * machine always writes layout 1. Answers the layout in force.
+ */
+export function setFrameLayout(version: 1 | 2): 1 | 2 {
+  frameLayout = version === 2 && LITTLE_ENDIAN ? 2 : 1;
+  writer.version = frameLayout;
+  return frameLayout;
+}
 
 /**
  * A frame's bytes. A data frame's rows are objects, or (a PositionalDataFrame) arrays in the order of its `columns`:
@@ -85,7 +103,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
 export function decodeFramePositional(bytes: Uint8Array): Frame | PositionalDataFrame {
   if (bytes.length > 0 && bytes[0] === LEAN_FRAME) {
     const view = checkLean(bytes);
-    const { names, rows } = readColumnArrays(unpackr, bytes, view, FIXED_BYTES, view.getUint32(42, true));
+    const { names, rows } = readColumnArrays(unpackr, bytes, view, FIXED_BYTES, view.getUint32(42, true), bytes[1] as number);
     // One literal, not a spread of the fixed fields: a spread and an added key cost more than the rest of a small frame.
     return { kind: FRAME_DATA, sender: view.getFloat64(2, true), seq: view.getFloat64(10, true), epoch: view.getFloat64(18, true), since: view.getFloat64(26, true), until: view.getFloat64(34, true), columns: names, rows };
   }
@@ -110,6 +128,7 @@ function fixedOf(frame: PositionalDataFrame): Omit<DataFrame, "rows"> {
 
 function writeFixed(view: DataView, at: number, frame: DataFrame | PositionalDataFrame): number {
   view.setUint8(at, LEAN_FRAME);
+  // Layout 1; ColumnWriter sets 2 when it writes the frame in layout 2.
   view.setUint8(at + 1, LEAN_VERSION);
   view.setFloat64(at + 2, frame.sender, true);
   view.setFloat64(at + 10, frame.seq, true);
@@ -122,12 +141,15 @@ function writeFixed(view: DataView, at: number, frame: DataFrame | PositionalDat
 
 function checkLean(bytes: Uint8Array): DataView {
   if (bytes.length < FIXED_BYTES + 4) throw new TransportError(`A data frame of ${bytes.length} bytes is too short.`);
-  if (bytes[1] !== LEAN_VERSION) throw new TransportError(`A data frame has layout version ${String(bytes[1])}; this build reads version ${LEAN_VERSION}.`);
+  const version = bytes[1];
+  if (version !== LEAN_VERSION && (version !== TYPED_VERSION || !LITTLE_ENDIAN)) {
+    throw new TransportError(`A data frame has layout version ${String(version)}; this build reads version ${LEAN_VERSION}${LITTLE_ENDIAN ? ` and ${TYPED_VERSION}` : " (a big-endian machine does not read 2)"}.`);
+  }
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function decodeLean(bytes: Uint8Array): DataFrame {
   const view = checkLean(bytes);
-  const rows = readColumns(unpackr, bytes, view, FIXED_BYTES, view.getUint32(42, true));
+  const rows = readColumns(unpackr, bytes, view, FIXED_BYTES, view.getUint32(42, true), bytes[1] as number);
   return { kind: FRAME_DATA, sender: view.getFloat64(2, true), seq: view.getFloat64(10, true), epoch: view.getFloat64(18, true), since: view.getFloat64(26, true), until: view.getFloat64(34, true), rows };
 }

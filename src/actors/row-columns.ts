@@ -9,12 +9,14 @@
 //
 // A frame's rows must share one key set in one order (the rows of one operator do); otherwise the encoder answers
 // undefined and the frame travels as plain msgpack.
+import { Buffer } from "node:buffer";
 import type { Packr } from "msgpackr";
 import { TransportError } from "../core/errors.ts";
 import type { PositionalRow, Row } from "../core/types.ts";
 import { FrameDictionary } from "./frame-dictionary.ts";
 import { headerBound, namesBytesOf, readHeader, writeHeader as writeHeaderBytes } from "./frame-header.ts";
 import { GATHER_SLOTS, SCATTER_SLOTS, type GatherColumn, type ScatterColumn } from "./column-slots.ts";
+import { align8, NULL_COLUMN, pad8, PACKED_COLUMN, readTypedColumn, regionBytes, STRING16, STRING32, STRING8, TYPED_KINDS, TypedViews, writeTypedBigInts, writeTypedNullableNumbers, writeTypedNumbers, writtenKind } from "./typed-columns.ts";
 
 const NUMBER = 0;
 const NUMBER_OR_NULL = 1;
@@ -142,6 +144,12 @@ function layoutOfNames(names: readonly string[]): Layout {
 export class ColumnWriter {
   private buffer = new Uint8Array(BUFFER_BYTES);
   private view = new DataView(this.buffer.buffer);
+  /** Typed views of `buffer`, for layout 2. */
+  private views = new TypedViews(this.buffer.buffer);
+  /** Layout 2's string codes when a column's codes pass 255 (typed-columns.ts). */
+  private codes = new Uint32Array(256);
+  /** The layout version to write: 2 (typed columns) unless the codec asks for 1 (codec.ts, setFrameLayout). */
+  version: 1 | 2 = 2;
   /** Where the frame being written starts, and where writing is. Frames given away are never written over. */
   private start = 0;
   private length = 0;
@@ -207,6 +215,7 @@ export class ColumnWriter {
     }
     // Every row must cost a byte at least, so that a decoder can bound the rows a frame claims by its length.
     if (!sized) return undefined;
+    if (this.version === 2 && count >= TYPED_MIN_ROWS) return this.writeTyped(prefix, names, kinds, packed, count);
     const wide = stringColumns * count >= 0xffff;
     this.dictionary.begin();
     this.start = this.length;
@@ -239,6 +248,87 @@ export class ColumnWriter {
     this.length = this.writeHeader(names, kinds, packed, wide);
     // A view, not a copy: the next frame starts after this one, and a full buffer is replaced, never reused.
     return this.buffer.subarray(this.start, this.length);
+  }
+
+  /** Layout 2: the frame starts 8-byte aligned in the buffer, and so does each column's region (typed-columns.ts). */
+  private writeTyped(prefix: (view: DataView, at: number) => number, names: readonly string[], kinds: number[], packed: unknown[][], count: number): Uint8Array {
+    const width = names.length;
+    const values = this.values;
+    this.dictionary.begin();
+    this.length = align8(this.length);
+    this.start = this.length;
+    this.reserve(64 + count * width * 9 + width * 8);
+    const views = this.views;
+    let at = pad8(this.buffer, prefix(this.view, this.length));
+    // The fixed part names layout 1 (codec.ts); this frame is layout 2.
+    this.buffer[this.start + 1] = 2;
+    for (let column = 0; column < width; column++) {
+      const start = column * count;
+      const kind = kinds[column] as number;
+      if (kind === NULL || kind === PACKED) continue;
+      at = pad8(this.buffer, at);
+      switch (kind) {
+        case NUMBER:
+          at = writeTypedNumbers(views, at, values, start, count);
+          kinds[column] = writtenKind;
+          break;
+        case NUMBER_OR_NULL:
+          at = writeTypedNullableNumbers(views, at, values, start, count);
+          break;
+        case STRING:
+          at = this.writeCodes(at, start, count);
+          kinds[column] = this.stringKind;
+          break;
+        case BIGINT:
+          at = writeTypedBigInts(views, at, values, start, count);
+          break;
+        default:
+          at = writeBooleans(this.buffer, at, values, start, count);
+          break;
+      }
+    }
+    this.length = at;
+    this.length = this.writeHeader(names, kinds, packed, false);
+    return this.buffer.subarray(this.start, this.length);
+  }
+
+  /** The kind writeCodes() chose for its column. */
+  private stringKind = STRING8;
+
+  /** Strings as codes of one byte, or of 2 or 4 when the column's codes pass 255 (0 is null). */
+  private writeCodes(at: number, from: number, count: number): number {
+    const { values, dictionary, buffer } = this;
+    for (let index = 0; index < count; index++) {
+      const value = values[from + index];
+      const code = value === null ? 0 : dictionary.codeOf(value as string);
+      if (code > 0xff) return this.writeWideCodes(at, from, count);
+      buffer[at + index] = code;
+    }
+    this.stringKind = STRING8;
+    return at + count;
+  }
+
+  private writeWideCodes(at: number, from: number, count: number): number {
+    const { values, dictionary } = this;
+    if (this.codes.length < count) this.codes = new Uint32Array(count);
+    const codes = this.codes;
+    let largest = 0;
+    // The strings before the first wide code are in the dictionary already: the same codes again.
+    for (let index = 0; index < count; index++) {
+      const value = values[from + index];
+      const code = value === null ? 0 : dictionary.codeOf(value as string);
+      codes[index] = code;
+      if (code > largest) largest = code;
+    }
+    if (largest <= 0xffff) {
+      const u16 = this.views.u16;
+      for (let index = 0; index < count; index++) u16[(at >> 1) + index] = codes[index] as number;
+      this.stringKind = STRING16;
+      return at + count * 2;
+    }
+    this.views.u32.set(codes.subarray(0, count), at >> 2);
+    this.stringKind = STRING32;
+    return at + count * 4;
   }
 
   /** The layout of the first row's keys, reusing the last frame's when they are the same. */
@@ -312,17 +402,33 @@ export class ColumnWriter {
   private reserve(bytes: number): void {
     if (this.length + bytes <= this.buffer.length) return;
     const written = this.length - this.start;
-    const fresh = new Uint8Array(Math.max(BUFFER_BYTES, (written + bytes) * 2));
+    const fresh = uninitialized(Math.max(BUFFER_BYTES, (written + bytes) * 2));
     fresh.set(this.buffer.subarray(this.start, this.length));
     this.buffer = fresh;
     this.view = new DataView(fresh.buffer);
+    this.views = new TypedViews(fresh.buffer);
     this.start = 0;
     this.length = written;
   }
 }
 
+/**
+ * Frames of fewer rows are written in layout 1 even when layout 2 is asked for: with one to three rows there is no
+ * column loop for typed arrays to speed up, and the padding and views cost about 10% of a 1-row frame (README, "Typed
+ * columns").
+ */
+const TYPED_MIN_ROWS = 4;
+
 /** The encoder's buffer: frames are written one after another into it until it is full, then into a new one. */
 const BUFFER_BYTES = 256 * 1024;
+
+/**
+ * A buffer that is not zeroed first (zeroing 256 KB was 2% of encoding a 256-row frame): every byte of a frame is
+ * written before the frame is handed out, padding included (typed-columns.ts, pad8).
+ */
+function uninitialized(bytes: number): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer, 0, bytes);
+}
 
 function writeNumbers(view: DataView, start: number, values: readonly unknown[], from: number, count: number): number {
   let at = start;
@@ -435,7 +541,8 @@ function kindOfSeen(seen: number, values: readonly unknown[], start: number, cou
       // keeps msgpack's answer (a number).
       for (let index = start; index < start + count; index++) {
         const value = values[index] as bigint;
-        if (value > MAX_INT64 || value < MIN_INT64 || (value <= MAX_SAFE && value >= MIN_SAFE)) return PACKED;
+        // Two comparisons a long (a bigint comparison is a builtin call), the long's sign chosen first.
+        if (value > MAX_SAFE ? value > MAX_INT64 : value >= MIN_SAFE || value < MIN_INT64) return PACKED;
       }
       return BIGINT;
     default:
@@ -444,8 +551,8 @@ function kindOfSeen(seen: number, values: readonly unknown[], start: number, cou
 }
 
 /** Reads the rows that ColumnWriter wrote, from `offset` in `bytes`; throws TransportError on anything malformed. */
-export function readColumns(packr: Packr, bytes: Uint8Array, view: DataView, offset: number, count: number): Row[] {
-  return guarded(() => readAll(packr, bytes, view, offset, count, false).rows as Row[]);
+export function readColumns(packr: Packr, bytes: Uint8Array, view: DataView, offset: number, count: number, version: number): Row[] {
+  return guarded(() => readAll(packr, bytes, view, offset, count, false, version).rows as Row[]);
 }
 
 /**
@@ -453,8 +560,8 @@ export function readColumns(packr: Packr, bytes: Uint8Array, view: DataView, off
  * so a receiver may compare it by identity). No template clone and no keyed store: a copy of an all-null array, then
  * one indexed store a value.
  */
-export function readColumnArrays(packr: Packr, bytes: Uint8Array, view: DataView, offset: number, count: number): { names: readonly string[]; rows: PositionalRow[] } {
-  return guarded(() => readAll(packr, bytes, view, offset, count, true) as { names: readonly string[]; rows: PositionalRow[] });
+export function readColumnArrays(packr: Packr, bytes: Uint8Array, view: DataView, offset: number, count: number, version: number): { names: readonly string[]; rows: PositionalRow[] } {
+  return guarded(() => readAll(packr, bytes, view, offset, count, true, version) as { names: readonly string[]; rows: PositionalRow[] });
 }
 
 function guarded<T>(read: () => T): T {
@@ -467,7 +574,7 @@ function guarded<T>(read: () => T): T {
   }
 }
 
-function readAll(packr: Packr, bytes: Uint8Array, view: DataView, offset: number, count: number, positional: boolean): { names: readonly string[]; rows: Row[] | PositionalRow[] } {
+function readAll(packr: Packr, bytes: Uint8Array, view: DataView, offset: number, count: number, positional: boolean, version: number): { names: readonly string[]; rows: Row[] | PositionalRow[] } {
   if (count > bytes.length) throw malformed(`it claims ${count} rows in ${bytes.length} bytes`);
   if (bytes.length < offset + 4) throw malformed("it has no header");
   const headerLength = view.getUint32(bytes.length - 4, true);
@@ -475,6 +582,7 @@ function readAll(packr: Packr, bytes: Uint8Array, view: DataView, offset: number
   if (bodyEnd < offset) throw malformed("its header runs past its start");
   const { layout, kinds, dictionary, packed, wide } = readFrameHeader(packr, bytes, bodyEnd);
   const names = layout.names;
+  if (version === 2) return readAllTyped(bytes, offset, bodyEnd, count, positional, layout, kinds, dictionary, packed);
   const rows = positional ? arrayRows(layout.nulls, count) : namedRows(layout.template, count);
   // A new array each frame, not one kept from frame to frame: a long-lived array lives in V8's old generation, and
   // storing a young value (a new number, bigint or row) there takes the write barrier's slow path, a remembered-set
@@ -500,6 +608,76 @@ function readAll(packr: Packr, bytes: Uint8Array, view: DataView, offset: number
   }
   if (at !== bodyEnd || packedIndex !== packed.length) throw malformed(`its columns end at byte ${at}, its header starts at ${bodyEnd}`);
   return { names: layout.names, rows };
+}
+
+/** Layout 2's columns: typed views over the frame (typed-columns.ts), or over a copy when it is not 8-byte aligned. */
+function readAllTyped(bytes: Uint8Array, offset: number, bodyEnd: number, count: number, positional: boolean, layout: Layout, kinds: readonly unknown[], dictionary: readonly string[], packed: readonly unknown[]): { names: readonly string[]; rows: Row[] | PositionalRow[] } {
+  const names = layout.names;
+  const base = typedViewsOf(bytes, bodyEnd);
+  const views = currentViews;
+  const rows = positional ? arrayRows(layout.nulls, count) : namedRows(layout.template, count);
+  const values: unknown[] = new Array<unknown>(count);
+  let at = align8(offset);
+  let packedIndex = 0;
+  for (let column = 0; column < names.length; column++) {
+    const kind = kinds[column] as unknown;
+    if (typeof kind !== "number" || !Number.isInteger(kind) || kind < 0 || kind >= TYPED_KINDS) throw malformed(`its column kind ${String(kind)} is unknown`);
+    const name = names[column] as string;
+    if (kind === NULL_COLUMN) continue;
+    let columnValues = values;
+    if (kind === PACKED_COLUMN) {
+      const packedValues: unknown = packed[packedIndex++];
+      if (!Array.isArray(packedValues) || packedValues.length !== count) throw malformed(`its packed column '${name}' does not have ${count} values`);
+      columnValues = packedValues;
+    } else {
+      at = align8(at);
+      const end = at + regionBytes(kind, count);
+      if (end > bodyEnd) throw malformed(`its column '${name}' runs past its header's start`);
+      try {
+        readTypedColumn(kind, views, base, at, values, count, dictionary);
+      } catch (error) {
+        throw malformed(`its column '${name}' ${error instanceof Error ? error.message : String(error)}`, error);
+      }
+      at = end;
+    }
+    if (positional) scatterArrays(rows as PositionalRow[], column, columnValues);
+    else (layout.scatters[column] as ScatterColumn)(rows as Row[], name, columnValues, 0);
+  }
+  if (at !== bodyEnd || packedIndex !== packed.length) throw malformed(`its columns end at byte ${at}, its header starts at ${bodyEnd}`);
+  return { names, rows };
+}
+
+/** Views of the last aligned buffer frames came in (a transport's or the encoder's), kept while frames share it. */
+let bufferViews: TypedViews | undefined;
+/** The aligned buffer the frame before came in: views are made over a buffer when a second frame or a large one uses it. */
+let lastAligned: ArrayBufferLike | undefined;
+/** An aligned copy of frames that are not 8-byte aligned, or small (a view per buffer would cost more than the copy). */
+let scratchViews = new TypedViews(new ArrayBuffer(4096));
+let currentViews = scratchViews;
+/** Views worth making over a new buffer at once for a frame of at least this many bytes. */
+const VIEWS_FOR_BYTES = 1024;
+
+/** Sets currentViews to views that hold the frame's bytes up to `end`; answers where the frame starts in them. */
+function typedViewsOf(bytes: Uint8Array, end: number): number {
+  if ((bytes.byteOffset & 7) === 0) {
+    const buffer = bytes.buffer;
+    if (bufferViews !== undefined && bufferViews.buffer === buffer) {
+      currentViews = bufferViews;
+      return bytes.byteOffset;
+    }
+    if (end >= VIEWS_FOR_BYTES || buffer === lastAligned) {
+      bufferViews = new TypedViews(buffer);
+      currentViews = bufferViews;
+      return bytes.byteOffset;
+    }
+    lastAligned = buffer;
+  }
+  if (scratchViews.u8.length < end) scratchViews = new TypedViews(new ArrayBuffer(Math.max(end, scratchViews.u8.length * 2)));
+  const scratch = scratchViews.u8;
+  if (end < 256) for (let index = 0; index < end; index++) scratch[index] = bytes[index] as number;
+  else scratch.set(end === bytes.length ? bytes : bytes.subarray(0, end));
+  currentViews = scratchViews;
+  return 0;
 }
 
 function namedRows(template: Row, count: number): Row[] {

@@ -133,7 +133,8 @@ describe("frames on one receiver, schema by schema", () => {
     const names = namesBytesOf(packr, ["a", "b"]);
     // The kinds array follows the names: claim three kinds for two columns, or a kind that does not exist.
     const kindsAt = start + 1 + names.length;
-    for (const [at, value] of [[kindsAt, 0x93], [kindsAt + 1, 0x07], [good.length - 5, 0xc0]] as const) {
+    // (0x0c: past layout 2's kinds, as 0x07 is past layout 1's.)
+    for (const [at, value] of [[kindsAt, 0x93], [kindsAt + 1, 0x0c], [good.length - 5, 0xc0]] as const) {
       const forged = good.slice();
       forged[at] = value;
       assert.throws(() => decodeFrame(forged), TransportError, `byte ${at} set to ${value}`);

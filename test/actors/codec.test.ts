@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, it } from "node:test";
 import { Packr } from "msgpackr";
-import { decodeFrame, encodeFrame } from "../../src/actors/codec.ts";
+import { decodeFrame, encodeFrame, setFrameLayout } from "../../src/actors/codec.ts";
 import { generateActivity } from "../../src/connectors/sources/activity.ts";
 import { TransportError } from "../../src/core/errors.ts";
 import { FRAME_BARRIER, FRAME_CREDIT, FRAME_DATA, FRAME_WATERMARK, type DataFrame, type Frame } from "../../src/core/frame.ts";
@@ -231,9 +231,12 @@ describe("frame codec", () => {
     assert.ok(bytes.length < old.length, `${bytes.length} bytes now, ${old.length} before`);
   });
 
-  it("refuses malformed lean frames with a TransportError, whatever byte is cut or changed", () => {
+  it("refuses malformed lean frames (layout 1) with a TransportError, whatever byte is cut or changed", () => {
     const rows = Array.from({ length: 20 }, (_, index) => ({ s: `v${index % 3}`, n: index % 4 === 0 ? null : index, b: index % 2 === 0, t: 2n ** 60n }));
-    const bytes = encodeFrame(dataFrame(rows));
+    // Layout 2's malformed frames: test/actors/codec-typed.test.ts.
+    setFrameLayout(1);
+    const bytes = encodeFrame(dataFrame(rows)).slice();
+    setFrameLayout(2);
     assert.equal(bytes[0], LEAN);
     for (let length = 0; length < bytes.length; length++) {
       assert.throws(() => decodeFrame(bytes.subarray(0, length)), (error: unknown) => length === 0 || error instanceof TransportError, `cut at ${length}`);
