@@ -278,11 +278,8 @@ export abstract class Actor {
    * is in, and Spark's watermark is the latest event time over all partitions.
    * Every input idle: as Flink does, the highest watermark any input reached holds (nothing older is coming).
    */
-  /** Without watermarkGroups: every input in one group (the inputs are fixed at construction), built once, not a turn. */
-  private allInputsGroup: ReadonlyArray<readonly number[]> | undefined;
-
   private combineInputWatermarks(now: number): number {
-    const groups = this.wiring.watermarkGroups ?? (this.allInputsGroup ??= [[...this.inputs.keys()]]);
+    const groups = this.wiring.watermarkGroups ?? [[...this.inputs.keys()]];
     const useMax = this.environment.multipleWatermarkPolicy === "max";
     let combined: number | undefined;
     for (const group of groups) {
@@ -336,23 +333,12 @@ export abstract class Actor {
 
   /**
    * One function for every turn, not a closure a turn and a `finally` on each turn's promise (a closure, a promise and
-   * its reactions, and a turn is a frame or two at 10,000 rows/s). A turn runs synchronously, with no promise of its
-   * own, until a frame's dispatch returns one (a sink's write, a barrier's write): from there finishAwaitedTurn() goes
-   * on, and stop() waits for it.
+   * its reactions, and a turn is a frame or two at 10,000 rows/s). A turn that ends without awaiting is over when
+   * turn() returns; one that awaits is kept for stop() until its own end clears it.
    */
   private readonly startTurn = (): void => {
-    this.scheduled = false;
-    if (this.stopped) return;
-    this.running = true;
-    let awaiting: Promise<void> | undefined;
-    try {
-      awaiting = this.takeFrames();
-    } catch (error) {
-      this.fail(error);
-    } finally {
-      if (awaiting) this.turnUnderWay = this.finishAwaitedTurn(awaiting);
-      else this.turnEnded();
-    }
+    const turn = this.turn();
+    if (this.running) this.turnUnderWay = turn;
   };
 
   protected report(message: ControlMessage): void {
@@ -519,45 +505,28 @@ export abstract class Actor {
     this.schedule();
   }
 
-  /**
-   * Dispatches frames until the mailbox is empty, the actor blocks on credit or stops, then ends the turn. A dispatch
-   * that returns a promise stops the loop there: the promise is returned, and finishAwaitedTurn() awaits it and goes on.
-   */
-  private takeFrames(): Promise<void> | undefined {
-    while (!this.blocked && !this.stopped && this.mailboxHead < this.mailbox.length) {
-      const frame = this.mailbox[this.mailboxHead++] as MailboxItem;
-      const pending = this.dispatch(frame);
-      if (pending) return pending;
-      if (this.pendingOutputRows() >= this.environment.flow.maxFrameRows) this.flushOutputs();
-    }
-    if (this.mailboxHead >= this.mailbox.length) {
-      this.mailbox = [];
-      this.mailboxHead = 0;
-    }
-    this.endTurn();
-    return undefined;
-  }
-
-  /** The rest of a turn whose dispatch returned `pending`: after it, the frames as takeFrames() takes them. */
-  private async finishAwaitedTurn(pending: Promise<void>): Promise<void> {
+  private async turn(): Promise<void> {
+    this.scheduled = false;
+    if (this.stopped) return;
+    this.running = true;
     try {
-      let next: Promise<void> | undefined = pending;
-      while (next) {
-        await next;
+      while (!this.blocked && !this.stopped && this.mailboxHead < this.mailbox.length) {
+        const frame = this.mailbox[this.mailboxHead++] as MailboxItem;
+        const pending = this.dispatch(frame);
+        if (pending) await pending;
         if (this.pendingOutputRows() >= this.environment.flow.maxFrameRows) this.flushOutputs();
-        next = this.takeFrames();
       }
+      if (this.mailboxHead >= this.mailbox.length) {
+        this.mailbox = [];
+        this.mailboxHead = 0;
+      }
+      this.endTurn();
     } catch (error) {
       this.fail(error);
     } finally {
-      this.turnEnded();
+      this.running = false;
+      this.turnUnderWay = undefined;
     }
-  }
-
-  /** The turn is over: the next one is scheduled when frames arrived meanwhile and the actor is not blocked. */
-  private turnEnded(): void {
-    this.running = false;
-    this.turnUnderWay = undefined;
     if (!this.blocked && this.mailboxHead < this.mailbox.length) this.schedule();
   }
 
