@@ -1,4 +1,5 @@
 // One measurement point: a scenario in one mode at one open-loop rate, bounded by totalRows, checked against plain code.
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -68,6 +69,11 @@ export interface PointResult {
    * CPU it has to spare, so below saturation it uses what it finds.
    */
   readonly cpuCores?: number;
+  /**
+   * This process's CPU time per input row (all its threads, µs), and its main thread's alone: time on a CPU and time
+   * runnable but waiting for one (Linux's /proc schedstat; absent elsewhere), from the query's start to the end of the run.
+   */
+  readonly cpuPerRow?: { readonly processUs: number; readonly mainThreadUs?: number; readonly mainThreadWaitUs?: number };
   /** With checkpoints: the time the run's actors awaited their state writes, and the epoch commits (checkpoint-timer.ts). */
   readonly checkpointTimes?: CheckpointTimes;
   /** Garbage-collection pauses of this process from the query's start to the end of its rows (before the answer is checked). */
@@ -121,6 +127,7 @@ export async function runEnginePoint(context: RunContext, mode: EngineMode, scen
     // A query that fails here reports it through query.exception() below.
     if (outcome === "complete") await withTimeout(query.processAllAvailable().catch(() => undefined), 3000);
     const cpuCores = await cpu.cores();
+    const cpuPerRow = cpu.perRow(totalRows);
     const checkpointFigures = checkpointTimes?.();
     progress.stop();
     const facts: RunFacts = { rowsPerSecond: settings.rate, scheduleStart: scheduleStart.value, droppedByWatermark: progress.droppedByWatermark() };
@@ -138,6 +145,7 @@ export async function runEnginePoint(context: RunContext, mode: EngineMode, scen
       ...(scenario.shape ? { droppedByWatermark: facts.droppedByWatermark } : {}),
       ...frameStats(query),
       ...(cpuCores === undefined ? {} : { cpuCores }),
+      cpuPerRow,
       ...(checkpointFigures === undefined ? {} : { checkpointTimes: checkpointFigures }),
       gc: gcFigures,
       wallMs: nowMs() - started,
@@ -196,11 +204,27 @@ export function watchScheduleStart(session: Session, query: StreamingQuery): { r
 
 /** CPU time of this process (and of nats-server, when known) over a run, in cores kept busy. */
 export class CpuMeter {
-  private constructor(private readonly context: RunContext, private readonly own: NodeJS.CpuUsage, private readonly server: number | undefined, private readonly startedAt: number) {}
+  private constructor(
+    private readonly context: RunContext,
+    private readonly own: NodeJS.CpuUsage,
+    private readonly server: number | undefined,
+    private readonly startedAt: number,
+    private readonly mainThread: MainThreadTimes | undefined,
+  ) {}
 
   static async start(context: RunContext): Promise<CpuMeter> {
     const server = await context.natsServerCpuSeconds?.();
-    return new CpuMeter(context, process.cpuUsage(), server, nowMs());
+    return new CpuMeter(context, process.cpuUsage(), server, nowMs(), mainThreadTimes());
+  }
+
+  /** CPU µs per row since start: the process's, and the main thread's on a CPU and waiting for one. */
+  perRow(rows: number): NonNullable<PointResult["cpuPerRow"]> {
+    const own = process.cpuUsage(this.own);
+    const processUs = round((own.user + own.system) / rows, 1);
+    const before = this.mainThread;
+    const after = mainThreadTimes();
+    if (before === undefined || after === undefined) return { processUs };
+    return { processUs, mainThreadUs: round((after.runNs - before.runNs) / 1000 / rows, 1), mainThreadWaitUs: round((after.waitNs - before.waitNs) / 1000 / rows, 1) };
   }
 
   /** Average cores busy since start. */
@@ -211,6 +235,21 @@ export class CpuMeter {
     if (elapsedMicros <= 0) return undefined;
     const micros = own.user + own.system + (server === undefined || this.server === undefined ? 0 : (server - this.server) * 1_000_000);
     return round(micros / elapsedMicros, 2);
+  }
+}
+
+interface MainThreadTimes {
+  readonly runNs: number;
+  readonly waitNs: number;
+}
+
+/** The main thread's time on a CPU and runnable but waiting for one, in ns (Linux: /proc/self/task/<pid>/schedstat). */
+function mainThreadTimes(): MainThreadTimes | undefined {
+  try {
+    const [run, wait] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, "utf8").split(" ");
+    return { runNs: Number(run), waitNs: Number(wait) };
+  } catch {
+    return undefined;
   }
 }
 

@@ -313,8 +313,11 @@ export abstract class Actor {
    * is in, and Spark's watermark is the latest event time over all partitions.
    * Every input idle: as Flink does, the highest watermark any input reached holds (nothing older is coming).
    */
+  /** Without watermarkGroups: every input in one group (the inputs are fixed at construction), built once, not a turn. */
+  private allInputsGroup: ReadonlyArray<readonly number[]> | undefined;
+
   private combineInputWatermarks(now: number): number {
-    const groups = this.wiring.watermarkGroups ?? [[...this.inputs.keys()]];
+    const groups = this.wiring.watermarkGroups ?? (this.allInputsGroup ??= [[...this.inputs.keys()]]);
     const useMax = this.environment.multipleWatermarkPolicy === "max";
     let combined: number | undefined;
     for (const group of groups) {

@@ -91,6 +91,20 @@ export class OutputChannel {
 
   /** Sends what credit allows; returns true when nothing is left waiting. */
   flush(epoch: number): boolean {
+    // The usual turn (one frame's rows, credit to spare, nothing queued before them): they leave as one frame, as the
+    // loop below would send them, without a queue entry for them first.
+    const rows = this.current;
+    if (this.pending.length === 0 && rows.length > 0 && rows.length <= this.credits && rows.length <= this.flow.maxFrameRows) {
+      const since = this.currentSince;
+      const until = Math.max(this.currentSince, this.currentUntil);
+      this.current = [];
+      this.currentSince = Number.POSITIVE_INFINITY;
+      this.currentUntil = Number.NEGATIVE_INFINITY;
+      this.sendRows(rows, epoch, since, until);
+      this.credits -= rows.length;
+      this.rowsSent += rows.length;
+      return true;
+    }
     this.seal();
     while (this.pending.length > 0) {
       const head = this.pending[0] as Pending;

@@ -123,13 +123,16 @@ export class NatsTransport implements Transport {
 
   subscribe(subject: string, handler: MessageHandler): Subscription {
     const guarded = guardHandler(handler, this.rejectedCallbacks);
+    // A subject without wildcards receives only messages on itself: the client's `subject` would decode the same
+    // string from the message's bytes again, once a frame.
+    const literal = !subject.split(".").some((token) => token === "*" || token === ">");
     const subscription = this.connection.subscribe(subject, {
       callback: (error, message) => {
         if (error) {
           this.fail(new TransportError(`Subscription to '${subject}' failed: ${error.message}`, { cause: error }));
           return;
         }
-        guarded(message.data, message.subject);
+        guarded(message.data, literal ? subject : message.subject);
       },
     });
     return { unsubscribe: () => subscription.unsubscribe() };

@@ -41,13 +41,16 @@ for (const [name, create] of implementations) {
       const subjects: string[] = [];
       const star = transport.subscribe("wild.*.end", (_payload, subject) => subjects.push(`*:${subject}`));
       const rest = transport.subscribe("wild.>", (_payload, subject) => subjects.push(`>:${subject}`));
+      // A literal subject gets its own subject (the NATS transport passes the subscribed one, without decoding it).
+      const exact = transport.subscribe("wild.a.end", (_payload, subject) => subjects.push(`=:${subject}`));
       await transport.flush();
       for (const subject of ["wild.a.end", "wild.a.b.end", "wild.x", "other.a.end"]) transport.publish(subject, new Uint8Array([1]));
       await transport.flush();
       await new Promise((resolve) => setTimeout(resolve, 50));
       star.unsubscribe();
       rest.unsubscribe();
-      assert.deepEqual(subjects.sort(), ["*:wild.a.end", ">:wild.a.b.end", ">:wild.a.end", ">:wild.x"]);
+      exact.unsubscribe();
+      assert.deepEqual(subjects.sort(), ["*:wild.a.end", "=:wild.a.end", ">:wild.a.b.end", ">:wild.a.end", ">:wild.x"]);
     });
 
     it("stops delivering after unsubscribe", async () => {

@@ -9,7 +9,7 @@ import { runChild } from "../helpers/child.ts";
 
 /**
  * Wraps node:worker_threads' Worker (before the module is imported, so it constructs this one) to keep each real
- * thread at hand as `threads`, and when `startDelayMs` is given, to hold the thread's start for that long (it sleeps in
+ * thread at hand as `threads` (and the memory it shares with the main thread as `memories`), and when `startDelayMs` is given, to hold the thread's start for that long (it sleeps in
  * Atomics.wait before its own code): a slow start-up made on purpose. `onlineAt` is when its first message arrived.
  */
 const PATCHED_IMPORTS = (startDelayMs = 0): string => `
@@ -17,12 +17,14 @@ const PATCHED_IMPORTS = (startDelayMs = 0): string => `
   import { syncBuiltinESMExports } from "node:module";
   import { nowMs } from "./src/core/clock.ts";
   const threads = [];
+  const memories = [];
   let onlineAt;
   const RealWorker = workerThreads.Worker;
   workerThreads.Worker = class extends RealWorker {
     constructor(source, options) {
       super("Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ${startDelayMs});" + source, options);
       threads.push(this);
+      memories.push(options.workerData);
       this.once("message", () => (onlineAt ??= nowMs()));
     }
   };
@@ -140,6 +142,36 @@ describe("precise wake", () => {
       "the call due at +2 ms is made before a timer of 4 ms set after it, by the timer");
     assert.ok(out.firstLate < 300, `the call due at +2 ms came ${out.firstLate} ms late: it waited for the thread`);
     for (const [index, call] of out.calls.entries()) assert.deepEqual(call, { times: 1, early: 0 }, `call ${index}: once, never early`);
+  });
+
+  it("arms the thread once a call when each call asks for the next, as an open-loop reader does a row", async () => {
+    // The arm sequence (the shared memory's first Int32) counts the deadlines written, each an Atomics.notify that
+    // wakes the thread. Each call asks for the next from its callback, which arms the thread for it: the wake-up's own
+    // arm after the callback would be a second one, for the same deadline.
+    const result = await runChild(`${PATCHED_IMPORTS()}
+      const wake = acquirePreciseWake();
+      do await wakeAt(wake, nowMs() + 1);
+      while (!preciseWakeOnline());
+      const sequence = new Int32Array(memories[0], 0, 1);
+      const before = Atomics.load(sequence, 0);
+      const calls = 200;
+      let made = 0;
+      await new Promise((resolve) => {
+        const next = () => {
+          if (++made === calls) return resolve();
+          wake.at(nowMs() + 0.2, next);
+        };
+        wake.at(nowMs() + 0.2, next);
+      });
+      const arms = Atomics.load(sequence, 0) - before;
+      wake.close();
+      process.stdout.write(JSON.stringify({ made, arms }));
+    `);
+    assert.equal(result.code, 0, `the child exits by itself: ${result.signal ?? ""} ${result.stderr}`);
+    const out = JSON.parse(result.stdout) as { made: number; arms: number };
+    assert.equal(out.made, 200);
+    // An early wake-up (the clocks' rounding) arms once more; two arms a call is the old behaviour.
+    assert.ok(out.arms >= 200 && out.arms <= 220, `${out.arms} arms for 200 calls`);
   });
 
   it("makes the first call of a fresh process no later than a timer would, without waiting for the thread", async () => {

@@ -201,8 +201,11 @@ class WakeThread {
         for (const entry of due) if (this.pending.delete(entry)) entry.callback();
       } else if (first !== undefined && this.pending.delete(first)) first.callback();
     } finally {
-      // A callback that throws fails as a timer's would (uncaught), and the others stay armed.
-      this.arm();
+      // A callback that throws fails as a timer's would (uncaught), and the others stay armed. A call that asked for the
+      // next one (an open-loop reader's next row) armed the thread already: armedFor, reset above, then holds a deadline
+      // no later than the earliest pending (add() arms for any earlier one; a cancel only makes a wake-up early, and an
+      // early wake-up makes nothing and arms again), so a second arm would only wake the thread once more for nothing.
+      if (this.armedFor === Number.POSITIVE_INFINITY) this.arm();
     }
   };
 
