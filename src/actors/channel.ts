@@ -97,10 +97,12 @@ export class OutputChannel {
     if (this.pending.length === 0 && rows.length > 0 && rows.length <= this.credits && rows.length <= this.flow.maxFrameRows) {
       const since = this.currentSince;
       const until = Math.max(this.currentSince, this.currentUntil);
+      const columns = this.currentColumns;
       this.current = [];
+      this.currentColumns = undefined;
       this.currentSince = Number.POSITIVE_INFINITY;
       this.currentUntil = Number.NEGATIVE_INFINITY;
-      this.sendRows(rows, epoch, since, until);
+      this.sendRows(rows, columns, epoch, since, until);
       this.credits -= rows.length;
       this.rowsSent += rows.length;
       return true;
