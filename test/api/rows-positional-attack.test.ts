@@ -317,3 +317,45 @@ describe("column names that look like array indexes", () => {
       .where("b != 'a0' and b != 'a3' and b != 'a6' and b != 'a9' and b != 'a12' and b != 'a15' and b != 'a18' and b != 'a21'"), expected);
   });
 });
+
+describe("known faults (todo: pre-existing, not from rows by position or layout 2)", () => {
+  it("-0.0 inside an array (a packed column, msgpack) keeps its sign, as Spark's array(d) does", { todo: "msgpackr packs -0 as the integer 0: packed columns (arrays, structs, mixed any columns) lose the sign" }, async () => {
+    const schema = z.object({ id: z.number().int(), d: z.number() });
+    const data = Array.from({ length: 8 }, (_, id) => ({ id, d: id % 2 === 0 ? -0 : 1.5 }));
+    const expected = data.map((row) => ({ id: row.id, arr: [row.d, 2.5] }));
+    await everyWay(schema, data, (input) => input.selectExpr("id", "array(d, 2.5) as arr").where("id >= 0"), expected, SETTINGS.filter((setting) => setting.frameRows === 4));
+  });
+});
+
+describe("param() in a positional stage", () => {
+  it("takes the parameter's declared type, as the named stage does: int arithmetic wraps at 32 bits, long arithmetic stays exact past 2^53", async () => {
+    // The positional forms were compiled when the actors were made, after analysis, where param() is typed any: an
+    // int param's product no longer wrapped and a long param's product was rounded to a double.
+    const schema = z.object({ id: z.number().int() });
+    const data = Array.from({ length: 12 }, (_, id) => ({ id }));
+    const INT = 2 ** 30;
+    const LONG = 2 ** 52 + 1;
+    const wrap = (value: number) => value | 0;
+    const exact = (value: bigint): number | bigint => (value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value);
+    const expected = data.filter((row) => row.id !== 5).map((row) => ({ id: row.id, wrapped: row.id + wrap(INT * 2), product: exact(BigInt(row.id) * BigInt(LONG)), kept: row.id * 2 < wrap(INT * 2) }));
+    for (const mode of ["auto", "off"] as const) {
+      session = natsSession(server().options, { "rill.chaining": "false", "rill.rows.positional": mode, "rill.flow.maxFrameRows": 4, "rill.params.bucket": `attack_params_${runs}` });
+      session.params.declare("small", { type: "int", default: INT });
+      session.params.declare("big", { type: "long", default: LONG });
+      const name = `attack_params_${runs++}`;
+      const input = new MemoryStream(session, schema);
+      const query = await input.toDF()
+        .where("id != 5")
+        .selectExpr("id", "id + param('small') * 2 as wrapped", "id * param('big') as product", "id * 2 < param('small') * 2 as kept")
+        .writeStream.queryName(name).format("memory").outputMode("append").start();
+      input.addData(data);
+      await query.processAllAvailable();
+      const runtime = (query as unknown as { runtime: QueryRuntime }).runtime;
+      const positional = runtime.actors.filter((actor): actor is OperatorActor => actor instanceof OperatorActor).reduce((sum, actor) => sum + actor.positionalRows, 0);
+      assert.ok(mode === "off" ? positional === 0 : positional > 0);
+      assert.deepStrictEqual(session.table(name).map((row) => ({ ...row })), expected, mode);
+      await session.stop();
+      session = undefined;
+    }
+  });
+});
