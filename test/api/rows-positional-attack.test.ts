@@ -209,6 +209,35 @@ describe("rows by position and frame layout 2, attacked (more)", () => {
   });
 });
 
+describe("union by position", () => {
+  it("of two sources whose string columns come in swapped order puts the second's values by position, as Spark does, through positional stages", async () => {
+    const left = z.object({ id: z.number().int(), a: z.string(), b: z.string().nullable() });
+    const right = z.object({ id: z.number().int(), b: z.string().nullable(), a: z.string() });
+    const expected = [
+      ...Array.from({ length: 20 }, (_, id) => ({ id, a: `La${id}`, b: id % 4 === 0 ? null : `Lb${id}` })),
+      // Spark's union matches columns by position: the second input's b lands in a, its a in b.
+      ...Array.from({ length: 20 }, (_, id) => ({ id: 100 + id, a: id % 4 === 0 ? null : `Rb${id}`, b: `Ra${id}` })),
+    ].filter((row) => row.id % 3 !== 0).map((row) => ({ b: row.b, a: row.a, id: row.id }));
+    for (const mode of ["auto", "off"] as const) {
+      for (const layout of [2, 1] as const) {
+        setFrameLayout(layout);
+        session = natsSession(server().options, { "rill.chaining": "false", "rill.rows.positional": mode, "rill.flow.maxFrameRows": 4 });
+        const name = `attack_union_position_${runs++}`;
+        const first = new MemoryStream(session, left);
+        const second = new MemoryStream(session, right);
+        const query = await first.toDF().union(second.toDF()).where("id % 3 != 0").select("b", "a", "id").writeStream.queryName(name).format("memory").outputMode("append").start();
+        first.addData(Array.from({ length: 20 }, (_, id) => ({ id, a: `La${id}`, b: id % 4 === 0 ? null : `Lb${id}` })));
+        second.addData(Array.from({ length: 20 }, (_, id) => ({ id: 100 + id, b: id % 4 === 0 ? null : `Rb${id}`, a: `Ra${id}` })));
+        await query.processAllAvailable();
+        const rows = session.table(name).map((row) => ({ ...row })).sort((x, y) => (x.id as number) - (y.id as number));
+        assert.deepStrictEqual(rows, expected, `${mode}, layout ${layout}`);
+        await session.stop();
+        session = undefined;
+      }
+    }
+  });
+});
+
 describe("a positional stage before a shuffle", () => {
   it("routes rows by the key's place to the partition the named route picks: a 3-partition aggregation's groups (keys of mixed kinds) are those of plain code", async () => {
     const schema = z.object({ id: z.number().int(), k: z.unknown(), x: z.number() });
@@ -357,5 +386,23 @@ describe("param() in a positional stage", () => {
       await session.stop();
       session = undefined;
     }
+  });
+});
+
+describe("nested values through positional stages", () => {
+  it("structs and arrays built in one stage, read by field and index in the next ones", async () => {
+    const schema = z.object({ id: z.number().int(), a: z.string().nullable(), d: z.number() });
+    const data = Array.from({ length: 30 }, (_, id) => ({ id, a: id % 5 === 0 ? null : `a${id}`, d: id / 2 }));
+    const expected = data.filter((row) => row.id > 3).map((row) => ({
+      x: row.a,
+      first: row.d,
+      fromMap: row.a,
+      st: { x: row.a, y: row.id, inner: { z: [row.d] } },
+      id: row.id,
+    }));
+    await everyWay(schema, data, (input) => input
+      .selectExpr("named_struct('x', a, 'y', id, 'inner', named_struct('z', array(d))) as st", "array(d, id) as arr", "array(a, 'z') as m", "id")
+      .where("st.y > 3")
+      .selectExpr("st.x as x", "element_at(arr, 1) as first", "element_at(m, 1) as fromMap", "st", "id"), expected, SETTINGS.filter((setting) => setting.frameRows !== 5));
   });
 });
