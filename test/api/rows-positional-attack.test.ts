@@ -2,6 +2,9 @@
 // with frames written in layout 2 and in layout 1, at frame sizes around layout 2's threshold (3, 4 and 5 rows), and
 // every run must give the rows plain code gives (Spark's answer for these pass-through and projection queries).
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { z } from "zod";
 import { setFrameLayout } from "../../src/actors/codec.ts";
@@ -405,4 +408,45 @@ describe("nested values through positional stages", () => {
       .where("st.y > 3")
       .selectExpr("st.x as x", "element_at(arr, 1) as first", "element_at(m, 1) as fromMap", "st", "id"), expected, SETTINGS.filter((setting) => setting.frameRows !== 5));
   });
+});
+
+describe("a positional stage routing into dropDuplicates", () => {
+  for (const [before, afterRestart] of [["auto", "off"], ["off", "auto"]] as const) {
+    it(`sends each key to the partition the named route picks: state written ${before}, restarted ${afterRestart === "auto" ? "by position" : "named"}, no duplicate passes`, async () => {
+      // A key's state is restored to the partition that owns its key group; if rows by position were routed to
+      // another partition than named rows, a key seen before the restart would pass again after it.
+      const folder = await mkdtemp(join(tmpdir(), "rill-positional-dedupe-"));
+      const schema = z.object({ k: z.unknown(), n: z.number().int() });
+      const keys: readonly unknown[] = [0, 1, 1.5, "1", "", "é", null, true, false, 2n ** 60n, 2 ** 53 + 2, "k", "k2", -7, 1e21, "𝄞", "x".repeat(40)];
+      try {
+        session = natsSession(server().options, { "rill.chaining": "false", "rill.flow.maxFrameRows": 4, "rill.shuffle.partitions": 3 });
+        const input = new MemoryStream(session, schema);
+        const seen: Row[] = [];
+        const start = (mode: "auto" | "off") => {
+          (session as Session).conf.set("rill.rows.positional", mode);
+          return input.toDF().where("n >= 0").selectExpr("n", "k").dropDuplicates(["k"]).writeStream.queryName("attack_dedupe").option("checkpointLocation", folder)
+            .foreachBatch((rows) => void seen.push(...rows.map((row) => ({ ...row })))).start();
+        };
+        const first = await start(before);
+        input.addData(keys.map((k, n) => ({ k, n })));
+        await first.processAllAvailable();
+        const runtime = (first as unknown as { runtime: QueryRuntime }).runtime;
+        const positional = runtime.actors.filter((actor): actor is OperatorActor => actor instanceof OperatorActor).reduce((sum, actor) => sum + actor.positionalRows, 0);
+        assert.ok(before === "off" ? positional === 0 : positional > 0, `${before}: ${positional} rows by position`);
+        await first.stop();
+        assert.equal(seen.length, keys.length);
+        seen.length = 0;
+        const second = await start(afterRestart);
+        // Every old key again (twice), and three new ones.
+        input.addData([...keys, ...keys, "new1", 99, 2n ** 61n].map((k, n) => ({ k, n: 100 + n })));
+        await second.processAllAvailable();
+        await second.stop();
+        // Three partitions: the new keys arrive in any order.
+        const text = (value: unknown) => `${typeof value}:${String(value)}`;
+        assert.deepStrictEqual(seen.map((row) => text(row.k)).sort(), ["new1", 99, 2n ** 61n].map(text).sort());
+      } finally {
+        await rm(folder, { recursive: true, force: true });
+      }
+    });
+  }
 });

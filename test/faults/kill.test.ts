@@ -95,9 +95,10 @@ describe("exactly-once under SIGKILL", () => {
   });
 
   it("a positional filter and projection before a 3-partition aggregation, killed at random moments: the table of a named run never killed", async () => {
-    // The projection's actor routes its rows by the key's place (positionalPartitionerOf): after each restart the
-    // aggregation's state is restored by key group, so a row routed to another partition than the named route would
-    // make a second group for its user.
+    // The filter and the projection run by position in actors of their own and send their frames (layout 2, arrays)
+    // to the aggregation's key projection, which runs named and routes by key; a restart replays from the checkpoint's
+    // offsets through the positional actors into restored state. (A positional stage's own routing by key place is
+    // tested with dropDuplicates in test/api/rows-positional-attack.test.ts.)
     const reference = await run("filtered-aggregate", input, join(folder, "positional-agg-reference"), [], undefined, ["false", "off"]);
     const seed = killSeed();
     const random = mulberry32(seed + 3);
