@@ -450,3 +450,17 @@ describe("a positional stage routing into dropDuplicates", () => {
     });
   }
 });
+
+describe("frames past the broker's payload limit", () => {
+  it("a positional stage's frame of large rows is split and arrives whole, in order, in both layouts", async () => {
+    const schema = z.object({ id: z.number().int(), a: z.string() });
+    // 200,000 characters a row, 400,000 after the projection: a frame of four is past the test server's 1 MB limit.
+    const data = Array.from({ length: 12 }, (_, id) => ({ id, a: String.fromCharCode(97 + (id % 26)).repeat(200_000) }));
+    const expected = data.filter((row) => row.id !== 6).map((row) => ({ id: row.id, big: row.a + row.a, n: 400_000 }));
+    for (const setting of SETTINGS.filter((candidate) => candidate.frameRows === 4)) {
+      const result = await run(setting, schema, data, (input) => input.where("id != 6").selectExpr("id", "concat(a, a) as big").withColumn("n", expr("length(big)")));
+      assert.equal(result.rows.length, expected.length, JSON.stringify(setting));
+      assert.ok(result.rows.every((row, index) => row.id === expected[index]?.id && row.big === expected[index]?.big && row.n === 400_000), JSON.stringify(setting));
+    }
+  });
+});
