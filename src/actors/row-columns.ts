@@ -59,7 +59,8 @@ const SHARED_SCATTER: ScatterColumn = (rows, name, values, at) => {
 };
 
 function layoutOf(names: readonly string[]): Layout {
-  const key = names.join("\u0000");
+  // JSON, not a join on a separator: a name may hold any character ('a\u0000b' is one column, not 'a' and 'b').
+  const key = JSON.stringify(names);
   let layout = layouts.get(key);
   if (layout === undefined) {
     const kept = layouts.size < MAX_LAYOUTS;

@@ -135,4 +135,20 @@ describe("frame codec, rows by position", () => {
       }
     }
   });
+
+  it("a column whose name holds the character a schema's names were joined with is its own column, not two", () => {
+    // Layouts were kept under the names joined by U+0000: ['a\u0000b'] found the layout of ['a', 'b'], and its frame
+    // was refused as malformed (a positional sender writes it lean; a named one fell back to msgpack).
+    assert.deepStrictEqual((decodeFrame(encodeFrame(named([{ a: 1, b: 2 }]))) as DataFrame).rows, [{ a: 1, b: 2 }]);
+    for (const count of [1, 4]) {
+      const rows: PositionalRow[] = Array.from({ length: count }, (_, index) => [index + 5]);
+      const bytes = encodeFrame(positional(["a\u0000b"], rows));
+      assert.equal(bytes[0], LEAN);
+      const decoded = decodeFramePositional(bytes);
+      assert.ok(isPositional(decoded));
+      assert.deepStrictEqual([...decoded.columns], ["a\u0000b"]);
+      assert.deepStrictEqual(decoded.rows, rows);
+      assert.deepStrictEqual((decodeFrame(bytes) as DataFrame).rows, rows.map((row) => ({ "a\u0000b": row[0] })));
+    }
+  });
 });
