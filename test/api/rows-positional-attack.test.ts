@@ -464,3 +464,19 @@ describe("frames past the broker's payload limit", () => {
     }
   });
 });
+
+describe("window structs through positional stages", () => {
+  it("select(window(t, ...)) then a filter and a projection on window.start and window.end", async () => {
+    const schema = z.object({ id: z.number().int(), t: z.date() });
+    const base = Date.UTC(2026, 0, 1);
+    const data = Array.from({ length: 40 }, (_, id) => ({ id, t: new Date(base + id * 3_000) }));
+    const expected = data.map((row) => {
+      const start = Math.floor((row.t.getTime() - base) / 10_000) * 10_000 + base;
+      return { id: row.id, window: { start, end: start + 10_000 }, s: start, e: start + 10_000 };
+    }).filter((row) => row.s > base);
+    await everyWay(schema, data, (input) => input
+      .select(expr("window(t, '10 seconds')"), expr("id"))
+      .where(`window.start > cast(${base / 1000} as timestamp)`)
+      .selectExpr("id", "window", "window.start as s", "window.end as e"), expected, SETTINGS.filter((setting) => setting.frameRows === 4));
+  });
+});
