@@ -480,3 +480,31 @@ describe("window structs through positional stages", () => {
       .selectExpr("id", "window", "window.start as s", "window.end as e"), expected, SETTINGS.filter((setting) => setting.frameRows === 4));
   });
 });
+
+describe("layouts mixed in one run", () => {
+  it("frames of layout 2 then layout 1 (and back) reach positional stages in one query, as a rolling upgrade sends them", async () => {
+    const schema = z.object({ id: z.number().int(), v: z.unknown(), s: z.string().nullable() });
+    const data = ODD_VALUES.flatMap((value, index) => Array.from({ length: 5 }, (_, copy) => ({ id: index * 5 + copy, v: value, s: copy === 2 ? null : `s${index % 4}` })));
+    const normal = (value: unknown) => (typeof value === "bigint" && value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(value) : value);
+    const expected = data.filter((row) => row.id % 4 !== 1).map((row) => ({ s: row.s, v: normal(row.v), id: row.id }));
+    for (const mode of ["auto", "off"] as const) {
+      for (const [first, second] of [[2, 1], [1, 2]] as const) {
+        setFrameLayout(first);
+        session = natsSession(server().options, { "rill.chaining": "false", "rill.rows.positional": mode, "rill.flow.maxFrameRows": 6 });
+        const name = `attack_mixed_${runs++}`;
+        const input = new MemoryStream(session, schema);
+        const query = await input.toDF().where("id % 4 != 1").select("s", "v", "id").writeStream.queryName(name).format("memory").outputMode("append").start();
+        const thirds = [0, 60, 120, data.length];
+        for (let part = 0; part < 3; part++) {
+          setFrameLayout(part === 1 ? second : first);
+          input.addData(data.slice(thirds[part], thirds[part + 1]));
+          await query.processAllAvailable();
+        }
+        assert.deepStrictEqual(session.table(name).map((row) => ({ ...row })), expected, `${mode}, layouts ${first}/${second}`);
+        await session.stop();
+        session = undefined;
+        setFrameLayout(2);
+      }
+    }
+  });
+});
