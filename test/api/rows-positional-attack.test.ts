@@ -241,8 +241,9 @@ describe("union by position", () => {
   });
 });
 
-describe("a positional stage before a shuffle", () => {
-  it("routes rows by the key's place to the partition the named route picks: a 3-partition aggregation's groups (keys of mixed kinds) are those of plain code", async () => {
+describe("positional stages before a shuffle", () => {
+  // The aggregation's key projection runs named and routes; a positional stage's own routing is tested with dropDuplicates below.
+  it("a 3-partition aggregation after positional stages (keys of mixed kinds) has plain code's groups", async () => {
     const schema = z.object({ id: z.number().int(), k: z.unknown(), x: z.number() });
     const keys: readonly unknown[] = [0, -0, 1, 1.5, "1", "", "é", null, true, 2n ** 60n, 2 ** 53 + 2, Number.MAX_SAFE_INTEGER, "k"];
     const data = Array.from({ length: 260 }, (_, id) => ({ id, k: keys[(id * 7) % keys.length], x: id % 9 }));
