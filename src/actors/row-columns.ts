@@ -59,7 +59,8 @@ const SHARED_SCATTER: ScatterColumn = (rows, name, values, at) => {
 };
 
 function layoutOf(names: readonly string[]): Layout {
-  const key = names.join("\u0000");
+  // JSON, not a join on a separator: a name may hold any character ('a\u0000b' is one column, not 'a' and 'b').
+  const key = JSON.stringify(names);
   let layout = layouts.get(key);
   if (layout === undefined) {
     const kept = layouts.size < MAX_LAYOUTS;
@@ -72,9 +73,12 @@ function layoutOf(names: readonly string[]): Layout {
       template[name] = 0.5;
       template[name] = null;
     }
+    // The keys of an object are internalized strings: V8's caches match them by identity (names from msgpack are not).
+    // In the frame's order, not Object.keys' order: an object lists integer-like keys ('0', '1') first, and a frame of
+    // rows by position names its columns in the schema's order (['b', '1', '0']), which its values follow.
+    const internalized = new Map(Object.keys(template).map((key) => [key, key]));
     layout = {
-      // The keys of an object are internalized strings: V8's caches match them by identity (names from msgpack are not).
-      names: Object.keys(template),
+      names: names.map((name) => internalized.get(name) as string),
       gathers: names.map((_name, column) => (own ? (GATHER_SLOTS[first + column] as GatherColumn) : SHARED_GATHER)),
       scatters: names.map((_name, column) => (own ? (SCATTER_SLOTS[first + column] as ScatterColumn) : SHARED_SCATTER)),
       template,

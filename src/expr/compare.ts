@@ -12,7 +12,13 @@ type Ordering = (left: unknown, right: unknown) => number | null;
 function primitiveOrdering(left: unknown, right: unknown): number {
   const a = left as number;
   const b = right as number;
-  return a < b ? -1 : a > b ? 1 : 0;
+  if (a < b) return -1;
+  if (a > b) return 1;
+  if (a === b) return 0;
+  // Neither: a NaN on one side (or 5n against 5, equal). Spark orders NaN after every other double and equal to itself;
+  // 0 here made NaN equal to everything (`5 IN (NaN)`, `5 <=> NaN` and `5 BETWEEN NaN AND NaN` were true).
+  const leftNaN = Number.isNaN(a);
+  return leftNaN === Number.isNaN(b) ? 0 : leftNaN ? 1 : -1;
 }
 
 function bytesOrdering(left: unknown, right: unknown): number {

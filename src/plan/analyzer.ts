@@ -102,10 +102,12 @@ function analyzeNode(node: LogicalPlan, options: AnalysisOptions, firstState: nu
         throw new AnalysisError(`The condition of where(${condition.name}) has type ${condition.type}, but must be boolean.`);
       }
       const names = fieldNamesOf(child.schema);
-      const positional: PositionalStep | undefined = child.keyed ? undefined : {
+      // Compiled now, as the named condition is: param() takes its declared type only while the query is analysed.
+      const positionalCondition = child.keyed ? undefined : compilePositional(node.condition, child.schema, `where(${expressionName(node.condition)})`).evaluate;
+      const positional: PositionalStep | undefined = positionalCondition === undefined ? undefined : {
         inputColumns: names,
         outputColumns: names,
-        create: (id) => new PositionalFilterOperator(id, compilePositional(node.condition, child.schema, `where(${expressionName(node.condition)})`).evaluate),
+        create: (id) => new PositionalFilterOperator(id, positionalCondition),
       };
       return extend(child, { kind: "stateless", name: "filter", detail: condition.name, create: (id) => new FilterOperator(id, condition.evaluate), ...(positional ? { positional } : {}) }, child.schema);
     }
@@ -158,7 +160,13 @@ function analyzeProject(node: ProjectNode, child: Analysis): Analysis {
     return () => positionalRead(index) as unknown as (row: PositionalRow) => unknown;
   };
   const pass = (field: Field): Output => ({ ...passThrough(field), byPosition: copied(field) });
-  const computed = (expression: Expr, context: string) => () => compilePositional(expression, input, context).evaluate;
+  // Compiled now, as the named projections are: param() takes its declared type only while the query is analysed
+  // (compiled when the actors are made, param('n') was typed any, and int arithmetic on it no longer wrapped at 32 bits).
+  const computed = (expression: Expr, context: string): () => (row: PositionalRow) => unknown => {
+    if (child.keyed) return () => () => null;
+    const evaluate = compilePositional(expression, input, context).evaluate;
+    return () => evaluate;
+  };
   let outputs: Output[];
   if (node.drop) {
     const dropped = new Set(node.drop.map((name) => findField(input, name)?.name).filter((name): name is string => name !== undefined));

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Packr } from "msgpackr";
-import { decodeFrame, decodeFramePositional, encodeFrame, isPositional } from "../../src/actors/codec.ts";
+import { decodeFrame, decodeFramePositional, encodeFrame, isPositional, setFrameLayout } from "../../src/actors/codec.ts";
 import { generateActivity } from "../../src/connectors/sources/activity.ts";
 import { TransportError } from "../../src/core/errors.ts";
 import { FRAME_DATA, type DataFrame, type PositionalDataFrame } from "../../src/core/frame.ts";
@@ -108,6 +108,47 @@ describe("frame codec, rows by position", () => {
     const bytes = encodeFrame(byPosition(Array.from({ length: 20 }, (_, index) => ({ s: `v${index % 3}`, n: index % 4 === 0 ? null : index, b: index % 2 === 0, t: 2n ** 60n }))));
     for (let length = 1; length < bytes.length; length++) {
       assert.throws(() => decodeFramePositional(bytes.subarray(0, length)), TransportError, `cut at ${length}`);
+    }
+  });
+
+  it("columns named like array indexes ('1', '0') after another keep their order and values, in both layouts and at 3 and 4 rows", () => {
+    // An object lists integer-like keys first: the decoder once took the frame's column order from such an object, so
+    // the values of 'b' came out as '0', those of '1' as 'b' (the rows of positional stages, wrong without an error).
+    const columns = ["b", "1", "0", "x", "10"];
+    for (const count of [3, 4, 9]) {
+      for (const layout of [2, 1] as const) {
+        setFrameLayout(layout);
+        try {
+          const rows: PositionalRow[] = Array.from({ length: count }, (_, index) => [`b${index}`, index, index * 2, index % 2 === 0, index === 1 ? null : `t${index}`]);
+          const bytes = encodeFrame(positional(columns, rows));
+          assert.equal(bytes[0], LEAN);
+          const decoded = decodeFramePositional(bytes);
+          assert.ok(isPositional(decoded));
+          assert.deepStrictEqual([...decoded.columns], columns, `${count} rows, layout ${layout}`);
+          assert.deepStrictEqual(decoded.rows, rows, `${count} rows, layout ${layout}`);
+          const asNamed = decodeFrame(bytes);
+          assert.ok(asNamed.kind === FRAME_DATA);
+          assert.deepStrictEqual(asNamed.rows, rows.map((row) => Object.fromEntries(columns.map((column, index) => [column, row[index]]))));
+        } finally {
+          setFrameLayout(2);
+        }
+      }
+    }
+  });
+
+  it("a column whose name holds the character a schema's names were joined with is its own column, not two", () => {
+    // Layouts were kept under the names joined by U+0000: ['a\u0000b'] found the layout of ['a', 'b'], and its frame
+    // was refused as malformed (a positional sender writes it lean; a named one fell back to msgpack).
+    assert.deepStrictEqual((decodeFrame(encodeFrame(named([{ a: 1, b: 2 }]))) as DataFrame).rows, [{ a: 1, b: 2 }]);
+    for (const count of [1, 4]) {
+      const rows: PositionalRow[] = Array.from({ length: count }, (_, index) => [index + 5]);
+      const bytes = encodeFrame(positional(["a\u0000b"], rows));
+      assert.equal(bytes[0], LEAN);
+      const decoded = decodeFramePositional(bytes);
+      assert.ok(isPositional(decoded));
+      assert.deepStrictEqual([...decoded.columns], ["a\u0000b"]);
+      assert.deepStrictEqual(decoded.rows, rows);
+      assert.deepStrictEqual((decodeFrame(bytes) as DataFrame).rows, rows.map((row) => ({ "a\u0000b": row[0] })));
     }
   });
 });

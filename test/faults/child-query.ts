@@ -1,5 +1,5 @@
 // A query run as its own process by the kill tests: reads a folder of JSON files, writes its output, exits when done.
-// Usage: node --import tsx child-query.ts <stateless|aggregate> <input> <output> <checkpoint> [chaining true|false]
+// Usage: node --import tsx child-query.ts <stateless|aggregate|filtered-aggregate> <input> <output> <checkpoint> [chaining true|false]
 // [rows positional auto|off] (NATS options in RILL_TEST_NATS)
 import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -12,8 +12,10 @@ const session = Session.builder().appName("kill-test").nats(natsOptionsFromParen
 const schema = z.object({ id: z.number().int(), user: z.string(), x: z.number() });
 const events = session.readStream.schema(schema).option("maxFilesPerTrigger", 1).json(input);
 
-const writer = mode === "aggregate"
-  ? events.groupBy("user").agg("count(*) as n", "sum(x) as total").writeStream.outputMode("complete").foreachBatch(async (rows) => {
+// filtered-aggregate: a filter and a projection before the shuffle (their own actors, by position, when chaining is off).
+const grouped = mode === "filtered-aggregate" ? events.where("x > -20").selectExpr("user", "x * 10 as x") : events;
+const writer = mode === "aggregate" || mode === "filtered-aggregate"
+  ? grouped.groupBy("user").agg("count(*) as n", "sum(x) as total").writeStream.outputMode("complete").foreachBatch(async (rows) => {
     const temporary = join(output, ".table.json.tmp");
     await writeFile(temporary, JSON.stringify(rows));
     await rename(temporary, join(output, "table.json"));

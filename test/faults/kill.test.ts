@@ -94,6 +94,22 @@ describe("exactly-once under SIGKILL", () => {
     assert.equal(killed.midRunKills, delays.length);
   });
 
+  it("a positional filter and projection before a 3-partition aggregation, killed at random moments: the table of a named run never killed", async () => {
+    // The filter and the projection run by position in actors of their own and send their frames (layout 2, arrays)
+    // to the aggregation's key projection, which runs named and routes by key; a restart replays from the checkpoint's
+    // offsets through the positional actors into restored state. (A positional stage's own routing by key place is
+    // tested with dropDuplicates in test/api/rows-positional-attack.test.ts.)
+    const reference = await run("filtered-aggregate", input, join(folder, "positional-agg-reference"), [], undefined, ["false", "off"]);
+    const seed = killSeed();
+    const random = mulberry32(seed + 3);
+    const delays = Array.from({ length: 3 }, () => 1 + Math.floor(random() * 4));
+    const killed = await run("filtered-aggregate", input, join(folder, "positional-agg-killed"), delays, random, ["false", "auto"]);
+    const expected = await readTable(reference.output);
+    assert.equal(expected.length, 7);
+    assert.deepEqual(await readTable(killed.output), expected, `killed after ${delays.join(", ")} epochs (RILL_KILL_SEED=${seed})`);
+    assert.equal(killed.midRunKills, delays.length);
+  });
+
   it("checkpoint folders hold no half-written epoch after the kills", async () => {
     const names = await readdir(join(folder, "agg-killed", "checkpoint"));
     assert.ok(names.includes("data.mdb"), `LMDB files: ${names.join(", ")}`);

@@ -1,0 +1,49 @@
+// NaN in IN, BETWEEN, <=> and comparisons of untyped columns, as Spark orders doubles: NaN equals NaN and is larger
+// than every other value. JavaScript's < and > are both false for NaN, and an ordering built on them called NaN equal
+// to everything: `5 IN (x)` and `5 <=> x` were true, and `5 BETWEEN x AND x` too, for x = NaN.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { schemaOf, type Row } from "../../src/core/types.ts";
+import { parseExpression } from "../../src/expr/parser.ts";
+import { compileBothWays } from "../helpers/compile-both.ts";
+
+const schema = schemaOf([
+  { name: "d", type: "double", nullable: true },
+  { name: "nan", type: "double", nullable: true },
+  { name: "loose", type: "any", nullable: true },
+]);
+
+function evaluate(text: string, row: Row): unknown {
+  return compileBothWays(parseExpression(text), schema).evaluate(row);
+}
+
+describe("NaN as Spark orders it", () => {
+  const five = { d: 5, nan: Number.NaN, loose: 5 };
+  const both = { d: Number.NaN, nan: Number.NaN, loose: Number.NaN };
+
+  it("IN: a number is not in a list holding only NaN; NaN is in a list holding NaN", () => {
+    assert.equal(evaluate("d in (nan)", five), false);
+    assert.equal(evaluate("d in (nan, 6)", five), false);
+    assert.equal(evaluate("d in (nan, 5)", five), true);
+    assert.equal(evaluate("d in (nan)", both), true);
+    assert.equal(evaluate("d not in (nan)", five), true);
+  });
+
+  it("<=>: NaN is null-safe equal to NaN only", () => {
+    assert.equal(evaluate("d <=> nan", five), false);
+    assert.equal(evaluate("d <=> nan", both), true);
+  });
+
+  it("BETWEEN: NaN bounds hold no number; NaN lies between a number and NaN", () => {
+    assert.equal(evaluate("d between nan and nan", five), false);
+    assert.equal(evaluate("d between 1 and nan", five), true);
+    assert.equal(evaluate("nan between 1 and nan", five), true);
+    assert.equal(evaluate("nan between 1 and 10", five), false);
+  });
+
+  it("an untyped column orders NaN after every number", () => {
+    assert.equal(evaluate("loose > 1e308", both), true);
+    assert.equal(evaluate("loose < 0", both), false);
+    assert.equal(evaluate("loose = 5", both), false);
+  });
+});
