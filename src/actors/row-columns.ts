@@ -13,6 +13,7 @@ import { Buffer } from "node:buffer";
 import type { Packr } from "msgpackr";
 import { TransportError } from "../core/errors.ts";
 import type { PositionalRow, Row } from "../core/types.ts";
+import { ARRAY_ROWS, ARRAY_ROWS_WIDTH, type ArrayRowsBuilder } from "./array-rows.ts";
 import { FrameDictionary } from "./frame-dictionary.ts";
 import { headerBound, namesBytesOf, readHeader, writeHeader as writeHeaderBytes } from "./frame-header.ts";
 import { GATHER_SLOTS, SCATTER_SLOTS, type GatherColumn, type ScatterColumn } from "./column-slots.ts";
@@ -613,37 +614,48 @@ function readAll(packr: Packr, bytes: Uint8Array, view: DataView, offset: number
 /** Layout 2's columns: typed views over the frame (typed-columns.ts), or over a copy when it is not 8-byte aligned. */
 function readAllTyped(bytes: Uint8Array, offset: number, bodyEnd: number, count: number, positional: boolean, layout: Layout, kinds: readonly unknown[], dictionary: readonly string[], packed: readonly unknown[]): { names: readonly string[]; rows: Row[] | PositionalRow[] } {
   const names = layout.names;
+  const width = names.length;
   const base = typedViewsOf(bytes, bodyEnd);
   const views = currentViews;
-  const rows = positional ? arrayRows(layout.nulls, count) : namedRows(layout.template, count);
-  const values: unknown[] = new Array<unknown>(count);
+  // Rows by position of a width that has a literal (array-rows.ts) are made after every column is read, each in one
+  // piece from `values`, which then holds all columns (column-major); otherwise rows first, one column at a time after.
+  const literal = positional && width <= ARRAY_ROWS_WIDTH;
+  const rows = literal ? new Array<PositionalRow>(count) : positional ? arrayRows(layout.nulls, count) : namedRows(layout.template, count);
+  const values: unknown[] = new Array<unknown>(literal ? count * width : count);
   let at = align8(offset);
   let packedIndex = 0;
-  for (let column = 0; column < names.length; column++) {
+  for (let column = 0; column < width; column++) {
     const kind = kinds[column] as unknown;
     if (typeof kind !== "number" || !Number.isInteger(kind) || kind < 0 || kind >= TYPED_KINDS) throw malformed(`its column kind ${String(kind)} is unknown`);
     const name = names[column] as string;
-    if (kind === NULL_COLUMN) continue;
+    const into = literal ? column * count : 0;
+    if (kind === NULL_COLUMN) {
+      if (literal) for (let index = 0; index < count; index++) values[into + index] = null;
+      continue;
+    }
     let columnValues = values;
     if (kind === PACKED_COLUMN) {
       const packedValues: unknown = packed[packedIndex++];
       if (!Array.isArray(packedValues) || packedValues.length !== count) throw malformed(`its packed column '${name}' does not have ${count} values`);
       columnValues = packedValues;
+      if (literal) for (let index = 0; index < count; index++) values[into + index] = packedValues[index];
     } else {
       at = align8(at);
       const end = at + regionBytes(kind, count);
       if (end > bodyEnd) throw malformed(`its column '${name}' runs past its header's start`);
       try {
-        readTypedColumn(kind, views, base, at, values, count, dictionary);
+        readTypedColumn(kind, views, base, at, values, into, count, dictionary);
       } catch (error) {
         throw malformed(`its column '${name}' ${error instanceof Error ? error.message : String(error)}`, error);
       }
       at = end;
     }
+    if (literal) continue;
     if (positional) scatterArrays(rows as PositionalRow[], column, columnValues);
     else (layout.scatters[column] as ScatterColumn)(rows as Row[], name, columnValues, 0);
   }
   if (at !== bodyEnd || packedIndex !== packed.length) throw malformed(`its columns end at byte ${at}, its header starts at ${bodyEnd}`);
+  if (literal) (ARRAY_ROWS[width] as ArrayRowsBuilder)(values, count, rows as PositionalRow[]);
   return { names, rows };
 }
 
