@@ -13,7 +13,7 @@ import { Buffer } from "node:buffer";
 import type { Packr } from "msgpackr";
 import { TransportError } from "../core/errors.ts";
 import type { PositionalRow, Row } from "../core/types.ts";
-import { ARRAY_ROWS, ARRAY_ROWS_WIDTH, type ArrayRowsBuilder } from "./array-rows.ts";
+import { ARRAY_ROWS, ARRAY_ROWS_WIDTH, NAMED_ROWS, type ArrayRowsBuilder, type NamedRowsBuilder } from "./array-rows.ts";
 import { FrameDictionary } from "./frame-dictionary.ts";
 import { headerBound, namesBytesOf, readHeader, writeHeader as writeHeaderBytes } from "./frame-header.ts";
 import { GATHER_SLOTS, SCATTER_SLOTS, type GatherColumn, type ScatterColumn } from "./column-slots.ts";
@@ -39,12 +39,15 @@ interface Layout {
   readonly template: Row;
   /** A row by position of this width, all null, to copy (a packed array: copies of it are, too). */
   readonly nulls: PositionalRow;
+  /** This schema's own builder of decoded rows (array-rows.ts), or undefined: rows cloned first, then column by column. */
+  readonly build: NamedRowsBuilder | undefined;
 }
 
 const layouts = new Map<string, Layout>();
 /** Schemas remembered; past this (rows with ever new keys, or forged frames), a layout is made for the frame alone. */
 const MAX_LAYOUTS = 1024;
 let slotsTaken = 0;
+let buildersTaken = 0;
 /** Past the pool, columns share these loops: slower (V8's caches there see many names), never wrong. */
 const SHARED_GATHER: GatherColumn = (rows, name, values, at) => {
   let seen = 0;
@@ -80,6 +83,7 @@ function layoutOf(names: readonly string[]): Layout {
       scatters: names.map((_name, column) => (own ? (SCATTER_SLOTS[first + column] as ScatterColumn) : SHARED_SCATTER)),
       template,
       nulls: names.map(() => null),
+      build: kept && names.length > 0 && names.length <= ARRAY_ROWS_WIDTH && buildersTaken < NAMED_ROWS.length ? NAMED_ROWS[buildersTaken++] : undefined,
     };
     if (kept) layouts.set(key, layout);
   }
@@ -619,7 +623,8 @@ function readAllTyped(bytes: Uint8Array, offset: number, bodyEnd: number, count:
   const views = currentViews;
   // Rows by position of a width that has a literal (array-rows.ts) are made after every column is read, each in one
   // piece from `values`, which then holds all columns (column-major); otherwise rows first, one column at a time after.
-  const literal = positional && width <= ARRAY_ROWS_WIDTH;
+  const build = positional ? undefined : layout.build;
+  const literal = positional ? width <= ARRAY_ROWS_WIDTH : build !== undefined;
   const rows = literal ? new Array<PositionalRow>(count) : positional ? arrayRows(layout.nulls, count) : namedRows(layout.template, count);
   const values: unknown[] = new Array<unknown>(literal ? count * width : count);
   let at = align8(offset);
@@ -655,7 +660,8 @@ function readAllTyped(bytes: Uint8Array, offset: number, bodyEnd: number, count:
     else (layout.scatters[column] as ScatterColumn)(rows as Row[], name, columnValues, 0);
   }
   if (at !== bodyEnd || packedIndex !== packed.length) throw malformed(`its columns end at byte ${at}, its header starts at ${bodyEnd}`);
-  if (literal) (ARRAY_ROWS[width] as ArrayRowsBuilder)(values, count, rows as PositionalRow[]);
+  if (build !== undefined) build(names, values, count, rows as Row[]);
+  else if (literal) (ARRAY_ROWS[width] as ArrayRowsBuilder)(values, count, rows as PositionalRow[]);
   return { names, rows };
 }
 
