@@ -588,30 +588,42 @@ function readAll(packr: Packr, bytes: Uint8Array, view: DataView, offset: number
   const { layout, kinds, dictionary, packed, wide } = readFrameHeader(packr, bytes, bodyEnd);
   const names = layout.names;
   if (version === 2) return readAllTyped(bytes, offset, bodyEnd, count, positional, layout, kinds, dictionary, packed);
-  const rows = positional ? arrayRows(layout.nulls, count) : namedRows(layout.template, count);
+  const width = names.length;
+  // As in readAllTyped: rows made in one piece from all columns' values (column-major) where a builder is there.
+  const build = positional ? undefined : layout.build;
+  const literal = positional ? width <= ARRAY_ROWS_WIDTH : build !== undefined;
+  const rows = literal ? new Array<PositionalRow>(count) : positional ? arrayRows(layout.nulls, count) : namedRows(layout.template, count);
   // A new array each frame, not one kept from frame to frame: a long-lived array lives in V8's old generation, and
   // storing a young value (a new number, bigint or row) there takes the write barrier's slow path, a remembered-set
   // entry per store (under callgrind, 40% of decoding). A young array's barrier is a check.
-  const values: unknown[] = new Array<unknown>(count);
+  const values: unknown[] = new Array<unknown>(literal ? count * width : count);
   let at = offset;
   let packedIndex = 0;
-  for (let column = 0; column < names.length; column++) {
+  for (let column = 0; column < width; column++) {
     const kind = kinds[column] as unknown;
     if (typeof kind !== "number" || !Number.isInteger(kind) || kind < 0 || kind >= KINDS) throw malformed(`its column kind ${String(kind)} is unknown`);
     const name = layout.names[column] as string;
-    if (kind === NULL) continue;
+    const into = literal ? column * count : 0;
+    if (kind === NULL) {
+      if (literal) for (let index = 0; index < count; index++) values[into + index] = null;
+      continue;
+    }
     let columnValues = values;
     if (kind === PACKED) {
       const packedValues: unknown = packed[packedIndex++];
       if (!Array.isArray(packedValues) || packedValues.length !== count) throw malformed(`its packed column '${name}' does not have ${count} values`);
       columnValues = packedValues;
+      if (literal) for (let index = 0; index < count; index++) values[into + index] = packedValues[index];
     } else {
-      at = readColumn(kind, name, values, bytes, view, at, count, dictionary, wide);
+      at = readColumn(kind, name, values, into, bytes, view, at, count, dictionary, wide);
     }
+    if (literal) continue;
     if (positional) scatterArrays(rows as PositionalRow[], column, columnValues);
     else (layout.scatters[column] as ScatterColumn)(rows as Row[], name, columnValues, 0);
   }
   if (at !== bodyEnd || packedIndex !== packed.length) throw malformed(`its columns end at byte ${at}, its header starts at ${bodyEnd}`);
+  if (build !== undefined) build(names, values, count, rows as Row[]);
+  else if (literal) (ARRAY_ROWS[width] as ArrayRowsBuilder)(values, count, rows as PositionalRow[]);
   return { names: layout.names, rows };
 }
 
@@ -714,82 +726,82 @@ function scatterArrays(rows: PositionalRow[], column: number, values: readonly u
   for (let index = 0; index < rows.length; index++) (rows[index] as PositionalRow)[column] = values[index];
 }
 
-function readColumn(kind: number, name: string, values: unknown[], bytes: Uint8Array, view: DataView, start: number, count: number, dictionary: readonly string[], wide: boolean): number {
+function readColumn(kind: number, name: string, values: unknown[], into: number, bytes: Uint8Array, view: DataView, start: number, count: number, dictionary: readonly string[], wide: boolean): number {
   switch (kind) {
     case NUMBER:
-      return readNumbers(view, start, values, count);
+      return readNumbers(view, start, values, into, count);
     case NUMBER_OR_NULL:
-      return readNullableNumbers(name, bytes, view, start, values, count);
+      return readNullableNumbers(name, bytes, view, start, values, into, count);
     case STRING:
-      return wide ? readWideStrings(name, view, start, values, count, dictionary) : readStrings(name, view, start, values, count, dictionary);
+      return wide ? readWideStrings(name, view, start, values, into, count, dictionary) : readStrings(name, view, start, values, into, count, dictionary);
     case BIGINT:
-      return readBigInts(bytes, view, start, values, count);
+      return readBigInts(bytes, view, start, values, into, count);
     case BOOLEAN:
-      return readBooleans(name, bytes, start, values, count);
+      return readBooleans(name, bytes, start, values, into, count);
     default:
       return start;
   }
 }
 
-function readNumbers(view: DataView, start: number, values: unknown[], count: number): number {
+function readNumbers(view: DataView, start: number, values: unknown[], into: number, count: number): number {
   let at = start;
-  for (let index = 0; index < count; index++, at += 8) values[index] = view.getFloat64(at, true);
+  for (let index = 0; index < count; index++, at += 8) values[into + index] = view.getFloat64(at, true);
   return at;
 }
 
-function readNullableNumbers(name: string, bytes: Uint8Array, view: DataView, start: number, values: unknown[], count: number): number {
+function readNullableNumbers(name: string, bytes: Uint8Array, view: DataView, start: number, values: unknown[], into: number, count: number): number {
   let flags = start;
   let at = start + count;
   for (let index = 0; index < count; index++, at += 8, flags++) {
     const flag = bytes[flags];
-    if (flag === 0) values[index] = view.getFloat64(at, true);
-    else if (flag === 1) values[index] = null;
+    if (flag === 0) values[into + index] = view.getFloat64(at, true);
+    else if (flag === 1) values[into + index] = null;
     else throw malformed(`its column '${name}' has a null flag of ${String(flag)}`);
   }
   return at;
 }
 
-function readStrings(name: string, view: DataView, start: number, values: unknown[], count: number, dictionary: readonly string[]): number {
+function readStrings(name: string, view: DataView, start: number, values: unknown[], into: number, count: number, dictionary: readonly string[]): number {
   const size = dictionary.length;
   let at = start;
   for (let index = 0; index < count; index++, at += 2) {
     const code = view.getUint16(at, true);
     if (code > size) throw malformed(`its column '${name}' refers to string ${code} of ${size}`);
-    values[index] = code === 0 ? null : dictionary[code - 1];
+    values[into + index] = code === 0 ? null : dictionary[code - 1];
   }
   return at;
 }
 
-function readWideStrings(name: string, view: DataView, start: number, values: unknown[], count: number, dictionary: readonly string[]): number {
+function readWideStrings(name: string, view: DataView, start: number, values: unknown[], into: number, count: number, dictionary: readonly string[]): number {
   const size = dictionary.length;
   let at = start;
   for (let index = 0; index < count; index++, at += 4) {
     const code = view.getUint32(at, true);
     if (code > size) throw malformed(`its column '${name}' refers to string ${code} of ${size}`);
-    values[index] = code === 0 ? null : dictionary[code - 1];
+    values[into + index] = code === 0 ? null : dictionary[code - 1];
   }
   return at;
 }
 
-function readBigInts(bytes: Uint8Array, view: DataView, start: number, values: unknown[], count: number): number {
+function readBigInts(bytes: Uint8Array, view: DataView, start: number, values: unknown[], into: number, count: number): number {
   const end = start + count * 8;
   if (end > bytes.length) throw malformed(`its int64 column runs past its end`);
   if (!LITTLE_ENDIAN || count < FEW_LONGS) {
-    for (let index = 0; index < count; index++) values[index] = view.getBigInt64(start + index * 8, true);
+    for (let index = 0; index < count; index++) values[into + index] = view.getBigInt64(start + index * 8, true);
     return end;
   }
   const longs = longScratch(count);
   new Uint8Array(longs.buffer, 0, count * 8).set(bytes.subarray(start, end));
-  for (let index = 0; index < count; index++) values[index] = longs[index];
+  for (let index = 0; index < count; index++) values[into + index] = longs[index];
   return end;
 }
 
-function readBooleans(name: string, bytes: Uint8Array, start: number, values: unknown[], count: number): number {
+function readBooleans(name: string, bytes: Uint8Array, start: number, values: unknown[], into: number, count: number): number {
   let at = start;
   for (let index = 0; index < count; index++, at++) {
     const flag = bytes[at];
-    if (flag === 0 || flag === 1) values[index] = flag === 1;
-    else if (flag === 2) values[index] = null;
+    if (flag === 0 || flag === 1) values[into + index] = flag === 1;
+    else if (flag === 2) values[into + index] = null;
     else throw malformed(`its column '${name}' has a boolean of ${String(flag)}`);
   }
   return at;
