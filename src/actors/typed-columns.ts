@@ -6,6 +6,8 @@
 // width that holds the column's largest code; BIGINT int64; BOOLEAN and NULL as in layout 1. Little-endian: a
 // big-endian machine writes layout 1 and refuses layout 2 (codec.ts).
 
+import type { PositionalRow } from "../core/types.ts";
+
 /** Layout 2 kinds (layout 1's 0-6 keep their meaning; STRING is 8-bit codes here). */
 export const F64 = 0;
 export const F64_NULLS = 1;
@@ -75,6 +77,31 @@ export function writeTypedNumbers(views: TypedViews, at: number, values: readonl
     return at + count * 8;
   }
   // In place: int32 slot i (bytes 4i) never overtakes the doubles still to read (bytes 8j, j > i).
+  const intBase = at >> 2;
+  for (index = 0; index < count; index++) i32[intBase + index] = f64[base + index] as number;
+  writtenKind = INT32;
+  return at + count * 4;
+}
+
+/** writeTypedNumbers() for column `column` of rows by position (every value a number), read from the rows. */
+export function writeTypedNumberRows(views: TypedViews, at: number, rows: readonly PositionalRow[], column: number, count: number): number {
+  const { f64, i32 } = views;
+  const base = at >> 3;
+  let ints = true;
+  let index = 0;
+  while (index < count) {
+    const value = (rows[index] as PositionalRow)[column] as number;
+    f64[base + index++] = value;
+    if ((value | 0) !== value || (value === 0 && 1 / value < 0)) {
+      ints = false;
+      break;
+    }
+  }
+  if (!ints) {
+    for (; index < count; index++) f64[base + index] = (rows[index] as PositionalRow)[column] as number;
+    writtenKind = F64;
+    return at + count * 8;
+  }
   const intBase = at >> 2;
   for (index = 0; index < count; index++) i32[intBase + index] = f64[base + index] as number;
   writtenKind = INT32;

@@ -1,6 +1,6 @@
 // Decoded rows are built by per-schema builders (src/actors/array-rows.ts) up to 16 columns and for the first 64
 // schemas, and column by column past either limit: every width and every schema decodes the same rows, with their keys
-// in order, named and by position, in both layouts.
+// in order, named and by position, in both layouts; and rows by position encode to the same bytes as named rows.
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { decodeFrame, decodeFramePositional, encodeFrame, setFrameLayout } from "../../src/actors/codec.ts";
@@ -12,13 +12,13 @@ function dataFrame(rows: Row[]): DataFrame {
   return { kind: FRAME_DATA, sender: 1, seq: 1, epoch: 1, since: 10.5, until: 20.5, rows };
 }
 
-/** Rows of `width` columns named `${prefix}${column}`: numbers, strings, nulls, longs, a nested value, all-null. */
+/** Rows of `width` columns named `${prefix}${column}`: numbers, labels, longs, a nested value, all-null, booleans, a string a row. */
 function rowsOf(prefix: string, width: number, count: number): Row[] {
   return Array.from({ length: count }, (_, index) => {
     const row: Row = {};
     for (let column = 0; column < width; column++) {
       const name = `${prefix}${column}`;
-      switch (column % 6) {
+      switch (column % 7) {
         case 0:
           row[name] = index * 1.5 + column;
           break;
@@ -34,8 +34,12 @@ function rowsOf(prefix: string, width: number, count: number): Row[] {
         case 4:
           row[name] = null;
           break;
-        default:
+        case 5:
           row[name] = index % 2 === 0;
+          break;
+        default:
+          // A string a row: with 256 rows, codes past 255 (2-byte codes in layout 2).
+          row[name] = `${name}-${index}`;
       }
     }
     return row;
@@ -53,6 +57,9 @@ function assertRoundTrip(frame: DataFrame, what: string): void {
     assert.deepEqual(Object.keys(row), Object.keys(frame.rows[index] as Row), what);
   }
   const columns = Object.keys(frame.rows[0] ?? {});
+  // Rows by position give the same bytes (layout 2 writes number and string columns straight from them).
+  const byPosition: PositionalDataFrame = { ...frame, columns, rows: frame.rows.map((row) => columns.map((column) => row[column])) };
+  assert.deepEqual(encodeFrame(byPosition), bytes, `${what}: the same bytes by position`);
   const arrays = decodeFramePositional(bytes) as PositionalDataFrame;
   assert.deepStrictEqual(arrays.columns, columns, what);
   const expected = { kind: FRAME_DATA, sender: frame.sender, seq: frame.seq, epoch: frame.epoch, since: frame.since, until: frame.until, columns, rows: frame.rows.map((row) => columns.map((column) => row[column])) };
