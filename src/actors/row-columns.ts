@@ -13,10 +13,11 @@ import { Buffer } from "node:buffer";
 import type { Packr } from "msgpackr";
 import { TransportError } from "../core/errors.ts";
 import type { PositionalRow, Row } from "../core/types.ts";
+import { ARRAY_ROWS, ARRAY_ROWS_WIDTH, NAMED_ROWS, type ArrayRowsBuilder, type NamedRowsBuilder } from "./array-rows.ts";
 import { FrameDictionary } from "./frame-dictionary.ts";
 import { headerBound, namesBytesOf, readHeader, writeHeader as writeHeaderBytes } from "./frame-header.ts";
 import { GATHER_SLOTS, SCATTER_SLOTS, type GatherColumn, type ScatterColumn } from "./column-slots.ts";
-import { align8, NULL_COLUMN, pad8, PACKED_COLUMN, readTypedColumn, regionBytes, STRING16, STRING32, STRING8, TYPED_KINDS, TypedViews, writeTypedBigInts, writeTypedNullableNumbers, writeTypedNumbers, writtenKind } from "./typed-columns.ts";
+import { align8, NULL_COLUMN, pad8, PACKED_COLUMN, readTypedColumn, regionBytes, STRING16, STRING32, STRING8, TYPED_KINDS, TypedViews, writeTypedBigInts, writeTypedNullableNumbers, writeTypedNumberRows, writeTypedNumbers, writtenKind } from "./typed-columns.ts";
 
 const NUMBER = 0;
 const NUMBER_OR_NULL = 1;
@@ -38,12 +39,15 @@ interface Layout {
   readonly template: Row;
   /** A row by position of this width, all null, to copy (a packed array: copies of it are, too). */
   readonly nulls: PositionalRow;
+  /** This schema's own builder of decoded rows (array-rows.ts), or undefined: rows cloned first, then column by column. */
+  readonly build: NamedRowsBuilder | undefined;
 }
 
 const layouts = new Map<string, Layout>();
 /** Schemas remembered; past this (rows with ever new keys, or forged frames), a layout is made for the frame alone. */
 const MAX_LAYOUTS = 1024;
 let slotsTaken = 0;
+let buildersTaken = 0;
 /** Past the pool, columns share these loops: slower (V8's caches there see many names), never wrong. */
 const SHARED_GATHER: GatherColumn = (rows, name, values, at) => {
   let seen = 0;
@@ -83,6 +87,7 @@ function layoutOf(names: readonly string[]): Layout {
       scatters: names.map((_name, column) => (own ? (SCATTER_SLOTS[first + column] as ScatterColumn) : SHARED_SCATTER)),
       template,
       nulls: names.map(() => null),
+      build: kept && names.length > 0 && names.length <= ARRAY_ROWS_WIDTH && buildersTaken < NAMED_ROWS.length ? NAMED_ROWS[buildersTaken++] : undefined,
     };
     if (kept) layouts.set(key, layout);
   }
@@ -177,6 +182,7 @@ export class ColumnWriter {
     if (layout === undefined) return undefined;
     const kinds: number[] = new Array<number>(layout.names.length);
     if (!this.gather(rows, layout, kinds)) return undefined;
+    this.source = undefined;
     return this.write(prefix, layout.names, kinds, count);
   }
 
@@ -199,9 +205,20 @@ export class ColumnWriter {
     const values = new Array<unknown>(count * width);
     this.values = values;
     const kinds: number[] = new Array<number>(width);
-    for (let column = 0; column < width; column++) kinds[column] = gatherArrays(rows, column, values, column * count);
+    // In layout 2, a column of numbers or of strings is written straight from the rows (writeTyped): its values are
+    // not copied into `values` first (a store a value, a quarter of the copy's cost). Other columns are copied.
+    const direct = this.version === 2 && count >= TYPED_MIN_ROWS;
+    for (let column = 0; column < width; column++) {
+      const seen = seenArrays(rows, column);
+      kinds[column] = seen;
+      if (!direct || !(seen === SEEN_NUMBER || seen === SEEN_STRING || seen === (SEEN_STRING | SEEN_NULL))) gatherArrays(rows, column, values, column * count);
+    }
+    this.source = direct ? rows : undefined;
     return this.write(prefix, names, kinds, count);
   }
+
+  /** The rows by position of the frame being written when writeTyped reads number and string columns from them. */
+  private source: readonly PositionalRow[] | undefined;
 
   /** Writes the fixed part, the columns of `this.values` (column-major, `count` a column) and the header. */
   private write(prefix: (view: DataView, at: number) => number, names: readonly string[], kinds: number[], count: number): Uint8Array | undefined {
@@ -258,6 +275,7 @@ export class ColumnWriter {
   private writeTyped(prefix: (view: DataView, at: number) => number, names: readonly string[], kinds: number[], packed: unknown[][], count: number): Uint8Array {
     const width = names.length;
     const values = this.values;
+    const source = this.source;
     this.dictionary.begin();
     this.length = align8(this.length);
     this.start = this.length;
@@ -273,14 +291,14 @@ export class ColumnWriter {
       at = pad8(this.buffer, at);
       switch (kind) {
         case NUMBER:
-          at = writeTypedNumbers(views, at, values, start, count);
+          at = source === undefined ? writeTypedNumbers(views, at, values, start, count) : writeTypedNumberRows(views, at, source, column, count);
           kinds[column] = writtenKind;
           break;
         case NUMBER_OR_NULL:
           at = writeTypedNullableNumbers(views, at, values, start, count);
           break;
         case STRING:
-          at = this.writeCodes(at, start, count);
+          at = source === undefined ? this.writeCodes(at, start, count) : this.writeCodeRows(at, source, column, start, count);
           kinds[column] = this.stringKind;
           break;
         case BIGINT:
@@ -306,6 +324,22 @@ export class ColumnWriter {
       const value = values[from + index];
       const code = value === null ? 0 : dictionary.codeOf(value as string);
       if (code > 0xff) return this.writeWideCodes(at, from, count);
+      buffer[at + index] = code;
+    }
+    this.stringKind = STRING8;
+    return at + count;
+  }
+
+  /** writeCodes() for column `column` of rows by position; past 255 codes, the column is copied and writeWideCodes() writes it. */
+  private writeCodeRows(at: number, rows: readonly PositionalRow[], column: number, from: number, count: number): number {
+    const { dictionary, buffer } = this;
+    for (let index = 0; index < count; index++) {
+      const value = (rows[index] as PositionalRow)[column];
+      const code = value === null ? 0 : dictionary.codeOf(value as string);
+      if (code > 0xff) {
+        gatherArrays(rows, column, this.values, from);
+        return this.writeWideCodes(at, from, count);
+      }
       buffer[at + index] = code;
     }
     this.stringKind = STRING8;
@@ -504,6 +538,16 @@ function seenOf(value: unknown): number {
   return typeof value === "number" ? SEEN_NUMBER : typeof value === "string" ? SEEN_STRING : value === null ? SEEN_NULL : typeof value === "bigint" ? SEEN_BIGINT : typeof value === "boolean" ? SEEN_BOOLEAN : SEEN_OTHER;
 }
 
+/** The kinds of value column `column` of rows by position holds (SEEN_* bits). */
+function seenArrays(rows: readonly PositionalRow[], column: number): number {
+  let seen = 0;
+  for (let index = 0; index < rows.length; index++) {
+    const value = (rows[index] as PositionalRow)[column];
+    seen |= typeof value === "number" ? SEEN_NUMBER : typeof value === "string" ? SEEN_STRING : value === null ? SEEN_NULL : typeof value === "bigint" ? SEEN_BIGINT : typeof value === "boolean" ? SEEN_BOOLEAN : SEEN_OTHER;
+  }
+  return seen;
+}
+
 /** Copies column `column` of rows by position into `values` from `at`; answers the kinds it saw (SEEN_* bits). */
 function gatherArrays(rows: readonly PositionalRow[], column: number, values: unknown[], at: number): number {
   let seen = 0;
@@ -587,67 +631,92 @@ function readAll(packr: Packr, bytes: Uint8Array, view: DataView, offset: number
   const { layout, kinds, dictionary, packed, wide } = readFrameHeader(packr, bytes, bodyEnd);
   const names = layout.names;
   if (version === 2) return readAllTyped(bytes, offset, bodyEnd, count, positional, layout, kinds, dictionary, packed);
-  const rows = positional ? arrayRows(layout.nulls, count) : namedRows(layout.template, count);
+  const width = names.length;
+  // As in readAllTyped: rows made in one piece from all columns' values (column-major) where a builder is there.
+  const build = positional ? undefined : layout.build;
+  const literal = positional ? width <= ARRAY_ROWS_WIDTH : build !== undefined;
+  const rows = literal ? new Array<PositionalRow>(count) : positional ? arrayRows(layout.nulls, count) : namedRows(layout.template, count);
   // A new array each frame, not one kept from frame to frame: a long-lived array lives in V8's old generation, and
   // storing a young value (a new number, bigint or row) there takes the write barrier's slow path, a remembered-set
   // entry per store (under callgrind, 40% of decoding). A young array's barrier is a check.
-  const values: unknown[] = new Array<unknown>(count);
+  const values: unknown[] = new Array<unknown>(literal ? count * width : count);
   let at = offset;
   let packedIndex = 0;
-  for (let column = 0; column < names.length; column++) {
+  for (let column = 0; column < width; column++) {
     const kind = kinds[column] as unknown;
     if (typeof kind !== "number" || !Number.isInteger(kind) || kind < 0 || kind >= KINDS) throw malformed(`its column kind ${String(kind)} is unknown`);
     const name = layout.names[column] as string;
-    if (kind === NULL) continue;
+    const into = literal ? column * count : 0;
+    if (kind === NULL) {
+      if (literal) for (let index = 0; index < count; index++) values[into + index] = null;
+      continue;
+    }
     let columnValues = values;
     if (kind === PACKED) {
       const packedValues: unknown = packed[packedIndex++];
       if (!Array.isArray(packedValues) || packedValues.length !== count) throw malformed(`its packed column '${name}' does not have ${count} values`);
       columnValues = packedValues;
+      if (literal) for (let index = 0; index < count; index++) values[into + index] = packedValues[index];
     } else {
-      at = readColumn(kind, name, values, bytes, view, at, count, dictionary, wide);
+      at = readColumn(kind, name, values, into, bytes, view, at, count, dictionary, wide);
     }
+    if (literal) continue;
     if (positional) scatterArrays(rows as PositionalRow[], column, columnValues);
     else (layout.scatters[column] as ScatterColumn)(rows as Row[], name, columnValues, 0);
   }
   if (at !== bodyEnd || packedIndex !== packed.length) throw malformed(`its columns end at byte ${at}, its header starts at ${bodyEnd}`);
+  if (build !== undefined) build(names, values, count, rows as Row[]);
+  else if (literal) (ARRAY_ROWS[width] as ArrayRowsBuilder)(values, count, rows as PositionalRow[]);
   return { names: layout.names, rows };
 }
 
 /** Layout 2's columns: typed views over the frame (typed-columns.ts), or over a copy when it is not 8-byte aligned. */
 function readAllTyped(bytes: Uint8Array, offset: number, bodyEnd: number, count: number, positional: boolean, layout: Layout, kinds: readonly unknown[], dictionary: readonly string[], packed: readonly unknown[]): { names: readonly string[]; rows: Row[] | PositionalRow[] } {
   const names = layout.names;
+  const width = names.length;
   const base = typedViewsOf(bytes, bodyEnd);
   const views = currentViews;
-  const rows = positional ? arrayRows(layout.nulls, count) : namedRows(layout.template, count);
-  const values: unknown[] = new Array<unknown>(count);
+  // Rows by position of a width that has a literal (array-rows.ts) are made after every column is read, each in one
+  // piece from `values`, which then holds all columns (column-major); otherwise rows first, one column at a time after.
+  const build = positional ? undefined : layout.build;
+  const literal = positional ? width <= ARRAY_ROWS_WIDTH : build !== undefined;
+  const rows = literal ? new Array<PositionalRow>(count) : positional ? arrayRows(layout.nulls, count) : namedRows(layout.template, count);
+  const values: unknown[] = new Array<unknown>(literal ? count * width : count);
   let at = align8(offset);
   let packedIndex = 0;
-  for (let column = 0; column < names.length; column++) {
+  for (let column = 0; column < width; column++) {
     const kind = kinds[column] as unknown;
     if (typeof kind !== "number" || !Number.isInteger(kind) || kind < 0 || kind >= TYPED_KINDS) throw malformed(`its column kind ${String(kind)} is unknown`);
     const name = names[column] as string;
-    if (kind === NULL_COLUMN) continue;
+    const into = literal ? column * count : 0;
+    if (kind === NULL_COLUMN) {
+      if (literal) for (let index = 0; index < count; index++) values[into + index] = null;
+      continue;
+    }
     let columnValues = values;
     if (kind === PACKED_COLUMN) {
       const packedValues: unknown = packed[packedIndex++];
       if (!Array.isArray(packedValues) || packedValues.length !== count) throw malformed(`its packed column '${name}' does not have ${count} values`);
       columnValues = packedValues;
+      if (literal) for (let index = 0; index < count; index++) values[into + index] = packedValues[index];
     } else {
       at = align8(at);
       const end = at + regionBytes(kind, count);
       if (end > bodyEnd) throw malformed(`its column '${name}' runs past its header's start`);
       try {
-        readTypedColumn(kind, views, base, at, values, count, dictionary);
+        readTypedColumn(kind, views, base, at, values, into, count, dictionary);
       } catch (error) {
         throw malformed(`its column '${name}' ${error instanceof Error ? error.message : String(error)}`, error);
       }
       at = end;
     }
+    if (literal) continue;
     if (positional) scatterArrays(rows as PositionalRow[], column, columnValues);
     else (layout.scatters[column] as ScatterColumn)(rows as Row[], name, columnValues, 0);
   }
   if (at !== bodyEnd || packedIndex !== packed.length) throw malformed(`its columns end at byte ${at}, its header starts at ${bodyEnd}`);
+  if (build !== undefined) build(names, values, count, rows as Row[]);
+  else if (literal) (ARRAY_ROWS[width] as ArrayRowsBuilder)(values, count, rows as PositionalRow[]);
   return { names, rows };
 }
 
@@ -700,82 +769,82 @@ function scatterArrays(rows: PositionalRow[], column: number, values: readonly u
   for (let index = 0; index < rows.length; index++) (rows[index] as PositionalRow)[column] = values[index];
 }
 
-function readColumn(kind: number, name: string, values: unknown[], bytes: Uint8Array, view: DataView, start: number, count: number, dictionary: readonly string[], wide: boolean): number {
+function readColumn(kind: number, name: string, values: unknown[], into: number, bytes: Uint8Array, view: DataView, start: number, count: number, dictionary: readonly string[], wide: boolean): number {
   switch (kind) {
     case NUMBER:
-      return readNumbers(view, start, values, count);
+      return readNumbers(view, start, values, into, count);
     case NUMBER_OR_NULL:
-      return readNullableNumbers(name, bytes, view, start, values, count);
+      return readNullableNumbers(name, bytes, view, start, values, into, count);
     case STRING:
-      return wide ? readWideStrings(name, view, start, values, count, dictionary) : readStrings(name, view, start, values, count, dictionary);
+      return wide ? readWideStrings(name, view, start, values, into, count, dictionary) : readStrings(name, view, start, values, into, count, dictionary);
     case BIGINT:
-      return readBigInts(bytes, view, start, values, count);
+      return readBigInts(bytes, view, start, values, into, count);
     case BOOLEAN:
-      return readBooleans(name, bytes, start, values, count);
+      return readBooleans(name, bytes, start, values, into, count);
     default:
       return start;
   }
 }
 
-function readNumbers(view: DataView, start: number, values: unknown[], count: number): number {
+function readNumbers(view: DataView, start: number, values: unknown[], into: number, count: number): number {
   let at = start;
-  for (let index = 0; index < count; index++, at += 8) values[index] = view.getFloat64(at, true);
+  for (let index = 0; index < count; index++, at += 8) values[into + index] = view.getFloat64(at, true);
   return at;
 }
 
-function readNullableNumbers(name: string, bytes: Uint8Array, view: DataView, start: number, values: unknown[], count: number): number {
+function readNullableNumbers(name: string, bytes: Uint8Array, view: DataView, start: number, values: unknown[], into: number, count: number): number {
   let flags = start;
   let at = start + count;
   for (let index = 0; index < count; index++, at += 8, flags++) {
     const flag = bytes[flags];
-    if (flag === 0) values[index] = view.getFloat64(at, true);
-    else if (flag === 1) values[index] = null;
+    if (flag === 0) values[into + index] = view.getFloat64(at, true);
+    else if (flag === 1) values[into + index] = null;
     else throw malformed(`its column '${name}' has a null flag of ${String(flag)}`);
   }
   return at;
 }
 
-function readStrings(name: string, view: DataView, start: number, values: unknown[], count: number, dictionary: readonly string[]): number {
+function readStrings(name: string, view: DataView, start: number, values: unknown[], into: number, count: number, dictionary: readonly string[]): number {
   const size = dictionary.length;
   let at = start;
   for (let index = 0; index < count; index++, at += 2) {
     const code = view.getUint16(at, true);
     if (code > size) throw malformed(`its column '${name}' refers to string ${code} of ${size}`);
-    values[index] = code === 0 ? null : dictionary[code - 1];
+    values[into + index] = code === 0 ? null : dictionary[code - 1];
   }
   return at;
 }
 
-function readWideStrings(name: string, view: DataView, start: number, values: unknown[], count: number, dictionary: readonly string[]): number {
+function readWideStrings(name: string, view: DataView, start: number, values: unknown[], into: number, count: number, dictionary: readonly string[]): number {
   const size = dictionary.length;
   let at = start;
   for (let index = 0; index < count; index++, at += 4) {
     const code = view.getUint32(at, true);
     if (code > size) throw malformed(`its column '${name}' refers to string ${code} of ${size}`);
-    values[index] = code === 0 ? null : dictionary[code - 1];
+    values[into + index] = code === 0 ? null : dictionary[code - 1];
   }
   return at;
 }
 
-function readBigInts(bytes: Uint8Array, view: DataView, start: number, values: unknown[], count: number): number {
+function readBigInts(bytes: Uint8Array, view: DataView, start: number, values: unknown[], into: number, count: number): number {
   const end = start + count * 8;
   if (end > bytes.length) throw malformed(`its int64 column runs past its end`);
   if (!LITTLE_ENDIAN || count < FEW_LONGS) {
-    for (let index = 0; index < count; index++) values[index] = view.getBigInt64(start + index * 8, true);
+    for (let index = 0; index < count; index++) values[into + index] = view.getBigInt64(start + index * 8, true);
     return end;
   }
   const longs = longScratch(count);
   new Uint8Array(longs.buffer, 0, count * 8).set(bytes.subarray(start, end));
-  for (let index = 0; index < count; index++) values[index] = longs[index];
+  for (let index = 0; index < count; index++) values[into + index] = longs[index];
   return end;
 }
 
-function readBooleans(name: string, bytes: Uint8Array, start: number, values: unknown[], count: number): number {
+function readBooleans(name: string, bytes: Uint8Array, start: number, values: unknown[], into: number, count: number): number {
   let at = start;
   for (let index = 0; index < count; index++, at++) {
     const flag = bytes[at];
-    if (flag === 0 || flag === 1) values[index] = flag === 1;
-    else if (flag === 2) values[index] = null;
+    if (flag === 0 || flag === 1) values[into + index] = flag === 1;
+    else if (flag === 2) values[into + index] = null;
     else throw malformed(`its column '${name}' has a boolean of ${String(flag)}`);
   }
   return at;

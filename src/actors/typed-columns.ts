@@ -6,6 +6,8 @@
 // width that holds the column's largest code; BIGINT int64; BOOLEAN and NULL as in layout 1. Little-endian: a
 // big-endian machine writes layout 1 and refuses layout 2 (codec.ts).
 
+import type { PositionalRow } from "../core/types.ts";
+
 /** Layout 2 kinds (layout 1's 0-6 keep their meaning; STRING is 8-bit codes here). */
 export const F64 = 0;
 export const F64_NULLS = 1;
@@ -81,6 +83,31 @@ export function writeTypedNumbers(views: TypedViews, at: number, values: readonl
   return at + count * 4;
 }
 
+/** writeTypedNumbers() for column `column` of rows by position (every value a number), read from the rows. */
+export function writeTypedNumberRows(views: TypedViews, at: number, rows: readonly PositionalRow[], column: number, count: number): number {
+  const { f64, i32 } = views;
+  const base = at >> 3;
+  let ints = true;
+  let index = 0;
+  while (index < count) {
+    const value = (rows[index] as PositionalRow)[column] as number;
+    f64[base + index++] = value;
+    if ((value | 0) !== value || (value === 0 && 1 / value < 0)) {
+      ints = false;
+      break;
+    }
+  }
+  if (!ints) {
+    for (; index < count; index++) f64[base + index] = (rows[index] as PositionalRow)[column] as number;
+    writtenKind = F64;
+    return at + count * 8;
+  }
+  const intBase = at >> 2;
+  for (index = 0; index < count; index++) i32[intBase + index] = f64[base + index] as number;
+  writtenKind = INT32;
+  return at + count * 4;
+}
+
 /** The kind the last writeTyped* call chose (a second answer without an object per column). */
 export let writtenKind = F64;
 
@@ -130,40 +157,40 @@ export function regionBytes(kind: number, count: number): number {
 }
 
 /**
- * Reads a column of layout 2 into `values` (one value a row). `base` is the frame's start in the views' buffer, `at`
+ * Reads a column of layout 2 into `values` from `into` (one value a row). `base` is the frame's start in the views' buffer, `at`
  * the column's aligned offset in the frame; the caller checked that its region (regionBytes) lies inside the frame.
  */
-export function readTypedColumn(kind: number, views: TypedViews, base: number, at: number, values: unknown[], count: number, dictionary: readonly string[]): void {
+export function readTypedColumn(kind: number, views: TypedViews, base: number, at: number, values: unknown[], into: number, count: number, dictionary: readonly string[]): void {
   const start = base + at;
   switch (kind) {
     case F64: {
       const f64 = views.f64;
       const first = start >> 3;
-      for (let index = 0; index < count; index++) values[index] = f64[first + index];
+      for (let index = 0; index < count; index++) values[into + index] = f64[first + index];
       return;
     }
     case INT32: {
       const i32 = views.i32;
       const first = start >> 2;
-      for (let index = 0; index < count; index++) values[index] = i32[first + index];
+      for (let index = 0; index < count; index++) values[into + index] = i32[first + index];
       return;
     }
     case F64_NULLS:
-      readNullableNumbers(views, start, values, count);
+      readNullableNumbers(views, start, values, into, count);
       return;
     case STRING8:
-      readCodes8(views.u8, start, values, count, dictionary);
+      readCodes8(views.u8, start, values, into, count, dictionary);
       return;
     case STRING16:
-      readCodes16(views.u16, start >> 1, values, count, dictionary);
+      readCodes16(views.u16, start >> 1, values, into, count, dictionary);
       return;
     case STRING32:
-      readCodes32(views.u32, start >> 2, values, count, dictionary);
+      readCodes32(views.u32, start >> 2, values, into, count, dictionary);
       return;
     case BIGINT64: {
       const b64 = views.b64;
       const first = start >> 3;
-      for (let index = 0; index < count; index++) values[index] = b64[first + index];
+      for (let index = 0; index < count; index++) values[into + index] = b64[first + index];
       return;
     }
     default: {
@@ -171,49 +198,49 @@ export function readTypedColumn(kind: number, views: TypedViews, base: number, a
       const u8 = views.u8;
       for (let index = 0; index < count; index++) {
         const flag = u8[start + index];
-        if (flag === 0 || flag === 1) values[index] = flag === 1;
-        else if (flag === 2) values[index] = null;
+        if (flag === 0 || flag === 1) values[into + index] = flag === 1;
+        else if (flag === 2) values[into + index] = null;
         else throw new RangeError(`has a boolean of ${String(flag)}`);
       }
     }
   }
 }
 
-function readNullableNumbers(views: TypedViews, bitmap: number, values: unknown[], count: number): void {
+function readNullableNumbers(views: TypedViews, bitmap: number, values: unknown[], into: number, count: number): void {
   const { u8, f64 } = views;
   const bitmapBytes = (count + 7) >> 3;
   // Bits past the last row must be clear: anything else is not a frame this code wrote.
   if (count & 7 && (u8[bitmap + bitmapBytes - 1] as number) >> (count & 7) !== 0) throw new RangeError("has a null bit past the last row");
   const first = (bitmap + align8(bitmapBytes)) >> 3;
   for (let index = 0; index < count; index++) {
-    values[index] = ((u8[bitmap + (index >> 3)] as number) >> (index & 7)) & 1 ? null : f64[first + index];
+    values[into + index] = ((u8[bitmap + (index >> 3)] as number) >> (index & 7)) & 1 ? null : f64[first + index];
   }
 }
 
 // One loop per code width, so that each loop's typed-array loads see one kind of array.
-function readCodes8(codes: Uint8Array, first: number, values: unknown[], count: number, dictionary: readonly string[]): void {
+function readCodes8(codes: Uint8Array, first: number, values: unknown[], into: number, count: number, dictionary: readonly string[]): void {
   const size = dictionary.length;
   for (let index = 0; index < count; index++) {
     const code = codes[first + index] as number;
     if (code > size) throw new RangeError(`refers to string ${code} of ${size}`);
-    values[index] = code === 0 ? null : dictionary[code - 1];
+    values[into + index] = code === 0 ? null : dictionary[code - 1];
   }
 }
 
-function readCodes16(codes: Uint16Array, first: number, values: unknown[], count: number, dictionary: readonly string[]): void {
+function readCodes16(codes: Uint16Array, first: number, values: unknown[], into: number, count: number, dictionary: readonly string[]): void {
   const size = dictionary.length;
   for (let index = 0; index < count; index++) {
     const code = codes[first + index] as number;
     if (code > size) throw new RangeError(`refers to string ${code} of ${size}`);
-    values[index] = code === 0 ? null : dictionary[code - 1];
+    values[into + index] = code === 0 ? null : dictionary[code - 1];
   }
 }
 
-function readCodes32(codes: Uint32Array, first: number, values: unknown[], count: number, dictionary: readonly string[]): void {
+function readCodes32(codes: Uint32Array, first: number, values: unknown[], into: number, count: number, dictionary: readonly string[]): void {
   const size = dictionary.length;
   for (let index = 0; index < count; index++) {
     const code = codes[first + index] as number;
     if (code > size) throw new RangeError(`refers to string ${code} of ${size}`);
-    values[index] = code === 0 ? null : dictionary[code - 1];
+    values[into + index] = code === 0 ? null : dictionary[code - 1];
   }
 }
