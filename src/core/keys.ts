@@ -16,10 +16,30 @@ export function keyOf(columns: readonly string[]): (row: Row) => string {
     let key = "";
     for (let index = 0; index < columns.length; index++) {
       if (index > 0) key += "\u0000";
-      key += (parts[index] as (value: unknown) => string)(row[columns[index] as string]);
+      const value = row[columns[index] as string];
+      // Only a string's text or an odd object's can hold U+0000 (a number's, a window's of numbers and JSON's cannot).
+      if (typeof value === "string") key += `s${escapeKeyPart(value)}`;
+      else if (typeof value === "object" && value !== null) key += escapeKeyPart((parts[index] as (value: unknown) => string)(value));
+      else key += (parts[index] as (value: unknown) => string)(value);
     }
     return key;
   };
+}
+
+/** The character that escapes U+0000 (and itself) inside one part of a key of several parts. */
+const KEY_ESCAPE = "\u0002";
+
+/**
+ * One part of a key of several parts, made safe to join on U+0000: a part holding U+0000 or U+0002 has U+0002 doubled
+ * and U+0000 written as U+0002 "0"; any other part is left as it is, so the keys of checkpoints written before stay the
+ * same. An escaped part holds U+0002 and no U+0000, an unescaped one neither, so splitting a key on U+0000 gives its
+ * parts back and each part one value: two rows get the same key only when their values are the same.
+ */
+export function escapeKeyPart(part: string): string {
+  if (!part.includes("\u0000") && !part.includes(KEY_ESCAPE)) return part;
+  let escaped = "";
+  for (const character of part) escaped += character === KEY_ESCAPE ? "\u0002\u0002" : character === "\u0000" ? "\u00020" : character;
+  return escaped;
 }
 
 /**
@@ -105,11 +125,12 @@ export function partitionOfKeyGroup(keyGroup: number, partitions: number): numbe
 export function partitionerOf(columns: readonly string[], partitions: number): (row: Row) => number {
   const starts = columns.map(() => numberText());
   const ends = columns.map(() => numberText());
+  const escaped = columns.length > 1;
   return (row) => {
     let hash = FNV_OFFSET;
     for (let index = 0; index < columns.length; index++) {
       if (index > 0) hash = hashChar(hash, 0);
-      hash = hashPart(hash, row[columns[index] as string], starts[index] as (value: number) => string, ends[index] as (value: number) => string);
+      hash = hashPart(hash, row[columns[index] as string], starts[index] as (value: number) => string, ends[index] as (value: number) => string, escaped);
     }
     return partitionOfKeyGroup((hash >>> 0) % KEY_GROUPS, partitions);
   };
@@ -119,11 +140,12 @@ export function partitionerOf(columns: readonly string[], partitions: number): (
 export function positionalPartitionerOf(indexes: readonly number[], partitions: number): (row: PositionalRow) => number {
   const starts = indexes.map(() => numberText());
   const ends = indexes.map(() => numberText());
+  const escaped = indexes.length > 1;
   return (row) => {
     let hash = FNV_OFFSET;
     for (let index = 0; index < indexes.length; index++) {
       if (index > 0) hash = hashChar(hash, 0);
-      hash = hashPart(hash, row[indexes[index] as number], starts[index] as (value: number) => string, ends[index] as (value: number) => string);
+      hash = hashPart(hash, row[indexes[index] as number], starts[index] as (value: number) => string, ends[index] as (value: number) => string, escaped);
     }
     return partitionOfKeyGroup((hash >>> 0) % KEY_GROUPS, partitions);
   };
@@ -140,9 +162,12 @@ function hashText(hash: number, text: string): number {
   return hash;
 }
 
-/** hashKey's steps over `part(value)`, for the kinds a key usually has, without building `part(value)`. */
-function hashPart(hash: number, value: unknown, startText: (value: number) => string, endText: (value: number) => string): number {
-  if (typeof value === "string") return hashText(hashChar(hash, 0x73), value);
+/**
+ * hashKey's steps over `part(value)` (through `escapeKeyPart` when `escaped`: a key of several parts), for the kinds a
+ * key usually has, without building `part(value)`.
+ */
+function hashPart(hash: number, value: unknown, startText: (value: number) => string, endText: (value: number) => string, escaped: boolean): number {
+  if (typeof value === "string") return hashText(hashChar(hash, 0x73), escaped ? escapeKeyPart(value) : value);
   if (typeof value === "number") return hashText(hashChar(hash, 0x6e), String(value));
   if (typeof value === "object" && value !== null && "start" in value && "end" in value) {
     // A window's bounds through the last-number caches (the rows of a stream mostly share a window): no string a row
@@ -152,5 +177,5 @@ function hashPart(hash: number, value: unknown, startText: (value: number) => st
     const endPart = typeof end === "number" ? endText(end) : String(end);
     return hashText(hashChar(hashText(hashChar(hash, 0x77), startPart), 0x3a), endPart);
   }
-  return hashText(hash, part(value));
+  return hashText(hash, escaped ? escapeKeyPart(part(value)) : part(value));
 }

@@ -1,5 +1,6 @@
 // The static side of a stream-static join: its rows, run whole by the static engine when the query starts (and again
 // on its refresh interval), indexed by the join key and shared by every partition of the joining stage.
+import { escapeKeyPart } from "../core/keys.ts";
 import type { Row } from "../core/types.ts";
 
 /**
@@ -34,7 +35,7 @@ export function keyOfColumns(columns: readonly string[]): KeyOf {
     for (const column of columns) {
       const value = row[column];
       if (value === null || value === undefined) return undefined;
-      key += typeof value === "number" || typeof value === "bigint" ? `n${String(value)}\u0000` : `${typeof value === "string" ? "s" : "o"}${typeof value === "object" ? JSON.stringify(value) : String(value)}\u0000`;
+      key += typeof value === "number" || typeof value === "bigint" ? `n${String(value)}\u0000` : `${typeof value === "string" ? "s" : "o"}${escapeKeyPart(typeof value === "object" ? JSON.stringify(value) : String(value))}\u0000`;
     }
     return key;
   };
