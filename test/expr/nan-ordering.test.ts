@@ -46,4 +46,31 @@ describe("NaN as Spark orders it", () => {
     assert.equal(evaluate("loose < 0", both), false);
     assert.equal(evaluate("loose = 5", both), false);
   });
+
+  it("typed =, !=, <, <=, >, >= between doubles: NaN equals NaN and is greater than every other double", () => {
+    const infinity = { d: Number.POSITIVE_INFINITY, nan: Number.NaN, loose: 0 };
+    const minusNaN = { d: -Number.NaN, nan: Number.NaN, loose: 0 };
+    const table: ReadonlyArray<[string, Row, boolean]> = [
+      ["nan = nan", five, true], ["d = nan", five, false], ["nan = d", five, false], ["d = nan", both, true], ["d = nan", minusNaN, true],
+      ["nan != nan", five, false], ["d != nan", five, true], ["d != nan", both, false], ["d <> nan", both, false],
+      ["d < nan", five, true], ["nan < d", five, false], ["nan < nan", five, false], ["d < nan", infinity, true],
+      ["d <= nan", five, true], ["nan <= d", five, false], ["nan <= nan", five, true],
+      ["nan > d", five, true], ["d > nan", five, false], ["nan > nan", five, false], ["nan > d", infinity, true],
+      ["nan >= d", five, true], ["d >= nan", five, false], ["nan >= nan", five, true],
+      ["nan > 1e308", five, true], ["nan = cast('NaN' as double)", five, true], ["d + 1 < nan", five, true],
+      // Not NaN: the plain answers stand.
+      ["d = 5", five, true], ["d != 5", five, false], ["d < 6", five, true], ["d <= 5", five, true], ["d > 6", five, false], ["d >= 6", five, false],
+      ["d < d", infinity, false], ["d >= d", infinity, true],
+    ];
+    for (const [text, row, expected] of table) assert.equal(evaluate(text, row), expected, `${text} on d = ${String(row.d)}`);
+  });
+
+  it("a NaN against null is null, as any comparison with null", () => {
+    for (const op of ["=", "!=", "<", "<=", ">", ">="]) assert.equal(evaluate(`nan ${op} d`, { d: null, nan: Number.NaN, loose: 0 }), null, op);
+  });
+
+  it("NOT of a comparison with NaN keeps Spark's answer (a filter's negation)", () => {
+    assert.equal(evaluate("not (d < nan)", five), false);
+    assert.equal(evaluate("not (nan = nan)", five), false);
+  });
 });
