@@ -166,16 +166,16 @@ function tagStep(side: 0 | 1, keys: readonly string[]): Step {
 
 /**
  * One string for the key values of a row, equal on both sides for equal values (numbers of any type by value), and
- * different for different values (a string's U+0000 escaped: `escapeKeyPart`).
+ * different for different values (a string's U+0000 escaped after the first column: `escapeKeyPart`).
  */
 export function joinKeyOf(columns: readonly string[]): (row: Row) => string | null {
   return (row) => {
     let key = "";
-    for (const column of columns) {
-      const value = row[column];
+    for (let index = 0; index < columns.length; index++) {
+      const value = row[columns[index] as string];
       if (value === null || value === undefined) return null;
       if (typeof value === "number" || typeof value === "bigint") key += `n${String(value)}\u0000`;
-      else if (typeof value === "string") key += `s${escapeKeyPart(value)}\u0000`;
+      else if (typeof value === "string") key += `s${index === 0 ? value : escapeKeyPart(value)}\u0000`;
       else if (typeof value === "boolean") key += value ? "t\u0000" : "f\u0000";
       else key += `o${JSON.stringify(value)}\u0000`;
     }

@@ -105,9 +105,26 @@ describe("keys of several columns under U+0000", () => {
     assertOneKeyPerValue("keyOf", 3, keyOf(["c0", "c1", "c2"]), adversarial);
   });
 
-  it("keyOf's parts come back by splitting the key on U+0000", () => {
+  it("keyOf's parts come back from the key: the last U+0000s are the separators, the parts after the first unescaped", () => {
+    const unescape = (text: string): string => {
+      let out = "";
+      for (let index = 0; index < text.length; index++) {
+        const character = text[index] as string;
+        assert.notEqual(character, "\u0000", "an escaped part holds no U+0000");
+        if (character !== "\u0002") out += character;
+        else out += text[++index] === "0" ? "\u0000" : "\u0002";
+      }
+      return out;
+    };
     const key = keyOf(["c0", "c1", "c2"]);
-    for (const a of adversarial) for (const b of adversarial) assert.equal(key({ c0: a, c1: b, c2: a }).split("\u0000").length, 3);
+    const single = keyOf(["c"]);
+    for (const a of adversarial) {
+      for (const b of adversarial) {
+        const pieces = key({ c0: a, c1: b, c2: a }).split("\u0000");
+        const parts = [pieces.slice(0, -2).join("\u0000"), unescape(pieces.at(-2) as string), unescape(pieces.at(-1) as string)];
+        assert.deepStrictEqual(parts, [single({ c: a }), single({ c: b }), single({ c: a })], `${identity(a)}, ${identity(b)}`);
+      }
+    }
   });
 
   it("keyOf leaves a key without U+0000 or U+0002 as it was (keys in checkpoints stay the same)", () => {
@@ -116,6 +133,9 @@ describe("keys of several columns under U+0000", () => {
     assert.equal(key({ a: "", b: "null", c: true }), "s\u0000snull\u0000t");
     assert.equal(key({ a: "é\u0001", b: { start: 0, end: 1000 }, c: [1] }), "sé\u0001\u0000w0:1000\u0000o[1]");
     assert.equal(keyOf(["a"])({ a: "x\u0000y" }), "sx\u0000y");
+    // The first part is never escaped: its key is the one it had.
+    assert.equal(key({ a: "x\u0000\u0002", b: "y", c: 1 }), "sx\u0000\u0002\u0000sy\u0000n1");
+    assert.equal(key({ a: "x", b: "y\u0000\u0002", c: 1 }), "sx\u0000sy\u00020\u0002\u0002\u0000n1");
   });
 
   it("the partitioners route each adversarial row where its key string goes", () => {
