@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { schemaOf, type Row } from "../../src/core/types.ts";
 import { parseExpression } from "../../src/expr/parser.ts";
+import { createAccumulator } from "../../src/operators/aggregate-functions.ts";
 import { compileBothWays } from "../helpers/compile-both.ts";
 
 const schema = schemaOf([
@@ -72,5 +73,30 @@ describe("NaN as Spark orders it", () => {
   it("NOT of a comparison with NaN keeps Spark's answer (a filter's negation)", () => {
     assert.equal(evaluate("not (d < nan)", five), false);
     assert.equal(evaluate("not (nan = nan)", five), false);
+  });
+
+  it("greatest and least: NaN is the greatest, whichever argument it is", () => {
+    assert.ok(Number.isNaN(evaluate("greatest(d, nan)", five)));
+    assert.ok(Number.isNaN(evaluate("greatest(nan, d)", five)));
+    assert.ok(Number.isNaN(evaluate("greatest(d, nan, 1e308)", five)));
+    assert.equal(evaluate("least(d, nan)", five), 5);
+    assert.equal(evaluate("least(nan, d)", five), 5);
+    assert.ok(Number.isNaN(evaluate("least(nan, nan)", five)));
+    assert.equal(evaluate("greatest(d, 7)", five), 7);
+    assert.equal(evaluate("least(d, 7)", five), 5);
+  });
+
+  it("max and min aggregates: NaN is the greatest, in any order of the rows", () => {
+    const aggregate = (name: "max" | "min", values: readonly unknown[]): unknown => {
+      const accumulator = createAccumulator(name);
+      for (const value of values) accumulator.add(value);
+      return accumulator.result();
+    };
+    for (const values of [[1, Number.NaN, 3], [Number.NaN, 1, 3], [3, 1, Number.NaN], [null, Number.NaN, 1, null]]) {
+      assert.ok(Number.isNaN(aggregate("max", values)), `max of ${values.map(String).join(", ")}`);
+      assert.equal(aggregate("min", values), 1, `min of ${values.map(String).join(", ")}`);
+    }
+    assert.ok(Number.isNaN(aggregate("min", [Number.NaN, Number.NaN])));
+    assert.equal(aggregate("max", [Number.POSITIVE_INFINITY, 1, Number.POSITIVE_INFINITY]), Number.POSITIVE_INFINITY);
   });
 });
