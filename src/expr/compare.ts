@@ -84,12 +84,12 @@ export function compileComparison(op: ComparisonOperator, left: Compiled, right:
       nullable,
     };
   }
-  return { evaluate: primitiveComparison(op, l, r), type: "boolean", nullable };
+  return { evaluate: primitiveComparison(op, l, r, type === "double" ? DOUBLE_TESTS : PRIMITIVE_TESTS), type: "boolean", nullable };
 }
 
 /** The common case, numbers, strings, booleans or timestamps: one closure per operator, no ordering call. */
-function primitiveComparison(op: Exclude<ComparisonOperator, "<=>">, l: Evaluator, r: Evaluator): Evaluator {
-  const compare = PRIMITIVE_TESTS[op];
+function primitiveComparison(op: Exclude<ComparisonOperator, "<=>">, l: Evaluator, r: Evaluator, tests: typeof PRIMITIVE_TESTS): Evaluator {
+  const compare = tests[op];
   return (row) => {
     const a = l(row);
     if (a === null || a === undefined) return null;
@@ -106,6 +106,20 @@ const PRIMITIVE_TESTS: Readonly<Record<Exclude<ComparisonOperator, "<=>">, (a: n
   "<=": (a, b) => a <= b,
   ">": (a, b) => a > b,
   ">=": (a, b) => a >= b,
+};
+
+/**
+ * Doubles as Spark compares them: NaN equals NaN and is greater than every other double (JavaScript's comparisons are
+ * all false for NaN, and !== true). The NaN check (`x !== x`) runs only where the plain comparison alone can be wrong:
+ * after a false, or, for !=, after a true.
+ */
+const DOUBLE_TESTS: typeof PRIMITIVE_TESTS = {
+  "=": (a, b) => a === b || (a !== a && b !== b),
+  "!=": (a, b) => a !== b && (a === a || b === b),
+  "<": (a, b) => a < b || (b !== b && a === a),
+  "<=": (a, b) => a <= b || b !== b,
+  ">": (a, b) => a > b || (a !== a && b === b),
+  ">=": (a, b) => a >= b || a !== a,
 };
 
 function nullSafeEquality(l: Evaluator, r: Evaluator, ordering: Ordering): Evaluator {

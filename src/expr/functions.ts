@@ -167,7 +167,8 @@ function extreme(wantGreater: boolean): ScalarFunction {
           for (const value of values) {
             const v = value(row);
             if (isMissing(v)) continue;
-            if (best === null || (wantGreater ? (v as number) > (best as number) : (v as number) < (best as number))) best = v;
+            // NaN is greater than every other double, as Spark orders it (v !== v only for NaN).
+            if (best === null || (wantGreater ? (v as number) > (best as number) || (v !== v && best === best) : (v as number) < (best as number) || (best !== best && v === v))) best = v;
           }
           return best;
         },

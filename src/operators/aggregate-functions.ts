@@ -205,7 +205,14 @@ class Last implements Accumulator {
 }
 
 function compare(left: unknown, right: unknown): number {
-  if (typeof left === "number" && typeof right === "number") return left - right;
+  if (typeof left === "number" && typeof right === "number") {
+    if (left < right) return -1;
+    if (left > right) return 1;
+    // Equal, or a NaN: Spark orders NaN after every other double and equal to itself (left - right made max(1, NaN)
+    // 1 and min(NaN, 1) NaN, depending on which came first).
+    const leftNaN = Number.isNaN(left);
+    return leftNaN === Number.isNaN(right) ? 0 : leftNaN ? 1 : -1;
+  }
   const a = String(left);
   const b = String(right);
   return a < b ? -1 : a > b ? 1 : 0;

@@ -1,5 +1,6 @@
 // The static side of a stream-static join: its rows, run whole by the static engine when the query starts (and again
 // on its refresh interval), indexed by the join key and shared by every partition of the joining stage.
+import { escapeKeyPart } from "../core/keys.ts";
 import type { Row } from "../core/types.ts";
 
 /**
@@ -31,10 +32,12 @@ export function keyOfColumns(columns: readonly string[]): KeyOf {
   }
   return (row) => {
     let key = "";
-    for (const column of columns) {
-      const value = row[column];
+    for (let index = 0; index < columns.length; index++) {
+      const value = row[columns[index] as string];
       if (value === null || value === undefined) return undefined;
-      key += typeof value === "number" || typeof value === "bigint" ? `n${String(value)}\u0000` : `${typeof value === "string" ? "s" : "o"}${typeof value === "object" ? JSON.stringify(value) : String(value)}\u0000`;
+      // A string's U+0000 escaped after the first column (`escapeKeyPart`): different values, different keys.
+      const text = typeof value === "object" ? JSON.stringify(value) : String(value);
+      key += typeof value === "number" || typeof value === "bigint" ? `n${String(value)}\u0000` : `${typeof value === "string" ? "s" : "o"}${index === 0 ? text : escapeKeyPart(text)}\u0000`;
     }
     return key;
   };

@@ -74,6 +74,22 @@ function aliasOf(node: LogicalPlan): string | undefined {
 
 /** `firstState` numbers the stateful steps of this subtree (a union's second input goes on from its first's). */
 function analyzeNode(node: LogicalPlan, options: AnalysisOptions, firstState: number): Analysis {
+  const analysis = analyzeNodeAlone(node, options, firstState);
+  refuseProtoColumn(analysis.schema);
+  return analysis;
+}
+
+/**
+ * Rows are plain objects, where `row["__proto__"] = value` sets the object's prototype instead of a column: such a
+ * column would be lost without a word, in every operator, codec and sink. Refused when the query is analysed instead.
+ */
+function refuseProtoColumn(schema: Schema): void {
+  for (const field of schema.fields) {
+    if (field.name === "__proto__") throw new AnalysisError("A column named `__proto__` is not supported: rows are JavaScript objects, where that name is not a property. Give it another name (an alias in the query, or another field name in the source's schema).");
+  }
+}
+
+function analyzeNodeAlone(node: LogicalPlan, options: AnalysisOptions, firstState: number): Analysis {
   if (node.kind === "source") {
     const source = node.create();
     return { source, steps: [], schema: source.schema, keyed: false, hasAggregate: false, appendable: false, eventTime: undefined, statefulCount: firstState };

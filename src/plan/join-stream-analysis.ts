@@ -2,6 +2,7 @@
 // inputs hash on, and how long each side's buffered rows live (join-stream-eviction.ts). Each input keeps its own
 // sources and steps and tags its rows with its side and join key; they meet in the join's stage, as a union's do.
 import { AnalysisError } from "../core/errors.ts";
+import { escapeKeyPart } from "../core/keys.ts";
 import { findField, type Field, type Row, type Schema } from "../core/types.ts";
 import { rangeExpiry, type Expiry, type TimeRange } from "../operators/join-stream-eviction.ts";
 import { JOIN_KEY, JOIN_SIDE, StreamJoinOperator, type StreamJoinSideSpec, type StreamJoinSpec } from "../operators/join-stream.ts";
@@ -163,15 +164,18 @@ function tagStep(side: 0 | 1, keys: readonly string[]): Step {
   };
 }
 
-/** One string for the key values of a row, equal on both sides for equal values (numbers of any type by value). */
+/**
+ * One string for the key values of a row, equal on both sides for equal values (numbers of any type by value), and
+ * different for different values (a string's U+0000 escaped after the first column: `escapeKeyPart`).
+ */
 export function joinKeyOf(columns: readonly string[]): (row: Row) => string | null {
   return (row) => {
     let key = "";
-    for (const column of columns) {
-      const value = row[column];
+    for (let index = 0; index < columns.length; index++) {
+      const value = row[columns[index] as string];
       if (value === null || value === undefined) return null;
       if (typeof value === "number" || typeof value === "bigint") key += `n${String(value)}\u0000`;
-      else if (typeof value === "string") key += `s${value}\u0000`;
+      else if (typeof value === "string") key += `s${index === 0 ? value : escapeKeyPart(value)}\u0000`;
       else if (typeof value === "boolean") key += value ? "t\u0000" : "f\u0000";
       else key += `o${JSON.stringify(value)}\u0000`;
     }

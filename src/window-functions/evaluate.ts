@@ -1,6 +1,7 @@
 // Computes window functions over a static input: rows split by the partition keys, each partition sorted by the order
 // keys, then every function read per row over its frame. Frames that start unbounded grow one accumulator per
 // partition; bounded frames fold their rows per row.
+import { escapeKeyPart } from "../core/keys.ts";
 import type { Row } from "../core/types.ts";
 import { sortOrdering } from "../expr/compare.ts";
 import { createAccumulator } from "../operators/aggregate-functions.ts";
@@ -43,7 +44,7 @@ function evaluateWindow(rows: readonly Row[], window: ResolvedWindow): Row[] {
 
 /** Partition keys compare as Spark groups: equal values (nulls together), by type and value. */
 function partitionKey(values: readonly unknown[]): string {
-  return values.map((value) => (value === null || value === undefined ? "n" : `${typeof value}:${value instanceof Date ? value.getTime() : String(value)}`)).join("\u0000");
+  return values.map((value) => (value === null || value === undefined ? "n" : `${typeof value}:${escapeKeyPart(value instanceof Date ? String(value.getTime()) : String(value))}`)).join("\u0000");
 }
 
 function entryComparator(window: ResolvedWindow): (left: Entry, right: Entry) => number {

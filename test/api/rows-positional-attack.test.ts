@@ -143,6 +143,28 @@ describe("rows by position and frame layout 2, attacked (more)", () => {
       .withColumn("nege", expr("-e")), expected);
   });
 
+  it("=, !=, <, <=, >, >= between doubles holding NaN, in a positional filter and projection, answer as Spark's (NaN = NaN, NaN above all)", async () => {
+    const schema = z.object({ id: z.number().int(), t: z.string(), u: z.string() });
+    const texts = ["NaN", "1", "-Infinity", "Infinity", "x", "0", "-0"];
+    // Every pair of texts, twice: NaN against NaN, against each number, against null.
+    const data = Array.from({ length: 98 }, (_, id) => ({ id, t: texts[id % 7] as string, u: texts[Math.floor(id / 7) % 7] as string }));
+    const cast = (text: string): number | null => (text === "x" ? null : Number(text));
+    // Spark's order of doubles: NaN after every other value and equal to itself.
+    const order = (a: number, b: number): number => (Number.isNaN(a) ? (Number.isNaN(b) ? 0 : 1) : Number.isNaN(b) ? -1 : a < b ? -1 : a > b ? 1 : 0);
+    const expected = data.flatMap((row) => {
+      const e = cast(row.t);
+      const f = cast(row.u);
+      const o = e === null || f === null ? null : order(e, f);
+      const is = (test: (o: number) => boolean): boolean | null => (o === null ? null : test(o));
+      if (o === null || o > 0) return [];
+      return [{ id: row.id, eq: is((x) => x === 0), ne: is((x) => x !== 0), lt: is((x) => x < 0), le: is((x) => x <= 0), gt: is((x) => x > 0), ge: is((x) => x >= 0) }];
+    });
+    await everyWay(schema, data, (input) => input
+      .selectExpr("id", "cast(t as double) as e", "cast(u as double) as f")
+      .where("e <= f")
+      .selectExpr("id", "e = f as eq", "e != f as ne", "e < f as lt", "e <= f as le", "e > f as gt", "e >= f as ge"), expected);
+  });
+
   it("rows of 300 columns (past 255, and past the gather slots) through a positional projection, filter and select", async () => {
     const schema = z.object({ id: z.number().int(), s: z.string().nullable() });
     const data = Array.from({ length: 40 }, (_, id) => ({ id, s: id % 4 === 0 ? null : `s${id % 9}` }));

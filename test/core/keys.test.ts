@@ -1,11 +1,13 @@
 // The hash exchange's partitioner hashes a row's key part by part: it must route every row where the key string would.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { keyGroupOf, keyOf, partitionerOf, partitionOfKeyGroup } from "../../src/core/keys.ts";
+import { keyGroupOf, keyOf, partitionerOf, partitionOfKeyGroup, positionalPartitionerOf } from "../../src/core/keys.ts";
+import { keyOfColumns } from "../../src/operators/join-static-table.ts";
+import { joinKeyOf } from "../../src/plan/join-stream-analysis.ts";
 import type { Row } from "../../src/core/types.ts";
 
 const values: unknown[] = [
-  "sit", "", "é☃\u0000x", "n1", 0, -0, 1, -17, 2.5, 1e21, 1 / 3, Number.NaN, Number.POSITIVE_INFINITY, null, undefined, true, false,
+  "sit", "", "é☃\u0000x", "\u0002", "a\u0000sb", "\u0002\u0000\u00020", "\u0001", "n1", 0, -0, 1, -17, 2.5, 1e21, 1 / 3, Number.NaN, Number.POSITIVE_INFINITY, null, undefined, true, false,
   { start: 0, end: 1000 }, { start: 1_700_000_000_000, end: 1_700_000_001_000 }, { start: -0.5, end: 2 },
   [1, "a"], { other: 1 }, new Date(0),
 ];
@@ -69,5 +71,93 @@ describe("long keys", () => {
     assert.equal(partition({ id: big }), partitionOfKeyGroup(keyGroupOf(key({ id: big })), 7));
     assert.equal(key({ id: 42 }), key({ id: 42n }));
     assert.equal(partition({ id: 42 }), partition({ id: 42n }));
+  });
+});
+
+describe("keys of several columns under U+0000", () => {
+  // Values whose texts, joined on U+0000 without escaping, make the same key: a part that holds the separator and what
+  // follows it in another row ("a\u0000sb", "c" against "a", "b\u0000sc"), the escape character U+0002 itself and the
+  // escaped forms' text, null's part U+0001, empty strings, and the texts of null, numbers and booleans.
+  const adversarial: unknown[] = [
+    "", "a", "b", "c", "\u0000", "\u0000\u0000", "a\u0000", "\u0000b", "a\u0000sb", "b\u0000sc", "a\u0000sb\u0000sc", "\u0002", "\u00020", "\u0002\u0002",
+    "\u0002\u0000", "\u0000\u0002", "\u00020\u0000", "\u0001", "\u0000\u0001", "a\u0000\u0001", "\u0001\u0000sa", "null", "n1", "s", "t", "1", "true",
+    null, 1, 2.5, true, false, { start: 0, end: 1000 }, "w0:1000", [1, "a"], "[1,\"a\"]",
+  ];
+  // The value a key stands for: a string apart from a number, a boolean or an object of the same text.
+  const identity = (value: unknown): string => JSON.stringify([typeof value, value]);
+
+  function assertOneKeyPerValue(name: string, width: number, key: (row: Row) => unknown, pool: readonly unknown[]): void {
+    const columns = Array.from({ length: width }, (_, index) => `c${index}`);
+    const owners = new Map<unknown, string>();
+    const tuples: unknown[][] = width === 2 ? pool.flatMap((a) => pool.map((b) => [a, b])) : pool.flatMap((a) => pool.flatMap((b) => pool.map((c) => [a, b, c])));
+    for (const tuple of tuples) {
+      const row: Row = Object.fromEntries(columns.map((column, index) => [column, tuple[index]]));
+      const value = key(row);
+      const owner = owners.get(value);
+      const mine = tuple.map(identity).join(", ");
+      assert.ok(owner === undefined || owner === mine, `${name}: [${owner}] and [${mine}] get one key ${JSON.stringify(value)}`);
+      owners.set(value, mine);
+    }
+  }
+
+  it("keyOf gives two rows one key only when their values are the same (two and three columns)", () => {
+    assertOneKeyPerValue("keyOf", 2, keyOf(["c0", "c1"]), adversarial);
+    assertOneKeyPerValue("keyOf", 3, keyOf(["c0", "c1", "c2"]), adversarial);
+  });
+
+  it("keyOf's parts come back from the key: the last U+0000s are the separators, the parts after the first unescaped", () => {
+    const unescape = (text: string): string => {
+      let out = "";
+      for (let index = 0; index < text.length; index++) {
+        const character = text[index] as string;
+        assert.notEqual(character, "\u0000", "an escaped part holds no U+0000");
+        if (character !== "\u0002") out += character;
+        else out += text[++index] === "0" ? "\u0000" : "\u0002";
+      }
+      return out;
+    };
+    const key = keyOf(["c0", "c1", "c2"]);
+    const single = keyOf(["c"]);
+    for (const a of adversarial) {
+      for (const b of adversarial) {
+        const pieces = key({ c0: a, c1: b, c2: a }).split("\u0000");
+        const parts = [pieces.slice(0, -2).join("\u0000"), unescape(pieces.at(-2) as string), unescape(pieces.at(-1) as string)];
+        assert.deepStrictEqual(parts, [single({ c: a }), single({ c: b }), single({ c: a })], `${identity(a)}, ${identity(b)}`);
+      }
+    }
+  });
+
+  it("keyOf leaves a key without U+0000 or U+0002 as it was (keys in checkpoints stay the same)", () => {
+    const key = keyOf(["a", "b", "c"]);
+    assert.equal(key({ a: "x", b: null, c: 3 }), "sx\u0000\u0001\u0000n3");
+    assert.equal(key({ a: "", b: "null", c: true }), "s\u0000snull\u0000t");
+    assert.equal(key({ a: "é\u0001", b: { start: 0, end: 1000 }, c: [1] }), "sé\u0001\u0000w0:1000\u0000o[1]");
+    assert.equal(keyOf(["a"])({ a: "x\u0000y" }), "sx\u0000y");
+    // The first part is never escaped: its key is the one it had.
+    assert.equal(key({ a: "x\u0000\u0002", b: "y", c: 1 }), "sx\u0000\u0002\u0000sy\u0000n1");
+    assert.equal(key({ a: "x", b: "y\u0000\u0002", c: 1 }), "sx\u0000sy\u00020\u0002\u0002\u0000n1");
+  });
+
+  it("the partitioners route each adversarial row where its key string goes", () => {
+    for (const partitions of [3, 128]) {
+      const byName = partitionerOf(["c0", "c1"], partitions);
+      const byPosition = positionalPartitionerOf([0, 1], partitions);
+      const key = keyOf(["c0", "c1"]);
+      for (const a of adversarial) {
+        for (const b of adversarial) {
+          const expected = partitionOfKeyGroup(keyGroupOf(key({ c0: a, c1: b })), partitions);
+          assert.equal(byName({ c0: a, c1: b }), expected, `${identity(a)}, ${identity(b)}`);
+          assert.equal(byPosition([a, b]), expected, `${identity(a)}, ${identity(b)} by position`);
+        }
+      }
+    }
+  });
+
+  it("a stream-stream join's key and a static join's key give different values different keys", () => {
+    const notNull = adversarial.filter((value) => value !== null);
+    assertOneKeyPerValue("joinKeyOf", 2, joinKeyOf(["c0", "c1"]), notNull);
+    assertOneKeyPerValue("joinKeyOf", 3, joinKeyOf(["c0", "c1", "c2"]), notNull);
+    assertOneKeyPerValue("keyOfColumns", 2, keyOfColumns(["c0", "c1"]), notNull);
+    assertOneKeyPerValue("keyOfColumns", 3, keyOfColumns(["c0", "c1", "c2"]), notNull);
   });
 });

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { schemaOf, type Row } from "../../src/core/types.ts";
 import { parseExpression } from "../../src/expr/parser.ts";
+import { createAccumulator } from "../../src/operators/aggregate-functions.ts";
 import { compileBothWays } from "../helpers/compile-both.ts";
 
 const schema = schemaOf([
@@ -45,5 +46,57 @@ describe("NaN as Spark orders it", () => {
     assert.equal(evaluate("loose > 1e308", both), true);
     assert.equal(evaluate("loose < 0", both), false);
     assert.equal(evaluate("loose = 5", both), false);
+  });
+
+  it("typed =, !=, <, <=, >, >= between doubles: NaN equals NaN and is greater than every other double", () => {
+    const infinity = { d: Number.POSITIVE_INFINITY, nan: Number.NaN, loose: 0 };
+    const minusNaN = { d: -Number.NaN, nan: Number.NaN, loose: 0 };
+    const table: ReadonlyArray<[string, Row, boolean]> = [
+      ["nan = nan", five, true], ["d = nan", five, false], ["nan = d", five, false], ["d = nan", both, true], ["d = nan", minusNaN, true],
+      ["nan != nan", five, false], ["d != nan", five, true], ["d != nan", both, false], ["d <> nan", both, false],
+      ["d < nan", five, true], ["nan < d", five, false], ["nan < nan", five, false], ["d < nan", infinity, true],
+      ["d <= nan", five, true], ["nan <= d", five, false], ["nan <= nan", five, true],
+      ["nan > d", five, true], ["d > nan", five, false], ["nan > nan", five, false], ["nan > d", infinity, true],
+      ["nan >= d", five, true], ["d >= nan", five, false], ["nan >= nan", five, true],
+      ["nan > 1e308", five, true], ["nan = cast('NaN' as double)", five, true], ["d + 1 < nan", five, true],
+      // Not NaN: the plain answers stand.
+      ["d = 5", five, true], ["d != 5", five, false], ["d < 6", five, true], ["d <= 5", five, true], ["d > 6", five, false], ["d >= 6", five, false],
+      ["d < d", infinity, false], ["d >= d", infinity, true],
+    ];
+    for (const [text, row, expected] of table) assert.equal(evaluate(text, row), expected, `${text} on d = ${String(row.d)}`);
+  });
+
+  it("a NaN against null is null, as any comparison with null", () => {
+    for (const op of ["=", "!=", "<", "<=", ">", ">="]) assert.equal(evaluate(`nan ${op} d`, { d: null, nan: Number.NaN, loose: 0 }), null, op);
+  });
+
+  it("NOT of a comparison with NaN keeps Spark's answer (a filter's negation)", () => {
+    assert.equal(evaluate("not (d < nan)", five), false);
+    assert.equal(evaluate("not (nan = nan)", five), false);
+  });
+
+  it("greatest and least: NaN is the greatest, whichever argument it is", () => {
+    assert.ok(Number.isNaN(evaluate("greatest(d, nan)", five)));
+    assert.ok(Number.isNaN(evaluate("greatest(nan, d)", five)));
+    assert.ok(Number.isNaN(evaluate("greatest(d, nan, 1e308)", five)));
+    assert.equal(evaluate("least(d, nan)", five), 5);
+    assert.equal(evaluate("least(nan, d)", five), 5);
+    assert.ok(Number.isNaN(evaluate("least(nan, nan)", five)));
+    assert.equal(evaluate("greatest(d, 7)", five), 7);
+    assert.equal(evaluate("least(d, 7)", five), 5);
+  });
+
+  it("max and min aggregates: NaN is the greatest, in any order of the rows", () => {
+    const aggregate = (name: "max" | "min", values: readonly unknown[]): unknown => {
+      const accumulator = createAccumulator(name);
+      for (const value of values) accumulator.add(value);
+      return accumulator.result();
+    };
+    for (const values of [[1, Number.NaN, 3], [Number.NaN, 1, 3], [3, 1, Number.NaN], [null, Number.NaN, 1, null]]) {
+      assert.ok(Number.isNaN(aggregate("max", values)), `max of ${values.map(String).join(", ")}`);
+      assert.equal(aggregate("min", values), 1, `min of ${values.map(String).join(", ")}`);
+    }
+    assert.ok(Number.isNaN(aggregate("min", [Number.NaN, Number.NaN])));
+    assert.equal(aggregate("max", [Number.POSITIVE_INFINITY, 1, Number.POSITIVE_INFINITY]), Number.POSITIVE_INFINITY);
   });
 });
