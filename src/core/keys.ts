@@ -1,4 +1,5 @@
 // Group keys: one string per key, hashed into a fixed number of key groups that are spread over partitions.
+import { jsonWithLongs } from "./long.ts";
 import type { PositionalRow, Row } from "./types.ts";
 
 /** Key groups are fixed for a query's life, so a restart may change the number of partitions. */
@@ -123,7 +124,9 @@ function part(value: unknown): string {
   if (typeof value === "number" || typeof value === "bigint") return `n${value}`;
   if (typeof value === "boolean") return value ? "t" : "f";
   if (typeof value === "object" && isWindow(value)) return `w${String(value.start)}:${String(value.end)}`;
-  return `o${JSON.stringify(value)}`;
+  // Longs past 2^53 inside as JSON numbers, digit for digit (JSON.stringify throws on a bigint); the same text as
+  // JSON.stringify's for any other value.
+  return `o${jsonWithLongs(value)}`;
 }
 
 /** FNV-1a over the key string: stable across processes and restarts. */
