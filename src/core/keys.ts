@@ -1,4 +1,5 @@
 // Group keys: one string per key, hashed into a fixed number of key groups that are spread over partitions.
+import { jsonWithLongs } from "./long.ts";
 import type { PositionalRow, Row } from "./types.ts";
 
 /** Key groups are fixed for a query's life, so a restart may change the number of partitions. */
@@ -71,20 +72,35 @@ function cachedPart(): (value: unknown) => string {
   let lastEnd = Number.NaN;
   let lastPart = "";
   return (value) => {
-    if (typeof value === "object" && value !== null && "start" in value && "end" in value) {
+    if (typeof value === "object" && value !== null && isWindow(value)) {
       const { start, end } = value;
-      if (typeof start === "number" && typeof end === "number") {
-        // NaN never equals itself, so a NaN bound is turned into a string each time (as `part` would).
-        if (start !== lastStart || end !== lastEnd) {
-          lastPart = part(value);
-          lastStart = start;
-          lastEnd = end;
-        }
-        return lastPart;
+      if (typeof start !== "number" || typeof end !== "number") return part(value);
+      // NaN never equals itself, so a NaN bound is turned into a string each time (as `part` would).
+      if (start !== lastStart || end !== lastEnd) {
+        lastPart = part(value);
+        lastStart = start;
+        lastEnd = end;
       }
+      return lastPart;
     }
     return part(value);
   };
+}
+
+/**
+ * A window's value: an object of two numbers, `start` and `end`, and nothing else. A struct that has those fields
+ * and others (or bounds that are not numbers) is a struct, keyed by its JSON: taken for a window, its other fields
+ * were left out of the key (structs differing only there made one group) and texts joined on ':' read the same.
+ */
+function isWindow(value: object): value is { start: number | bigint; end: number | bigint } {
+  if (!("start" in value && "end" in value && isBound(value.start) && isBound(value.end))) return false;
+  let keys = 0;
+  for (const _key in value) if (++keys > 2) return false;
+  return keys === 2;
+}
+
+function isBound(value: unknown): boolean {
+  return typeof value === "number" || typeof value === "bigint";
 }
 
 /** `String(value)` for one number at a time, keeping the last: the same text for the same number (0 and -0 both "0"). */
@@ -107,8 +123,10 @@ function part(value: unknown): string {
   // the same whichever form a value came in (42 and 42n).
   if (typeof value === "number" || typeof value === "bigint") return `n${value}`;
   if (typeof value === "boolean") return value ? "t" : "f";
-  if (typeof value === "object" && "start" in value && "end" in value) return `w${String(value.start)}:${String(value.end)}`;
-  return `o${JSON.stringify(value)}`;
+  if (typeof value === "object" && isWindow(value)) return `w${String(value.start)}:${String(value.end)}`;
+  // Longs past 2^53 inside as JSON numbers, digit for digit (JSON.stringify throws on a bigint); the same text as
+  // JSON.stringify's for any other value.
+  return `o${jsonWithLongs(value)}`;
 }
 
 /** FNV-1a over the key string: stable across processes and restarts. */
@@ -196,7 +214,7 @@ function hashEscapedText(hash: number, text: string): number {
 function hashPart(hash: number, value: unknown, startText: (value: number) => string, endText: (value: number) => string, escaped: boolean): number {
   if (typeof value === "string") return escaped ? hashEscapedText(hashChar(hash, 0x73), value) : hashText(hashChar(hash, 0x73), value);
   if (typeof value === "number") return hashText(hashChar(hash, 0x6e), String(value));
-  if (typeof value === "object" && value !== null && "start" in value && "end" in value) {
+  if (typeof value === "object" && value !== null && isWindow(value)) {
     // A window's bounds through the last-number caches (the rows of a stream mostly share a window): no string a row
     // (bench/micro/partitioner.ts: 138 heap bytes a row before, 56 after).
     const { start, end } = value;

@@ -84,6 +84,8 @@ const namedStruct: ScalarFunction = {
 };
 
 function structOf(names: readonly string[], args: readonly Compiled[]): ReturnType<ScalarFunction["compile"]> {
+  // `out["__proto__"] = value` below would set the struct's prototype, not a field: the field would be lost.
+  if (names.includes("__proto__")) throw new AnalysisError("A struct field named `__proto__` is not supported: structs are JavaScript objects, where that name is not a property. Give the field another name.");
   const evaluators = args.map((arg) => arg.evaluate);
   const fields: Field[] = args.map((arg, index) => ({ name: names[index] as string, type: arg.type, nullable: arg.nullable, ...nestedOf(arg) }));
   return {

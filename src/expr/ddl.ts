@@ -57,6 +57,8 @@ function readType(reader: DdlReader, name: string): Field {
   if (lower === "struct") {
     reader.expect("<");
     const fields = readFields(reader, ">");
+    // A struct is a JavaScript object, where this name sets the prototype: the field would be lost (analyzer.ts).
+    if (fields.some((field) => field.name === "__proto__")) throw new AnalysisError("A struct field named `__proto__` is not supported: structs are JavaScript objects, where that name is not a property. Give the field another name.");
     reader.expect(">");
     return { name, type: "struct", nullable: true, fields };
   }

@@ -213,6 +213,14 @@ function compare(left: unknown, right: unknown): number {
     const leftNaN = Number.isNaN(left);
     return leftNaN === Number.isNaN(right) ? 0 : leftNaN ? 1 : -1;
   }
+  // A long past 2^53 is a bigint, the long column's other values numbers: < and > order them exactly (their text, as
+  // below, made max(2^53 + 1, 2^60) the first and max(5, 2^60) 5). One side is a bigint: a NaN (untyped columns) is
+  // the other, and greater.
+  if ((typeof left === "bigint" || typeof left === "number") && (typeof right === "bigint" || typeof right === "number")) {
+    if (left < right) return -1;
+    if (left > right) return 1;
+    return left !== left ? 1 : right !== right ? -1 : 0;
+  }
   const a = String(left);
   const b = String(right);
   return a < b ? -1 : a > b ? 1 : 0;

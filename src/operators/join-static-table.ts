@@ -1,6 +1,7 @@
 // The static side of a stream-static join: its rows, run whole by the static engine when the query starts (and again
 // on its refresh interval), indexed by the join key and shared by every partition of the joining stage.
 import { escapeKeyPart } from "../core/keys.ts";
+import { jsonWithLongs } from "../core/long.ts";
 import type { Row } from "../core/types.ts";
 
 /**
@@ -27,7 +28,7 @@ export function keyOfColumns(columns: readonly string[]): KeyOf {
     return (row) => {
       const value = row[column];
       if (value === null || value === undefined) return undefined;
-      return typeof value === "object" ? JSON.stringify(value) : value;
+      return typeof value === "object" ? jsonWithLongs(value) : value;
     };
   }
   return (row) => {
@@ -36,7 +37,7 @@ export function keyOfColumns(columns: readonly string[]): KeyOf {
       const value = row[columns[index] as string];
       if (value === null || value === undefined) return undefined;
       // A string's U+0000 escaped after the first column (`escapeKeyPart`): different values, different keys.
-      const text = typeof value === "object" ? JSON.stringify(value) : String(value);
+      const text = typeof value === "object" ? jsonWithLongs(value) : String(value);
       key += typeof value === "number" || typeof value === "bigint" ? `n${String(value)}\u0000` : `${typeof value === "string" ? "s" : "o"}${index === 0 ? text : escapeKeyPart(text)}\u0000`;
     }
     return key;

@@ -86,7 +86,17 @@ function analyzeNode(node: LogicalPlan, options: AnalysisOptions, firstState: nu
 function refuseProtoColumn(schema: Schema): void {
   for (const field of schema.fields) {
     if (field.name === "__proto__") throw new AnalysisError("A column named `__proto__` is not supported: rows are JavaScript objects, where that name is not a property. Give it another name (an alias in the query, or another field name in the source's schema).");
+    refuseProtoField(field);
   }
+}
+
+/** The same for a struct's fields, at any depth (a source's DDL schema): structs are plain objects too. */
+function refuseProtoField(field: Field): void {
+  for (const inner of field.fields ?? []) {
+    if (inner.name === "__proto__") throw new AnalysisError(`A struct field named \`__proto__\` (in column '${field.name}') is not supported: structs are JavaScript objects, where that name is not a property. Give the field another name.`);
+    refuseProtoField(inner);
+  }
+  if (field.element !== undefined) refuseProtoField(field.element);
 }
 
 function analyzeNodeAlone(node: LogicalPlan, options: AnalysisOptions, firstState: number): Analysis {

@@ -3,6 +3,7 @@
 // sources and steps and tags its rows with its side and join key; they meet in the join's stage, as a union's do.
 import { AnalysisError } from "../core/errors.ts";
 import { escapeKeyPart } from "../core/keys.ts";
+import { jsonWithLongs } from "../core/long.ts";
 import { findField, type Field, type Row, type Schema } from "../core/types.ts";
 import { rangeExpiry, type Expiry, type TimeRange } from "../operators/join-stream-eviction.ts";
 import { JOIN_KEY, JOIN_SIDE, StreamJoinOperator, type StreamJoinSideSpec, type StreamJoinSpec } from "../operators/join-stream.ts";
@@ -177,7 +178,7 @@ export function joinKeyOf(columns: readonly string[]): (row: Row) => string | nu
       if (typeof value === "number" || typeof value === "bigint") key += `n${String(value)}\u0000`;
       else if (typeof value === "string") key += `s${index === 0 ? value : escapeKeyPart(value)}\u0000`;
       else if (typeof value === "boolean") key += value ? "t\u0000" : "f\u0000";
-      else key += `o${JSON.stringify(value)}\u0000`;
+      else key += `o${jsonWithLongs(value)}\u0000`;
     }
     return key;
   };

@@ -2,6 +2,7 @@
 // keys, then every function read per row over its frame. Frames that start unbounded grow one accumulator per
 // partition; bounded frames fold their rows per row.
 import { escapeKeyPart } from "../core/keys.ts";
+import { jsonWithLongs } from "../core/long.ts";
 import type { Row } from "../core/types.ts";
 import { sortOrdering } from "../expr/compare.ts";
 import { createAccumulator } from "../operators/aggregate-functions.ts";
@@ -42,9 +43,20 @@ function evaluateWindow(rows: readonly Row[], window: ResolvedWindow): Row[] {
   return output;
 }
 
-/** Partition keys compare as Spark groups: equal values (nulls together), by type and value. */
+/**
+ * Partition keys compare as Spark groups: equal values (nulls together), by type and value. A struct or an array by
+ * its JSON (longs digit for digit): its String() was "[object Object]" for every struct, and "1,2" for [1, 2] and
+ * ["1,2"].
+ */
 function partitionKey(values: readonly unknown[]): string {
-  return values.map((value) => (value === null || value === undefined ? "n" : `${typeof value}:${escapeKeyPart(value instanceof Date ? String(value.getTime()) : String(value))}`)).join("\u0000");
+  return values.map((value) => (value === null || value === undefined ? "n" : `${typeof value}:${escapeKeyPart(partitionText(value))}`)).join("\u0000");
+}
+
+function partitionText(value: unknown): string {
+  if (typeof value !== "object" || value === null) return String(value);
+  if (value instanceof Date) return String(value.getTime());
+  if (value instanceof Uint8Array) return String(value);
+  return jsonWithLongs(value);
 }
 
 function entryComparator(window: ResolvedWindow): (left: Entry, right: Entry) => number {
