@@ -7,6 +7,8 @@ export const KEY_GROUPS = 128;
 
 /** Builds a function that turns a row's key columns into one string (types and nulls kept apart). */
 export function keyOf(columns: readonly string[]): (row: Row) => string {
+  // No columns (a global aggregation, `count(*)` without GROUP BY): every row has the one empty key.
+  if (columns.length === 0) return () => "";
   const parts = columns.map(() => cachedPart());
   if (columns.length === 1) {
     const column = columns[0] as string;

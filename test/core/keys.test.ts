@@ -161,3 +161,12 @@ describe("keys of several columns under U+0000", () => {
     assertOneKeyPerValue("keyOfColumns", 3, keyOfColumns(["c0", "c1", "c2"]), notNull);
   });
 });
+
+describe("keyOf without columns", () => {
+  it("gives every row the one empty key, as a global aggregation needs (it threw 'firstPart is not a function')", () => {
+    const key = keyOf([]);
+    assert.equal(key({ a: 1 }), "");
+    assert.equal(key({}), "");
+    assert.equal(partitionerOf([], 4)({ a: 1 }), partitionerOf([], 4)({ b: "x" }));
+  });
+});
