@@ -1,4 +1,4 @@
-// NATS `PUB` lines written into a shared slab instead of one new ArrayBuffer a publish.
+// NATS messages (`PUB` line, payload, CRLF) written into a shared slab instead of new ArrayBuffers a publish.
 //
 // nats.js's `publish()` turns each message's protocol line (`PUB <subject> <size>\r\n`) into bytes with
 // `TextEncoder.encode`, which makes a new off-heap ArrayBuffer every time: one a NATS message, about half of the
@@ -7,17 +7,21 @@
 // thread, inside the pause), so their number sets a large part of every pause.
 //
 // Here the line is written into a 64 KB slab and handed to the client as a view of it (a view is an ordinary heap
-// object, no new backing store). A slab is only ever written forward: a full one is dropped, not reused, and a new
-// one taken, so a line that the client still holds (until its flush copies the pending lines and payloads into one
-// buffer for the socket, or longer while it is disconnected) is never overwritten. One ArrayBuffer per slab, about
-// 2,000 lines.
+// object, no new backing store), and a payload of up to 8 KB is copied after it, with its closing CRLF, in the same
+// view: the client's flush packs its pending buffers into a new one (another ArrayBuffer) only when there are
+// several, so a flush of one such message makes none either. A slab is only ever written forward: a full one is
+// dropped, not reused, and a new one taken, so bytes that the client or the socket still holds (until the flush packs
+// them, the socket has written them, or longer while disconnected) are never overwritten; a payload copied in at
+// publish() may be overwritten by its encoder at once. One ArrayBuffer per slab, a few hundred messages.
 //
 // The client's outbound path is not public API: `connection.protocol.sendCommand(line, payload, CRLF)` is what its
-// own `publish()` calls after the same checks (`_check`: closed, draining, subject; the server's max_payload) and the
-// same counters (`outBytes`, `outMsgs`). `pubLinesFor` checks that these members are there and returns undefined
-// otherwise (another client version), and the transport then calls `publish()` as before.
+// own `publish()` calls, after the checks (`_check`: closed, draining, subject; the server's max_payload) and the
+// counters (`outBytes`, `outMsgs`) done here too. `pubLinesFor` checks that these members are there and returns
+// undefined otherwise (another client version), and the transport then calls `publish()` as before.
 
 const SLAB_BYTES = 64 * 1024;
+/** Payloads up to this size are copied into the slab after their line (see `write`); larger ones are passed as they are. */
+const INLINE_PAYLOAD_BYTES = 8 * 1024;
 /** Subjects whose `PUB <subject> ` prefix is kept encoded; past this many the cache starts over (a process publishes to a few dozen). */
 const MAX_PREFIXES = 1024;
 const CRLF = new Uint8Array([13, 10]);
@@ -59,18 +63,23 @@ export class PubLines {
     const size = payload.length;
     const limit = client.info?.max_payload;
     if (limit !== undefined && size > limit) return false;
-    const line = this.line(subject, size);
     const protocol = client.protocol;
     protocol.outBytes += size;
     protocol.outMsgs++;
-    protocol.sendCommand(line, payload, CRLF);
+    if (size <= INLINE_PAYLOAD_BYTES) protocol.sendCommand(this.write(subject, payload));
+    else protocol.sendCommand(this.write(subject, undefined, size), payload, CRLF);
     return true;
   }
 
-  /** `PUB <subject> <size>\r\n` as a view of the slab. */
-  private line(subject: string, size: number): Uint8Array {
+  /**
+   * `PUB <subject> <size>\r\n`, and with `payload` the payload and its `\r\n` after it, as one view of the slab. A
+   * whole message in one view is one buffer in the client's pending list: a flush that sends only it hands that view
+   * to the socket as it is, where three buffers (line, payload, CRLF) would be packed into a new one.
+   */
+  private write(subject: string, payload: Uint8Array | undefined, size = payload?.length ?? 0): Uint8Array {
     const prefix = this.prefix(subject);
-    const length = prefix.length + digits(size) + 2;
+    const sizeDigits = digits(size);
+    const length = prefix.length + sizeDigits + 2 + (payload === undefined ? 0 : size + 2);
     if (this.used + length > this.slab.length) {
       this.slab = new Uint8Array(Math.max(SLAB_BYTES, length));
       this.used = 0;
@@ -78,10 +87,16 @@ export class PubLines {
     const slab = this.slab;
     const start = this.used;
     slab.set(prefix, start);
-    let end = start + prefix.length + digits(size);
+    let end = start + prefix.length + sizeDigits;
     for (let rest = size, at = end - 1; at >= start + prefix.length; at--, rest = Math.floor(rest / 10)) slab[at] = 48 + (rest % 10);
     slab[end++] = 13;
     slab[end++] = 10;
+    if (payload !== undefined) {
+      slab.set(payload, end);
+      end += size;
+      slab[end++] = 13;
+      slab[end++] = 10;
+    }
     this.used = end;
     return slab.subarray(start, end);
   }

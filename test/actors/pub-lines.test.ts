@@ -58,7 +58,7 @@ describe("PUB lines from a slab", () => {
   it("a publish makes no ArrayBuffer for its line (TextEncoder.encode is not called per message)", async () => {
     const encode = TextEncoder.prototype.encode;
     let encoded = 0;
-    TextEncoder.prototype.encode = function (this: TextEncoder, input?: string) {
+    TextEncoder.prototype.encode = function (this: InstanceType<typeof TextEncoder>, input?: string) {
       encoded++;
       return encode.call(this, input);
     };
