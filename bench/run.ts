@@ -17,6 +17,7 @@ import { SCENARIOS, UNAVAILABLE_SCENARIOS, scenarioById, type Scenario } from ".
 import { stepUp, type Judged } from "./e2e/step-up.ts";
 import { checkYsbGenerator } from "./e2e/ysb.ts";
 import { measureFootprint } from "./e2e/footprint.ts";
+import { measureGcRun, type GcRunResult } from "./e2e/gc-run.ts";
 import { renderGatewayMarkdown } from "./gateway/report.ts";
 import { DEFAULT_GATEWAY_SETTINGS, gatewayMissing, runGatewayBench, type GatewaySystemId } from "./gateway/run.ts";
 import { QUERY_NODE_FLAGS } from "../src/core/node-flags.ts";
@@ -36,6 +37,8 @@ const USAGE = `npm run bench [-- options]: Rill continuous vs micro-batch vs raw
   --max-rate <n>         last step-up rate (default 3200000)
   --no-step-up           latency runs only
   --no-restart           skip the restart-on-a-checkpoint measurement
+  --gc-seconds <s>       length of the GC run: scenario (b) with checkpoints at the latency rate in a process of its own, which the GC target is judged on (default 20)
+  --no-gc-run            skip the GC run (the GC target is then judged on the latency run's figure)
   --no-workers           skip scenarios (a) and (b) on 1 and 2 worker processes (bench/workers.ts, into <out>/workers.txt)
   --out <dir>            results folder (default bench/results)`;
 
@@ -52,6 +55,8 @@ const { values } = parseArgs({
     "max-rate": { type: "string", default: "3200000" },
     "no-step-up": { type: "boolean", default: false },
     "no-restart": { type: "boolean", default: false },
+    "gc-seconds": { type: "string", default: "20" },
+    "no-gc-run": { type: "boolean", default: false },
     "no-workers": { type: "boolean", default: false },
     out: { type: "string", default: "bench/results" },
     help: { type: "boolean", default: false },
@@ -115,6 +120,7 @@ try {
   await warmUp();
   const latencyRounds = await latencyRuns();
   const latency = medianRounds(latencyRounds);
+  const gcRun = await gcRunIfAsked();
   const stepUpResults = [];
   for (const scenarioId of settings.stepUpScenarios) {
     const scenario = scenarioById(scenarioId);
@@ -143,7 +149,8 @@ try {
     restart,
     footprint,
     ratios: [...latencyRatios(latency, scenarioIds), ...throughputRatios(stepUpResults, settings.stepUpScenarios)],
-    targets: checkTargets(latency, stepUpResults, restart),
+    ...(gcRun === undefined ? {} : { gcRun }),
+    targets: checkTargets(latency, stepUpResults, restart, gcRun),
     ysbGenerator: ysbGenerator ?? "matches its published description (100 campaigns x 10 ads, UUIDs, view/click/purchase in equal shares)",
     notices: [...new Set(notices)],
     errors,
@@ -205,6 +212,18 @@ async function warmUp(): Promise<void> {
   }
 }
 
+/** The run the GC target is judged on (bench/e2e/gc-run.ts): (b) with checkpoints in a new process with QUERY_NODE_FLAGS, when (b) and that mode are in this run. */
+async function gcRunIfAsked(): Promise<GcRunResult | undefined> {
+  if (values["no-gc-run"] || !scenarios.some((scenario) => scenario.id === "b") || !modes.some((mode) => mode.id === CHECKPOINTS)) return undefined;
+  const seconds = positive(values["gc-seconds"], "--gc-seconds");
+  console.error(`GC run: scenario b, ${CHECKPOINTS}, ${settings.latencyRate} rows/s for ${seconds} s in a process of its own (${QUERY_NODE_FLAGS.join(" ")}):`);
+  const result = await measureGcRun({ scenario: "b", mode: CHECKPOINTS, rate: settings.latencyRate, seconds });
+  if (result.error !== undefined) errors.push(`GC run (b / ${CHECKPOINTS}): ${result.error}`);
+  const gc = result.gc;
+  console.error(`  ${gc ? `gc p50 ${gc.p50PauseMs} ms, p99 ${gc.p99PauseMs} ms, max ${gc.maxPauseMs} ms over ${gc.collections} collections (${gc.major} mark-compacts), ${gc.pauseMsPerSecond} ms/s` : "no figures"}, ${result.rowsPerFrame ?? "-"} rows/frame, ${result.complete ? "complete" : "INCOMPLETE"} (${Math.round(result.wallMs)} ms)`);
+  return result;
+}
+
 /** Restart on a checkpoint to the first new output, in this process and in a new one (bench/e2e/restart.ts). */
 async function restartRun(): Promise<RestartResult> {
   console.error("restart on a checkpoint:");
@@ -227,7 +246,8 @@ async function latencyRuns(): Promise<PointResult[]> {
         points.push(point);
         const perRow = point.rowLatency ? `, per row p50 ${point.rowLatency.p50} p99 ${point.rowLatency.p99}` : "";
         const dropped = point.droppedByWatermark === undefined ? "" : `, ${point.droppedByWatermark} late rows dropped`;
-        console.error(`  latency ${scenario.id} ${mode.id}: p50 ${point.latency.p50} ms, p99 ${point.latency.p99} ms, max ${point.latency.max} ms${perRow} (${point.outputRows} rows out${dropped}, ${point.complete ? "complete" : "INCOMPLETE"}${point.error ? `, WRONG: ${point.error}` : ""}, ${Math.round(point.wallMs)} ms)`);
+        const gc = point.gc ? `, gc p99 ${point.gc.p99PauseMs} ms over ${point.gc.collections}` : "";
+        console.error(`  latency ${scenario.id} ${mode.id}: p50 ${point.latency.p50} ms, p99 ${point.latency.p99} ms, max ${point.latency.max} ms${perRow}${gc} (${point.outputRows} rows out${dropped}, ${point.complete ? "complete" : "INCOMPLETE"}${point.error ? `, WRONG: ${point.error}` : ""}, ${Math.round(point.wallMs)} ms)`);
       }
     }
   }

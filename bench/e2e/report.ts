@@ -4,6 +4,7 @@ import { format, latencyPoint, type Ratio, type TargetCheck } from "./analysis.t
 import { machineLine, type CpuShare, type Machine } from "./machine.ts";
 import { CONTINUOUS, type Mode } from "./modes.ts";
 import type { PointResult } from "./point.ts";
+import type { GcRunResult } from "./gc-run.ts";
 import type { RestartResult } from "./restart.ts";
 import type { Scenario, UnavailableScenario } from "./scenarios.ts";
 import { MIN_RECEIVED_SHARE, type StepUpResult } from "./step-up.ts";
@@ -45,6 +46,8 @@ export interface BenchResults {
   readonly restart: RestartResult | undefined;
   /** The main job's peak RSS and an idle session's CPU (bench/e2e/footprint.ts); absent in results from before it. */
   readonly footprint?: Footprint;
+  /** Scenario (b) with checkpoints in a process of its own, 20 s, the GC target's run (bench/e2e/gc-run.ts); absent with --no-gc-run and in results from before it. */
+  readonly gcRun?: GcRunResult;
   readonly ratios: readonly Ratio[];
   readonly targets: readonly TargetCheck[];
   readonly ysbGenerator: string;

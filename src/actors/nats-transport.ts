@@ -31,6 +31,7 @@ import type {
   JetStreamStreamInfo,
 } from "./jetstream.ts";
 import { whileUnavailable } from "./nats-availability.ts";
+import { pubLinesFor, type PubLines } from "./pub-lines.ts";
 import { redactServerUrl, serverList, splitServerUrl } from "./nats-url.ts";
 import { guardHandler, type ConnectedServer, type MessageHandler, type RejectedHandler, type Subscription, type Transport } from "./transport.ts";
 
@@ -72,10 +73,13 @@ export class NatsTransport implements Transport {
   private disconnectedAt: number | undefined;
   private readonly rejectedCallbacks: RejectedHandler[] = [];
   private unreachableTimer: NodeJS.Timeout | undefined;
+  /** `PUB` lines from a slab rather than a new ArrayBuffer a message (pub-lines.ts); undefined if the client lacks the members it uses. */
+  private readonly pubLines: PubLines | undefined;
   private jetstreamAccess: NatsJetStream | undefined;
 
   private constructor(private readonly connection: NatsConnection, address: string, private readonly unreachableTimeoutMs: number) {
     this.address = address;
+    this.pubLines = process.env.RILL_NATS_PUB_LINES === "client" ? undefined : pubLinesFor(connection);
     void this.watchClosed();
     void this.watchStatus();
   }
@@ -118,7 +122,7 @@ export class NatsTransport implements Transport {
   }
 
   publish(subject: string, payload: Uint8Array): void {
-    this.connection.publish(subject, payload);
+    if (this.pubLines?.publish(subject, payload) !== true) this.connection.publish(subject, payload);
   }
 
   subscribe(subject: string, handler: MessageHandler): Subscription {
