@@ -98,7 +98,7 @@ const arrayRows = [
 const NAMED_ROWS_PER_WIDTH = 8;
 const namedStore = (column: number): string => `this[k${column}] = v[${column === 0 ? "i" : column === 1 ? "i + n" : `i + ${column} * n`}];`;
 const namedFactory = (width: number): string =>
-  `  (k) => { const ${Array.from({ length: width }, (_, column) => `k${column} = k[${column}] as string`).join(", ")}; const Built = prototypeless(function (this: Row, v: readonly unknown[], i: number, n: number): void { ${Array.from({ length: width }, (_, column) => namedStore(column)).join(" ")} }); new Built(NULLS, 0, 1); return (v, n, rows) => { for (let i = 0; i < n; i++) rows[i] = new Built(v, i, n); }; },`;
+  `  (k) => { const ${Array.from({ length: width }, (_, column) => `k${column} = k[${column}] as string`).join(", ")}; const Built = prototypeless(function (this: Row, v: readonly unknown[], i: number, ${width === 1 ? "_n" : "n"}: number): void { ${Array.from({ length: width }, (_, column) => namedStore(column)).join(" ")} }); new Built(NULLS, 0, 1); return (v, n, rows) => { for (let i = 0; i < n; i++) rows[i] = new Built(v, i, n); }; },`;
 arrayRows.push(
   "/** Sets `rows[i]` to a row of the schema's keys in order, set to `v[i]`, `v[i + n]`, ... (one value of each column). */",
   "export type NamedRowsBuilder = (v: readonly unknown[], n: number, rows: Row[]) => void;",
