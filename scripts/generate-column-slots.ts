@@ -26,8 +26,43 @@ const lines = [
   ...Array.from({ length: SLOTS }, () => "  (rows, name, values, at) => { for (let index = 0; index < rows.length; index++) (rows[index] as Row)[name] = values[at + index]; },"),
   "];",
   "",
+  ...namedGathers(),
 ];
 await writeFile(new URL("../src/actors/column-slots.ts", import.meta.url), lines.join("\n"));
+
+// Encoding named rows of up to GATHER_ROWS_WIDTH columns, row by row: one pass that proves each row's key set (for-in:
+// own and inherited enumerable keys, in order) and copies its values column-major, with each column's kind bits in a
+// local. Each read is its own statement (`r[k3]`), so in a gather that one schema owns each read sees one name and one
+// row shape; a row is loaded once, not once a column, and the proof is not a pass and a call of its own.
+// NAMED_GATHERS[width] holds GATHERS_PER_WIDTH factories, each its own literal, each taken by one schema of that width.
+function namedGathers(): string[] {
+  const GATHER_ROWS_WIDTH = 16;
+  const GATHERS_PER_WIDTH = 8;
+  const at = (column: number): string => (column === 0 ? "i" : column === 1 ? "i + n" : `i + ${column} * n`);
+  const columns = (width: number, each: (column: number) => string, separator: string): string => Array.from({ length: width }, (_, column) => each(column)).join(separator);
+  const factory = (width: number): string =>
+    `  (k) => { const ${columns(width, (column) => `k${column} = k[${column}] as string`, ", ")}; return (rows, values, seen) => { const n = rows.length; let ${columns(width, (column) => `s${column} = 0`, ", ")}; let x: unknown; for (let i = 0; i < n; i++) { const r = rows[i] as Row; if (typeof r !== "object" || r === null) return false; let c = 0; for (const key in r) { if (key !== k[c]) return false; c++; } if (c !== ${width}) return false; ${columns(width, (column) => `x = r[k${column}]; values[${at(column)}] = x; s${column} |= ${SEEN.replaceAll("value", "x")};`, " ")} } ${columns(width, (column) => `seen[${column}] = s${column};`, " ")} return true; }; },`;
+  return [
+    "/**",
+    " * Copies every row's values column-major into `values` (column c of row i at i + c * rows.length) and each column's",
+    " * kinds of value into `seen` (SEEN_* masks); false, at once, when a row is not an object whose keys (for-in) are",
+    " * exactly the schema's in order.",
+    " */",
+    "export type GatherRows = (rows: readonly Row[], values: unknown[], seen: number[]) => boolean;",
+    "",
+    "/** Makes the gather of one schema from its keys (exactly the factory's width, each an internalized string). */",
+    "export type GatherRowsFactory = (k: readonly string[]) => GatherRows;",
+    "",
+    `export const GATHER_ROWS_WIDTH = ${GATHER_ROWS_WIDTH};`,
+    "",
+    "/** NAMED_GATHERS[width]: factories of gathers of rows of that width, each taken by one schema. */",
+    "export const NAMED_GATHERS: readonly (readonly GatherRowsFactory[])[] = [",
+    "  [],",
+    ...Array.from({ length: GATHER_ROWS_WIDTH }, (_, index) => ["  [", ...Array.from({ length: GATHERS_PER_WIDTH }, () => `  ${factory(index + 1)}`), "  ],"]).flat(),
+    "];",
+    "",
+  ];
+}
 
 // Decoded rows by position of up to ARRAY_ROWS_WIDTH columns, each made by one array literal of exactly its width from
 // the frame's column-major values: one allocation a row, stored in full as it is made (no all-null copy first, then a
@@ -51,20 +86,41 @@ const arrayRows = [
   "",
 ];
 
-// Decoded named rows of up to ARRAY_ROWS_WIDTH columns, row by row: an empty object, then one keyed store a column in
-// the schema's order, each its own statement, so that in a builder that one schema owns each store sees one name. The
-// rows take the maps that the schema's template took when it was made the same way (row-columns.ts, layoutOf), whose
-// fields already hold any value (a double, then null): no clone of the template (a builtin call a row), no pass a column.
-const NAMED_ROW_SLOTS = 64;
-const namedStore = (column: number): string => (column === 0 ? "r[k0] = v[i];" : `if (w > ${column}) r[k${column}] = v[i + ${column === 1 ? "n" : `${column} * n`}];`);
-const namedBuilder = `  (k, v, n, rows) => { const w = k.length; const ${Array.from({ length: ARRAY_ROWS_WIDTH }, (_, column) => `k${column} = k[${column}] as string`).join(", ")}; for (let i = 0; i < n; i++) { const r: Row = {}; ${Array.from({ length: ARRAY_ROWS_WIDTH }, (_, column) => namedStore(column)).join(" ")} rows[i] = r; } },`;
+// Decoded named rows of up to ARRAY_ROWS_WIDTH columns, row by row, each by `new` on a constructor of exactly the
+// schema's width whose every store is its own statement (`this[k0] = ...`), so that in a constructor that one schema
+// owns each store sees one name. V8 gives a constructor's instances in-object fields (10 for a constructor without
+// `this.name =` stores: its estimate of 2, plus 8 of slack) and TurboFan inlines a constructor this small into the
+// builder's loop: one allocation a row, of its final size, instead of an empty literal (4 in-object fields) whose 5th
+// and 8th keys allocate and then grow a property array. Each constructor is first called with nulls, so that its fields
+// hold any value later (a field that held a number first would box every double anew). Its prototype is set to
+// Object.prototype, so the rows are plain objects. NAMED_ROWS[width] holds NAMED_ROWS_PER_WIDTH factories, each its own
+// literal, each taken by one schema of that width.
+const NAMED_ROWS_PER_WIDTH = 8;
+const namedStore = (column: number): string => `this[k${column}] = v[${column === 0 ? "i" : column === 1 ? "i + n" : `i + ${column} * n`}];`;
+const namedFactory = (width: number): string =>
+  `  (k) => { const ${Array.from({ length: width }, (_, column) => `k${column} = k[${column}] as string`).join(", ")}; const Built = prototypeless(function (this: Row, v: readonly unknown[], i: number, ${width === 1 ? "_n" : "n"}: number): void { ${Array.from({ length: width }, (_, column) => namedStore(column)).join(" ")} }); new Built(NULLS, 0, 1); return (v, n, rows) => { for (let i = 0; i < n; i++) rows[i] = new Built(v, i, n); }; },`;
 arrayRows.push(
-  "/** Sets `rows[i]` to an object of the keys `k` in order (1 to ARRAY_ROWS_WIDTH), set to `v[i]`, `v[i + n]`, ... */",
-  "export type NamedRowsBuilder = (k: readonly string[], v: readonly unknown[], n: number, rows: Row[]) => void;",
+  "/** Sets `rows[i]` to a row of the schema's keys in order, set to `v[i]`, `v[i + n]`, ... (one value of each column). */",
+  "export type NamedRowsBuilder = (v: readonly unknown[], n: number, rows: Row[]) => void;",
   "",
-  "/** Builders of named rows, each taken by one schema. */",
-  "export const NAMED_ROWS: readonly NamedRowsBuilder[] = [",
-  ...Array.from({ length: NAMED_ROW_SLOTS }, () => namedBuilder),
+  "/** Makes the builder of one schema's rows from its keys (exactly the factory's width, each an internalized string). */",
+  "export type NamedRowsFactory = (k: readonly string[]) => NamedRowsBuilder;",
+  "",
+  "type RowConstructor = new (v: readonly unknown[], i: number, n: number) => Row;",
+  "",
+  "/** A function as a constructor of plain objects: its instances' prototype is Object.prototype, as a literal's is. */",
+  "function prototypeless(build: (this: Row, v: readonly unknown[], i: number, n: number) => void): RowConstructor {",
+  "  build.prototype = Object.prototype;",
+  "  return build as unknown as RowConstructor;",
+  "}",
+  "",
+  "/** The values a constructor is first called with (n = 1): every field null. */",
+  `const NULLS: readonly null[] = new Array<null>(${ARRAY_ROWS_WIDTH}).fill(null);`,
+  "",
+  "/** NAMED_ROWS[width]: factories of builders of named rows of that width, each taken by one schema. */",
+  "export const NAMED_ROWS: readonly (readonly NamedRowsFactory[])[] = [",
+  "  [],",
+  ...Array.from({ length: ARRAY_ROWS_WIDTH }, (_, index) => ["  [", ...Array.from({ length: NAMED_ROWS_PER_WIDTH }, () => `  ${namedFactory(index + 1)}`), "  ],"]).flat(),
   "];",
   "",
 );

@@ -13,10 +13,10 @@ import { Buffer } from "node:buffer";
 import type { Packr } from "msgpackr";
 import { TransportError } from "../core/errors.ts";
 import type { PositionalRow, Row } from "../core/types.ts";
-import { ARRAY_ROWS, ARRAY_ROWS_WIDTH, NAMED_ROWS, type ArrayRowsBuilder, type NamedRowsBuilder } from "./array-rows.ts";
+import { ARRAY_ROWS, ARRAY_ROWS_WIDTH, NAMED_ROWS, type ArrayRowsBuilder, type NamedRowsBuilder, type NamedRowsFactory } from "./array-rows.ts";
 import { FrameDictionary } from "./frame-dictionary.ts";
 import { headerBound, namesBytesOf, readHeader, writeHeader as writeHeaderBytes } from "./frame-header.ts";
-import { GATHER_SLOTS, SCATTER_SLOTS, type GatherColumn, type ScatterColumn } from "./column-slots.ts";
+import { GATHER_ROWS_WIDTH, GATHER_SLOTS, NAMED_GATHERS, SCATTER_SLOTS, type GatherColumn, type GatherRows, type GatherRowsFactory, type ScatterColumn } from "./column-slots.ts";
 import { align8, NULL_COLUMN, pad8, PACKED_COLUMN, readTypedColumn, regionBytes, STRING16, STRING32, STRING8, TYPED_KINDS, TypedViews, writeTypedBigInts, writeTypedNullableNumbers, writeTypedNumberRows, writeTypedNumbers, writtenKind } from "./typed-columns.ts";
 
 const NUMBER = 0;
@@ -41,13 +41,16 @@ interface Layout {
   readonly nulls: PositionalRow;
   /** This schema's own builder of decoded rows (array-rows.ts), or undefined: rows cloned first, then column by column. */
   readonly build: NamedRowsBuilder | undefined;
+  /** This schema's own row-by-row gather for encoding (column-slots.ts), or undefined: a key-set pass, then column by column. */
+  readonly gatherRows: GatherRows | undefined;
 }
 
 const layouts = new Map<string, Layout>();
 /** Schemas remembered; past this (rows with ever new keys, or forged frames), a layout is made for the frame alone. */
 const MAX_LAYOUTS = 1024;
 let slotsTaken = 0;
-let buildersTaken = 0;
+/** Named-row factories taken so far, by width (array-rows.ts, NAMED_ROWS). */
+const buildersTaken: number[] = new Array<number>(ARRAY_ROWS_WIDTH + 1).fill(0);
 /** Past the pool, columns share these loops: slower (V8's caches there see many names), never wrong. */
 const SHARED_GATHER: GatherColumn = (rows, name, values, at) => {
   let seen = 0;
@@ -81,17 +84,44 @@ function layoutOf(names: readonly string[]): Layout {
     // In the frame's order, not Object.keys' order: an object lists integer-like keys ('0', '1') first, and a frame of
     // rows by position names its columns in the schema's order (['b', '1', '0']), which its values follow.
     const internalized = new Map(Object.keys(template).map((key) => [key, key]));
+    const keys = names.map((name) => internalized.get(name) as string);
     layout = {
-      names: names.map((name) => internalized.get(name) as string),
+      names: keys,
       gathers: names.map((_name, column) => (own ? (GATHER_SLOTS[first + column] as GatherColumn) : SHARED_GATHER)),
       scatters: names.map((_name, column) => (own ? (SCATTER_SLOTS[first + column] as ScatterColumn) : SHARED_SCATTER)),
       template,
       nulls: names.map(() => null),
-      build: kept && names.length > 0 && names.length <= ARRAY_ROWS_WIDTH && buildersTaken < NAMED_ROWS.length ? NAMED_ROWS[buildersTaken++] : undefined,
+      build: kept ? namedBuilder(keys) : undefined,
+      gatherRows: kept ? namedGather(keys) : undefined,
     };
     if (kept) layouts.set(key, layout);
   }
   return layout;
+}
+
+/** A builder of named rows that this schema owns (array-rows.ts), while its width's pool lasts. */
+function namedBuilder(keys: readonly string[]): NamedRowsBuilder | undefined {
+  const width = keys.length;
+  if (width === 0 || width > ARRAY_ROWS_WIDTH) return undefined;
+  const factories = NAMED_ROWS[width] as readonly NamedRowsFactory[];
+  const taken = buildersTaken[width] as number;
+  if (taken >= factories.length) return undefined;
+  buildersTaken[width] = taken + 1;
+  return (factories[taken] as NamedRowsFactory)(keys);
+}
+
+/** Named-row gathers taken so far, by width (column-slots.ts, NAMED_GATHERS). */
+const gathersTaken: number[] = new Array<number>(GATHER_ROWS_WIDTH + 1).fill(0);
+
+/** A row-by-row gather that this schema owns (column-slots.ts), while its width's pool lasts. */
+function namedGather(keys: readonly string[]): GatherRows | undefined {
+  const width = keys.length;
+  if (width === 0 || width > GATHER_ROWS_WIDTH) return undefined;
+  const factories = NAMED_GATHERS[width] as readonly GatherRowsFactory[];
+  const taken = gathersTaken[width] as number;
+  if (taken >= factories.length) return undefined;
+  gathersTaken[width] = taken + 1;
+  return (factories[taken] as GatherRowsFactory)(keys);
 }
 
 let lastRead: Layout | undefined;
@@ -395,9 +425,10 @@ export class ColumnWriter {
     const count = rows.length;
     const names = layout.names;
     const width = names.length;
-    for (let index = 0; index < count; index++) if (!sameKeys(rows[index] as Row, names)) return false;
     const values = new Array<unknown>(count * width);
     this.values = values;
+    if (layout.gatherRows !== undefined) return layout.gatherRows(rows, values, seen);
+    for (let index = 0; index < count; index++) if (!sameKeys(rows[index] as Row, names)) return false;
     for (let column = 0; column < width; column++) seen[column] = (layout.gathers[column] as GatherColumn)(rows, names[column] as string, values, column * count);
     return true;
   }
@@ -665,7 +696,7 @@ function readAll(packr: Packr, bytes: Uint8Array, view: DataView, offset: number
     else (layout.scatters[column] as ScatterColumn)(rows as Row[], name, columnValues, 0);
   }
   if (at !== bodyEnd || packedIndex !== packed.length) throw malformed(`its columns end at byte ${at}, its header starts at ${bodyEnd}`);
-  if (build !== undefined) build(names, values, count, rows as Row[]);
+  if (build !== undefined) build(values, count, rows as Row[]);
   else if (literal) (ARRAY_ROWS[width] as ArrayRowsBuilder)(values, count, rows as PositionalRow[]);
   return { names: layout.names, rows };
 }
@@ -715,7 +746,7 @@ function readAllTyped(bytes: Uint8Array, offset: number, bodyEnd: number, count:
     else (layout.scatters[column] as ScatterColumn)(rows as Row[], name, columnValues, 0);
   }
   if (at !== bodyEnd || packedIndex !== packed.length) throw malformed(`its columns end at byte ${at}, its header starts at ${bodyEnd}`);
-  if (build !== undefined) build(names, values, count, rows as Row[]);
+  if (build !== undefined) build(values, count, rows as Row[]);
   else if (literal) (ARRAY_ROWS[width] as ArrayRowsBuilder)(values, count, rows as PositionalRow[]);
   return { names, rows };
 }
