@@ -8,7 +8,7 @@
 // (plain-filter, plain-project, plain-filter-project; plain-project-dropped and plain-filter-project-dropped: the old
 // baseline, whose rows are dropped),
 // stream-join, stream-join-outer, actor-named and actor-arrays (an operator actor's frame: decode, filter + project,
-// encode), and small frames: encode-frames-1, decode-frames-1, codec-frames-1 (and -3), 256
+// encode), aggregate-named and aggregate-arrays (an aggregation actor's frame: decode, aggregate, flush), and small frames: encode-frames-1, decode-frames-1, codec-frames-1 (and -3), 256
 // frames of 1 (3) rows a call, whose figure is per frame; channel-frames-2 and channel-frames-2-arrays (an output
 // channel sending frames of 2 rows, named and by position), per frame likewise.
 // `npx tsx bench/micro/instructions.ts <subject> <frames>` runs one subject over that many 256-row frames (after the
@@ -22,6 +22,8 @@ import { schemaFromZod } from "../../src/core/zod-schema.ts";
 import { activitySchema, type ActivityRow } from "../../src/connectors/sources/activity.ts";
 import { compileExpression, compilePositional } from "../../src/expr/compile.ts";
 import { parseExpression } from "../../src/expr/parser.ts";
+import { AggregateOperator } from "../../src/operators/aggregate.ts";
+import { aggregatePositionalInput } from "../../src/operators/aggregate-positional.ts";
 import { FilterOperator } from "../../src/operators/filter.ts";
 import { chain, type Emit, type Operator } from "../../src/operators/operator.ts";
 import { ProjectOperator } from "../../src/operators/project.ts";
@@ -127,6 +129,33 @@ function actorPath(positional: boolean): () => number {
   };
 }
 
+/**
+ * An aggregation actor's frame (scenario (b)'s: count per window and activity, update mode): decode the key
+ * projection's frame of [window, gt], run the aggregation, flush the changed groups (`positional`: its input by index).
+ */
+function aggregatePath(positional: boolean): () => number {
+  const keys = activity.map((row, index): Row => ({ window: { start: 1_700_000_000_000 + Math.floor(index / 64) * 1000, end: 1_700_000_001_000 + Math.floor(index / 64) * 1000 }, gt: ["stairsup", "sit", null, "walk", "stairsdown", "bike"][index % 6] ?? null }));
+  const source = encodeFrame({ ...frame, rows: keys }).slice();
+  const operator = new AggregateOperator("bench.aggregate", { groupingColumns: ["window", "gt"], hiddenKeyColumns: [], aggregates: [{ name: "count", function: "count", argument: undefined }], keyColumn: "__rill_key", stateId: "aggregate-0", outputMode: "update", eventTime: undefined });
+  const counter = new DropCounter();
+  const named = operator.connect(counter.drop);
+  if (positional) {
+    const input = aggregatePositionalInput({ groupingColumns: ["window", "gt"], hiddenKeyColumns: [], argumentColumns: [undefined], eventTime: undefined }, ["window", "gt"]).connect(operator);
+    return () => {
+      const decoded = decodeFramePositional(source) as PositionalDataFrame;
+      for (let index = 0; index < decoded.rows.length; index++) input(decoded.rows[index] as PositionalRow);
+      operator.flush();
+      return counter.count;
+    };
+  }
+  return () => {
+    const decoded = decodeFrame(source) as DataFrame;
+    for (let index = 0; index < decoded.rows.length; index++) named(decoded.rows[index] as Row);
+    operator.flush();
+    return counter.count;
+  };
+}
+
 const activityBytes = encodeFrame(frame).slice();
 const narrowBytes = encodeFrame(narrowFrame).slice();
 const subjects: Record<string, () => number> = {
@@ -161,6 +190,9 @@ const subjects: Record<string, () => number> = {
   // filter + project, encode the output frame. Named: decodeFrame, the named chain, encodeFrame of objects.
   "actor-named": actorPath(false),
   "actor-arrays": actorPath(true),
+  // An aggregation actor's work on one frame: decode, aggregate, flush (named, or its input by position).
+  "aggregate-named": aggregatePath(false),
+  "aggregate-arrays": aggregatePath(true),
   // 256 new impressions and clicks per frame (made in the call), joined, then the watermark raised.
   "stream-join": streamJoinTask("inner").run,
   "stream-join-outer": streamJoinTask("left_outer").run,

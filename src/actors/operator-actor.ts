@@ -47,7 +47,8 @@ export class OperatorActor extends Actor {
   namedFallbackRows = 0;
 
   /**
-   * `positional`: the stage runs its rows by position (the planner found a positional form for every operator). The
+   * `positional`: the stage runs its rows by position (the planner found a positional form for every operator, or for
+   * every one before a step that takes its input by position: positional input, named output). The
    * named operators are built all the same: they hold the ids, and run the rows of a frame whose columns are not the
    * chain's input columns in that order (a sender whose rows had another key order, or a msgpack frame of named rows).
    */
@@ -59,8 +60,18 @@ export class OperatorActor extends Actor {
     this.process = chain(operators, this.emit, this.chainPosition);
     this.positional = positional && {
       chain: positional,
-      process: chainPositional(positional.operators, this.buildPositionalEmit(positional.outputColumns, positional.exchangeIndexes), this.chainPosition),
+      process: chainPositional(positional.operators, this.positionalEnd(positional), this.chainPosition),
     };
+  }
+
+  /**
+   * Where the positional steps' rows go: out of the actor by position, or (positional input, named output) into the
+   * named operator at `namedFrom.index`, already connected to the named chain after it, which reads them by index.
+   */
+  private positionalEnd(positional: PositionalChain): PositionalEmit {
+    const namedFrom = positional.namedFrom;
+    if (namedFrom === undefined) return this.buildPositionalEmit(positional.outputColumns, positional.exchangeIndexes);
+    return namedFrom.input.connect(this.operators[namedFrom.index] as Operator, { chain: this.chainPosition, index: namedFrom.index });
   }
 
   /** Whether this actor's rows run by position. */

@@ -37,6 +37,8 @@ export interface StageSpec {
   readonly carriesWatermark?: boolean;
   /** Rows run by position through this stage (src/plan/positional-rows.ts): its chain for one partition. */
   readonly createPositional?: (partition: number) => PositionalChain;
+  /** How the stage runs by position, for explain(): the whole chain, or its input into a step that emits named rows. */
+  readonly positionalDetail?: string;
   /** `name: detail` of each chained operator, for explain(). */
   readonly stepDetails?: readonly string[];
 }

@@ -20,16 +20,34 @@ export function keyOf(columns: readonly string[]): (row: Row) => string {
   return (row) => {
     // The first part as it is, each other escaped (`escapeKeyPart`): the key's last U+0000s are its separators.
     let key = firstPart(row[first]);
-    for (let index = 1; index < columns.length; index++) {
-      key += "\u0000";
-      const value = row[columns[index] as string];
-      // Only a string's text or an odd object's can hold U+0000 (a number's, a window's of numbers and JSON's cannot).
-      if (typeof value === "string") key += `s${escapeKeyPart(value)}`;
-      else if (typeof value === "object" && value !== null) key += escapeKeyPart((parts[index] as (value: unknown) => string)(value));
-      else key += (parts[index] as (value: unknown) => string)(value);
-    }
+    for (let index = 1; index < columns.length; index++) key += laterPart(row[columns[index] as string], parts[index] as (value: unknown) => string);
     return key;
   };
+}
+
+/**
+ * keyOf over rows by position: `indexes` are the key columns' places in the row. The same string as keyOf's for the
+ * same values (the same parts, joined the same way), so state keyed either way is one state.
+ */
+export function positionalKeyOf(indexes: readonly number[]): (row: PositionalRow) => string {
+  if (indexes.length === 0) return () => "";
+  const parts = indexes.map(() => cachedPart());
+  const first = indexes[0] as number;
+  const firstPart = parts[0] as (value: unknown) => string;
+  if (indexes.length === 1) return (row) => firstPart(row[first]);
+  return (row) => {
+    let key = firstPart(row[first]);
+    for (let index = 1; index < indexes.length; index++) key += laterPart(row[indexes[index] as number], parts[index] as (value: unknown) => string);
+    return key;
+  };
+}
+
+/** A part after the first with its separator before it, escaped (`escapeKeyPart`) where it may hold U+0000. */
+function laterPart(value: unknown, partOf: (value: unknown) => string): string {
+  // Only a string's text or an odd object's can hold U+0000 (a number's, a window's of numbers and JSON's cannot).
+  if (typeof value === "string") return `\u0000s${escapeKeyPart(value)}`;
+  if (typeof value === "object" && value !== null) return `\u0000${escapeKeyPart(partOf(value))}`;
+  return `\u0000${partOf(value)}`;
 }
 
 /** The character that escapes U+0000 (and itself) inside one part of a key of several parts. */

@@ -40,6 +40,20 @@ export interface AggregateSpec {
   readonly eventTime: AggregateEventTime | undefined;
 }
 
+/** Where the aggregation finds what it needs in an input row of form R (a named row, or a row by position). */
+export interface AggregateReaders<R> {
+  /** The group's key string (keys.ts keyOf of the grouping and hidden key columns). */
+  readonly keyOf: (row: R) => string;
+  /** The grouping columns' values, in output order (null for a missing one). */
+  readonly keyValues: (row: R) => unknown[];
+  /** Each aggregate's input; undefined for count(*). */
+  readonly arguments: ReadonlyArray<((row: R) => unknown) | undefined>;
+  /** The event time at which the row's group closes (undefined when none): rows past the watermark are late. */
+  readonly endOf: ((row: R) => number | undefined) | undefined;
+  /** The row named, as a late row is reported. */
+  readonly named: (row: R) => Row;
+}
+
 interface Group {
   readonly key: string;
   readonly keyValues: readonly unknown[];
@@ -55,38 +69,52 @@ export class AggregateOperator implements Operator {
   private readonly expiry = new ExpiryQueue();
   private watermark = Number.NEGATIVE_INFINITY;
   private next: Emit = () => undefined;
-  private createAccumulators: () => Accumulator[] = () => [];
+  private readonly createAccumulators: () => Accumulator[];
   /** Rows that came after the watermark had passed their event time (taken by the actor each epoch). */
   late: Row[] = [];
   readonly stateId: string;
 
   constructor(readonly id: string, private readonly spec: AggregateSpec) {
     this.stateId = spec.stateId;
+    const functions = spec.aggregates.map((aggregate) => aggregate.function);
+    this.createAccumulators = () => functions.map(createAccumulator);
   }
 
   connect(next: Emit): Emit {
     this.next = next;
     const { groupingColumns, hiddenKeyColumns, aggregates, eventTime } = this.spec;
-    const keyFor = keyOf([...groupingColumns, ...hiddenKeyColumns]);
-    const arguments_ = aggregates.map((aggregate) => aggregate.argument);
-    const functions = aggregates.map((aggregate) => aggregate.function);
-    this.createAccumulators = () => functions.map(createAccumulator);
+    return this.input<Row>({
+      keyOf: keyOf([...groupingColumns, ...hiddenKeyColumns]),
+      keyValues: (row) => groupingColumns.map((column) => row[column] ?? null),
+      arguments: aggregates.map((aggregate) => aggregate.argument),
+      endOf: eventTime === undefined ? undefined : endReader(eventTime),
+      named: (row) => row,
+    });
+  }
+
+  /**
+   * The per-row input over rows of any form: `readers` say where a row's key, key values, aggregate inputs and event
+   * time are. Named rows (connect) and rows by position (aggregate-positional.ts) update the same groups, and a group's
+   * key is the same string either way, so state, checkpoints and output do not depend on the rows' form.
+   */
+  input<R>(readers: AggregateReaders<R>): (row: R) => void {
+    const { keyOf: keyFor, keyValues, arguments: arguments_, named } = readers;
     const groups = this.groups;
     const changed = this.changed;
     // Complete mode keeps every group, so the watermark neither closes groups nor makes records late (as in Spark).
-    const endOf = this.spec.outputMode === "complete" || !eventTime ? undefined : endReader(eventTime);
+    const endOf = this.spec.outputMode === "complete" ? undefined : readers.endOf;
     return (row) => {
       if (endOf !== undefined) {
         const end = endOf(row);
         if (end !== undefined && end <= this.watermark) {
-          this.late.push(row);
+          this.late.push(named(row));
           return;
         }
       }
       const key = keyFor(row);
       let group = groups.get(key);
       if (!group) {
-        group = { key, keyValues: groupingColumns.map((column) => row[column] ?? null), accumulators: this.createAccumulators() };
+        group = { key, keyValues: keyValues(row), accumulators: this.createAccumulators() };
         groups.set(key, group);
         this.evicted.delete(key);
         this.scheduleEnd(group);
@@ -170,7 +198,7 @@ export class AggregateOperator implements Operator {
 }
 
 /** The event time at which a group closes, from its window or event-time key (undefined when null). */
-function endOfValue(value: unknown, isWindow: boolean): number | undefined {
+export function endOfValue(value: unknown, isWindow: boolean): number | undefined {
   const end = isWindow ? (value as TimeWindow | null | undefined)?.end : value;
   return typeof end === "number" ? end : undefined;
 }

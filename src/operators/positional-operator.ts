@@ -1,10 +1,11 @@
 // The operator seam for rows by position: operators whose rows are arrays in the order of a schema the planner knows.
 //
 // The same contract as Operator (operator.ts), over PositionalRow: an operator reads and writes fields by index, so
-// no field name is looked up per row. Only stateless per-row operators have a positional form so far (filter,
-// project); a row is named (toNamedRow) where a user or a stateful operator sees it.
+// no field name is looked up per row. Stateless per-row operators have a positional form (filter, project); the
+// streaming aggregation takes its input by position (PositionalInput) and emits named rows; a row is named
+// (toNamedRow) wherever else a user or a stateful operator sees it.
 import type { PositionalRow, Row } from "../core/types.ts";
-import type { ChainPosition, OperatorPosition } from "./operator.ts";
+import type { ChainPosition, Operator, OperatorPosition } from "./operator.ts";
 
 export type PositionalEmit = (row: PositionalRow) => void;
 
@@ -13,6 +14,17 @@ export interface PositionalOperator {
   readonly id: string;
   /** Wires the operator to what follows; returns the function that takes its input rows. Called once. */
   connect(next: PositionalEmit, position?: OperatorPosition): PositionalEmit;
+}
+
+/**
+ * Positional input, named output: a step whose rows come in by position and go into its named operator (the one the
+ * named chain holds: its state, its output and the named steps after it), such as the streaming aggregation.
+ */
+export interface PositionalInput {
+  /** The column order the step reads its rows in. */
+  readonly inputColumns: readonly string[];
+  /** The function that takes rows by position into `operator` (already connected in the named chain). */
+  connect(operator: Operator, position?: OperatorPosition): PositionalEmit;
 }
 
 /** Wires positional operators into one closure chain, as chain() does. */

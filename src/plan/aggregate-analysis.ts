@@ -7,6 +7,7 @@ import { findField, isNumeric, nestedOf, WINDOW_FIELDS, type DataType, type Fiel
 import { isAggregateCall, type Expr } from "../expr/ast.ts";
 import { compileExpression, expressionName, resolveColumn, type CompiledExpr } from "../expr/compile.ts";
 import { AggregateOperator, type AggregateColumn, type AggregateEventTime } from "../operators/aggregate.ts";
+import { aggregatePositionalInput } from "../operators/aggregate-positional.ts";
 import { AGGREGATE_NAMES, type AggregateName } from "../operators/aggregate-functions.ts";
 import { ExpandOperator, GROUPING_ID } from "../operators/expand.ts";
 import { ProjectOperator, type Projection } from "../operators/project.ts";
@@ -59,6 +60,10 @@ export function analyzeAggregate(node: AggregateNode, child: Analysis, options: 
   });
   const stateId = `aggregate-${child.statefulCount}`;
   const outputMode = options.outputMode;
+  // Its input by position: the key projection's columns (then the grouping set id, which expand adds last).
+  const argumentOf = (index: number) => (aggregates[index]?.argument ? argumentColumns[index] : undefined);
+  const inputColumns = [...preProjections.map((projection) => projection.name), ...(sets ? [GROUPING_ID] : [])];
+  const positionalInput = aggregatePositionalInput({ groupingColumns: groupingNames, hiddenKeyColumns: sets ? [GROUPING_ID] : [], argumentColumns: aggregates.map((_, index) => argumentOf(index)), eventTime }, inputColumns);
   steps.push({
     kind: "aggregate",
     name: "aggregate",
@@ -68,6 +73,7 @@ export function analyzeAggregate(node: AggregateNode, child: Analysis, options: 
     signature: `${node.grouping} by [${groupingNames.join(", ")}] computing [${aggregates.map((aggregate) => `${aggregate.function}:${aggregate.name}`).join(", ")}]`,
     stateSchema: `keys [${grouping.map((entry) => `${entry.field.name}: ${entry.field.type}`).join(", ")}] values [${aggregates.map((aggregate) => `${aggregate.name}: ${aggregate.type}`).join(", ")}]`,
     create: (id) => new AggregateOperator(id, { groupingColumns: groupingNames, hiddenKeyColumns: sets ? [GROUPING_ID] : [], aggregates: columns, keyColumn: ROW_KEY, stateId, outputMode, eventTime }),
+    positionalInput,
   });
   const fields: Field[] = [
     ...grouping.map((entry) => ({ ...entry.field, nullable: entry.field.nullable || sets !== undefined })),

@@ -76,14 +76,17 @@ export function buildExecutionGraph(plan: AnalyzedPlan, options: PhysicalOptions
   const stages = drafts.map((draft, index): StageSpec => {
     const id = `s${index}-${draft.kind}`;
     const idOf = (step: Step, position: number, partition: number) => `${id}.${position}-${step.name}.p${partition}`;
-    const positional = positionalPlanOf({ role: draft.role, steps: draft.steps.map((step) => step.positional), exchangeColumns: draft.exchangeColumns }, options.rowsPositional ?? "auto");
+    const positional = positionalPlanOf({ role: draft.role, steps: draft.steps.map((step) => step.positional), inputs: draft.steps.map((step) => step.positionalInput), exchangeColumns: draft.exchangeColumns }, options.rowsPositional ?? "auto");
     return {
       id,
       role: draft.role,
       parallelism: draft.parallelism,
       exchange: draft.exchangeColumns ? { kind: "hash", columns: draft.exchangeColumns } : { kind: "forward" },
       createOperators: (partition): Operator[] => draft.steps.map((step, position) => step.create(idOf(step, position, partition), partition)),
-      ...(isPositionalPlan(positional) ? { createPositional: (partition: number) => createPositionalChain(positional, draft.steps.map((step, position) => idOf(step, position, partition))) } : {}),
+      ...(isPositionalPlan(positional) ? {
+        createPositional: (partition: number) => createPositionalChain(positional, draft.steps.map((step, position) => idOf(step, position, partition))),
+        positionalDetail: positional.namedFrom === undefined ? "" : ` into ${draft.steps[positional.namedFrom.index]?.name ?? "a step"} (its input read by index), named after it`,
+      } : {}),
       inputs: draft.inputs,
       carriesWatermark: draft.carriesWatermark,
       stepDetails: draft.steps.map((step) => `${step.name}: ${step.detail}`),
@@ -123,7 +126,7 @@ export function describeGraph(_plan: AnalyzedPlan | undefined, graph: ExecutionG
     lines.push(`${stage.id}  x${stage.parallelism}  -> ${exchange}   subjects ${subjectOf(`${stage.id}.p*`)}`);
     if (stage.source) lines.push(`    source ${stage.source.description} (${stage.source.guarantee})`);
     for (const detail of stage.stepDetails ?? []) lines.push(`    ${detail}`);
-    if (stage.createPositional) lines.push("    rows by position");
+    if (stage.createPositional) lines.push(`    rows by position${stage.positionalDetail ?? ""}`);
     if (stage.sink) lines.push(`    sink ${stage.sink.description} (${stage.sink.guarantee}), output mode ${graph.outputMode}${describeOrder(graph)}`);
   }
   return lines.join("\n");

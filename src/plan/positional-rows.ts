@@ -3,10 +3,13 @@
 // Pure: it looks only at a stage's role, its steps' positional forms and how its rows leave. A stage runs by position
 // when the switch allows it, it is an operator stage (its rows arrive as frames, decoded into arrays, and leave as
 // frames, encoded from arrays: the same bytes, so a receiver of either kind reads them), and every one of its steps has
-// a positional form whose columns line up with the next one's. Anything else stays named: sources (their rows are
-// built named), sinks and every step a user or a stateful operator sees (map, foreach, group state, aggregations).
-// A mixed chain stays named as a whole, so no row is converted twice inside one actor.
-import type { PositionalOperator } from "../operators/positional-operator.ts";
+// a positional form whose columns line up with the next one's. A stage whose first step without a positional form
+// takes its input by position (a PositionalInput: the streaming aggregation) runs "positional input, named output":
+// the steps before it by position, it reads its input by index and emits named rows, and the steps after it run
+// named. Anything else stays named: sources (their rows are built named), sinks and every step a user sees (map,
+// foreach, group state) or a stateful operator without a positional input. Apart from that one boundary, a mixed
+// chain stays named as a whole, so no row is converted twice inside one actor.
+import type { PositionalInput, PositionalOperator } from "../operators/positional-operator.ts";
 import type { PositionalStep } from "./steps.ts";
 
 /** `rill.rows.positional`: `auto` runs by position wherever the whole chain can; `off` keeps every row named. */
@@ -16,6 +19,8 @@ export interface PositionalStageFacts {
   readonly role: "source" | "operator" | "sink";
   /** Each step's positional form, in chain order (undefined where a step has none). */
   readonly steps: ReadonlyArray<PositionalStep | undefined>;
+  /** Each step's positional input (positional input, named output), in chain order; absent: none has one. */
+  readonly inputs?: ReadonlyArray<PositionalInput | undefined>;
   /** The columns a hash exchange after the stage routes by; undefined for a forward exchange. */
   readonly exchangeColumns: readonly string[] | undefined;
 }
@@ -26,7 +31,19 @@ export interface PositionalChainPlan {
   readonly outputColumns: readonly string[];
   /** Indexes into outputColumns of a hash exchange's key columns; undefined for a forward exchange. */
   readonly exchangeIndexes: readonly number[] | undefined;
+  /** The steps run by position (before `namedFrom`, when there is one). */
   readonly steps: readonly PositionalStep[];
+  /**
+   * Positional input, named output: the step at `index` (right after `steps`) takes rows by position into its named
+   * operator, which emits named rows into the named chain; outputColumns are then its input columns and
+   * exchangeIndexes undefined (the named chain routes).
+   */
+  readonly namedFrom?: NamedFrom;
+}
+
+export interface NamedFrom {
+  readonly index: number;
+  readonly input: PositionalInput;
 }
 
 /** A positional stage's operators for one partition (ids as the named operators'). */
@@ -35,6 +52,7 @@ export interface PositionalChain {
   readonly outputColumns: readonly string[];
   readonly exchangeIndexes: readonly number[] | undefined;
   readonly operators: readonly PositionalOperator[];
+  readonly namedFrom?: NamedFrom;
 }
 
 /** The stage's positional plan, or why it stays named. */
@@ -44,8 +62,15 @@ export function positionalPlanOf(stage: PositionalStageFacts, mode: PositionalMo
   if (stage.steps.length === 0) return { named: "no steps" };
   const steps: PositionalStep[] = [];
   for (const [index, step] of stage.steps.entries()) {
-    if (step === undefined) return { named: `step ${index} has no positional form` };
     const before = steps[steps.length - 1];
+    if (step === undefined) {
+      const input = stage.inputs?.[index];
+      if (input === undefined) return { named: `step ${index} has no positional form` };
+      if (before && !sameColumns(before.outputColumns, input.inputColumns)) return { named: `step ${index} reads columns in another order than step ${index - 1} writes` };
+      if (!distinct(input.inputColumns)) return { named: `step ${index} has a repeated column name` };
+      const first = steps[0]?.inputColumns ?? input.inputColumns;
+      return { inputColumns: first, outputColumns: input.inputColumns, exchangeIndexes: undefined, steps, namedFrom: { index, input } };
+    }
     if (before && !sameColumns(before.outputColumns, step.inputColumns)) return { named: `step ${index} reads columns in another order than step ${index - 1} writes` };
     if (!distinct(step.inputColumns) || !distinct(step.outputColumns)) return { named: `step ${index} has a repeated column name` };
     steps.push(step);
@@ -66,7 +91,8 @@ export function isPositionalPlan(plan: PositionalChainPlan | { readonly named: s
 
 /** The plan's operators for one partition, with the ids the named operators of the same steps have. */
 export function createPositionalChain(plan: PositionalChainPlan, ids: readonly string[]): PositionalChain {
-  return { inputColumns: plan.inputColumns, outputColumns: plan.outputColumns, exchangeIndexes: plan.exchangeIndexes, operators: plan.steps.map((step, index) => step.create(ids[index] as string)) };
+  const operators = plan.steps.map((step, index) => step.create(ids[index] as string));
+  return { inputColumns: plan.inputColumns, outputColumns: plan.outputColumns, exchangeIndexes: plan.exchangeIndexes, operators, ...(plan.namedFrom ? { namedFrom: plan.namedFrom } : {}) };
 }
 
 function sameColumns(a: readonly string[], b: readonly string[]): boolean {

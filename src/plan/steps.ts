@@ -6,7 +6,7 @@ import { AnalysisError } from "../core/errors.ts";
 import { findField, type Field, type Row, type Schema } from "../core/types.ts";
 import type { StaticTable } from "../operators/join-static-table.ts";
 import type { Operator } from "../operators/operator.ts";
-import type { PositionalOperator } from "../operators/positional-operator.ts";
+import type { PositionalInput, PositionalOperator } from "../operators/positional-operator.ts";
 
 export interface Step {
   /** `keyed` and `aggregate` steps run after a hash exchange on `exchangeColumns`. */
@@ -26,6 +26,11 @@ export interface Step {
    * the order of `inputColumns` and leave in the order of `outputColumns`. Absent: the step has no positional form.
    */
   readonly positional?: PositionalStep;
+  /**
+   * Positional input, named output (a stateful step with no positional form, such as the aggregation): its rows may
+   * come in by position, in the order of `inputColumns`, and it emits named rows.
+   */
+  readonly positionalInput?: PositionalInput;
 }
 
 /** A step's positional form: the column orders it reads and writes, and its operator (same id as the named one). */

@@ -1,7 +1,7 @@
 // The hash exchange's partitioner hashes a row's key part by part: it must route every row where the key string would.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { keyGroupOf, keyOf, partitionerOf, partitionOfKeyGroup, positionalPartitionerOf } from "../../src/core/keys.ts";
+import { keyGroupOf, keyOf, partitionerOf, partitionOfKeyGroup, positionalKeyOf, positionalPartitionerOf } from "../../src/core/keys.ts";
 import { keyOfColumns } from "../../src/operators/join-static-table.ts";
 import { joinKeyOf } from "../../src/plan/join-stream-analysis.ts";
 import type { Row } from "../../src/core/types.ts";
@@ -168,5 +168,29 @@ describe("keyOf without columns", () => {
     assert.equal(key({ a: 1 }), "");
     assert.equal(key({}), "");
     assert.equal(partitionerOf([], 4)({ a: 1 }), partitionerOf([], 4)({ b: "x" }));
+  });
+});
+
+describe("positionalKeyOf", () => {
+  it("gives keyOf's string for the same values, whatever they are (state keyed either way is one state)", () => {
+    const values: unknown[] = [null, undefined, "", "a", "a\u0000b", "\u0000", "a\u0002", "\u0002\u0000", 0, -0, Number.NaN, 1.5, 2n ** 60n, 5n, true, false,
+      { start: 0, end: 10_000 }, { start: 1n, end: 2n }, { start: 0, end: 1, x: "a\u0000" }, { k: "a\u0000b", n: 2n ** 60n }, ["x\u0000", null, 3n]];
+    const names = ["c0", "c1", "c2"];
+    let state = 17;
+    const pick = (): unknown => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return values[(state >>> 16) % values.length];
+    };
+    for (const width of [0, 1, 2, 3]) {
+      for (const order of [[0, 1, 2], [2, 0, 1]]) {
+        const columns = order.slice(0, width).map((index) => names[index] as string);
+        const named = keyOf(columns);
+        const positional = positionalKeyOf(order.slice(0, width));
+        for (let row = 0; row < 2000; row++) {
+          const array = [pick(), pick(), pick()];
+          assert.equal(positional(array), named(Object.fromEntries(names.map((name, index) => [name, array[index]]))), `${columns.join(",")}: ${String(row)}`);
+        }
+      }
+    }
   });
 });

@@ -31,5 +31,7 @@ session.streams.addListener({
 const query = await writer.queryName(`kill_${mode}`).option("checkpointLocation", checkpoint).trigger({ continuous: "100 milliseconds" }).start();
 // processAllAvailable() returns once every file has been read, over as many epochs as the read limit makes.
 await query.processAllAvailable();
+// How the aggregation ran (the kill test of the positional aggregation checks it ran by position, or named).
+if (query.explain().includes("rows by position into aggregate")) process.stdout.write("aggregate by position\n");
 process.stdout.write(`done ${query.lastProgress?.batchId ?? -1}\n`);
 await session.stop();

@@ -5,6 +5,7 @@ import { partitionerOf, positionalPartitionerOf } from "../../src/core/keys.ts";
 import { PositionalFilterOperator } from "../../src/operators/filter-positional.ts";
 import { createPositionalChain, isPositionalPlan, positionalPlanOf, type PositionalStageFacts } from "../../src/plan/positional-rows.ts";
 import type { PositionalStep } from "../../src/plan/steps.ts";
+import type { PositionalInput } from "../../src/operators/positional-operator.ts";
 
 function step(inputColumns: readonly string[], outputColumns: readonly string[] = inputColumns): PositionalStep {
   return { inputColumns, outputColumns, create: (id) => new PositionalFilterOperator(id, () => true) };
@@ -12,7 +13,12 @@ function step(inputColumns: readonly string[], outputColumns: readonly string[] 
 
 const filter = step(["a", "b", "c"]);
 const project = step(["a", "b", "c"], ["c", "a"]);
-const operatorStage = (steps: PositionalStageFacts["steps"], exchangeColumns?: readonly string[]): PositionalStageFacts => ({ role: "operator", steps, exchangeColumns });
+const operatorStage = (steps: PositionalStageFacts["steps"], exchangeColumns?: readonly string[], inputs?: PositionalStageFacts["inputs"]): PositionalStageFacts => ({ role: "operator", steps, exchangeColumns, ...(inputs ? { inputs } : {}) });
+
+/** A step that takes its input by position and emits named rows (the aggregation's form). */
+function input(inputColumns: readonly string[]): PositionalInput {
+  return { inputColumns, connect: () => () => undefined };
+}
 
 describe("which stages run rows by position", () => {
   it("an operator stage whose every step has a positional form: its columns in from the first, out from the last", () => {
@@ -44,6 +50,35 @@ describe("which stages run rows by position", () => {
     assert.equal(isPositionalPlan(positionalPlanOf(operatorStage([project, filter]), "auto")), false, "the filter reads [a, b, c], the projection writes [c, a]");
     assert.equal(isPositionalPlan(positionalPlanOf(operatorStage([step(["a", "b"], ["b", "a"]), step(["a", "b"])]), "auto")), false, "same names, another order");
     assert.equal(isPositionalPlan(positionalPlanOf(operatorStage([step(["a", "a"])]), "auto")), false);
+  });
+
+  it("positional input, named output: a stage led by a step that takes its input by position (the aggregation) runs it so", () => {
+    const aggregate = input(["a", "b", "c"]);
+    const plan = positionalPlanOf(operatorStage([undefined, undefined], ["a"], [aggregate, undefined]), "auto");
+    assert.ok(isPositionalPlan(plan), JSON.stringify(plan));
+    assert.deepEqual(plan.inputColumns, ["a", "b", "c"]);
+    assert.deepEqual(plan.steps, []);
+    assert.equal(plan.namedFrom?.index, 0);
+    assert.equal(plan.namedFrom?.input, aggregate);
+    assert.equal(plan.exchangeIndexes, undefined, "the named chain after it routes");
+    const chain = createPositionalChain(plan, ["s1.0-aggregate.p0", "s1.1-map.p0"]);
+    assert.deepEqual(chain.operators, []);
+    assert.equal(chain.namedFrom?.index, 0);
+    assert.deepEqual(positionalPlanOf(operatorStage([undefined], undefined, [aggregate]), "off"), { named: "rill.rows.positional is off" });
+    assert.equal(isPositionalPlan(positionalPlanOf({ role: "source", steps: [undefined], inputs: [aggregate], exchangeColumns: undefined }, "auto")), false, "a source stage stays named");
+  });
+
+  it("positional input, named output after positional steps whose columns line up; otherwise named", () => {
+    const plan = positionalPlanOf(operatorStage([filter, project, undefined], undefined, [undefined, undefined, input(["c", "a"])]), "auto");
+    assert.ok(isPositionalPlan(plan), JSON.stringify(plan));
+    assert.deepEqual(plan.inputColumns, ["a", "b", "c"]);
+    assert.deepEqual(plan.outputColumns, ["c", "a"]);
+    assert.equal(plan.steps.length, 2);
+    assert.equal(plan.namedFrom?.index, 2);
+    assert.deepEqual(positionalPlanOf(operatorStage([filter, undefined], undefined, [undefined, input(["b", "a", "c"])]), "auto"), { named: "step 1 reads columns in another order than step 0 writes" });
+    assert.deepEqual(positionalPlanOf(operatorStage([undefined], undefined, [input(["a", "a"])]), "auto"), { named: "step 0 has a repeated column name" });
+    assert.deepEqual(positionalPlanOf(operatorStage([undefined, undefined], undefined, [undefined, input(["a"])]), "auto"), { named: "step 0 has no positional form" }, "a step before it without a positional form keeps the stage named");
+    assert.deepEqual(positionalPlanOf(operatorStage([filter, undefined]), "auto"), { named: "step 1 has no positional form" });
   });
 
   it("a hash exchange after the stage routes by its key columns' places in the output, or the stage stays named", () => {
