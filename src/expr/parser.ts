@@ -225,8 +225,8 @@ export class ExpressionParser {
     const token = this.next();
     switch (token.kind) {
       case "number":
-        // As in Spark, an integer literal is an int when it fits in 32 bits, else a bigint.
-        return { kind: "literal", value: token.value, type: token.isDouble ? "double" : isInt32(token.value) ? "int" : "long" };
+        // As in Spark, an integer literal is an int when it fits in 32 bits, else a bigint; with the suffix L a bigint.
+        return { kind: "literal", value: token.value, type: token.isDouble ? "double" : isInt32(token.value) && !token.isLong ? "int" : "long" };
       case "string":
         return { kind: "literal", value: token.value, type: "string" };
       case "identifier":
