@@ -30,4 +30,17 @@ describe("SQL answers as Spark's", () => {
     assert.deepEqual(row, { a: 2, b: 2147483648, c: 2147483648, d: -2147483648, e: -5, f: 5 });
     assert.deepEqual(types, { a: "long", b: "long", c: "long", d: "int", e: "long", f: "int" });
   });
+
+  // Spark's TypeCoercion (non-ANSI): a comparison of a string with another atomic type casts the string to that type
+  // (findCommonTypeForBinaryComparison), IN takes the widest common type of all its values, a string among numbers
+  // being a string (InConversion, stringPromotion), and BETWEEN is two comparisons, each coerced on its own. Rill compared
+  // a string with any number as doubles: '1.5' = 1 was false, 1 IN ('1.0') true, a long string lost digits past 2^53.
+  it("a string compared with a number is cast to the number's type; IN with a string compares strings", async () => {
+    const { row } = await select([
+      "s = 1 AS a", "s > 1 AS b", "'1.5' = 1.5 AS c", "'abc' = 0 AS d", "'9007199254740993' = 9007199254740992 AS e",
+      "'yes' = true AS f", "1 IN ('1.0') AS g", "'01' IN (1, 2) AS h", "1 IN ('1', NULL) AS j", "i IN (2147483647, 1.5) AS k",
+      "'5' BETWEEN 1 AND '10' AS l", "2 BETWEEN '1.5' AND 3 AS m",
+    ].join(", "));
+    assert.deepEqual(row, { a: true, b: false, c: true, d: null, e: false, f: true, g: false, h: false, j: true, k: true, l: false, m: true });
+  });
 });
