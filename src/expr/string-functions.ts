@@ -106,13 +106,34 @@ const concatWs: ScalarFunction = {
   },
 };
 
-/** Spark's substringSQL: 1-based; 0 means the start; a negative start counts from the end; length < 1 gives "". */
+/**
+ * The characters of a string as Spark counts them: code points (a UTF-8 string's characters), so a character past
+ * U+FFFF (an emoji), which JavaScript holds as two UTF-16 units, counts once.
+ */
+export function codePointLength(value: string): number {
+  let length = value.length;
+  for (let index = 0; index < value.length; index++) {
+    const unit = value.charCodeAt(index);
+    if (unit >= 0xdc00 && unit <= 0xdfff && index > 0) {
+      const before = value.charCodeAt(index - 1);
+      if (before >= 0xd800 && before <= 0xdbff) length--;
+    }
+  }
+  return length;
+}
+
+/**
+ * Spark's substringSQL: 1-based; 0 means the start; a negative start counts from the end; length < 1 gives "".
+ * Positions count code points, as Spark's do (a string without surrogate pairs is sliced as it is).
+ */
 export function substringSql(value: string, position: number, length: number): string {
-  const start = position > 0 ? position - 1 : position < 0 ? value.length + position : 0;
+  const characters = codePointLength(value);
+  const start = position > 0 ? position - 1 : position < 0 ? characters + position : 0;
   const end = start + length;
   const from = Math.max(start, 0);
   if (from >= end) return "";
-  return value.slice(from, Math.min(end, value.length));
+  if (characters === value.length) return value.slice(from, Math.min(end, value.length));
+  return Array.from(value).slice(from, Math.min(end, characters)).join("");
 }
 
 const substring: ScalarFunction = {
@@ -175,7 +196,7 @@ const unixTimestamp: ScalarFunction = {
 };
 
 function binaryOrStringLength(): ScalarFunction {
-  const ofString = stringMap((value) => value.length, "long");
+  const ofString = stringMap(codePointLength, "long");
   return {
     minArgs: 1,
     maxArgs: 1,

@@ -43,4 +43,11 @@ describe("SQL answers as Spark's", () => {
     ].join(", "));
     assert.deepEqual(row, { a: true, b: false, c: true, d: null, e: false, f: true, g: false, h: false, j: true, k: true, l: false, m: true });
   });
+
+  // Spark's length and substring count characters (UTF8String.numChars, substringSQL over code points): an emoji is one
+  // character. Rill counted UTF-16 units: length('😀ab') was 4, and substring('😀ab', 2, 1) half the emoji.
+  it("length and substring count characters, an emoji once", async () => {
+    const { row } = await select("length(t) AS a, substring(t, 2, 1) AS b, substring(t, 1, 1) AS c, substring(t, -2) AS d, substr(t, -3, 2) AS e, length('') AS f, char_length('ab') AS g");
+    assert.deepEqual(row, { a: 3, b: "a", c: "😀", d: "ab", e: "😀a", f: 0, g: 2 });
+  });
 });
