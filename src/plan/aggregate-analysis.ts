@@ -177,7 +177,9 @@ function numericField(input: Schema, name: string, fn: string): Field {
 function aggregateOf(fn: AggregateName, argument: Expr, name: string, input: Schema, context: string): ResolvedAggregate {
   const countsRows = fn === "count" && (argument.kind === "star" || (argument.kind === "literal" && argument.value !== null));
   if (countsRows) return { name, function: fn, argument: undefined, type: "long" };
-  const compiled = compileExpression(argument, input, context);
+  let compiled = compileExpression(argument, input, context);
+  // As Spark's PromoteStrings: the sum or average of strings (a CSV column read without inferSchema) is over their doubles.
+  if ((fn === "sum" || fn === "avg") && compiled.type === "string") compiled = compileExpression({ kind: "cast", operand: argument, to: "double" }, input, context);
   if ((fn === "sum" || fn === "avg") && !isNumeric(compiled.type) && compiled.type !== "null" && compiled.type !== "any") {
     throw new AnalysisError(`${fn}(${compiled.name}) needs a numeric argument, but ${compiled.name} is ${compiled.type}.`);
   }

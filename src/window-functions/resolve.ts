@@ -101,7 +101,9 @@ function resolveAggregate(fn: string, call: Extract<Expr, { kind: "call" }>, inp
   }
   const argument = call.args[0] as Expr;
   if (name === "count" && (argument.kind === "star" || (argument.kind === "literal" && argument.value !== null))) return { function: { kind: "aggregate", name, input: undefined }, type: "long", nullable: false };
-  const compiled = compileExpression(argument, input, context);
+  let compiled = compileExpression(argument, input, context);
+  // As Spark's PromoteStrings: the sum or average of strings is over their doubles.
+  if ((name === "sum" || name === "avg") && compiled.type === "string") compiled = compileExpression({ kind: "cast", operand: argument, to: "double" }, input, context);
   if ((name === "sum" || name === "avg") && !NUMERIC.has(compiled.type) && compiled.type !== "null" && compiled.type !== "any") {
     throw new AnalysisError(`${name}(${compiled.name}) needs a numeric argument, but ${compiled.name} is ${compiled.type} (in ${context}).`);
   }
