@@ -2,7 +2,7 @@
 // session.sql on a static view. Each case names where Spark's answer comes from.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Row, Session } from "../../src/index.ts";
+import { col, type Row, type Session } from "../../src/index.ts";
 import { inProcessSession } from "../helpers/session.ts";
 
 describe("SQL answers as Spark's", () => {
@@ -60,5 +60,20 @@ describe("SQL answers as Spark's", () => {
     const frame = session.sql("SELECT sum(amount) OVER (PARTITION BY k) AS s FROM csv WHERE k = 'a'");
     assert.deepEqual(frame.schema.fields.map((field) => field.type), ["double"]);
     assert.deepEqual(await frame.collect(), [{ s: 3.5 }, { s: 3.5 }, { s: 3.5 }]);
+  });
+
+  // Spark's Cast to DecimalType(p, s): the value rounded HALF_UP to s places, null when it overflows p - s integer digits
+  // (non-ANSI); DECIMAL alone is DECIMAL(10, 0) (Spark's SQL reference, "Data Types"). Rill ignored the precision and
+  // scale: cast('3.14159' as decimal(5,2)) was 3.14159, cast(3.7 as decimal) 3.7, cast(12345.6 as decimal(5,2)) 12345.6.
+  it("cast to decimal(p, s) rounds HALF_UP to the scale and is null past the precision (held as a double)", async () => {
+    const { row, types } = await select([
+      "cast('3.14159' AS decimal(5,2)) AS a", "cast(1.005 AS decimal(10,2)) AS b", "cast(3.7 AS decimal) AS c",
+      "cast(12345.6 AS decimal(5,2)) AS d", "cast(999.995 AS decimal(5,2)) AS e", "cast(-2.5 AS numeric(3)) AS f",
+      "cast(s AS dec(4,1)) AS g", "cast('x' AS decimal(4,2)) AS h",
+    ].join(", "));
+    assert.deepEqual(row, { a: 3.14, b: 1.01, c: 4, d: null, e: null, f: -3, g: 1.5, h: null });
+    assert.equal(types.a, "double");
+    assert.deepEqual(await session.sql("SELECT s FROM one").select(col("s").cast("decimal(2,0)").alias("r")).collect(), [{ r: 2 }]);
+    assert.deepEqual(session.sql("SELECT cast(s AS decimal(6,2)) FROM one").columns, ["CAST(s AS DECIMAL(6,2))"]);
   });
 });
