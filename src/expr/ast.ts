@@ -88,3 +88,20 @@ export interface DecimalType {
   readonly precision: number;
   readonly scale: number;
 }
+
+/**
+ * The one value that `count(a, b, ...)` and `count(DISTINCT a, b, ...)` count, as Spark's: null when any argument is
+ * null (the row is not counted), else a struct of the arguments (compared by its contents). One argument is itself.
+ */
+export function countedArguments(args: readonly Expr[]): Expr {
+  if (args.length === 1) return args[0] as Expr;
+  const anyNull = args.map((arg): Expr => ({ kind: "isNull", operand: arg, negated: false }))
+    .reduce((left, right) => ({ kind: "binary", op: "or", left, right }));
+  const fields = args.flatMap((arg, index): Expr[] => [{ kind: "literal", value: `_${index + 1}`, type: "string" }, arg]);
+  return {
+    kind: "case",
+    operand: undefined,
+    branches: [{ when: anyNull, then: { kind: "literal", value: null, type: "null" } }],
+    otherwise: { kind: "call", name: "named_struct", args: fields, distinct: false },
+  };
+}

@@ -2,7 +2,7 @@
 // session.sql on a static view. Each case names where Spark's answer comes from.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { col, type Row, type Session } from "../../src/index.ts";
+import { col, countDistinct, type Row, type Session } from "../../src/index.ts";
 import { inProcessSession } from "../helpers/session.ts";
 
 describe("SQL answers as Spark's", () => {
@@ -75,5 +75,23 @@ describe("SQL answers as Spark's", () => {
     assert.equal(types.a, "double");
     assert.deepEqual(await session.sql("SELECT s FROM one").select(col("s").cast("decimal(2,0)").alias("r")).collect(), [{ r: 2 }]);
     assert.deepEqual(session.sql("SELECT cast(s AS decimal(6,2)) FROM one").columns, ["CAST(s AS DECIMAL(6,2))"]);
+  });
+
+  // Spark's count(DISTINCT ...) and collect_set compare structs and arrays by value, and count / count(DISTINCT ...)
+  // take several arguments, counting rows where none is null (the SQL reference's "count"; functions.countDistinct(col,
+  // cols*)). Rill's Set told every row's struct apart (count(DISTINCT array(k)) counted rows, collect_set kept
+  // duplicates), and refused count(a, b) and countDistinct("a", "b") although its API takes them.
+  it("count(DISTINCT ...) and collect_set of structs and arrays by value; count and countDistinct of several columns", async () => {
+    const frame = session.createDataFrame([
+      { k: "a", x: 1, s: "p" }, { k: "a", x: 1, s: "p" }, { k: "a", x: 1, s: null }, { k: "a", x: 2, s: "p" }, { k: "b", x: null, s: "q" },
+    ], "k STRING, x INT, s STRING");
+    frame.createOrReplaceTempView("pairs");
+    const rows = await session.sql(`SELECT k, count(DISTINCT array(x)) AS da, count(DISTINCT named_struct('s', s)) AS ds,
+      size(collect_set(struct(x, s))) AS cs, count(x, s) AS c2, count(DISTINCT x, s) AS d2 FROM pairs GROUP BY k ORDER BY k`).collect();
+    assert.deepEqual(rows, [{ k: "a", da: 2, ds: 2, cs: 3, c2: 3, d2: 2 }, { k: "b", da: 1, ds: 1, cs: 1, c2: 0, d2: 0 }]);
+    const api = await frame.groupBy("k").agg(countDistinct("x", "s").alias("d")).orderBy("k").collect();
+    assert.deepEqual(api, [{ k: "a", d: 2 }, { k: "b", d: 0 }]);
+    const windowed = await session.sql("SELECT k, count(x, s) OVER (PARTITION BY k) AS c FROM pairs WHERE k = 'b'").collect();
+    assert.deepEqual(windowed, [{ k: "b", c: 0 }]);
   });
 });
