@@ -94,4 +94,14 @@ describe("SQL answers as Spark's", () => {
     const windowed = await session.sql("SELECT k, count(x, s) OVER (PARTITION BY k) AS c FROM pairs WHERE k = 'b'").collect();
     assert.deepEqual(windowed, [{ k: "b", c: 0 }]);
   });
+
+  // Spark's RelationalGroupedDataset.agg(Map) (strToExpr) turns "mean" and "average" into avg and "size" into count, so
+  // agg({ x: "mean" }) is a column named avg(x); Rill named it mean(x), and refused "average" and "size".
+  it("agg({ x: \"mean\" }) is avg(x), as Spark's map form names it", async () => {
+    const frame = session.createDataFrame([{ k: "a", x: 1 }, { k: "a", x: 2 }], "k STRING, x INT");
+    const result = frame.groupBy("k").agg({ x: "mean" }, { "*": "size" });
+    assert.deepEqual(result.columns, ["k", "avg(x)", "count(1)"]);
+    assert.deepEqual(await result.collect(), [{ k: "a", "avg(x)": 1.5, "count(1)": 2 }]);
+    assert.deepEqual(frame.groupBy("k").agg({ x: "average" }).columns, ["k", "avg(x)"]);
+  });
 });
