@@ -80,12 +80,21 @@ const concat: ScalarFunction = {
 };
 
 /** concat_ws(separator, a, b, ...): skips null arguments; null only when the separator is. */
+/** An array argument of concat_ws as it is (null stays null): its elements are joined one by one. */
+function arrayParts(evaluate: Evaluator): Evaluator {
+  return (row) => {
+    const value = evaluate(row);
+    return Array.isArray(value) ? value : null;
+  };
+}
+
 const concatWs: ScalarFunction = {
   minArgs: 1,
   maxArgs: Number.POSITIVE_INFINITY,
   compile: (args, site) => {
     const separator = asString(argumentAt(args, 0), site.text);
-    const parts = args.slice(1).map((arg) => asString(arg, site.text));
+    // An array argument gives its elements, each a part (nulls skipped), as Spark's concat_ws of array<string>.
+    const parts = args.slice(1).map((arg): Evaluator => (arg.type === "array" ? arrayParts(arg.evaluate) : asString(arg, site.text)));
     return {
       evaluate: (row) => {
         const glue = separator(row);
@@ -95,6 +104,14 @@ const concatWs: ScalarFunction = {
         for (const part of parts) {
           const value = part(row);
           if (isMissing(value)) continue;
+          if (Array.isArray(value)) {
+            for (const element of value) {
+              if (isMissing(element)) continue;
+              result += first ? String(element) : (glue as string) + String(element);
+              first = false;
+            }
+            continue;
+          }
           result += first ? (value as string) : (glue as string) + (value as string);
           first = false;
         }

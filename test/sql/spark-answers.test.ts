@@ -104,4 +104,11 @@ describe("SQL answers as Spark's", () => {
     assert.deepEqual(await result.collect(), [{ k: "a", "avg(x)": 1.5, "count(1)": 2 }]);
     assert.deepEqual(frame.groupBy("k").agg({ x: "average" }).columns, ["k", "avg(x)"]);
   });
+
+  // Spark's concat_ws takes array<string> arguments and joins their elements, nulls skipped (SQL reference:
+  // concat_ws(sep[, str | array(str)]+)); Rill printed the array: concat_ws(',', array('a', 'b'), 'c') was "[a, b],c".
+  it("concat_ws joins the elements of an array argument", async () => {
+    const { row } = await select("concat_ws(',', array('a', NULL, 'b'), 'c', NULL) AS a, concat_ws('-', split('x y z', ' ')) AS b, concat_ws('/', array()) AS c");
+    assert.deepEqual(row, { a: "a,b,c", b: "x-y-z", c: "" });
+  });
 });
