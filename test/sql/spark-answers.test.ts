@@ -111,4 +111,11 @@ describe("SQL answers as Spark's", () => {
     const { row } = await select("concat_ws(',', array('a', NULL, 'b'), 'c', NULL) AS a, concat_ws('-', split('x y z', ' ')) AS b, concat_ws('/', array()) AS c");
     assert.deepEqual(row, { a: "a,b,c", b: "x-y-z", c: "" });
   });
+
+  // Spark's UTF8String.split: an empty pattern splits into characters and drops the trailing empty string (unless the
+  // text is empty); Java's String.split, which Rill followed, keeps it: split('abc', '') was ["a", "b", "c", ""].
+  it("split by an empty pattern gives the characters, no trailing empty string", async () => {
+    const { row } = await select("split('abc', '') AS a, split('abc', '', 2) AS b, split('', '') AS c, split(t, '') AS d");
+    assert.deepEqual(row, { a: ["a", "b", "c"], b: ["a", "bc"], c: [""], d: ["😀", "a", "b"] });
+  });
 });
