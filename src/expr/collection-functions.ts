@@ -29,7 +29,7 @@ const size: ScalarFunction = {
         if (value instanceof Map) return value.size;
         return typeof value === "object" ? Object.keys(value).length : -1;
       },
-      type: "long",
+      type: "int",
       nullable: false,
     };
   },

@@ -17,7 +17,7 @@ function anyNullable(args: readonly Compiled[]): boolean {
 }
 
 /** A one-argument string function; non-string arguments are cast to string first, as Spark does. */
-function stringMap(map: StringMap, type: "string" | "long" | "boolean"): ScalarFunction {
+function stringMap(map: StringMap, type: "string" | "int" | "long" | "boolean"): ScalarFunction {
   return {
     minArgs: 1,
     maxArgs: 1,
@@ -213,7 +213,7 @@ const unixTimestamp: ScalarFunction = {
 };
 
 function binaryOrStringLength(): ScalarFunction {
-  const ofString = stringMap(codePointLength, "long");
+  const ofString = stringMap(codePointLength, "int");
   return {
     minArgs: 1,
     maxArgs: 1,
@@ -226,7 +226,7 @@ function binaryOrStringLength(): ScalarFunction {
           const value = evaluate(row);
           return isMissing(value) ? null : (value as Uint8Array).length;
         },
-        type: "long",
+        type: "int",
         nullable: arg.nullable,
       };
     },

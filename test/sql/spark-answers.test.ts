@@ -118,4 +118,16 @@ describe("SQL answers as Spark's", () => {
     const { row } = await select("split('abc', '') AS a, split('abc', '', 2) AS b, split('', '') AS c, split(t, '') AS d");
     assert.deepEqual(row, { a: ["a", "b", "c"], b: ["a", "bc"], c: [""], d: ["😀", "a", "b"] });
   });
+
+  // Spark types length, char_length, size, year, month, dayofmonth, hour, minute and second as INT (their
+  // ExpressionDescriptions; printSchema shows integer), so arithmetic on them wraps at 32 bits as int arithmetic does:
+  // length('abc') * 1000000000 is -1294967296. Rill typed them long: 3000000000, and printSchema said long.
+  it("length, size and the time fields are ints: their arithmetic wraps at 32 bits", async () => {
+    const { row, types } = await select([
+      "length('abc') * 1000000000 AS a", "size(array(1, 2)) AS b", "year(cast('2024-03-05 07:08:09' AS timestamp)) AS c",
+      "month(cast('2024-03-05' AS date)) AS d", "hour(cast('2024-03-05 07:08:09' AS timestamp)) AS e", "char_length(t) AS f",
+    ].join(", "));
+    assert.deepEqual(row, { a: -1294967296, b: 2, c: 2024, d: 3, e: 7, f: 3 });
+    assert.deepEqual(types, { a: "int", b: "int", c: "int", d: "int", e: "int", f: "int" });
+  });
 });
