@@ -1,8 +1,8 @@
 // Spark's Column: an immutable wrapper around an expression tree, built with Spark's method names.
 import { AnalysisError } from "../core/errors.ts";
-import { GET_FIELD, GET_ITEM, type BinaryOperator, type Expr, type WindowSpec } from "../expr/ast.ts";
+import { GET_FIELD, GET_ITEM, type BinaryOperator, type DecimalType, type Expr, type WindowSpec } from "../expr/ast.ts";
 import { expressionName } from "../expr/names.ts";
-import { knownTypeNames, parseDataType } from "../expr/typenames.ts";
+import { knownTypeNames, parseDataType, parseDecimalType } from "../expr/typenames.ts";
 
 /** A plain JS value that becomes a literal: numbers (integers are int or long), strings, booleans, null, Dates (timestamps), bytes. */
 export type LiteralValue = string | number | bigint | boolean | Date | Uint8Array | null;
@@ -96,7 +96,13 @@ export class Column {
     if (to === undefined) {
       throw new AnalysisError(`Unknown type '${type}' in cast(). Known types: ${knownTypeNames().join(", ")}`);
     }
-    return new Column({ kind: "cast", operand: this.expr, to });
+    let decimal: DecimalType | undefined;
+    try {
+      decimal = parseDecimalType(type);
+    } catch (error) {
+      throw new AnalysisError(`${(error as Error).message} in cast('${type}').`);
+    }
+    return new Column(decimal === undefined ? { kind: "cast", operand: this.expr, to } : { kind: "cast", operand: this.expr, to, decimal });
   }
 
   astype(type: string): Column {

@@ -266,6 +266,8 @@ export class DataFrame {
   }
 }
 
+const MAP_FORM_NAMES: ReadonlyMap<string, string> = new Map([["mean", "avg"], ["average", "avg"], ["size", "count"]]);
+
 export class GroupedData {
   constructor(private readonly frame: DataFrame, private readonly grouping: GroupingKind, private readonly columns: readonly ColumnLike[]) {}
 
@@ -274,7 +276,8 @@ export class GroupedData {
     const exprs = aggregates.flatMap((aggregate): Expr[] => {
       if (aggregate instanceof Column) return [aggregate.expr];
       if (typeof aggregate === "string") return [parseExpression(aggregate)];
-      return Object.entries(aggregate).map(([column, fn]) => ({ kind: "call", name: fn.toLowerCase(), args: [column === "*" ? { kind: "star" } : { kind: "column", name: column }], distinct: false }));
+      // As Spark's map form (RelationalGroupedDataset.strToExpr): mean and average are avg, size is count.
+      return Object.entries(aggregate).map(([column, fn]) => ({ kind: "call", name: MAP_FORM_NAMES.get(fn.toLowerCase()) ?? fn.toLowerCase(), args: [column === "*" ? { kind: "star" } : { kind: "column", name: column }], distinct: false }));
     });
     if (exprs.length === 0) throw new AnalysisError(`${this.grouping}(...).agg() needs at least one aggregate, e.g. agg(count("*")).`);
     return this.aggregate(exprs);

@@ -136,6 +136,11 @@ function numberText(): (value: number) => string {
   };
 }
 
+/** One value's key: equal values (structs and arrays by their contents, longs past 2^53 digit for digit) give one key. */
+export function keyOfValue(value: unknown): string {
+  return part(value);
+}
+
 function part(value: unknown): string {
   if (value === null || value === undefined) return "\u0001";
   if (typeof value === "string") return `s${value}`;

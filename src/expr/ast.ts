@@ -17,7 +17,8 @@ export type Expr =
   | { readonly kind: "in"; readonly operand: Expr; readonly list: readonly Expr[]; readonly negated: boolean }
   | { readonly kind: "between"; readonly operand: Expr; readonly low: Expr; readonly high: Expr; readonly negated: boolean }
   | { readonly kind: "case"; readonly operand: Expr | undefined; readonly branches: readonly CaseBranch[]; readonly otherwise: Expr | undefined }
-  | { readonly kind: "cast"; readonly operand: Expr; readonly to: DataType }
+  // `decimal`: a cast to DECIMAL(precision, scale), held as a double rounded to the scale (Rill has no decimal type).
+  | { readonly kind: "cast"; readonly operand: Expr; readonly to: DataType; readonly decimal?: DecimalType }
   | { readonly kind: "call"; readonly name: string; readonly args: readonly Expr[]; readonly distinct: boolean }
   | { readonly kind: "alias"; readonly operand: Expr; readonly name: string }
   | { readonly kind: "over"; readonly function: Expr; readonly window: WindowSpec };
@@ -80,4 +81,27 @@ export const GENERATORS: ReadonlySet<string> = new Set(["explode", "explode_oute
 export function generatorCall(expr: Expr): Extract<Expr, { kind: "call" }> | undefined {
   const inner = expr.kind === "alias" ? expr.operand : expr;
   return inner.kind === "call" && GENERATORS.has(inner.name) ? inner : undefined;
+}
+
+/** The precision and scale of a DECIMAL type (Spark's default DECIMAL is DECIMAL(10, 0)). */
+export interface DecimalType {
+  readonly precision: number;
+  readonly scale: number;
+}
+
+/**
+ * The one value that `count(a, b, ...)` and `count(DISTINCT a, b, ...)` count, as Spark's: null when any argument is
+ * null (the row is not counted), else a struct of the arguments (compared by its contents). One argument is itself.
+ */
+export function countedArguments(args: readonly Expr[]): Expr {
+  if (args.length === 1) return args[0] as Expr;
+  const anyNull = args.map((arg): Expr => ({ kind: "isNull", operand: arg, negated: false }))
+    .reduce((left, right) => ({ kind: "binary", op: "or", left, right }));
+  const fields = args.flatMap((arg, index): Expr[] => [{ kind: "literal", value: `_${index + 1}`, type: "string" }, arg]);
+  return {
+    kind: "case",
+    operand: undefined,
+    branches: [{ when: anyNull, then: { kind: "literal", value: null, type: "null" } }],
+    otherwise: { kind: "call", name: "named_struct", args: fields, distinct: false },
+  };
 }

@@ -84,8 +84,10 @@ export function commonType(args: readonly Compiled[], expressionText: string): D
 }
 
 /**
- * The type both sides of a comparison are converted to before comparing: numbers compare as numbers, a string
- * against a number as a double, a string against a timestamp as a timestamp. Anything else must match exactly.
+ * The type both sides of a comparison are converted to before comparing: numbers compare as numbers (as doubles when
+ * their types differ), a string against another atomic type in that type, as Spark's non-ANSI coercion does (so
+ * `'1.5' = 1` casts '1.5' to the int 1 and is true, and a string against a long keeps all 64 bits). Anything else must
+ * match exactly.
  */
 export function comparisonType(left: Compiled, right: Compiled, expressionText: string): DataType {
   const a = left.type;
@@ -94,7 +96,9 @@ export function comparisonType(left: Compiled, right: Compiled, expressionText: 
   if (b === "null") return a;
   if (a === "any" || b === "any") return "any";
   if (a === b) return a;
-  if ((isNumeric(a) || a === "string") && (isNumeric(b) || b === "string")) return "double";
+  if (a === "string" && (isNumeric(b) || b === "boolean")) return b;
+  if (b === "string" && (isNumeric(a) || a === "boolean")) return a;
+  if (isNumeric(a) && isNumeric(b)) return "double";
   if ((a === "timestamp" && b === "string") || (a === "string" && b === "timestamp")) return "timestamp";
   if ((a === "date" && b === "string") || (a === "string" && b === "date")) return "date";
   if ((a === "date" && b === "timestamp") || (a === "timestamp" && b === "date")) return "timestamp";

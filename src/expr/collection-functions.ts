@@ -29,7 +29,7 @@ const size: ScalarFunction = {
         if (value instanceof Map) return value.size;
         return typeof value === "object" ? Object.keys(value).length : -1;
       },
-      type: "long",
+      type: "int",
       nullable: false,
     };
   },
@@ -187,8 +187,15 @@ const split: ScalarFunction = {
         const regex = pattern(row);
         const most = limit(row);
         if (isMissing(value) || isMissing(regex) || isMissing(most)) return null;
-        const compiled = fixed ?? lookup(regex as string);
         const wanted = Math.trunc(most as number);
+        // An empty pattern splits into characters with no trailing empty string (Spark's UTF8String.split), unless
+        // the text is empty; with a limit the last part holds the rest.
+        if (regex === "" && value !== "") {
+          const characters = Array.from(value as string);
+          const parts = wanted > 0 && wanted < characters.length ? wanted : characters.length;
+          return [...characters.slice(0, parts - 1), characters.slice(parts - 1).join("")];
+        }
+        const compiled = fixed ?? lookup(regex as string);
         return compiled.split(value as string, wanted > 0 ? wanted : -1);
       },
       type: "array",

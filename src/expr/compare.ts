@@ -133,8 +133,17 @@ function nullSafeEquality(l: Evaluator, r: Evaluator, ordering: Ordering): Evalu
   };
 }
 
-/** The type an IN list is compared in: the operand's comparison type against every element. */
+/** Atomic types Spark's IN promotes to string beside a string (its stringPromotion: not boolean, not binary). */
+const PROMOTED_TO_STRING: ReadonlySet<DataType> = new Set(["string", "int", "long", "double", "timestamp", "date"]);
+
+/**
+ * The type an IN list is compared in. As Spark's InConversion (the widest common type of the operand and every
+ * element): a string among other atomic types makes them all strings (`1 IN ('1.0')` is false, `'01' IN (1)` too);
+ * otherwise the operand's comparison type against every element.
+ */
 function inListType(operand: Compiled, list: readonly Compiled[], text: string): DataType {
+  const types = [operand, ...list].map((value) => value.type).filter((type) => type !== "null");
+  if (types.includes("string") && types.every((type) => PROMOTED_TO_STRING.has(type))) return "string";
   let type: DataType = operand.type;
   for (const element of list) {
     type = comparisonType({ ...operand, type }, element, text);
@@ -180,25 +189,32 @@ export function compileIn(operand: Compiled, list: readonly Compiled[], negated:
   return { evaluate: negated ? negate(matches) : matches, type: "boolean", nullable };
 }
 
-/** `x BETWEEN low AND high` is `x >= low AND x <= high`, with x evaluated once. */
+/**
+ * `x BETWEEN low AND high` is `x >= low AND x <= high`, with x evaluated once. As in Spark (which rewrites it so
+ * before coercion), each of the two comparisons has its own comparison type.
+ */
 export function compileBetween(
   operand: Compiled, low: Compiled, high: Compiled, negated: boolean, text: string,
 ): CompiledValue {
-  const type = inListType(operand, [low, high], text);
-  const value = coerceTo(operand, type, text);
-  const lower = coerceTo(low, type, text);
-  const upper = coerceTo(high, type, text);
-  const ordering = orderingFor(type);
+  const lowType = comparisonType(operand, low, text);
+  const highType = comparisonType(operand, high, text);
+  const value = coerceTo(operand, lowType, text);
+  const valueForHigh = highType === lowType ? undefined : coerceTo(operand, highType, text);
+  const lower = coerceTo(low, lowType, text);
+  const upper = coerceTo(high, highType, text);
+  const lowOrdering = orderingFor(lowType);
+  const highOrdering = orderingFor(highType);
   const within: Evaluator = (row) => {
     const v = value(row);
     if (v === null || v === undefined) return null;
+    const w = valueForHigh === undefined ? v : valueForHigh(row);
     const a = lower(row);
     const b = upper(row);
-    const aboveLow = a === null || a === undefined ? null : atLeastZero(ordering(v, a));
-    const belowHigh = b === null || b === undefined ? null : atLeastZero(ordering(b, v));
+    const aboveLow = a === null || a === undefined ? null : atLeastZero(lowOrdering(v, a));
+    const belowHigh = b === null || b === undefined || w === null || w === undefined ? null : atLeastZero(highOrdering(b, w));
     return and3(aboveLow, belowHigh);
   };
-  const nullable = operand.nullable || low.nullable || high.nullable || type === "any";
+  const nullable = operand.nullable || low.nullable || high.nullable || lowType === "any" || highType === "any";
   return { evaluate: negated ? negate(within) : within, type: "boolean", nullable };
 }
 

@@ -3,7 +3,7 @@ import { columnRead, positionalRead } from "../core/column-read.ts";
 import { AnalysisError, closestName } from "../core/errors.ts";
 import { addLong, longToDouble, multiplyLong, negateLong, remainderLong, subtractLong, type LongValue } from "../core/long.ts";
 import { fieldNames, findField, isIntegral, isNumeric, nestedOf, WINDOW_FIELDS, type Field, type PositionalRow, type Schema } from "../core/types.ts";
-import { AGGREGATE_FUNCTIONS, GENERATORS, GET_FIELD, INTERVAL, type BinaryOperator, type Expr } from "./ast.ts";
+import { AGGREGATE_FUNCTIONS, GENERATORS, GET_FIELD, INTERVAL, type BinaryOperator, type DecimalType, type Expr } from "./ast.ts";
 import { castConverter } from "./cast.ts";
 import { arithmeticType, asBoolean, asNumber, asString, coerceTo, commonType } from "./coerce.ts";
 import { compileBetween, compileComparison, compileIn, negate, type ComparisonOperator } from "./compare.ts";
@@ -11,7 +11,7 @@ import {
   alwaysNull, constantValue, isMissing, type Compiled, type CompiledExpr, type CompiledValue, type Evaluator,
   type ScalarFunction,
 } from "./compiled.ts";
-import { SCALAR_FUNCTIONS } from "./functions.ts";
+import { roundHalfUp, SCALAR_FUNCTIONS } from "./functions.ts";
 import { likeCache, likeMatcher } from "./like.ts";
 import { compileRegex, regexCache } from "./regex.ts";
 import type { RE2JS } from "re2js";
@@ -161,7 +161,7 @@ function compileComputed(expr: Expr, text: string, scope: Scope): CompiledValue 
     case "case":
       return compileCase(expr, scope, text);
     case "cast":
-      return compileCast(child(expr.operand), expr.to, text);
+      return expr.decimal === undefined ? compileCast(child(expr.operand), expr.to, text) : compileDecimalCast(child(expr.operand), expr.decimal, text);
     case "call":
       return compileCall(expr, scope, text);
     case "over":
@@ -389,6 +389,27 @@ function compileCast(operand: Compiled, to: Compiled["type"], text: string): Com
   }
   const lossless = (isIntegral(operand.type) && to === "double") || (operand.type === "int" && to === "long") || to === "string";
   return { evaluate: coerceTo(operand, to, text), type: to, nullable: operand.nullable || !lossless };
+}
+
+/**
+ * `cast(x as decimal(p, s))`: Spark's value of the decimal, as a double: x rounded HALF_UP to s places (on its decimal
+ * text, as Spark's Decimal of a double), null when it needs more than p - s digits before the point (non-ANSI overflow).
+ */
+function compileDecimalCast(operand: Compiled, decimal: DecimalType, text: string): CompiledValue {
+  const asDouble = compileCast(operand, "double", text);
+  const evaluate = asDouble.evaluate;
+  const limit = 10 ** (decimal.precision - decimal.scale);
+  const { scale } = decimal;
+  return {
+    evaluate: (row) => {
+      const value = evaluate(row);
+      if (value === null || value === undefined) return null;
+      const rounded = roundHalfUp(value as number, scale);
+      return Number.isFinite(rounded) && Math.abs(rounded) < limit ? rounded : null;
+    },
+    type: "double",
+    nullable: true,
+  };
 }
 
 function compileCall(expr: Extract<Expr, { kind: "call" }>, scope: Scope, text: string): CompiledValue {

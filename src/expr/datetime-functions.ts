@@ -125,7 +125,7 @@ function timeField(read: (date: Date) => number): ScalarFunction {
           const value = time(row);
           return isMissing(value) ? null : read(new Date(value as number));
         },
-        type: "long",
+        type: "int",
         nullable: true,
       };
     },

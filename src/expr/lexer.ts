@@ -3,7 +3,7 @@ import { parseLongText } from "../core/long.ts";
 import { ParseError } from "../core/errors.ts";
 
 export type Token =
-  | { readonly kind: "number"; readonly text: string; readonly value: number | bigint; readonly isDouble: boolean; readonly position: number }
+  | { readonly kind: "number"; readonly text: string; readonly value: number | bigint; readonly isDouble: boolean; readonly isLong: boolean; readonly position: number }
   | { readonly kind: "string"; readonly value: string; readonly position: number }
   | { readonly kind: "identifier"; readonly text: string; readonly quoted: boolean; readonly position: number }
   | { readonly kind: "operator"; readonly text: string; readonly position: number }
@@ -101,12 +101,15 @@ function readNumber(text: string, position: number, errorAt: ErrorAt): Extract<T
   const digits = NUMBER.exec(rest)?.[0] ?? "";
   let isDouble = /[.eE]/.test(digits);
   let length = digits.length;
+  let isLong = false;
   const suffix = rest.slice(length);
   const doubleSuffix = DOUBLE_SUFFIX.exec(suffix)?.[0];
   if (doubleSuffix !== undefined) {
     isDouble = true;
     length += doubleSuffix.length;
   } else if (!isDouble && LONG_SUFFIX.test(suffix)) {
+    // 2L is Spark's BIGINT literal; 2S and 2Y (SMALLINT, TINYINT) are ints here (README: one int type).
+    isLong = /^[lL]/.test(suffix);
     length += 1;
   }
   const next = text.charAt(position + length);
@@ -115,7 +118,8 @@ function readNumber(text: string, position: number, errorAt: ErrorAt): Extract<T
   }
   // An integer literal past 2^53 stays exact as a long (src/core/long.ts); past the long range it is a double.
   const value = isDouble ? Number(digits) : (parseLongText(digits) ?? Number(digits));
-  return { kind: "number", text: rest.slice(0, length), value, isDouble: isDouble || typeof value === "number" && !Number.isSafeInteger(value), position };
+  const double = isDouble || typeof value === "number" && !Number.isSafeInteger(value);
+  return { kind: "number", text: rest.slice(0, length), value, isDouble: double, isLong: isLong && !double, position };
 }
 
 function readString(text: string, start: number, tokens: Token[], errorAt: ErrorAt): number {

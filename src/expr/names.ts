@@ -43,7 +43,7 @@ export function expressionName(expr: Expr): string {
     case "case":
       return caseName(expr);
     case "cast":
-      return `CAST(${expressionName(expr.operand)} AS ${sqlTypeName(expr.to)})`;
+      return `CAST(${expressionName(expr.operand)} AS ${expr.decimal === undefined ? sqlTypeName(expr.to) : `DECIMAL(${expr.decimal.precision},${expr.decimal.scale})`})`;
     case "call":
       return callName(expr);
     case "alias":

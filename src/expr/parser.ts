@@ -3,9 +3,9 @@ import { parseDuration } from "../core/duration.ts";
 import { ConfigError } from "../core/errors.ts";
 import { negateLong } from "../core/long.ts";
 import { closestName } from "../core/errors.ts";
-import { GET_FIELD, INTERVAL, type BinaryOperator, type CaseBranch, type Expr, type WindowFrame, type WindowOrder } from "./ast.ts";
+import { GET_FIELD, INTERVAL, type BinaryOperator, type CaseBranch, type DecimalType, type Expr, type WindowFrame, type WindowOrder } from "./ast.ts";
 import { parseErrorAt, tokenize, type ErrorAt, type Token } from "./lexer.ts";
-import { knownTypeNames, parseDataType } from "./typenames.ts";
+import { knownTypeNames, parseDataType, parseDecimalType } from "./typenames.ts";
 import { parseTimestamp } from "./values.ts";
 
 /** Words that end or continue an expression, so they can never be a bare alias. */
@@ -225,8 +225,8 @@ export class ExpressionParser {
     const token = this.next();
     switch (token.kind) {
       case "number":
-        // As in Spark, an integer literal is an int when it fits in 32 bits, else a bigint.
-        return { kind: "literal", value: token.value, type: token.isDouble ? "double" : isInt32(token.value) ? "int" : "long" };
+        // As in Spark, an integer literal is an int when it fits in 32 bits, else a bigint; with the suffix L a bigint.
+        return { kind: "literal", value: token.value, type: token.isDouble ? "double" : isInt32(token.value) && !token.isLong ? "int" : "long" };
       case "string":
         return { kind: "literal", value: token.value, type: "string" };
       case "identifier":
@@ -347,13 +347,22 @@ export class ExpressionParser {
     this.expectKeyword("as");
     const typeToken = this.peek();
     let typeName = this.expectName("a type name");
+    const parameters: string[] = [];
     if (this.acceptOperator("(")) {
-      // decimal(10, 2), varchar(20): the precision does not change the Rill type.
+      // decimal(10, 2) rounds to its scale (below); varchar(20): the length does not change the Rill type.
       while (!this.acceptOperator(")")) {
-        if (this.peek().kind === "eof") throw this.unexpected(this.peek(), "expected ')'");
-        this.next();
+        const parameter = this.next();
+        if (parameter.kind === "eof") throw this.unexpected(parameter, "expected ')'");
+        if (parameter.kind === "number") parameters.push(parameter.text);
       }
       typeName += "()";
+    }
+    let decimal: DecimalType | undefined;
+    try {
+      const baseName = typeName.endsWith("()") ? typeName.slice(0, -2) : typeName;
+      decimal = parseDecimalType(parameters.length > 0 ? `${baseName}(${parameters.join(",")})` : baseName);
+    } catch (error) {
+      throw this.errorAt(this.text, typeToken.position, (error as Error).message);
     }
     const to = parseDataType(typeName);
     if (to === undefined) {
@@ -362,7 +371,7 @@ export class ExpressionParser {
       throw this.errorAt(this.text, typeToken.position, `unknown type '${typeName}'`, hint);
     }
     this.expectOperator(")");
-    return { kind: "cast", operand, to };
+    return decimal === undefined ? { kind: "cast", operand, to } : { kind: "cast", operand, to, decimal };
   }
 
   private parseTimestampLiteral(token: Extract<Token, { kind: "string" }>): Expr {

@@ -17,7 +17,7 @@ function anyNullable(args: readonly Compiled[]): boolean {
 }
 
 /** A one-argument string function; non-string arguments are cast to string first, as Spark does. */
-function stringMap(map: StringMap, type: "string" | "long" | "boolean"): ScalarFunction {
+function stringMap(map: StringMap, type: "string" | "int" | "long" | "boolean"): ScalarFunction {
   return {
     minArgs: 1,
     maxArgs: 1,
@@ -80,12 +80,21 @@ const concat: ScalarFunction = {
 };
 
 /** concat_ws(separator, a, b, ...): skips null arguments; null only when the separator is. */
+/** An array argument of concat_ws as it is (null stays null): its elements are joined one by one. */
+function arrayParts(evaluate: Evaluator): Evaluator {
+  return (row) => {
+    const value = evaluate(row);
+    return Array.isArray(value) ? value : null;
+  };
+}
+
 const concatWs: ScalarFunction = {
   minArgs: 1,
   maxArgs: Number.POSITIVE_INFINITY,
   compile: (args, site) => {
     const separator = asString(argumentAt(args, 0), site.text);
-    const parts = args.slice(1).map((arg) => asString(arg, site.text));
+    // An array argument gives its elements, each a part (nulls skipped), as Spark's concat_ws of array<string>.
+    const parts = args.slice(1).map((arg): Evaluator => (arg.type === "array" ? arrayParts(arg.evaluate) : asString(arg, site.text)));
     return {
       evaluate: (row) => {
         const glue = separator(row);
@@ -95,6 +104,14 @@ const concatWs: ScalarFunction = {
         for (const part of parts) {
           const value = part(row);
           if (isMissing(value)) continue;
+          if (Array.isArray(value)) {
+            for (const element of value) {
+              if (isMissing(element)) continue;
+              result += first ? String(element) : (glue as string) + String(element);
+              first = false;
+            }
+            continue;
+          }
           result += first ? (value as string) : (glue as string) + (value as string);
           first = false;
         }
@@ -106,13 +123,34 @@ const concatWs: ScalarFunction = {
   },
 };
 
-/** Spark's substringSQL: 1-based; 0 means the start; a negative start counts from the end; length < 1 gives "". */
+/**
+ * The characters of a string as Spark counts them: code points (a UTF-8 string's characters), so a character past
+ * U+FFFF (an emoji), which JavaScript holds as two UTF-16 units, counts once.
+ */
+export function codePointLength(value: string): number {
+  let length = value.length;
+  for (let index = 0; index < value.length; index++) {
+    const unit = value.charCodeAt(index);
+    if (unit >= 0xdc00 && unit <= 0xdfff && index > 0) {
+      const before = value.charCodeAt(index - 1);
+      if (before >= 0xd800 && before <= 0xdbff) length--;
+    }
+  }
+  return length;
+}
+
+/**
+ * Spark's substringSQL: 1-based; 0 means the start; a negative start counts from the end; length < 1 gives "".
+ * Positions count code points, as Spark's do (a string without surrogate pairs is sliced as it is).
+ */
 export function substringSql(value: string, position: number, length: number): string {
-  const start = position > 0 ? position - 1 : position < 0 ? value.length + position : 0;
+  const characters = codePointLength(value);
+  const start = position > 0 ? position - 1 : position < 0 ? characters + position : 0;
   const end = start + length;
   const from = Math.max(start, 0);
   if (from >= end) return "";
-  return value.slice(from, Math.min(end, value.length));
+  if (characters === value.length) return value.slice(from, Math.min(end, value.length));
+  return Array.from(value).slice(from, Math.min(end, characters)).join("");
 }
 
 const substring: ScalarFunction = {
@@ -175,7 +213,7 @@ const unixTimestamp: ScalarFunction = {
 };
 
 function binaryOrStringLength(): ScalarFunction {
-  const ofString = stringMap((value) => value.length, "long");
+  const ofString = stringMap(codePointLength, "int");
   return {
     minArgs: 1,
     maxArgs: 1,
@@ -188,7 +226,7 @@ function binaryOrStringLength(): ScalarFunction {
           const value = evaluate(row);
           return isMissing(value) ? null : (value as Uint8Array).length;
         },
-        type: "long",
+        type: "int",
         nullable: arg.nullable,
       };
     },

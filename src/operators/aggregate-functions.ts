@@ -1,4 +1,5 @@
 // Aggregate functions as accumulators: create, add a value, read the result. Nulls are skipped as in SQL.
+import { keyOfValue } from "../core/keys.ts";
 import { addLong } from "../core/long.ts";
 
 export const AGGREGATE_NAMES = ["count", "sum", "avg", "min", "max", "first", "last", "count_distinct", "approx_count_distinct", "collect_list", "collect_set"] as const;
@@ -31,23 +32,39 @@ export function createAccumulator(name: AggregateName): Accumulator {
   }
 }
 
-/** Exact distinct count (approx_count_distinct too: exact is within any error bound, and state stays per group). */
+/**
+ * Exact distinct count (approx_count_distinct too: exact is within any error bound, and state stays per group).
+ * Numbers, strings and booleans are told apart by value; structs, arrays and binaries by their contents (a Set of
+ * objects told every row's struct apart, so count(DISTINCT array(x)) counted rows and collect_set kept duplicates).
+ */
 class DistinctCount implements Accumulator {
   protected values = new Set<unknown>();
+  /** Objects (structs, arrays, binaries) by their key (src/core/keys.ts). */
+  protected objects = new Map<string, unknown>();
   add(value: unknown): void {
-    if (value !== null && value !== undefined) this.values.add(value);
+    if (value === null || value === undefined) return;
+    if (typeof value === "object") {
+      const key = keyOfValue(value);
+      if (!this.objects.has(key)) this.objects.set(key, value);
+    } else {
+      this.values.add(value);
+    }
   }
   result(): unknown {
-    return this.values.size;
+    return this.values.size + this.objects.size;
   }
   save(): unknown {
-    return [...this.values];
+    return this.objects.size === 0 ? [...this.values] : [...this.values, ...this.objects.values()];
   }
   load(state: unknown): void {
-    this.values = new Set(state as unknown[]);
+    this.values = new Set();
+    this.objects = new Map();
+    for (const value of state as unknown[]) this.add(value);
   }
   merge(other: Accumulator): void {
-    for (const value of (other as DistinctCount).values) this.values.add(value);
+    const from = other as DistinctCount;
+    for (const value of from.values) this.values.add(value);
+    for (const [key, value] of from.objects) if (!this.objects.has(key)) this.objects.set(key, value);
   }
 }
 

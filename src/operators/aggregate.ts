@@ -139,6 +139,20 @@ export class AggregateOperator implements Operator {
     this.changed.clear();
   }
 
+  /**
+   * End of a bounded input (a static DataFrame): an aggregation without grouping keys has one row even when no row
+   * came, as in SQL (`SELECT count(*) ... WHERE false` is 0, `sum` null). With keys (cube and rollup included) no
+   * row makes no group.
+   */
+  endOfInput(): void {
+    const { groupingColumns, hiddenKeyColumns } = this.spec;
+    if (groupingColumns.length > 0 || hiddenKeyColumns.length > 0 || this.groups.size > 0) return;
+    const group: Group = { key: keyOf([])({}), keyValues: [], accumulators: this.createAccumulators() };
+    this.groups.set(group.key, group);
+    this.changed.add(group);
+    if (this.spec.outputMode === "append") this.next(this.rowOf(group, false));
+  }
+
   /** Groups whose end the watermark passed are final: append mode emits them; all but complete mode drop their state. */
   onWatermark(watermark: number): void {
     this.watermark = watermark;

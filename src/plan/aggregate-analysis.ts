@@ -4,7 +4,7 @@ import { ROW_KEY } from "../actors/sink-actor.ts";
 import { parseDuration, type DurationRules } from "../core/duration.ts";
 import { AnalysisError, ConfigError } from "../core/errors.ts";
 import { findField, isNumeric, nestedOf, WINDOW_FIELDS, type DataType, type Field, type Row, type Schema } from "../core/types.ts";
-import { isAggregateCall, type Expr } from "../expr/ast.ts";
+import { countedArguments, isAggregateCall, type Expr } from "../expr/ast.ts";
 import { compileExpression, expressionName, resolveColumn, type CompiledExpr } from "../expr/compile.ts";
 import { AggregateOperator, type AggregateColumn, type AggregateEventTime } from "../operators/aggregate.ts";
 import { aggregatePositionalInput } from "../operators/aggregate-positional.ts";
@@ -77,7 +77,7 @@ export function analyzeAggregate(node: AggregateNode, child: Analysis, options: 
   });
   const fields: Field[] = [
     ...grouping.map((entry) => ({ ...entry.field, nullable: entry.field.nullable || sets !== undefined })),
-    ...aggregates.map((aggregate) => ({ name: aggregate.name, type: aggregate.type, nullable: aggregate.function !== "count" && aggregate.function !== "approx_count_distinct" })),
+    ...aggregates.map((aggregate) => ({ name: aggregate.name, type: aggregate.type, nullable: aggregate.function !== "count" && aggregate.function !== "count_distinct" && aggregate.function !== "approx_count_distinct" })),
   ];
   const keepsTime = eventTime !== undefined && child.eventTime !== undefined && groupingNames.includes(child.eventTime.column);
   return {
@@ -159,8 +159,10 @@ function resolveAggregates(node: AggregateNode, input: Schema, groupingNames: re
     const call = expression.kind === "alias" ? expression.operand : expression;
     if (!isAggregateCall(call)) throw new AnalysisError(`agg() takes aggregate functions (${AGGREGATE_NAMES.join(", ")}), not '${expressionName(expression)}'.`);
     const fn = canonicalAggregate(call.name, call.distinct, context);
-    if (call.args.length !== 1) throw new AnalysisError(`Aggregate function ${call.name} takes exactly one argument, got ${call.args.length} in ${context}.`);
-    return aggregateOf(fn, call.args[0] as Expr, alias ?? expressionName(call), input, context);
+    // count and count(DISTINCT ...) take several arguments, as in Spark: rows where none is null (distinct tuples).
+    const tuple = (fn === "count" || fn === "count_distinct") && call.args.length > 1 && !call.args.some((arg) => arg.kind === "star");
+    if (call.args.length !== 1 && !tuple) throw new AnalysisError(`Aggregate function ${call.name} takes exactly one argument, got ${call.args.length} in ${context}.`);
+    return aggregateOf(fn, countedArguments(call.args), alias ?? expressionName(call), input, context);
   });
 }
 
@@ -183,7 +185,9 @@ function numericField(input: Schema, name: string, fn: string): Field {
 function aggregateOf(fn: AggregateName, argument: Expr, name: string, input: Schema, context: string): ResolvedAggregate {
   const countsRows = fn === "count" && (argument.kind === "star" || (argument.kind === "literal" && argument.value !== null));
   if (countsRows) return { name, function: fn, argument: undefined, type: "long" };
-  const compiled = compileExpression(argument, input, context);
+  let compiled = compileExpression(argument, input, context);
+  // As Spark's PromoteStrings: the sum or average of strings (a CSV column read without inferSchema) is over their doubles.
+  if ((fn === "sum" || fn === "avg") && compiled.type === "string") compiled = compileExpression({ kind: "cast", operand: argument, to: "double" }, input, context);
   if ((fn === "sum" || fn === "avg") && !isNumeric(compiled.type) && compiled.type !== "null" && compiled.type !== "any") {
     throw new AnalysisError(`${fn}(${compiled.name}) needs a numeric argument, but ${compiled.name} is ${compiled.type}.`);
   }

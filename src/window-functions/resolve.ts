@@ -2,7 +2,7 @@
 // the frame (Spark's default when none is given), and the column's type. Wrong calls fail here with Spark's reasons.
 import { AnalysisError } from "../core/errors.ts";
 import type { DataType, Field, Schema } from "../core/types.ts";
-import { AGGREGATE_FUNCTIONS, type Expr, type WindowFrame } from "../expr/ast.ts";
+import { AGGREGATE_FUNCTIONS, countedArguments, type Expr, type WindowFrame } from "../expr/ast.ts";
 import { compileExpression, expressionName, type CompiledExpr } from "../expr/compile.ts";
 import type { AggregateName } from "../operators/aggregate-functions.ts";
 
@@ -93,15 +93,19 @@ function resolveFunction(fn: string, call: Extract<Expr, { kind: "call" }>, inpu
 
 function resolveAggregate(fn: string, call: Extract<Expr, { kind: "call" }>, input: Schema, context: string): { function: WindowFunction; type: DataType; nullable: boolean } {
   if (!AGGREGATE_FUNCTIONS.has(fn)) throw new AnalysisError(`${fn}() is not a window function (in ${context}): use a ranking function (row_number, rank, dense_rank, percent_rank, cume_dist, ntile), lag, lead, or an aggregate function (${[...AGGREGATE_FUNCTIONS].join(", ")}).`);
-  if (call.args.length !== 1) throw new AnalysisError(`Aggregate function ${fn} takes exactly one argument, got ${call.args.length} in ${context}.`);
   let name = (fn === "mean" ? "avg" : fn === "countdistinct" ? "count_distinct" : fn) as AggregateName;
+  // count and count(DISTINCT ...) take several arguments, as in Spark: rows where none is null (distinct tuples).
+  const tuple = (name === "count" || name === "count_distinct") && call.args.length > 1 && !call.args.some((arg) => arg.kind === "star");
+  if (call.args.length !== 1 && !tuple) throw new AnalysisError(`Aggregate function ${fn} takes exactly one argument, got ${call.args.length} in ${context}.`);
   if (call.distinct) {
     if (name !== "count") throw new AnalysisError(`${fn}(DISTINCT ...) is not supported in ${context}; count(DISTINCT x) is.`);
     name = "count_distinct";
   }
-  const argument = call.args[0] as Expr;
+  const argument = countedArguments(call.args);
   if (name === "count" && (argument.kind === "star" || (argument.kind === "literal" && argument.value !== null))) return { function: { kind: "aggregate", name, input: undefined }, type: "long", nullable: false };
-  const compiled = compileExpression(argument, input, context);
+  let compiled = compileExpression(argument, input, context);
+  // As Spark's PromoteStrings: the sum or average of strings is over their doubles.
+  if ((name === "sum" || name === "avg") && compiled.type === "string") compiled = compileExpression({ kind: "cast", operand: argument, to: "double" }, input, context);
   if ((name === "sum" || name === "avg") && !NUMERIC.has(compiled.type) && compiled.type !== "null" && compiled.type !== "any") {
     throw new AnalysisError(`${name}(${compiled.name}) needs a numeric argument, but ${compiled.name} is ${compiled.type} (in ${context}).`);
   }
