@@ -113,7 +113,7 @@ export class CheckpointStorage {
     const values = changes.map((change) => (change.value === null ? null : encodeStateValue(change.value)));
     faultPoint("delta-write");
     await this.write(`the state changes of epoch ${epoch}`, () => this.db.transaction(() => {
-      this.checkFence(decideChangeWrite(this.db.get(FENCE_KEY), attempt, epoch));
+      this.checkFence(decideChangeWrite(this.readFence(), attempt, epoch));
       changes.forEach((change, index) => this.db.put(deltaKey(epoch, change.stateId, change.keyGroup, change.key), values[index]));
     }));
     if (!this.replica) return;
@@ -168,7 +168,7 @@ export class CheckpointStorage {
    */
   async commit(commit: EpochCommit, keep = 100, attempt?: AttemptId): Promise<void> {
     await this.write(`the commit of epoch ${commit.epoch}`, () => this.db.transaction(() => {
-      this.checkFence(decideChangeWrite(this.db.get(FENCE_KEY), attempt, commit.epoch));
+      this.checkFence(decideChangeWrite(this.readFence(), attempt, commit.epoch));
       this.foldDeltas(commit.epoch);
       this.db.put(commitKey(commit.epoch), { ...commit, checksum: commitChecksum(commit) });
       for (const key of this.db.getKeys({ start: ["commit", 0], end: ["commit", commit.epoch - keep + 1] })) this.db.remove(key as LmdbKey);
@@ -183,7 +183,7 @@ export class CheckpointStorage {
    */
   async beginAttempt(attempt: AttemptId, lastCommittedEpoch: number, previous: AttemptId | undefined): Promise<void> {
     await this.write(`the beginning of an attempt`, () => this.db.transaction(() => {
-      this.checkFence(decideBegin(this.db.get(FENCE_KEY), previous, attempt));
+      this.checkFence(decideBegin(this.readFence(), previous, attempt));
       this.db.put(FENCE_KEY, { runId: attempt.runId, number: attempt.number });
       // Read the whole range first: removing entries under an open cursor makes LMDB skip some of them.
       const keys = [...this.db.getKeys({ start: ["delta", lastCommittedEpoch + 1], end: ["delta", Number.MAX_SAFE_INTEGER] })] as LmdbKey[];
@@ -208,7 +208,7 @@ export class CheckpointStorage {
         if (keyGroups(parts[2] as number)) yield [parts[3] as string, decodeStateValue(this.checked(parts, value))];
       }
     } catch (error) {
-      throw storageFailure(this.path, error);
+      throw undecodable(this.path, storageFailure(this.path, error));
     }
   }
 
@@ -273,7 +273,16 @@ export class CheckpointStorage {
     try {
       return operation();
     } catch (error) {
-      throw storageFailure(this.path, error);
+      throw undecodable(this.path, storageFailure(this.path, error));
+    }
+  }
+
+  /** The attempt fence, read inside a write transaction; a record that does not decode is damage, not a write failure. */
+  private readFence(): unknown {
+    try {
+      return this.db.get(FENCE_KEY);
+    } catch (error) {
+      throw undecodable(this.path, storageFailure(this.path, error));
     }
   }
 
@@ -308,6 +317,16 @@ function refuseLostData(path: string): void {
   const left = ["lock.mdb", "sinks"].filter((name) => existsSync(join(path, name)));
   if (left.length === 0) return;
   throw new CheckpointError(`The checkpoint location '${path}' has ${left.join(" and ")} but no data.mdb: its state and committed epochs are gone. Restore data.mdb from a backup, or start the query with a new checkpoint location (its state then starts empty).`);
+}
+
+/**
+ * A read of the checkpoint's records (meta, commits, the attempt fence) that threw something other than LMDB's codes:
+ * a record whose bytes no longer decode (msgpack's "Data read, but end of buffer not reached"), damage like the rest.
+ */
+function undecodable(path: string, error: unknown): unknown {
+  if (error instanceof CheckpointError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new CheckpointError(`The checkpoint file '${join(path, "data.mdb")}' is damaged: a record does not decode (${message.split("\n")[0]}). Restore the checkpoint location from a backup, or start the query with a new checkpoint location (its state then starts empty).`, { cause: error });
 }
 
 /** LMDB's own codes (MDB_PAGE_NOTFOUND, MDB_CORRUPTED, ...) mean a damaged file: the error names it and says what to do. */
