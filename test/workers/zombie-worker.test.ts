@@ -147,7 +147,7 @@ describe("a worker paused past its heartbeat timeout resumes while its replaceme
       const restartErr = new Output("restarted driver (stderr)");
       const restartCode = await exited(spawnDriver("local", env, restartOut, restartErr));
       process.stdout.write(`# z1 froze at its 6th epoch write; the next attempt resumed from epoch ${resumed} and committed past ${past} before SIGCONT; last commit ${lastCommitted}; changes of committed epochs left outside the state: ${stale.length === 0 ? "none" : stale.join(", ")}\n`);
-      assert.deepEqual(stale, [], `the resumed zombie wrote changes of committed epochs ${stale.join(", ")} (last commit ${lastCommitted}) into the checkpoint; the restart on it then exited with ${String(restartCode)}: ${/The checkpoint at '[^']*' is damaged: [^\n]*/.exec(restartErr.text)?.[0] ?? restartErr.text.slice(-400)}`);
+      assert.deepEqual(stale, [], `the resumed zombie wrote changes of committed epochs ${stale.join(", ")} (last commit ${lastCommitted}) into the checkpoint; the restart on it then exited with ${String(restartCode)}: ${/The checkpoint at '\/[^']*' is damaged: [^\n]*/.exec(restartErr.text)?.[0] ?? restartErr.text.slice(-400)}`);
       assert.ok(refusals.length > 0, "the zombie wrote nothing after it resumed, so the fence was not put to the test");
       process.stdout.write(`# refused: ${refusals.map((refusal) => refusal.slice(0, 260)).join(" | ")}\n`);
       assert.equal(restartCode, 0, `the restart on the checkpoint failed:\n${restartErr.text.slice(-3000)}`);
