@@ -412,7 +412,7 @@ export abstract class Actor {
     if (this.heldLetters.length === 0 || !storage) return persisted;
     const changes = addressLetters(this.name, epoch, this.heldLetters).map((letter) => ({ stateId: LETTERS_STATE_ID, keyGroup: LETTERS_KEY_GROUP, key: letterKey(letter), value: letter.payload }));
     this.heldLetters = [];
-    const written = storage.writeChanges(epoch, changes);
+    const written = storage.writeChanges(epoch, changes, undefined, this.environment.subjects.attempt);
     return persisted ? Promise.all([persisted, written]).then(() => undefined) : written;
   }
 

@@ -247,7 +247,7 @@ export class Coordinator {
       if (this.stopped) return;
       faultPoint("before-commit");
       try {
-        await storage.commit({ epoch, offsets: open.offsets, committedAt: new Date().toISOString(), ...(open.params ? { params: open.params } : {}) });
+        await storage.commit({ epoch, offsets: open.offsets, committedAt: new Date().toISOString(), ...(open.params ? { params: open.params } : {}) }, undefined, this.subjects.attempt);
       } catch (error) {
         this.stopped = true;
         this.events.onFailure("coordinator", `cannot commit epoch ${epoch} to ${storage.path}: ${String(error)}`, error instanceof RillError ? error.code : "CHECKPOINT");

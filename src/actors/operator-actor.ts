@@ -156,7 +156,7 @@ export class OperatorActor extends Actor {
     }
     if (!storage) return undefined;
     if (Number.isFinite(this.watermark)) changes.push({ stateId: WATERMARKS, keyGroup: 0, key: this.name, value: this.watermark });
-    return changes.length > 0 ? storage.writeChanges(epoch, changes, this.name) : undefined;
+    return changes.length > 0 ? storage.writeChanges(epoch, changes, this.name, this.environment.subjects.attempt) : undefined;
   }
 
   protected override collectStats(): ActorEpochStats {

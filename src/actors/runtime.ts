@@ -5,6 +5,7 @@ import { partitionerOf } from "../core/keys.ts";
 import type { Operator } from "../operators/operator.ts";
 import type { PositionalChain } from "../plan/positional-rows.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
+import type { AttemptId } from "../state/fence.ts";
 import type { Actor, ActorEnvironment, ActorRef, Routing } from "./actor.ts";
 import type { FlowControl } from "./channel.ts";
 import type { EpochParams } from "../core/param-values.ts";
@@ -110,6 +111,8 @@ export class QueryRuntime {
   private readonly sources: SourceActor[] = [];
   private readonly sinks: SinkActor[] = [];
   private cancelTrigger: () => void = () => undefined;
+  /** Whether start() took the checkpoint's fence for this attempt (the next attempt of the run names it as previous). */
+  began = false;
   /** Set by stop(): a start still awaiting (its remote actors' placement) must not go on to open sources and epochs. */
   private stopping = false;
 
@@ -166,7 +169,11 @@ export class QueryRuntime {
    * Subscribes every actor, makes sure the broker has the subscriptions, opens sources, starts epochs.
    * With `resume`, state, source offsets and epoch numbers continue from the last committed epoch.
    */
-  async start(epochIntervalMs: number | undefined, resume?: RuntimeResume): Promise<void> {
+  async start(epochIntervalMs: number | undefined, resume?: RuntimeResume, previousAttempt?: AttemptId): Promise<void> {
+    // This attempt takes the checkpoint's fence, and the uncommitted epochs' changes go, in one transaction: a writer
+    // of an earlier attempt given up for lost (a paused worker) that resumes lands nothing (src/state/fence.ts).
+    if (this.storage) await this.storage.beginAttempt(this.subjects.attempt, resume?.lastCommittedEpoch ?? -1, previousAttempt);
+    this.began = true;
     if (resume && this.storage) this.restore(this.storage, resume.lastCommittedEpoch, resume.offsets);
     const first = this.params?.begin(resume ? resume.lastCommittedEpoch + 1 : 0, resume?.params);
     if (first) for (const actor of this.actors) actor.useParams(first.values);

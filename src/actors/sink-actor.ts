@@ -133,7 +133,7 @@ export class SinkActor extends Actor {
     const storage = this.environment.storage;
     if (!storage) return undefined;
     const changes = this.stateChanges();
-    return changes.length > 0 ? storage.writeChanges(epoch, changes, this.name) : undefined;
+    return changes.length > 0 ? storage.writeChanges(epoch, changes, this.name, this.environment.subjects.attempt) : undefined;
   }
 
   protected override collectStats(): ActorEpochStats {

@@ -92,7 +92,7 @@ export class SourceActor extends Actor {
     const storage = this.environment.storage;
     if (!storage) return undefined;
     const changes = this.operators.flatMap((operator) => operator.snapshot?.() ?? []);
-    return changes.length > 0 ? storage.writeChanges(epoch, changes, this.name) : undefined;
+    return changes.length > 0 ? storage.writeChanges(epoch, changes, this.name, this.environment.subjects.attempt) : undefined;
   }
 
   async open(): Promise<void> {

@@ -74,11 +74,14 @@ async function upgradeStateFormat(storage: CheckpointStorage, meta: QueryMeta, l
   await storage.upgradeStateFormat(meta);
 }
 
-/** The resume point after a failure inside a running query: the last committed epoch, with uncommitted changes removed. */
+/**
+ * The resume point after a failure inside a running query: the last committed epoch. The next attempt's start removes
+ * the uncommitted changes, in the transaction that takes the checkpoint's fence (`CheckpointStorage.beginAttempt`): a
+ * removal here could land after another driver took the checkpoint over and remove that driver's changes.
+ */
 export async function rollbackPoint(storage: CheckpointStorage): Promise<ResumePoint> {
   const last = storage.lastCommit();
   const lastCommittedEpoch = last?.epoch ?? -1;
-  await storage.discardAfter(lastCommittedEpoch);
   return { lastCommittedEpoch, offsets: last?.offsets ?? {}, ...recordedParams(last?.params, storage.readMeta()?.firstParams) };
 }
 

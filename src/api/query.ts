@@ -11,6 +11,7 @@ import type { AnalyzedPlan } from "../plan/analyzer.ts";
 import { describeGraph } from "../plan/physical.ts";
 import { buildProgress, formatProgress, type ParameterProgress, type StreamingQueryProgress } from "./progress.ts";
 import type { QueryEventSink } from "./listener.ts";
+import type { AttemptId } from "../state/fence.ts";
 import { rollbackPoint, type OpenedCheckpoint, type ResumePoint } from "./checkpoint.ts";
 import { attemptOfInterruption, decideFailure, type FailureKind } from "./failure-decision.ts";
 import type { Logger } from "./session.ts";
@@ -101,6 +102,8 @@ export class StreamingQuery {
   private unregister: () => void = () => undefined;
   /** Runtimes created so far (the first run and each rollback); the current attempt is `attempts - 1`. */
   private attempts = 0;
+  /** The last attempt that took the checkpoint's fence (src/state/fence.ts): the next one must find it still there. */
+  private lastBegun: AttemptId | undefined;
   /** When the current attempt's runtime was made (Date.now()). */
   private attemptMadeAt = 0;
   private placement: WorkerPlacement | undefined;
@@ -366,7 +369,11 @@ export class StreamingQuery {
 
   private async run(resume: ResumePoint | undefined): Promise<void> {
     const runtime = this.runtime;
-    await runtime.start(this.setup.trigger.intervalMs, resume);
+    try {
+      await runtime.start(this.setup.trigger.intervalMs, resume, this.lastBegun);
+    } finally {
+      if (runtime.began) this.lastBegun = runtime.subjects.attempt;
+    }
     if (this.setup.trigger.intervalMs === undefined) void this.processAvailableThenStop(runtime);
   }
 

@@ -4,6 +4,7 @@
 //   ["commit", epoch]                             -> EpochCommit: source offsets, time (the epoch is committed iff this exists)
 //   ["delta", epoch, stateId, keyGroup, key]      -> an actor's state change in an epoch not yet committed (value, or null = deleted)
 //   ["state", stateId, keyGroup, key]             -> state as of the last committed epoch
+//   ["fence"]                                     -> {runId, number}: the attempt that may write changes and commits (src/state/fence.ts)
 //   (dead letters ride along as stateId "__rill_deadletters", key group 0, key "<epoch>/<actor>/<index>": in delta/N
 //   until N commits, then in state until their publish is acknowledged; src/deadletters/protocol.ts)
 export type LmdbKey = Array<string | number>;

@@ -7,6 +7,7 @@ import { open, type RootDatabase } from "lmdb";
 import { CheckpointError, CheckpointWriteError } from "../core/errors.ts";
 import { faultPoint } from "../core/fault-points.ts";
 import { scanInChild, verifyHeader } from "./checkpoint-verify.ts";
+import { FENCE_KEY, decideBegin, decideChangeWrite, type AttemptId, type FenceDecision } from "./fence.ts";
 import { META_KEY, commitKey, deltaKey, epochRange, prefixRange, stateKey, type LmdbKey } from "./layout.ts";
 import type { EpochCommit, QueryMeta, StateChange } from "./types.ts";
 import { STATE_FORMAT, damageOf, decodeStateValue, encodeStateValue } from "./value-codec.ts";
@@ -103,12 +104,16 @@ export class CheckpointStorage {
   /**
    * One actor's changes of one epoch, in one transaction: all of them or none. Each value carries its CRC-32. With a
    * replica (a worker whose state must outlive its machine), the write settles once the replica holds them too.
+   * With `attempt`, the write is refused (a CheckpointError, nothing written) unless that attempt holds the
+   * checkpoint's fence (src/state/fence.ts): a writer of a rolled-back attempt that resumes lands nothing.
    */
-  async writeChanges(epoch: number, changes: readonly StateChange[], writer?: string): Promise<void> {
+  async writeChanges(epoch: number, changes: readonly StateChange[], writer?: string, attempt?: AttemptId): Promise<void> {
     if (changes.length === 0) return;
     // Encoded before the transaction: a value msgpack cannot encode fails here, and the transaction stays short.
     const values = changes.map((change) => (change.value === null ? null : encodeStateValue(change.value)));
+    faultPoint("delta-write");
     await this.write(`the state changes of epoch ${epoch}`, () => this.db.transaction(() => {
+      this.checkFence(decideChangeWrite(this.readFence(), attempt, epoch));
       changes.forEach((change, index) => this.db.put(deltaKey(epoch, change.stateId, change.keyGroup, change.key), values[index]));
     }));
     if (!this.replica) return;
@@ -161,11 +166,28 @@ export class CheckpointStorage {
    * Commits an epoch in one transaction: its record, its state changes folded into the state, the changes removed,
    * and commit records older than the last `keep` pruned (as Spark keeps its last 100 batches).
    */
-  async commit(commit: EpochCommit, keep = 100): Promise<void> {
+  async commit(commit: EpochCommit, keep = 100, attempt?: AttemptId): Promise<void> {
     await this.write(`the commit of epoch ${commit.epoch}`, () => this.db.transaction(() => {
+      this.checkFence(decideChangeWrite(this.readFence(), attempt, commit.epoch));
       this.foldDeltas(commit.epoch);
       this.db.put(commitKey(commit.epoch), { ...commit, checksum: commitChecksum(commit) });
       for (const key of this.db.getKeys({ start: ["commit", 0], end: ["commit", commit.epoch - keep + 1] })) this.db.remove(key as LmdbKey);
+    }));
+  }
+
+  /**
+   * Begins an attempt in one transaction: the checkpoint's fence names it from now on (src/state/fence.ts), and the
+   * changes of epochs after `lastCommittedEpoch` (never committed, some perhaps of a writer given up) are removed.
+   * `previous` is the attempt the same run began last; when another one holds the fence, another driver took the
+   * checkpoint over and this attempt is refused (a CheckpointError).
+   */
+  async beginAttempt(attempt: AttemptId, lastCommittedEpoch: number, previous: AttemptId | undefined): Promise<void> {
+    await this.write(`the beginning of an attempt`, () => this.db.transaction(() => {
+      this.checkFence(decideBegin(this.readFence(), previous, attempt));
+      this.db.put(FENCE_KEY, { runId: attempt.runId, number: attempt.number });
+      // Read the whole range first: removing entries under an open cursor makes LMDB skip some of them.
+      const keys = [...this.db.getKeys({ start: ["delta", lastCommittedEpoch + 1], end: ["delta", Number.MAX_SAFE_INTEGER] })] as LmdbKey[];
+      for (const key of keys) this.db.remove(key);
     }));
   }
 
@@ -186,7 +208,7 @@ export class CheckpointStorage {
         if (keyGroups(parts[2] as number)) yield [parts[3] as string, decodeStateValue(this.checked(parts, value))];
       }
     } catch (error) {
-      throw storageFailure(this.path, error);
+      throw undecodable(this.path, storageFailure(this.path, error));
     }
   }
 
@@ -225,6 +247,14 @@ export class CheckpointStorage {
     }
   }
 
+  /**
+   * Inside a write transaction, before its first put: lmdb-js commits what a transaction callback put before it
+   * threw, so a refusal must come first to leave nothing written.
+   */
+  private checkFence(decision: FenceDecision): void {
+    if (decision.kind === "refuse") throw new CheckpointError(`The checkpoint at '${this.path}' refused a write: ${decision.reason}.`);
+  }
+
   /** Stored state bytes whose checksum holds; otherwise a CheckpointError naming the file, the state and the key. */
   private checked(key: LmdbKey, stored: unknown): Uint8Array {
     const damage = damageOf(stored);
@@ -243,7 +273,16 @@ export class CheckpointStorage {
     try {
       return operation();
     } catch (error) {
-      throw storageFailure(this.path, error);
+      throw undecodable(this.path, storageFailure(this.path, error));
+    }
+  }
+
+  /** The attempt fence, read inside a write transaction; a record that does not decode is damage, not a write failure. */
+  private readFence(): unknown {
+    try {
+      return this.db.get(FENCE_KEY);
+    } catch (error) {
+      throw undecodable(this.path, storageFailure(this.path, error));
     }
   }
 
@@ -278,6 +317,16 @@ function refuseLostData(path: string): void {
   const left = ["lock.mdb", "sinks"].filter((name) => existsSync(join(path, name)));
   if (left.length === 0) return;
   throw new CheckpointError(`The checkpoint location '${path}' has ${left.join(" and ")} but no data.mdb: its state and committed epochs are gone. Restore data.mdb from a backup, or start the query with a new checkpoint location (its state then starts empty).`);
+}
+
+/**
+ * A read of the checkpoint's records (meta, commits, the attempt fence) that threw something other than LMDB's codes:
+ * a record whose bytes no longer decode (msgpack's "Data read, but end of buffer not reached"), damage like the rest.
+ */
+function undecodable(path: string, error: unknown): unknown {
+  if (error instanceof CheckpointError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new CheckpointError(`The checkpoint file '${join(path, "data.mdb")}' is damaged: a record does not decode (${message.split("\n")[0]}). Restore the checkpoint location from a backup, or start the query with a new checkpoint location (its state then starts empty).`, { cause: error });
 }
 
 /** LMDB's own codes (MDB_PAGE_NOTFOUND, MDB_CORRUPTED, ...) mean a damaged file: the error names it and says what to do. */

@@ -217,6 +217,7 @@ export class WorkerHost {
       if (actor) this.options.transport.publish(run.subjects.coordinator, encodeControl({ type: "failed", actor, error: `worker ${this.name} heard nothing from driver ${run.driver} for ${silent} ms and released its actors`, code: "DRIVER_LOST" }));
       this.dropping.add(key);
       void this.serially(() => this.release(key))
+        .then(() => this.options.log(`rill worker ${this.name}: released ${run.actors.join(", ")}; their epoch writes have settled.`))
         .catch((error: unknown) => this.options.log(`rill worker ${this.name}: releasing ${key}: ${String(error)}`))
         .finally(() => this.dropping.delete(key));
     }

@@ -1,5 +1,5 @@
 // The driver of the worker tests, as its own process: runs test/workers/job.ts with rill.workers = <workers> until every
-// file is read (with RILL_TEST_WAIT_FOR, once that file exists: the test writes the input meanwhile). Prints `epoch N` per epoch with input, `hosting name ...` whenever the workers hosting its actors change,
+// file is read (with RILL_TEST_WAIT_FOR, once that file exists: the test writes the input meanwhile). Prints `epoch N` per epoch with input, `committed N` per epoch, `hosting name ...` whenever the workers hosting its actors change,
 // and `done N` at the end. Usage: node --import tsx driver-child.ts <workers> (paths in RILL_JOB_*, NATS in RILL_TEST_NATS)
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -18,6 +18,7 @@ const session = Session.builder().appName("workers-test").nats(natsOptionsFromPa
 session.streams.addListener({
   onQueryProgress: ({ progress }) => {
     if (progress.numInputRows > 0) process.stdout.write(`epoch ${progress.batchId}\n`);
+    process.stdout.write(`committed ${progress.batchId}\n`);
   },
 });
 const [query] = await runJob(session, join(import.meta.dirname, "job.ts"));
