@@ -10,7 +10,9 @@
 // stream-join, stream-join-outer, actor-named and actor-arrays (an operator actor's frame: decode, filter + project,
 // encode), aggregate-named and aggregate-arrays (an aggregation actor's frame: decode, aggregate, flush), and small frames: encode-frames-1, decode-frames-1, codec-frames-1 (and -3), 256
 // frames of 1 (3) rows a call, whose figure is per frame; channel-frames-2 and channel-frames-2-arrays (an output
-// channel sending frames of 2 rows, named and by position), per frame likewise.
+// channel sending frames of 2 rows, named and by position), per frame likewise; source-activity-named and
+// source-activity-arrays (a source actor's frame: rows made by the activity generator, named or by position, then
+// filter + project and the output frame encoded).
 // `npx tsx bench/micro/instructions.ts <subject> <frames>` runs one subject over that many 256-row frames (after the
 // same warm-up in both runs).
 import { OutputChannel } from "../../src/actors/channel.ts";
@@ -19,7 +21,7 @@ import { InProcessTransport } from "../../src/actors/inprocess-transport.ts";
 import { FRAME_DATA, type DataFrame, type PositionalDataFrame } from "../../src/core/frame.ts";
 import type { PositionalRow, Row } from "../../src/core/types.ts";
 import { schemaFromZod } from "../../src/core/zod-schema.ts";
-import { activitySchema, type ActivityRow } from "../../src/connectors/sources/activity.ts";
+import { ActivityGenerator, activitySchema, type ActivityRow } from "../../src/connectors/sources/activity.ts";
 import { compileExpression, compilePositional } from "../../src/expr/compile.ts";
 import { parseExpression } from "../../src/expr/parser.ts";
 import { AggregateOperator } from "../../src/operators/aggregate.ts";
@@ -156,6 +158,32 @@ function aggregatePath(positional: boolean): () => number {
   };
 }
 
+/**
+ * A source actor's work on one frame of 256 rows: the activity generator makes them, filter + project, the output frame
+ * encoded. `positional`: arrays from the generator on (rows by position in source stages).
+ */
+function sourcePath(positional: boolean): () => number {
+  const columns = ["gt", "Model", "Arrival_Time", "Creation_Time"];
+  const generator = new ActivityGenerator({ seed: 5 });
+  let arrival = 1_700_000_000_000;
+  if (positional) {
+    let out: PositionalRow[] = [];
+    const input = chainPositional([filterArrays(), projectArrays()], (row) => out.push(row), { at: -1 });
+    return () => {
+      out = [];
+      for (let index = 0; index < 256; index++) input(generator.nextValues(arrival++));
+      return encodeFrame({ ...frame, columns, rows: out }).length;
+    };
+  }
+  let out: Row[] = [];
+  const input = chain([filter(), project()], (row) => out.push(row), { at: -1 });
+  return () => {
+    out = [];
+    for (let index = 0; index < 256; index++) input(generator.next(arrival++) as unknown as Row);
+    return encodeFrame({ ...frame, rows: out }).length;
+  };
+}
+
 const activityBytes = encodeFrame(frame).slice();
 const narrowBytes = encodeFrame(narrowFrame).slice();
 const subjects: Record<string, () => number> = {
@@ -193,6 +221,9 @@ const subjects: Record<string, () => number> = {
   // An aggregation actor's work on one frame: decode, aggregate, flush (named, or its input by position).
   "aggregate-named": aggregatePath(false),
   "aggregate-arrays": aggregatePath(true),
+  // A source actor's frame (rows by position in source stages): rows made or parsed, filter + project, encode.
+  "source-activity-named": sourcePath(false),
+  "source-activity-arrays": sourcePath(true),
   // 256 new impressions and clicks per frame (made in the call), joined, then the watermark raised.
   "stream-join": streamJoinTask("inner").run,
   "stream-join-outer": streamJoinTask("left_outer").run,

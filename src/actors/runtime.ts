@@ -289,8 +289,11 @@ export class QueryRuntime {
   private createActor(stage: StageSpec, wiring: ConstructorParameters<typeof OperatorActor>[0], environment: ActorEnvironment, partition: number): Actor {
     const operators = stage.createOperators(partition);
     if (stage.role === "source" && stage.source) {
+      // Rows by position: the planner chose it only for a source with readers by position (positionalSourcePlanOf).
+      const positionalChain = stage.createPositional?.(partition);
+      const positionalReader = positionalChain && stage.source.createPositionalReader?.(partition);
       const actor = new SourceActor(wiring, environment, {
-        reader: stage.source.createReader(partition),
+        reader: positionalChain && positionalReader ? { positional: positionalReader, chain: positionalChain } : stage.source.createReader(partition),
         operators,
         microBatch: this.graph.microBatch,
         deadLetterSubject: this.graph.deadLetterSubject,

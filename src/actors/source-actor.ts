@@ -3,14 +3,17 @@ import { nowMs } from "../core/clock.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { OffsetOrder } from "../core/offsets.ts";
 import { activeParams, type EpochParams } from "../core/param-values.ts";
-import type { Row } from "../core/types.ts";
-import type { ReadLimit, SourceReader } from "../connectors/sources/source.ts";
+import type { RecordError } from "../core/errors.ts";
+import type { PositionalRow } from "../core/types.ts";
+import type { PositionalSourceReader, ReadLimit, SourceReader, SourceReaderOf } from "../connectors/sources/source.ts";
 import type { CheckpointStorage } from "../state/lmdb-storage.ts";
 import { chain, type Operator } from "../operators/operator.ts";
+import { chainPositional, toNamedRow } from "../operators/positional-operator.ts";
+import type { PositionalChain } from "../plan/positional-rows.ts";
 import { Actor, type ActorEnvironment, type ActorWiring } from "./actor.ts";
 import { decodeControl } from "./control.ts";
 import { hopTrace } from "./hop-trace.ts";
-import { runRows } from "./record-errors.ts";
+import { runPositionalRows, runRows } from "./record-errors.ts";
 import type { Subscription } from "./transport.ts";
 
 interface BarrierRequest {
@@ -24,8 +27,20 @@ interface BarrierRequest {
   readonly params: EpochParams | undefined;
 }
 
+/** Rows taken in one poll, ready to run through the chain. */
+interface PolledRows {
+  readonly count: number;
+  readonly since: number;
+  readonly until: number;
+  run(): void;
+}
+
 export interface SourceActorOptions {
-  readonly reader: SourceReader;
+  /**
+   * The partition's reader: named rows, or (rows by position, src/plan/positional-rows.ts, source stages) arrays in
+   * the source schema's order with the chain that runs over them; its frames then carry the chain's output columns.
+   */
+  readonly reader: SourceReader | { readonly positional: PositionalSourceReader; readonly chain: PositionalChain };
   readonly operators: readonly Operator[];
   /** Micro-batch mode: rows leave only when a barrier (a trigger) asks for them. */
   readonly microBatch: boolean;
@@ -35,9 +50,11 @@ export interface SourceActorOptions {
 }
 
 export class SourceActor extends Actor {
-  private readonly reader: SourceReader;
+  /** The reader in use: the named one, or the positional one when the stage runs by position. */
+  private readonly reader: SourceReaderOf<unknown>;
   private readonly operators: readonly Operator[];
-  private readonly process: (row: Row) => void;
+  /** Polls up to `max` rows and binds them to the chain (named or by position). */
+  private readonly pollRows: (max: number) => PolledRows | undefined;
   private readonly requests: BarrierRequest[] = [];
   private requestChain: Promise<void> = Promise.resolve();
   private polledRows = 0;
@@ -55,11 +72,35 @@ export class SourceActor extends Actor {
 
   constructor(wiring: ActorWiring, environment: ActorEnvironment, private readonly options: SourceActorOptions) {
     super(wiring, environment);
-    this.reader = options.reader;
     this.operators = options.operators;
-    this.process = chain(options.operators, this.emit, this.chainPosition);
+    const source = options.reader;
+    if ("positional" in source) {
+      const positional = source;
+      const reader = positional.positional;
+      const process = chainPositional(positional.chain.operators, this.buildPositionalEmit(positional.chain.outputColumns, positional.chain.exchangeIndexes), this.chainPosition);
+      const columns = positional.chain.inputColumns;
+      // A bad record by position goes to the dead letter as a named row of the source's columns, as the named path sends it.
+      const reject = (row: PositionalRow, operator: Operator | undefined, error: RecordError): void => this.rejectRecord(toNamedRow(columns, row), operator, error);
+      this.reader = reader;
+      this.pollRows = (max) => {
+        const batch = reader.poll(max);
+        return batch && { count: batch.rows.length, since: batch.since, until: batch.until, run: () => runPositionalRows(batch.rows, process, this.chainPosition, this.operators, reject) };
+      };
+    } else {
+      const reader = source;
+      const process = chain(options.operators, this.emit, this.chainPosition);
+      this.reader = reader;
+      this.pollRows = (max) => {
+        const batch = reader.poll(max);
+        return batch && { count: batch.rows.length, since: batch.since, until: batch.until, run: () => runRows(batch.rows, process, this.chainPosition, this.operators, this.rejectRecord) };
+      };
+    }
+    this.runsPositional = "positional" in source;
     this.opened = new Promise((resolve) => (this.markOpened = resolve));
   }
+
+  /** Whether this source's rows run by position. */
+  readonly runsPositional: boolean;
 
   override start(): void {
     super.start();
@@ -186,15 +227,15 @@ export class SourceActor extends Actor {
         let limit = Math.min(maxFrameRows, budget);
         if (request) limit = Math.min(limit, request.afterRows - this.polledRows);
         else if (this.options.microBatch || this.finished) break;
-        const batch = this.reader.poll(limit);
+        const batch = this.pollRows(limit);
         if (!batch) break;
-        this.polledRows += batch.rows.length;
-        budget -= batch.rows.length;
-        this.stats.rowsIn += batch.rows.length;
+        this.polledRows += batch.count;
+        budget -= batch.count;
+        this.stats.rowsIn += batch.count;
         this.since = batch.since;
         this.until = batch.until;
-        if (hopTrace) hopTrace.record(`${this.traceStage}: polled`, batch.since, batch.until, batch.rows.length);
-        runRows(batch.rows, this.process, this.chainPosition, this.operators, this.rejectRecord);
+        if (hopTrace) hopTrace.record(`${this.traceStage}: polled`, batch.since, batch.until, batch.count);
+        batch.run();
         if (this.pendingOutputRows() >= maxFrameRows) this.flushOutputs();
       }
       this.flushOperators();

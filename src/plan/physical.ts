@@ -6,7 +6,7 @@ import { AnalysisError } from "../core/errors.ts";
 import type { Operator } from "../operators/operator.ts";
 import type { StatefulOperatorInfo } from "../state/types.ts";
 import type { AnalyzedPlan, Step } from "./analyzer.ts";
-import { createPositionalChain, isPositionalPlan, positionalPlanOf, type PositionalMode } from "./positional-rows.ts";
+import { createPositionalChain, isPositionalPlan, positionalPlanOf, positionalSourcePlanOf, type PositionalMode } from "./positional-rows.ts";
 
 export interface PhysicalOptions {
   readonly queryName: string;
@@ -21,7 +21,7 @@ export interface PhysicalOptions {
   readonly deadLetterSubject: string;
   /** How an actor combines the watermarks of a union's inputs (spark.sql.streaming.multipleWatermarkPolicy). */
   readonly multipleWatermarkPolicy?: "min" | "max";
-  /** `rill.rows.positional`: operator stages whose whole chain has positional forms run rows by position (auto). */
+  /** `rill.rows.positional`: operator stages whose whole chain has positional forms, and source stages whose source also builds arrays, run rows by position (auto). */
   readonly rowsPositional?: PositionalMode;
 }
 
@@ -76,7 +76,11 @@ export function buildExecutionGraph(plan: AnalyzedPlan, options: PhysicalOptions
   const stages = drafts.map((draft, index): StageSpec => {
     const id = `s${index}-${draft.kind}`;
     const idOf = (step: Step, position: number, partition: number) => `${id}.${position}-${step.name}.p${partition}`;
-    const positional = positionalPlanOf({ role: draft.role, steps: draft.steps.map((step) => step.positional), inputs: draft.steps.map((step) => step.positionalInput), exchangeColumns: draft.exchangeColumns }, options.rowsPositional ?? "auto");
+    const positionalSteps = draft.steps.map((step) => step.positional);
+    const mode = options.rowsPositional ?? "auto";
+    const positional = draft.source
+      ? positionalSourcePlanOf({ sourceColumns: draft.source.createPositionalReader ? draft.source.schema.fields.map((field) => field.name) : undefined, steps: positionalSteps, exchangeColumns: draft.exchangeColumns }, mode)
+      : positionalPlanOf({ role: draft.role, steps: positionalSteps, inputs: draft.steps.map((step) => step.positionalInput), exchangeColumns: draft.exchangeColumns }, mode);
     return {
       id,
       role: draft.role,

@@ -6,9 +6,10 @@
 // a positional form whose columns line up with the next one's. A stage whose first step without a positional form
 // takes its input by position (a PositionalInput: the streaming aggregation) runs "positional input, named output":
 // the steps before it by position, it reads its input by index and emits named rows, and the steps after it run
-// named. Anything else stays named: sources (their rows are built named), sinks and every step a user sees (map,
-// foreach, group state) or a stateful operator without a positional input. Apart from that one boundary, a mixed
-// chain stays named as a whole, so no row is converted twice inside one actor.
+// named. Anything else stays named: sources that build their rows named (a source stage's rule is at the end of this
+// file), sinks and every step a user sees (map, foreach, group state) or a stateful operator without a positional
+// input. Apart from that one boundary, a mixed chain stays named as a whole, so no row is converted twice inside one
+// actor.
 import type { PositionalInput, PositionalOperator } from "../operators/positional-operator.ts";
 import type { PositionalStep } from "./steps.ts";
 
@@ -101,4 +102,34 @@ function sameColumns(a: readonly string[], b: readonly string[]): boolean {
 
 function distinct(names: readonly string[]): boolean {
   return new Set(names).size === names.length;
+}
+
+// ---- Source stages (possrc) -----------------------------------------------------------------------------------------
+// A source stage runs by position when its source builds each row as an array in its schema's column order without a
+// named object first (SourceProvider.createPositionalReader), and its chained steps run by position from those columns
+// on, as an operator stage's would. With no steps, the source's arrays leave as they are (to a sink, or to an
+// exchange that routes by the places of its key columns).
+
+export interface PositionalSourceStageFacts {
+  /** The columns of the source's rows by position, in its schema's order; undefined when it builds its rows named. */
+  readonly sourceColumns: readonly string[] | undefined;
+  readonly steps: ReadonlyArray<PositionalStep | undefined>;
+  readonly exchangeColumns: readonly string[] | undefined;
+}
+
+/** A source stage's positional plan, or why it stays named. */
+export function positionalSourcePlanOf(stage: PositionalSourceStageFacts, mode: PositionalMode): PositionalChainPlan | { readonly named: string } {
+  if (mode === "off") return { named: "rill.rows.positional is off" };
+  const columns = stage.sourceColumns;
+  if (columns === undefined) return { named: "the source builds its rows named" };
+  if (!distinct(columns)) return { named: "the source has a repeated column name" };
+  if (stage.steps.length === 0) {
+    const exchangeIndexes = stage.exchangeColumns?.map((column) => columns.indexOf(column));
+    if (exchangeIndexes?.some((index) => index < 0)) return { named: "the exchange routes by a column the source does not build" };
+    return { inputColumns: columns, outputColumns: columns, exchangeIndexes, steps: [] };
+  }
+  const chain = positionalPlanOf({ role: "operator", steps: stage.steps, exchangeColumns: stage.exchangeColumns }, mode);
+  if (!isPositionalPlan(chain)) return chain;
+  if (!sameColumns(chain.inputColumns, columns)) return { named: "step 0 reads columns in another order than the source builds them" };
+  return chain;
 }

@@ -1,5 +1,5 @@
 // A query run as its own process by the kill tests: reads a folder of JSON files, writes its output, exits when done.
-// Usage: node --import tsx child-query.ts <stateless|aggregate|filtered-aggregate> <input> <output> <checkpoint> [chaining true|false]
+// Usage: node --import tsx child-query.ts <stateless|csv-stateless|aggregate|filtered-aggregate> <input> <output> <checkpoint> [chaining true|false]
 // [rows positional auto|off] (NATS options in RILL_TEST_NATS)
 import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -10,7 +10,10 @@ const [mode, input, output, checkpoint, chaining = "true", positional = "auto"] 
 const session = Session.builder().appName("kill-test").nats(natsOptionsFromParent()).config("rill.shuffle.partitions", 3)
   .config("rill.chaining", chaining).config("rill.rows.positional", positional).log(() => undefined).getOrCreate();
 const schema = z.object({ id: z.number().int(), user: z.string(), x: z.number() });
-const events = session.readStream.schema(schema).option("maxFilesPerTrigger", 1).json(input);
+// csv-stateless: a folder of CSV files read with a DDL schema (a source that builds its rows by position).
+const events = mode === "csv-stateless"
+  ? session.readStream.schema("id INT, user STRING, x DOUBLE").option("maxFilesPerTrigger", 1).csv(input)
+  : session.readStream.schema(schema).option("maxFilesPerTrigger", 1).json(input);
 
 // filtered-aggregate: a filter and a projection before the shuffle (their own actors, by position, when chaining is off).
 const grouped = mode === "filtered-aggregate" ? events.where("x > -20").selectExpr("user", "x * 10 as x") : events;

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { partitionerOf, positionalPartitionerOf } from "../../src/core/keys.ts";
 import { PositionalFilterOperator } from "../../src/operators/filter-positional.ts";
-import { createPositionalChain, isPositionalPlan, positionalPlanOf, type PositionalStageFacts } from "../../src/plan/positional-rows.ts";
+import { createPositionalChain, isPositionalPlan, positionalPlanOf, positionalSourcePlanOf, type PositionalStageFacts } from "../../src/plan/positional-rows.ts";
 import type { PositionalStep } from "../../src/plan/steps.ts";
 import type { PositionalInput } from "../../src/operators/positional-operator.ts";
 
@@ -103,5 +103,45 @@ describe("which stages run rows by position", () => {
       }
       assert.ok(seen.size > 1, `${keys.join(",")} spreads rows`);
     }
+  });
+});
+
+// ---- Source stages (possrc) ----
+describe("which source stages run rows by position", () => {
+  const columns = ["a", "b", "c"];
+  const sourceStage = (sourceColumns: readonly string[] | undefined, steps: PositionalStageFacts["steps"], exchangeColumns?: readonly string[]) => ({ sourceColumns, steps, exchangeColumns });
+
+  it("a source that builds arrays, with a chain reading its columns in its order: the chain's plan", () => {
+    const plan = positionalSourcePlanOf(sourceStage(columns, [filter, project]), "auto");
+    assert.ok(isPositionalPlan(plan), JSON.stringify(plan));
+    assert.deepEqual(plan.inputColumns, columns);
+    assert.deepEqual(plan.outputColumns, ["c", "a"]);
+    assert.equal(plan.steps.length, 2);
+  });
+
+  it("a source that builds its rows named, or off, stays named", () => {
+    assert.deepEqual(positionalSourcePlanOf(sourceStage(undefined, [filter]), "auto"), { named: "the source builds its rows named" });
+    assert.deepEqual(positionalSourcePlanOf(sourceStage(columns, [filter]), "off"), { named: "rill.rows.positional is off" });
+  });
+
+  it("the first step must read the source's columns in the source's order", () => {
+    assert.equal(isPositionalPlan(positionalSourcePlanOf(sourceStage(["b", "a", "c"], [filter]), "auto")), false, "same names, another order");
+    assert.equal(isPositionalPlan(positionalSourcePlanOf(sourceStage(["a", "b"], [filter]), "auto")), false, "fewer columns");
+    assert.equal(isPositionalPlan(positionalSourcePlanOf(sourceStage(["a", "a", "c"], [step(["a", "a", "c"])]), "auto")), false, "a repeated name");
+  });
+
+  it("a chain with a step without a positional form (withWatermark, map) stays named as a whole", () => {
+    assert.deepEqual(positionalSourcePlanOf(sourceStage(columns, [filter, undefined]), "auto"), { named: "step 1 has no positional form" });
+  });
+
+  it("no steps: the source's arrays leave as built, routed by the places of the exchange's key columns", () => {
+    const plan = positionalSourcePlanOf(sourceStage(columns, [], ["c", "a"]), "auto");
+    assert.ok(isPositionalPlan(plan), JSON.stringify(plan));
+    assert.deepEqual(plan.outputColumns, columns);
+    assert.deepEqual(plan.exchangeIndexes, [2, 0]);
+    assert.equal(isPositionalPlan(positionalSourcePlanOf(sourceStage(columns, [], ["d"]), "auto")), false, "d is not a source column");
+    const chained = positionalSourcePlanOf(sourceStage(columns, [filter, project], ["a"]), "auto");
+    assert.ok(isPositionalPlan(chained));
+    assert.deepEqual(chained.exchangeIndexes, [1]);
   });
 });

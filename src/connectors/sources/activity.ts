@@ -5,10 +5,10 @@
 //   session.readStream.format("activity").option("rowsPerSecond", "5000").option("seed", "7").load()
 import { z } from "zod";
 import { schemaFromZod } from "../../core/zod-schema.ts";
-import type { Row } from "../../core/types.ts";
+import type { PositionalRow, Row } from "../../core/types.ts";
 import { ConnectorOptions, rejectUserSchema } from "../options.ts";
 import { OpenLoopReader, OpenLoopSchedule, wakeOption } from "./open-loop.ts";
-import type { SourceProvider, SourceReader } from "./source.ts";
+import type { PositionalSourceReader, SourceProvider, SourceReader } from "./source.ts";
 import type { SourceRequest } from "./request.ts";
 
 export const activitySchema = z.object({
@@ -80,6 +80,8 @@ export class ActivityGenerator {
   private readonly deviceCounts: number[];
   /** The latest events, from which duplicates are drawn. */
   private readonly history: ActivityRow[] = [];
+  /** nextValues()'s latest events (a generator makes rows one way only: named or by position). */
+  private readonly valuesHistory: PositionalRow[] = [];
   private historyNext = 0;
   private readonly options: Required<ActivityOptions>;
   /** Each device's name (`nexus4_1`, ...), made once: the same string every row of the device carries. */
@@ -135,6 +137,42 @@ export class ActivityGenerator {
     };
     if (this.options.duplicateFraction > 0) {
       this.history[this.historyNext] = row;
+      this.historyNext = (this.historyNext + 1) % DUPLICATE_HISTORY;
+    }
+    return row;
+  }
+
+  /**
+   * next()'s row as an array in the schema's column order (Arrival_Time, Creation_Time, Device, Index, Model, User, gt,
+   * x, y, z), with the same draws in the same order: the same seed gives the same rows either way. Kept in step with
+   * next() by test/connectors/activity-positional.test.ts.
+   */
+  nextValues(arrivalMs: number): PositionalRow {
+    const random = this.random;
+    if (this.valuesHistory.length > 0 && random() < this.options.duplicateFraction) {
+      return (this.valuesHistory[Math.floor(random() * this.valuesHistory.length)] as PositionalRow).slice();
+    }
+    const device = Math.floor(random() * this.deviceCounts.length);
+    const count = this.deviceCounts[device] ?? 0;
+    this.deviceCounts[device] = count + 1;
+    const userIndex = device % this.users.length;
+    if (random() < LABEL_CHANGE_PROBABILITY) this.labels[userIndex] = this.label();
+    const model = ACTIVITY_MODELS[device % ACTIVITY_MODELS.length] as string;
+    const arrival = Math.floor(arrivalMs);
+    const row: PositionalRow = [
+      arrival,
+      this.creationNanos(arrival - this.delay()) + BigInt(Math.floor(random() * SUB_MILLISECOND_NANOS)),
+      this.deviceNames[device] as string,
+      count * this.options.numPartitions + this.options.partition,
+      model,
+      this.users[userIndex] as string,
+      this.labels[userIndex] ?? null,
+      this.acceleration(),
+      this.acceleration(),
+      this.acceleration(),
+    ];
+    if (this.options.duplicateFraction > 0) {
+      this.valuesHistory[this.historyNext] = row;
       this.historyNext = (this.historyNext + 1) % DUPLICATE_HISTORY;
     }
     return row;
@@ -233,6 +271,12 @@ export class ActivitySourceProvider implements SourceProvider {
     const generator = new ActivityGenerator({ ...this.generatorOptions, partition, numPartitions: this.numPartitions });
     return new ActivityReader(this.schedule, generator);
   }
+
+  /** Rows by position: the generator makes each row as an array in the schema's order (nextValues). */
+  createPositionalReader(partition: number): PositionalSourceReader {
+    const generator = new ActivityGenerator({ ...this.generatorOptions, partition, numPartitions: this.numPartitions });
+    return new ActivityPositionalReader(this.schedule, generator);
+  }
 }
 
 class ActivityReader extends OpenLoopReader {
@@ -247,5 +291,19 @@ class ActivityReader extends OpenLoopReader {
   /** The generator's rows depend on the ones before (duplicates, per-device indexes): replay them to reach the same state. */
   protected override skipRows(partition: number, numPartitions: number, count: number): void {
     for (let offset = 0; offset < count; offset++) this.generator.next(this.dueTime(partition + offset * numPartitions));
+  }
+}
+
+class ActivityPositionalReader extends OpenLoopReader<PositionalRow> {
+  constructor(schedule: OpenLoopSchedule, private readonly generator: ActivityGenerator) {
+    super(schedule);
+  }
+
+  protected makeRow(_index: number, dueMs: number): PositionalRow {
+    return this.generator.nextValues(dueMs);
+  }
+
+  protected override skipRows(partition: number, numPartitions: number, count: number): void {
+    for (let offset = 0; offset < count; offset++) this.generator.nextValues(this.dueTime(partition + offset * numPartitions));
   }
 }

@@ -1,7 +1,7 @@
 // Checks decoded records (JSON, CSV, msgpack) against the user's schema: timestamps read from text first, then the zod check.
 import { BinaryRecord } from "../../core/binary-record.ts";
 import { ConfigError } from "../../core/errors.ts";
-import type { Field, Row, Schema } from "../../core/types.ts";
+import type { Field, PositionalRow, Row, Schema } from "../../core/types.ts";
 import type { RowValidator } from "./memory.ts";
 import { longOfBigInt } from "../../core/long.ts";
 
@@ -73,6 +73,25 @@ function schemaValidator(schema: Schema): RowValidator {
       row[field.name] = checked.value;
     }
     return { row };
+  };
+}
+
+/**
+ * The check of recordChecker without a user validator, over a record's values in the schema's order (a CSV record by
+ * position): timestamps read from text, then each field's type and nullability, with the same reasons. `values` is
+ * the caller's own array, checked in place.
+ */
+export function positionalChecker(schema: Schema): (values: PositionalRow) => { row: PositionalRow } | { error: string } {
+  const fields = schema.fields;
+  return (values) => {
+    for (let index = 0; index < fields.length; index++) {
+      const field = fields[index] as Field;
+      const value = values[index] ?? null;
+      const checked = checkField(field, field.type === "timestamp" ? toDate(value) : value);
+      if (typeof checked === "string") return { error: `${field.name}: ${checked}` };
+      values[index] = checked.value;
+    }
+    return { row: values };
   };
 }
 

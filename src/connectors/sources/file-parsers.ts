@@ -1,9 +1,9 @@
 // Parsers of whole files into rows for the file sources: JSON Lines, CSV (csv-parse) and text. Bad lines go to the dead letter.
 import { parse, type Info, type Options as CsvOptions } from "csv-parse/sync";
 import { ConfigError } from "../../core/errors.ts";
-import type { Field, Row, Schema } from "../../core/types.ts";
+import type { Field, PositionalRow, Row, Schema } from "../../core/types.ts";
 import type { ConnectorOptions } from "../options.ts";
-import { recordChecker, toDate } from "./decode.ts";
+import { positionalChecker, recordChecker, toDate } from "./decode.ts";
 import type { RowValidator } from "./memory.ts";
 import { parseJsonWithLongs, parseLongText } from "../../core/long.ts";
 
@@ -12,19 +12,19 @@ import { parseJsonWithLongs, parseLongText } from "../../core/long.ts";
  * parsed but failed the schema. A handler that returns a row keeps the record as that row (Spark's PERMISSIVE mode,
  * for static files); the streaming sources' handlers return nothing and the record is only dead-lettered.
  */
-export type BadRecordHandler = (raw: unknown, reason: string, decoded?: unknown) => Row | void;
+export type BadRecordHandler<R = Row> = (raw: unknown, reason: string, decoded?: unknown) => R | void;
 
 /**
  * Rows of one file; a line that does not parse or fails the schema goes to `deadLetter` with the file and line in the reason.
  * `invalidLines` (1-based) are lines whose bytes were not UTF-8: a record touching one goes to the dead letter.
  */
-export type FileParser = (text: string, file: string, deadLetter: BadRecordHandler, maxRecordBytes: number, invalidLines?: ReadonlySet<number>) => Row[];
+export type FileParser<R = Row> = (text: string, file: string, deadLetter: BadRecordHandler<R>, maxRecordBytes: number, invalidLines?: ReadonlySet<number>) => R[];
 
 /**
  * Rows of consecutive lines of a file (without their line ends), the first of them line `firstLine`: line formats are
  * read in chunks, so a file of any size streams through.
  */
-export type LineParser = (lines: readonly string[], file: string, deadLetter: BadRecordHandler, firstLine: number) => Row[];
+export type LineParser<R = Row> = (lines: readonly string[], file: string, deadLetter: BadRecordHandler<R>, firstLine: number) => R[];
 
 export const CSV_OPTIONS = ["header", "sep", "delimiter", "quote", "escape"];
 
@@ -76,6 +76,33 @@ interface CsvRecord {
  * where Spark's is '\\': set .option("escape", "\\") for files written with backslash escapes.
  */
 export function csvParser(schema: Schema, validate: RowValidator | undefined, options: ConnectorOptions): FileParser {
+  const fields = schema.fields;
+  const check = recordChecker(schema, validate);
+  return csvParserOf(schema, options, (record) => {
+    const value = Array.isArray(record) ? Object.fromEntries(fields.map((field, index) => [field.name, record[index] ?? null])) : record;
+    const checked = check(value);
+    return "row" in checked ? checked : { error: checked.error, decoded: value };
+  });
+}
+
+/**
+ * csvParser's rows by position: each record's values land in an array in the schema's order (by index without a
+ * header, by name with one), checked as the named check does without a user validator, with the same reasons; no
+ * named object is built. Only for a schema without a zod validator (a DDL string or a StructType), whose check this is.
+ */
+export function csvPositionalParser(schema: Schema, options: ConnectorOptions): FileParser<PositionalRow> {
+  const fields = schema.fields;
+  const check = positionalChecker(schema);
+  return csvParserOf(schema, options, (record) => {
+    const values: PositionalRow = Array.isArray(record) ? fields.map((_, index) => record[index] ?? null) : fields.map((field) => record[field.name] ?? null);
+    const checked = check(values);
+    return "row" in checked ? checked : { error: checked.error, decoded: values };
+  });
+}
+
+type CsvCheck<R> = (record: Record<string, unknown> | unknown[]) => { row: R } | { error: string; decoded: unknown };
+
+function csvParserOf<R>(schema: Schema, options: ConnectorOptions, checkRecord: CsvCheck<R>): FileParser<R> {
   if (options.has("sep") && options.has("delimiter")) throw options.invalid("delimiter", options.string("delimiter") ?? "", "left out when 'sep' is set (they are the same option)");
   const header = options.boolean("header", false);
   const fields = schema.fields;
@@ -103,9 +130,8 @@ export function csvParser(schema: Schema, validate: RowValidator | undefined, op
   } catch (error) {
     throw new ConfigError(`The csv source's options are inconsistent: ${(error as Error).message}. Options: sep='${String(csvOptions.delimiter)}', quote='${String(csvOptions.quote)}', escape='${String(csvOptions.escape)}'.`, { cause: error });
   }
-  const check = recordChecker(schema, validate);
   return (text, file, deadLetter, maxRecordBytes, invalidLines) => {
-    const rows: Row[] = [];
+    const rows: R[] = [];
     const records = parse(text, {
       ...csvOptions,
       on_skip: (error, raw) => {
@@ -124,11 +150,10 @@ export function csvParser(schema: Schema, validate: RowValidator | undefined, op
         if (kept) rows.push(kept);
         continue;
       }
-      const value = Array.isArray(record) ? Object.fromEntries(fields.map((field, index) => [field.name, record[index] ?? null])) : record;
-      const checked = check(value);
+      const checked = checkRecord(record);
       if ("row" in checked) rows.push(checked.row);
       else {
-        const kept = deadLetter(raw.replace(/\r?\n$/, ""), `${file}:${firstLine(info, raw)}: fails the schema: ${checked.error}`, value);
+        const kept = deadLetter(raw.replace(/\r?\n$/, ""), `${file}:${firstLine(info, raw)}: fails the schema: ${checked.error}`, checked.decoded);
         if (kept) rows.push(kept);
       }
     }

@@ -13,13 +13,13 @@ import { open, readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { nowMs } from "../../core/clock.ts";
 import { ConfigError, RillError } from "../../core/errors.ts";
-import { schemaOf, type Row, type Schema } from "../../core/types.ts";
+import { schemaOf, type PositionalRow, type Row, type Schema } from "../../core/types.ts";
 import { ConnectorOptions } from "../options.ts";
 import { requireSchema } from "./decode.ts";
-import { csvParser, jsonParser, textParser, type FileParser, type LineParser, CSV_OPTIONS } from "./file-parsers.ts";
+import { csvParser, csvPositionalParser, jsonParser, textParser, type FileParser, type LineParser, CSV_OPTIONS } from "./file-parsers.ts";
 import { LineReader, decodeChunk } from "./line-reader.ts";
 import { ReadyQueue } from "./ready-queue.ts";
-import type { Prepared, ReadLimit, ReadyBatch, SourceContext, SourceProvider, SourceReader } from "./source.ts";
+import type { PositionalSourceReader, Prepared, ReadLimit, ReadyBatchOf, SourceContext, SourceProvider, SourceReader, SourceReaderOf } from "./source.ts";
 import type { SourceRequest } from "./request.ts";
 
 export type FileFormat = "json" | "csv" | "text";
@@ -29,13 +29,13 @@ const COMMON_OPTIONS = ["path", "pollInterval", "maxFilesPerTrigger", "latestFir
 
 export const textSchema: Schema = schemaOf([{ name: "value", type: "string", nullable: false }]);
 
-interface FileSettings {
+interface FileSettings<R = Row> {
   readonly format: FileFormat;
   readonly folder: string;
   readonly pollIntervalMs: number;
   readonly maxFilesPerTrigger: number;
   readonly latestFirst: boolean;
-  readonly parser: { readonly lines: LineParser } | { readonly whole: FileParser };
+  readonly parser: { readonly lines: LineParser<R> } | { readonly whole: FileParser<R> };
 }
 
 /** Rows kept ready before a streamed file is read further: memory stays bounded whatever the file's size. */
@@ -53,6 +53,11 @@ export class FileSourceProvider implements SourceProvider {
   readonly numPartitions: number;
   readonly description: string;
   private readonly settings: FileSettings;
+  /**
+   * Rows by position: CSV without a zod validator (a DDL string or a StructType schema) parses each record straight
+   * into an array in the schema's order. JSON and text build named rows (a JSON object is named before it is checked).
+   */
+  readonly createPositionalReader: ((partition: number) => PositionalSourceReader) | undefined;
 
   constructor(request: SourceRequest) {
     const format = FILE_FORMATS.find((candidate) => candidate === request.format.toLowerCase());
@@ -81,6 +86,11 @@ export class FileSourceProvider implements SourceProvider {
       latestFirst: options.boolean("latestFirst", false),
       parser,
     };
+    const settings = this.settings;
+    if (format === "csv" && request.validate === undefined) {
+      const positionalParser = { whole: csvPositionalParser(this.schema, options) };
+      this.createPositionalReader = () => new FileReader<PositionalRow>({ ...settings, parser: positionalParser });
+    } else this.createPositionalReader = undefined;
     const limit = options.has("maxFilesPerTrigger") ? `, maxFilesPerTrigger=${this.settings.maxFilesPerTrigger}` : "";
     this.description = `FileStream[${format}, ${folder}${limit}]`;
   }
@@ -147,9 +157,9 @@ interface OpenFile {
   skip: number;
 }
 
-class FileReader implements SourceReader {
+class FileReader<R = Row> implements SourceReaderOf<R> {
   readonly offsetOrder = fileOrder;
-  private readonly ready = new ReadyQueue();
+  private readonly ready = new ReadyQueue<R>();
   /** Names of files already taken; each file is read once. */
   private readonly seen = new Set<string>();
   private context: SourceContext | undefined;
@@ -174,7 +184,7 @@ class FileReader implements SourceReader {
   /** After seek(): the file polled part-way before the restart, and how many of its rows to skip. */
   private resumeIn: { name: string; rows: number } | undefined;
 
-  constructor(private readonly settings: FileSettings) {}
+  constructor(private readonly settings: FileSettings<R>) {}
 
   /** The files fully polled, and the one polled part-way (with its rows polled): a replay starts right after. */
   offset(): { files: string[]; partial: { name: string; rows: number } | undefined } {
@@ -215,7 +225,7 @@ class FileReader implements SourceReader {
     return this.ready.size;
   }
 
-  poll(max: number): ReadyBatch | undefined {
+  poll(max: number): ReadyBatchOf<R> | undefined {
     this.throwFailure();
     const batch = this.ready.poll(max);
     if (batch) this.consumed(batch.rows.length);
@@ -343,10 +353,10 @@ class FileReader implements SourceReader {
   private async readChunk(file: OpenFile): Promise<number> {
     const context = this.context as SourceContext;
     const since = nowMs();
-    const parse = (this.settings.parser as { lines: LineParser }).lines;
+    const parse = (this.settings.parser as { lines: LineParser<R> }).lines;
     const deadLetter = (raw: unknown, reason: string): void => context.deadLetter(raw, reason);
     const pieces = await this.fileOperation(file.name, file.lines.next());
-    let rows: Row[] = [];
+    let rows: R[] = [];
     for (const piece of pieces) {
       if ("lines" in piece) {
         for (const row of parse(piece.lines, file.name, deadLetter, piece.firstLine)) rows.push(row);
@@ -376,7 +386,7 @@ class FileReader implements SourceReader {
     return rows.length;
   }
 
-  private async readWhole(name: string, parse: FileParser): Promise<number> {
+  private async readWhole(name: string, parse: FileParser<R>): Promise<number> {
     const context = this.context as SourceContext;
     const since = nowMs();
     const path = join(this.settings.folder, name);

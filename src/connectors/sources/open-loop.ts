@@ -9,7 +9,7 @@ import { isCount, type OffsetOrder } from "../../core/offsets.ts";
 import type { Row } from "../../core/types.ts";
 import type { ConnectorOptions } from "../options.ts";
 import { acquirePreciseWake, type PreciseWake } from "./precise-wake.ts";
-import type { ReadyBatch, SourceContext, SourceReader } from "./source.ts";
+import type { ReadyBatchOf, SourceContext, SourceReaderOf } from "./source.ts";
 
 export interface ScheduleOptions {
   readonly rowsPerSecond: number;
@@ -113,7 +113,7 @@ function isGeneratorOffset(value: unknown): value is { start: number; emitted: n
  * between and tells the actor within microseconds of a row's due time, at the cost of a busy event loop while rows fall
  * due faster than one per 2 ms per partition.
  */
-export abstract class OpenLoopReader implements SourceReader {
+export abstract class OpenLoopReader<R = Row> implements SourceReaderOf<R> {
   readonly offsetOrder = generatorOrder;
   private context: SourceContext | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -135,8 +135,8 @@ export abstract class OpenLoopReader implements SourceReader {
 
   constructor(protected readonly schedule: OpenLoopSchedule) {}
 
-  /** Makes the row with this query-wide index, due at `dueMs`; called in index order. */
-  protected abstract makeRow(index: number, dueMs: number): Row;
+  /** Makes the row with this query-wide index, due at `dueMs` (named, or an array in the schema's order); called in index order. */
+  protected abstract makeRow(index: number, dueMs: number): R;
 
   /** Due time of the query's row `index` on this partition's schedule. */
   protected dueTime(index: number): number {
@@ -174,11 +174,11 @@ export abstract class OpenLoopReader implements SourceReader {
     return this.dueInPartition() - this.emitted;
   }
 
-  poll(max: number): ReadyBatch | undefined {
+  poll(max: number): ReadyBatchOf<R> | undefined {
     const take = Math.min(max, this.readyCount());
     if (take <= 0 || !this.context) return undefined;
     const { partition, numPartitions } = this.context;
-    const rows: Row[] = new Array<Row>(take);
+    const rows: R[] = new Array<R>(take);
     let since = 0;
     let until = 0;
     for (let offset = 0; offset < take; offset++) {

@@ -2,10 +2,10 @@
 //
 // @example
 //   session.readStream.format("rate").option("rowsPerSecond", "1000").option("numPartitions", "2").load()
-import { schemaOf, type Row, type Schema } from "../../core/types.ts";
+import { schemaOf, type PositionalRow, type Row, type Schema } from "../../core/types.ts";
 import { ConnectorOptions, rejectUserSchema } from "../options.ts";
 import { OpenLoopReader, OpenLoopSchedule, wakeOption } from "./open-loop.ts";
-import type { SourceProvider, SourceReader } from "./source.ts";
+import type { PositionalSourceReader, SourceProvider, SourceReader } from "./source.ts";
 import type { SourceRequest } from "./request.ts";
 
 const OPTIONS = ["rowsPerSecond", "numPartitions", "rampUpTime", "wake", "busyWait"];
@@ -38,10 +38,21 @@ export class RateSourceProvider implements SourceProvider {
   createReader(_partition: number): SourceReader {
     return new RateReader(this.schedule);
   }
+
+  /** Rows by position: [timestamp, value], the schema's order. */
+  createPositionalReader(_partition: number): PositionalSourceReader {
+    return new RatePositionalReader(this.schedule);
+  }
 }
 
 class RateReader extends OpenLoopReader {
   protected makeRow(index: number, dueMs: number): Row {
     return { timestamp: Math.floor(dueMs), value: index };
+  }
+}
+
+class RatePositionalReader extends OpenLoopReader<PositionalRow> {
+  protected makeRow(index: number, dueMs: number): PositionalRow {
+    return [Math.floor(dueMs), index];
   }
 }

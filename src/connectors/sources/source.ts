@@ -3,7 +3,7 @@
 // Lifecycle: open() once; then prepare()/readyCount()/poll() any number of times; close() at stop.
 // close() is not promised after a crash. poll() never waits: it takes rows that are ready now.
 import type { OffsetOrder } from "../../core/offsets.ts";
-import type { Row, Schema } from "../../core/types.ts";
+import type { PositionalRow, Row, Schema } from "../../core/types.ts";
 
 export type DeliveryGuarantee = "exactly-once" | "at-least-once" | "at-most-once";
 
@@ -21,12 +21,15 @@ export interface SourceContext {
 }
 
 /** Rows taken in one poll, with the ingest time of the oldest (ms, nowMs() clock). */
-export interface ReadyBatch {
-  readonly rows: Row[];
+export interface ReadyBatchOf<R> {
+  readonly rows: R[];
   readonly since: number;
   /** Ingest time of the newest row. */
   readonly until: number;
 }
+
+/** Named rows, as most readers poll them. */
+export type ReadyBatch = ReadyBatchOf<Row>;
 
 /** What prepare() may read: up to the source's read limit per trigger (maxFilesPerTrigger, maxOffsetsPerTrigger), or everything (trigger once). */
 export type ReadLimit = "limited" | "all";
@@ -36,7 +39,8 @@ export interface Prepared {
   readonly dataLeft: boolean;
 }
 
-export interface SourceReader {
+/** A reader whose poll() gives rows of type R: named rows (SourceReader) or arrays in the schema's order (PositionalSourceReader). */
+export interface SourceReaderOf<R> {
   open(context: SourceContext): Promise<void>;
   /**
    * Makes ready everything that exists now (lists new files, computes due rows), within the read limit of one trigger;
@@ -45,7 +49,7 @@ export interface SourceReader {
    */
   prepare(readLimit?: ReadLimit): Promise<Prepared | void>;
   readyCount(): number;
-  poll(max: number): ReadyBatch | undefined;
+  poll(max: number): ReadyBatchOf<R> | undefined;
   /**
    * The position right after the last row poll() returned, stored with each epoch (msgpack-serialisable).
    * Absent when the source cannot replay.
@@ -75,6 +79,15 @@ export interface SourceReader {
   close(): Promise<void>;
 }
 
+export type SourceReader = SourceReaderOf<Row>;
+
+/**
+ * A reader that builds each row as an array of the schema's columns in their order, without a named object first
+ * (rows by position, src/plan/positional-rows.ts). Offsets, seek, dead letters and every other call are the named
+ * reader's: a checkpoint written by either kind restores the other.
+ */
+export type PositionalSourceReader = SourceReaderOf<PositionalRow>;
+
 /** A configured source: validated at start(), then one reader per partition. */
 export interface SourceProvider {
   readonly format: string;
@@ -84,6 +97,11 @@ export interface SourceProvider {
   /** One line for explain() and logs. */
   readonly description: string;
   createReader(partition: number): SourceReader;
+  /**
+   * Rows by position: present when this source's readers can build their rows as arrays in the schema's column order
+   * without a named object first. The planner then lets the source stage run by position (positional-rows.ts).
+   */
+  createPositionalReader?(partition: number): PositionalSourceReader;
   /**
    * What a partition reads (a JetStream source's filter subject), kept in a new checkpoint: a restart on it whose
    * partition reads something else is refused at start(), since the stored offset no longer applies. Absent: not checked.
