@@ -14,7 +14,11 @@ try {
   process.stdout.write(`ok ${session.table("counts").length}\n`);
   await session.stop();
 } catch (error) {
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  // The CheckpointError if there is one in the chain (it names the damaged file, and may itself carry the decoder's
+  // error as its cause), otherwise the cause of a query's failure.
+  const chain: Error[] = [];
+  for (let link: unknown = error; link instanceof Error && chain.length < 10; link = link.cause) chain.push(link);
+  const cause = chain.find((link) => link.name === "CheckpointError") ?? (error instanceof Error && error.cause instanceof Error ? error.cause : error);
   process.stdout.write(`failed ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}\n`);
   await session.stop();
   process.exit(3);
