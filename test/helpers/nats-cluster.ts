@@ -63,7 +63,24 @@ interface NodePorts {
   readonly monitorPort: number;
 }
 
+/**
+ * Starts a cluster of `size` nodes on free ports. A port found free can be taken by another process before nats-server
+ * binds it (CI saw "bind: address already in use" on a monitoring port): such a start is stopped and tried again on
+ * new ports, up to three times; any other failure is thrown at once.
+ */
 export async function startNatsCluster(size = 3): Promise<NatsCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNatsClusterOnce(size);
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof PortTakenError)) throw error;
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startNatsClusterOnce(size: number): Promise<NatsCluster> {
   const binary = await findNatsServer();
   if (!binary) throw new Error("nats-server is not installed: the cluster tests need it (apt-get install nats-server)");
   const folder = await mkdtemp(join(tmpdir(), "rill-nats-cluster-"));
@@ -92,7 +109,15 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
     ].join("\n"), { mode: 0o600 });
     return new Node(binary, configFile, node, storeDir);
   }));
-  await Promise.all(nodes.map((node) => node.restart()));
+  const started = await Promise.allSettled(nodes.map((node) => node.restart()));
+  const failed = started.find((outcome): outcome is PromiseRejectedResult => outcome.status === "rejected");
+  if (failed) {
+    await Promise.all(nodes.map((node) => node.kill()));
+    await rm(folder, { recursive: true, force: true });
+    const reason: unknown = failed.reason;
+    if (reason instanceof Error && /address already in use/.test(reason.message)) throw new PortTakenError(reason.message, { cause: reason });
+    throw reason;
+  }
   const urls = nodes.map((node) => node.url);
   const cluster: Omit<NatsCluster, "options"> = {
     nodes,
