@@ -269,41 +269,28 @@ export class ActivitySourceProvider implements SourceProvider {
 
   createReader(partition: number): SourceReader {
     const generator = new ActivityGenerator({ ...this.generatorOptions, partition, numPartitions: this.numPartitions });
-    return new ActivityReader(this.schedule, generator);
+    return new ActivityReader<Row>(this.schedule, (dueMs) => generator.next(dueMs));
   }
 
   /** Rows by position: the generator makes each row as an array in the schema's order (nextValues). */
   createPositionalReader(partition: number): PositionalSourceReader {
     const generator = new ActivityGenerator({ ...this.generatorOptions, partition, numPartitions: this.numPartitions });
-    return new ActivityPositionalReader(this.schedule, generator);
+    return new ActivityReader<PositionalRow>(this.schedule, (dueMs) => generator.nextValues(dueMs));
   }
 }
 
-class ActivityReader extends OpenLoopReader {
-  constructor(schedule: OpenLoopSchedule, private readonly generator: ActivityGenerator) {
+/** The activity source's reader: rows named (`next`) or by position (`nextValues`), one generator a partition. */
+class ActivityReader<R> extends OpenLoopReader<R> {
+  constructor(schedule: OpenLoopSchedule, private readonly make: (dueMs: number) => R) {
     super(schedule);
   }
 
-  protected makeRow(_index: number, dueMs: number): Row {
-    return this.generator.next(dueMs);
+  protected makeRow(_index: number, dueMs: number): R {
+    return this.make(dueMs);
   }
 
   /** The generator's rows depend on the ones before (duplicates, per-device indexes): replay them to reach the same state. */
   protected override skipRows(partition: number, numPartitions: number, count: number): void {
-    for (let offset = 0; offset < count; offset++) this.generator.next(this.dueTime(partition + offset * numPartitions));
-  }
-}
-
-class ActivityPositionalReader extends OpenLoopReader<PositionalRow> {
-  constructor(schedule: OpenLoopSchedule, private readonly generator: ActivityGenerator) {
-    super(schedule);
-  }
-
-  protected makeRow(_index: number, dueMs: number): PositionalRow {
-    return this.generator.nextValues(dueMs);
-  }
-
-  protected override skipRows(partition: number, numPartitions: number, count: number): void {
-    for (let offset = 0; offset < count; offset++) this.generator.nextValues(this.dueTime(partition + offset * numPartitions));
+    for (let offset = 0; offset < count; offset++) this.make(this.dueTime(partition + offset * numPartitions));
   }
 }
