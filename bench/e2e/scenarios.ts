@@ -174,6 +174,9 @@ interface KeyArrivals {
  * order their frames come, so a row's figure is off by the skew between the partitions when they interleave out
  * of due order (under a millisecond at 10k rows/s). Keys with late rows are left out (their dropped rows have no rank).
  */
+/** Diagnostics (bench/tail-causes.ts): when set, called with each reconstructed row's due time and arrival (ms, nowMs clock). */
+export const rowTimes: { onRow?: (due: number, arrived: number) => void } = {};
+
 export function reconstructLatency(expected: ReadonlyMap<string, KeyExpectation>, arrivals: ReadonlyMap<string, KeyArrivals>): LatencyRecorder {
   const recorder = new LatencyRecorder();
   for (const [key, expectation] of expected) {
@@ -184,7 +187,10 @@ export function reconstructLatency(expected: ReadonlyMap<string, KeyExpectation>
     for (let rank = 1; rank <= expectation.dues.length; rank++) {
       while (next < counts.length && (counts[next] as number) < rank) next++;
       if (next === counts.length) break;
-      recorder.record((times[next] as number) - (expectation.dues[rank - 1] as number), 1);
+      const arrived = times[next] as number;
+      const due = expectation.dues[rank - 1] as number;
+      recorder.record(arrived - due, 1);
+      rowTimes.onRow?.(due, arrived);
     }
   }
   return recorder;
