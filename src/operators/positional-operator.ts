@@ -2,8 +2,9 @@
 //
 // The same contract as Operator (operator.ts), over PositionalRow: an operator reads and writes fields by index, so
 // no field name is looked up per row. Stateless per-row operators have a positional form (filter, project); the
-// streaming aggregation takes its input by position (PositionalInput) and emits named rows; a row is named
-// (toNamedRow) wherever else a user or a stateful operator sees it.
+// streaming aggregation and group state take their input by position (PositionalInput), and the aggregation can emit
+// its output by position too (PositionalOutput); a row is named (toNamedRow) wherever else a user or a stateful
+// operator sees it.
 import type { PositionalRow, Row } from "../core/types.ts";
 import type { ChainPosition, Operator, OperatorPosition } from "./operator.ts";
 
