@@ -8,7 +8,7 @@
 // (plain-filter, plain-project, plain-filter-project; plain-project-dropped and plain-filter-project-dropped: the old
 // baseline, whose rows are dropped),
 // stream-join, stream-join-outer, actor-named and actor-arrays (an operator actor's frame: decode, filter + project,
-// encode), aggregate-named and aggregate-arrays (an aggregation actor's frame: decode, aggregate, flush), and small frames: encode-frames-1, decode-frames-1, codec-frames-1 (and -3), 256
+// encode), aggregate-named and aggregate-arrays (an aggregation actor's frame: decode, aggregate, flush), aggregate-out-named and aggregate-out-arrays (the same, then a filter and a projection and the output frame encoded), and small frames: encode-frames-1, decode-frames-1, codec-frames-1 (and -3), 256
 // frames of 1 (3) rows a call, whose figure is per frame; channel-frames-2 and channel-frames-2-arrays (an output
 // channel sending frames of 2 rows, named and by position), per frame likewise; source-activity-named and
 // source-activity-arrays (a source actor's frame: rows made by the activity generator, named or by position, then
@@ -159,6 +159,53 @@ function aggregatePath(positional: boolean): () => number {
 }
 
 /**
+ * An aggregation actor's frame with steps after it (scenario (b)'s aggregation, then where count > 0 and a select of gt,
+ * count * 2 and the group key): decode by position, aggregate, flush, filter + project, the output frame encoded.
+ * `positional`: the aggregation's output by position (arrays into the positional steps, the frame encoded from arrays);
+ * otherwise named (main's "positional input, named output").
+ */
+function aggregateOutputPath(positional: boolean): () => number {
+  const keys = activity.map((row, index): Row => ({ window: { start: 1_700_000_000_000 + Math.floor(index / 64) * 1000, end: 1_700_000_001_000 + Math.floor(index / 64) * 1000 }, gt: ["stairsup", "sit", null, "walk", "stairsdown", "bike"][index % 6] ?? null }));
+  const source = encodeFrame({ ...frame, rows: keys }).slice();
+  const operator = new AggregateOperator("bench.aggregate", { groupingColumns: ["window", "gt"], hiddenKeyColumns: [], aggregates: [{ name: "count", function: "count", argument: undefined }], keyColumn: "__rill_key", stateId: "aggregate-0", outputMode: "update", eventTime: undefined });
+  const outputSchema = { fields: [{ name: "window", type: "window" as const, nullable: false }, { name: "gt", type: "string" as const, nullable: true }, { name: "count", type: "long" as const, nullable: false }] };
+  const named = (text: string): ((row: Row) => unknown) => compileExpression(parseExpression(text), outputSchema, "bench").evaluate;
+  const indexed = (text: string): ((row: PositionalRow) => unknown) => compilePositional(parseExpression(text), outputSchema, "bench").evaluate;
+  const input = aggregatePositionalInput({ groupingColumns: ["window", "gt"], hiddenKeyColumns: [], argumentColumns: [undefined], eventTime: undefined }, ["window", "gt"], ["window", "gt", "count", "__rill_key"]);
+  const columns = ["gt", "c2", "__rill_key"];
+  if (positional) {
+    let out: PositionalRow[] = [];
+    const steps = chainPositional([
+      new PositionalFilterOperator("bench.filter", indexed("count > 0")),
+      new PositionalProjectOperator("bench.project", [{ name: "gt", evaluate: indexed("gt") }, { name: "c2", evaluate: indexed("count * 2") }, { name: "__rill_key", evaluate: (row) => row[3] }]),
+    ], (row) => out.push(row), { at: -1 });
+    operator.connect(() => undefined);
+    input.output?.connect(operator, steps);
+    const rowsIn = input.connect(operator);
+    return () => {
+      out = [];
+      const decoded = decodeFramePositional(source) as PositionalDataFrame;
+      for (let index = 0; index < decoded.rows.length; index++) rowsIn(decoded.rows[index] as PositionalRow);
+      operator.flush();
+      return encodeFrame({ ...frame, columns, rows: out }).length;
+    };
+  }
+  let out: Row[] = [];
+  operator.connect(chain([
+    new FilterOperator("bench.filter", named("count > 0")),
+    new ProjectOperator("bench.project", [{ name: "gt", evaluate: named("gt") }, { name: "c2", evaluate: named("count * 2") }, { name: "__rill_key", evaluate: (row) => row.__rill_key }]),
+  ], (row) => out.push(row), { at: -1 }));
+  const rowsIn = input.connect(operator);
+  return () => {
+    out = [];
+    const decoded = decodeFramePositional(source) as PositionalDataFrame;
+    for (let index = 0; index < decoded.rows.length; index++) rowsIn(decoded.rows[index] as PositionalRow);
+    operator.flush();
+    return encodeFrame({ ...frame, rows: out }).length;
+  };
+}
+
+/**
  * A source actor's work on one frame of 256 rows: the activity generator makes them, filter + project, the output frame
  * encoded. `positional`: arrays from the generator on (rows by position in source stages).
  */
@@ -221,6 +268,9 @@ const subjects: Record<string, () => number> = {
   // An aggregation actor's work on one frame: decode, aggregate, flush (named, or its input by position).
   "aggregate-named": aggregatePath(false),
   "aggregate-arrays": aggregatePath(true),
+  // The same with a filter and a projection after it and the output frame encoded (its output named, or by position).
+  "aggregate-out-named": aggregateOutputPath(false),
+  "aggregate-out-arrays": aggregateOutputPath(true),
   // A source actor's frame (rows by position in source stages): rows made or parsed, filter + project, encode.
   "source-activity-named": sourcePath(false),
   "source-activity-arrays": sourcePath(true),

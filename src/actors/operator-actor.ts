@@ -66,10 +66,19 @@ export class OperatorActor extends Actor {
 
   /**
    * Where the positional steps' rows go: out of the actor by position, or (positional input, named output) into the
-   * named operator at `namedFrom.index`, already connected to the named chain after it, which reads them by index.
+   * named operator at `namedFrom.index`, already connected to the named chain after it, which reads them by index, or
+   * (`through`) into the named operator at `through.index`, whose output goes on by position.
    */
   private positionalEnd(positional: PositionalChain): PositionalEmit {
     const namedFrom = positional.namedFrom;
+    const through = positional.through;
+    if (through !== undefined) {
+      // Positional input and output: the named operator's rows leave by position into the positional steps after it.
+      const operator = this.operators[through.index] as Operator;
+      const end = this.buildPositionalEmit(positional.outputColumns, positional.exchangeIndexes);
+      through.output.connect(operator, chainPositional(through.after, end, this.chainPosition, through.index + 1));
+      return through.input.connect(operator, { chain: this.chainPosition, index: through.index });
+    }
     if (namedFrom === undefined) return this.buildPositionalEmit(positional.outputColumns, positional.exchangeIndexes);
     return namedFrom.input.connect(this.operators[namedFrom.index] as Operator, { chain: this.chainPosition, index: namedFrom.index });
   }

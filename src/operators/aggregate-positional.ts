@@ -1,6 +1,10 @@
 // The streaming aggregation's input over rows by position: the group key, key values, aggregate inputs and event
 // time read by index from rows in the order of the aggregation's input (its key projection's output).
 //
+// With `outputColumns`, it also has an output by position (PositionalOutput): the same operator emits each row as an
+// array in that order (grouping columns, aggregates, then the group key for a keyed row), so the steps after it run by
+// position too.
+//
 // The adapter wraps the stage's one AggregateOperator (the named chain's): the same groups, state and output, so a
 // frame that arrives in another column order runs named into the same groups. Key strings come from positionalKeyOf,
 // the same strings as keyOf's, so checkpoints do not depend on how the rows ran.
@@ -8,7 +12,7 @@ import { positionalKeyOf } from "../core/keys.ts";
 import type { PositionalRow } from "../core/types.ts";
 import { AggregateOperator, endOfValue, type AggregateEventTime } from "./aggregate.ts";
 import type { Operator } from "./operator.ts";
-import { toNamedRow, type PositionalInput } from "./positional-operator.ts";
+import { toNamedRow, type PositionalEmit, type PositionalInput, type PositionalOutput } from "./positional-operator.ts";
 
 /** What the aggregation reads, by column name; the adapter finds each one's place in `inputColumns`. */
 export interface AggregateInputColumns {
@@ -21,8 +25,12 @@ export interface AggregateInputColumns {
   readonly eventTime: AggregateEventTime | undefined;
 }
 
-/** The aggregation's input by position for rows in the order of `inputColumns`; every column read must be there. */
-export function aggregatePositionalInput(columns: AggregateInputColumns, inputColumns: readonly string[]): PositionalInput {
+/**
+ * The aggregation's input by position for rows in the order of `inputColumns`; every column read must be there.
+ * `outputColumns`: the names of its output rows by position (AggregateOperator.outputByPosition's order); absent, its
+ * output stays named.
+ */
+export function aggregatePositionalInput(columns: AggregateInputColumns, inputColumns: readonly string[], outputColumns?: readonly string[]): PositionalInput {
   const place = (column: string): number => {
     const index = inputColumns.indexOf(column);
     if (index < 0) throw new Error(`internal: the aggregation reads ${column}, which its input [${inputColumns.join(", ")}] does not have`);
@@ -44,6 +52,17 @@ export function aggregatePositionalInput(columns: AggregateInputColumns, inputCo
         endOf: eventTime === undefined || endIndex === undefined ? undefined : (row) => endOfValue(row[endIndex], eventTime.endIsWindow),
         named: (row) => toNamedRow(inputColumns, row),
       });
+    },
+    ...(outputColumns === undefined ? {} : { output: aggregatePositionalOutput(outputColumns) }),
+  };
+}
+
+function aggregatePositionalOutput(outputColumns: readonly string[]): PositionalOutput {
+  return {
+    outputColumns,
+    connect(operator: Operator, next: PositionalEmit) {
+      if (!(operator instanceof AggregateOperator)) throw new Error(`internal: a positional aggregation output for ${operator.id}, which is not an aggregation`);
+      operator.outputByPosition(next);
     },
   };
 }

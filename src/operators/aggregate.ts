@@ -1,7 +1,7 @@
 // Hash aggregation: one group per key, updated per row. Update and complete mode emit changed groups at the end of
 // the actor's turn; with event time, the watermark closes groups (append mode emits them then) and evicts their state.
 import { keyGroupOf, keyOf } from "../core/keys.ts";
-import type { Row, TimeWindow } from "../core/types.ts";
+import type { PositionalRow, Row, TimeWindow } from "../core/types.ts";
 import type { StateChange } from "../state/types.ts";
 import { createAccumulator, type Accumulator, type AggregateName } from "./aggregate-functions.ts";
 import { ExpiryQueue } from "./expiry-queue.ts";
@@ -68,7 +68,8 @@ export class AggregateOperator implements Operator {
   private readonly evicted = new Set<string>();
   private readonly expiry = new ExpiryQueue();
   private watermark = Number.NEGATIVE_INFINITY;
-  private next: Emit = () => undefined;
+  /** Where a group's row leaves, and in which form: named (connect) or by position (outputByPosition). */
+  private emitGroup: (group: Group, keyed: boolean) => void = () => undefined;
   private readonly createAccumulators: () => Accumulator[];
   /** Rows that came after the watermark had passed their event time (taken by the actor each epoch). */
   late: Row[] = [];
@@ -81,7 +82,7 @@ export class AggregateOperator implements Operator {
   }
 
   connect(next: Emit): Emit {
-    this.next = next;
+    this.emitGroup = (group, keyed) => next(this.rowOf(group, keyed));
     const { groupingColumns, hiddenKeyColumns, aggregates, eventTime } = this.spec;
     return this.input<Row>({
       keyOf: keyOf([...groupingColumns, ...hiddenKeyColumns]),
@@ -128,12 +129,28 @@ export class AggregateOperator implements Operator {
     };
   }
 
+  /**
+   * Output by position (aggregate-positional.ts): from now on each row leaves into `next` as an array of the grouping
+   * values, the aggregates' results and, for a keyed row (update and complete mode), the group's key: the values and
+   * order rowOf names. Groups, state and checkpoints are the same either way.
+   */
+  outputByPosition(next: (row: PositionalRow) => void): void {
+    const aggregates = this.spec.aggregates.length;
+    this.emitGroup = (group, keyed) => {
+      const row: unknown[] = group.keyValues.slice();
+      const accumulators = group.accumulators;
+      for (let index = 0; index < aggregates; index++) row.push((accumulators[index] as Accumulator).result());
+      if (keyed) row.push(group.key);
+      next(row);
+    };
+  }
+
   /** Update and complete mode: each group changed during the turn leaves once, with its latest values. */
   flush(): void {
     if (this.changed.size === 0) return;
     const emit = this.spec.outputMode !== "append";
     for (const group of this.changed) {
-      if (emit) this.next(this.rowOf(group, true));
+      if (emit) this.emitGroup(group, true);
       this.unsaved.add(group);
     }
     this.changed.clear();
@@ -150,7 +167,7 @@ export class AggregateOperator implements Operator {
     const group: Group = { key: keyOf([])({}), keyValues: [], accumulators: this.createAccumulators() };
     this.groups.set(group.key, group);
     this.changed.add(group);
-    if (this.spec.outputMode === "append") this.next(this.rowOf(group, false));
+    if (this.spec.outputMode === "append") this.emitGroup(group, false);
   }
 
   /** Groups whose end the watermark passed are final: append mode emits them; all but complete mode drop their state. */
@@ -161,7 +178,7 @@ export class AggregateOperator implements Operator {
     for (const key of this.expiry.popUntil(watermark)) {
       const group = this.groups.get(key);
       if (!group) continue;
-      if (this.spec.outputMode === "append") this.next(this.rowOf(group, false));
+      if (this.spec.outputMode === "append") this.emitGroup(group, false);
       this.groups.delete(key);
       this.unsaved.delete(group);
       this.evicted.add(key);

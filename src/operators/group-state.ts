@@ -39,6 +39,16 @@ export interface GroupStateSpec<S> {
   readonly eventTimeColumn: string | undefined;
 }
 
+/** Where the group state operator finds what it needs in an input row of form R (named, or by position). */
+export interface GroupStateReaders<R> {
+  /** The group key's value (the key is its String()). */
+  readonly key: (row: R) => unknown;
+  /** The event time (eventTime timeout only): rows at or below the watermark are late. */
+  readonly eventTime: ((row: R) => unknown) | undefined;
+  /** The row named, as the user's function and the late-data output see it. */
+  readonly named: (row: R) => Row;
+}
+
 export class GroupStateOperator<S> implements Operator {
   private readonly table: KeyedStateTable;
   private readonly pending = new Map<string, Row[]>();
@@ -58,18 +68,33 @@ export class GroupStateOperator<S> implements Operator {
   connect(next: Emit): Emit {
     this.next = next;
     const { keyColumn, eventTimeColumn } = this.spec;
+    return this.input<Row>({
+      key: (row) => row[keyColumn],
+      eventTime: eventTimeColumn === undefined ? undefined : (row) => row[eventTimeColumn],
+      named: (row) => row,
+    });
+  }
+
+  /**
+   * The per-row input over rows of any form (named: connect; by position: group-state-positional.ts): `readers` say
+   * where a row's key and event time are, and name it for the user's function. The same keys either way, so state,
+   * checkpoints and the function's calls do not depend on how the rows came.
+   */
+  input<R>(readers: GroupStateReaders<R>): (row: R) => void {
+    const { key: keyOf, eventTime, named } = readers;
+    const pending = this.pending;
     return (row) => {
-      if (eventTimeColumn !== undefined) {
-        const time = row[eventTimeColumn];
+      if (eventTime !== undefined) {
+        const time = eventTime(row);
         if (typeof time === "number" && time <= this.watermark) {
-          this.late.push(row);
+          this.late.push(named(row));
           return;
         }
       }
-      const key = String(row[keyColumn]);
-      const rows = this.pending.get(key);
-      if (rows) rows.push(row);
-      else this.pending.set(key, [row]);
+      const key = String(keyOf(row));
+      const rows = pending.get(key);
+      if (rows) rows.push(named(row));
+      else pending.set(key, [named(row)]);
     };
   }
 

@@ -2,8 +2,9 @@
 //
 // The same contract as Operator (operator.ts), over PositionalRow: an operator reads and writes fields by index, so
 // no field name is looked up per row. Stateless per-row operators have a positional form (filter, project); the
-// streaming aggregation takes its input by position (PositionalInput) and emits named rows; a row is named
-// (toNamedRow) wherever else a user or a stateful operator sees it.
+// streaming aggregation and group state take their input by position (PositionalInput), and the aggregation can emit
+// its output by position too (PositionalOutput); a row is named (toNamedRow) wherever else a user or a stateful
+// operator sees it.
 import type { PositionalRow, Row } from "../core/types.ts";
 import type { ChainPosition, Operator, OperatorPosition } from "./operator.ts";
 
@@ -25,12 +26,24 @@ export interface PositionalInput {
   readonly inputColumns: readonly string[];
   /** The function that takes rows by position into `operator` (already connected in the named chain). */
   connect(operator: Operator, position?: OperatorPosition): PositionalEmit;
+  /** Positional output too (the aggregation): the operator can emit its rows by position instead of named. */
+  readonly output?: PositionalOutput;
 }
 
-/** Wires positional operators into one closure chain, as chain() does. */
-export function chainPositional(operators: readonly PositionalOperator[], last: PositionalEmit, position?: ChainPosition): PositionalEmit {
+/**
+ * A stateful step's output by position: `operator` (the named chain's, holding the state) emits its rows as arrays in
+ * the order of `outputColumns` into `next` instead of named rows into the named chain. Its state does not change.
+ */
+export interface PositionalOutput {
+  readonly outputColumns: readonly string[];
+  /** Redirects `operator`'s output to `next`, for good; called after the named chain is connected. */
+  connect(operator: Operator, next: PositionalEmit): void;
+}
+
+/** Wires positional operators into one closure chain, as chain() does; `firstIndex`: the first one's place in the actor's chain. */
+export function chainPositional(operators: readonly PositionalOperator[], last: PositionalEmit, position?: ChainPosition, firstIndex = 0): PositionalEmit {
   let next = last;
-  for (let index = operators.length - 1; index >= 0; index--) next = (operators[index] as PositionalOperator).connect(next, position ? { chain: position, index } : undefined);
+  for (let index = operators.length - 1; index >= 0; index--) next = (operators[index] as PositionalOperator).connect(next, position ? { chain: position, index: firstIndex + index } : undefined);
   return next;
 }
 

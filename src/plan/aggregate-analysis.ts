@@ -63,7 +63,9 @@ export function analyzeAggregate(node: AggregateNode, child: Analysis, options: 
   // Its input by position: the key projection's columns (then the grouping set id, which expand adds last).
   const argumentOf = (index: number) => (aggregates[index]?.argument ? argumentColumns[index] : undefined);
   const inputColumns = [...preProjections.map((projection) => projection.name), ...(sets ? [GROUPING_ID] : [])];
-  const positionalInput = aggregatePositionalInput({ groupingColumns: groupingNames, hiddenKeyColumns: sets ? [GROUPING_ID] : [], argumentColumns: aggregates.map((_, index) => argumentOf(index)), eventTime }, inputColumns);
+  // Its output by position: the grouping columns, the aggregates, and the group key of a keyed row (update, complete).
+  const outputColumns = [...groupingNames, ...aggregates.map((aggregate) => aggregate.name), ...(outputMode !== "append" ? [ROW_KEY] : [])];
+  const positionalInput = aggregatePositionalInput({ groupingColumns: groupingNames, hiddenKeyColumns: sets ? [GROUPING_ID] : [], argumentColumns: aggregates.map((_, index) => argumentOf(index)), eventTime }, inputColumns, outputColumns);
   steps.push({
     kind: "aggregate",
     name: "aggregate",

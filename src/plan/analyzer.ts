@@ -127,15 +127,16 @@ function analyzeNodeAlone(node: LogicalPlan, options: AnalysisOptions, firstStat
       if (condition.type !== "boolean" && condition.type !== "null" && condition.type !== "any") {
         throw new AnalysisError(`The condition of where(${condition.name}) has type ${condition.type}, but must be boolean.`);
       }
-      const names = fieldNamesOf(child.schema);
+      // Keyed rows (after an update/complete aggregation) carry ROW_KEY last, after the schema's fields.
+      const names = keyedNames(fieldNamesOf(child.schema), child.keyed);
       // Compiled now, as the named condition is: param() takes its declared type only while the query is analysed.
-      const positionalCondition = child.keyed ? undefined : compilePositional(node.condition, child.schema, `where(${expressionName(node.condition)})`).evaluate;
-      const positional: PositionalStep | undefined = positionalCondition === undefined ? undefined : {
+      const positionalCondition = compilePositional(node.condition, child.schema, `where(${expressionName(node.condition)})`).evaluate;
+      const positional: PositionalStep = {
         inputColumns: names,
         outputColumns: names,
         create: (id) => new PositionalFilterOperator(id, positionalCondition),
       };
-      return extend(child, { kind: "stateless", name: "filter", detail: condition.name, create: (id) => new FilterOperator(id, condition.evaluate), ...(positional ? { positional } : {}) }, child.schema);
+      return extend(child, { kind: "stateless", name: "filter", detail: condition.name, create: (id) => new FilterOperator(id, condition.evaluate), positional }, child.schema);
     }
     case "map":
     case "flatMap": return analyzeMap(node, child);
@@ -189,7 +190,6 @@ function analyzeProject(node: ProjectNode, child: Analysis): Analysis {
   // Compiled now, as the named projections are: param() takes its declared type only while the query is analysed
   // (compiled when the actors are made, param('n') was typed any, and int arithmetic on it no longer wrapped at 32 bits).
   const computed = (expression: Expr, context: string): () => (row: PositionalRow) => unknown => {
-    if (child.keyed) return () => () => null;
     const evaluate = compilePositional(expression, input, context).evaluate;
     return () => evaluate;
   };
@@ -223,17 +223,23 @@ function analyzeProject(node: ProjectNode, child: Analysis): Analysis {
   if (child.keyed) projections.push(passThrough({ name: ROW_KEY, type: "string", nullable: false }));
   const detail = outputs.map((output) => output.field.name).join(", ");
   const eventTime = child.eventTime && outputs.some((output) => output.field.name === child.eventTime?.column && output.field.type === "timestamp") ? child.eventTime : undefined;
-  // Keyed rows carry ROW_KEY, which no schema names: they stay named.
-  const positional: PositionalStep | undefined = child.keyed ? undefined : {
-    inputColumns: fieldNamesOf(input),
-    outputColumns: outputs.map((output) => output.field.name),
-    create: (id) => new PositionalProjectOperator(id, outputs.map((output): PositionalProjection => ({ name: output.field.name, evaluate: output.byPosition() }))),
+  // Keyed rows carry ROW_KEY, which no schema names, last: the projection copies it last.
+  const keyCopy: PositionalProjection[] = child.keyed ? [{ name: ROW_KEY, evaluate: positionalRead(input.fields.length) as unknown as (row: PositionalRow) => unknown }] : [];
+  const positional: PositionalStep = {
+    inputColumns: keyedNames(fieldNamesOf(input), child.keyed),
+    outputColumns: keyedNames(outputs.map((output) => output.field.name), child.keyed),
+    create: (id) => new PositionalProjectOperator(id, [...outputs.map((output): PositionalProjection => ({ name: output.field.name, evaluate: output.byPosition() })), ...keyCopy]),
   };
-  return extend(child, { kind: "stateless", name: "project", detail, create: (id) => new ProjectOperator(id, projections), ...(positional ? { positional } : {}) }, { fields: outputs.map((output) => output.field) }, { eventTime });
+  return extend(child, { kind: "stateless", name: "project", detail, create: (id) => new ProjectOperator(id, projections), positional }, { fields: outputs.map((output) => output.field) }, { eventTime });
 }
 
 function fieldNamesOf(schema: Schema): readonly string[] {
   return schema.fields.map((field) => field.name);
+}
+
+/** The columns of rows by position: a keyed row (after an update/complete aggregation) has ROW_KEY after the schema's. */
+function keyedNames(names: readonly string[], keyed: boolean): readonly string[] {
+  return keyed ? [...names, ROW_KEY] : names;
 }
 
 /**

@@ -4,6 +4,7 @@ import { AnalysisError } from "../core/errors.ts";
 import { resolveColumn } from "../expr/compile.ts";
 import { ROW_KEY } from "../actors/sink-actor.ts";
 import { DeduplicateOperator } from "../operators/deduplicate.ts";
+import { groupStatePositionalInput } from "../operators/group-state-positional.ts";
 import { GroupStateOperator } from "../operators/group-state.ts";
 import { MapOperator } from "../operators/map.ts";
 import { WatermarkOperator } from "../operators/watermark.ts";
@@ -80,6 +81,8 @@ export function analyzeGroupState(node: GroupStateNode, child: Analysis, options
     stateId,
     signature: `${operation} with ${node.timeout} timeout`,
     create: (id) => new GroupStateOperator(id, { keyColumn: GROUP_KEY, fn, timeout: node.timeout, rowKeyColumn: updates ? ROW_KEY : undefined, stateId, eventTimeColumn }),
+    // Its input by position: the rows as the key function's map writes them, the schema's fields then the group key.
+    ...(child.keyed ? {} : { positionalInput: groupStatePositionalInput([...child.schema.fields.map((field) => field.name), GROUP_KEY], GROUP_KEY, eventTimeColumn) }),
   }, node.schema, { keyed: updates, eventTime: undefined, statefulCount: child.statefulCount + 1 });
 }
 

@@ -6,7 +6,7 @@ import { AnalysisError } from "../core/errors.ts";
 import type { Operator } from "../operators/operator.ts";
 import type { StatefulOperatorInfo } from "../state/types.ts";
 import type { AnalyzedPlan, Step } from "./analyzer.ts";
-import { createPositionalChain, isPositionalPlan, positionalPlanOf, positionalSourcePlanOf, type PositionalMode } from "./positional-rows.ts";
+import { createPositionalChain, isPositionalPlan, positionalPlanOf, positionalSourcePlanOf, type PositionalChainPlan, type PositionalMode } from "./positional-rows.ts";
 
 export interface PhysicalOptions {
   readonly queryName: string;
@@ -89,7 +89,7 @@ export function buildExecutionGraph(plan: AnalyzedPlan, options: PhysicalOptions
       createOperators: (partition): Operator[] => draft.steps.map((step, position) => step.create(idOf(step, position, partition), partition)),
       ...(isPositionalPlan(positional) ? {
         createPositional: (partition: number) => createPositionalChain(positional, draft.steps.map((step, position) => idOf(step, position, partition))),
-        positionalDetail: positional.namedFrom === undefined ? "" : ` into ${draft.steps[positional.namedFrom.index]?.name ?? "a step"} (its input read by index), named after it`,
+        positionalDetail: positionalDetailOf(positional, draft.steps),
       } : {}),
       inputs: draft.inputs,
       carriesWatermark: draft.carriesWatermark,
@@ -116,6 +116,13 @@ export function sourceIdentities(plan: AnalyzedPlan): Record<string, string> {
     for (let partition = 0; partition < source.numPartitions; partition++) identities[`s${index}-source-${source.format}.p${partition}`] = source.partitionIdentity(partition);
   });
   return identities;
+}
+
+/** explain()'s words for how a positional stage runs: the whole chain, or into (and out of) a stateful step. */
+function positionalDetailOf(plan: PositionalChainPlan, steps: readonly Step[]): string {
+  if (plan.through) return ` into ${steps[plan.through.index]?.name ?? "a step"} (its input read by index) and out of it by position`;
+  if (plan.namedFrom) return ` into ${steps[plan.namedFrom.index]?.name ?? "a step"} (its input read by index), named after it`;
+  return "";
 }
 
 function isWatermark(step: Step): boolean {

@@ -6,11 +6,13 @@
 // a positional form whose columns line up with the next one's. A stage whose first step without a positional form
 // takes its input by position (a PositionalInput: the streaming aggregation) runs "positional input, named output":
 // the steps before it by position, it reads its input by index and emits named rows, and the steps after it run
-// named. Anything else stays named: sources that build their rows named (a source stage's rule is at the end of this
+// named; when that step also writes its output by position (a PositionalOutput: the aggregation again) and every step
+// after it has a positional form lining up with that output, the stage runs by position through it ("through": the
+// steps after it run by position and its frames leave encoded from arrays). Anything else stays named: sources that build their rows named (a source stage's rule is at the end of this
 // file), sinks and every step a user sees (map, foreach, group state) or a stateful operator without a positional
 // input. Apart from that one boundary, a mixed chain stays named as a whole, so no row is converted twice inside one
 // actor.
-import type { PositionalInput, PositionalOperator } from "../operators/positional-operator.ts";
+import type { PositionalInput, PositionalOperator, PositionalOutput } from "../operators/positional-operator.ts";
 import type { PositionalStep } from "./steps.ts";
 
 /** `rill.rows.positional`: `auto` runs by position wherever the whole chain can; `off` keeps every row named. */
@@ -40,11 +42,25 @@ export interface PositionalChainPlan {
    * exchangeIndexes undefined (the named chain routes).
    */
   readonly namedFrom?: NamedFrom;
+  /**
+   * Positional input and output: the step at `index` (right after `steps`) takes rows by position into its named
+   * operator, which emits rows by position into `after`, steps run by position; outputColumns and exchangeIndexes are
+   * those of the chain's end.
+   */
+  readonly through?: Through<PositionalStep>;
 }
 
 export interface NamedFrom {
   readonly index: number;
   readonly input: PositionalInput;
+}
+
+/** A step with a positional input and output, and the steps after it (`A`: their positional forms, or operators). */
+export interface Through<A> {
+  readonly index: number;
+  readonly input: PositionalInput;
+  readonly output: PositionalOutput;
+  readonly after: readonly A[];
 }
 
 /** A positional stage's operators for one partition (ids as the named operators'). */
@@ -54,6 +70,7 @@ export interface PositionalChain {
   readonly exchangeIndexes: readonly number[] | undefined;
   readonly operators: readonly PositionalOperator[];
   readonly namedFrom?: NamedFrom;
+  readonly through?: Through<PositionalOperator>;
 }
 
 /** The stage's positional plan, or why it stays named. */
@@ -70,6 +87,8 @@ export function positionalPlanOf(stage: PositionalStageFacts, mode: PositionalMo
       if (before && !sameColumns(before.outputColumns, input.inputColumns)) return { named: `step ${index} reads columns in another order than step ${index - 1} writes` };
       if (!distinct(input.inputColumns)) return { named: `step ${index} has a repeated column name` };
       const first = steps[0]?.inputColumns ?? input.inputColumns;
+      const through = throughPlanOf(stage, index, input);
+      if (through) return { inputColumns: first, outputColumns: through.outputColumns, exchangeIndexes: through.exchangeIndexes, steps, through: through.through };
       return { inputColumns: first, outputColumns: input.inputColumns, exchangeIndexes: undefined, steps, namedFrom: { index, input } };
     }
     if (before && !sameColumns(before.outputColumns, step.inputColumns)) return { named: `step ${index} reads columns in another order than step ${index - 1} writes` };
@@ -93,7 +112,34 @@ export function isPositionalPlan(plan: PositionalChainPlan | { readonly named: s
 /** The plan's operators for one partition, with the ids the named operators of the same steps have. */
 export function createPositionalChain(plan: PositionalChainPlan, ids: readonly string[]): PositionalChain {
   const operators = plan.steps.map((step, index) => step.create(ids[index] as string));
-  return { inputColumns: plan.inputColumns, outputColumns: plan.outputColumns, exchangeIndexes: plan.exchangeIndexes, operators, ...(plan.namedFrom ? { namedFrom: plan.namedFrom } : {}) };
+  const through = plan.through;
+  return {
+    inputColumns: plan.inputColumns,
+    outputColumns: plan.outputColumns,
+    exchangeIndexes: plan.exchangeIndexes,
+    operators,
+    ...(plan.namedFrom ? { namedFrom: plan.namedFrom } : {}),
+    ...(through ? { through: { ...through, after: through.after.map((step, index) => step.create(ids[through.index + 1 + index] as string)) } } : {}),
+  };
+}
+
+/**
+ * Positional input and output through the step at `index`, when it writes its output by position, its output columns
+ * are distinct, and the steps after it all run by position from them (none, or a chain as positionalPlanOf's without
+ * another such step); undefined otherwise (the step's output stays named).
+ */
+function throughPlanOf(stage: PositionalStageFacts, index: number, input: PositionalInput): { through: Through<PositionalStep>; outputColumns: readonly string[]; exchangeIndexes: readonly number[] | undefined } | undefined {
+  const output = input.output;
+  if (output === undefined || !distinct(output.outputColumns)) return undefined;
+  const rest = stage.steps.slice(index + 1);
+  if (rest.length === 0) {
+    const exchangeIndexes = stage.exchangeColumns?.map((column) => output.outputColumns.indexOf(column));
+    if (exchangeIndexes?.some((place) => place < 0)) return undefined;
+    return { through: { index, input, output, after: [] }, outputColumns: output.outputColumns, exchangeIndexes };
+  }
+  const after = positionalPlanOf({ role: "operator", steps: rest, exchangeColumns: stage.exchangeColumns }, "auto");
+  if (!isPositionalPlan(after) || !sameColumns(after.inputColumns, output.outputColumns)) return undefined;
+  return { through: { index, input, output, after: after.steps }, outputColumns: after.outputColumns, exchangeIndexes: after.exchangeIndexes };
 }
 
 function sameColumns(a: readonly string[], b: readonly string[]): boolean {

@@ -1,9 +1,9 @@
 // A query run as its own process by the kill tests: reads a folder of JSON files, writes its output, exits when done.
-// Usage: node --import tsx child-query.ts <stateless|csv-stateless|aggregate|filtered-aggregate> <input> <output> <checkpoint> [chaining true|false]
+// Usage: node --import tsx child-query.ts <stateless|csv-stateless|aggregate|filtered-aggregate|aggregate-select|group-state> <input> <output> <checkpoint> [chaining true|false]
 // [rows positional auto|off] (NATS options in RILL_TEST_NATS)
-import { rename, writeFile } from "node:fs/promises";
+import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Session, z } from "../../src/index.ts";
+import { Session, z, type Row } from "../../src/index.ts";
 import { natsOptionsFromParent } from "../helpers/nats.ts";
 
 const [mode, input, output, checkpoint, chaining = "true", positional = "auto"] = process.argv.slice(2) as [string, string, string, string, string?, string?];
@@ -17,12 +17,29 @@ const events = mode === "csv-stateless"
 
 // filtered-aggregate: a filter and a projection before the shuffle (their own actors, by position, when chaining is off).
 const grouped = mode === "filtered-aggregate" ? events.where("x > -20").selectExpr("user", "x * 10 as x") : events;
-const writer = mode === "aggregate" || mode === "filtered-aggregate"
-  ? grouped.groupBy("user").agg("count(*) as n", "sum(x) as total").writeStream.outputMode("complete").foreachBatch(async (rows) => {
-    const temporary = join(output, ".table.json.tmp");
-    await writeFile(temporary, JSON.stringify(rows));
-    await rename(temporary, join(output, "table.json"));
-  })
+/** Writes the table: the batch's rows (complete mode), or the table so far updated by them (update mode). */
+async function writeTable(rows: Row[], update: boolean): Promise<void> {
+  const table = new Map<unknown, Row>();
+  if (update) for (const row of JSON.parse(await readFile(join(output, "table.json"), "utf8").catch(() => "[]")) as Row[]) table.set(row.user, row);
+  for (const row of rows) table.set(row.user, row);
+  const temporary = join(output, ".table.json.tmp");
+  await writeFile(temporary, JSON.stringify([...table.values()]));
+  await rename(temporary, join(output, "table.json"));
+}
+
+// aggregate-select: a filter and a projection after the aggregation (by position, out of its output by position).
+// group-state: mapGroupsWithState's running count and total per user (its input by position), in update mode.
+const totals = z.object({ user: z.string(), n: z.number().int(), total: z.number() });
+const writer = mode === "aggregate" || mode === "filtered-aggregate" || mode === "aggregate-select"
+  ? (mode === "aggregate-select" ? grouped.groupBy("user").agg("count(*) as n", "sum(x) as total", "max(id) as last").where("n > 0").selectExpr("total", "user", "n") : grouped.groupBy("user").agg("count(*) as n", "sum(x) as total"))
+    .writeStream.outputMode("complete").foreachBatch((rows) => writeTable(rows, false))
+  : mode === "group-state"
+  ? events.groupByKey((row) => row.user).mapGroupsWithState<{ n: number; total: number }>((user, rows, state) => {
+    const previous = state.getOption() ?? { n: 0, total: 0 };
+    const next = { n: previous.n + rows.length, total: previous.total + rows.reduce((sum, row) => sum + (row.x as number), 0) };
+    state.update(next);
+    return { user, ...next };
+  }, { outputSchema: totals }).writeStream.outputMode("update").foreachBatch((rows) => writeTable(rows, true))
   : events.where("x > 0").selectExpr("id", "user", "x * 10 as x10").writeStream.format("json").option("path", output);
 
 // Every file is one epoch's worth (maxFilesPerTrigger 1): each epoch that read one is reported, so a kill lands mid-run.
@@ -36,5 +53,7 @@ const query = await writer.queryName(`kill_${mode}`).option("checkpointLocation"
 await query.processAllAvailable();
 // How the aggregation ran (the kill test of the positional aggregation checks it ran by position, or named).
 if (query.explain().includes("rows by position into aggregate")) process.stdout.write("aggregate by position\n");
+if (query.explain().includes("rows by position into aggregate (its input read by index) and out of it by position")) process.stdout.write("aggregate out by position\n");
+if (query.explain().includes("rows by position into group-state")) process.stdout.write("group-state by position\n");
 process.stdout.write(`done ${query.lastProgress?.batchId ?? -1}\n`);
 await session.stop();

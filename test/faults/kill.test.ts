@@ -144,6 +144,38 @@ describe("exactly-once under SIGKILL", () => {
     assert.equal(killed.midRunKills, delays.length);
   });
 
+  it("the aggregation's output by position into a filter and a projection, killed at random moments: the table of a named run never killed", async () => {
+    // Chaining on: the filter and projection after the aggregation run by position in its actors, from the arrays it
+    // emits; a restart restores state written that way and replays frames from the checkpoint's offsets.
+    const reference = await run("aggregate-select", input, join(folder, "positional-out-reference"), [], undefined, ["true", "off"]);
+    assert.doesNotMatch(reference.lastStdout, /aggregate out by position/);
+    const seed = killSeed();
+    const random = mulberry32(seed + 6);
+    const delays = Array.from({ length: 3 }, () => 1 + Math.floor(random() * 4));
+    const killed = await run("aggregate-select", input, join(folder, "positional-out-killed"), delays, random, ["true", "auto"]);
+    assert.match(killed.lastStdout, /aggregate out by position/);
+    const expected = await readTable(reference.output);
+    assert.equal(expected.reduce((sum, row) => sum + row.n, 0), FILES * ROWS_PER_FILE, "the reference saw every row once");
+    assert.deepEqual(await readTable(killed.output), expected, `killed after ${delays.join(", ")} epochs (RILL_KILL_SEED=${seed})`);
+    assert.equal(killed.midRunKills, delays.length);
+  });
+
+  it("mapGroupsWithState with its input by position, killed at random moments: the totals of a named run never killed", async () => {
+    // The group state actors read the key by index and name each row for the function; a restart restores the state
+    // written that way and replays frames from the checkpoint's offsets.
+    const reference = await run("group-state", input, join(folder, "positional-group-state-reference"), [], undefined, ["true", "off"]);
+    assert.doesNotMatch(reference.lastStdout, /group-state by position/);
+    const seed = killSeed();
+    const random = mulberry32(seed + 7);
+    const delays = Array.from({ length: 3 }, () => 1 + Math.floor(random() * 4));
+    const killed = await run("group-state", input, join(folder, "positional-group-state-killed"), delays, random, ["true", "auto"]);
+    assert.match(killed.lastStdout, /group-state by position/);
+    const expected = await readTable(reference.output);
+    assert.equal(expected.reduce((sum, row) => sum + row.n, 0), FILES * ROWS_PER_FILE, "the reference saw every row once");
+    assert.deepEqual(await readTable(killed.output), expected, `killed after ${delays.join(", ")} epochs (RILL_KILL_SEED=${seed})`);
+    assert.equal(killed.midRunKills, delays.length);
+  });
+
   it("a CSV source by position (its filter and projection chained into it), killed at random moments: the rows of a named run never killed", async () => {
     // With chaining on (the default) the filter and projection run in the source actor; by position, the CSV reader
     // parses records straight into arrays. A restart seeks the positional reader to the offsets in the checkpoint.

@@ -15,6 +15,11 @@ const filter = step(["a", "b", "c"]);
 const project = step(["a", "b", "c"], ["c", "a"]);
 const operatorStage = (steps: PositionalStageFacts["steps"], exchangeColumns?: readonly string[], inputs?: PositionalStageFacts["inputs"]): PositionalStageFacts => ({ role: "operator", steps, exchangeColumns, ...(inputs ? { inputs } : {}) });
 
+/** A step that takes its input by position and writes its output by position (the aggregation's form). */
+function through(inputColumns: readonly string[], outputColumns: readonly string[]): PositionalInput {
+  return { ...input(inputColumns), output: { outputColumns, connect: () => undefined } };
+}
+
 /** A step that takes its input by position and emits named rows (the aggregation's form). */
 function input(inputColumns: readonly string[]): PositionalInput {
   return { inputColumns, connect: () => () => undefined };
@@ -79,6 +84,50 @@ describe("which stages run rows by position", () => {
     assert.deepEqual(positionalPlanOf(operatorStage([undefined], undefined, [input(["a", "a"])]), "auto"), { named: "step 0 has a repeated column name" });
     assert.deepEqual(positionalPlanOf(operatorStage([undefined, undefined], undefined, [undefined, input(["a"])]), "auto"), { named: "step 0 has no positional form" }, "a step before it without a positional form keeps the stage named");
     assert.deepEqual(positionalPlanOf(operatorStage([filter, undefined]), "auto"), { named: "step 1 has no positional form" });
+  });
+
+  it("positional input and output: a step that writes its output by position runs through, with the steps after it by position", () => {
+    const aggregate = through(["a", "b"], ["k", "n", "key"]);
+    const alone = positionalPlanOf(operatorStage([undefined], undefined, [aggregate]), "auto");
+    assert.ok(isPositionalPlan(alone), JSON.stringify(alone));
+    assert.deepEqual(alone.inputColumns, ["a", "b"]);
+    assert.deepEqual(alone.outputColumns, ["k", "n", "key"], "its frames leave in its output's order");
+    assert.equal(alone.namedFrom, undefined);
+    assert.equal(alone.through?.index, 0);
+    assert.deepEqual(alone.through?.after, []);
+    const keyFilter = step(["k", "n", "key"]);
+    const select = step(["k", "n", "key"], ["n", "key"]);
+    const chained = positionalPlanOf(operatorStage([undefined, keyFilter, select], ["n"], [aggregate, undefined, undefined]), "auto");
+    assert.ok(isPositionalPlan(chained), JSON.stringify(chained));
+    assert.deepEqual(chained.inputColumns, ["a", "b"]);
+    assert.deepEqual(chained.outputColumns, ["n", "key"]);
+    assert.deepEqual(chained.exchangeIndexes, [0], "a hash exchange after it routes by its key's place in the last step's output");
+    assert.deepEqual(chained.steps, []);
+    assert.deepEqual(chained.through?.after, [keyFilter, select]);
+    const chain = createPositionalChain(chained, ["s1.0-aggregate.p0", "s1.1-filter.p0", "s1.2-project.p0"]);
+    assert.deepEqual(chain.operators, []);
+    assert.deepEqual(chain.through?.after.map((operator) => operator.id), ["s1.1-filter.p0", "s1.2-project.p0"], "the steps after it have the named operators' ids");
+    assert.equal(chain.through?.output, aggregate.output);
+    const before = positionalPlanOf(operatorStage([step(["b", "a"], ["a", "b"]), undefined, keyFilter], undefined, [undefined, aggregate, undefined]), "auto");
+    assert.ok(isPositionalPlan(before) && before.steps.length === 1 && before.through?.index === 1 && before.through.after.length === 1, JSON.stringify(before));
+    assert.deepEqual(before.inputColumns, ["b", "a"]);
+    // It falls back to positional input, named output when the steps after it cannot run by position from its output.
+    const cases: Array<[string, PositionalStageFacts]> = [
+      ["a step after it without a positional form (map)", operatorStage([undefined, step(["k", "n", "key"]), undefined], undefined, [aggregate, undefined, undefined])],
+      ["a step after it reading another order", operatorStage([undefined, step(["n", "k", "key"])], undefined, [aggregate, undefined])],
+      ["the exchange after it routing by a column the chain does not write", operatorStage([undefined, step(["k", "n", "key"], ["k"])], ["n"], [aggregate, undefined])],
+      ["the exchange after it routing by a column it does not write", operatorStage([undefined], ["x"], [aggregate])],
+      ["its output repeating a name", operatorStage([undefined], undefined, [through(["a", "b"], ["k", "k"])])],
+    ];
+    for (const [what, stage] of cases) {
+      const plan = positionalPlanOf(stage, "auto");
+      assert.ok(isPositionalPlan(plan), `${what}: ${JSON.stringify(plan)}`);
+      assert.equal(plan.through, undefined, what);
+      assert.equal(plan.namedFrom?.index, 0, `${what}: positional input, named output as before`);
+      assert.deepEqual(plan.outputColumns, ["a", "b"], what);
+      assert.equal(plan.exchangeIndexes, undefined, what);
+    }
+    assert.deepEqual(positionalPlanOf(operatorStage([undefined, step(["k", "n", "key"])], undefined, [aggregate, undefined]), "off"), { named: "rill.rows.positional is off" });
   });
 
   it("a hash exchange after the stage routes by its key columns' places in the output, or the stage stays named", () => {
