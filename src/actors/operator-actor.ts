@@ -60,7 +60,7 @@ export class OperatorActor extends Actor {
     this.process = chain(operators, this.emit, this.chainPosition);
     this.positional = positional && {
       chain: positional,
-      process: chainPositional(positional.operators, this.positionalEnd(positional), this.chainPosition),
+      process: chainPositional(positional.operators, this.positionalEnd(positional), this.chainPosition, operators),
     };
   }
 

@@ -2,8 +2,9 @@
 //
 // The same contract as Operator (operator.ts), over PositionalRow: an operator reads and writes fields by index, so
 // no field name is looked up per row. Stateless per-row operators have a positional form (filter, project); the
-// streaming aggregation takes its input by position (PositionalInput) and emits named rows; a row is named
-// (toNamedRow) wherever else a user or a stateful operator sees it.
+// streaming aggregation takes its input by position (PositionalInput) and emits named rows; the stateful pass-through
+// steps (withWatermark, dropDuplicates) read their columns by index into the named operator that keeps their state,
+// and their rows go on by position; a row is named (toNamedRow) wherever else a user or a stateful operator sees it.
 import type { PositionalRow, Row } from "../core/types.ts";
 import type { ChainPosition, Operator, OperatorPosition } from "./operator.ts";
 
@@ -12,8 +13,13 @@ export type PositionalEmit = (row: PositionalRow) => void;
 export interface PositionalOperator {
   /** Stable id (`<stage>.<index>-<kind>`), as Operator's. */
   readonly id: string;
-  /** Wires the operator to what follows; returns the function that takes its input rows. Called once. */
-  connect(next: PositionalEmit, position?: OperatorPosition): PositionalEmit;
+  /**
+   * Wires the operator to what follows; returns the function that takes its input rows. Called once. `named`: the
+   * named chain's operator of the same step, already connected there; a stateful pass-through (withWatermark,
+   * dropDuplicates) keeps its state, metrics and late rows in it, so the actor snapshots and restores one operator
+   * whichever way the rows ran.
+   */
+  connect(next: PositionalEmit, position?: OperatorPosition, named?: Operator): PositionalEmit;
 }
 
 /**
@@ -27,11 +33,20 @@ export interface PositionalInput {
   connect(operator: Operator, position?: OperatorPosition): PositionalEmit;
 }
 
-/** Wires positional operators into one closure chain, as chain() does. */
-export function chainPositional(operators: readonly PositionalOperator[], last: PositionalEmit, position?: ChainPosition): PositionalEmit {
+/**
+ * Wires positional operators into one closure chain, as chain() does. `named`: the actor's named operators of the same
+ * steps (index for index), handed to each positional one at connect.
+ */
+export function chainPositional(operators: readonly PositionalOperator[], last: PositionalEmit, position?: ChainPosition, named?: readonly Operator[]): PositionalEmit {
   let next = last;
-  for (let index = operators.length - 1; index >= 0; index--) next = (operators[index] as PositionalOperator).connect(next, position ? { chain: position, index } : undefined);
+  for (let index = operators.length - 1; index >= 0; index--) next = (operators[index] as PositionalOperator).connect(next, position ? { chain: position, index } : undefined, named?.[index]);
   return next;
+}
+
+/** The named operator a stateful pass-through is bound to, checked to be of its kind. */
+export function boundOperator<T extends Operator>(id: string, named: Operator | undefined, kind: abstract new (...args: never[]) => T): T {
+  if (!(named instanceof kind)) throw new Error(`internal: the positional form of ${id} was connected without its named operator (${named === undefined ? "none" : named.id})`);
+  return named;
 }
 
 /** A row by position as a named row: the names are the schema's, in its order. */
