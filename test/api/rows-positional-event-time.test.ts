@@ -13,7 +13,7 @@ import { NatsTransport } from "../../src/actors/nats-transport.ts";
 import { OperatorActor } from "../../src/actors/operator-actor.ts";
 import type { QueryRuntime } from "../../src/actors/runtime.ts";
 import { SourceActor } from "../../src/actors/source-actor.ts";
-import { MemoryStream, col, window, type DataFrame, type Row, type Session, type StreamingQuery } from "../../src/index.ts";
+import { MemoryStream, col, expr, window, type DataFrame, type Row, type Session, type StreamingQuery } from "../../src/index.ts";
 import { useNatsServer } from "../helpers/nats.ts";
 import { natsSession } from "../helpers/session.ts";
 
@@ -190,6 +190,44 @@ describe("withWatermark and window() by position", () => {
     assert.deepStrictEqual(positional.result.eventTimes, named.result.eventTimes);
     assertStageByPosition(positional.result.explain, "deduplicate");
     assert.match(positional.result.explain, /window: window\(at, 2000 ms\)\n {4}project: grouping keys and aggregate inputs\n {4}rows by position\n/);
+  });
+});
+
+describe("window() and the key projection by position in a CSV source stage", () => {
+  let folder: string;
+  before(async () => {
+    folder = await mkdtemp(join(tmpdir(), "rill-posevt-csv-"));
+  });
+  after(async () => {
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it("sliding windows, an expression key and aggregate inputs (a string averaged as a double, an expression): the same table both ways", async () => {
+    const T0 = Date.UTC(2026, 0, 1);
+    const lines = Array.from({ length: 400 }, (_, id) => `${id},${id % 7 === 0 ? "" : `b${id % 4}`},${id % 9 === 0 ? "" : (id % 13) / 4},${id % 5}.5,${new Date(T0 + id * 137).toISOString()}`);
+    await writeFile(join(folder, "part-0.csv"), `${lines.join("\n")}\n`);
+    const tables: string[][] = [];
+    for (const mode of ["auto", "off"] as const) {
+      session = natsSession(server().options, { "rill.rows.positional": mode, "rill.shuffle.partitions": 2 });
+      const name = `posevt_csv_${runs++}`;
+      const query = await session.readStream.schema("id INT, b STRING, d DOUBLE, s STRING, at TIMESTAMP").csv(folder).withWatermark("at", "10 seconds")
+        .groupBy(window(col("at"), "5 seconds", "2 seconds"), col("b"), expr("id % 3 as r")).agg("sum(d) as sd", "avg(s) as av", "count(*) as c", "max(d + id) as m")
+        .writeStream.queryName(name).format("memory").outputMode("update").start();
+      await query.processAllAvailable();
+      const table = new Map<string, Row>();
+      for (const row of session.table(name)) table.set(show([row.window, row.b, row.r]), row);
+      tables.push([...table.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, row]) => show(row)));
+      const explain = query.explain();
+      const sourceStage = explain.split(/\n(?=s\d+-)/).find((text) => text.includes("source-csv")) as string;
+      if (mode === "auto") {
+        assert.deepStrictEqual(actorsOf(query).sources, [true]);
+        assert.match(sourceStage, /project: grouping keys and aggregate inputs\n {4}rows by position$/, sourceStage);
+      } else assert.doesNotMatch(explain, /rows by position/);
+      await session.stop();
+      session = undefined;
+    }
+    assert.ok((tables[0] as string[]).length > 100, `groups: ${(tables[0] as string[]).length}`);
+    assert.deepStrictEqual(tables[0], tables[1]);
   });
 });
 
