@@ -7,7 +7,9 @@
 # stream-join-outer; small frames, counted per frame: encode-frames-1 decode-frames-1 codec-frames-1, the same with 3,
 # channel-frames-2 channel-frames-2-arrays (an output channel sending frames of 2 rows); aggregate-named aggregate-arrays
 # (an aggregation actor's frame: decode, aggregate, flush); aggregate-out-named aggregate-out-arrays (the same, then a
-# filter and a projection after it and the output frame encoded: its output named, or by position);
+# filter and a projection after it and the output frame encoded: its output named, or by position); source-b-named
+# source-b-arrays (scenario (b)'s source actor's frame: generator, projection with a cast, withWatermark, window, key
+# projection, encode);
 # FRAMES_PER_CALL=16 makes them quicker under valgrind). Instruction counts do not
 # depend on how busy the machine is, unlike times. bench/micro/instructions.ts is bundled to plain JavaScript first
 # (esbuild), so that no TypeScript loader runs under valgrind; each subject then runs twice, with FEW and MANY frames

@@ -12,7 +12,8 @@
 // frames of 1 (3) rows a call, whose figure is per frame; channel-frames-2 and channel-frames-2-arrays (an output
 // channel sending frames of 2 rows, named and by position), per frame likewise; source-activity-named and
 // source-activity-arrays (a source actor's frame: rows made by the activity generator, named or by position, then
-// filter + project and the output frame encoded).
+// filter + project and the output frame encoded); source-b-named and source-b-arrays (scenario (b)'s source actor's
+// frame: the activity generator, the projection with a cast, withWatermark, window, the key projection, encode).
 // `npx tsx bench/micro/instructions.ts <subject> <frames>` runs one subject over that many 256-row frames (after the
 // same warm-up in both runs).
 import { OutputChannel } from "../../src/actors/channel.ts";
@@ -34,6 +35,7 @@ import { chainPositional, toPositionalRow, type PositionalEmit, type PositionalO
 import { PositionalProjectOperator } from "../../src/operators/project-positional.ts";
 import { activityFrame, DropCounter, OutputRing } from "./harness.ts";
 import { droppedFilterSelect, droppedSelect, plainFilter, plainFilterSelect, plainSelect, type PlainWork } from "./operators.ts";
+import { sourceB } from "./source-b.ts";
 import { streamJoinTask } from "./stream-join.ts";
 
 const [subject = "codec", framesText = "100"] = process.argv.slice(2);
@@ -274,6 +276,9 @@ const subjects: Record<string, () => number> = {
   // A source actor's frame (rows by position in source stages): rows made or parsed, filter + project, encode.
   "source-activity-named": sourcePath(false),
   "source-activity-arrays": sourcePath(true),
+  // Scenario (b)'s source actor's frame (bench/micro/source-b.ts): named, or by position with the watermark bound.
+  "source-b-named": sourceB(false),
+  "source-b-arrays": sourceB(true),
   // 256 new impressions and clicks per frame (made in the call), joined, then the watermark raised.
   "stream-join": streamJoinTask("inner").run,
   "stream-join-outer": streamJoinTask("left_outer").run,

@@ -60,7 +60,7 @@ export class OperatorActor extends Actor {
     this.process = chain(operators, this.emit, this.chainPosition);
     this.positional = positional && {
       chain: positional,
-      process: chainPositional(positional.operators, this.positionalEnd(positional), this.chainPosition),
+      process: chainPositional(positional.operators, this.positionalEnd(positional), this.chainPosition, 0, operators),
     };
   }
 
@@ -76,7 +76,7 @@ export class OperatorActor extends Actor {
       // Positional input and output: the named operator's rows leave by position into the positional steps after it.
       const operator = this.operators[through.index] as Operator;
       const end = this.buildPositionalEmit(positional.outputColumns, positional.exchangeIndexes);
-      through.output.connect(operator, chainPositional(through.after, end, this.chainPosition, through.index + 1));
+      through.output.connect(operator, chainPositional(through.after, end, this.chainPosition, through.index + 1, this.operators));
       return through.input.connect(operator, { chain: this.chainPosition, index: through.index });
     }
     if (namedFrom === undefined) return this.buildPositionalEmit(positional.outputColumns, positional.exchangeIndexes);

@@ -77,7 +77,7 @@ export class SourceActor extends Actor {
     if ("positional" in source) {
       const positional = source;
       const reader = positional.positional;
-      const process = chainPositional(positional.chain.operators, this.buildPositionalEmit(positional.chain.outputColumns, positional.chain.exchangeIndexes), this.chainPosition);
+      const process = chainPositional(positional.chain.operators, this.buildPositionalEmit(positional.chain.outputColumns, positional.chain.exchangeIndexes), this.chainPosition, 0, options.operators);
       const columns = positional.chain.inputColumns;
       // A bad record by position goes to the dead letter as a named row of the source's columns, as the named path sends it.
       const reject = (row: PositionalRow, operator: Operator | undefined, error: RecordError): void => this.rejectRecord(toNamedRow(columns, row), operator, error);

@@ -19,6 +19,16 @@ export interface DeduplicateSpec {
   readonly stateId: string;
 }
 
+/** Where a row of some form holds what the de-duplication reads. */
+export interface DeduplicateReaders<R> {
+  /** The key string (keyOf's, or positionalKeyOf's: the same string for the same values). */
+  readonly keyOf: (row: R) => string;
+  /** The event-time value; undefined without a watermark. */
+  readonly eventTime: ((row: R) => unknown) | undefined;
+  /** The row named, for a late row (reported with its names). */
+  readonly named: (row: R) => Row;
+}
+
 export class DeduplicateOperator implements Operator {
   /** Key -> when it expires (Infinity without a watermark). */
   private readonly seen = new Map<string, number>();
@@ -34,16 +44,26 @@ export class DeduplicateOperator implements Operator {
   }
 
   connect(next: Emit): Emit {
-    const keyFor = keyOf(this.spec.keyColumns);
-    const { eventTimeColumn, keepForMs, expires: bounded } = this.spec;
+    const eventTimeColumn = this.spec.eventTimeColumn;
+    return this.input<Row>({ keyOf: keyOf(this.spec.keyColumns), eventTime: eventTimeColumn === undefined ? undefined : (row) => row[eventTimeColumn], named: (row) => row }, next);
+  }
+
+  /**
+   * The per-row input over rows of any form: `readers` say where a row's key and event time are. Named rows (connect)
+   * and rows by position (deduplicate-positional.ts) pass through the same seen keys, and a key is the same string
+   * either way, so state, checkpoints and output do not depend on the rows' form; a late row is kept named.
+   */
+  input<R>(readers: DeduplicateReaders<R>, next: (row: R) => void): (row: R) => void {
+    const { keyOf: keyFor, eventTime, named } = readers;
+    const { keepForMs, expires: bounded } = this.spec;
     return (row) => {
       let expires = Number.POSITIVE_INFINITY;
-      if (eventTimeColumn !== undefined) {
-        const time = row[eventTimeColumn];
+      if (eventTime !== undefined) {
+        const time = eventTime(row);
         if (typeof time === "number") {
           // Spark's boundary: a row at the watermark is late, as its key's state may already be gone (see onWatermark).
           if (time <= this.watermark) {
-            this.late.push(row);
+            this.late.push(named(row));
             return;
           }
           if (bounded) expires = time + keepForMs;

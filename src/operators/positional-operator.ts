@@ -3,8 +3,9 @@
 // The same contract as Operator (operator.ts), over PositionalRow: an operator reads and writes fields by index, so
 // no field name is looked up per row. Stateless per-row operators have a positional form (filter, project); the
 // streaming aggregation and group state take their input by position (PositionalInput), and the aggregation can emit
-// its output by position too (PositionalOutput); a row is named (toNamedRow) wherever else a user or a stateful
-// operator sees it.
+// its output by position too (PositionalOutput); the stateful pass-through steps (withWatermark, dropDuplicates) read
+// their columns by index into the named operator that keeps their state, and their rows go on by position; a row is
+// named (toNamedRow) wherever else a user or a stateful operator sees it.
 import type { PositionalRow, Row } from "../core/types.ts";
 import type { ChainPosition, Operator, OperatorPosition } from "./operator.ts";
 
@@ -13,8 +14,13 @@ export type PositionalEmit = (row: PositionalRow) => void;
 export interface PositionalOperator {
   /** Stable id (`<stage>.<index>-<kind>`), as Operator's. */
   readonly id: string;
-  /** Wires the operator to what follows; returns the function that takes its input rows. Called once. */
-  connect(next: PositionalEmit, position?: OperatorPosition): PositionalEmit;
+  /**
+   * Wires the operator to what follows; returns the function that takes its input rows. Called once. `named`: the
+   * named chain's operator of the same step, already connected there; a stateful pass-through (withWatermark,
+   * dropDuplicates) keeps its state, metrics and late rows in it, so the actor snapshots and restores one operator
+   * whichever way the rows ran.
+   */
+  connect(next: PositionalEmit, position?: OperatorPosition, named?: Operator): PositionalEmit;
 }
 
 /**
@@ -40,11 +46,21 @@ export interface PositionalOutput {
   connect(operator: Operator, next: PositionalEmit): void;
 }
 
-/** Wires positional operators into one closure chain, as chain() does; `firstIndex`: the first one's place in the actor's chain. */
-export function chainPositional(operators: readonly PositionalOperator[], last: PositionalEmit, position?: ChainPosition, firstIndex = 0): PositionalEmit {
+/**
+ * Wires positional operators into one closure chain, as chain() does. `firstIndex`: the first one's place in the
+ * actor's chain; `named`: the actor's whole named chain, whose operator at the same place is handed to each positional
+ * one at connect (a stateful pass-through keeps its state there).
+ */
+export function chainPositional(operators: readonly PositionalOperator[], last: PositionalEmit, position?: ChainPosition, firstIndex = 0, named?: readonly Operator[]): PositionalEmit {
   let next = last;
-  for (let index = operators.length - 1; index >= 0; index--) next = (operators[index] as PositionalOperator).connect(next, position ? { chain: position, index: firstIndex + index } : undefined);
+  for (let index = operators.length - 1; index >= 0; index--) next = (operators[index] as PositionalOperator).connect(next, position ? { chain: position, index: firstIndex + index } : undefined, named?.[firstIndex + index]);
   return next;
+}
+
+/** The named operator a stateful pass-through is bound to, checked to be of its kind. */
+export function boundOperator<T extends Operator>(id: string, named: Operator | undefined, kind: abstract new (...args: never[]) => T): T {
+  if (!(named instanceof kind)) throw new Error(`internal: the positional form of ${id} was connected without its named operator (${named === undefined ? "none" : named.id})`);
+  return named;
 }
 
 /** A row by position as a named row: the names are the schema's, in its order. */

@@ -38,21 +38,28 @@ export class WatermarkOperator implements Operator {
   }
 
   connect(next: Emit): Emit {
-    const { column, maxFutureMs } = this.spec;
+    const column = this.spec.column;
     return (row: Row) => {
-      const time = row[column];
-      if (typeof time === "number") {
-        if (time < this.epochMin) this.epochMin = time;
-        if (time > this.epochMax) this.epochMax = time;
-        this.epochSum += time;
-        this.epochCount++;
-      }
-      if (typeof time === "number" && time > this.maxEventTime) {
-        if (maxFutureMs === Number.POSITIVE_INFINITY || time <= Date.now() + maxFutureMs) this.maxEventTime = time;
-        else this.futureRows++;
-      }
+      this.observe(row[column]);
       next(row);
     };
+  }
+
+  /**
+   * One row's event time goes by: named rows (connect) and rows by position (watermark-positional.ts) both call this,
+   * so the latest event time, the epoch's figures and the state are one whichever way the rows ran.
+   */
+  observe(time: unknown): void {
+    if (typeof time !== "number") return;
+    if (time < this.epochMin) this.epochMin = time;
+    if (time > this.epochMax) this.epochMax = time;
+    this.epochSum += time;
+    this.epochCount++;
+    if (time > this.maxEventTime) {
+      const maxFutureMs = this.spec.maxFutureMs;
+      if (maxFutureMs === Number.POSITIVE_INFINITY || time <= Date.now() + maxFutureMs) this.maxEventTime = time;
+      else this.futureRows++;
+    }
   }
 
   takeMetrics(): OperatorMetrics {

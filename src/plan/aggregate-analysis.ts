@@ -3,23 +3,28 @@
 import { ROW_KEY } from "../actors/sink-actor.ts";
 import { parseDuration, type DurationRules } from "../core/duration.ts";
 import { AnalysisError, ConfigError } from "../core/errors.ts";
-import { findField, isNumeric, nestedOf, WINDOW_FIELDS, type DataType, type Field, type Row, type Schema } from "../core/types.ts";
+import { positionalRead } from "../core/column-read.ts";
+import { findField, isNumeric, nestedOf, WINDOW_FIELDS, type DataType, type Field, type PositionalRow, type Row, type Schema } from "../core/types.ts";
 import { countedArguments, isAggregateCall, type Expr } from "../expr/ast.ts";
-import { compileExpression, expressionName, resolveColumn, type CompiledExpr } from "../expr/compile.ts";
+import { compileExpression, compilePositional, expressionName, resolveColumn, type CompiledExpr } from "../expr/compile.ts";
 import { AggregateOperator, type AggregateColumn, type AggregateEventTime } from "../operators/aggregate.ts";
 import { aggregatePositionalInput } from "../operators/aggregate-positional.ts";
 import { AGGREGATE_NAMES, type AggregateName } from "../operators/aggregate-functions.ts";
 import { ExpandOperator, GROUPING_ID } from "../operators/expand.ts";
+import { PositionalProjectOperator } from "../operators/project-positional.ts";
+import { PositionalWindowOperator } from "../operators/window-positional.ts";
 import { ProjectOperator, type Projection } from "../operators/project.ts";
 import { SessionWindowOperator } from "../operators/session-window.ts";
 import { WindowOperator } from "../operators/window.ts";
 import type { AggregateNode } from "./logical.ts";
-import { checkDuplicates, type Analysis, type AnalysisOptions, type Step } from "./steps.ts";
+import { checkDuplicates, type Analysis, type AnalysisOptions, type PositionalStep, type Step } from "./steps.ts";
 
 interface ResolvedAggregate {
   readonly name: string;
   readonly function: AggregateName;
   readonly argument: CompiledExpr | undefined;
+  /** The argument's expression as compiled (a cast added), for its form over rows by position. */
+  readonly argumentExpr?: Expr;
   readonly type: DataType;
 }
 
@@ -51,7 +56,8 @@ export function analyzeAggregate(node: AggregateNode, child: Analysis, options: 
     ...grouping.map((entry) => ({ name: entry.field.name, evaluate: entry.evaluate })),
     ...aggregates.flatMap((aggregate, index) => (aggregate.argument ? [{ name: argumentColumns[index] as string, evaluate: aggregate.argument.evaluate }] : [])),
   ];
-  steps.push({ kind: "stateless", name: "project", detail: `grouping keys and aggregate inputs`, create: (id) => new ProjectOperator(id, preProjections) });
+  const prePositional = child.keyed ? undefined : positionalPreProjection(steps, child.steps.length, input, node.groupBy, grouping, aggregates, argumentColumns, context);
+  steps.push({ kind: "stateless", name: "project", detail: `grouping keys and aggregate inputs`, create: (id) => new ProjectOperator(id, preProjections), ...(prePositional ? { positional: prePositional } : {}) });
   const sets = groupingSets(node.grouping, groupingNames);
   if (sets) steps.push({ kind: "stateless", name: "expand", detail: `${sets.length} grouping sets`, create: (id) => new ExpandOperator(id, groupingNames, sets) });
   const columns: AggregateColumn[] = aggregates.map((aggregate, index) => {
@@ -112,7 +118,8 @@ export function groupingKey(expression: Expr, input: Schema, context: string, st
     const slideMs = slide ?? sizeMs;
     checkWindow(sizeMs, slideMs, start ?? 0);
     const detail = `window(${timeColumn.name}, ${sizeMs} ms${slideMs !== sizeMs ? `, slide ${slideMs} ms` : ""})`;
-    steps.push({ kind: "stateless", name: "window", detail, create: (id) => new WindowOperator(id, { eventTime: timeColumn.evaluate, sizeMs, slideMs, startMs: start ?? 0, column: name }) });
+    const positional = positionalWindowStep(steps, input, time, name, { sizeMs, slideMs, startMs: start ?? 0 });
+    steps.push({ kind: "stateless", name: "window", detail, create: (id) => new WindowOperator(id, { eventTime: timeColumn.evaluate, sizeMs, slideMs, startMs: start ?? 0, column: name }), ...(positional ? { positional } : {}) });
     const windowOf = time.kind === "column" ? findField(input, time.name)?.name : undefined;
     return { field: { name, type: "window", nullable: false, fields: WINDOW_FIELDS }, evaluate: (row: Row) => row[name], ...(windowOf ? { windowOf } : {}) };
   }
@@ -187,16 +194,20 @@ function numericField(input: Schema, name: string, fn: string): Field {
 function aggregateOf(fn: AggregateName, argument: Expr, name: string, input: Schema, context: string): ResolvedAggregate {
   const countsRows = fn === "count" && (argument.kind === "star" || (argument.kind === "literal" && argument.value !== null));
   if (countsRows) return { name, function: fn, argument: undefined, type: "long" };
+  let argumentExpr = argument;
   let compiled = compileExpression(argument, input, context);
   // As Spark's PromoteStrings: the sum or average of strings (a CSV column read without inferSchema) is over their doubles.
-  if ((fn === "sum" || fn === "avg") && compiled.type === "string") compiled = compileExpression({ kind: "cast", operand: argument, to: "double" }, input, context);
+  if ((fn === "sum" || fn === "avg") && compiled.type === "string") {
+    argumentExpr = { kind: "cast", operand: argument, to: "double" };
+    compiled = compileExpression(argumentExpr, input, context);
+  }
   if ((fn === "sum" || fn === "avg") && !isNumeric(compiled.type) && compiled.type !== "null" && compiled.type !== "any") {
     throw new AnalysisError(`${fn}(${compiled.name}) needs a numeric argument, but ${compiled.name} is ${compiled.type}.`);
   }
   const counts = fn === "count" || fn === "count_distinct" || fn === "approx_count_distinct";
   const type: DataType = counts ? "long" : fn === "avg" ? "double" : fn === "collect_list" || fn === "collect_set" ? "array" : compiled.type;
   // As in Spark, the sum of ints is a long.
-  return { name, function: fn, argument: compiled, type: fn === "sum" && type === "int" ? "long" : type };
+  return { name, function: fn, argument: compiled, argumentExpr, type: fn === "sum" && type === "int" ? "long" : type };
 }
 
 /** Grouping sets of cube (every subset) and rollup (every prefix); undefined for a plain groupBy. */
@@ -298,4 +309,44 @@ function durationOrNull(text: string): number | null {
     if (error instanceof ConfigError) return null;
     throw error;
   }
+}
+
+// ---- Rows by position (posw): the window steps and the key projection before the shuffle ---------------------------
+
+/** The columns rows have after the steps so far: the last window step's output, or the aggregation's input. */
+function columnsAfter(steps: readonly Step[], from: number, input: Schema): readonly string[] | undefined {
+  if (steps.length === from) return input.fields.map((field) => field.name);
+  const last = steps[steps.length - 1];
+  return last?.name === "window" ? last.positional?.outputColumns : undefined;
+}
+
+/** window()'s step by position: the row with the window appended (or in place of a column of its name). */
+function positionalWindowStep(steps: readonly Step[], input: Schema, time: Expr, name: string, window: { sizeMs: number; slideMs: number; startMs: number }): PositionalStep | undefined {
+  const last = steps[steps.length - 1];
+  // The step's input: the aggregation's input, or the output of a window step this aggregation added before.
+  const inputColumns = last?.name === "window" && last.positional ? last.positional.outputColumns : input.fields.map((field) => field.name);
+  if (last?.name === "window" && last.positional === undefined) return undefined;
+  const replaced = inputColumns.indexOf(name);
+  const outputColumns = replaced >= 0 ? inputColumns : [...inputColumns, name];
+  const eventTime = compilePositional(time, input, "window()").evaluate;
+  const windowIndex = replaced >= 0 ? replaced : inputColumns.length;
+  return { inputColumns, outputColumns, create: (id) => new PositionalWindowOperator(id, { eventTime, ...window, windowIndex }) };
+}
+
+/** The key projection by position: grouping keys and aggregate inputs read by index from the rows after the windows. */
+function positionalPreProjection(steps: readonly Step[], from: number, input: Schema, groupBy: readonly Expr[], grouping: readonly GroupingKey[], aggregates: readonly ResolvedAggregate[], argumentColumns: readonly string[], context: string): PositionalStep | undefined {
+  const inputColumns = columnsAfter(steps, from, input);
+  if (inputColumns === undefined) return undefined;
+  const keys = grouping.map((entry, index) => {
+    const expression = groupBy[index] as Expr;
+    const call = expression.kind === "alias" ? expression.operand : expression;
+    const read = expression.kind === "column" || (call.kind === "call" && call.name === "window");
+    return { name: entry.field.name, at: read ? inputColumns.indexOf(entry.field.name) : undefined, expression };
+  });
+  if (keys.some((key) => key.at !== undefined && key.at < 0)) return undefined;
+  const evaluators = keys.map((key) => ({ name: key.name, evaluate: key.at !== undefined ? positionalRead(key.at) as unknown as (row: PositionalRow) => unknown : compilePositional(key.expression, input, context).evaluate }));
+  const inputs = aggregates.flatMap((aggregate, index) => (aggregate.argument && aggregate.argumentExpr ? [{ name: argumentColumns[index] as string, evaluate: compilePositional(aggregate.argumentExpr, input, context).evaluate }] : []));
+  const projections = [...evaluators, ...inputs];
+  if (projections.length !== grouping.length + aggregates.filter((aggregate) => aggregate.argument).length) return undefined;
+  return { inputColumns, outputColumns: projections.map((projection) => projection.name), create: (id) => new PositionalProjectOperator(id, projections) };
 }

@@ -5,11 +5,13 @@ import { resolveColumn } from "../expr/compile.ts";
 import { ROW_KEY } from "../actors/sink-actor.ts";
 import { DeduplicateOperator } from "../operators/deduplicate.ts";
 import { groupStatePositionalInput } from "../operators/group-state-positional.ts";
+import { PositionalDeduplicateOperator } from "../operators/deduplicate-positional.ts";
 import { GroupStateOperator } from "../operators/group-state.ts";
 import { MapOperator } from "../operators/map.ts";
 import { WatermarkOperator } from "../operators/watermark.ts";
+import { PositionalWatermarkOperator } from "../operators/watermark-positional.ts";
 import type { DeduplicateNode, GroupStateNode, WatermarkNode } from "./logical.ts";
-import { extend, hasWatermark, type Analysis, type AnalysisOptions } from "./steps.ts";
+import { extend, hasWatermark, type Analysis, type AnalysisOptions, type PositionalStep } from "./steps.ts";
 
 export function analyzeWatermark(node: WatermarkNode, child: Analysis, options: AnalysisOptions): Analysis {
   const field = resolveColumn(child.schema, node.column, `withWatermark("${node.column}", "${node.delay}")`);
@@ -22,6 +24,10 @@ export function analyzeWatermark(node: WatermarkNode, child: Analysis, options: 
   const column = field.name;
   // A withWatermark after another one: the watermark is their minimum (or maximum), as Spark's global watermark is.
   const combine = hasWatermark(child) ? (options.multipleWatermarkPolicy ?? "min") : undefined;
+  // By position the rows pass unchanged; the named operator keeps the state (keyed rows carry ROW_KEY: they stay named).
+  const names = child.schema.fields.map((input) => input.name);
+  const timeIndex = child.schema.fields.indexOf(field);
+  const positional: PositionalStep | undefined = child.keyed || timeIndex < 0 ? undefined : { inputColumns: names, outputColumns: names, create: (id) => new PositionalWatermarkOperator(id, timeIndex) };
   return extend(child, {
     kind: "stateless",
     name: "watermark",
@@ -29,6 +35,7 @@ export function analyzeWatermark(node: WatermarkNode, child: Analysis, options: 
     stateId,
     signature: `watermark on ${column}`,
     create: (id, partition) => new WatermarkOperator(id, { column, delayMs, maxFutureMs: options.maxFutureMs, stateId, partition, combine }),
+    ...(positional ? { positional } : {}),
   }, child.schema, { eventTime: { column, delayMs }, statefulCount: child.statefulCount + 1 });
 }
 
@@ -43,6 +50,10 @@ export function analyzeDeduplicate(node: DeduplicateNode, child: Analysis): Anal
   const eventTimeColumn = eventTime?.column;
   const keepForMs = node.withinWatermark ? (eventTime?.delayMs ?? 0) : 0;
   const stateId = `deduplicate-${child.statefulCount}`;
+  const names = child.schema.fields.map((field) => field.name);
+  // By position the rows pass unchanged, the key and event time read by index; the named operator keeps the state.
+  const readable = [...keyColumns, ...(eventTimeColumn === undefined ? [] : [eventTimeColumn])].every((column) => names.includes(column));
+  const positional: PositionalStep | undefined = readable ? { inputColumns: names, outputColumns: names, create: (id) => new PositionalDeduplicateOperator(id, names, keyColumns, eventTimeColumn) } : undefined;
   return extend(child, {
     kind: "keyed",
     name: "deduplicate",
@@ -52,6 +63,7 @@ export function analyzeDeduplicate(node: DeduplicateNode, child: Analysis): Anal
     signature: `${operation} by [${keyColumns.join(", ")}]`,
     stateSchema: `keys [${keyColumns.map((name) => `${name}: ${child.schema.fields.find((field) => field.name === name)?.type ?? "?"}`).join(", ")}]`,
     create: (id) => new DeduplicateOperator(id, { keyColumns, eventTimeColumn, expires: bounded, keepForMs, stateId }),
+    ...(positional ? { positional } : {}),
   }, child.schema, { statefulCount: child.statefulCount + 1 });
 }
 

@@ -1,5 +1,5 @@
 // A query run as its own process by the kill tests: reads a folder of JSON files, writes its output, exits when done.
-// Usage: node --import tsx child-query.ts <stateless|csv-stateless|aggregate|filtered-aggregate|aggregate-select|group-state> <input> <output> <checkpoint> [chaining true|false]
+// Usage: node --import tsx child-query.ts <stateless|csv-stateless|csv-dedupe|aggregate|filtered-aggregate|aggregate-select|group-state> <input> <output> <checkpoint> [chaining true|false]
 // [rows positional auto|off] (NATS options in RILL_TEST_NATS)
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -11,7 +11,7 @@ const session = Session.builder().appName("kill-test").nats(natsOptionsFromParen
   .config("rill.chaining", chaining).config("rill.rows.positional", positional).log(() => undefined).getOrCreate();
 const schema = z.object({ id: z.number().int(), user: z.string(), x: z.number() });
 // csv-stateless: a folder of CSV files read with a DDL schema (a source that builds its rows by position).
-const events = mode === "csv-stateless"
+const events = mode === "csv-stateless" || mode === "csv-dedupe"
   ? session.readStream.schema("id INT, user STRING, x DOUBLE").option("maxFilesPerTrigger", 1).csv(input)
   : session.readStream.schema(schema).option("maxFilesPerTrigger", 1).json(input);
 
@@ -40,6 +40,10 @@ const writer = mode === "aggregate" || mode === "filtered-aggregate" || mode ===
     state.update(next);
     return { user, ...next };
   }, { outputSchema: totals }).writeStream.outputMode("update").foreachBatch((rows) => writeTable(rows, true))
+  : mode === "csv-dedupe"
+  // csv-dedupe: withWatermark in the source stage, then dropDuplicates after a shuffle and a projection after it.
+  ? events.selectExpr("id", "user", "x", "cast(id as timestamp) as at").withWatermark("at", "1 hour").dropDuplicates(["user", "x"]).selectExpr("id", "user", "x")
+    .writeStream.format("json").option("path", output)
   : events.where("x > 0").selectExpr("id", "user", "x * 10 as x10").writeStream.format("json").option("path", output);
 
 // Every file is one epoch's worth (maxFilesPerTrigger 1): each epoch that read one is reported, so a kill lands mid-run.
@@ -55,5 +59,7 @@ await query.processAllAvailable();
 if (query.explain().includes("rows by position into aggregate")) process.stdout.write("aggregate by position\n");
 if (query.explain().includes("rows by position into aggregate (its input read by index) and out of it by position")) process.stdout.write("aggregate out by position\n");
 if (query.explain().includes("rows by position into group-state")) process.stdout.write("group-state by position\n");
+// How dropDuplicates's stage ran (its whole chain by position, or named).
+if (/deduplicate: [^\n]*\n(?: {4}\S[^\n]*\n)*? {4}rows by position(\n|$)/.test(query.explain())) process.stdout.write("deduplicate by position\n");
 process.stdout.write(`done ${query.lastProgress?.batchId ?? -1}\n`);
 await session.stop();

@@ -191,6 +191,23 @@ describe("exactly-once under SIGKILL", () => {
     assert.equal(killed.midRunKills, delays.length);
   });
 
+  it("withWatermark and dropDuplicates by position (CSV source stage, de-duplication stage), killed at random moments: the rows of a named run never killed", async () => {
+    // The source stage (projection, withWatermark) and the de-duplication's stage (dropDuplicates, projection) run by
+    // position; their state (latest event time, seen keys) is restored from the checkpoint after each kill.
+    const reference = await run("csv-dedupe", csvInput, join(folder, "dedupe-reference"), [], undefined, ["true", "off"]);
+    assert.doesNotMatch(reference.lastStdout, /deduplicate by position/);
+    const seed = killSeed();
+    const random = mulberry32(seed + 6);
+    const delays = Array.from({ length: 3 }, () => 1 + Math.floor(random() * 4));
+    const killed = await run("csv-dedupe", csvInput, join(folder, "dedupe-killed"), delays, random, ["true", "auto"]);
+    assert.match(killed.lastStdout, /deduplicate by position/);
+    const expected = await readCommittedRows(reference.output);
+    assert.ok(expected.length > 100 && expected.length < FILES * ROWS_PER_FILE * 0.8, `duplicates of (user, x) are dropped: ${expected.length} rows`);
+    assert.equal(new Set(expected.map((row) => JSON.stringify({ ...(JSON.parse(row) as object), id: 0 }))).size, expected.length, "one row a key in the reference");
+    assert.deepEqual(await readCommittedRows(killed.output), expected, `killed after ${delays.join(", ")} epochs (RILL_KILL_SEED=${seed})`);
+    assert.equal(killed.midRunKills, delays.length);
+  });
+
   it("checkpoint folders hold no half-written epoch after the kills", async () => {
     const names = await readdir(join(folder, "agg-killed", "checkpoint"));
     assert.ok(names.includes("data.mdb"), `LMDB files: ${names.join(", ")}`);
