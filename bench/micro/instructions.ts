@@ -12,7 +12,8 @@
 // frames of 1 (3) rows a call, whose figure is per frame; channel-frames-2 and channel-frames-2-arrays (an output
 // channel sending frames of 2 rows, named and by position), per frame likewise; source-activity-named and
 // source-activity-arrays (a source actor's frame: rows made by the activity generator, named or by position, then
-// filter + project and the output frame encoded).
+// filter + project and the output frame encoded); source-json-named and source-json-arrays (a JSON file source's frame:
+// 256 lines parsed and checked, named or read into arrays by the schema's names, then filter + project, encoded).
 // `npx tsx bench/micro/instructions.ts <subject> <frames>` runs one subject over that many 256-row frames (after the
 // same warm-up in both runs).
 import { OutputChannel } from "../../src/actors/channel.ts";
@@ -22,6 +23,7 @@ import { FRAME_DATA, type DataFrame, type PositionalDataFrame } from "../../src/
 import type { PositionalRow, Row } from "../../src/core/types.ts";
 import { schemaFromZod } from "../../src/core/zod-schema.ts";
 import { ActivityGenerator, activitySchema, type ActivityRow } from "../../src/connectors/sources/activity.ts";
+import { jsonParser, jsonPositionalParser } from "../../src/connectors/sources/file-parsers.ts";
 import { compileExpression, compilePositional } from "../../src/expr/compile.ts";
 import { parseExpression } from "../../src/expr/parser.ts";
 import { AggregateOperator } from "../../src/operators/aggregate.ts";
@@ -184,6 +186,35 @@ function sourcePath(positional: boolean): () => number {
   };
 }
 
+// A JSON file source's frame: 256 JSON Lines of activity rows parsed and checked against the schema (no zod validator,
+// as a DDL or StructType schema), named or by position (read by the schema's names into arrays), then filter + project
+// and the output frame encoded.
+function sourceJson(positional: boolean): () => number {
+  const columns = ["gt", "Model", "Arrival_Time", "Creation_Time"];
+  const lines = activity.map((row) => JSON.stringify(row, (_, value: unknown) => (typeof value === "bigint" ? Number(value) : value)));
+  const letter = (): void => {
+    throw new Error("a bench line failed the schema");
+  };
+  if (positional) {
+    const parse = jsonPositionalParser(schema, undefined);
+    let out: PositionalRow[] = [];
+    const input = chainPositional([filterArrays(), projectArrays()], (row) => out.push(row), { at: -1 });
+    return () => {
+      out = [];
+      for (const row of parse(lines, "bench.json", letter, 1)) input(row);
+      return encodeFrame({ ...frame, columns, rows: out }).length;
+    };
+  }
+  const parse = jsonParser(schema, undefined);
+  let out: Row[] = [];
+  const input = chain([filter(), project()], (row) => out.push(row), { at: -1 });
+  return () => {
+    out = [];
+    for (const row of parse(lines, "bench.json", letter, 1)) input(row);
+    return encodeFrame({ ...frame, rows: out }).length;
+  };
+}
+
 const activityBytes = encodeFrame(frame).slice();
 const narrowBytes = encodeFrame(narrowFrame).slice();
 const subjects: Record<string, () => number> = {
@@ -224,6 +255,8 @@ const subjects: Record<string, () => number> = {
   // A source actor's frame (rows by position in source stages): rows made or parsed, filter + project, encode.
   "source-activity-named": sourcePath(false),
   "source-activity-arrays": sourcePath(true),
+  "source-json-named": sourceJson(false),
+  "source-json-arrays": sourceJson(true),
   // 256 new impressions and clicks per frame (made in the call), joined, then the watermark raised.
   "stream-join": streamJoinTask("inner").run,
   "stream-join-outer": streamJoinTask("left_outer").run,
