@@ -36,5 +36,6 @@ const query = await writer.queryName(`kill_${mode}`).option("checkpointLocation"
 await query.processAllAvailable();
 // How the aggregation ran (the kill test of the positional aggregation checks it ran by position, or named).
 if (query.explain().includes("rows by position into aggregate")) process.stdout.write("aggregate by position\n");
+else if (query.explain().includes("rows by position")) process.stdout.write("rows by position\n");
 process.stdout.write(`done ${query.lastProgress?.batchId ?? -1}\n`);
 await session.stop();
