@@ -13,7 +13,9 @@
 // channel sending frames of 2 rows, named and by position), per frame likewise; source-activity-named and
 // source-activity-arrays (a source actor's frame: rows made by the activity generator, named or by position, then
 // filter + project and the output frame encoded); source-b-named and source-b-arrays (scenario (b)'s source actor's
-// frame: the activity generator, the projection with a cast, withWatermark, window, the key projection, encode).
+// frame: the activity generator, the projection with a cast, withWatermark, window, the key projection, encode);
+// source-json-named and source-json-arrays (a JSON file source's frame:
+// 256 lines parsed and checked, named or read into arrays by the schema's names, then filter + project, encoded).
 // `npx tsx bench/micro/instructions.ts <subject> <frames>` runs one subject over that many 256-row frames (after the
 // same warm-up in both runs).
 import { OutputChannel } from "../../src/actors/channel.ts";
@@ -23,6 +25,7 @@ import { FRAME_DATA, type DataFrame, type PositionalDataFrame } from "../../src/
 import type { PositionalRow, Row } from "../../src/core/types.ts";
 import { schemaFromZod } from "../../src/core/zod-schema.ts";
 import { ActivityGenerator, activitySchema, type ActivityRow } from "../../src/connectors/sources/activity.ts";
+import { jsonParser, jsonPositionalParser } from "../../src/connectors/sources/file-parsers.ts";
 import { compileExpression, compilePositional } from "../../src/expr/compile.ts";
 import { parseExpression } from "../../src/expr/parser.ts";
 import { AggregateOperator } from "../../src/operators/aggregate.ts";
@@ -233,6 +236,35 @@ function sourcePath(positional: boolean): () => number {
   };
 }
 
+// A JSON file source's frame: 256 JSON Lines of activity rows parsed and checked against the schema (no zod validator,
+// as a DDL or StructType schema), named or by position (read by the schema's names into arrays), then filter + project
+// and the output frame encoded.
+function sourceJson(positional: boolean): () => number {
+  const columns = ["gt", "Model", "Arrival_Time", "Creation_Time"];
+  const lines = activity.map((row) => JSON.stringify(row, (_, value: unknown) => (typeof value === "bigint" ? Number(value) : value)));
+  const letter = (): void => {
+    throw new Error("a bench line failed the schema");
+  };
+  if (positional) {
+    const parse = jsonPositionalParser(schema, undefined);
+    let out: PositionalRow[] = [];
+    const input = chainPositional([filterArrays(), projectArrays()], (row) => out.push(row), { at: -1 });
+    return () => {
+      out = [];
+      for (const row of parse(lines, "bench.json", letter, 1)) input(row);
+      return encodeFrame({ ...frame, columns, rows: out }).length;
+    };
+  }
+  const parse = jsonParser(schema, undefined);
+  let out: Row[] = [];
+  const input = chain([filter(), project()], (row) => out.push(row), { at: -1 });
+  return () => {
+    out = [];
+    for (const row of parse(lines, "bench.json", letter, 1)) input(row);
+    return encodeFrame({ ...frame, rows: out }).length;
+  };
+}
+
 const activityBytes = encodeFrame(frame).slice();
 const narrowBytes = encodeFrame(narrowFrame).slice();
 const subjects: Record<string, () => number> = {
@@ -279,6 +311,8 @@ const subjects: Record<string, () => number> = {
   // Scenario (b)'s source actor's frame (bench/micro/source-b.ts): named, or by position with the watermark bound.
   "source-b-named": sourceB(false),
   "source-b-arrays": sourceB(true),
+  "source-json-named": sourceJson(false),
+  "source-json-arrays": sourceJson(true),
   // 256 new impressions and clicks per frame (made in the call), joined, then the watermark raised.
   "stream-join": streamJoinTask("inner").run,
   "stream-join-outer": streamJoinTask("left_outer").run,

@@ -61,5 +61,7 @@ if (query.explain().includes("rows by position into aggregate (its input read by
 if (query.explain().includes("rows by position into group-state")) process.stdout.write("group-state by position\n");
 // How dropDuplicates's stage ran (its whole chain by position, or named).
 if (/deduplicate: [^\n]*\n(?: {4}\S[^\n]*\n)*? {4}rows by position(\n|$)/.test(query.explain())) process.stdout.write("deduplicate by position\n");
+// How a stateless query's stages ran (the kill test of a JSON source by position checks it).
+if (query.explain().includes("rows by position")) process.stdout.write("rows by position\n");
 process.stdout.write(`done ${query.lastProgress?.batchId ?? -1}\n`);
 await session.stop();

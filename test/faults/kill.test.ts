@@ -208,6 +208,21 @@ describe("exactly-once under SIGKILL", () => {
     assert.equal(killed.midRunKills, delays.length);
   });
 
+  it("a JSON source by position (a zod schema; its filter and projection chained into it), killed at random moments: the rows of a named run never killed", async () => {
+    // By position, the JSON reader reads each parsed object by the schema's names into an array after zod's check. A
+    // restart seeks the positional reader to the offsets (files and rows) in the checkpoint.
+    const reference = await run("stateless", input, join(folder, "json-positional-reference"), [], undefined, ["true", "off"]);
+    const seed = killSeed();
+    const random = mulberry32(seed + 7);
+    const delays = Array.from({ length: 3 }, () => 1 + Math.floor(random() * 4));
+    const killed = await run("stateless", input, join(folder, "json-positional-killed"), delays, random, ["true", "auto"]);
+    assert.match(killed.lastStdout, /rows by position/);
+    const expected = await readCommittedRows(reference.output);
+    assert.equal(new Set(expected).size, expected.length, "the reference has no duplicate");
+    assert.deepEqual(await readCommittedRows(killed.output), expected, `killed after ${delays.join(", ")} epochs (RILL_KILL_SEED=${seed})`);
+    assert.equal(killed.midRunKills, delays.length);
+  });
+
   it("checkpoint folders hold no half-written epoch after the kills", async () => {
     const names = await readdir(join(folder, "agg-killed", "checkpoint"));
     assert.ok(names.includes("data.mdb"), `LMDB files: ${names.join(", ")}`);

@@ -95,6 +95,42 @@ export function positionalChecker(schema: Schema): (values: PositionalRow) => { 
   };
 }
 
+/** A check of decoded records giving rows of type R: named rows (recordChecker) or arrays (positionalRecordChecker). */
+export type RecordCheck<R> = (value: unknown) => { row: R } | { error: string };
+
+/**
+ * recordChecker's rows by position: each decoded record (a JSON object, a msgpack map, a MemoryStream row) is read by
+ * the schema's names once into an array in the schema's order, with the named check's values and reasons. Without a
+ * user validator the array is checked as positionalChecker checks it; with one (a zod schema), the user's validator
+ * runs over the record as it does named (only its own safeParse keeps its meaning) and its row is read by the names.
+ * Timestamp fields of a record are read from text in place, as recordChecker does, so a dead letter's decoded form is
+ * the same either way.
+ */
+export function positionalRecordChecker(schema: Schema, validate: RowValidator | undefined): RecordCheck<PositionalRow> {
+  const names = schema.fields.map((field) => field.name);
+  const count = names.length;
+  const byName = (row: Row): PositionalRow => {
+    const values: PositionalRow = new Array(count);
+    for (let index = 0; index < count; index++) values[index] = row[names[index] as string] ?? null;
+    return values;
+  };
+  if (validate !== undefined) {
+    const named = recordChecker(schema, validate);
+    return (value) => {
+      const checked = named(value);
+      return "row" in checked ? { row: byName(checked.row) } : checked;
+    };
+  }
+  const timestamps = schema.fields.filter((field) => field.type === "timestamp").map((field) => field.name);
+  const check = positionalChecker(schema);
+  return (value) => {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return { error: `record: expected an object, got ${describe(value)}` };
+    const record = value as Row;
+    for (const name of timestamps) record[name] = toDate(record[name]);
+    return check(byName(record));
+  };
+}
+
 /**
  * A malformed record as Spark's PERMISSIVE mode keeps it: each field of the schema that holds a value of its type keeps
  * it, every other field (and every field, when the record is not an object) is null.

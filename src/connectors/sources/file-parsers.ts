@@ -3,7 +3,7 @@ import { parse, type Info, type Options as CsvOptions } from "csv-parse/sync";
 import { ConfigError } from "../../core/errors.ts";
 import type { Field, PositionalRow, Row, Schema } from "../../core/types.ts";
 import type { ConnectorOptions } from "../options.ts";
-import { positionalChecker, recordChecker, toDate } from "./decode.ts";
+import { positionalChecker, positionalRecordChecker, recordChecker, toDate, type RecordCheck } from "./decode.ts";
 import type { RowValidator } from "./memory.ts";
 import { parseJsonWithLongs, parseLongText } from "../../core/long.ts";
 
@@ -36,11 +36,27 @@ export function textParser(column: string): LineParser {
   return (lines) => lines.map((line) => ({ [column]: withoutReturn(line) }));
 }
 
+/** textParser's rows by position: each line an array of its one column. */
+export function textPositionalParser(): LineParser<PositionalRow> {
+  return (lines) => lines.map((line) => [withoutReturn(line)]);
+}
+
 /** JSON Lines: one object a line; blank lines are skipped, as Spark skips them. */
 export function jsonParser(schema: Schema, validate: RowValidator | undefined): LineParser {
-  const check = recordChecker(schema, validate);
+  return jsonParserOf(recordChecker(schema, validate));
+}
+
+/**
+ * jsonParser's rows by position: each parsed object is read by the schema's names once into an array in the schema's
+ * order, with the named check's values and reasons (positionalRecordChecker).
+ */
+export function jsonPositionalParser(schema: Schema, validate: RowValidator | undefined): LineParser<PositionalRow> {
+  return jsonParserOf(positionalRecordChecker(schema, validate));
+}
+
+function jsonParserOf<R>(check: RecordCheck<R>): LineParser<R> {
   return (lines, file, deadLetter, firstLine) => {
-    const rows: Row[] = [];
+    const rows: R[] = [];
     for (let index = 0; index < lines.length; index++) {
       const line = withoutReturn(lines[index] as string);
       if (line.trim() === "") continue;

@@ -16,7 +16,7 @@ import { ConfigError, RillError } from "../../core/errors.ts";
 import { schemaOf, type PositionalRow, type Row, type Schema } from "../../core/types.ts";
 import { ConnectorOptions } from "../options.ts";
 import { requireSchema } from "./decode.ts";
-import { csvParser, csvPositionalParser, jsonParser, textParser, type FileParser, type LineParser, CSV_OPTIONS } from "./file-parsers.ts";
+import { csvParser, csvPositionalParser, jsonParser, jsonPositionalParser, textParser, textPositionalParser, type FileParser, type LineParser, CSV_OPTIONS } from "./file-parsers.ts";
 import { LineReader, decodeChunk } from "./line-reader.ts";
 import { ReadyQueue } from "./ready-queue.ts";
 import type { PositionalSourceReader, Prepared, ReadLimit, ReadyBatchOf, SourceContext, SourceProvider, SourceReader, SourceReaderOf } from "./source.ts";
@@ -55,7 +55,9 @@ export class FileSourceProvider implements SourceProvider {
   private readonly settings: FileSettings;
   /**
    * Rows by position: CSV without a zod validator (a DDL string or a StructType schema) parses each record straight
-   * into an array in the schema's order. JSON and text build named rows (a JSON object is named before it is checked).
+   * into an array in the schema's order; JSON reads each parsed object by the schema's names once into an array (after
+   * the zod check when the schema is zod's); text makes each line an array of its one column. CSV with a zod schema
+   * builds named rows (the check needs an object, which the CSV record is not).
    */
   readonly createPositionalReader: ((partition: number) => PositionalSourceReader) | undefined;
 
@@ -87,10 +89,10 @@ export class FileSourceProvider implements SourceProvider {
       parser,
     };
     const settings = this.settings;
-    if (format === "csv" && request.validate === undefined) {
-      const positionalParser = { whole: csvPositionalParser(this.schema, options) };
-      this.createPositionalReader = () => new FileReader<PositionalRow>({ ...settings, parser: positionalParser });
-    } else this.createPositionalReader = undefined;
+    const positionalParser = format === "json" ? { lines: jsonPositionalParser(this.schema, request.validate) }
+      : format === "text" ? { lines: textPositionalParser() }
+      : request.validate === undefined ? { whole: csvPositionalParser(this.schema, options) } : undefined;
+    this.createPositionalReader = positionalParser && (() => new FileReader<PositionalRow>({ ...settings, parser: positionalParser }));
     const limit = options.has("maxFilesPerTrigger") ? `, maxFilesPerTrigger=${this.settings.maxFilesPerTrigger}` : "";
     this.description = `FileStream[${format}, ${folder}${limit}]`;
   }

@@ -19,16 +19,15 @@ import type { JetStreamAccess, JetStreamCount, JetStreamCursor, JetStreamMessage
 import type { Transport } from "../../actors/transport.ts";
 import { nowMs } from "../../core/clock.ts";
 import { ConfigError, RillError, TransportError } from "../../core/errors.ts";
-import type { Row, Schema } from "../../core/types.ts";
+import type { PositionalRow, Row, Schema } from "../../core/types.ts";
 import { NATS_ENCODINGS, subjectProblem, type NatsEncoding } from "../nats-options.ts";
 import { ConnectorOptions } from "../options.ts";
 import type { BinaryRecord } from "../../core/binary-record.ts";
-import { binaryRaw, decodeUtf8, recordChecker, requireSchema } from "./decode.ts";
-import type { RowValidator } from "./memory.ts";
+import { binaryRaw, decodeUtf8, positionalRecordChecker, recordChecker, requireSchema, type RecordCheck } from "./decode.ts";
 import { afterLeaderCheck, drainState, lowerTarget, MAX_LEADER_CHECKS, raiseShortTarget, type DrainCount } from "./jetstream-drain.ts";
 import { ReadyQueue } from "./ready-queue.ts";
 import type { SourceRequest } from "./request.ts";
-import type { Prepared, ReadLimit, ReadyBatch, SourceContext, SourceProvider, SourceReader } from "./source.ts";
+import type { PositionalSourceReader, Prepared, ReadLimit, ReadyBatchOf, SourceContext, SourceProvider, SourceReader, SourceReaderOf } from "./source.ts";
 
 const OPTIONS = ["stream", "subject", "partitions", "startingOffsets", "maxOffsetsPerTrigger", "encoding"];
 /** Partitions one source reads at most (each is a source actor and a consumer). */
@@ -49,7 +48,7 @@ export interface JetStreamSourceTuning {
   readonly fetchWaitMs?: number;
 }
 
-interface JetStreamSettings {
+interface JetStreamSettings<R = Row> {
   readonly stream: string;
   readonly filter: string | undefined;
   /** The option the filter comes from, for errors: 'subject' or 'partitions'. */
@@ -57,7 +56,7 @@ interface JetStreamSettings {
   readonly start: JetStreamStart;
   readonly maxOffsetsPerTrigger: number | undefined;
   readonly encoding: NatsEncoding;
-  readonly check: RowValidator;
+  readonly check: RecordCheck<R>;
   readonly maxBufferedRows: number;
   readonly fetchWaitMs: number;
 }
@@ -71,6 +70,7 @@ export class JetStreamSourceProvider implements SourceProvider {
   private readonly settings: JetStreamSettings;
   /** With `partitions`: the filter subject of each partition. */
   private readonly partitionFilters: readonly string[] | undefined;
+  private readonly positionalCheck: RecordCheck<PositionalRow>;
 
   constructor(private readonly request: SourceRequest, tuning: JetStreamSourceTuning = {}) {
     const options = new ConnectorOptions("the jetstream source", request.options, OPTIONS);
@@ -100,14 +100,24 @@ export class JetStreamSourceProvider implements SourceProvider {
       maxBufferedRows: tuning.maxBufferedRows ?? MAX_BUFFERED_ROWS,
       fetchWaitMs: tuning.fetchWaitMs ?? FETCH_WAIT_MS,
     };
+    this.positionalCheck = positionalRecordChecker(this.schema, request.validate);
     const limit = maxOffsetsPerTrigger === undefined ? "" : `, at most ${maxOffsetsPerTrigger} per trigger`;
     const reads = partitions ? ` partitions ${partitions.join(",")}` : filter === undefined ? "" : ` ${filter}`;
     this.description = `JetStream[${stream}${reads}, from ${startText.trim()}${limit}, ${encoding}, ${request.transport.address}]`;
   }
 
   createReader(partition: number): SourceReader {
+    return new JetStreamReader(this.request.transport, this.settingsOf(partition, this.settings));
+  }
+
+  /** Rows by position: each decoded message is read by the schema's names once into an array (positionalRecordChecker). */
+  createPositionalReader(partition: number): PositionalSourceReader {
+    return new JetStreamReader(this.request.transport, this.settingsOf(partition, { ...this.settings, check: this.positionalCheck }));
+  }
+
+  private settingsOf<R>(partition: number, settings: JetStreamSettings<R>): JetStreamSettings<R> {
     const filter = this.partitionFilters?.[partition];
-    return new JetStreamReader(this.request.transport, filter === undefined ? this.settings : { ...this.settings, filter, filterOption: "partitions" });
+    return filter === undefined ? settings : { ...settings, filter, filterOption: "partitions" };
   }
 
   /** What a partition reads, kept in a checkpoint: a restart whose partition reads something else is refused at start(). */
@@ -156,15 +166,15 @@ function jetstreamMissing(transport: Transport): ConfigError {
 }
 
 
-class JetStreamReader implements SourceReader {
+class JetStreamReader<R> implements SourceReaderOf<R> {
   /** Stream sequences only grow. */
   readonly offsetOrder = sequenceOrder;
-  private readonly ready = new ReadyQueue();
+  private readonly ready = new ReadyQueue<R>();
   /** The stream sequence of each ready row, in order: dead-lettered messages leave gaps, so it is kept per row. */
   private readySequences: number[] = [];
   private readyHead = 0;
   /** Rows decoded since the last flush: pushed to the queue as one chunk, with one notice. */
-  private pendingRows: Row[] = [];
+  private pendingRows: R[] = [];
   private pendingSequences: number[] = [];
   private pendingSince = 0;
   private flushScheduled = false;
@@ -197,7 +207,7 @@ class JetStreamReader implements SourceReader {
   private failure: RillError | undefined;
   private closed = false;
 
-  constructor(private readonly transport: Transport, private readonly settings: JetStreamSettings) {}
+  constructor(private readonly transport: Transport, private readonly settings: JetStreamSettings<R>) {}
 
   seek(offset: unknown): void {
     if (typeof offset !== "number" || !Number.isSafeInteger(offset) || offset < 0) {
@@ -286,7 +296,7 @@ class JetStreamReader implements SourceReader {
     return this.ready.size + this.pendingRows.length;
   }
 
-  poll(max: number): ReadyBatch | undefined {
+  poll(max: number): ReadyBatchOf<R> | undefined {
     this.throwFailure();
     this.flushPending();
     const batch = this.ready.poll(max);

@@ -1,9 +1,9 @@
 // MemoryStream: rows added by the program (as Spark's tests use it); replayable, one partition.
 import { nowMs } from "../../core/clock.ts";
 import { sequenceOrder } from "../../core/offsets.ts";
-import type { Row, Schema } from "../../core/types.ts";
+import type { PositionalRow, Row, Schema } from "../../core/types.ts";
 import { ReadyQueue } from "./ready-queue.ts";
-import type { SourceContext, SourceProvider, SourceReader } from "./source.ts";
+import type { PositionalSourceReader, SourceContext, SourceProvider, SourceReader, SourceReaderOf } from "./source.ts";
 
 export type RowValidator = (value: unknown) => { row: Row } | { error: string };
 
@@ -47,9 +47,19 @@ export class MemorySourceProvider implements SourceProvider {
   createReader(): SourceReader {
     return new MemoryReader(this.data, this.validate);
   }
+
+  /** Rows by position: the user's check runs over each row as named, and its row is read by the schema's names once. */
+  createPositionalReader(): PositionalSourceReader {
+    const names = this.schema.fields.map((field) => field.name);
+    const validate = this.validate;
+    return new MemoryReader<PositionalRow>(this.data, (value) => {
+      const checked = validate(value);
+      return "row" in checked ? { row: names.map((name) => checked.row[name] ?? null) } : checked;
+    });
+  }
 }
 
-class MemoryReader implements SourceReader {
+class MemoryReader<R = Row> implements SourceReaderOf<R> {
   readonly offsetOrder = sequenceOrder;
   /** Rows taken from the stream into the ready queue (valid or dead-lettered). */
   private taken = 0;
@@ -57,7 +67,7 @@ class MemoryReader implements SourceReader {
   private readyIndices: number[] = [];
   private readyHead = 0;
   private polledTo = 0;
-  private readonly ready = new ReadyQueue();
+  private readonly ready = new ReadyQueue<R>();
   /** Rows that fail the schema, held behind the valid rows before them (as the JetStream source does), and the counts that place them. */
   private letters: Array<{ readonly afterRows: number; readonly index: number; readonly value: unknown; readonly reason: string }> = [];
   private rowsTaken = 0;
@@ -65,7 +75,7 @@ class MemoryReader implements SourceReader {
   private context: SourceContext | undefined;
   private unlisten: (() => void) | undefined;
 
-  constructor(private readonly data: MemoryStreamData, private readonly validate: RowValidator) {}
+  constructor(private readonly data: MemoryStreamData, private readonly validate: (value: unknown) => { row: R } | { error: string }) {}
 
   async open(context: SourceContext): Promise<void> {
     this.context = context;
@@ -129,7 +139,7 @@ class MemoryReader implements SourceReader {
   private take(): void {
     const end = this.data.rows.length;
     if (this.taken >= end) return;
-    const rows: Row[] = [];
+    const rows: R[] = [];
     for (; this.taken < end; this.taken++) {
       const value = this.data.rows[this.taken];
       const checked = this.validate(value);

@@ -15,26 +15,27 @@ import { nowMs } from "../../core/clock.ts";
 import { ConfigError } from "../../core/errors.ts";
 import { parseJsonWithLongs } from "../../core/long.ts";
 import type { BinaryRecord } from "../../core/binary-record.ts";
-import { schemaOf, type Row, type Schema } from "../../core/types.ts";
+import { schemaOf, type PositionalRow, type Row, type Schema } from "../../core/types.ts";
 import { MqttConnection, type HeldAck, type MqttConnectionSettings, type MqttMessage, type MqttQos } from "../mqtt-client.ts";
 import { MQTT_CONNECTION_OPTIONS, connectionSettings, qosOption, topicProblem } from "../mqtt-options.ts";
 import { NATS_ENCODINGS, type NatsEncoding } from "../nats-options.ts";
 import { ConnectorOptions } from "../options.ts";
-import { binaryRaw, decodeUtf8, recordChecker, requireSchema } from "./decode.ts";
-import type { RowValidator } from "./memory.ts";
+import { binaryRaw, decodeUtf8, positionalRecordChecker, recordChecker, requireSchema, type RecordCheck } from "./decode.ts";
 import { ReadyQueue } from "./ready-queue.ts";
 import type { SourceRequest } from "./request.ts";
-import type { ReadyBatch, SourceContext, SourceProvider, SourceReader } from "./source.ts";
+import type { PositionalSourceReader, ReadyBatchOf, SourceContext, SourceProvider, SourceReader, SourceReaderOf } from "./source.ts";
 
 const OPTIONS = [...MQTT_CONNECTION_OPTIONS, "topic", "qos", "encoding", "topicColumn", "maxBufferedMessages"];
 
-interface MqttSourceSettings {
+interface MqttSourceSettings<R = Row> {
   readonly connection: MqttConnectionSettings;
   readonly filters: readonly string[];
   readonly qos: MqttQos;
   readonly encoding: NatsEncoding;
   readonly topicColumn: string;
-  readonly check: RowValidator;
+  readonly check: RecordCheck<R>;
+  /** Adds the message's topic to a checked row: by name, or at the end (the topic column is the schema's last). */
+  readonly withTopic: (row: R, topic: string) => void;
   /** Messages read and not yet polled by the query past which the source stops reading the broker (until half are). */
   readonly maxBuffered: number;
 }
@@ -46,6 +47,7 @@ export class MqttSourceProvider implements SourceProvider {
   readonly schema: Schema;
   readonly description: string;
   private readonly settings: MqttSourceSettings;
+  private readonly positionalSettings: MqttSourceSettings<PositionalRow>;
 
   constructor(request: SourceRequest) {
     const options = new ConnectorOptions("the mqtt source", request.options, OPTIONS);
@@ -67,7 +69,14 @@ export class MqttSourceProvider implements SourceProvider {
       throw new ConfigError(`Option 'clientId' of the mqtt source is missing: a persistent session (cleanSession false, the default) is kept by the broker under the client id, which must be the same on every run and unique per query, e.g. .option("clientId", "gateway-alerts"). Or set cleanSession to true (messages published while the query is down are then lost).`);
     }
     const maxBuffered = options.number("maxBufferedMessages", 65_536, { min: 1, integer: true });
-    this.settings = { connection, filters, qos, encoding, topicColumn, check: recordChecker(userSchema, request.validate), maxBuffered };
+    const withTopic = (row: Row, topic: string): void => {
+      row[topicColumn] = topic;
+    };
+    this.settings = { connection, filters, qos, encoding, topicColumn, check: recordChecker(userSchema, request.validate), withTopic, maxBuffered };
+    const appendTopic = (row: PositionalRow, topic: string): void => {
+      row.push(topic);
+    };
+    this.positionalSettings = { ...this.settings, check: positionalRecordChecker(userSchema, request.validate), withTopic: appendTopic };
     this.schema = schemaOf([...userSchema.fields, { name: topicColumn, type: "string", nullable: false }]);
     this.guarantee = qos === 0 ? ("at-most-once" as const) : ("at-least-once" as const);
     const session = connection.clean ? "clean session" : "persistent session";
@@ -77,6 +86,11 @@ export class MqttSourceProvider implements SourceProvider {
   createReader(_partition: number): SourceReader {
     return new MqttReader(this.settings);
   }
+
+  /** Rows by position: each decoded message is read by the schema's names once into an array, its topic last. */
+  createPositionalReader(_partition: number): PositionalSourceReader {
+    return new MqttReader(this.positionalSettings);
+  }
 }
 
 /** Acknowledgements of the messages read in one epoch, released when it commits. */
@@ -85,12 +99,12 @@ interface EpochAcks {
   readonly acks: HeldAck[];
 }
 
-class MqttReader implements SourceReader {
-  private readonly ready = new ReadyQueue();
+class MqttReader<R> implements SourceReaderOf<R> {
+  private readonly ready = new ReadyQueue<R>();
   /** The held ack of each ready row (undefined for QoS 0), in order. */
   private readyAcks: (HeldAck | undefined)[] = [];
   private readyHead = 0;
-  private pendingRows: Row[] = [];
+  private pendingRows: R[] = [];
   private pendingAcks: (HeldAck | undefined)[] = [];
   private pendingSince = 0;
   /** Acks of rows polled (and of dead letters) since the last barrier. */
@@ -100,7 +114,7 @@ class MqttReader implements SourceReader {
   private context: SourceContext | undefined;
   private closed = false;
 
-  constructor(private readonly settings: MqttSourceSettings) {}
+  constructor(private readonly settings: MqttSourceSettings<R>) {}
 
   async open(context: SourceContext): Promise<void> {
     this.context = context;
@@ -120,7 +134,7 @@ class MqttReader implements SourceReader {
     return this.ready.size + this.pendingRows.length;
   }
 
-  poll(max: number): ReadyBatch | undefined {
+  poll(max: number): ReadyBatchOf<R> | undefined {
     this.flushPending();
     const batch = this.ready.poll(max);
     if (!batch) return undefined;
@@ -160,7 +174,7 @@ class MqttReader implements SourceReader {
 
   private readonly receive = (message: MqttMessage): void => {
     if (this.closed) return;
-    const { encoding, check, topicColumn } = this.settings;
+    const { encoding, check, withTopic } = this.settings;
     const payload = message.payload;
     const text = encoding === "json" ? decodeUtf8(payload) : undefined;
     let reason: string | undefined;
@@ -180,7 +194,7 @@ class MqttReader implements SourceReader {
     if (reason === undefined) {
       const checked = check(value);
       if ("row" in checked) {
-        checked.row[topicColumn] = message.topic;
+        withTopic(checked.row, message.topic);
         this.push(checked.row, message.ack);
         return;
       }
@@ -192,7 +206,7 @@ class MqttReader implements SourceReader {
     if (message.ack) this.sinceBarrier.push(message.ack);
   };
 
-  private push(row: Row, ack: HeldAck | undefined): void {
+  private push(row: R, ack: HeldAck | undefined): void {
     if (this.pendingRows.length === 0) {
       this.pendingSince = nowMs();
       queueMicrotask(() => {

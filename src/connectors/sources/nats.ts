@@ -8,15 +8,14 @@
 import { unpack } from "msgpackr";
 import { nowMs } from "../../core/clock.ts";
 import { ConfigError } from "../../core/errors.ts";
-import type { Row, Schema } from "../../core/types.ts";
+import type { PositionalRow, Row, Schema } from "../../core/types.ts";
 import type { Subscription, Transport } from "../../actors/transport.ts";
 import { NATS_ENCODINGS, subjectProblem, type NatsEncoding } from "../nats-options.ts";
 import { ConnectorOptions } from "../options.ts";
 import type { BinaryRecord } from "../../core/binary-record.ts";
-import { binaryRaw, decodeUtf8, recordChecker, requireSchema } from "./decode.ts";
-import type { RowValidator } from "./memory.ts";
+import { binaryRaw, decodeUtf8, positionalRecordChecker, recordChecker, requireSchema, type RecordCheck } from "./decode.ts";
 import { ReadyQueue } from "./ready-queue.ts";
-import type { ReadyBatch, SourceContext, SourceProvider, SourceReader } from "./source.ts";
+import type { PositionalSourceReader, ReadyBatchOf, SourceContext, SourceProvider, SourceReader, SourceReaderOf } from "./source.ts";
 import type { SourceRequest } from "./request.ts";
 import { parseJsonWithLongs } from "../../core/long.ts";
 
@@ -30,7 +29,8 @@ export class NatsSourceProvider implements SourceProvider {
   readonly description: string;
   private readonly subject: string;
   private readonly encoding: NatsEncoding;
-  private readonly check: RowValidator;
+  private readonly check: RecordCheck<Row>;
+  private readonly positionalCheck: RecordCheck<PositionalRow>;
 
   constructor(private readonly request: SourceRequest) {
     const options = new ConnectorOptions("the nats source", request.options, OPTIONS);
@@ -43,27 +43,33 @@ export class NatsSourceProvider implements SourceProvider {
     }
     this.schema = requireSchema("nats", request.schema, "a NATS subject");
     this.check = recordChecker(this.schema, request.validate);
+    this.positionalCheck = positionalRecordChecker(this.schema, request.validate);
     this.description = `NatsStream[${this.subject}, ${this.encoding}, ${request.transport.address}]`;
   }
 
   createReader(_partition: number): SourceReader {
     return new NatsReader(this.request.transport, this.subject, this.encoding, this.check);
   }
+
+  /** Rows by position: each decoded message is read by the schema's names once into an array (positionalRecordChecker). */
+  createPositionalReader(_partition: number): PositionalSourceReader {
+    return new NatsReader(this.request.transport, this.subject, this.encoding, this.positionalCheck);
+  }
 }
 
 
-class NatsReader implements SourceReader {
-  private readonly ready = new ReadyQueue();
+class NatsReader<R> implements SourceReaderOf<R> {
+  private readonly ready = new ReadyQueue<R>();
   private subscription: Subscription | undefined;
   /** Rows decoded since the last microtask: pushed to the queue as one chunk, with one notice. */
-  private pending: Row[] = [];
+  private pending: R[] = [];
   private pendingSince = 0;
 
   constructor(
     private readonly transport: Transport,
     private readonly subject: string,
     private readonly encoding: NatsEncoding,
-    private readonly check: RowValidator,
+    private readonly check: RecordCheck<R>,
   ) {}
 
   async open(context: SourceContext): Promise<void> {
@@ -78,7 +84,7 @@ class NatsReader implements SourceReader {
     return this.ready.size + this.pending.length;
   }
 
-  poll(max: number): ReadyBatch | undefined {
+  poll(max: number): ReadyBatchOf<R> | undefined {
     this.flushPending();
     return this.ready.poll(max);
   }
