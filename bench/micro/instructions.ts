@@ -12,7 +12,8 @@
 // frames of 1 (3) rows a call, whose figure is per frame; channel-frames-2 and channel-frames-2-arrays (an output
 // channel sending frames of 2 rows, named and by position), per frame likewise; source-activity-named and
 // source-activity-arrays (a source actor's frame: rows made by the activity generator, named or by position, then
-// filter + project and the output frame encoded).
+// filter + project and the output frame encoded); static-join-named and static-join-arrays (a stream-static join
+// actor's frame: decode, the YSB join, encode).
 // `npx tsx bench/micro/instructions.ts <subject> <frames>` runs one subject over that many 256-row frames (after the
 // same warm-up in both runs).
 import { OutputChannel } from "../../src/actors/channel.ts";
@@ -34,6 +35,7 @@ import { chainPositional, toPositionalRow, type PositionalEmit, type PositionalO
 import { PositionalProjectOperator } from "../../src/operators/project-positional.ts";
 import { activityFrame, DropCounter, OutputRing } from "./harness.ts";
 import { droppedFilterSelect, droppedSelect, plainFilter, plainFilterSelect, plainSelect, type PlainWork } from "./operators.ts";
+import { staticJoinPath } from "./static-join.ts";
 import { streamJoinTask } from "./stream-join.ts";
 
 const [subject = "codec", framesText = "100"] = process.argv.slice(2);
@@ -319,6 +321,9 @@ function channelFrames(positional: boolean): () => number {
 }
 subjects["channel-frames-2"] = channelFrames(false);
 subjects["channel-frames-2-arrays"] = channelFrames(true);
+// A stream-static join actor's frame (YSB's join): decode, join, encode (named, or by position).
+subjects["static-join-named"] = await staticJoinPath(false);
+subjects["static-join-arrays"] = await staticJoinPath(true);
 const run = subjects[subject];
 if (run === undefined) throw new Error(`unknown subject ${subject}; one of ${Object.keys(subjects).join(", ")}`);
 let sink = 0;
