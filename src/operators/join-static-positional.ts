@@ -2,9 +2,10 @@
 // rows as arrays in the static side's column order (made once a version of the table), each output row an array in
 // the join's output order. The same matches as StaticJoinOperator's (the table's key index is shared), in the same order.
 import type { PositionalRow } from "../core/types.ts";
-import { positionalStaticRows, type StaticTable } from "./join-static-table.ts";
+import { positionalStaticRows, type StaticRows, type StaticTable } from "./join-static-table.ts";
 import { positionOf, type OperatorPosition } from "./operator.ts";
 import type { PositionalEmit, PositionalOperator } from "./positional-operator.ts";
+import { freshRow } from "./project-positional.ts";
 
 /** Where an output field comes from: the probe row's field `index`, the static row's, or a key read from either. */
 export type PositionalJoinField =
@@ -33,10 +34,16 @@ export class PositionalStaticJoinOperator implements PositionalOperator {
     const build = outputBuilder(this.spec.output);
     const existence = mode === "semi" || mode === "anti";
     const keepUnmatched = mode === "outer" || mode === "anti";
+    // The arrays of the table version last seen (a reload replaces the version whole): one compare a row, no lookup.
+    let version: StaticRows | undefined;
+    let rows: readonly PositionalRow[] = [];
     return (probe) => {
       chain.at = at;
       const current = table.rows;
-      const rows = positionalStaticRows(current, staticColumns);
+      if (current !== version) {
+        version = current;
+        rows = positionalStaticRows(current, staticColumns);
+      }
       let positions: readonly number[] | undefined;
       if (probeKey) {
         const key = probeKey(probe);
@@ -63,9 +70,9 @@ function outputBuilder(fields: readonly PositionalJoinField[]): (probe: Position
   const kinds = fields.map((field) => (field.from === "key" ? (field.staticFirst ? 3 : 2) : field.from === "probe" ? 0 : 1));
   const first = fields.map((field) => (field.from === "key" ? field.probeIndex : field.index));
   const second = fields.map((field) => (field.from === "key" ? field.staticIndex : -1));
-  const nulls: PositionalRow = Array.from({ length: width }, () => null);
+  const fresh = freshRow(width);
   return (probe, other) => {
-    const out = nulls.slice();
+    const out = fresh();
     for (let field = 0; field < width; field++) {
       const kind = kinds[field];
       let value: unknown;
