@@ -15,7 +15,8 @@
 // filter + project and the output frame encoded); source-b-named and source-b-arrays (scenario (b)'s source actor's
 // frame: the activity generator, the projection with a cast, withWatermark, window, the key projection, encode);
 // source-json-named and source-json-arrays (a JSON file source's frame:
-// 256 lines parsed and checked, named or read into arrays by the schema's names, then filter + project, encoded).
+// 256 lines parsed and checked, named or read into arrays by the schema's names, then filter + project, encoded); static-join-named and
+// static-join-arrays (a stream-static join actor's frame: decode, the YSB join, encode).
 // `npx tsx bench/micro/instructions.ts <subject> <frames>` runs one subject over that many 256-row frames (after the
 // same warm-up in both runs).
 import { OutputChannel } from "../../src/actors/channel.ts";
@@ -39,6 +40,7 @@ import { PositionalProjectOperator } from "../../src/operators/project-positiona
 import { activityFrame, DropCounter, OutputRing } from "./harness.ts";
 import { droppedFilterSelect, droppedSelect, plainFilter, plainFilterSelect, plainSelect, type PlainWork } from "./operators.ts";
 import { sourceB } from "./source-b.ts";
+import { staticJoinPath } from "./static-join.ts";
 import { streamJoinTask } from "./stream-join.ts";
 
 const [subject = "codec", framesText = "100"] = process.argv.slice(2);
@@ -358,6 +360,9 @@ function channelFrames(positional: boolean): () => number {
 }
 subjects["channel-frames-2"] = channelFrames(false);
 subjects["channel-frames-2-arrays"] = channelFrames(true);
+// A stream-static join actor's frame (YSB's join): decode, join, encode (named, or by position).
+subjects["static-join-named"] = await staticJoinPath(false);
+subjects["static-join-arrays"] = await staticJoinPath(true);
 const run = subjects[subject];
 if (run === undefined) throw new Error(`unknown subject ${subject}; one of ${Object.keys(subjects).join(", ")}`);
 let sink = 0;

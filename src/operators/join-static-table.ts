@@ -2,7 +2,7 @@
 // on its refresh interval), indexed by the join key and shared by every partition of the joining stage.
 import { escapeKeyPart } from "../core/keys.ts";
 import { jsonWithLongs } from "../core/long.ts";
-import type { Row } from "../core/types.ts";
+import type { PositionalRow, Row } from "../core/types.ts";
 
 /**
  * The join key of a row (a value a Map compares), or undefined when a part is null (null never equals anything in a
@@ -36,12 +36,53 @@ export function keyOfColumns(columns: readonly string[]): KeyOf {
     for (let index = 0; index < columns.length; index++) {
       const value = row[columns[index] as string];
       if (value === null || value === undefined) return undefined;
-      // A string's U+0000 escaped after the first column (`escapeKeyPart`): different values, different keys.
-      const text = typeof value === "object" ? jsonWithLongs(value) : String(value);
-      key += typeof value === "number" || typeof value === "bigint" ? `n${String(value)}\u0000` : `${typeof value === "string" ? "s" : "o"}${index === 0 ? text : escapeKeyPart(text)}\u0000`;
+      key += keyPart(value, index);
     }
     return key;
   };
+}
+
+/** keyOfColumns over rows by position: the same keys from the values at `indexes` (the static index's keys). */
+export function positionalKeyOfColumns(indexes: readonly number[]): (row: PositionalRow) => unknown {
+  if (indexes.length === 1) {
+    const at = indexes[0] as number;
+    return (row) => {
+      const value = row[at];
+      if (value === null || value === undefined) return undefined;
+      return typeof value === "object" ? jsonWithLongs(value) : value;
+    };
+  }
+  return (row) => {
+    let key = "";
+    for (let index = 0; index < indexes.length; index++) {
+      const value = row[indexes[index] as number];
+      if (value === null || value === undefined) return undefined;
+      key += keyPart(value, index);
+    }
+    return key;
+  };
+}
+
+/** One part of a key of several columns: its kind, its text (a string's U+0000 escaped after the first: different values, different keys). */
+function keyPart(value: unknown, index: number): string {
+  const text = typeof value === "object" ? jsonWithLongs(value) : String(value);
+  return typeof value === "number" || typeof value === "bigint" ? `n${String(value)}\u0000` : `${typeof value === "string" ? "s" : "o"}${index === 0 ? text : escapeKeyPart(text)}\u0000`;
+}
+
+// One version's rows by position, made on the first probe by position after a load and shared by every partition.
+const positionalVersions = new WeakMap<StaticRows, readonly PositionalRow[]>();
+
+/** The rows of `rows` as arrays in the order of `columns` (the static side's schema), made once a version. */
+export function positionalStaticRows(rows: StaticRows, columns: readonly string[]): readonly PositionalRow[] {
+  let arrays = positionalVersions.get(rows);
+  if (arrays === undefined) {
+    arrays = rows.rows.map((row) => columns.map((name) => {
+      const value = row[name];
+      return value === undefined ? null : value;
+    }));
+    positionalVersions.set(rows, arrays);
+  }
+  return arrays;
 }
 
 export class StaticTable {

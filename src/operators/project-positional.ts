@@ -13,7 +13,7 @@ import type { PositionalEmit, PositionalOperator } from "./positional-operator.t
  * A new all-null row of `width` fields: an array literal up to 8 fields (V8 allocates it inline, with no call), past
  * that a copy of an all-null array.
  */
-function freshRow(width: number): () => PositionalRow {
+export function freshRow(width: number): () => PositionalRow {
   const nulls: PositionalRow = Array.from({ length: width }, () => null);
   return (ROW_LITERALS[width] as (() => PositionalRow) | undefined) ?? (() => nulls.slice());
 }

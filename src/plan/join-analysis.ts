@@ -8,6 +8,7 @@ import { compileExpression, expressionName } from "../expr/compile.ts";
 import { compilePairCondition, type FieldOrigin } from "./join-condition.ts";
 import { keyOfColumns, StaticTable, type KeyOf } from "../operators/join-static-table.ts";
 import { StaticJoinOperator, type StaticJoinSpec } from "../operators/join-static.ts";
+import { staticJoinPositional } from "./join-static-positional.ts";
 import type { JoinNode, JoinType } from "./logical.ts";
 import type { Analysis } from "./steps.ts";
 
@@ -66,6 +67,14 @@ export interface ResolvedJoin {
   readonly rightKeyColumns: readonly string[];
   /** `join([...], "type")` or `join(condition, "type")`, for messages. */
   readonly operation: string;
+  /** The condition's expression, the merged schema it was checked against and where each field comes from (the positional form compiles it again). */
+  readonly conditionSource?: ConditionSource;
+}
+
+export interface ConditionSource {
+  readonly expr: Expr;
+  readonly merged: Schema;
+  readonly origins: ReadonlyMap<Field, FieldOrigin>;
 }
 
 export interface OutputColumn {
@@ -90,7 +99,8 @@ export function analyzeStaticJoin(node: JoinNode, sides: JoinSides): Analysis {
   const joinType = node.joinType;
   const padLeft = joinType === "right_outer" || joinType === "full_outer";
   const padRight = joinType === "left_outer" || joinType === "full_outer";
-  const { columns, condition, leftKey, rightKey } = resolveJoin(node, left, right, sides);
+  const resolved = resolveJoin(node, left, right, sides);
+  const { columns, condition, leftKey, rightKey } = resolved;
   const output = rowBuilder(columns);
   const table = new StaticTable(staticInput.input.describe, staticInput.input.load, staticIsRight ? rightKey : leftKey, staticInput.input.refreshIntervalMs);
   const probeIsLeft = staticIsRight;
@@ -104,12 +114,15 @@ export function analyzeStaticJoin(node: JoinNode, sides: JoinSides): Analysis {
     unmatchedStatic: probeIsLeft ? padLeft : padRight,
     keyColumn: probe.keyed ? ROW_KEY : undefined,
   };
+  // By position (src/plan/join-static-positional.ts): not after an aggregation (its rows carry ROW_KEY, which each match
+  // extends) nor with static rows to emit at the end of a bounded input.
+  const positional = probe.keyed || spec.unmatchedStatic ? undefined : staticJoinPositional({ resolved, joinType, left, right, probeIsLeft, mode: spec.mode, table });
   const fields = columns.map((column) => column.field);
   const eventTime = probe.eventTime && fields.some((field) => field.name === probe.eventTime?.column && field.type === "timestamp") ? probe.eventTime : undefined;
   const detail = `${joinType} with ${staticInput.input.describe} (static ${staticInput.side}${staticInput.input.refreshIntervalMs === undefined ? "" : `, reloaded every ${staticInput.input.refreshIntervalMs} ms`})`;
   return {
     ...probe,
-    steps: [...probe.steps, { kind: "stateless", name: "join", detail, create: (id) => new StaticJoinOperator(id, spec) }],
+    steps: [...probe.steps, { kind: "stateless", name: "join", detail, create: (id) => new StaticJoinOperator(id, spec), ...(positional ? { positional } : {}) }],
     schema: { fields },
     eventTime,
     staticTables: [...(probe.staticTables ?? []), table],
@@ -129,6 +142,7 @@ export function resolveJoin(node: JoinNode, left: Schema, right: Schema, sides: 
   let leftKeyColumns: string[] = [];
   let rightKeyColumns: string[] = [];
   let condition: ((left: Row, right: Row) => boolean) | undefined;
+  let conditionSource: ConditionSource | undefined;
   const operation = `join(${node.on.kind === "using" ? `[${node.on.columns.join(", ")}]` : node.on.kind === "expression" ? expressionName(node.on.condition) : ""}, "${joinType}")`;
   if (node.on.kind === "using") {
     const keys = node.on.columns.map((name) => usingKey(name, left, right, operation));
@@ -161,9 +175,10 @@ export function resolveJoin(node: JoinNode, left: Schema, right: Schema, sides: 
       rightKey = compiled.rightKey;
       leftKeyColumns = compiled.leftKeys;
       rightKeyColumns = compiled.rightKeys;
+      conditionSource = compiled.source;
     }
   }
-  return { columns, condition, leftKey, rightKey, leftKeyColumns, rightKeyColumns, operation };
+  return { columns, condition, leftKey, rightKey, leftKeyColumns, rightKeyColumns, operation, ...(conditionSource ? { conditionSource } : {}) };
 }
 
 /** Builds output rows from plain arrays (names, side, input name): one loop, no closure per column. */
@@ -284,7 +299,7 @@ function compileCondition(expr: Expr, left: Schema, right: Schema, renamed: Read
   const keys = { leftKey: keyed ? keyOfColumns(leftKeys) : undefined, rightKey: keyed ? keyOfColumns(rightKeys) : undefined, leftKeys, rightKeys };
   // The two rows read in place; the merged row only when a reference cannot be mapped to one side.
   const pairCondition = compilePairCondition(expr, combined, origins, left, right, operation);
-  if (pairCondition) return { condition: pairCondition, ...keys };
+  if (pairCondition) return { condition: pairCondition, ...keys, source: { expr, merged: combined, origins } };
   const leftAlias = sides.leftAlias;
   const rightAlias = sides.rightAlias;
   const pairs = [...renamed];
@@ -295,5 +310,5 @@ function compileCondition(expr: Expr, left: Schema, right: Schema, renamed: Read
     if (rightAlias) row[rightAlias] = r;
     return compiled.evaluate(row) === true;
   };
-  return { condition, ...keys };
+  return { condition, ...keys, source: undefined };
 }

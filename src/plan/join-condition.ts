@@ -62,12 +62,12 @@ function read(origin: FieldOrigin | undefined): Expr | undefined {
   return origin.column === undefined ? side : getField(side, origin.column);
 }
 
-function getField(struct: Expr, name: string): Expr {
+export function getField(struct: Expr, name: string): Expr {
   return { kind: "call", name: GET_FIELD, args: [struct, { kind: "literal", value: name, type: "string" }], distinct: false };
 }
 
 /** A copy of the tree with each column reference replaced; undefined when one has no replacement. */
-function rewrite(node: Expr, reference: (name: string) => Expr | undefined): Expr | undefined {
+export function rewrite(node: Expr, reference: (name: string) => Expr | undefined): Expr | undefined {
   let failed = false;
   const visit = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(visit);

@@ -4,14 +4,15 @@
 import { AnalysisError } from "../core/errors.ts";
 import { escapeKeyPart } from "../core/keys.ts";
 import { jsonWithLongs } from "../core/long.ts";
-import { findField, type Field, type Row, type Schema } from "../core/types.ts";
+import { findField, type Field, type PositionalRow, type Row, type Schema } from "../core/types.ts";
 import { rangeExpiry, type Expiry, type TimeRange } from "../operators/join-stream-eviction.ts";
 import { JOIN_KEY, JOIN_SIDE, StreamJoinOperator, type StreamJoinSideSpec, type StreamJoinSpec } from "../operators/join-stream.ts";
+import { PositionalJoinTagOperator } from "../operators/join-stream-tag-positional.ts";
 import { MapOperator } from "../operators/map.ts";
 import { conjuncts, resolveJoin, rowBuilder, sideOf } from "./join-analysis.ts";
 import { timeRangeOf } from "./join-time-range.ts";
 import type { JoinNode, JoinType } from "./logical.ts";
-import { hasWatermark, type Analysis, type AnalysisOptions, type Branch, type Step } from "./steps.ts";
+import { hasWatermark, type Analysis, type AnalysisOptions, type Branch, type PositionalStep, type Step } from "./steps.ts";
 
 /** Spark's names of the join types, as its messages print them. */
 const SPARK_NAMES: Record<JoinType, string> = { inner: "Inner", left_outer: "LeftOuter", right_outer: "RightOuter", full_outer: "FullOuter", left_semi: "LeftSemi", left_anti: "LeftAnti", cross: "Cross" };
@@ -64,7 +65,7 @@ export function analyzeStreamJoin(node: JoinNode, left: Analysis, right: Analysi
   };
   const fields = resolved.columns.map((column) => column.field);
   const intervalJoin = range !== undefined && keyExpiry === undefined && (leftExpiry.kind === "range" || rightExpiry.kind === "range");
-  const branches = [...branchesOf(left, tagStep(0, resolved.leftKeyColumns)), ...branchesOf(right, tagStep(1, resolved.rightKeyColumns))];
+  const branches = [...branchesOf(left, tagStep(0, resolved.leftKeyColumns, left.schema)), ...branchesOf(right, tagStep(1, resolved.rightKeyColumns, right.schema))];
   const joinStep: Step = {
     kind: "keyed",
     name: "join",
@@ -155,13 +156,22 @@ function describeExpiry(expiry: Expiry): string {
 }
 
 /** The step that gives a side's rows their side and join key (a string, null when a key column is null). */
-function tagStep(side: 0 | 1, keys: readonly string[]): Step {
+function tagStep(side: 0 | 1, keys: readonly string[], input: Schema): Step {
   const keyOf = joinKeyOf(keys);
+  const inputColumns = input.fields.map((field) => field.name);
+  const keyIndexes = keys.map((key) => inputColumns.indexOf(key));
+  // By position (src/plan/positional-rows.ts decides where): the input's columns, then JOIN_SIDE and JOIN_KEY.
+  const positional: PositionalStep = {
+    inputColumns,
+    outputColumns: [...inputColumns, JOIN_SIDE, JOIN_KEY],
+    create: (id) => new PositionalJoinTagOperator(id, side, positionalJoinKeyOf(keyIndexes)),
+  };
   return {
     kind: "stateless",
     name: "map",
     detail: `${side === 0 ? "left" : "right"} side of a stream-stream join, key [${keys.join(", ")}]`,
     create: (id) => new MapOperator(id, (row: Row) => ({ ...row, [JOIN_SIDE]: side, [JOIN_KEY]: keyOf(row) })),
+    ...(keyIndexes.includes(-1) ? {} : { positional }),
   };
 }
 
@@ -175,13 +185,30 @@ export function joinKeyOf(columns: readonly string[]): (row: Row) => string | nu
     for (let index = 0; index < columns.length; index++) {
       const value = row[columns[index] as string];
       if (value === null || value === undefined) return null;
-      if (typeof value === "number" || typeof value === "bigint") key += `n${String(value)}\u0000`;
-      else if (typeof value === "string") key += `s${index === 0 ? value : escapeKeyPart(value)}\u0000`;
-      else if (typeof value === "boolean") key += value ? "t\u0000" : "f\u0000";
-      else key += `o${jsonWithLongs(value)}\u0000`;
+      key += joinKeyPart(value, index);
     }
     return key;
   };
+}
+
+/** joinKeyOf over rows by position: the same string from the values at `indexes`. */
+export function positionalJoinKeyOf(indexes: readonly number[]): (row: PositionalRow) => string | null {
+  return (row) => {
+    let key = "";
+    for (let index = 0; index < indexes.length; index++) {
+      const value = row[indexes[index] as number];
+      if (value === null || value === undefined) return null;
+      key += joinKeyPart(value, index);
+    }
+    return key;
+  };
+}
+
+function joinKeyPart(value: unknown, index: number): string {
+  if (typeof value === "number" || typeof value === "bigint") return `n${String(value)}\u0000`;
+  if (typeof value === "string") return `s${index === 0 ? value : escapeKeyPart(value)}\u0000`;
+  if (typeof value === "boolean") return value ? "t\u0000" : "f\u0000";
+  return `o${jsonWithLongs(value)}\u0000`;
 }
 
 /** An input of the join as branches (an input that is a union brings its own), each ending with the side's tag. */

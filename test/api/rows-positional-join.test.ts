@@ -1,0 +1,201 @@
+// The stream-static join by position (rill.rows.positional auto): its actor reads the probe row's key and condition
+// columns by index, holds the static rows as arrays and builds each output row as an array. Over real NATS, each
+// query runs by position and named (off); the results must be the same. Every join type Spark allows on a stream,
+// several matches, null keys, a column both sides name, conditions beyond the key, the static side on the left, and
+// the YSB chain (filter, selectExpr, withWatermark, join, windowed count) with the join after other steps.
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, afterEach, before, describe, it } from "node:test";
+import { z } from "zod";
+import { OperatorActor } from "../../src/actors/operator-actor.ts";
+import type { QueryRuntime } from "../../src/actors/runtime.ts";
+import { SourceActor } from "../../src/actors/source-actor.ts";
+import { jsonWithLongs } from "../../src/core/long.ts";
+import { MemoryStream, col, expr, window, type DataFrame, type Row, type Session, type StreamingQuery } from "../../src/index.ts";
+import { useNatsServer } from "../helpers/nats.ts";
+import { natsSession } from "../helpers/session.ts";
+
+const server = useNatsServer();
+
+const readingSchema = z.object({ id: z.number().int(), device: z.string().nullable(), model: z.string().nullable(), v: z.number(), at: z.date() });
+type Reading = z.input<typeof readingSchema>;
+const START = Date.UTC(2026, 0, 1);
+
+/** Readings of devices d0..d7 (some null), each with a model of its own (a column the static side names too). */
+function readings(count: number, seed: number): Reading[] {
+  let state = seed;
+  const next = (bound: number): number => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return (state >>> 16) % bound;
+  };
+  return Array.from({ length: count }, (_, id) => ({
+    id,
+    device: next(20) === 0 ? null : `d${next(8)}`,
+    model: next(5) === 0 ? null : `r${next(3)}`,
+    v: next(1000) / 10,
+    at: new Date(START + id * 200 - (id % 17 === 0 ? 15_000 : 0)),
+  }));
+}
+
+/** The static table: d2 twice, a null device, an unknown one; its columns in another order than the stream's. */
+const DEVICES: Row[] = [
+  { limit: 50, device: "d0", model: "m-a" }, { limit: 10, device: "d1", model: "m-b" }, { limit: 90, device: "d2", model: "m-a" },
+  { limit: 20, device: "d2", model: "m-c" }, { limit: 70, device: "d3", model: "m-b" }, { limit: 40, device: "d4", model: "m-c" },
+  { limit: 60, device: "d5", model: "m-a" }, { limit: 0, device: null, model: "m-null" }, { limit: 1, device: "d9", model: "m-z" },
+];
+const DEVICES_DDL = "limit LONG, device STRING, model STRING";
+
+interface RunResult {
+  readonly rows: Row[];
+  /** The join's actors (their own stage when not chained): whether they run by position, rows by position, rows run named. */
+  readonly joins: Array<{ name: string; positional: boolean; byPosition: number; named: number }>;
+  readonly sourcesPositional: boolean[];
+  readonly explain: string;
+}
+
+let session: Session | undefined;
+afterEach(async () => {
+  await session?.stop();
+  session = undefined;
+});
+
+let runs = 0;
+
+interface RunOptions {
+  readonly chaining: boolean;
+  readonly outputMode: "append" | "update";
+  /** Reads the stream; a MemoryStream of `data` fed in two parts by default. */
+  readonly read?: (session: Session) => DataFrame;
+}
+
+async function run(mode: "auto" | "off", options: RunOptions, data: readonly Reading[], build: (input: DataFrame, devices: DataFrame) => DataFrame): Promise<RunResult> {
+  session = natsSession(server().options, { "rill.chaining": String(options.chaining), "rill.rows.positional": mode, "rill.shuffle.partitions": 2, "rill.flow.maxFrameRows": 64 });
+  const name = `posjoin_${runs++}_${mode}`;
+  const devices = session.createDataFrame(DEVICES, DEVICES_DDL);
+  const input = options.read ? undefined : new MemoryStream(session, readingSchema);
+  const stream = options.read ? options.read(session) : (input as MemoryStream<typeof readingSchema>).toDF();
+  const query: StreamingQuery = await build(stream, devices).writeStream.queryName(name).format("memory").outputMode(options.outputMode).start();
+  if (input) {
+    input.addData(data.slice(0, data.length >> 1));
+    await query.processAllAvailable();
+    input.addData(data.slice(data.length >> 1));
+  }
+  await query.processAllAvailable();
+  assert.equal(query.numRecoveries, 0);
+  const runtime = (query as unknown as { runtime: QueryRuntime }).runtime;
+  const joins = runtime.actors.filter((actor): actor is OperatorActor => actor instanceof OperatorActor && actor.name.includes("join"))
+    .map((actor) => ({ name: actor.name, positional: actor.runsPositional, byPosition: actor.positionalRows, named: actor.namedFallbackRows }));
+  const sourcesPositional = runtime.actors.filter((actor): actor is SourceActor => actor instanceof SourceActor).map((actor) => actor.runsPositional);
+  const result = { rows: session.table(name).map((row) => ({ ...row })), joins, sourcesPositional, explain: query.explain() };
+  await session.stop();
+  session = undefined;
+  return result;
+}
+
+function canonical(rows: readonly Row[]): string[] {
+  return rows.map((row) => jsonWithLongs(Object.entries(row))).sort();
+}
+
+/** The explain() lines of the stage that holds the join step. */
+function joinStage(explain: string): string {
+  return stagesOf(explain).find((stage) => /\n\s+join: /.test(stage)) ?? "";
+}
+
+/** The explain() text of each physical stage (from its `s<n>-` line to the next's). */
+function stagesOf(explain: string): string[] {
+  const physical = explain.slice(explain.indexOf("== Physical plan"));
+  return physical.split(/\n(?=\s*s\d+-)/).slice(1).map((stage) => stage.trim());
+}
+
+/** Both ways, the join in its own actors (rill.chaining=false): the same rows; the positional run's join ran every row by position. */
+async function bothWays(data: readonly Reading[], build: (input: DataFrame, devices: DataFrame) => DataFrame, outputMode: "append" | "update" = "append", normalize: (rows: readonly Row[]) => string[] = canonical): Promise<RunResult> {
+  const positional = await run("auto", { chaining: false, outputMode }, data, build);
+  const named = await run("off", { chaining: false, outputMode }, data, build);
+  assert.deepStrictEqual(normalize(positional.rows), normalize(named.rows), "the same rows by position and named");
+  assert.ok(positional.rows.length > 0, "some rows");
+  assert.ok(named.joins.length > 0 && named.joins.every((actor) => !actor.positional && actor.byPosition === 0), JSON.stringify(named.joins));
+  assert.ok(positional.joins.length > 0 && positional.joins.every((actor) => actor.positional && actor.named === 0), JSON.stringify(positional.joins));
+  assert.ok(positional.joins.reduce((sum, actor) => sum + actor.byPosition, 0) > 0, JSON.stringify(positional.joins));
+  assert.match(joinStage(positional.explain), /rows by position/, positional.explain);
+  assert.doesNotMatch(named.explain, /rows by position/);
+  return positional;
+}
+
+/** Update mode's rows as the table they describe: each key's last row. */
+function latest(keys: readonly string[]): (rows: readonly Row[]) => string[] {
+  return (rows) => {
+    const table = new Map<string, Row>();
+    for (const row of rows) table.set(jsonWithLongs(keys.map((key) => row[key])), row);
+    return canonical([...table.values()]);
+  };
+}
+
+const data = readings(900, 5);
+
+describe("the stream-static join by position", () => {
+  it("inner, left outer, left semi and left anti on a column list: several matches, null keys, a column both sides name; the same rows both ways", async () => {
+    for (const how of ["inner", "left_outer", "left_semi", "left_anti"] as const) {
+      const result = await bothWays(data, (stream, devices) => stream.join(devices, ["device"], how));
+      const columns = Object.keys(result.rows[0] ?? {});
+      assert.deepEqual(columns, how === "left_semi" || how === "left_anti" ? ["device", "id", "model", "v", "at"] : ["device", "id", "model", "v", "at", "limit", "model_right"], how);
+      if (how === "left_outer") assert.ok(result.rows.some((row) => row.device === null && row.limit === null), "a null key kept, unmatched");
+      if (how === "inner") assert.equal(result.rows.filter((row) => row.device === "d2").length, 2 * data.filter((row) => row.device === "d2").length, "d2 matches twice");
+    }
+  });
+
+  it("conditions beyond the key over aliased sides (hashed equality and the rest), with no equality at all, and the static side on the left", async () => {
+    const beyond = expr("r.device = d.device and r.v > d.limit and d.model <> r.model");
+    await bothWays(data, (stream, devices) => stream.alias("r").join(devices.alias("d"), beyond, "left_outer"));
+    await bothWays(data, (stream, devices) => stream.alias("r").join(devices.alias("d"), expr("r.v < d.limit and d.model = 'm-a'"), "inner"));
+    await bothWays(data, (stream, devices) => devices.alias("d").join(stream.alias("r"), beyond, "inner"));
+    await bothWays(data, (stream, devices) => devices.alias("d").join(stream.alias("r"), beyond, "right_outer"));
+    // A USING key with the static side on the left: the key column is read from the static row where it matched.
+    await bothWays(data, (stream, devices) => devices.join(stream, ["device"], "right_outer"));
+    await bothWays(data, (stream, devices) => devices.join(stream.selectExpr("cast(id % 7 as long) as limit", "v"), ["limit"], "inner"));
+  });
+
+  it("the YSB chain, the join after a filter and a projection, into a windowed count: with and without withWatermark, the same counts both ways", async () => {
+    const chain = (watermark: boolean) => (stream: DataFrame, devices: DataFrame): DataFrame => {
+      const projected = stream.where("v > 5").selectExpr("device", "at");
+      return (watermark ? projected.withWatermark("at", "10 seconds") : projected).join(devices, "device")
+        .groupBy(window(col("at"), "10 seconds"), col("model")).count();
+    };
+    for (const watermark of [false, true]) {
+      const result = await bothWays(data, chain(watermark), "update", latest(["window", "model"]));
+      assert.ok(result.rows.some((row) => row.model === "m-c"), `watermark ${watermark}`);
+    }
+  });
+});
+
+describe("the stream-static join by position in a source stage (chained after a CSV source read by position)", () => {
+  let folder: string;
+  before(async () => {
+    folder = await mkdtemp(join(tmpdir(), "rill-posjoin-"));
+  });
+  after(async () => {
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it("filter, selectExpr, join in the source's actor: the same rows both ways; with withWatermark in the chain, the same rows", async () => {
+    const csv = (value: unknown): string => (value === null ? "" : value instanceof Date ? value.toISOString() : String(value));
+    await writeFile(join(folder, "part-0.csv"), `${data.map((row) => [row.id, row.device, row.model, row.v, row.at].map(csv).join(",")).join("\n")}\n`);
+    const read = (s: Session) => s.readStream.schema("id INT, device STRING, model STRING, v DOUBLE, at TIMESTAMP").csv(folder);
+    for (const watermark of [false, true]) {
+      const build = (stream: DataFrame, devices: DataFrame): DataFrame => {
+        const projected = stream.where("v > 5").selectExpr("at", "device", "v * 2 as v2");
+        return (watermark ? projected.withWatermark("at", "10 seconds") : projected).join(devices, ["device"], "left_outer");
+      };
+      const positional = await run("auto", { chaining: true, outputMode: "append", read }, [], build);
+      const named = await run("off", { chaining: true, outputMode: "append", read }, [], build);
+      assert.deepStrictEqual(canonical(positional.rows), canonical(named.rows), `the same rows (watermark ${watermark})`);
+      assert.equal(positional.rows.length, data.filter((row) => row.v > 5).length + data.filter((row) => row.v > 5 && row.device === "d2").length);
+      const source = stagesOf(positional.explain).find((stage) => stage.startsWith("s0-")) ?? "";
+      assert.match(source, /join: /);
+      // withWatermark has a positional form (decision 67): the whole source stage runs by position either way.
+      assert.match(source, /rows by position/, positional.explain);
+      assert.ok(positional.sourcesPositional.every(Boolean));
+    }
+  });
+});
