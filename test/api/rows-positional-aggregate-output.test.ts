@@ -9,11 +9,10 @@ import { join } from "node:path";
 import { inspect } from "node:util";
 import { after, afterEach, before, describe, it } from "node:test";
 import { z } from "zod";
-import { OperatorActor } from "../../src/actors/operator-actor.ts";
-import type { QueryRuntime } from "../../src/actors/runtime.ts";
 import { MemoryStream, expr, type DataFrame, type Row, type Session, type StreamingQuery } from "../../src/index.ts";
 import { useNatsServer } from "../helpers/nats.ts";
 import { natsSession } from "../helpers/session.ts";
+import { operatorActorRows } from "../helpers/positional-actors.ts";
 
 const server = useNatsServer();
 
@@ -59,9 +58,7 @@ afterEach(async () => {
 let runs = 0;
 
 function aggregateActors(query: StreamingQuery): RunResult["aggregates"] {
-  const runtime = (query as unknown as { runtime: QueryRuntime }).runtime;
-  return runtime.actors.filter((actor): actor is OperatorActor => actor instanceof OperatorActor && actor.name.includes("aggregate"))
-    .map((actor) => ({ name: actor.name, positional: actor.runsPositional, byPosition: actor.positionalRows, named: actor.namedFallbackRows }));
+  return operatorActorRows(query, "aggregate");
 }
 
 async function run(mode: "auto" | "off", outputMode: "update" | "complete" | "append", build: (input: DataFrame) => DataFrame): Promise<RunResult> {

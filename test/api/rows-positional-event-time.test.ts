@@ -10,12 +10,12 @@ import { inspect } from "node:util";
 import { after, afterEach, before, describe, it } from "node:test";
 import { z } from "zod";
 import { NatsTransport } from "../../src/actors/nats-transport.ts";
-import { OperatorActor } from "../../src/actors/operator-actor.ts";
 import type { QueryRuntime } from "../../src/actors/runtime.ts";
 import { SourceActor } from "../../src/actors/source-actor.ts";
 import { MemoryStream, col, expr, window, type DataFrame, type Row, type Session, type StreamingQuery } from "../../src/index.ts";
 import { useNatsServer } from "../helpers/nats.ts";
 import { natsSession } from "../helpers/session.ts";
+import { operatorActorRows } from "../helpers/positional-actors.ts";
 
 const server = useNatsServer();
 
@@ -78,8 +78,7 @@ let runs = 0;
 
 function actorsOf(query: StreamingQuery): { operators: ActorFigures[]; sources: boolean[] } {
   const runtime = (query as unknown as { runtime: QueryRuntime }).runtime;
-  const operators = runtime.actors.filter((actor): actor is OperatorActor => actor instanceof OperatorActor)
-    .map((actor) => ({ name: actor.name, positional: actor.runsPositional, byPosition: actor.positionalRows, named: actor.namedFallbackRows }));
+  const operators = operatorActorRows(query);
   const sources = runtime.actors.filter((actor): actor is SourceActor => actor instanceof SourceActor).map((actor) => actor.runsPositional);
   return { operators, sources };
 }

@@ -8,11 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect } from "node:util";
 import { after, afterEach, before, describe, it } from "node:test";
-import { OperatorActor } from "../../src/actors/operator-actor.ts";
-import type { QueryRuntime } from "../../src/actors/runtime.ts";
 import { MemoryStream, z, type DataFrame, type GroupState, type Row, type Session, type StreamingQuery } from "../../src/index.ts";
 import { useNatsServer } from "../helpers/nats.ts";
 import { natsSession } from "../helpers/session.ts";
+import { operatorActorRows } from "../helpers/positional-actors.ts";
 
 const server = useNatsServer();
 const clicks = z.object({ user: z.string().nullable(), time: z.date(), amount: z.number().nullable() });
@@ -87,9 +86,7 @@ afterEach(async () => {
 let runs = 0;
 
 function groupStateActors(query: StreamingQuery): RunResult["actors"] {
-  const runtime = (query as unknown as { runtime: QueryRuntime }).runtime;
-  return runtime.actors.filter((actor): actor is OperatorActor => actor instanceof OperatorActor && actor.name.includes("group-state"))
-    .map((actor) => ({ name: actor.name, positional: actor.runsPositional, byPosition: actor.positionalRows, named: actor.namedFallbackRows }));
+  return operatorActorRows(query, "group-state");
 }
 
 type Build = (input: DataFrame, seen: string[]) => DataFrame;

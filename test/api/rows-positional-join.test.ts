@@ -9,13 +9,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
 import { z } from "zod";
-import { OperatorActor } from "../../src/actors/operator-actor.ts";
 import type { QueryRuntime } from "../../src/actors/runtime.ts";
 import { SourceActor } from "../../src/actors/source-actor.ts";
 import { jsonWithLongs } from "../../src/core/long.ts";
 import { MemoryStream, col, expr, window, type DataFrame, type Row, type Session, type StreamingQuery } from "../../src/index.ts";
 import { useNatsServer } from "../helpers/nats.ts";
 import { natsSession } from "../helpers/session.ts";
+import { operatorActorRows } from "../helpers/positional-actors.ts";
 
 const server = useNatsServer();
 
@@ -85,8 +85,7 @@ async function run(mode: "auto" | "off", options: RunOptions, data: readonly Rea
   await query.processAllAvailable();
   assert.equal(query.numRecoveries, 0);
   const runtime = (query as unknown as { runtime: QueryRuntime }).runtime;
-  const joins = runtime.actors.filter((actor): actor is OperatorActor => actor instanceof OperatorActor && actor.name.includes("join"))
-    .map((actor) => ({ name: actor.name, positional: actor.runsPositional, byPosition: actor.positionalRows, named: actor.namedFallbackRows }));
+  const joins = operatorActorRows(query, "join");
   const sourcesPositional = runtime.actors.filter((actor): actor is SourceActor => actor instanceof SourceActor).map((actor) => actor.runsPositional);
   const result = { rows: session.table(name).map((row) => ({ ...row })), joins, sourcesPositional, explain: query.explain() };
   await session.stop();

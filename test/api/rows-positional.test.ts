@@ -5,11 +5,10 @@ import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { z } from "zod";
 import { NatsTransport } from "../../src/actors/nats-transport.ts";
-import { OperatorActor } from "../../src/actors/operator-actor.ts";
-import type { QueryRuntime } from "../../src/actors/runtime.ts";
 import { MemoryStream, expr, type DataFrame, type Row, type Session, type StreamingQuery } from "../../src/index.ts";
 import { useNatsServer } from "../helpers/nats.ts";
 import { natsSession } from "../helpers/session.ts";
+import { operatorActorRows } from "../helpers/positional-actors.ts";
 
 const server = useNatsServer();
 
@@ -99,9 +98,7 @@ async function run(mode: "auto" | "off", data: readonly Input[], build: (input: 
       clearTimeout(timer);
       assert.equal(letters.length, expectedLetters, `dead letters (${mode})`);
     }
-    const runtime = (query as unknown as { runtime: QueryRuntime }).runtime;
-    const actors = runtime.actors.filter((actor): actor is OperatorActor => actor instanceof OperatorActor)
-      .map((actor) => ({ name: actor.name, positional: actor.runsPositional, byPosition: actor.positionalRows, named: actor.namedFallbackRows }));
+    const actors = operatorActorRows(query);
     assert.equal(query.numRecoveries, 0);
     return { rows: session.table(name), letters, actors, explain: query.explain() };
   } finally {
