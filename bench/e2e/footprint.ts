@@ -9,7 +9,7 @@ const run = promisify(execFile);
 export interface Footprint {
   readonly demoSeconds: number;
   readonly demoRate: number;
-  /** Peak RSS of the demo's process (process.resourceUsage().maxRSS), MB. */
+  /** Peak RSS of the demo's process (its own, since exec: src/core/peak-rss.ts), MB. */
   readonly demoPeakRssMb: number;
   /** Share of one core the demo's process used over its run. */
   readonly demoCpuShare: number;

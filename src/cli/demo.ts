@@ -3,6 +3,7 @@
 // SIGTERM) or for --duration; stops every query after a last committed epoch, so each count printed is progress's.
 import { AlertEngine, Session, consoleNotifier, dashboardNotifier, type Row, type StreamingQuery } from "../index.ts";
 import type { Shutdown } from "./shutdown.ts";
+import { peakRssMb } from "../core/peak-rss.ts";
 
 export interface DemoOptions {
   /** Undefined: until a stop is asked for. */
@@ -84,7 +85,7 @@ export async function runDemo(options: DemoOptions, shutdown: Shutdown): Promise
     const difference = counts.status.numInputRows - strong.status.numInputRows;
     if (difference !== 0) print(`(each query reads its own copy of the generated stream from the moment it started: the first started ${Math.abs(difference)} rows' time ${difference > 0 ? "earlier" : "later"})`);
     const usage = process.resourceUsage();
-    print(`rill demo: peak RSS ${(usage.maxRSS / 1024).toFixed(1)} MB, CPU ${((usage.userCPUTime + usage.systemCPUTime) / 1e6).toFixed(1)} s (this process; the nats-server is another)`);
+    print(`rill demo: peak RSS ${peakRssMb().toFixed(1)} MB, CPU ${((usage.userCPUTime + usage.systemCPUTime) / 1e6).toFixed(1)} s (this process; the nats-server is another)`);
   } finally {
     await session.stop();
   }
