@@ -23,7 +23,12 @@ const readingSchema = z.object({ id: z.number().int(), device: z.string().nullab
 type Reading = z.input<typeof readingSchema>;
 const START = Date.UTC(2026, 0, 1);
 
-/** Readings of devices d0..d7 (some null), each with a model of its own (a column the static side names too). */
+/**
+ * Readings of devices d0..d7 (some null), each with a model of its own (a column the static side names too). A few rows
+ * of the second half are 120 s late: behind the watermark the first half left (its last row's time less 10 s), so they
+ * are late whatever the timing. (Rows only 15 s late were late or not depending on where the watermark stood when they
+ * arrived, which made one way count a row the other dropped.)
+ */
 function readings(count: number, seed: number): Reading[] {
   let state = seed;
   const next = (bound: number): number => {
@@ -35,7 +40,7 @@ function readings(count: number, seed: number): Reading[] {
     device: next(20) === 0 ? null : `d${next(8)}`,
     model: next(5) === 0 ? null : `r${next(3)}`,
     v: next(1000) / 10,
-    at: new Date(START + id * 200 - (id % 17 === 0 ? 15_000 : 0)),
+    at: new Date(START + id * 200 - (id >= count >> 1 && id % 17 === 0 ? 120_000 : 0)),
   }));
 }
 
@@ -123,12 +128,15 @@ async function bothWays(data: readonly Reading[], build: (input: DataFrame, devi
 }
 
 /** Update mode's rows as the table they describe: each key's last row. */
+function latestRows(rows: readonly Row[], keys: readonly string[]): Row[] {
+  const table = new Map<string, Row>();
+  for (const row of rows) table.set(jsonWithLongs(keys.map((key) => row[key])), row);
+  return [...table.values()];
+}
+
+/** latestRows in canonical form, to compare. */
 function latest(keys: readonly string[]): (rows: readonly Row[]) => string[] {
-  return (rows) => {
-    const table = new Map<string, Row>();
-    for (const row of rows) table.set(jsonWithLongs(keys.map((key) => row[key])), row);
-    return canonical([...table.values()]);
-  };
+  return (rows) => canonical(latestRows(rows, keys));
 }
 
 const data = readings(900, 5);
@@ -161,9 +169,14 @@ describe("the stream-static join by position", () => {
       return (watermark ? projected.withWatermark("at", "10 seconds") : projected).join(devices, "device")
         .groupBy(window(col("at"), "10 seconds"), col("model")).count();
     };
+    const matches = (row: Reading): number => DEVICES.filter((device) => device.device !== null && device.device === row.device).length;
+    const lateRow = (row: Reading): boolean => row.id >= data.length >> 1 && row.id % 17 === 0;
     for (const watermark of [false, true]) {
       const result = await bothWays(data, chain(watermark), "update", latest(["window", "model"]));
       assert.ok(result.rows.some((row) => row.model === "m-c"), `watermark ${watermark}`);
+      const counted = latestRows(result.rows, ["window", "model"]).reduce((sum, row) => sum + Number(row.count), 0);
+      const expected = data.filter((row) => row.v > 5 && !(watermark && lateRow(row))).reduce((sum, row) => sum + matches(row), 0);
+      assert.equal(counted, expected, `every joined row counted once, the late ones only without a watermark (watermark ${watermark})`);
     }
   });
 });
