@@ -2,6 +2,7 @@
 // then `npx tsx bench/profile-summary.ts tmp/prof/<file>.cpuprofile`. Each result line ends with the run's GC pauses
 // (bench/e2e/gc-monitor.ts: `gc` from the query's start to its last row, `gcWholePoint` including start-up and the check).
 // RILL_TRACE_HOPS=1 adds where each frame's rows were how long after they were due (src/actors/hop-trace.ts).
+// --gc-warmup <s>: `gc.steady` gives the pauses from that long after the query's start on as well.
 // --wake timer|precise|spin: how the activity source's readers wait for a row (its `wake` option; default precise).
 import { parseArgs } from "node:util";
 import { hopTrace } from "../src/actors/hop-trace.ts";
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "5" },
     repeat: { type: "string", default: "1" },
     wake: { type: "string", default: "precise" },
+    "gc-warmup": { type: "string", default: "0" },
   },
 });
 
@@ -30,7 +32,7 @@ try {
   const mode = modeById(values.mode);
   const scenario = scenarioById(values.scenario);
   for (let round = 0; round < Number(values.repeat); round++) {
-    const settings = { rate: Number(values.rate), seconds: Number(values.seconds) };
+    const settings = { rate: Number(values.rate), seconds: Number(values.seconds), gcWarmupMs: Number(values["gc-warmup"]) * 1000 };
     const gc = new GcMonitor();
     hopTrace?.reset();
     const point: PointResult = mode.kind === "raw" ? await runRawPoint(context, mode, settings) : await runEnginePoint(context, mode, scenario, settings);

@@ -17,6 +17,7 @@ import { SCENARIOS, UNAVAILABLE_SCENARIOS, scenarioById, type Scenario } from ".
 import { stepUp, type Judged } from "./e2e/step-up.ts";
 import { checkYsbGenerator } from "./e2e/ysb.ts";
 import { measureFootprint } from "./e2e/footprint.ts";
+import type { GcFigures } from "./e2e/gc-monitor.ts";
 import { measureGcRun, type GcRunResult } from "./e2e/gc-run.ts";
 import { renderGatewayMarkdown } from "./gateway/report.ts";
 import { DEFAULT_GATEWAY_SETTINGS, gatewayMissing, runGatewayBench, type GatewaySystemId } from "./gateway/run.ts";
@@ -37,7 +38,8 @@ const USAGE = `npm run bench [-- options]: Rill continuous vs micro-batch vs raw
   --max-rate <n>         last step-up rate (default 3200000)
   --no-step-up           latency runs only
   --no-restart           skip the restart-on-a-checkpoint measurement
-  --gc-seconds <s>       length of the GC run: scenario (b) with checkpoints at the latency rate in a process of its own, which the GC target is judged on (default 20)
+  --gc-seconds <s>       length of the GC run's judged part: scenario (b) with checkpoints at the latency rate in a process of its own, which the GC target is judged on (default 20)
+  --gc-warmup <s>        the GC run's warm-up before it, reported but not judged (default 5; 0 judges the whole run)
   --no-gc-run            skip the GC run (the GC target is then judged on the latency run's figure)
   --no-workers           skip scenarios (a) and (b) on 1 and 2 worker processes (bench/workers.ts, into <out>/workers.txt)
   --out <dir>            results folder (default bench/results)`;
@@ -56,6 +58,7 @@ const { values } = parseArgs({
     "no-step-up": { type: "boolean", default: false },
     "no-restart": { type: "boolean", default: false },
     "gc-seconds": { type: "string", default: "20" },
+    "gc-warmup": { type: "string", default: "5" },
     "no-gc-run": { type: "boolean", default: false },
     "no-workers": { type: "boolean", default: false },
     out: { type: "string", default: "bench/results" },
@@ -216,11 +219,13 @@ async function warmUp(): Promise<void> {
 async function gcRunIfAsked(): Promise<GcRunResult | undefined> {
   if (values["no-gc-run"] || !scenarios.some((scenario) => scenario.id === "b") || !modes.some((mode) => mode.id === CHECKPOINTS)) return undefined;
   const seconds = positive(values["gc-seconds"], "--gc-seconds");
-  console.error(`GC run: scenario b, ${CHECKPOINTS}, ${settings.latencyRate} rows/s for ${seconds} s in a process of its own (${QUERY_NODE_FLAGS.join(" ")}):`);
-  const result = await measureGcRun({ scenario: "b", mode: CHECKPOINTS, rate: settings.latencyRate, seconds });
+  const warmupSeconds = nonNegative(values["gc-warmup"], "--gc-warmup");
+  console.error(`GC run: scenario b, ${CHECKPOINTS}, ${settings.latencyRate} rows/s for ${warmupSeconds} s of warm-up and ${seconds} s judged in a process of its own (${QUERY_NODE_FLAGS.join(" ")}):`);
+  const result = await measureGcRun({ scenario: "b", mode: CHECKPOINTS, rate: settings.latencyRate, seconds, warmupSeconds });
   if (result.error !== undefined) errors.push(`GC run (b / ${CHECKPOINTS}): ${result.error}`);
   const gc = result.gc;
-  console.error(`  ${gc ? `gc p50 ${gc.p50PauseMs} ms, p99 ${gc.p99PauseMs} ms, max ${gc.maxPauseMs} ms over ${gc.collections} collections (${gc.major} mark-compacts), ${gc.pauseMsPerSecond} ms/s` : "no figures"}, ${result.rowsPerFrame ?? "-"} rows/frame, ${result.complete ? "complete" : "INCOMPLETE"} (${Math.round(result.wallMs)} ms)`);
+  const line = (figures: GcFigures): string => `p50 ${figures.p50PauseMs} ms, p99 ${figures.p99PauseMs} ms, max ${figures.maxPauseMs} ms over ${figures.collections} collections (${figures.major} mark-compacts), ${figures.pauseMsPerSecond} ms/s`;
+  console.error(`  ${gc ? `${gc.steady ? `after the warm-up: gc ${line(gc.steady)}; whole run: ` : "gc "}${line(gc)}` : "no figures"}, ${result.rowsPerFrame ?? "-"} rows/frame, ${result.complete ? "complete" : "INCOMPLETE"} (${Math.round(result.wallMs)} ms)`);
   return result;
 }
 
@@ -284,6 +289,12 @@ async function writeResults(results: BenchResults, markdown: string): Promise<vo
 function positive(text: string, name: string): number {
   const value = Number(text);
   if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got '${text}'`);
+  return value;
+}
+
+function nonNegative(text: string, name: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be 0 or a positive number, got '${text}'`);
   return value;
 }
 

@@ -11,7 +11,7 @@ import type { LatencyPercentiles, LatencyRecorder } from "../../src/core/latency
 import { Session, type DataFrame, type NatsOptions, type StreamingQuery } from "../../src/index.ts";
 import { timeCheckpoints, type CheckpointTimes } from "./checkpoint-timer.ts";
 import { summarize } from "./expected.ts";
-import { GcMonitor, type GcFigures } from "./gc-monitor.ts";
+import { GcMonitor, type GcRunFigures } from "./gc-monitor.ts";
 import type { EngineMode } from "./modes.ts";
 import type { RunFacts, Scenario, SinkTracker } from "./scenarios.ts";
 
@@ -77,7 +77,7 @@ export interface PointResult {
   /** With checkpoints: the time the run's actors awaited their state writes, and the epoch commits (checkpoint-timer.ts). */
   readonly checkpointTimes?: CheckpointTimes;
   /** Garbage-collection pauses of this process from the query's start to the end of its rows (before the answer is checked). */
-  readonly gc?: GcFigures;
+  readonly gc?: GcRunFigures;
   readonly wallMs: number;
 }
 
@@ -88,6 +88,8 @@ export interface PointSettings {
   readonly seconds: number;
   /** End the run early once rows due but not yet at the sink amount to this much input time (ms); the step-up's shortcut for a plain overload. */
   readonly abortBacklogMs?: number;
+  /** Also give the GC figures of the pauses from this long after the query's start (`gc.steady`); none by default. */
+  readonly gcWarmupMs?: number;
 }
 
 /** Runs `scenario` in `mode` with totalRows = rate x seconds; the run ends when the sink has every expected output. */
@@ -115,7 +117,7 @@ export async function runEnginePoint(context: RunContext, mode: EngineMode, scen
     const cpu = await CpuMeter.start(context);
     const checkpointTimes = checkpointLocation === undefined ? undefined : timeCheckpoints();
     query = await writer.start();
-    const gc = new GcMonitor();
+    const gc = new GcMonitor(settings.gcWarmupMs ?? 0);
     const scheduleStart = watchScheduleStart(session, query);
     const progress = new ProgressLog(query);
     const scheduleStartedBy = nowMs();
