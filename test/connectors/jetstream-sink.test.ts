@@ -72,8 +72,64 @@ describe("jetstream sink, transactional mode across a crash", () => {
       await restarted.open({ ...context, checkpointLocation: folder, lastCommittedEpoch: 0 });
       const published = (await readAll("TXCRASH")).map((message) => JSON.parse(decoder.decode(message.payload)) as { key: string });
       assert.deepEqual(published.map((row) => row.key), rows(0, 5).map((row) => row.key));
-      assert.deepEqual(await readdir(join(folder, "sinks", "jetstream-txcrash_out")), [], "both prepared files are gone: one published, one discarded");
+      assert.deepEqual((await readdir(join(folder, "sinks", "jetstream-txcrash_out"))).filter((name) => name.endsWith(".msgpack")), [], "both prepared files are gone: one published, one discarded");
       await restarted.close();
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  /** Writers of one checkpoint folder as attempts of a query: `number` is the attempt's rollback number in run "run-a". */
+  async function attemptWriter(subject: string, folder: string, number: number, lastCommittedEpoch: number, runId = "run-a"): Promise<SinkWriter> {
+    const created = new JetStreamSinkProvider(sinkRequest("jetstream", { subject, mode: "transactional" }, transport)).createWriter();
+    await created.open({ ...context, checkpointLocation: folder, lastCommittedEpoch, attempt: { runId, number } });
+    return created;
+  }
+
+  async function keysOf(stream: string): Promise<string[]> {
+    return (await readAll(stream)).map((message) => (JSON.parse(decoder.decode(message.payload)) as { key: string }).key);
+  }
+
+  it("a stalled attempt that prepares a committed epoch again, after its commit, never has it published (a restart removes it)", async () => {
+    const { mkdtemp, readdir, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const folder = await mkdtemp(join(tmpdir(), "rill-jetstream-sink-"));
+    try {
+      await access.addStream({ name: "TXSTALLED", subjects: ["txstalled.out"], storage: "memory" });
+      const stalled = await attemptWriter("txstalled.out", folder, 0, -1);
+      const next = await attemptWriter("txstalled.out", folder, 1, -1);
+      await next.endEpoch?.(0, rows(100, 2));
+      await next.commitEpoch?.(0);
+      // The stalled attempt resumes and prepares epoch 0 again, with other (more) rows, after the next one published it.
+      await stalled.endEpoch?.(0, rows(200, 5));
+      const restarted = await attemptWriter("txstalled.out", folder, 0, 0, "run-b");
+      assert.deepEqual(await keysOf("TXSTALLED"), rows(100, 2).map((row) => row.key), "epoch 0 as the committing attempt published it, once");
+      assert.deepEqual((await readdir(join(folder, "sinks", "jetstream-txstalled_out"))).filter((name) => name.endsWith(".msgpack")), [], "the stalled preparation is removed");
+      await Promise.all([stalled.close(), next.close(), restarted.close()]);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it("a crash between the checkpoint's commit and the publish: the restart publishes the committing attempt's preparation, not a stalled attempt's written after it", async () => {
+    const { mkdtemp, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const folder = await mkdtemp(join(tmpdir(), "rill-jetstream-sink-"));
+    try {
+      await access.addStream({ name: "TXLATE", subjects: ["txlate.out"], storage: "memory" });
+      const stalled = await attemptWriter("txlate.out", folder, 0, 3);
+      const next = await attemptWriter("txlate.out", folder, 1, 3);
+      await next.endEpoch?.(4, rows(10, 3));
+      await stalled.endEpoch?.(4, rows(20, 6));
+      // The checkpoint committed epoch 4 (the next attempt's), and the process died before the sink published it.
+      const restarted = await attemptWriter("txlate.out", folder, 0, 4, "run-b");
+      assert.deepEqual(await keysOf("TXLATE"), rows(10, 3).map((row) => row.key));
+      // A second restart on the same checkpoint publishes nothing more.
+      const again = await attemptWriter("txlate.out", folder, 0, 4, "run-c");
+      assert.equal(await stored("TXLATE"), 3);
+      await Promise.all([stalled.close(), next.close(), restarted.close(), again.close()]);
     } finally {
       await rm(folder, { recursive: true, force: true });
     }

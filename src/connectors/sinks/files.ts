@@ -22,10 +22,12 @@ import type { Row } from "../../core/types.ts";
 import { ConnectorOptions, ENGINE_SINK_OPTIONS } from "../options.ts";
 import { encoderFactory, FILE_SINK_FORMATS, FORMAT_OPTIONS, type FileSinkFormat, type RowEncoder } from "./files-format.ts";
 import { appendEntry, compactLog, fileSchema, isMissing, lastEpochOf, LOG_FOLDER, readJson, readLog, removeLogFiles, replaceFileAtomically, syncFolder, writeFileDurably } from "./files-log.ts";
+import { attemptToken, committingPreparation, preparedBy, recoveryAction, type PreparedBy } from "./prepared-epochs.ts";
 import type { SinkContext, SinkProvider, SinkWriter } from "./sink.ts";
 import type { SinkRequest } from "./request.ts";
 
 export { committedFiles } from "./files-log.ts";
+export { committingPreparation, recoveryAction, type RecoveryAction } from "./prepared-epochs.ts";
 export type { FileSinkFormat } from "./files-format.ts";
 
 export const TEMPORARY_FOLDER = "_temporary";
@@ -54,7 +56,6 @@ const manifestSchema = z.object({
   attempt: z.object({ runId: z.string(), number: z.number().int().nonnegative(), resumedAfter: z.number().int(), openedAt: z.number() }).optional(),
 });
 type Manifest = z.infer<typeof manifestSchema>;
-type PreparedBy = NonNullable<Manifest["attempt"]>;
 
 export class FileSinkProvider implements SinkProvider {
   readonly format: FileSinkFormat;
@@ -87,39 +88,6 @@ export class FileSinkProvider implements SinkProvider {
   createWriter(): SinkWriter {
     return new FileSinkWriter(this.settings);
   }
-}
-
-/** What open() does with each epoch prepared under this writer's temporary folder. */
-export type RecoveryAction = "discard" | "finish" | "clean";
-
-/**
- * The recovery decision for one prepared epoch, from facts read at open(): epochs after the last
- * committed one were never committed (discard); epochs the log already has only left their folder
- * behind (clean); committed epochs the log lacks crashed between the commit decision and the log
- * entry, and are finished now.
- */
-export function recoveryAction(epoch: number, lastCommittedEpoch: number, lastLoggedEpoch: number): RecoveryAction {
-  if (epoch <= lastLoggedEpoch) return "clean";
-  return epoch > lastCommittedEpoch ? "discard" : "finish";
-}
-
-/**
- * Of the complete preparations of one committed epoch (by several attempts, when a stalled one resumed), the one the
- * committing attempt made: the newest. An attempt resumes at or after every commit of the ones before it, so the
- * newest resume point wins; two attempts resuming at the same point are ordered by rollback number within a run,
- * and across runs (a restarted driver) by the time they opened. Undefined when there is none.
- */
-export function committingPreparation<T extends { readonly attempt?: PreparedBy | undefined }>(candidates: readonly T[]): T | undefined {
-  const newer = (a: PreparedBy | undefined, b: PreparedBy | undefined): boolean => {
-    if (b === undefined) return a !== undefined;
-    if (a === undefined) return false;
-    if (a.resumedAfter !== b.resumedAfter) return a.resumedAfter > b.resumedAfter;
-    if (a.runId === b.runId) return a.number > b.number;
-    return a.openedAt > b.openedAt;
-  };
-  let best: T | undefined;
-  for (const candidate of candidates) if (best === undefined || newer(candidate.attempt, best.attempt)) best = candidate;
-  return best;
 }
 
 /** A prepared folder's name: `<epoch>-<attempt token>`, or `<epoch>` from a Rill before attempts. */
@@ -159,10 +127,8 @@ class FileSinkWriter implements SinkWriter {
     this.recoveredThrough = context.lastCommittedEpoch;
     this.writer = context.checkpointed ? createHash("sha256").update(context.queryId).digest("hex").slice(0, 12) : randomUUID().replaceAll("-", "").slice(0, 12);
     this.temporaryFolder = join(this.settings.folder, TEMPORARY_FOLDER, this.writer);
-    const runId = context.attempt?.runId ?? randomUUID();
-    const number = context.attempt?.number ?? 0;
-    this.attempt = { runId, number, resumedAfter: context.lastCommittedEpoch, openedAt: this.settings.now() };
-    this.attemptToken = `${runId.replaceAll("-", "").slice(0, 12)}_${number}`;
+    this.attempt = preparedBy(context.attempt, context.lastCommittedEpoch, this.settings.now(), randomUUID);
+    this.attemptToken = attemptToken(this.attempt);
     await this.io("create the output folder", async () => {
       await checkFolder(this.settings.folder);
       await mkdir(this.logFolder, { recursive: true });

@@ -7,13 +7,14 @@
 //   duplicate_window (2 minutes by default): exactly-once needs the replay to come sooner.
 //   Append output mode only: update and complete rows have no id a replay reproduces (refused at start()).
 // - "transactional": an epoch's rows are prepared at its barrier, written to the checkpoint folder
-//   (`sinks/jetstream-<subject>/<epoch>.msgpack`, fsync'd) when the query has one, and published at
+//   (`sinks/jetstream-<subject>/<epoch>-<attempt>.msgpack`, fsync'd) when the query has one, and published at
 //   commitEpoch() with ids `<queryId>:<epoch>:<index>`, so a commit replayed after a crash is dropped
 //   as well (again within the duplicate window). Nothing of an epoch is visible before its commit.
 //   A restart publishes the prepared epochs the checkpoint committed and deletes the others.
 //
 // @example
 //   df.writeStream.format("jetstream").option("subject", "results.counts").option("mode", "transactional").start()
+import { randomUUID } from "node:crypto";
 import { mkdir, open, readFile, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { pack, unpack } from "msgpackr";
@@ -24,6 +25,7 @@ import { faultPoint } from "../../core/fault-points.ts";
 import type { Row } from "../../core/types.ts";
 import { NATS_ENCODINGS, subjectProblem, type NatsEncoding } from "../nats-options.ts";
 import { ConnectorOptions, ENGINE_SINK_OPTIONS } from "../options.ts";
+import { attemptToken, committingPreparation, preparedBy, recoveryAction, type PreparedBy } from "./prepared-epochs.ts";
 import type { SinkRequest } from "./request.ts";
 import type { SinkContext, SinkProvider, SinkWriter } from "./sink.ts";
 import { jsonWithLongs } from "../../core/long.ts";
@@ -201,39 +203,70 @@ function idempotentAfterShuffleRefused(): ConfigError {
   return new ConfigError(`Option 'mode' of the jetstream sink is 'idempotent' (the default), which is exactly-once only when rows reach the sink in an order a replay reproduces; this query shuffles or merges rows before the sink (a groupBy, dropDuplicates, groupByKey or union), so a replay after a crash would give row ids to other rows. Set .option("mode", "transactional"): it publishes each epoch's rows at the epoch's commit, from what it prepared durably.`);
 }
 
-/** Holds each epoch's rows until its commit (durably, in the checkpoint folder), then publishes them with ids the epoch determines. */
+/** A prepared epoch's file: `<epoch, 12 digits>-<attempt token>.msgpack`, or `<epoch>.msgpack` from a Rill before attempts. */
+function preparedFileOf(name: string): { readonly epoch: number; readonly token: string | undefined } | undefined {
+  const match = /^(\d{12})(?:-([A-Za-z0-9_]+))?\.msgpack$/.exec(name);
+  return match ? { epoch: Number(match[1]), token: match[2] } : undefined;
+}
+
+/** The file that records the last epoch this sink published whole: `{ "epoch": N }`. */
+const PUBLISHED_FILE = "_published.json";
+
+/**
+ * Holds each epoch's rows until its commit (durably, in the checkpoint folder), then publishes them with ids the epoch
+ * determines. Each attempt prepares its own file (`<epoch>-<attempt>.msgpack`, holding the attempt and the rows), so a
+ * stalled attempt that resumes and prepares an epoch again writes beside the committing attempt's file, never over it;
+ * after an epoch is published whole, `_published.json` records it, and a preparation of it found later is removed
+ * unpublished. A restart finishes the committed epochs that record lacks from the committing attempt's preparation
+ * (src/connectors/sinks/prepared-epochs.ts, as the file sink does).
+ */
 class TransactionalWriter implements SinkWriter {
   private readonly prepared = new Map<number, readonly Row[]>();
   private queryId = "";
   private folder: string | undefined;
+  private attempt: PreparedBy = { runId: "", number: 0, resumedAfter: -1, openedAt: 0 };
+  private attemptToken = "";
+  private lastPublishedEpoch = -1;
 
   constructor(private readonly publisher: Publisher, private readonly subject: string) {}
 
   async open(context: SinkContext): Promise<void> {
     this.queryId = context.queryId;
+    this.attempt = preparedBy(context.attempt, context.lastCommittedEpoch, Date.now(), randomUUID);
+    this.attemptToken = attemptToken(this.attempt);
     await this.publisher.open();
     if (!context.checkpointLocation) return;
-    this.folder = join(context.checkpointLocation, "sinks", `jetstream-${this.subject.replace(/[^A-Za-z0-9_-]/g, "_")}`);
-    await mkdir(this.folder, { recursive: true });
-    for (const name of (await readdir(this.folder)).sort()) {
-      const epoch = Number.parseInt(name, 10);
-      if (!name.endsWith(".msgpack") || Number.isNaN(epoch)) continue;
-      if (epoch > context.lastCommittedEpoch) await rm(join(this.folder, name), { force: true });
-      else {
-        this.prepared.set(epoch, unpack(await readFile(join(this.folder, name))) as Row[]);
-        faultPoint("sink-recover");
-        await this.commitEpoch(epoch);
+    const folder = join(context.checkpointLocation, "sinks", `jetstream-${this.subject.replace(/[^A-Za-z0-9_-]/g, "_")}`);
+    this.folder = folder;
+    await mkdir(folder, { recursive: true });
+    this.lastPublishedEpoch = await readPublished(folder);
+    const byEpoch = new Map<number, string[]>();
+    for (const name of await readdir(folder)) {
+      const file = preparedFileOf(name);
+      if (file === undefined) continue;
+      byEpoch.set(file.epoch, [...(byEpoch.get(file.epoch) ?? []), name]);
+    }
+    for (const [epoch, names] of [...byEpoch].sort(([a], [b]) => a - b)) {
+      if (recoveryAction(epoch, context.lastCommittedEpoch, this.lastPublishedEpoch) !== "finish") {
+        await Promise.all(names.map((name) => rm(join(folder, name), { force: true })));
+        continue;
       }
+      const candidates = await Promise.all(names.map(async (name) => ({ name, ...readPrepared(await readFile(join(folder, name))) })));
+      const chosen = committingPreparation(candidates);
+      if (chosen === undefined) continue;
+      this.prepared.set(epoch, chosen.rows);
+      faultPoint("sink-recover");
+      await this.commitEpoch(epoch);
     }
   }
 
   async endEpoch(epoch: number, rows: readonly Row[]): Promise<void> {
     this.prepared.set(epoch, rows);
     if (!this.folder) return;
-    const file = join(this.folder, `${String(epoch).padStart(12, "0")}.msgpack`);
+    const file = join(this.folder, `${String(epoch).padStart(12, "0")}-${this.attemptToken}.msgpack`);
     const handle = await open(`${file}.tmp`, "w");
     try {
-      await handle.writeFile(pack(rows));
+      await handle.writeFile(pack({ attempt: this.attempt, rows }));
       await handle.sync();
     } finally {
       await handle.close();
@@ -241,7 +274,10 @@ class TransactionalWriter implements SinkWriter {
     await rename(`${file}.tmp`, file);
   }
 
-  /** Publishes the epoch and waits for every ack; a second commit of the same epoch finds nothing left to publish. */
+  /**
+   * Publishes the epoch and waits for every ack; a second commit of the same epoch finds nothing left to publish. Then
+   * records the epoch as published and removes its preparations, every attempt's.
+   */
   async commitEpoch(epoch: number): Promise<void> {
     const rows = this.prepared.get(epoch);
     if (rows === undefined) return;
@@ -250,7 +286,16 @@ class TransactionalWriter implements SinkWriter {
     faultPoint("jetstream-sink-commit");
     await this.publisher.flush();
     this.prepared.delete(epoch);
-    if (this.folder) await rm(join(this.folder, `${String(epoch).padStart(12, "0")}.msgpack`), { force: true });
+    const folder = this.folder;
+    if (folder === undefined) return;
+    if (epoch > this.lastPublishedEpoch) {
+      await writePublished(folder, epoch);
+      this.lastPublishedEpoch = epoch;
+    }
+    faultPoint("jetstream-sink-published");
+    const stem = String(epoch).padStart(12, "0");
+    const names = (await readdir(folder)).filter((name) => preparedFileOf(name)?.epoch === epoch || (name.startsWith(stem) && name.endsWith(".tmp")));
+    await Promise.all(names.map((name) => rm(join(folder, name), { force: true })));
   }
 
   /** Epochs prepared but not committed are dropped: a restart replays them from the sources. */
@@ -258,4 +303,36 @@ class TransactionalWriter implements SinkWriter {
     this.prepared.clear();
     await this.publisher.close();
   }
+}
+
+/** A prepared file's attempt and rows; a file of a Rill before attempts holds the rows alone. */
+function readPrepared(bytes: Buffer): { readonly attempt: PreparedBy | undefined; readonly rows: readonly Row[] } {
+  const value = unpack(bytes) as unknown;
+  if (Array.isArray(value)) return { attempt: undefined, rows: value as Row[] };
+  const { attempt, rows } = value as { attempt: PreparedBy; rows: Row[] };
+  return { attempt, rows };
+}
+
+/** The last epoch published whole (-1 when none is recorded). */
+async function readPublished(folder: string): Promise<number> {
+  try {
+    const { epoch } = JSON.parse(await readFile(join(folder, PUBLISHED_FILE), "utf8")) as { epoch: number };
+    return epoch;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return -1;
+    throw error;
+  }
+}
+
+/** Records `epoch` as published, durably: a temporary file synced, then renamed over the record. */
+async function writePublished(folder: string, epoch: number): Promise<void> {
+  const file = join(folder, PUBLISHED_FILE);
+  const handle = await open(`${file}.tmp`, "w");
+  try {
+    await handle.writeFile(JSON.stringify({ epoch }));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(`${file}.tmp`, file);
 }

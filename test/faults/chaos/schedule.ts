@@ -16,6 +16,7 @@ export const FAULT_POINTS: readonly FaultPointSpec[] = [
   { point: "sink-commit", maxHit: 40, description: "the sink actor about to make an epoch visible" },
   { point: "file-sink-commit", maxHit: 16, description: "the file sink's files in place, its log entry not written" },
   { point: "jetstream-sink-commit", maxHit: 8, description: "the transactional JetStream sink's publishes sent, not acked" },
+  { point: "jetstream-sink-published", maxHit: 8, description: "the transactional JetStream sink's epoch published and recorded, its prepared files not removed" },
   { point: "recovery", maxHit: 8, description: "a restart's recovery decision taken, uncommitted deltas not discarded" },
   { point: "sink-recover", maxHit: 2, description: "a restarted transactional JetStream sink republishing a committed epoch" },
   { point: "deadletter-published", maxHit: 3, description: "a committed dead letter acked by the stream, not yet removed from the checkpoint" },
