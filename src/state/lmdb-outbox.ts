@@ -1,11 +1,15 @@
 // The uplink outbox: a durable FIFO of messages in LMDB, filled by epoch commits and emptied by a forwarder after the far end acked.
 //
-// Layout: ["prepared", epoch, index] holds an epoch's messages between its barrier and its commit; ["queued", seq]
-// the committed ones in order, each with the time its epoch was queued (for the queue's oldest age); ["meta"] the next sequence number, the last epoch moved in, and the queue's size.
+// Layout: ["attempt", epoch, token] names a query attempt that prepared an epoch, and ["prepared-by", epoch, token, index]
+// holds its messages between the barrier and the commit (each attempt's apart, so a stalled attempt that resumes and
+// prepares an epoch again never replaces what the committing attempt prepared; ["prepared", epoch, index] is the layout
+// of a Rill before attempts, read as token ""); ["queued", seq] the committed ones in order, each with the time its
+// epoch was queued (for the queue's oldest age); ["meta"] the next sequence number, the last epoch moved in, and the queue's size.
 // Moving an epoch in is one transaction and a no-op for an epoch at or below the last one, so a commit repeated
 // after a crash queues nothing twice: the queue is exactly-once with respect to the query's checkpoint.
 import { mkdirSync } from "node:fs";
 import { open, type RootDatabase } from "lmdb";
+import type { PreparedBy } from "../connectors/sinks/prepared-epochs.ts";
 import { CheckpointWriteError } from "../core/errors.ts";
 import { messageBytes, type OutboxMessage } from "./outbox-message.ts";
 
@@ -59,24 +63,38 @@ export class Outbox {
   /** Epochs prepared and not moved in, oldest first. */
   preparedEpochs(): number[] {
     const epochs = new Set<number>();
-    for (const key of this.db.getKeys({ start: ["prepared", -1], end: ["prepared", Number.MAX_SAFE_INTEGER] })) epochs.add((key as Key)[1] as number);
+    for (const prefix of ["prepared", "attempt"]) {
+      for (const key of this.db.getKeys({ start: [prefix, -1], end: [prefix, Number.MAX_SAFE_INTEGER] })) epochs.add((key as Key)[1] as number);
+    }
     return [...epochs].sort((a, b) => a - b);
   }
 
-  /** Writes an epoch's messages durably, not queued yet (replacing what an earlier run prepared for it). */
-  async prepare(epoch: number, messages: readonly OutboxMessage[]): Promise<void> {
+  /** The attempts that prepared `epoch`: token "" (attempt undefined) for a preparation of a Rill before attempts. */
+  preparations(epoch: number): Array<{ readonly token: string; readonly attempt: PreparedBy | undefined }> {
+    const found: Array<{ token: string; attempt: PreparedBy | undefined }> = [];
+    for (const _legacy of this.db.getKeys({ start: ["prepared", epoch, -1], end: ["prepared", epoch, Number.MAX_SAFE_INTEGER], limit: 1 })) found.push({ token: "", attempt: undefined });
+    for (const { key, value } of this.db.getRange({ start: ["attempt", epoch, ""], end: ["attempt", epoch, "\uffff"] })) found.push({ token: (key as Key)[2] as string, attempt: value as PreparedBy });
+    return found;
+  }
+
+  /** Writes an epoch's messages durably, not queued yet, as `attempt`'s (`token`) preparation, replacing only that attempt's. */
+  async prepare(epoch: number, token: string, attempt: PreparedBy, messages: readonly OutboxMessage[]): Promise<void> {
     await this.write(`the messages of epoch ${epoch}`, () => this.db.transaction(() => {
-      this.removePrepared(epoch);
-      messages.forEach((message, index) => this.db.put(["prepared", epoch, index], message));
+      for (const key of [...this.db.getKeys(preparedRange(epoch, token))] as Key[]) this.db.remove(key);
+      this.db.put(["attempt", epoch, token], attempt);
+      messages.forEach((message, index) => this.db.put(["prepared-by", epoch, token, index], message));
     }));
   }
 
-  /** Moves a prepared epoch to the end of the queue; an epoch at or below the last one moved is dropped instead. */
-  async commit(epoch: number): Promise<void> {
+  /**
+   * Moves `token`'s preparation of an epoch to the end of the queue and removes every preparation of the epoch; an
+   * epoch at or below the last one moved is dropped instead.
+   */
+  async commit(epoch: number, token: string): Promise<void> {
     await this.write(`the commit of epoch ${epoch}`, () => this.db.transaction(() => {
       const meta = this.meta();
-      const prepared = [...this.db.getRange({ start: ["prepared", epoch, -1], end: ["prepared", epoch, Number.MAX_SAFE_INTEGER] })];
-      for (const { key } of prepared) this.db.remove(key as Key);
+      const prepared = [...this.db.getRange(token === "" ? legacyRange(epoch) : preparedRange(epoch, token))];
+      this.removePrepared(epoch);
       if (epoch <= meta.lastEpoch) return;
       const queuedAt = Date.now();
       for (const { value } of prepared) {
@@ -108,9 +126,12 @@ export class Outbox {
     return out;
   }
 
-  /** Prepared messages (an epoch between its barrier and its commit), oldest epoch first: for inspection. */
+  /** Prepared messages (an epoch between its barrier and its commit), every attempt's, oldest epoch first: for inspection. */
   prepared(): OutboxMessage[] {
-    return [...this.db.getRange({ start: ["prepared", -1], end: ["prepared", Number.MAX_SAFE_INTEGER] })].map(({ value }) => value as OutboxMessage);
+    return this.preparedEpochs().flatMap((epoch) => [
+      ...[...this.db.getRange(legacyRange(epoch))].map(({ value }) => value as OutboxMessage),
+      ...[...this.db.getRange({ start: ["prepared-by", epoch, ""], end: ["prepared-by", epoch, "\uffff"] })].map(({ value }) => value as OutboxMessage),
+    ]);
   }
 
   /** Removes delivered messages (the far end acked them). */
@@ -131,8 +152,13 @@ export class Outbox {
     await this.db.close();
   }
 
+  /** Removes every attempt's preparation of `epoch` (the range read whole first: removing under a cursor skips entries). */
   private removePrepared(epoch: number): void {
-    const keys = [...this.db.getKeys({ start: ["prepared", epoch, -1], end: ["prepared", epoch, Number.MAX_SAFE_INTEGER] })] as Key[];
+    const keys = [
+      ...this.db.getKeys(legacyRange(epoch)),
+      ...this.db.getKeys({ start: ["attempt", epoch, ""], end: ["attempt", epoch, "\uffff"] }),
+      ...this.db.getKeys({ start: ["prepared-by", epoch, ""], end: ["prepared-by", epoch, "\uffff"] }),
+    ] as Key[];
     for (const key of keys) this.db.remove(key);
   }
 
@@ -143,4 +169,14 @@ export class Outbox {
       throw new CheckpointWriteError(`Cannot write ${what} to the store-and-forward queue at '${this.path}': ${String(error)}`, { cause: error });
     }
   }
+}
+
+/** The messages one attempt prepared for an epoch. */
+function preparedRange(epoch: number, token: string): { start: Key; end: Key } {
+  return { start: ["prepared-by", epoch, token, -1], end: ["prepared-by", epoch, token, Number.MAX_SAFE_INTEGER] };
+}
+
+/** An epoch's messages in the layout of a Rill before attempts. */
+function legacyRange(epoch: number): { start: Key; end: Key } {
+  return { start: ["prepared", epoch, -1], end: ["prepared", epoch, Number.MAX_SAFE_INTEGER] };
 }

@@ -13,6 +13,9 @@ import { MemoryStream, z } from "../../src/index.ts";
 import { findMosquitto, MOSQUITTO_MISSING, startMosquitto } from "../helpers/mosquitto.ts";
 import { inProcessSession } from "../helpers/session.ts";
 
+/** One attempt of a query (run "run-a"), as a sink stamps its preparations. */
+const ATTEMPT = { runId: "run-a", number: 0, resumedAfter: -1, openedAt: 1 };
+
 const message = (epoch: number, index: number) => ({ id: `q:${epoch}:${index}`, topic: "t", payload: new TextEncoder().encode(`{"v":${epoch * 10 + index}}`) });
 
 describe("the store-and-forward outbox", () => {
@@ -20,16 +23,16 @@ describe("the store-and-forward outbox", () => {
     const folder = await mkdtemp(join(tmpdir(), "rill-outbox-"));
     try {
       let outbox = Outbox.open(folder);
-      await outbox.prepare(0, [message(0, 0), message(0, 1)]);
-      await outbox.commit(0);
-      await outbox.commit(0); // a commit repeated after a crash
-      await outbox.prepare(1, [message(1, 0)]);
-      await outbox.prepare(2, [message(2, 0)]);
+      await outbox.prepare(0, "a", ATTEMPT, [message(0, 0), message(0, 1)]);
+      await outbox.commit(0, "a");
+      await outbox.commit(0, "a"); // a commit repeated after a crash
+      await outbox.prepare(1, "a", ATTEMPT, [message(1, 0)]);
+      await outbox.prepare(2, "a", ATTEMPT, [message(2, 0)]);
       await outbox.close();
       // Restart: the checkpoint committed epoch 1, not 2.
       outbox = Outbox.open(folder);
       assert.deepEqual(outbox.preparedEpochs(), [1, 2]);
-      await outbox.commit(1);
+      await outbox.commit(1, "a");
       await outbox.discardAfter(1);
       assert.deepEqual(outbox.preparedEpochs(), []);
       const queued = outbox.peek(10);
@@ -42,10 +45,61 @@ describe("the store-and-forward outbox", () => {
       assert.deepEqual(outbox.level(), { messages: 1, bytes: messageBytes(message(1, 0)), oldestQueuedAt: queued[2]?.queuedAt });
       // A new checkpoint location (last commit -1) starts the epochs again: they queue, not dropped as old.
       await outbox.discardAfter(-1);
-      await outbox.prepare(0, [message(0, 5)]);
-      await outbox.commit(0);
+      await outbox.prepare(0, "a", ATTEMPT, [message(0, 5)]);
+      await outbox.commit(0, "a");
       assert.deepEqual(outbox.peek(10).map((entry) => entry.id), ["q:1:0", "q:0:5"]);
       await outbox.close();
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps each attempt's preparation of an epoch apart: a stalled attempt's late one never replaces the committing attempt's", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "rill-outbox-"));
+    try {
+      const outbox = Outbox.open(folder);
+      await outbox.prepare(4, "b", { ...ATTEMPT, number: 1, resumedAfter: 3 }, [message(4, 0), message(4, 1)]);
+      await outbox.prepare(4, "a", { ...ATTEMPT, resumedAfter: 2 }, [message(4, 7), message(4, 8), message(4, 9)]);
+      assert.deepEqual(outbox.preparations(4).map((entry) => entry.token).sort(), ["a", "b"]);
+      await outbox.commit(4, "b");
+      assert.deepEqual(outbox.peek(10).map((entry) => entry.id), ["q:4:0", "q:4:1"]);
+      assert.deepEqual(outbox.preparedEpochs(), [], "every attempt's preparation of the epoch is removed by its commit");
+      // The stalled attempt prepares epoch 4 again after the commit: a later commit of it queues nothing.
+      await outbox.prepare(4, "a", { ...ATTEMPT, resumedAfter: 2 }, [message(4, 7)]);
+      await outbox.commit(4, "a");
+      assert.deepEqual(outbox.peek(10).map((entry) => entry.id), ["q:4:0", "q:4:1"]);
+      await outbox.close();
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it("the sink: a restart queues the committing attempt's preparation of a committed epoch, not a stalled attempt's written after it", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "rill-outbox-"));
+    // No broker at this address: the queue keeps every committed message, which is what is checked.
+    const options = { url: "mqtt://127.0.0.1:1", topic: "alerts/t", storeAndForward: folder, connectTimeout: "1000" };
+    const context = { queryName: "alerts", queryId: "q", outputMode: "append" as const, orderReproducible: true, checkpointed: true, checkpointLocation: folder };
+    const rows = (from: number, count: number) => Array.from({ length: count }, (_, index) => ({ v: from + index }));
+    try {
+      const stalled = new MqttSinkProvider(sinkRequest("mqtt", options)).createWriter();
+      await stalled.open({ ...context, lastCommittedEpoch: 3, attempt: { runId: "run-a", number: 0 } });
+      const next = new MqttSinkProvider(sinkRequest("mqtt", options)).createWriter();
+      await next.open({ ...context, lastCommittedEpoch: 3, attempt: { runId: "run-a", number: 1 } });
+      await next.endEpoch?.(4, rows(10, 2));
+      await stalled.endEpoch?.(4, rows(20, 5));
+      await Promise.all([stalled.close(), next.close()]);
+      // The checkpoint committed epoch 4 (the next attempt's) and the process died before the sink's commit.
+      const restarted = new MqttSinkProvider(sinkRequest("mqtt", options)).createWriter();
+      await restarted.open({ ...context, lastCommittedEpoch: 4, attempt: { runId: "run-b", number: 0 } });
+      await restarted.close();
+      const outbox = Outbox.open(folder);
+      try {
+        const queued = outbox.peek(100).map((entry) => (JSON.parse(Buffer.from(entry.payload).toString()) as { v: number }).v);
+        assert.deepEqual(queued, [10, 11]);
+        assert.deepEqual(outbox.preparedEpochs(), []);
+      } finally {
+        await outbox.close();
+      }
     } finally {
       await rm(folder, { recursive: true, force: true });
     }

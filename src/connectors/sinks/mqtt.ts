@@ -12,7 +12,7 @@
 //   // through a durable local queue while the uplink is down, at most 64 MiB of it:
 //   alerts.writeStream.format("mqtt").option("url", "mqtts://cloud.example:8883").option("topic", "alerts/temperature")
 //     .option("storeAndForward", "/var/lib/gateway/uplink").option("maxQueueBytes", "67108864").start()
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { pack } from "msgpackr";
 import { ConfigError, RecordError, RillError, TransportError } from "../../core/errors.ts";
 import { jsonWithLongs } from "../../core/long.ts";
@@ -24,6 +24,7 @@ import { MqttConnection, type MqttConnectionSettings, type MqttQos } from "../mq
 import { MQTT_CONNECTION_OPTIONS, connectionSettings, qosOption, topicProblem } from "../mqtt-options.ts";
 import { NATS_ENCODINGS, type NatsEncoding } from "../nats-options.ts";
 import { ConnectorOptions, ENGINE_SINK_OPTIONS } from "../options.ts";
+import { attemptToken, committingPreparation, preparedBy, type PreparedBy } from "./prepared-epochs.ts";
 import type { SinkRequest } from "./request.ts";
 import { Forwarder } from "../uplink/forwarder.ts";
 import type { SinkContext, SinkProvider, SinkWriter } from "./sink.ts";
@@ -191,6 +192,9 @@ class StoreAndForwardWriter implements SinkWriter {
   private queryId = "";
   /** Bytes of the epochs prepared and not committed yet, by epoch. */
   private readonly preparedBytes = new Map<number, number>();
+  /** This attempt: each attempt prepares its epochs apart in the outbox (src/connectors/sinks/prepared-epochs.ts). */
+  private attempt: PreparedBy = { runId: "", number: 0, resumedAfter: -1, openedAt: 0 };
+  private attemptToken = "";
   private readonly encode: (row: Row) => Uint8Array;
 
   constructor(private readonly settings: MqttSinkSettings, private readonly queue: { readonly folder: string; readonly maxBytes: number }) {
@@ -203,8 +207,15 @@ class StoreAndForwardWriter implements SinkWriter {
     const { Outbox } = await loadOutbox();
     const outbox = Outbox.open(this.queue.folder);
     this.outbox = outbox;
-    // Prepared epochs the checkpoint committed go into the queue now; later ones were never committed.
-    for (const epoch of outbox.preparedEpochs()) if (epoch <= context.lastCommittedEpoch) await outbox.commit(epoch);
+    this.attempt = preparedBy(context.attempt, context.lastCommittedEpoch, Date.now(), randomUUID);
+    this.attemptToken = attemptToken(this.attempt);
+    // Prepared epochs the checkpoint committed go into the queue now, as the committing attempt prepared them (a stalled
+    // attempt's late preparation of the same epoch never does); later ones were never committed.
+    for (const epoch of outbox.preparedEpochs()) {
+      if (epoch > context.lastCommittedEpoch) continue;
+      const committing = committingPreparation(outbox.preparations(epoch));
+      if (committing !== undefined) await outbox.commit(epoch, committing.token);
+    }
     await outbox.discardAfter(context.lastCommittedEpoch);
     this.forwarder = new Forwarder(outbox, { connection: this.settings.connection, qos: this.settings.qos, retain: this.settings.retain });
     this.forwarder.start();
@@ -222,12 +233,12 @@ class StoreAndForwardWriter implements SinkWriter {
       await (this.forwarder as Forwarder).drained();
       if (!this.outbox) return;
     }
-    await outbox.prepare(epoch, messages);
+    await outbox.prepare(epoch, this.attemptToken, this.attempt, messages);
     this.preparedBytes.set(epoch, bytes);
   }
 
   async commitEpoch(epoch: number): Promise<void> {
-    await this.opened().commit(epoch);
+    await this.opened().commit(epoch, this.attemptToken);
     this.preparedBytes.delete(epoch);
     this.forwarder?.notify();
   }
