@@ -3,106 +3,47 @@
 // select/filter/withColumn after it run by position and its frames leave encoded from arrays. Over real NATS, each
 // query runs by position and named (off): the same rows. State written one way is restored the other way.
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { inspect } from "node:util";
-import { after, afterEach, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { z } from "zod";
-import { MemoryStream, expr, type DataFrame, type Row, type Session, type StreamingQuery } from "../../src/index.ts";
+import { MemoryStream, expr, type DataFrame, type Row } from "../../src/index.ts";
+import { keyedRows, keyedRowSchema } from "../helpers/keyed-rows.ts";
 import { useNatsServer } from "../helpers/nats.ts";
-import { natsSession } from "../helpers/session.ts";
-import { operatorActorRows } from "../helpers/positional-actors.ts";
+import { useNatsSession } from "../helpers/session.ts";
+import { assertRanByPosition } from "../helpers/positional-actors.ts";
+import { runToMemory, STAGE_SETTINGS, type MemoryRun, type RowsMode } from "../helpers/positional-run.ts";
+import { latestByKey, show, sortedRows as sorted } from "../helpers/rows-canonical.ts";
+import { useTempFolder } from "../helpers/temp-folder.ts";
 
 const server = useNatsServer();
+const testSession = useNatsSession(() => server().options);
 
-const schema = z.object({ id: z.number().int(), k: z.string().nullable(), n: z.union([z.bigint(), z.number().int()]).nullable(), d: z.number().nullable(), at: z.date() });
-type Input = z.input<typeof schema>;
+const schema = keyedRowSchema;
 
-const START = Date.UTC(2026, 0, 1);
-
-/** Deterministic rows in event-time order, but for a few late ones in the second half. */
-function rowsOf(count: number, seed: number): Input[] {
-  let state = seed;
-  const next = (bound: number): number => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return (state >>> 16) % bound;
-  };
-  return Array.from({ length: count }, (_, id) => {
-    const late = id > count / 2 && id % 23 === 0;
-    return {
-      id,
-      k: next(7) === 0 ? null : ["a", "a\u0000b", "bb", "c"][next(4)] as string,
-      n: next(8) === 0 ? null : next(2) === 0 ? 2n ** 60n + BigInt(next(3)) : next(4),
-      d: next(9) === 0 ? null : (next(400) - 200) / 4,
-      at: new Date(START + (late ? id * 250 - 60_000 : id * 250)),
-    };
-  });
-}
-
-const data = rowsOf(600, 29);
+const data = keyedRows(600, 29, ["a", "a\u0000b", "bb", "c"]);
 const OUT_BY_POSITION = /rows by position into aggregate \(its input read by index\) and out of it by position/;
-
-interface RunResult {
-  readonly rows: Row[];
-  readonly aggregates: Array<{ name: string; positional: boolean; byPosition: number; named: number }>;
-  readonly explain: string;
-}
-
-let session: Session | undefined;
-afterEach(async () => {
-  await session?.stop();
-  session = undefined;
-});
 
 let runs = 0;
 
-function aggregateActors(query: StreamingQuery): RunResult["aggregates"] {
-  return operatorActorRows(query, "aggregate");
+/** Runs `build` over `data` (in three parts) with rill.rows.positional = `mode`; `actors` are the aggregation's. */
+function run(mode: RowsMode, outputMode: "update" | "complete" | "append", build: (input: DataFrame) => DataFrame): Promise<MemoryRun> {
+  return runToMemory(testSession, { "rill.rows.positional": mode, ...STAGE_SETTINGS }, { schema, data, name: `posout_${runs++}_${mode}`, outputMode, build, stage: "aggregate" });
 }
 
-async function run(mode: "auto" | "off", outputMode: "update" | "complete" | "append", build: (input: DataFrame) => DataFrame): Promise<RunResult> {
-  session = natsSession(server().options, { "rill.rows.positional": mode, "rill.shuffle.partitions": 2, "rill.flow.maxFrameRows": 32 });
-  const name = `posout_${runs++}_${mode}`;
-  const input = new MemoryStream(session, schema);
-  const query = await build(input.toDF()).writeStream.queryName(name).format("memory").outputMode(outputMode).start();
-  const third = Math.ceil(data.length / 3);
-  for (let part = 0; part < 3; part++) {
-    input.addData(data.slice(part * third, (part + 1) * third));
-    await query.processAllAvailable();
-  }
-  assert.equal(query.numRecoveries, 0);
-  const result = { rows: session.table(name).map((row) => ({ ...row })), aggregates: aggregateActors(query), explain: query.explain() };
-  await session.stop();
-  session = undefined;
-  return result;
-}
-
-const show = (value: unknown): string => inspect(value, { depth: 8, breakLength: Number.POSITIVE_INFINITY });
-
-function sorted(rows: readonly Row[]): Row[] {
-  return [...rows].sort((a, b) => (show(a) < show(b) ? -1 : show(a) > show(b) ? 1 : 0));
-}
-
-/** Update mode's rows as the table they describe: each group's last row (a group's rows come from one partition, in order). */
+/** Update mode's rows as the table they describe (each group's last row), sorted by their text. */
 function latest(keys: readonly string[]): (rows: readonly Row[]) => Row[] {
-  return (rows) => {
-    const table = new Map<string, Row>();
-    for (const row of rows) table.set(show(keys.map((key) => row[key])), row);
-    return sorted([...table.values()]);
-  };
+  return (rows) => sorted(latestByKey(rows, keys));
 }
 
 /** Both ways: the same rows; by position, the aggregation read every row by index and wrote its output by position. */
-async function bothWays(outputMode: "update" | "complete" | "append", build: (input: DataFrame) => DataFrame, normalize: (rows: readonly Row[]) => Row[]): Promise<RunResult> {
+async function bothWays(outputMode: "update" | "complete" | "append", build: (input: DataFrame) => DataFrame, normalize: (rows: readonly Row[]) => Row[]): Promise<MemoryRun> {
   const positional = await run("auto", outputMode, build);
   const named = await run("off", outputMode, build);
   assert.ok(named.rows.length > 0, "the query has rows");
   assert.deepStrictEqual(normalize(positional.rows), normalize(named.rows), "the same rows by position and named");
   assert.match(positional.explain, OUT_BY_POSITION);
   assert.doesNotMatch(named.explain, /rows by position/);
-  assert.ok(positional.aggregates.length === 2 && positional.aggregates.every((actor) => actor.positional && actor.named === 0), JSON.stringify(positional.aggregates));
-  assert.ok(positional.aggregates.reduce((sum, actor) => sum + actor.byPosition, 0) > 0, JSON.stringify(positional.aggregates));
+  assertRanByPosition(positional.actors, 2);
   return positional;
 }
 
@@ -142,21 +83,15 @@ describe("the aggregation's output by position, and the steps after it", () => {
 });
 
 describe("a checkpoint of the aggregation with steps after it, written one way and restored the other", () => {
-  let folder: string;
-  before(async () => {
-    folder = await mkdtemp(join(tmpdir(), "rill-posout-"));
-  });
-  after(async () => {
-    await rm(folder, { recursive: true, force: true });
-  });
+  const folder = useTempFolder("rill-posout-");
 
   /** Runs the first half with `first`, stops, restarts on the checkpoint with `second` for the rest; the complete table and each run's explain(). */
-  async function restarted(first: "auto" | "off", second: "auto" | "off", location: string | undefined): Promise<{ rows: Row[]; explains: string[] }> {
-    session = natsSession(server().options, { "rill.shuffle.partitions": 2, "rill.flow.maxFrameRows": 32 });
+  async function restarted(first: RowsMode, second: RowsMode, location: string | undefined): Promise<{ rows: Row[]; explains: string[] }> {
+    const session = testSession.open(STAGE_SETTINGS);
     const input = new MemoryStream(session, schema);
     const name = `posout_restart_${runs++}`;
-    const start = async (mode: "auto" | "off") => {
-      session?.conf.set("rill.rows.positional", mode);
+    const start = async (mode: RowsMode) => {
+      session.conf.set("rill.rows.positional", mode);
       const writer = input.toDF().withWatermark("at", "1 hour").groupBy(expr("window(at, '10 seconds')"), "k", "n").agg("count(*) as c", "sum(d) as s", "collect_list(n) as ns")
         .where("c > 0").withColumn("avg", expr("s / c")).writeStream.queryName(name).format("memory").outputMode("complete");
       return (location === undefined ? writer : writer.option("checkpointLocation", location)).start();
@@ -174,15 +109,14 @@ describe("a checkpoint of the aggregation with steps after it, written one way a
     input.addData(data.slice(half));
     await query.processAllAvailable();
     const result = { rows: sorted(session.table(name).map((row) => ({ ...row }))), explains };
-    await session.stop();
-    session = undefined;
+    await testSession.stop();
     return result;
   }
 
   for (const [first, second] of [["off", "auto"], ["auto", "off"]] as const) {
     it(`written ${first === "off" ? "named" : "by position"}, restored ${second === "off" ? "named" : "by position"}: the table of a run never stopped`, async () => {
       const reference = await restarted("off", "off", undefined);
-      const result = await restarted(first, second, join(folder, `${first}-${second}`));
+      const result = await restarted(first, second, join(folder(), `${first}-${second}`));
       assert.deepStrictEqual(result.rows, reference.rows);
       assert.equal(result.rows.reduce((sum, row) => sum + (row.c as number), 0), data.length, "every row counted once");
       for (const [index, mode] of [first, second].entries()) {

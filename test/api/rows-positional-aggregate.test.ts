@@ -3,112 +3,43 @@
 // position and named (off); the results must be the same, and plain code's. Keys hold nulls, NaN, -0, longs past
 // 2^53, strings with U+0000 and structs; state written one way is restored the other way.
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { inspect } from "node:util";
-import { after, afterEach, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { z } from "zod";
-import { MemoryStream, expr, type DataFrame, type Row, type Session, type StreamingQuery } from "../../src/index.ts";
+import { MemoryStream, expr, type DataFrame, type Row } from "../../src/index.ts";
+import { keyedRows, keyedRowSchema, type KeyedRow } from "../helpers/keyed-rows.ts";
 import { useNatsServer } from "../helpers/nats.ts";
-import { natsSession } from "../helpers/session.ts";
-import { operatorActorRows } from "../helpers/positional-actors.ts";
+import { useNatsSession } from "../helpers/session.ts";
+import { assertRanByPosition, assertRanNamed, operatorActorRows } from "../helpers/positional-actors.ts";
+import { runToMemory, STAGE_SETTINGS, type MemoryRun, type RowsMode } from "../helpers/positional-run.ts";
+import { latestByKey as latest, show, sortedRows as sorted } from "../helpers/rows-canonical.ts";
+import { useTempFolder } from "../helpers/temp-folder.ts";
 
 const server = useNatsServer();
+const testSession = useNatsSession(() => server().options);
 
-const schema = z.object({
-  id: z.number().int(),
-  k: z.string().nullable(),
-  n: z.union([z.bigint(), z.number().int()]).nullable(),
-  d: z.number().nullable(),
-  at: z.date(),
-});
-type Input = z.input<typeof schema>;
+const schema = keyedRowSchema;
+type Input = KeyedRow;
 
 const TEXTS = ["a", "a\u0000b", "\u0000", "a\u0000", "b\u0002\u0000c", "bb"];
-const START = Date.UTC(2026, 0, 1);
-
-/** Deterministic rows, in event-time order but for a few late ones in the second half. */
-function rowsOf(count: number, seed: number): Input[] {
-  let state = seed;
-  const next = (bound: number): number => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return (state >>> 16) % bound;
-  };
-  return Array.from({ length: count }, (_, id) => {
-    const late = id > count / 2 && id % 23 === 0;
-    return {
-      id,
-      k: next(7) === 0 ? null : (TEXTS[next(TEXTS.length)] as string),
-      n: next(8) === 0 ? null : next(2) === 0 ? 2n ** 60n + BigInt(next(3)) : next(4),
-      d: next(9) === 0 ? null : (next(400) - 200) / 4,
-      at: new Date(START + (late ? id * 250 - 60_000 : id * 250)),
-    };
-  });
-}
 
 /** d with NaN and -0 mixed in (zod's number refuses NaN, so the query makes them). */
 const WITH_ODD_DOUBLES = "case when id % 11 = 0 then cast('NaN' as double) when id % 13 = 0 then cast('-0' as double) when id % 17 = 0 then cast(0 as double) else d end as d";
 
-interface RunResult {
-  readonly rows: Row[];
-  /** The aggregation's actors: whether they run by position, rows by position, rows run named. */
-  readonly aggregates: Array<{ name: string; positional: boolean; byPosition: number; named: number }>;
-  readonly explain: string;
-}
-
-let session: Session | undefined;
-afterEach(async () => {
-  await session?.stop();
-  session = undefined;
-});
-
 let runs = 0;
 
-function aggregateActors(query: StreamingQuery): RunResult["aggregates"] {
-  return operatorActorRows(query, "aggregate");
-}
-
-/** Runs `build` over `data` (in three parts) chained (the default), with rill.rows.positional = `mode`. */
-async function run(mode: "auto" | "off", outputMode: "update" | "complete" | "append", data: readonly Input[], build: (input: DataFrame) => DataFrame): Promise<RunResult> {
-  session = natsSession(server().options, { "rill.rows.positional": mode, "rill.shuffle.partitions": 2, "rill.flow.maxFrameRows": 32 });
-  const name = `posagg_${runs++}_${mode}`;
-  const input = new MemoryStream(session, schema);
-  const query = await build(input.toDF()).writeStream.queryName(name).format("memory").outputMode(outputMode).start();
-  const third = Math.ceil(data.length / 3);
-  for (let part = 0; part < 3; part++) {
-    input.addData(data.slice(part * third, (part + 1) * third));
-    await query.processAllAvailable();
-  }
-  assert.equal(query.numRecoveries, 0);
-  const result = { rows: session.table(name).map((row) => ({ ...row })), aggregates: aggregateActors(query), explain: query.explain() };
-  await session.stop();
-  session = undefined;
-  return result;
-}
-
-/** Text that tells apart what deepStrictEqual does (NaN, -0, 5 and 5n, U+0000 in strings). */
-const show = (value: unknown): string => inspect(value, { depth: 8, breakLength: Number.POSITIVE_INFINITY });
-
-/** Update mode's rows as the table they describe: each group's last row (a group's rows come from one partition, in order). */
-function latest(rows: readonly Row[], keys: readonly string[]): Row[] {
-  const table = new Map<string, Row>();
-  for (const row of rows) table.set(show(keys.map((key) => row[key])), row);
-  return [...table.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
-}
-
-function sorted(rows: readonly Row[]): Row[] {
-  return [...rows].sort((a, b) => (show(a) < show(b) ? -1 : show(a) > show(b) ? 1 : 0));
+/** Runs `build` over `data` (in three parts) chained (the default), with rill.rows.positional = `mode`; `actors` are the aggregation's. */
+function run(mode: RowsMode, outputMode: "update" | "complete" | "append", data: readonly Input[], build: (input: DataFrame) => DataFrame): Promise<MemoryRun> {
+  return runToMemory(testSession, { "rill.rows.positional": mode, ...STAGE_SETTINGS }, { schema, data, name: `posagg_${runs++}_${mode}`, outputMode, build, stage: "aggregate" });
 }
 
 /** Both ways: the same rows (as `normalize` orders them); the positional run's aggregation ran every row by position. */
-async function bothWays(outputMode: "update" | "complete" | "append", data: readonly Input[], build: (input: DataFrame) => DataFrame, normalize: (rows: readonly Row[]) => Row[]): Promise<RunResult> {
+async function bothWays(outputMode: "update" | "complete" | "append", data: readonly Input[], build: (input: DataFrame) => DataFrame, normalize: (rows: readonly Row[]) => Row[]): Promise<MemoryRun> {
   const positional = await run("auto", outputMode, data, build);
   const named = await run("off", outputMode, data, build);
   assert.deepStrictEqual(normalize(positional.rows), normalize(named.rows), "the same rows by position and named");
-  assert.ok(named.aggregates.every((actor) => !actor.positional && actor.byPosition === 0), JSON.stringify(named.aggregates));
-  assert.ok(positional.aggregates.length === 2 && positional.aggregates.every((actor) => actor.positional && actor.named === 0), JSON.stringify(positional.aggregates));
-  assert.ok(positional.aggregates.reduce((sum, actor) => sum + actor.byPosition, 0) > 0, JSON.stringify(positional.aggregates));
+  assertRanNamed(named.actors);
+  assertRanByPosition(positional.actors, 2);
   assert.match(positional.explain, /rows by position into aggregate/);
   assert.doesNotMatch(named.explain, /rows by position/);
   return positional;
@@ -124,7 +55,7 @@ function countsBy(data: readonly Input[], key: (row: Input) => unknown[]): Map<s
   return counts;
 }
 
-const data = rowsOf(600, 11);
+const data = keyedRows(600, 11, TEXTS);
 const oddDouble = (row: Input): number | null => (row.id % 11 === 0 ? Number.NaN : row.id % 13 === 0 || row.id % 17 === 0 ? 0 : row.d);
 
 describe("the streaming aggregation by position in the chained layout", () => {
@@ -175,21 +106,15 @@ describe("the streaming aggregation by position in the chained layout", () => {
 });
 
 describe("a checkpoint written one way restored the other", () => {
-  let folder: string;
-  before(async () => {
-    folder = await mkdtemp(join(tmpdir(), "rill-posagg-"));
-  });
-  after(async () => {
-    await rm(folder, { recursive: true, force: true });
-  });
+  const folder = useTempFolder("rill-posagg-");
 
   /** Runs the first half with `first`, stops, restarts on the checkpoint with `second` for the rest; the complete table. */
-  async function restarted(first: "auto" | "off", second: "auto" | "off", location: string | undefined): Promise<{ rows: Row[]; aggregates: RunResult["aggregates"] }> {
-    session = natsSession(server().options, { "rill.shuffle.partitions": 2, "rill.flow.maxFrameRows": 32 });
+  async function restarted(first: RowsMode, second: RowsMode, location: string | undefined): Promise<{ rows: Row[]; aggregates: MemoryRun["actors"] }> {
+    const session = testSession.open(STAGE_SETTINGS);
     const input = new MemoryStream(session, schema);
     const name = `posagg_restart_${runs++}`;
-    const start = async (mode: "auto" | "off") => {
-      session?.conf.set("rill.rows.positional", mode);
+    const start = async (mode: RowsMode) => {
+      session.conf.set("rill.rows.positional", mode);
       const writer = input.toDF().selectExpr("id", "k", "n", "at", WITH_ODD_DOUBLES).withWatermark("at", "1 hour")
         .groupBy(expr("window(at, '10 seconds')"), "k", "n").agg("count(*) as c", "sum(d) as s", "collect_list(n) as ns").writeStream.queryName(name).format("memory").outputMode("complete");
       return (location === undefined ? writer : writer.option("checkpointLocation", location)).start();
@@ -204,16 +129,15 @@ describe("a checkpoint written one way restored the other", () => {
     }
     input.addData(data.slice(half));
     await query.processAllAvailable();
-    const result = { rows: sorted(session.table(name).map((row) => ({ ...row }))), aggregates: aggregateActors(query) };
-    await session.stop();
-    session = undefined;
+    const result = { rows: sorted(session.table(name).map((row) => ({ ...row }))), aggregates: operatorActorRows(query, "aggregate") };
+    await testSession.stop();
     return result;
   }
 
   for (const [first, second] of [["off", "auto"], ["auto", "off"]] as const) {
     it(`written ${first === "off" ? "named" : "by position"}, restored ${second === "off" ? "named" : "by position"}: the table of a run never stopped, no group twice`, async () => {
       const reference = await restarted("off", "off", undefined);
-      const result = await restarted(first, second, join(folder, `${first}-${second}`));
+      const result = await restarted(first, second, join(folder(), `${first}-${second}`));
       assert.deepStrictEqual(result.rows, reference.rows);
       assert.equal(result.rows.reduce((sum, row) => sum + (row.c as number), 0), data.length, "every row counted once");
       assert.equal(new Set(result.rows.map((row) => show([row.window, row.k, row.n]))).size, result.rows.length, "no group twice");

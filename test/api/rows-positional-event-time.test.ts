@@ -3,21 +3,22 @@
 // their rows go on by position. Over real NATS, each query runs by position and named (off): the same rows, the same
 // late rows (named, on the late-data subject) and counts; a checkpoint written one way restores the other.
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { inspect } from "node:util";
-import { after, afterEach, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { z } from "zod";
 import { NatsTransport } from "../../src/actors/nats-transport.ts";
-import type { QueryRuntime } from "../../src/actors/runtime.ts";
-import { SourceActor } from "../../src/actors/source-actor.ts";
-import { MemoryStream, col, expr, window, type DataFrame, type Row, type Session, type StreamingQuery } from "../../src/index.ts";
+import { MemoryStream, col, expr, window, type DataFrame, type Row, type StreamingQuery } from "../../src/index.ts";
 import { useNatsServer } from "../helpers/nats.ts";
-import { natsSession } from "../helpers/session.ts";
-import { operatorActorRows } from "../helpers/positional-actors.ts";
+import { useNatsSession } from "../helpers/session.ts";
+import { assertRanByPosition, assertRanNamed, operatorActorRows, sourcesPositional, type ActorRows } from "../helpers/positional-actors.ts";
+import { feedInParts, STAGE_SETTINGS, type RowsMode } from "../helpers/positional-run.ts";
+import { latestByKey, show, sortedShows as sorted } from "../helpers/rows-canonical.ts";
+import { seededInts } from "../helpers/seeded.ts";
+import { useTempFolder } from "../helpers/temp-folder.ts";
 
 const server = useNatsServer();
+const testSession = useNatsSession(() => server().options);
 
 const schema = z.object({ id: z.number().int(), k: z.string().nullable(), n: z.union([z.bigint(), z.number().int()]).nullable(), at: z.date() });
 type Input = z.input<typeof schema>;
@@ -30,11 +31,7 @@ const START = Date.UTC(2026, 0, 1);
  * thirds rows 60 s late: late whatever the timing, as the watermark of the third before has passed them.
  */
 function rowsOf(count: number, seed: number): Input[] {
-  let state = seed;
-  const next = (bound: number): number => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return (state >>> 16) % bound;
-  };
+  const next = seededInts(seed);
   const rows: Input[] = [];
   for (let id = 0; id < count; id++) {
     const late = id > count / 3 && id % 23 === 0;
@@ -46,15 +43,6 @@ function rowsOf(count: number, seed: number): Input[] {
 }
 
 const data = rowsOf(600, 5);
-const show = (value: unknown): string => inspect(value, { depth: 8, breakLength: Number.POSITIVE_INFINITY });
-const sorted = (rows: readonly Row[]): string[] => rows.map(show).sort();
-
-interface ActorFigures {
-  readonly name: string;
-  readonly positional: boolean;
-  readonly byPosition: number;
-  readonly named: number;
-}
 
 interface RunResult {
   readonly rows: Row[];
@@ -63,29 +51,20 @@ interface RunResult {
   readonly droppedByWatermark: number;
   readonly droppedDuplicates: number;
   readonly eventTimes: string[];
-  readonly operators: ActorFigures[];
+  readonly operators: ActorRows[];
   readonly sources: boolean[];
   readonly explain: string;
 }
 
-let session: Session | undefined;
-afterEach(async () => {
-  await session?.stop();
-  session = undefined;
-});
-
 let runs = 0;
 
-function actorsOf(query: StreamingQuery): { operators: ActorFigures[]; sources: boolean[] } {
-  const runtime = (query as unknown as { runtime: QueryRuntime }).runtime;
-  const operators = operatorActorRows(query);
-  const sources = runtime.actors.filter((actor): actor is SourceActor => actor instanceof SourceActor).map((actor) => actor.runsPositional);
-  return { operators, sources };
+function actorsOf(query: StreamingQuery): { operators: ActorRows[]; sources: boolean[] } {
+  return { operators: operatorActorRows(query), sources: sourcesPositional(query) };
 }
 
 /** Runs `build` over `data` in three parts, with rill.rows.positional = `mode`; late rows go to a subject of their own. */
-async function run(mode: "auto" | "off", build: (input: DataFrame) => DataFrame, settings: Record<string, string | number> = {}, outputMode: "append" | "update" = "append"): Promise<RunResult> {
-  session = natsSession(server().options, { "rill.rows.positional": mode, "rill.shuffle.partitions": 2, "rill.flow.maxFrameRows": 32, ...settings });
+async function run(mode: RowsMode, build: (input: DataFrame) => DataFrame, settings: Record<string, string | number> = {}, outputMode: "append" | "update" = "append"): Promise<RunResult> {
+  const session = testSession.open({ "rill.rows.positional": mode, ...STAGE_SETTINGS, ...settings });
   const name = `posevt_${runs++}_${mode}`;
   const lateSubject = `posevt.late.${name}`;
   const watcher = await NatsTransport.connect(server().options);
@@ -98,11 +77,7 @@ async function run(mode: "auto" | "off", build: (input: DataFrame) => DataFrame,
   try {
     const input = new MemoryStream(session, schema);
     const query = await build(input.toDF()).writeStream.queryName(name).format("memory").outputMode(outputMode).option("lateDataSubject", lateSubject).start();
-    const third = Math.ceil(data.length / 3);
-    for (let part = 0; part < 3; part++) {
-      input.addData(data.slice(part * third, (part + 1) * third));
-      await query.processAllAvailable();
-    }
+    await feedInParts(input, query, data, 3);
     await watcher.flush();
     assert.equal(query.numRecoveries, 0);
     const progress = query.recentProgress;
@@ -120,17 +95,15 @@ async function run(mode: "auto" | "off", build: (input: DataFrame) => DataFrame,
 /** Both ways: the same rows, late rows and counts; `stage` names the operator stage that must run by position. */
 async function bothWays(build: (input: DataFrame) => DataFrame, stage: RegExp, settings: Record<string, string | number> = {}): Promise<RunResult> {
   const positional = await run("auto", build, settings);
-  await session?.stop();
+  await testSession.stop();
   const named = await run("off", build, settings);
   assert.deepStrictEqual(sorted(positional.rows), sorted(named.rows), "the same rows by position and named");
   assert.deepStrictEqual([...positional.late].sort(), [...named.late].sort(), "the same late rows, named");
   assert.equal(positional.droppedByWatermark, named.droppedByWatermark);
   assert.equal(positional.droppedDuplicates, named.droppedDuplicates);
   assert.deepStrictEqual(positional.eventTimes, named.eventTimes, "the same event-time figures in progress (min, max, last watermark)");
-  const running = positional.operators.filter((actor) => stage.test(actor.name));
-  assert.ok(running.length > 0 && running.every((actor) => actor.positional && actor.named === 0), JSON.stringify(positional.operators));
-  assert.ok(running.reduce((sum, actor) => sum + actor.byPosition, 0) > 0, JSON.stringify(positional.operators));
-  assert.ok(named.operators.every((actor) => !actor.positional && actor.byPosition === 0), JSON.stringify(named.operators));
+  assertRanByPosition(positional.operators.filter((actor) => stage.test(actor.name)), undefined, positional.operators);
+  assertRanNamed(named.operators);
   assert.doesNotMatch(named.explain, /rows by position/);
   return positional;
 }
@@ -176,12 +149,10 @@ describe("withWatermark and window() by position", () => {
     // dropDuplicates puts a shuffle first, so the watermark, the window and the key projection run in an operator stage.
     const build = (input: DataFrame) => input.dropDuplicates(["id"]).selectExpr("*", "cast(id as double) as d").withWatermark("at", "10 seconds")
       .groupBy(window(col("at"), "2 seconds"), col("k")).count();
-    const counts = async (mode: "auto" | "off") => {
+    const counts = async (mode: RowsMode) => {
       const result = await run(mode, build, {}, "update");
-      await session?.stop();
-      const table = new Map<string, Row>();
-      for (const row of result.rows) table.set(show([row.window, row.k]), row);
-      return { table: [...table.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, row]) => show(row)), result };
+      await testSession.stop();
+      return { table: latestByKey(result.rows, ["window", "k"]).map(show), result };
     };
     const positional = await counts("auto");
     const named = await counts("off");
@@ -193,37 +164,28 @@ describe("withWatermark and window() by position", () => {
 });
 
 describe("window() and the key projection by position in a CSV source stage", () => {
-  let folder: string;
-  before(async () => {
-    folder = await mkdtemp(join(tmpdir(), "rill-posevt-csv-"));
-  });
-  after(async () => {
-    await rm(folder, { recursive: true, force: true });
-  });
+  const folder = useTempFolder("rill-posevt-csv-");
 
   it("sliding windows, an expression key and aggregate inputs (a string averaged as a double, an expression): the same table both ways", async () => {
     const T0 = Date.UTC(2026, 0, 1);
     const lines = Array.from({ length: 400 }, (_, id) => `${id},${id % 7 === 0 ? "" : `b${id % 4}`},${id % 9 === 0 ? "" : (id % 13) / 4},${id % 5}.5,${new Date(T0 + id * 137).toISOString()}`);
-    await writeFile(join(folder, "part-0.csv"), `${lines.join("\n")}\n`);
+    await writeFile(join(folder(), "part-0.csv"), `${lines.join("\n")}\n`);
     const tables: string[][] = [];
     for (const mode of ["auto", "off"] as const) {
-      session = natsSession(server().options, { "rill.rows.positional": mode, "rill.shuffle.partitions": 2 });
+      const session = testSession.open({ "rill.rows.positional": mode, "rill.shuffle.partitions": 2 });
       const name = `posevt_csv_${runs++}`;
-      const query = await session.readStream.schema("id INT, b STRING, d DOUBLE, s STRING, at TIMESTAMP").csv(folder).withWatermark("at", "10 seconds")
+      const query = await session.readStream.schema("id INT, b STRING, d DOUBLE, s STRING, at TIMESTAMP").csv(folder()).withWatermark("at", "10 seconds")
         .groupBy(window(col("at"), "5 seconds", "2 seconds"), col("b"), expr("id % 3 as r")).agg("sum(d) as sd", "avg(s) as av", "count(*) as c", "max(d + id) as m")
         .writeStream.queryName(name).format("memory").outputMode("update").start();
       await query.processAllAvailable();
-      const table = new Map<string, Row>();
-      for (const row of session.table(name)) table.set(show([row.window, row.b, row.r]), row);
-      tables.push([...table.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, row]) => show(row)));
+      tables.push(latestByKey(session.table(name), ["window", "b", "r"]).map(show));
       const explain = query.explain();
       const sourceStage = explain.split(/\n(?=s\d+-)/).find((text) => text.includes("source-csv")) as string;
       if (mode === "auto") {
         assert.deepStrictEqual(actorsOf(query).sources, [true]);
         assert.match(sourceStage, /project: grouping keys and aggregate inputs\n {4}rows by position$/, sourceStage);
       } else assert.doesNotMatch(explain, /rows by position/);
-      await session.stop();
-      session = undefined;
+      await testSession.stop();
     }
     assert.ok((tables[0] as string[]).length > 100, `groups: ${(tables[0] as string[]).length}`);
     assert.deepStrictEqual(tables[0], tables[1]);
@@ -234,7 +196,7 @@ describe("scenario (b) over the activity source", () => {
   it("its source stage (projection with a cast, withWatermark, window, key projection) runs by position; every row counted both ways", async () => {
     const counted: number[] = [];
     for (const mode of ["auto", "off"] as const) {
-      session = natsSession(server().options, { "rill.rows.positional": mode });
+      const session = testSession.open({ "rill.rows.positional": mode });
       const name = `posevt_b_${runs++}`;
       const activity = session.readStream.format("activity").option("rowsPerSecond", 100_000).option("totalRows", 4000).option("numPartitions", 2).option("seed", 3).load();
       const query = await activity.selectExpr("*", "cast(cast(Creation_Time as double)/1000000000 as timestamp) as event_time").withWatermark("event_time", "10 seconds")
@@ -244,9 +206,7 @@ describe("scenario (b) over the activity source", () => {
         await query.processAllAvailable();
       }
       await query.processAllAvailable();
-      const table = new Map<string, number>();
-      for (const row of session.table(name)) table.set(show([row.window, row.gt]), row.count as number);
-      counted.push([...table.values()].reduce((sum, count) => sum + count, 0));
+      counted.push(latestByKey(session.table(name), ["window", "gt"]).reduce((sum, row) => sum + (row.count as number), 0));
       const { sources } = actorsOf(query);
       const explain = query.explain();
       const sourceStage = explain.split(/\n(?=s\d+-)/).find((text) => text.includes("source-activity")) as string;
@@ -257,21 +217,14 @@ describe("scenario (b) over the activity source", () => {
         assert.deepStrictEqual(sources, [false, false]);
         assert.doesNotMatch(explain, /rows by position/);
       }
-      await session.stop();
-      session = undefined;
+      await testSession.stop();
     }
     assert.deepStrictEqual(counted, [4000, 4000]);
   });
 });
 
 describe("a checkpoint written one way restored the other (withWatermark and dropDuplicates state)", () => {
-  let folder: string;
-  before(async () => {
-    folder = await mkdtemp(join(tmpdir(), "rill-posevt-"));
-  });
-  after(async () => {
-    await rm(folder, { recursive: true, force: true });
-  });
+  const folder = useTempFolder("rill-posevt-");
 
   const T0 = Date.UTC(2026, 0, 1);
   const line = (id: number, at: number) => `${id},b${id % 50},${new Date(at).toISOString()}`;
@@ -281,15 +234,15 @@ describe("a checkpoint written one way restored the other (withWatermark and dro
 
   for (const [before_, after_] of [["off", "auto"], ["auto", "off"]] as const) {
     it(`written ${before_ === "off" ? "named" : "by position"}, restored ${after_ === "off" ? "named" : "by position"}: no key passes twice, late rows dropped, the rows of a run never stopped`, async () => {
-      const input = join(folder, `${before_}-${after_}-input`);
+      const input = join(folder(), `${before_}-${after_}-input`);
       await mkdir(input);
       await writeFile(join(input, "part-0.csv"), `${first.join("\n")}\n`);
       const seen: Row[] = [];
-      session = natsSession(server().options, { "rill.shuffle.partitions": 2, "rill.flow.maxFrameRows": 16 });
-      const start = (mode: "auto" | "off") => {
-        (session as Session).conf.set("rill.rows.positional", mode);
-        return (session as Session).readStream.schema("id INT, b STRING, at TIMESTAMP").csv(input).withWatermark("at", "60 seconds").dropDuplicates(["b", "at"])
-          .writeStream.queryName(`posevt_restart_${runs++}`).option("checkpointLocation", join(folder, `${before_}-${after_}-checkpoint`))
+      const session = testSession.open({ "rill.shuffle.partitions": 2, "rill.flow.maxFrameRows": 16 });
+      const start = (mode: RowsMode) => {
+        session.conf.set("rill.rows.positional", mode);
+        return session.readStream.schema("id INT, b STRING, at TIMESTAMP").csv(input).withWatermark("at", "60 seconds").dropDuplicates(["b", "at"])
+          .writeStream.queryName(`posevt_restart_${runs++}`).option("checkpointLocation", join(folder(), `${before_}-${after_}-checkpoint`))
           .foreachBatch((rows) => void seen.push(...rows.map((row) => ({ ...row })))).start();
       };
       const one = await start(before_);

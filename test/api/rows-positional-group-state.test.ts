@@ -3,28 +3,26 @@
 // user's function. Over real NATS, each query runs by position and named (off): the function sees the same rows (the
 // same fields in the same order), emits the same rows, and state written one way is restored the other way.
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { inspect } from "node:util";
-import { after, afterEach, before, describe, it } from "node:test";
-import { MemoryStream, z, type DataFrame, type GroupState, type Row, type Session, type StreamingQuery } from "../../src/index.ts";
+import { describe, it } from "node:test";
+import { MemoryStream, z, type DataFrame, type GroupState, type Row } from "../../src/index.ts";
 import { useNatsServer } from "../helpers/nats.ts";
-import { natsSession } from "../helpers/session.ts";
-import { operatorActorRows } from "../helpers/positional-actors.ts";
+import { useNatsSession } from "../helpers/session.ts";
+import { assertRanByPosition, assertRanNamed, operatorActorRows, type ActorRows } from "../helpers/positional-actors.ts";
+import { feedInParts, STAGE_SETTINGS, type RowsMode } from "../helpers/positional-run.ts";
+import { latestByKey, show, sortedShows } from "../helpers/rows-canonical.ts";
+import { seededInts } from "../helpers/seeded.ts";
+import { useTempFolder } from "../helpers/temp-folder.ts";
 
 const server = useNatsServer();
+const testSession = useNatsSession(() => server().options);
 const clicks = z.object({ user: z.string().nullable(), time: z.date(), amount: z.number().nullable() });
 type Click = z.input<typeof clicks>;
 const START = Date.UTC(2026, 0, 1);
 
 /** Deterministic clicks in time order, a late one now and then in the second half. */
 function clicksOf(count: number): Click[] {
-  let state = 7;
-  const next = (bound: number): number => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return (state >>> 16) % bound;
-  };
+  const next = seededInts(7);
   return Array.from({ length: count }, (_, id) => ({
     user: next(9) === 0 ? null : ["u0", "u1", "u\u00002", "u3", "u4"][next(5)] as string,
     time: new Date(START + (id > count / 2 && id % 17 === 0 ? id * 500 - 30_000 : id * 500)),
@@ -33,8 +31,6 @@ function clicksOf(count: number): Click[] {
 }
 
 const data = clicksOf(450);
-const show = (value: unknown): string => inspect(value, { depth: 8, breakLength: Number.POSITIVE_INFINITY });
-const sortedShows = (values: readonly unknown[]): string[] => values.map(show).sort();
 
 interface Totals {
   count: number;
@@ -73,40 +69,25 @@ const summary = z.object({ user: z.string(), clicks: z.number().int() });
 interface RunResult {
   readonly rows: Row[];
   readonly seen: string[];
-  readonly actors: Array<{ name: string; positional: boolean; byPosition: number; named: number }>;
+  readonly actors: ActorRows[];
   readonly explain: string;
 }
 
-let session: Session | undefined;
-afterEach(async () => {
-  await session?.stop();
-  session = undefined;
-});
-
 let runs = 0;
-
-function groupStateActors(query: StreamingQuery): RunResult["actors"] {
-  return operatorActorRows(query, "group-state");
-}
 
 type Build = (input: DataFrame, seen: string[]) => DataFrame;
 
-async function run(mode: "auto" | "off", outputMode: "update" | "append" | "complete", build: Build): Promise<RunResult> {
-  session = natsSession(server().options, { "rill.rows.positional": mode, "rill.shuffle.partitions": 2, "rill.flow.maxFrameRows": 32 });
+async function run(mode: RowsMode, outputMode: "update" | "append" | "complete", build: Build): Promise<RunResult> {
+  const session = testSession.open({ "rill.rows.positional": mode, ...STAGE_SETTINGS });
   const name = `posgs_${runs++}_${mode}`;
   const input = new MemoryStream(session, clicks);
   const seen: string[] = [];
   const rows: Row[] = [];
   const query = await build(input.toDF(), seen).writeStream.queryName(name).outputMode(outputMode).foreachBatch((batch) => void rows.push(...batch)).start();
-  const third = Math.ceil(data.length / 3);
-  for (let part = 0; part < 3; part++) {
-    input.addData(data.slice(part * third, (part + 1) * third));
-    await query.processAllAvailable();
-  }
+  await feedInParts(input, query, data, 3);
   assert.equal(query.numRecoveries, 0);
-  const result = { rows, seen, actors: groupStateActors(query), explain: query.explain() };
-  await session.stop();
-  session = undefined;
+  const result = { rows, seen, actors: operatorActorRows(query, "group-state"), explain: query.explain() };
+  await testSession.stop();
   return result;
 }
 
@@ -119,17 +100,14 @@ async function bothWays(outputMode: "update" | "append" | "complete", build: Bui
   assert.deepStrictEqual(normalize(positional.rows), normalize(named.rows), "the same output");
   assert.match(positional.explain, /rows by position into group-state \(its input read by index\), named after it/);
   assert.doesNotMatch(named.explain, /rows by position into group-state/);
-  assert.ok(positional.actors.length === 2 && positional.actors.every((actor) => actor.positional && actor.named === 0), JSON.stringify(positional.actors));
-  assert.ok(positional.actors.reduce((sum, actor) => sum + actor.byPosition, 0) > 0, JSON.stringify(positional.actors));
-  assert.ok(named.actors.every((actor) => !actor.positional && actor.byPosition === 0), JSON.stringify(named.actors));
+  assertRanByPosition(positional.actors, 2);
+  assertRanNamed(named.actors);
   return positional;
 }
 
 /** Update mode's rows as the table they describe: each key's last row. */
 function latest(rows: readonly Row[]): string[] {
-  const table = new Map<unknown, Row>();
-  for (const row of rows) table.set(row.user, row);
-  return sortedShows([...table.values()]);
+  return sortedShows(latestByKey(rows, ["user"]));
 }
 
 describe("group state with its input by position", () => {
@@ -159,22 +137,16 @@ describe("group state with its input by position", () => {
 });
 
 describe("a group state checkpoint written one way and restored the other", () => {
-  let folder: string;
-  before(async () => {
-    folder = await mkdtemp(join(tmpdir(), "rill-posgs-"));
-  });
-  after(async () => {
-    await rm(folder, { recursive: true, force: true });
-  });
+  const folder = useTempFolder("rill-posgs-");
 
   /** The first half with `first`, a restart on the checkpoint with `second` for the rest: each key's last total, and each run's actors. */
-  async function restarted(first: "auto" | "off", second: "auto" | "off", location: string | undefined): Promise<{ table: string[]; actors: RunResult["actors"][] }> {
-    session = natsSession(server().options, { "rill.shuffle.partitions": 2, "rill.flow.maxFrameRows": 32 });
+  async function restarted(first: RowsMode, second: RowsMode, location: string | undefined): Promise<{ table: string[]; actors: ActorRows[][] }> {
+    const session = testSession.open(STAGE_SETTINGS);
     const input = new MemoryStream(session, clicks);
     const name = `posgs_restart_${runs++}`;
     const rows: Row[] = [];
-    const start = async (mode: "auto" | "off") => {
-      session?.conf.set("rill.rows.positional", mode);
+    const start = async (mode: RowsMode) => {
+      session.conf.set("rill.rows.positional", mode);
       const writer = input.toDF().groupByKey((row) => row.user).mapGroupsWithState(running([]), { outputSchema: totals })
         .writeStream.queryName(name).outputMode("update").foreachBatch((batch) => void rows.push(...batch));
       return (location === undefined ? writer : writer.option("checkpointLocation", location)).start();
@@ -183,23 +155,22 @@ describe("a group state checkpoint written one way and restored the other", () =
     let query = await start(first);
     input.addData(data.slice(0, half));
     await query.processAllAvailable();
-    const actors = [groupStateActors(query)];
+    const actors = [operatorActorRows(query, "group-state")];
     if (location !== undefined) {
       await query.stop();
       query = await start(second);
     }
     input.addData(data.slice(half));
     await query.processAllAvailable();
-    actors.push(groupStateActors(query));
-    await session.stop();
-    session = undefined;
+    actors.push(operatorActorRows(query, "group-state"));
+    await testSession.stop();
     return { table: latest(rows), actors };
   }
 
   for (const [first, second] of [["off", "auto"], ["auto", "off"]] as const) {
     it(`written ${first === "off" ? "named" : "by position"}, restored ${second === "off" ? "named" : "by position"}: the totals of a run never stopped`, async () => {
       const reference = await restarted("off", "off", undefined);
-      const result = await restarted(first, second, join(folder, `${first}-${second}`));
+      const result = await restarted(first, second, join(folder(), `${first}-${second}`));
       assert.deepStrictEqual(result.table, reference.table);
       for (const [index, mode] of [first, second].entries()) {
         const actors = result.actors[index] ?? [];

@@ -4,20 +4,22 @@
 // several matches, null keys, a column both sides name, conditions beyond the key, the static side on the left, and
 // the YSB chain (filter, selectExpr, withWatermark, join, windowed count) with the join after other steps.
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, afterEach, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { z } from "zod";
-import type { QueryRuntime } from "../../src/actors/runtime.ts";
-import { SourceActor } from "../../src/actors/source-actor.ts";
 import { jsonWithLongs } from "../../src/core/long.ts";
 import { MemoryStream, col, expr, window, type DataFrame, type Row, type Session, type StreamingQuery } from "../../src/index.ts";
 import { useNatsServer } from "../helpers/nats.ts";
-import { natsSession } from "../helpers/session.ts";
-import { operatorActorRows } from "../helpers/positional-actors.ts";
+import { useNatsSession } from "../helpers/session.ts";
+import { assertRanByPosition, assertRanNamed, operatorActorRows, sourcesPositional, type ActorRows } from "../helpers/positional-actors.ts";
+import { feedInParts, type RowsMode } from "../helpers/positional-run.ts";
+import { canonical, latestByKey } from "../helpers/rows-canonical.ts";
+import { seededInts } from "../helpers/seeded.ts";
+import { useTempFolder } from "../helpers/temp-folder.ts";
 
 const server = useNatsServer();
+const testSession = useNatsSession(() => server().options);
 
 const readingSchema = z.object({ id: z.number().int(), device: z.string().nullable(), model: z.string().nullable(), v: z.number(), at: z.date() });
 type Reading = z.input<typeof readingSchema>;
@@ -30,11 +32,7 @@ const START = Date.UTC(2026, 0, 1);
  * arrived, which made one way count a row the other dropped.)
  */
 function readings(count: number, seed: number): Reading[] {
-  let state = seed;
-  const next = (bound: number): number => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return (state >>> 16) % bound;
-  };
+  const next = seededInts(seed);
   return Array.from({ length: count }, (_, id) => ({
     id,
     device: next(20) === 0 ? null : `d${next(8)}`,
@@ -55,16 +53,10 @@ const DEVICES_DDL = "limit LONG, device STRING, model STRING";
 interface RunResult {
   readonly rows: Row[];
   /** The join's actors (their own stage when not chained): whether they run by position, rows by position, rows run named. */
-  readonly joins: Array<{ name: string; positional: boolean; byPosition: number; named: number }>;
+  readonly joins: ActorRows[];
   readonly sourcesPositional: boolean[];
   readonly explain: string;
 }
-
-let session: Session | undefined;
-afterEach(async () => {
-  await session?.stop();
-  session = undefined;
-});
 
 let runs = 0;
 
@@ -75,31 +67,19 @@ interface RunOptions {
   readonly read?: (session: Session) => DataFrame;
 }
 
-async function run(mode: "auto" | "off", options: RunOptions, data: readonly Reading[], build: (input: DataFrame, devices: DataFrame) => DataFrame): Promise<RunResult> {
-  session = natsSession(server().options, { "rill.chaining": String(options.chaining), "rill.rows.positional": mode, "rill.shuffle.partitions": 2, "rill.flow.maxFrameRows": 64 });
+async function run(mode: RowsMode, options: RunOptions, data: readonly Reading[], build: (input: DataFrame, devices: DataFrame) => DataFrame): Promise<RunResult> {
+  const session = testSession.open({ "rill.chaining": String(options.chaining), "rill.rows.positional": mode, "rill.shuffle.partitions": 2, "rill.flow.maxFrameRows": 64 });
   const name = `posjoin_${runs++}_${mode}`;
   const devices = session.createDataFrame(DEVICES, DEVICES_DDL);
   const input = options.read ? undefined : new MemoryStream(session, readingSchema);
   const stream = options.read ? options.read(session) : (input as MemoryStream<typeof readingSchema>).toDF();
   const query: StreamingQuery = await build(stream, devices).writeStream.queryName(name).format("memory").outputMode(options.outputMode).start();
-  if (input) {
-    input.addData(data.slice(0, data.length >> 1));
-    await query.processAllAvailable();
-    input.addData(data.slice(data.length >> 1));
-  }
-  await query.processAllAvailable();
+  if (input) await feedInParts(input, query, data, 2);
+  else await query.processAllAvailable();
   assert.equal(query.numRecoveries, 0);
-  const runtime = (query as unknown as { runtime: QueryRuntime }).runtime;
-  const joins = operatorActorRows(query, "join");
-  const sourcesPositional = runtime.actors.filter((actor): actor is SourceActor => actor instanceof SourceActor).map((actor) => actor.runsPositional);
-  const result = { rows: session.table(name).map((row) => ({ ...row })), joins, sourcesPositional, explain: query.explain() };
-  await session.stop();
-  session = undefined;
+  const result = { rows: session.table(name).map((row) => ({ ...row })), joins: operatorActorRows(query, "join"), sourcesPositional: sourcesPositional(query), explain: query.explain() };
+  await testSession.stop();
   return result;
-}
-
-function canonical(rows: readonly Row[]): string[] {
-  return rows.map((row) => jsonWithLongs(Object.entries(row))).sort();
 }
 
 /** The explain() lines of the stage that holds the join step. */
@@ -119,9 +99,9 @@ async function bothWays(data: readonly Reading[], build: (input: DataFrame, devi
   const named = await run("off", { chaining: false, outputMode }, data, build);
   assert.deepStrictEqual(normalize(positional.rows), normalize(named.rows), "the same rows by position and named");
   assert.ok(positional.rows.length > 0, "some rows");
-  assert.ok(named.joins.length > 0 && named.joins.every((actor) => !actor.positional && actor.byPosition === 0), JSON.stringify(named.joins));
-  assert.ok(positional.joins.length > 0 && positional.joins.every((actor) => actor.positional && actor.named === 0), JSON.stringify(positional.joins));
-  assert.ok(positional.joins.reduce((sum, actor) => sum + actor.byPosition, 0) > 0, JSON.stringify(positional.joins));
+  assert.ok(named.joins.length > 0, JSON.stringify(named.joins));
+  assertRanNamed(named.joins);
+  assertRanByPosition(positional.joins);
   assert.match(joinStage(positional.explain), /rows by position/, positional.explain);
   assert.doesNotMatch(named.explain, /rows by position/);
   return positional;
@@ -129,9 +109,7 @@ async function bothWays(data: readonly Reading[], build: (input: DataFrame, devi
 
 /** Update mode's rows as the table they describe: each key's last row. */
 function latestRows(rows: readonly Row[], keys: readonly string[]): Row[] {
-  const table = new Map<string, Row>();
-  for (const row of rows) table.set(jsonWithLongs(keys.map((key) => row[key])), row);
-  return [...table.values()];
+  return latestByKey(rows, keys, (key) => jsonWithLongs(key));
 }
 
 /** latestRows in canonical form, to compare. */
@@ -182,18 +160,12 @@ describe("the stream-static join by position", () => {
 });
 
 describe("the stream-static join by position in a source stage (chained after a CSV source read by position)", () => {
-  let folder: string;
-  before(async () => {
-    folder = await mkdtemp(join(tmpdir(), "rill-posjoin-"));
-  });
-  after(async () => {
-    await rm(folder, { recursive: true, force: true });
-  });
+  const folder = useTempFolder("rill-posjoin-");
 
   it("filter, selectExpr, join in the source's actor: the same rows both ways; with withWatermark in the chain, the same rows", async () => {
     const csv = (value: unknown): string => (value === null ? "" : value instanceof Date ? value.toISOString() : String(value));
-    await writeFile(join(folder, "part-0.csv"), `${data.map((row) => [row.id, row.device, row.model, row.v, row.at].map(csv).join(",")).join("\n")}\n`);
-    const read = (s: Session) => s.readStream.schema("id INT, device STRING, model STRING, v DOUBLE, at TIMESTAMP").csv(folder);
+    await writeFile(join(folder(), "part-0.csv"), `${data.map((row) => [row.id, row.device, row.model, row.v, row.at].map(csv).join(",")).join("\n")}\n`);
+    const read = (s: Session) => s.readStream.schema("id INT, device STRING, model STRING, v DOUBLE, at TIMESTAMP").csv(folder());
     for (const watermark of [false, true]) {
       const build = (stream: DataFrame, devices: DataFrame): DataFrame => {
         const projected = stream.where("v > 5").selectExpr("at", "device", "v * 2 as v2");

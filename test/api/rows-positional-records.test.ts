@@ -2,32 +2,27 @@
 // DDL schema and a zod one), text files and MemoryStream. Over real NATS with chaining on, the same query by position
 // and named gives the same rows and the same dead letters, and a checkpoint written either way restores the other.
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { MemoryStream, z, type DataFrame, type Session } from "../../src/index.ts";
 import { committedLines } from "../helpers/kill-runs.ts";
 import { useNatsServer } from "../helpers/nats.ts";
-import { bothWays, DDL, jsonRecords, sourcesPositional, ZOD, type JsonRecord } from "../helpers/positional-sources.ts";
+import { sourcesPositional } from "../helpers/positional-actors.ts";
+import { bothWays, DDL, jsonRecords, ZOD, type JsonRecord } from "../helpers/positional-sources.ts";
 import { natsSession } from "../helpers/session.ts";
+import { useTempFolder } from "../helpers/temp-folder.ts";
 
 const server = useNatsServer();
 
 const good = (records: readonly JsonRecord[]) => records.filter((record) => record.good).length;
 
 describe("rows by position in record sources", () => {
-  let folder: string;
-  before(async () => {
-    folder = await mkdtemp(join(tmpdir(), "rill-posrec-"));
-  });
-  after(async () => {
-    await rm(folder, { recursive: true, force: true });
-  });
+  const folder = useTempFolder("rill-posrec-");
 
   /** Two JSON Lines files: the second holds blank lines and a line that is not UTF-8. */
   async function jsonFolder(name: string): Promise<{ path: string; records: JsonRecord[] }> {
-    const path = join(folder, name);
+    const path = join(folder(), name);
     await mkdir(path);
     const first = jsonRecords(200, 5, 0);
     const second = jsonRecords(200, 9, 200);
@@ -57,7 +52,7 @@ describe("rows by position in record sources", () => {
   }
 
   it("text files: each line one row, the same both ways", async () => {
-    const path = join(folder, "text");
+    const path = join(folder(), "text");
     await mkdir(path);
     await writeFile(join(path, "part-0.txt"), "alpha\r\nbeta\n\ngamma delta\n");
     const result = await bothWays({ server: server().options, name: "posrec_text", read: (s) => s.readStream.text(path), build: (lines) => lines.where("value != 'beta'"), inputRows: 4, letters: 0 });
@@ -87,8 +82,8 @@ describe("rows by position in record sources", () => {
 
   it("json files: a checkpoint written named restores by position, and the reverse: the rows of one run", async () => {
     const input = await jsonFolder("restart");
-    const output = join(folder, "restart-out");
-    const checkpoint = join(folder, "restart-checkpoint");
+    const output = join(folder(), "restart-out");
+    const checkpoint = join(folder(), "restart-checkpoint");
     const fileRecords = (file: string) => jsonRecords(100, file.length, 1000 + file.length * 100);
     const once = async (mode: "auto" | "off", file?: string): Promise<boolean[]> => {
       if (file) await writeFile(join(input.path, file), `${fileRecords(file).map((record) => record.text).join("\n")}\n`);
@@ -118,8 +113,8 @@ describe("rows by position in record sources", () => {
     const session = natsSession(server().options);
     try {
       const stream = new MemoryStream(session, z.object({ user: z.string(), amount: z.number().int() }));
-      const output = join(folder, "memory-out");
-      const checkpoint = join(folder, "memory-checkpoint");
+      const output = join(folder(), "memory-out");
+      const checkpoint = join(folder(), "memory-checkpoint");
       const positional: boolean[][] = [];
       for (const [round, mode] of (["auto", "off", "auto", "off"] as const).entries()) {
         session.conf.set("rill.rows.positional", mode);

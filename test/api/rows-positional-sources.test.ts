@@ -3,20 +3,22 @@
 // with chaining on (the default: the chain runs in the source actor), the same query by position and named must give
 // the same rows and the same dead letters; a checkpoint written either way restores the other.
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, afterEach, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { z } from "zod";
-import { NatsTransport } from "../../src/actors/nats-transport.ts";
-import type { QueryRuntime } from "../../src/actors/runtime.ts";
-import { SourceActor } from "../../src/actors/source-actor.ts";
 import type { DataFrame, Row, Session } from "../../src/index.ts";
+import { watchDeadLetters } from "../helpers/dead-letters.ts";
 import { committedLines } from "../helpers/kill-runs.ts";
 import { useNatsServer } from "../helpers/nats.ts";
-import { natsSession } from "../helpers/session.ts";
+import { sourcesPositional } from "../helpers/positional-actors.ts";
+import type { RowsMode } from "../helpers/positional-run.ts";
+import { seededInts } from "../helpers/seeded.ts";
+import { useNatsSession } from "../helpers/session.ts";
+import { useTempFolder } from "../helpers/temp-folder.ts";
 
 const server = useNatsServer();
+const testSession = useNatsSession(() => server().options);
 
 /** Every type the CSV source reads; the file's column order. */
 const DDL = "id INT, big LONG, d DOUBLE, flag BOOLEAN, at TIMESTAMP, a STRING, b STRING, p STRING";
@@ -41,11 +43,7 @@ const csvText = (value: string): string => (/[,"]/.test(value) ? `"${value.repla
 
 /** CSV lines: nulls (empty fields) now and then, longs past 2^53, quoted texts, invalid patterns, records failing the schema. */
 function csvLines(count: number, seed: number, first: number): Line[] {
-  let state = seed;
-  const next = (bound: number): number => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return (state >>> 16) % bound;
-  };
+  const next = seededInts(seed);
   const texts = ["aaa", "bcd", "abc", "xy", "z12", "ccc", "with, comma", 'quote " in'];
   const maybe = <T>(value: T): T | null => (next(6) === 0 ? null : value);
   const lines: Line[] = [];
@@ -89,27 +87,14 @@ interface RunResult {
   readonly explain: string;
 }
 
-let session: Session | undefined;
-afterEach(async () => {
-  await session?.stop();
-  session = undefined;
-});
-
 let runs = 0;
 
 /** Runs `build` over the source `read` makes, in two triggers (`between` runs after the first), memory sink. */
-async function run(mode: "auto" | "off", read: (session: Session) => DataFrame, build: (input: DataFrame) => DataFrame, expectedLetters: number, between?: () => Promise<void>, inputRows?: number): Promise<RunResult> {
-  session = natsSession(server().options, { "rill.rows.positional": mode, "rill.flow.maxFrameRows": 64 });
+async function run(mode: RowsMode, read: (session: Session) => DataFrame, build: (input: DataFrame) => DataFrame, expectedLetters: number, between?: () => Promise<void>, inputRows?: number): Promise<RunResult> {
+  const session = testSession.open({ "rill.rows.positional": mode, "rill.flow.maxFrameRows": 64 });
   const name = `possrc_${runs++}_${mode}`;
-  const watcher = await NatsTransport.connect(server().options);
-  const letters: Letter[] = [];
-  let lettersArrived: () => void = () => undefined;
-  const allLetters = new Promise<void>((resolve) => (lettersArrived = resolve));
-  watcher.subscribe(`rill.${name}.deadletter`, (payload) => {
-    letters.push(JSON.parse(new TextDecoder().decode(payload)) as Letter);
-    if (letters.length >= expectedLetters) lettersArrived();
-  });
-  await watcher.flush();
+  const watch = await watchDeadLetters<Letter>(server().options, name, expectedLetters);
+  const letters = watch.letters;
   try {
     const query = await build(read(session)).writeStream.queryName(name).format("memory").outputMode("append").start();
     await query.processAllAvailable();
@@ -122,25 +107,20 @@ async function run(mode: "auto" | "off", read: (session: Session) => DataFrame, 
       await between();
       await query.processAllAvailable();
     }
-    if (expectedLetters > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([allLetters, new Promise<void>((resolve) => (timer = setTimeout(resolve, 20_000)))]);
-      clearTimeout(timer);
-    }
+    if (expectedLetters > 0) await watch.arrived();
     assert.equal(letters.length, expectedLetters, `dead letters (${mode})`);
-    const runtime = (query as unknown as { runtime: QueryRuntime }).runtime;
-    const sourcesPositional = runtime.actors.filter((actor): actor is SourceActor => actor instanceof SourceActor).map((actor) => actor.runsPositional);
+    const positional = sourcesPositional(query);
     assert.equal(query.numRecoveries, 0);
-    return { rows: session.table(name), letters, sourcesPositional, explain: query.explain() };
+    return { rows: session.table(name), letters, sourcesPositional: positional, explain: query.explain() };
   } finally {
-    await watcher.close();
+    await watch.close();
   }
 }
 
 /** Both ways: the same rows in the same order and the same dead letters; the positional run's sources run by position. */
 async function bothWays(read: (session: Session) => DataFrame, build: (input: DataFrame) => DataFrame, expectedLetters: number, between?: { auto: () => Promise<void>; off: () => Promise<void> }, unordered = false, inputRows?: number): Promise<RunResult> {
   const positional = await run("auto", read, build, expectedLetters, between?.auto, inputRows);
-  await session?.stop();
+  await testSession.stop();
   const named = await run("off", read, build, expectedLetters, between?.off, inputRows);
   // Partitions reach the sink in no fixed order: an unordered source's rows are compared sorted (the same multiset).
   const inOrder = (rows: Row[]) => (unordered ? [...rows].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0)) : rows);
@@ -160,20 +140,14 @@ function keyOf(row: Row): string {
 }
 
 describe("rows by position in source stages", () => {
-  let folder: string;
-  before(async () => {
-    folder = await mkdtemp(join(tmpdir(), "rill-possrc-"));
-  });
-  after(async () => {
-    await rm(folder, { recursive: true, force: true });
-  });
+  const folder = useTempFolder("rill-possrc-");
 
   /**
    * A folder with two CSV files now and a third written by `third()`; the second file ends with a record that does not
    * parse (a quote never closed), and holds a blank line. `records` are the good records in file order.
    */
   async function csvFolder(name: string): Promise<{ path: string; records: Record[]; badRecords: number; third: () => Promise<void> }> {
-    const path = join(folder, name);
+    const path = join(folder(), name);
     await mkdir(path);
     const parts = [csvLines(150, 7, 0), csvLines(150, 11, 150), csvLines(150, 13, 300)];
     const text = (lines: readonly Line[], tail = "") => `${lines.map((line) => line.text).join("\n")}\n${tail}`;
@@ -208,7 +182,7 @@ describe("rows by position in source stages", () => {
   });
 
   it("csv with a header whose columns come in another order than the schema's: read by name, the same both ways", async () => {
-    const path = join(folder, "header");
+    const path = join(folder(), "header");
     await mkdir(path);
     const lines = ["p,b,id,a,d", "x|y,b1,1,xx,1.5", "a+,,2,aaa,-2", "c$,b3,3,abc,", "(,b4,4,,7"];
     await writeFile(join(path, "part-0.csv"), `${lines.join("\n")}\n`);
@@ -217,7 +191,7 @@ describe("rows by position in source stages", () => {
   });
 
   it("csv with a zod schema stays named (its check is the user's validator)", async () => {
-    const path = join(folder, "zod");
+    const path = join(folder(), "zod");
     await mkdir(path);
     await writeFile(join(path, "part-0.csv"), "1,a\n2,b\n");
     const result = await run("auto", (s) => s.readStream.schema(z.object({ id: z.number().int(), a: z.string() })).csv(path), (events) => events.where("id > 1"), 0);
@@ -235,19 +209,17 @@ describe("rows by position in source stages", () => {
 
   it("a checkpoint written named restores by position, and the reverse: the rows of one run", async () => {
     const input = await csvFolder("restart");
-    const output = join(folder, "restart-out");
-    const checkpoint = join(folder, "restart-checkpoint");
-    const once = async (mode: "auto" | "off", write?: () => Promise<void>): Promise<boolean[]> => {
-      session = natsSession(server().options, { "rill.rows.positional": mode });
+    const output = join(folder(), "restart-out");
+    const checkpoint = join(folder(), "restart-checkpoint");
+    const once = async (mode: RowsMode, write?: () => Promise<void>): Promise<boolean[]> => {
+      const session = testSession.open({ "rill.rows.positional": mode });
       const query = await session.readStream.schema(DDL).option("maxFilesPerTrigger", 1).csv(input.path).where("d > 0 or flag").select("id", "b", "big")
         .writeStream.queryName("possrc_restart").format("json").option("path", output).option("checkpointLocation", checkpoint).start();
       await query.processAllAvailable();
       await write?.();
       await query.processAllAvailable();
-      const runtime = (query as unknown as { runtime: QueryRuntime }).runtime;
-      const positional = runtime.actors.filter((actor): actor is SourceActor => actor instanceof SourceActor).map((actor) => actor.runsPositional);
-      await session.stop();
-      session = undefined;
+      const positional = sourcesPositional(query);
+      await testSession.stop();
       return positional;
     };
     assert.deepStrictEqual(await once("off"), [false]);

@@ -2,15 +2,18 @@
 // (rill.chaining=false, where frames sit between stateless operators), once by position and once named; the outputs,
 // dead letters and the operators they name must be the same, and equal to plain code.
 import assert from "node:assert/strict";
-import { afterEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { z } from "zod";
-import { NatsTransport } from "../../src/actors/nats-transport.ts";
-import { MemoryStream, expr, type DataFrame, type Row, type Session, type StreamingQuery } from "../../src/index.ts";
+import { MemoryStream, expr, type DataFrame, type Row, type StreamingQuery } from "../../src/index.ts";
+import { watchDeadLetters } from "../helpers/dead-letters.ts";
 import { useNatsServer } from "../helpers/nats.ts";
-import { natsSession } from "../helpers/session.ts";
-import { operatorActorRows } from "../helpers/positional-actors.ts";
+import { useNatsSession } from "../helpers/session.ts";
+import { assertRanNamed, operatorActorRows, type ActorRows } from "../helpers/positional-actors.ts";
+import { feedInParts, type RowsMode } from "../helpers/positional-run.ts";
+import { seededInts } from "../helpers/seeded.ts";
 
 const server = useNatsServer();
+const testSession = useNatsSession(() => server().options);
 
 const schema = z.object({
   id: z.number().int(),
@@ -29,11 +32,7 @@ const INVALID = ["(", "[a"];
 
 /** Deterministic rows with a null in every nullable column now and then, longs past 2^53, and bad patterns. */
 function rowsOf(count: number, seed: number): Input[] {
-  let state = seed;
-  const next = (bound: number): number => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return (state >>> 16) % bound;
-  };
+  const next = seededInts(seed);
   const texts = ["aaa", "bcd", "abc", "xy", "z12", "ccc"];
   const maybe = <T>(value: T): T | null => (next(6) === 0 ? null : value);
   return Array.from({ length: count }, (_, id) => ({
@@ -59,62 +58,43 @@ interface RunResult {
   readonly rows: Row[];
   readonly letters: Letter[];
   /** Each operator actor: whether it runs by position, its rows by position, its rows of frames it ran named. */
-  readonly actors: Array<{ name: string; positional: boolean; byPosition: number; named: number }>;
+  readonly actors: ActorRows[];
   readonly explain: string;
 }
-
-let session: Session | undefined;
-afterEach(async () => {
-  await session?.stop();
-  session = undefined;
-});
 
 let runs = 0;
 
 /** Runs `build` over `data` (fed in two parts) with rill.rows.positional = `mode`, every operator its own actor. */
-async function run(mode: "auto" | "off", data: readonly Input[], build: (input: DataFrame) => DataFrame, expectedLetters = 0): Promise<RunResult> {
-  session = natsSession(server().options, { "rill.chaining": "false", "rill.rows.positional": mode, "rill.flow.maxFrameRows": 64 });
+async function run(mode: RowsMode, data: readonly Input[], build: (input: DataFrame) => DataFrame, expectedLetters = 0): Promise<RunResult> {
+  const session = testSession.open({ "rill.chaining": "false", "rill.rows.positional": mode, "rill.flow.maxFrameRows": 64 });
   const name = `positional_${runs++}_${mode}`;
-  const watcher = await NatsTransport.connect(server().options);
-  const letters: Letter[] = [];
-  let lettersArrived: () => void = () => undefined;
-  const allLetters = new Promise<void>((resolve) => (lettersArrived = resolve));
-  watcher.subscribe(`rill.${name}.deadletter`, (payload) => {
-    letters.push(JSON.parse(new TextDecoder().decode(payload)) as Letter);
-    if (letters.length >= expectedLetters) lettersArrived();
-  });
-  await watcher.flush();
+  const watch = await watchDeadLetters<Letter>(server().options, name, expectedLetters);
   try {
     const input = new MemoryStream(session, schema);
     const query: StreamingQuery = await build(input.toDF()).writeStream.queryName(name).format("memory").outputMode("append").start();
-    input.addData(data.slice(0, data.length >> 1));
-    await query.processAllAvailable();
-    input.addData(data.slice(data.length >> 1));
-    await query.processAllAvailable();
+    await feedInParts(input, query, data, 2);
     if (expectedLetters > 0) {
       // Letters travel on the session's connection after the commit: bounded, so a missing one fails with the count.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([allLetters, new Promise<void>((resolve) => (timer = setTimeout(resolve, 20_000)))]);
-      clearTimeout(timer);
-      assert.equal(letters.length, expectedLetters, `dead letters (${mode})`);
+      await watch.arrived();
+      assert.equal(watch.letters.length, expectedLetters, `dead letters (${mode})`);
     }
     const actors = operatorActorRows(query);
     assert.equal(query.numRecoveries, 0);
-    return { rows: session.table(name), letters, actors, explain: query.explain() };
+    return { rows: session.table(name), letters: watch.letters, actors, explain: query.explain() };
   } finally {
-    await watcher.close();
+    await watch.close();
   }
 }
 
 /** Both ways: the same rows in the same order, and the same dead letters. Returns the positional run. */
 async function bothWays(data: readonly Input[], build: (input: DataFrame) => DataFrame, expectedLetters = 0): Promise<RunResult> {
   const positional = await run("auto", data, build, expectedLetters);
-  await session?.stop();
+  await testSession.stop();
   const named = await run("off", data, build, expectedLetters);
   assert.deepStrictEqual(positional.rows, named.rows, "the same rows by position and named");
   const letterOf = (letter: Letter) => ({ operator: letter.operator.replace(/^positional_\d+_\w+/, ""), reason: letter.reason, raw: letter.raw });
   assert.deepStrictEqual(positional.letters.map(letterOf), named.letters.map(letterOf), "the same dead letters");
-  assert.ok(named.actors.every((actor) => !actor.positional && actor.byPosition === 0), "off: nothing runs by position");
+  assertRanNamed(named.actors, "off: nothing runs by position");
   assert.ok(!named.explain.includes("rows by position"));
   return positional;
 }

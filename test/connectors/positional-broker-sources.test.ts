@@ -16,7 +16,8 @@ import type { Session } from "../../src/index.ts";
 import { committedLines } from "../helpers/kill-runs.ts";
 import { findMosquitto, MOSQUITTO_MISSING, startMosquitto, type MosquittoHandle } from "../helpers/mosquitto.ts";
 import { useNatsServer } from "../helpers/nats.ts";
-import { bothWays, DDL, jsonRecords, sourcesPositional, ZOD, type JsonRecord } from "../helpers/positional-sources.ts";
+import { sourcesPositional } from "../helpers/positional-actors.ts";
+import { bothWays, DDL, jsonRecords, ZOD, type JsonRecord } from "../helpers/positional-sources.ts";
 import { natsSession } from "../helpers/session.ts";
 
 const server = useNatsServer();

@@ -3,12 +3,12 @@
 // its source actors ran by position.
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { NatsTransport } from "../../src/actors/nats-transport.ts";
-import type { QueryRuntime } from "../../src/actors/runtime.ts";
-import { SourceActor } from "../../src/actors/source-actor.ts";
 import type { DataFrame, NatsOptions, Row, Session, StreamingQuery } from "../../src/index.ts";
 import { schemaOf, type Schema } from "../../src/core/types.ts";
 import { parseDdlSchema } from "../../src/expr/ddl.ts";
+import { watchDeadLetters } from "./dead-letters.ts";
+import { sourcesPositional } from "./positional-actors.ts";
+import { seededInts } from "./seeded.ts";
 import { natsSession } from "./session.ts";
 
 /** Every type a JSON record holds; `id` may not be null (a StructType-like schema: DDL has no NOT NULL). */
@@ -29,11 +29,7 @@ export interface JsonRecord {
  * milliseconds, longs past 2^53, missing and extra fields, nulls, arrays and numbers where an object belongs.
  */
 export function jsonRecords(count: number, seed: number, first: number): JsonRecord[] {
-  let state = seed;
-  const next = (bound: number): number => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return (state >>> 16) % bound;
-  };
+  const next = seededInts(seed);
   const maybe = <T>(value: T): T | null => (next(6) === 0 ? null : value);
   const records: JsonRecord[] = [];
   const object = (value: { [key: string]: unknown }, good: boolean, text = JSON.stringify(value)) => records.push({ text, good, value });
@@ -90,24 +86,11 @@ export interface RunOptions {
   readonly until?: (rows: Row[]) => boolean;
 }
 
-/** The source actors of a running query, whether each runs by position. */
-export function sourcesPositional(query: StreamingQuery): boolean[] {
-  const runtime = (query as unknown as { runtime: QueryRuntime }).runtime;
-  return runtime.actors.filter((actor): actor is SourceActor => actor instanceof SourceActor).map((actor) => actor.runsPositional);
-}
-
 /** Runs the query to a memory sink until the source has read `inputRows` rows and `letters` dead letters came; stops the session. */
 export async function runQuery(options: RunOptions): Promise<RunResult> {
   const session = natsSession(options.server, { "rill.rows.positional": options.mode, "rill.flow.maxFrameRows": 64 });
-  const watcher = await NatsTransport.connect(options.server);
-  const letters: Letter[] = [];
-  let lettersArrived: () => void = () => undefined;
-  const allLetters = new Promise<void>((resolve) => (lettersArrived = resolve));
-  watcher.subscribe(`rill.${options.name}.deadletter`, (payload) => {
-    letters.push(JSON.parse(new TextDecoder().decode(payload)) as Letter);
-    if (letters.length >= options.letters) lettersArrived();
-  });
-  await watcher.flush();
+  const watch = await watchDeadLetters<Letter>(options.server, options.name, options.letters);
+  const letters = watch.letters;
   try {
     const query = await options.build(options.read(session)).writeStream.queryName(options.name).format("memory").outputMode("append").start();
     await options.feed?.(query);
@@ -118,18 +101,14 @@ export async function runQuery(options: RunOptions): Promise<RunResult> {
       assert.ok(attempt < 2000, `the source read ${query.status.numInputRows} of ${options.inputRows} rows (${options.mode})`);
       await query.processAllAvailable();
     }
-    if (options.letters > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([allLetters, new Promise<void>((resolve) => (timer = setTimeout(resolve, 20_000)))]);
-      clearTimeout(timer);
-    }
+    if (options.letters > 0) await watch.arrived();
     assert.equal(letters.length, options.letters, `dead letters (${options.mode})`);
     if (options.until) assert.ok(query.status.numInputRows > options.inputRows, `rows read (${options.mode})`);
     else assert.equal(query.status.numInputRows, options.inputRows, `rows read (${options.mode})`);
     assert.equal(query.numRecoveries, 0);
     return { rows: session.table(options.name), letters, sourcesPositional: sourcesPositional(query), explain: query.explain() };
   } finally {
-    await watcher.close();
+    await watch.close();
     await session.stop();
   }
 }
