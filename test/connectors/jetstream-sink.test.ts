@@ -112,6 +112,27 @@ describe("jetstream sink, transactional mode across a crash", () => {
     }
   });
 
+  it("a restart publishes a committed epoch prepared by a Rill before attempts (<epoch>.msgpack, the rows alone)", async () => {
+    const { mkdir, mkdtemp, readdir, rm, writeFile } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { pack } = await import("msgpackr");
+    const folder = await mkdtemp(join(tmpdir(), "rill-jetstream-sink-"));
+    try {
+      await access.addStream({ name: "TXLEGACY", subjects: ["txlegacy.out"], storage: "memory" });
+      const sinkFolder = join(folder, "sinks", "jetstream-txlegacy_out");
+      await mkdir(sinkFolder, { recursive: true });
+      await writeFile(join(sinkFolder, "000000000002.msgpack"), pack(rows(30, 2)));
+      await writeFile(join(sinkFolder, "000000000003.msgpack"), pack(rows(40, 2)));
+      const restarted = await attemptWriter("txlegacy.out", folder, 0, 2, "run-b");
+      assert.deepEqual(await keysOf("TXLEGACY"), rows(30, 2).map((row) => row.key), "the committed epoch published, the other discarded");
+      assert.deepEqual((await readdir(sinkFolder)).filter((name) => name.endsWith(".msgpack")), []);
+      await restarted.close();
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
   it("a crash between the checkpoint's commit and the publish: the restart publishes the committing attempt's preparation, not a stalled attempt's written after it", async () => {
     const { mkdtemp, rm } = await import("node:fs/promises");
     const { tmpdir } = await import("node:os");

@@ -74,6 +74,29 @@ describe("the store-and-forward outbox", () => {
     }
   });
 
+  it("reads an epoch prepared by a Rill before attempts (['prepared', epoch, index]) as the oldest preparation, and queues it", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "rill-outbox-"));
+    try {
+      const { open } = await import("lmdb");
+      const old = open<unknown, Array<string | number>>({ path: folder, compression: false, noSubdir: false });
+      await old.transaction(() => {
+        old.put(["prepared", 5, 0], message(5, 0));
+        old.put(["prepared", 5, 1], message(5, 1));
+      });
+      await old.close();
+      const outbox = Outbox.open(folder);
+      assert.deepEqual(outbox.preparedEpochs(), [5]);
+      assert.deepEqual(outbox.preparations(5), [{ token: "", attempt: undefined }]);
+      assert.deepEqual(outbox.prepared().map((entry) => entry.id), ["q:5:0", "q:5:1"]);
+      await outbox.commit(5, "");
+      assert.deepEqual(outbox.peek(10).map((entry) => entry.id), ["q:5:0", "q:5:1"]);
+      assert.deepEqual(outbox.preparedEpochs(), []);
+      await outbox.close();
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
   it("the sink: a restart queues the committing attempt's preparation of a committed epoch, not a stalled attempt's written after it", async () => {
     const folder = await mkdtemp(join(tmpdir(), "rill-outbox-"));
     // No broker at this address: the queue keeps every committed message, which is what is checked.
