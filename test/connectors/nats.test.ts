@@ -93,6 +93,25 @@ describe("nats source", () => {
     assert.deepEqual(drain(reader).rows.map((row) => row.device), ["ok"]);
   });
 
+  it("past maxBufferedMessages not taken by the query, sends the next messages to the dead letters with their payload, and reads again once polled", async () => {
+    const { reader, context } = await open(source({ subject: "test.behind", maxBufferedMessages: "10" }));
+    const encoder = new TextEncoder();
+    const message = (index: number) => encoder.encode(JSON.stringify({ device: `d${index}`, value: index, at: 0 }));
+    for (let index = 0; index < 50; index++) transport.publish("test.behind", message(index));
+    await transport.flush();
+    await context.waitFor(() => reader.readyCount() + context.deadLetters.length === 50, 10_000, "50 messages read or dead-lettered");
+    assert.equal(reader.readyCount(), 10);
+    assert.equal(context.deadLetters.length, 40);
+    assert.deepEqual(context.deadLetters.map((letter) => (JSON.parse(letter.raw as string) as { value: number }).value), Array.from({ length: 40 }, (_, index) => index + 10), "each later message, whole, in order");
+    assert.match(context.deadLetters[0]?.reason ?? "", /^message on 'test\.behind' not read: the query is 10 messages behind the subject \(option maxBufferedMessages = 10\)/);
+    assert.deepEqual(drain(reader).rows.map((row) => row.value), Array.from({ length: 10 }, (_, index) => index));
+    for (let index = 50; index < 55; index++) transport.publish("test.behind", message(index));
+    await transport.flush();
+    await context.waitFor(() => reader.readyCount() === 5, 10_000, "5 more messages");
+    assert.equal(context.deadLetters.length, 40);
+    assert.throws(() => source({ subject: "a", maxBufferedMessages: "0" }), /'maxBufferedMessages'/);
+  });
+
   it("validates subject, encoding and queue when constructed", () => {
     assert.throws(() => source({}), (error: Error) => error instanceof ConfigError && /Option 'subject' of the nats source is missing/.test(error.message));
     assert.throws(() => source({ subject: "a..b" }), /'subject'.*'a\.\.b'/);

@@ -19,7 +19,10 @@ import type { PositionalSourceReader, ReadyBatchOf, SourceContext, SourceProvide
 import type { SourceRequest } from "./request.ts";
 import { parseJsonWithLongs } from "../../core/long.ts";
 
-const OPTIONS = ["subject", "encoding", "queue"];
+const OPTIONS = ["subject", "encoding", "queue", "maxBufferedMessages"];
+
+/** Messages received and not yet taken by the query, past which the source sends the next ones to the dead letters. */
+export const DEFAULT_MAX_BUFFERED_MESSAGES = 65_536;
 
 export class NatsSourceProvider implements SourceProvider {
   readonly format = "nats";
@@ -31,6 +34,7 @@ export class NatsSourceProvider implements SourceProvider {
   private readonly encoding: NatsEncoding;
   private readonly check: RecordCheck<Row>;
   private readonly positionalCheck: RecordCheck<PositionalRow>;
+  private readonly maxBuffered: number;
 
   constructor(private readonly request: SourceRequest) {
     const options = new ConnectorOptions("the nats source", request.options, OPTIONS);
@@ -41,6 +45,7 @@ export class NatsSourceProvider implements SourceProvider {
     if (options.has("queue")) {
       throw new ConfigError(`Option 'queue' of the nats source is '${options.string("queue")}', but queue groups are not supported yet: the transport subscribes without one. Remove the option; one partition reads the subject.`);
     }
+    this.maxBuffered = options.number("maxBufferedMessages", DEFAULT_MAX_BUFFERED_MESSAGES, { min: 1, integer: true });
     this.schema = requireSchema("nats", request.schema, "a NATS subject");
     this.check = recordChecker(this.schema, request.validate);
     this.positionalCheck = positionalRecordChecker(this.schema, request.validate);
@@ -48,12 +53,12 @@ export class NatsSourceProvider implements SourceProvider {
   }
 
   createReader(_partition: number): SourceReader {
-    return new NatsReader(this.request.transport, this.subject, this.encoding, this.check);
+    return new NatsReader(this.request.transport, this.subject, this.encoding, this.check, this.maxBuffered);
   }
 
   /** Rows by position: each decoded message is read by the schema's names once into an array (positionalRecordChecker). */
   createPositionalReader(_partition: number): PositionalSourceReader {
-    return new NatsReader(this.request.transport, this.subject, this.encoding, this.positionalCheck);
+    return new NatsReader(this.request.transport, this.subject, this.encoding, this.positionalCheck, this.maxBuffered);
   }
 }
 
@@ -70,6 +75,12 @@ class NatsReader<R> implements SourceReaderOf<R> {
     private readonly subject: string,
     private readonly encoding: NatsEncoding,
     private readonly check: RecordCheck<R>,
+    /**
+     * Core NATS cannot slow its publishers, and a client that stops reading its socket is cut off by the server (with
+     * every actor channel on the connection). So past this many messages not yet taken by the query, the next ones go
+     * to the dead letters, with their payload and the reason: counted and kept, never dropped silently.
+     */
+    private readonly maxBuffered: number,
   ) {}
 
   async open(context: SourceContext): Promise<void> {
@@ -95,6 +106,10 @@ class NatsReader<R> implements SourceReaderOf<R> {
   }
 
   private receive(context: SourceContext, payload: Uint8Array, subject: string): void {
+    if (this.readyCount() >= this.maxBuffered) {
+      context.deadLetter(this.rawOf(payload), `message on '${subject}' not read: the query is ${this.readyCount()} messages behind the subject (option maxBufferedMessages = ${this.maxBuffered}); core NATS cannot slow its publishers`);
+      return;
+    }
     const text = this.encoding === "json" ? decodeUtf8(payload) : undefined;
     if (this.encoding === "json" && text === undefined) {
       context.deadLetter(binaryRaw(payload), `message on '${subject}' is invalid UTF-8`);
