@@ -26,6 +26,21 @@ export interface SessionWindowSpec {
   readonly stateId: string;
 }
 
+/** Where a row's fields are, for SessionWindowOperator.input: named rows or rows by position. */
+export interface SessionWindowReaders<R> {
+  /** The row's time (ms); anything else: the row takes part in no session. */
+  readonly time: (row: R) => unknown;
+  /** The row's gap (ms); anything else: the row takes part in no session. */
+  readonly gap: (row: R) => unknown;
+  readonly keyOf: (row: R) => string;
+  /** The grouping values besides the session, as the output gives them (a missing one as null). */
+  readonly keyValues: (row: R) => unknown[];
+  /** Each aggregate's input; undefined for count(*). */
+  readonly arguments: ReadonlyArray<((row: R) => unknown) | undefined>;
+  /** The row named, for the late rows. */
+  readonly named: (row: R) => Row;
+}
+
 interface Session {
   start: number;
   end: number;
@@ -55,22 +70,39 @@ export class SessionWindowOperator implements Operator {
 
   connect(next: Emit): Emit {
     this.next = next;
-    const { keyColumns, timeColumn, gapMs, gapColumn, aggregates, watermarked } = this.spec;
-    const keyFor = keyOf(keyColumns);
+    const { keyColumns, timeColumn, gapMs, gapColumn, aggregates } = this.spec;
+    return this.input<Row>({
+      time: (row) => row[timeColumn],
+      gap: gapColumn === undefined ? () => gapMs : (row) => row[gapColumn],
+      keyOf: keyOf(keyColumns),
+      keyValues: (row) => keyColumns.map((column) => row[column] ?? null),
+      arguments: aggregates.map((aggregate) => aggregate.argument),
+      named: (row) => row,
+    });
+  }
+
+  /**
+   * The per-row input over rows of any form: `readers` say where a row's time, gap, key, key values and aggregate inputs
+   * are. Named rows (connect) and rows by position (session-window-positional.ts) assign rows to the same sessions under
+   * the same key strings, so state, checkpoints and output do not depend on the rows' form.
+   */
+  input<R>(readers: SessionWindowReaders<R>): (row: R) => void {
+    const { time: timeOf, gap: gapOf, keyOf: keyFor, keyValues, arguments: arguments_, named } = readers;
+    const { aggregates, watermarked } = this.spec;
     return (row) => {
-      const time = row[timeColumn];
+      const time = timeOf(row);
       if (typeof time !== "number") return;
-      const gap = gapColumn === undefined ? gapMs : row[gapColumn];
+      const gap = gapOf(row);
       if (typeof gap !== "number") return;
       // As in Spark, the row's own session [time, time + gap) decides: late once it would already be closed.
       if (watermarked && time + gap <= this.watermark) {
-        this.late.push(row);
+        this.late.push(named(row));
         return;
       }
       const key = keyFor(row);
       let sessions = this.keys.get(key);
       if (!sessions) {
-        sessions = { keyValues: keyColumns.map((column) => row[column] ?? null), list: [] };
+        sessions = { keyValues: keyValues(row), list: [] };
         this.keys.set(key, sessions);
       }
       const merged: Session = { start: time, end: time + gap, accumulators: aggregates.map((aggregate) => createAccumulator(aggregate.function)) };
@@ -87,7 +119,10 @@ export class SessionWindowOperator implements Operator {
           kept.push(session);
         }
       }
-      aggregates.forEach((aggregate, index) => (merged.accumulators[index] as Accumulator).add(aggregate.argument ? aggregate.argument(row) : 1));
+      merged.accumulators.forEach((accumulator, index) => {
+        const argument = arguments_[index];
+        accumulator.add(argument ? argument(row) : 1);
+      });
       kept.push(merged);
       sessions.list = kept.sort((a, b) => a.start - b.start);
       const changed = this.changed.get(key) ?? new Set<Session>();

@@ -11,10 +11,11 @@ import { AggregateOperator, type AggregateColumn, type AggregateEventTime } from
 import { aggregatePositionalInput } from "../operators/aggregate-positional.ts";
 import { AGGREGATE_NAMES, type AggregateName } from "../operators/aggregate-functions.ts";
 import { ExpandOperator, GROUPING_ID } from "../operators/expand.ts";
-import { PositionalProjectOperator } from "../operators/project-positional.ts";
+import { PositionalProjectOperator, type PositionalProjection } from "../operators/project-positional.ts";
 import { PositionalWindowOperator } from "../operators/window-positional.ts";
 import { ProjectOperator, type Projection } from "../operators/project.ts";
 import { SessionWindowOperator } from "../operators/session-window.ts";
+import { sessionWindowPositionalInput } from "../operators/session-window-positional.ts";
 import { WindowOperator } from "../operators/window.ts";
 import type { AggregateNode } from "./logical.ts";
 import { checkDuplicates, type Analysis, type AnalysisOptions, type PositionalStep, type Step } from "./steps.ts";
@@ -249,7 +250,13 @@ function analyzeSessionWindow(node: AggregateNode, child: Analysis, options: Ana
     { name: SESSION_TIME, evaluate: timeColumn.evaluate },
     ...(gapOf ? [{ name: SESSION_GAP, evaluate: gapOf.evaluate }] : []),
   ];
-  steps.push({ kind: "stateless", name: "project", detail: "session keys, time and aggregate inputs", create: (id) => new ProjectOperator(id, preProjections) });
+  // By position: the same columns, the time and gap compiled by position (the gap parsed as by name).
+  const sessionInputs: PositionalProjection[] = [
+    { name: SESSION_TIME, evaluate: compilePositional(time, input, "session_window()").evaluate },
+    ...(gapOf ? [{ name: SESSION_GAP, evaluate: gapReader(compilePositional(gap, input, "session_window() gapDuration").evaluate) }] : []),
+  ];
+  const prePositional = child.keyed ? undefined : positionalPreProjection(steps, child.steps.length, input, node.groupBy.filter((_, index) => index !== sessionAt), others, aggregates, argumentColumns, "groupBy(...)", sessionInputs);
+  steps.push({ kind: "stateless", name: "project", detail: "session keys, time and aggregate inputs", create: (id) => new ProjectOperator(id, preProjections), ...(prePositional ? { positional: prePositional } : {}) });
   const columns: AggregateColumn[] = aggregates.map((aggregate, index) => {
     const column = argumentColumns[index] as string;
     return { name: aggregate.name, function: aggregate.function, argument: aggregate.argument ? (row: Row) => row[column] : undefined };
@@ -263,6 +270,14 @@ function analyzeSessionWindow(node: AggregateNode, child: Analysis, options: Ana
     stateId,
     signature: `session_window(${gapMs === undefined ? gapOf?.name : `${gapMs} ms`}) by [${keyNames.join(", ")}] computing [${aggregates.map((aggregate) => `${aggregate.function}:${aggregate.name}`).join(", ")}]`,
     create: (id) => new SessionWindowOperator(id, { keyColumns: keyNames, sessionColumn, sessionPosition: sessionAt, timeColumn: SESSION_TIME, gapMs: gapMs ?? 0, ...(gapOf ? { gapColumn: SESSION_GAP } : {}), aggregates: columns, outputMode, watermarked, keyColumn: ROW_KEY, stateId }),
+    // Its input by position: the key projection's columns, read by index into the named operator (decision 61's shape).
+    positionalInput: sessionWindowPositionalInput({
+      keyColumns: keyNames,
+      timeColumn: SESSION_TIME,
+      gapColumn: gapOf ? SESSION_GAP : undefined,
+      gapMs: gapMs ?? 0,
+      argumentColumns: aggregates.map((aggregate, index) => (aggregate.argument ? argumentColumns[index] : undefined)),
+    }, preProjections.map((projection) => projection.name)),
   });
   const fields: Field[] = others.map((entry) => entry.field);
   fields.splice(sessionAt, 0, { name: sessionColumn, type: "window", nullable: false });
@@ -282,21 +297,22 @@ function sessionGap(gap: Expr, input: Schema): { name: string; evaluate: (row: R
   if (compiled.type !== "string" && compiled.type !== "long" && compiled.type !== "double" && compiled.type !== "any" && compiled.type !== "null") {
     throw new AnalysisError(`session_window(): the gap ${compiled.name} must be a duration string such as "5 minutes", but it is ${compiled.type}.`);
   }
+  return { name: compiled.name, evaluate: gapReader(compiled.evaluate) };
+}
+
+/** A per-row gap read through `evaluate` (named or by position): a positive number of ms, a duration string, or null. */
+function gapReader<R>(evaluate: (row: R) => unknown): (row: R) => number | null {
   const parsed = new Map<string, number | null>();
-  const evaluate = compiled.evaluate;
-  return {
-    name: compiled.name,
-    evaluate: (row) => {
-      const value = evaluate(row);
-      if (typeof value === "number") return value > 0 ? value : null;
-      if (typeof value !== "string") return null;
-      let milliseconds = parsed.get(value);
-      if (milliseconds === undefined) {
-        milliseconds = durationOrNull(value);
-        parsed.set(value, milliseconds);
-      }
-      return milliseconds;
-    },
+  return (row) => {
+    const value = evaluate(row);
+    if (typeof value === "number") return value > 0 ? value : null;
+    if (typeof value !== "string") return null;
+    let milliseconds = parsed.get(value);
+    if (milliseconds === undefined) {
+      milliseconds = durationOrNull(value);
+      parsed.set(value, milliseconds);
+    }
+    return milliseconds;
   };
 }
 
@@ -334,7 +350,7 @@ function positionalWindowStep(steps: readonly Step[], input: Schema, time: Expr,
 }
 
 /** The key projection by position: grouping keys and aggregate inputs read by index from the rows after the windows. */
-function positionalPreProjection(steps: readonly Step[], from: number, input: Schema, groupBy: readonly Expr[], grouping: readonly GroupingKey[], aggregates: readonly ResolvedAggregate[], argumentColumns: readonly string[], context: string): PositionalStep | undefined {
+function positionalPreProjection(steps: readonly Step[], from: number, input: Schema, groupBy: readonly Expr[], grouping: readonly GroupingKey[], aggregates: readonly ResolvedAggregate[], argumentColumns: readonly string[], context: string, extra: readonly PositionalProjection[] = []): PositionalStep | undefined {
   const inputColumns = columnsAfter(steps, from, input);
   if (inputColumns === undefined) return undefined;
   const keys = grouping.map((entry, index) => {
@@ -346,7 +362,7 @@ function positionalPreProjection(steps: readonly Step[], from: number, input: Sc
   if (keys.some((key) => key.at !== undefined && key.at < 0)) return undefined;
   const evaluators = keys.map((key) => ({ name: key.name, evaluate: key.at !== undefined ? positionalRead(key.at) as unknown as (row: PositionalRow) => unknown : compilePositional(key.expression, input, context).evaluate }));
   const inputs = aggregates.flatMap((aggregate, index) => (aggregate.argument && aggregate.argumentExpr ? [{ name: argumentColumns[index] as string, evaluate: compilePositional(aggregate.argumentExpr, input, context).evaluate }] : []));
-  const projections = [...evaluators, ...inputs];
-  if (projections.length !== grouping.length + aggregates.filter((aggregate) => aggregate.argument).length) return undefined;
+  if (inputs.length !== aggregates.filter((aggregate) => aggregate.argument).length) return undefined;
+  const projections = [...evaluators, ...inputs, ...extra];
   return { inputColumns, outputColumns: projections.map((projection) => projection.name), create: (id) => new PositionalProjectOperator(id, projections) };
 }
