@@ -9,7 +9,8 @@
 # (an aggregation actor's frame: decode, aggregate, flush); aggregate-out-named aggregate-out-arrays (the same, then a
 # filter and a projection after it and the output frame encoded: its output named, or by position); source-b-named
 # source-b-arrays (scenario (b)'s source actor's frame: generator, projection with a cast, withWatermark, window, key
-# projection, encode);
+# projection, encode); generate-named generate-arrays (a generator actor's frame: decode, explode_outer, encode);
+# session-window-named session-window-arrays (a session window actor's frame: decode, assign to sessions, flush);
 # FRAMES_PER_CALL=16 makes them quicker under valgrind). Instruction counts do not
 # depend on how busy the machine is, unlike times. bench/micro/instructions.ts is bundled to plain JavaScript first
 # (esbuild), so that no TypeScript loader runs under valgrind; each subject then runs twice, with FEW and MANY frames

@@ -16,7 +16,9 @@
 // frame: the activity generator, the projection with a cast, withWatermark, window, the key projection, encode);
 // source-json-named and source-json-arrays (a JSON file source's frame:
 // 256 lines parsed and checked, named or read into arrays by the schema's names, then filter + project, encoded); static-join-named and
-// static-join-arrays (a stream-static join actor's frame: decode, the YSB join, encode).
+// static-join-arrays (a stream-static join actor's frame: decode, the YSB join, encode); generate-named and
+// generate-arrays (a generator actor's frame: decode, explode_outer with three columns beside it, encode);
+// session-window-named and session-window-arrays (a session window actor's frame: decode, assign, flush).
 // `npx tsx bench/micro/instructions.ts <subject> <frames>` runs one subject over that many 256-row frames (after the
 // same warm-up in both runs).
 import { OutputChannel } from "../../src/actors/channel.ts";
@@ -37,7 +39,9 @@ import { ProjectOperator } from "../../src/operators/project.ts";
 import { PositionalFilterOperator } from "../../src/operators/filter-positional.ts";
 import { chainPositional, toPositionalRow, type PositionalEmit, type PositionalOperator } from "../../src/operators/positional-operator.ts";
 import { PositionalProjectOperator } from "../../src/operators/project-positional.ts";
+import { generatePath } from "./generate.ts";
 import { activityFrame, DropCounter, OutputRing } from "./harness.ts";
+import { sessionWindowPath } from "./session-window.ts";
 import { droppedFilterSelect, droppedSelect, plainFilter, plainFilterSelect, plainSelect, type PlainWork } from "./operators.ts";
 import { sourceB } from "./source-b.ts";
 import { staticJoinPath } from "./static-join.ts";
@@ -363,6 +367,10 @@ subjects["channel-frames-2-arrays"] = channelFrames(true);
 // A stream-static join actor's frame (YSB's join): decode, join, encode (named, or by position).
 subjects["static-join-named"] = await staticJoinPath(false);
 subjects["static-join-arrays"] = await staticJoinPath(true);
+subjects["generate-named"] = generatePath(false);
+subjects["generate-arrays"] = generatePath(true);
+subjects["session-window-named"] = sessionWindowPath(false);
+subjects["session-window-arrays"] = sessionWindowPath(true);
 const run = subjects[subject];
 if (run === undefined) throw new Error(`unknown subject ${subject}; one of ${Object.keys(subjects).join(", ")}`);
 let sink = 0;
