@@ -4,20 +4,20 @@
 // a filter and before an aggregation, in a chained source stage and in its own actor; after an aggregation (keyed rows,
 // the group key last), and a checkpoint of that stage written named and restored by position.
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { inspect } from "node:util";
-import { after, afterEach, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { z } from "zod";
-import { SourceActor } from "../../src/actors/source-actor.ts";
-import type { QueryRuntime } from "../../src/actors/runtime.ts";
-import { MemoryStream, array, col, explode, explode_outer, expr, from_json, posexplode, posexplode_outer, type Column, type DataFrame, type Row, type Session, type StreamingQuery } from "../../src/index.ts";
+import { MemoryStream, array, col, explode, explode_outer, expr, from_json, posexplode, posexplode_outer, type Column, type DataFrame, type Row } from "../../src/index.ts";
 import { useNatsServer } from "../helpers/nats.ts";
-import { natsSession } from "../helpers/session.ts";
-import { operatorActorRows, type ActorRows } from "../helpers/positional-actors.ts";
+import { useNatsSession } from "../helpers/session.ts";
+import { assertRanByPosition, assertRanNamed, operatorActorRows, sourcesPositional, type ActorRows } from "../helpers/positional-actors.ts";
+import { feedInParts, STAGE_SETTINGS, type RowsMode } from "../helpers/positional-run.ts";
+import { latestByKey, sortedShows } from "../helpers/rows-canonical.ts";
+import { seededInts } from "../helpers/seeded.ts";
+import { useTempFolder } from "../helpers/temp-folder.ts";
 
 const server = useNatsServer();
+const testSession = useNatsSession(() => server().options);
 
 const schema = z.object({ id: z.number().int(), grp: z.string().nullable(), tags: z.string().nullable() });
 type Input = z.input<typeof schema>;
@@ -26,11 +26,7 @@ type Input = z.input<typeof schema>;
 const TAGS: ReadonlyArray<string | null> = ['{"list": ["x", null, "y"]}', '{"list": []}', '{"list": null}', "{}", null, '{"list": ["z"]}', '{"list": ["y", "y", "x", "w"]}'];
 
 function rowsOf(count: number, seed: number): Input[] {
-  let state = seed;
-  const next = (bound: number): number => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return (state >>> 16) % bound;
-  };
+  const next = seededInts(seed);
   return Array.from({ length: count }, (_, id) => ({ id, grp: next(6) === 0 ? null : `g${next(4)}`, tags: TAGS[next(TAGS.length)] as string | null }));
 }
 
@@ -42,12 +38,6 @@ interface RunResult {
   readonly sourcesPositional: boolean[];
   readonly explain: string;
 }
-
-let session: Session | undefined;
-afterEach(async () => {
-  await session?.stop();
-  session = undefined;
-});
 
 let runs = 0;
 
@@ -61,38 +51,23 @@ function parsed(input: DataFrame): DataFrame {
   return input.withColumn("list", from_json(col("tags"), "list ARRAY<STRING>").getField("list"));
 }
 
-async function run(mode: "auto" | "off", options: RunOptions, build: (input: DataFrame) => DataFrame): Promise<RunResult> {
-  session = natsSession(server().options, { "rill.chaining": String(options.chaining), "rill.rows.positional": mode, "rill.shuffle.partitions": 2, "rill.flow.maxFrameRows": 32 });
+async function run(mode: RowsMode, options: RunOptions, build: (input: DataFrame) => DataFrame): Promise<RunResult> {
+  const session = testSession.open({ "rill.chaining": String(options.chaining), "rill.rows.positional": mode, ...STAGE_SETTINGS });
   const name = `posgen_${runs++}_${mode}`;
   const input = new MemoryStream(session, schema);
-  const query: StreamingQuery = await build(input.toDF()).writeStream.queryName(name).format("memory").outputMode(options.outputMode).start();
-  const third = Math.ceil(data.length / 3);
-  for (let part = 0; part < 3; part++) {
-    input.addData(data.slice(part * third, (part + 1) * third));
-    await query.processAllAvailable();
-  }
+  const query = await build(input.toDF()).writeStream.queryName(name).format("memory").outputMode(options.outputMode).start();
+  await feedInParts(input, query, data, 3);
   assert.equal(query.numRecoveries, 0);
-  const runtime = (query as unknown as { runtime: QueryRuntime }).runtime;
-  const sourcesPositional = runtime.actors.filter((actor): actor is SourceActor => actor instanceof SourceActor).map((actor) => actor.runsPositional);
-  const result = { rows: session.table(name).map((row) => ({ ...row })), operators: operatorActorRows(query), sourcesPositional, explain: query.explain() };
-  await session.stop();
-  session = undefined;
+  const result = { rows: session.table(name).map((row) => ({ ...row })), operators: operatorActorRows(query), sourcesPositional: sourcesPositional(query), explain: query.explain() };
+  await testSession.stop();
   return result;
 }
 
-const show = (value: unknown): string => inspect(value, { depth: 8, breakLength: Number.POSITIVE_INFINITY });
-
-function sorted(rows: readonly Row[]): string[] {
-  return rows.map(show).sort();
-}
+const sorted = (rows: readonly Row[]): string[] => sortedShows(rows);
 
 /** Update mode's rows as the table they describe: each key's last row. */
 function latest(keys: readonly string[]): (rows: readonly Row[]) => string[] {
-  return (rows) => {
-    const table = new Map<string, Row>();
-    for (const row of rows) table.set(show(keys.map((key) => row[key])), row);
-    return sorted([...table.values()]);
-  };
+  return (rows) => sortedShows(latestByKey(rows, keys));
 }
 
 /** The explain() text of the physical stage that holds the generate step. */
@@ -113,14 +88,12 @@ async function bothWays(options: RunOptions, build: (input: DataFrame) => DataFr
   assert.deepStrictEqual(normalize(positional.rows), normalize(named.rows), "the same rows by position and named");
   assert.match(generateStage(positional.explain), /\n {4}rows by position/, positional.explain);
   assert.doesNotMatch(named.explain, /rows by position/);
-  assert.ok(named.operators.every((actor) => !actor.positional && actor.byPosition === 0), JSON.stringify(named.operators));
+  assertRanNamed(named.operators);
   const stage = generateStage(positional.explain).split(/\s/)[0] as string;
   if (stage.includes("-source-")) {
     assert.ok(positional.sourcesPositional.length > 0 && positional.sourcesPositional.every(Boolean), "the source stage holding the generator runs by position");
   } else {
-    const generators = positional.operators.filter((actor) => actor.name.startsWith(`${stage}.`));
-    assert.ok(generators.length > 0 && generators.every((actor) => actor.positional && actor.named === 0), JSON.stringify(positional.operators));
-    assert.ok(generators.reduce((sum, actor) => sum + actor.byPosition, 0) > 0, JSON.stringify(positional.operators));
+    assertRanByPosition(positional.operators.filter((actor) => actor.name.startsWith(`${stage}.`)), undefined, positional.operators);
   }
   return positional;
 }
@@ -176,21 +149,15 @@ describe("a generator after an aggregation (keyed rows, the group key last)", ()
 });
 
 describe("a checkpoint of the aggregation with a generator after it, written one way and restored the other", () => {
-  let folder: string;
-  before(async () => {
-    folder = await mkdtemp(join(tmpdir(), "rill-posgen-"));
-  });
-  after(async () => {
-    await rm(folder, { recursive: true, force: true });
-  });
+  const folder = useTempFolder("rill-posgen-");
 
   /** Runs the first half with `first`, stops, restarts on the checkpoint with `second` for the rest; the table and each run's explain(). */
-  async function restarted(first: "auto" | "off", second: "auto" | "off", location: string | undefined): Promise<{ rows: string[]; explains: string[] }> {
-    session = natsSession(server().options, { "rill.shuffle.partitions": 2, "rill.flow.maxFrameRows": 32 });
+  async function restarted(first: RowsMode, second: RowsMode, location: string | undefined): Promise<{ rows: string[]; explains: string[] }> {
+    const session = testSession.open(STAGE_SETTINGS);
     const input = new MemoryStream(session, schema);
     const name = `posgen_restart_${runs++}`;
-    const start = async (mode: "auto" | "off") => {
-      session?.conf.set("rill.rows.positional", mode);
+    const start = async (mode: RowsMode) => {
+      session.conf.set("rill.rows.positional", mode);
       const writer = parsed(input.toDF()).select(col("grp"), explode(col("list")).alias("tag")).groupBy("grp").agg(expr("count(*) as c"), expr("max(tag) as top"))
         .select(col("grp"), explode_outer(array(col("top"), expr("cast(c as string)"))).alias("v"))
         .writeStream.queryName(name).format("memory").outputMode("complete");
@@ -209,15 +176,14 @@ describe("a checkpoint of the aggregation with a generator after it, written one
     input.addData(data.slice(half));
     await query.processAllAvailable();
     const result = { rows: sorted(session.table(name)), explains };
-    await session.stop();
-    session = undefined;
+    await testSession.stop();
     return result;
   }
 
   for (const [first, second] of [["off", "auto"], ["auto", "off"]] as const) {
     it(`written ${first === "off" ? "named" : "by position"}, restored ${second === "off" ? "named" : "by position"}: the table of a run never stopped`, async () => {
       const reference = await restarted("off", "off", undefined);
-      const result = await restarted(first, second, join(folder, `${first}-${second}`));
+      const result = await restarted(first, second, join(folder(), `${first}-${second}`));
       assert.deepStrictEqual(result.rows, reference.rows);
       assert.ok(result.rows.length > 0);
       for (const [index, mode] of [first, second].entries()) {

@@ -3,18 +3,20 @@
 // into the one named operator that keeps the sessions (positional input, named output). Over real NATS, each query
 // runs by position and named (off): the same rows and late-row counts. A checkpoint written one way restores the other.
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { inspect } from "node:util";
-import { after, afterEach, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { z } from "zod";
-import { MemoryStream, col, expr, session_window, type DataFrame, type Row, type Session, type StreamingQuery } from "../../src/index.ts";
+import { MemoryStream, col, expr, session_window, type DataFrame, type Row } from "../../src/index.ts";
 import { useNatsServer } from "../helpers/nats.ts";
-import { natsSession } from "../helpers/session.ts";
-import { operatorActorRows, type ActorRows } from "../helpers/positional-actors.ts";
+import { useNatsSession } from "../helpers/session.ts";
+import { assertRanByPosition, assertRanNamed, operatorActorRows, type ActorRows } from "../helpers/positional-actors.ts";
+import { feedInParts, STAGE_SETTINGS, type RowsMode } from "../helpers/positional-run.ts";
+import { latestByKey, sortedShows } from "../helpers/rows-canonical.ts";
+import { seededInts } from "../helpers/seeded.ts";
+import { useTempFolder } from "../helpers/temp-folder.ts";
 
 const server = useNatsServer();
+const testSession = useNatsSession(() => server().options);
 
 const schema = z.object({ id: z.number().int(), user: z.string().nullable(), v: z.number().nullable(), gap: z.string().nullable(), at: z.date() });
 type Input = z.input<typeof schema>;
@@ -22,11 +24,7 @@ const START = Date.UTC(2026, 0, 1);
 
 /** Clicks of users (one null, one with U+0000) a few seconds apart, in time order but for late ones in the second half. */
 function rowsOf(count: number, seed: number): Input[] {
-  let state = seed;
-  const next = (bound: number): number => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return (state >>> 16) % bound;
-  };
+  const next = seededInts(seed);
   let time = START;
   return Array.from({ length: count }, (_, id) => {
     time += next(4) * 1000;
@@ -50,45 +48,26 @@ interface RunResult {
   readonly explain: string;
 }
 
-let session: Session | undefined;
-afterEach(async () => {
-  await session?.stop();
-  session = undefined;
-});
-
 let runs = 0;
 
-async function run(mode: "auto" | "off", outputMode: "append" | "update" | "complete", build: (input: DataFrame) => DataFrame): Promise<RunResult> {
-  session = natsSession(server().options, { "rill.rows.positional": mode, "rill.shuffle.partitions": 2, "rill.flow.maxFrameRows": 32 });
+async function run(mode: RowsMode, outputMode: "append" | "update" | "complete", build: (input: DataFrame) => DataFrame): Promise<RunResult> {
+  const session = testSession.open({ "rill.rows.positional": mode, ...STAGE_SETTINGS });
   const name = `possession_${runs++}_${mode}`;
   const input = new MemoryStream(session, schema);
-  const query: StreamingQuery = await build(input.toDF()).writeStream.queryName(name).format("memory").outputMode(outputMode).start();
-  const third = Math.ceil(data.length / 3);
-  for (let part = 0; part < 3; part++) {
-    input.addData(data.slice(part * third, (part + 1) * third));
-    await query.processAllAvailable();
-  }
+  const query = await build(input.toDF()).writeStream.queryName(name).format("memory").outputMode(outputMode).start();
+  await feedInParts(input, query, data, 3);
   assert.equal(query.numRecoveries, 0);
   const dropped = query.recentProgress.reduce((sum, entry) => sum + entry.numRowsDroppedByWatermark, 0);
   const result = { rows: session.table(name).map((row) => ({ ...row })), dropped, operators: operatorActorRows(query), explain: query.explain() };
-  await session.stop();
-  session = undefined;
+  await testSession.stop();
   return result;
 }
 
-const show = (value: unknown): string => inspect(value, { depth: 8, breakLength: Number.POSITIVE_INFINITY });
-
-function sorted(rows: readonly Row[]): string[] {
-  return rows.map(show).sort();
-}
+const sorted = (rows: readonly Row[]): string[] => sortedShows(rows);
 
 /** Update mode's rows as the table they describe: each session's last row. */
 function latest(keys: readonly string[]): (rows: readonly Row[]) => string[] {
-  return (rows) => {
-    const table = new Map<string, Row>();
-    for (const row of rows) table.set(show(keys.map((key) => row[key])), row);
-    return sorted([...table.values()]);
-  };
+  return (rows) => sortedShows(latestByKey(rows, keys));
 }
 
 /** The explain() text of each physical stage. */
@@ -112,10 +91,8 @@ async function bothWays(outputMode: "append" | "update" | "complete", build: (in
   assert.match(stage, /\n {4}rows by position into session-window/, stage);
   const before = stagesOf(positional.explain).find((text) => /\n {4}project: session keys, time and aggregate inputs/.test(text));
   assert.match(before ?? "", /\n {4}rows by position/, positional.explain);
-  const sessions = positional.operators.filter((actor) => actor.name.startsWith(`${stage.split(/\s/)[0] as string}.`));
-  assert.ok(sessions.length === 2 && sessions.every((actor) => actor.positional && actor.named === 0), JSON.stringify(positional.operators));
-  assert.ok(sessions.reduce((sum, actor) => sum + actor.byPosition, 0) > 0, JSON.stringify(positional.operators));
-  assert.ok(named.operators.every((actor) => !actor.positional && actor.byPosition === 0), JSON.stringify(named.operators));
+  assertRanByPosition(positional.operators.filter((actor) => actor.name.startsWith(`${stage.split(/\s/)[0] as string}.`)), 2, positional.operators);
+  assertRanNamed(named.operators);
   return positional;
 }
 
@@ -136,21 +113,15 @@ describe("session_window by position", () => {
 });
 
 describe("a checkpoint of the session window, written one way and restored the other", () => {
-  let folder: string;
-  before(async () => {
-    folder = await mkdtemp(join(tmpdir(), "rill-possession-"));
-  });
-  after(async () => {
-    await rm(folder, { recursive: true, force: true });
-  });
+  const folder = useTempFolder("rill-possession-");
 
   /** Runs the first half with `first`, stops, restarts on the checkpoint with `second` for the rest; the table and each run's explain(). */
-  async function restarted(first: "auto" | "off", second: "auto" | "off", location: string | undefined): Promise<{ rows: string[]; explains: string[] }> {
-    session = natsSession(server().options, { "rill.shuffle.partitions": 2, "rill.flow.maxFrameRows": 32 });
+  async function restarted(first: RowsMode, second: RowsMode, location: string | undefined): Promise<{ rows: string[]; explains: string[] }> {
+    const session = testSession.open(STAGE_SETTINGS);
     const input = new MemoryStream(session, schema);
     const name = `possession_restart_${runs++}`;
-    const start = async (mode: "auto" | "off") => {
-      session?.conf.set("rill.rows.positional", mode);
+    const start = async (mode: RowsMode) => {
+      session.conf.set("rill.rows.positional", mode);
       const writer = input.toDF().groupBy(col("user"), session_window(col("at"), "3 seconds")).agg(expr("count(*) as c"), expr("sum(v) as s"))
         .writeStream.queryName(name).format("memory").outputMode("complete");
       return (location === undefined ? writer : writer.option("checkpointLocation", location)).start();
@@ -168,15 +139,14 @@ describe("a checkpoint of the session window, written one way and restored the o
     input.addData(data.slice(half));
     await query.processAllAvailable();
     const result = { rows: sorted(session.table(name)), explains };
-    await session.stop();
-    session = undefined;
+    await testSession.stop();
     return result;
   }
 
   for (const [first, second] of [["off", "auto"], ["auto", "off"]] as const) {
     it(`written ${first === "off" ? "named" : "by position"}, restored ${second === "off" ? "named" : "by position"}: the table of a run never stopped`, async () => {
       const reference = await restarted("off", "off", undefined);
-      const result = await restarted(first, second, join(folder, `${first}-${second}`));
+      const result = await restarted(first, second, join(folder(), `${first}-${second}`));
       assert.deepStrictEqual(result.rows, reference.rows);
       assert.equal(result.rows.length, new Set(reference.rows).size, "no session twice");
       for (const [index, mode] of [first, second].entries()) {
