@@ -7,7 +7,8 @@
 // cheap hash (the length and three characters) that V8 computes inline; a string is compared with the one or two
 // candidates of its slot, and internalized strings (literals, keys) compare by identity. Strings that this hash does
 // not tell apart (long probes), or a frame with more than MAX_OPEN distinct strings, make the rest of the frame use a Map.
-// Slots are stamped with the frame's number instead of being cleared between frames.
+// A slot is empty when its key is undefined; a frame empties the slots it used when the next one begins (a list of
+// them), so that a probe loads one key and compares it, with no stamp to load and compare first.
 
 /** Slots in the table, a power of two; at most half are used in one frame. */
 const SLOTS = 1024;
@@ -19,10 +20,12 @@ const MAX_PROBES = 8;
 export class FrameDictionary {
   /** The frame's strings in code order (code = index + 1). */
   readonly strings: string[] = [];
-  private readonly keys: string[] = new Array<string>(SLOTS).fill("");
+  /** The frame's strings by slot; undefined where empty. */
+  private readonly keys: (string | undefined)[] = new Array<string | undefined>(SLOTS).fill(undefined);
   private readonly codes = new Int32Array(SLOTS);
-  private readonly stamps = new Uint32Array(SLOTS);
-  private stamp = 1;
+  /** The slots this frame filled (strings.length of them, until the frame moves to a Map). */
+  private readonly used = new Int32Array(MAX_OPEN);
+  private usedCount = 0;
   /** Set once the table stops being enough for this frame. */
   private map: Map<string, number> | undefined;
   private readonly spareMap = new Map<string, number>();
@@ -33,30 +36,29 @@ export class FrameDictionary {
     // The last frame's strings are not kept alive by the Map until a later frame needs it.
     this.map?.clear();
     this.map = undefined;
-    this.stamp++;
-    if (this.stamp === 0xffffffff) {
-      this.stamps.fill(0);
-      this.stamp = 1;
-    }
+    const { keys, used } = this;
+    for (let index = 0; index < this.usedCount; index++) keys[used[index] as number] = undefined;
+    this.usedCount = 0;
   }
 
   /** The string's code in this frame, adding it when it is new. */
   codeOf(value: string): number {
     if (this.map !== undefined) return this.mapped(this.map, value);
-    const { keys, stamps, stamp } = this;
+    const keys = this.keys;
     const length = value.length;
     let slot = length === 0 ? 0 : (Math.imul(length, 0x9e3779b1) ^ Math.imul(value.charCodeAt(0), 0x85ebca6b) ^ Math.imul(value.charCodeAt(length - 1), 0xc2b2ae35) ^ value.charCodeAt(length >> 1)) >>> 0;
     slot = (slot ^ (slot >>> 15)) & MASK;
     for (let probe = 0; probe < MAX_PROBES; probe++) {
-      if (stamps[slot] !== stamp) {
-        if (this.strings.length >= MAX_OPEN) break;
-        stamps[slot] = stamp;
+      const key = keys[slot];
+      if (key === value) return this.codes[slot] as number;
+      if (key === undefined) {
+        if (this.usedCount >= MAX_OPEN) break;
         keys[slot] = value;
+        this.used[this.usedCount++] = slot;
         const code = this.strings.push(value);
         this.codes[slot] = code;
         return code;
       }
-      if (keys[slot] === value) return this.codes[slot] as number;
       slot = (slot + 1) & MASK;
     }
     return this.mapped(this.toMap(), value);
