@@ -6,12 +6,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { z } from "zod";
-import { MemoryStream, expr, type DataFrame, type Row } from "../../src/index.ts";
+import { expr, type DataFrame, type Row } from "../../src/index.ts";
 import { keyedRows, keyedRowSchema } from "../helpers/keyed-rows.ts";
 import { useNatsServer } from "../helpers/nats.ts";
 import { useNatsSession } from "../helpers/session.ts";
 import { assertRanByPosition } from "../helpers/positional-actors.ts";
-import { runToMemory, STAGE_SETTINGS, type MemoryRun, type RowsMode } from "../helpers/positional-run.ts";
+import { runAcrossSwitch, runToMemory, STAGE_SETTINGS, type MemoryRun, type RowsMode } from "../helpers/positional-run.ts";
 import { latestByKey, show, sortedRows as sorted } from "../helpers/rows-canonical.ts";
 import { useTempFolder } from "../helpers/temp-folder.ts";
 
@@ -87,30 +87,9 @@ describe("a checkpoint of the aggregation with steps after it, written one way a
 
   /** Runs the first half with `first`, stops, restarts on the checkpoint with `second` for the rest; the complete table and each run's explain(). */
   async function restarted(first: RowsMode, second: RowsMode, location: string | undefined): Promise<{ rows: Row[]; explains: string[] }> {
-    const session = testSession.open(STAGE_SETTINGS);
-    const input = new MemoryStream(session, schema);
-    const name = `posout_restart_${runs++}`;
-    const start = async (mode: RowsMode) => {
-      session.conf.set("rill.rows.positional", mode);
-      const writer = input.toDF().withWatermark("at", "1 hour").groupBy(expr("window(at, '10 seconds')"), "k", "n").agg("count(*) as c", "sum(d) as s", "collect_list(n) as ns")
-        .where("c > 0").withColumn("avg", expr("s / c")).writeStream.queryName(name).format("memory").outputMode("complete");
-      return (location === undefined ? writer : writer.option("checkpointLocation", location)).start();
-    };
-    const half = data.length >> 1;
-    let query = await start(first);
-    const explains = [query.explain()];
-    input.addData(data.slice(0, half));
-    await query.processAllAvailable();
-    if (location !== undefined) {
-      await query.stop();
-      query = await start(second);
-      explains.push(query.explain());
-    }
-    input.addData(data.slice(half));
-    await query.processAllAvailable();
-    const result = { rows: sorted(session.table(name).map((row) => ({ ...row }))), explains };
-    await testSession.stop();
-    return result;
+    const build = (input: DataFrame): DataFrame => input.withWatermark("at", "1 hour").groupBy(expr("window(at, '10 seconds')"), "k", "n").agg("count(*) as c", "sum(d) as s", "collect_list(n) as ns")
+      .where("c > 0").withColumn("avg", expr("s / c"));
+    return runAcrossSwitch(testSession, STAGE_SETTINGS, { schema, data, name: `posout_restart_${runs++}`, build, read: (rows): Row[] => sorted(rows) }, first, second, location);
   }
 
   for (const [first, second] of [["off", "auto"], ["auto", "off"]] as const) {

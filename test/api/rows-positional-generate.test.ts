@@ -11,7 +11,7 @@ import { MemoryStream, array, col, explode, explode_outer, expr, from_json, pose
 import { useNatsServer } from "../helpers/nats.ts";
 import { useNatsSession } from "../helpers/session.ts";
 import { assertRanByPosition, assertRanNamed, operatorActorRows, sourcesPositional, type ActorRows } from "../helpers/positional-actors.ts";
-import { feedInParts, STAGE_SETTINGS, type RowsMode } from "../helpers/positional-run.ts";
+import { feedInParts, runAcrossSwitch, STAGE_SETTINGS, type RowsMode } from "../helpers/positional-run.ts";
 import { latestByKey, sortedShows } from "../helpers/rows-canonical.ts";
 import { seededInts } from "../helpers/seeded.ts";
 import { useTempFolder } from "../helpers/temp-folder.ts";
@@ -153,31 +153,9 @@ describe("a checkpoint of the aggregation with a generator after it, written one
 
   /** Runs the first half with `first`, stops, restarts on the checkpoint with `second` for the rest; the table and each run's explain(). */
   async function restarted(first: RowsMode, second: RowsMode, location: string | undefined): Promise<{ rows: string[]; explains: string[] }> {
-    const session = testSession.open(STAGE_SETTINGS);
-    const input = new MemoryStream(session, schema);
-    const name = `posgen_restart_${runs++}`;
-    const start = async (mode: RowsMode) => {
-      session.conf.set("rill.rows.positional", mode);
-      const writer = parsed(input.toDF()).select(col("grp"), explode(col("list")).alias("tag")).groupBy("grp").agg(expr("count(*) as c"), expr("max(tag) as top"))
-        .select(col("grp"), explode_outer(array(col("top"), expr("cast(c as string)"))).alias("v"))
-        .writeStream.queryName(name).format("memory").outputMode("complete");
-      return (location === undefined ? writer : writer.option("checkpointLocation", location)).start();
-    };
-    const half = data.length >> 1;
-    let query = await start(first);
-    const explains = [query.explain()];
-    input.addData(data.slice(0, half));
-    await query.processAllAvailable();
-    if (location !== undefined) {
-      await query.stop();
-      query = await start(second);
-      explains.push(query.explain());
-    }
-    input.addData(data.slice(half));
-    await query.processAllAvailable();
-    const result = { rows: sorted(session.table(name)), explains };
-    await testSession.stop();
-    return result;
+    const build = (input: DataFrame): DataFrame => parsed(input).select(col("grp"), explode(col("list")).alias("tag")).groupBy("grp").agg(expr("count(*) as c"), expr("max(tag) as top"))
+      .select(col("grp"), explode_outer(array(col("top"), expr("cast(c as string)"))).alias("v"));
+    return runAcrossSwitch(testSession, STAGE_SETTINGS, { schema, data, name: `posgen_restart_${runs++}`, build, read: (rows): string[] => sorted(rows) }, first, second, location);
   }
 
   for (const [first, second] of [["off", "auto"], ["auto", "off"]] as const) {

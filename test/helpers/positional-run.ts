@@ -55,3 +55,45 @@ export async function runToMemory<S extends ZodRowSchema>(testSession: TestSessi
   await testSession.stop();
   return result;
 }
+
+export interface SwitchRunOptions<S extends ZodRowSchema, T> {
+  readonly schema: S;
+  /** Fed in two halves. */
+  readonly data: ReadonlyArray<z.input<S>>;
+  /** The query's name and its memory table's. */
+  readonly name: string;
+  /** The query up to its sink, written in complete mode to the memory table. */
+  readonly build: (input: DataFrame) => DataFrame;
+  /** The table as the test compares it. */
+  readonly read: (rows: Row[]) => T;
+}
+
+/**
+ * Runs `build` over the first half of `data` with rill.rows.positional = `first`; with a checkpoint `location`, stops
+ * and starts the query again on it with `second` for the rest (a checkpoint written one way, restored the other);
+ * without one, the same run takes both halves. Returns the table (as `read` gives it) and each run's explain().
+ */
+export async function runAcrossSwitch<S extends ZodRowSchema, T>(testSession: TestSession, settings: Record<string, string | number>, options: SwitchRunOptions<S, T>, first: RowsMode, second: RowsMode, location: string | undefined): Promise<{ rows: T; explains: string[] }> {
+  const session = testSession.open(settings);
+  const input = new MemoryStream(session, options.schema);
+  const start = async (mode: RowsMode): Promise<StreamingQuery> => {
+    session.conf.set("rill.rows.positional", mode);
+    const writer = options.build(input.toDF()).writeStream.queryName(options.name).format("memory").outputMode("complete");
+    return (location === undefined ? writer : writer.option("checkpointLocation", location)).start();
+  };
+  const half = options.data.length >> 1;
+  let query = await start(first);
+  const explains = [query.explain()];
+  input.addData(options.data.slice(0, half));
+  await query.processAllAvailable();
+  if (location !== undefined) {
+    await query.stop();
+    query = await start(second);
+    explains.push(query.explain());
+  }
+  input.addData(options.data.slice(half));
+  await query.processAllAvailable();
+  const result = { rows: options.read(session.table(options.name).map((row) => ({ ...row }))), explains };
+  await testSession.stop();
+  return result;
+}
