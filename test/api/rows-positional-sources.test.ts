@@ -6,7 +6,6 @@ import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { z } from "zod";
 import type { DataFrame, Row, Session } from "../../src/index.ts";
 import { watchDeadLetters } from "../helpers/dead-letters.ts";
 import { committedLines } from "../helpers/kill-runs.ts";
@@ -188,15 +187,6 @@ describe("rows by position in source stages", () => {
     await writeFile(join(path, "part-0.csv"), `${lines.join("\n")}\n`);
     const result = await bothWays((s) => s.readStream.schema("id INT, a STRING, b STRING, d DOUBLE, p STRING").option("header", "true").csv(path), (events) => events.where("d is null or d > 0").select("p", "a", "id"), 0);
     assert.deepStrictEqual(result.rows.map((row) => ({ ...row })), [{ p: "x|y", a: "xx", id: 1 }, { p: "c$", a: "abc", id: 3 }, { p: "(", a: null, id: 4 }]);
-  });
-
-  it("csv with a zod schema stays named (its check is the user's validator)", async () => {
-    const path = join(folder(), "zod");
-    await mkdir(path);
-    await writeFile(join(path, "part-0.csv"), "1,a\n2,b\n");
-    const result = await run("auto", (s) => s.readStream.schema(z.object({ id: z.number().int(), a: z.string() })).csv(path), (events) => events.where("id > 1"), 0);
-    assert.deepStrictEqual(result.sourcesPositional, [false]);
-    assert.deepStrictEqual(result.rows.map((row) => ({ ...row })), [{ id: 2, a: "b" }]);
   });
 
   it("activity: scenario (a)'s chain over the open-loop generator, the same rows both ways", async () => {

@@ -92,27 +92,38 @@ interface CsvRecord {
  * where Spark's is '\\': set .option("escape", "\\") for files written with backslash escapes.
  */
 export function csvParser(schema: Schema, validate: RowValidator | undefined, options: ConnectorOptions): FileParser {
-  const fields = schema.fields;
-  const check = recordChecker(schema, validate);
-  return csvParserOf(schema, options, (record) => {
-    const value = Array.isArray(record) ? Object.fromEntries(fields.map((field, index) => [field.name, record[index] ?? null])) : record;
-    const checked = check(value);
-    return "row" in checked ? checked : { error: checked.error, decoded: value };
-  });
+  return csvObjectParser(schema, options, recordChecker(schema, validate));
 }
 
 /**
- * csvParser's rows by position: each record's values land in an array in the schema's order (by index without a
- * header, by name with one), checked as the named check does without a user validator, with the same reasons; no
- * named object is built. Only for a schema without a zod validator (a DDL string or a StructType), whose check this is.
+ * csvParser's rows by position: no named row is built. Without a user validator (a DDL string or a StructType), each
+ * record's values land in an array in the schema's order (by index without a header, by name with one), checked as
+ * the named check does, with the same reasons. With one (a zod schema), the record becomes the object csvParser makes
+ * and the user's validator runs over it as it does named (its refinements keep their meaning); its row
+ * is read by the schema's names once into an array (positionalRecordChecker), and a record it refuses carries the
+ * same decoded object to the dead letter.
  */
-export function csvPositionalParser(schema: Schema, options: ConnectorOptions): FileParser<PositionalRow> {
+export function csvPositionalParser(schema: Schema, validate: RowValidator | undefined, options: ConnectorOptions): FileParser<PositionalRow> {
+  if (validate !== undefined) return csvObjectParser(schema, options, positionalRecordChecker(schema, validate));
   const fields = schema.fields;
   const check = positionalChecker(schema);
   return csvParserOf(schema, options, (record) => {
     const values: PositionalRow = Array.isArray(record) ? fields.map((_, index) => record[index] ?? null) : fields.map((field) => record[field.name] ?? null);
     const checked = check(values);
     return "row" in checked ? checked : { error: checked.error, decoded: values };
+  });
+}
+
+/**
+ * CSV checked as an object: each record becomes one (by the schema's fields' places without a header, as parsed with
+ * one), `check` runs over it, and a record it refuses carries that object to the dead letter as what was decoded.
+ */
+function csvObjectParser<R>(schema: Schema, options: ConnectorOptions, check: RecordCheck<R>): FileParser<R> {
+  const fields = schema.fields;
+  return csvParserOf(schema, options, (record) => {
+    const value = Array.isArray(record) ? Object.fromEntries(fields.map((field, index) => [field.name, record[index] ?? null])) : record;
+    const checked = check(value);
+    return "row" in checked ? checked : { error: checked.error, decoded: value };
   });
 }
 

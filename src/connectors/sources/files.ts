@@ -55,11 +55,11 @@ export class FileSourceProvider implements SourceProvider {
   private readonly settings: FileSettings;
   /**
    * Rows by position: CSV without a zod validator (a DDL string or a StructType schema) parses each record straight
-   * into an array in the schema's order; JSON reads each parsed object by the schema's names once into an array (after
-   * the zod check when the schema is zod's); text makes each line an array of its one column. CSV with a zod schema
-   * builds named rows (the check needs an object, which the CSV record is not).
+   * into an array in the schema's order; JSON, and CSV with a zod schema, read each checked record by the schema's
+   * names once into an array (after the zod check when the schema is zod's); text makes each line an array of its one
+   * column.
    */
-  readonly createPositionalReader: ((partition: number) => PositionalSourceReader) | undefined;
+  readonly createPositionalReader: (partition: number) => PositionalSourceReader;
 
   constructor(request: SourceRequest) {
     const format = FILE_FORMATS.find((candidate) => candidate === request.format.toLowerCase());
@@ -91,8 +91,8 @@ export class FileSourceProvider implements SourceProvider {
     const settings = this.settings;
     const positionalParser = format === "json" ? { lines: jsonPositionalParser(this.schema, request.validate) }
       : format === "text" ? { lines: textPositionalParser() }
-      : request.validate === undefined ? { whole: csvPositionalParser(this.schema, options) } : undefined;
-    this.createPositionalReader = positionalParser && (() => new FileReader<PositionalRow>({ ...settings, parser: positionalParser }));
+      : { whole: csvPositionalParser(this.schema, request.validate, options) };
+    this.createPositionalReader = () => new FileReader<PositionalRow>({ ...settings, parser: positionalParser });
     const limit = options.has("maxFilesPerTrigger") ? `, maxFilesPerTrigger=${this.settings.maxFilesPerTrigger}` : "";
     this.description = `FileStream[${format}, ${folder}${limit}]`;
   }
