@@ -6,20 +6,22 @@
 // ArrayBuffers nobody holds (`scavenge.sweep_array_buffers`; with `--no-concurrent-array-buffer-sweeping`, on the main
 // thread, inside the pause), so their number sets a large part of every pause.
 //
-// Here the line is written into a 64 KB slab and handed to the client as a view of it (a view is an ordinary heap
+// Here the line is written into a 16 KB slab and handed to the client as a view of it (a view is an ordinary heap
 // object, no new backing store), and a payload of up to 8 KB is copied after it, with its closing CRLF, in the same
 // view: the client's flush packs its pending buffers into a new one (another ArrayBuffer) only when there are
 // several, so a flush of one such message makes none either. A slab is only ever written forward: a full one is
 // dropped, not reused, and a new one taken, so bytes that the client or the socket still holds (until the flush packs
 // them, the socket has written them, or longer while disconnected) are never overwritten; a payload copied in at
-// publish() may be overwritten by its encoder at once. One ArrayBuffer per slab, a few hundred messages.
+// publish() may be overwritten by its encoder at once. One ArrayBuffer per slab, a hundred or so small messages.
 //
 // The client's outbound path is not public API: `connection.protocol.sendCommand(line, payload, CRLF)` is what its
 // own `publish()` calls, after the checks (`_check`: closed, draining, subject; the server's max_payload) and the
 // counters (`outBytes`, `outMsgs`) done here too. `pubLinesFor` checks that these members are there and returns
 // undefined otherwise (another client version), and the transport then calls `publish()` as before.
 
-const SLAB_BYTES = 64 * 1024;
+// 16 KB, not more: a slab that lives through two scavenges is promoted, and a dead one then stays resident until the
+// next mark-compact; 64 KB slabs lived that long at the demo's rate (ARCHITECTURE.md, "Off-heap buffers written forward are small").
+const SLAB_BYTES = 16 * 1024;
 /** Payloads up to this size are copied into the slab after their line (see `write`); larger ones are passed as they are. */
 const INLINE_PAYLOAD_BYTES = 8 * 1024;
 /** Subjects whose `PUB <subject> ` prefix is kept encoded; past this many the cache starts over (a process publishes to a few dozen). */

@@ -488,11 +488,17 @@ export class ColumnWriter {
  */
 const TYPED_MIN_ROWS = 4;
 
-/** The encoder's buffer: frames are written one after another into it until it is full, then into a new one. */
-const BUFFER_BYTES = 256 * 1024;
+/**
+ * The encoder's buffer: frames are written one after another into it until it is full, then into a new one (a frame
+ * larger than this gets a buffer of twice its size). Small enough to fill, and be dropped, between two scavenges at a
+ * few MB/s: a buffer that lives through two is promoted, and dead ones then stay resident until the next mark-compact
+ * (ARCHITECTURE.md, "Off-heap buffers written forward are small").
+ * A 256-row activity frame (14.7 KB) fits; 32 KB buffers still lived through two scavenges in the demo.
+ */
+const BUFFER_BYTES = 16 * 1024;
 
 /**
- * A buffer that is not zeroed first (zeroing 256 KB was 2% of encoding a 256-row frame): every byte of a frame is
+ * A buffer that is not zeroed first (zeroing a 256 KB buffer was 2% of encoding a 256-row frame): every byte of a frame is
  * written before the frame is handed out, padding included (typed-columns.ts, pad8).
  */
 function uninitialized(bytes: number): Uint8Array<ArrayBuffer> {

@@ -1,7 +1,9 @@
 // The activity generator (seeded, schema-valid, honouring its fractions) and the activity source format.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ACTIVITY_LABELS, ACTIVITY_MODELS, ActivitySourceProvider, activitySchema, generateActivity, type ActivityRow } from "../../src/connectors/sources/activity.ts";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { ACTIVITY_LABELS, ACTIVITY_MODELS, ActivityGenerator, ActivitySourceProvider, activitySchema, generateActivity, type ActivityRow } from "../../src/connectors/sources/activity.ts";
 import { ConfigError } from "../../src/core/errors.ts";
 import type { Row } from "../../src/core/types.ts";
 import { RecordingContext, drain, sourceRequest } from "./helpers.ts";
@@ -62,6 +64,23 @@ describe("generateActivity", () => {
     assert.ok(outOfOrder > 0.17 && outOfOrder < 0.23, `out of order ${outOfOrder}`);
     assert.ok(late > 0.035 && late < 0.065, `late ${late}`);
     assert.ok(delays.every((delay) => delay >= 0 && delay < 120_000));
+  });
+
+  it("keeps no row it handed out, duplicates drawn from values equal to the rows they repeat", async () => {
+    // A row the generator held (its duplicate history, the last 64 events) outlived two scavenges at rate and was
+    // promoted: ARCHITECTURE.md, "The activity generator's duplicate history holds values, not rows".
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const generator = new ActivityGenerator({ seed: 5, duplicateFraction: 0.5 });
+    const handedOut = (): Array<WeakRef<object>> => [new WeakRef(generator.next(1_700_000_000_000)), new WeakRef(generator.nextValues(1_700_000_000_001))];
+    const refs = [...handedOut(), ...handedOut()];
+    for (let index = 0; index < 8; index++) generator.next(1_700_000_000_002 + index);
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    assert.deepEqual(refs.map((ref) => ref.deref()), refs.map(() => undefined), "the generator holds none of the rows");
+    const rows = generateActivity({ count: 2000, seed: 9, duplicateFraction: 0.2 });
+    const duplicates = rows.filter((row, index) => rows.slice(Math.max(0, index - 64), index).some((earlier) => JSON.stringify(earlier, (_, v: unknown) => (typeof v === "bigint" ? `${v}n` : v)) === JSON.stringify(row, (_, v: unknown) => (typeof v === "bigint" ? `${v}n` : v))));
+    assert.ok(duplicates.length > 300, `duplicates repeat earlier rows exactly (${duplicates.length})`);
   });
 });
 

@@ -10,6 +10,7 @@ import { ConnectorOptions, rejectUserSchema } from "../options.ts";
 import { OpenLoopReader, OpenLoopSchedule, wakeOption } from "./open-loop.ts";
 import type { PositionalSourceReader, SourceProvider, SourceReader } from "./source.ts";
 import type { SourceRequest } from "./request.ts";
+import { ActivityHistory } from "./activity-history.ts";
 
 export const activitySchema = z.object({
   Arrival_Time: z.number().int(),
@@ -78,11 +79,8 @@ export class ActivityGenerator {
   private readonly users: string[];
   private readonly labels: Array<string | null>;
   private readonly deviceCounts: number[];
-  /** The latest events, from which duplicates are drawn. */
-  private readonly history: ActivityRow[] = [];
-  /** nextValues()'s latest events (a generator makes rows one way only: named or by position). */
-  private readonly valuesHistory: PositionalRow[] = [];
-  private historyNext = 0;
+  /** The latest events, from which duplicates are drawn, as values (activity-history.ts); next() and nextValues() share it. */
+  private readonly history = new ActivityHistory(DUPLICATE_HISTORY);
   private readonly options: Required<ActivityOptions>;
   /** Each device's name (`nexus4_1`, ...), made once: the same string every row of the device carries. */
   private readonly deviceNames: string[];
@@ -113,8 +111,8 @@ export class ActivityGenerator {
 
   next(arrivalMs: number): ActivityRow {
     const random = this.random;
-    if (this.history.length > 0 && random() < this.options.duplicateFraction) {
-      return { ...(this.history[Math.floor(random() * this.history.length)] as ActivityRow) };
+    if (this.history.size > 0 && random() < this.options.duplicateFraction) {
+      return this.history.named(Math.floor(random() * this.history.size));
     }
     const device = Math.floor(random() * this.deviceCounts.length);
     const count = this.deviceCounts[device] ?? 0;
@@ -123,9 +121,11 @@ export class ActivityGenerator {
     if (random() < LABEL_CHANGE_PROBABILITY) this.labels[userIndex] = this.label();
     const model = ACTIVITY_MODELS[device % ACTIVITY_MODELS.length] as string;
     const arrival = Math.floor(arrivalMs);
+    const createdMs = arrival - this.delay();
+    const createdSubNanos = Math.floor(random() * SUB_MILLISECOND_NANOS);
     const row: ActivityRow = {
       Arrival_Time: arrival,
-      Creation_Time: this.creationNanos(arrival - this.delay()) + BigInt(Math.floor(random() * SUB_MILLISECOND_NANOS)),
+      Creation_Time: this.creationNanos(createdMs) + BigInt(createdSubNanos),
       Device: this.deviceNames[device] as string,
       Index: count * this.options.numPartitions + this.options.partition,
       Model: model,
@@ -135,10 +135,7 @@ export class ActivityGenerator {
       y: this.acceleration(),
       z: this.acceleration(),
     };
-    if (this.options.duplicateFraction > 0) {
-      this.history[this.historyNext] = row;
-      this.historyNext = (this.historyNext + 1) % DUPLICATE_HISTORY;
-    }
+    if (this.options.duplicateFraction > 0) this.history.push(arrival, createdMs, createdSubNanos, row.Device, row.Index, model, row.User, row.gt, row.x, row.y, row.z);
     return row;
   }
 
@@ -149,8 +146,8 @@ export class ActivityGenerator {
    */
   nextValues(arrivalMs: number): PositionalRow {
     const random = this.random;
-    if (this.valuesHistory.length > 0 && random() < this.options.duplicateFraction) {
-      return (this.valuesHistory[Math.floor(random() * this.valuesHistory.length)] as PositionalRow).slice();
+    if (this.history.size > 0 && random() < this.options.duplicateFraction) {
+      return this.history.values(Math.floor(random() * this.history.size));
     }
     const device = Math.floor(random() * this.deviceCounts.length);
     const count = this.deviceCounts[device] ?? 0;
@@ -159,23 +156,17 @@ export class ActivityGenerator {
     if (random() < LABEL_CHANGE_PROBABILITY) this.labels[userIndex] = this.label();
     const model = ACTIVITY_MODELS[device % ACTIVITY_MODELS.length] as string;
     const arrival = Math.floor(arrivalMs);
-    const row: PositionalRow = [
-      arrival,
-      this.creationNanos(arrival - this.delay()) + BigInt(Math.floor(random() * SUB_MILLISECOND_NANOS)),
-      this.deviceNames[device] as string,
-      count * this.options.numPartitions + this.options.partition,
-      model,
-      this.users[userIndex] as string,
-      this.labels[userIndex] ?? null,
-      this.acceleration(),
-      this.acceleration(),
-      this.acceleration(),
-    ];
-    if (this.options.duplicateFraction > 0) {
-      this.valuesHistory[this.historyNext] = row;
-      this.historyNext = (this.historyNext + 1) % DUPLICATE_HISTORY;
-    }
-    return row;
+    const createdMs = arrival - this.delay();
+    const createdSubNanos = Math.floor(random() * SUB_MILLISECOND_NANOS);
+    const deviceName = this.deviceNames[device] as string;
+    const index = count * this.options.numPartitions + this.options.partition;
+    const user = this.users[userIndex] as string;
+    const gt = this.labels[userIndex] ?? null;
+    const x = this.acceleration();
+    const y = this.acceleration();
+    const z = this.acceleration();
+    if (this.options.duplicateFraction > 0) this.history.push(arrival, createdMs, createdSubNanos, deviceName, index, model, user, gt, x, y, z);
+    return [arrival, this.creationNanos(createdMs) + BigInt(createdSubNanos), deviceName, index, model, user, gt, x, y, z];
   }
 
   /** `BigInt(ms) * 1_000_000n`, kept for the last ms asked (at 10,000 rows/s ten rows share one): two bigints a row fewer. */
