@@ -17,6 +17,7 @@ import { SCENARIOS, UNAVAILABLE_SCENARIOS, scenarioById, type Scenario } from ".
 import { stepUp, type Judged } from "./e2e/step-up.ts";
 import { checkYsbGenerator } from "./e2e/ysb.ts";
 import { measureFootprint } from "./e2e/footprint.ts";
+import { measureHotPath, type HotPathResult } from "./e2e/hot-path.ts";
 import type { GcFigures } from "./e2e/gc-monitor.ts";
 import { measureGcRun, type GcRunResult } from "./e2e/gc-run.ts";
 import { renderGatewayMarkdown } from "./gateway/report.ts";
@@ -42,6 +43,7 @@ const USAGE = `npm run bench [-- options]: Rill continuous vs micro-batch vs raw
   --gc-warmup <s>        the GC run's warm-up before it, reported but not judged (default 5; 0 judges the whole run)
   --no-gc-run            skip the GC run (the GC target is then judged on the latency run's figure)
   --no-workers           skip scenarios (a) and (b) on 1 and 2 worker processes (bench/workers.ts, into <out>/workers.txt)
+  --no-hot-path          skip the hot path's micro-benchmarks (the codec, Project and Filter + Project against plain code: issue 13's targets, bench/e2e/hot-path.ts)
   --out <dir>            results folder (default bench/results)`;
 
 const { values } = parseArgs({
@@ -61,6 +63,7 @@ const { values } = parseArgs({
     "gc-warmup": { type: "string", default: "5" },
     "no-gc-run": { type: "boolean", default: false },
     "no-workers": { type: "boolean", default: false },
+    "no-hot-path": { type: "boolean", default: false },
     out: { type: "string", default: "bench/results" },
     help: { type: "boolean", default: false },
   },
@@ -134,6 +137,7 @@ try {
     stepUpResults.push(...(await stepUp(stepModes, scenario.id, { ...settings, startRate, seconds: settings.stepSeconds }, (mode, point) => runPoint(mode, scenario, point), reportStep)));
   }
   const restart = values["no-restart"] ? undefined : await restartRun();
+  const hotPath = values["no-hot-path"] ? undefined : await hotPathRun();
   console.error("footprint of the main job (rill demo) and of an idle session:");
   const footprint = await measureFootprint();
   const scenarioIds = scenarios.map((scenario) => scenario.id);
@@ -153,7 +157,8 @@ try {
     footprint,
     ratios: [...latencyRatios(latency, scenarioIds), ...throughputRatios(stepUpResults, settings.stepUpScenarios)],
     ...(gcRun === undefined ? {} : { gcRun }),
-    targets: checkTargets(latency, stepUpResults, restart, gcRun),
+    ...(hotPath === undefined ? {} : { hotPath }),
+    targets: checkTargets(latency, stepUpResults, restart, gcRun, hotPath),
     ysbGenerator: ysbGenerator ?? "matches its published description (100 campaigns x 10 ads, UUIDs, view/click/purchase in equal shares)",
     notices: [...new Set(notices)],
     errors,
@@ -226,6 +231,15 @@ async function gcRunIfAsked(): Promise<GcRunResult | undefined> {
   const gc = result.gc;
   const line = (figures: GcFigures): string => `p50 ${figures.p50PauseMs} ms, p99 ${figures.p99PauseMs} ms, max ${figures.maxPauseMs} ms over ${figures.collections} collections (${figures.major} mark-compacts), ${figures.pauseMsPerSecond} ms/s`;
   console.error(`  ${gc ? `${gc.steady ? `after the warm-up: gc ${line(gc.steady)}; whole run: ` : "gc "}${line(gc)}` : "no figures"}, ${result.rowsPerFrame ?? "-"} rows/frame, ${result.complete ? "complete" : "INCOMPLETE"} (${Math.round(result.wallMs)} ms)`);
+  return result;
+}
+
+/** The codec's and the stateless operators' CPU time a row, in fresh processes (bench/e2e/hot-path.ts). */
+async function hotPathRun(): Promise<HotPathResult> {
+  console.error("hot path (bench/micro/cpu.ts --suite hotpath, 3 processes):");
+  const result = await measureHotPath(3);
+  if (result.error !== undefined) errors.push(`hot path: ${result.error}`);
+  for (const task of result.tasks) console.error(`  ${task.task}: ${task.nsPerRow} ns a row (${task.minNsPerRow}-${task.maxNsPerRow})${task.plainNsPerRow === undefined ? "" : `, plain code ${task.plainNsPerRow}`}`);
   return result;
 }
 

@@ -5,6 +5,7 @@ import { machineLine, type CpuShare, type Machine } from "./machine.ts";
 import { CONTINUOUS, type Mode } from "./modes.ts";
 import type { PointResult } from "./point.ts";
 import type { GcRunResult } from "./gc-run.ts";
+import type { HotPathResult } from "./hot-path.ts";
 import type { RestartResult } from "./restart.ts";
 import type { Scenario, UnavailableScenario } from "./scenarios.ts";
 import { MIN_RECEIVED_SHARE, type StepUpResult } from "./step-up.ts";
@@ -48,6 +49,8 @@ export interface BenchResults {
   readonly footprint?: Footprint;
   /** Scenario (b) with checkpoints in a process of its own, 20 s, the GC target's run (bench/e2e/gc-run.ts); absent with --no-gc-run and in results from before it. */
   readonly gcRun?: GcRunResult;
+  /** The codec's and the stateless operators' CPU time a row (bench/e2e/hot-path.ts); absent with --no-hot-path and in results from before it. */
+  readonly hotPath?: HotPathResult;
   readonly ratios: readonly Ratio[];
   readonly targets: readonly TargetCheck[];
   readonly ysbGenerator: string;
@@ -78,7 +81,9 @@ export function renderMarkdown(results: BenchResults): string {
     "",
     ...footprintSection(results.footprint),
     "",
-    "## Targets (issue 4)",
+    ...hotPathSection(results.hotPath),
+    "",
+    "## Targets (issues 4 and 13)",
     "",
     "| Target | Status | Figure | Note |",
     "| --- | --- | --- | --- |",
@@ -89,6 +94,19 @@ export function renderMarkdown(results: BenchResults): string {
   if (results.notices.length > 0) lines.push("", "Notices:", ...results.notices.map((notice) => `- ${notice}`));
   if (results.errors.length > 0) lines.push("", "**Errors (the run is invalid):**", ...results.errors.map((error) => `- ${error}`));
   return `${lines.join("\n")}\n`;
+}
+
+function hotPathSection(hotPath: HotPathResult | undefined): string[] {
+  if (!hotPath) return ["## Hot path (micro-benchmarks)", "", "Not measured (--no-hot-path)."];
+  return [
+    "## Hot path (micro-benchmarks)",
+    "",
+    `The codec (a frame of 256 rows encoded, then decoded) and the stateless operators, CPU time a row (\`process.cpuUsage()\` over at least 300 ms a task after a warm-up), the median of ${hotPath.processes} fresh processes (\`node ${hotPath.nodeFlags.join(" ")} bench/micro/cpu.ts --suite hotpath\`) and its range. "Plain code" is the same work written by hand, its output rows kept as the operator's are.${hotPath.error === undefined ? "" : ` **The step failed: ${hotPath.error}.**`}`,
+    "",
+    "| Task | CPU ns a row | range | plain code | x plain |",
+    "| --- | --- | --- | --- | --- |",
+    ...hotPath.tasks.map((task) => `| ${task.task} | ${task.nsPerRow} | ${task.minNsPerRow}-${task.maxNsPerRow} | ${task.plainNsPerRow ?? "-"} | ${task.plainNsPerRow === undefined ? "-" : (task.nsPerRow / task.plainNsPerRow).toFixed(2)} |`),
+  ];
 }
 
 function scenarioSection(results: BenchResults): string[] {

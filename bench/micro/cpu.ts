@@ -1,5 +1,6 @@
 // The micro-benchmarks' tasks timed by CPU time (process.cpuUsage) instead of wall time:
-// `npx tsx bench/micro/cpu.ts [--processes n] [--suite codec]` (--suite: only the suite of that name).
+// `npx tsx bench/micro/cpu.ts [--processes n] [--suite codec|hotpath]` (--suite codec: only the codec; hotpath: the
+// codec and the stateless operators, the tasks issue 13 sets targets for, which `npm run bench` runs: bench/e2e/hot-path.ts).
 //
 // On a machine shared with other work, a wall-clock figure includes the time the process waited for a core; CPU time
 // does not (it still grows somewhat with cache and core sharing). Each task runs warm, then for at least MEASURE_MS of
@@ -9,13 +10,13 @@ import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import { codecSuite } from "./codec.ts";
 import type { MicroSuite, MicroTask } from "./harness.ts";
-import { operatorSuite } from "./operators.ts";
+import { operatorSuite, statelessOperatorSuite } from "./operators.ts";
 import { positionalSuite } from "./positional.ts";
 
 const MEASURE_MS = 300;
 const { values } = parseArgs({ options: { child: { type: "boolean", default: false }, processes: { type: "string", default: "3" }, suite: { type: "string" } } });
 
-interface CpuResult {
+export interface CpuResult {
   readonly task: string;
   readonly nsPerRow: number;
   /** The plain code whose output rows are stored as the subject's are (harness.ts, OutputRing). */
@@ -42,7 +43,7 @@ function cpuNsPerRow(task: MicroTask, run: () => number): number {
 
 if (values.child) {
   // By position before the operators: the join tasks at the end of operatorSuite leave a large heap behind them.
-  const suites: MicroSuite[] = values.suite === "codec" ? [codecSuite()] : [codecSuite(), positionalSuite(), operatorSuite()];
+  const suites: MicroSuite[] = values.suite === "codec" ? [codecSuite()] : values.suite === "hotpath" ? [codecSuite(), statelessOperatorSuite()] : [codecSuite(), positionalSuite(), operatorSuite()];
   // The join task's static table loads asynchronously (a resolved promise): let it land before any check runs.
   await new Promise((resolve) => setImmediate(resolve));
   const results: CpuResult[] = [];

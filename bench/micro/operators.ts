@@ -154,14 +154,30 @@ export function operatorRows(): ActivityRow[] {
   return activityFrame(11).map((row, index) => ({ ...row, gt: ["stairsup", "sit", null, "walk", "stairsdown", "bike"][index % 6] ?? null }));
 }
 
+/** The stateless operators' tasks, whose ratios to plain code issue 13 sets targets for (the bench's hot-path step). */
+export const FILTER_TASK = "FilterOperator gt like '%stairs%'";
+export const PROJECT_TASK = "ProjectOperator select(gt, model, arrival_time, creation_time)";
+export const FILTER_PROJECT_TASK = "Filter + Project chained";
+
+function statelessTasks(rows: readonly ActivityRow[]): MicroTask[] {
+  return [
+    operatorTask(FILTER_TASK, rows, wire(() => [stairsFilter()]), (input) => input.filter(isStairs), plainFilter, droppedFilter),
+    operatorTask(PROJECT_TASK, rows, wire(() => [seedSelect()]), (input) => input.map(selected), plainSelect, droppedSelect),
+    operatorTask(FILTER_PROJECT_TASK, rows, wire(() => [stairsFilter(), seedSelect()]), (input) => input.filter(isStairs).map(selected), plainFilterSelect, droppedFilterSelect),
+  ];
+}
+
+/** Filter, Project and the two chained only: no aggregation, no joins (bench/micro/cpu.ts --suite hotpath). */
+export function statelessOperatorSuite(): MicroSuite {
+  return { name: "operators", tasks: statelessTasks(operatorRows()) };
+}
+
 export function operatorSuite(): MicroSuite {
   const rows = operatorRows();
   return {
     name: "operators",
     tasks: [
-      operatorTask("FilterOperator gt like '%stairs%'", rows, wire(() => [stairsFilter()]), (input) => input.filter(isStairs), plainFilter, droppedFilter),
-      operatorTask("ProjectOperator select(gt, model, arrival_time, creation_time)", rows, wire(() => [seedSelect()]), (input) => input.map(selected), plainSelect, droppedSelect),
-      operatorTask("Filter + Project chained", rows, wire(() => [stairsFilter(), seedSelect()]), (input) => input.filter(isStairs).map(selected), plainFilterSelect, droppedFilterSelect),
+      ...statelessTasks(rows),
       operatorTask("AggregateOperator groupBy(gt).count(), flushed per frame", rows, wire(() => [countByGt()]), plainCounts, plainCount),
       joinTask(rows),
       streamJoinTask("inner"),
