@@ -25,7 +25,7 @@ function lines(from: number, count: number): string {
 describe("hostile: the file source's part-way offset across a file that sorts before it", () => {
   const folder = useTempFolder("rill-hostile-file-partial-");
 
-  it("commits every row once when an older file arrives while a file polled part-way waits", { todo: "the run after the older file arrived reads it first and acks {files: [x]}, dropping a-large.json's part-way position: the coordinator refuses the offset as moving back and the query fails, at every restart" }, async () => {
+  it("commits every row once when an older file arrives while a file polled part-way waits", async () => {
     const input = join(folder(), "input");
     const output = join(folder(), "output");
     await mkdir(input);
