@@ -42,6 +42,12 @@ export class OperatorActor extends Actor {
   private readonly positional: { readonly chain: PositionalChain; readonly process: PositionalEmit } | undefined;
   /** The last frame columns found equal to the chain's input columns (a decoder gives one array per schema). */
   private matchedColumns: readonly string[] | undefined;
+  /**
+   * Partition 0 after a restart with fewer partitions: the stored watermarks of this stage's partitions that no longer
+   * run. They count in this restore (they are the last committed epoch's), and are removed with the next epoch, so that a
+   * later restore does not take the minimum over values a run long gone left behind.
+   */
+  private goneWatermarks: string[] = [];
   /** Rows that ran by position, and rows this positional actor ran named (frames of another column order, msgpack frames of named rows). */
   positionalRows = 0;
   namedFallbackRows = 0;
@@ -144,7 +150,11 @@ export class OperatorActor extends Actor {
     const partition = this.wiring.partition;
     const stage = this.name.slice(0, this.name.lastIndexOf(".p"));
     let watermark = Number.POSITIVE_INFINITY;
-    for (const [actor, value] of storage.readState(WATERMARKS, () => true)) if (actor.startsWith(`${stage}.p`)) watermark = Math.min(watermark, value as number);
+    for (const [actor, value] of storage.readState(WATERMARKS, () => true)) {
+      if (!actor.startsWith(`${stage}.p`)) continue;
+      watermark = Math.min(watermark, value as number);
+      if (partition === 0 && Number(actor.slice(stage.length + 2)) >= parallelism) this.goneWatermarks.push(actor);
+    }
     if (Number.isFinite(watermark)) this.restoreWatermark(watermark);
     for (const operator of this.operators) {
       if (!operator.stateId || !operator.restore) continue;
@@ -165,6 +175,7 @@ export class OperatorActor extends Actor {
     }
     if (!storage) return undefined;
     if (Number.isFinite(this.watermark)) changes.push({ stateId: WATERMARKS, keyGroup: 0, key: this.name, value: this.watermark });
+    for (const actor of this.goneWatermarks.splice(0)) changes.push({ stateId: WATERMARKS, keyGroup: 0, key: actor, value: null });
     return changes.length > 0 ? storage.writeChanges(epoch, changes, this.name, this.environment.subjects.attempt) : undefined;
   }
 

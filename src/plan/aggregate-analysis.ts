@@ -34,6 +34,8 @@ interface GroupingKey {
   readonly evaluate: (row: Row) => unknown;
   /** For window(): the column its time comes from, when it is a plain column. */
   readonly windowOf?: string;
+  /** What the key computes (a column, an expression's text, a window's time and durations): a checkpoint keeps it. */
+  readonly definition: string;
 }
 
 export function analyzeAggregate(node: AggregateNode, child: Analysis, options: AnalysisOptions): Analysis {
@@ -81,6 +83,7 @@ export function analyzeAggregate(node: AggregateNode, child: Analysis, options: 
     stateId,
     signature: `${node.grouping} by [${groupingNames.join(", ")}] computing [${aggregates.map((aggregate) => `${aggregate.function}:${aggregate.name}`).join(", ")}]`,
     stateSchema: `keys [${grouping.map((entry) => `${entry.field.name}: ${entry.field.type}`).join(", ")}] values [${aggregates.map((aggregate) => `${aggregate.name}: ${aggregate.type}`).join(", ")}]`,
+    definition: stateDefinition(grouping, aggregates),
     create: (id) => new AggregateOperator(id, { groupingColumns: groupingNames, hiddenKeyColumns: sets ? [GROUPING_ID] : [], aggregates: columns, keyColumn: ROW_KEY, stateId, outputMode, eventTime }),
     positionalInput,
   });
@@ -105,7 +108,7 @@ export function analyzeAggregate(node: AggregateNode, child: Analysis, options: 
 export function groupingKey(expression: Expr, input: Schema, context: string, steps: Step[]): GroupingKey {
   if (expression.kind === "column") {
     const field = resolveColumn(input, expression.name, context);
-    return { field, evaluate: (row: Row) => row[field.name] };
+    return { field, evaluate: (row: Row) => row[field.name], definition: field.name };
   }
   const call = expression.kind === "alias" ? expression.operand : expression;
   if (call.kind === "call" && call.name === "window") {
@@ -122,10 +125,23 @@ export function groupingKey(expression: Expr, input: Schema, context: string, st
     const positional = positionalWindowStep(steps, input, time, name, { sizeMs, slideMs, startMs: start ?? 0 });
     steps.push({ kind: "stateless", name: "window", detail, create: (id) => new WindowOperator(id, { eventTime: timeColumn.evaluate, sizeMs, slideMs, startMs: start ?? 0, column: name }), ...(positional ? { positional } : {}) });
     const windowOf = time.kind === "column" ? findField(input, time.name)?.name : undefined;
-    return { field: { name, type: "window", nullable: false, fields: WINDOW_FIELDS }, evaluate: (row: Row) => row[name], ...(windowOf ? { windowOf } : {}) };
+    const definition = `window(${expressionName(time)}, ${sizeMs} ms, slide ${slideMs} ms, start ${start ?? 0} ms)`;
+    return { field: { name, type: "window", nullable: false, fields: WINDOW_FIELDS }, evaluate: (row: Row) => row[name], ...(windowOf ? { windowOf } : {}), definition };
   }
   const compiled = compileExpression(expression, input, context);
-  return { field: { name: compiled.name, type: compiled.type, nullable: compiled.nullable, ...nestedOf(compiled) }, evaluate: compiled.evaluate };
+  const definition = expressionName(expression.kind === "alias" ? expression.operand : expression);
+  return { field: { name: compiled.name, type: compiled.type, nullable: compiled.nullable, ...nestedOf(compiled) }, evaluate: compiled.evaluate, definition };
+}
+
+/**
+ * What an aggregation's state is made of, beyond names and types: each key's and each aggregate argument's expression.
+ * A restart that computes another thing under the same names (a window of another length, sum over another column) is
+ * refused on it (src/state/protocol.ts), where its stored groups would otherwise be mixed with the new ones.
+ */
+function stateDefinition(grouping: readonly GroupingKey[], aggregates: readonly ResolvedAggregate[]): string {
+  const keys = grouping.map((entry) => `${entry.field.name} = ${entry.definition}`);
+  const values = aggregates.map((aggregate) => `${aggregate.name} = ${aggregate.function}(${aggregate.argumentExpr ? expressionName(aggregate.argumentExpr) : "*"})`);
+  return `keys [${keys.join(", ")}] values [${values.join(", ")}]`;
 }
 
 /** A window's or session's duration: no months or years, as in Spark. */
@@ -269,6 +285,7 @@ function analyzeSessionWindow(node: AggregateNode, child: Analysis, options: Ana
     exchangeColumns: keyNames,
     stateId,
     signature: `session_window(${gapMs === undefined ? gapOf?.name : `${gapMs} ms`}) by [${keyNames.join(", ")}] computing [${aggregates.map((aggregate) => `${aggregate.function}:${aggregate.name}`).join(", ")}]`,
+    definition: `session_window(${expressionName(time)}, ${gapMs === undefined ? expressionName(gap) : `${gapMs} ms`}) and ${stateDefinition(others, aggregates)}`,
     create: (id) => new SessionWindowOperator(id, { keyColumns: keyNames, sessionColumn, sessionPosition: sessionAt, timeColumn: SESSION_TIME, gapMs: gapMs ?? 0, ...(gapOf ? { gapColumn: SESSION_GAP } : {}), aggregates: columns, outputMode, watermarked, keyColumn: ROW_KEY, stateId }),
     // Its input by position: the key projection's columns, read by index into the named operator (decision 61's shape).
     positionalInput: sessionWindowPositionalInput({

@@ -5,6 +5,7 @@ import { AnalysisError } from "../core/errors.ts";
 import { escapeKeyPart } from "../core/keys.ts";
 import { jsonWithLongs } from "../core/long.ts";
 import { findField, type Field, type PositionalRow, type Row, type Schema } from "../core/types.ts";
+import { expressionName } from "../expr/names.ts";
 import { rangeExpiry, type Expiry, type TimeRange } from "../operators/join-stream-eviction.ts";
 import { JOIN_KEY, JOIN_SIDE, StreamJoinOperator, type StreamJoinSideSpec, type StreamJoinSpec } from "../operators/join-stream.ts";
 import { PositionalJoinTagOperator } from "../operators/join-stream-tag-positional.ts";
@@ -73,6 +74,8 @@ export function analyzeStreamJoin(node: JoinNode, left: Analysis, right: Analysi
     exchangeColumns: [JOIN_KEY],
     stateId,
     signature: `${joinType} stream-stream join on [${resolved.leftKeyColumns.join(", ")}] = [${resolved.rightKeyColumns.join(", ")}]`,
+    // The whole condition (time range, other predicates): a restart on rows buffered under another one is refused.
+    definition: `on ${node.on.kind === "expression" ? expressionName(node.on.condition) : node.on.kind === "using" ? `using [${node.on.columns.join(", ")}]` : "nothing"}`,
     create: (id) => new StreamJoinOperator(id, spec),
   };
   // The event time goes on in a watermarked time column, or else in the window the join matched on (Spark's window

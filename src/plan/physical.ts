@@ -146,7 +146,7 @@ export function describeGraph(_plan: AnalyzedPlan | undefined, graph: ExecutionG
 /** The stateful operators a checkpoint records and a restart must find unchanged (the sink's result table included). */
 export function statefulOperators(plan: AnalyzedPlan, outputMode: OutputMode): StatefulOperatorInfo[] {
   const steps = [...(plan.branches ?? []).flatMap((branch) => branch.steps), ...plan.steps];
-  const operators: StatefulOperatorInfo[] = steps.filter((step) => step.stateId).map((step) => ({ stateId: step.stateId as string, kind: step.name, signature: step.signature ?? "", ...(step.stateSchema === undefined ? {} : { stateSchema: step.stateSchema }) }));
+  const operators: StatefulOperatorInfo[] = steps.filter((step) => step.stateId).map((step) => ({ stateId: step.stateId as string, kind: step.name, signature: step.signature ?? "", ...(step.stateSchema === undefined ? {} : { stateSchema: step.stateSchema }), ...(step.definition === undefined ? {} : { definition: step.definition }) }));
   operators.push({ stateId: "sink", kind: "sink", signature: outputMode === "complete" ? "complete result table" : "row counts" });
   return operators;
 }

@@ -20,6 +20,8 @@ export interface Step {
   readonly signature?: string;
   /** Stateful steps: the types of the state's keys and values; a restart that changes one is refused as Spark does. */
   readonly stateSchema?: string;
+  /** Stateful steps: what the state's keys and values are computed from (expressions' text); must not change either. */
+  readonly definition?: string;
   create(id: string, partition: number): Operator;
   /**
    * The same step over rows by position (src/plan/positional-rows.ts decides where it runs): rows come in as arrays in

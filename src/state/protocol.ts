@@ -69,6 +69,7 @@ function compareStateful(before: readonly StatefulOperatorInfo[], now: readonly 
     if (!match) reasons.push(`the stateful operator ${old.stateId} (${old.kind}: ${old.signature}) was removed`);
     else if (match.kind !== old.kind || match.signature !== old.signature) reasons.push(`the stateful operator ${old.stateId} changed from ${old.kind}: ${old.signature} to ${match.kind}: ${match.signature}`);
     else if (old.stateSchema !== undefined && match.stateSchema !== undefined && old.stateSchema !== match.stateSchema) reasons.push(`the state schema of the stateful operator ${old.stateId} (${old.kind}: ${old.signature}) changed from ${old.stateSchema} to ${match.stateSchema}`);
+    else if (old.definition !== undefined && match.definition !== undefined && old.definition !== match.definition) reasons.push(`the stateful operator ${old.stateId} (${old.kind}: ${old.signature}) computes its state from other expressions: ${old.definition} before, ${match.definition} now`);
   }
   for (const added of now) {
     if (!before.some((operator) => operator.stateId === added.stateId)) reasons.push(`a stateful operator ${added.stateId} (${added.kind}: ${added.signature}) was added`);

@@ -12,6 +12,11 @@ export interface StatefulOperatorInfo {
    * before it was kept: those are checked by their signature only.
    */
   readonly stateSchema?: string;
+  /**
+   * What the state's keys and values are computed from (`keys [k = upper(sensor)] values [total = sum(value)]`). Absent in
+   * checkpoints written before it was kept: those are checked by signature and state schema only.
+   */
+  readonly definition?: string;
 }
 
 /** Parameter values as the checkpoint keeps them: the bucket revision they were read at, by name. */

@@ -74,6 +74,16 @@ describe("decideRecovery", () => {
     assert.equal(decideRecovery(facts({ current: { sources: current.sources, stateful: [now, sink] } })).kind, "resume");
   });
 
+  it("refuses a state computed from other expressions under the same names and types, and resumes a checkpoint that never recorded them", () => {
+    const before = { ...aggregate, definition: "keys [gt = window(t, 10000 ms, slide 10000 ms, start 0 ms)] values [count = count(*)]" };
+    const after = { ...aggregate, definition: "keys [gt = window(t, 5000 ms, slide 5000 ms, start 0 ms)] values [count = count(*)]" };
+    const decision = decideRecovery(facts({ meta: { ...meta, stateful: [before, sink] }, current: { sources: current.sources, stateful: [after, sink] } }));
+    assert.equal(decision.kind, "refuse");
+    assert.match(decision.kind === "refuse" ? decision.reasons.join() : "", /aggregate-0 .* computes its state from other expressions: keys \[gt = window\(t, 10000 ms.* before, keys \[gt = window\(t, 5000 ms.* now/);
+    assert.equal(decideRecovery(facts({ meta: { ...meta, stateful: [before, sink] }, current: { sources: current.sources, stateful: [{ ...before }, sink] } })).kind, "resume");
+    assert.equal(decideRecovery(facts({ current: { sources: current.sources, stateful: [after, sink] } })).kind, "resume");
+  });
+
   it("refuses an added or removed stateful operator and changed sources", () => {
     const removed = decideRecovery(facts({ current: { sources: current.sources, stateful: [sink] } }));
     assert.match(removed.kind === "refuse" ? removed.reasons.join() : "", /aggregate-0 .* was removed/);

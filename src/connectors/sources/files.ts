@@ -437,6 +437,11 @@ class FileReader<R = Row> implements SourceReaderOf<R> {
     const timed = listed.filter((file) => file !== undefined);
     timed.sort((a, b) => a.mtime - b.mtime || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     if (latestFirst) timed.reverse();
-    return timed.map((file) => file.name);
+    const names = timed.map((file) => file.name);
+    // The file polled part-way before a restart goes on first: the offset names one such file, and a file read before
+    // it (one that arrived meanwhile with an older time) would become the offset's head and drop its position.
+    const resumed = this.resumeIn === undefined ? -1 : names.indexOf(this.resumeIn.name);
+    if (resumed > 0) names.unshift(...names.splice(resumed, 1));
+    return names;
   }
 }
