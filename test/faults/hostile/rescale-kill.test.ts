@@ -36,6 +36,15 @@ function partitionPlan(random: () => number, runs: number): number[] {
   return counts;
 }
 
+/**
+ * A run planned to be killed after n epochs ends by itself when fewer than n epochs of input are left (a late run of
+ * the plan after the earlier ones read most files), and the plan's later kills then never come: at least two kills must
+ * have landed mid-run, each restart on another partition count, for the attack to count.
+ */
+function assertKilledMidRun(midRunKills: number, planned: number, note: string): void {
+  assert.ok(midRunKills >= 2 && midRunKills <= planned, `${midRunKills} of ${planned} planned kills landed mid-run: ${note}`);
+}
+
 describe("hostile: kills with a changed parallelism at every restart", () => {
   let folder: string;
   let input: string;
@@ -75,7 +84,7 @@ describe("hostile: kills with a changed parallelism at every restart", () => {
     assert.ok(expected.length > 300, `most windows closed: ${expected.length}`);
     assert.equal(new Set(got).size, got.length, `no window written twice: ${note}`);
     assert.deepEqual(got, expected, note);
-    assert.equal(midRunKills, kills);
+    assertKilledMidRun(midRunKills, kills, note);
   });
 
   it("dropDuplicates writes each first occurrence once", async () => {
@@ -83,7 +92,7 @@ describe("hostile: kills with a changed parallelism at every restart", () => {
     console.log(note);
     assert.ok(expected.length > 1000 && expected.length < FILES * ROWS_PER_FILE, `the input has duplicates and distinct rows: ${expected.length}`);
     assert.deepEqual(got, expected, note);
-    assert.equal(midRunKills, kills);
+    assertKilledMidRun(midRunKills, kills, note);
   });
 
   it("mapGroupsWithState keeps each key's exact running state", async () => {
@@ -91,6 +100,6 @@ describe("hostile: kills with a changed parallelism at every restart", () => {
     console.log(note);
     assert.equal(expected.length, 7);
     assert.deepEqual(got, expected, note);
-    assert.equal(midRunKills, kills);
+    assertKilledMidRun(midRunKills, kills, note);
   });
 });
