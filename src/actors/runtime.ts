@@ -81,9 +81,10 @@ export interface HostedResume {
 export interface RemoteActors {
   /**
    * Resolves once every remote actor listens and its sink is open; rejects when a worker refuses or is lost. `params`:
-   * the parameter values of the run's first epoch (src/params), which the remote actors start with.
+   * the parameter values of the run's first epoch (src/params), which the remote actors start with. `attemptSequence`:
+   * the attempt's sequence number on the checkpoint (src/state/fence.ts), which the remote sinks record.
    */
-  start(resume: HostedResume | undefined, params?: EpochParams): Promise<void>;
+  start(resume: HostedResume | undefined, params?: EpochParams, attemptSequence?: number): Promise<void>;
   /** Resolves once every remote actor has stopped and its epoch writes have settled (or its worker is gone for good). */
   stop(): Promise<void>;
 }
@@ -172,7 +173,8 @@ export class QueryRuntime {
   async start(epochIntervalMs: number | undefined, resume?: RuntimeResume, previousAttempt?: AttemptId): Promise<void> {
     // This attempt takes the checkpoint's fence, and the uncommitted epochs' changes go, in one transaction: a writer
     // of an earlier attempt given up for lost (a paused worker) that resumes lands nothing (src/state/fence.ts).
-    if (this.storage) await this.storage.beginAttempt(this.subjects.attempt, resume?.lastCommittedEpoch ?? -1, previousAttempt);
+    // Its sequence number orders the sinks' preparations by attempts of several runs (prepared-epochs.ts).
+    const attemptSequence = this.storage ? await this.storage.beginAttempt(this.subjects.attempt, resume?.lastCommittedEpoch ?? -1, previousAttempt) : undefined;
     this.began = true;
     if (resume && this.storage) this.restore(this.storage, resume.lastCommittedEpoch, resume.offsets);
     const first = this.params?.begin(resume ? resume.lastCommittedEpoch + 1 : 0, resume?.params);
@@ -182,9 +184,9 @@ export class QueryRuntime {
     // Committed letters a crash left unpublished go out now, and each commit's letters after it.
     if (this.storage) this.deadLetters.watchCommits(this.subjects.control, this.storage, this.graph.queryId);
     await this.transport.flush();
-    await this.placement?.remote?.start(resume ? { lastCommittedEpoch: resume.lastCommittedEpoch, offsets: resume.offsets } : undefined, first);
+    await this.placement?.remote?.start(resume ? { lastCommittedEpoch: resume.lastCommittedEpoch, offsets: resume.offsets } : undefined, first, attemptSequence);
     this.refuseIfStopped();
-    for (const sink of this.sinks) await sink.open();
+    for (const sink of this.sinks) await sink.open(attemptSequence);
     for (const source of this.sources) await source.open();
     this.refuseIfStopped();
     // The trigger's interval runs on the query's clock (a test's ManualClock fires it on advance()).
@@ -198,9 +200,9 @@ export class QueryRuntime {
   /**
    * On a worker: restores, subscribes and opens the actors this process hosts (sinks, then sources, which read at once:
    * the driver places them after every other actor listens); the driver's coordinator runs the epochs. The storage is
-   * read afresh, since the last commit was written by another process.
+   * read afresh, since the last commit was written by another process. `attemptSequence`: the driver's, for the sinks.
    */
-  async host(resume: HostedResume | undefined, params?: EpochParams): Promise<void> {
+  async host(resume: HostedResume | undefined, params?: EpochParams, attemptSequence?: number): Promise<void> {
     if (resume && this.storage) {
       this.storage.refresh();
       this.restoreActors(this.storage, resume.lastCommittedEpoch, resume.offsets);
@@ -209,7 +211,7 @@ export class QueryRuntime {
     if (params) for (const actor of this.actors) actor.useParams(params.values);
     for (const actor of this.actors) actor.start();
     await this.transport.flush();
-    for (const sink of this.sinks) await sink.open();
+    for (const sink of this.sinks) await sink.open(attemptSequence);
     for (const source of this.sources) await source.open();
   }
 

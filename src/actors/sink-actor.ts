@@ -75,12 +75,13 @@ export class SinkActor extends Actor {
     }
   }
 
-  async open(): Promise<void> {
+  /** Opens the writer; `attemptSequence` is the attempt's number on the checkpoint (src/state/fence.ts), when it has one. */
+  async open(attemptSequence?: number): Promise<void> {
     const checkpointed = this.environment.storage !== undefined;
     const { queryName, queryId, outputMode, orderReproducible } = this.options;
     const checkpointLocation = this.environment.storage?.path;
     const resultOrder = outputMode === "complete" ? this.options.resultOrder : undefined;
-    await this.writer.open({ queryName, queryId, outputMode, orderReproducible, checkpointed, lastCommittedEpoch: this.lastCommittedEpoch, attempt: this.environment.subjects.attempt, ...(checkpointLocation ? { checkpointLocation } : {}), ...(resultOrder ? { resultOrder } : {}) });
+    await this.writer.open({ queryName, queryId, outputMode, orderReproducible, checkpointed, lastCommittedEpoch: this.lastCommittedEpoch, attempt: attemptSequence === undefined ? this.environment.subjects.attempt : { ...this.environment.subjects.attempt, sequence: attemptSequence }, ...(checkpointLocation ? { checkpointLocation } : {}), ...(resultOrder ? { resultOrder } : {}) });
     if (outputMode === "complete" && this.table.size > 0 && this.writer.write && !this.options.microBatch) await this.writer.write([...this.table.values()], [...this.table.keys()]);
   }
 

@@ -14,12 +14,21 @@
 // and is refused unless the fence names the writer's attempt. A write of the old attempt that landed before the new
 // one began is removed by that transaction (its epoch is not committed: the old attempt never acked it); one that
 // comes after is refused. Attempts are told apart by run id (a new one per driver start) and rollback number.
+//
+// The fence also numbers the attempts that begin on the checkpoint (`sequence`, one above the previous fence's), in
+// the same transaction, so their order is the order LMDB ran those transactions in, across runs and processes: a
+// sink's preparations of one epoch by two drivers' attempts are ordered by it, not by their clocks (decision 78).
 import type { LmdbKey } from "./layout.ts";
 
 /** An attempt of a query: the run (one driver's start) and the number of the runtime within it (QuerySubjects.attempt). */
 export interface AttemptId {
   readonly runId: string;
   readonly number: number;
+}
+
+/** The fence as stored: the attempt that began last, and how many attempts began on the checkpoint with it. */
+export interface Fence extends AttemptId {
+  readonly sequence: number;
 }
 
 export const FENCE_KEY: LmdbKey = ["fence"];
@@ -60,4 +69,14 @@ export function decideBegin(stored: unknown, previous: AttemptId | undefined, ne
   const fence = asAttemptId(stored);
   if (fence !== undefined && fence.runId === previous.runId && fence.number === previous.number) return { kind: "write" };
   return { kind: "refuse", reason: `${describeAttempt(next)} cannot begin: ${fence ? describeAttempt(fence) : "another attempt"} began on this checkpoint after ${describeAttempt(previous)}, so another driver runs this query on it now` };
+}
+
+/**
+ * The fence `next` writes when it begins: its sequence is one above the stored fence's. The first attempt on a
+ * checkpoint, or the first over a fence of a Rill before sequences, is 1.
+ */
+export function nextFence(stored: unknown, next: AttemptId): Fence {
+  const previous = typeof stored === "object" && stored !== null ? (stored as { sequence?: unknown }).sequence : undefined;
+  const sequence = typeof previous === "number" && Number.isSafeInteger(previous) && previous >= 0 ? previous + 1 : 1;
+  return { runId: next.runId, number: next.number, sequence };
 }

@@ -7,7 +7,7 @@ import { open, type RootDatabase } from "lmdb";
 import { CheckpointError, CheckpointWriteError } from "../core/errors.ts";
 import { faultPoint } from "../core/fault-points.ts";
 import { scanInChild, verifyHeader } from "./checkpoint-verify.ts";
-import { FENCE_KEY, decideBegin, decideChangeWrite, type AttemptId, type FenceDecision } from "./fence.ts";
+import { FENCE_KEY, decideBegin, decideChangeWrite, nextFence, type AttemptId, type FenceDecision } from "./fence.ts";
 import { META_KEY, commitKey, deltaKey, epochRange, prefixRange, stateKey, type LmdbKey } from "./layout.ts";
 import type { EpochCommit, QueryMeta, StateChange } from "./types.ts";
 import { STATE_FORMAT, damageOf, decodeStateValue, encodeStateValue } from "./value-codec.ts";
@@ -179,16 +179,22 @@ export class CheckpointStorage {
    * Begins an attempt in one transaction: the checkpoint's fence names it from now on (src/state/fence.ts), and the
    * changes of epochs after `lastCommittedEpoch` (never committed, some perhaps of a writer given up) are removed.
    * `previous` is the attempt the same run began last; when another one holds the fence, another driver took the
-   * checkpoint over and this attempt is refused (a CheckpointError).
+   * checkpoint over and this attempt is refused (a CheckpointError). Resolves to the attempt's sequence number on the
+   * checkpoint (`nextFence`): attempts that begin later, in any process, have higher ones.
    */
-  async beginAttempt(attempt: AttemptId, lastCommittedEpoch: number, previous: AttemptId | undefined): Promise<void> {
+  async beginAttempt(attempt: AttemptId, lastCommittedEpoch: number, previous: AttemptId | undefined): Promise<number> {
+    let sequence = 0;
     await this.write(`the beginning of an attempt`, () => this.db.transaction(() => {
-      this.checkFence(decideBegin(this.readFence(), previous, attempt));
-      this.db.put(FENCE_KEY, { runId: attempt.runId, number: attempt.number });
+      const stored = this.readFence();
+      this.checkFence(decideBegin(stored, previous, attempt));
+      const fence = nextFence(stored, attempt);
+      this.db.put(FENCE_KEY, fence);
+      sequence = fence.sequence;
       // Read the whole range first: removing entries under an open cursor makes LMDB skip some of them.
       const keys = [...this.db.getKeys({ start: ["delta", lastCommittedEpoch + 1], end: ["delta", Number.MAX_SAFE_INTEGER] })] as LmdbKey[];
       for (const key of keys) this.db.remove(key);
     }));
+    return sequence;
   }
 
   /** Removes the state changes of epochs after `epoch`: they were never committed. */

@@ -267,7 +267,7 @@ export class WorkerHost {
           const installed = await prepareAttemptState(storage, await StateStore.open(this.options.transport, request.queryId), { runId: request.runId, attempt: request.attempt, actors: request.actors, lastCommittedEpoch: request.resume?.lastCommittedEpoch });
           if (request.resume) this.options.log(`rill worker ${this.name}: restored ${installed.entries} state entries of epoch ${request.resume.lastCommittedEpoch} from ${installed.objects} objects of the replica into ${checkpoint ?? ""}`);
         }
-        await runtime.host(request.resume ? { lastCommittedEpoch: request.resume.lastCommittedEpoch, offsets: decodeOffsets(request.resume.offsets) } : undefined, request.params ?? undefined);
+        await runtime.host(request.resume ? { lastCommittedEpoch: request.resume.lastCommittedEpoch, offsets: decodeOffsets(request.resume.offsets) } : undefined, request.params ?? undefined, request.attemptSequence);
       } catch (error) {
         await this.release(key);
         throw error;

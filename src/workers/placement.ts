@@ -92,7 +92,7 @@ export class WorkerPlacement implements Placement, RemoteActors {
     return this.options.pool.candidates().map((state) => ({ name: state.name, free: state.heartbeat.slots - used(state.heartbeat.hosted) }));
   }
 
-  async start(resume: HostedResume | undefined, params?: EpochParams): Promise<void> {
+  async start(resume: HostedResume | undefined, params?: EpochParams, attemptSequence?: number): Promise<void> {
     const { pool } = this.options;
     await pool.waitForWorkers(1, this.options.placementTimeoutMs);
     this.assign();
@@ -109,7 +109,7 @@ export class WorkerPlacement implements Placement, RemoteActors {
         const ofGroup = actors.filter((actor) => this.options.isSource(actor) === (group === "sources"));
         return ofGroup.length > 0 ? [[worker, ofGroup] as const] : [];
       });
-      await Promise.all(requests.map(([worker, actors]) => Promise.race([this.place(worker, actors, group, resume, params), this.lost.get(worker) as Promise<never>])));
+      await Promise.all(requests.map(([worker, actors]) => Promise.race([this.place(worker, actors, group, resume, params, attemptSequence), this.lost.get(worker) as Promise<never>])));
     }
     for (const worker of this.assigned.keys()) if (!pool.isAlive(worker)) throw new WorkerError("WORKER_LOST", `worker ${worker} was lost while the query was being placed`);
     this.placing.clear();
@@ -185,9 +185,9 @@ export class WorkerPlacement implements Placement, RemoteActors {
     }
   }
 
-  private async place(worker: string, actors: readonly string[], group: PlaceRequest["group"], resume: HostedResume | undefined, params: EpochParams | undefined): Promise<void> {
+  private async place(worker: string, actors: readonly string[], group: PlaceRequest["group"], resume: HostedResume | undefined, params: EpochParams | undefined, attemptSequence: number | undefined): Promise<void> {
     const { transport, template, pool } = this.options;
-    const request: PlaceRequest = { ...template, actors: [...actors], group, resume: resume ? { lastCommittedEpoch: resume.lastCommittedEpoch, offsets: encodeOffsets(resume.offsets) } : null, ...(params ? { params: { revision: params.revision, values: params.values as Record<string, number | string | boolean> } } : {}) };
+    const request: PlaceRequest = { ...template, actors: [...actors], group, resume: resume ? { lastCommittedEpoch: resume.lastCommittedEpoch, offsets: encodeOffsets(resume.offsets) } : null, ...(params ? { params: { revision: params.revision, values: params.values as Record<string, number | string | boolean> } } : {}), ...(attemptSequence === undefined ? {} : { attemptSequence }) };
     let payload: Uint8Array;
     // While the request is out, its timeout judges the worker, not its heartbeats (liveness.ts): building a plan may
     // block a worker's event loop for longer than the heartbeat timeout.

@@ -61,6 +61,8 @@ export const placeRequestSchema = z.object({
   runId: z.string(),
   /** Rollbacks of the run so far: each attempt has its own subjects (src/actors/subjects.ts). */
   attempt: z.number().int().min(0),
+  /** The attempt's sequence number on the driver's checkpoint (src/state/fence.ts), for the sinks; absent without one. */
+  attemptSequence: z.number().int().min(0).optional(),
   subjectPrefix: z.string(),
   /** The driver's session configuration, so the worker's plan uses the same partitions, chaining and policies. */
   config: z.record(z.string(), z.string()),

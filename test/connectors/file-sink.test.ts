@@ -228,6 +228,18 @@ describe("file sink attempts (a stalled attempt that resumes)", () => {
     assert.equal(committingPreparation([a0, b0]), b0);
     assert.equal(committingPreparation([b0, a2, a0]), a2);
   });
+
+  it("takes the preparation of the attempt with the higher checkpoint sequence when both have one, whatever their clocks", () => {
+    const of = (runId: string, number: number, resumedAfter: number, openedAt: number, sequence?: number) => ({ attempt: { runId, number, resumedAfter, openedAt, ...(sequence === undefined ? {} : { sequence }) } });
+    const stalled = of("a", 0, 3, 200, 1);
+    const replacing = of("b", 0, 3, 100, 2);
+    assert.equal(committingPreparation([stalled, replacing]), replacing);
+    assert.equal(committingPreparation([replacing, stalled]), replacing);
+    // A preparation of a Rill before sequences is compared by resume point, rollback number and clock, as before.
+    const older = of("c", 0, 3, 300);
+    assert.equal(committingPreparation([replacing, older]), older);
+    assert.equal(committingPreparation([older, of("c", 0, 4, 10, 5)])?.attempt.resumedAfter, 4);
+  });
 });
 
 describe("file sink log compaction and retention", () => {

@@ -80,9 +80,9 @@ describe("jetstream sink, transactional mode across a crash", () => {
   });
 
   /** Writers of one checkpoint folder as attempts of a query: `number` is the attempt's rollback number in run "run-a". */
-  async function attemptWriter(subject: string, folder: string, number: number, lastCommittedEpoch: number, runId = "run-a"): Promise<SinkWriter> {
+  async function attemptWriter(subject: string, folder: string, number: number, lastCommittedEpoch: number, runId = "run-a", sequence?: number): Promise<SinkWriter> {
     const created = new JetStreamSinkProvider(sinkRequest("jetstream", { subject, mode: "transactional" }, transport)).createWriter();
-    await created.open({ ...context, checkpointLocation: folder, lastCommittedEpoch, attempt: { runId, number } });
+    await created.open({ ...context, checkpointLocation: folder, lastCommittedEpoch, attempt: sequence === undefined ? { runId, number } : { runId, number, sequence } });
     return created;
   }
 
@@ -151,6 +151,28 @@ describe("jetstream sink, transactional mode across a crash", () => {
       const again = await attemptWriter("txlate.out", folder, 0, 4, "run-c");
       assert.equal(await stored("TXLATE"), 3);
       await Promise.all([stalled.close(), next.close(), restarted.close(), again.close()]);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it("across two drivers' runs, the restart publishes the preparation of the attempt that began later on the checkpoint, though the stalled driver's writer opened after it", async () => {
+    const { mkdtemp, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const folder = await mkdtemp(join(tmpdir(), "rill-jetstream-sink-"));
+    try {
+      await access.addStream({ name: "TXRUNS", subjects: ["txruns.out"], storage: "memory" });
+      // Driver A began its attempt (sequence 1 in the checkpoint's fence) and stalled before opening its sink; driver B
+      // took the checkpoint over (sequence 2) and opened its sink; then A's sink opened (a later clock reading). B
+      // prepared epoch 4 and committed it, A prepared 4 too, and B died before publishing.
+      const committing = await attemptWriter("txruns.out", folder, 0, 3, "run-b", 2);
+      const stalled = await attemptWriter("txruns.out", folder, 0, 3, "run-a", 1);
+      await committing.endEpoch?.(4, rows(10, 3));
+      await stalled.endEpoch?.(4, rows(20, 6));
+      const restarted = await attemptWriter("txruns.out", folder, 0, 4, "run-c", 3);
+      assert.deepEqual(await keysOf("TXRUNS"), rows(10, 3).map((row) => row.key), "epoch 4 as driver B prepared it");
+      await Promise.all([stalled.close(), committing.close(), restarted.close()]);
     } finally {
       await rm(folder, { recursive: true, force: true });
     }

@@ -6,8 +6,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { open } from "lmdb";
 import { CheckpointError } from "../../src/core/errors.ts";
-import { decideBegin, decideChangeWrite } from "../../src/state/fence.ts";
+import { decideBegin, decideChangeWrite, FENCE_KEY, nextFence } from "../../src/state/fence.ts";
 import { CheckpointStorage } from "../../src/state/lmdb-storage.ts";
 
 const A0 = { runId: "aaaaaaaa-run", number: 0 };
@@ -41,6 +42,16 @@ describe("attempt fence decisions", () => {
   });
 });
 
+describe("attempt sequence numbers", () => {
+  it("numbers each begin one above the stored fence's, starting at 1 on a fresh checkpoint or over a fence without one", () => {
+    assert.deepEqual(nextFence(undefined, A0), { ...A0, sequence: 1 });
+    assert.deepEqual(nextFence({ ...A0, sequence: 1 }, A1), { ...A1, sequence: 2 });
+    assert.deepEqual(nextFence({ ...A1, sequence: 41 }, B0), { ...B0, sequence: 42 }, "another run's begin goes on from the fence");
+    assert.deepEqual(nextFence(A1, B0), { ...B0, sequence: 1 }, "a fence of a Rill before sequences");
+    assert.deepEqual(nextFence({ ...A1, sequence: "7" }, B0), { ...B0, sequence: 1 });
+  });
+});
+
 describe("attempt fence on a shared checkpoint", () => {
   let folder = "";
   before(async () => {
@@ -58,6 +69,35 @@ describe("attempt fence on a shared checkpoint", () => {
     await storage.commit({ epoch: 0, offsets: { src: 10 }, committedAt: "t0" }, 100, A0);
     return storage;
   }
+
+  it("gives every attempt that begins a higher sequence than the one before, across runs, and records it in the fence", async () => {
+    const path = join(folder, "sequence");
+    const storage = CheckpointStorage.open(path);
+    assert.equal(await storage.beginAttempt(A0, -1, undefined), 1);
+    assert.equal(await storage.beginAttempt(A1, -1, A0), 2);
+    assert.equal(await storage.beginAttempt(B0, -1, undefined), 3, "a driver taking the checkpoint over");
+    await storage.close();
+    const reopened = CheckpointStorage.open(path);
+    assert.equal(await reopened.beginAttempt({ runId: "cccccccc-run", number: 0 }, -1, undefined), 4, "kept across a reopen");
+    await reopened.close();
+  });
+
+  it("begins at 1 over the fence of a Rill before sequences, and still refuses a run another driver took over", async () => {
+    const path = join(folder, "old-fence");
+    const made = CheckpointStorage.open(path);
+    await made.beginAttempt(B0, -1, undefined);
+    await made.close();
+    // The fence as a Rill before sequences wrote it: the attempt alone.
+    const raw = open<unknown, (string | number)[]>({ path, compression: false, noSubdir: false });
+    await raw.put(FENCE_KEY, { runId: B0.runId, number: B0.number });
+    await raw.close();
+    const storage = CheckpointStorage.open(path);
+    await assert.rejects(storage.beginAttempt(A1, -1, A0), CheckpointError, "run A was taken over by run B");
+    const B1 = { runId: B0.runId, number: 1 };
+    assert.equal(await storage.beginAttempt(B1, -1, B0), 1);
+    assert.equal(await storage.beginAttempt({ runId: "cccccccc-run", number: 0 }, -1, undefined), 2);
+    await storage.close();
+  });
 
   it("refuses the stalled write once the next attempt began: the replay's epoch commits alone, nothing stays outside the state", async () => {
     const storage = await committedEpochZero("after-begin");

@@ -52,8 +52,8 @@ interface FileSinkSettings {
 const manifestSchema = z.object({
   epoch: z.number().int().nonnegative(),
   files: z.array(fileSchema),
-  /** Who prepared it (absent in folders of a Rill before attempts): the run, its rollback number, where it resumed, when it opened. */
-  attempt: z.object({ runId: z.string(), number: z.number().int().nonnegative(), resumedAfter: z.number().int(), openedAt: z.number() }).optional(),
+  /** Who prepared it (absent in folders of a Rill before attempts): the run, its rollback number, where it resumed, when it opened, its sequence on the checkpoint (absent before decision 78). */
+  attempt: z.object({ runId: z.string(), number: z.number().int().nonnegative(), resumedAfter: z.number().int(), openedAt: z.number(), sequence: z.number().int().nonnegative().optional() }).optional(),
 });
 type Manifest = z.infer<typeof manifestSchema>;
 

@@ -31,8 +31,11 @@ export interface SinkContext {
   /**
    * The query attempt this writer belongs to: a run (a start, or a restarted driver) and its n-th rollback. A sink that
    * prepares files keeps each attempt's apart, so a stalled attempt that resumes can never rewrite what a later one commits.
+   * `sequence`: the attempt's number on the checkpoint (src/state/fence.ts), higher for every attempt that began on it
+   * later, in any run; the order of preparations of one epoch by several attempts (prepared-epochs.ts). Absent without
+   * a checkpoint.
    */
-  readonly attempt?: { readonly runId: string; readonly number: number };
+  readonly attempt?: { readonly runId: string; readonly number: number; readonly sequence?: number };
   /** Complete mode with orderBy / limit: the order and cut of the result table (endEpoch's rows are already ordered). */
   readonly resultOrder?: ResultOrder;
 }
