@@ -45,6 +45,8 @@ interface Session {
   start: number;
   end: number;
   readonly accumulators: Accumulator[];
+  /** The key of its rows in update and complete mode (`<key>|<start>`), made at its first emit and again after its start moves. */
+  rowKey: string | undefined;
 }
 
 /** The order of a session's output row: the grouping columns with the session column at its place, then the aggregates. */
@@ -92,7 +94,7 @@ export class SessionWindowOperator implements Operator {
       for (let index = sessionPosition; index < keyColumns.length; index++) row[names[index + 1] as string] = keyValues[index];
       const accumulators = session.accumulators;
       for (let index = 0; index < accumulators.length; index++) row[names[keyColumns.length + 1 + index] as string] = (accumulators[index] as Accumulator).result();
-      if (keyed) row[keyColumn] = `${key}|${session.start}`;
+      if (keyed) row[keyColumn] = session.rowKey ??= `${key}|${session.start}`;
       next(row);
     };
     this.emitRetraction = (rowKey) => next({ [keyColumn]: rowKey });
@@ -163,7 +165,7 @@ export class SessionWindowOperator implements Operator {
     const target = list[first];
     // Spark's rule: sessions that overlap or touch (one's end equals the other's start) are one session.
     if (target === undefined || !(target.start <= end && start <= target.end)) {
-      const session: Session = { start, end, accumulators: this.createAccumulators() };
+      const session: Session = { start, end, accumulators: this.createAccumulators(), rowKey: undefined };
       list.splice(first, 0, session);
       return session;
     }
@@ -179,7 +181,10 @@ export class SessionWindowOperator implements Operator {
       target.end = Math.max(target.end, other.end);
     }
     if (last > first) list.splice(first + 1, last - first);
-    target.start = Math.min(target.start, start);
+    if (start < target.start) {
+      target.start = start;
+      target.rowKey = undefined;
+    }
     target.end = Math.max(target.end, end);
     return target;
   }
@@ -210,7 +215,7 @@ export class SessionWindowOperator implements Operator {
       for (let index = sessionPosition; index < keyColumns.length; index++) row.push(keyValues[index]);
       const accumulators = session.accumulators;
       for (let index = 0; index < accumulators.length; index++) row.push((accumulators[index] as Accumulator).result());
-      if (keyed) row.push(`${key}|${session.start}`);
+      if (keyed) row.push(session.rowKey ??= `${key}|${session.start}`);
       next(row);
     };
     this.emitRetraction = (rowKey) => {
@@ -289,7 +294,7 @@ export class SessionWindowOperator implements Operator {
         list: list.map(([start, end, states]) => {
           const accumulators = this.createAccumulators();
           accumulators.forEach((accumulator, index) => accumulator.load(states[index]));
-          return { start, end, accumulators };
+          return { start, end, accumulators, rowKey: undefined };
         }),
       };
       this.keys.set(key, sessions);
