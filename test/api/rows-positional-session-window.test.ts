@@ -142,10 +142,14 @@ describe("the session window's output by position, and the steps after it", () =
 describe("a checkpoint of the session window, written one way and restored the other", () => {
   const folder = useTempFolder("rill-possession-");
 
-  /** Runs the first half with `first`, stops, restarts on the checkpoint with `second` for the rest; the table and each run's explain(). */
+  /**
+   * Runs the first half with `first`, stops, restarts on the checkpoint with `second` for the rest; the table and each
+   * run's explain(). No where() after the session window: it drops complete mode's retractions (their aggregates are
+   * null), named or by position, so the table would keep a merged-away session or not as the turns fell.
+   */
   async function restarted(first: RowsMode, second: RowsMode, location: string | undefined): Promise<{ rows: string[]; explains: string[] }> {
     const build = (input: DataFrame): DataFrame => input.groupBy(col("user"), session_window(col("at"), "3 seconds")).agg(expr("count(*) as c"), expr("sum(v) as s"))
-      .where("c > 0").selectExpr("s", "session_window", "c", "user");
+      .withColumn("mean", expr("s / c")).selectExpr("s", "session_window", "c", "user", "mean");
     return runAcrossSwitch(testSession, STAGE_SETTINGS, { schema, data, name: `possession_restart_${runs++}`, build, read: (rows): string[] => sorted(rows) }, first, second, location);
   }
 
