@@ -35,6 +35,7 @@ const writer = mode === "aggregate" || mode === "filtered-aggregate" || mode ===
     .writeStream.outputMode("complete").foreachBatch((rows) => writeTable(rows, false))
   : mode === "session-select"
   // session-select: session windows per user (the id as seconds), a filter and a projection after them, all by position.
+  // Each file's rows come in time order, so no row bridges two sessions: no retraction, which the filter would drop.
   ? events.selectExpr("user", "x", "cast(id as timestamp) as at").groupBy(session_window(col("at"), "8 seconds"), col("user")).agg("count(*) as n", "sum(x) as total")
     .where("n > 0").selectExpr("total", "user", "n", "session_window.start as start")
     .writeStream.outputMode("complete").foreachBatch((rows) => writeTable(rows, false, (row) => `${String(row.user)}|${String(row.start)}`))
