@@ -18,7 +18,8 @@
 // 256 lines parsed and checked, named or read into arrays by the schema's names, then filter + project, encoded); static-join-named and
 // static-join-arrays (a stream-static join actor's frame: decode, the YSB join, encode); generate-named and
 // generate-arrays (a generator actor's frame: decode, explode_outer with three columns beside it, encode);
-// session-window-named and session-window-arrays (a session window actor's frame: decode, assign, flush).
+// session-window-named and session-window-arrays (a session window actor's frame: decode, assign, flush), and
+// session-window-out-arrays (the same with its output by position).
 // `npx tsx bench/micro/instructions.ts <subject> <frames>` runs one subject over that many 256-row frames (after the
 // same warm-up in both runs).
 import { OutputChannel } from "../../src/actors/channel.ts";
@@ -371,6 +372,7 @@ subjects["generate-named"] = generatePath(false);
 subjects["generate-arrays"] = generatePath(true);
 subjects["session-window-named"] = sessionWindowPath(false);
 subjects["session-window-arrays"] = sessionWindowPath(true);
+subjects["session-window-out-arrays"] = sessionWindowPath(true, true);
 const run = subjects[subject];
 if (run === undefined) throw new Error(`unknown subject ${subject}; one of ${Object.keys(subjects).join(", ")}`);
 let sink = 0;

@@ -3,12 +3,15 @@
 //
 // The adapter wraps the stage's one SessionWindowOperator (the named chain's): the same sessions, state, output and
 // late rows, so a frame that arrives in another column order runs named into the same sessions. Key strings come from
-// positionalKeyOf, the same strings as keyOf's, so checkpoints do not depend on how the rows ran. Its output stays
-// named.
+// positionalKeyOf, the same strings as keyOf's, so checkpoints do not depend on how the rows ran.
+//
+// With `outputColumns`, it also has an output by position (PositionalOutput, as the aggregation's): the same operator
+// emits each row as an array in that order (the grouping columns with the session at its place, the aggregates, then
+// the row's key for a keyed row), so the steps after it run by position too.
 import { positionalKeyOf } from "../core/keys.ts";
 import type { PositionalRow } from "../core/types.ts";
 import type { Operator } from "./operator.ts";
-import { toNamedRow, type PositionalInput } from "./positional-operator.ts";
+import { toNamedRow, type PositionalEmit, type PositionalInput, type PositionalOutput } from "./positional-operator.ts";
 import { SessionWindowOperator } from "./session-window.ts";
 
 /** What the session window reads, by column name; the adapter finds each one's place in `inputColumns`. */
@@ -23,8 +26,12 @@ export interface SessionWindowInputColumns {
   readonly argumentColumns: ReadonlyArray<string | undefined>;
 }
 
-/** The session window's input by position for rows in the order of `inputColumns`; every column read must be there. */
-export function sessionWindowPositionalInput(columns: SessionWindowInputColumns, inputColumns: readonly string[]): PositionalInput {
+/**
+ * The session window's input by position for rows in the order of `inputColumns`; every column read must be there.
+ * `outputColumns`: the names of its output rows by position (SessionWindowOperator.outputByPosition's order); absent,
+ * its output stays named.
+ */
+export function sessionWindowPositionalInput(columns: SessionWindowInputColumns, inputColumns: readonly string[], outputColumns?: readonly string[]): PositionalInput {
   const place = (column: string): number => {
     const index = inputColumns.indexOf(column);
     if (index < 0) throw new Error(`internal: the session window reads ${column}, which its input [${inputColumns.join(", ")}] does not have`);
@@ -47,6 +54,17 @@ export function sessionWindowPositionalInput(columns: SessionWindowInputColumns,
         arguments: argumentIndexes.map((index) => (index === undefined ? undefined : (row: PositionalRow) => row[index])),
         named: (row) => toNamedRow(inputColumns, row),
       });
+    },
+    ...(outputColumns === undefined ? {} : { output: sessionWindowPositionalOutput(outputColumns) }),
+  };
+}
+
+function sessionWindowPositionalOutput(outputColumns: readonly string[]): PositionalOutput {
+  return {
+    outputColumns,
+    connect(operator: Operator, next: PositionalEmit) {
+      if (!(operator instanceof SessionWindowOperator)) throw new Error(`internal: a positional session window output for ${operator.id}, which is not a session window`);
+      operator.outputByPosition(next);
     },
   };
 }

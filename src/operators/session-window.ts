@@ -1,7 +1,7 @@
 // Session windows (session_window(time, gap)): per key, events closer than the gap form one session; a new event can
 // extend or join sessions. Update mode emits a session as it changes; the watermark closes sessions (append emits them).
 import { keyGroupOf, keyOf } from "../core/keys.ts";
-import { RETRACTED_KEY_PREFIX, type Row } from "../core/types.ts";
+import { RETRACTED_KEY_PREFIX, type PositionalRow, type Row } from "../core/types.ts";
 import type { StateChange } from "../state/types.ts";
 import { createAccumulator, type Accumulator } from "./aggregate-functions.ts";
 import type { AggregateColumn } from "./aggregate.ts";
@@ -45,6 +45,15 @@ interface Session {
   start: number;
   end: number;
   readonly accumulators: Accumulator[];
+  /** The key of its rows in update and complete mode (`<key>|<start>`), made at its first emit and again after its start moves. */
+  rowKey: string | undefined;
+}
+
+/** The order of a session's output row: the grouping columns with the session column at its place, then the aggregates. */
+function outputNames(spec: SessionWindowSpec): string[] {
+  const names = [...spec.keyColumns];
+  names.splice(spec.sessionPosition, 0, spec.sessionColumn);
+  return [...names, ...spec.aggregates.map((aggregate) => aggregate.name)];
 }
 
 interface Sessions {
@@ -60,17 +69,35 @@ export class SessionWindowOperator implements Operator {
   private readonly mergedAway = new Map<string, number[]>();
   private readonly expiry = new ExpiryQueue();
   private watermark = Number.NEGATIVE_INFINITY;
-  private next: Emit = () => undefined;
+  /** Where a session's row leaves, and in which form: named (connect) or by position (outputByPosition). */
+  private emitSession: (key: string, keyValues: readonly unknown[], session: Session) => void = () => undefined;
+  /** Complete mode: where the row that retracts a merged-away session (its key only) leaves. */
+  private emitRetraction: (rowKey: string) => void = () => undefined;
+  private readonly createAccumulators: () => Accumulator[];
   late: Row[] = [];
   readonly stateId: string;
 
   constructor(readonly id: string, private readonly spec: SessionWindowSpec) {
     this.stateId = spec.stateId;
+    const functions = spec.aggregates.map((aggregate) => aggregate.function);
+    this.createAccumulators = () => functions.map(createAccumulator);
   }
 
   connect(next: Emit): Emit {
-    this.next = next;
-    const { keyColumns, timeColumn, gapMs, gapColumn, aggregates } = this.spec;
+    const { keyColumns, timeColumn, gapMs, gapColumn, aggregates, sessionPosition, keyColumn, outputMode } = this.spec;
+    const names = outputNames(this.spec);
+    const keyed = outputMode !== "append";
+    this.emitSession = (key, keyValues, session) => {
+      const row: Row = {};
+      for (let index = 0; index < sessionPosition; index++) row[names[index] as string] = keyValues[index];
+      row[names[sessionPosition] as string] = { start: session.start, end: session.end };
+      for (let index = sessionPosition; index < keyColumns.length; index++) row[names[index + 1] as string] = keyValues[index];
+      const accumulators = session.accumulators;
+      for (let index = 0; index < accumulators.length; index++) row[names[keyColumns.length + 1 + index] as string] = (accumulators[index] as Accumulator).result();
+      if (keyed) row[keyColumn] = session.rowKey ??= `${key}|${session.start}`;
+      next(row);
+    };
+    this.emitRetraction = (rowKey) => next({ [keyColumn]: rowKey });
     return this.input<Row>({
       time: (row) => row[timeColumn],
       gap: gapColumn === undefined ? () => gapMs : (row) => row[gapColumn],
@@ -88,7 +115,9 @@ export class SessionWindowOperator implements Operator {
    */
   input<R>(readers: SessionWindowReaders<R>): (row: R) => void {
     const { time: timeOf, gap: gapOf, keyOf: keyFor, keyValues, arguments: arguments_, named } = readers;
-    const { aggregates, watermarked } = this.spec;
+    const { watermarked } = this.spec;
+    const keys = this.keys;
+    const changed = this.changed;
     return (row) => {
       const time = timeOf(row);
       if (typeof time !== "number") return;
@@ -100,36 +129,100 @@ export class SessionWindowOperator implements Operator {
         return;
       }
       const key = keyFor(row);
-      let sessions = this.keys.get(key);
+      let sessions = keys.get(key);
       if (!sessions) {
         sessions = { keyValues: keyValues(row), list: [] };
-        this.keys.set(key, sessions);
+        keys.set(key, sessions);
       }
-      const merged: Session = { start: time, end: time + gap, accumulators: aggregates.map((aggregate) => createAccumulator(aggregate.function)) };
-      const kept: Session[] = [];
-      for (const session of sessions.list) {
-        // Spark's rule: sessions that overlap or touch (one's end equals the other's start) are one session.
-        if (session.start <= merged.end && merged.start <= session.end) {
-          merged.start = Math.min(merged.start, session.start);
-          merged.end = Math.max(merged.end, session.end);
-          merged.accumulators.forEach((accumulator, index) => accumulator.merge(session.accumulators[index] as Accumulator));
-          if (this.spec.outputMode === "complete") this.mergedAway.set(key, [...(this.mergedAway.get(key) ?? []), session.start]);
-          this.changed.get(key)?.delete(session);
-        } else {
-          kept.push(session);
-        }
+      let changedSessions = changed.get(key);
+      if (!changedSessions) {
+        changedSessions = new Set<Session>();
+        changed.set(key, changedSessions);
       }
-      merged.accumulators.forEach((accumulator, index) => {
+      const session = this.assign(key, sessions.list, time, time + gap, changedSessions);
+      const accumulators = session.accumulators;
+      for (let index = 0; index < accumulators.length; index++) {
         const argument = arguments_[index];
-        accumulator.add(argument ? argument(row) : 1);
-      });
-      kept.push(merged);
-      sessions.list = kept.sort((a, b) => a.start - b.start);
-      const changed = this.changed.get(key) ?? new Set<Session>();
-      changed.add(merged);
-      this.changed.set(key, changed);
+        (accumulators[index] as Accumulator).add(argument ? argument(row) : 1);
+      }
+      // Last in the turn's order, as a session made anew by this row would be.
+      changedSessions.delete(session);
+      changedSessions.add(session);
       this.unsaved.add(key);
-      if (watermarked) this.expiry.push(merged.end, key);
+      if (watermarked) this.expiry.push(session.end, key);
+    };
+  }
+
+  /**
+   * The session a row's own session [start, end] joins in `list` (sorted by start, no two overlapping or touching):
+   * the first one it overlaps or touches, grown in place to cover the row and every later one it reaches, whose
+   * accumulators it takes in start order (those sessions leave the list and the turn's changes); or a new session at
+   * its place. The same sessions, accumulator contents and order as merging them all into a new session would give.
+   */
+  private assign(key: string, list: Session[], start: number, end: number, changedSessions: Set<Session>): Session {
+    let first = 0;
+    while (first < list.length && (list[first] as Session).end < start) first++;
+    const target = list[first];
+    // Spark's rule: sessions that overlap or touch (one's end equals the other's start) are one session.
+    if (target === undefined || !(target.start <= end && start <= target.end)) {
+      const session: Session = { start, end, accumulators: this.createAccumulators(), rowKey: undefined };
+      list.splice(first, 0, session);
+      return session;
+    }
+    const complete = this.spec.outputMode === "complete";
+    if (complete) this.mergedAwayOf(key).push(target.start);
+    let last = first;
+    while (last + 1 < list.length && (list[last + 1] as Session).start <= end) {
+      const other = list[++last] as Session;
+      const accumulators = target.accumulators;
+      for (let index = 0; index < accumulators.length; index++) (accumulators[index] as Accumulator).merge(other.accumulators[index] as Accumulator);
+      if (complete) this.mergedAwayOf(key).push(other.start);
+      changedSessions.delete(other);
+      target.end = Math.max(target.end, other.end);
+    }
+    if (last > first) list.splice(first + 1, last - first);
+    if (start < target.start) {
+      target.start = start;
+      target.rowKey = undefined;
+    }
+    target.end = Math.max(target.end, end);
+    return target;
+  }
+
+  private mergedAwayOf(key: string): number[] {
+    let starts = this.mergedAway.get(key);
+    if (!starts) {
+      starts = [];
+      this.mergedAway.set(key, starts);
+    }
+    return starts;
+  }
+
+  /**
+   * Output by position (session-window-positional.ts): from now on each row leaves into `next` as an array of the
+   * grouping values with the session ({start, end}) at its place, the aggregates' results and, for a keyed row (update
+   * and complete mode), the row's key; a retraction (complete mode) has nulls but for its key. The values and order
+   * the named rows have; sessions, state and checkpoints are the same either way.
+   */
+  outputByPosition(next: (row: PositionalRow) => void): void {
+    const { keyColumns, sessionPosition, outputMode } = this.spec;
+    const keyed = outputMode !== "append";
+    const width = outputNames(this.spec).length;
+    this.emitSession = (key, keyValues, session) => {
+      const row: unknown[] = [];
+      for (let index = 0; index < sessionPosition; index++) row.push(keyValues[index]);
+      row.push({ start: session.start, end: session.end });
+      for (let index = sessionPosition; index < keyColumns.length; index++) row.push(keyValues[index]);
+      const accumulators = session.accumulators;
+      for (let index = 0; index < accumulators.length; index++) row.push((accumulators[index] as Accumulator).result());
+      if (keyed) row.push(session.rowKey ??= `${key}|${session.start}`);
+      next(row);
+    };
+    this.emitRetraction = (rowKey) => {
+      const row: unknown[] = [];
+      for (let index = 0; index < width; index++) row.push(null);
+      row.push(rowKey);
+      next(row);
     };
   }
 
@@ -137,7 +230,10 @@ export class SessionWindowOperator implements Operator {
   flush(): void {
     if (this.spec.outputMode !== "append") {
       this.retractMerged();
-      for (const [key, sessions] of this.changed) for (const session of sessions) this.emit(key, session);
+      for (const [key, sessions] of this.changed) {
+        const keyValues = this.keys.get(key)?.keyValues ?? [];
+        for (const session of sessions) this.emitSession(key, keyValues, session);
+      }
     }
     this.changed.clear();
   }
@@ -146,7 +242,7 @@ export class SessionWindowOperator implements Operator {
   private retractMerged(): void {
     for (const [key, starts] of this.mergedAway) {
       const current = new Set(this.keys.get(key)?.list.map((session) => session.start));
-      for (const start of new Set(starts)) if (!current.has(start)) this.next({ [this.spec.keyColumn]: `${RETRACTED_KEY_PREFIX}${key}|${start}` });
+      for (const start of new Set(starts)) if (!current.has(start)) this.emitRetraction(`${RETRACTED_KEY_PREFIX}${key}|${start}`);
     }
     this.mergedAway.clear();
   }
@@ -162,7 +258,7 @@ export class SessionWindowOperator implements Operator {
       const open: Session[] = [];
       for (const session of sessions.list) {
         if (session.end <= watermark) {
-          if (this.spec.outputMode === "append") this.emit(key, session);
+          if (this.spec.outputMode === "append") this.emitSession(key, sessions.keyValues, session);
         } else {
           open.push(session);
         }
@@ -196,9 +292,9 @@ export class SessionWindowOperator implements Operator {
       const sessions: Sessions = {
         keyValues,
         list: list.map(([start, end, states]) => {
-          const accumulators = this.spec.aggregates.map((aggregate) => createAccumulator(aggregate.function));
+          const accumulators = this.createAccumulators();
           accumulators.forEach((accumulator, index) => accumulator.load(states[index]));
-          return { start, end, accumulators };
+          return { start, end, accumulators, rowKey: undefined };
         }),
       };
       this.keys.set(key, sessions);
@@ -209,18 +305,5 @@ export class SessionWindowOperator implements Operator {
   /** The key group the exchange sends the key's rows to: it hashes the same key string. */
   private keyGroup(key: string): number {
     return keyGroupOf(key);
-  }
-
-  private emit(key: string, session: Session): void {
-    const { keyColumns, sessionColumn, sessionPosition, aggregates, keyColumn, outputMode } = this.spec;
-    const sessions = this.keys.get(key);
-    const row: Row = {};
-    const names = [...keyColumns];
-    names.splice(sessionPosition, 0, sessionColumn);
-    let keyIndex = 0;
-    for (const name of names) row[name] = name === sessionColumn ? { start: session.start, end: session.end } : sessions?.keyValues[keyIndex++];
-    aggregates.forEach((aggregate, index) => (row[aggregate.name] = (session.accumulators[index] as Accumulator).result()));
-    if (outputMode !== "append") row[keyColumn] = `${key}|${session.start}`;
-    this.next(row);
   }
 }

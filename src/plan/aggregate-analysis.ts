@@ -278,6 +278,9 @@ function analyzeSessionWindow(node: AggregateNode, child: Analysis, options: Ana
     return { name: aggregate.name, function: aggregate.function, argument: aggregate.argument ? (row: Row) => row[column] : undefined };
   });
   const stateId = `session-window-${child.statefulCount}`;
+  const fields: Field[] = others.map((entry) => entry.field);
+  fields.splice(sessionAt, 0, { name: sessionColumn, type: "window", nullable: false });
+  for (const aggregate of aggregates) fields.push({ name: aggregate.name, type: aggregate.type, nullable: aggregate.function !== "count" });
   steps.push({
     kind: "aggregate",
     name: "session-window",
@@ -287,18 +290,16 @@ function analyzeSessionWindow(node: AggregateNode, child: Analysis, options: Ana
     signature: `session_window(${gapMs === undefined ? gapOf?.name : `${gapMs} ms`}) by [${keyNames.join(", ")}] computing [${aggregates.map((aggregate) => `${aggregate.function}:${aggregate.name}`).join(", ")}]`,
     definition: `session_window(${expressionName(time)}, ${gapMs === undefined ? expressionName(gap) : `${gapMs} ms`}) and ${stateDefinition(others, aggregates)}`,
     create: (id) => new SessionWindowOperator(id, { keyColumns: keyNames, sessionColumn, sessionPosition: sessionAt, timeColumn: SESSION_TIME, gapMs: gapMs ?? 0, ...(gapOf ? { gapColumn: SESSION_GAP } : {}), aggregates: columns, outputMode, watermarked, keyColumn: ROW_KEY, stateId }),
-    // Its input by position: the key projection's columns, read by index into the named operator (decision 61's shape).
+    // Its input by position: the key projection's columns, read by index into the named operator (decision 61's shape);
+    // its output by position: the schema's columns, and the row's key last in update and complete mode (decision 66's).
     positionalInput: sessionWindowPositionalInput({
       keyColumns: keyNames,
       timeColumn: SESSION_TIME,
       gapColumn: gapOf ? SESSION_GAP : undefined,
       gapMs: gapMs ?? 0,
       argumentColumns: aggregates.map((aggregate, index) => (aggregate.argument ? argumentColumns[index] : undefined)),
-    }, preProjections.map((projection) => projection.name)),
+    }, preProjections.map((projection) => projection.name), [...fields.map((field) => field.name), ...(outputMode !== "append" ? [ROW_KEY] : [])]),
   });
-  const fields: Field[] = others.map((entry) => entry.field);
-  fields.splice(sessionAt, 0, { name: sessionColumn, type: "window", nullable: false });
-  for (const aggregate of aggregates) fields.push({ name: aggregate.name, type: aggregate.type, nullable: aggregate.function !== "count" });
   return { ...child, steps, schema: { fields }, keyed: outputMode !== "append", hasAggregate: true, appendable: watermarked, eventTime: undefined, statefulCount: child.statefulCount + 1 };
 }
 

@@ -1,9 +1,9 @@
 // A query run as its own process by the kill tests: reads a folder of JSON files, writes its output, exits when done.
-// Usage: node --import tsx child-query.ts <stateless|csv-stateless|csv-dedupe|aggregate|filtered-aggregate|aggregate-select|group-state> <input> <output> <checkpoint> [chaining true|false]
+// Usage: node --import tsx child-query.ts <stateless|csv-stateless|csv-dedupe|aggregate|filtered-aggregate|aggregate-select|session-select|group-state> <input> <output> <checkpoint> [chaining true|false]
 // [rows positional auto|off] (NATS options in RILL_TEST_NATS)
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Session, z, type Row } from "../../src/index.ts";
+import { Session, col, session_window, z, type Row } from "../../src/index.ts";
 import { natsOptionsFromParent } from "../helpers/nats.ts";
 
 const [mode, input, output, checkpoint, chaining = "true", positional = "auto"] = process.argv.slice(2) as [string, string, string, string, string?, string?];
@@ -18,10 +18,10 @@ const events = mode === "csv-stateless" || mode === "csv-dedupe"
 // filtered-aggregate: a filter and a projection before the shuffle (their own actors, by position, when chaining is off).
 const grouped = mode === "filtered-aggregate" ? events.where("x > -20").selectExpr("user", "x * 10 as x") : events;
 /** Writes the table: the batch's rows (complete mode), or the table so far updated by them (update mode). */
-async function writeTable(rows: Row[], update: boolean): Promise<void> {
+async function writeTable(rows: Row[], update: boolean, keyOf: (row: Row) => unknown = (row) => row.user): Promise<void> {
   const table = new Map<unknown, Row>();
-  if (update) for (const row of JSON.parse(await readFile(join(output, "table.json"), "utf8").catch(() => "[]")) as Row[]) table.set(row.user, row);
-  for (const row of rows) table.set(row.user, row);
+  if (update) for (const row of JSON.parse(await readFile(join(output, "table.json"), "utf8").catch(() => "[]")) as Row[]) table.set(keyOf(row), row);
+  for (const row of rows) table.set(keyOf(row), row);
   const temporary = join(output, ".table.json.tmp");
   await writeFile(temporary, JSON.stringify([...table.values()]));
   await rename(temporary, join(output, "table.json"));
@@ -33,6 +33,12 @@ const totals = z.object({ user: z.string(), n: z.number().int(), total: z.number
 const writer = mode === "aggregate" || mode === "filtered-aggregate" || mode === "aggregate-select"
   ? (mode === "aggregate-select" ? grouped.groupBy("user").agg("count(*) as n", "sum(x) as total", "max(id) as last").where("n > 0").selectExpr("total", "user", "n") : grouped.groupBy("user").agg("count(*) as n", "sum(x) as total"))
     .writeStream.outputMode("complete").foreachBatch((rows) => writeTable(rows, false))
+  : mode === "session-select"
+  // session-select: session windows per user (the id as seconds), a filter and a projection after them, all by position.
+  // Each file's rows come in time order, so no row bridges two sessions: no retraction, which the filter would drop.
+  ? events.selectExpr("user", "x", "cast(id as timestamp) as at").groupBy(session_window(col("at"), "8 seconds"), col("user")).agg("count(*) as n", "sum(x) as total")
+    .where("n > 0").selectExpr("total", "user", "n", "session_window.start as start")
+    .writeStream.outputMode("complete").foreachBatch((rows) => writeTable(rows, false, (row) => `${String(row.user)}|${String(row.start)}`))
   : mode === "group-state"
   ? events.groupByKey((row) => row.user).mapGroupsWithState<{ n: number; total: number }>((user, rows, state) => {
     const previous = state.getOption() ?? { n: 0, total: 0 };
@@ -58,6 +64,7 @@ await query.processAllAvailable();
 // How the aggregation ran (the kill test of the positional aggregation checks it ran by position, or named).
 if (query.explain().includes("rows by position into aggregate")) process.stdout.write("aggregate by position\n");
 if (query.explain().includes("rows by position into aggregate (its input read by index) and out of it by position")) process.stdout.write("aggregate out by position\n");
+if (query.explain().includes("rows by position into session-window (its input read by index) and out of it by position")) process.stdout.write("session-window out by position\n");
 if (query.explain().includes("rows by position into group-state")) process.stdout.write("group-state by position\n");
 // How dropDuplicates's stage ran (its whole chain by position, or named).
 if (/deduplicate: [^\n]*\n(?: {4}\S[^\n]*\n)*? {4}rows by position(\n|$)/.test(query.explain())) process.stdout.write("deduplicate by position\n");

@@ -160,6 +160,25 @@ describe("exactly-once under SIGKILL", () => {
     assert.equal(killed.midRunKills, delays.length);
   });
 
+  it("the session window's output by position into a filter and a projection, killed at random moments: the sessions of a named run never killed", async () => {
+    // Chaining on: the session window reads its input by index and emits arrays, the filter and projection after it run
+    // by position; a restart restores the sessions written that way and replays frames from the checkpoint's offsets.
+    const reference = await run("session-select", input, join(folder, "positional-session-reference"), [], undefined, ["true", "off"]);
+    assert.doesNotMatch(reference.lastStdout, /session-window out by position/);
+    const seed = killSeed();
+    const random = mulberry32(seed + 8);
+    const delays = Array.from({ length: 3 }, () => 1 + Math.floor(random() * 4));
+    const killed = await run("session-select", input, join(folder, "positional-session-killed"), delays, random, ["true", "auto"]);
+    assert.match(killed.lastStdout, /session-window out by position/);
+    const readSessions = async (output: string) => (JSON.parse(await readFile(join(output, "table.json"), "utf8")) as Array<{ user: string; start: number; n: number; total: number }>)
+      .map((row) => `${row.user} ${row.start} ${row.n} ${Math.round(row.total * 10) / 10}`).sort();
+    const expected = await readSessions(reference.output);
+    assert.ok(expected.length > FILES, `sessions: ${expected.length}`);
+    assert.equal(expected.reduce((sum, line) => sum + Number(line.split(" ")[2]), 0), FILES * ROWS_PER_FILE, "the reference saw every row once");
+    assert.deepEqual(await readSessions(killed.output), expected, `killed after ${delays.join(", ")} epochs (RILL_KILL_SEED=${seed})`);
+    assert.equal(killed.midRunKills, delays.length);
+  });
+
   it("mapGroupsWithState with its input by position, killed at random moments: the totals of a named run never killed", async () => {
     // The group state actors read the key by index and name each row for the function; a restart restores the state
     // written that way and replays frames from the checkpoint's offsets.
