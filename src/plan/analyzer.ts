@@ -8,6 +8,7 @@ import { compileExpression, compilePositional, expressionName, resolveColumn, ty
 import { positionalRead } from "../core/column-read.ts";
 import { FilterOperator } from "../operators/filter.ts";
 import { PositionalFilterOperator } from "../operators/filter-positional.ts";
+import { isRetractionKey, PositionalRetractingFilterOperator, RetractingFilterOperator, retractionRow } from "../operators/filter-retracting.ts";
 import { PositionalProjectOperator, type PositionalProjection } from "../operators/project-positional.ts";
 import { FlatMapOperator, MapOperator } from "../operators/map.ts";
 import { ProjectOperator, type Projection } from "../operators/project.ts";
@@ -131,12 +132,15 @@ function analyzeNodeAlone(node: LogicalPlan, options: AnalysisOptions, firstStat
       const names = keyedNames(fieldNamesOf(child.schema), child.keyed);
       // Compiled now, as the named condition is: param() takes its declared type only while the query is analysed.
       const positionalCondition = compilePositional(node.condition, child.schema, `where(${expressionName(node.condition)})`).evaluate;
+      // In complete mode a keyed row that fails the condition leaves the result table (filter-retracting.ts).
+      const retracting = child.keyed && options.outputMode === "complete";
+      const fields = fieldNamesOf(child.schema);
       const positional: PositionalStep = {
         inputColumns: names,
         outputColumns: names,
-        create: (id) => new PositionalFilterOperator(id, positionalCondition),
+        create: (id) => (retracting ? new PositionalRetractingFilterOperator(id, positionalCondition) : new PositionalFilterOperator(id, positionalCondition)),
       };
-      return extend(child, { kind: "stateless", name: "filter", detail: condition.name, create: (id) => new FilterOperator(id, condition.evaluate), positional }, child.schema);
+      return extend(child, { kind: "stateless", name: "filter", detail: retracting ? `${condition.name}, retracting the rows that fail it` : condition.name, create: (id) => (retracting ? new RetractingFilterOperator(id, condition.evaluate, fields) : new FilterOperator(id, condition.evaluate)), positional }, child.schema);
     }
     case "map":
     case "flatMap": return analyzeMap(node, child);
@@ -270,7 +274,9 @@ function analyzeMap(node: MapNode, child: Analysis): Analysis {
   const eventTime = child.eventTime && findField(schema, child.eventTime.column) ? child.eventTime : undefined;
   if (node.kind === "map") {
     const fn = node.fn as (row: Row) => Row;
-    const wrapped = keyed ? (row: Row) => ({ ...fn(row), [ROW_KEY]: row[ROW_KEY] }) : fn;
+    // A retraction (complete mode: a row that left the result table) is no row for the user's function: it passes on.
+    const outputFields = fieldNamesOf(schema);
+    const wrapped = keyed ? (row: Row) => (isRetractionKey(row[ROW_KEY]) ? retractionRow(outputFields, row[ROW_KEY]) : { ...fn(row), [ROW_KEY]: row[ROW_KEY] }) : fn;
     return extend(child, { kind: "stateless", name: "map", detail: "user function", create: (id) => new MapOperator(id, wrapped) }, schema, { eventTime });
   }
   const fn = node.fn as (row: Row) => Iterable<Row>;
