@@ -26,11 +26,12 @@ const DELIVERED_FILE = "_delivered.json";
 export class ForeachBatchSinkProvider implements SinkProvider {
   readonly format = "foreachBatch";
   /**
-   * The function runs after the epoch's commit; a crash before its call is recorded calls it again after the restart
-   * with the same epoch id and the same rows (with a checkpoint location), so a function that skips ids it has written is exactly-once.
+   * At-least-once for the call, but the rows of an epoch id never change: the function runs after the epoch's commit,
+   * and a crash before the call is recorded calls it again after the restart with the same epoch id and the same rows
+   * (with a checkpoint location). A function that skips epoch ids it has written is therefore exactly-once.
    */
   readonly guarantee = "at-least-once" as const;
-  readonly description = "ForeachBatchSink: calls the function after each epoch's commit; a call may come again after a crash, with the same epoch id and the same rows";
+  readonly description = "ForeachBatchSink";
 
   constructor(private readonly fn: ForeachBatchFunction) {}
 
