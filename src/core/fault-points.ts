@@ -6,7 +6,8 @@
 // there; with RILL_CHAOS_PAUSE_MS=stop it sends itself SIGSTOP instead, and goes on from there on SIGCONT (a zombie).
 // The write and the wait are synchronous, so nothing else runs between the marker and the kill.
 // Points: before-commit, fold, after-commit, sink-commit, file-sink-commit, jetstream-sink-commit,
-// jetstream-sink-published, sink-recover, recovery, deadletter-published (test/faults/chaos/schedule.ts lists them for the harness), and
+// jetstream-sink-published, sink-recover, recovery, deadletter-published (test/faults/chaos/schedule.ts lists them for the harness),
+// foreach-batch-called (foreachBatch's function returned, `_delivered.json` not written: test/faults/foreach-batch-kill.test.ts), and
 // delta-write (an actor's epoch changes taken, their LMDB write not yet queued: test/workers/zombie-worker.test.ts).
 import { writeSync } from "node:fs";
 

@@ -1,5 +1,7 @@
 // The console, foreach, foreachBatch sinks, and the NATS sink's flushes, driven through the SinkWriter interface.
 import assert from "node:assert/strict";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { InProcessTransport } from "../../src/actors/inprocess-transport.ts";
 import { ConsoleSinkProvider, showString } from "../../src/connectors/sinks/console.ts";
@@ -9,6 +11,7 @@ import { NatsSinkProvider } from "../../src/connectors/sinks/nats.ts";
 import type { OutputMode, SinkWriter } from "../../src/connectors/sinks/sink.ts";
 import { ConfigError, UserCodeError } from "../../src/core/errors.ts";
 import type { Row } from "../../src/core/types.ts";
+import { useTempFolder } from "../helpers/temp-folder.ts";
 import { sinkRequest, sleep } from "./helpers.ts";
 
 const BANNER = "-------------------------------------------";
@@ -153,6 +156,34 @@ describe("foreachBatch sink", () => {
       throw new Error("db down");
     }).createWriter());
     await assert.rejects(async () => await failing.endEpoch?.(3, [{ a: 1 }]), (error: Error) => error instanceof UserCodeError && /epoch 3.*db down/.test(error.message));
+  });
+
+  const folder = useTempFolder("rill-foreach-batch-sink-");
+
+  it("with a checkpoint location calls at the commit, and a restart calls a committed epoch not recorded as delivered again with the same rows", async () => {
+    const calls: Array<[Row[], number]> = [];
+    const provider = new ForeachBatchSinkProvider((rows, epochId) => void calls.push([rows, epochId]));
+    const open = async (lastCommittedEpoch: number, number: number) => {
+      const writer = provider.createWriter();
+      await writer.open({ queryName: "test", queryId: "q-1", outputMode: "append", orderReproducible: true, checkpointed: true, lastCommittedEpoch, checkpointLocation: folder(), attempt: { runId: "0123456789abcdef", number } });
+      return writer;
+    };
+    const first = await open(-1, 0);
+    await first.endEpoch?.(0, [{ a: 0 }]);
+    assert.deepEqual(calls, [], "nothing is called before the commit");
+    await first.commitEpoch?.(0);
+    await first.commitEpoch?.(0);
+    assert.deepEqual(calls, [[[{ a: 0 }], 0]], "called once at the commit");
+    // A crash: epoch 1 is committed but its call not recorded, epoch 2 only prepared.
+    await first.endEpoch?.(1, [{ a: 1 }, { a: 2 }]);
+    await first.endEpoch?.(2, [{ a: 3 }]);
+    calls.length = 0;
+    const second = await open(1, 1);
+    assert.deepEqual(calls, [[[{ a: 1 }, { a: 2 }], 1]], "the committed epoch comes again with its rows; the uncommitted one and the delivered one do not");
+    const sinkFolder = join(folder(), "sinks", "foreachBatch-q-1");
+    assert.deepEqual((await readdir(sinkFolder)).filter((name) => name.endsWith(".msgpack")), [], "every preparation is gone: delivered or discarded");
+    assert.deepEqual(JSON.parse(await readFile(join(sinkFolder, "_delivered.json"), "utf8")), { epoch: 1 });
+    await second.close();
   });
 });
 

@@ -15,9 +15,8 @@
 // @example
 //   df.writeStream.format("jetstream").option("subject", "results.counts").option("mode", "transactional").start()
 import { randomUUID } from "node:crypto";
-import { mkdir, open, readFile, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { pack, unpack } from "msgpackr";
+import { pack } from "msgpackr";
 import type { JetStreamAccess } from "../../actors/jetstream.ts";
 import type { Transport } from "../../actors/transport.ts";
 import { ConfigError, RecordError, RillError, TransportError } from "../../core/errors.ts";
@@ -25,7 +24,8 @@ import { faultPoint } from "../../core/fault-points.ts";
 import type { Row } from "../../core/types.ts";
 import { NATS_ENCODINGS, subjectProblem, type NatsEncoding } from "../nats-options.ts";
 import { ConnectorOptions, ENGINE_SINK_OPTIONS } from "../options.ts";
-import { attemptToken, committingPreparation, preparedBy, recoveryAction, type PreparedBy } from "./prepared-epochs.ts";
+import { preparedBy, type PreparedBy } from "./prepared-epochs.ts";
+import { PreparedFolder } from "./prepared-folder.ts";
 import type { SinkRequest } from "./request.ts";
 import type { SinkContext, SinkProvider, SinkWriter } from "./sink.ts";
 import { jsonWithLongs } from "../../core/long.ts";
@@ -203,12 +203,6 @@ function idempotentAfterShuffleRefused(): ConfigError {
   return new ConfigError(`Option 'mode' of the jetstream sink is 'idempotent' (the default), which is exactly-once only when rows reach the sink in an order a replay reproduces; this query shuffles or merges rows before the sink (a groupBy, dropDuplicates, groupByKey or union), so a replay after a crash would give row ids to other rows. Set .option("mode", "transactional"): it publishes each epoch's rows at the epoch's commit, from what it prepared durably.`);
 }
 
-/** A prepared epoch's file: `<epoch, 12 digits>-<attempt token>.msgpack`, or `<epoch>.msgpack` from a Rill before attempts. */
-function preparedFileOf(name: string): { readonly epoch: number; readonly token: string | undefined } | undefined {
-  const match = /^(\d{12})(?:-([A-Za-z0-9_]+))?\.msgpack$/.exec(name);
-  return match ? { epoch: Number(match[1]), token: match[2] } : undefined;
-}
-
 /** The file that records the last epoch this sink published whole: `{ "epoch": N }`. */
 const PUBLISHED_FILE = "_published.json";
 
@@ -223,55 +217,27 @@ const PUBLISHED_FILE = "_published.json";
 class TransactionalWriter implements SinkWriter {
   private readonly prepared = new Map<number, readonly Row[]>();
   private queryId = "";
-  private folder: string | undefined;
+  private folder: PreparedFolder | undefined;
   private attempt: PreparedBy = { runId: "", number: 0, resumedAfter: -1, openedAt: 0 };
-  private attemptToken = "";
-  private lastPublishedEpoch = -1;
 
   constructor(private readonly publisher: Publisher, private readonly subject: string) {}
 
   async open(context: SinkContext): Promise<void> {
     this.queryId = context.queryId;
     this.attempt = preparedBy(context.attempt, context.lastCommittedEpoch, Date.now(), randomUUID);
-    this.attemptToken = attemptToken(this.attempt);
     await this.publisher.open();
     if (!context.checkpointLocation) return;
-    const folder = join(context.checkpointLocation, "sinks", `jetstream-${this.subject.replace(/[^A-Za-z0-9_-]/g, "_")}`);
-    this.folder = folder;
-    await mkdir(folder, { recursive: true });
-    this.lastPublishedEpoch = await readPublished(folder);
-    const byEpoch = new Map<number, string[]>();
-    for (const name of await readdir(folder)) {
-      const file = preparedFileOf(name);
-      if (file === undefined) continue;
-      byEpoch.set(file.epoch, [...(byEpoch.get(file.epoch) ?? []), name]);
-    }
-    for (const [epoch, names] of [...byEpoch].sort(([a], [b]) => a - b)) {
-      if (recoveryAction(epoch, context.lastCommittedEpoch, this.lastPublishedEpoch) !== "finish") {
-        await Promise.all(names.map((name) => rm(join(folder, name), { force: true })));
-        continue;
-      }
-      const candidates = await Promise.all(names.map(async (name) => ({ name, ...readPrepared(await readFile(join(folder, name))) })));
-      const chosen = committingPreparation(candidates);
-      if (chosen === undefined) continue;
-      this.prepared.set(epoch, chosen.rows);
+    this.folder = await PreparedFolder.open(join(context.checkpointLocation, "sinks", `jetstream-${this.subject.replace(/[^A-Za-z0-9_-]/g, "_")}`), PUBLISHED_FILE);
+    await this.folder.recover(context.lastCommittedEpoch, async (epoch, rows) => {
+      this.prepared.set(epoch, rows);
       faultPoint("sink-recover");
       await this.commitEpoch(epoch);
-    }
+    });
   }
 
   async endEpoch(epoch: number, rows: readonly Row[]): Promise<void> {
     this.prepared.set(epoch, rows);
-    if (!this.folder) return;
-    const file = join(this.folder, `${String(epoch).padStart(12, "0")}-${this.attemptToken}.msgpack`);
-    const handle = await open(`${file}.tmp`, "w");
-    try {
-      await handle.writeFile(pack({ attempt: this.attempt, rows }));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(`${file}.tmp`, file);
+    await this.folder?.prepare(epoch, this.attempt, rows);
   }
 
   /**
@@ -286,16 +252,7 @@ class TransactionalWriter implements SinkWriter {
     faultPoint("jetstream-sink-commit");
     await this.publisher.flush();
     this.prepared.delete(epoch);
-    const folder = this.folder;
-    if (folder === undefined) return;
-    if (epoch > this.lastPublishedEpoch) {
-      await writePublished(folder, epoch);
-      this.lastPublishedEpoch = epoch;
-    }
-    faultPoint("jetstream-sink-published");
-    const stem = String(epoch).padStart(12, "0");
-    const names = (await readdir(folder)).filter((name) => preparedFileOf(name)?.epoch === epoch || (name.startsWith(stem) && name.endsWith(".tmp")));
-    await Promise.all(names.map((name) => rm(join(folder, name), { force: true })));
+    await this.folder?.finished(epoch, () => faultPoint("jetstream-sink-published"));
   }
 
   /** Epochs prepared but not committed are dropped: a restart replays them from the sources. */
@@ -303,36 +260,4 @@ class TransactionalWriter implements SinkWriter {
     this.prepared.clear();
     await this.publisher.close();
   }
-}
-
-/** A prepared file's attempt and rows; a file of a Rill before attempts holds the rows alone. */
-function readPrepared(bytes: Buffer): { readonly attempt: PreparedBy | undefined; readonly rows: readonly Row[] } {
-  const value = unpack(bytes) as unknown;
-  if (Array.isArray(value)) return { attempt: undefined, rows: value as Row[] };
-  const { attempt, rows } = value as { attempt: PreparedBy; rows: Row[] };
-  return { attempt, rows };
-}
-
-/** The last epoch published whole (-1 when none is recorded). */
-async function readPublished(folder: string): Promise<number> {
-  try {
-    const { epoch } = JSON.parse(await readFile(join(folder, PUBLISHED_FILE), "utf8")) as { epoch: number };
-    return epoch;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return -1;
-    throw error;
-  }
-}
-
-/** Records `epoch` as published, durably: a temporary file synced, then renamed over the record. */
-async function writePublished(folder: string, epoch: number): Promise<void> {
-  const file = join(folder, PUBLISHED_FILE);
-  const handle = await open(`${file}.tmp`, "w");
-  try {
-    await handle.writeFile(JSON.stringify({ epoch }));
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(`${file}.tmp`, file);
 }

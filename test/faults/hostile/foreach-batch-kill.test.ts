@@ -25,7 +25,7 @@ async function addFiles(input: string, from: number, to: number): Promise<void> 
 describe("hostile: foreachBatch de-duplicated on the epoch id across a crash", () => {
   const folder = useTempFolder("rill-hostile-foreach-batch-");
 
-  it("writes every input row once when the function skips epoch ids it wrote before", { todo: "a replayed epoch ends at its own barrier: epoch 0 comes again with 600 rows instead of 300, and the function skips it; rows 300..599 are lost" }, async () => {
+  it("writes every input row once when the function skips epoch ids it wrote before", async () => {
     const input = join(folder(), "input");
     const output = join(folder(), "output");
     await mkdir(input);
