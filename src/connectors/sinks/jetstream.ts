@@ -25,7 +25,7 @@ import { faultPoint } from "../../core/fault-points.ts";
 import type { Row } from "../../core/types.ts";
 import { NATS_ENCODINGS, subjectProblem, type NatsEncoding } from "../nats-options.ts";
 import { ConnectorOptions, ENGINE_SINK_OPTIONS } from "../options.ts";
-import { attemptToken, committingPreparation, preparedBy, recoveryAction, type PreparedBy } from "./prepared-epochs.ts";
+import { attemptToken, committingPreparation, preparedBy, recoveryAction, removedAtOpen, sequenceOfToken, type PreparedBy } from "./prepared-epochs.ts";
 import type { SinkRequest } from "./request.ts";
 import type { SinkContext, SinkProvider, SinkWriter } from "./sink.ts";
 import { jsonWithLongs } from "../../core/long.ts";
@@ -247,8 +247,10 @@ class TransactionalWriter implements SinkWriter {
       byEpoch.set(file.epoch, [...(byEpoch.get(file.epoch) ?? []), name]);
     }
     for (const [epoch, names] of [...byEpoch].sort(([a], [b]) => a - b)) {
-      if (recoveryAction(epoch, context.lastCommittedEpoch, this.lastPublishedEpoch) !== "finish") {
-        await Promise.all(names.map((name) => rm(join(folder, name), { force: true })));
+      const action = recoveryAction(epoch, context.lastCommittedEpoch, this.lastPublishedEpoch);
+      if (action !== "finish") {
+        const removed = names.filter((name) => removedAtOpen(action, sequenceOfToken(preparedFileOf(name)?.token), this.attempt.sequence));
+        await Promise.all(removed.map((name) => rm(join(folder, name), { force: true })));
         continue;
       }
       const candidates = await Promise.all(names.map(async (name) => ({ name, ...readPrepared(await readFile(join(folder, name))) })));
