@@ -108,10 +108,16 @@ export class Outbox {
     }));
   }
 
-  /** Forgets prepared epochs above `epoch` (never committed), and sets the last epoch no higher than it (a new checkpoint). */
-  async discardAfter(epoch: number): Promise<void> {
+  /**
+   * Forgets the preparations of epochs above `epoch` (never committed) that `removed` picks by their attempt (every
+   * one by default; undefined: a Rill before attempts), and sets the last epoch no higher than it (a new checkpoint).
+   */
+  async discardAfter(epoch: number, removed: (attempt: PreparedBy | undefined) => boolean = () => true): Promise<void> {
     await this.write(`the removal of epochs after ${epoch}`, () => this.db.transaction(() => {
-      for (const prepared of this.preparedEpochs()) if (prepared > epoch) this.removePrepared(prepared);
+      for (const prepared of this.preparedEpochs()) {
+        if (prepared <= epoch) continue;
+        for (const { token, attempt } of this.preparations(prepared)) if (removed(attempt)) this.removePreparation(prepared, token);
+      }
       const meta = this.meta();
       if (meta.lastEpoch > epoch) this.db.put(META, { ...meta, lastEpoch: epoch });
     }));
@@ -160,6 +166,12 @@ export class Outbox {
       ...this.db.getKeys({ start: ["prepared-by", epoch, ""], end: ["prepared-by", epoch, "\uffff"] }),
     ] as Key[];
     for (const key of keys) this.db.remove(key);
+  }
+
+  /** Removes one attempt's preparation of `epoch` (token "": the layout of a Rill before attempts). */
+  private removePreparation(epoch: number, token: string): void {
+    const keys = token === "" ? [...this.db.getKeys(legacyRange(epoch))] : [["attempt", epoch, token], ...this.db.getKeys(preparedRange(epoch, token))];
+    for (const key of keys as Key[]) this.db.remove(key);
   }
 
   private async write(what: string, action: () => Promise<unknown>): Promise<void> {

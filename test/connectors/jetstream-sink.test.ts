@@ -177,6 +177,27 @@ describe("jetstream sink, transactional mode across a crash", () => {
       await rm(folder, { recursive: true, force: true });
     }
   });
+
+  it("across two drivers' runs, the stalled driver's writer opening after its replacement prepared an epoch leaves that preparation, which a restart publishes", async () => {
+    const { mkdtemp, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const folder = await mkdtemp(join(tmpdir(), "rill-jetstream-sink-"));
+    try {
+      await access.addStream({ name: "TXSTALE", subjects: ["txstale.out"], storage: "memory" });
+      // Driver A began (sequence 1) and stalled before opening its sink; driver B took the checkpoint over (sequence 2),
+      // opened its sink and prepared epoch 4; then A's sink opened, resuming after 3 as B did. The checkpoint committed
+      // epoch 4 and B died before publishing it: the restart finishes it from B's preparation.
+      const committing = await attemptWriter("txstale.out", folder, 0, 3, "run-b", 2);
+      await committing.endEpoch?.(4, rows(10, 3));
+      const stalled = await attemptWriter("txstale.out", folder, 0, 3, "run-a", 1);
+      const restarted = await attemptWriter("txstale.out", folder, 0, 4, "run-c", 3);
+      assert.deepEqual(await keysOf("TXSTALE"), rows(10, 3).map((row) => row.key), "epoch 4 as driver B prepared it");
+      await Promise.all([stalled.close(), committing.close(), restarted.close()]);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("jetstream sink", () => {

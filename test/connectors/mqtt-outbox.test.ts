@@ -128,6 +128,37 @@ describe("the store-and-forward outbox", () => {
     }
   });
 
+  it("the sink: a stalled attempt's writer opening after its replacement prepared an epoch leaves that preparation, which a restart queues", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "rill-outbox-"));
+    // No broker at this address: the queue keeps every committed message, which is what is checked.
+    const options = { url: "mqtt://127.0.0.1:1", topic: "alerts/t", storeAndForward: folder, connectTimeout: "1000" };
+    const context = { queryName: "alerts", queryId: "q", outputMode: "append" as const, orderReproducible: true, checkpointed: true, checkpointLocation: folder };
+    const rows = (from: number, count: number) => Array.from({ length: count }, (_, index) => ({ v: from + index }));
+    try {
+      // Driver A began (sequence 1) and stalled before opening its sink; driver B took the checkpoint over (sequence 2)
+      // and prepared epoch 4; then A's sink opened, resuming after 3 as B did. The checkpoint committed epoch 4 and B
+      // died before the sink's commit: the restart queues B's preparation.
+      const replacing = new MqttSinkProvider(sinkRequest("mqtt", options)).createWriter();
+      await replacing.open({ ...context, lastCommittedEpoch: 3, attempt: { runId: "run-b", number: 0, sequence: 2 } });
+      await replacing.endEpoch?.(4, rows(10, 2));
+      const stalled = new MqttSinkProvider(sinkRequest("mqtt", options)).createWriter();
+      await stalled.open({ ...context, lastCommittedEpoch: 3, attempt: { runId: "run-a", number: 0, sequence: 1 } });
+      await Promise.all([stalled.close(), replacing.close()]);
+      const restarted = new MqttSinkProvider(sinkRequest("mqtt", options)).createWriter();
+      await restarted.open({ ...context, lastCommittedEpoch: 4, attempt: { runId: "run-c", number: 0, sequence: 3 } });
+      await restarted.close();
+      const outbox = Outbox.open(folder);
+      try {
+        assert.deepEqual(outbox.peek(100).map((entry) => (JSON.parse(Buffer.from(entry.payload).toString()) as { v: number }).v), [10, 11]);
+        assert.deepEqual(outbox.preparedEpochs(), []);
+      } finally {
+        await outbox.close();
+      }
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
   it("refuses QoS 0 and the queue's options without storeAndForward, naming the option", () => {
     const base = { url: "mqtt://127.0.0.1:1", topic: "up" };
     assert.throws(() => new MqttSinkProvider(sinkRequest("mqtt", { ...base, storeAndForward: "/tmp/q", qos: "0" })), (error: Error) => error instanceof ConfigError && /'qos'/.test(error.message));

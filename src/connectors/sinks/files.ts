@@ -5,16 +5,17 @@
 //   _temporary/<writer>/<epoch>-<attempt>/    an epoch prepared at its barrier by one query attempt: its files, then _prepared.json
 //   _rill_sink_log/<batch>, <batch>.compact   the log of committed files (files-log.ts); readers use committedFiles(path)
 // `<writer>` is derived from the query id when the query has a checkpoint (so a replay names its files the
-// same), and random per run without one (so two runs never collide). `<attempt>` is the query attempt (run and
-// rollback number): a commit moves only its own attempt's files, so a stalled attempt that resumes and prepares an
-// epoch again writes beside the next attempt's files, never over them. Append mode only, as Spark's file sink.
+// same), and random per run without one (so two runs never collide). `<attempt>` is the query attempt (run, rollback
+// number, and sequence on the checkpoint): a commit moves only its own attempt's files, so a stalled attempt that
+// resumes and prepares an epoch again writes beside the next attempt's files, never over them, and its open leaves a
+// newer attempt's uncommitted folders alone. Append mode only, as Spark's file sink.
 //
 // @example
 //   df.writeStream.format("parquet").option("path", "/data/out").option("checkpointLocation", "/data/cp").start()
 //   for (const file of await committedFiles("/data/out")) ...
 import { createHash, randomUUID } from "node:crypto";
 import { mkdir, readdir, rename, rm, rmdir, stat } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { z } from "zod";
 import { ConfigError, RillError } from "../../core/errors.ts";
 import { faultPoint } from "../../core/fault-points.ts";
@@ -22,7 +23,7 @@ import type { Row } from "../../core/types.ts";
 import { ConnectorOptions, ENGINE_SINK_OPTIONS } from "../options.ts";
 import { encoderFactory, FILE_SINK_FORMATS, FORMAT_OPTIONS, type FileSinkFormat, type RowEncoder } from "./files-format.ts";
 import { appendEntry, compactLog, fileSchema, isMissing, lastEpochOf, LOG_FOLDER, readJson, readLog, removeLogFiles, replaceFileAtomically, syncFolder, writeFileDurably } from "./files-log.ts";
-import { attemptToken, committingPreparation, preparedBy, recoveryAction, type PreparedBy } from "./prepared-epochs.ts";
+import { attemptToken, committingPreparation, preparedBy, recoveryAction, removedAtOpen, sequenceOfToken, type PreparedBy } from "./prepared-epochs.ts";
 import type { SinkContext, SinkProvider, SinkWriter } from "./sink.ts";
 import type { SinkRequest } from "./request.ts";
 
@@ -232,6 +233,7 @@ class FileSinkWriter implements SinkWriter {
   /**
    * Each epoch prepared under this writer, by any attempt: discarded or cleaned as `recoveryAction` says, or, committed
    * but not logged, finished from the committing attempt's preparation; the other attempts' folders of it are removed.
+   * An uncommitted epoch's folder of a newer attempt (this one stalled before its open) is that attempt's: `removedAtOpen`.
    */
   private async recover(lastCommittedEpoch: number): Promise<void> {
     let names: string[];
@@ -248,7 +250,8 @@ class FileSinkWriter implements SinkWriter {
     }
     for (const epoch of [...byEpoch.keys()].sort((a, b) => a - b)) {
       const folders = byEpoch.get(epoch) ?? [];
-      if (recoveryAction(epoch, lastCommittedEpoch, this.lastLoggedEpoch) === "finish") {
+      const action = recoveryAction(epoch, lastCommittedEpoch, this.lastLoggedEpoch);
+      if (action === "finish") {
         const candidates: Array<{ folder: string; manifest: Manifest; attempt?: PreparedBy | undefined }> = [];
         for (const folder of folders) {
           const manifest = await this.readManifest(folder, epoch);
@@ -260,7 +263,9 @@ class FileSinkWriter implements SinkWriter {
         }
         await this.finish(chosen.manifest, chosen.folder);
       }
-      for (const folder of folders) await rm(folder, { recursive: true, force: true });
+      for (const folder of folders) {
+        if (removedAtOpen(action, sequenceOfToken(preparedFolderOf(basename(folder))?.token), this.attempt.sequence)) await rm(folder, { recursive: true, force: true });
+      }
     }
   }
 

@@ -53,7 +53,7 @@ class ForeachBatchWriter implements SinkWriter {
     if (!context.checkpointLocation) return;
     this.attempt = preparedBy(context.attempt, context.lastCommittedEpoch, Date.now(), randomUUID);
     this.folder = await PreparedFolder.open(join(context.checkpointLocation, "sinks", `foreachBatch-${context.queryId.replace(/[^A-Za-z0-9_-]/g, "_")}`), DELIVERED_FILE);
-    await this.folder.recover(context.lastCommittedEpoch, async (epoch, rows) => {
+    await this.folder.recover(context.lastCommittedEpoch, this.attempt.sequence, async (epoch, rows) => {
       this.prepared.set(epoch, rows);
       await this.commitEpoch(epoch);
     });

@@ -228,7 +228,7 @@ class TransactionalWriter implements SinkWriter {
     await this.publisher.open();
     if (!context.checkpointLocation) return;
     this.folder = await PreparedFolder.open(join(context.checkpointLocation, "sinks", `jetstream-${this.subject.replace(/[^A-Za-z0-9_-]/g, "_")}`), PUBLISHED_FILE);
-    await this.folder.recover(context.lastCommittedEpoch, async (epoch, rows) => {
+    await this.folder.recover(context.lastCommittedEpoch, this.attempt.sequence, async (epoch, rows) => {
       this.prepared.set(epoch, rows);
       faultPoint("sink-recover");
       await this.commitEpoch(epoch);

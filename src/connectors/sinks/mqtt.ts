@@ -24,7 +24,7 @@ import { MqttConnection, type MqttConnectionSettings, type MqttQos } from "../mq
 import { MQTT_CONNECTION_OPTIONS, connectionSettings, qosOption, topicProblem } from "../mqtt-options.ts";
 import { NATS_ENCODINGS, type NatsEncoding } from "../nats-options.ts";
 import { ConnectorOptions, ENGINE_SINK_OPTIONS } from "../options.ts";
-import { attemptToken, committingPreparation, preparedBy, type PreparedBy } from "./prepared-epochs.ts";
+import { attemptToken, committingPreparation, preparedBy, removedAtOpen, type PreparedBy } from "./prepared-epochs.ts";
 import type { SinkRequest } from "./request.ts";
 import { Forwarder } from "../uplink/forwarder.ts";
 import type { SinkContext, SinkProvider, SinkWriter } from "./sink.ts";
@@ -210,13 +210,14 @@ class StoreAndForwardWriter implements SinkWriter {
     this.attempt = preparedBy(context.attempt, context.lastCommittedEpoch, Date.now(), randomUUID);
     this.attemptToken = attemptToken(this.attempt);
     // Prepared epochs the checkpoint committed go into the queue now, as the committing attempt prepared them (a stalled
-    // attempt's late preparation of the same epoch never does); later ones were never committed.
+    // attempt's late preparation of the same epoch never does); later ones were never committed, and go unless a newer
+    // attempt (this one stalled before its open) prepared them: that one commits them (removedAtOpen).
     for (const epoch of outbox.preparedEpochs()) {
       if (epoch > context.lastCommittedEpoch) continue;
       const committing = committingPreparation(outbox.preparations(epoch));
       if (committing !== undefined) await outbox.commit(epoch, committing.token);
     }
-    await outbox.discardAfter(context.lastCommittedEpoch);
+    await outbox.discardAfter(context.lastCommittedEpoch, (attempt) => removedAtOpen("discard", attempt?.sequence, this.attempt.sequence));
     this.forwarder = new Forwarder(outbox, { connection: this.settings.connection, qos: this.settings.qos, retain: this.settings.retain });
     this.forwarder.start();
   }

@@ -21,9 +21,20 @@ export function preparedBy(attempt: { readonly runId: string; readonly number: n
   return attempt?.sequence === undefined ? prepared : { ...prepared, sequence: attempt.sequence };
 }
 
-/** The attempt's token in file and folder names: its run's first 12 hex digits and its rollback number. */
+/**
+ * The attempt's token in file and folder names: its run's first 12 letters and digits, its rollback number and, when it
+ * has one, its sequence on the checkpoint (`<run>_<number>_<sequence>`). A preparation still being written has no
+ * record of its attempt yet, so a writer opening beside it reads the sequence from the name (`sequenceOfToken`).
+ */
 export function attemptToken(attempt: PreparedBy): string {
-  return `${attempt.runId.replaceAll("-", "").slice(0, 12)}_${attempt.number}`;
+  const token = `${attempt.runId.replace(/[^A-Za-z0-9]/g, "").slice(0, 12)}_${attempt.number}`;
+  return attempt.sequence === undefined ? token : `${token}_${attempt.sequence}`;
+}
+
+/** The sequence an attempt token carries; undefined for `<run>_<number>` (before decision 78, or no checkpoint) and for no token (before attempts). */
+export function sequenceOfToken(token: string | undefined): number | undefined {
+  const match = token === undefined ? null : /^[A-Za-z0-9]*_\d+_(\d+)$/.exec(token);
+  return match ? Number(match[1]) : undefined;
 }
 
 /** What open() does with each epoch prepared before it: remove it (clean, discard) or finish its commit. */
@@ -38,6 +49,21 @@ export type RecoveryAction = "discard" | "finish" | "clean";
 export function recoveryAction(epoch: number, lastCommittedEpoch: number, lastLoggedEpoch: number): RecoveryAction {
   if (epoch <= lastLoggedEpoch) return "clean";
   return epoch > lastCommittedEpoch ? "discard" : "finish";
+}
+
+/**
+ * Whether a writer opening with the attempt sequence `own` removes a preparation, by the attempt with sequence
+ * `prepared`, of an epoch `action` names: an epoch the sink's record has (clean) or finished from the committing
+ * preparation (finish) leaves nothing to keep; of an epoch after the last committed one (discard), only an older
+ * attempt's preparation goes. A newer attempt began on the checkpoint after this writer's (this one stalled before its
+ * open) and owns its preparations: it commits them, or its successor's open discards them; removing one would fail
+ * its commit of an epoch the checkpoint may already have committed, and lose the epoch. One of the same sequence is not
+ * older and is left too. A preparation without a sequence (a Rill before decision 78) counts as older, and a writer
+ * without one (no checkpoint) discards as before.
+ */
+export function removedAtOpen(action: RecoveryAction, prepared: number | undefined, own: number | undefined): boolean {
+  if (action !== "discard") return true;
+  return prepared === undefined || own === undefined || prepared < own;
 }
 
 /**

@@ -10,7 +10,7 @@ import { mkdir, open, readFile, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { pack, unpack } from "msgpackr";
 import type { Row } from "../../core/types.ts";
-import { attemptToken, committingPreparation, recoveryAction, type PreparedBy } from "./prepared-epochs.ts";
+import { attemptToken, committingPreparation, recoveryAction, removedAtOpen, sequenceOfToken, type PreparedBy } from "./prepared-epochs.ts";
 
 /** A preparation's attempt (undefined from a Rill before attempts) and rows. */
 export interface Preparation {
@@ -46,13 +46,16 @@ export class PreparedFolder {
   }
 
   /**
-   * What open() does: every preparation of an epoch not committed or already finished is removed; each committed epoch
-   * the record lacks is handed to `finish` (in epoch order) with the rows of the committing attempt's preparation.
+   * What open() does: every preparation of an epoch already finished is removed, and of an epoch not committed those
+   * of attempts older than the opening writer's (`ownSequence`; a newer attempt's is its own to commit or discard,
+   * decision 79: removedAtOpen); each committed epoch the record lacks is handed to `finish` (in epoch order) with the
+   * rows of the committing attempt's preparation.
    */
-  async recover(lastCommittedEpoch: number, finish: (epoch: number, rows: readonly Row[]) => Promise<void>): Promise<void> {
+  async recover(lastCommittedEpoch: number, ownSequence: number | undefined, finish: (epoch: number, rows: readonly Row[]) => Promise<void>): Promise<void> {
     for (const [epoch, names] of await this.preparationsByEpoch()) {
-      if (recoveryAction(epoch, lastCommittedEpoch, this.lastFinishedEpoch) !== "finish") {
-        await this.removeNames(names);
+      const action = recoveryAction(epoch, lastCommittedEpoch, this.lastFinishedEpoch);
+      if (action !== "finish") {
+        await this.removeNames(names.filter((name) => removedAtOpen(action, sequenceOfToken(preparedFileOf(name)?.token), ownSequence)));
         continue;
       }
       const candidates = await Promise.all(names.map(async (name) => ({ name, ...readPreparation(await readFile(join(this.path, name))) })));
