@@ -4,7 +4,7 @@
 // Most string columns hold a few values that repeat (labels, device names), so the lookup must cost about one
 // comparison a value. A Map hashes every string it has not seen as that very object (a new string per row hashes
 // anew) and is a call per lookup; a scan of the dictionary is many comparisons. This table is open-addressed on a
-// cheap hash (the length and three characters) that V8 computes inline; a string is compared with the one or two
+// cheap hash (the length and two characters, the middle and the last) that V8 computes inline; a string is compared with the one or two
 // candidates of its slot, and internalized strings (literals, keys) compare by identity. Strings that this hash does
 // not tell apart (long probes), or a frame with more than MAX_OPEN distinct strings, make the rest of the frame use a Map.
 // A slot is empty when its key is undefined; a frame empties the slots it used when the next one begins (a list of
@@ -46,7 +46,7 @@ export class FrameDictionary {
     if (this.map !== undefined) return this.mapped(this.map, value);
     const keys = this.keys;
     const length = value.length;
-    let slot = length === 0 ? 0 : (Math.imul(length, 0x9e3779b1) ^ Math.imul(value.charCodeAt(0), 0x85ebca6b) ^ Math.imul(value.charCodeAt(length - 1), 0xc2b2ae35) ^ value.charCodeAt(length >> 1)) >>> 0;
+    let slot = length === 0 ? 0 : (Math.imul(length, 0x9e3779b1) ^ Math.imul(value.charCodeAt(length >> 1), 0x85ebca6b) ^ Math.imul(value.charCodeAt(length - 1), 0xc2b2ae35)) >>> 0;
     slot = (slot ^ (slot >>> 15)) & MASK;
     for (let probe = 0; probe < MAX_PROBES; probe++) {
       const key = keys[slot];

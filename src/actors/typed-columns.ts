@@ -128,10 +128,9 @@ export function writeTypedNullableNumbers(views: TypedViews, at: number, values:
   return (base + count) * 8;
 }
 
-export function writeTypedBigInts(views: TypedViews, at: number, values: readonly unknown[], from: number, count: number): number {
-  const b64 = views.b64;
-  const base = at >> 3;
-  for (let index = 0; index < count; index++) b64[base + index] = values[from + index] as bigint;
+/** Copies longs already stored in `longs` from `from` (row-columns.ts, storeLongs): words, not bigints converted again. */
+export function writeTypedBigInts(views: TypedViews, at: number, longs: BigInt64Array, from: number, count: number): number {
+  views.b64.set(longs.subarray(from, from + count), at >> 3);
   return at + count * 8;
 }
 

@@ -127,6 +127,34 @@ describe("frame codec", () => {
     assert.throws(() => encodeFrame(dataFrame([{ long: 2n ** 64n }])), RangeError);
   });
 
+  it("an int64 column holds exactly the longs past 2^53 within 64 bits: each side of both safe-integer bounds and of 64 bits", () => {
+    // One odd long among longs that fit, so the column's kind is decided by that long alone (layout 2 from 4 rows, layout 1 below).
+    const cases: [bigint, "int64" | "packed" | "refused"][] = [
+      [2n ** 53n - 1n, "packed"],
+      [2n ** 53n, "int64"],
+      [-(2n ** 53n) + 1n, "packed"],
+      [-(2n ** 53n), "int64"],
+      [2n ** 63n - 1n, "int64"],
+      [2n ** 63n, "packed"],
+      [-(2n ** 63n), "int64"],
+      // Below 64 bits signed msgpack refuses, as past 64 bits unsigned (above).
+      [-(2n ** 63n) - 1n, "refused"],
+    ];
+    for (const count of [1, 16]) {
+      for (const [long, kind] of cases) {
+        const rows = Array.from({ length: count }, (_, index) => ({ long: index === count - 1 ? long : 2n ** 60n }));
+        if (kind === "refused") {
+          assert.throws(() => encodeFrame(dataFrame(rows)), RangeError);
+          continue;
+        }
+        const back = ((decodeFrame(encodeFrame(dataFrame(rows))) as DataFrame).rows.at(-1) as Row).long;
+        // A packed column goes through msgpack: a safe long comes back a number, 2^63 (a uint64) a bigint.
+        const expected = kind === "packed" && long >= -(2n ** 53n) && long <= 2n ** 53n ? Number(long) : long;
+        assert.equal(back, expected, `${long} in a frame of ${count}`);
+      }
+    }
+  });
+
   it("rows that do not share one key set in one order travel as msgpack, unchanged", () => {
     const cases: Row[][] = [
       [{ a: 1, b: 2 }, { b: 2, a: 1 }],

@@ -19,7 +19,7 @@ function expected(values: readonly string[]): { codes: number[]; strings: string
 
 describe("frame dictionary", () => {
   it("gives the same codes as a fresh dictionary in every frame: empty strings, look-alikes, a frame past the table, each frame's strings again in the next", () => {
-    // The same length, first, middle and last characters: one slot of the table for all of them.
+    // The same length, middle and last characters (and first): one slot of the table for all of them.
     const alike = Array.from({ length: 12 }, (_, index) => `a${String.fromCharCode(65 + index)}_${String.fromCharCode(97 + index)}z`);
     const frames = [
       ["", "x", "", "naïve ☃ 𝄞", "x", ...alike, ...alike.reverse(), "xy"],
